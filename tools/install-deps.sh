@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Install the Debian packages icepath needs, only those that are missing.
+# Not root, or no apt: print the exact command and stop.
+set -euo pipefail
+
+# package            what it is for (README's dependency table says the same)
+PKGS=(
+	make gcc clang llvm pkg-config      # build; clang -target bpf, libFuzzer
+	libclang-rt-14-dev                  # clang's sanitizer and libFuzzer runtimes
+	libbpf-dev bpftool libelf-dev       # BPF loader, skeletons
+	linux-libc-dev                      # uapi headers for BPF and kernel/
+	libmnl-dev libnl-3-dev libnl-route-3-dev  # rtnetlink
+	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32
+	libcmocka-dev                       # unit tests
+	iproute2 nftables                   # netns topologies, NAT models
+	coturn                              # STUN/TURN server in tests and demo
+	libnice-dev                         # interop peer
+	rtpengine-daemon                    # comparison in make bench
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+	echo "icepath: missing packages: ${missing[*]}" >&2
+	echo "icepath: as root, run:  apt-get update && $line" >&2
+	exit 1
+fi
+
+echo "icepath: installing missing packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A service that a package would start (coturn, rtpengine) must not start:
+# tests run their own instances in namespaces.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+	chmod +x /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
