@@ -37,7 +37,7 @@
 
 /* ---- protocol defaults (each overridable in struct ice_config) ----------- */
 #define ICE_TA_MS		    50	  /* pacing of checks, RFC 8445 §14.2 */
-#define ICE_RTO_MIN_MS		    500	  /* RFC 8445 §14.3: RTO = MAX(500ms, Ta*N*(Num-Waiting + Num-In-Progress)) */
+#define ICE_RTO_MIN_MS		    500	  /* RFC 8445 §14.3: RTO = MAX(500ms, Ta*(Num-Waiting + Num-In-Progress)) */
 #define ICE_STUN_RTO_MS		    500	  /* initial RTO for STUN/TURN server transactions, RFC 8489 §6.2.1 */
 #define ICE_STUN_RC		    7	  /* Rc: requests sent per transaction, RFC 8489 §6.2.1 */
 #define ICE_STUN_RM		    16	  /* Rm: last wait = Rm * RTO, RFC 8489 §6.2.1 */
@@ -82,12 +82,6 @@ struct ice_config {
 	uint32_t consent_interval_ms; /* 0: ICE_CONSENT_INTERVAL_MS */
 	uint32_t consent_timeout_ms;  /* 0: ICE_CONSENT_TIMEOUT_MS */
 	uint32_t keepalive_ms;	      /* 0: ICE_KEEPALIVE_MS */
-	/* As controlled agent, take the first USE-CANDIDATE pair at once, as
-	 * RFC 5245 aggressive nomination (libnice) requires; later nominations
-	 * of a higher-priority pair still switch (renomination). On by default;
-	 * set reject_aggressive_nomination to only accept a nomination once the
-	 * pair is valid in both directions. */
-	bool reject_aggressive_nomination;
 	const char *software; /* SOFTWARE attribute, copied; NULL: none */
 	/* Cryptographic randomness (ufrag/pwd, tie-breaker, transaction ids).
 	 * NULL: a PRNG seeded with `seed` (tests; not for production). */
