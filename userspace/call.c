@@ -164,9 +164,10 @@ static void stream_init(struct call_stream *s, unsigned index)
 {
 	memset(s, 0, sizeof(*s));
 	s->index = index;
-	s->fd[0] = s->fd[1] = -1;
+	s->ice_stream = -1;
+	for (unsigned c = 0; c < CALL_NCOMP; c++)
+		s->sock[c].fd = -1;
 	s->consent = true;
-	timerheap_node_init(&s->timer);
 }
 
 int call_create(struct call_table *t, const char *id, uint64_t now_ms, struct call **out)
@@ -188,6 +189,8 @@ int call_create(struct call_table *t, const char *id, uint64_t now_ms, struct ca
 		c->legs[side].side = side;
 		c->legs[side].state = CALL_LEG_STATE_NEW;
 		c->legs[side].state_ms = now_ms;
+		timerheap_node_init(&c->legs[side].ice_timer);
+		timerheap_node_init(&c->legs[side].idle_timer);
 		for (unsigned i = 0; i < CALL_MAX_STREAMS; i++)
 			stream_init(&c->legs[side].streams[i], i);
 	}

@@ -55,9 +55,14 @@ static const char usage_text[] =
 	"        A plain-RTP (non-ICE) leg that receives no media for this long has its\n"
 	"        call deleted, with a log line (default 60; 0 disables).\n"
 	"    --pin-path DIR\n"
-	"        bpffs directory of the fast path's pinned maps and of the call state\n"
-	"        file (default /sys/fs/bpf/icepath). After a restart the daemon finds\n"
-	"        its flows and calls there; media never stops.\n"
+	"        bpffs directory of the fast path's pinned program and maps (default\n"
+	"        /sys/fs/bpf/icepath). They outlive the daemon: after a restart (even\n"
+	"        kill -9) it finds its flows there and media never stops.\n"
+	"    --state-file FILE\n"
+	"        Where the daemon keeps its calls (rewritten atomically on every\n"
+	"        change) so that a restarted daemon recovers them, and removes\n"
+	"        fast-path flows it cannot recover (default /run/icepath/calls.state;\n"
+	"        bpffs under --pin-path cannot hold regular files).\n"
 	"    --log-level error|warn|info|debug\n"
 	"        Default info.\n"
 	"    --foreground\n"
@@ -107,6 +112,7 @@ void daemon_opts_defaults(struct daemon_opts *o)
 	o->port_max = DAEMON_DEFAULT_PORT_MAX;
 	o->xdp = DAEMON_XDP_NATIVE;
 	snprintf(o->pin_path, sizeof(o->pin_path), "%s", DAEMON_DEFAULT_PIN_PATH);
+	snprintf(o->state_file, sizeof(o->state_file), "%s", DAEMON_DEFAULT_STATE_FILE);
 	o->log_level = DAEMON_LOG_INFO;
 	o->inactivity_s = DAEMON_DEFAULT_INACTIVITY;
 }
@@ -298,6 +304,8 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 		return set_string(o->turn_pass, sizeof(o->turn_pass), key, v, err, errlen);
 	if (!strcmp(key, "pin-path"))
 		return set_string(o->pin_path, sizeof(o->pin_path), key, v, err, errlen);
+	if (!strcmp(key, "state-file"))
+		return set_string(o->state_file, sizeof(o->state_file), key, v, err, errlen);
 	if (!strcmp(key, "pidfile"))
 		return set_string(o->pidfile, sizeof(o->pidfile), key, v, err, errlen);
 	if (!strcmp(key, "config"))

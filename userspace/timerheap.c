@@ -24,6 +24,8 @@ void timerheap_node_init(struct timerheap_node *t)
 {
 	t->deadline_ms = TIMERHEAP_NONE;
 	t->index = SIZE_MAX;
+	t->owner = NULL;
+	t->kind = 0;
 }
 
 static void place(struct timerheap *h, size_t i, struct timerheap_node *t)

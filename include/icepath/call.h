@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "icepath/fastpath.h"
 #include "icepath/netaddr.h"
 #include "icepath/timerheap.h"
 
@@ -66,32 +67,57 @@ struct call_counters {
 	uint64_t packets, bytes;
 };
 
+struct call_leg;
+
+/* One bound relay socket; the epoll loop's data pointer. kind is first so
+ * the loop can tell it from its own control descriptors. */
+struct call_sock {
+	unsigned kind;
+	int fd; /* -1 when closed */
+	struct call_leg *leg;
+	unsigned stream, comp;
+};
+
 struct call_stream {
 	unsigned index;	  /* m= line number, 0-based */
 	bool active;	  /* port != 0 in the SDP */
 	bool rtcp_mux;	  /* RTCP shares the RTP port (RFC 5761) */
-	bool ice;	  /* this stream runs an ICE agent */
-	struct netaddr local[CALL_NCOMP]; /* relay's bound sockets (port 0: none) */
+	bool offer_mux;	  /* the offer proposed rtcp-mux */
+	bool ice;	  /* this stream is part of the leg's ICE agent */
+	int ice_stream;	  /* the agent's stream id, -1 without ICE */
+	char media[32];	  /* "audio", "video" (struct sdp_mline sizes) */
+	char proto[64];	  /* "RTP/AVP", "UDP/TLS/RTP/SAVPF" */
+	struct netaddr local[CALL_NCOMP];      /* relay's bound sockets (family 0: none) */
 	struct netaddr advertised[CALL_NCOMP]; /* what SDP/candidates announce */
-	int fd[CALL_NCOMP];		       /* -1 when closed */
+	struct call_sock sock[CALL_NCOMP];
 	/* Where media toward this leg goes: the selected pair's remote (ICE) or
 	 * the SDP/latched address (plain RTP). remote_set says it is valid. */
 	struct netaddr remote[CALL_NCOMP];
 	bool remote_set[CALL_NCOMP];
 	bool latched[CALL_NCOMP]; /* plain RTP: learned from the first packet */
+	/* The selected pair goes through the relay's own TURN allocation: the
+	 * fast path cannot frame it, userspace forwards. */
+	bool via_turn;
 	/* RFC 7675: permission to send toward this leg (ICE legs); plain RTP
 	 * legs always have it. */
 	bool consent;
-	struct ice_agent *agent; /* NULL without ICE; owned by the daemon */
-	struct timerheap_node timer; /* agent deadline */
-	uint64_t nominated_ms;	     /* when the agent selected a pair, 0 before */
-	uint64_t last_seen_ms;	     /* media received (userspace or fast path) */
-	/* Media received from this leg's peer, by path. */
-	struct call_counters rx_user, rx_fast;
+	char local_type[8], remote_type[8]; /* selected pair's candidate types */
+	char remote_ufrag[260]; /* peer's ice-ufrag: a change is an ICE restart (RFC 8445 §9) */
+	/* The relay's own ufrag/pwd on this stream, kept so that a restarted
+	 * daemon can still answer the peer's consent checks (RFC 7675). */
+	char local_ufrag[260], local_pwd[260];
+	uint64_t nominated_ms; /* when the agent selected a pair, 0 before */
+	uint64_t last_seen_ms; /* media received (userspace or fast path) */
+	/* Media received from this leg's peer, by path (rx_fast = fast_base +
+	 * the installed flows' counters, refreshed on demand). */
+	struct call_counters rx_user, rx_fast, fast_base;
 	/* Media sent toward this leg's peer by userspace. */
 	struct call_counters tx_user;
-	/* Fast-path flow ids installed for media toward this leg, 0 = none. */
-	uint32_t flow_id[CALL_NCOMP];
+	/* Dropped: no path or no consent toward the other leg. */
+	uint64_t dropped;
+	/* Fast-path flows for media ARRIVING on this stream's components. */
+	struct fastpath_flow flow[CALL_NCOMP];
+	bool flow_installed[CALL_NCOMP];
 };
 
 struct call;
@@ -105,10 +131,15 @@ struct call_leg {
 	enum call_ice_mode ice_mode;
 	bool ice_lite;	/* relay is ICE-lite toward this leg */
 	bool peer_ice;	/* the peer's SDP carried ICE */
-	char ufrag[64], pwd[64]; /* relay's own credentials toward this leg */
+	bool peer_lite; /* the peer is ICE-lite */
 	unsigned nstreams;
 	struct call_stream streams[CALL_MAX_STREAMS];
 	uint64_t state_ms; /* when it entered state */
+	struct ice_agent *agent; /* NULL without ICE; owned by the daemon */
+	bool agent_started;
+	bool recovered; /* rebuilt from the state file: no ICE agent state */
+	struct timerheap_node ice_timer;  /* agent's next deadline */
+	struct timerheap_node idle_timer; /* inactivity check (plain RTP) */
 };
 
 struct call {

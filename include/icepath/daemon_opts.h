@@ -23,6 +23,8 @@
 #define DAEMON_DEFAULT_PORT_MIN	  30000
 #define DAEMON_DEFAULT_PORT_MAX	  40000
 #define DAEMON_DEFAULT_PIN_PATH	  "/sys/fs/bpf/icepath"
+/* bpffs holds no regular files, so the state file lives beside it */
+#define DAEMON_DEFAULT_STATE_FILE "/run/icepath/calls.state"
 #define DAEMON_DEFAULT_INACTIVITY 60 /* seconds without media on a plain-RTP leg */
 
 enum daemon_xdp_mode {
@@ -48,6 +50,7 @@ struct daemon_opts {
 	char turn_user[DAEMON_CRED_MAX], turn_pass[DAEMON_CRED_MAX];
 	char pin_path[DAEMON_PATH_MAX];
 	char pidfile[DAEMON_PATH_MAX];
+	char state_file[DAEMON_PATH_MAX];
 	char config[DAEMON_PATH_MAX];
 	enum daemon_log_level log_level;
 	bool foreground;

@@ -17,6 +17,8 @@
 struct timerheap_node {
 	uint64_t deadline_ms;
 	size_t index; /* position in the heap, SIZE_MAX when not queued */
+	void *owner;  /* what fires: set by the owner, untouched by the heap */
+	unsigned kind;
 };
 
 struct timerheap {
