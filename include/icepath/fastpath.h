@@ -87,6 +87,13 @@ struct fastpath_flow {
 /* Install or replace the flow for (local, remote, in_channel). -EINVAL for
  * mismatched/unsupported addresses, -ENOSPC when the table is full. */
 int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f);
+/* Install n flows with batched map updates (a restarting daemon, the 1M
+ * test). Flows already installed are replaced and keep their counters.
+ * On failure some may be installed: remove what you meant to roll back. */
+int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *f, size_t n);
+/* Remove n flows (keys only) in batches; missing ones are skipped and
+ * make it return -ENOENT after the others are gone. */
+int fastpath_flow_remove_many(struct fastpath *fp, const struct fastpath_flow *keys, size_t n);
 /* Change only the flags (consent lost/regained). -ENOENT when not installed. */
 int fastpath_flow_set_flags(struct fastpath *fp, const struct fastpath_flow *key_only,
 			    uint32_t flags);
