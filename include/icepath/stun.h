@@ -133,6 +133,7 @@ enum stun_err {
 	STUN_ERR_NO_SPACE,	      /* builder: buffer too small */
 	STUN_ERR_BAD_CHANNEL,	      /* ChannelData: number outside 0x4000-0x4FFF */
 	STUN_ERR_BAD_ARG,	      /* caller error */
+	STUN_ERR_CRYPTO,	      /* libcrypto failed (out of memory) */
 	STUN_ERR_MAX,
 };
 
@@ -271,6 +272,10 @@ void stun_build_integrity_sha256(struct stun_builder *b, const uint8_t *key, siz
 void stun_build_fingerprint(struct stun_builder *b);
 /* Final length, or -STUN_ERR_x (the first error). */
 int stun_build_finish(struct stun_builder *b);
+
+/* Default reason phrase for an ERROR-CODE (RFC 8489 §14.8, RFC 8656 §19,
+ * RFC 8445 §7.3.1.1); "Error" for codes without one. Never NULL. */
+const char *stun_error_reason(int code);
 
 const char *stun_method_str(uint16_t method);
 const char *stun_class_str(enum stun_class cls);
