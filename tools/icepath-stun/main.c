@@ -410,8 +410,9 @@ static int transact(const struct opts *o, int fd, const uint8_t *req, size_t req
 			last_tx = now;
 			vlog(o, "request %d/%d sent at +%ld ms", r->transmissions, STUN_RC,
 			     now - start);
-			/* After the last request, wait Rm * RTO for the answer. */
-			next_tx = r->transmissions < STUN_RC ? now + rto : now + STUN_RM * STUN_RTO_MS;
+			/* Counted from the planned time, so wakeup lag does not
+			 * add up; after the last request, wait Rm * RTO. */
+			next_tx += r->transmissions < STUN_RC ? rto : STUN_RM * STUN_RTO_MS;
 			if (r->transmissions == STUN_RC && next_tx < deadline)
 				deadline = next_tx;
 			rto *= 2;
