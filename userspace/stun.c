@@ -40,7 +40,8 @@ static const char *const stun_err_text[STUN_ERR_MAX] = {
 	[STUN_ERR_NONE] = "no error",
 	[STUN_ERR_NOT_STUN] = "not a STUN message (first two bits are not 00)",
 	[STUN_ERR_TRUNCATED] = "truncated: shorter than the STUN header or its length field",
-	[STUN_ERR_BAD_LENGTH] = "bad length: not a multiple of 4, or bytes after the message",
+	[STUN_ERR_BAD_LENGTH] =
+		"bad length: not a multiple of 4, over 65535 bytes, or bytes after the message",
 	[STUN_ERR_BAD_COOKIE] = "magic cookie absent (RFC 3489 peer) where RFC 8489 requires it",
 	[STUN_ERR_ATTR_OVERRUN] = "attribute overruns the message",
 	[STUN_ERR_TOO_MANY_ATTRS] = "too many attributes in one message",
@@ -192,6 +193,11 @@ int stun_parse(struct stun_msg *m, const uint8_t *buf, size_t len)
 		return -STUN_ERR_TRUNCATED;
 	/* One message per datagram: trailing bytes mean a broken sender. */
 	if (mlen < len)
+		return -STUN_ERR_BAD_LENGTH;
+	/* struct stun_attr keeps 16-bit offsets: the last 20 of the 65555
+	 * bytes a length field allows are refused (no UDP datagram carries
+	 * them anyway: 65507 bytes at most over IPv4). */
+	if (mlen > UINT16_MAX)
 		return -STUN_ERR_BAD_LENGTH;
 
 	m->len = mlen;

@@ -120,7 +120,8 @@ enum stun_err {
 	STUN_ERR_NONE = 0,
 	STUN_ERR_NOT_STUN,	      /* first two bits not 00 */
 	STUN_ERR_TRUNCATED,	      /* shorter than the header or its length field */
-	STUN_ERR_BAD_LENGTH,	      /* length not a multiple of 4, or trailing bytes */
+	STUN_ERR_BAD_LENGTH,	      /* length not a multiple of 4, or trailing bytes,
+					 or the message is over 65535 bytes */
 	STUN_ERR_BAD_COOKIE,	      /* magic cookie absent (RFC 3489 peer) where required */
 	STUN_ERR_ATTR_OVERRUN,	      /* an attribute runs past the message */
 	STUN_ERR_TOO_MANY_ATTRS,      /* more than STUN_MAX_ATTRS */

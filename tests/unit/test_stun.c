@@ -156,6 +156,15 @@ static void rfc5769_ipv6_response(void **state)
 			     "[2001:db8:1234:5678:11:2233:4455:6677]:32853");
 }
 
+/* Long-term key of the RFC 5769 §2.4 / RFC 8489 B.1 user and realm. */
+static size_t matrix_key(enum stun_password_alg alg, const char *password, uint8_t *key)
+{
+	int len = stun_key_long_term(alg, RFC5769_LT_USERNAME, RFC5769_LT_REALM, password, key);
+
+	assert_int_equal(len, alg == STUN_PASSWORD_ALG_MD5 ? 16 : 32);
+	return (size_t)len;
+}
+
 static void rfc5769_long_term(void **state)
 {
 	uint8_t key[STUN_MAX_KEY_LEN], out[256];
@@ -172,21 +181,14 @@ static void rfc5769_long_term(void **state)
 
 	/* Full SASLprep is not implemented: the key comes from the password
 	 * after SASLprep, "TheMatrIX" (see tests/stun_vectors.h). */
-	assert_int_equal(stun_key_long_term(STUN_PASSWORD_ALG_MD5, RFC5769_LT_USERNAME,
-					    RFC5769_LT_REALM, RFC5769_LT_PASSWORD, key),
-			 16);
+	matrix_key(STUN_PASSWORD_ALG_MD5, RFC5769_LT_PASSWORD, key);
 	assert_int_equal(stun_check_integrity(&m, key, 16), 0);
 	/* The unprepared password gives another key. */
-	assert_int_equal(stun_key_long_term(STUN_PASSWORD_ALG_MD5, RFC5769_LT_USERNAME,
-					    RFC5769_LT_REALM, "The\xc2\xad" "M\xc2\xaatr\xe2\x85\xa8",
-					    key),
-			 16);
+	matrix_key(STUN_PASSWORD_ALG_MD5, "The\xc2\xad" "M\xc2\xaatr\xe2\x85\xa8", key);
 	assert_int_equal(stun_check_integrity(&m, key, 16), -STUN_ERR_INTEGRITY);
 
 	/* Built again from its parts, it comes out byte for byte. */
-	assert_int_equal(stun_key_long_term(STUN_PASSWORD_ALG_MD5, RFC5769_LT_USERNAME,
-					    RFC5769_LT_REALM, RFC5769_LT_PASSWORD, key),
-			 16);
+	matrix_key(STUN_PASSWORD_ALG_MD5, RFC5769_LT_PASSWORD, key);
 	stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_REQUEST,
 			rfc5769_request_lt + 8);
 	stun_build_string(&b, STUN_ATTR_USERNAME, RFC5769_LT_USERNAME);
@@ -224,20 +226,14 @@ static void rfc8489_b1_sha256_userhash(void **state)
 	assert_int_equal(algs[0], STUN_PASSWORD_ALG_SHA256);
 	assert_string_attr(&m, STUN_ATTR_NONCE, RFC8489_B1_NONCE);
 
-	assert_int_equal(stun_key_long_term(STUN_PASSWORD_ALG_SHA256, RFC5769_LT_USERNAME,
-					    RFC5769_LT_REALM, RFC5769_LT_PASSWORD, key),
-			 32);
+	matrix_key(STUN_PASSWORD_ALG_SHA256, RFC5769_LT_PASSWORD, key);
 	assert_int_equal(stun_check_integrity(&m, key, 32), 0);
 	/* The MD5 key must not verify a SHA-256 integrity. */
-	assert_int_equal(stun_key_long_term(STUN_PASSWORD_ALG_MD5, RFC5769_LT_USERNAME,
-					    RFC5769_LT_REALM, RFC5769_LT_PASSWORD, key),
-			 16);
+	matrix_key(STUN_PASSWORD_ALG_MD5, RFC5769_LT_PASSWORD, key);
 	assert_int_equal(stun_check_integrity(&m, key, 16), -STUN_ERR_INTEGRITY);
 
 	/* Rebuilt byte for byte. */
-	assert_int_equal(stun_key_long_term(STUN_PASSWORD_ALG_SHA256, RFC5769_LT_USERNAME,
-					    RFC5769_LT_REALM, RFC5769_LT_PASSWORD, key),
-			 32);
+	matrix_key(STUN_PASSWORD_ALG_SHA256, RFC5769_LT_PASSWORD, key);
 	algs[0] = STUN_PASSWORD_ALG_SHA256;
 	stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_REQUEST,
 			rfc8489_b1_request + 8);
@@ -1016,6 +1012,23 @@ static void builder_errors(void **state)
 	assert_int_equal(stun_build_finish(&b), STUN_HEADER_LEN + 0xfffc);
 	stun_build_attr(&b, STUN_ATTR_DATA, "", 0); /* 0x10000: does not */
 	assert_int_equal(stun_build_finish(&b), -STUN_ERR_NO_SPACE);
+	/* Parsing: offsets are 16-bit, so a message over 65535 bytes is
+	 * refused; one of 65532 (the largest multiple of 4) parses. */
+	memset(big, 0, 0x20000);
+	stun_build_init(&b, big, 0x10000 + 20, 1, STUN_CLASS_REQUEST, tid_a);
+	stun_build_attr(&b, STUN_ATTR_DATA, big + 0x20000, 0xfffc - 32);
+	stun_build_fingerprint(&b);
+	assert_int_equal(stun_build_finish(&b), 0xfffc);
+	assert_int_equal(stun_parse(&m, big, 0xfffc), 0xfffc);
+	assert_int_equal(m.fingerprint, 1);
+	assert_int_equal(m.attrs[1].offset, 0xfffc - 4);
+	/* 0x10010 bytes: a MESSAGE-INTEGRITY there would sit past offset
+	 * 0xffff and wrap. */
+	put16(big + 2, 0xfffc);
+	put16(big + 22, 0xfffc - 4 - 24);
+	put16(big + 20 + 0xfffc - 24, STUN_ATTR_MESSAGE_INTEGRITY);
+	put16(big + 20 + 0xfffc - 22, 20);
+	assert_int_equal(stun_parse(&m, big, 0xfffc + 20), -STUN_ERR_BAD_LENGTH);
 	free(big);
 	/* Default reason phrase. */
 	assert_string_equal(stun_error_reason(487), "Role Conflict");
