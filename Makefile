@@ -135,7 +135,7 @@ $(BUILD)/bin/icepathd: $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/%/*.c)) $(LIB)
+$(BUILD)/bin/%: $$(foreach f,$$(wildcard tools/%/*.c),$(BUILD)/obj/$$(basename $$(f)).o) $(LIB)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
