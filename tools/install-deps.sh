@@ -15,6 +15,7 @@ PKGS=(
 	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32
 	libcmocka-dev                       # unit tests
 	iproute2 nftables                   # netns topologies, NAT models
+	ethtool                             # netns tests: software UDP checksums on veth end points
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
 	rtpengine-daemon                    # comparison in make bench
