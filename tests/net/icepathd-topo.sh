@@ -186,3 +186,36 @@ icpd_peer_event() {
 # For wait_for, which runs a command (not an expression) until it succeeds.
 icpd_has_event() { grep -q "\"event\":\"$2\"" "$ICP_TMP/$1.json" 2>/dev/null; }
 icpd_leg_is() { [ "$(icpd_leg_field "$1" "$2" "$3")" = "$4" ]; }
+
+# icpd_peer_received NAME: distinct RTP packets the peer got, from its
+# success event or from the reason of its timeout.
+icpd_peer_received() {
+	local n
+	n=$(icpd_peer_event "$1" media received)
+	[ -n "$n" ] || n=$(grep '"event":"failed"' "$ICP_TMP/$1.json" 2>/dev/null |
+		sed -n 's/.*received \([0-9]*\)\/.*/\1/p' | head -1)
+	echo "${n:-0}"
+}
+
+# icpd_check_media CALLID N: both peers sent N packets; every one of them
+# reached the other peer, except those the relay dropped (and counted)
+# because the other leg had no path yet. Sets A_FAST A_USER A_DROP (media
+# from the caller), B_* (from the callee), CALLER_RX, CALLEE_RX.
+icpd_check_media() {
+	local call=$1 n=$2
+	read -r A_FAST A_USER A_DROP < <(icpd_leg_counts "$call" caller-tag)
+	read -r B_FAST B_USER B_DROP < <(icpd_leg_counts "$call" callee-tag)
+	CALLER_RX=$(icpd_peer_received caller)
+	CALLEE_RX=$(icpd_peer_received callee)
+	icp_log "caller -> callee: sent $n, relay XDP $A_FAST, userspace $((A_USER - A_DROP)), dropped (no path yet) $A_DROP, callee got $CALLEE_RX"
+	icp_log "callee -> caller: sent $n, relay XDP $B_FAST, userspace $((B_USER - B_DROP)), dropped (no path yet) $B_DROP, caller got $CALLER_RX"
+	[ $((A_FAST + A_USER)) -eq "$n" ] || icp_fail "the relay saw $((A_FAST + A_USER)) of the caller's $n packets"
+	[ $((B_FAST + B_USER)) -eq "$n" ] || icp_fail "the relay saw $((B_FAST + B_USER)) of the callee's $n packets"
+	[ $((CALLEE_RX + A_DROP)) -eq "$n" ] ||
+		icp_fail "caller -> callee: $CALLEE_RX received + $A_DROP dropped at the relay != $n sent"
+	[ $((CALLER_RX + B_DROP)) -eq "$n" ] ||
+		icp_fail "callee -> caller: $CALLER_RX received + $B_DROP dropped at the relay != $n sent"
+	# before both legs had a pair, a few packets at most (ICE takes ~1 s)
+	[ "$CALLEE_RX" -gt $((n / 2)) ] && [ "$CALLER_RX" -gt $((n / 2)) ] ||
+		icp_fail "less than half the media got through"
+}
