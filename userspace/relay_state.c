@@ -264,7 +264,7 @@ static void adopt_flows(struct relay *r, struct call *c, const uint64_t ids[2][C
 static int parse_stream(struct relay *r, struct call *c, char *save, unsigned side,
 			uint64_t ids[2][CALL_MAX_STREAMS][2])
 {
-	char *tok[13];
+	char *tok[12];
 	struct call_leg *l = &c->legs[side];
 	const struct daemon_iface *ifc = daemon_opts_iface(&r->opts, l->iface);
 	struct call_stream *s;
@@ -272,38 +272,40 @@ static int parse_stream(struct relay *r, struct call *c, char *save, unsigned si
 	unsigned idx;
 	int err;
 
-	for (int i = 0; i < 13; i++)
+	/* index active rtcp_mux media proto local remote-rtp remote-rtcp
+	 * flow-rtp flow-rtcp ufrag pwd (the side was read by the caller) */
+	for (int i = 0; i < 12; i++)
 		if (!(tok[i] = strtok_r(NULL, " \n", &save)))
 			return -EINVAL;
-	idx = (unsigned)atoi(tok[1]);
+	idx = (unsigned)atoi(tok[0]);
 	if (idx >= CALL_MAX_STREAMS || !ifc)
 		return -EINVAL;
 	s = &l->streams[idx];
 	s->index = idx;
-	s->active = atoi(tok[2]);
-	s->rtcp_mux = s->offer_mux = atoi(tok[3]);
-	if (get_str(tok[4], s->media, sizeof(s->media)) || get_str(tok[5], s->proto, sizeof(s->proto)))
+	s->active = atoi(tok[1]);
+	s->rtcp_mux = s->offer_mux = atoi(tok[2]);
+	if (get_str(tok[3], s->media, sizeof(s->media)) || get_str(tok[4], s->proto, sizeof(s->proto)))
 		return -EINVAL;
-	if (strcmp(tok[6], "-")) {
-		if (netaddr_parse(&local, tok[6], -1) || !netaddr_same_ip(&local, &ifc->local))
+	if (strcmp(tok[5], "-")) {
+		if (netaddr_parse(&local, tok[5], -1) || !netaddr_same_ip(&local, &ifc->local))
 			return -EINVAL;
 		err = relay_stream_open(r, l, s, ifc, netaddr_port(&local));
 		if (err)
 			return err;
 	}
 	for (unsigned k = 0; k < CALL_NCOMP; k++) {
-		if (!strcmp(tok[7 + k], "-"))
+		if (!strcmp(tok[6 + k], "-"))
 			continue;
-		if (netaddr_parse(&s->remote[k], tok[7 + k], -1))
+		if (netaddr_parse(&s->remote[k], tok[6 + k], -1))
 			return -EINVAL;
 		s->remote_set[k] = true;
 		/* the peer's address is settled: no re-latching to a stray source */
 		s->latched[k] = true;
 	}
-	ids[side][idx][0] = strtoull(tok[9], NULL, 10);
-	ids[side][idx][1] = strtoull(tok[10], NULL, 10);
-	if (get_str(tok[11], s->local_ufrag, sizeof(s->local_ufrag)) ||
-	    get_str(tok[12], s->local_pwd, sizeof(s->local_pwd)))
+	ids[side][idx][0] = strtoull(tok[8], NULL, 10);
+	ids[side][idx][1] = strtoull(tok[9], NULL, 10);
+	if (get_str(tok[10], s->local_ufrag, sizeof(s->local_ufrag)) ||
+	    get_str(tok[11], s->local_pwd, sizeof(s->local_pwd)))
 		return -EINVAL;
 	if (idx + 1 > l->nstreams)
 		l->nstreams = idx + 1;
