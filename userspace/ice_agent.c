@@ -1518,13 +1518,15 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 		}
 	}
 	if (all_sel && st->list == ICE_LIST_RUNNING) {
-		/* §8.1.2: nominated everywhere: stop checking this list. */
+		/* §8.1.2: nominated everywhere: stop checking this list, unless
+		 * a triggered check (a renomination) is still to run. */
+		for (unsigned i = 0; i < st->npairs; i++)
+			if (st->pairs[i].triggered || st->pairs[i].inflight)
+				return;
 		st->list = ICE_LIST_COMPLETED;
-		st->trig_len = 0;
 		for (unsigned i = 0; i < st->npairs; i++) {
 			struct ice_pair *p = &st->pairs[i];
 
-			p->triggered = false;
 			if (p->state == ICE_PAIR_STATE_FROZEN || p->state == ICE_PAIR_STATE_WAITING)
 				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 		}
@@ -1982,7 +1984,6 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		return ICE_RECV_DROPPED;
 	}
 	if (m->nunknown) {
-		a->stats.errors_sent++;
 		ice_respond_error(a, m, rx, STUN_ERROR_UNKNOWN_ATTRIBUTE, "Unknown Attribute", pwd);
 		return ICE_RECV_HANDLED;
 	}
