@@ -109,6 +109,7 @@ struct ice_stream {
 	char prev_lufrag[ICE_UFRAG_MAX], prev_lpwd[ICE_PWD_MAX];
 	char rufrag[ICE_UFRAG_MAX], rpwd[ICE_PWD_MAX];
 	bool have_remote;
+	bool remote_restarted; /* remote credentials changed: our restart follows */
 	bool remote_eoc;
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
@@ -1078,6 +1079,7 @@ int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const
 	if (st->have_remote) {
 		ice_log(a, ICE_LOG_INFO, "stream %u: remote ICE restart", stream);
 		st->generation++;
+		st->remote_restarted = true;
 		ice_stream_reset_checks(st);
 	}
 	strcpy(st->rufrag, ufrag);
@@ -1158,6 +1160,13 @@ int ice_agent_restart_stream(struct ice_agent *a, unsigned stream, uint64_t now_
 	strcpy(st->prev_lufrag, st->lufrag);
 	strcpy(st->prev_lpwd, st->lpwd);
 	ice_stream_new_credentials(a, st);
+	if (st->remote_restarted) {
+		/* The answer to a remote restart: the new remote credentials and
+		 * candidates already form the new generation; keep them. */
+		st->remote_restarted = false;
+		ice_log(a, ICE_LOG_INFO, "stream %u: ICE restart answered", stream);
+		return 0;
+	}
 	if (st->have_remote)
 		st->generation++;
 	st->have_remote = false;

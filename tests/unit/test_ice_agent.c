@@ -605,9 +605,8 @@ static void restart(void **state)
 	char old[ICE_UFRAG_MAX];
 
 	snprintf(old, sizeof(old), "%s", u0);
-	/* Offerer restarts; the answerer restarts too (RFC 8445 §9). */
+	/* Offerer restarts; its offer reaches the answerer later. */
 	assert_int_equal(ice_agent_restart(s.eps[0].a, s.now), 0);
-	assert_int_equal(ice_agent_restart(s.eps[1].a, s.now), 0);
 	ice_agent_local_credentials(s.eps[0].a, 0, &u1, NULL);
 	assert_string_not_equal(old, u1);
 	/* Old pair keeps carrying media while the new checks run. */
@@ -620,7 +619,11 @@ static void restart(void **state)
 	sim_run_until(&s, s.now + 3000, NULL, NULL); /* nothing new without signalling */
 	assert_int_equal(s.eps[0].selected_events[0][1], want[0] - 1);
 	assert_media_flows(&s, 0, 1);
+	/* Offer: the answerer sees new remote credentials (a remote restart)
+	 * and restarts too (RFC 8445 §9), keeping what the offer brought. */
 	sim_signal(&s.eps[0], &s.eps[1], 1, true);
+	assert_int_equal(ice_agent_restart(s.eps[1].a, s.now), 0);
+	assert_media_flows(&s, 0, 1);
 	sim_signal(&s.eps[1], &s.eps[0], 1, true);
 	assert_true(sim_run_until(&s, s.now + T_LIMIT, reselected, want));
 	assert_media_flows(&s, 0, 1);
@@ -994,6 +997,51 @@ static void aggressive_and_renomination(void **state)
 	ice_agent_free(f.a);
 }
 
+/* §7.2.5.2.1: a response from another address than the check went to
+ * fails the pair; §6.1.2.5: the check list keeps the best max_pairs. */
+static void symmetric_response_and_limit(void **state)
+{
+	struct fake f;
+	uint8_t rbuf[512], qbuf[512];
+	struct stun_msg resp, req;
+	struct ice_pair_info pi[8];
+	struct netaddr elsewhere = sim_addr("203.0.113.97", 7000);
+	struct ice_config cfg = cfg_of(true, false, 3);
+	struct ice_agent *a;
+	struct netaddr base = sim_addr("203.0.113.10", 5000);
+
+	fake_init(&f, true);
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	memset(&req, 0, sizeof(req));
+	fake_collect(&f, &resp, rbuf, &req, qbuf, NULL);
+	assert_int_equal(req.cls, STUN_CLASS_REQUEST);
+	assert_int_equal(fake_answer(&f, &req, &elsewhere), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_pairs(f.a, 0, pi, 8), 1);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FAILED);
+	assert_int_equal(ice_agent_selected_pair(f.a, 0, 1, pi), -ENOTCONN);
+	ice_agent_free(f.a);
+
+	cfg.max_pairs = 3;
+	assert_int_equal(ice_agent_new(&a, &cfg), 0);
+	assert_int_equal(ice_agent_add_stream(a, 1), 0);
+	assert_int_equal(ice_agent_add_host(a, 0, 1, &base, 65535), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "abcd", "0123456789012345678901"), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST,
+					   .generation = -1 };
+
+		c.addr = sim_addr("198.51.100.50", (uint16_t)(1000 + i));
+		c.priority = ice_candidate_priority(126, i * 100, 1);
+		snprintf(c.foundation, sizeof(c.foundation), "f%u", i);
+		assert_int_equal(ice_agent_add_remote_candidate(a, 0, &c), 0);
+	}
+	assert_int_equal(ice_agent_pairs(a, 0, pi, 8), 3);
+	for (unsigned i = 0; i < 3; i++)
+		assert_true(netaddr_port(&pi[i].remote.addr) >= 1002);
+	ice_agent_free(a);
+}
+
 static void api_errors(void **state)
 {
 	struct ice_agent *a;
@@ -1046,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(unreachable_fails),
 		cmocka_unit_test(malformed_dropped),
 		cmocka_unit_test(aggressive_and_renomination),
+		cmocka_unit_test(symmetric_response_and_limit),
 		cmocka_unit_test(api_errors),
 	};
 
