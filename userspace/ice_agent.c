@@ -30,6 +30,17 @@
 #define ICE_CONSENT_TIDS 4
 #define ICE_TX_MAX 2048
 
+/* A candidate as the agent keeps it: struct ice_candidate without the SDP
+ * extras (ext[], generation), a third of the size; agents are many. */
+struct ice_cand {
+	char foundation[ICE_FOUNDATION_MAX];
+	uint16_t component;
+	enum ice_cand_type type;
+	uint32_t priority;
+	struct netaddr addr;
+	struct netaddr raddr;
+};
+
 struct ice_gather_txn {
 	bool active;
 	uint8_t tid[STUN_TID_LEN];
@@ -49,7 +60,7 @@ struct ice_host {
 };
 
 struct ice_lcand {
-	struct ice_candidate c;
+	struct ice_cand c;
 	int host; /* index in a->hosts: the base datagrams leave from */
 	int turn; /* >= 0: relayed through hosts[host].turn[turn] */
 };
@@ -81,7 +92,7 @@ enum ice_list_state {
 
 struct ice_sel {
 	bool active;
-	struct ice_candidate local, remote;
+	struct ice_cand local, remote;
 	struct netaddr base;
 	int host, turn;
 	uint64_t prio;
@@ -114,10 +125,10 @@ struct ice_stream {
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
 	struct ice_component comp[ICE_MAX_COMPONENTS + 1]; /* [1..ncomp] */
-	struct ice_lcand lcands[ICE_MAX_LOCAL_CANDIDATES];
-	unsigned nl;
-	struct ice_candidate rcands[ICE_MAX_REMOTE_CANDIDATES];
-	unsigned nr;
+	struct ice_lcand *lcands; /* grown up to ICE_MAX_LOCAL_CANDIDATES */
+	unsigned nl, cap_l;
+	struct ice_cand *rcands; /* grown up to ICE_MAX_REMOTE_CANDIDATES */
+	unsigned nr, cap_r;
 	unsigned prflx_seq;
 	struct ice_pair *pairs;
 	unsigned npairs, cap_pairs;
@@ -431,6 +442,8 @@ void ice_agent_free(struct ice_agent *a)
 	free(a->hosts);
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		free(a->streams[s]->pairs);
+		free(a->streams[s]->lcands);
+		free(a->streams[s]->rcands);
 		free(a->streams[s]->trig);
 		free(a->streams[s]);
 	}
@@ -492,6 +505,64 @@ static struct ice_stream *ice_stream_get(const struct ice_agent *a, unsigned str
 
 /* ---- candidates ------------------------------------------------------------- */
 
+static void ice_cand_export(const struct ice_cand *in, struct ice_candidate *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->foundation, in->foundation, sizeof(out->foundation));
+	out->component = in->component;
+	out->transport = ICE_TRANSPORT_UDP;
+	out->priority = in->priority;
+	out->addr = in->addr;
+	out->type = in->type;
+	out->raddr = in->raddr;
+	out->generation = -1;
+}
+
+static void ice_cand_import(const struct ice_candidate *in, struct ice_cand *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->foundation, in->foundation, sizeof(out->foundation));
+	out->foundation[ICE_FOUNDATION_MAX - 1] = 0;
+	out->component = in->component;
+	out->priority = in->priority;
+	out->addr = in->addr;
+	netaddr_unmap_v4(&out->addr);
+	out->type = in->type;
+	out->raddr = in->raddr;
+}
+
+/* Grow *arr (of elem-sized entries) to hold need, capped at max. */
+static int ice_grow(void **arr, unsigned *cap, size_t elem, unsigned need, unsigned max)
+{
+	unsigned n;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	if (need > max)
+		return -ENOSPC;
+	n = *cap ? *cap * 2 : 4;
+	if (n > max)
+		n = max;
+	p = realloc(*arr, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+static int ice_rcand_push(struct ice_stream *st, const struct ice_cand *c)
+{
+	int err = ice_grow((void **)&st->rcands, &st->cap_r, sizeof(*st->rcands), st->nr + 1,
+			   ICE_MAX_REMOTE_CANDIDATES);
+
+	if (err)
+		return err;
+	st->rcands[st->nr] = *c;
+	return (int)st->nr++;
+}
+
 /* RFC 8445 §5.1.1.3: same type, base IP, server IP and transport share a
  * foundation. A hash of those, printed, is stable across streams. */
 static void ice_foundation(char out[ICE_FOUNDATION_MAX], enum ice_cand_type type,
@@ -520,7 +591,7 @@ static void ice_pair_add_for_remote(struct ice_agent *a, struct ice_stream *st, 
  * Add a local candidate unless redundant (RFC 8445 §5.1.3: same address and
  * same base as one of higher or equal priority). Returns its index or -1.
  */
-static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_candidate *c,
+static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_cand *c,
 			 int host, int turn, bool announce, uint64_t now)
 {
 	struct ice_stream *st = a->streams[sidx];
@@ -535,7 +606,8 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 				return -1;
 		}
 	}
-	if (st->nl >= ICE_MAX_LOCAL_CANDIDATES) {
+	if (ice_grow((void **)&st->lcands, &st->cap_l, sizeof(*st->lcands), st->nl + 1,
+		     ICE_MAX_LOCAL_CANDIDATES)) {
 		ice_log(a, ICE_LOG_WARN, "stream %u: local candidate limit %d reached", sidx,
 			ICE_MAX_LOCAL_CANDIDATES);
 		return -1;
@@ -547,7 +619,7 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 	if (announce && c->type != ICE_CAND_TYPE_PRFLX) {
 		ev.stream = sidx;
 		ev.component = c->component;
-		ev.candidate = *c;
+		ice_cand_export(c, &ev.candidate);
 		ice_push_event(a, &ev);
 	}
 	st->nl++;
@@ -556,20 +628,18 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 	return (int)st->nl - 1;
 }
 
-static void ice_cand_fill(struct ice_candidate *c, enum ice_cand_type type, unsigned comp,
+static void ice_cand_fill(struct ice_cand *c, enum ice_cand_type type, unsigned comp,
 			  uint16_t local_pref, const struct netaddr *addr,
 			  const struct netaddr *base, const struct netaddr *raddr,
 			  const struct netaddr *server)
 {
 	memset(c, 0, sizeof(*c));
 	c->component = (uint16_t)comp;
-	c->transport = ICE_TRANSPORT_UDP;
 	c->type = type;
 	c->addr = *addr;
 	c->priority = ice_candidate_priority(ice_cand_type_pref(type), local_pref, comp);
 	if (raddr)
 		c->raddr = *raddr;
-	c->generation = -1;
 	ice_foundation(c->foundation, type, base, server);
 }
 
@@ -577,7 +647,7 @@ int ice_agent_add_host(struct ice_agent *a, unsigned stream, unsigned component,
 		       const struct netaddr *base, uint16_t local_pref)
 {
 	struct ice_stream *st = ice_stream_get(a, stream);
-	struct ice_candidate c;
+	struct ice_cand c;
 	struct ice_host *h;
 	unsigned n = 0;
 
@@ -784,7 +854,7 @@ int ice_agent_local_candidates(const struct ice_agent *a, unsigned stream,
 		if (st->lcands[i].c.type == ICE_CAND_TYPE_PRFLX)
 			continue; /* learnt from checks, never signalled */
 		if (n < max)
-			out[n] = st->lcands[i].c;
+			ice_cand_export(&st->lcands[i].c, &out[n]);
 		n++;
 	}
 	return (int)n;
@@ -802,17 +872,17 @@ int ice_agent_default_candidate(const struct ice_agent *a, unsigned stream, unsi
 	if (!st || component < 1 || component > st->ncomp)
 		return -ENOENT;
 	for (unsigned o = 0; o < 3; o++) {
-		const struct ice_candidate *best = NULL;
+		const struct ice_cand *best = NULL;
 
 		for (unsigned i = 0; i < st->nl; i++) {
-			const struct ice_candidate *c = &st->lcands[i].c;
+			const struct ice_cand *c = &st->lcands[i].c;
 
 			if (c->component == component && c->type == order[o] &&
 			    (!best || c->priority > best->priority))
 				best = c;
 		}
 		if (best) {
-			*out = *best;
+			ice_cand_export(best, out);
 			return 0;
 		}
 	}
@@ -869,7 +939,7 @@ static bool ice_same_base(const struct ice_lcand *x, const struct ice_lcand *y)
 static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, unsigned r)
 {
 	const struct ice_lcand *lc = &st->lcands[l];
-	const struct ice_candidate *rc = &st->rcands[r];
+	const struct ice_cand *rc = &st->rcands[r];
 	uint64_t prio = ice_pair_priority(a->controlling, lc->c.priority, rc->priority);
 	struct ice_pair *p;
 	unsigned idx;
@@ -915,16 +985,15 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 	return (int)idx;
 }
 
-static bool ice_pairable(const struct ice_lcand *lc, const struct ice_candidate *rc)
+static bool ice_pairable(const struct ice_lcand *lc, const struct ice_cand *rc)
 {
 	return lc->c.component == rc->component &&
 	       netaddr_family(&lc->c.addr) == netaddr_family(&rc->addr) &&
-	       rc->transport == ICE_TRANSPORT_UDP &&
 	       (lc->c.type == ICE_CAND_TYPE_HOST || lc->c.type == ICE_CAND_TYPE_RELAY);
 }
 
 static void ice_relay_permit(struct ice_agent *a, const struct ice_lcand *lc,
-			     const struct ice_candidate *rc, uint64_t now)
+			     const struct ice_cand *rc, uint64_t now)
 {
 	if (lc->turn < 0)
 		return;
@@ -1100,6 +1169,7 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 				   const struct ice_candidate *c)
 {
 	struct ice_stream *st = ice_stream_get(a, stream);
+	struct ice_cand rc;
 	int i;
 
 	if (!st)
@@ -1118,9 +1188,10 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 		 * keeps its pairs; the signalled priority is not adopted. */
 		return 0;
 	}
-	if (st->nr >= ICE_MAX_REMOTE_CANDIDATES)
-		return -ENOSPC;
-	st->rcands[st->nr++] = *c;
+	ice_cand_import(c, &rc);
+	i = ice_rcand_push(st, &rc);
+	if (i < 0)
+		return i;
 	ice_pair_add_for_remote(a, st, st->nr - 1, a->now);
 	if (st->list == ICE_LIST_FAILED)
 		st->list = ICE_LIST_RUNNING;
@@ -1417,8 +1488,8 @@ static void ice_pair_info_fill(const struct ice_agent *a, const struct ice_strea
 	const struct ice_lcand *lc = &st->lcands[p->l];
 
 	memset(out, 0, sizeof(*out));
-	out->local = lc->c;
-	out->remote = st->rcands[p->r];
+	ice_cand_export(&lc->c, &out->local);
+	ice_cand_export(&st->rcands[p->r], &out->remote);
 	out->base = a->hosts[lc->host].base;
 	out->priority = p->prio;
 	out->state = p->state;
@@ -1428,8 +1499,8 @@ static void ice_pair_info_fill(const struct ice_agent *a, const struct ice_strea
 static void ice_sel_info(const struct ice_sel *sel, struct ice_pair_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->local = sel->local;
-	out->remote = sel->remote;
+	ice_cand_export(&sel->local, &out->local);
+	ice_cand_export(&sel->remote, &out->remote);
 	out->base = sel->base;
 	out->priority = sel->prio;
 	out->state = ICE_PAIR_STATE_SUCCEEDED;
@@ -1722,7 +1793,7 @@ static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx,
 				l = (int)i;
 	}
 	if (l < 0) {
-		struct ice_candidate c;
+		struct ice_cand c;
 		struct netaddr base = lc->c.addr;
 
 		ice_cand_fill(&c, ICE_CAND_TYPE_PRFLX, p->comp, a->hosts[lc->host].local_pref,
@@ -1860,7 +1931,7 @@ static int ice_on_gather_response(struct ice_agent *a, const struct stun_msg *m,
 {
 	struct ice_host *h = &a->hosts[rx->host];
 	const struct stun_attr *xa;
-	struct ice_candidate c;
+	struct ice_cand c;
 	struct netaddr mapped;
 
 	for (unsigned i = 0; i < a->nstun; i++) {
@@ -2041,20 +2112,17 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	/* §7.3.1.3: an unknown source is a peer-reflexive remote candidate. */
 	r = ice_rcand_find(st, h->comp, &rx->remote);
 	if (r < 0) {
-		struct ice_candidate c = { 0 };
+		struct ice_cand c = { 0 };
 
-		if (st->nr >= ICE_MAX_REMOTE_CANDIDATES)
-			return ICE_RECV_HANDLED;
 		c.component = (uint16_t)h->comp;
-		c.transport = ICE_TRANSPORT_UDP;
 		c.type = ICE_CAND_TYPE_PRFLX;
 		c.addr = rx->remote;
 		c.priority = prio;
-		c.generation = -1;
 		/* Any value unique among the remote foundations. */
 		snprintf(c.foundation, sizeof(c.foundation), "prflx%u", st->prflx_seq++);
-		st->rcands[st->nr++] = c;
-		r = (int)st->nr - 1;
+		r = ice_rcand_push(st, &c);
+		if (r < 0)
+			return ICE_RECV_HANDLED;
 	}
 	if (a->cfg.lite) {
 		/* A lite agent checks nothing: the pair is valid by the request
@@ -2271,7 +2339,7 @@ static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, 
 		struct ice_event ev = { .type = ICE_EVENT_TURN_ERROR, .stream = hh->stream,
 					.component = hh->comp };
 		struct netaddr relayed, mapped;
-		struct ice_candidate c;
+		struct ice_cand c;
 
 		switch (tev.type) {
 		case TURN_EVENT_ALLOCATED:
