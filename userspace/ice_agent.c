@@ -74,7 +74,8 @@ struct ice_pair {
 	bool nominated;
 	bool use_cand;		  /* controlling: the check in flight carries USE-CANDIDATE */
 	bool nominate_on_success; /* controlled: USE-CANDIDATE arrived before our check succeeded */
-	bool triggered;		  /* in the triggered-check queue */
+	bool triggered;		  /* in the triggered-check queue (§7.3.1.4) */
+	uint32_t trig_seq;	  /* its place in that FIFO */
 	bool sent_controlling;	  /* our role when the check went out (§7.2.5.1) */
 	bool inflight;
 	int valid_idx;		  /* the valid pair this pair's check produced, or -1 */
@@ -97,7 +98,6 @@ struct ice_sel {
 	int host, turn;
 	uint64_t prio;
 	unsigned generation;
-	char lufrag[ICE_UFRAG_MAX], rufrag[ICE_UFRAG_MAX], rpwd[ICE_PWD_MAX];
 	enum ice_consent_state consent;
 	uint64_t consent_next_ms;
 	uint64_t consent_expiry_ms; /* last authenticated response + timeout */
@@ -119,12 +119,15 @@ struct ice_stream {
 	char lufrag[ICE_UFRAG_MAX], lpwd[ICE_PWD_MAX];
 	char prev_lufrag[ICE_UFRAG_MAX], prev_lpwd[ICE_PWD_MAX];
 	char rufrag[ICE_UFRAG_MAX], rpwd[ICE_PWD_MAX];
+	/* the previous generation's remote credentials: consent on the kept
+	 * selected pair uses them until the new remote ones are known */
+	char prev_rufrag[ICE_UFRAG_MAX], prev_rpwd[ICE_PWD_MAX];
 	bool have_remote;
 	bool remote_restarted; /* remote credentials changed: our restart follows */
 	bool remote_eoc;
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
-	struct ice_component comp[ICE_MAX_COMPONENTS + 1]; /* [1..ncomp] */
+	struct ice_component *comp; /* [1..ncomp] */
 	struct ice_lcand *lcands; /* grown up to ICE_MAX_LOCAL_CANDIDATES */
 	unsigned nl, cap_l;
 	struct ice_cand *rcands; /* grown up to ICE_MAX_REMOTE_CANDIDATES */
@@ -132,8 +135,8 @@ struct ice_stream {
 	unsigned prflx_seq;
 	struct ice_pair *pairs;
 	unsigned npairs, cap_pairs;
-	unsigned *trig; /* ring of pair indices */
-	unsigned trig_head, trig_len;
+	unsigned trig_len;  /* pairs with triggered set */
+	uint32_t trig_seq;  /* FIFO order of the triggered-check queue */
 };
 
 struct ice_out {
@@ -150,8 +153,7 @@ struct ice_evq {
 
 struct ice_server {
 	struct netaddr addr;
-	char user[STUN_USERNAME_MAX];
-	char pass[256];
+	char *user, *pass; /* TURN only */
 };
 
 struct ice_agent {
@@ -306,6 +308,16 @@ static void ice_queue_raw(struct ice_agent *a, const struct netaddr *local,
 
 static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, uint64_t now);
 
+/* Move what a TURN client queued (permit/bind/wrap only queue requests;
+ * events only come from recv and tick) to the agent's queue. */
+static void ice_turn_flush(struct ice_agent *a, unsigned h, unsigned t)
+{
+	struct ice_transmit tx;
+
+	while (turn_client_poll_transmit(a->hosts[h].turn[t], &tx))
+		ice_queue_raw(a, &tx.local, &tx.remote, tx.head, tx.head_len);
+}
+
 /* Send buf to remote from a base, or through the TURN allocation. */
 static void ice_send_raw(struct ice_agent *a, int host, int turn, const struct netaddr *remote,
 			 const uint8_t *buf, size_t len, uint64_t now)
@@ -321,7 +333,7 @@ static void ice_send_raw(struct ice_agent *a, int host, int turn, const struct n
 	err = turn_client_wrap(hh->turn[turn], remote, buf, len, true, &tx);
 	if (err == -EPERM) {
 		turn_client_permit(hh->turn[turn], remote, now);
-		ice_handle_turn_events(a, (unsigned)host, (unsigned)turn, now);
+		ice_turn_flush(a, (unsigned)host, (unsigned)turn);
 		err = turn_client_wrap(hh->turn[turn], remote, buf, len, true, &tx);
 	}
 	if (err) {
@@ -440,11 +452,15 @@ void ice_agent_free(struct ice_agent *a)
 		for (unsigned t = 0; t < ICE_MAX_SERVERS; t++)
 			turn_client_free(a->hosts[h].turn[t]);
 	free(a->hosts);
+	for (unsigned t = 0; t < a->nturn; t++) {
+		free(a->turn[t].user);
+		free(a->turn[t].pass);
+	}
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		free(a->streams[s]->pairs);
 		free(a->streams[s]->lcands);
 		free(a->streams[s]->rcands);
-		free(a->streams[s]->trig);
+		free(a->streams[s]->comp);
 		free(a->streams[s]);
 	}
 	while (a->out_head) {
@@ -481,12 +497,8 @@ int ice_agent_add_stream(struct ice_agent *a, unsigned ncomponents)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st->cap_pairs = a->cfg.max_pairs;
-	st->pairs = calloc(st->cap_pairs, sizeof(*st->pairs));
-	st->trig = calloc(st->cap_pairs, sizeof(*st->trig));
-	if (!st->pairs || !st->trig) {
-		free(st->pairs);
-		free(st->trig);
+	st->comp = calloc(ncomponents + 1, sizeof(*st->comp));
+	if (!st->comp) {
 		free(st);
 		return -ENOMEM;
 	}
@@ -711,16 +723,22 @@ int ice_agent_add_turn_server(struct ice_agent *a, const struct netaddr *server,
 	struct ice_server *s;
 
 	if (!server || !netaddr_port(server) || !username || !password ||
-	    strlen(username) >= sizeof(s->user) || strlen(password) >= sizeof(s->pass))
+	    strlen(username) >= STUN_USERNAME_MAX || strlen(password) >= 256)
 		return -EINVAL;
 	if (a->nturn >= ICE_MAX_SERVERS)
 		return -ENOSPC;
 	if (a->gather_started)
 		return -EALREADY;
-	s = &a->turn[a->nturn++];
+	s = &a->turn[a->nturn];
 	s->addr = *server;
-	strcpy(s->user, username);
-	strcpy(s->pass, password);
+	s->user = strdup(username);
+	s->pass = strdup(password);
+	if (!s->user || !s->pass) {
+		free(s->user);
+		free(s->pass);
+		return -ENOMEM;
+	}
+	a->nturn++;
 	return 0;
 }
 
@@ -952,7 +970,8 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 		     st->lcands[q->l].c.type == ICE_CAND_TYPE_RELAY))
 			return (int)i;
 	}
-	if (st->npairs < st->cap_pairs) {
+	if (!ice_grow((void **)&st->pairs, &st->cap_pairs, sizeof(*st->pairs), st->npairs + 1,
+		      a->cfg.max_pairs)) {
 		idx = st->npairs++;
 	} else {
 		int victim = -1;
@@ -966,7 +985,7 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 		}
 		if (victim < 0) {
 			ice_log(a, ICE_LOG_WARN, "check list full (%u pairs): pair dropped",
-				st->cap_pairs);
+				a->cfg.max_pairs);
 			return -1;
 		}
 		idx = (unsigned)victim;
@@ -998,7 +1017,7 @@ static void ice_relay_permit(struct ice_agent *a, const struct ice_lcand *lc,
 	if (lc->turn < 0)
 		return;
 	turn_client_permit(a->hosts[lc->host].turn[lc->turn], &rc->addr, now);
-	ice_handle_turn_events(a, (unsigned)lc->host, (unsigned)lc->turn, now);
+	ice_turn_flush(a, (unsigned)lc->host, (unsigned)lc->turn);
 }
 
 static void ice_pair_add_for_local(struct ice_agent *a, struct ice_stream *st, unsigned l,
@@ -1047,11 +1066,9 @@ static void ice_trigger(struct ice_agent *a, struct ice_stream *st, unsigned idx
 
 	if (p->triggered)
 		return;
-	if (st->trig_len >= st->cap_pairs)
-		return;
-	st->trig[(st->trig_head + st->trig_len) % st->cap_pairs] = idx;
 	st->trig_len++;
 	p->triggered = true;
+	p->trig_seq = st->trig_seq++;
 	a->stats.triggered_checks++;
 }
 
@@ -1114,7 +1131,6 @@ static void ice_stream_reset_checks(struct ice_stream *st)
 	st->nr = 0;
 	st->npairs = 0;
 	st->trig_len = 0;
-	st->trig_head = 0;
 	st->remote_eoc = false;
 	st->list = ICE_LIST_RUNNING;
 	/* Local prflx candidates came from the old generation's checks. */
@@ -1149,6 +1165,8 @@ int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const
 		ice_log(a, ICE_LOG_INFO, "stream %u: remote ICE restart", stream);
 		st->generation++;
 		st->remote_restarted = true;
+		strcpy(st->prev_rufrag, st->rufrag);
+		strcpy(st->prev_rpwd, st->rpwd);
 		ice_stream_reset_checks(st);
 	}
 	strcpy(st->rufrag, ufrag);
@@ -1238,8 +1256,11 @@ int ice_agent_restart_stream(struct ice_agent *a, unsigned stream, uint64_t now_
 		ice_log(a, ICE_LOG_INFO, "stream %u: ICE restart answered", stream);
 		return 0;
 	}
-	if (st->have_remote)
+	if (st->have_remote) {
 		st->generation++;
+		strcpy(st->prev_rufrag, st->rufrag);
+		strcpy(st->prev_rpwd, st->rpwd);
+	}
 	st->have_remote = false;
 	ice_stream_reset_checks(st);
 	ice_log(a, ICE_LOG_INFO, "stream %u: ICE restart, generation %u", stream, st->generation);
@@ -1369,15 +1390,16 @@ static bool ice_stream_next_check(struct ice_agent *a, struct ice_stream *st, ui
 {
 	struct ice_pair *best = NULL;
 
-	while (st->trig_len) {
-		unsigned idx = st->trig[st->trig_head];
+	if (st->trig_len) {
+		for (unsigned i = 0; i < st->npairs; i++) {
+			struct ice_pair *p = &st->pairs[i];
 
-		st->trig_head = (st->trig_head + 1) % st->cap_pairs;
+			if (p->triggered && (!best || p->trig_seq - best->trig_seq > 0x80000000u))
+				best = p;
+		}
+		best->triggered = false;
 		st->trig_len--;
-		if (idx >= st->npairs || !st->pairs[idx].triggered)
-			continue;
-		st->pairs[idx].triggered = false;
-		ice_pair_check(a, st, &st->pairs[idx], now);
+		ice_pair_check(a, st, best, now);
 		return true;
 	}
 	for (unsigned i = 0; i < st->npairs; i++) {
@@ -1535,9 +1557,6 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 	sel->turn = lc->turn;
 	sel->prio = p->prio;
 	sel->generation = st->generation;
-	strcpy(sel->lufrag, st->lufrag);
-	strcpy(sel->rufrag, st->rufrag);
-	strcpy(sel->rpwd, st->rpwd);
 	/* A nominated pair has just had an authenticated response (or, lite, an
 	 * authenticated request): consent holds from now (RFC 7675 §5.1). */
 	sel->consent_expiry_ms = now + a->cfg.consent_timeout_ms;
@@ -1554,7 +1573,7 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 		netaddr_str(&st->rcands[p->r].addr, r, sizeof(r)));
 	if (lc->turn >= 0) {
 		turn_client_bind_channel(a->hosts[lc->host].turn[lc->turn], &sel->remote.addr, now);
-		ice_handle_turn_events(a, (unsigned)lc->host, (unsigned)lc->turn, now);
+		ice_turn_flush(a, (unsigned)lc->host, (unsigned)lc->turn);
 	}
 	ev.component = p->comp;
 	ice_sel_info(sel, &ev.pair);
@@ -1673,8 +1692,9 @@ static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64
 	ice_random(a, tid, STUN_TID_LEN);
 	/* During a restart the peer knows our new credentials once it has
 	 * its new ones; before that only the selection's generation works. */
-	len = ice_build_check(a, st, &lc, fresh ? st->rufrag : sel->rufrag,
-			      fresh ? st->lufrag : sel->lufrag, fresh ? st->rpwd : sel->rpwd, tid,
+	len = ice_build_check(a, st, &lc, fresh ? st->rufrag : st->prev_rufrag,
+			      fresh || !st->prev_lufrag[0] ? st->lufrag : st->prev_lufrag,
+			      fresh ? st->rpwd : st->prev_rpwd, tid,
 			      false, buf, sizeof(buf));
 	if (len < 0)
 		return;
@@ -1812,8 +1832,11 @@ static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx,
 	for (unsigned i = 0; i < st->npairs; i++)
 		if (st->pairs[i].l == (unsigned)l && st->pairs[i].r == p->r)
 			v = (int)i;
-	if (v < 0 && st->npairs < st->cap_pairs) {
+	if (v < 0 && !ice_grow((void **)&st->pairs, &st->cap_pairs, sizeof(*st->pairs),
+			       st->npairs + 1, a->cfg.max_pairs)) {
 		struct ice_pair *q = &st->pairs[st->npairs];
+
+		p = &st->pairs[idx]; /* the array may have moved */
 
 		memset(q, 0, sizeof(*q));
 		q->l = (unsigned)l;
@@ -1910,7 +1933,9 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 			/* RFC 7675 §5.1: only an authenticated success response from
 			 * the pair's remote, on its base, refreshes consent. */
 			if (stun_check_integrity(m, (const uint8_t *)st->rpwd, strlen(st->rpwd)) &&
-			    stun_check_integrity(m, (const uint8_t *)sel->rpwd, strlen(sel->rpwd))) {
+			    (!st->prev_rpwd[0] ||
+			     stun_check_integrity(m, (const uint8_t *)st->prev_rpwd,
+						  strlen(st->prev_rpwd)))) {
 				a->stats.rx_dropped_unauth++;
 				return ICE_RECV_DROPPED;
 			}
