@@ -302,7 +302,7 @@ int turn_client_release(struct turn_client *tc, uint64_t now_ms)
 		turn_set_state(tc, TURN_ALLOC_STATE_RELEASED, 0);
 		return err;
 	}
-	tc->state = TURN_ALLOC_STATE_RELEASING;
+	turn_set_state(tc, TURN_ALLOC_STATE_RELEASING, 0);
 	tc->refresh_ms = UINT64_MAX;
 	return 0;
 }

@@ -295,6 +295,21 @@ static void host_only(void **state)
 	sim_free(&s);
 }
 
+static void host_only_ipv6(void **state)
+{
+	struct sim s;
+	struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_r = true, .ip_l = "2001:db8::10",
+			   .ip_r = "2001:db8::20" };
+
+	sim_init(&s, 5);
+	scen_connect(&s, &sc);
+	assert_int_equal(netaddr_family(&s.eps[0].selected[0][1].remote.addr), AF_INET6);
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_HOST);
+	assert_agree(&s, 0, 1);
+	assert_media_flows(&s, 0, 1);
+	sim_free(&s);
+}
+
 static void rtcp_and_two_streams(void **state)
 {
 	struct sim s;
@@ -319,11 +334,12 @@ static void nat_one_side(void **state)
 		enum sim_filter f;
 	} kinds[] = {
 		{ SIM_MAP_EI, SIM_FILTER_EI },	/* full cone */
+		{ SIM_MAP_EI, SIM_FILTER_AD },	/* address-restricted */
 		{ SIM_MAP_EI, SIM_FILTER_APD }, /* port-restricted */
 		{ SIM_MAP_APD, SIM_FILTER_APD }, /* symmetric */
 	};
 
-	for (unsigned k = 0; k < 3; k++) {
+	for (unsigned k = 0; k < 4; k++) {
 		struct sim s;
 		struct scen sc = { .nat_l = 0, .nat_r = -1, .ctl_l = (k & 1), .ctl_r = !(k & 1),
 				   .stun = true, .ip_l = "10.0.0.2", .ip_r = "203.0.113.20" };
@@ -1078,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(priority_formula),
 		cmocka_unit_test(pair_priority_and_foundations),
 		cmocka_unit_test(host_only),
+		cmocka_unit_test(host_only_ipv6),
 		cmocka_unit_test(rtcp_and_two_streams),
 		cmocka_unit_test(nat_one_side),
 		cmocka_unit_test(port_restricted_both),
