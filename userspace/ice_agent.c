@@ -1162,8 +1162,25 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 		return -EALREADY; /* credentials first: they name the generation */
 	i = ice_rcand_find(st, c->component, &c->addr);
 	if (i >= 0) {
-		/* RFC 8838 §11.4: a signalled candidate that we learnt as prflx
-		 * keeps its pairs; the signalled priority is not adopted. */
+		struct ice_sel *sel = &st->comp[c->component].sel;
+
+		if (st->rcands[i].type != ICE_CAND_TYPE_PRFLX)
+			return 0; /* a duplicate */
+		/* A peer-reflexive candidate learnt from a check before the
+		 * signalling caught up (trickle, RFC 8838 §11.4): it keeps its
+		 * pairs and their state, and takes the signalled type,
+		 * foundation and priority. */
+		ice_cand_import(c, &st->rcands[i]);
+		for (unsigned k = 0; k < st->npairs; k++)
+			if (st->pairs[k].r == (unsigned)i)
+				st->pairs[k].prio = ice_pair_priority(
+					a->controlling, st->lcands[st->pairs[k].l].c.priority,
+					c->priority);
+		if (sel->active && netaddr_equal(&sel->remote.addr, &st->rcands[i].addr)) {
+			sel->remote = st->rcands[i];
+			sel->prio = ice_pair_priority(a->controlling, sel->local.priority,
+						      c->priority);
+		}
 		return 0;
 	}
 	ice_cand_import(c, &rc);

@@ -1058,6 +1058,40 @@ static void symmetric_response_and_limit(void **state)
 	ice_agent_free(a);
 }
 
+/* A check from an address not yet signalled makes a prflx remote; when the
+ * trickled candidate for it arrives, it takes the signalled type. */
+static void prflx_then_signalled(void **state)
+{
+	struct fake f;
+	struct ice_recv_result res;
+	uint8_t buf[512], rbuf[512], tid[12];
+	struct stun_msg resp;
+	struct ice_pair_info pi[4];
+	struct netaddr late = sim_addr("203.0.113.77", 7777);
+	struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1 };
+	size_t n;
+	int np;
+
+	fake_init(&f, false);
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &late, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL), 0);
+	np = ice_agent_pairs(f.a, 0, pi, 4);
+	assert_int_equal(np, 2);
+	assert_int_equal(pi[1].remote.type, ICE_CAND_TYPE_PRFLX);
+	assert_int_equal(pi[1].remote.priority, 1862270975u);
+	c.addr = late;
+	c.priority = 2130706431u;
+	strcpy(c.foundation, "late");
+	assert_int_equal(ice_agent_add_remote_candidate(f.a, 0, &c), 0);
+	assert_int_equal(ice_agent_pairs(f.a, 0, pi, 4), 2);
+	assert_int_equal(pi[1].remote.type, ICE_CAND_TYPE_HOST);
+	assert_string_equal(pi[1].remote.foundation, "late");
+	assert_true(pi[1].priority == (2130706431ull << 32) + 2 * 2130706431ull);
+	ice_agent_free(f.a);
+}
+
 static void api_errors(void **state)
 {
 	struct ice_agent *a;
@@ -1112,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(malformed_dropped),
 		cmocka_unit_test(aggressive_and_renomination),
 		cmocka_unit_test(symmetric_response_and_limit),
+		cmocka_unit_test(prflx_then_signalled),
 		cmocka_unit_test(api_errors),
 	};
 
