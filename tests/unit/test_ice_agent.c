@@ -1092,6 +1092,62 @@ static void prflx_then_signalled(void **state)
 	ice_agent_free(f.a);
 }
 
+static unsigned count_tx(struct ice_agent *a)
+{
+	struct ice_transmit tx;
+	unsigned n = 0;
+
+	while (ice_agent_poll_transmit(a, &tx))
+		n++;
+	return n;
+}
+
+/* One check per Ta (RFC 8445 §14.2), the first retransmission after the
+ * §14.3 RTO, and Ta from the configuration. */
+static void pacing_and_rto(void **state)
+{
+	struct ice_config cfg = cfg_of(true, false, 11);
+	struct netaddr base = sim_addr("203.0.113.10", 5000);
+	struct ice_agent_stats st;
+	struct ice_agent *a;
+
+	cfg.ta_ms = 20;
+	assert_int_equal(ice_agent_new(&a, &cfg), 0);
+	assert_int_equal(ice_agent_add_stream(a, 1), 0);
+	assert_int_equal(ice_agent_add_host(a, 0, 1, &base, 65535), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "abcd", "0123456789012345678901"), 0);
+	for (unsigned i = 0; i < 40; i++) {
+		struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST,
+					   .generation = -1 };
+
+		c.addr = sim_addr("198.51.100.50", (uint16_t)(1000 + i));
+		c.priority = ice_candidate_priority(126, 1000 - i, 1);
+		snprintf(c.foundation, sizeof(c.foundation), "f%u", i);
+		assert_int_equal(ice_agent_add_remote_candidate(a, 0, &c), 0);
+	}
+	assert_int_equal(ice_agent_start(a, 0), 0);
+	assert_int_equal(ice_agent_tick(a, 0), 20);
+	assert_int_equal(count_tx(a), 1);
+	ice_agent_tick(a, 19);
+	assert_int_equal(count_tx(a), 0);
+	ice_agent_tick(a, 20);
+	assert_int_equal(count_tx(a), 1);
+	/* RTO = MAX(500, Ta * (Num-Waiting + Num-In-Progress)): the first
+	 * check went out with nothing else in progress, so 500 ms; until
+	 * then one paced check per Ta, 25 in all, and no retransmission. */
+	for (uint64_t t = 40; t < 500; t += 20) {
+		ice_agent_tick(a, t);
+		assert_int_equal(count_tx(a), 1);
+	}
+	ice_agent_get_stats(a, &st);
+	assert_int_equal(st.checks_sent, 25);
+	assert_int_equal(st.checks_retransmitted, 0);
+	ice_agent_tick(a, 500);
+	ice_agent_get_stats(a, &st);
+	assert_int_equal(st.checks_retransmitted, 1);
+	ice_agent_free(a);
+}
+
 static void api_errors(void **state)
 {
 	struct ice_agent *a;
@@ -1147,6 +1203,7 @@ int main(void)
 		cmocka_unit_test(aggressive_and_renomination),
 		cmocka_unit_test(symmetric_response_and_limit),
 		cmocka_unit_test(prflx_then_signalled),
+		cmocka_unit_test(pacing_and_rto),
 		cmocka_unit_test(api_errors),
 	};
 
