@@ -1397,14 +1397,8 @@ static bool ice_stream_next_check(struct ice_agent *a, struct ice_stream *st, ui
 			if (!ice_foundation_active(a, st, p))
 				best = p;
 		}
-		if (!best) /* every foundation busy: take the best frozen anyway */
-			for (unsigned i = 0; i < st->npairs; i++) {
-				struct ice_pair *p = &st->pairs[i];
-
-				if (p->state == ICE_PAIR_STATE_FROZEN &&
-				    (!best || p->prio > best->prio))
-					best = p;
-			}
+		/* Every frozen foundation busy elsewhere: this list waits for
+		 * those checks to succeed (§7.2.5.3.3 unfreezes) or fail. */
 	}
 	if (!best)
 		return false;
@@ -1443,10 +1437,11 @@ static void ice_paced_check(struct ice_agent *a, uint64_t now)
 			continue;
 		if (ice_stream_next_check(a, st, now)) {
 			a->rr = s + 1;
-			a->next_check_ms = now + a->cfg.ta_ms;
-			return;
+			break;
 		}
 	}
+	/* One check per Ta; with nothing checkable now, look again in Ta. */
+	a->next_check_ms = now + a->cfg.ta_ms;
 }
 
 /* ---- selection, consent --------------------------------------------------------- */

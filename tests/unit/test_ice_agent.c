@@ -1148,6 +1148,51 @@ static void pacing_and_rto(void **state)
 	ice_agent_free(a);
 }
 
+/* RFC 8445 §6.1.2.6 / §6.1.4.2 / §7.2.5.3.3: a foundation is checked once
+ * across the check lists; the other streams' pairs of that foundation stay
+ * Frozen until it succeeds, then go Waiting. */
+static void unfreeze_across_streams(void **state)
+{
+	struct fake f;
+	struct ice_pair_info pi[4];
+	struct netaddr base2 = sim_addr("203.0.113.10", 5002), peer2 = sim_addr("203.0.113.99", 7002);
+	struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1 };
+	uint8_t rbuf[512], qbuf[512];
+	struct stun_msg resp, req;
+
+	fake_init(&f, true); /* stream 0: base 5000 -> peer 7000, foundation peer1 */
+	assert_int_equal(ice_agent_add_stream(f.a, 1), 1);
+	assert_int_equal(ice_agent_add_host(f.a, 1, 1, &base2, 65535), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(f.a, 1, f.rufrag, f.rpwd), 0);
+	c.addr = peer2;
+	c.priority = ice_candidate_priority(126, 1000, 1);
+	strcpy(c.foundation, "peer1"); /* same remote foundation, same base IP */
+	assert_int_equal(ice_agent_add_remote_candidate(f.a, 1, &c), 0);
+	ice_agent_tick(f.a, f.now);
+	memset(&req, 0, sizeof(req));
+	fake_collect(&f, &resp, rbuf, &req, qbuf, NULL);
+	assert_int_equal(req.cls, STUN_CLASS_REQUEST);
+	ice_agent_pairs(f.a, 0, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_IN_PROGRESS);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FROZEN);
+	/* Ta later: stream 1 may not unfreeze its only pair. */
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	assert_int_equal(count_tx(f.a), 0);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FROZEN);
+	/* Stream 0's check succeeds: stream 1's pair goes Waiting, is checked. */
+	assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_WAITING);
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_IN_PROGRESS);
+	ice_agent_free(f.a);
+}
+
 static void api_errors(void **state)
 {
 	struct ice_agent *a;
@@ -1204,6 +1249,7 @@ int main(void)
 		cmocka_unit_test(symmetric_response_and_limit),
 		cmocka_unit_test(prflx_then_signalled),
 		cmocka_unit_test(pacing_and_rto),
+		cmocka_unit_test(unfreeze_across_streams),
 		cmocka_unit_test(api_errors),
 	};
 
