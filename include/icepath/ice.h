@@ -287,12 +287,16 @@ int ice_agent_set_remote_lite(struct ice_agent *a, bool lite);
  * a stream that has some is a remote ICE restart: remote candidates and the
  * check list are dropped, the selected pair keeps carrying media and consent
  * until a new pair is nominated. The caller must then also restart locally
- * (ice_agent_restart_stream) as RFC 8445 §9 requires of the answerer.
+ * (ice_agent_restart_stream) as RFC 8445 §9 requires of the answerer; that
+ * call keeps the new remote credentials and candidates. The offerer's order
+ * is the other way round: ice_agent_restart_stream, then (from the answer)
+ * ice_agent_set_remote_credentials and the candidates.
  */
 int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const char *ufrag,
 				     const char *pwd);
-/* A remote candidate, before or after start (trickle). TCP candidates are
- * kept out of pairing (returns 0, ignored). Duplicates are ignored. */
+/* A remote candidate, before or after start (trickle), after the stream's
+ * remote credentials (-EALREADY before). TCP candidates are kept out of
+ * pairing (returns 0, ignored). Duplicates are ignored. */
 int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 				   const struct ice_candidate *c);
 /* RFC 8838 §8: no more remote candidates for this stream (lets it fail). */
@@ -314,8 +318,11 @@ int ice_agent_restart(struct ice_agent *a, uint64_t now_ms); /* every stream */
 /*
  * Feed one datagram received on the socket bound to `local` from `remote`.
  * Returns enum ice_recv_verdict. res is filled for ICE_RECV_DATA. Never
- * modifies buf. Media (RTP/RTCP/DTLS...) costs O(1): the first byte is
- * demultiplexed (RFC 7983) and no check list is walked.
+ * modifies buf. Media (RTP/RTCP/DTLS...) costs O(1) in the number of pairs:
+ * the first byte is demultiplexed (RFC 7983), the base found among the
+ * agent's few host bases, and no check list is walked. ICE_RECV_DATA queues
+ * nothing and leaves the deadline unchanged; after the other verdicts drain
+ * the queues and re-read ice_agent_next_deadline().
  */
 int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *local,
 		   const struct netaddr *remote, const uint8_t *buf, size_t len,
