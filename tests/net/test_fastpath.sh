@@ -51,12 +51,19 @@ ns_link "$NS_relay" r1 198.51.100.1/24 "$NS_recv" d0 198.51.100.20/24
 # The sender computes them in software, as the far end of a real wire has.
 command -v ethtool >/dev/null || icp_fail "ethtool missing (make deps)"
 nsx "$NS_send" ethtool -K s0 tx off >/dev/null || icp_fail "cannot turn off tx checksum offload on s0"
+# IPv6 on the same links, for the bridging flows.
+ip -n "$NS_send" addr add 2001:db8:1::10/64 dev s0 nodad
+ip -n "$NS_relay" addr add 2001:db8:1::1/64 dev r0 nodad
+ip -n "$NS_relay" addr add 2001:db8:2::1/64 dev r1 nodad
+ip -n "$NS_recv" addr add 2001:db8:2::20/64 dev d0 nodad
 # bpf_fib_lookup() routes only for interfaces with forwarding on.
 nsx "$NS_relay" sysctl -qw net.ipv4.conf.all.forwarding=1
+nsx "$NS_relay" sysctl -qw net.ipv6.conf.all.forwarding=1
 # The relay knows its next hop (a real deployment learns it by ARP; a
 # missing entry would make the program pass to userspace: pass-no-neigh).
 mac_d0=$(ip -n "$NS_recv" -o link show d0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 ip -n "$NS_relay" neigh replace 198.51.100.20 lladdr "$mac_d0" dev r1 nud permanent
+ip -n "$NS_relay" -6 neigh replace 2001:db8:2::20 lladdr "$mac_d0" dev r1 nud permanent
 
 icp_log "attach XDP on the relay (r0, r1) and a passing one on the receiver (d0)"
 out=$(relay attach r0 r1) || icp_fail "attach on the relay failed"
@@ -86,10 +93,10 @@ burst() {
 	bg "$NS_relay" "$UDPGEN" recv --on $LOCAL --count "$want_relay" --timeout 3 --any \
 		>"$relay_out" 2>/dev/null
 	local relay_pid=$!
-	wait_for listening "$NS_recv" 6000 || icp_fail "receiver did not listen"
-	wait_for listening "$NS_relay" 30000 || icp_fail "relay socket did not listen"
+	wait_for listening "$NS_recv" "${OUT_DST##*:}" || icp_fail "receiver did not listen"
+	wait_for listening "$NS_relay" "${LOCAL##*:}" || icp_fail "relay socket did not listen"
 	ip netns exec "$NS_send" "$UDPGEN" send --from $REMOTE --to $LOCAL --count "$n" \
-		--rate 2000 --seq $((burst_no * 10000)) >/dev/null || icp_fail "sender failed"
+		--rate 2000 --seq $((burst_no * 10000 % 65536)) >/dev/null || icp_fail "sender failed"
 	wait "$rx_pid" "$relay_pid"
 	RX_JSON=$(cat "$rx") RELAY_JSON=$(cat "$relay_out")
 	icp_log "burst $burst_no: receiver $RX_JSON"
@@ -116,6 +123,25 @@ burst $N $N 0
 [ "$(counter bytes)" = $((N * (28 + RTP_SIZE))) ] ||
 	icp_fail "flow counter bytes=$(counter bytes), expected $((N * (28 + RTP_SIZE)))"
 [ "$(fp_stat redirect)" -ge $N ] || icp_fail "redirect stat $(fp_stat redirect) < $N"
+
+# bridge LOCAL REMOTE OUT_SRC OUT_DST: a flow across address families.
+bridge() {
+	local saved="$LOCAL $REMOTE $OUT_SRC $OUT_DST"
+	LOCAL=$1 REMOTE=$2 OUT_SRC=$3 OUT_DST=$4
+	relay flow add $LOCAL $REMOTE $OUT_SRC $OUT_DST || icp_fail "flow add $LOCAL failed"
+	burst 300 300 0
+	[ "$(field "$RX_JSON" unique)" = 300 ] || icp_fail "$REMOTE -> $OUT_DST: $(field "$RX_JSON" unique) of 300"
+	[ "$(field "$RX_JSON" source)" = "$OUT_SRC" ] ||
+		icp_fail "not rewritten: source $(field "$RX_JSON" source), expected $OUT_SRC"
+	[ "$(field "$RELAY_JSON" received)" = 0 ] || icp_fail "the relay's socket saw bridged packets"
+	[ "$(counter packets)" = 300 ] || icp_fail "bridged flow counter $(counter packets)"
+	relay flow del $LOCAL $REMOTE || icp_fail "flow del failed"
+	set -- $saved
+	LOCAL=$1 REMOTE=$2 OUT_SRC=$3 OUT_DST=$4
+}
+icp_log "IPv6 -> IPv4 and IPv4 -> IPv6 bridging"
+bridge "[2001:db8:1::1]:30004" "[2001:db8:1::10]:5002" 198.51.100.1:30006 198.51.100.20:6000
+bridge 192.0.2.1:30008 192.0.2.10:5004 "[2001:db8:2::1]:30010" "[2001:db8:2::20]:6002"
 
 icp_log "daemon restart: nothing runs; re-open the pins, re-attach (atomic replace)"
 relay flow show | grep -q "id=7 packets=$N" || icp_fail "flow or its counters lost: $(relay flow show)"
