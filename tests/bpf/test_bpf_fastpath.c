@@ -10,8 +10,8 @@
  *
  * Routing: bpf_fib_lookup() in test_run uses the caller's network
  * namespace and the ingress device given in the xdp_md context. So the test
- * unshares a private netns and builds a real one there (two veth pairs,
- * addresses, forwarding on, permanent neighbour entries): lookups succeed
+ * unshares a private netns and builds a real one there (fp_test.h: two
+ * veth pairs, addresses, forwarding on, permanent neighbours): lookups succeed
  * for real, nothing is faked in the program, and the neighbour-less
  * destination really gets NO_NEIGH. The netns dies with the process.
  */
@@ -33,6 +33,7 @@
 
 #include "icepath/fastpath.h"
 #include "icepath/fp_abi.h"
+#include "../fp_test.h"
 
 /* The fixture table is positional up to the expected output, which passed
  * packets leave out: zero is what they mean. */
@@ -47,22 +48,6 @@ static const uint8_t MAC_PEER_A[6] = { 0x02, 0, 0, 0, 0, 0x10 };  /* sender, on 
 static const uint8_t MAC_NH_V4[6] = { 0x02, 0, 0, 0, 0, 0x20 };   /* 198.51.100.20 */
 static const uint8_t MAC_NH_V6[6] = { 0x02, 0, 0, 0, 0, 0x21 };   /* 2001:db8:2::20 */
 static const uint8_t MAC_NH_TX[6] = { 0x02, 0, 0, 0, 0, 0x11 };   /* 192.0.2.11 on fp0 */
-
-static const char *const net_setup[] = {
-	"ip link set lo up",
-	"ip link add fp0 address 02:00:00:00:00:01 type veth peer name fp1",
-	"ip link add fp2 address 02:00:00:00:00:03 type veth peer name fp3",
-	"ip link set fp0 up", "ip link set fp1 up", "ip link set fp2 up", "ip link set fp3 up",
-	"ip addr add 192.0.2.1/24 dev fp0",
-	"ip addr add 198.51.100.1/24 dev fp2",
-	"ip addr add 2001:db8:1::1/64 dev fp0 nodad",
-	"ip addr add 2001:db8:2::1/64 dev fp2 nodad",
-	"ip neigh add 198.51.100.20 lladdr 02:00:00:00:00:20 dev fp2 nud permanent",
-	"ip neigh add 192.0.2.11 lladdr 02:00:00:00:00:11 dev fp0 nud permanent",
-	"ip -6 neigh add 2001:db8:2::20 lladdr 02:00:00:00:00:21 dev fp2 nud permanent",
-	"sysctl -qw net.ipv4.conf.all.forwarding=1",
-	"sysctl -qw net.ipv6.conf.all.forwarding=1",
-};
 
 struct env {
 	struct fastpath *fp;
@@ -154,40 +139,6 @@ struct pktspec {
 	int df;
 	const uint8_t *smac, *dmac;
 };
-
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* The full UDP checksum (RFC 768 / RFC 8200 §8.1) over pseudo-header,
- * header and payload, as a receiver computes it: 0 when correct. */
-static uint16_t csum_udp_verify(int v6, const uint8_t *ip, const uint8_t *udp, unsigned ulen)
-{
-	uint32_t sum = 0;
-
-	if (v6) {
-		sum = sum16(ip + 8, 32, 0);
-	} else {
-		sum = sum16(ip + 12, 8, 0);
-	}
-	sum += IPPROTO_UDP + ulen;
-	sum = sum16(udp, ulen, sum);
-	return fold(sum);
-}
 
 static void fill_payload(uint8_t *p, enum payload_kind k, unsigned n)
 {
@@ -290,7 +241,7 @@ static size_t build(uint8_t *f, size_t cap, const struct pktspec *s)
 		memcpy(ip + 16, &dst.in.sin_addr, 4);
 		for (i = 20; i < l3; i++)
 			ip[i] = 1; /* NOP options (RFC 791) */
-		c = fold(sum16(ip, l3, 0));
+		c = fp_fold(fp_sum16(ip, l3, 0));
 		ip[10] = c >> 8;
 		ip[11] = c & 0xff;
 	}
@@ -313,7 +264,7 @@ static size_t build(uint8_t *f, size_t cap, const struct pktspec *s)
 	for (i = 0; i < s->cd_pad; i++)
 		pl[s->plen + i] = 0xa0 + i; /* non-zero: they must leave the sum */
 	if (!s->csum_zero) {
-		c = csum_udp_verify(v6, ip, udp, ulen); /* over a zero check field */
+		c = fp_csum_udp(v6, ip, udp, ulen); /* over a zero check field */
 		if (c == 0)
 			c = 0xffff;
 		udp[6] = c >> 8;
@@ -324,30 +275,11 @@ static size_t build(uint8_t *f, size_t cap, const struct pktspec *s)
 	return l2 + l3 + ulen + s->eth_trailer;
 }
 
-/* Independent check of an output frame: IPv4 header sum and UDP sum. */
-static void verify_checksums(const uint8_t *f, size_t len)
+/* Independent check of an output frame: IPv4 header sum, lengths, UDP
+ * sum, all recomputed in full (fp_test.h). */
+static void verify_checksums(const uint8_t *f, size_t len, int csum_zero)
 {
-	unsigned l2 = 14, l3, ulen;
-	const uint8_t *ip;
-	int v6;
-
-	assert_true(len >= 14);
-	if (f[12] == 0x81 && f[13] == 0x00)
-		l2 = 18;
-	v6 = f[l2 - 2] == 0x86;
-	ip = f + l2;
-	if (v6) {
-		l3 = 40;
-	} else {
-		l3 = (ip[0] & 0xf) * 4;
-		assert_int_equal(fold(sum16(ip, l3, 0)), 0);
-		assert_int_equal((ip[2] << 8 | ip[3]), len - l2);
-	}
-	ulen = ip[l3 + 4] << 8 | ip[l3 + 5];
-	assert_int_equal(ulen, len - l2 - l3);
-	if (!v6 && ip[l3 + 6] == 0 && ip[l3 + 7] == 0)
-		return; /* IPv4 without checksum */
-	assert_int_equal(csum_udp_verify(v6, ip, ip + l3, ulen), 0);
+	assert_int_equal(fp_frame_csum(f, len), csum_zero ? FP_CSUM_NONE : FP_CSUM_OK);
 }
 
 /* ---- fixtures ------------------------------------------------------------ */
@@ -638,7 +570,7 @@ static void run_fixture(const struct fixture *fx)
 		return;
 	}
 	explen = build(exp, sizeof(exp), &fx->out);
-	verify_checksums(out, o.data_size_out);
+	verify_checksums(out, o.data_size_out, fx->out.csum_zero);
 	if (o.data_size_out != explen || memcmp(out, exp, explen)) {
 		for (i = 0; i < o.data_size_out && i < explen; i++)
 			if (out[i] != exp[i])
@@ -812,16 +744,8 @@ static int setup(void **state)
 		print_message("BPF tests need root (BPF_PROG_TEST_RUN, netns)\n");
 		return -1;
 	}
-	if (unshare(CLONE_NEWNET)) {
-		print_message("cannot unshare a network namespace: %s\n", strerror(errno));
+	if (fp_testnet_setup())
 		return -1;
-	}
-	for (i = 0; i < sizeof(net_setup) / sizeof(net_setup[0]); i++) {
-		if (system(net_setup[i]) != 0) {
-			print_message("setup step failed: %s\n", net_setup[i]);
-			return -1;
-		}
-	}
 	E.if_fp0 = if_nametoindex("fp0");
 	E.if_fp2 = if_nametoindex("fp2");
 	snprintf(E.pin, sizeof(E.pin), "/sys/fs/bpf/icepath-test-bpf-%d", (int)getpid());
