@@ -135,9 +135,7 @@ $(BUILD)/bin/icepathd: $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# (No patsubst with % here: make replaces every % of a pattern rule's
-# prerequisites by the stem, the patsubst pattern included.)
-$(BUILD)/bin/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard tools/%/*.c))) $(LIB)
+$(BUILD)/bin/%: $$(foreach f,$$(wildcard tools/%/*.c),$(BUILD)/obj/$$(basename $$(f)).o) $(LIB)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Run icepath's tests: tests/run-tests.sh BUILD [unit|asan|bpf|net]...
+# Run icepath's tests: tests/run-tests.sh BUILD [unit|asan|fuzz|bpf|net]...
 # (no kind: all of them). Each test is one program; exit 0 passes,
 # 77 is a skip that the test explains on its own output (kernel lacks a
 # feature), anything else fails. Ends with "N passed, N failed, N skipped".
 set -u
-build=${1:?usage: run-tests.sh BUILD [unit|asan|bpf|net]...}
+build=${1:?usage: run-tests.sh BUILD [unit|asan|fuzz|bpf|net]...}
 shift
 kinds=("$@")
-[ ${#kinds[@]} -eq 0 ] && kinds=(unit asan bpf net)
+[ ${#kinds[@]} -eq 0 ] && kinds=(unit asan fuzz bpf net)
 
 here=$(cd "$(dirname "$0")" && pwd)
 log_dir="$build/test-logs"
@@ -66,6 +66,22 @@ for kind in "${kinds[@]}"; do
 			run_one asan "$(basename "$t")" 900 "$t"
 		done
 		unset ASAN_OPTIONS UBSAN_OPTIONS ;;
+	fuzz)
+		# Regression only: each built libFuzzer target runs once over
+		# every seed in tests/fuzz/corpus/NAME (no mutation; `make fuzz`
+		# does the real fuzzing). A target without seeds is an error.
+		for t in "$build"/fuzz/fuzz_*; do
+			[ -x "$t" ] || continue
+			name=$(basename "$t")
+			seeds=("$here/fuzz/corpus/${name#fuzz_}"/*)
+			if [ ! -f "${seeds[0]}" ]; then
+				fail=$((fail + 1)); failed+=("fuzz/$name: no seeds")
+				printf '[  FAILED  ] fuzz  %s: no seed files in tests/fuzz/corpus/%s\n' \
+					"$name" "${name#fuzz_}"
+				continue
+			fi
+			run_one fuzz "$name" 300 "$t" -runs=0 "${seeds[@]}"
+		done ;;
 	bpf)
 		need_root bpf || continue
 		for t in "$build"/tests/test_bpf_*; do

@@ -120,7 +120,8 @@ enum stun_err {
 	STUN_ERR_NONE = 0,
 	STUN_ERR_NOT_STUN,	      /* first two bits not 00 */
 	STUN_ERR_TRUNCATED,	      /* shorter than the header or its length field */
-	STUN_ERR_BAD_LENGTH,	      /* length not a multiple of 4, or trailing bytes */
+	STUN_ERR_BAD_LENGTH,	      /* length not a multiple of 4, or trailing bytes,
+					 or the message is over 65535 bytes */
 	STUN_ERR_BAD_COOKIE,	      /* magic cookie absent (RFC 3489 peer) where required */
 	STUN_ERR_ATTR_OVERRUN,	      /* an attribute runs past the message */
 	STUN_ERR_TOO_MANY_ATTRS,      /* more than STUN_MAX_ATTRS */
@@ -133,6 +134,7 @@ enum stun_err {
 	STUN_ERR_NO_SPACE,	      /* builder: buffer too small */
 	STUN_ERR_BAD_CHANNEL,	      /* ChannelData: number outside 0x4000-0x4FFF */
 	STUN_ERR_BAD_ARG,	      /* caller error */
+	STUN_ERR_CRYPTO,	      /* libcrypto failed (out of memory) */
 	STUN_ERR_MAX,
 };
 
@@ -271,6 +273,10 @@ void stun_build_integrity_sha256(struct stun_builder *b, const uint8_t *key, siz
 void stun_build_fingerprint(struct stun_builder *b);
 /* Final length, or -STUN_ERR_x (the first error). */
 int stun_build_finish(struct stun_builder *b);
+
+/* Default reason phrase for an ERROR-CODE (RFC 8489 §14.8, RFC 8656 §19,
+ * RFC 8445 §7.3.1.1); "Error" for codes without one. Never NULL. */
+const char *stun_error_reason(int code);
 
 const char *stun_method_str(uint16_t method);
 const char *stun_class_str(enum stun_class cls);
