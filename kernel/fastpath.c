@@ -415,42 +415,42 @@ static int existing_link(const char *path, int ifindex)
 	return fd;
 }
 
+/* One attach attempt: the link fd or -errno. */
+static int try_link(int prog_fd, int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = flags);
+	int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+
+	return fd >= 0 ? fd : -errno;
+}
+
 static int create_link(struct fastpath *fp, const char *ifname, int ifindex, int prog_fd,
 		       enum fastpath_xdp_mode *got)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, lo);
-	int fd, err;
+	int fd;
 
 	if (fp->mode == FASTPATH_XDP_NATIVE) {
-		lo.flags = XDP_FLAGS_DRV_MODE;
-		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
-		if (fd >= 0) {
-			*got = FASTPATH_XDP_NATIVE;
-			return fd;
-		}
-		err = -errno;
-		if (err == -EBUSY || err == -EEXIST)
-			goto busy;
+		fd = try_link(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
+		*got = FASTPATH_XDP_NATIVE;
+		if (fd >= 0 || fd == -EBUSY || fd == -EEXIST)
+			goto out;
 		fastpath_log(LOG_WARNING,
 			     "native XDP on %s failed (%s: driver support missing?); falling back "
 			     "to generic (skb) mode: forwarding works, slower",
-			     ifname, strerror(-err));
+			     ifname, strerror(-fd));
 	}
-	lo.flags = XDP_FLAGS_SKB_MODE;
-	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
-	if (fd >= 0) {
-		*got = FASTPATH_XDP_GENERIC;
-		return fd;
-	}
-	err = -errno;
-	if (err == -EBUSY || err == -EEXIST)
-		goto busy;
+	fd = try_link(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+	*got = FASTPATH_XDP_GENERIC;
+	if (fd >= 0 || fd == -EBUSY || fd == -EEXIST)
+		goto out;
 	fastpath_log(LOG_ERR, "cannot attach XDP to %s in %s mode: %s; run with --xdp off to "
 			      "use the userspace path only",
 		     ifname, fp->mode == FASTPATH_XDP_NATIVE ? "native or generic" : "generic",
-		     strerror(-err));
-	return err;
-busy:
+		     strerror(-fd));
+	return fd;
+out:
+	if (fd >= 0)
+		return fd;
 	fastpath_log(LOG_ERR, "cannot attach XDP to %s: it already has an XDP program that "
 			      "icepath did not attach under %s; remove it ('ip link set dev %s xdp off') "
 			      "or use another interface",

@@ -8,7 +8,9 @@
 #ifndef ICEPATH_TESTS_FP_TEST_H
 #define ICEPATH_TESTS_FP_TEST_H
 
+#include <bpf/bpf.h>
 #include <errno.h>
+#include <linux/bpf.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stddef.h>
@@ -55,6 +57,23 @@ static inline int fp_testnet_setup(void)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* One frame through BPF_PROG_TEST_RUN as if it arrived on ifindex (the
+ * fib lookup routes from there). 0 or -errno; *out_len and *action set. */
+static inline int fp_xdp_run(int prog_fd, int ifindex, const void *in, size_t in_len, void *out,
+			     size_t out_cap, uint32_t *out_len, uint32_t *action)
+{
+	struct xdp_md ctx = { .data_end = (uint32_t)in_len, .ingress_ifindex = (uint32_t)ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (uint32_t)in_len,
+		    .data_out = out, .data_size_out = (uint32_t)out_cap, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog_fd, &o))
+		return -errno;
+	*out_len = o.data_size_out;
+	*action = o.retval;
 	return 0;
 }
 

@@ -532,28 +532,20 @@ static void run_fixture(const struct fixture *fx)
 	uint8_t in[2048], out[2048], exp[2048];
 	size_t inlen, explen;
 	uint64_t before[FP_STAT_COUNT], after[FP_STAT_COUNT];
-	struct xdp_md ctx = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint32_t out_len = 0, action = 0;
 	unsigned i, l2;
 
 	print_message("  %s\n", fx->desc);
 	inlen = build(in, sizeof(in), &fx->in);
 	mutate(in, &inlen, fx);
-	ctx.data_end = inlen;
-	ctx.ingress_ifindex = fx->ifidx_fp2 ? E.if_fp2 : E.if_fp0;
-	o.data_in = in;
-	o.data_size_in = inlen;
-	o.data_out = out;
-	o.data_size_out = sizeof(out);
-	o.ctx_in = &ctx;
-	o.ctx_size_in = sizeof(ctx);
-	o.repeat = 1;
 
 	stats_now(before);
-	assert_int_equal(bpf_prog_test_run_opts(E.prog_fd, &o), 0);
+	assert_int_equal(fp_xdp_run(E.prog_fd, fx->ifidx_fp2 ? E.if_fp2 : E.if_fp0, in, inlen, out,
+				    sizeof(out), &out_len, &action),
+			 0);
 	stats_now(after);
-	if ((int)o.retval != fx->action)
-		fail_msg("%s: action %u, expected %d", fx->desc, o.retval, fx->action);
+	if ((int)action != fx->action)
+		fail_msg("%s: action %u, expected %d", fx->desc, action, fx->action);
 	for (i = 0; i < FP_STAT_COUNT; i++) {
 		uint64_t want = before[i] + (i == (unsigned)fx->stat);
 
@@ -565,18 +557,18 @@ static void run_fixture(const struct fixture *fx)
 
 	if (fx->flow == FL_NONE) {
 		/* Not forwarded: the stack gets the very frame that arrived. */
-		assert_int_equal(o.data_size_out, inlen);
+		assert_int_equal(out_len, inlen);
 		assert_memory_equal(out, in, inlen);
 		return;
 	}
 	explen = build(exp, sizeof(exp), &fx->out);
-	verify_checksums(out, o.data_size_out, fx->out.csum_zero);
-	if (o.data_size_out != explen || memcmp(out, exp, explen)) {
-		for (i = 0; i < o.data_size_out && i < explen; i++)
+	verify_checksums(out, out_len, fx->out.csum_zero);
+	if (out_len != explen || memcmp(out, exp, explen)) {
+		for (i = 0; i < out_len && i < explen; i++)
 			if (out[i] != exp[i])
 				break;
 		fail_msg("%s: output differs at byte %u (len %u, expected %zu)", fx->desc, i,
-			 o.data_size_out, explen);
+			 out_len, explen);
 	}
 	l2 = fx->in.vlan ? 18 : 14;
 	fwd_count[fx->flow]++;

@@ -177,31 +177,21 @@ static int udp_validity(const uint8_t *f, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t out[2048];
-	struct xdp_md ctx = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint32_t out_len = 0, action = 0;
 	int in_valid, out_valid;
 
 	/* test_run wants a whole Ethernet header; a native XDP frame is
 	 * at most an MTU-sized packet here. */
 	if (size < 14 || size > 1518)
 		return -1;
-	ctx.data_end = size;
-	ctx.ingress_ifindex = ifindex_fp0;
-	o.data_in = data;
-	o.data_size_in = size;
-	o.data_out = out;
-	o.data_size_out = sizeof(out);
-	o.ctx_in = &ctx;
-	o.ctx_size_in = sizeof(ctx);
-	o.repeat = 1;
-	if (bpf_prog_test_run_opts(prog_fd, &o)) {
+	if (fp_xdp_run(prog_fd, ifindex_fp0, data, size, out, sizeof(out), &out_len, &action)) {
 		perror("fuzz_fastpath: test_run");
 		abort();
 	}
-	switch (o.retval) {
+	switch (action) {
 	case XDP_PASS:
 	case XDP_DROP:
-		if (o.data_size_out != size || memcmp(out, data, size))
+		if (out_len != size || memcmp(out, data, size))
 			abort(); /* a frame not forwarded was modified */
 		return 0;
 	case XDP_TX:
@@ -210,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		abort(); /* ABORTED or unknown */
 	}
-	out_valid = fp_frame_csum(out, o.data_size_out);
+	out_valid = fp_frame_csum(out, out_len);
 	in_valid = udp_validity(data, size);
 	if (out_valid == FP_CSUM_MALFORMED || in_valid == FP_CSUM_MALFORMED)
 		abort();
