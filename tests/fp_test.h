@@ -30,7 +30,10 @@ static const char *const fp_testnet_cmds[] = {
 	"ip link set lo up",
 	"ip link add fp0 address 02:00:00:00:00:01 type veth peer name fp1",
 	"ip link add fp2 address 02:00:00:00:00:03 type veth peer name fp3",
-	"ip link set fp0 up", "ip link set fp1 up", "ip link set fp2 up", "ip link set fp3 up",
+	"ip link set fp0 up",
+	"ip link set fp1 up",
+	"ip link set fp2 up",
+	"ip link set fp3 up",
 	"ip addr add 192.0.2.1/24 dev fp0",
 	"ip addr add 198.51.100.1/24 dev fp2",
 	"ip addr add 2001:db8:1::1/64 dev fp0 nodad",
@@ -65,7 +68,7 @@ static inline int fp_testnet_setup(void)
 static inline int fp_xdp_run(int prog_fd, int ifindex, const void *in, size_t in_len, void *out,
 			     size_t out_cap, uint32_t *out_len, uint32_t *action)
 {
-	struct xdp_md ctx = { .data_end = (uint32_t)in_len, .ingress_ifindex = (uint32_t)ifindex };
+	struct xdp_md ctx = {.data_end = (uint32_t)in_len, .ingress_ifindex = (uint32_t)ifindex};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (uint32_t)in_len,
 		    .data_out = out, .data_size_out = (uint32_t)out_cap, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
@@ -108,7 +111,7 @@ static inline uint16_t fp_csum_udp(int v6, const uint8_t *ip, const uint8_t *udp
 enum fp_csum_result {
 	FP_CSUM_BAD = 0,
 	FP_CSUM_OK = 1,
-	FP_CSUM_NONE = 2,      /* IPv4 UDP without checksum */
+	FP_CSUM_NONE = 2,	/* IPv4 UDP without checksum */
 	FP_CSUM_MALFORMED = -1, /* lengths disagree with the frame */
 };
 
@@ -130,7 +133,8 @@ static inline int fp_frame_csum(const uint8_t *f, size_t len)
 	ip = f + l2;
 	if (v6) {
 		l3 = 40;
-		if (len < l2 + l3 + 8 || (size_t)(ip[4] << 8 | ip[5]) != len - l2 - l3 || ip[6] != IPPROTO_UDP)
+		if (len < l2 + l3 + 8 || (size_t)(ip[4] << 8 | ip[5]) != len - l2 - l3 ||
+		    ip[6] != IPPROTO_UDP)
 			return FP_CSUM_MALFORMED;
 	} else {
 		l3 = (ip[0] & 0xf) * 4;

@@ -42,12 +42,12 @@
 /* ---- the test network (private netns) ----------------------------------- */
 /* fp0 (192.0.2.1/24, 2001:db8:1::1/64): the leg packets arrive on.
  * fp2 (198.51.100.1/24, 2001:db8:2::1/64): the other leg. */
-static const uint8_t MAC_FP0[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const uint8_t MAC_FP2[6] = { 0x02, 0, 0, 0, 0, 0x03 };
-static const uint8_t MAC_PEER_A[6] = { 0x02, 0, 0, 0, 0, 0x10 };  /* sender, on fp0 */
-static const uint8_t MAC_NH_V4[6] = { 0x02, 0, 0, 0, 0, 0x20 };   /* 198.51.100.20 */
-static const uint8_t MAC_NH_V6[6] = { 0x02, 0, 0, 0, 0, 0x21 };   /* 2001:db8:2::20 */
-static const uint8_t MAC_NH_TX[6] = { 0x02, 0, 0, 0, 0, 0x11 };   /* 192.0.2.11 on fp0 */
+static const uint8_t MAC_FP0[6] = {0x02, 0, 0, 0, 0, 0x01};
+static const uint8_t MAC_FP2[6] = {0x02, 0, 0, 0, 0, 0x03};
+static const uint8_t MAC_PEER_A[6] = {0x02, 0, 0, 0, 0, 0x10}; /* sender, on fp0 */
+static const uint8_t MAC_NH_V4[6] = {0x02, 0, 0, 0, 0, 0x20};  /* 198.51.100.20 */
+static const uint8_t MAC_NH_V6[6] = {0x02, 0, 0, 0, 0, 0x21};  /* 2001:db8:2::20 */
+static const uint8_t MAC_NH_TX[6] = {0x02, 0, 0, 0, 0, 0x11};  /* 192.0.2.11 on fp0 */
 
 struct env {
 	struct fastpath *fp;
@@ -59,11 +59,11 @@ static struct env E;
 
 /* ---- flows --------------------------------------------------------------- */
 enum {
-	FL_V4,      /* v4 -> v4, redirect to fp2 */
-	FL_V6,      /* v6 -> v6 */
+	FL_V4,	    /* v4 -> v4, redirect to fp2 */
+	FL_V6,	    /* v6 -> v6 */
 	FL_V4V6,    /* v4 -> v6 */
 	FL_V6V4,    /* v6 -> v4 */
-	FL_TX,      /* v4 -> v4 out of the ingress interface */
+	FL_TX,	    /* v4 -> v4 out of the ingress interface */
 	FL_NOCONS,  /* consent lost */
 	FL_CD_IN,   /* arrives in TURN channel 0x4001 from 192.0.2.50:3478 */
 	FL_CD_OUT,  /* leaves in channel 0x4002 toward 198.51.100.20:3478 */
@@ -83,6 +83,8 @@ struct flow_spec {
 };
 
 #define ALL (FASTPATH_FLOW_FORWARD | FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP)
+/* Tables: one entry per block reads better than reflowed. */
+/* clang-format off */
 static const struct flow_spec flows[FL_COUNT] = {
 	[FL_V4] = { "192.0.2.1:30000", "192.0.2.10:5000", 0, "198.51.100.1:30002",
 		    "198.51.100.20:6000", 0, ALL },
@@ -107,6 +109,7 @@ static const struct flow_spec flows[FL_COUNT] = {
 	[FL_CD_BOTH] = { "192.0.2.1:30034", "192.0.2.50:3478", 0x4003, "198.51.100.1:30036",
 			 "198.51.100.20:3478", 0x4004, ALL },
 };
+/* clang-format on */
 
 static void flow_from_spec(struct fastpath_flow *f, const struct flow_spec *s, uint64_t id)
 {
@@ -125,15 +128,15 @@ static void flow_from_spec(struct fastpath_flow *f, const struct flow_spec *s, u
 enum payload_kind { PL_RTP, PL_RTCP, PL_STUN, PL_DTLS, PL_ZRTP, PL_UNKNOWN, PL_EMPTY };
 
 struct pktspec {
-	int vlan;                /* 802.1Q tag 100 */
-	const char *src, *dst;   /* "ip:port", both of one family */
+	int vlan;	       /* 802.1Q tag 100 */
+	const char *src, *dst; /* "ip:port", both of one family */
 	enum payload_kind kind;
-	unsigned plen;           /* payload bytes (RTP: header included) */
-	uint16_t channel;        /* wrap the payload in ChannelData */
-	unsigned cd_pad;         /* ChannelData padding bytes */
-	unsigned ip_opts;        /* IPv4 option bytes (multiple of 4) */
-	int csum_zero;           /* IPv4: UDP checksum 0 */
-	unsigned eth_trailer;    /* bytes of Ethernet padding after IP */
+	unsigned plen;	      /* payload bytes (RTP: header included) */
+	uint16_t channel;     /* wrap the payload in ChannelData */
+	unsigned cd_pad;      /* ChannelData padding bytes */
+	unsigned ip_opts;     /* IPv4 option bytes (multiple of 4) */
+	int csum_zero;	      /* IPv4: UDP checksum 0 */
+	unsigned eth_trailer; /* bytes of Ethernet padding after IP */
 	uint8_t ttl, tos;
 	uint16_t ip_id;
 	int df;
@@ -285,40 +288,42 @@ static void verify_checksums(const uint8_t *f, size_t len, int csum_zero)
 /* ---- fixtures ------------------------------------------------------------ */
 enum mutate {
 	MUT_NONE,
-	MUT_TRUNC,      /* cut the frame to trunc bytes */
-	MUT_V4_MF,      /* more-fragments flag */
-	MUT_V4_OFFSET,  /* fragment offset 8 */
-	MUT_V6_FRAG,    /* next header 44 */
-	MUT_V6_HBH,     /* next header 0 (hop-by-hop) */
-	MUT_TCP,        /* protocol 6 */
-	MUT_ARP,        /* ethertype 0x0806 */
-	MUT_ULEN_BIG,   /* UDP length + 1 */
+	MUT_TRUNC,	/* cut the frame to trunc bytes */
+	MUT_V4_MF,	/* more-fragments flag */
+	MUT_V4_OFFSET,	/* fragment offset 8 */
+	MUT_V6_FRAG,	/* next header 44 */
+	MUT_V6_HBH,	/* next header 0 (hop-by-hop) */
+	MUT_TCP,	/* protocol 6 */
+	MUT_ARP,	/* ethertype 0x0806 */
+	MUT_ULEN_BIG,	/* UDP length + 1 */
 	MUT_ULEN_SMALL, /* UDP length - 1 */
-	MUT_ULEN_TINY,  /* UDP length 4 */
-	MUT_CDLEN_BIG,  /* ChannelData length beyond the datagram */
-	MUT_IHL_SMALL,  /* IHL 4 */
+	MUT_ULEN_TINY,	/* UDP length 4 */
+	MUT_CDLEN_BIG,	/* ChannelData length beyond the datagram */
+	MUT_IHL_SMALL,	/* IHL 4 */
 };
 
 struct fixture {
 	const char *desc;
 	struct pktspec in;
-	int ifidx_fp2;   /* arrives on fp2 instead of fp0 */
+	int ifidx_fp2; /* arrives on fp2 instead of fp0 */
 	enum mutate mut;
 	unsigned trunc;
 	int action;
 	int stat;
-	int flow;        /* flow counted, FL_NONE when no forward */
+	int flow;	    /* flow counted, FL_NONE when no forward */
 	struct pktspec out; /* expected output when forwarded */
 };
 
-#define V4A "192.0.2.10:5000"
-#define V4L "192.0.2.1:30000"
-#define V6A "[2001:db8:1::10]:5000"
-#define V6L "[2001:db8:1::1]:30000"
-#define RTP(n) .kind = PL_RTP, .plen = (n)
+#define V4A	       "192.0.2.10:5000"
+#define V4L	       "192.0.2.1:30000"
+#define V6A	       "[2001:db8:1::10]:5000"
+#define V6L	       "[2001:db8:1::1]:30000"
+#define RTP(n)	       .kind = PL_RTP, .plen = (n)
 #define FWD_V4(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V4, .ttl = 64, .df = 1
 #define FWD_V6(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V6, .ttl = 64
 
+/* Tables: one entry per block reads better than reflowed. */
+/* clang-format off */
 static const struct fixture fixtures[] = {
 	{ "IPv4 RTP, forwarded to the other leg (redirect)",
 	  { .src = V4A, .dst = V4L, RTP(172), .ip_id = 0x1111 }, 0, MUT_NONE, 0, XDP_REDIRECT,
@@ -453,9 +458,12 @@ static const struct fixture fixtures[] = {
 	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(100), .channel = 0x4001,
 	    .cd_pad = 4 }, 0, MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
 };
+/* clang-format on */
 
 /* Frames truncated at every byte from the end of Ethernet to one short of
  * complete, for each shape: all must pass untouched as malformed. */
+/* Tables: one entry per block reads better than reflowed. */
+/* clang-format off */
 static const struct pktspec trunc_shapes[] = {
 	{ .src = V4A, .dst = V4L, RTP(24) },
 	{ .src = V6A, .dst = V6L, RTP(24) },
@@ -463,6 +471,7 @@ static const struct pktspec trunc_shapes[] = {
 	{ .src = V4A, .dst = V4L, RTP(24), .ip_opts = 4 },
 	{ .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(24), .channel = 0x4001 },
 };
+/* clang-format on */
 
 static void mutate(uint8_t *f, size_t *len, const struct fixture *fx)
 {
@@ -585,7 +594,7 @@ static void fixture_table(void **state)
 
 static void truncated_everywhere(void **state)
 {
-	struct fixture fx = { .mut = MUT_TRUNC, .action = XDP_PASS, .flow = FL_NONE };
+	struct fixture fx = {.mut = MUT_TRUNC, .action = XDP_PASS, .flow = FL_NONE};
 	uint8_t tmp[2048];
 	size_t i, full;
 
@@ -617,7 +626,8 @@ static void flow_counters(void **state)
 		if (c.packets != fwd_count[i] || c.bytes != fwd_bytes[i])
 			fail_msg("flow %d: %llu packets %llu bytes, expected %llu/%llu", i,
 				 (unsigned long long)c.packets, (unsigned long long)c.bytes,
-				 (unsigned long long)fwd_count[i], (unsigned long long)fwd_bytes[i]);
+				 (unsigned long long)fwd_count[i],
+				 (unsigned long long)fwd_bytes[i]);
 		assert_true(c.packets == 0 || c.last_seen_ns > 0);
 	}
 }
@@ -627,9 +637,15 @@ static void consent_toggle(void **state)
 {
 	struct fastpath_flow f;
 	struct fixture fx = {
-		"consent regained", { .src = V4A, .dst = "192.0.2.1:30016", RTP(100) }, 0,
-		MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_NOCONS,
-		{ FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(100) },
+		"consent regained",
+		{.src = V4A, .dst = "192.0.2.1:30016", RTP(100)},
+		0,
+		MUT_NONE,
+		0,
+		XDP_REDIRECT,
+		FP_STAT_REDIRECT,
+		FL_NOCONS,
+		{FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(100)},
 	};
 
 	flow_from_spec(&f, &flows[FL_NOCONS], 0);
@@ -648,8 +664,14 @@ static void flow_removed(void **state)
 {
 	struct fastpath_flow f;
 	struct fastpath_counters c;
-	struct fixture fx = { "flow removed", { .src = V4A, .dst = "192.0.2.1:30012", RTP(80) }, 0,
-			      MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_NO_FLOW, FL_NONE };
+	struct fixture fx = {"flow removed",
+			     {.src = V4A, .dst = "192.0.2.1:30012", RTP(80)},
+			     0,
+			     MUT_NONE,
+			     0,
+			     XDP_PASS,
+			     FP_STAT_PASS_NO_FLOW,
+			     FL_NONE};
 
 	flow_from_spec(&f, &flows[FL_TX], 0);
 	assert_int_equal(fastpath_flow_remove(E.fp, &f), 0);
@@ -671,7 +693,7 @@ static int list_cb(const struct fastpath_flow *f, void *ctx)
 /* What foreach gives back is what was installed, field for field. */
 static void foreach_roundtrip(void **state)
 {
-	int seen[FL_COUNT] = { 0 }, i;
+	int seen[FL_COUNT] = {0}, i;
 
 	assert_int_equal(fastpath_flow_foreach(E.fp, list_cb, seen), 0);
 	for (i = 0; i < FL_COUNT; i++)
@@ -683,8 +705,10 @@ static void foreach_roundtrip(void **state)
  * and the re-attached new program forwards with them. */
 static void reopen_keeps_flows(void **state)
 {
-	struct fastpath_opts o = { .pin_path = E.pin, .port_min = 30000, .port_max = 40000,
-				   .mode = FASTPATH_XDP_NATIVE };
+	struct fastpath_opts o = {.pin_path = E.pin,
+				  .port_min = 30000,
+				  .port_max = 40000,
+				  .mode = FASTPATH_XDP_NATIVE};
 	struct fastpath_flow f;
 	struct fastpath_counters c;
 	char path[200];
@@ -709,7 +733,7 @@ static void reopen_keeps_flows(void **state)
 static void bad_input_refused(void **state)
 {
 	struct fastpath_flow f;
-	struct fastpath_opts o = { .pin_path = E.pin, .port_min = 40000, .port_max = 30000 };
+	struct fastpath_opts o = {.pin_path = E.pin, .port_min = 40000, .port_max = 30000};
 	struct fastpath *fp2;
 
 	flow_from_spec(&f, &flows[FL_V4], 0);
@@ -726,8 +750,8 @@ static void bad_input_refused(void **state)
 
 static int setup(void **state)
 {
-	struct fastpath_opts o = { .port_min = 30000, .port_max = 40000,
-				   .mode = FASTPATH_XDP_NATIVE };
+	struct fastpath_opts o = {
+		.port_min = 30000, .port_max = 40000, .mode = FASTPATH_XDP_NATIVE};
 	struct fastpath_flow f;
 	char path[200];
 	size_t i;
@@ -770,14 +794,10 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(fixture_table),
-		cmocka_unit_test(truncated_everywhere),
-		cmocka_unit_test(flow_counters),
-		cmocka_unit_test(consent_toggle),
-		cmocka_unit_test(flow_removed),
-		cmocka_unit_test(foreach_roundtrip),
-		cmocka_unit_test(reopen_keeps_flows),
-		cmocka_unit_test(bad_input_refused),
+		cmocka_unit_test(fixture_table),      cmocka_unit_test(truncated_everywhere),
+		cmocka_unit_test(flow_counters),      cmocka_unit_test(consent_toggle),
+		cmocka_unit_test(flow_removed),	      cmocka_unit_test(foreach_roundtrip),
+		cmocka_unit_test(reopen_keeps_flows), cmocka_unit_test(bad_input_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

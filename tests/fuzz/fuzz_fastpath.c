@@ -49,9 +49,9 @@ static void addr(__u8 *family, __be32 out[4], const char *text)
 static void flow(const char *local, int lport, const char *remote, int rport, int in_ch,
 		 const char *src, int sport, const char *dst, int dport, int out_ch, __u32 flags)
 {
-	struct fp_flow_key k = { 0 };
-	struct fp_flow_val v = { 0 };
-	struct fp_flow_ctr zero[256] = { { 0 } };
+	struct fp_flow_key k = {0};
+	struct fp_flow_val v = {0};
+	struct fp_flow_ctr zero[256] = {{0}};
 	__u8 fam;
 
 	addr(&k.family, k.local_addr, local);
@@ -93,7 +93,8 @@ static void print_stats(void)
 			continue;
 		for (j = 0; j < n; j++)
 			sum += v[j];
-		fprintf(stderr, "fuzz_fastpath: %-16s %llu\n", stat_names[i], (unsigned long long)sum);
+		fprintf(stderr, "fuzz_fastpath: %-16s %llu\n", stat_names[i],
+			(unsigned long long)sum);
 	}
 }
 
@@ -128,8 +129,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	     "198.51.100.20", 6000, 0, all);
 	flow("192.0.2.1", 30004, "192.0.2.10", 5000, 0, "2001:db8:2::1", 30006, "2001:db8:2::20",
 	     6002, 0, all);
-	flow("192.0.2.1", 30018, "192.0.2.50", 3478, 0x4001, "198.51.100.1", 30020,
-	     "198.51.100.20", 6008, 0, all);
+	flow("192.0.2.1", 30018, "192.0.2.50", 3478, 0x4001, "198.51.100.1", 30020, "198.51.100.20",
+	     6008, 0, all);
 	flow("192.0.2.1", 30022, "192.0.2.10", 5000, 0, "198.51.100.1", 30024, "198.51.100.20",
 	     3478, 0x4002, all);
 	flow("192.0.2.1", 30016, "192.0.2.10", 5000, 0, "198.51.100.1", 30002, "198.51.100.20",

@@ -21,8 +21,8 @@
 
 #include "icepath/netaddr.h"
 
-#define RTP_HDR_LEN 12      /* RFC 3550 §5.1 fixed header */
-#define RTP_VERSION 2
+#define RTP_HDR_LEN	12 /* RFC 3550 §5.1 fixed header */
+#define RTP_VERSION	2
 #define UDPGEN_MAX_SIZE 1472 /* 1500-byte MTU less IPv4 and UDP headers */
 
 static const char usage[] =
@@ -75,8 +75,8 @@ static int open_bound(const struct netaddr *a)
 	/* A burst at line rate must not overflow the default buffer. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	if (bind(fd, &a->sa, netaddr_len(a))) {
-		fprintf(stderr, "icepath-udpgen: cannot bind %s: %s\n", netaddr_str(a, buf, sizeof(buf)),
-			strerror(errno));
+		fprintf(stderr, "icepath-udpgen: cannot bind %s: %s\n",
+			netaddr_str(a, buf, sizeof(buf)), strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -141,7 +141,7 @@ static int do_send(const struct udpgen *g)
 static int do_recv(const struct udpgen *g)
 {
 	uint8_t pkt[2048], *seen;
-	struct netaddr src, last = { 0 };
+	struct netaddr src, last = {0};
 	socklen_t slen;
 	unsigned long received = 0, unique = 0, dup = 0, reordered = 0, not_rtp = 0, sources = 0;
 	uint64_t bytes = 0;
@@ -200,8 +200,9 @@ static int do_recv(const struct udpgen *g)
 	}
 	printf("{\"received\":%lu,\"unique\":%lu,\"lost\":%lu,\"duplicates\":%lu,\"reordered\":%lu,"
 	       "\"not_rtp\":%lu,\"bytes\":%" PRIu64 ",\"source\":\"%s\",\"sources\":%lu}\n",
-	       received, unique, g->count > unique && !g->any ? g->count - unique : 0, dup, reordered,
-	       not_rtp, bytes, received ? netaddr_str(&last, buf, sizeof(buf)) : "", sources);
+	       received, unique, g->count > unique && !g->any ? g->count - unique : 0, dup,
+	       reordered, not_rtp, bytes, received ? netaddr_str(&last, buf, sizeof(buf)) : "",
+	       sources);
 	free(seen);
 	close(fd);
 	return 0;
@@ -219,16 +220,26 @@ static int parse_u(const char *s, unsigned long max, unsigned long *out)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "from", required_argument, NULL, 'f' }, { "to", required_argument, NULL, 't' },
-		{ "on", required_argument, NULL, 'o' },	  { "count", required_argument, NULL, 'n' },
-		{ "rate", required_argument, NULL, 'r' }, { "size", required_argument, NULL, 's' },
-		{ "ssrc", required_argument, NULL, 'S' }, { "pt", required_argument, NULL, 'p' },
-		{ "seq", required_argument, NULL, 'q' },  { "timeout", required_argument, NULL, 'T' },
-		{ "any", no_argument, NULL, 'a' },	  { "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"on", required_argument, NULL, 'o'},
+		{"count", required_argument, NULL, 'n'},
+		{"rate", required_argument, NULL, 'r'},
+		{"size", required_argument, NULL, 's'},
+		{"ssrc", required_argument, NULL, 'S'},
+		{"pt", required_argument, NULL, 'p'},
+		{"seq", required_argument, NULL, 'q'},
+		{"timeout", required_argument, NULL, 'T'},
+		{"any", no_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct udpgen g = { .count = 1000, .rate = 1000, .size = 172, .ssrc = 0x1ce9a7, .seq = 1,
-			    .timeout_s = 5 };
+	struct udpgen g = {.count = 1000,
+			   .rate = 1000,
+			   .size = 172,
+			   .ssrc = 0x1ce9a7,
+			   .seq = 1,
+			   .timeout_s = 5};
 	unsigned long v;
 	const char *mode;
 	int opt, bad = 0;
@@ -293,7 +304,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "send") && g.have_to && netaddr_family(&g.from)) {
 		if (netaddr_family(&g.from) != netaddr_family(&g.to)) {
-			fprintf(stderr, "icepath-udpgen: --from and --to are of different families\n");
+			fprintf(stderr,
+				"icepath-udpgen: --from and --to are of different families\n");
 			return 2;
 		}
 		return do_send(&g);
