@@ -109,7 +109,8 @@ struct fastpath_counters {
 int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_only,
 			   struct fastpath_counters *out);
 /* Call cb for every installed flow; a non-zero return stops the walk and
- * is returned. */
+ * is returned. The walk reads the table in batches: cb must not install or
+ * remove flows (collect them and act after the walk). */
 int fastpath_flow_foreach(struct fastpath *fp, int (*cb)(const struct fastpath_flow *, void *),
 			  void *ctx);
 /* Number of installed flows, or -errno. */
