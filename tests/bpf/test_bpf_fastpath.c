@@ -748,6 +748,38 @@ static void bad_input_refused(void **state)
 	assert_null(fastpath_stat_name(fastpath_stat_count()));
 }
 
+/* A device without native XDP (loopback: the private netns's own, and the
+ * kernel here may lack dummy) falls back to generic mode; an
+ * interface already held by another fast path (another pin path) is
+ * refused, not taken over. */
+static void attach_modes(void **state)
+{
+	struct fastpath_opts o = {
+		.port_min = 30000, .port_max = 40000, .mode = FASTPATH_XDP_NATIVE};
+	enum fastpath_xdp_mode got = FASTPATH_XDP_OFF;
+	struct fastpath *other;
+	char pin[160];
+
+	assert_int_equal(fastpath_attach(E.fp, "lo", &got), 0);
+	assert_int_equal(got, FASTPATH_XDP_GENERIC);
+	assert_int_equal(fastpath_detach(E.fp, "lo"), 0);
+	assert_int_equal(fastpath_detach(E.fp, "lo"), -ENOENT);
+
+	snprintf(pin, sizeof(pin), "%s-other", E.pin);
+	o.pin_path = pin;
+	assert_int_equal(fastpath_open(&other, &o), 0);
+	assert_int_equal(fastpath_attach(other, "fp0", &got), -EBUSY);
+	fastpath_close(other);
+	assert_int_equal(fastpath_destroy(pin), 0);
+
+	o.mode = FASTPATH_XDP_OFF;
+	assert_int_equal(fastpath_open(&other, &o), 0);
+	assert_int_equal(fastpath_attach(other, "fp0", &got), 0);
+	assert_int_equal(got, FASTPATH_XDP_OFF);
+	fastpath_close(other);
+	assert_int_equal(fastpath_destroy(pin), 0);
+}
+
 static int setup(void **state)
 {
 	struct fastpath_opts o = {
@@ -793,12 +825,19 @@ static int teardown(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(fixture_table),      cmocka_unit_test(truncated_everywhere),
-		cmocka_unit_test(flow_counters),      cmocka_unit_test(consent_toggle),
-		cmocka_unit_test(flow_removed),	      cmocka_unit_test(foreach_roundtrip),
-		cmocka_unit_test(reopen_keeps_flows), cmocka_unit_test(bad_input_refused),
+		cmocka_unit_test(fixture_table),
+		cmocka_unit_test(truncated_everywhere),
+		cmocka_unit_test(flow_counters),
+		cmocka_unit_test(consent_toggle),
+		cmocka_unit_test(flow_removed),
+		cmocka_unit_test(foreach_roundtrip),
+		cmocka_unit_test(reopen_keeps_flows),
+		cmocka_unit_test(bad_input_refused),
+		cmocka_unit_test(attach_modes),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
