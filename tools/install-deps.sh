@@ -17,6 +17,7 @@ PKGS=(
 	iproute2 nftables                   # netns topologies, NAT models
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
+	jq                                  # netns tests read the peers' JSON events
 	rtpengine-daemon                    # comparison in make bench
 )
 

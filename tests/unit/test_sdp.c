@@ -140,15 +140,19 @@ static const char sip_phone_offer[] = "v=0\r\n"
 				      "a=rtcp:11801\r\n"
 				      "a=sendrecv\r\n";
 
-/* libnice nice_agent_generate_local_sdp(): no v=/o=/s=/t=, "ICE/SDP" proto,
- * no format list, uppercase transport. */
-static const char libnice_sdp[] = "m=audio 41823 ICE/SDP\n"
-				  "c=IN IP4 10.0.1.2\n"
-				  "a=ice-ufrag:Y2rx\n"
-				  "a=ice-pwd:YcvFfHMqCAnSjwe4uMX6Vb\n"
-				  "a=candidate:1 1 UDP 2015363327 10.0.1.2 41823 typ host\n"
-				  "a=candidate:2 1 UDP 1679819007 203.0.113.9 61002 typ srflx"
-				  " raddr 10.0.1.2 rport 41823\n";
+/* libnice 0.1.21 nice_agent_generate_local_sdp(), as nice-peer wrote it:
+ * no v=/o=/s=/t=, "ICE/SDP" proto, no format list, LF endings, uppercase
+ * transport, ICE-TCP candidates (kept, not paired). */
+static const char libnice_sdp[] =
+	"m=audio 41823 ICE/SDP\n"
+	"c=IN IP4 10.0.1.2\n"
+	"a=ice-ufrag:Y2rx\n"
+	"a=ice-pwd:YcvFfHMqCAnSjwe4uMX6Vb\n"
+	"a=candidate:1 1 UDP 2015363327 10.0.1.2 41823 typ host\n"
+	"a=candidate:2 1 TCP 1015021823 10.0.1.2 9 typ host tcptype active\n"
+	"a=candidate:3 1 TCP 1010827519 10.0.1.2 56575 typ host tcptype passive\n"
+	"a=candidate:4 1 UDP 1679819007 203.0.113.9 61002 typ srflx"
+	" raddr 10.0.1.2 rport 41823\n";
 
 static char *lf_to_crlf(const char *in)
 {
@@ -339,9 +343,11 @@ static void libnice_minimal(void **state)
 	assert_int_equal(sdp_ice_extract(&sdp, 0, &d, NULL, 0), 0);
 	assert_string_equal(d.ufrag, "Y2rx");
 	assert_string_equal(d.pwd, "YcvFfHMqCAnSjwe4uMX6Vb");
-	assert_int_equal(d.n_cands, 2);
-	assert_string_equal(netaddr_str(&d.cands[1].addr, buf, sizeof(buf)), "203.0.113.9:61002");
-	assert_string_equal(netaddr_str(&d.cands[1].raddr, buf, sizeof(buf)), "10.0.1.2:41823");
+	assert_int_equal(d.n_cands, 4);
+	assert_int_equal(d.cands[1].transport, ICE_TRANSPORT_TCP);
+	assert_string_equal(d.cands[2].ext, "tcptype passive");
+	assert_string_equal(netaddr_str(&d.cands[3].addr, buf, sizeof(buf)), "203.0.113.9:61002");
+	assert_string_equal(netaddr_str(&d.cands[3].raddr, buf, sizeof(buf)), "10.0.1.2:41823");
 	assert_string_equal(netaddr_str(&d.default_rtp, buf, sizeof(buf)), "10.0.1.2:41823");
 	sdp_free(&sdp);
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Two icepath-peers through NAT topologies (tests/net/ice_lib.sh), coturn
+# as STUN/TURN on the public segment. Each case: a pair must be selected,
+# its candidate types must be what RFC 8445 makes a correct agent pick, and
+# 50 RTP packets must pass each way.
+#
+#  case                    A (controlling)        B (controlled)
+#  public-public           public                 public           host/host
+#  prnat-public            port-restricted NAT    public           A: srflx->host
+#  prnat-prnat             port-restricted NAT    port-restr. NAT  srflx both
+#  symnat-symnat           symmetric NAT          symmetric NAT    a relay on the path
+#  relay-only              public, --relay-only   public           relay
+#
+# PEER_A / PEER_B override the programs (the libnice interop test reuses
+# this file's cases with nice-peer on one side).
+set -u
+build=${1:?usage: test_ice_nat.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+. "$here/ice_lib.sh"
+icp_require_root
+command -v jq >/dev/null || icp_fail "jq not installed (Debian package jq; make deps)"
+PEER_A=${PEER_A:-$(realpath "$build/bin/icepath-peer")}
+PEER_B=${PEER_B:-$(realpath "$build/bin/icepath-peer")}
+for b in "$PEER_A" "$PEER_B"; do [ -x "$b" ] || icp_fail "$b not built (make all)"; done
+media="--send $MEDIA_N --expect $MEDIA_N --interval 10"
+
+topo_init
+topo_public pa 1
+topo_public pb 2
+topo_natted na 1 port-restricted 10.1.0
+topo_natted nb 2 port-restricted 192.168.2
+topo_natted sa 3 symmetric 10.3.0
+topo_natted sb 4 symmetric 192.168.4
+
+# Both public, no servers: host candidates only. A remote candidate may be
+# reported as peer-reflexive when the peer's check arrived before its SDP
+# (RFC 8445 §7.3.1.3); the address is the host one either way.
+if want_case public-public; then
+	run_pair public-public "$NS_pa" "$PEER_A --controlling $media" \
+		"$NS_pb" "$PEER_B --controlled $media"
+	expect_sel public-public A "$SEL_A" '^host (host|prflx)$'
+	expect_sel public-public B "$SEL_B" '^host (host|prflx)$'
+fi
+
+# A behind a port-restricted NAT, B public, both use STUN. A's check from
+# its host base comes back with A's mapped address, which is A's srflx
+# candidate (RFC 8445 §7.2.5.3.1: the valid pair's local candidate is the
+# one whose address equals the mapped address). B sees A's srflx address:
+# srflx, or prflx if the check arrived before A's SDP was read (§7.3.1.3).
+stun="--stun $PUB_IP:3478"
+if want_case prnat-public; then
+	run_pair prnat-public "$NS_na" "$PEER_A --controlling $stun $media" \
+		"$NS_pb" "$PEER_B --controlled $stun $media"
+	expect_sel prnat-public A "$SEL_A" '^srflx host$'
+	expect_sel prnat-public B "$SEL_B" '^host (srflx|prflx)$'
+fi
+
+# Both behind port-restricted NATs: private addresses are unreachable, the
+# NATs' mappings are endpoint-independent, so srflx <-> srflx.
+if want_case prnat-prnat; then
+	run_pair prnat-prnat "$NS_na" "$PEER_A --controlling $stun $media" \
+		"$NS_nb" "$PEER_B --controlled $stun $media"
+	expect_sel prnat-prnat A "$SEL_A" '^srflx (srflx|prflx)$'
+	expect_sel prnat-prnat B "$SEL_B" '^srflx (srflx|prflx)$'
+fi
+
+# Both behind symmetric NATs: srflx mappings are useless towards the peer;
+# only a path through a TURN relay works. Each side's view of the pair has
+# a relay on one end (its own relay, or the peer's as the remote).
+if want_case symnat-symnat; then
+	run_pair symnat-symnat "$NS_sa" "$PEER_A --controlling $stun ${TURN_ARGS[*]} $media" \
+		"$NS_sb" "$PEER_B --controlled $stun ${TURN_ARGS[*]} $media"
+	expect_sel symnat-symnat A "$SEL_A" '(^relay |relay$)'
+	expect_sel symnat-symnat B "$SEL_B" '(^relay |relay$)'
+fi
+
+# --relay-only: only relayed candidates are offered and used, even with a
+# direct path available.
+if want_case relay-only; then
+	run_pair relay-only "$NS_pa" "$PEER_A --controlling --relay-only ${TURN_ARGS[*]} $media" \
+		"$NS_pb" "$PEER_B --controlled $media"
+	expect_sel relay-only A "$SEL_A" '^relay (host|prflx)$'
+	expect_sel relay-only B "$SEL_B" '^host relay$'
+fi
+
+icp_log "PASS: 5 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"
