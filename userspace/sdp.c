@@ -869,6 +869,8 @@ int sdp_candidate_parse(const char *value, size_t len, struct ice_candidate *c, 
 	return 0;
 }
 
+/* Transport in upper case as in RFC 8839's examples: ABNF strings are
+ * case-insensitive, but libnice (<= 0.1.x) compares with "UDP" exactly. */
 int sdp_candidate_format(const struct ice_candidate *c, char *buf, size_t len)
 {
 	char ip[NETADDR_STRLEN], rip[NETADDR_STRLEN];
@@ -879,7 +881,7 @@ int sdp_candidate_format(const struct ice_candidate *c, char *buf, size_t len)
 	    (netaddr_family(&c->addr) != AF_INET && netaddr_family(&c->addr) != AF_INET6))
 		return -EINVAL;
 	n = snprintf(buf, len, "%s %u %s %u %s %u typ %s", c->foundation, c->component,
-		     c->transport == ICE_TRANSPORT_TCP ? "tcp" : "udp", c->priority,
+		     c->transport == ICE_TRANSPORT_TCP ? "TCP" : "UDP", c->priority,
 		     netaddr_ip_str(&c->addr, ip, sizeof(ip)), netaddr_port(&c->addr),
 		     ice_cand_type_str(c->type));
 	if (n < 0 || (size_t)n >= len)

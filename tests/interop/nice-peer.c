@@ -198,6 +198,16 @@ static gboolean read_remote_cb(gpointer data)
 
 	if (!g_file_get_contents(p->remote_sdp, &sdp, NULL, NULL))
 		return G_SOURCE_CONTINUE;
+	/* libnice splits the SDP on LF only and would keep the CR of an RFC 8866
+	 * CRLF line inside ufrag, pwd and candidate fields: strip CRs. */
+	{
+		gchar *w = sdp;
+
+		for (const gchar *r = sdp; *r; r++)
+			if (*r != '\r')
+				*w++ = *r;
+		*w = '\0';
+	}
 	n = nice_agent_parse_remote_sdp(p->agent, sdp);
 	g_free(sdp);
 	if (n < 0) {

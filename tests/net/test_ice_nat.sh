@@ -12,6 +12,7 @@
 #  prnat-prnat             port-restricted NAT    port-restr. NAT  srflx both
 #  symnat-symnat           symmetric NAT          symmetric NAT    a relay on the path
 #  relay-only              public, --relay-only   public           relay
+#  lite                    port-restricted NAT    public, --lite   A: srflx->host
 #
 # PEER_A / PEER_B override the programs (the libnice interop test reuses
 # this file's cases with nice-peer on one side).
@@ -86,4 +87,14 @@ if want_case relay-only; then
 	expect_sel relay-only B "$SEL_B" '^host relay$'
 fi
 
-icp_log "PASS: 5 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"
+# An ICE-lite peer (RFC 8445 §2.5) on the public side: it only answers,
+# the full agent behind the NAT checks and nominates; the lite side's pair
+# is its host candidate and the full agent's mapped address.
+if want_case lite; then
+	run_pair lite "$NS_na" "$PEER_A --controlling $stun $media" \
+		"$NS_pb" "$PEER_B --controlled --lite $media"
+	expect_sel lite A "$SEL_A" '^srflx host$'
+	expect_sel lite B "$SEL_B" '^host (srflx|prflx)$'
+fi
+
+icp_log "PASS: 6 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"

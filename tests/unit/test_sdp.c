@@ -355,11 +355,11 @@ static void libnice_minimal(void **state)
 static void candidate_format_round_trip(void **state)
 {
 	static const char *const lines[] = {
-		"1 1 udp 2130706431 203.0.113.141 8998 typ host",
-		"2 1 udp 1694498815 192.0.2.3 45664 typ srflx raddr 203.0.113.141 rport 8998",
-		"3 2 udp 16777214 2001:db8::5 3478 typ relay raddr 2001:db8::9 rport 50000",
-		"a+/B 256 tcp 1 198.51.100.2 9 typ prflx generation 3 tcptype passive",
-		"4 1 udp 2122260223 192.0.2.1 1 typ host generation 0 ufrag x9Yz network-cost 50",
+		"1 1 UDP 2130706431 203.0.113.141 8998 typ host",
+		"2 1 UDP 1694498815 192.0.2.3 45664 typ srflx raddr 203.0.113.141 rport 8998",
+		"3 2 UDP 16777214 2001:db8::5 3478 typ relay raddr 2001:db8::9 rport 50000",
+		"a+/B 256 TCP 1 198.51.100.2 9 typ prflx generation 3 tcptype passive",
+		"4 1 UDP 2122260223 192.0.2.1 1 typ host generation 0 ufrag x9Yz network-cost 50",
 	};
 	struct ice_candidate c;
 	char buf[256], err[128];
@@ -626,7 +626,7 @@ static void rewrite_keeps_the_rest(void **state)
 		"a=sendrecv\r\n"
 		"a=ice-ufrag:relY\r\n"
 		"a=ice-pwd:relaypasswordrelaypass\r\n"
-		"a=candidate:R1 1 udp 2130706431 203.0.113.5 30000 typ host\r\n"
+		"a=candidate:R1 1 UDP 2130706431 203.0.113.5 30000 typ host\r\n"
 		"a=end-of-candidates\r\n";
 	struct sdp_ice_desc d = { 0 };
 	struct sdp sdp, back;
