@@ -13,6 +13,7 @@
 #  symnat-symnat           symmetric NAT          symmetric NAT    a relay on the path
 #  relay-only              public, --relay-only   public           relay
 #  lite                    port-restricted NAT    public, --lite   A: srflx->host
+#  ipv6                    public IPv6            public IPv6      host/host
 #
 # PEER_A / PEER_B override the programs (the libnice interop test reuses
 # this file's cases with nice-peer on one side).
@@ -97,4 +98,16 @@ if want_case lite; then
 	expect_sel lite B "$SEL_B" '^host (srflx|prflx)$'
 fi
 
-icp_log "PASS: 6 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"
+# IPv6 on the public segment (2001:db8::/32, RFC 3849): host pair over IPv6.
+if want_case ipv6; then
+	ip -n "$NS_pa" addr add 2001:db8:113::11/64 dev eth0 nodad
+	ip -n "$NS_pb" addr add 2001:db8:113::12/64 dev eth0 nodad
+	run_pair ipv6 "$NS_pa" "$PEER_A --controlling --bind [2001:db8:113::11] $media" \
+		"$NS_pb" "$PEER_B --controlled --bind [2001:db8:113::12] $media"
+	expect_sel ipv6 A "$SEL_A" '^host (host|prflx)$'
+	expect_sel ipv6 B "$SEL_B" '^host (host|prflx)$'
+	grep -q '"address":"2001:db8:113::12"' "$ICP_TMP/ipv6/a.log" ||
+		icp_fail "ipv6: A did not select the peer's IPv6 address"
+fi
+
+icp_log "PASS: 7 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"
