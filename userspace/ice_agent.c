@@ -30,6 +30,17 @@
 #define ICE_CONSENT_TIDS 4
 #define ICE_TX_MAX 2048
 
+/* A candidate as the agent keeps it: struct ice_candidate without the SDP
+ * extras (ext[], generation), a third of the size; agents are many. */
+struct ice_cand {
+	char foundation[ICE_FOUNDATION_MAX];
+	uint16_t component;
+	enum ice_cand_type type;
+	uint32_t priority;
+	struct netaddr addr;
+	struct netaddr raddr;
+};
+
 struct ice_gather_txn {
 	bool active;
 	uint8_t tid[STUN_TID_LEN];
@@ -49,7 +60,7 @@ struct ice_host {
 };
 
 struct ice_lcand {
-	struct ice_candidate c;
+	struct ice_cand c;
 	int host; /* index in a->hosts: the base datagrams leave from */
 	int turn; /* >= 0: relayed through hosts[host].turn[turn] */
 };
@@ -63,7 +74,8 @@ struct ice_pair {
 	bool nominated;
 	bool use_cand;		  /* controlling: the check in flight carries USE-CANDIDATE */
 	bool nominate_on_success; /* controlled: USE-CANDIDATE arrived before our check succeeded */
-	bool triggered;		  /* in the triggered-check queue */
+	bool triggered;		  /* in the triggered-check queue (§7.3.1.4) */
+	uint32_t trig_seq;	  /* its place in that FIFO */
 	bool sent_controlling;	  /* our role when the check went out (§7.2.5.1) */
 	bool inflight;
 	int valid_idx;		  /* the valid pair this pair's check produced, or -1 */
@@ -81,12 +93,11 @@ enum ice_list_state {
 
 struct ice_sel {
 	bool active;
-	struct ice_candidate local, remote;
+	struct ice_cand local, remote;
 	struct netaddr base;
 	int host, turn;
 	uint64_t prio;
 	unsigned generation;
-	char lufrag[ICE_UFRAG_MAX], rufrag[ICE_UFRAG_MAX], rpwd[ICE_PWD_MAX];
 	enum ice_consent_state consent;
 	uint64_t consent_next_ms;
 	uint64_t consent_expiry_ms; /* last authenticated response + timeout */
@@ -108,20 +119,24 @@ struct ice_stream {
 	char lufrag[ICE_UFRAG_MAX], lpwd[ICE_PWD_MAX];
 	char prev_lufrag[ICE_UFRAG_MAX], prev_lpwd[ICE_PWD_MAX];
 	char rufrag[ICE_UFRAG_MAX], rpwd[ICE_PWD_MAX];
+	/* the previous generation's remote credentials: consent on the kept
+	 * selected pair uses them until the new remote ones are known */
+	char prev_rufrag[ICE_UFRAG_MAX], prev_rpwd[ICE_PWD_MAX];
 	bool have_remote;
+	bool remote_restarted; /* remote credentials changed: our restart follows */
 	bool remote_eoc;
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
-	struct ice_component comp[ICE_MAX_COMPONENTS + 1]; /* [1..ncomp] */
-	struct ice_lcand lcands[ICE_MAX_LOCAL_CANDIDATES];
-	unsigned nl;
-	struct ice_candidate rcands[ICE_MAX_REMOTE_CANDIDATES];
-	unsigned nr;
+	struct ice_component *comp; /* [1..ncomp] */
+	struct ice_lcand *lcands; /* grown up to ICE_MAX_LOCAL_CANDIDATES */
+	unsigned nl, cap_l;
+	struct ice_cand *rcands; /* grown up to ICE_MAX_REMOTE_CANDIDATES */
+	unsigned nr, cap_r;
 	unsigned prflx_seq;
 	struct ice_pair *pairs;
 	unsigned npairs, cap_pairs;
-	unsigned *trig; /* ring of pair indices */
-	unsigned trig_head, trig_len;
+	unsigned trig_len;  /* pairs with triggered set */
+	uint32_t trig_seq;  /* FIFO order of the triggered-check queue */
 };
 
 struct ice_out {
@@ -138,8 +153,7 @@ struct ice_evq {
 
 struct ice_server {
 	struct netaddr addr;
-	char user[STUN_USERNAME_MAX];
-	char pass[256];
+	char *user, *pass; /* TURN only */
 };
 
 struct ice_agent {
@@ -294,6 +308,16 @@ static void ice_queue_raw(struct ice_agent *a, const struct netaddr *local,
 
 static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, uint64_t now);
 
+/* Move what a TURN client queued (permit/bind/wrap only queue requests;
+ * events only come from recv and tick) to the agent's queue. */
+static void ice_turn_flush(struct ice_agent *a, unsigned h, unsigned t)
+{
+	struct ice_transmit tx;
+
+	while (turn_client_poll_transmit(a->hosts[h].turn[t], &tx))
+		ice_queue_raw(a, &tx.local, &tx.remote, tx.head, tx.head_len);
+}
+
 /* Send buf to remote from a base, or through the TURN allocation. */
 static void ice_send_raw(struct ice_agent *a, int host, int turn, const struct netaddr *remote,
 			 const uint8_t *buf, size_t len, uint64_t now)
@@ -309,7 +333,7 @@ static void ice_send_raw(struct ice_agent *a, int host, int turn, const struct n
 	err = turn_client_wrap(hh->turn[turn], remote, buf, len, true, &tx);
 	if (err == -EPERM) {
 		turn_client_permit(hh->turn[turn], remote, now);
-		ice_handle_turn_events(a, (unsigned)host, (unsigned)turn, now);
+		ice_turn_flush(a, (unsigned)host, (unsigned)turn);
 		err = turn_client_wrap(hh->turn[turn], remote, buf, len, true, &tx);
 	}
 	if (err) {
@@ -428,9 +452,15 @@ void ice_agent_free(struct ice_agent *a)
 		for (unsigned t = 0; t < ICE_MAX_SERVERS; t++)
 			turn_client_free(a->hosts[h].turn[t]);
 	free(a->hosts);
+	for (unsigned t = 0; t < a->nturn; t++) {
+		free(a->turn[t].user);
+		free(a->turn[t].pass);
+	}
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		free(a->streams[s]->pairs);
-		free(a->streams[s]->trig);
+		free(a->streams[s]->lcands);
+		free(a->streams[s]->rcands);
+		free(a->streams[s]->comp);
 		free(a->streams[s]);
 	}
 	while (a->out_head) {
@@ -467,12 +497,8 @@ int ice_agent_add_stream(struct ice_agent *a, unsigned ncomponents)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st->cap_pairs = a->cfg.max_pairs;
-	st->pairs = calloc(st->cap_pairs, sizeof(*st->pairs));
-	st->trig = calloc(st->cap_pairs, sizeof(*st->trig));
-	if (!st->pairs || !st->trig) {
-		free(st->pairs);
-		free(st->trig);
+	st->comp = calloc(ncomponents + 1, sizeof(*st->comp));
+	if (!st->comp) {
 		free(st);
 		return -ENOMEM;
 	}
@@ -490,6 +516,64 @@ static struct ice_stream *ice_stream_get(const struct ice_agent *a, unsigned str
 }
 
 /* ---- candidates ------------------------------------------------------------- */
+
+static void ice_cand_export(const struct ice_cand *in, struct ice_candidate *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->foundation, in->foundation, sizeof(out->foundation));
+	out->component = in->component;
+	out->transport = ICE_TRANSPORT_UDP;
+	out->priority = in->priority;
+	out->addr = in->addr;
+	out->type = in->type;
+	out->raddr = in->raddr;
+	out->generation = -1;
+}
+
+static void ice_cand_import(const struct ice_candidate *in, struct ice_cand *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->foundation, in->foundation, sizeof(out->foundation));
+	out->foundation[ICE_FOUNDATION_MAX - 1] = 0;
+	out->component = in->component;
+	out->priority = in->priority;
+	out->addr = in->addr;
+	netaddr_unmap_v4(&out->addr);
+	out->type = in->type;
+	out->raddr = in->raddr;
+}
+
+/* Grow *arr (of elem-sized entries) to hold need, capped at max. */
+static int ice_grow(void **arr, unsigned *cap, size_t elem, unsigned need, unsigned max)
+{
+	unsigned n;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	if (need > max)
+		return -ENOSPC;
+	n = *cap ? *cap * 2 : 4;
+	if (n > max)
+		n = max;
+	p = realloc(*arr, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+static int ice_rcand_push(struct ice_stream *st, const struct ice_cand *c)
+{
+	int err = ice_grow((void **)&st->rcands, &st->cap_r, sizeof(*st->rcands), st->nr + 1,
+			   ICE_MAX_REMOTE_CANDIDATES);
+
+	if (err)
+		return err;
+	st->rcands[st->nr] = *c;
+	return (int)st->nr++;
+}
 
 /* RFC 8445 §5.1.1.3: same type, base IP, server IP and transport share a
  * foundation. A hash of those, printed, is stable across streams. */
@@ -519,7 +603,7 @@ static void ice_pair_add_for_remote(struct ice_agent *a, struct ice_stream *st, 
  * Add a local candidate unless redundant (RFC 8445 §5.1.3: same address and
  * same base as one of higher or equal priority). Returns its index or -1.
  */
-static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_candidate *c,
+static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_cand *c,
 			 int host, int turn, bool announce, uint64_t now)
 {
 	struct ice_stream *st = a->streams[sidx];
@@ -534,7 +618,8 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 				return -1;
 		}
 	}
-	if (st->nl >= ICE_MAX_LOCAL_CANDIDATES) {
+	if (ice_grow((void **)&st->lcands, &st->cap_l, sizeof(*st->lcands), st->nl + 1,
+		     ICE_MAX_LOCAL_CANDIDATES)) {
 		ice_log(a, ICE_LOG_WARN, "stream %u: local candidate limit %d reached", sidx,
 			ICE_MAX_LOCAL_CANDIDATES);
 		return -1;
@@ -546,7 +631,7 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 	if (announce && c->type != ICE_CAND_TYPE_PRFLX) {
 		ev.stream = sidx;
 		ev.component = c->component;
-		ev.candidate = *c;
+		ice_cand_export(c, &ev.candidate);
 		ice_push_event(a, &ev);
 	}
 	st->nl++;
@@ -555,20 +640,18 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 	return (int)st->nl - 1;
 }
 
-static void ice_cand_fill(struct ice_candidate *c, enum ice_cand_type type, unsigned comp,
+static void ice_cand_fill(struct ice_cand *c, enum ice_cand_type type, unsigned comp,
 			  uint16_t local_pref, const struct netaddr *addr,
 			  const struct netaddr *base, const struct netaddr *raddr,
 			  const struct netaddr *server)
 {
 	memset(c, 0, sizeof(*c));
 	c->component = (uint16_t)comp;
-	c->transport = ICE_TRANSPORT_UDP;
 	c->type = type;
 	c->addr = *addr;
 	c->priority = ice_candidate_priority(ice_cand_type_pref(type), local_pref, comp);
 	if (raddr)
 		c->raddr = *raddr;
-	c->generation = -1;
 	ice_foundation(c->foundation, type, base, server);
 }
 
@@ -576,7 +659,7 @@ int ice_agent_add_host(struct ice_agent *a, unsigned stream, unsigned component,
 		       const struct netaddr *base, uint16_t local_pref)
 {
 	struct ice_stream *st = ice_stream_get(a, stream);
-	struct ice_candidate c;
+	struct ice_cand c;
 	struct ice_host *h;
 	unsigned n = 0;
 
@@ -640,16 +723,22 @@ int ice_agent_add_turn_server(struct ice_agent *a, const struct netaddr *server,
 	struct ice_server *s;
 
 	if (!server || !netaddr_port(server) || !username || !password ||
-	    strlen(username) >= sizeof(s->user) || strlen(password) >= sizeof(s->pass))
+	    strlen(username) >= STUN_USERNAME_MAX || strlen(password) >= 256)
 		return -EINVAL;
 	if (a->nturn >= ICE_MAX_SERVERS)
 		return -ENOSPC;
 	if (a->gather_started)
 		return -EALREADY;
-	s = &a->turn[a->nturn++];
+	s = &a->turn[a->nturn];
 	s->addr = *server;
-	strcpy(s->user, username);
-	strcpy(s->pass, password);
+	s->user = strdup(username);
+	s->pass = strdup(password);
+	if (!s->user || !s->pass) {
+		free(s->user);
+		free(s->pass);
+		return -ENOMEM;
+	}
+	a->nturn++;
 	return 0;
 }
 
@@ -783,7 +872,7 @@ int ice_agent_local_candidates(const struct ice_agent *a, unsigned stream,
 		if (st->lcands[i].c.type == ICE_CAND_TYPE_PRFLX)
 			continue; /* learnt from checks, never signalled */
 		if (n < max)
-			out[n] = st->lcands[i].c;
+			ice_cand_export(&st->lcands[i].c, &out[n]);
 		n++;
 	}
 	return (int)n;
@@ -801,17 +890,17 @@ int ice_agent_default_candidate(const struct ice_agent *a, unsigned stream, unsi
 	if (!st || component < 1 || component > st->ncomp)
 		return -ENOENT;
 	for (unsigned o = 0; o < 3; o++) {
-		const struct ice_candidate *best = NULL;
+		const struct ice_cand *best = NULL;
 
 		for (unsigned i = 0; i < st->nl; i++) {
-			const struct ice_candidate *c = &st->lcands[i].c;
+			const struct ice_cand *c = &st->lcands[i].c;
 
 			if (c->component == component && c->type == order[o] &&
 			    (!best || c->priority > best->priority))
 				best = c;
 		}
 		if (best) {
-			*out = *best;
+			ice_cand_export(best, out);
 			return 0;
 		}
 	}
@@ -868,7 +957,7 @@ static bool ice_same_base(const struct ice_lcand *x, const struct ice_lcand *y)
 static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, unsigned r)
 {
 	const struct ice_lcand *lc = &st->lcands[l];
-	const struct ice_candidate *rc = &st->rcands[r];
+	const struct ice_cand *rc = &st->rcands[r];
 	uint64_t prio = ice_pair_priority(a->controlling, lc->c.priority, rc->priority);
 	struct ice_pair *p;
 	unsigned idx;
@@ -881,7 +970,8 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 		     st->lcands[q->l].c.type == ICE_CAND_TYPE_RELAY))
 			return (int)i;
 	}
-	if (st->npairs < st->cap_pairs) {
+	if (!ice_grow((void **)&st->pairs, &st->cap_pairs, sizeof(*st->pairs), st->npairs + 1,
+		      a->cfg.max_pairs)) {
 		idx = st->npairs++;
 	} else {
 		int victim = -1;
@@ -895,7 +985,7 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 		}
 		if (victim < 0) {
 			ice_log(a, ICE_LOG_WARN, "check list full (%u pairs): pair dropped",
-				st->cap_pairs);
+				a->cfg.max_pairs);
 			return -1;
 		}
 		idx = (unsigned)victim;
@@ -914,21 +1004,20 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 	return (int)idx;
 }
 
-static bool ice_pairable(const struct ice_lcand *lc, const struct ice_candidate *rc)
+static bool ice_pairable(const struct ice_lcand *lc, const struct ice_cand *rc)
 {
 	return lc->c.component == rc->component &&
 	       netaddr_family(&lc->c.addr) == netaddr_family(&rc->addr) &&
-	       rc->transport == ICE_TRANSPORT_UDP &&
 	       (lc->c.type == ICE_CAND_TYPE_HOST || lc->c.type == ICE_CAND_TYPE_RELAY);
 }
 
 static void ice_relay_permit(struct ice_agent *a, const struct ice_lcand *lc,
-			     const struct ice_candidate *rc, uint64_t now)
+			     const struct ice_cand *rc, uint64_t now)
 {
 	if (lc->turn < 0)
 		return;
 	turn_client_permit(a->hosts[lc->host].turn[lc->turn], &rc->addr, now);
-	ice_handle_turn_events(a, (unsigned)lc->host, (unsigned)lc->turn, now);
+	ice_turn_flush(a, (unsigned)lc->host, (unsigned)lc->turn);
 }
 
 static void ice_pair_add_for_local(struct ice_agent *a, struct ice_stream *st, unsigned l,
@@ -977,11 +1066,9 @@ static void ice_trigger(struct ice_agent *a, struct ice_stream *st, unsigned idx
 
 	if (p->triggered)
 		return;
-	if (st->trig_len >= st->cap_pairs)
-		return;
-	st->trig[(st->trig_head + st->trig_len) % st->cap_pairs] = idx;
 	st->trig_len++;
 	p->triggered = true;
+	p->trig_seq = st->trig_seq++;
 	a->stats.triggered_checks++;
 }
 
@@ -1044,7 +1131,6 @@ static void ice_stream_reset_checks(struct ice_stream *st)
 	st->nr = 0;
 	st->npairs = 0;
 	st->trig_len = 0;
-	st->trig_head = 0;
 	st->remote_eoc = false;
 	st->list = ICE_LIST_RUNNING;
 	/* Local prflx candidates came from the old generation's checks. */
@@ -1078,6 +1164,9 @@ int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const
 	if (st->have_remote) {
 		ice_log(a, ICE_LOG_INFO, "stream %u: remote ICE restart", stream);
 		st->generation++;
+		st->remote_restarted = true;
+		strcpy(st->prev_rufrag, st->rufrag);
+		strcpy(st->prev_rpwd, st->rpwd);
 		ice_stream_reset_checks(st);
 	}
 	strcpy(st->rufrag, ufrag);
@@ -1098,6 +1187,7 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 				   const struct ice_candidate *c)
 {
 	struct ice_stream *st = ice_stream_get(a, stream);
+	struct ice_cand rc;
 	int i;
 
 	if (!st)
@@ -1116,9 +1206,10 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 		 * keeps its pairs; the signalled priority is not adopted. */
 		return 0;
 	}
-	if (st->nr >= ICE_MAX_REMOTE_CANDIDATES)
-		return -ENOSPC;
-	st->rcands[st->nr++] = *c;
+	ice_cand_import(c, &rc);
+	i = ice_rcand_push(st, &rc);
+	if (i < 0)
+		return i;
 	ice_pair_add_for_remote(a, st, st->nr - 1, a->now);
 	if (st->list == ICE_LIST_FAILED)
 		st->list = ICE_LIST_RUNNING;
@@ -1158,8 +1249,18 @@ int ice_agent_restart_stream(struct ice_agent *a, unsigned stream, uint64_t now_
 	strcpy(st->prev_lufrag, st->lufrag);
 	strcpy(st->prev_lpwd, st->lpwd);
 	ice_stream_new_credentials(a, st);
-	if (st->have_remote)
+	if (st->remote_restarted) {
+		/* The answer to a remote restart: the new remote credentials and
+		 * candidates already form the new generation; keep them. */
+		st->remote_restarted = false;
+		ice_log(a, ICE_LOG_INFO, "stream %u: ICE restart answered", stream);
+		return 0;
+	}
+	if (st->have_remote) {
 		st->generation++;
+		strcpy(st->prev_rufrag, st->rufrag);
+		strcpy(st->prev_rpwd, st->rpwd);
+	}
 	st->have_remote = false;
 	ice_stream_reset_checks(st);
 	ice_log(a, ICE_LOG_INFO, "stream %u: ICE restart, generation %u", stream, st->generation);
@@ -1289,15 +1390,16 @@ static bool ice_stream_next_check(struct ice_agent *a, struct ice_stream *st, ui
 {
 	struct ice_pair *best = NULL;
 
-	while (st->trig_len) {
-		unsigned idx = st->trig[st->trig_head];
+	if (st->trig_len) {
+		for (unsigned i = 0; i < st->npairs; i++) {
+			struct ice_pair *p = &st->pairs[i];
 
-		st->trig_head = (st->trig_head + 1) % st->cap_pairs;
+			if (p->triggered && (!best || p->trig_seq - best->trig_seq > 0x80000000u))
+				best = p;
+		}
+		best->triggered = false;
 		st->trig_len--;
-		if (idx >= st->npairs || !st->pairs[idx].triggered)
-			continue;
-		st->pairs[idx].triggered = false;
-		ice_pair_check(a, st, &st->pairs[idx], now);
+		ice_pair_check(a, st, best, now);
 		return true;
 	}
 	for (unsigned i = 0; i < st->npairs; i++) {
@@ -1408,8 +1510,8 @@ static void ice_pair_info_fill(const struct ice_agent *a, const struct ice_strea
 	const struct ice_lcand *lc = &st->lcands[p->l];
 
 	memset(out, 0, sizeof(*out));
-	out->local = lc->c;
-	out->remote = st->rcands[p->r];
+	ice_cand_export(&lc->c, &out->local);
+	ice_cand_export(&st->rcands[p->r], &out->remote);
 	out->base = a->hosts[lc->host].base;
 	out->priority = p->prio;
 	out->state = p->state;
@@ -1419,8 +1521,8 @@ static void ice_pair_info_fill(const struct ice_agent *a, const struct ice_strea
 static void ice_sel_info(const struct ice_sel *sel, struct ice_pair_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->local = sel->local;
-	out->remote = sel->remote;
+	ice_cand_export(&sel->local, &out->local);
+	ice_cand_export(&sel->remote, &out->remote);
 	out->base = sel->base;
 	out->priority = sel->prio;
 	out->state = ICE_PAIR_STATE_SUCCEEDED;
@@ -1455,9 +1557,6 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 	sel->turn = lc->turn;
 	sel->prio = p->prio;
 	sel->generation = st->generation;
-	strcpy(sel->lufrag, st->lufrag);
-	strcpy(sel->rufrag, st->rufrag);
-	strcpy(sel->rpwd, st->rpwd);
 	/* A nominated pair has just had an authenticated response (or, lite, an
 	 * authenticated request): consent holds from now (RFC 7675 §5.1). */
 	sel->consent_expiry_ms = now + a->cfg.consent_timeout_ms;
@@ -1474,7 +1573,7 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 		netaddr_str(&st->rcands[p->r].addr, r, sizeof(r)));
 	if (lc->turn >= 0) {
 		turn_client_bind_channel(a->hosts[lc->host].turn[lc->turn], &sel->remote.addr, now);
-		ice_handle_turn_events(a, (unsigned)lc->host, (unsigned)lc->turn, now);
+		ice_turn_flush(a, (unsigned)lc->host, (unsigned)lc->turn);
 	}
 	ev.component = p->comp;
 	ice_sel_info(sel, &ev.pair);
@@ -1518,13 +1617,15 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 		}
 	}
 	if (all_sel && st->list == ICE_LIST_RUNNING) {
-		/* §8.1.2: nominated everywhere: stop checking this list. */
+		/* §8.1.2: nominated everywhere: stop checking this list, unless
+		 * a triggered check (a renomination) is still to run. */
+		for (unsigned i = 0; i < st->npairs; i++)
+			if (st->pairs[i].triggered || st->pairs[i].inflight)
+				return;
 		st->list = ICE_LIST_COMPLETED;
-		st->trig_len = 0;
 		for (unsigned i = 0; i < st->npairs; i++) {
 			struct ice_pair *p = &st->pairs[i];
 
-			p->triggered = false;
 			if (p->state == ICE_PAIR_STATE_FROZEN || p->state == ICE_PAIR_STATE_WAITING)
 				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 		}
@@ -1591,8 +1692,9 @@ static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64
 	ice_random(a, tid, STUN_TID_LEN);
 	/* During a restart the peer knows our new credentials once it has
 	 * its new ones; before that only the selection's generation works. */
-	len = ice_build_check(a, st, &lc, fresh ? st->rufrag : sel->rufrag,
-			      fresh ? st->lufrag : sel->lufrag, fresh ? st->rpwd : sel->rpwd, tid,
+	len = ice_build_check(a, st, &lc, fresh ? st->rufrag : st->prev_rufrag,
+			      fresh || !st->prev_lufrag[0] ? st->lufrag : st->prev_lufrag,
+			      fresh ? st->rpwd : st->prev_rpwd, tid,
 			      false, buf, sizeof(buf));
 	if (len < 0)
 		return;
@@ -1711,7 +1813,7 @@ static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx,
 				l = (int)i;
 	}
 	if (l < 0) {
-		struct ice_candidate c;
+		struct ice_cand c;
 		struct netaddr base = lc->c.addr;
 
 		ice_cand_fill(&c, ICE_CAND_TYPE_PRFLX, p->comp, a->hosts[lc->host].local_pref,
@@ -1730,8 +1832,11 @@ static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx,
 	for (unsigned i = 0; i < st->npairs; i++)
 		if (st->pairs[i].l == (unsigned)l && st->pairs[i].r == p->r)
 			v = (int)i;
-	if (v < 0 && st->npairs < st->cap_pairs) {
+	if (v < 0 && !ice_grow((void **)&st->pairs, &st->cap_pairs, sizeof(*st->pairs),
+			       st->npairs + 1, a->cfg.max_pairs)) {
 		struct ice_pair *q = &st->pairs[st->npairs];
+
+		p = &st->pairs[idx]; /* the array may have moved */
 
 		memset(q, 0, sizeof(*q));
 		q->l = (unsigned)l;
@@ -1828,7 +1933,9 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 			/* RFC 7675 §5.1: only an authenticated success response from
 			 * the pair's remote, on its base, refreshes consent. */
 			if (stun_check_integrity(m, (const uint8_t *)st->rpwd, strlen(st->rpwd)) &&
-			    stun_check_integrity(m, (const uint8_t *)sel->rpwd, strlen(sel->rpwd))) {
+			    (!st->prev_rpwd[0] ||
+			     stun_check_integrity(m, (const uint8_t *)st->prev_rpwd,
+						  strlen(st->prev_rpwd)))) {
 				a->stats.rx_dropped_unauth++;
 				return ICE_RECV_DROPPED;
 			}
@@ -1849,7 +1956,7 @@ static int ice_on_gather_response(struct ice_agent *a, const struct stun_msg *m,
 {
 	struct ice_host *h = &a->hosts[rx->host];
 	const struct stun_attr *xa;
-	struct ice_candidate c;
+	struct ice_cand c;
 	struct netaddr mapped;
 
 	for (unsigned i = 0; i < a->nstun; i++) {
@@ -1982,7 +2089,6 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		return ICE_RECV_DROPPED;
 	}
 	if (m->nunknown) {
-		a->stats.errors_sent++;
 		ice_respond_error(a, m, rx, STUN_ERROR_UNKNOWN_ATTRIBUTE, "Unknown Attribute", pwd);
 		return ICE_RECV_HANDLED;
 	}
@@ -2031,20 +2137,17 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	/* §7.3.1.3: an unknown source is a peer-reflexive remote candidate. */
 	r = ice_rcand_find(st, h->comp, &rx->remote);
 	if (r < 0) {
-		struct ice_candidate c = { 0 };
+		struct ice_cand c = { 0 };
 
-		if (st->nr >= ICE_MAX_REMOTE_CANDIDATES)
-			return ICE_RECV_HANDLED;
 		c.component = (uint16_t)h->comp;
-		c.transport = ICE_TRANSPORT_UDP;
 		c.type = ICE_CAND_TYPE_PRFLX;
 		c.addr = rx->remote;
 		c.priority = prio;
-		c.generation = -1;
 		/* Any value unique among the remote foundations. */
 		snprintf(c.foundation, sizeof(c.foundation), "prflx%u", st->prflx_seq++);
-		st->rcands[st->nr++] = c;
-		r = (int)st->nr - 1;
+		r = ice_rcand_push(st, &c);
+		if (r < 0)
+			return ICE_RECV_HANDLED;
 	}
 	if (a->cfg.lite) {
 		/* A lite agent checks nothing: the pair is valid by the request
@@ -2261,7 +2364,7 @@ static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, 
 		struct ice_event ev = { .type = ICE_EVENT_TURN_ERROR, .stream = hh->stream,
 					.component = hh->comp };
 		struct netaddr relayed, mapped;
-		struct ice_candidate c;
+		struct ice_cand c;
 
 		switch (tev.type) {
 		case TURN_EVENT_ALLOCATED:

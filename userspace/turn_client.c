@@ -565,17 +565,19 @@ int turn_client_recv(struct turn_client *tc, uint64_t now_ms, const uint8_t *buf
 	struct stun_msg m;
 	const struct stun_attr *pa, *da;
 
-	if (len >= TURN_CHANNEL_HEADER_LEN && buf[0] >= 0x40 && buf[0] <= 0x4f) {
+	if (len && buf[0] >= 0x40 && buf[0] <= 0x4f) {
 		/* ChannelData, RFC 8656 §12.4: the channel names the peer. */
-		unsigned ch = (unsigned)buf[0] << 8 | buf[1];
-		size_t dlen = (size_t)buf[2] << 8 | buf[3];
-		unsigned i = ch - TURN_CHANNEL_MIN;
+		uint16_t ch, dlen;
+		const uint8_t *data;
+		unsigned i;
 
-		if (ch > TURN_CHANNEL_MAX || i >= tc->npeers || !tc->peers[i].chan_ok ||
-		    dlen > len - TURN_CHANNEL_HEADER_LEN)
+		if (channel_data_parse(buf, len, &ch, &data, &dlen) < 0)
+			return TURN_RECV_DROPPED;
+		i = (unsigned)ch - TURN_CHANNEL_MIN;
+		if (i >= tc->npeers || !tc->peers[i].chan_ok)
 			return TURN_RECV_DROPPED;
 		out->peer = tc->peers[i].addr;
-		out->data = buf + TURN_CHANNEL_HEADER_LEN;
+		out->data = data;
 		out->len = dlen;
 		return TURN_RECV_DATA;
 	}
@@ -622,7 +624,7 @@ int turn_client_wrap(struct turn_client *tc, const struct netaddr *peer, const u
 		tx->head[1] = (uint8_t)ch;
 		tx->head[2] = (uint8_t)(len >> 8);
 		tx->head[3] = (uint8_t)len;
-		tx->head_len = TURN_CHANNEL_HEADER_LEN;
+		tx->head_len = CHANNEL_DATA_HEADER_LEN;
 		/* Over UDP the padding to 4 bytes is optional (RFC 8656 §12.5). */
 	} else {
 		/* Send indication (RFC 8656 §11.1): XOR-PEER-ADDRESS then DATA. */

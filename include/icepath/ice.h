@@ -287,12 +287,16 @@ int ice_agent_set_remote_lite(struct ice_agent *a, bool lite);
  * a stream that has some is a remote ICE restart: remote candidates and the
  * check list are dropped, the selected pair keeps carrying media and consent
  * until a new pair is nominated. The caller must then also restart locally
- * (ice_agent_restart_stream) as RFC 8445 §9 requires of the answerer.
+ * (ice_agent_restart_stream) as RFC 8445 §9 requires of the answerer; that
+ * call keeps the new remote credentials and candidates. The offerer's order
+ * is the other way round: ice_agent_restart_stream, then (from the answer)
+ * ice_agent_set_remote_credentials and the candidates.
  */
 int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const char *ufrag,
 				     const char *pwd);
-/* A remote candidate, before or after start (trickle). TCP candidates are
- * kept out of pairing (returns 0, ignored). Duplicates are ignored. */
+/* A remote candidate, before or after start (trickle), after the stream's
+ * remote credentials (-EALREADY before). TCP candidates are kept out of
+ * pairing (returns 0, ignored). Duplicates are ignored. */
 int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 				   const struct ice_candidate *c);
 /* RFC 8838 §8: no more remote candidates for this stream (lets it fail). */

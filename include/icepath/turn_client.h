@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "icepath/channel_data.h" /* TURN_CHANNEL_MIN/MAX */
 #include "icepath/ice.h"
 #include "icepath/netaddr.h"
 
@@ -26,11 +27,8 @@
 #define TURN_PERMISSION_REFRESH_S    240 /* refresh before the 300 s are up */
 #define TURN_CHANNEL_LIFETIME_S	     600 /* RFC 8656 §12 */
 #define TURN_CHANNEL_REFRESH_S	     540
-#define TURN_CHANNEL_MIN	     0x4000 /* RFC 8656 §12 */
-#define TURN_CHANNEL_MAX	     0x4FFF
 #define TURN_MAX_PEERS		     64	 /* permissions (by IP) and channels per allocation */
 #define TURN_MAX_TXNS		     16	 /* transactions in flight */
-#define TURN_CHANNEL_HEADER_LEN	     4	 /* RFC 8656 §12.4 */
 #define TURN_NONCE_MAX		     768 /* RFC 8489 §14.10: < 128 characters, up to 763 bytes */
 #define TURN_REALM_MAX		     768 /* RFC 8489 §14.9 */
 #define TURN_PROTO_UDP		     17	 /* REQUESTED-TRANSPORT, RFC 8656 §18.7 */
