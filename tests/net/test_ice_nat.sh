@@ -14,6 +14,7 @@
 #  relay-only              public, --relay-only   public           relay
 #  lite                    port-restricted NAT    public, --lite   A: srflx->host
 #  ipv6                    public IPv6            public IPv6      host/host
+#  consent                 public                 public, leaves   A: consent-lost
 #
 # PEER_A / PEER_B override the programs (the libnice interop test reuses
 # this file's cases with nice-peer on one side).
@@ -110,4 +111,31 @@ if want_case ipv6; then
 		icp_fail "ipv6: A did not select the peer's IPv6 address"
 fi
 
-icp_log "PASS: 7 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"
+# Consent freshness (RFC 7675): B finishes and leaves; A's consent checks
+# go unanswered, A reports consent-lost and sends nothing more: the packet
+# count in its consent-lost event is the count it ends with. A can never
+# meet its --expect, so it must fail (exit 1) at its timeout.
+if want_case consent; then
+	dir="$ICP_TMP/consent"
+	mkdir -p "$dir"
+	icp_log "case consent"
+	ip netns exec "$NS_pa" "$PEER_A" --controlling --consent-timeout 1200 --json \
+		--send 2000 --expect 2000 --interval 10 --timeout 8 \
+		--local-sdp "$dir/a.sdp" --remote-sdp "$dir/b.sdp" >"$dir/a.log" 2>"$dir/a.err" &
+	pa=$!
+	ICP_PIDS+=("$pa")
+	ip netns exec "$NS_pb" "$PEER_B" --controlled --json --send 20 --expect 20 --linger 0 \
+		--interval 10 --local-sdp "$dir/b.sdp" --remote-sdp "$dir/a.sdp" >"$dir/b.log" \
+		2>"$dir/b.err" || icp_fail "consent: B failed: $(cat "$dir/b.log" "$dir/b.err")"
+	wait "$pa" && icp_fail "consent: A met expectations it cannot meet: $(cat "$dir/a.log")"
+	lost=$(jq -r 'select(.event == "consent-lost") | .sent' "$dir/a.log" | head -n 1)
+	[ -n "$lost" ] || icp_fail "consent: A never reported consent-lost: $(cat "$dir/a.log")"
+	jq -e 'select(.event == "consent-regained")' "$dir/a.log" >/dev/null &&
+		icp_fail "consent: consent regained with the peer gone"
+	final=$(jq -r 'select(.event == "failed") | .reason' "$dir/a.log")
+	[[ $final == *"sent $lost/2000"* ]] ||
+		icp_fail "consent: A kept sending after consent-lost at $lost packets: $final"
+	icp_log "  A lost consent after $lost packets and sent no more ($final)"
+fi
+
+icp_log "PASS: 8 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"

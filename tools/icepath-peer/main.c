@@ -31,7 +31,7 @@ static const char usage[] =
 	"                    [--turn IP:PORT --turn-user U --turn-pass P] [--relay-only]\n"
 	"                    --local-sdp FILE --remote-sdp FILE\n"
 	"                    [--send N] [--expect N] [--interval MS] [--timeout SEC]\n"
-	"                    [--linger MS] [--json] [--verbose]\n"
+	"                    [--linger MS] [--consent-timeout MS] [--json] [--verbose]\n"
 	"\n"
 	"One ICE agent (RFC 8445) with real UDP sockets. It gathers candidates,\n"
 	"writes its SDP offer/answer to a file, reads the peer's from another file,\n"
@@ -85,12 +85,16 @@ static const char usage[] =
 	"  --linger MS          after success keep answering checks and consent\n"
 	"                       for MS milliseconds (default 1000), so the peer can\n"
 	"                       finish too\n"
+	"  --consent-timeout MS consent is lost after MS without an answer to our\n"
+	"                       consent checks (default 30000, RFC 7675 5.1); checks\n"
+	"                       go out every MS/6. A knob for tests: production\n"
+	"                       peers expect the RFC values.\n"
 	"\n"
 	"Output (stdout; one line per event)\n"
 	"  text:   gathered N candidates after T ms\n"
 	"          selected local TYPE ADDR:PORT remote TYPE ADDR:PORT after T ms\n"
 	"          media sent N received M after T ms\n"
-	"          consent-lost | consent-regained after T ms\n"
+	"          consent-lost | consent-regained after T ms (sent N, received M)\n"
 	"          failed after T ms: REASON\n"
 	"  --json: one object per line with \"event\" = gathered, selected, media,\n"
 	"          consent-lost, consent-regained, turn-error or failed, and \"ms\"\n"
@@ -123,7 +127,7 @@ struct peer {
 	/* options */
 	bool controlling, lite, json, verbose, relay_only;
 	const char *local_sdp, *remote_sdp;
-	long send_n, expect_n, interval_ms, timeout_s, linger_ms;
+	long send_n, expect_n, interval_ms, timeout_s, linger_ms, consent_timeout_ms;
 	struct netaddr binds[PEER_MAX_SOCKS];
 	size_t n_binds;
 	struct netaddr stun, turn;
@@ -191,12 +195,15 @@ static void fail(struct peer *p, const char *fmt, ...)
 	exit(1);
 }
 
-static void simple_event(struct peer *p, const char *name)
+/* consent-lost / consent-regained, with the media counts at that moment. */
+static void consent_event(struct peer *p, const char *name)
 {
 	if (p->json)
-		printf("{\"event\":\"%s\",\"ms\":%ld}\n", name, since(p));
+		printf("{\"event\":\"%s\",\"ms\":%ld,\"sent\":%ld,\"received\":%ld}\n", name,
+		       since(p), p->sent, p->received);
 	else
-		printf("%s after %ld ms\n", name, since(p));
+		printf("%s after %ld ms (sent %ld, received %ld)\n", name, since(p), p->sent,
+		       p->received);
 	fflush(stdout);
 }
 
@@ -516,10 +523,10 @@ static void handle_event(struct peer *p, const struct ice_event *ev, uint64_t no
 		}
 		break;
 	case ICE_EVENT_CONSENT_LOST:
-		simple_event(p, "consent-lost");
+		consent_event(p, "consent-lost");
 		break;
 	case ICE_EVENT_CONSENT_REGAINED:
-		simple_event(p, "consent-regained");
+		consent_event(p, "consent-regained");
 		break;
 	case ICE_EVENT_TURN_ERROR:
 		if (p->json)
@@ -788,6 +795,7 @@ static void parse_args(struct peer *p, int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "linger", required_argument, NULL, 'g' },
+		{ "consent-timeout", required_argument, NULL, 'K' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -825,6 +833,9 @@ static void parse_args(struct peer *p, int argc, char **argv)
 		case 'i': p->interval_ms = parse_long("--interval", optarg, 1, 10000); break;
 		case 'T': p->timeout_s = parse_long("--timeout", optarg, 1, 86400); break;
 		case 'g': p->linger_ms = parse_long("--linger", optarg, 0, 600000); break;
+		case 'K':
+			p->consent_timeout_ms = parse_long("--consent-timeout", optarg, 600, 600000);
+			break;
 		case 'j': p->json = true; break;
 		case 'v': p->verbose = true; break;
 		case 'h': fputs(usage, stdout); exit(0);
@@ -879,6 +890,10 @@ int main(int argc, char **argv)
 	cfg.lite = p->lite;
 	cfg.software = "icepath-peer";
 	cfg.random = os_random;
+	if (p->consent_timeout_ms) {
+		cfg.consent_timeout_ms = (uint32_t)p->consent_timeout_ms;
+		cfg.consent_interval_ms = (uint32_t)(p->consent_timeout_ms / 6);
+	}
 	if (p->verbose)
 		cfg.log = agent_log;
 	err = ice_agent_new(&p->agent, &cfg);
