@@ -1012,6 +1012,20 @@ int sdp_ice_extract(const struct sdp *sdp, size_t idx, struct sdp_ice_desc *d, c
 	d->end_of_candidates = sdp_attr_find(s, "end-of-candidates", 0) >= 0 ||
 			       sdp_attr_find(ss, "end-of-candidates", 0) >= 0;
 	d->rtcp_mux = sdp_attr_find(s, "rtcp-mux", 0) >= 0;
+	d->mismatch = sdp_attr_find(s, "ice-mismatch", 0) >= 0;
+	v = sdp_attr_get(s, "ice-pacing");
+	if (!v)
+		v = sdp_attr_get(ss, "ice-pacing");
+	if (v) {
+		unsigned long ms;
+
+		/* RFC 8839 §5.5: pacing-value = 1*10DIGIT (milliseconds). */
+		if (sdp_uint(v, 0xffffffffUL, &ms)) {
+			sdp_err(err, err_len, "a=ice-pacing '%.16s' is not a number of ms", v);
+			return -EINVAL;
+		}
+		d->pacing_ms = (unsigned)ms;
+	}
 	v = sdp_attr_get(s, "mid");
 	if (v)
 		snprintf(d->mid, sizeof(d->mid), "%s", v);
@@ -1075,8 +1089,8 @@ int sdp_ice_extract(const struct sdp *sdp, size_t idx, struct sdp_ice_desc *d, c
 }
 
 static const char *const sdp_ice_attrs[] = {
-	"ice-ufrag", "ice-pwd", "ice-options", "candidate", "end-of-candidates",
-	"remote-candidates",
+	"ice-ufrag",	     "ice-pwd",	  "ice-options",       "ice-pacing",
+	"ice-mismatch",	     "candidate", "end-of-candidates", "remote-candidates",
 };
 
 int sdp_ice_apply(struct sdp *sdp, size_t idx, const struct sdp_ice_desc *d)
@@ -1117,6 +1131,12 @@ int sdp_ice_apply(struct sdp *sdp, size_t idx, const struct sdp_ice_desc *d)
 	}
 	if (ret < 0)
 		return ret;
+	if (d->pacing_ms) {
+		snprintf(buf, sizeof(buf), "%u", d->pacing_ms);
+		ret = sdp_attr_append(s, "ice-pacing", buf);
+		if (ret < 0)
+			return ret;
+	}
 	for (size_t i = 0; i < d->n_cands && i < SDP_ICE_MAX_CANDS; i++) {
 		ret = sdp_candidate_format(&d->cands[i], buf, sizeof(buf));
 		if (ret < 0)

@@ -227,6 +227,8 @@ static void rfc8839_session_level_ice(void **state)
 	assert_string_equal(d.ufrag, "8hhY");
 	assert_string_equal(d.pwd, "asd88fgpdd777uzjYhagZg");
 	assert_int_equal(d.options, SDP_ICE_OPT_ICE2);
+	assert_int_equal(d.pacing_ms, 50);
+	assert_false(d.mismatch);
 	assert_false(d.lite);
 	assert_int_equal(d.n_cands, 2);
 	assert_string_equal(d.cands[0].foundation, "1");
@@ -683,6 +685,47 @@ static void rewrite_keeps_the_rest(void **state)
 	sdp_free(&sdp);
 }
 
+/* Applying an ICE description removes the peer's pacing and session-level
+ * ICE attributes; ours are written at media level. */
+static void apply_replaces_session_level(void **state)
+{
+	struct sdp_ice_desc d = { 0 };
+	struct sdp sdp;
+	char *out;
+
+	assert_int_equal(sdp_parse(&sdp, rfc8839_offer, strlen(rfc8839_offer), NULL, 0), 0);
+	strcpy(d.ufrag, "abcd");
+	strcpy(d.pwd, "0123456789012345678901");
+	d.pacing_ms = 20;
+	assert_int_equal(sdp_ice_apply(&sdp, 0, &d), 0);
+	out = sdp_write_alloc(&sdp, NULL);
+	assert_null(strstr(out, "ice-pacing:50"));
+	assert_null(strstr(out, "8hhY"));
+	assert_null(strstr(out, "a=candidate"));
+	assert_null(strstr(out, "ice-options"));
+	assert_non_null(strstr(out, "a=rtpmap:0 PCMU/8000\r\na=ice-ufrag:abcd\r\n"
+				    "a=ice-pwd:0123456789012345678901\r\na=ice-pacing:20\r\n"));
+	assert_non_null(strstr(out, "b=RS:0\r\nb=RR:0\r\n"));
+	free(out);
+	sdp_free(&sdp);
+
+	/* A non-numeric pacing value is refused with its reason. */
+	{
+		static const char t[] = "v=0\r\nm=audio 1 RTP/AVP 0\r\na=ice-pacing:fast\r\n"
+					"a=ice-mismatch\r\n";
+		char err[128];
+
+		assert_int_equal(sdp_parse(&sdp, t, strlen(t), NULL, 0), 0);
+		assert_int_equal(sdp_ice_extract(&sdp, 0, &d, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "ice-pacing"));
+		sdp_free(&sdp);
+		assert_int_equal(sdp_parse(&sdp, "m=audio 1 RTP/AVP 0\na=ice-mismatch\n", 34, NULL, 0), 0);
+		assert_int_equal(sdp_ice_extract(&sdp, 0, &d, NULL, 0), 0);
+		assert_true(d.mismatch);
+		sdp_free(&sdp);
+	}
+}
+
 static void build_from_scratch(void **state)
 {
 	static const char want[] = "v=0\r\n"
@@ -736,6 +779,7 @@ int main(void)
 		cmocka_unit_test(ice_credentials_length_rules),
 		cmocka_unit_test(small_attributes),
 		cmocka_unit_test(rewrite_keeps_the_rest),
+		cmocka_unit_test(apply_replaces_session_level),
 		cmocka_unit_test(build_from_scratch),
 	};
 
