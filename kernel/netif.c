@@ -102,7 +102,7 @@ static int netif_decode_link(const struct nlmsghdr *nlh, unsigned *ifindex, unsi
 			     const char **name)
 {
 	const struct ifinfomsg *ifi;
-	struct netif_attrs a = { .max = IFLA_MAX };
+	struct netif_attrs a = {.max = IFLA_MAX};
 
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
 		return -EINVAL;
@@ -128,7 +128,7 @@ struct netif_rawaddr {
 static int netif_decode_addr(const struct nlmsghdr *nlh, struct netif_rawaddr *r)
 {
 	const struct ifaddrmsg *ifa;
-	struct netif_attrs a = { .max = IFA_MAX };
+	struct netif_attrs a = {.max = IFA_MAX};
 	const struct nlattr *at;
 
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)))
@@ -234,7 +234,7 @@ static int netif_link_cb(const struct nlmsghdr *nlh, void *data)
 /* Every interface (index, flags, name) into l, through socket nl. */
 static int netif_links_load(struct mnl_socket *nl, struct netif_links *l)
 {
-	struct netif_links_ctx c = { .links = l };
+	struct netif_links_ctx c = {.links = l};
 	int err = netif_dump(nl, RTM_GETLINK, netif_link_cb, &c);
 
 	return err ? err : c.err;
@@ -332,7 +332,7 @@ static void netif_assign_prefs(struct netif_addr *v, size_t n)
 
 int netif_list(struct netif_addr *out, size_t max, unsigned flags)
 {
-	struct netif_list_ctx c = { .out = out, .max = max, .flags = flags };
+	struct netif_list_ctx c = {.out = out, .max = max, .flags = flags};
 	struct mnl_socket *nl;
 	int err;
 
@@ -369,7 +369,7 @@ static int netif_links_get(struct netif_links *l)
 
 int netif_index(const char *name)
 {
-	struct netif_links l = { 0 };
+	struct netif_links l = {0};
 	int err;
 
 	if (!name || !*name || strlen(name) >= IF_NAMESIZE)
@@ -384,7 +384,7 @@ int netif_index(const char *name)
 
 int netif_name(unsigned ifindex, char *buf, size_t len)
 {
-	struct netif_links l = { 0 };
+	struct netif_links l = {0};
 	struct netif_link *e;
 	int err = netif_links_get(&l);
 
@@ -484,7 +484,7 @@ static void netif_monitor_emit(struct netif_monitor *m, struct netif_event *ev)
 static int netif_monitor_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct netif_monitor *m = data;
-	struct netif_event ev = { 0 };
+	struct netif_event ev = {0};
 	struct netif_rawaddr r;
 	unsigned ifindex, flags;
 	const char *name;
@@ -532,8 +532,8 @@ static int netif_monitor_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int netif_monitor_read(struct netif_monitor *m,
-		       void (*cb)(void *ctx, const struct netif_event *ev), void *ctx)
+int netif_monitor_read(struct netif_monitor *m, void (*cb)(void *ctx, const struct netif_event *ev),
+		       void *ctx)
 {
 	char buf[NETIF_RECV_BUF];
 	ssize_t n;

@@ -303,27 +303,27 @@ static long parse_long(const char *opt, const char *s, long min)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "controlling", no_argument, NULL, 'C' },
-		{ "controlled", no_argument, NULL, 'c' },
-		{ "bind", required_argument, NULL, 'b' },
-		{ "stun", required_argument, NULL, 's' },
-		{ "turn", required_argument, NULL, 't' },
-		{ "turn-user", required_argument, NULL, 'u' },
-		{ "turn-pass", required_argument, NULL, 'p' },
-		{ "relay-only", no_argument, NULL, 'r' },
-		{ "regular-nomination", no_argument, NULL, 'R' },
-		{ "local-sdp", required_argument, NULL, 'l' },
-		{ "remote-sdp", required_argument, NULL, 'm' },
-		{ "send", required_argument, NULL, 'S' },
-		{ "expect", required_argument, NULL, 'E' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "linger", required_argument, NULL, 'L' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"controlling", no_argument, NULL, 'C'},
+		{"controlled", no_argument, NULL, 'c'},
+		{"bind", required_argument, NULL, 'b'},
+		{"stun", required_argument, NULL, 's'},
+		{"turn", required_argument, NULL, 't'},
+		{"turn-user", required_argument, NULL, 'u'},
+		{"turn-pass", required_argument, NULL, 'p'},
+		{"relay-only", no_argument, NULL, 'r'},
+		{"regular-nomination", no_argument, NULL, 'R'},
+		{"local-sdp", required_argument, NULL, 'l'},
+		{"remote-sdp", required_argument, NULL, 'm'},
+		{"send", required_argument, NULL, 'S'},
+		{"expect", required_argument, NULL, 'E'},
+		{"interval", required_argument, NULL, 'i'},
+		{"timeout", required_argument, NULL, 'T'},
+		{"linger", required_argument, NULL, 'L'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct peer p = { .interval_ms = 20, .linger_ms = 1000, .exit_code = 1 };
+	struct peer p = {.interval_ms = 20, .linger_ms = 1000, .exit_code = 1};
 	const char *stun = NULL, *turn = NULL, *turn_user = NULL, *turn_pass = NULL;
 	const char *binds[16];
 	int nbind = 0, role = -1, c;
@@ -334,8 +334,12 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'C': role = 1; break;
-		case 'c': role = 0; break;
+		case 'C':
+			role = 1;
+			break;
+		case 'c':
+			role = 0;
+			break;
 		case 'b':
 			if (nbind == 16) {
 				fprintf(stderr, "nice-peer: at most 16 --bind addresses\n");
@@ -343,22 +347,54 @@ int main(int argc, char **argv)
 			}
 			binds[nbind++] = optarg;
 			break;
-		case 's': stun = optarg; break;
-		case 't': turn = optarg; break;
-		case 'u': turn_user = optarg; break;
-		case 'p': turn_pass = optarg; break;
-		case 'r': relay_only = true; break;
-		case 'R': regular = true; break;
-		case 'l': p.local_sdp = optarg; break;
-		case 'm': p.remote_sdp = optarg; break;
-		case 'S': p.send_n = parse_long("--send", optarg, 0); break;
-		case 'E': p.expect_n = parse_long("--expect", optarg, 0); break;
-		case 'i': p.interval_ms = parse_long("--interval", optarg, 1); break;
-		case 'T': timeout_s = parse_long("--timeout", optarg, 1); break;
-		case 'L': p.linger_ms = parse_long("--linger", optarg, 0); break;
-		case 'j': p.json = true; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 's':
+			stun = optarg;
+			break;
+		case 't':
+			turn = optarg;
+			break;
+		case 'u':
+			turn_user = optarg;
+			break;
+		case 'p':
+			turn_pass = optarg;
+			break;
+		case 'r':
+			relay_only = true;
+			break;
+		case 'R':
+			regular = true;
+			break;
+		case 'l':
+			p.local_sdp = optarg;
+			break;
+		case 'm':
+			p.remote_sdp = optarg;
+			break;
+		case 'S':
+			p.send_n = parse_long("--send", optarg, 0);
+			break;
+		case 'E':
+			p.expect_n = parse_long("--expect", optarg, 0);
+			break;
+		case 'i':
+			p.interval_ms = parse_long("--interval", optarg, 1);
+			break;
+		case 'T':
+			timeout_s = parse_long("--timeout", optarg, 1);
+			break;
+		case 'L':
+			p.linger_ms = parse_long("--linger", optarg, 0);
+			break;
+		case 'j':
+			p.json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (role < 0 || !p.local_sdp || !p.remote_sdp || optind != argc ||

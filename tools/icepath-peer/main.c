@@ -112,11 +112,11 @@ static const char usage[] =
 	"               --remote-sdp /tmp/a.sdp --send 100 --expect 100\n";
 
 /* RFC 3550 §5.1 header + 20 ms of PCMU (RFC 3551 §4.5.14). */
-#define PEER_RTP_HDR	 12
-#define PEER_RTP_PAYLOAD 160
-#define PEER_RTP_LEN	 (PEER_RTP_HDR + PEER_RTP_PAYLOAD)
+#define PEER_RTP_HDR	  12
+#define PEER_RTP_PAYLOAD  160
+#define PEER_RTP_LEN	  (PEER_RTP_HDR + PEER_RTP_PAYLOAD)
 #define PEER_FILE_POLL_MS 50
-#define PEER_MAX_SOCKS	 ICE_MAX_HOSTS
+#define PEER_MAX_SOCKS	  ICE_MAX_HOSTS
 
 struct peer_sock {
 	int fd;
@@ -173,7 +173,8 @@ static void json_puts(const char *s)
 	}
 }
 
-static void fail(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void fail(struct peer *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
 
 static void fail(struct peer *p, const char *fmt, ...)
 {
@@ -209,7 +210,7 @@ static void consent_event(struct peer *p, const char *name)
 
 static void agent_log(void *ctx, enum ice_log_level level, const char *msg)
 {
-	static const char *const names[] = { "error", "warn", "info", "debug" };
+	static const char *const names[] = {"error", "warn", "info", "debug"};
 
 	fprintf(stderr, "icepath-peer: agent %s: %s\n", level <= ICE_LOG_DEBUG ? names[level] : "?",
 		msg);
@@ -238,7 +239,7 @@ static void os_random(void *buf, size_t len, void *ctx)
 static void open_socket(struct peer *p, const struct netaddr *addr, uint16_t local_pref)
 {
 	struct peer_sock *s = &p->socks[p->n_socks];
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	char buf[NETADDR_STRLEN];
 	socklen_t len = sizeof(s->base);
 	int one = 1, err;
@@ -300,7 +301,7 @@ static void transmit(struct peer *p, const struct ice_transmit *tx)
 {
 	struct peer_sock *s = sock_by_base(p, &tx->local);
 	struct iovec iov[3];
-	struct msghdr msg = { 0 };
+	struct msghdr msg = {0};
 	char buf[NETADDR_STRLEN];
 
 	if (!s) {
@@ -320,7 +321,7 @@ static void transmit(struct peer *p, const struct ice_transmit *tx)
 	if (sendmsg(s->fd, &msg, 0) < 0 && p->verbose)
 		fprintf(stderr, "icepath-peer: send %s -> %s: %s\n",
 			netaddr_str(&tx->local, buf, sizeof(buf)),
-			netaddr_str(&tx->remote, (char[NETADDR_STRLEN]){ 0 }, NETADDR_STRLEN),
+			netaddr_str(&tx->remote, (char[NETADDR_STRLEN]){0}, NETADDR_STRLEN),
 			strerror(errno));
 }
 
@@ -340,7 +341,8 @@ static void write_local_sdp(struct peer *p)
 		fail(p, "out of memory");
 	if (ice_agent_local_credentials(p->agent, (unsigned)p->stream, &ufrag, &pwd) < 0)
 		fail(p, "agent has no local credentials");
-	n = ice_agent_local_candidates(p->agent, (unsigned)p->stream, all, ICE_MAX_LOCAL_CANDIDATES);
+	n = ice_agent_local_candidates(p->agent, (unsigned)p->stream, all,
+				       ICE_MAX_LOCAL_CANDIDATES);
 	if (n > ICE_MAX_LOCAL_CANDIDATES)
 		n = ICE_MAX_LOCAL_CANDIDATES;
 	for (int i = 0; i < n; i++) {
@@ -453,7 +455,8 @@ static bool read_remote_sdp(struct peer *p, uint64_t now)
 		ice_agent_remote_end_of_candidates(p->agent, (unsigned)p->stream);
 	if (p->verbose)
 		fprintf(stderr,
-			"icepath-peer: remote SDP: %zu candidates (%zu mDNS, %zu FQDN/TCP-only skipped)%s\n",
+			"icepath-peer: remote SDP: %zu candidates (%zu mDNS, %zu FQDN/TCP-only "
+			"skipped)%s\n",
 			d->n_cands, d->n_mdns_skipped, d->n_unsupported_skipped,
 			d->lite ? ", ice-lite" : "");
 	free(d);
@@ -668,7 +671,7 @@ static void drain_socket(struct peer *p, struct peer_sock *s)
 
 static void arm_timer(struct peer *p, uint64_t at_ms)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	/* Absolute CLOCK_MONOTONIC; a time in the past fires at once, and 0
 	 * would disarm, hence the max. */
@@ -770,7 +773,8 @@ static void parse_server(const char *opt, const char *s, struct netaddr *a)
 {
 	if (netaddr_parse(a, s, -1) < 0 || netaddr_port(a) == 0) {
 		fprintf(stderr,
-			"icepath-peer: %s '%s' is not IP:PORT (an IP literal: names are never resolved)\n",
+			"icepath-peer: %s '%s' is not IP:PORT (an IP literal: names are never "
+			"resolved)\n",
 			opt, s);
 		exit(2);
 	}
@@ -779,35 +783,41 @@ static void parse_server(const char *opt, const char *s, struct netaddr *a)
 static void parse_args(struct peer *p, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "controlling", no_argument, NULL, 'C' },
-		{ "controlled", no_argument, NULL, 'c' },
-		{ "lite", no_argument, NULL, 'l' },
-		{ "bind", required_argument, NULL, 'b' },
-		{ "stun", required_argument, NULL, 's' },
-		{ "turn", required_argument, NULL, 't' },
-		{ "turn-user", required_argument, NULL, 'u' },
-		{ "turn-pass", required_argument, NULL, 'p' },
-		{ "relay-only", no_argument, NULL, 'r' },
-		{ "local-sdp", required_argument, NULL, 'L' },
-		{ "remote-sdp", required_argument, NULL, 'R' },
-		{ "send", required_argument, NULL, 'S' },
-		{ "expect", required_argument, NULL, 'E' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "linger", required_argument, NULL, 'g' },
-		{ "consent-timeout", required_argument, NULL, 'K' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"controlling", no_argument, NULL, 'C'},
+		{"controlled", no_argument, NULL, 'c'},
+		{"lite", no_argument, NULL, 'l'},
+		{"bind", required_argument, NULL, 'b'},
+		{"stun", required_argument, NULL, 's'},
+		{"turn", required_argument, NULL, 't'},
+		{"turn-user", required_argument, NULL, 'u'},
+		{"turn-pass", required_argument, NULL, 'p'},
+		{"relay-only", no_argument, NULL, 'r'},
+		{"local-sdp", required_argument, NULL, 'L'},
+		{"remote-sdp", required_argument, NULL, 'R'},
+		{"send", required_argument, NULL, 'S'},
+		{"expect", required_argument, NULL, 'E'},
+		{"interval", required_argument, NULL, 'i'},
+		{"timeout", required_argument, NULL, 'T'},
+		{"linger", required_argument, NULL, 'g'},
+		{"consent-timeout", required_argument, NULL, 'K'},
+		{"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int role = -1, c;
 
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'C': role = 1; break;
-		case 'c': role = 0; break;
-		case 'l': p->lite = true; break;
+		case 'C':
+			role = 1;
+			break;
+		case 'c':
+			role = 0;
+			break;
+		case 'l':
+			p->lite = true;
+			break;
 		case 'b':
 			if (p->n_binds == PEER_MAX_SOCKS) {
 				fprintf(stderr, "icepath-peer: at most %d --bind addresses\n",
@@ -821,25 +831,58 @@ static void parse_args(struct peer *p, int argc, char **argv)
 			}
 			p->n_binds++;
 			break;
-		case 's': parse_server("--stun", optarg, &p->stun); break;
-		case 't': parse_server("--turn", optarg, &p->turn); break;
-		case 'u': p->turn_user = optarg; break;
-		case 'p': p->turn_pass = optarg; break;
-		case 'r': p->relay_only = true; break;
-		case 'L': p->local_sdp = optarg; break;
-		case 'R': p->remote_sdp = optarg; break;
-		case 'S': p->send_n = parse_long("--send", optarg, 0, 65536); break;
-		case 'E': p->expect_n = parse_long("--expect", optarg, 0, 65536); break;
-		case 'i': p->interval_ms = parse_long("--interval", optarg, 1, 10000); break;
-		case 'T': p->timeout_s = parse_long("--timeout", optarg, 1, 86400); break;
-		case 'g': p->linger_ms = parse_long("--linger", optarg, 0, 600000); break;
-		case 'K':
-			p->consent_timeout_ms = parse_long("--consent-timeout", optarg, 600, 600000);
+		case 's':
+			parse_server("--stun", optarg, &p->stun);
 			break;
-		case 'j': p->json = true; break;
-		case 'v': p->verbose = true; break;
-		case 'h': fputs(usage, stdout); exit(0);
-		default: fputs(usage, stderr); exit(2);
+		case 't':
+			parse_server("--turn", optarg, &p->turn);
+			break;
+		case 'u':
+			p->turn_user = optarg;
+			break;
+		case 'p':
+			p->turn_pass = optarg;
+			break;
+		case 'r':
+			p->relay_only = true;
+			break;
+		case 'L':
+			p->local_sdp = optarg;
+			break;
+		case 'R':
+			p->remote_sdp = optarg;
+			break;
+		case 'S':
+			p->send_n = parse_long("--send", optarg, 0, 65536);
+			break;
+		case 'E':
+			p->expect_n = parse_long("--expect", optarg, 0, 65536);
+			break;
+		case 'i':
+			p->interval_ms = parse_long("--interval", optarg, 1, 10000);
+			break;
+		case 'T':
+			p->timeout_s = parse_long("--timeout", optarg, 1, 86400);
+			break;
+		case 'g':
+			p->linger_ms = parse_long("--linger", optarg, 0, 600000);
+			break;
+		case 'K':
+			p->consent_timeout_ms =
+				parse_long("--consent-timeout", optarg, 600, 600000);
+			break;
+		case 'j':
+			p->json = true;
+			break;
+		case 'v':
+			p->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			exit(2);
 		}
 	}
 	if (optind != argc) {
@@ -873,8 +916,8 @@ static void parse_args(struct peer *p, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct peer *p = calloc(1, sizeof(*p));
-	struct ice_config cfg = { 0 };
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+	struct ice_config cfg = {0};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
 	int err;
 
 	if (!p)
