@@ -123,6 +123,11 @@ run_pair() {
 	[ "$mb" = "$MEDIA_N/$MEDIA_N" ] || icp_fail "$name: B media sent/received $mb, want $MEDIA_N/$MEDIA_N"
 }
 
+# gathered CASE SIDE FIELD: a count from side's (a/b) "gathered" event.
+gathered() {
+	jq -r "select(.event == \"gathered\") | .$3" "$ICP_TMP/$1/$2.log" | head -n 1
+}
+
 # expect_sel CASE SIDE "GOT" PATTERN: PATTERN is an extended regex over
 # "LOCAL REMOTE" (e.g. '^srflx (srflx|prflx)$').
 expect_sel() {

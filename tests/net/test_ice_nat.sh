@@ -78,6 +78,10 @@ if want_case symnat-symnat; then
 		"$NS_sb" "$PEER_B --controlled $stun ${TURN_ARGS[*]} $media"
 	expect_sel symnat-symnat A "$SEL_A" '(^relay |relay$)'
 	expect_sel symnat-symnat B "$SEL_B" '(^relay |relay$)'
+	for side in a b; do
+		[ "$(gathered symnat-symnat $side host)/$(gathered symnat-symnat $side srflx)/$(gathered symnat-symnat $side relay)" = 1/1/1 ] ||
+			icp_fail "symnat-symnat: peer $side did not gather host/srflx/relay 1/1/1"
+	done
 fi
 
 # --relay-only: only relayed candidates are offered and used, even with a
@@ -87,6 +91,8 @@ if want_case relay-only; then
 		"$NS_pb" "$PEER_B --controlled $media"
 	expect_sel relay-only A "$SEL_A" '^relay (host|prflx)$'
 	expect_sel relay-only B "$SEL_B" '^host relay$'
+	[ "$(gathered relay-only a candidates)" = "$(gathered relay-only a relay)" ] ||
+		icp_fail "relay-only: A advertised more than its relayed candidates"
 fi
 
 # An ICE-lite peer (RFC 8445 §2.5) on the public side: it only answers,

@@ -91,14 +91,16 @@ static const char usage[] =
 	"                       peers expect the RFC values.\n"
 	"\n"
 	"Output (stdout; one line per event)\n"
-	"  text:   gathered N candidates after T ms\n"
+	"  text:   gathered N candidates (H host, S srflx, R relay) after T ms\n"
 	"          selected local TYPE ADDR:PORT remote TYPE ADDR:PORT after T ms\n"
 	"          media sent N received M after T ms\n"
 	"          consent-lost | consent-regained after T ms (sent N, received M)\n"
 	"          failed after T ms: REASON\n"
 	"  --json: one object per line with \"event\" = gathered, selected, media,\n"
 	"          consent-lost, consent-regained, turn-error or failed, and \"ms\"\n"
-	"          since start; selected has local/remote {type,address,port}.\n"
+	"          since start; gathered counts candidates per type, selected\n"
+	"          has local/remote {type,address,port}, media and consent events\n"
+	"          carry sent/received counts.\n"
 	"  --verbose  the agent's own log on stderr\n"
 	"\n"
 	"Exit status: 0 when a pair was selected, N packets were sent and N\n"
@@ -309,8 +311,9 @@ static void transmit(struct peer *p, const struct ice_transmit *tx)
 			netaddr_str(&tx->local, buf, sizeof(buf)));
 		return;
 	}
-	/* --relay-only: from a host base only TURN traffic may leave. */
-	if (p->relay_only && !netaddr_equal(&tx->remote, &p->turn)) {
+	/* --relay-only: from a host base only server traffic may leave. */
+	if (p->relay_only && !netaddr_equal(&tx->remote, &p->turn) &&
+	    !netaddr_equal(&tx->remote, &p->stun)) {
 		p->dropped_relay_only++;
 		return;
 	}
@@ -331,6 +334,7 @@ static void write_local_sdp(struct peer *p)
 {
 	struct sdp_ice_desc *d = calloc(1, sizeof(*d));
 	struct ice_candidate all[ICE_MAX_LOCAL_CANDIDATES], def;
+	unsigned per_type[4] = { 0 };
 	const char *ufrag, *pwd;
 	char tmp[4096], *text;
 	struct sdp sdp;
@@ -386,11 +390,18 @@ static void write_local_sdp(struct peer *p)
 		fail(p, "cannot write %s: %s", p->local_sdp, strerror(errno));
 	free(text);
 	p->sdp_written = true;
+	for (size_t i = 0; i < d->n_cands; i++)
+		if ((unsigned)d->cands[i].type < 4)
+			per_type[d->cands[i].type]++;
 	if (p->json)
-		printf("{\"event\":\"gathered\",\"ms\":%ld,\"candidates\":%zu}\n", since(p),
-		       d->n_cands);
+		printf("{\"event\":\"gathered\",\"ms\":%ld,\"candidates\":%zu,\"host\":%u,"
+		       "\"srflx\":%u,\"relay\":%u}\n",
+		       since(p), d->n_cands, per_type[ICE_CAND_TYPE_HOST],
+		       per_type[ICE_CAND_TYPE_SRFLX], per_type[ICE_CAND_TYPE_RELAY]);
 	else
-		printf("gathered %zu candidates after %ld ms\n", d->n_cands, since(p));
+		printf("gathered %zu candidates (%u host, %u srflx, %u relay) after %ld ms\n",
+		       d->n_cands, per_type[ICE_CAND_TYPE_HOST], per_type[ICE_CAND_TYPE_SRFLX],
+		       per_type[ICE_CAND_TYPE_RELAY], since(p));
 	fflush(stdout);
 	free(d);
 }
