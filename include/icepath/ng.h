@@ -186,7 +186,8 @@ struct ng_request {
 	int address_family;		     /* "address family": AF_UNSPEC/INET/INET6 */
 	bool has_delete_delay;
 	int64_t delete_delay;		     /* seconds */
-	int64_t limit;			     /* list: NG_LIST_DEFAULT unless given */
+	int64_t limit;			     /* list: NG_LIST_DEFAULT unless given;
+					      * larger than NG_LIST_MAX is clamped */
 	/* Flags and keys icepath does not implement: the reply warns about them. */
 	struct ng_str unknown_flags[NG_MAX_UNKNOWN];
 	unsigned n_unknown_flags;	     /* may exceed NG_MAX_UNKNOWN: a count */
@@ -307,15 +308,16 @@ struct ng_reply {
 	char warning[NG_REASON_MAX];	/* "" = none; ng_reply_warn() appends */
 	/* offer/answer: rewritten SDP. ng_handle() points sdp at a scratch
 	 * buffer of sdp_cap bytes; a handler may write there, or point sdp at
-	 * its own memory valid until it returns. */
+	 * its own memory that stays valid until ng_handle() returns. */
 	char *sdp;
 	size_t sdp_len;
 	size_t sdp_cap;
 	/* query, delete (optional for delete) */
 	bool has_call;
 	struct ng_call_info call;
-	/* list: strings valid until the handler returns (or into the reply
-	 * datagram on the client side); ng_reply_add_call() appends. */
+	/* list: strings that stay valid until ng_handle() returns (the reply
+	 * is encoded right after the handler), or on the client side pointers
+	 * into the reply datagram; ng_reply_add_call() appends. */
 	struct ng_str calls[NG_LIST_MAX];
 	unsigned n_calls;
 	/* statistics */

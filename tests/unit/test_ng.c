@@ -508,6 +508,33 @@ static void malformed_table(void **state)
 	assert_true(f->srv.counters.malformed >= 7);
 }
 
+/* Every prefix of a real offer: an error reply (or none, inside the cookie), never a crash. */
+static void truncation_at_every_byte(void **state)
+{
+	struct fixture *f = *state;
+	char dgram[1024], why[NG_REASON_MAX];
+	size_t len = (size_t)snprintf(dgram, sizeof(dgram), "tr %s", kamailio_offer);
+
+	for (size_t cut = 0; cut < len; cut++) {
+		uint8_t *p = malloc(cut ? cut : 1); /* exact size: ASan sees over-reads */
+		ssize_t n;
+
+		assert_non_null(p);
+		memcpy(p, dgram, cut);
+		n = ng_handle(&f->srv, cut, &f->from, p, cut, out, sizeof(out));
+		free(p);
+		if (cut < 3) {
+			assert_int_equal(n, 0);
+			continue;
+		}
+		assert_true(n > 0);
+		assert_int_equal(ng_reply_parse(out, (size_t)n, "tr", &rep, why, sizeof(why)), 0);
+		if (rep.result != NG_RESULT_ERROR)
+			fail_msg("prefix of %zu bytes accepted", cut);
+	}
+	assert_int_equal(f->stub.ops_run, 0);
+}
+
 /* A call-id of 300 bytes is refused by name, not truncated. */
 static void long_values_refused(void **state)
 {
@@ -686,6 +713,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cache_replays_byte_for_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(cache_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(truncation_at_every_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(long_values_refused, setup, teardown),
 		cmocka_unit_test(handler_failures),
 		cmocka_unit_test_setup_teardown(reply_too_big_for_buffer, setup, teardown),
