@@ -35,6 +35,17 @@ static const char usage_text[] =
 
 static volatile sig_atomic_t stop;
 
+/* A whole decimal number, or -1. */
+static long number(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || end == s || *end ? -1 : v;
+}
+
 static void on_signal(int sig)
 {
 	stop = sig;
@@ -74,13 +85,13 @@ int main(int argc, char **argv)
 			listen_at = optarg;
 			break;
 		case 'n':
-			calls = strtol(optarg, NULL, 10);
+			calls = number(optarg);
 			break;
 		case 'd':
-			drop = strtol(optarg, NULL, 10);
+			drop = number(optarg);
 			break;
 		case 'm':
-			max_s = strtol(optarg, NULL, 10);
+			max_s = number(optarg);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
