@@ -435,6 +435,11 @@ static int ng_rd_endpoint(struct ng_rd *r, const struct bencode *d, const char *
 			      bencode_type_str(v->type));
 	if (ng_rd_str(r, v, "address", ip, sizeof(ip)) || ng_rd_int(r, v, "port", &port))
 		return -EINVAL;
+	/* rtpengine sends "endpoint": {} for a side it has not learnt yet. */
+	if (!ip[0]) {
+		memset(a, 0, sizeof(*a));
+		return 0;
+	}
 	if (port < 0 || port > 65535)
 		return ng_why(r->why, r->cap, "%s: port %lld out of range", key, (long long)port);
 	if (netaddr_from_str(a, ip, (uint16_t)port))
@@ -475,8 +480,9 @@ static int ng_rd_stream(struct ng_rd *r, const struct bencode *d, struct ng_stre
 		if (ng_rd_stats(r, ip, "fastpath", &st->fastpath) ||
 		    ng_rd_stats(r, ip, "userspace", &st->userspace))
 			return -EINVAL;
-	} else if (ng_rd_stats(r, d, "stats", &st->userspace)) {
-		/* A plain rtpengine reply: no split, count it all as userspace. */
+	} else if (ng_rd_stats(r, d, "stats", st->kernelized ? &st->fastpath : &st->userspace)) {
+		/* A plain rtpengine reply has no split: its kernel module forwards a
+		 * "kernelized" stream, userspace the others. */
 		return -EINVAL;
 	}
 	return 0;
