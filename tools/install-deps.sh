@@ -17,7 +17,8 @@ PKGS=(
 	iproute2 nftables                   # netns topologies, NAT models
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
-	rtpengine-daemon                    # comparison in make bench
+	rtpengine-daemon                    # comparison in make bench; NG interop test
+	python3                             # JSON checks of icepathctl --json in netns tests
 )
 
 missing=()
