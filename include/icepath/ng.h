@@ -380,6 +380,7 @@ struct ng_server_config {
 
 struct ng_server_counters {
 	uint64_t requests;		/* datagrams seen */
+	uint64_t send_errors;		/* replies ng_server_serve() could not send */
 	uint64_t no_cookie;		/* dropped: no cookie, no reply */
 	uint64_t malformed;		/* bad bencode / JSON / not a dict */
 	uint64_t errors;		/* replies with result error (malformed included) */
@@ -397,6 +398,7 @@ struct ng_server {
 	char *sdp_scratch;		/* NG_DGRAM_MAX */
 	struct ng_reply *reply;		/* scratch, large */
 	struct ng_request *req;
+	uint8_t *rx, *tx;		/* NG_DGRAM_MAX each, for ng_server_serve() */
 	struct ng_server_counters counters;
 };
 
@@ -415,6 +417,20 @@ void ng_server_destroy(struct ng_server *s);
  */
 ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *from,
 		  const uint8_t *dgram, size_t len, uint8_t *out, size_t cap);
+
+/*
+ * A UDP socket for NG on addr: bound, non-blocking, close-on-exec. Returns
+ * the fd or -errno (-EADDRINUSE, -EADDRNOTAVAIL: say which address).
+ */
+int ng_server_listen(const struct netaddr *addr);
+/*
+ * Answer the datagrams waiting on fd (from ng_server_listen()), at most max
+ * (0: 64) so one busy client cannot starve the event loop; call it when
+ * epoll says fd is readable. Returns how many were handled, or -errno when
+ * receiving failed for another reason than "nothing left". A reply that
+ * cannot be sent is counted in counters.send_errors, not returned.
+ */
+int ng_server_serve(struct ng_server *s, int fd, uint64_t now_ms, unsigned max);
 
 /* Cached replies now (for tests and statistics). */
 unsigned ng_server_cached(const struct ng_server *s);

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "icepath/ng.h"
 #include "../ng_stub.h"
@@ -694,6 +696,49 @@ static void warnings_append_and_truncate(void **state)
 	assert_non_null(strstr(rep.warning, "..."));
 }
 
+/* The socket helpers the daemon's event loop uses, over loopback. */
+static void serve_over_udp(void **state)
+{
+	struct fixture *f = *state;
+	struct netaddr addr;
+	socklen_t alen = sizeof(addr);
+	uint8_t buf[256];
+	int fd, cl;
+
+	netaddr_from_str(&addr, "127.0.0.1", 0);
+	fd = ng_server_listen(&addr);
+	assert_true(fd >= 0);
+	assert_int_equal(getsockname(fd, &addr.sa, &alen), 0);
+	/* The same port twice: the error names the cause. */
+	assert_int_equal(ng_server_listen(&addr), -EADDRINUSE);
+	/* Nothing waiting: 0 handled, no blocking. */
+	assert_int_equal(ng_server_serve(&f->srv, fd, 0, 0), 0);
+
+	cl = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(cl >= 0);
+	assert_int_equal(connect(cl, &addr.sa, netaddr_len(&addr)), 0);
+	for (int i = 0; i < 3; i++) {
+		char dg[64];
+		int n = snprintf(dg, sizeof(dg), "u%d d7:command4:pinge", i);
+
+		assert_int_equal(send(cl, dg, (size_t)n, 0), n);
+	}
+	/* At most max per call, then the rest. */
+	assert_int_equal(ng_server_serve(&f->srv, fd, 0, 2), 2);
+	assert_int_equal(ng_server_serve(&f->srv, fd, 0, 0), 1);
+	for (int i = 0; i < 3; i++) {
+		char want[64];
+		ssize_t n = recv(cl, buf, sizeof(buf), 0);
+		int wn = snprintf(want, sizeof(want), "u%d d6:result4:ponge", i);
+
+		assert_int_equal(n, wn);
+		assert_memory_equal(buf, want, (size_t)wn);
+	}
+	assert_int_equal(f->srv.counters.send_errors, 0);
+	close(cl);
+	close(fd);
+}
+
 static void names(void **state)
 {
 	assert_string_equal(ng_command_str(NG_CMD_STATISTICS), "statistics");
@@ -727,6 +772,7 @@ int main(void)
 		cmocka_unit_test(parse_rtpengine_query_reply),
 		cmocka_unit_test(reply_parse_errors),
 		cmocka_unit_test(warnings_append_and_truncate),
+		cmocka_unit_test_setup_teardown(serve_over_udp, setup, teardown),
 		cmocka_unit_test(names),
 	};
 
