@@ -551,8 +551,10 @@ int ng_request_parse(const struct bencode *dict, struct ng_request *req, char *w
 		     size_t why_cap)
 {
 	const struct bencode *cmd;
+	uint32_t seen = 0;
 	int i;
 
+	_Static_assert(NG_KEY__COUNT <= 32, "seen is a 32-bit mask");
 	ng_request_init(req, NG_CMD_PING);
 	if (!dict || dict->type != BENCODE_DICT)
 		return ng_why(why, why_cap, "request is a %s, expected a dictionary",
@@ -578,6 +580,13 @@ int ng_request_parse(const struct bencode *dict, struct ng_request *req, char *w
 	for (const struct bencode *c = dict->child; c; c = c->next) {
 		int k = ng_name_find(ng_key_names, NG_KEY__COUNT, c->key, c->key_len);
 
+		/* "call-id" and "call_id" are one key: both at once is ambiguous. */
+		if (k >= 0 && (seen & (1u << k)))
+			return ng_why(why, why_cap, "%s given twice (as '%.*s' and another spelling)",
+				      ng_key_names[k], (int)(c->key_len > 40 ? 40 : c->key_len),
+				      c->key);
+		if (k >= 0)
+			seen |= 1u << k;
 		if (k < 0) {
 			ng_note_unknown(req->unknown_keys, &req->n_unknown_keys, c->key,
 					c->key_len);

@@ -478,6 +478,9 @@ static void malformed_table(void **state)
 		{ "c d7:command4:ping13:media-address5:bogose",
 		  "media-address: 'bogos' is not an IPv4 or IPv6 address" },
 		{ "c d7:command4:ping1:ai1e1:ai2ee", "duplicate dictionary key 'a'" },
+		{ "c d7:command5:query7:call-id1:a7:call_id1:be",
+		  "call-id given twice (as 'call_id' and another spelling)" },
+		{ "c d7:command4:ping7:COMMAND4:pinge", "command given twice" },
 	};
 	struct fixture *f = *state;
 	char why[NG_REASON_MAX], dgram[512];
