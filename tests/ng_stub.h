@@ -16,9 +16,9 @@
 
 #include "icepath/ng.h"
 
-#define NG_STUB_CALLS 16
-#define NG_STUB_FAST_PPS 50
-#define NG_STUB_USER_PPS 5
+#define NG_STUB_CALLS	  16
+#define NG_STUB_FAST_PPS  50
+#define NG_STUB_USER_PPS  5
 #define NG_STUB_PKT_BYTES 200
 
 struct ng_stub_call {
@@ -31,13 +31,13 @@ struct ng_stub_call {
 };
 
 struct ng_stub {
-	uint64_t now_ms;		/* set by the caller before ng_handle() */
-	uint64_t epoch_s;		/* UNIX time of now_ms == 0 */
+	uint64_t now_ms;  /* set by the caller before ng_handle() */
+	uint64_t epoch_s; /* UNIX time of now_ms == 0 */
 	struct ng_stub_call calls[NG_STUB_CALLS];
 	unsigned managed;
-	unsigned ops_run;		/* handler invocations (cache tests) */
+	unsigned ops_run; /* handler invocations (cache tests) */
 	uint16_t next_port;
-	struct ng_request last;		/* the last request a handler saw */
+	struct ng_request last; /* the last request a handler saw */
 };
 
 static struct ng_stub_call *ng_stub_find(struct ng_stub *st, const char *call_id)

@@ -32,15 +32,15 @@ struct ng_cache_entry {
 	struct netaddr from;
 	uint8_t *reply;
 	size_t len;
-	int32_t chain;		/* next entry in the same bucket, -1 ends */
+	int32_t chain; /* next entry in the same bucket, -1 ends */
 };
 
 struct ng_cache {
 	struct ng_cache_entry *e;
-	int32_t *bucket;	/* first entry of each chain, -1 when empty */
-	unsigned slots;		/* ring size == bucket count */
-	unsigned head;		/* oldest */
-	unsigned count;		/* ring entries in use, live or not */
+	int32_t *bucket; /* first entry of each chain, -1 when empty */
+	unsigned slots;	 /* ring size == bucket count */
+	unsigned head;	 /* oldest */
+	unsigned count;	 /* ring entries in use, live or not */
 	unsigned live;
 	size_t bytes;
 	size_t max_bytes;
@@ -210,8 +210,7 @@ int ng_server_init(struct ng_server *s, const struct ng_ops *ops, void *ctx,
 	s->req = malloc(sizeof(*s->req));
 	s->rx = malloc(NG_DGRAM_MAX);
 	s->tx = malloc(NG_DGRAM_MAX);
-	if (!s->cache || !s->nodes || !s->sdp_scratch || !s->reply || !s->req || !s->rx ||
-	    !s->tx) {
+	if (!s->cache || !s->nodes || !s->sdp_scratch || !s->reply || !s->req || !s->rx || !s->tx) {
 		ng_server_destroy(s);
 		return -ENOMEM;
 	}
@@ -261,11 +260,9 @@ static void ng_warn_unknown(struct ng_reply *rep, const char *what, const struct
 		return;
 	list[0] = 0;
 	for (unsigned i = 0; i < shown && used < sizeof(list); i++)
-		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%.*s",
-					 i ? ", " : "", (int)(arr[i].len > 40 ? 40 : arr[i].len),
-					 arr[i].s);
-	ng_reply_warn(rep, "unsupported %s ignored: %s%s", what, list,
-		      n > shown ? ", ..." : "");
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%.*s", i ? ", " : "",
+					 (int)(arr[i].len > 40 ? 40 : arr[i].len), arr[i].s);
+	ng_reply_warn(rep, "unsupported %s ignored: %s%s", what, list, n > shown ? ", ..." : "");
 }
 
 static int ng_dispatch(struct ng_server *s, const struct ng_request *req, struct ng_reply *rep)

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned ops;
 
 	if (!ready) {
-		struct ng_server_config cfg = { .cache_slots = 64, .cache_bytes = 1 << 20 };
+		struct ng_server_config cfg = {.cache_slots = 64, .cache_bytes = 1 << 20};
 
 		if (ng_server_init(&srv, &ng_stub_ops, &stub, &cfg))
 			abort();

@@ -77,8 +77,9 @@ static void query_table(void **state)
 				    "203.0.113.1:30000 -> srflx 198.51.100.7:40000\n"));
 	assert_non_null(strstr(buf, "  leg bob in dialogue with alice\n"));
 	assert_non_null(strstr(buf, "    media 1 audio RTP/AVP ICE rtcp-mux\n"));
-	assert_non_null(strstr(buf, "      RTP  local 30000  peer 198.51.100.7:40000     fastpath   "
-				    "fast 100 pkts 20000 B  user 10 pkts 2000 B  errors 0\n"));
+	assert_non_null(strstr(buf,
+			       "      RTP  local 30000  peer 198.51.100.7:40000     fastpath   "
+			       "fast 100 pkts 20000 B  user 10 pkts 2000 B  errors 0\n"));
 }
 
 static void stats_table(void **state)
@@ -87,8 +88,8 @@ static void stats_table(void **state)
 		.uptime_s = 7,
 		.sessions_own = 2,
 		.fastpath_flows = 4,
-		.fastpath = { 1000, 200000, 1 },
-		.userspace = { 10, 2000, 0 },
+		.fastpath = {1000, 200000, 1},
+		.userspace = {10, 2000, 0},
 	};
 	FILE *f = mem();
 
@@ -104,7 +105,7 @@ static void top_rates(void **state)
 	static struct ng_reply rep;
 	struct ng_stub *st = new_stub();
 	struct ctl_top_row a, b;
-	struct ng_statistics s = { .sessions_own = 1, .fastpath_flows = 2 };
+	struct ng_statistics s = {.sessions_own = 1, .fastpath_flows = 2};
 	FILE *f;
 
 	stub_call(st, &rep, 1000);
@@ -143,17 +144,19 @@ static void top_rates(void **state)
 	f = mem();
 	ctl_print_top_json(f, &b, 1, &s, 5);
 	fclose(f);
-	assert_string_equal(buf, "{\"time\": 5, \"calls now\": 1, \"fastpath flows\": 2, \"calls\": "
-				 "[{\"call-id\": \"call-A\", \"legs\": 2, \"ice\": "
-				 "\"completed/completed\", \"gone\": false, \"fastpath packets\": "
-				 "300, \"userspace packets\": 30, \"fastpath bytes\": 60000, "
-				 "\"userspace bytes\": 6000, \"fastpath pps\": 100.0, "
-				 "\"userspace pps\": 10.0}]}\n");
+	assert_string_equal(buf,
+			    "{\"time\": 5, \"calls now\": 1, \"fastpath flows\": 2, \"calls\": "
+			    "[{\"call-id\": \"call-A\", \"legs\": 2, \"ice\": "
+			    "\"completed/completed\", \"gone\": false, \"fastpath packets\": "
+			    "300, \"userspace packets\": 30, \"fastpath bytes\": 60000, "
+			    "\"userspace bytes\": 6000, \"fastpath pps\": 100.0, "
+			    "\"userspace pps\": 10.0}]}\n");
 }
 
 static void json_output(void **state)
 {
-	static const char body[] = "d1:ai-3e1:bl0:4:\"q\\\"e1:cde2:\xc3\xa9" "3:\x01\xff\ne";
+	static const char body[] = "d1:ai-3e1:bl0:4:\"q\\\"e1:cde2:\xc3\xa9"
+				   "3:\x01\xff\ne";
 	FILE *f = mem();
 
 	assert_int_equal(ctl_json(f, (const uint8_t *)body, sizeof(body) - 1), 0);

@@ -30,14 +30,14 @@ static int parse(const char *benc, char *why, size_t cap)
 	struct bencode *root;
 	struct bencode_err err;
 
-	if (bencode_decode((const uint8_t *)benc, strlen(benc), nodes, NG_MAX_NODES, &root,
-			   &err))
+	if (bencode_decode((const uint8_t *)benc, strlen(benc), nodes, NG_MAX_NODES, &root, &err))
 		fail_msg("test input does not decode: %s at %zu", err.msg, err.off);
 	return ng_request_parse(root, &req, why, cap);
 }
 
-#define SDP "v=0\r\no=- 1 1 IN IP4 192.168.1.20\r\ns=-\r\nc=IN IP4 192.168.1.20\r\nt=0 0\r\n" \
-	    "m=audio 4000 RTP/AVP 0 8\r\n"
+#define SDP                                                                               \
+	"v=0\r\no=- 1 1 IN IP4 192.168.1.20\r\ns=-\r\nc=IN IP4 192.168.1.20\r\nt=0 0\r\n" \
+	"m=audio 4000 RTP/AVP 0 8\r\n"
 #define SDP_LEN "95"
 
 /* Kamailio: rtpengine_offer("trust-address replace-origin replace-session-connection
@@ -49,8 +49,7 @@ static const char kamailio_offer[] =
 	"13:received-froml3:IP412:192.168.1.20e"
 	"7:replacel6:origin18:session-connectione"
 	"8:rtcp-muxl5:demuxe"
-	"3:sdp" SDP_LEN ":" SDP
-	"18:transport-protocol7:RTP/AVP"
+	"3:sdp" SDP_LEN ":" SDP "18:transport-protocol7:RTP/AVP"
 	"10:via-branch13:z9hG4bK776asd"
 	"5:label6:callere";
 
@@ -119,10 +118,9 @@ static void parse_spaced_spellings(void **state)
 /* OpenSIPS passes flags it does not know through; icepath keeps them for a warning. */
 static void parse_unknown_flags_and_keys(void **state)
 {
-	static const char opensips[] =
-		"d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
-		"5:flagsl8:SDES-off13:trust-address15:codec-strip-alle"
-		"4:DTLS7:passive6:record3:yes8:rtcp-muxl5:offer5:bogusee";
+	static const char opensips[] = "d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
+				       "5:flagsl8:SDES-off13:trust-address15:codec-strip-alle"
+				       "4:DTLS7:passive6:record3:yes8:rtcp-muxl5:offer5:bogusee";
 	char why[NG_REASON_MAX] = "";
 
 	assert_int_equal(parse(opensips, why, sizeof(why)), 0);
@@ -164,9 +162,9 @@ static void request_encode_round_trip(void **state)
 	assert_true(n > 0);
 	assert_int_equal(ng_split_cookie(out, (size_t)n, &ck, &body), 0);
 	assert_memory_equal(ck.s, "42_7", 4);
-	assert_int_equal(bencode_decode((const uint8_t *)body.s, body.len, nodes, NG_MAX_NODES,
-					&root, NULL),
-			 0);
+	assert_int_equal(
+		bencode_decode((const uint8_t *)body.s, body.len, nodes, NG_MAX_NODES, &root, NULL),
+		0);
 	/* Keys come out in byte order. */
 	for (const struct bencode *c = root->child; c && c->next; c = c->next) {
 		size_t l = c->key_len < c->next->key_len ? c->key_len : c->next->key_len;
@@ -201,7 +199,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct ng_server_config cfg = { .cache_slots = 8, .cache_bytes = 4096 };
+	struct ng_server_config cfg = {.cache_slots = 8, .cache_bytes = 4096};
 
 	if (!f || ng_server_init(&f->srv, &ng_stub_ops, &f->stub, &cfg))
 		return -1;
@@ -313,8 +311,7 @@ static void call_lifecycle(void **state)
 	assert_true(rep.has_call); /* delete carries the final counters */
 	roundtrip(f, "k7 d7:command6:delete7:call-id24:a84b4c76e66710@pc33.teste", NG_RESULT_OK);
 	assert_string_equal(rep.warning, "call-id 'a84b4c76e66710@pc33.test' not found");
-	roundtrip(f,
-		  "k8 d7:command6:delete7:call-id24:a84b4c76e66710@pc33.test5:flagsl5:fatalee",
+	roundtrip(f, "k8 d7:command6:delete7:call-id24:a84b4c76e66710@pc33.test5:flagsl5:fatalee",
 		  NG_RESULT_ERROR);
 	assert_string_equal(rep.error_reason, "unknown call-id 'a84b4c76e66710@pc33.test'");
 	roundtrip(f, "k9 d7:command4:liste", NG_RESULT_OK);
@@ -392,7 +389,7 @@ static void cache_is_bounded(void **state)
 	/* A byte budget: 400 bytes hold two ~170-byte offer replies, never more. */
 	{
 		struct ng_server small;
-		struct ng_server_config cfg = { .cache_slots = 100, .cache_bytes = 400 };
+		struct ng_server_config cfg = {.cache_slots = 100, .cache_bytes = 400};
 		ssize_t n = 0;
 
 		assert_int_equal(ng_server_init(&small, &ng_stub_ops, &f->stub, &cfg), 0);
@@ -424,63 +421,63 @@ static void malformed_table(void **state)
 		const char *in;
 		const char *why; /* NULL: no reply at all */
 	} bad[] = {
-		{ "", NULL },
-		{ "nocookie", NULL },
-		{ " d7:command4:pinge", NULL },
-		{ "c\x01 d7:command4:pinge", NULL },
-		{ "0123456789012345678901234567890123456789012345678901234567890123456789 de",
-		  NULL },
-		{ "c ", "malformed bencode: offset 0: empty input" },
-		{ "c d7:command4:ping", "malformed bencode: offset 0: dictionary not closed" },
-		{ "c d7:command4:pingei1e", "trailing garbage" },
-		{ "c {\"command\":\"ping\"}", "JSON NG messages are not supported" },
-		{ "c l4:pinge", "request is a list, expected a dictionary" },
-		{ "c i1e", "request is a integer" },
-		{ "c de", "missing key 'command'" },
-		{ "c d4:spam4:eggse", "missing key 'command'" },
-		{ "c d7:commandi1ee", "command: expected a string, got integer" },
-		{ "c d7:command5:dancee", "unknown command 'dance'" },
-		{ "c d7:command15:start recordinge", "unknown command 'start recording'" },
-		{ "c d7:command5:offer7:call-id1:c8:from-tag1:fe", "offer: missing key 'sdp'" },
-		{ "c d7:command5:offer3:sdp3:v=08:from-tag1:fe", "offer: missing key 'call-id'" },
-		{ "c d7:command5:offer3:sdp3:v=07:call-id1:ce", "offer: missing key 'from-tag'" },
-		{ "c d7:command5:offer3:sdp0:7:call-id1:c8:from-tag1:fe", "offer: sdp is empty" },
-		{ "c d7:command6:answer3:sdp3:v=07:call-id1:c8:from-tag1:fe",
-		  "answer: missing key 'to-tag'" },
-		{ "c d7:command5:querye", "query: missing key 'call-id'" },
-		{ "c d7:command6:deletee", "delete: missing key 'call-id'" },
-		{ "c d7:command5:query7:call-idi5ee", "call-id: expected a string, got integer" },
-		{ "c d7:command4:ping3:ICE9:sometimese",
-		  "ICE: unknown value 'sometimes' (expected remove, force, default, force-relay, "
-		  "optional)" },
-		{ "c d7:command4:ping8:ICE-lite2:upe", "ICE-lite: unknown value 'up'" },
-		{ "c d7:command4:ping5:flags13:trust-addresse",
-		  "flags: expected a list, got string" },
-		{ "c d7:command4:ping5:flagsl13:trust-addressi1eee",
-		  "flags[1]: expected a string, got integer" },
-		{ "c d7:command4:ping9:directionl4:privee",
-		  "direction: expected two interface names [from, to], got 1 elements" },
-		{ "c d7:command4:ping13:received-froml3:IP512:192.168.1.20ee",
-		  "received-from: unknown value 'IP5' (expected IP4, IP6)" },
-		{ "c d7:command4:ping13:received-froml3:IP49:not-an-ipee",
-		  "received-from: 'not-an-ip' is not an IPv4 or IPv6 address" },
-		{ "c d7:command4:ping13:received-froml3:IP63:::1ee" /* ok: check family below */,
-		  "" },
-		{ "c d7:command4:ping13:received-froml3:IP69:192.0.2.1ee",
-		  "received-from: '192.0.2.1' is not an IPv6 address" },
-		{ "c d7:command4:ping18:transport-protocol7:RTP/XYZe",
-		  "transport-protocol: unknown value 'RTP/XYZ'" },
-		{ "c d7:command4:list5:limiti0ee", "limit: must be > 0, got 0" },
-		{ "c d7:command4:list5:limit3:abce", "limit: 'abc' is not an integer" },
-		{ "c d7:command6:delete7:call-id1:c12:delete-delayi-1ee",
-		  "delete-delay: -1 is negative" },
-		{ "c d7:command4:ping14:address-family3:IP5e", "address-family: unknown value 'IP5'" },
-		{ "c d7:command4:ping13:media-address5:bogose",
-		  "media-address: 'bogos' is not an IPv4 or IPv6 address" },
-		{ "c d7:command4:ping1:ai1e1:ai2ee", "duplicate dictionary key 'a'" },
-		{ "c d7:command5:query7:call-id1:a7:call_id1:be",
-		  "call-id given twice (as 'call_id' and another spelling)" },
-		{ "c d7:command4:ping7:COMMAND4:pinge", "command given twice" },
+		{"", NULL},
+		{"nocookie", NULL},
+		{" d7:command4:pinge", NULL},
+		{"c\x01 d7:command4:pinge", NULL},
+		{"0123456789012345678901234567890123456789012345678901234567890123456789 de", NULL},
+		{"c ", "malformed bencode: offset 0: empty input"},
+		{"c d7:command4:ping", "malformed bencode: offset 0: dictionary not closed"},
+		{"c d7:command4:pingei1e", "trailing garbage"},
+		{"c {\"command\":\"ping\"}", "JSON NG messages are not supported"},
+		{"c l4:pinge", "request is a list, expected a dictionary"},
+		{"c i1e", "request is a integer"},
+		{"c de", "missing key 'command'"},
+		{"c d4:spam4:eggse", "missing key 'command'"},
+		{"c d7:commandi1ee", "command: expected a string, got integer"},
+		{"c d7:command5:dancee", "unknown command 'dance'"},
+		{"c d7:command15:start recordinge", "unknown command 'start recording'"},
+		{"c d7:command5:offer7:call-id1:c8:from-tag1:fe", "offer: missing key 'sdp'"},
+		{"c d7:command5:offer3:sdp3:v=08:from-tag1:fe", "offer: missing key 'call-id'"},
+		{"c d7:command5:offer3:sdp3:v=07:call-id1:ce", "offer: missing key 'from-tag'"},
+		{"c d7:command5:offer3:sdp0:7:call-id1:c8:from-tag1:fe", "offer: sdp is empty"},
+		{"c d7:command6:answer3:sdp3:v=07:call-id1:c8:from-tag1:fe",
+		 "answer: missing key 'to-tag'"},
+		{"c d7:command5:querye", "query: missing key 'call-id'"},
+		{"c d7:command6:deletee", "delete: missing key 'call-id'"},
+		{"c d7:command5:query7:call-idi5ee", "call-id: expected a string, got integer"},
+		{"c d7:command4:ping3:ICE9:sometimese",
+		 "ICE: unknown value 'sometimes' (expected remove, force, default, force-relay, "
+		 "optional)"},
+		{"c d7:command4:ping8:ICE-lite2:upe", "ICE-lite: unknown value 'up'"},
+		{"c d7:command4:ping5:flags13:trust-addresse",
+		 "flags: expected a list, got string"},
+		{"c d7:command4:ping5:flagsl13:trust-addressi1eee",
+		 "flags[1]: expected a string, got integer"},
+		{"c d7:command4:ping9:directionl4:privee",
+		 "direction: expected two interface names [from, to], got 1 elements"},
+		{"c d7:command4:ping13:received-froml3:IP512:192.168.1.20ee",
+		 "received-from: unknown value 'IP5' (expected IP4, IP6)"},
+		{"c d7:command4:ping13:received-froml3:IP49:not-an-ipee",
+		 "received-from: 'not-an-ip' is not an IPv4 or IPv6 address"},
+		{"c d7:command4:ping13:received-froml3:IP63:::1ee" /* ok: check family below */,
+		 ""},
+		{"c d7:command4:ping13:received-froml3:IP69:192.0.2.1ee",
+		 "received-from: '192.0.2.1' is not an IPv6 address"},
+		{"c d7:command4:ping18:transport-protocol7:RTP/XYZe",
+		 "transport-protocol: unknown value 'RTP/XYZ'"},
+		{"c d7:command4:list5:limiti0ee", "limit: must be > 0, got 0"},
+		{"c d7:command4:list5:limit3:abce", "limit: 'abc' is not an integer"},
+		{"c d7:command6:delete7:call-id1:c12:delete-delayi-1ee",
+		 "delete-delay: -1 is negative"},
+		{"c d7:command4:ping14:address-family3:IP5e",
+		 "address-family: unknown value 'IP5'"},
+		{"c d7:command4:ping13:media-address5:bogose",
+		 "media-address: 'bogos' is not an IPv4 or IPv6 address"},
+		{"c d7:command4:ping1:ai1e1:ai2ee", "duplicate dictionary key 'a'"},
+		{"c d7:command5:query7:call-id1:a7:call_id1:be",
+		 "call-id given twice (as 'call_id' and another spelling)"},
+		{"c d7:command4:ping7:COMMAND4:pinge", "command given twice"},
 	};
 	struct fixture *f = *state;
 	char why[NG_REASON_MAX], dgram[512];
@@ -578,7 +575,7 @@ static int duplicate_tags(void *ctx, const struct ng_request *r, struct ng_reply
 
 static void handler_failures(void **state)
 {
-	static const struct ng_ops ops = { .offer = failing_offer, .query = duplicate_tags };
+	static const struct ng_ops ops = {.offer = failing_offer, .query = duplicate_tags};
 	struct ng_server srv;
 	struct netaddr from;
 	char why[NG_REASON_MAX];
@@ -591,13 +588,12 @@ static void handler_failures(void **state)
 	assert_int_equal(ng_reply_parse(out, (size_t)n, "x", &rep, why, sizeof(why)), 0);
 	assert_string_equal(rep.error_reason, "offer failed: Cannot allocate memory");
 
-	n = ng_handle(&srv, 0, &from, (const uint8_t *)"y d7:command4:liste", 19, out,
-		      sizeof(out));
+	n = ng_handle(&srv, 0, &from, (const uint8_t *)"y d7:command4:liste", 19, out, sizeof(out));
 	assert_int_equal(ng_reply_parse(out, (size_t)n, "y", &rep, why, sizeof(why)), 0);
 	assert_string_equal(rep.error_reason, "command 'list' is not supported by this server");
 
-	n = ng_handle(&srv, 0, &from, (const uint8_t *)"z d7:command5:query7:call-id1:ce", 32,
-		      out, sizeof(out));
+	n = ng_handle(&srv, 0, &from, (const uint8_t *)"z d7:command5:query7:call-id1:ce", 32, out,
+		      sizeof(out));
 	assert_int_equal(ng_reply_parse(out, (size_t)n, "z", &rep, why, sizeof(why)), 0);
 	assert_non_null(strstr(rep.error_reason, "cannot be encoded (duplicate tags)"));
 
@@ -665,16 +661,16 @@ static void reply_parse_errors(void **state)
 		const char *in;
 		const char *why;
 	} bad[] = {
-		{ "nocookie", "reply has no cookie" },
-		{ "other d6:result2:oke", "reply cookie 'other' does not match request 'c'" },
-		{ "c d6:result2:ok", "malformed reply: offset 0: dictionary not closed" },
-		{ "c l2:oke", "reply is a list" },
-		{ "c de", "reply has no 'result'" },
-		{ "c d6:result5:maybee", "unknown result 'maybe'" },
-		{ "c d6:resulti1ee", "result: expected a string, got integer" },
-		{ "c d6:result2:ok5:callsi1ee", "calls: expected a list" },
-		{ "c d6:result2:ok4:tagsl1:aee", "tags: expected a dictionary" },
-		{ "c d6:result2:ok7:created3:nowe", "created: 'now' is not an integer" },
+		{"nocookie", "reply has no cookie"},
+		{"other d6:result2:oke", "reply cookie 'other' does not match request 'c'"},
+		{"c d6:result2:ok", "malformed reply: offset 0: dictionary not closed"},
+		{"c l2:oke", "reply is a list"},
+		{"c de", "reply has no 'result'"},
+		{"c d6:result5:maybee", "unknown result 'maybe'"},
+		{"c d6:resulti1ee", "result: expected a string, got integer"},
+		{"c d6:result2:ok5:callsi1ee", "calls: expected a list"},
+		{"c d6:result2:ok4:tagsl1:aee", "tags: expected a dictionary"},
+		{"c d6:result2:ok7:created3:nowe", "created: 'now' is not an integer"},
 	};
 	char why[NG_REASON_MAX];
 

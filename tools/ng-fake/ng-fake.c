@@ -62,18 +62,18 @@ static uint64_t mono_ms(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "calls", required_argument, NULL, 'n' },
-		{ "drop", required_argument, NULL, 'd' },
-		{ "max-seconds", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"listen", required_argument, NULL, 'l'},
+		{"calls", required_argument, NULL, 'n'},
+		{"drop", required_argument, NULL, 'd'},
+		{"max-seconds", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	static uint8_t in[NG_DGRAM_MAX], out[NG_DGRAM_MAX]; /* drop, preload */
 	static struct ng_stub stub;
 	const char *listen_at = "127.0.0.1:2223";
 	long calls = 0, drop = 0, max_s = 300;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	struct ng_server srv;
 	struct netaddr addr;
 	uint64_t start;
@@ -130,9 +130,10 @@ int main(int argc, char **argv)
 		int len;
 
 		snprintf(id, sizeof(id), "call-%ld", i);
-		len = snprintf(d, sizeof(d),
-			       "pre%ld d7:call-id%zu:%s7:command5:offer8:from-tag4:ft%02ld3:sdp3:v=0e",
-			       i, strlen(id), id, i);
+		len = snprintf(
+			d, sizeof(d),
+			"pre%ld d7:call-id%zu:%s7:command5:offer8:from-tag4:ft%02ld3:sdp3:v=0e", i,
+			strlen(id), id, i);
 
 		ng_handle(&srv, 0, NULL, (const uint8_t *)d, (size_t)len, out, sizeof(out));
 	}
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	while (!stop) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 
 		if (mono_ms() - start >= (uint64_t)max_s * 1000u)
 			break;
@@ -159,13 +160,13 @@ int main(int argc, char **argv)
 		}
 		rc = 0;
 	}
-	printf("ng-fake: requests %llu, send errors %llu, no cookie %llu, malformed %llu, errors %llu, "
+	printf("ng-fake: requests %llu, send errors %llu, no cookie %llu, malformed %llu, errors "
+	       "%llu, "
 	       "cache hits %llu, handler runs %u\n",
 	       (unsigned long long)srv.counters.requests,
 	       (unsigned long long)srv.counters.send_errors,
 	       (unsigned long long)srv.counters.no_cookie,
-	       (unsigned long long)srv.counters.malformed,
-	       (unsigned long long)srv.counters.errors,
+	       (unsigned long long)srv.counters.malformed, (unsigned long long)srv.counters.errors,
 	       (unsigned long long)srv.counters.cache_hits, stub.ops_run);
 	ng_server_destroy(&srv);
 	close(fd);

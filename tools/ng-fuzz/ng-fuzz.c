@@ -19,7 +19,7 @@
 #include "icepath/bencode.h"
 #include "icepath/ng_client.h"
 
-#define FUZZ_MAX_COUNT 1000000
+#define FUZZ_MAX_COUNT	 1000000
 #define FUZZ_MAX_SECONDS 600
 
 static const char usage_text[] =
@@ -84,19 +84,37 @@ static bool target_allowed(const struct netaddr *a, bool netns)
 	return (a->in6.sin6_addr.s6_addr[0] & 0xfe) == 0xfc;
 }
 
-static const char *const commands[] = { "ping",	 "offer", "answer",    "delete",
-					"query", "list",  "statistics", "start recording" };
+static const char *const commands[] = {"ping",	"offer", "answer",     "delete",
+				       "query", "list",	 "statistics", "start recording"};
 static const char *const keys[] = {
-	"call-id",  "from-tag",	 "to-tag",   "via-branch",	   "sdp",	"ICE",
-	"ICE-lite", "direction", "flags",    "replace",		   "rtcp-mux",	"label",
-	"limit",    "interface", "received-from", "transport-protocol", "delete-delay",
-	"DTLS",	    "media address", "address family",
+	"call-id",	"from-tag",  "to-tag",	      "via-branch",
+	"sdp",		"ICE",	     "ICE-lite",      "direction",
+	"flags",	"replace",   "rtcp-mux",      "label",
+	"limit",	"interface", "received-from", "transport-protocol",
+	"delete-delay", "DTLS",	     "media address", "address family",
 };
 static const char *const words[] = {
-	"force",    "remove",	      "trust-address", "IP4",	  "IP6",      "192.0.2.1",
-	"::1",	    "RTP/AVP",	      "UDP/TLS/RTP/SAVPF", "offer", "demux", "priv",
-	"pub",	    "fatal",	      "both",	       "backward", "origin",   "",
-	"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 9 RTP/AVP 0\r\n", "call-1", "x",
+	"force",
+	"remove",
+	"trust-address",
+	"IP4",
+	"IP6",
+	"192.0.2.1",
+	"::1",
+	"RTP/AVP",
+	"UDP/TLS/RTP/SAVPF",
+	"offer",
+	"demux",
+	"priv",
+	"pub",
+	"fatal",
+	"both",
+	"backward",
+	"origin",
+	"",
+	"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 9 RTP/AVP 0\r\n",
+	"call-1",
+	"x",
 };
 
 /* A random bencoded value, depth-limited. */
@@ -154,11 +172,11 @@ static void gen_request(struct fuzz *f, struct bencode_buf *b)
 /* A request the server should accept: required keys present, values of the right type. */
 static void gen_valid(struct fuzz *f, struct bencode_buf *b)
 {
-	static const char *const cmds[] = { "ping", "offer", "answer", "delete",
-					    "query", "list", "statistics" };
-	static const char *const ice[] = { "remove", "force", "default", "force-relay" };
-	static const char *const flags[] = { "trust-address", "symmetric", "trickle-ICE",
-					     "generate-mid", "SDES-off", "port-latching" };
+	static const char *const cmds[] = {"ping",  "offer", "answer",	  "delete",
+					   "query", "list",  "statistics"};
+	static const char *const ice[] = {"remove", "force", "default", "force-relay"};
+	static const char *const flags[] = {"trust-address", "symmetric", "trickle-ICE",
+					    "generate-mid",  "SDES-off",  "port-latching"};
 	const char *cmd = cmds[rndn(f, 7)];
 	char id[24];
 
@@ -183,8 +201,9 @@ static void gen_valid(struct fuzz *f, struct bencode_buf *b)
 		bencode_put_str(b, "192.0.2.10");
 		bencode_put_end(b);
 	}
-	bencode_put_kv_str(b, "sdp", "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\n"
-				     "c=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
+	bencode_put_kv_str(b, "sdp",
+			   "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\n"
+			   "c=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
 	bencode_put_kv_str(b, "to-tag", "ttag");
 	bencode_put_end(b);
 }
@@ -327,11 +346,15 @@ static uint64_t mono_ms(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "server", required_argument, NULL, 's' }, { "count", required_argument, NULL, 'c' },
-		{ "seconds", required_argument, NULL, 'S' }, { "seed", required_argument, NULL, 'r' },
-		{ "timeout", required_argument, NULL, 't' }, { "netns", no_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },	     { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"server", required_argument, NULL, 's'},
+		{"count", required_argument, NULL, 'c'},
+		{"seconds", required_argument, NULL, 'S'},
+		{"seed", required_argument, NULL, 'r'},
+		{"timeout", required_argument, NULL, 't'},
+		{"netns", no_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	static uint8_t reply[NG_DGRAM_MAX];
 	static struct fuzz f;
