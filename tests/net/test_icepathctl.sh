@@ -80,6 +80,10 @@ read -r fast user < <(awk '{print $4, $5}' <<<"$last")
 [ "$fast" -gt 0 ] && [ "$fast" -gt $((2 * user)) ] ||
 	icp_fail "top: fast $fast pps should far exceed user $user pps: $last"
 grep -q $'\033' <<<"$OUT" && icp_fail "top: ANSI escapes although stdout is not a tty"
+# On a terminal (script(1) gives it one), each frame starts by clearing the screen.
+tty_out=$(nsx "$NS" script -qec "$bin/icepathctl --server $SRV top --count 2 --interval 0.2" /dev/null)
+[ "$(grep -o $'\033\[H\033\[2J' <<<"$tty_out" | wc -l)" -eq 2 ] ||
+	icp_fail "top on a tty: expected 2 screen clears: $(cat -v <<<"$tty_out")"
 ctl top --count 2 --interval 0.2 --json
 expect_rc 0 "top --json"
 [ "$(wc -l <<<"$OUT")" -eq 2 ] || icp_fail "top --json: expected 2 lines: $OUT"
