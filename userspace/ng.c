@@ -602,7 +602,10 @@ int ng_request_parse(const struct bencode *dict, struct ng_request *req, char *w
 	for (const struct bencode *c = dict->child; c; c = c->next) {
 		int k = ng_name_find(ng_key_names, NG_KEY__COUNT, c->key, c->key_len);
 
-		/* "call-id" and "call_id" are one key: both at once is ambiguous. */
+		/* "call-id" and "call_id" are one key, "label" and "from-label"
+		 * one value: both at once is ambiguous. */
+		if (k == NG_KEY_FROM_LABEL)
+			k = NG_KEY_LABEL;
 		if (k >= 0 && (seen & (1u << k)))
 			return ng_why(
 				why, why_cap, "%s given twice (as '%.*s' and another spelling)",
