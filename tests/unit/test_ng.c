@@ -478,6 +478,7 @@ static void malformed_table(void **state)
 		{"c d7:command5:query7:call-id1:a7:call_id1:be",
 		 "call-id given twice (as 'call_id' and another spelling)"},
 		{"c d7:command4:ping7:COMMAND4:pinge", "command given twice"},
+		{"c d7:command4:ping5:label1:a10:from-label1:be", "label given twice"},
 	};
 	struct fixture *f = *state;
 	char why[NG_REASON_MAX], dgram[512];
