@@ -20,7 +20,8 @@ PKGS=(
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
 	jq                                  # netns tests read the peers' JSON events
-	rtpengine-daemon                    # comparison in make bench
+	rtpengine-daemon                    # comparison in make bench; NG interop test
+	python3                             # JSON checks of icepathctl --json in netns tests
 )
 
 missing=()
