@@ -735,41 +735,64 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why)
 	relay_state_dirty(r);
 }
 
-void relay_idle_arm(struct relay *r, struct call_leg *l, uint64_t now_ms)
+/*
+ * Inactivity: a leg without ICE is watched for media from its peer (the fast
+ * path's last-seen stamps and userspace's); a leg with ICE is watched for
+ * how long it stays without a usable pair (checking, failed, consent lost),
+ * so that a call whose peer vanished before or after connecting goes away.
+ * Either way the whole call is deleted, with a log line saying why.
+ */
+static uint64_t idle_since(const struct call_leg *l)
 {
 	uint64_t last = l->state_ms;
 
-	if (l->agent || !r->opts.inactivity_s || l->state == CALL_LEG_STATE_NEW) {
-		timerheap_remove(&r->timers, &l->idle_timer);
-		return;
-	}
+	if (l->agent)
+		return last;
 	for (unsigned i = 0; i < l->nstreams; i++)
 		if (l->streams[i].last_seen_ms > last)
 			last = l->streams[i].last_seen_ms;
+	return last;
+}
+
+void relay_idle_arm(struct relay *r, struct call_leg *l, uint64_t now_ms)
+{
+	if (!r->opts.inactivity_s || l->state == CALL_LEG_STATE_NEW ||
+	    l->state == CALL_LEG_STATE_CLOSED ||
+	    (l->agent && l->state == CALL_LEG_STATE_CONNECTED)) {
+		timerheap_remove(&r->timers, &l->idle_timer);
+		return;
+	}
 	l->idle_timer.owner = l;
 	l->idle_timer.kind = RELAY_TIMER_IDLE;
-	timerheap_set(&r->timers, &l->idle_timer, last + r->opts.inactivity_s * 1000ull);
+	timerheap_set(&r->timers, &l->idle_timer, idle_since(l) + r->opts.inactivity_s * 1000ull);
 }
 
 static void idle_fire(struct relay *r, struct call_leg *l, uint64_t now)
 {
-	uint64_t last = l->state_ms, limit = r->opts.inactivity_s * 1000ull;
+	uint64_t limit = r->opts.inactivity_s * 1000ull;
+	char why[256];
 
-	relay_refresh_counters(r, l->call);
-	for (unsigned i = 0; i < l->nstreams; i++)
-		if (l->streams[i].last_seen_ms > last)
-			last = l->streams[i].last_seen_ms;
-	if (now >= last + limit) {
-		char why[256];
-
+	if (!l->agent)
+		relay_refresh_counters(r, l->call);
+	if (now < idle_since(l) + limit) {
+		relay_idle_arm(r, l, now);
+		return;
+	}
+	if (l->agent)
+		snprintf(why, sizeof(why), "ICE leg %s %s for %u s (--inactivity-timeout)",
+			 l->tag[0] ? l->tag : "-", call_leg_state_str(l->state), r->opts.inactivity_s);
+	else
 		snprintf(why, sizeof(why),
 			 "no media from leg %s for %u s (--inactivity-timeout, plain RTP leg)",
 			 l->tag[0] ? l->tag : "-", r->opts.inactivity_s);
-		log_warn("call %s: %s", l->call->id, why);
-		relay_call_delete(r, l->call, why);
-		return;
-	}
-	relay_idle_arm(r, l, now);
+	log_warn("call %s: %s", l->call->id, why);
+	relay_call_delete(r, l->call, why);
+}
+
+static void on_leg_state(void *ctx, struct call_leg *l, enum call_leg_state from,
+			 enum call_leg_state to, const char *why)
+{
+	relay_idle_arm(ctx, l, relay_now_ms());
 }
 
 void relay_state_dirty(struct relay *r)
@@ -1017,6 +1040,8 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 	if (!r->rxbuf || !r->out)
 		return -ENOMEM;
 	err = call_table_init(&r->calls, 4096);
+	r->calls.on_state = on_leg_state;
+	r->calls.ctx = r;
 	if (!err)
 		err = call_ports_init(&r->ports, o->port_min, o->port_max);
 	if (err) {

@@ -163,6 +163,7 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 		struct call_stream *s = &l->streams[i];
 		const struct sdp_section *sec = sdp_section_const(sdp, (int)i);
 		struct sdp_mline m;
+		bool only_rtp;
 
 		err = sdp_mline_parse(sec->lines[0].value, &m, why, sizeof(why));
 		if (!err)
@@ -175,9 +176,16 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 		s->active = m.port != 0;
 		snprintf(s->media, sizeof(s->media), "%s", m.media);
 		snprintf(s->proto, sizeof(s->proto), "%s", m.proto);
+		/* A peer that offers ICE candidates for component 1 only has no
+		 * RTCP component to check (libnice's 1-component streams say so
+		 * without a=rtcp-mux): RTCP, if any, shares the RTP transport. */
+		only_rtp = d->ufrag[0] && d->n_cands > 0;
+		for (size_t k = 0; k < d->n_cands; k++)
+			if (d->cands[k].component == 2)
+				only_rtp = false;
 		if (is_offer)
-			s->offer_mux = d->rtcp_mux;
-		s->rtcp_mux = d->rtcp_mux;
+			s->offer_mux = d->rtcp_mux || only_rtp;
+		s->rtcp_mux = d->rtcp_mux || only_rtp;
 		if (s->active && s->sock[CALL_COMP_RTP].fd < 0) {
 			err = relay_stream_open(r, l, s, ifc, 0);
 			if (err) {

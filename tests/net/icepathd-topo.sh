@@ -113,7 +113,7 @@ icpd_peer() {
 	callee) ns=$NS_callee ip=10.0.2.2 role=--controlled ;;
 	esac
 	rm -f "$ICP_TMP/$name.sdp" "$ICP_TMP/$name-remote.sdp" "$ICP_TMP/$name.rc"
-	( ip netns exec "$ns" "$(icpd_bin icepath-peer)" $role --bind $ip \
+	( ip netns exec "$ns" "$(icpd_bin "${ICPD_PEER_BIN:-icepath-peer}")" $role --bind $ip \
 		--stun $ICPD_TURN:3478 --turn $ICPD_TURN:3478 \
 		--turn-user "$COTURN_USER" --turn-pass "$COTURN_PASS" \
 		--local-sdp "$ICP_TMP/$name.sdp" --remote-sdp "$ICP_TMP/$name-remote.sdp" \
@@ -188,12 +188,13 @@ icpd_has_event() { grep -q "\"event\":\"$2\"" "$ICP_TMP/$1.json" 2>/dev/null; }
 icpd_leg_is() { [ "$(icpd_leg_field "$1" "$2" "$3")" = "$4" ]; }
 
 # icpd_peer_received NAME: distinct RTP packets the peer got, from its
-# success event or from the reason of its timeout.
+# success event or from the reason of its timeout ("received 12/300" from
+# icepath-peer, "received=12/300" from nice-peer).
 icpd_peer_received() {
 	local n
 	n=$(icpd_peer_event "$1" media received)
 	[ -n "$n" ] || n=$(grep '"event":"failed"' "$ICP_TMP/$1.json" 2>/dev/null |
-		sed -n 's/.*received \([0-9]*\)\/.*/\1/p' | head -1)
+		sed -n 's/.*received[ =]\([0-9]*\)\/.*/\1/p' | head -1)
 	echo "${n:-0}"
 }
 
