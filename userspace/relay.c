@@ -886,44 +886,50 @@ static void on_signal(struct relay *r)
 	}
 }
 
-int relay_run(struct relay *r)
+int relay_poll(struct relay *r, int timeout_ms)
 {
 	struct epoll_event evs[64];
+	int n;
 
+	arm_timer(r);
+	n = epoll_wait(r->epfd, evs, 64, timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_err("epoll_wait: %s", strerror(errno));
+		return -errno;
+	}
+	for (int i = 0; i < n; i++) {
+		unsigned kind = *(unsigned *)evs[i].data.ptr;
+
+		switch (kind) {
+		case RELAY_EV_MEDIA:
+			on_media(r, evs[i].data.ptr);
+			break;
+		case RELAY_EV_NG:
+			on_ng(r);
+			/* a delete may have closed sockets of later events:
+			 * epoll reports them again if still readable */
+			return n;
+		case RELAY_EV_SIGNAL:
+			on_signal(r);
+			break;
+		case RELAY_EV_TIMER:
+			on_timers(r);
+			return n; /* a timer may have deleted a call */
+		}
+	}
+	return n;
+}
+
+int relay_run(struct relay *r)
+{
 	r->ran = true;
 	while (!r->stopping) {
-		int n;
+		int err = relay_poll(r, -1);
 
-		arm_timer(r);
-		n = epoll_wait(r->epfd, evs, 64, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("epoll_wait: %s", strerror(errno));
-			return -errno;
-		}
-		for (int i = 0; i < n; i++) {
-			unsigned kind = *(unsigned *)evs[i].data.ptr;
-
-			switch (kind) {
-			case RELAY_EV_MEDIA:
-				on_media(r, evs[i].data.ptr);
-				break;
-			case RELAY_EV_NG:
-				on_ng(r);
-				/* a delete may have closed sockets of later events:
-				 * epoll reports them again if still readable */
-				i = n;
-				break;
-			case RELAY_EV_SIGNAL:
-				on_signal(r);
-				break;
-			case RELAY_EV_TIMER:
-				on_timers(r);
-				i = n; /* a timer may delete a call */
-				break;
-			}
-		}
+		if (err < 0)
+			return err;
 	}
 	return 0;
 }
