@@ -49,11 +49,17 @@ WAIT_SECS=30 wait_for icpd_has_event caller selected || icp_fail "caller: no pai
 sleep 1 # let the last packets of the callee land
 
 say "report"
-printf '   %-8s %-22s %-22s\n' "" caller callee
-printf '   %-8s %-22s %-22s\n' gathered "$(icpd_peer_event caller gathered candidates) candidates" \
-	"$(icpd_peer_event callee gathered candidates) candidates"
-printf '   %-8s %-22s %-22s\n' selected "after $(icpd_peer_event caller selected ms) ms" \
-	"after $(icpd_peer_event callee selected ms) ms"
+gathered() {
+	printf '%s (%s host, %s srflx, %s relay)' "$(icpd_peer_event "$1" gathered candidates)" \
+		"$(icpd_peer_event "$1" gathered host)" "$(icpd_peer_event "$1" gathered srflx)" \
+		"$(icpd_peer_event "$1" gathered relay)"
+}
+printf '   %-10s %-34s %s\n' "" caller callee
+printf '   %-10s %-34s %s\n' gathered "$(gathered caller)" "$(gathered callee)"
+printf '   %-10s %-34s %s\n' relay "$(grep -c '^a=candidate' "$ICP_TMP/caller-remote.sdp") host candidate(s) in its answer" \
+	"$(grep -c '^a=candidate' "$ICP_TMP/callee-remote.sdp") host candidate(s) in its offer"
+printf '   %-10s %-34s %s\n' nominated "$(icpd_peer_event caller selected ms) ms after start" \
+	"$(icpd_peer_event callee selected ms) ms after start"
 echo
 echo "   selected pair per leg at the relay (relay side -> peer side):"
 for t in caller-tag callee-tag; do
