@@ -111,6 +111,10 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* "ICE" and "ICE-lite" keys of the next request (then reset) */
+static enum ng_ice next_ice;
+static enum ng_ice_lite next_lite;
+
 static int ng(struct fixture *f, enum ng_command cmd, const char *call, const char *from,
 	      const char *to, const char *sdp)
 {
@@ -118,6 +122,10 @@ static int ng(struct fixture *f, enum ng_command cmd, const char *call, const ch
 	const struct ng_ops *ops = &relay_ng_ops;
 
 	ng_request_init(&req, cmd);
+	req.ice = next_ice;
+	req.ice_lite = next_lite;
+	next_ice = NG_ICE_UNSET;
+	next_lite = NG_ICE_LITE_UNSET;
 	snprintf(req.call_id, sizeof(req.call_id), "%s", call);
 	snprintf(req.from_tag, sizeof(req.from_tag), "%s", from ? from : "");
 	snprintf(req.to_tag, sizeof(req.to_tag), "%s", to ? to : "");
@@ -362,6 +370,46 @@ static void ice_offer_gets_relay_ice(void **state)
 	assert_int_equal(f->rep.stats.sessions_own, 1);
 }
 
+static void ice_flags(void **state)
+{
+	struct fixture *f = *state;
+	char offer[512];
+	static const char ice_offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+					"m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+					"a=ice-ufrag:peer\r\na=ice-pwd:peerpasswordpeerpassword\r\n"
+					"a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+					"a=candidate:1 2 udp 2122260222 127.0.0.1 40001 typ host\r\n";
+
+	/* ICE=force toward a WebRTC peer from a plain phone's offer */
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n", f->pa);
+	next_ice = NG_ICE_FORCE;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "force-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=ice-ufrag:"));
+	/* no rtcp-mux offered: RTP and RTCP candidates */
+	assert_non_null(strcasestr(f->sdp_out, " 1 udp "));
+	assert_non_null(strcasestr(f->sdp_out, " 2 udp "));
+	assert_null(strstr(f->sdp_out, "a=ice-lite"));
+	/* ICE=remove toward a SIP trunk from a WebRTC offer */
+	next_ice = NG_ICE_REMOVE;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "remove-1", "ta", NULL, ice_offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_null(strstr(f->sdp_out, "ice-"));
+	assert_null(strstr(f->sdp_out, "candidate"));
+	/* the relay still runs ICE toward the offerer: its leg has an agent */
+	assert_non_null(call_find(&f->r.calls, "remove-1")->legs[0].agent);
+	assert_null(call_find(&f->r.calls, "remove-1")->legs[1].agent);
+	/* ICE-lite=forward: lite toward the receiver of the offer */
+	next_lite = NG_ICE_LITE_FORWARD;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "lite-1", "ta", NULL, ice_offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=ice-lite\r\n"));
+	assert_true(call_find(&f->r.calls, "lite-1")->legs[1].ice_lite);
+	assert_false(call_find(&f->r.calls, "lite-1")->legs[0].ice_lite);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +419,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
 		cmocka_unit_test_setup_teardown(ng_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_offer_gets_relay_ice, setup, teardown),
+		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
