@@ -70,7 +70,7 @@ static int bind_udp(const struct netaddr *a)
 
 static int epoll_add(struct relay *r, int fd, void *ptr)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ptr };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ptr};
 
 	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
@@ -153,8 +153,8 @@ int relay_stream_open(struct relay *r, struct call_leg *l, struct call_stream *s
 	}
 	log_err("cannot bind media ports on %s (%s) in %u-%u: %s", ifc->name,
 		netaddr_ip_str(&ifc->local, buf, sizeof(buf)), r->opts.port_min, r->opts.port_max,
-		err == -ENOSPC ? "port range exhausted; widen --port-min/--port-max" :
-				 strerror(-err));
+		err == -ENOSPC ? "port range exhausted; widen --port-min/--port-max"
+			       : strerror(-err));
 	return err;
 }
 
@@ -242,7 +242,7 @@ static void send_tx_now(struct relay *r, struct call_leg *l, const struct ice_tr
 {
 	char a[NETADDR_STRLEN];
 	struct iovec iov[3];
-	struct msghdr mh = { 0 };
+	struct msghdr mh = {0};
 	int fd = fd_for_local(l, &tx->local);
 
 	if (fd < 0) {
@@ -298,7 +298,8 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 			 ice_cand_type_str(ev->pair.local.type),
 			 netaddr_str(&ev->pair.remote.addr, ra, sizeof(ra)),
 			 ice_cand_type_str(ev->pair.remote.type),
-			 s->via_turn ? ", through the relay's TURN allocation: userspace path" : "");
+			 s->via_turn ? ", through the relay's TURN allocation: userspace path"
+				     : "");
 		call_leg_settle(&r->calls, l, now);
 		relay_sync_flows(r, l->call);
 		relay_state_dirty(r);
@@ -307,7 +308,8 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 		if (!s)
 			return;
 		s->consent = false;
-		log_warn("call %s leg %s stream %u: RFC 7675 consent lost: forwarding toward %s stops",
+		log_warn("call %s leg %s stream %u: RFC 7675 consent lost: forwarding toward %s "
+			 "stops",
 			 l->call->id, l->tag, s->index,
 			 netaddr_str(&s->remote[CALL_COMP_RTP], ra, sizeof(ra)));
 		call_leg_settle(&r->calls, l, now);
@@ -334,7 +336,8 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 			 l->call->id, l->tag, s ? s->index : ev->stream, ev->component);
 		break;
 	case ICE_EVENT_TURN_ERROR:
-		log_warn("call %s leg %s: TURN server error %d (check --turn, --turn-user, --turn-pass)",
+		log_warn("call %s leg %s: TURN server error %d (check --turn, --turn-user, "
+			 "--turn-pass)",
 			 l->call->id, l->tag, ev->error);
 		break;
 	case ICE_EVENT_ROLE_CHANGED:
@@ -404,8 +407,8 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	if (o->agent && d->ice) {
 		/* RFC 7675 §5.1: no consent, no sending; ice_agent_send says so
 		 * too, but the stream flag also covers a lost pair's restart */
-		if (!d->consent || ice_agent_send(o->agent, (unsigned)d->ice_stream, dcomp + 1, data,
-						  len, &tx) < 0)
+		if (!d->consent || ice_agent_send(o->agent, (unsigned)d->ice_stream, dcomp + 1,
+						  data, len, &tx) < 0)
 			goto drop;
 		fd = fd_for_local(o, &tx.local);
 		if (fd < 0)
@@ -448,8 +451,8 @@ static void recovered_stun(struct call_leg *l, struct call_stream *s, unsigned c
 		return;
 	/* RFC 8445 §7.3: USERNAME is "<our ufrag>:<peer ufrag>" */
 	a = stun_msg_find(&m, STUN_ATTR_USERNAME);
-	if (!a || stun_attr_get_string(&m, a, user, sizeof(user)) || strncmp(user, s->local_ufrag, ul) ||
-	    user[ul] != ':')
+	if (!a || stun_attr_get_string(&m, a, user, sizeof(user)) ||
+	    strncmp(user, s->local_ufrag, ul) || user[ul] != ':')
 		return;
 	if (stun_check_integrity(&m, (const uint8_t *)s->local_pwd, strlen(s->local_pwd)))
 		return;
@@ -459,7 +462,8 @@ static void recovered_stun(struct call_leg *l, struct call_stream *s, unsigned c
 	stun_build_fingerprint(&b);
 	n = stun_build_finish(&b);
 	if (n > 0)
-		sendto(s->sock[comp].fd, out, (size_t)n, MSG_DONTWAIT, &from->sa, netaddr_len(from));
+		sendto(s->sock[comp].fd, out, (size_t)n, MSG_DONTWAIT, &from->sa,
+		       netaddr_len(from));
 }
 
 static void input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
@@ -638,9 +642,10 @@ void relay_sync_flows(struct relay *r, struct call *c)
 					    !fastpath_flow_set_flags(r->fp, cur, f.flags)) {
 						log_info("call %s leg %s stream %u: fast path %s",
 							 c->id, l->tag, i,
-							 f.flags & FASTPATH_FLOW_FORWARD ?
-								 "forwarding again" :
-								 "drops (no consent toward the other leg)");
+							 f.flags & FASTPATH_FLOW_FORWARD
+								 ? "forwarding again"
+								 : "drops (no consent toward the "
+								   "other leg)");
 						cur->flags = f.flags;
 					}
 					continue;
@@ -652,9 +657,12 @@ void relay_sync_flows(struct relay *r, struct call *c)
 					flow_counters_fold(r, s, comp);
 				err = fastpath_flow_install(r->fp, &f);
 				if (err) {
-					log_warn("call %s leg %s stream %u: fast path flow %s -> %s not installed (%s): userspace forwards it",
-						 c->id, l->tag, i, netaddr_str(&f.remote, a, sizeof(a)),
-						 netaddr_str(&f.out_dst, b, sizeof(b)), strerror(-err));
+					log_warn("call %s leg %s stream %u: fast path flow %s -> "
+						 "%s not installed (%s): userspace forwards it",
+						 c->id, l->tag, i,
+						 netaddr_str(&f.remote, a, sizeof(a)),
+						 netaddr_str(&f.out_dst, b, sizeof(b)),
+						 strerror(-err));
 					s->flow_installed[comp] = false;
 					continue;
 				}
@@ -664,7 +672,8 @@ void relay_sync_flows(struct relay *r, struct call *c)
 					 l->tag, i, comp ? "RTCP" : "RTP",
 					 netaddr_str(&f.remote, a, sizeof(a)),
 					 netaddr_str(&f.out_dst, b, sizeof(b)),
-					 f.flags & FASTPATH_FLOW_FORWARD ? "" : " (held: no consent)");
+					 f.flags & FASTPATH_FLOW_FORWARD ? ""
+									 : " (held: no consent)");
 			}
 		}
 	}
@@ -780,7 +789,8 @@ static void idle_fire(struct relay *r, struct call_leg *l, uint64_t now)
 	}
 	if (l->agent)
 		snprintf(why, sizeof(why), "ICE leg %s %s for %u s (--inactivity-timeout)",
-			 l->tag[0] ? l->tag : "-", call_leg_state_str(l->state), r->opts.inactivity_s);
+			 l->tag[0] ? l->tag : "-", call_leg_state_str(l->state),
+			 r->opts.inactivity_s);
 	else
 		snprintf(why, sizeof(why),
 			 "no media from leg %s for %u s (--inactivity-timeout, plain RTP leg)",
@@ -835,7 +845,7 @@ static void on_timers(struct relay *r)
 
 static void arm_timer(struct relay *r)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 	uint64_t next = timerheap_next(&r->timers);
 
 	if (next != TIMERHEAP_NONE) {
@@ -938,10 +948,10 @@ int relay_run(struct relay *r)
 
 static void fp_log(int level, const char *msg, void *ctx)
 {
-	enum daemon_log_level l = level <= LOG_ERR ? DAEMON_LOG_ERROR :
-				  level == LOG_WARNING ? DAEMON_LOG_WARN :
-				  level == LOG_DEBUG   ? DAEMON_LOG_DEBUG :
-							 DAEMON_LOG_INFO;
+	enum daemon_log_level l = level <= LOG_ERR	 ? DAEMON_LOG_ERROR
+				  : level == LOG_WARNING ? DAEMON_LOG_WARN
+				  : level == LOG_DEBUG	 ? DAEMON_LOG_DEBUG
+							 : DAEMON_LOG_INFO;
 
 	daemon_log(l, "fast path: %s", msg);
 }
@@ -995,7 +1005,8 @@ static int fastpath_setup(struct relay *r)
 	}
 	err = fastpath_open(&r->fp, &fo);
 	if (err) {
-		log_err("cannot load the XDP fast path (pin path %s): %s; run as root with bpffs, or use --xdp off",
+		log_err("cannot load the XDP fast path (pin path %s): %s; run as root with bpffs, "
+			"or use --xdp off",
 			r->opts.pin_path, strerror(-err));
 		return err;
 	}
@@ -1005,7 +1016,8 @@ static int fastpath_setup(struct relay *r)
 
 		err = ifname_of(&r->opts.ifaces[i].local, name, sizeof(name));
 		if (err) {
-			log_err("--interface %s: no network interface holds %s; give an address of this host",
+			log_err("--interface %s: no network interface holds %s; give an address of "
+				"this host",
 				r->opts.ifaces[i].name,
 				netaddr_ip_str(&r->opts.ifaces[i].local, buf, sizeof(buf)));
 			return err;
@@ -1016,11 +1028,13 @@ static int fastpath_setup(struct relay *r)
 			continue;
 		err = fastpath_attach(r->fp, name, &r->xdp_got);
 		if (err) {
-			log_err("cannot attach XDP to %s: %s; retry with --xdp generic or --xdp off", name,
-				strerror(-err));
+			log_err("cannot attach XDP to %s: %s; retry with --xdp generic or --xdp "
+				"off",
+				name, strerror(-err));
 			return err;
 		}
-		log_info("fast path attached to %s (%s XDP)", name, fastpath_xdp_mode_str(r->xdp_got));
+		log_info("fast path attached to %s (%s XDP)", name,
+			 fastpath_xdp_mode_str(r->xdp_got));
 		snprintf(names[n++], IF_NAMESIZE, "%s", name);
 	}
 	return 0;
@@ -1071,14 +1085,15 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 	r->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->sig.fd < 0 || r->timer.fd < 0)
 		return -errno;
-	if ((err = epoll_add(r, r->sig.fd, &r->sig)) || (err = epoll_add(r, r->timer.fd, &r->timer)))
+	if ((err = epoll_add(r, r->sig.fd, &r->sig)) ||
+	    (err = epoll_add(r, r->timer.fd, &r->timer)))
 		return err;
 
 	r->ng.kind = RELAY_EV_NG;
 	r->ng.fd = bind_udp(&o->listen_ng);
 	if (r->ng.fd < 0) {
-		log_err("cannot listen for NG on %s: %s", netaddr_str(&o->listen_ng, buf, sizeof(buf)),
-			strerror(-r->ng.fd));
+		log_err("cannot listen for NG on %s: %s",
+			netaddr_str(&o->listen_ng, buf, sizeof(buf)), strerror(-r->ng.fd));
 		return r->ng.fd;
 	}
 	if ((err = epoll_add(r, r->ng.fd, &r->ng)))

@@ -30,7 +30,7 @@
 #include "icepath/ice.h"
 #include "icepath/relay.h"
 
-#define STATE_MAGIC "icepath-state 1"
+#define STATE_MAGIC    "icepath-state 1"
 #define STATE_LINE_MAX 4096
 
 static void put_str(FILE *f, const char *s)
@@ -81,7 +81,8 @@ static int get_str(char *tok, char *out, size_t cap)
 		int ch = (unsigned char)*p;
 
 		if (ch == '%') {
-			int hi = hexval((unsigned char)p[1]), lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+			int hi = hexval((unsigned char)p[1]),
+			    lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
 
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
@@ -112,7 +113,8 @@ int relay_state_save(struct relay *r)
 		err = -errno;
 		if (fd >= 0)
 			close(fd);
-		log_err("cannot write state file %s: %s; calls will not survive a restart (see --state-file)",
+		log_err("cannot write state file %s: %s; calls will not survive a restart (see "
+			"--state-file)",
 			tmp, strerror(-err));
 		return err;
 	}
@@ -134,8 +136,8 @@ int relay_state_save(struct relay *r)
 				const char *uf = s->local_ufrag, *pw = s->local_pwd;
 
 				if (l->agent && s->ice)
-					ice_agent_local_credentials(l->agent, (unsigned)s->ice_stream,
-								    &uf, &pw);
+					ice_agent_local_credentials(
+						l->agent, (unsigned)s->ice_stream, &uf, &pw);
 				fprintf(f, "stream %u %u %d %d ", side, i, s->active, s->rtcp_mux);
 				put_str(f, s->media);
 				fputc(' ', f);
@@ -144,8 +146,10 @@ int relay_state_save(struct relay *r)
 				put_addr(f, &s->remote[0], s->remote_set[0]);
 				put_addr(f, &s->remote[1], s->remote_set[1]);
 				fprintf(f, " %llu %llu ",
-					(unsigned long long)(s->flow_installed[0] ? s->flow[0].id : 0),
-					(unsigned long long)(s->flow_installed[1] ? s->flow[1].id : 0));
+					(unsigned long long)(s->flow_installed[0] ? s->flow[0].id
+										  : 0),
+					(unsigned long long)(s->flow_installed[1] ? s->flow[1].id
+										  : 0));
 				put_str(f, uf);
 				fputc(' ', f);
 				put_str(f, pw);
@@ -214,13 +218,14 @@ static int collect_orphan(const struct fastpath_flow *f, void *ctx)
 static void remove_orphans(struct relay *r)
 {
 	char a[NETADDR_STRLEN], b[NETADDR_STRLEN];
-	struct orphan_walk w = { .r = r };
+	struct orphan_walk w = {.r = r};
 
 	if (!r->fp)
 		return;
 	fastpath_flow_foreach(r->fp, collect_orphan, &w);
 	for (size_t i = 0; i < w.n; i++) {
-		log_warn("removing orphan fast-path flow %s -> %s (id %llu): no recovered call owns it",
+		log_warn("removing orphan fast-path flow %s -> %s (id %llu): no recovered call "
+			 "owns it",
 			 netaddr_str(&w.keys[i].remote, a, sizeof(a)),
 			 netaddr_str(&w.keys[i].out_dst, b, sizeof(b)),
 			 (unsigned long long)w.keys[i].id);
@@ -241,7 +246,7 @@ static void adopt_flows(struct relay *r, struct call *c, const uint64_t ids[2][C
 			struct call_stream *s = &l->streams[i];
 
 			for (unsigned k = 0; k < CALL_NCOMP; k++) {
-				struct fastpath_flow f = { 0 };
+				struct fastpath_flow f = {0};
 
 				if (!ids[side][i][k] || !r->fp)
 					continue;
@@ -284,7 +289,8 @@ static int parse_stream(struct relay *r, struct call *c, char *save, unsigned si
 	s->index = idx;
 	s->active = atoi(tok[1]);
 	s->rtcp_mux = s->offer_mux = atoi(tok[2]);
-	if (get_str(tok[3], s->media, sizeof(s->media)) || get_str(tok[4], s->proto, sizeof(s->proto)))
+	if (get_str(tok[3], s->media, sizeof(s->media)) ||
+	    get_str(tok[4], s->proto, sizeof(s->proto)))
 		return -EINVAL;
 	if (strcmp(tok[5], "-")) {
 		if (netaddr_parse(&local, tok[5], -1) || !netaddr_same_ip(&local, &ifc->local))
@@ -321,8 +327,8 @@ static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MA
 		struct call_leg *l = &c->legs[side];
 
 		l->recovered = true;
-		call_leg_transition(&r->calls, l, CALL_LEG_STATE_ALLOCATED, "recovered from state file",
-				    now);
+		call_leg_transition(&r->calls, l, CALL_LEG_STATE_ALLOCATED,
+				    "recovered from state file", now);
 		call_leg_settle(&r->calls, l, now);
 		if (!l->peer_ice)
 			relay_idle_arm(r, l, now);
@@ -356,9 +362,10 @@ int relay_state_recover(struct relay *r)
 		if (!kind)
 			continue;
 		if (lineno == 1) {
-			if (strcmp(kind, "icepath-state") || !(kind = strtok_r(NULL, " \n", &save)) ||
-			    strcmp(kind, "1")) {
-				log_warn("state file %s: not an icepath state file (version 1); ignored",
+			if (strcmp(kind, "icepath-state") ||
+			    !(kind = strtok_r(NULL, " \n", &save)) || strcmp(kind, "1")) {
+				log_warn("state file %s: not an icepath state file (version 1); "
+					 "ignored",
 					 r->state_path);
 				break;
 			}
@@ -378,8 +385,8 @@ int relay_state_recover(struct relay *r)
 				break;
 			if (get_str(strtok_r(NULL, " \n", &save), id, sizeof(id)) ||
 			    call_create(&r->calls, id, relay_now_ms(), &c)) {
-				log_warn("state file %s:%u: bad call record; skipped", r->state_path,
-					 lineno);
+				log_warn("state file %s:%u: bad call record; skipped",
+					 r->state_path, lineno);
 				c = NULL;
 				bad++;
 				continue;
@@ -390,8 +397,10 @@ int relay_state_recover(struct relay *r)
 		if (!c || skip)
 			continue;
 		if (!strcmp(kind, "leg")) {
-			char *t_side = strtok_r(NULL, " \n", &save), *t_tag = strtok_r(NULL, " \n", &save),
-			     *t_if = strtok_r(NULL, " \n", &save), *t_ice = strtok_r(NULL, " \n", &save),
+			char *t_side = strtok_r(NULL, " \n", &save),
+			     *t_tag = strtok_r(NULL, " \n", &save),
+			     *t_if = strtok_r(NULL, " \n", &save),
+			     *t_ice = strtok_r(NULL, " \n", &save),
 			     *t_lite = strtok_r(NULL, " \n", &save);
 			unsigned side = t_side ? (unsigned)atoi(t_side) : 2;
 
@@ -411,7 +420,8 @@ int relay_state_recover(struct relay *r)
 			int err = side > 1 ? -EINVAL : parse_stream(r, c, save, side, ids);
 
 			if (err) {
-				log_warn("state file %s:%u: stream of call %s not recoverable (%s); call dropped",
+				log_warn("state file %s:%u: stream of call %s not recoverable "
+					 "(%s); call dropped",
 					 r->state_path, lineno, c->id, strerror(-err));
 				skip = true;
 			}

@@ -28,9 +28,9 @@
 #include "icepath/ng.h"
 #include "icepath/timerheap.h"
 
-#define RELAY_BATCH	  32   /* datagrams per recvmmsg()/sendmmsg() */
-#define RELAY_DGRAM_MAX	  2048 /* bytes; media and STUN fit, larger is truncated and dropped */
-#define RELAY_STATE_FLUSH_MS 200 /* coalesce state-file writes of a burst of requests */
+#define RELAY_BATCH	     32	  /* datagrams per recvmmsg()/sendmmsg() */
+#define RELAY_DGRAM_MAX	     2048 /* bytes; media and STUN fit, larger is truncated and dropped */
+#define RELAY_STATE_FLUSH_MS 200  /* coalesce state-file writes of a burst of requests */
 
 /* epoll data kinds (struct call_sock.kind and struct relay_evsrc.kind) */
 enum relay_ev_kind {

@@ -220,3 +220,13 @@ icpd_check_media() {
 	[ "$CALLEE_RX" -gt $((n / 2)) ] && [ "$CALLER_RX" -gt $((n / 2)) ] ||
 		icp_fail "less than half the media got through"
 }
+
+# icpd_call CALLID N TIMEOUT: both peers send (and expect) N packets, the call
+# is set up through NG, and both peers are waited for (TIMEOUT + 20 s).
+icpd_call() {
+	icpd_peer caller "$2" --timeout "$3"
+	icpd_peer callee "$2" --timeout "$3"
+	icpd_offer_answer "$1"
+	icpd_wait_peer caller $(($3 + 20))
+	icpd_wait_peer callee $(($3 + 20))
+}

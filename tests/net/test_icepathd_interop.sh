@@ -17,11 +17,7 @@ icpd_topology "${1:?usage: test_icepathd_interop.sh BUILD_DIR}"
 icpd_bin nice-peer >/dev/null
 icpd_xdp_peer
 icpd_start --xdp native
-ICPD_PEER_BIN=nice-peer icpd_peer caller $N --timeout 20
-ICPD_PEER_BIN=nice-peer icpd_peer callee $N --timeout 20
-icpd_offer_answer "$CALL"
-icpd_wait_peer caller 30
-icpd_wait_peer callee 30
+ICPD_PEER_BIN=nice-peer icpd_call "$CALL" $N 20
 for t in caller-tag callee-tag; do
 	st=$(icpd_leg_field "$CALL" $t 3)
 	case $st in connected|completed) ;; *)

@@ -16,11 +16,7 @@ CALL=media-$ICP_RUN
 icpd_topology "${1:?usage: test_icepathd_media.sh BUILD_DIR}"
 icpd_xdp_peer
 icpd_start --xdp native
-icpd_peer caller $N --timeout 20
-icpd_peer callee $N --timeout 20
-icpd_offer_answer "$CALL"
-icpd_wait_peer caller 40
-icpd_wait_peer callee 40
+icpd_call "$CALL" $N 20
 grep -q 'native XDP' "$ICPD_LOG" || icp_fail "XDP did not attach in native mode"
 for t in caller-tag callee-tag; do
 	st=$(icpd_leg_field "$CALL" $t 3)

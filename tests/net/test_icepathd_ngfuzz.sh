@@ -26,11 +26,7 @@ tail -3 "$ICP_TMP/fuzz.log"
 kill -0 "$ICPD_PID" || icp_fail "icepathd died under fuzzing"
 
 CALL=after-fuzz-$ICP_RUN
-icpd_peer caller 300 --timeout 20
-icpd_peer callee 300 --timeout 20
-icpd_offer_answer "$CALL"
-icpd_wait_peer caller 30
-icpd_wait_peer callee 30
+icpd_call "$CALL" 300 20
 icpd_check_media "$CALL" 300
 
 kill -TERM "$ICPD_PID"

@@ -13,11 +13,7 @@ CALL=xdpoff-$ICP_RUN
 
 icpd_topology "${1:?usage: test_icepathd_xdp_off.sh BUILD_DIR}"
 icpd_start --xdp off
-icpd_peer caller $N --timeout 20
-icpd_peer callee $N --timeout 20
-icpd_offer_answer "$CALL"
-icpd_wait_peer caller 40
-icpd_wait_peer callee 40
+icpd_call "$CALL" $N 20
 grep -q 'fast path off' "$ICPD_LOG" || icp_fail "icepathd did not say the fast path is off"
 icpd_check_media "$CALL" $N
 [ $((A_FAST + B_FAST)) -eq 0 ] || icp_fail "XDP forwarded packets with --xdp off"

@@ -49,9 +49,21 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[256];
-	char *argv[] = { "icepathd", "--interface", "lo=127.0.0.1", "--xdp", "off",
-			 "--listen-ng", "127.0.0.1:0", "--port-min", "0", "--port-max", "0",
-			 "--inactivity-timeout", "0", "--state-file", "x" };
+	char *argv[] = {"icepathd",
+			"--interface",
+			"lo=127.0.0.1",
+			"--xdp",
+			"off",
+			"--listen-ng",
+			"127.0.0.1:0",
+			"--port-min",
+			"0",
+			"--port-max",
+			"0",
+			"--inactivity-timeout",
+			"0",
+			"--state-file",
+			"x"};
 	char pmin[8], pmax[8], state_file[96];
 	/* a port range of our own per process: tests may run side by side */
 	unsigned base = 42000 + (unsigned)(getpid() % 500) * 40;
@@ -177,7 +189,7 @@ static ssize_t recv_via_relay(struct fixture *f, int fd, uint8_t *buf, size_t ca
 	socklen_t l = sizeof(src);
 
 	for (int i = 0; i < 200; i++) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 
 		relay_poll(&f->r, 0);
 		if (poll(&p, 1, 10) == 1) {
@@ -190,8 +202,9 @@ static ssize_t recv_via_relay(struct fixture *f, int fd, uint8_t *buf, size_t ca
 	return -ETIMEDOUT;
 }
 
-static const uint8_t rtp[172] = { 0x80, 0x00, 0x00, 0x01, 0, 0, 0, 160, 0x12, 0x34, 0x56, 0x78 };
-static const uint8_t rtcp[8] = { 0x80, 200, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78 }; /* SR, RFC 3550 6.4.1 */
+static const uint8_t rtp[172] = {0x80, 0x00, 0x00, 0x01, 0, 0, 0, 160, 0x12, 0x34, 0x56, 0x78};
+static const uint8_t rtcp[8] = {0x80, 200,  0x00, 0x01,
+				0x12, 0x34, 0x56, 0x78}; /* SR, RFC 3550 6.4.1 */
 
 static void phones(struct fixture *f, const char *call, uint16_t *ra, uint16_t *rb)
 {
@@ -199,10 +212,12 @@ static void phones(struct fixture *f, const char *call, uint16_t *ra, uint16_t *
 
 	snprintf(offer, sizeof(offer),
 		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n", f->pa);
+		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n",
+		 f->pa);
 	snprintf(answer, sizeof(answer),
 		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n", f->pb);
+		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n",
+		 f->pb);
 	assert_int_equal(ng(f, NG_CMD_OFFER, call, "ta", NULL, offer), 0);
 	*rb = reply_port(f);
 	assert_null(strstr(f->sdp_out, "ice-ufrag")); /* no ICE in, none out */
@@ -325,7 +340,8 @@ static void ng_errors(void **state)
 	assert_non_null(strstr(f->rep.error_reason, "SDP refused"));
 	n += (size_t)snprintf(big + n, sizeof(big) - n, "v=0\r\nc=IN IP4 127.0.0.1\r\n");
 	for (int i = 0; i < CALL_MAX_STREAMS + 1; i++)
-		n += (size_t)snprintf(big + n, sizeof(big) - n, "m=audio %d RTP/AVP 0\r\n", 5000 + 2 * i);
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "m=audio %d RTP/AVP 0\r\n",
+				      5000 + 2 * i);
 	assert_int_equal(ng(f, NG_CMD_OFFER, "c", "x", NULL, big), -EINVAL);
 	assert_non_null(strstr(f->rep.error_reason, "at most"));
 	/* a failed offer leaves no call and no port behind */
@@ -354,7 +370,7 @@ static void ice_offer_gets_relay_ice(void **state)
 	assert_int_equal(sdp_ice_extract(&s, 0, d, NULL, 0), 0);
 	assert_string_not_equal(d->ufrag, "peer");
 	assert_true(strlen(d->ufrag) >= 4 && strlen(d->pwd) >= 22); /* RFC 8839 §5.4 */
-	assert_int_equal(d->n_cands, 1); /* rtcp-mux: one component */
+	assert_int_equal(d->n_cands, 1);			    /* rtcp-mux: one component */
 	assert_true(netaddr_equal(&d->cands[0].addr, &d->default_rtp));
 	assert_true(d->end_of_candidates);
 	assert_non_null(strstr(f->sdp_out, "a=fingerprint:sha-256 AB:CD\r\n"));
@@ -374,16 +390,18 @@ static void ice_flags(void **state)
 {
 	struct fixture *f = *state;
 	char offer[512];
-	static const char ice_offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-					"m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
-					"a=ice-ufrag:peer\r\na=ice-pwd:peerpasswordpeerpassword\r\n"
-					"a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
-					"a=candidate:1 2 udp 2122260222 127.0.0.1 40001 typ host\r\n";
+	static const char ice_offer[] =
+		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		"m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+		"a=ice-ufrag:peer\r\na=ice-pwd:peerpasswordpeerpassword\r\n"
+		"a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+		"a=candidate:1 2 udp 2122260222 127.0.0.1 40001 typ host\r\n";
 
 	/* ICE=force toward a WebRTC peer from a plain phone's offer */
 	snprintf(offer, sizeof(offer),
 		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\n", f->pa);
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pa);
 	next_ice = NG_ICE_FORCE;
 	assert_int_equal(ng(f, NG_CMD_OFFER, "force-1", "ta", NULL, offer), 0);
 	f->sdp_out[f->rep.sdp_len] = 0;

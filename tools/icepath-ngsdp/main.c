@@ -121,13 +121,13 @@ int main(int argc, char **argv)
 		else if (!strcmp(k, "--timeout"))
 			timeout_ms = strtol(v, NULL, 10);
 		else if (!strcmp(k, "--ice"))
-			req.ice = !strcmp(v, "remove") ? NG_ICE_REMOVE :
-				  !strcmp(v, "force")  ? NG_ICE_FORCE :
-							 NG_ICE_DEFAULT;
+			req.ice = !strcmp(v, "remove")	? NG_ICE_REMOVE
+				  : !strcmp(v, "force") ? NG_ICE_FORCE
+							: NG_ICE_DEFAULT;
 		else if (!strcmp(k, "--ice-lite"))
-			req.ice_lite = !strcmp(v, "forward")  ? NG_ICE_LITE_FORWARD :
-				       !strcmp(v, "backward") ? NG_ICE_LITE_BACKWARD :
-								NG_ICE_LITE_BOTH;
+			req.ice_lite = !strcmp(v, "forward")	? NG_ICE_LITE_FORWARD
+				       : !strcmp(v, "backward") ? NG_ICE_LITE_BACKWARD
+								: NG_ICE_LITE_BOTH;
 		else if (!strcmp(k, "--direction")) {
 			const char *comma = strchr(v, ',');
 
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 	}
 	fd = socket(netaddr_family(&srv), SOCK_DGRAM, 0);
 	for (int attempt = 0; attempt < 4 && m < 0; attempt++) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 
 		sendto(fd, out, (size_t)n, 0, &srv.sa, netaddr_len(&srv));
 		if (poll(&p, 1, (int)timeout_ms) == 1)
