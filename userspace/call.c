@@ -81,7 +81,7 @@ enum call_leg_state call_leg_settle(struct call_table *t, struct call_leg *l, ui
 	for (unsigned i = 0; i < l->nstreams; i++) {
 		const struct call_stream *s = &l->streams[i];
 
-		if (!s->active)
+		if (!s->active || s->bundled)
 			continue;
 		any_active = true;
 		if (!s->remote_set[CALL_COMP_RTP])

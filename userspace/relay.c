@@ -269,6 +269,18 @@ static struct call_stream *stream_by_ice(struct call_leg *l, unsigned ice_stream
 	return NULL;
 }
 
+/* Every stream that carries its own media has a pair. */
+static bool leg_usable(const struct call_leg *l)
+{
+	for (unsigned i = 0; i < l->nstreams; i++) {
+		const struct call_stream *s = &l->streams[i];
+
+		if (s->active && !s->bundled && !s->remote_set[CALL_COMP_RTP])
+			return false;
+	}
+	return true;
+}
+
 static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_event *ev,
 			 uint64_t now)
 {
@@ -327,7 +339,9 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 	case ICE_EVENT_STATE:
 		log_debug("call %s leg %s: ICE agent %s", l->call->id, l->tag,
 			  ice_agent_state_str(ev->state));
-		if (ev->state == ICE_AGENT_STATE_FAILED)
+		/* a BUNDLE member the peer never checks fails in the agent;
+		 * the leg fails only if a stream that carries media has no pair */
+		if (ev->state == ICE_AGENT_STATE_FAILED && !leg_usable(l))
 			call_leg_transition(&r->calls, l, CALL_LEG_STATE_FAILED,
 					    "ICE check list failed", now);
 		break;

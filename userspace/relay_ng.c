@@ -217,6 +217,40 @@ out:
 	return err;
 }
 
+/*
+ * RFC 9143 §7: "a=group:BUNDLE tagged-mid mid ...": the members after the
+ * first ride on the first one's transport once the answer accepts the group.
+ * Marks those streams of both legs (the answer passes through to the
+ * offerer unchanged, so both sides bundle alike).
+ */
+static void mark_bundle(struct call *c, const struct sdp *sdp)
+{
+	const struct sdp_section *ses = sdp_section_const(sdp, -1);
+	char mids[SDP_MAX_LINE_LEN], *save = NULL, *tok;
+	int i = -1;
+
+	while ((i = sdp_attr_find(ses, "group", (size_t)(i + 1))) >= 0) {
+		const char *v = sdp_attr_value(&ses->lines[i]);
+		bool first = true;
+
+		if (strncmp(v, "BUNDLE ", 7))
+			continue;
+		snprintf(mids, sizeof(mids), "%s", v + 7);
+		for (tok = strtok_r(mids, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			for (size_t m = 0; m < sdp->n_media && m < CALL_MAX_STREAMS; m++) {
+				const char *mid =
+					sdp_attr_get(sdp_section_const(sdp, (int)m), "mid");
+
+				if (mid && !strcmp(mid, tok)) {
+					c->legs[0].streams[m].bundled = !first;
+					c->legs[1].streams[m].bundled = !first;
+				}
+			}
+			first = false;
+		}
+	}
+}
+
 /* Hand the peer's ICE description of every stream to leg l's agent. */
 static int leg_feed_agent(struct relay *r, struct call_leg *l, const struct sdp *sdp,
 			  struct ng_reply *rep)
@@ -534,6 +568,7 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 	}
 	if (a->agent && req->ice == NG_ICE_REMOVE)
 		agent_free(r, a);
+	mark_bundle(c, &sdp);
 	err = leg_write_sdp(r, a, &sdp, rep);
 	if (err)
 		goto out;

@@ -79,11 +79,15 @@ struct call_sock {
 };
 
 struct call_stream {
-	unsigned index;			       /* m= line number, 0-based */
-	bool active;			       /* port != 0 in the SDP */
-	bool rtcp_mux;			       /* RTCP shares the RTP port (RFC 5761) */
-	bool offer_mux;			       /* the offer proposed rtcp-mux */
-	bool ice;			       /* this stream is part of the leg's ICE agent */
+	unsigned index; /* m= line number, 0-based */
+	bool active;	/* port != 0 in the SDP */
+	bool rtcp_mux;	/* RTCP shares the RTP port (RFC 5761) */
+	bool offer_mux; /* the offer proposed rtcp-mux */
+	bool ice;	/* this stream is part of the leg's ICE agent */
+	/* RFC 9143: a BUNDLE group member other than the tagged one; its media
+	 * rides on the tagged stream's transport, so it never gets a pair of
+	 * its own and does not count toward the leg being connected. */
+	bool bundled;
 	int ice_stream;			       /* the agent's stream id, -1 without ICE */
 	char media[32];			       /* "audio", "video" (struct sdp_mline sizes) */
 	char proto[64];			       /* "RTP/AVP", "UDP/TLS/RTP/SAVPF" */

@@ -118,6 +118,16 @@ static void settle_follows_streams(void **state)
 	assert_int_equal(call_leg_settle(&t, l, 5), CALL_LEG_STATE_CONSENT_LOST);
 	s->consent = true;
 	assert_int_equal(call_leg_settle(&t, l, 6), CALL_LEG_STATE_CONNECTED);
+	/* a second stream without a pair holds the leg back... */
+	l->streams[1].active = true;
+	l->streams[1].ice = true;
+	s->consent = false;
+	assert_int_equal(call_leg_settle(&t, l, 7), CALL_LEG_STATE_CONSENT_LOST);
+	s->consent = true;
+	assert_int_equal(call_leg_settle(&t, l, 8), CALL_LEG_STATE_CONSENT_LOST);
+	/* ...unless it is a BUNDLE member riding on stream 0 (RFC 9143) */
+	l->streams[1].bundled = true;
+	assert_int_equal(call_leg_settle(&t, l, 9), CALL_LEG_STATE_CONNECTED);
 	call_table_free(&t);
 }
 

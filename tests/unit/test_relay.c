@@ -386,6 +386,40 @@ static void ice_offer_gets_relay_ice(void **state)
 	assert_int_equal(f->rep.stats.sessions_own, 1);
 }
 
+static void bundle_members(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "a=group:BUNDLE a v\r\n"
+				    "m=audio 40000 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=mid:a\r\na=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+				    "m=video 40000 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=mid:v\r\na=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n";
+	static const char answer[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				     "a=group:BUNDLE a v\r\n"
+				     "m=audio 40002 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\n"
+				     "a=mid:a\r\na=rtcp-mux\r\na=ice-ufrag:answ\r\n"
+				     "a=ice-pwd:answpasswordanswpassword\r\n"
+				     "a=candidate:1 1 udp 2122260223 127.0.0.1 40002 typ host\r\n"
+				     "m=video 40002 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 127.0.0.1\r\n"
+				     "a=mid:v\r\na=rtcp-mux\r\n";
+	struct call *c;
+
+	assert_int_equal(ng(f, NG_CMD_OFFER, "bundle-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=group:BUNDLE a v\r\n"));
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "bundle-1", "ta", "tb", answer), 0);
+	c = call_find(&f->r.calls, "bundle-1");
+	for (int side = 0; side < 2; side++) {
+		assert_false(c->legs[side].streams[0].bundled);
+		assert_true(c->legs[side].streams[1].bundled);
+	}
+}
+
 static void ice_flags(void **state)
 {
 	struct fixture *f = *state;
@@ -438,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ng_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_offer_gets_relay_ice, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
