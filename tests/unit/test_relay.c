@@ -420,6 +420,24 @@ static void bundle_members(void **state)
 	}
 }
 
+static void advertised_address(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n";
+
+	/* --interface lo=127.0.0.1!192.0.2.77: a 1:1 NAT in front of the relay */
+	netaddr_from_str(&f->r.opts.ifaces[0].advertised, "192.0.2.77", 0);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "adv-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "c=IN IP4 192.0.2.77\r\n"));
+	assert_non_null(strstr(f->sdp_out, " 192.0.2.77 ")); /* the host candidate */
+	assert_null(strstr(f->sdp_out, "127.0.0.1 "));	     /* never the local one */
+}
+
 static void ice_flags(void **state)
 {
 	struct fixture *f = *state;
@@ -473,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ice_offer_gets_relay_ice, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
