@@ -881,10 +881,29 @@ static uint64_t ice_pair_priority(bool controlling, uint32_t local, uint32_t rem
 static void ice_pair_set_state(struct ice_agent *a, struct ice_stream *st, struct ice_pair *p,
 			       enum ice_pair_state to)
 {
+	/* Legal moves (RFC 8445 §6.1.2.6): FROZEN -> SUCCEEDED only for a
+	 * lite agent's pairs, valid by the peer's request; IN_PROGRESS ->
+	 * WAITING on a 487 (§7.2.5.1); FAILED -> WAITING for a triggered check
+	 * (§7.3.1.4); SUCCEEDED -> FAILED when a later check on the pair (a
+	 * nomination) gets an asymmetric answer (§7.2.5.2.1). */
+#define B(x) (1u << ICE_PAIR_STATE_##x)
+	static const unsigned legal[] = {
+		[ICE_PAIR_STATE_FROZEN] = B(WAITING) | B(IN_PROGRESS) | B(SUCCEEDED) | B(FAILED),
+		[ICE_PAIR_STATE_WAITING] = B(IN_PROGRESS) | B(SUCCEEDED) | B(FAILED),
+		[ICE_PAIR_STATE_IN_PROGRESS] = B(WAITING) | B(SUCCEEDED) | B(FAILED),
+		[ICE_PAIR_STATE_SUCCEEDED] = B(FAILED),
+		[ICE_PAIR_STATE_FAILED] = B(WAITING) | B(SUCCEEDED),
+	};
+#undef B
 	char l[NETADDR_STRLEN], r[NETADDR_STRLEN];
 
 	if (p->state == to)
 		return;
+	if (!(legal[p->state] & (1u << to))) {
+		ice_log(a, ICE_LOG_ERROR, "pair: refused move %s -> %s", ice_pair_state_str(p->state),
+			ice_pair_state_str(to));
+		return;
+	}
 	ice_log(a, ICE_LOG_DEBUG, "pair %s -> %s: %s",
 		netaddr_str(&st->lcands[p->l].c.addr, l, sizeof(l)),
 		netaddr_str(&st->rcands[p->r].addr, r, sizeof(r)), ice_pair_state_str(to));
@@ -1455,6 +1474,13 @@ static void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c,
 
 	if (from == to)
 		return;
+	/* NONE -> GRANTED at selection; then GRANTED <-> LOST (RFC 7675 §5.1). */
+	if (to == ICE_CONSENT_STATE_NONE || (from == ICE_CONSENT_STATE_NONE &&
+					     to != ICE_CONSENT_STATE_GRANTED)) {
+		ice_log(a, ICE_LOG_ERROR, "consent: refused move %s -> %s",
+			ice_consent_state_str(from), ice_consent_state_str(to));
+		return;
+	}
 	ice_log(a, ICE_LOG_INFO, "stream %u component %u: consent %s -> %s", s, c,
 		ice_consent_state_str(from), ice_consent_state_str(to));
 	sel->consent = to;

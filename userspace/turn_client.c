@@ -80,10 +80,20 @@ static void turn_push_event(struct turn_client *tc, const struct turn_event *ev)
 /* The one transition function of the allocation machine. */
 static void turn_set_state(struct turn_client *tc, enum turn_alloc_state to, int error)
 {
+#define B(x) (1u << TURN_ALLOC_STATE_##x)
+	static const unsigned legal[] = {
+		[TURN_ALLOC_STATE_IDLE] = B(ALLOCATING) | B(RELEASED),
+		[TURN_ALLOC_STATE_ALLOCATING] = B(ALLOCATED) | B(FAILED) | B(RELEASED),
+		[TURN_ALLOC_STATE_ALLOCATED] = B(RELEASING) | B(FAILED),
+		[TURN_ALLOC_STATE_FAILED] = B(ALLOCATING) | B(RELEASED),
+		[TURN_ALLOC_STATE_RELEASING] = B(RELEASED),
+		[TURN_ALLOC_STATE_RELEASED] = 0,
+	};
+#undef B
 	struct turn_event ev = { 0 };
 
-	if (tc->state == to)
-		return;
+	if (tc->state == to || !(legal[tc->state] & (1u << to)))
+		return; /* the callers only ask for legal moves; this guards them */
 	tc->state = to;
 	switch (to) {
 	case TURN_ALLOC_STATE_ALLOCATED:

@@ -31,9 +31,28 @@ struct scen {
 	uint64_t seed;
 };
 
+/* Errors the agents logged (a refused state move is a bug). */
+static unsigned logged_errors;
+
+static void test_log(void *ctx, enum ice_log_level level, const char *msg)
+{
+	if (level == ICE_LOG_ERROR) {
+		logged_errors++;
+		print_message("agent error: %s\n", msg);
+	}
+}
+
+static int no_errors_logged(void **state)
+{
+	assert_int_equal(logged_errors, 0);
+	return 0;
+}
+
 static struct ice_config cfg_of(bool controlling, bool lite, uint64_t seed)
 {
 	struct ice_config c = { 0 };
+
+	c.log = test_log;
 
 	c.controlling = controlling;
 	c.lite = lite;
@@ -1226,31 +1245,31 @@ static void api_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(priority_formula),
-		cmocka_unit_test(pair_priority_and_foundations),
-		cmocka_unit_test(host_only),
-		cmocka_unit_test(host_only_ipv6),
-		cmocka_unit_test(rtcp_and_two_streams),
-		cmocka_unit_test(nat_one_side),
-		cmocka_unit_test(port_restricted_both),
-		cmocka_unit_test(same_nat),
-		cmocka_unit_test(symmetric_both_relay),
-		cmocka_unit_test(turn_stale_nonce),
-		cmocka_unit_test(turn_wrong_password),
-		cmocka_unit_test(role_conflict),
-		cmocka_unit_test(lite_peer),
-		cmocka_unit_test(trickle),
-		cmocka_unit_test(restart),
-		cmocka_unit_test(consent_loss),
-		cmocka_unit_test(lossy_network),
-		cmocka_unit_test(unreachable_fails),
-		cmocka_unit_test(malformed_dropped),
-		cmocka_unit_test(aggressive_and_renomination),
-		cmocka_unit_test(symmetric_response_and_limit),
-		cmocka_unit_test(prflx_then_signalled),
-		cmocka_unit_test(pacing_and_rto),
-		cmocka_unit_test(unfreeze_across_streams),
-		cmocka_unit_test(api_errors),
+		cmocka_unit_test_teardown(priority_formula, no_errors_logged),
+		cmocka_unit_test_teardown(pair_priority_and_foundations, no_errors_logged),
+		cmocka_unit_test_teardown(host_only, no_errors_logged),
+		cmocka_unit_test_teardown(host_only_ipv6, no_errors_logged),
+		cmocka_unit_test_teardown(rtcp_and_two_streams, no_errors_logged),
+		cmocka_unit_test_teardown(nat_one_side, no_errors_logged),
+		cmocka_unit_test_teardown(port_restricted_both, no_errors_logged),
+		cmocka_unit_test_teardown(same_nat, no_errors_logged),
+		cmocka_unit_test_teardown(symmetric_both_relay, no_errors_logged),
+		cmocka_unit_test_teardown(turn_stale_nonce, no_errors_logged),
+		cmocka_unit_test_teardown(turn_wrong_password, no_errors_logged),
+		cmocka_unit_test_teardown(role_conflict, no_errors_logged),
+		cmocka_unit_test_teardown(lite_peer, no_errors_logged),
+		cmocka_unit_test_teardown(trickle, no_errors_logged),
+		cmocka_unit_test_teardown(restart, no_errors_logged),
+		cmocka_unit_test_teardown(consent_loss, no_errors_logged),
+		cmocka_unit_test_teardown(lossy_network, no_errors_logged),
+		cmocka_unit_test_teardown(unreachable_fails, no_errors_logged),
+		cmocka_unit_test_teardown(malformed_dropped, no_errors_logged),
+		cmocka_unit_test_teardown(aggressive_and_renomination, no_errors_logged),
+		cmocka_unit_test_teardown(symmetric_response_and_limit, no_errors_logged),
+		cmocka_unit_test_teardown(prflx_then_signalled, no_errors_logged),
+		cmocka_unit_test_teardown(pacing_and_rto, no_errors_logged),
+		cmocka_unit_test_teardown(unfreeze_across_streams, no_errors_logged),
+		cmocka_unit_test_teardown(api_errors, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
