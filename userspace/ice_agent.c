@@ -2286,7 +2286,7 @@ int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *l
 	a->stats.rx_datagrams++;
 	if (now_ms > a->now)
 		a->now = now_ms;
-	if (!buf || !len || !local || !remote || a->released) {
+	if (!buf || !len || !local || !remote) {
 		a->stats.rx_dropped_unknown++;
 		return ICE_RECV_DROPPED;
 	}
@@ -2323,7 +2323,12 @@ int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *l
 			break;
 		}
 	}
-	if (len && buf[0] <= 3) {
+	/* Released: only the TURN answers to the final Refresh matter. */
+	if (!len || a->released) {
+		a->stats.rx_dropped_unknown++;
+		return ICE_RECV_DROPPED;
+	}
+	if (buf[0] <= 3) {
 		ret = ice_on_stun(a, buf, len, &rx);
 		if (ret != ICE_RECV_HANDLED)
 			return ret;

@@ -41,7 +41,6 @@
 #define ICE_STUN_RTO_MS		    500	  /* initial RTO for STUN/TURN server transactions, RFC 8489 §6.2.1 */
 #define ICE_STUN_RC		    7	  /* Rc: requests sent per transaction, RFC 8489 §6.2.1 */
 #define ICE_STUN_RM		    16	  /* Rm: last wait = Rm * RTO, RFC 8489 §6.2.1 */
-#define ICE_CHECK_RC		    7	  /* connectivity checks: same Rc as STUN */
 #define ICE_CONSENT_INTERVAL_MS	    5000  /* RFC 7675 §5.1, randomised to 0.8..1.2 */
 #define ICE_CONSENT_TIMEOUT_MS	    30000 /* RFC 7675 §5.1 */
 #define ICE_KEEPALIVE_MS	    15000 /* Binding indication when idle, RFC 8445 §11 (Tr >= 15 s) */
@@ -74,14 +73,17 @@ enum ice_log_level {
 struct ice_config {
 	bool controlling; /* initial role; may flip on a 487 role conflict (§7.3.1.1) */
 	bool lite;	  /* we are an ICE-lite agent (§2.5): no checks, no gathering */
-	uint32_t ta_ms;	  /* 0: ICE_TA_MS */
+	uint32_t ta_ms;	  /* 0: ICE_TA_MS; one check per Ta across all streams */
 	uint32_t rto_ms;  /* 0: ICE_STUN_RTO_MS (STUN/TURN server transactions) */
-	uint32_t rc;	  /* 0: ICE_STUN_RC */
+	uint32_t rc;	  /* 0: ICE_STUN_RC; connectivity checks use it too */
 	uint32_t rm;	  /* 0: ICE_STUN_RM */
 	uint32_t max_pairs;	      /* per stream; 0: ICE_MAX_PAIRS_DEFAULT */
 	uint32_t consent_interval_ms; /* 0: ICE_CONSENT_INTERVAL_MS */
 	uint32_t consent_timeout_ms;  /* 0: ICE_CONSENT_TIMEOUT_MS */
-	uint32_t keepalive_ms;	      /* 0: ICE_KEEPALIVE_MS */
+	/* 0: ICE_KEEPALIVE_MS. Binding indications on the selected pair sent
+	 * by a lite agent; a full agent's consent checks keep NAT bindings
+	 * open already (RFC 8445 §11, RFC 7675). */
+	uint32_t keepalive_ms;
 	const char *software; /* SOFTWARE attribute, copied; NULL: none */
 	/* Cryptographic randomness (ufrag/pwd, tie-breaker, transaction ids).
 	 * NULL: a PRNG seeded with `seed` (tests; not for production). */

@@ -458,10 +458,16 @@ static void symmetric_both_relay(void **state)
 		assert_media_flows(&s, 0, 1);
 	}
 	/* Release: a Refresh with lifetime 0 per allocation. */
+	unsigned refreshes_at_release = s.turn.refreshes;
+
 	assert_int_equal(ice_agent_release(s.eps[0].a, s.now), 0);
 	assert_int_equal(ice_agent_release(s.eps[1].a, s.now), 0);
 	sim_run_until(&s, s.now + 5000, NULL, NULL);
 	assert_int_equal(s.turn.releases, 2);
+	/* The answers were taken: no Refresh(0) retransmitted, nothing pending. */
+	sim_run_until(&s, s.now + 60000, NULL, NULL);
+	assert_int_equal(s.turn.refreshes, refreshes_at_release + 2);
+	assert_int_equal(ice_agent_next_deadline(s.eps[0].a), UINT64_MAX);
 	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_CLOSED);
 	sim_free(&s);
 }
