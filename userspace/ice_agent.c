@@ -1579,7 +1579,16 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 	struct ice_stream *st = a->streams[s];
 	bool all_sel = true;
 
-	if (a->cfg.lite || !st->have_remote)
+	if (a->cfg.lite) {
+		/* A lite agent's list is done once the peer nominated a pair for
+		 * every component; it never fails on its own. */
+		for (unsigned c = 1; c <= st->ncomp; c++)
+			if (!st->comp[c].sel.active || st->comp[c].sel.generation != st->generation)
+				all_sel = false;
+		st->list = all_sel ? ICE_LIST_COMPLETED : ICE_LIST_RUNNING;
+		return;
+	}
+	if (!st->have_remote)
 		return;
 	for (unsigned c = 1; c <= st->ncomp; c++) {
 		struct ice_component *cp = &st->comp[c];

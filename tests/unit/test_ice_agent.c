@@ -630,6 +630,9 @@ static void lite_peer(void **state)
 		scen_connect(&s, &sc);
 		assert_true(ice_agent_controlling(full->a));
 		assert_false(ice_agent_controlling(lite->a));
+		sim_run_until(&s, s.now + 2000, NULL, NULL);
+		assert_int_equal(ice_agent_state(lite->a), ICE_AGENT_STATE_COMPLETED);
+		assert_int_equal(ice_agent_state(full->a), ICE_AGENT_STATE_COMPLETED);
 		ice_agent_get_stats(lite->a, &st);
 		assert_int_equal(st.checks_sent, 0); /* lite never checks */
 		assert_true(st.checks_received >= 1);
