@@ -17,6 +17,9 @@
 #include "icepath/stun.h"
 #include "simnet.h"
 
+/* Both endpoints on the public segment, no NAT. */
+#define PUBLIC_PAIR .nat_l = -1, .nat_r = -1, .ip_l = "203.0.113.10", .ip_r = "203.0.113.20"
+
 #define T_LIMIT 120000 /* virtual ms any connect scenario may take */
 
 struct scen {
@@ -221,13 +224,7 @@ static void priority_formula(void **state)
 static void pair_priority_and_foundations(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = -1,
-			  .nat_r = -1,
-			  .ctl_l = true,
-			  .ip_l = "203.0.113.10",
-			  .ip_r = "203.0.113.20",
-			  .ncomp = 2,
-			  .stun = true};
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .ncomp = 2, .stun = true};
 	struct ice_candidate c[16];
 	struct ice_pair_info pi[16];
 	int n, np;
@@ -306,11 +303,7 @@ static void pair_priority_and_foundations(void **state)
 static void host_only(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = -1,
-			  .nat_r = -1,
-			  .ctl_l = true,
-			  .ip_l = "203.0.113.10",
-			  .ip_r = "203.0.113.20"};
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
 	struct ice_agent_stats st;
 
 	sim_init(&s, 3);
@@ -351,13 +344,7 @@ static void host_only_ipv6(void **state)
 static void rtcp_and_two_streams(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = -1,
-			  .nat_r = -1,
-			  .ctl_l = true,
-			  .ip_l = "203.0.113.10",
-			  .ip_r = "203.0.113.20",
-			  .ncomp = 2,
-			  .nstreams = 2};
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .ncomp = 2, .nstreams = 2};
 
 	sim_init(&s, 4);
 	scen_connect(&s, &sc);
@@ -518,12 +505,7 @@ static void symmetric_both_relay(void **state)
 static void turn_stale_nonce(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = -1,
-			  .nat_r = -1,
-			  .ctl_l = true,
-			  .turn = true,
-			  .ip_l = "203.0.113.10",
-			  .ip_r = "203.0.113.20"};
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .turn = true};
 	struct ice_candidate c[8];
 	int n, relays = 0;
 
@@ -584,13 +566,7 @@ static void role_conflict(void **state)
 {
 	for (int both = 0; both < 2; both++) {
 		struct sim s;
-		struct scen sc = {.nat_l = -1,
-				  .nat_r = -1,
-				  .ctl_l = both == 0,
-				  .ctl_r = both == 0,
-				  .ip_l = "203.0.113.10",
-				  .ip_r = "203.0.113.20",
-				  .seed = 7};
+		struct scen sc = {PUBLIC_PAIR, .ctl_l = both == 0, .ctl_r = both == 0, .seed = 7};
 		struct ice_agent_stats a, b;
 
 		sim_init(&s, 30 + both);
@@ -694,11 +670,7 @@ static bool reselected(struct sim *s, void *ctx)
 static void restart(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = -1,
-			  .nat_r = -1,
-			  .ctl_l = true,
-			  .ip_l = "203.0.113.10",
-			  .ip_r = "203.0.113.20"};
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
 	const char *u0, *u1;
 	struct ice_pair_info before, during;
 	struct ice_transmit tx;
@@ -745,11 +717,7 @@ static void restart(void **state)
 static void consent_loss(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = -1,
-			  .nat_r = -1,
-			  .ctl_l = true,
-			  .ip_l = "203.0.113.10",
-			  .ip_r = "203.0.113.20"};
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
 	struct ice_transmit tx;
 	static const uint8_t rtp[12] = {0x80};
 	uint64_t silent_at, lost;
