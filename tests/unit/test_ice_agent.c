@@ -502,6 +502,33 @@ static void symmetric_both_relay(void **state)
 	sim_free(&s);
 }
 
+/* RTP and RTCP each get their own allocation and relayed pair. */
+static void relay_two_components(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_r = true,
+			  .turn = true,
+			  .ncomp = 2,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
+
+	sim_init(&s, 25);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	scen_connect(&s, &sc);
+	assert_int_equal(s.turn.allocates, 4);
+	for (unsigned c = 1; c <= 2; c++) {
+		assert_true(has_relay(&s.eps[0].selected[0][c]));
+		assert_true(has_relay(&s.eps[1].selected[0][c]));
+		assert_int_equal(s.eps[0].selected[0][c].local.component, c);
+		assert_media_flows(&s, 0, c);
+	}
+	sim_free(&s);
+}
+
 static void turn_stale_nonce(void **state)
 {
 	struct sim s;
@@ -1314,6 +1341,7 @@ int main(void)
 		cmocka_unit_test_teardown(port_restricted_both, no_errors_logged),
 		cmocka_unit_test_teardown(same_nat, no_errors_logged),
 		cmocka_unit_test_teardown(symmetric_both_relay, no_errors_logged),
+		cmocka_unit_test_teardown(relay_two_components, no_errors_logged),
 		cmocka_unit_test_teardown(turn_stale_nonce, no_errors_logged),
 		cmocka_unit_test_teardown(turn_wrong_password, no_errors_logged),
 		cmocka_unit_test_teardown(role_conflict, no_errors_logged),
