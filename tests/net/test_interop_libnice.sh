@@ -10,6 +10,7 @@
 #  direct-ip-nice       icepath (public)       libnice (public)
 #  direct-nice-ip       libnice (public)       icepath (public)
 #  regular-nice-ip      libnice, regular nomination -> icepath
+#  lite-nice-ip         libnice (public)       icepath --lite (public)
 #  prnat-ip-nice        icepath behind port-restricted NAT -> libnice public
 #  prnat-nice-ip        libnice behind port-restricted NAT -> icepath public
 #  prnat2-ip-nice       icepath and libnice each behind a port-restricted NAT
@@ -61,6 +62,16 @@ if want_case regular-nice-ip; then
 		"$NS_pb" "$IP --controlled $media"
 	expect_sel regular-nice-ip A "$SEL_A" '^host (host|prflx)$'
 	expect_sel regular-nice-ip B "$SEL_B" '^host (host|prflx)$'
+fi
+
+# icepath as an ICE-lite agent (RFC 8445 §2.5) under a full libnice agent:
+# libnice ignores a=ice-lite in parse_remote_sdp, so it must be the
+# controlling side, as a full agent facing a lite one is anyway.
+if want_case lite-nice-ip; then
+	run_pair lite-nice-ip "$NS_pa" "$NICE --controlling $(nbind 203.0.113.11) $media" \
+		"$NS_pb" "$IP --controlled --lite $media"
+	expect_sel lite-nice-ip A "$SEL_A" '^host (host|prflx)$'
+	expect_sel lite-nice-ip B "$SEL_B" '^host (host|prflx)$'
 fi
 
 # A NATed controlling side: its valid pair's local candidate is its srflx
