@@ -21,6 +21,7 @@
 #include "icepath/ice.h"
 #include "icepath/stun.h"
 #include "icepath/turn_client.h"
+#include "ice_queue.h"
 
 /* Controlling agent: how long to wait for higher-priority pairs once a
  * component has a valid pair before nominating the best one (RFC 8445 §8.1.1
@@ -139,18 +140,6 @@ struct ice_stream {
 	uint32_t trig_seq;  /* FIFO order of the triggered-check queue */
 };
 
-struct ice_out {
-	struct ice_out *next;
-	struct netaddr local, remote;
-	size_t len;
-	uint8_t buf[];
-};
-
-struct ice_evq {
-	struct ice_evq *next;
-	struct ice_event ev;
-};
-
 struct ice_server {
 	struct netaddr addr;
 	char *user, *pass; /* TURN only */
@@ -179,8 +168,8 @@ struct ice_agent {
 	unsigned nhosts, cap_hosts;
 	struct ice_stream *streams[ICE_MAX_STREAMS];
 	unsigned nstreams;
-	struct ice_out *out_head, **out_tail;
-	struct ice_evq *ev_head, **ev_tail;
+	struct ice_queue out; /* datagrams to send */
+	struct ice_queue events;
 	struct ice_agent_stats stats;
 };
 
@@ -276,34 +265,15 @@ static void ice_random_chars(struct ice_agent *a, char *out, size_t n)
 
 static void ice_push_event(struct ice_agent *a, const struct ice_event *ev)
 {
-	struct ice_evq *q = malloc(sizeof(*q));
-
-	if (!q) {
+	if (ice_queue_push(&a->events, ev, sizeof(*ev)))
 		ice_log(a, ICE_LOG_ERROR, "out of memory: event %d lost", ev->type);
-		return;
-	}
-	q->next = NULL;
-	q->ev = *ev;
-	*a->ev_tail = q;
-	a->ev_tail = &q->next;
 }
 
 static void ice_queue_raw(struct ice_agent *a, const struct netaddr *local,
 			  const struct netaddr *remote, const uint8_t *buf, size_t len)
 {
-	struct ice_out *o = malloc(sizeof(*o) + len);
-
-	if (!o) {
+	if (ice_queue_push_datagram(&a->out, local, remote, buf, len))
 		ice_log(a, ICE_LOG_ERROR, "out of memory: datagram dropped");
-		return;
-	}
-	o->next = NULL;
-	o->local = *local;
-	o->remote = *remote;
-	o->len = len;
-	memcpy(o->buf, buf, len);
-	*a->out_tail = o;
-	a->out_tail = &o->next;
 }
 
 static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, uint64_t now);
@@ -438,8 +408,8 @@ int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 	a->controlling = a->cfg.controlling && !a->cfg.lite;
 	ice_random(a, &a->tiebreaker, sizeof(a->tiebreaker));
 	a->next_check_ms = 0;
-	a->out_tail = &a->out_head;
-	a->ev_tail = &a->ev_head;
+	ice_queue_init(&a->out);
+	ice_queue_init(&a->events);
 	*out = a;
 	return 0;
 }
@@ -463,18 +433,8 @@ void ice_agent_free(struct ice_agent *a)
 		free(a->streams[s]->comp);
 		free(a->streams[s]);
 	}
-	while (a->out_head) {
-		struct ice_out *o = a->out_head;
-
-		a->out_head = o->next;
-		free(o);
-	}
-	while (a->ev_head) {
-		struct ice_evq *q = a->ev_head;
-
-		a->ev_head = q->next;
-		free(q);
-	}
+	ice_queue_clear(&a->out);
+	ice_queue_clear(&a->events);
 	free(a);
 }
 
@@ -1202,8 +1162,25 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 		return -EALREADY; /* credentials first: they name the generation */
 	i = ice_rcand_find(st, c->component, &c->addr);
 	if (i >= 0) {
-		/* RFC 8838 §11.4: a signalled candidate that we learnt as prflx
-		 * keeps its pairs; the signalled priority is not adopted. */
+		struct ice_sel *sel = &st->comp[c->component].sel;
+
+		if (st->rcands[i].type != ICE_CAND_TYPE_PRFLX)
+			return 0; /* a duplicate */
+		/* A peer-reflexive candidate learnt from a check before the
+		 * signalling caught up (trickle, RFC 8838 §11.4): it keeps its
+		 * pairs and their state, and takes the signalled type,
+		 * foundation and priority. */
+		ice_cand_import(c, &st->rcands[i]);
+		for (unsigned k = 0; k < st->npairs; k++)
+			if (st->pairs[k].r == (unsigned)i)
+				st->pairs[k].prio = ice_pair_priority(
+					a->controlling, st->lcands[st->pairs[k].l].c.priority,
+					c->priority);
+		if (sel->active && netaddr_equal(&sel->remote.addr, &st->rcands[i].addr)) {
+			sel->remote = st->rcands[i];
+			sel->prio = ice_pair_priority(a->controlling, sel->local.priority,
+						      c->priority);
+		}
 		return 0;
 	}
 	ice_cand_import(c, &rc);
@@ -1420,14 +1397,8 @@ static bool ice_stream_next_check(struct ice_agent *a, struct ice_stream *st, ui
 			if (!ice_foundation_active(a, st, p))
 				best = p;
 		}
-		if (!best) /* every foundation busy: take the best frozen anyway */
-			for (unsigned i = 0; i < st->npairs; i++) {
-				struct ice_pair *p = &st->pairs[i];
-
-				if (p->state == ICE_PAIR_STATE_FROZEN &&
-				    (!best || p->prio > best->prio))
-					best = p;
-			}
+		/* Every frozen foundation busy elsewhere: this list waits for
+		 * those checks to succeed (§7.2.5.3.3 unfreezes) or fail. */
 	}
 	if (!best)
 		return false;
@@ -1466,10 +1437,11 @@ static void ice_paced_check(struct ice_agent *a, uint64_t now)
 			continue;
 		if (ice_stream_next_check(a, st, now)) {
 			a->rr = s + 1;
-			a->next_check_ms = now + a->cfg.ta_ms;
-			return;
+			break;
 		}
 	}
+	/* One check per Ta; with nothing checkable now, look again in Ta. */
+	a->next_check_ms = now + a->cfg.ta_ms;
 }
 
 /* ---- selection, consent --------------------------------------------------------- */
@@ -1562,10 +1534,7 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 	sel->consent_expiry_ms = now + a->cfg.consent_timeout_ms;
 	sel->consent_next_ms = now + ice_consent_interval(a);
 	sel->keepalive_next_ms = now + a->cfg.keepalive_ms;
-	if (sel->consent == ICE_CONSENT_STATE_NONE)
-		sel->consent = ICE_CONSENT_STATE_GRANTED;
-	else
-		ice_consent_set_state(a, s, p->comp, ICE_CONSENT_STATE_GRANTED);
+	ice_consent_set_state(a, s, p->comp, ICE_CONSENT_STATE_GRANTED);
 	st->prev_lufrag[0] = 0; /* the old generation is over */
 	ice_log(a, ICE_LOG_INFO, "stream %u component %u: selected %s %s -> %s %s", s, p->comp,
 		ice_cand_type_str(lc->c.type), netaddr_str(&lc->c.addr, l, sizeof(l)),
@@ -2531,36 +2500,12 @@ uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now)
 
 bool ice_agent_poll_transmit(struct ice_agent *a, struct ice_transmit *tx)
 {
-	struct ice_out *o = a->out_head;
-
-	if (!o)
-		return false;
-	a->out_head = o->next;
-	if (!a->out_head)
-		a->out_tail = &a->out_head;
-	tx->local = o->local;
-	tx->remote = o->remote;
-	memcpy(tx->head, o->buf, o->len);
-	tx->head_len = o->len;
-	tx->payload = NULL;
-	tx->payload_len = 0;
-	tx->pad_len = 0;
-	free(o);
-	return true;
+	return ice_queue_pop_datagram(&a->out, tx);
 }
 
 bool ice_agent_poll_event(struct ice_agent *a, struct ice_event *ev)
 {
-	struct ice_evq *q = a->ev_head;
-
-	if (!q)
-		return false;
-	a->ev_head = q->next;
-	if (!a->ev_head)
-		a->ev_tail = &a->ev_head;
-	*ev = q->ev;
-	free(q);
-	return true;
+	return ice_queue_pop(&a->events, ev, sizeof(*ev));
 }
 
 /* ---- media and queries ---------------------------------------------------------- */

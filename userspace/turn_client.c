@@ -14,6 +14,7 @@
 
 #include "icepath/stun.h"
 #include "icepath/turn_client.h"
+#include "ice_queue.h"
 
 struct turn_txn {
 	bool used;
@@ -36,17 +37,6 @@ struct turn_peer {
 	uint64_t chan_refresh_ms;
 };
 
-struct turn_out {
-	struct turn_out *next;
-	size_t len;
-	uint8_t buf[];
-};
-
-struct turn_evq {
-	struct turn_evq *next;
-	struct turn_event ev;
-};
-
 struct turn_client {
 	struct turn_client_config cfg;
 	char username[STUN_USERNAME_MAX];
@@ -64,8 +54,8 @@ struct turn_client {
 	struct turn_txn txns[TURN_MAX_TXNS];
 	struct turn_peer peers[TURN_MAX_PEERS];
 	unsigned npeers;
-	struct turn_out *out_head, **out_tail;
-	struct turn_evq *ev_head, **ev_tail;
+	struct ice_queue out; /* requests to send to the server */
+	struct ice_queue events;
 };
 
 static const char *const state_names[] = {
@@ -83,13 +73,8 @@ const char *turn_alloc_state_str(enum turn_alloc_state s)
 
 static void turn_push_event(struct turn_client *tc, const struct turn_event *ev)
 {
-	struct turn_evq *q = calloc(1, sizeof(*q));
-
-	if (!q)
-		return; /* events are advisory; the state is still queryable */
-	q->ev = *ev;
-	*tc->ev_tail = q;
-	tc->ev_tail = &q->next;
+	/* Out of memory loses the event only; the state stays queryable. */
+	ice_queue_push(&tc->events, ev, sizeof(*ev));
 }
 
 /* The one transition function of the allocation machine. */
@@ -121,16 +106,7 @@ static void turn_set_state(struct turn_client *tc, enum turn_alloc_state to, int
 
 static int turn_queue(struct turn_client *tc, const uint8_t *buf, size_t len)
 {
-	struct turn_out *o = malloc(sizeof(*o) + len);
-
-	if (!o)
-		return -ENOMEM;
-	o->next = NULL;
-	o->len = len;
-	memcpy(o->buf, buf, len);
-	*tc->out_tail = o;
-	tc->out_tail = &o->next;
-	return 0;
+	return ice_queue_push_datagram(&tc->out, &tc->cfg.base, &tc->cfg.server, buf, len);
 }
 
 int turn_client_new(struct turn_client **out, const struct turn_client_config *cfg)
@@ -160,8 +136,8 @@ int turn_client_new(struct turn_client **out, const struct turn_client_config *c
 	if (!tc->cfg.lifetime_s)
 		tc->cfg.lifetime_s = TURN_LIFETIME_S;
 	tc->refresh_ms = UINT64_MAX;
-	tc->out_tail = &tc->out_head;
-	tc->ev_tail = &tc->ev_head;
+	ice_queue_init(&tc->out);
+	ice_queue_init(&tc->events);
 	*out = tc;
 	return 0;
 }
@@ -170,18 +146,8 @@ void turn_client_free(struct turn_client *tc)
 {
 	if (!tc)
 		return;
-	while (tc->out_head) {
-		struct turn_out *o = tc->out_head;
-
-		tc->out_head = o->next;
-		free(o);
-	}
-	while (tc->ev_head) {
-		struct turn_evq *q = tc->ev_head;
-
-		tc->ev_head = q->next;
-		free(q);
-	}
+	ice_queue_clear(&tc->out);
+	ice_queue_clear(&tc->events);
 	free(tc);
 }
 
@@ -302,7 +268,7 @@ int turn_client_release(struct turn_client *tc, uint64_t now_ms)
 		turn_set_state(tc, TURN_ALLOC_STATE_RELEASED, 0);
 		return err;
 	}
-	tc->state = TURN_ALLOC_STATE_RELEASING;
+	turn_set_state(tc, TURN_ALLOC_STATE_RELEASING, 0);
 	tc->refresh_ms = UINT64_MAX;
 	return 0;
 }
@@ -355,7 +321,8 @@ static int turn_peer_kick(struct turn_client *tc, int i, uint64_t now)
 	return err;
 }
 
-int turn_client_permit(struct turn_client *tc, const struct netaddr *peer, uint64_t now_ms)
+static int turn_peer_want(struct turn_client *tc, const struct netaddr *peer, bool channel,
+			  uint64_t now)
 {
 	int i;
 
@@ -365,21 +332,18 @@ int turn_client_permit(struct turn_client *tc, const struct netaddr *peer, uint6
 	if (i < 0)
 		return i;
 	tc->peers[i].perm_wanted = true;
-	return turn_peer_kick(tc, i, now_ms);
+	tc->peers[i].chan_wanted |= channel;
+	return turn_peer_kick(tc, i, now);
+}
+
+int turn_client_permit(struct turn_client *tc, const struct netaddr *peer, uint64_t now_ms)
+{
+	return turn_peer_want(tc, peer, false, now_ms);
 }
 
 int turn_client_bind_channel(struct turn_client *tc, const struct netaddr *peer, uint64_t now_ms)
 {
-	int i;
-
-	if (netaddr_family(peer) != netaddr_family(&tc->cfg.server))
-		return -EAFNOSUPPORT;
-	i = turn_peer_get(tc, peer);
-	if (i < 0)
-		return i;
-	tc->peers[i].perm_wanted = true;
-	tc->peers[i].chan_wanted = true;
-	return turn_peer_kick(tc, i, now_ms);
+	return turn_peer_want(tc, peer, true, now_ms);
 }
 
 static struct turn_txn *turn_txn_find(struct turn_client *tc, const uint8_t *tid)
@@ -740,34 +704,10 @@ uint64_t turn_client_tick(struct turn_client *tc, uint64_t now)
 
 bool turn_client_poll_transmit(struct turn_client *tc, struct ice_transmit *tx)
 {
-	struct turn_out *o = tc->out_head;
-
-	if (!o)
-		return false;
-	tc->out_head = o->next;
-	if (!tc->out_head)
-		tc->out_tail = &tc->out_head;
-	tx->local = tc->cfg.base;
-	tx->remote = tc->cfg.server;
-	memcpy(tx->head, o->buf, o->len);
-	tx->head_len = o->len;
-	tx->payload = NULL;
-	tx->payload_len = 0;
-	tx->pad_len = 0;
-	free(o);
-	return true;
+	return ice_queue_pop_datagram(&tc->out, tx);
 }
 
 bool turn_client_poll_event(struct turn_client *tc, struct turn_event *ev)
 {
-	struct turn_evq *q = tc->ev_head;
-
-	if (!q)
-		return false;
-	tc->ev_head = q->next;
-	if (!tc->ev_head)
-		tc->ev_tail = &tc->ev_head;
-	*ev = q->ev;
-	free(q);
-	return true;
+	return ice_queue_pop(&tc->events, ev, sizeof(*ev));
 }

@@ -318,8 +318,11 @@ int ice_agent_restart(struct ice_agent *a, uint64_t now_ms); /* every stream */
 /*
  * Feed one datagram received on the socket bound to `local` from `remote`.
  * Returns enum ice_recv_verdict. res is filled for ICE_RECV_DATA. Never
- * modifies buf. Media (RTP/RTCP/DTLS...) costs O(1): the first byte is
- * demultiplexed (RFC 7983) and no check list is walked.
+ * modifies buf. Media (RTP/RTCP/DTLS...) costs O(1) in the number of pairs:
+ * the first byte is demultiplexed (RFC 7983), the base found among the
+ * agent's few host bases, and no check list is walked. ICE_RECV_DATA queues
+ * nothing and leaves the deadline unchanged; after the other verdicts drain
+ * the queues and re-read ice_agent_next_deadline().
  */
 int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *local,
 		   const struct netaddr *remote, const uint8_t *buf, size_t len,

@@ -295,6 +295,21 @@ static void host_only(void **state)
 	sim_free(&s);
 }
 
+static void host_only_ipv6(void **state)
+{
+	struct sim s;
+	struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_r = true, .ip_l = "2001:db8::10",
+			   .ip_r = "2001:db8::20" };
+
+	sim_init(&s, 5);
+	scen_connect(&s, &sc);
+	assert_int_equal(netaddr_family(&s.eps[0].selected[0][1].remote.addr), AF_INET6);
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_HOST);
+	assert_agree(&s, 0, 1);
+	assert_media_flows(&s, 0, 1);
+	sim_free(&s);
+}
+
 static void rtcp_and_two_streams(void **state)
 {
 	struct sim s;
@@ -319,11 +334,12 @@ static void nat_one_side(void **state)
 		enum sim_filter f;
 	} kinds[] = {
 		{ SIM_MAP_EI, SIM_FILTER_EI },	/* full cone */
+		{ SIM_MAP_EI, SIM_FILTER_AD },	/* address-restricted */
 		{ SIM_MAP_EI, SIM_FILTER_APD }, /* port-restricted */
 		{ SIM_MAP_APD, SIM_FILTER_APD }, /* symmetric */
 	};
 
-	for (unsigned k = 0; k < 3; k++) {
+	for (unsigned k = 0; k < 4; k++) {
 		struct sim s;
 		struct scen sc = { .nat_l = 0, .nat_r = -1, .ctl_l = (k & 1), .ctl_r = !(k & 1),
 				   .stun = true, .ip_l = "10.0.0.2", .ip_r = "203.0.113.20" };
@@ -1042,6 +1058,141 @@ static void symmetric_response_and_limit(void **state)
 	ice_agent_free(a);
 }
 
+/* A check from an address not yet signalled makes a prflx remote; when the
+ * trickled candidate for it arrives, it takes the signalled type. */
+static void prflx_then_signalled(void **state)
+{
+	struct fake f;
+	struct ice_recv_result res;
+	uint8_t buf[512], rbuf[512], tid[12];
+	struct stun_msg resp;
+	struct ice_pair_info pi[4];
+	struct netaddr late = sim_addr("203.0.113.77", 7777);
+	struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1 };
+	size_t n;
+	int np;
+
+	fake_init(&f, false);
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &late, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL), 0);
+	np = ice_agent_pairs(f.a, 0, pi, 4);
+	assert_int_equal(np, 2);
+	assert_int_equal(pi[1].remote.type, ICE_CAND_TYPE_PRFLX);
+	assert_int_equal(pi[1].remote.priority, 1862270975u);
+	c.addr = late;
+	c.priority = 2130706431u;
+	strcpy(c.foundation, "late");
+	assert_int_equal(ice_agent_add_remote_candidate(f.a, 0, &c), 0);
+	assert_int_equal(ice_agent_pairs(f.a, 0, pi, 4), 2);
+	assert_int_equal(pi[1].remote.type, ICE_CAND_TYPE_HOST);
+	assert_string_equal(pi[1].remote.foundation, "late");
+	assert_true(pi[1].priority == (2130706431ull << 32) + 2 * 2130706431ull);
+	ice_agent_free(f.a);
+}
+
+static unsigned count_tx(struct ice_agent *a)
+{
+	struct ice_transmit tx;
+	unsigned n = 0;
+
+	while (ice_agent_poll_transmit(a, &tx))
+		n++;
+	return n;
+}
+
+/* One check per Ta (RFC 8445 §14.2), the first retransmission after the
+ * §14.3 RTO, and Ta from the configuration. */
+static void pacing_and_rto(void **state)
+{
+	struct ice_config cfg = cfg_of(true, false, 11);
+	struct netaddr base = sim_addr("203.0.113.10", 5000);
+	struct ice_agent_stats st;
+	struct ice_agent *a;
+
+	cfg.ta_ms = 20;
+	assert_int_equal(ice_agent_new(&a, &cfg), 0);
+	assert_int_equal(ice_agent_add_stream(a, 1), 0);
+	assert_int_equal(ice_agent_add_host(a, 0, 1, &base, 65535), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "abcd", "0123456789012345678901"), 0);
+	for (unsigned i = 0; i < 40; i++) {
+		struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST,
+					   .generation = -1 };
+
+		c.addr = sim_addr("198.51.100.50", (uint16_t)(1000 + i));
+		c.priority = ice_candidate_priority(126, 1000 - i, 1);
+		snprintf(c.foundation, sizeof(c.foundation), "f%u", i);
+		assert_int_equal(ice_agent_add_remote_candidate(a, 0, &c), 0);
+	}
+	assert_int_equal(ice_agent_start(a, 0), 0);
+	assert_int_equal(ice_agent_tick(a, 0), 20);
+	assert_int_equal(count_tx(a), 1);
+	ice_agent_tick(a, 19);
+	assert_int_equal(count_tx(a), 0);
+	ice_agent_tick(a, 20);
+	assert_int_equal(count_tx(a), 1);
+	/* RTO = MAX(500, Ta * (Num-Waiting + Num-In-Progress)): the first
+	 * check went out with nothing else in progress, so 500 ms; until
+	 * then one paced check per Ta, 25 in all, and no retransmission. */
+	for (uint64_t t = 40; t < 500; t += 20) {
+		ice_agent_tick(a, t);
+		assert_int_equal(count_tx(a), 1);
+	}
+	ice_agent_get_stats(a, &st);
+	assert_int_equal(st.checks_sent, 25);
+	assert_int_equal(st.checks_retransmitted, 0);
+	ice_agent_tick(a, 500);
+	ice_agent_get_stats(a, &st);
+	assert_int_equal(st.checks_retransmitted, 1);
+	ice_agent_free(a);
+}
+
+/* RFC 8445 §6.1.2.6 / §6.1.4.2 / §7.2.5.3.3: a foundation is checked once
+ * across the check lists; the other streams' pairs of that foundation stay
+ * Frozen until it succeeds, then go Waiting. */
+static void unfreeze_across_streams(void **state)
+{
+	struct fake f;
+	struct ice_pair_info pi[4];
+	struct netaddr base2 = sim_addr("203.0.113.10", 5002), peer2 = sim_addr("203.0.113.99", 7002);
+	struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1 };
+	uint8_t rbuf[512], qbuf[512];
+	struct stun_msg resp, req;
+
+	fake_init(&f, true); /* stream 0: base 5000 -> peer 7000, foundation peer1 */
+	assert_int_equal(ice_agent_add_stream(f.a, 1), 1);
+	assert_int_equal(ice_agent_add_host(f.a, 1, 1, &base2, 65535), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(f.a, 1, f.rufrag, f.rpwd), 0);
+	c.addr = peer2;
+	c.priority = ice_candidate_priority(126, 1000, 1);
+	strcpy(c.foundation, "peer1"); /* same remote foundation, same base IP */
+	assert_int_equal(ice_agent_add_remote_candidate(f.a, 1, &c), 0);
+	ice_agent_tick(f.a, f.now);
+	memset(&req, 0, sizeof(req));
+	fake_collect(&f, &resp, rbuf, &req, qbuf, NULL);
+	assert_int_equal(req.cls, STUN_CLASS_REQUEST);
+	ice_agent_pairs(f.a, 0, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_IN_PROGRESS);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FROZEN);
+	/* Ta later: stream 1 may not unfreeze its only pair. */
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	assert_int_equal(count_tx(f.a), 0);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FROZEN);
+	/* Stream 0's check succeeds: stream 1's pair goes Waiting, is checked. */
+	assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_WAITING);
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_IN_PROGRESS);
+	ice_agent_free(f.a);
+}
+
 static void api_errors(void **state)
 {
 	struct ice_agent *a;
@@ -1078,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(priority_formula),
 		cmocka_unit_test(pair_priority_and_foundations),
 		cmocka_unit_test(host_only),
+		cmocka_unit_test(host_only_ipv6),
 		cmocka_unit_test(rtcp_and_two_streams),
 		cmocka_unit_test(nat_one_side),
 		cmocka_unit_test(port_restricted_both),
@@ -1095,6 +1247,9 @@ int main(void)
 		cmocka_unit_test(malformed_dropped),
 		cmocka_unit_test(aggressive_and_renomination),
 		cmocka_unit_test(symmetric_response_and_limit),
+		cmocka_unit_test(prflx_then_signalled),
+		cmocka_unit_test(pacing_and_rto),
+		cmocka_unit_test(unfreeze_across_streams),
 		cmocka_unit_test(api_errors),
 	};
 
