@@ -144,4 +144,37 @@ if want_case consent; then
 	icp_log "  A lost consent after $lost packets and sent no more ($final)"
 fi
 
-icp_log "PASS: 8 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"
+# Error paths: usage errors exit 2; a malformed or ICE-less remote SDP is a
+# "failed" event naming the reason (and the line), exit 1.
+if want_case errors; then
+	dir="$ICP_TMP/errors"
+	mkdir -p "$dir"
+	icp_log "case errors"
+	for bad in "" "--controlling" "--controlling --local-sdp x" \
+		"--controlled --local-sdp x --remote-sdp y --relay-only" \
+		"--controlled --local-sdp x --remote-sdp y --turn 203.0.113.1:3478" \
+		"--controlled --local-sdp x --remote-sdp y --stun host.example:3478" \
+		"--controlled --local-sdp x --remote-sdp y --send -1" \
+		"--controlled --local-sdp x --remote-sdp y --bind nonsense"; do
+		# shellcheck disable=SC2086
+		nsx "$NS_pa" "$PEER_A" $bad >/dev/null 2>&1
+		rc=$?
+		[ $rc -eq 2 ] || icp_fail "errors: '$bad' exited $rc, want 2 (usage)"
+	done
+	peer_err() { # remote SDP text, expected words in the failure
+		printf '%b' "$1" >"$dir/r.sdp"
+		nsx "$NS_pa" "$PEER_A" --controlled --json --timeout 5 --expect 1 \
+			--local-sdp "$dir/l.sdp" --remote-sdp "$dir/r.sdp" >"$dir/out" 2>/dev/null &&
+			icp_fail "errors: accepted remote SDP '$1'"
+		jq -r 'select(.event == "failed") | .reason' "$dir/out" | grep -q "$2" ||
+			icp_fail "errors: failure for '$1' does not say '$2': $(cat "$dir/out")"
+	}
+	peer_err 'v=0\r\nm=audio\r\n' 'line 2: m= line has no port'
+	peer_err 'v=0\r\nm=audio 9 RTP/AVP 0\r\na=ice-ufrag:abcd\r\n' 'no a=ice-ufrag/a=ice-pwd'
+	peer_err 'm=audio 9 RTP/AVP 0\na=ice-ufrag:ab\na=ice-pwd:0123456789012345678901\n' 'RFC 8839'
+	peer_err 'm=audio 9 RTP/AVP 0\na=ice-ufrag:abcd\na=ice-pwd:0123456789012345678901\na=candidate:1 1 UDP x 192.0.2.1 9 typ host\n' 'line 4: candidate priority'
+	help=$(nsx "$NS_pa" "$PEER_A" --help) || icp_fail "errors: --help did not exit 0"
+	grep -q -- '--relay-only' <<<"$help" || icp_fail "errors: --help lacks options"
+fi
+
+icp_log "PASS: 9 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"
