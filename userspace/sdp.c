@@ -459,6 +459,42 @@ static bool sdp_is_token(const char *s)
 	return true;
 }
 
+int sdp_media_by_mid(const struct sdp *sdp, const char *mid)
+{
+	for (size_t i = 0; i < sdp->n_media; i++) {
+		const char *v = sdp_attr_get(&sdp->media[i], "mid");
+
+		if (v && !strcmp(v, mid))
+			return (int)i;
+	}
+	return -ENOENT;
+}
+
+int sdp_bundle_mids(const struct sdp *sdp, char *buf, size_t len, const char **mids, size_t max)
+{
+	char *tok[SDP_MAX_MEDIA + 1];
+	int n;
+
+	/* RFC 5888 §5: a=group:<semantics> *(SP identification-tag) */
+	for (int i = sdp_attr_find(&sdp->session, "group", 0); i >= 0;
+	     i = sdp_attr_find(&sdp->session, "group", (size_t)i + 1)) {
+		const char *v = sdp_attr_value(&sdp->session.lines[i]);
+
+		if (strncmp(v, "BUNDLE", 6) || (v[6] != ' ' && v[6] != '\0'))
+			continue;
+		if (strlen(v + 6) >= len)
+			return -E2BIG;
+		strcpy(buf, v + 6);
+		n = sdp_tokens(buf, tok, SDP_MAX_MEDIA + 1);
+		if (n < 0 || (size_t)n > max)
+			return -E2BIG;
+		for (int k = 0; k < n; k++)
+			mids[k] = tok[k];
+		return n;
+	}
+	return -ENOENT;
+}
+
 /* ---- m= and c= ----------------------------------------------------------------- */
 
 int sdp_mline_parse(const char *value, struct sdp_mline *m, char *err, size_t err_len)

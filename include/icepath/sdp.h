@@ -103,6 +103,13 @@ int sdp_attr_remove_all(struct sdp_section *s, const char *name);
  * a property attribute). */
 int sdp_attr_append(struct sdp_section *s, const char *name, const char *value);
 
+/* Media section whose a=mid is mid (RFC 9143 BUNDLE, RFC 5888); -ENOENT. */
+int sdp_media_by_mid(const struct sdp *sdp, const char *mid);
+/* The mids of the session-level a=group:BUNDLE line into mids[0..max)
+ * (pointers into a copy in buf); returns the count, -ENOENT without a
+ * BUNDLE group, -E2BIG past max or len. */
+int sdp_bundle_mids(const struct sdp *sdp, char *buf, size_t len, const char **mids, size_t max);
+
 /* ---- m= and c= ------------------------------------------------------------ */
 
 /* RFC 8866 §5.14: m=<media> <port>[/<number of ports>] <proto> <fmt> ... */

@@ -134,3 +134,14 @@ expect_sel() {
 	local name=$1 side=$2 got=$3 re=$4
 	[[ $got =~ $re ]] || icp_fail "$name: peer $side selected [$got], RFC 8445 wants /$re/"
 }
+
+# ice_case CASE NS_A "CMD_A..." NS_B "CMD_B..." RE_A RE_B: run_pair, then
+# each side's selected pair must match its regex (see expect_sel). Runs
+# nothing when ICE_CASES leaves CASE out.
+ice_case() {
+	local name=$1 ns_a=$2 cmd_a=$3 ns_b=$4 cmd_b=$5 re_a=$6 re_b=$7
+	want_case "$name" || return 0
+	run_pair "$name" "$ns_a" "$cmd_a" "$ns_b" "$cmd_b"
+	expect_sel "$name" A "$SEL_A" "$re_a"
+	expect_sel "$name" B "$SEL_B" "$re_b"
+}

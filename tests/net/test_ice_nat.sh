@@ -41,12 +41,9 @@ topo_natted sb 4 symmetric 192.168.4
 # Both public, no servers: host candidates only. A remote candidate may be
 # reported as peer-reflexive when the peer's check arrived before its SDP
 # (RFC 8445 §7.3.1.3); the address is the host one either way.
-if want_case public-public; then
-	run_pair public-public "$NS_pa" "$PEER_A --controlling $media" \
-		"$NS_pb" "$PEER_B --controlled $media"
-	expect_sel public-public A "$SEL_A" '^host (host|prflx)$'
-	expect_sel public-public B "$SEL_B" '^host (host|prflx)$'
-fi
+ice_case public-public "$NS_pa" "$PEER_A --controlling $media" \
+	"$NS_pb" "$PEER_B --controlled $media" \
+	'^host (host|prflx)$' '^host (host|prflx)$'
 
 # A behind a port-restricted NAT, B public, both use STUN. A's check from
 # its host base comes back with A's mapped address, which is A's srflx
@@ -54,30 +51,23 @@ fi
 # one whose address equals the mapped address). B sees A's srflx address:
 # srflx, or prflx if the check arrived before A's SDP was read (§7.3.1.3).
 stun="--stun $PUB_IP:3478"
-if want_case prnat-public; then
-	run_pair prnat-public "$NS_na" "$PEER_A --controlling $stun $media" \
-		"$NS_pb" "$PEER_B --controlled $stun $media"
-	expect_sel prnat-public A "$SEL_A" '^srflx host$'
-	expect_sel prnat-public B "$SEL_B" '^host (srflx|prflx)$'
-fi
+ice_case prnat-public "$NS_na" "$PEER_A --controlling $stun $media" \
+	"$NS_pb" "$PEER_B --controlled $stun $media" \
+	'^srflx host$' '^host (srflx|prflx)$'
 
 # Both behind port-restricted NATs: private addresses are unreachable, the
 # NATs' mappings are endpoint-independent, so srflx <-> srflx.
-if want_case prnat-prnat; then
-	run_pair prnat-prnat "$NS_na" "$PEER_A --controlling $stun $media" \
-		"$NS_nb" "$PEER_B --controlled $stun $media"
-	expect_sel prnat-prnat A "$SEL_A" '^srflx (srflx|prflx)$'
-	expect_sel prnat-prnat B "$SEL_B" '^srflx (srflx|prflx)$'
-fi
+ice_case prnat-prnat "$NS_na" "$PEER_A --controlling $stun $media" \
+	"$NS_nb" "$PEER_B --controlled $stun $media" \
+	'^srflx (srflx|prflx)$' '^srflx (srflx|prflx)$'
 
 # Both behind symmetric NATs: srflx mappings are useless towards the peer;
 # only a path through a TURN relay works. Each side's view of the pair has
 # a relay on one end (its own relay, or the peer's as the remote).
 if want_case symnat-symnat; then
-	run_pair symnat-symnat "$NS_sa" "$PEER_A --controlling $stun ${TURN_ARGS[*]} $media" \
-		"$NS_sb" "$PEER_B --controlled $stun ${TURN_ARGS[*]} $media"
-	expect_sel symnat-symnat A "$SEL_A" '(^relay |relay$)'
-	expect_sel symnat-symnat B "$SEL_B" '(^relay |relay$)'
+	ice_case symnat-symnat "$NS_sa" "$PEER_A --controlling $stun ${TURN_ARGS[*]} $media" \
+		"$NS_sb" "$PEER_B --controlled $stun ${TURN_ARGS[*]} $media" \
+		'(^relay |relay$)' '(^relay |relay$)'
 	for side in a b; do
 		[ "$(gathered symnat-symnat $side host)/$(gathered symnat-symnat $side srflx)/$(gathered symnat-symnat $side relay)" = 1/1/1 ] ||
 			icp_fail "symnat-symnat: peer $side did not gather host/srflx/relay 1/1/1"
@@ -87,10 +77,9 @@ fi
 # --relay-only: only relayed candidates are offered and used, even with a
 # direct path available.
 if want_case relay-only; then
-	run_pair relay-only "$NS_pa" "$PEER_A --controlling --relay-only ${TURN_ARGS[*]} $media" \
-		"$NS_pb" "$PEER_B --controlled $media"
-	expect_sel relay-only A "$SEL_A" '^relay (host|prflx)$'
-	expect_sel relay-only B "$SEL_B" '^host relay$'
+	ice_case relay-only "$NS_pa" "$PEER_A --controlling --relay-only ${TURN_ARGS[*]} $media" \
+		"$NS_pb" "$PEER_B --controlled $media" \
+		'^relay (host|prflx)$' '^host relay$'
 	[ "$(gathered relay-only a candidates)" = "$(gathered relay-only a relay)" ] ||
 		icp_fail "relay-only: A advertised more than its relayed candidates"
 fi
@@ -98,12 +87,9 @@ fi
 # An ICE-lite peer (RFC 8445 §2.5) on the public side: it only answers,
 # the full agent behind the NAT checks and nominates; the lite side's pair
 # is its host candidate and the full agent's mapped address.
-if want_case lite; then
-	run_pair lite "$NS_na" "$PEER_A --controlling $stun $media" \
-		"$NS_pb" "$PEER_B --controlled --lite $media"
-	expect_sel lite A "$SEL_A" '^srflx host$'
-	expect_sel lite B "$SEL_B" '^host (srflx|prflx)$'
-fi
+ice_case lite "$NS_na" "$PEER_A --controlling $stun $media" \
+	"$NS_pb" "$PEER_B --controlled --lite $media" \
+	'^srflx host$' '^host (srflx|prflx)$'
 
 # IPv6 on the public segment (2001:db8::/32, RFC 3849): host pair over IPv6.
 if want_case ipv6; then
@@ -144,4 +130,37 @@ if want_case consent; then
 	icp_log "  A lost consent after $lost packets and sent no more ($final)"
 fi
 
-icp_log "PASS: 8 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"
+# Error paths: usage errors exit 2; a malformed or ICE-less remote SDP is a
+# "failed" event naming the reason (and the line), exit 1.
+if want_case errors; then
+	dir="$ICP_TMP/errors"
+	mkdir -p "$dir"
+	icp_log "case errors"
+	for bad in "" "--controlling" "--controlling --local-sdp x" \
+		"--controlled --local-sdp x --remote-sdp y --relay-only" \
+		"--controlled --local-sdp x --remote-sdp y --turn 203.0.113.1:3478" \
+		"--controlled --local-sdp x --remote-sdp y --stun host.example:3478" \
+		"--controlled --local-sdp x --remote-sdp y --send -1" \
+		"--controlled --local-sdp x --remote-sdp y --bind nonsense"; do
+		# shellcheck disable=SC2086
+		nsx "$NS_pa" "$PEER_A" $bad >/dev/null 2>&1
+		rc=$?
+		[ $rc -eq 2 ] || icp_fail "errors: '$bad' exited $rc, want 2 (usage)"
+	done
+	peer_err() { # remote SDP text, expected words in the failure
+		printf '%b' "$1" >"$dir/r.sdp"
+		nsx "$NS_pa" "$PEER_A" --controlled --json --timeout 5 --expect 1 \
+			--local-sdp "$dir/l.sdp" --remote-sdp "$dir/r.sdp" >"$dir/out" 2>/dev/null &&
+			icp_fail "errors: accepted remote SDP '$1'"
+		jq -r 'select(.event == "failed") | .reason' "$dir/out" | grep -q "$2" ||
+			icp_fail "errors: failure for '$1' does not say '$2': $(cat "$dir/out")"
+	}
+	peer_err 'v=0\r\nm=audio\r\n' 'line 2: m= line has no port'
+	peer_err 'v=0\r\nm=audio 9 RTP/AVP 0\r\na=ice-ufrag:abcd\r\n' 'no a=ice-ufrag/a=ice-pwd'
+	peer_err 'm=audio 9 RTP/AVP 0\na=ice-ufrag:ab\na=ice-pwd:0123456789012345678901\n' 'RFC 8839'
+	peer_err 'm=audio 9 RTP/AVP 0\na=ice-ufrag:abcd\na=ice-pwd:0123456789012345678901\na=candidate:1 1 UDP x 192.0.2.1 9 typ host\n' 'line 4: candidate priority'
+	help=$(nsx "$NS_pa" "$PEER_A" --help) || icp_fail "errors: --help did not exit 0"
+	grep -q -- '--relay-only' <<<"$help" || icp_fail "errors: --help lacks options"
+fi
+
+icp_log "PASS: 9 NAT cases, pairs as RFC 8445 predicts, $MEDIA_N RTP packets each way"

@@ -10,6 +10,7 @@
 #  direct-ip-nice       icepath (public)       libnice (public)
 #  direct-nice-ip       libnice (public)       icepath (public)
 #  regular-nice-ip      libnice, regular nomination -> icepath
+#  lite-nice-ip         libnice (public)       icepath --lite (public)
 #  prnat-ip-nice        icepath behind port-restricted NAT -> libnice public
 #  prnat-nice-ip        libnice behind port-restricted NAT -> icepath public
 #  prnat2-ip-nice       icepath and libnice each behind a port-restricted NAT
@@ -39,60 +40,46 @@ topo_natted sb 4 symmetric 192.168.4
 # offer IPv6 link-local candidates, which icepath skips anyway).
 nbind() { printf -- '--bind %s' "$1"; }
 
-if want_case direct-ip-nice; then
-	run_pair direct-ip-nice "$NS_pa" "$IP --controlling $media" \
-		"$NS_pb" "$NICE --controlled $(nbind 203.0.113.12) $media"
-	expect_sel direct-ip-nice A "$SEL_A" '^host (host|prflx)$'
-	expect_sel direct-ip-nice B "$SEL_B" '^host (host|prflx)$'
-fi
+ice_case direct-ip-nice "$NS_pa" "$IP --controlling $media" \
+	"$NS_pb" "$NICE --controlled $(nbind 203.0.113.12) $media" \
+	'^host (host|prflx)$' '^host (host|prflx)$'
 
-if want_case direct-nice-ip; then
-	run_pair direct-nice-ip "$NS_pa" "$NICE --controlling $(nbind 203.0.113.11) $media" \
-		"$NS_pb" "$IP --controlled $media"
-	expect_sel direct-nice-ip A "$SEL_A" '^host (host|prflx)$'
-	expect_sel direct-nice-ip B "$SEL_B" '^host (host|prflx)$'
-fi
+ice_case direct-nice-ip "$NS_pa" "$NICE --controlling $(nbind 203.0.113.11) $media" \
+	"$NS_pb" "$IP --controlled $media" \
+	'^host (host|prflx)$' '^host (host|prflx)$'
 
 # libnice's regular nomination (USE-CANDIDATE on a second check of a valid
 # pair) instead of its default aggressive one.
-if want_case regular-nice-ip; then
-	run_pair regular-nice-ip "$NS_pa" \
-		"$NICE --controlling --regular-nomination $(nbind 203.0.113.11) $media" \
-		"$NS_pb" "$IP --controlled $media"
-	expect_sel regular-nice-ip A "$SEL_A" '^host (host|prflx)$'
-	expect_sel regular-nice-ip B "$SEL_B" '^host (host|prflx)$'
-fi
+ice_case regular-nice-ip "$NS_pa" \
+	"$NICE --controlling --regular-nomination $(nbind 203.0.113.11) $media" \
+	"$NS_pb" "$IP --controlled $media" \
+	'^host (host|prflx)$' '^host (host|prflx)$'
+
+# icepath as an ICE-lite agent (RFC 8445 §2.5) under a full libnice agent:
+# libnice ignores a=ice-lite in parse_remote_sdp, so it must be the
+# controlling side, as a full agent facing a lite one is anyway.
+ice_case lite-nice-ip "$NS_pa" "$NICE --controlling $(nbind 203.0.113.11) $media" \
+	"$NS_pb" "$IP --controlled --lite $media" \
+	'^host (host|prflx)$' '^host (host|prflx)$'
 
 # A NATed controlling side: its valid pair's local candidate is its srflx
 # (RFC 8445 §7.2.5.3.1); the public side sees that address as srflx/prflx.
-if want_case prnat-ip-nice; then
-	run_pair prnat-ip-nice "$NS_na" "$IP --controlling $stun $media" \
-		"$NS_pb" "$NICE --controlled $(nbind 203.0.113.12) $stun $media"
-	expect_sel prnat-ip-nice A "$SEL_A" '^srflx host$'
-	expect_sel prnat-ip-nice B "$SEL_B" '^host (srflx|prflx)$'
-fi
+ice_case prnat-ip-nice "$NS_na" "$IP --controlling $stun $media" \
+	"$NS_pb" "$NICE --controlled $(nbind 203.0.113.12) $stun $media" \
+	'^srflx host$' '^host (srflx|prflx)$'
 
-if want_case prnat-nice-ip; then
-	run_pair prnat-nice-ip "$NS_na" "$NICE --controlling $(nbind 10.1.0.2) $stun $media" \
-		"$NS_pb" "$IP --controlled $stun $media"
-	expect_sel prnat-nice-ip A "$SEL_A" '^srflx host$'
-	expect_sel prnat-nice-ip B "$SEL_B" '^host (srflx|prflx)$'
-fi
+ice_case prnat-nice-ip "$NS_na" "$NICE --controlling $(nbind 10.1.0.2) $stun $media" \
+	"$NS_pb" "$IP --controlled $stun $media" \
+	'^srflx host$' '^host (srflx|prflx)$'
 
-if want_case prnat2-ip-nice; then
-	run_pair prnat2-ip-nice "$NS_na" "$IP --controlling $stun $media" \
-		"$NS_nb" "$NICE --controlled $(nbind 192.168.2.2) $stun $media"
-	expect_sel prnat2-ip-nice A "$SEL_A" '^srflx (srflx|prflx)$'
-	expect_sel prnat2-ip-nice B "$SEL_B" '^srflx (srflx|prflx)$'
-fi
+ice_case prnat2-ip-nice "$NS_na" "$IP --controlling $stun $media" \
+	"$NS_nb" "$NICE --controlled $(nbind 192.168.2.2) $stun $media" \
+	'^srflx (srflx|prflx)$' '^srflx (srflx|prflx)$'
 
 # Symmetric NATs both sides: only a relayed path works.
-if want_case symnat-nice-ip; then
-	run_pair symnat-nice-ip "$NS_sa" \
-		"$NICE --controlling $(nbind 10.3.0.2) $stun ${TURN_ARGS[*]} $media" \
-		"$NS_sb" "$IP --controlled $stun ${TURN_ARGS[*]} $media"
-	expect_sel symnat-nice-ip A "$SEL_A" '(^relay |relay$)'
-	expect_sel symnat-nice-ip B "$SEL_B" '(^relay |relay$)'
-fi
+ice_case symnat-nice-ip "$NS_sa" \
+	"$NICE --controlling $(nbind 10.3.0.2) $stun ${TURN_ARGS[*]} $media" \
+	"$NS_sb" "$IP --controlled $stun ${TURN_ARGS[*]} $media" \
+	'(^relay |relay$)' '(^relay |relay$)'
 
 icp_log "PASS: icepath-peer and libnice interoperate in both roles, direct and through NATs"

@@ -316,6 +316,20 @@ static void chrome_offer_ice(void **state)
 	assert_string_equal(d.mid, "1");
 	assert_int_equal(d.n_cands, 0);
 	assert_int_equal(sdp_ice_extract(&sdp, 2, &d, err, sizeof(err)), -EINVAL);
+
+	/* BUNDLE group and mid lookup. */
+	{
+		const char *mids[4];
+		char mbuf[64], tiny[4];
+
+		assert_int_equal(sdp_bundle_mids(&sdp, mbuf, sizeof(mbuf), mids, 4), 2);
+		assert_string_equal(mids[0], "0");
+		assert_string_equal(mids[1], "1");
+		assert_int_equal(sdp_bundle_mids(&sdp, mbuf, sizeof(mbuf), mids, 1), -E2BIG);
+		assert_int_equal(sdp_bundle_mids(&sdp, tiny, sizeof(tiny), mids, 4), -E2BIG);
+		assert_int_equal(sdp_media_by_mid(&sdp, "1"), 1);
+		assert_int_equal(sdp_media_by_mid(&sdp, "2"), -ENOENT);
+	}
 	sdp_free(&sdp);
 }
 
@@ -763,6 +777,15 @@ static void build_from_scratch(void **state)
 	assert_int_equal(sdp_media_set_port(&sdp, 0, 9), 0);
 	assert_string_equal(sdp.media[0].lines[0].value, "audio 9 RTP/AVP 0");
 	assert_int_equal(sdp_media_set_port(&sdp, 1, 9), -EINVAL);
+	assert_int_equal(sdp_line_replace(&sdp.media[0], 0, 'm', "audio 49170/2 RTP/AVP 0"), 0);
+	assert_int_equal(sdp_media_set_port(&sdp, 0, 7000), 0);
+	assert_string_equal(sdp.media[0].lines[0].value, "audio 7000/2 RTP/AVP 0");
+	{
+		const char *mids[2];
+		char mbuf[8];
+
+		assert_int_equal(sdp_bundle_mids(&sdp, mbuf, sizeof(mbuf), mids, 2), -ENOENT);
+	}
 	sdp_free(&sdp);
 	sdp_free(NULL);
 }
