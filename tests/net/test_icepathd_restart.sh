@@ -3,9 +3,9 @@
 #
 # kill -9 of icepathd during media: the pinned fast path keeps forwarding
 # while no daemon runs, the restarted daemon recovers the call from its state
-# file (and answers the peers' consent checks with the credentials it gave
-# them), and the receivers' sequence-number counts show that no packet was
-# lost. Then a restart without the state file removes the orphan flows and
+# file and answers the peers' consent checks with the credentials it gave
+# them (the peers' consent timeout is cut to 6 s, so this is tested), and the
+# receivers' sequence-number counts show that no packet was lost. Then a restart without the state file removes the orphan flows and
 # says so.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -17,8 +17,10 @@ CALL=restart-$ICP_RUN
 icpd_topology "${1:?usage: test_icepathd_restart.sh BUILD_DIR}"
 icpd_xdp_peer
 icpd_start --xdp native
-icpd_peer caller $N --timeout 28
-icpd_peer callee $N --timeout 28
+# peers give up on consent after 6 s without answers (checks every 1 s): the
+# restarted daemon must answer them for the 15 s of media left
+icpd_peer caller $N --timeout 28 --consent-timeout 6000
+icpd_peer callee $N --timeout 28 --consent-timeout 6000
 icpd_offer_answer "$CALL"
 WAIT_SECS=20 wait_for icpd_leg_is "$CALL" callee-tag 4 granted || icp_fail "callee leg: no consent"
 WAIT_SECS=20 wait_for icpd_leg_is "$CALL" caller-tag 4 granted || icp_fail "caller leg: no consent"
@@ -52,6 +54,8 @@ icp_log "caller -> callee: $N sent, $CALLEE_RX received, $A_DROP0 dropped before
 icp_log "callee -> caller: $N sent, $CALLER_RX received, $B_DROP0 dropped before the caller leg had a path"
 [ $((CALLEE_RX + A_DROP0)) -eq $N ] || icp_fail "caller -> callee lost $((N - CALLEE_RX - A_DROP0)) packets"
 [ $((CALLER_RX + B_DROP0)) -eq $N ] || icp_fail "callee -> caller lost $((N - CALLER_RX - B_DROP0)) packets"
+grep -q consent-lost "$ICP_TMP/caller.json" "$ICP_TMP/callee.json" &&
+	icp_fail "a peer lost consent: the recovered daemon did not answer its checks"
 read -r _ _ e1 < <(icpd_leg_counts "$CALL" caller-tag)
 read -r _ _ e2 < <(icpd_leg_counts "$CALL" callee-tag)
 [ $((e1 + e2)) -eq 0 ] || icp_fail "the recovered daemon dropped $((e1 + e2)) packets"
