@@ -438,6 +438,48 @@ static void advertised_address(void **state)
 	assert_null(strstr(f->sdp_out, "127.0.0.1 "));	     /* never the local one */
 }
 
+static void get_ufrag(struct fixture *f, char *out, size_t cap)
+{
+	const char *u = strstr(f->sdp_out, "a=ice-ufrag:");
+
+	assert_non_null(u);
+	u += strlen("a=ice-ufrag:");
+	snprintf(out, cap, "%.*s", (int)strcspn(u, "\r\n"), u);
+}
+
+static void ice_restart_by_reoffer(void **state)
+{
+	struct fixture *f = *state;
+	char offer[512], answer[512], u1[64], u2[64], ub1[64], ub2[64];
+	static const char fmt[] = "v=0\r\no=- 1 %d IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				  "m=audio %d RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+				  "a=ice-ufrag:%s\r\na=ice-pwd:passwordpasswordpassword\r\n"
+				  "a=candidate:1 1 udp 2122260223 127.0.0.1 %d typ host\r\n";
+	struct call *c;
+
+	snprintf(offer, sizeof(offer), fmt, 1, 40000, "aaaa", 40000);
+	snprintf(answer, sizeof(answer), fmt, 1, 40002, "bbbb", 40002);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "restart-ice", "ta", NULL, offer), 0);
+	get_ufrag(f, ub1, sizeof(ub1));
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "restart-ice", "ta", "tb", answer), 0);
+	get_ufrag(f, u1, sizeof(u1));
+	c = call_find(&f->r.calls, "restart-ice");
+	assert_int_equal(c->legs[0].state, CALL_LEG_STATE_CHECKING);
+	/* re-INVITE with a new ufrag: the caller restarts ICE (RFC 8445 §9) */
+	snprintf(offer, sizeof(offer), fmt, 2, 40000, "cccc", 40000);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "restart-ice", "ta", NULL, offer), 0);
+	get_ufrag(f, ub2, sizeof(ub2));
+	assert_string_equal(ub1, ub2); /* leg B is not restarted */
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "restart-ice", "ta", "tb", answer), 0);
+	get_ufrag(f, u2, sizeof(u2));
+	/* the relay restarted toward the caller too: new credentials */
+	assert_string_not_equal(u1, u2);
+	assert_string_equal(c->legs[0].streams[0].remote_ufrag, "cccc");
+	/* the same ports: a restart is not a new call */
+	assert_int_equal(f->r.calls.ncalls, 1);
+	assert_int_equal(f->r.ports.nused, 2);
+}
+
 static void ice_flags(void **state)
 {
 	struct fixture *f = *state;
@@ -492,6 +534,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
