@@ -771,9 +771,15 @@ static uint64_t idle_since(const struct call_leg *l)
 
 	if (l->agent)
 		return last;
-	for (unsigned i = 0; i < l->nstreams; i++)
-		if (l->streams[i].last_seen_ms > last)
-			last = l->streams[i].last_seen_ms;
+	/* media from either side keeps a call alive: a muted phone or music
+	 * on hold sends nothing for minutes, its call is not dead */
+	for (unsigned side = 0; side < 2; side++) {
+		const struct call_leg *x = &l->call->legs[side];
+
+		for (unsigned i = 0; i < x->nstreams; i++)
+			if (x->streams[i].last_seen_ms > last)
+				last = x->streams[i].last_seen_ms;
+	}
 	return last;
 }
 
@@ -807,8 +813,8 @@ static void idle_fire(struct relay *r, struct call_leg *l, uint64_t now)
 			 r->opts.inactivity_s);
 	else
 		snprintf(why, sizeof(why),
-			 "no media from leg %s for %u s (--inactivity-timeout, plain RTP leg)",
-			 l->tag[0] ? l->tag : "-", r->opts.inactivity_s);
+			 "no media for %u s on the call of plain RTP leg %s (--inactivity-timeout)",
+			 r->opts.inactivity_s, l->tag[0] ? l->tag : "-");
 	log_warn("call %s: %s", l->call->id, why);
 	relay_call_delete(r, l->call, why);
 }
