@@ -30,8 +30,6 @@ struct relay_out {
 	struct ice_transmit tx; /* framing when the datagram goes through an agent */
 };
 
-#define NG_BUF_MAX NG_DGRAM_MAX
-
 uint64_t relay_now_ms(void)
 {
 	struct timespec ts;
@@ -880,15 +878,11 @@ static void arm_timer(struct relay *r)
 
 static void on_ng(struct relay *r)
 {
-	static const size_t cap = NG_BUF_MAX;
-	uint8_t *in = r->rxbuf[0], *out;
+	uint8_t *in = r->rxbuf[0];
 	struct netaddr from;
 	socklen_t fl;
 	ssize_t n, m;
 
-	out = malloc(cap);
-	if (!out)
-		return;
 	for (int i = 0; i < 64; i++) {
 		/* NG datagrams may be up to 64 KiB: receive into the whole rx area */
 		fl = sizeof(from);
@@ -896,12 +890,12 @@ static void on_ng(struct relay *r)
 			     &from.sa, &fl);
 		if (n < 0)
 			break;
-		m = ng_handle(&r->ngs, relay_now_ms(), &from, in, (size_t)n, out, cap);
-		if (m > 0 && sendto(r->ng.fd, out, (size_t)m, MSG_DONTWAIT, &from.sa, fl) < 0)
+		m = ng_handle(&r->ngs, relay_now_ms(), &from, in, (size_t)n, r->ngout,
+			      NG_DGRAM_MAX);
+		if (m > 0 && sendto(r->ng.fd, r->ngout, (size_t)m, MSG_DONTWAIT, &from.sa, fl) < 0)
 			log_warn("NG reply to client: %s", strerror(errno));
 		out_flush(r);
 	}
-	free(out);
 }
 
 static void on_signal(struct relay *r)
@@ -1077,7 +1071,8 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 	snprintf(r->state_path, sizeof(r->state_path), "%s", o->state_file);
 	r->rxbuf = calloc(RELAY_BATCH, RELAY_DGRAM_MAX);
 	r->out = calloc(RELAY_BATCH, sizeof(*r->out));
-	if (!r->rxbuf || !r->out)
+	r->ngout = malloc(NG_DGRAM_MAX);
+	if (!r->rxbuf || !r->out || !r->ngout)
 		return -ENOMEM;
 	err = call_table_init(&r->calls, 4096);
 	r->calls.on_state = on_leg_state;
@@ -1168,6 +1163,8 @@ void relay_shutdown(struct relay *r)
 	r->ng.fd = r->sig.fd = r->timer.fd = r->epfd = -1;
 	free(r->rxbuf);
 	free(r->out);
+	free(r->ngout);
 	r->rxbuf = NULL;
 	r->out = NULL;
+	r->ngout = NULL;
 }

@@ -79,6 +79,7 @@ struct relay {
 	uint8_t (*rxbuf)[RELAY_DGRAM_MAX];
 	struct relay_out *out;
 	unsigned nout;
+	uint8_t *ngout; /* NG reply datagram */
 };
 
 /* Monotonic milliseconds (CLOCK_MONOTONIC, the same clock as the fast
