@@ -305,7 +305,8 @@ static int leg_feed_agent(struct relay *r, struct call_leg *l, const struct sdp 
 }
 
 /* Rewrite sdp (a copy of the other side's) for leg l's peer. */
-static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp, struct ng_reply *rep)
+static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
+			 const struct ng_request *req, struct ng_reply *rep)
 {
 	struct ice_candidate cands[CALL_MAX_STREAMS][RELAY_MAX_LOCAL_CANDS];
 	struct sdp_rewrite_media media[CALL_MAX_STREAMS];
@@ -351,6 +352,11 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp, s
 		}
 	}
 	rw.n_media = l->nstreams < sdp->n_media ? l->nstreams : sdp->n_media;
+	if (req->replace & NG_REPLACE_ORIGIN) {
+		for (unsigned i = 0; i < rw.n_media && !rw.origin; i++)
+			if (!media[i].skip)
+				rw.origin = &l->streams[i].advertised[CALL_COMP_RTP];
+	}
 	err = sdp_rewrite_apply(sdp, &rw, why, sizeof(why));
 	if (err)
 		return ng_reply_error(rep, "%s", why);
@@ -370,6 +376,46 @@ static int parse_sdp(const struct ng_request *req, struct sdp *sdp, struct ng_re
 	if (sdp_parse(sdp, req->sdp.s, req->sdp.len, why, sizeof(why)))
 		return ng_reply_error(rep, "SDP refused: %s", why);
 	return 0;
+}
+
+/*
+ * NG options icepathd parses but does not act on get a warning in the reply,
+ * so a proxy configuration that relies on one is not silently mis-served.
+ */
+static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
+{
+	/* what the relay does anyway: trust the SDP address then latch
+	 * (symmetric, port latching), accept trickle, delete errors are fatal */
+	static const uint32_t honoured = NG_FLAG_TRUST_ADDRESS | NG_FLAG_SYMMETRIC |
+					 NG_FLAG_PORT_LATCHING | NG_FLAG_TRICKLE_ICE |
+					 NG_FLAG_FATAL | NG_FLAG_DEBUG;
+	static const uint32_t replaced = NG_REPLACE_ORIGIN | NG_REPLACE_SESSION_CONNECTION;
+	uint32_t f = req->flags & ~honoured, rp = req->replace & ~replaced;
+
+	for (uint32_t bit = 1; bit && f; bit <<= 1)
+		if (f & bit) {
+			ng_reply_warn(rep, "flag '%s' is not implemented by icepathd: ignored",
+				      ng_flag_str(bit));
+			f &= ~bit;
+		}
+	for (uint32_t bit = 1; bit && rp; bit <<= 1)
+		if (rp & bit) {
+			ng_reply_warn(rep, "replace '%s' is not implemented by icepathd: ignored",
+				      ng_replace_str(bit));
+			rp &= ~bit;
+		}
+	if (req->transport != NG_TRANSPORT_UNSET && req->transport != NG_TRANSPORT_ACCEPT)
+		ng_reply_warn(
+			rep,
+			"transport-protocol '%s': icepathd does not convert between RTP, SRTP "
+			"and DTLS-SRTP; the SDP keeps the sender's protocol",
+			ng_transport_str(req->transport));
+	if (req->rtcp_mux)
+		ng_reply_warn(rep, "rtcp-mux options are not implemented: the SDP's own a=rtcp-mux "
+				   "passes through");
+	if (req->has_received_from || req->has_media_address)
+		ng_reply_warn(rep, "received-from / media-address ignored: the relay latches onto "
+				   "the first media packet instead");
 }
 
 static void leg_start(struct relay *r, struct call_leg *l, uint64_t now)
@@ -401,6 +447,7 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 
 	if (!req->from_tag[0])
 		return ng_reply_error(rep, "offer without 'from-tag'");
+	warn_unhonoured(req, rep);
 	err = parse_sdp(req, &sdp, rep);
 	if (err)
 		return err;
@@ -495,7 +542,7 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 	} else if (!want_ice && b->agent) {
 		agent_free(r, b);
 	}
-	err = leg_write_sdp(r, b, &sdp, rep);
+	err = leg_write_sdp(r, b, &sdp, req, rep);
 	if (err)
 		goto fail;
 	sdp_free(&sdp);
@@ -530,6 +577,7 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 				      req->from_tag, req->call_id);
 	if (!req->to_tag[0])
 		return ng_reply_error(rep, "answer without 'to-tag'");
+	warn_unhonoured(req, rep);
 	b = call_leg_other(a);
 	snprintf(b->tag, sizeof(b->tag), "%s", req->to_tag);
 	err = parse_sdp(req, &sdp, rep);
@@ -569,7 +617,7 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 	if (a->agent && req->ice == NG_ICE_REMOVE)
 		agent_free(r, a);
 	mark_bundle(c, &sdp);
-	err = leg_write_sdp(r, a, &sdp, rep);
+	err = leg_write_sdp(r, a, &sdp, req, rep);
 	if (err)
 		goto out;
 	leg_start(r, a, now);

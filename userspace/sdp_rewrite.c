@@ -23,6 +23,29 @@ void sdp_rewrite_strip_ice(struct sdp *sdp, int idx)
 		sdp_attr_remove_all(s, ice_attrs[i]);
 }
 
+/* RFC 8866 §5.2: o=<username> <sess-id> <sess-version> <nettype> <addrtype>
+ * <unicast-address>; the first three fields stay. */
+static int set_origin(struct sdp *sdp, const struct netaddr *addr)
+{
+	char conn[96], buf[SDP_MAX_LINE_LEN];
+	const char *v, *p;
+	int i, ret, spaces = 0;
+
+	i = sdp_line_find(&sdp->session, 'o', 0);
+	if (i < 0)
+		return 0;
+	v = sdp->session.lines[i].value;
+	for (p = v; *p && spaces < 3; p++)
+		spaces += *p == ' ';
+	if (spaces < 3)
+		return -EINVAL; /* not an RFC 8866 origin: leave nothing half-done */
+	ret = sdp_conn_format(addr, conn, sizeof(conn));
+	if (ret < 0)
+		return ret;
+	snprintf(buf, sizeof(buf), "%.*s%s", (int)(p - v), v, conn);
+	return sdp_line_replace(&sdp->session, (size_t)i, 'o', buf);
+}
+
 static int set_session_conn(struct sdp *sdp, const struct netaddr *addr)
 {
 	char buf[96];
@@ -127,6 +150,14 @@ int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, 
 		if (ret) {
 			snprintf(err, errlen, "media section %zu: cannot rewrite %s: %s", i + 1,
 				 what, strerror(-ret));
+			return ret;
+		}
+	}
+	if (rw->origin) {
+		ret = set_origin(sdp, rw->origin);
+		if (ret) {
+			snprintf(err, errlen,
+				 "o= line is not '<user> <id> <version> IN IP4|IP6 <address>'");
 			return ret;
 		}
 	}

@@ -39,6 +39,9 @@ struct sdp_rewrite_media {
 
 struct sdp_rewrite {
 	bool ice_lite; /* the relay is ICE-lite toward the receiver (RFC 8445 §2.5) */
+	/* NG replace=origin: the o= line's address becomes this one (NULL:
+	 * the origin is the sender's business and stays, RFC 8866 §5.2) */
+	const struct netaddr *origin;
 	const struct sdp_rewrite_media *media;
 	size_t n_media; /* <= sdp->n_media; sections past it are left alone */
 };

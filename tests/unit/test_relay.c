@@ -123,9 +123,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* "ICE" and "ICE-lite" keys of the next request (then reset) */
+/* "ICE", "ICE-lite", "flags" and "replace" of the next request (then reset) */
 static enum ng_ice next_ice;
 static enum ng_ice_lite next_lite;
+static uint32_t next_flags, next_replace;
 
 static int ng(struct fixture *f, enum ng_command cmd, const char *call, const char *from,
 	      const char *to, const char *sdp)
@@ -136,8 +137,11 @@ static int ng(struct fixture *f, enum ng_command cmd, const char *call, const ch
 	ng_request_init(&req, cmd);
 	req.ice = next_ice;
 	req.ice_lite = next_lite;
+	req.flags = next_flags;
+	req.replace = next_replace;
 	next_ice = NG_ICE_UNSET;
 	next_lite = NG_ICE_LITE_UNSET;
+	next_flags = next_replace = 0;
 	snprintf(req.call_id, sizeof(req.call_id), "%s", call);
 	snprintf(req.from_tag, sizeof(req.from_tag), "%s", from ? from : "");
 	snprintf(req.to_tag, sizeof(req.to_tag), "%s", to ? to : "");
@@ -235,6 +239,7 @@ static void plain_rtp_call(void **state)
 	ssize_t n;
 
 	phones(f, "plain-1", &ra, &rb);
+	assert_string_equal(f->rep.warning, "");
 	/* A -> relay(ra) -> B, from the relay's B-side port */
 	send_to(f->a, ra, rtp, sizeof(rtp));
 	n = recv_via_relay(f, f->b, buf, sizeof(buf), &from);
@@ -327,8 +332,25 @@ static void inactivity_deletes(void **state)
 static void ng_errors(void **state)
 {
 	struct fixture *f = *state;
-	char big[4096];
+	char big[4096], offer[256];
 	size_t n = 0;
+
+	/* options the relay does not act on are named in a warning */
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pa);
+	netaddr_from_str(&f->r.opts.ifaces[0].advertised, "192.0.2.77", 0);
+	next_flags = NG_FLAG_STRICT_SOURCE | NG_FLAG_TRUST_ADDRESS;
+	next_replace = NG_REPLACE_ORIGIN | NG_REPLACE_USERNAME;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "warn-1", "x", NULL, offer), 0);
+	assert_non_null(strstr(f->rep.warning, "strict-source"));
+	assert_null(strstr(f->rep.warning, "trust-address"));
+	assert_non_null(strstr(f->rep.warning, "username"));
+	assert_null(strstr(f->rep.warning, "origin"));
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "o=a 1 1 IN IP4 192.0.2.77\r\n")); /* replace=origin */
+	assert_int_equal(ng(f, NG_CMD_DELETE, "warn-1", NULL, NULL, NULL), 0);
 
 	assert_int_equal(ng(f, NG_CMD_ANSWER, "nope", "x", "y", "v=0\r\n"), -EINVAL);
 	assert_non_null(strstr(f->rep.error_reason, "unknown call-id 'nope'"));

@@ -346,6 +346,30 @@ static void ice_remove_and_force(void **state)
 	free(d);
 }
 
+static void replace_origin(void **state)
+{
+	struct sdp out;
+	struct sdp_rewrite_media m[1];
+	struct netaddr origin;
+	struct sdp_rewrite rw = {.media = m, .n_media = 1, .origin = &origin};
+	char err[128];
+
+	parse(&out, phone);
+	media_at(&m[0], "198.51.100.20", 32000, 32001);
+	netaddr_from_str(&origin, "198.51.100.20", 0);
+	assert_int_equal(sdp_rewrite_apply(&out, &rw, err, sizeof(err)), 0);
+	assert_string_equal(out.session.lines[sdp_line_find(&out.session, 'o', 0)].value,
+			    "user 123 456 IN IP4 198.51.100.20");
+	sdp_free(&out);
+	/* an origin without its fields is refused, not mangled */
+	static const char bad_origin[] = "v=0\r\no=x\r\nm=audio 1 RTP/AVP 0\r\n";
+
+	assert_int_equal(sdp_parse(&out, bad_origin, strlen(bad_origin), err, sizeof(err)), 0);
+	assert_int_equal(sdp_rewrite_apply(&out, &rw, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "o= line"));
+	sdp_free(&out);
+}
+
 static void skipped_and_bad(void **state)
 {
 	struct sdp in, out;
@@ -377,6 +401,7 @@ int main(void)
 		cmocka_unit_test(browser_bundle_with_relay_ice),
 		cmocka_unit_test(sip_phone_plain_rtp),
 		cmocka_unit_test(ice_remove_and_force),
+		cmocka_unit_test(replace_origin),
 		cmocka_unit_test(skipped_and_bad),
 	};
 
