@@ -52,6 +52,8 @@ static int setup(void **state)
 	char *argv[] = {"icepathd",
 			"--interface",
 			"lo=127.0.0.1",
+			"--interface",
+			"v6=::1",
 			"--xdp",
 			"off",
 			"--listen-ng",
@@ -70,14 +72,14 @@ static int setup(void **state)
 
 	snprintf(pmin, sizeof(pmin), "%u", base);
 	snprintf(pmax, sizeof(pmax), "%u", base + 39);
-	argv[8] = pmin;
-	argv[10] = pmax;
+	argv[10] = pmin;
+	argv[12] = pmax;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test-relay-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(state_file, sizeof(state_file), "%s/calls.state", f->dir);
-	argv[14] = state_file;
+	argv[16] = state_file;
 	daemon_opts_defaults(&f->o);
-	assert_int_equal(daemon_opts_parse(&f->o, 15, argv, err, sizeof(err)), 0);
+	assert_int_equal(daemon_opts_parse(&f->o, 17, argv, err, sizeof(err)), 0);
 	daemon_log_set_level(DAEMON_LOG_ERROR);
 	assert_int_equal(relay_init(&f->r, &f->o), 0);
 	f->a = udp_sock(&f->pa, 0);
@@ -123,7 +125,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* "ICE", "ICE-lite", "flags" and "replace" of the next request (then reset) */
+/* "ICE", "ICE-lite", "flags", "replace", "direction" of the next request (then reset) */
+static const char *next_dir[2];
 static enum ng_ice next_ice;
 static enum ng_ice_lite next_lite;
 static uint32_t next_flags, next_replace;
@@ -142,6 +145,12 @@ static int ng(struct fixture *f, enum ng_command cmd, const char *call, const ch
 	next_ice = NG_ICE_UNSET;
 	next_lite = NG_ICE_LITE_UNSET;
 	next_flags = next_replace = 0;
+	if (next_dir[0]) {
+		snprintf(req.direction[0], sizeof(req.direction[0]), "%s", next_dir[0]);
+		snprintf(req.direction[1], sizeof(req.direction[1]), "%s", next_dir[1]);
+		req.n_direction = 2;
+		next_dir[0] = next_dir[1] = NULL;
+	}
 	snprintf(req.call_id, sizeof(req.call_id), "%s", call);
 	snprintf(req.from_tag, sizeof(req.from_tag), "%s", from ? from : "");
 	snprintf(req.to_tag, sizeof(req.to_tag), "%s", to ? to : "");
@@ -270,6 +279,63 @@ static void plain_rtp_call(void **state)
 	assert_int_equal(ng(f, NG_CMD_QUERY, "plain-1", NULL, NULL, NULL), -EINVAL);
 	assert_non_null(strstr(f->rep.error_reason, "Unknown call-id"));
 	assert_int_equal(f->r.ports.nused, 0);
+}
+
+/* direction=lo,v6: an IPv4 phone on one side, an IPv6 one on the other */
+static void ipv4_to_ipv6(void **state)
+{
+	struct fixture *f = *state;
+	char offer[512], answer[512];
+	struct netaddr b6, d;
+	socklen_t l = sizeof(d);
+	uint8_t buf[2048];
+	uint16_t ra, rb, pb6, from;
+	int fd6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	ssize_t n = -1;
+
+	netaddr_from_str(&b6, "::1", 0);
+	assert_int_equal(bind(fd6, &b6.sa, netaddr_len(&b6)), 0);
+	getsockname(fd6, &b6.sa, &l);
+	pb6 = netaddr_port(&b6);
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pa);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 pb6);
+	next_dir[0] = "lo";
+	next_dir[1] = "v6";
+	assert_int_equal(ng(f, NG_CMD_OFFER, "v6-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "c=IN IP6 ::1\r\n"));
+	rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "v6-1", "ta", "tb", answer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "c=IN IP4 127.0.0.1\r\n"));
+	ra = reply_port(f);
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	for (int i = 0; i < 200 && n < 0; i++) {
+		struct pollfd p = {.fd = fd6, .events = POLLIN};
+
+		relay_poll(&f->r, 0);
+		if (poll(&p, 1, 10) == 1)
+			n = recvfrom(fd6, buf, sizeof(buf), 0, &d.sa, &(socklen_t){sizeof(d)});
+	}
+	assert_int_equal(n, sizeof(rtp));
+	assert_int_equal(netaddr_family(&d), AF_INET6);
+	assert_int_equal(netaddr_port(&d), rb);
+	netaddr_from_str(&d, "::1", rb);
+	assert_int_equal(sendto(fd6, rtp, sizeof(rtp), 0, &d.sa, netaddr_len(&d)), sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_int_equal(from, ra);
+	/* an interface that does not exist is named */
+	next_dir[0] = "lo";
+	next_dir[1] = "wan";
+	assert_int_equal(ng(f, NG_CMD_OFFER, "v6-2", "ta", NULL, offer), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "interface 'wan' is not configured"));
+	close(fd6);
 }
 
 static void latching(void **state)
@@ -549,6 +615,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(plain_rtp_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(latching, setup, teardown),
+		cmocka_unit_test_setup_teardown(ipv4_to_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
 		cmocka_unit_test_setup_teardown(ng_errors, setup, teardown),
