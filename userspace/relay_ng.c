@@ -410,6 +410,9 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 			"transport-protocol '%s': icepathd does not convert between RTP, SRTP "
 			"and DTLS-SRTP; the SDP keeps the sender's protocol",
 			ng_transport_str(req->transport));
+	if (req->ice == NG_ICE_FORCE_RELAY)
+		ng_reply_warn(rep, "ICE=force-relay is treated as ICE=force: the relay offers its "
+				   "own host candidates");
 	if (req->rtcp_mux)
 		ng_reply_warn(rep, "rtcp-mux options are not implemented: the SDP's own a=rtcp-mux "
 				   "passes through");
