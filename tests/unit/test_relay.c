@@ -382,6 +382,45 @@ static void state_file_restart(void **state)
 	assert_int_equal(from, rb);
 }
 
+/* A state file that is cut, garbled or from elsewhere costs calls, never the daemon. */
+static void state_file_malformed(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"",
+		"not-icepath 1\ncall x 0\nend\n",
+		"icepath-state 2\ncall x 0\nend\n",
+		"icepath-state 1\ncall x 0\nleg 0 a lo 0 0\nleg 1 b lo 0 0\n", /* no end */
+		"icepath-state 1\ncall\nend\n",
+		"icepath-state 1\ncall y 0\nleg 7 a lo 0 0\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 a nosuchif 0 0\nstream 0 0 1 0 audio RTP/AVP "
+		"127.0.0.1:30000 - - 0 0 - -\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 a lo 0 0\nstream 0 99 1 0 audio RTP/AVP "
+		"127.0.0.1:30000 - - 0 0 - -\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 a lo 0 0\nstream 0 0 1 0 audio RTP/AVP "
+		"192.0.2.1:30000 - - 0 0 - -\nend\n", /* not the interface's address */
+		"icepath-state 1\ncall y 0\nleg 0 a lo 0 0\nstream 0 0 1 0 audio RTP/AVP "
+		"127.0.0.1:30000 nonsense - 0 0 - -\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 %zz lo 0 0\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 a lo 0 0\nstream 0 0 1\nend\n",
+	};
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/calls.state", f->dir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *fp;
+
+		relay_shutdown(&f->r);
+		fp = fopen(path, "w");
+		fputs(bad[i], fp);
+		fclose(fp);
+		assert_int_equal(relay_init(&f->r, &f->o), 0);
+		if (f->r.calls.ncalls)
+			fail_msg("case %zu: a broken record gave a call", i);
+		assert_int_equal(f->r.ports.nused, 0);
+	}
+}
+
 static void inactivity_deletes(void **state)
 {
 	struct fixture *f = *state;
@@ -618,6 +657,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ipv4_to_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
+		cmocka_unit_test_setup_teardown(state_file_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(ng_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_offer_gets_relay_ice, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
