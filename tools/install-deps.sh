@@ -15,6 +15,8 @@ PKGS=(
 	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32
 	libcmocka-dev                       # unit tests
 	iproute2 nftables                   # netns topologies, NAT models
+	ethtool                             # veth checksum offload off in XDP tests (a local
+	                                    # sender's offloaded UDP sum is partial on a veth)
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
 	rtpengine-daemon                    # comparison in make bench; NG interop test
