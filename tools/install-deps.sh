@@ -19,9 +19,8 @@ PKGS=(
 	                                    # sender's offloaded UDP sum is partial on a veth)
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
-	jq                                  # netns tests read the peers' JSON events
+	jq                                  # netns tests read JSON output (peers, icepathctl)
 	rtpengine-daemon                    # comparison in make bench; NG interop test
-	python3                             # JSON checks of icepathctl --json in netns tests
 )
 
 missing=()
