@@ -29,7 +29,7 @@
 #define ICE_NOMINATION_WAIT_MS 1000
 /* Consent requests whose late responses still count (RFC 7675 §5.1). */
 #define ICE_CONSENT_TIDS 4
-#define ICE_TX_MAX 2048
+#define ICE_TX_MAX	 2048
 
 /* A candidate as the agent keeps it: struct ice_candidate without the SDP
  * extras (ext[], generation), a third of the size; agents are many. */
@@ -71,7 +71,7 @@ struct ice_pair {
 	unsigned comp;
 	uint64_t prio;
 	enum ice_pair_state state;
-	bool valid;		  /* in the valid list (RFC 8445 §7.2.5.3.2) */
+	bool valid; /* in the valid list (RFC 8445 §7.2.5.3.2) */
 	bool nominated;
 	bool use_cand;		  /* controlling: the check in flight carries USE-CANDIDATE */
 	bool nominate_on_success; /* controlled: USE-CANDIDATE arrived before our check succeeded */
@@ -79,7 +79,7 @@ struct ice_pair {
 	uint32_t trig_seq;	  /* its place in that FIFO */
 	bool sent_controlling;	  /* our role when the check went out (§7.2.5.1) */
 	bool inflight;
-	int valid_idx;		  /* the valid pair this pair's check produced, or -1 */
+	int valid_idx; /* the valid pair this pair's check produced, or -1 */
 	uint8_t tid[STUN_TID_LEN];
 	unsigned sent;
 	uint32_t rto, rto0;
@@ -109,9 +109,9 @@ struct ice_sel {
 
 struct ice_component {
 	struct ice_sel sel;
-	bool failed;	     /* FAILED event raised for this generation */
+	bool failed;		 /* FAILED event raised for this generation */
 	uint64_t first_valid_ms; /* controlling: when a valid pair first appeared */
-	int nominating;	     /* controlling: pair index with USE-CANDIDATE in flight, or -1 */
+	int nominating;		 /* controlling: pair index with USE-CANDIDATE in flight, or -1 */
 };
 
 struct ice_stream {
@@ -129,15 +129,15 @@ struct ice_stream {
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
 	struct ice_component *comp; /* [1..ncomp] */
-	struct ice_lcand *lcands; /* grown up to ICE_MAX_LOCAL_CANDIDATES */
+	struct ice_lcand *lcands;   /* grown up to ICE_MAX_LOCAL_CANDIDATES */
 	unsigned nl, cap_l;
 	struct ice_cand *rcands; /* grown up to ICE_MAX_REMOTE_CANDIDATES */
 	unsigned nr, cap_r;
 	unsigned prflx_seq;
 	struct ice_pair *pairs;
 	unsigned npairs, cap_pairs;
-	unsigned trig_len;  /* pairs with triggered set */
-	uint32_t trig_seq;  /* FIFO order of the triggered-check queue */
+	unsigned trig_len; /* pairs with triggered set */
+	uint32_t trig_seq; /* FIFO order of the triggered-check queue */
 };
 
 struct ice_server {
@@ -179,35 +179,33 @@ struct ice_agent {
 
 const char *ice_agent_state_str(enum ice_agent_state s)
 {
-	static const char *const t[] = { "new",		 "checking", "connected", "completed",
-					 "disconnected", "failed",   "closed" };
+	static const char *const t[] = {"new",		"checking", "connected", "completed",
+					"disconnected", "failed",   "closed"};
 	return NAME(t, s);
 }
 
 const char *ice_pair_state_str(enum ice_pair_state s)
 {
-	static const char *const t[] = { "frozen", "waiting", "in-progress", "succeeded",
-					 "failed" };
+	static const char *const t[] = {"frozen", "waiting", "in-progress", "succeeded", "failed"};
 	return NAME(t, s);
 }
 
 const char *ice_consent_state_str(enum ice_consent_state s)
 {
-	static const char *const t[] = { "none", "granted", "lost" };
+	static const char *const t[] = {"none", "granted", "lost"};
 	return NAME(t, s);
 }
 
 const char *ice_gathering_state_str(enum ice_gathering_state s)
 {
-	static const char *const t[] = { "new", "gathering", "complete" };
+	static const char *const t[] = {"new", "gathering", "complete"};
 	return NAME(t, s);
 }
 
 /* ---- plumbing ------------------------------------------------------------ */
 
-__attribute__((format(printf, 3, 4))) static void ice_log(struct ice_agent *a,
-							   enum ice_log_level lvl,
-							   const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+ice_log(struct ice_agent *a, enum ice_log_level lvl, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -317,7 +315,7 @@ static void ice_send_raw(struct ice_agent *a, int host, int turn, const struct n
 
 static void ice_agent_set_state(struct ice_agent *a, enum ice_agent_state to)
 {
-	struct ice_event ev = { .type = ICE_EVENT_STATE };
+	struct ice_event ev = {.type = ICE_EVENT_STATE};
 
 	if (a->state == to)
 		return;
@@ -360,8 +358,8 @@ static void ice_agent_update_state(struct ice_agent *a)
 	else if (lost)
 		ice_agent_set_state(a, ICE_AGENT_STATE_DISCONNECTED);
 	else if (all_sel)
-		ice_agent_set_state(a, done ? ICE_AGENT_STATE_COMPLETED
-					    : ICE_AGENT_STATE_CONNECTED);
+		ice_agent_set_state(a,
+				    done ? ICE_AGENT_STATE_COMPLETED : ICE_AGENT_STATE_CONNECTED);
 	else
 		ice_agent_set_state(a, ICE_AGENT_STATE_CHECKING);
 }
@@ -371,7 +369,7 @@ static void ice_agent_update_state(struct ice_agent *a)
 int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 {
 	struct ice_agent *a;
-	struct ice_config def = { 0 };
+	struct ice_config def = {0};
 
 	if (!out)
 		return -EINVAL;
@@ -540,7 +538,7 @@ static int ice_rcand_push(struct ice_stream *st, const struct ice_cand *c)
 static void ice_foundation(char out[ICE_FOUNDATION_MAX], enum ice_cand_type type,
 			   const struct netaddr *base, const struct netaddr *server)
 {
-	struct netaddr b = *base, s = { 0 };
+	struct netaddr b = *base, s = {0};
 	uint32_t h = 2166136261u;
 
 	netaddr_set_port(&b, 0);
@@ -563,12 +561,12 @@ static void ice_pair_add_for_remote(struct ice_agent *a, struct ice_stream *st, 
  * Add a local candidate unless redundant (RFC 8445 §5.1.3: same address and
  * same base as one of higher or equal priority). Returns its index or -1.
  */
-static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_cand *c,
-			 int host, int turn, bool announce, uint64_t now)
+static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_cand *c, int host,
+			 int turn, bool announce, uint64_t now)
 {
 	struct ice_stream *st = a->streams[sidx];
 	struct ice_lcand *lc;
-	struct ice_event ev = { .type = ICE_EVENT_CANDIDATE };
+	struct ice_event ev = {.type = ICE_EVENT_CANDIDATE};
 
 	for (unsigned i = 0; i < st->nl; i++) {
 		lc = &st->lcands[i];
@@ -752,7 +750,8 @@ static void ice_gather_host(struct ice_agent *a, unsigned h, uint64_t now)
 		tcfg.rm = a->cfg.rm;
 		tcfg.random = a->cfg.random;
 		tcfg.random_ctx = a->cfg.random_ctx;
-		if (turn_client_new(&hh->turn[i], &tcfg) || turn_client_allocate(hh->turn[i], now)) {
+		if (turn_client_new(&hh->turn[i], &tcfg) ||
+		    turn_client_allocate(hh->turn[i], now)) {
 			ice_log(a, ICE_LOG_ERROR, "cannot start a TURN allocation");
 			hh->turn_done[i] = true;
 		}
@@ -764,7 +763,7 @@ static void ice_gathering_check(struct ice_agent *a)
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		struct ice_stream *st = a->streams[s];
 		bool done = true;
-		struct ice_event ev = { .type = ICE_EVENT_GATHERING_DONE, .stream = s };
+		struct ice_event ev = {.type = ICE_EVENT_GATHERING_DONE, .stream = s};
 
 		if (st->gathering != ICE_GATHERING_STATE_GATHERING)
 			continue;
@@ -844,8 +843,8 @@ int ice_agent_default_candidate(const struct ice_agent *a, unsigned stream, unsi
 	const struct ice_stream *st = ice_stream_get(a, stream);
 	/* RFC 8445 §5.1.4: the candidate most likely to work: relayed, then
 	 * server-reflexive, then host. */
-	static const enum ice_cand_type order[] = { ICE_CAND_TYPE_RELAY, ICE_CAND_TYPE_SRFLX,
-						    ICE_CAND_TYPE_HOST };
+	static const enum ice_cand_type order[] = {ICE_CAND_TYPE_RELAY, ICE_CAND_TYPE_SRFLX,
+						   ICE_CAND_TYPE_HOST};
 
 	if (!st || component < 1 || component > st->ncomp)
 		return -ENOENT;
@@ -881,10 +880,29 @@ static uint64_t ice_pair_priority(bool controlling, uint32_t local, uint32_t rem
 static void ice_pair_set_state(struct ice_agent *a, struct ice_stream *st, struct ice_pair *p,
 			       enum ice_pair_state to)
 {
+	/* Legal moves (RFC 8445 §6.1.2.6): FROZEN -> SUCCEEDED only for a
+	 * lite agent's pairs, valid by the peer's request; IN_PROGRESS ->
+	 * WAITING on a 487 (§7.2.5.1); FAILED -> WAITING for a triggered check
+	 * (§7.3.1.4); SUCCEEDED -> FAILED when a later check on the pair (a
+	 * nomination) gets an asymmetric answer (§7.2.5.2.1). */
+#define B(x) (1u << ICE_PAIR_STATE_##x)
+	static const unsigned legal[] = {
+		[ICE_PAIR_STATE_FROZEN] = B(WAITING) | B(IN_PROGRESS) | B(SUCCEEDED) | B(FAILED),
+		[ICE_PAIR_STATE_WAITING] = B(IN_PROGRESS) | B(SUCCEEDED) | B(FAILED),
+		[ICE_PAIR_STATE_IN_PROGRESS] = B(WAITING) | B(SUCCEEDED) | B(FAILED),
+		[ICE_PAIR_STATE_SUCCEEDED] = B(FAILED),
+		[ICE_PAIR_STATE_FAILED] = B(WAITING) | B(SUCCEEDED),
+	};
+#undef B
 	char l[NETADDR_STRLEN], r[NETADDR_STRLEN];
 
 	if (p->state == to)
 		return;
+	if (!(legal[p->state] & (1u << to))) {
+		ice_log(a, ICE_LOG_ERROR, "pair: refused move %s -> %s",
+			ice_pair_state_str(p->state), ice_pair_state_str(to));
+		return;
+	}
 	ice_log(a, ICE_LOG_DEBUG, "pair %s -> %s: %s",
 		netaddr_str(&st->lcands[p->l].c.addr, l, sizeof(l)),
 		netaddr_str(&st->rcands[p->r].addr, r, sizeof(r)), ice_pair_state_str(to));
@@ -1034,7 +1052,7 @@ static void ice_trigger(struct ice_agent *a, struct ice_stream *st, unsigned idx
 
 static void ice_set_role(struct ice_agent *a, bool controlling)
 {
-	struct ice_event ev = { .type = ICE_EVENT_ROLE_CHANGED };
+	struct ice_event ev = {.type = ICE_EVENT_ROLE_CHANGED};
 
 	if (a->controlling == controlling)
 		return;
@@ -1178,8 +1196,8 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 					c->priority);
 		if (sel->active && netaddr_equal(&sel->remote.addr, &st->rcands[i].addr)) {
 			sel->remote = st->rcands[i];
-			sel->prio = ice_pair_priority(a->controlling, sel->local.priority,
-						      c->priority);
+			sel->prio =
+				ice_pair_priority(a->controlling, sel->local.priority, c->priority);
 		}
 		return 0;
 	}
@@ -1287,8 +1305,7 @@ static int ice_build_check(struct ice_agent *a, const struct ice_stream *st,
 	stun_build_string(&b, STUN_ATTR_USERNAME, user);
 	/* §7.1.1: PRIORITY as if the check discovered a peer-reflexive candidate. */
 	stun_build_u32(&b, STUN_ATTR_PRIORITY,
-		       ice_candidate_priority(ICE_TYPE_PREF_PRFLX, local_pref,
-					      lc->c.component));
+		       ice_candidate_priority(ICE_TYPE_PREF_PRFLX, local_pref, lc->c.component));
 	stun_build_u64(&b, a->controlling ? STUN_ATTR_ICE_CONTROLLING : STUN_ATTR_ICE_CONTROLLED,
 		       a->tiebreaker);
 	if (use_cand)
@@ -1305,8 +1322,8 @@ static void ice_pair_transmit(struct ice_agent *a, struct ice_stream *st, struct
 {
 	const struct ice_lcand *lc = &st->lcands[p->l];
 	uint8_t buf[ICE_TX_MAX];
-	int len = ice_build_check(a, st, lc, st->rufrag, st->lufrag, st->rpwd, p->tid,
-				  p->use_cand, buf, sizeof(buf));
+	int len = ice_build_check(a, st, lc, st->rufrag, st->lufrag, st->rpwd, p->tid, p->use_cand,
+				  buf, sizeof(buf));
 
 	if (len < 0) {
 		ice_log(a, ICE_LOG_ERROR, "cannot build a check: %s", stun_strerror(len));
@@ -1450,11 +1467,18 @@ static void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c,
 				  enum ice_consent_state to)
 {
 	struct ice_sel *sel = &a->streams[s]->comp[c].sel;
-	struct ice_event ev = { .stream = s, .component = c };
+	struct ice_event ev = {.stream = s, .component = c};
 	enum ice_consent_state from = sel->consent;
 
 	if (from == to)
 		return;
+	/* NONE -> GRANTED at selection; then GRANTED <-> LOST (RFC 7675 §5.1). */
+	if (to == ICE_CONSENT_STATE_NONE ||
+	    (from == ICE_CONSENT_STATE_NONE && to != ICE_CONSENT_STATE_GRANTED)) {
+		ice_log(a, ICE_LOG_ERROR, "consent: refused move %s -> %s",
+			ice_consent_state_str(from), ice_consent_state_str(to));
+		return;
+	}
 	ice_log(a, ICE_LOG_INFO, "stream %u component %u: consent %s -> %s", s, c,
 		ice_consent_state_str(from), ice_consent_state_str(to));
 	sel->consent = to;
@@ -1512,14 +1536,13 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 	struct ice_component *cp = &st->comp[p->comp];
 	struct ice_sel *sel = &cp->sel;
 	const struct ice_lcand *lc = &st->lcands[p->l];
-	struct ice_event ev = { .type = ICE_EVENT_SELECTED_PAIR, .stream = s };
+	struct ice_event ev = {.type = ICE_EVENT_SELECTED_PAIR, .stream = s};
 	char l[NETADDR_STRLEN], r[NETADDR_STRLEN];
 
 	p->nominated = true;
 	if (sel->active && sel->generation == st->generation &&
-	    (sel->prio >= p->prio ||
-	     (netaddr_equal(&sel->local.addr, &lc->c.addr) &&
-	      netaddr_equal(&sel->remote.addr, &st->rcands[p->r].addr))))
+	    (sel->prio >= p->prio || (netaddr_equal(&sel->local.addr, &lc->c.addr) &&
+				      netaddr_equal(&sel->remote.addr, &st->rcands[p->r].addr))))
 		return;
 	sel->active = true;
 	sel->local = lc->c;
@@ -1556,7 +1579,16 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 	struct ice_stream *st = a->streams[s];
 	bool all_sel = true;
 
-	if (a->cfg.lite || !st->have_remote)
+	if (a->cfg.lite) {
+		/* A lite agent's list is done once the peer nominated a pair for
+		 * every component; it never fails on its own. */
+		for (unsigned c = 1; c <= st->ncomp; c++)
+			if (!st->comp[c].sel.active || st->comp[c].sel.generation != st->generation)
+				all_sel = false;
+		st->list = all_sel ? ICE_LIST_COMPLETED : ICE_LIST_RUNNING;
+		return;
+	}
+	if (!st->have_remote)
 		return;
 	for (unsigned c = 1; c <= st->ncomp; c++) {
 		struct ice_component *cp = &st->comp[c];
@@ -1576,8 +1608,8 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 				pending = true;
 		}
 		if (!pending) {
-			struct ice_event ev = { .type = ICE_EVENT_FAILED, .stream = s,
-						.component = c };
+			struct ice_event ev = {
+				.type = ICE_EVENT_FAILED, .stream = s, .component = c};
 
 			ice_log(a, ICE_LOG_WARN, "stream %u component %u: every pair failed", s, c);
 			cp->failed = true;
@@ -1652,7 +1684,7 @@ static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64
 {
 	struct ice_stream *st = a->streams[s];
 	struct ice_sel *sel = &st->comp[c].sel;
-	struct ice_lcand lc = { .c = sel->local, .host = sel->host, .turn = sel->turn };
+	struct ice_lcand lc = {.c = sel->local, .host = sel->host, .turn = sel->turn};
 	uint8_t *tid = sel->consent_tid[sel->consent_tid_next++ % ICE_CONSENT_TIDS];
 	bool fresh = st->have_remote;
 	uint8_t buf[ICE_TX_MAX];
@@ -1663,8 +1695,7 @@ static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64
 	 * its new ones; before that only the selection's generation works. */
 	len = ice_build_check(a, st, &lc, fresh ? st->rufrag : st->prev_rufrag,
 			      fresh || !st->prev_lufrag[0] ? st->lufrag : st->prev_lufrag,
-			      fresh ? st->rpwd : st->prev_rpwd, tid,
-			      false, buf, sizeof(buf));
+			      fresh ? st->rpwd : st->prev_rpwd, tid, false, buf, sizeof(buf));
 	if (len < 0)
 		return;
 	a->stats.consent_requests_sent++;
@@ -1756,8 +1787,8 @@ static int ice_lcand_find(const struct ice_stream *st, unsigned comp, const stru
 	return -1;
 }
 
-static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx,
-			   const struct stun_msg *m, const struct ice_rx *rx)
+static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx, const struct stun_msg *m,
+			   const struct ice_rx *rx)
 {
 	struct ice_stream *st = a->streams[s];
 	struct ice_pair *p = &st->pairs[idx];
@@ -2064,7 +2095,8 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	/* §7.3: PRIORITY and one role attribute are mandatory. */
 	if (!pa || stun_attr_get_u32(m, pa, &prio) || (!ca && !da) ||
 	    stun_attr_get_u64(m, ca ? ca : da, &their_tb)) {
-		ice_respond_error(a, m, rx, STUN_ERROR_BAD_REQUEST, "Missing PRIORITY or role", pwd);
+		ice_respond_error(a, m, rx, STUN_ERROR_BAD_REQUEST, "Missing PRIORITY or role",
+				  pwd);
 		return ICE_RECV_HANDLED;
 	}
 	a->stats.checks_received++;
@@ -2073,8 +2105,8 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		if (a->controlling && ca) {
 			if (a->tiebreaker >= their_tb) {
 				a->stats.role_conflicts++;
-				ice_respond_error(a, m, rx, STUN_ERROR_ROLE_CONFLICT, "Role Conflict",
-						  pwd);
+				ice_respond_error(a, m, rx, STUN_ERROR_ROLE_CONFLICT,
+						  "Role Conflict", pwd);
 				return ICE_RECV_HANDLED;
 			}
 			ice_set_role(a, false);
@@ -2083,8 +2115,8 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 				ice_set_role(a, true);
 			} else {
 				a->stats.role_conflicts++;
-				ice_respond_error(a, m, rx, STUN_ERROR_ROLE_CONFLICT, "Role Conflict",
-						  pwd);
+				ice_respond_error(a, m, rx, STUN_ERROR_ROLE_CONFLICT,
+						  "Role Conflict", pwd);
 				return ICE_RECV_HANDLED;
 			}
 		}
@@ -2106,7 +2138,7 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	/* §7.3.1.3: an unknown source is a peer-reflexive remote candidate. */
 	r = ice_rcand_find(st, h->comp, &rx->remote);
 	if (r < 0) {
-		struct ice_cand c = { 0 };
+		struct ice_cand c = {0};
 
 		c.component = (uint16_t)h->comp;
 		c.type = ICE_CAND_TYPE_PRFLX;
@@ -2158,7 +2190,8 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		switch (p->state) {
 		case ICE_PAIR_STATE_SUCCEEDED:
 			if (use_cand && !a->controlling)
-				ice_select(a, h->stream, (unsigned)(p->valid_idx >= 0 ? p->valid_idx : idx),
+				ice_select(a, h->stream,
+					   (unsigned)(p->valid_idx >= 0 ? p->valid_idx : idx),
 					   rx->now);
 			break;
 		case ICE_PAIR_STATE_IN_PROGRESS:
@@ -2227,8 +2260,8 @@ static int ice_on_stun(struct ice_agent *a, const uint8_t *buf, size_t len, cons
 	}
 }
 
-static int ice_on_data(struct ice_agent *a, const uint8_t *buf, size_t len,
-		       const struct ice_rx *rx, struct ice_recv_result *res)
+static int ice_on_data(struct ice_agent *a, const uint8_t *buf, size_t len, const struct ice_rx *rx,
+		       struct ice_recv_result *res)
 {
 	const struct ice_host *h = &a->hosts[rx->host];
 	const struct ice_sel *sel = &a->streams[h->stream]->comp[h->comp].sel;
@@ -2253,14 +2286,14 @@ int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *l
 		   const struct netaddr *remote, const uint8_t *buf, size_t len,
 		   struct ice_recv_result *res)
 {
-	struct ice_rx rx = { .turn = -1, .now = now_ms };
+	struct ice_rx rx = {.turn = -1, .now = now_ms};
 	struct turn_recv tr;
 	int ret;
 
 	a->stats.rx_datagrams++;
 	if (now_ms > a->now)
 		a->now = now_ms;
-	if (!buf || !len || !local || !remote || a->released) {
+	if (!buf || !len || !local || !remote) {
 		a->stats.rx_dropped_unknown++;
 		return ICE_RECV_DROPPED;
 	}
@@ -2276,7 +2309,8 @@ int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *l
 		struct ice_host *h = &a->hosts[rx.host];
 
 		for (unsigned t = 0; t < a->nturn; t++) {
-			if (!h->turn[t] || !netaddr_equal(turn_client_server(h->turn[t]), &rx.remote))
+			if (!h->turn[t] ||
+			    !netaddr_equal(turn_client_server(h->turn[t]), &rx.remote))
 				continue;
 			ret = turn_client_recv(h->turn[t], now_ms, buf, len, &tr);
 			ice_handle_turn_events(a, (unsigned)rx.host, t, now_ms);
@@ -2297,7 +2331,12 @@ int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *l
 			break;
 		}
 	}
-	if (len && buf[0] <= 3) {
+	/* Released: only the TURN answers to the final Refresh matter. */
+	if (!len || a->released) {
+		a->stats.rx_dropped_unknown++;
+		return ICE_RECV_DROPPED;
+	}
+	if (buf[0] <= 3) {
 		ret = ice_on_stun(a, buf, len, &rx);
 		if (ret != ICE_RECV_HANDLED)
 			return ret;
@@ -2330,8 +2369,8 @@ static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, 
 	while (turn_client_poll_transmit(tc, &tx))
 		ice_queue_raw(a, &tx.local, &tx.remote, tx.head, tx.head_len);
 	while (turn_client_poll_event(tc, &tev)) {
-		struct ice_event ev = { .type = ICE_EVENT_TURN_ERROR, .stream = hh->stream,
-					.component = hh->comp };
+		struct ice_event ev = {
+			.type = ICE_EVENT_TURN_ERROR, .stream = hh->stream, .component = hh->comp};
 		struct netaddr relayed, mapped;
 		struct ice_cand c;
 
@@ -2404,9 +2443,11 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 				next = cp->first_valid_ms + ICE_NOMINATION_WAIT_MS;
 			if (!sel->active)
 				continue;
-			if (sel->consent == ICE_CONSENT_STATE_GRANTED && sel->consent_expiry_ms < next)
+			if (sel->consent == ICE_CONSENT_STATE_GRANTED &&
+			    sel->consent_expiry_ms < next)
 				next = sel->consent_expiry_ms;
-			if (a->cfg.lite ? sel->keepalive_next_ms < next : sel->consent_next_ms < next)
+			if (a->cfg.lite ? sel->keepalive_next_ms < next
+					: sel->consent_next_ms < next)
 				next = a->cfg.lite ? sel->keepalive_next_ms : sel->consent_next_ms;
 		}
 	}
@@ -2448,8 +2489,9 @@ uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now)
 			}
 			g->sent++;
 			g->rto *= 2;
-			g->next_ms = now + (g->sent == a->cfg.rc ? (uint64_t)a->cfg.rm * a->cfg.rto_ms
-								 : g->rto);
+			g->next_ms =
+				now + (g->sent == a->cfg.rc ? (uint64_t)a->cfg.rm * a->cfg.rto_ms
+							    : g->rto);
 			ice_stun_txn_send(a, h, i);
 		}
 		for (unsigned t = 0; t < ICE_MAX_SERVERS; t++) {

@@ -20,7 +20,7 @@ struct turn_txn {
 	bool used;
 	uint8_t tid[STUN_TID_LEN];
 	uint16_t method;
-	int peer; /* index into peers[] for CreatePermission/ChannelBind, else -1 */
+	int peer;	   /* index into peers[] for CreatePermission/ChannelBind, else -1 */
 	uint32_t lifetime; /* Refresh: requested lifetime */
 	unsigned sent;
 	uint32_t rto;
@@ -80,10 +80,20 @@ static void turn_push_event(struct turn_client *tc, const struct turn_event *ev)
 /* The one transition function of the allocation machine. */
 static void turn_set_state(struct turn_client *tc, enum turn_alloc_state to, int error)
 {
-	struct turn_event ev = { 0 };
+#define B(x) (1u << TURN_ALLOC_STATE_##x)
+	static const unsigned legal[] = {
+		[TURN_ALLOC_STATE_IDLE] = B(ALLOCATING) | B(RELEASED),
+		[TURN_ALLOC_STATE_ALLOCATING] = B(ALLOCATED) | B(FAILED) | B(RELEASED),
+		[TURN_ALLOC_STATE_ALLOCATED] = B(RELEASING) | B(FAILED),
+		[TURN_ALLOC_STATE_FAILED] = B(ALLOCATING) | B(RELEASED),
+		[TURN_ALLOC_STATE_RELEASING] = B(RELEASED),
+		[TURN_ALLOC_STATE_RELEASED] = 0,
+	};
+#undef B
+	struct turn_event ev = {0};
 
-	if (tc->state == to)
-		return;
+	if (tc->state == to || !(legal[tc->state] & (1u << to)))
+		return; /* the callers only ask for legal moves; this guards them */
 	tc->state = to;
 	switch (to) {
 	case TURN_ALLOC_STATE_ALLOCATED:
@@ -389,7 +399,7 @@ static int turn_learn_auth(struct turn_client *tc, const struct stun_msg *m, int
 
 static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int error)
 {
-	struct turn_event ev = { 0 };
+	struct turn_event ev = {0};
 	struct turn_peer *p;
 
 	t->used = false;
@@ -398,7 +408,8 @@ static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int erro
 		turn_set_state(tc, TURN_ALLOC_STATE_FAILED, error);
 		break;
 	case STUN_METHOD_REFRESH:
-		turn_set_state(tc, t->lifetime ? TURN_ALLOC_STATE_FAILED : TURN_ALLOC_STATE_RELEASED,
+		turn_set_state(tc,
+			       t->lifetime ? TURN_ALLOC_STATE_FAILED : TURN_ALLOC_STATE_RELEASED,
 			       error);
 		break;
 	case STUN_METHOD_CREATE_PERMISSION:
@@ -416,7 +427,8 @@ static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int erro
 
 static void turn_schedule_refresh(struct turn_client *tc, uint64_t now, uint32_t lifetime)
 {
-	uint32_t margin = lifetime > 2 * TURN_REFRESH_MARGIN_S ? TURN_REFRESH_MARGIN_S : lifetime / 2;
+	uint32_t margin =
+		lifetime > 2 * TURN_REFRESH_MARGIN_S ? TURN_REFRESH_MARGIN_S : lifetime / 2;
 
 	tc->lifetime_s = lifetime;
 	tc->refresh_ms = now + (uint64_t)(lifetime - margin) * 1000;
@@ -426,7 +438,7 @@ static void turn_on_success(struct turn_client *tc, uint64_t now, struct turn_tx
 			    const struct stun_msg *m)
 {
 	const struct stun_attr *a;
-	struct turn_event ev = { 0 };
+	struct turn_event ev = {0};
 	struct turn_peer *p;
 	uint32_t lifetime = TURN_LIFETIME_S;
 
@@ -512,8 +524,7 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 			err = turn_request(tc, now, method, peer, lifetime);
 		if (err) {
 			struct turn_txn gone = {
-				.used = true, .method = method, .peer = peer, .lifetime = lifetime
-			};
+				.used = true, .method = method, .peer = peer, .lifetime = lifetime};
 
 			turn_txn_failed(tc, &gone, code);
 		}
@@ -675,7 +686,7 @@ uint64_t turn_client_tick(struct turn_client *tc, uint64_t now)
 		t->sent++;
 		t->rto *= 2;
 		t->next_ms = now + (t->sent == tc->cfg.rc ? (uint64_t)tc->cfg.rm * tc->cfg.rto_ms
-							   : t->rto);
+							  : t->rto);
 		turn_queue(tc, t->msg, t->len);
 	}
 	if (tc->state == TURN_ALLOC_STATE_ALLOCATED) {
@@ -688,8 +699,8 @@ uint64_t turn_client_tick(struct turn_client *tc, uint64_t now)
 			struct turn_peer *p = &tc->peers[i];
 
 			if (p->chan_ok && !p->chan_pending && p->chan_refresh_ms <= now) {
-				p->chan_pending = !turn_request(tc, now, STUN_METHOD_CHANNEL_BIND,
-								(int)i, 0);
+				p->chan_pending =
+					!turn_request(tc, now, STUN_METHOD_CHANNEL_BIND, (int)i, 0);
 				if (p->chan_pending)
 					p->perm_refresh_ms = UINT64_MAX;
 			} else if (p->perm_ok && !p->perm_pending && !p->chan_pending &&

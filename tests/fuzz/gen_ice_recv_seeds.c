@@ -60,15 +60,15 @@ static size_t request(uint8_t *buf, const char *user, const char *pwd, bool cont
 
 int main(int argc, char **argv)
 {
-	struct ice_config cfg = { .seed = 0x5eedull };
+	struct ice_config cfg = {.seed = 0x5eedull};
 	struct ice_agent *a;
 	struct netaddr peer;
 	const char *lu, *lp;
 	char user[64];
-	uint8_t buf[1024], tid[12] = { 9 };
+	uint8_t buf[1024], tid[12] = {9};
 	struct stun_builder b;
 	size_t n;
-	static const uint8_t rtp[] = { 0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 1, 2, 3, 4 };
+	static const uint8_t rtp[] = {0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 1, 2, 3, 4};
 
 	if (argc < 2)
 		return 2;

@@ -43,8 +43,8 @@ int main(int argc, char **argv)
 {
 	struct stun_builder b;
 	struct netaddr relayed, mapped, peer;
-	uint8_t buf[1024], tid[12] = { 0 }, key[32] = { 0 };
-	static const uint8_t rtp[] = { 0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 1, 2, 3, 4 };
+	uint8_t buf[1024], tid[12] = {0}, key[32] = {0};
+	static const uint8_t rtp[] = {0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 1, 2, 3, 4};
 
 	if (argc < 2)
 		return 2;

@@ -54,7 +54,7 @@ struct sim_nat_map {
 };
 
 struct sim_nat {
-	struct netaddr pub; /* port ignored */
+	struct netaddr pub;		  /* port ignored */
 	uint32_t inside_net, inside_mask; /* host order, IPv4 */
 	enum sim_mapping mapping;
 	enum sim_filter filter;
@@ -100,7 +100,7 @@ struct sim_ep {
 	unsigned base_stream[SIM_MAX_BASES], base_comp[SIM_MAX_BASES];
 	unsigned nbases;
 	uint64_t deadline;
-	bool silent; /* drops everything it would send and receive */
+	bool silent;		   /* drops everything it would send and receive */
 	struct sim_ep *trickle_to; /* forward CANDIDATE events to this peer */
 	/* what the events said */
 	enum ice_agent_state state;
@@ -202,8 +202,7 @@ SIM_FN void sim_enable_turn(struct sim *s, const char *ip, uint16_t port, const 
 }
 
 /* An endpoint with one agent; bases are added with sim_ep_add_base. */
-SIM_FN struct sim_ep *sim_ep_new(struct sim *s, unsigned idx, const struct ice_config *cfg,
-				 int nat)
+SIM_FN struct sim_ep *sim_ep_new(struct sim *s, unsigned idx, const struct ice_config *cfg, int nat)
 {
 	struct sim_ep *e = &s->eps[idx];
 
@@ -270,8 +269,8 @@ static bool sim_inside(const struct sim_nat *n, const struct netaddr *a)
 	       (ntohl(a->in.sin_addr.s_addr) & n->inside_mask) == n->inside_net;
 }
 
-static struct sim_nat_map *sim_nat_out(struct sim *s, struct sim_nat *n,
-				       const struct netaddr *src, const struct netaddr *dst)
+static struct sim_nat_map *sim_nat_out(struct sim *s, struct sim_nat *n, const struct netaddr *src,
+				       const struct netaddr *dst)
 {
 	struct sim_nat_map *m = NULL;
 
@@ -301,8 +300,7 @@ static struct sim_nat_map *sim_nat_out(struct sim *s, struct sim_nat *n,
 	return m;
 }
 
-static struct sim_nat_map *sim_nat_in(struct sim_nat *n, const struct netaddr *src,
-				      uint16_t port)
+static struct sim_nat_map *sim_nat_in(struct sim_nat *n, const struct netaddr *src, uint16_t port)
 {
 	for (unsigned i = 0; i < n->nmaps; i++) {
 		struct sim_nat_map *m = &n->maps[i];
@@ -555,7 +553,7 @@ static bool sim_turn_relay_in(struct sim *s, const struct netaddr *src, const st
 {
 	struct sim_turn_alloc *al = NULL;
 	struct stun_builder b;
-	uint8_t out[SIM_PKT_MAX], tid[STUN_TID_LEN] = { 7 };
+	uint8_t out[SIM_PKT_MAX], tid[STUN_TID_LEN] = {7};
 
 	for (unsigned i = 0; i < SIM_MAX_ALLOCS && !al; i++)
 		if (s->turn.allocs[i].used && netaddr_equal(&s->turn.allocs[i].relay, dst))

@@ -17,6 +17,9 @@
 #include "icepath/stun.h"
 #include "simnet.h"
 
+/* Both endpoints on the public segment, no NAT. */
+#define PUBLIC_PAIR .nat_l = -1, .nat_r = -1, .ip_l = "203.0.113.10", .ip_r = "203.0.113.20"
+
 #define T_LIMIT 120000 /* virtual ms any connect scenario may take */
 
 struct scen {
@@ -31,9 +34,28 @@ struct scen {
 	uint64_t seed;
 };
 
+/* Errors the agents logged (a refused state move is a bug). */
+static unsigned logged_errors;
+
+static void test_log(void *ctx, enum ice_log_level level, const char *msg)
+{
+	if (level == ICE_LOG_ERROR) {
+		logged_errors++;
+		print_message("agent error: %s\n", msg);
+	}
+}
+
+static int no_errors_logged(void **state)
+{
+	assert_int_equal(logged_errors, 0);
+	return 0;
+}
+
 static struct ice_config cfg_of(bool controlling, bool lite, uint64_t seed)
 {
-	struct ice_config c = { 0 };
+	struct ice_config c = {0};
+
+	c.log = test_log;
 
 	c.controlling = controlling;
 	c.lite = lite;
@@ -114,9 +136,11 @@ static void scen_setup(struct sim *s, struct scen *sc)
 	for (unsigned st = 0; st < sc->nstreams; st++)
 		for (unsigned c = 1; c <= sc->ncomp; c++) {
 			snprintf(ip, sizeof(ip), "%s", sc->ip_l);
-			assert_int_equal(sim_ep_add_base(l, st, c, ip, (uint16_t)(5000 + st * 10 + c)), 0);
+			assert_int_equal(
+				sim_ep_add_base(l, st, c, ip, (uint16_t)(5000 + st * 10 + c)), 0);
 			snprintf(ip, sizeof(ip), "%s", sc->ip_r);
-			assert_int_equal(sim_ep_add_base(r, st, c, ip, (uint16_t)(6000 + st * 10 + c)), 0);
+			assert_int_equal(
+				sim_ep_add_base(r, st, c, ip, (uint16_t)(6000 + st * 10 + c)), 0);
 		}
 	assert_int_equal(ice_agent_gather(l->a, s->now), 0);
 	assert_int_equal(ice_agent_gather(r->a, s->now), 0);
@@ -161,7 +185,7 @@ static void assert_agree(struct sim *s, unsigned st, unsigned c)
 /* Media both ways through ice_agent_send, counted on delivery. */
 static void assert_media_flows(struct sim *s, unsigned st, unsigned c)
 {
-	static const uint8_t rtp[] = { 0x80, 0x00, 0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 2, 0xde, 0xad };
+	static const uint8_t rtp[] = {0x80, 0x00, 0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 2, 0xde, 0xad};
 	struct ice_transmit tx;
 	uint8_t buf[SIM_PKT_MAX];
 	unsigned before0 = s->eps[0].data_rx, before1 = s->eps[1].data_rx;
@@ -200,8 +224,7 @@ static void priority_formula(void **state)
 static void pair_priority_and_foundations(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_l = true, .ip_l = "203.0.113.10",
-			   .ip_r = "203.0.113.20", .ncomp = 2, .stun = true };
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .ncomp = 2, .stun = true};
 	struct ice_candidate c[16];
 	struct ice_pair_info pi[16];
 	int n, np;
@@ -232,8 +255,14 @@ static void pair_priority_and_foundations(void **state)
 	/* Behind a NAT: srflx kept, foundations differ by type, shared across
 	 * components; controlled side with G < D. */
 	{
-		struct scen sn = { .nat_l = 0, .nat_r = -1, .ctl_l = false, .ctl_r = true,
-				   .ip_l = "10.0.0.2", .ip_r = "203.0.113.20", .ncomp = 2, .stun = true };
+		struct scen sn = {.nat_l = 0,
+				  .nat_r = -1,
+				  .ctl_l = false,
+				  .ctl_r = true,
+				  .ip_l = "10.0.0.2",
+				  .ip_r = "203.0.113.20",
+				  .ncomp = 2,
+				  .stun = true};
 		const struct ice_candidate *h1 = NULL, *h2 = NULL, *s1 = NULL, *s2 = NULL;
 
 		sim_init(&s, 2);
@@ -274,8 +303,7 @@ static void pair_priority_and_foundations(void **state)
 static void host_only(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_l = true, .ip_l = "203.0.113.10",
-			   .ip_r = "203.0.113.20" };
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
 	struct ice_agent_stats st;
 
 	sim_init(&s, 3);
@@ -298,8 +326,11 @@ static void host_only(void **state)
 static void host_only_ipv6(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_r = true, .ip_l = "2001:db8::10",
-			   .ip_r = "2001:db8::20" };
+	struct scen sc = {.nat_l = -1,
+			  .nat_r = -1,
+			  .ctl_r = true,
+			  .ip_l = "2001:db8::10",
+			  .ip_r = "2001:db8::20"};
 
 	sim_init(&s, 5);
 	scen_connect(&s, &sc);
@@ -313,8 +344,7 @@ static void host_only_ipv6(void **state)
 static void rtcp_and_two_streams(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_l = true, .ip_l = "203.0.113.10",
-			   .ip_r = "203.0.113.20", .ncomp = 2, .nstreams = 2 };
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .ncomp = 2, .nstreams = 2};
 
 	sim_init(&s, 4);
 	scen_connect(&s, &sc);
@@ -333,16 +363,21 @@ static void nat_one_side(void **state)
 		enum sim_mapping m;
 		enum sim_filter f;
 	} kinds[] = {
-		{ SIM_MAP_EI, SIM_FILTER_EI },	/* full cone */
-		{ SIM_MAP_EI, SIM_FILTER_AD },	/* address-restricted */
-		{ SIM_MAP_EI, SIM_FILTER_APD }, /* port-restricted */
-		{ SIM_MAP_APD, SIM_FILTER_APD }, /* symmetric */
+		{SIM_MAP_EI, SIM_FILTER_EI},   /* full cone */
+		{SIM_MAP_EI, SIM_FILTER_AD},   /* address-restricted */
+		{SIM_MAP_EI, SIM_FILTER_APD},  /* port-restricted */
+		{SIM_MAP_APD, SIM_FILTER_APD}, /* symmetric */
 	};
 
 	for (unsigned k = 0; k < 4; k++) {
 		struct sim s;
-		struct scen sc = { .nat_l = 0, .nat_r = -1, .ctl_l = (k & 1), .ctl_r = !(k & 1),
-				   .stun = true, .ip_l = "10.0.0.2", .ip_r = "203.0.113.20" };
+		struct scen sc = {.nat_l = 0,
+				  .nat_r = -1,
+				  .ctl_l = (k & 1),
+				  .ctl_r = !(k & 1),
+				  .stun = true,
+				  .ip_l = "10.0.0.2",
+				  .ip_r = "203.0.113.20"};
 
 		sim_init(&s, 10 + k);
 		sim_add_nat(&s, "203.0.113.100", "10.0.0.0", 24, kinds[k].m, kinds[k].f);
@@ -350,11 +385,11 @@ static void nat_one_side(void **state)
 		scen_connect(&s, &sc);
 		/* The public side reaches the NAT's mapping: L's local is its
 		 * srflx (or prflx when the mapping depends on the destination). */
-		assert_int_equal(s.eps[0].selected[0][1].local.type,
-				 kinds[k].m == SIM_MAP_EI ? ICE_CAND_TYPE_SRFLX : ICE_CAND_TYPE_PRFLX);
+		assert_int_equal(s.eps[0].selected[0][1].local.type, kinds[k].m == SIM_MAP_EI
+									     ? ICE_CAND_TYPE_SRFLX
+									     : ICE_CAND_TYPE_PRFLX);
 		assert_int_equal(s.eps[0].selected[0][1].remote.type, ICE_CAND_TYPE_HOST);
-		assert_true(netaddr_same_ip(&s.eps[1].selected[0][1].remote.addr,
-					    &s.nats[0].pub));
+		assert_true(netaddr_same_ip(&s.eps[1].selected[0][1].remote.addr, &s.nats[0].pub));
 		assert_media_flows(&s, 0, 1);
 		sim_free(&s);
 	}
@@ -363,8 +398,12 @@ static void nat_one_side(void **state)
 static void port_restricted_both(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = 0, .nat_r = 1, .ctl_l = true, .stun = true,
-			   .ip_l = "10.0.1.2", .ip_r = "10.0.2.2" };
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_l = true,
+			  .stun = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
 
 	sim_init(&s, 20);
 	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
@@ -384,8 +423,12 @@ static void port_restricted_both(void **state)
 static void same_nat(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = 0, .nat_r = 0, .ctl_r = true, .stun = true,
-			   .ip_l = "10.0.1.2", .ip_r = "10.0.1.3" };
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 0,
+			  .ctl_r = true,
+			  .stun = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.1.3"};
 
 	sim_init(&s, 21);
 	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
@@ -406,8 +449,13 @@ static bool has_relay(const struct ice_pair_info *p)
 static void symmetric_both_relay(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = 0, .nat_r = 1, .ctl_l = true, .stun = true, .turn = true,
-			   .ip_l = "10.0.1.2", .ip_r = "10.0.2.2" };
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_l = true,
+			  .stun = true,
+			  .turn = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
 
 	sim_init(&s, 22);
 	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
@@ -428,7 +476,8 @@ static void symmetric_both_relay(void **state)
 	/* Allocation, permissions and channel are refreshed over 20 minutes
 	 * (lifetime 600 s, permissions 300 s) and consent holds throughout. */
 	{
-		unsigned refreshes = s.turn.refreshes, perms = s.turn.permissions + s.turn.channel_binds;
+		unsigned refreshes = s.turn.refreshes,
+			 perms = s.turn.permissions + s.turn.channel_binds;
 
 		sim_run_until(&s, s.now + 20 * 60000, NULL, NULL);
 		assert_true(s.turn.refreshes >= refreshes + 2);
@@ -439,19 +488,51 @@ static void symmetric_both_relay(void **state)
 		assert_media_flows(&s, 0, 1);
 	}
 	/* Release: a Refresh with lifetime 0 per allocation. */
+	unsigned refreshes_at_release = s.turn.refreshes;
+
 	assert_int_equal(ice_agent_release(s.eps[0].a, s.now), 0);
 	assert_int_equal(ice_agent_release(s.eps[1].a, s.now), 0);
 	sim_run_until(&s, s.now + 5000, NULL, NULL);
 	assert_int_equal(s.turn.releases, 2);
+	/* The answers were taken: no Refresh(0) retransmitted, nothing pending. */
+	sim_run_until(&s, s.now + 60000, NULL, NULL);
+	assert_int_equal(s.turn.refreshes, refreshes_at_release + 2);
+	assert_int_equal(ice_agent_next_deadline(s.eps[0].a), UINT64_MAX);
 	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_CLOSED);
+	sim_free(&s);
+}
+
+/* RTP and RTCP each get their own allocation and relayed pair. */
+static void relay_two_components(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_r = true,
+			  .turn = true,
+			  .ncomp = 2,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
+
+	sim_init(&s, 25);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	scen_connect(&s, &sc);
+	assert_int_equal(s.turn.allocates, 4);
+	for (unsigned c = 1; c <= 2; c++) {
+		assert_true(has_relay(&s.eps[0].selected[0][c]));
+		assert_true(has_relay(&s.eps[1].selected[0][c]));
+		assert_int_equal(s.eps[0].selected[0][c].local.component, c);
+		assert_media_flows(&s, 0, c);
+	}
 	sim_free(&s);
 }
 
 static void turn_stale_nonce(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_l = true, .turn = true,
-			   .ip_l = "203.0.113.10", .ip_r = "203.0.113.20" };
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .turn = true};
 	struct ice_candidate c[8];
 	int n, relays = 0;
 
@@ -512,8 +593,7 @@ static void role_conflict(void **state)
 {
 	for (int both = 0; both < 2; both++) {
 		struct sim s;
-		struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_l = both == 0, .ctl_r = both == 0,
-				   .ip_l = "203.0.113.10", .ip_r = "203.0.113.20", .seed = 7 };
+		struct scen sc = {PUBLIC_PAIR, .ctl_l = both == 0, .ctl_r = both == 0, .seed = 7};
 		struct ice_agent_stats a, b;
 
 		sim_init(&s, 30 + both);
@@ -537,10 +617,13 @@ static void lite_peer(void **state)
 		struct sim s;
 		/* The lite side is public (as RFC 8445 §2.5 expects); the full
 		 * side is behind a NAT and initially thinks it is controlled. */
-		struct scen sc = { .nat_l = lite_left ? -1 : 0, .nat_r = lite_left ? 0 : -1,
-				   .lite_l = lite_left, .lite_r = !lite_left, .stun = true,
-				   .ip_l = lite_left ? "203.0.113.10" : "10.0.0.2",
-				   .ip_r = lite_left ? "10.0.0.2" : "203.0.113.20" };
+		struct scen sc = {.nat_l = lite_left ? -1 : 0,
+				  .nat_r = lite_left ? 0 : -1,
+				  .lite_l = lite_left,
+				  .lite_r = !lite_left,
+				  .stun = true,
+				  .ip_l = lite_left ? "203.0.113.10" : "10.0.0.2",
+				  .ip_r = lite_left ? "10.0.0.2" : "203.0.113.20"};
 		struct sim_ep *lite = &s.eps[lite_left ? 0 : 1], *full = &s.eps[lite_left ? 1 : 0];
 		struct ice_agent_stats st;
 
@@ -550,6 +633,9 @@ static void lite_peer(void **state)
 		scen_connect(&s, &sc);
 		assert_true(ice_agent_controlling(full->a));
 		assert_false(ice_agent_controlling(lite->a));
+		sim_run_until(&s, s.now + 2000, NULL, NULL);
+		assert_int_equal(ice_agent_state(lite->a), ICE_AGENT_STATE_COMPLETED);
+		assert_int_equal(ice_agent_state(full->a), ICE_AGENT_STATE_COMPLETED);
 		ice_agent_get_stats(lite->a, &st);
 		assert_int_equal(st.checks_sent, 0); /* lite never checks */
 		assert_true(st.checks_received >= 1);
@@ -571,8 +657,13 @@ static void lite_peer(void **state)
 static void trickle(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = 0, .nat_r = -1, .ctl_l = true, .stun = true, .trickle = true,
-			   .ip_l = "10.0.0.2", .ip_r = "203.0.113.20" };
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = -1,
+			  .ctl_l = true,
+			  .stun = true,
+			  .trickle = true,
+			  .ip_l = "10.0.0.2",
+			  .ip_r = "203.0.113.20"};
 
 	sim_init(&s, 50);
 	sim_add_nat(&s, "203.0.113.100", "10.0.0.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
@@ -606,12 +697,11 @@ static bool reselected(struct sim *s, void *ctx)
 static void restart(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_l = true, .ip_l = "203.0.113.10",
-			   .ip_r = "203.0.113.20" };
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
 	const char *u0, *u1;
 	struct ice_pair_info before, during;
 	struct ice_transmit tx;
-	static const uint8_t rtp[12] = { 0x80 };
+	static const uint8_t rtp[12] = {0x80};
 	unsigned want[2];
 
 	sim_init(&s, 60);
@@ -654,10 +744,9 @@ static void restart(void **state)
 static void consent_loss(void **state)
 {
 	struct sim s;
-	struct scen sc = { .nat_l = -1, .nat_r = -1, .ctl_l = true, .ip_l = "203.0.113.10",
-			   .ip_r = "203.0.113.20" };
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
 	struct ice_transmit tx;
-	static const uint8_t rtp[12] = { 0x80 };
+	static const uint8_t rtp[12] = {0x80};
 	uint64_t silent_at, lost;
 	struct ice_agent_stats st;
 
@@ -706,9 +795,16 @@ static void lossy_network(void **state)
 {
 	for (unsigned seed = 0; seed < 5; seed++) {
 		struct sim s;
-		struct scen sc = { .nat_l = 0, .nat_r = -1, .ctl_l = seed & 1, .ctl_r = !(seed & 1),
-				   .stun = true, .ip_l = "10.0.0.2", .ip_r = "203.0.113.20",
-				   .loss = 25, .dup = 25, .seed = seed };
+		struct scen sc = {.nat_l = 0,
+				  .nat_r = -1,
+				  .ctl_l = seed & 1,
+				  .ctl_r = !(seed & 1),
+				  .stun = true,
+				  .ip_l = "10.0.0.2",
+				  .ip_r = "203.0.113.20",
+				  .loss = 25,
+				  .dup = 25,
+				  .seed = seed};
 
 		sim_init(&s, 80 + seed);
 		sim_add_nat(&s, "203.0.113.100", "10.0.0.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
@@ -725,8 +821,12 @@ static void unreachable_fails(void **state)
 {
 	struct sim s;
 	/* Symmetric NATs on both sides and no TURN: no pair can work. */
-	struct scen sc = { .nat_l = 0, .nat_r = 1, .ctl_l = true, .stun = true,
-			   .ip_l = "10.0.1.2", .ip_r = "10.0.2.2" };
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_l = true,
+			  .stun = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
 
 	sim_init(&s, 90);
 	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
@@ -753,7 +853,7 @@ struct fake {
 static void fake_init(struct fake *f, bool controlling)
 {
 	struct ice_config cfg = cfg_of(controlling, false, 99);
-	struct ice_candidate c = { 0 };
+	struct ice_candidate c = {0};
 
 	memset(f, 0, sizeof(*f));
 	f->now = 1000;
@@ -776,9 +876,9 @@ static void fake_init(struct fake *f, bool controlling)
 }
 
 /* A Binding request as the peer would send it; knobs for breaking it. */
-static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid[12],
-			   bool use_cand, uint32_t prio, bool integrity, const char *pwd,
-			   bool unknown_attr, bool priority)
+static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid[12], bool use_cand,
+			   uint32_t prio, bool integrity, const char *pwd, bool unknown_attr,
+			   bool priority)
 {
 	struct stun_builder b;
 	char user[64];
@@ -806,8 +906,8 @@ static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid
 
 /* Pop what the agent sent; returns the error code of a response (0 success,
  * -1 none) and leaves any request it sent (our triggered check) in *req. */
-static int fake_collect(struct fake *f, struct stun_msg *resp, uint8_t *rbuf,
-			struct stun_msg *req, uint8_t *qbuf, const struct netaddr **to)
+static int fake_collect(struct fake *f, struct stun_msg *resp, uint8_t *rbuf, struct stun_msg *req,
+			uint8_t *qbuf, const struct netaddr **to)
 {
 	struct ice_transmit tx;
 	int code = -1;
@@ -828,7 +928,8 @@ static int fake_collect(struct fake *f, struct stun_msg *resp, uint8_t *rbuf,
 			stun_parse(resp, rbuf, tx.head_len);
 			code = 0;
 			if (m.cls == STUN_CLASS_ERROR) {
-				const struct stun_attr *e = stun_msg_find(resp, STUN_ATTR_ERROR_CODE);
+				const struct stun_attr *e =
+					stun_msg_find(resp, STUN_ATTR_ERROR_CODE);
 
 				assert_non_null(e);
 				stun_attr_get_error(resp, e, &code, NULL, NULL);
@@ -863,21 +964,21 @@ static void malformed_dropped(void **state)
 	uint8_t buf[512], rbuf[512], tid[12];
 	struct stun_msg resp;
 	size_t n;
-	static const uint8_t junk_stun[] = { 0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42,
-					     1,	   2,	 3,    4,    5,	   6,	 7,    8,
-					     9,	   10,	 11,   12,   0x00, 0x06, 0x00, 0x40 };
+	static const uint8_t junk_stun[] = {0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42,
+					    1,	  2,	3,    4,    5,	  6,	7,    8,
+					    9,	  10,	11,   12,   0x00, 0x06, 0x00, 0x40};
 
 	fake_init(&f, false);
 	ice_agent_get_stats(f.a, &st0);
 	/* Truncated STUN / attribute overrun: dropped as malformed. */
 	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, junk_stun, 10, &res),
 			 ICE_RECV_DROPPED);
-	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, junk_stun,
-					sizeof(junk_stun), &res),
-			 ICE_RECV_DROPPED);
+	assert_int_equal(
+		ice_agent_recv(f.a, f.now, &f.base, &f.peer, junk_stun, sizeof(junk_stun), &res),
+		ICE_RECV_DROPPED);
 	/* ChannelData not from a TURN server: dropped. */
 	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer,
-					(const uint8_t[]){ 0x40, 0, 0, 0 }, 4, &res),
+					(const uint8_t[]){0x40, 0, 0, 0}, 4, &res),
 			 ICE_RECV_DROPPED);
 	/* Unknown base. */
 	assert_int_equal(ice_agent_recv(f.a, f.now, &f.peer, &f.peer, junk_stun, 20, &res),
@@ -888,8 +989,8 @@ static void malformed_dropped(void **state)
 	fake_collect(&f, &resp, rbuf, NULL, NULL, NULL);
 
 	/* Wrong password: 401, counted, no pair learnt. */
-	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, "wrongpassword", false,
-			 true);
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, "wrongpassword",
+			 false, true);
 	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
 			 ICE_RECV_DROPPED);
 	assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL), 401);
@@ -913,8 +1014,8 @@ static void malformed_dropped(void **state)
 		assert_int_equal(stun_attr_get_unknown(&resp, u, types, 4, &nt), 0);
 		assert_int_equal(nt, 1);
 		assert_int_equal(types[0], 0x7ff0);
-		assert_int_equal(stun_check_integrity(&resp, (const uint8_t *)f.lpwd, strlen(f.lpwd)),
-				 0);
+		assert_int_equal(
+			stun_check_integrity(&resp, (const uint8_t *)f.lpwd, strlen(f.lpwd)), 0);
 	}
 	/* Authenticated without PRIORITY: 400. */
 	n = fake_request(&f, buf, sizeof(buf), tid, false, 1, true, f.lpwd, false, false);
@@ -1001,13 +1102,15 @@ static void aggressive_and_renomination(void **state)
 	assert_int_equal(selected, 1);
 	/* Media from the new remote is on the selected pair, from the old not. */
 	{
-		static const uint8_t rtp[12] = { 0x80, 0x60 };
+		static const uint8_t rtp[12] = {0x80, 0x60};
 
-		assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &better, rtp, sizeof(rtp), &res),
-				 ICE_RECV_DATA);
+		assert_int_equal(
+			ice_agent_recv(f.a, f.now, &f.base, &better, rtp, sizeof(rtp), &res),
+			ICE_RECV_DATA);
 		assert_true(res.on_selected);
-		assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, rtp, sizeof(rtp), &res),
-				 ICE_RECV_DATA);
+		assert_int_equal(
+			ice_agent_recv(f.a, f.now, &f.base, &f.peer, rtp, sizeof(rtp), &res),
+			ICE_RECV_DATA);
 		assert_false(res.on_selected);
 	}
 	ice_agent_free(f.a);
@@ -1042,10 +1145,11 @@ static void symmetric_response_and_limit(void **state)
 	assert_int_equal(ice_agent_new(&a, &cfg), 0);
 	assert_int_equal(ice_agent_add_stream(a, 1), 0);
 	assert_int_equal(ice_agent_add_host(a, 0, 1, &base, 65535), 0);
-	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "abcd", "0123456789012345678901"), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "abcd", "0123456789012345678901"),
+			 0);
 	for (unsigned i = 0; i < 5; i++) {
-		struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST,
-					   .generation = -1 };
+		struct ice_candidate c = {
+			.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
 
 		c.addr = sim_addr("198.51.100.50", (uint16_t)(1000 + i));
 		c.priority = ice_candidate_priority(126, i * 100, 1);
@@ -1068,7 +1172,7 @@ static void prflx_then_signalled(void **state)
 	struct stun_msg resp;
 	struct ice_pair_info pi[4];
 	struct netaddr late = sim_addr("203.0.113.77", 7777);
-	struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1 };
+	struct ice_candidate c = {.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
 	size_t n;
 	int np;
 
@@ -1115,10 +1219,11 @@ static void pacing_and_rto(void **state)
 	assert_int_equal(ice_agent_new(&a, &cfg), 0);
 	assert_int_equal(ice_agent_add_stream(a, 1), 0);
 	assert_int_equal(ice_agent_add_host(a, 0, 1, &base, 65535), 0);
-	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "abcd", "0123456789012345678901"), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "abcd", "0123456789012345678901"),
+			 0);
 	for (unsigned i = 0; i < 40; i++) {
-		struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST,
-					   .generation = -1 };
+		struct ice_candidate c = {
+			.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
 
 		c.addr = sim_addr("198.51.100.50", (uint16_t)(1000 + i));
 		c.priority = ice_candidate_priority(126, 1000 - i, 1);
@@ -1155,8 +1260,9 @@ static void unfreeze_across_streams(void **state)
 {
 	struct fake f;
 	struct ice_pair_info pi[4];
-	struct netaddr base2 = sim_addr("203.0.113.10", 5002), peer2 = sim_addr("203.0.113.99", 7002);
-	struct ice_candidate c = { .component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1 };
+	struct netaddr base2 = sim_addr("203.0.113.10", 5002),
+		       peer2 = sim_addr("203.0.113.99", 7002);
+	struct ice_candidate c = {.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
 	uint8_t rbuf[512], qbuf[512];
 	struct stun_msg resp, req;
 
@@ -1226,31 +1332,32 @@ static void api_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(priority_formula),
-		cmocka_unit_test(pair_priority_and_foundations),
-		cmocka_unit_test(host_only),
-		cmocka_unit_test(host_only_ipv6),
-		cmocka_unit_test(rtcp_and_two_streams),
-		cmocka_unit_test(nat_one_side),
-		cmocka_unit_test(port_restricted_both),
-		cmocka_unit_test(same_nat),
-		cmocka_unit_test(symmetric_both_relay),
-		cmocka_unit_test(turn_stale_nonce),
-		cmocka_unit_test(turn_wrong_password),
-		cmocka_unit_test(role_conflict),
-		cmocka_unit_test(lite_peer),
-		cmocka_unit_test(trickle),
-		cmocka_unit_test(restart),
-		cmocka_unit_test(consent_loss),
-		cmocka_unit_test(lossy_network),
-		cmocka_unit_test(unreachable_fails),
-		cmocka_unit_test(malformed_dropped),
-		cmocka_unit_test(aggressive_and_renomination),
-		cmocka_unit_test(symmetric_response_and_limit),
-		cmocka_unit_test(prflx_then_signalled),
-		cmocka_unit_test(pacing_and_rto),
-		cmocka_unit_test(unfreeze_across_streams),
-		cmocka_unit_test(api_errors),
+		cmocka_unit_test_teardown(priority_formula, no_errors_logged),
+		cmocka_unit_test_teardown(pair_priority_and_foundations, no_errors_logged),
+		cmocka_unit_test_teardown(host_only, no_errors_logged),
+		cmocka_unit_test_teardown(host_only_ipv6, no_errors_logged),
+		cmocka_unit_test_teardown(rtcp_and_two_streams, no_errors_logged),
+		cmocka_unit_test_teardown(nat_one_side, no_errors_logged),
+		cmocka_unit_test_teardown(port_restricted_both, no_errors_logged),
+		cmocka_unit_test_teardown(same_nat, no_errors_logged),
+		cmocka_unit_test_teardown(symmetric_both_relay, no_errors_logged),
+		cmocka_unit_test_teardown(relay_two_components, no_errors_logged),
+		cmocka_unit_test_teardown(turn_stale_nonce, no_errors_logged),
+		cmocka_unit_test_teardown(turn_wrong_password, no_errors_logged),
+		cmocka_unit_test_teardown(role_conflict, no_errors_logged),
+		cmocka_unit_test_teardown(lite_peer, no_errors_logged),
+		cmocka_unit_test_teardown(trickle, no_errors_logged),
+		cmocka_unit_test_teardown(restart, no_errors_logged),
+		cmocka_unit_test_teardown(consent_loss, no_errors_logged),
+		cmocka_unit_test_teardown(lossy_network, no_errors_logged),
+		cmocka_unit_test_teardown(unreachable_fails, no_errors_logged),
+		cmocka_unit_test_teardown(malformed_dropped, no_errors_logged),
+		cmocka_unit_test_teardown(aggressive_and_renomination, no_errors_logged),
+		cmocka_unit_test_teardown(symmetric_response_and_limit, no_errors_logged),
+		cmocka_unit_test_teardown(prflx_then_signalled, no_errors_logged),
+		cmocka_unit_test_teardown(pacing_and_rto, no_errors_logged),
+		cmocka_unit_test_teardown(unfreeze_across_streams, no_errors_logged),
+		cmocka_unit_test_teardown(api_errors, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

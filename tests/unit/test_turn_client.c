@@ -48,7 +48,7 @@ static struct netaddr addr(const char *ip, uint16_t port)
 
 static void srv_init(struct srv *s)
 {
-	struct turn_client_config cfg = { 0 };
+	struct turn_client_config cfg = {0};
 
 	memset(s, 0, sizeof(*s));
 	s->server = addr("198.51.100.2", 3478);
@@ -198,7 +198,7 @@ static void permissions_channels_data(void **state)
 	struct ice_transmit tx;
 	struct turn_recv r;
 	uint8_t buf[256];
-	static const uint8_t payload[5] = { 0x80, 1, 2, 3, 4 };
+	static const uint8_t payload[5] = {0x80, 1, 2, 3, 4};
 	uint64_t now = 1000;
 	int n;
 
@@ -229,8 +229,8 @@ static void permissions_channels_data(void **state)
 		assert_non_null(d);
 		assert_int_equal(d->len, sizeof(payload));
 		assert_memory_equal(stun_attr_value(&m, d), payload, sizeof(payload));
-		assert_int_equal(stun_attr_get_xor_addr(&m, stun_msg_find(&m, STUN_ATTR_XOR_PEER_ADDRESS),
-						      &p),
+		assert_int_equal(stun_attr_get_xor_addr(
+					 &m, stun_msg_find(&m, STUN_ATTR_XOR_PEER_ADDRESS), &p),
 				 0);
 		assert_true(netaddr_equal(&p, &s.peer));
 	}
@@ -264,18 +264,20 @@ static void permissions_channels_data(void **state)
 	/* Data indication without DATA: dropped; from an unpermitted peer: dropped. */
 	{
 		struct stun_builder b;
-		uint8_t tid[12] = { 1 };
+		uint8_t tid[12] = {1};
 		struct netaddr stranger = addr("192.0.2.9", 9);
 
 		stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_DATA, STUN_CLASS_INDICATION, tid);
 		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &s.peer);
 		n = stun_build_finish(&b);
-		assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r), TURN_RECV_DROPPED);
+		assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r),
+				 TURN_RECV_DROPPED);
 		stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_DATA, STUN_CLASS_INDICATION, tid);
 		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &stranger);
 		stun_build_attr(&b, STUN_ATTR_DATA, payload, sizeof(payload));
 		n = stun_build_finish(&b);
-		assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r), TURN_RECV_DROPPED);
+		assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r),
+				 TURN_RECV_DROPPED);
 		stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_DATA, STUN_CLASS_INDICATION, tid);
 		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &s.peer);
 		stun_build_attr(&b, STUN_ATTR_DATA, payload, sizeof(payload));
@@ -296,10 +298,10 @@ static void permissions_channels_data(void **state)
 	{
 		uint16_t ch = 0;
 
-		assert_int_equal(stun_attr_get_channel(&s.req,
-						       stun_msg_find(&s.req, STUN_ATTR_CHANNEL_NUMBER),
-						       &ch),
-				 0);
+		assert_int_equal(
+			stun_attr_get_channel(&s.req,
+					      stun_msg_find(&s.req, STUN_ATTR_CHANNEL_NUMBER), &ch),
+			0);
 		assert_int_equal(ch, TURN_CHANNEL_MIN);
 	}
 	turn_client_free(s.tc);
