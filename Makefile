@@ -39,11 +39,11 @@ CLANG    := clang
 BPFTOOL  := bpftool
 AR       := ar
 
-PKGS_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null)
-CPPFLAGS := -Iinclude -I$(BUILD)/include $(PKGS_CFLAGS) -D_GNU_SOURCE
+
+CPPFLAGS := -Iinclude -I$(BUILD)/include -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   := -std=c11 -O2 -g $(WARN) -MMD -MP
-LDLIBS   := -lbpf -lelf -lnl-route-3 -lnl-3 -lmnl -lcrypto -lz -lm
+LDLIBS   := -lbpf -lelf -lmnl -lcrypto -lz -lm
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZFLAGS := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60

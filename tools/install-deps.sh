@@ -11,7 +11,7 @@ PKGS=(
 	libclang-rt-14-dev                  # clang's sanitizer and libFuzzer runtimes
 	libbpf-dev bpftool libelf-dev       # BPF loader, skeletons
 	linux-libc-dev                      # uapi headers for BPF and kernel/
-	libmnl-dev libnl-3-dev libnl-route-3-dev  # rtnetlink
+	libmnl-dev                          # rtnetlink (kernel/netif.c)
 	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32
 	libcmocka-dev                       # unit tests
 	iproute2 nftables                   # netns topologies, NAT models
@@ -19,9 +19,8 @@ PKGS=(
 	                                    # sender's offloaded UDP sum is partial on a veth)
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
-	jq                                  # netns tests read the peers' JSON events
+	jq                                  # netns tests read JSON output (peers, icepathctl)
 	rtpengine-daemon                    # comparison in make bench; NG interop test
-	python3                             # JSON checks of icepathctl --json in netns tests
 )
 
 missing=()

@@ -36,7 +36,8 @@ ctl() {
 expect_rc() { [ "$RC" -eq "$1" ] || icp_fail "$2: exit $RC, expected $1; stdout: $OUT; stderr: $ERR"; }
 expect_out() { grep -qE -- "$1" <<<"$OUT" || icp_fail "$2: stdout lacks /$1/: $OUT"; }
 expect_err() { grep -qE -- "$1" <<<"$ERR" || icp_fail "$2: stderr lacks /$1/: $ERR"; }
-is_json() { python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin.read().split("\n\n") if l.strip()]' <<<"$1"; }
+# jq parses a stream of JSON values and fails on anything that is not one.
+is_json() { jq -e . >/dev/null <<<"$1"; }
 
 # --drop 1: the first datagram (our first ping) is lost.
 bg "$NS" "$bin/ng-fake" --listen "$SRV" --calls 3 --drop 1 --max-seconds 120 >"$ICP_TMP/fake.log"
