@@ -60,6 +60,16 @@ printf '   %-10s %-34s %s\n' relay "$(grep -c '^a=candidate' "$ICP_TMP/caller-re
 	"$(grep -c '^a=candidate' "$ICP_TMP/callee-remote.sdp") host candidate(s) in its offer"
 printf '   %-10s %-34s %s\n' nominated "$(icpd_peer_event caller selected ms) ms after start" \
 	"$(icpd_peer_event callee selected ms) ms after start"
+# the relay's side: from its checks starting to the pair selected on the leg
+relay_ms() {
+	awk -v tag="$1" '
+		function ms(t) { split(t, a, /[:.]/); return ((a[1] * 60 + a[2]) * 60 + a[3]) * 1000 + a[4] }
+		index($0, "leg " tag ": allocated -> checking") { s = ms($1) }
+		index($0, "leg " tag " stream 0 comp 1: selected pair") && !e { e = ms($1) }
+		END { if (s != "" && e != "") print e - s " ms"; else print "?" }' "$ICPD_LOG"
+}
+printf '   %-10s %-34s %s\n' "at relay" "$(relay_ms caller-tag) after its checks began" \
+	"$(relay_ms callee-tag) after its checks began"
 echo
 echo "   selected pair per leg at the relay (relay side -> peer side):"
 for t in caller-tag callee-tag; do
