@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fastpath: the XDP fast path as the daemon sees it. Load (or re-open) the
+ * pinned program and maps, attach to interfaces, install/update/remove
+ * flows, read counters. No libbpf type leaks through this header: only
+ * kernel/ knows libbpf (shared/DESIGN.md).
+ *
+ * A flow is one direction of a relayed media stream: packets that ARRIVE at
+ * the relay from `remote` to `local` (on a TURN channel `in_channel`, or 0)
+ * leave toward the other call leg from `out_src` to `out_dst` (wrapped in a
+ * TURN ChannelData header with `out_channel`, or plain when 0). A call leg
+ * pair therefore needs two flows, one per direction.
+ *
+ * Every function returns 0 or -errno and logs once, where it fails, through
+ * the logger (stderr unless fastpath_set_logger() says otherwise).
+ *
+ * Program and maps are pinned under opts.pin_path on bpffs (mounted there
+ * if needed): fastpath_close() leaves them and the attachments in place, so
+ * forwarding goes on while no daemon runs, and the next fastpath_open()
+ * re-uses the same maps (flows and counters survive a daemon restart).
+ */
+#ifndef ICEPATH_FASTPATH_H
+#define ICEPATH_FASTPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "icepath/netaddr.h"
+
+#define FASTPATH_PIN_PATH_DEFAULT "/sys/fs/bpf/icepath"
+
+struct fastpath; /* opaque */
+
+enum fastpath_xdp_mode {
+	FASTPATH_XDP_NATIVE,  /* driver mode: the fast one */
+	FASTPATH_XDP_GENERIC, /* skb mode: works on any device, slower */
+	FASTPATH_XDP_OFF,     /* no attachment: every packet takes the userspace path */
+};
+
+const char *fastpath_xdp_mode_str(enum fastpath_xdp_mode m);
+
+struct fastpath_opts {
+	const char *pin_path; /* NULL: FASTPATH_PIN_PATH_DEFAULT */
+	/* Media UDP port range of the relay, host order, inclusive. Packets to
+	 * other ports are passed to the stack untouched by the program. */
+	uint16_t port_min, port_max;
+	/* The mode fastpath_attach() tries first (NATIVE falls back to
+	 * GENERIC with a log line; GENERIC is only generic; OFF attaches
+	 * nothing and fastpath_attach() is a no-op that reports OFF). */
+	enum fastpath_xdp_mode mode;
+};
+
+/* Load the program (or re-open the pinned maps of a previous run). */
+int fastpath_open(struct fastpath **fp, const struct fastpath_opts *o);
+/* Attach to one interface of the caller's network namespace and register
+ * it as a redirect target. *got (may be NULL) says which mode it got. If
+ * a previous run's program is attached there, it is replaced atomically. */
+int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_mode *got);
+int fastpath_detach(struct fastpath *fp, const char *ifname);
+/* Free the handle; pinned program, maps and attachments stay: forwarding
+ * goes on. Accepts NULL. */
+void fastpath_close(struct fastpath *fp);
+/* Detach every interface attached under pin_path (NULL: the default) and
+ * remove the pins: the fast path is gone. 0 when there was nothing. */
+int fastpath_destroy(const char *pin_path);
+
+/* Flow flags. */
+#define FASTPATH_FLOW_FORWARD (1u << 0) /* consent held (RFC 7675): forward; off: drop */
+#define FASTPATH_FLOW_RTP     (1u << 1) /* forward RTP packets of this flow */
+#define FASTPATH_FLOW_RTCP    (1u << 2) /* forward RTCP packets of this flow */
+
+struct fastpath_flow {
+	/* key: where the packet arrives. remote is the TURN server's address
+	 * when in_channel != 0 (a ChannelData packet on that channel, RFC 8656
+	 * §12.4: its header is stripped before forwarding). */
+	struct netaddr local, remote;
+	uint16_t in_channel;
+	/* rewrite: where it leaves. out_dst is the TURN server's address when
+	 * out_channel != 0 (the payload is wrapped in ChannelData). The
+	 * families of the key and the rewrite may differ (IPv4 <-> IPv6). */
+	struct netaddr out_src, out_dst;
+	uint16_t out_channel;
+	uint32_t flags; /* FASTPATH_FLOW_* */
+	uint64_t id;    /* the daemon's own tag, given back by foreach */
+};
+
+/* Install or replace the flow for (local, remote, in_channel). -EINVAL for
+ * mismatched/unsupported addresses, -ENOSPC when the table is full. */
+int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f);
+/* Install n flows with batched map updates (a restarting daemon, the 1M
+ * test). Flows already installed are replaced and keep their counters.
+ * On failure some may be installed: remove what you meant to roll back. */
+int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *f, size_t n);
+/* Remove n flows (keys only) in batches; missing ones are skipped and
+ * make it return -ENOENT after the others are gone. */
+int fastpath_flow_remove_many(struct fastpath *fp, const struct fastpath_flow *keys, size_t n);
+/* Change only the flags (consent lost/regained). -ENOENT when not installed. */
+int fastpath_flow_set_flags(struct fastpath *fp, const struct fastpath_flow *key_only,
+			    uint32_t flags);
+/* -ENOENT when not installed. Its counters go with it. */
+int fastpath_flow_remove(struct fastpath *fp, const struct fastpath_flow *key_only);
+
+struct fastpath_counters {
+	uint64_t packets, bytes; /* forwarded by the fast path (bytes: IP packet as received) */
+	uint64_t last_seen_ns;   /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the last one, 0: never */
+};
+
+/* Summed over CPUs; -ENOENT when the flow is not installed. */
+int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_only,
+			   struct fastpath_counters *out);
+/* Call cb for every installed flow; a non-zero return stops the walk and
+ * is returned. */
+int fastpath_flow_foreach(struct fastpath *fp, int (*cb)(const struct fastpath_flow *, void *),
+			  void *ctx);
+/* Number of installed flows, or -errno. */
+long fastpath_flow_count(struct fastpath *fp);
+
+/* Verdict statistics, summed over CPUs: out[i] for i < min(n, count). */
+int fastpath_stats(struct fastpath *fp, uint64_t *out, size_t n);
+const char *fastpath_stat_name(unsigned idx); /* "tx", "pass-stun"...; NULL past the end */
+unsigned fastpath_stat_count(void);
+
+/* Log hook: level is a syslog priority (LOG_ERR, LOG_WARNING, LOG_INFO,
+ * LOG_DEBUG); msg has no trailing newline. NULL restores stderr. The hook
+ * is process-wide, like libbpf's own print callback. */
+typedef void (*fastpath_log_fn)(int level, const char *msg, void *ctx);
+void fastpath_set_logger(fastpath_log_fn fn, void *ctx);
+
+#endif

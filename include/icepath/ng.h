@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ng: rtpengine's "NG" control protocol, as Kamailio's and OpenSIPS's
+ * rtpengine modules speak it over UDP.
+ *
+ *   request:  COOKIE SP bencoded-dict     "5323_1 d7:command4:pinge"
+ *   reply:    COOKIE SP bencoded-dict     "5323_1 d6:result4:ponge"
+ *
+ * The cookie matches a reply to its request and detects retransmissions: a
+ * request whose cookie (from the same source, same bytes) was answered in
+ * the last NG_CACHE_TTL_MS gets the cached reply byte-for-byte, and the
+ * command is not executed again.
+ *
+ * Key names follow rtpengine's documentation; rtpengine spells many keys and
+ * flags with spaces ("received from", "trust address") and its clients use
+ * hyphens ("received-from", "trust-address"); icepath treats ' ', '-' and
+ * '_' in key names and flag strings as the same character, so every
+ * spelling is accepted. Letter case is significant, as in rtpengine.
+ *
+ * A datagram without a cookie (no space, empty cookie, cookie longer than
+ * NG_COOKIE_MAX or holding control bytes) is dropped without a reply, as
+ * rtpengine does: a reply cannot be matched without one. Anything else that
+ * is wrong (bad bencode, JSON, unknown command, missing key, bad value) gets
+ * "result": "error" with an "error-reason" that names the key and the value.
+ *
+ * Strings in a parsed request are either copied into fixed buffers (ids,
+ * tags, interface names: too long is an error, not a truncation) or, for
+ * the SDP body, point into the datagram (struct ng_str, not NUL-terminated),
+ * valid while the handler runs.
+ */
+#ifndef ICEPATH_NG_H
+#define ICEPATH_NG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "icepath/bencode.h"
+#include "icepath/netaddr.h"
+
+#define NG_DEFAULT_PORT 2223	     /* what Kamailio's rtpengine_sock examples use */
+#define NG_DGRAM_MAX 65535	     /* bytes: largest UDP payload */
+#define NG_COOKIE_MAX 64	     /* bytes; Kamailio's cookies are ~20 */
+#define NG_CALL_ID_MAX 255	     /* bytes (SIP Call-ID) */
+#define NG_TAG_MAX 127		     /* bytes (From/To tag, via-branch, label) */
+#define NG_IFNAME_MAX 63	     /* bytes (logical interface name) */
+#define NG_MAX_UNKNOWN 16	     /* unknown flags/keys remembered per request */
+#define NG_MAX_NODES 4096	     /* bencode values per datagram */
+#define NG_LIST_DEFAULT 32	     /* rtpengine's default "limit" for list */
+#define NG_LIST_MAX 1024	     /* most call-ids one list reply carries */
+#define NG_MAX_LEGS 4		     /* tags per call in a query reply */
+#define NG_MAX_MEDIAS 4		     /* m= sections per leg */
+#define NG_MAX_STREAMS 2	     /* RTP and RTCP */
+#define NG_CACHE_TTL_MS 30000	     /* rtpengine keeps replies ~30 s */
+#define NG_CACHE_SLOTS 4096	     /* default cached replies */
+#define NG_CACHE_BYTES (8u << 20)    /* default bytes of cached replies */
+#define NG_REASON_MAX 256	     /* error-reason / warning text */
+
+enum ng_command {
+	NG_CMD_PING,
+	NG_CMD_OFFER,
+	NG_CMD_ANSWER,
+	NG_CMD_DELETE,
+	NG_CMD_QUERY,
+	NG_CMD_LIST,
+	NG_CMD_STATISTICS,
+	NG_CMD__COUNT,
+};
+const char *ng_command_str(enum ng_command c);
+
+/* "ICE" key. UNSET: key absent (rtpengine: same as DEFAULT). */
+enum ng_ice {
+	NG_ICE_UNSET,
+	NG_ICE_REMOVE,
+	NG_ICE_FORCE,
+	NG_ICE_DEFAULT,
+	NG_ICE_FORCE_RELAY,
+	NG_ICE_OPTIONAL,
+};
+const char *ng_ice_str(enum ng_ice v);
+
+/* "ICE-lite" key (offer only). */
+enum ng_ice_lite {
+	NG_ICE_LITE_UNSET,
+	NG_ICE_LITE_FORWARD,	/* towards the peer the offer goes to */
+	NG_ICE_LITE_BACKWARD,	/* towards the peer that sent the offer */
+	NG_ICE_LITE_BOTH,
+	NG_ICE_LITE_OFF,
+};
+const char *ng_ice_lite_str(enum ng_ice_lite v);
+
+/* "transport-protocol" key. */
+enum ng_transport {
+	NG_TRANSPORT_UNSET,
+	NG_TRANSPORT_RTP_AVP,
+	NG_TRANSPORT_RTP_AVPF,
+	NG_TRANSPORT_RTP_SAVP,
+	NG_TRANSPORT_RTP_SAVPF,
+	NG_TRANSPORT_UDP_TLS_RTP_SAVP,
+	NG_TRANSPORT_UDP_TLS_RTP_SAVPF,
+	NG_TRANSPORT_ACCEPT,	/* answer: go along with the answerer's protocol */
+};
+const char *ng_transport_str(enum ng_transport v);
+
+/* "flags" list: the strings icepath knows, as bits. */
+enum ng_flag {
+	NG_FLAG_TRUST_ADDRESS = 1u << 0,
+	NG_FLAG_SIP_SOURCE_ADDRESS = 1u << 1,
+	NG_FLAG_SYMMETRIC = 1u << 2,
+	NG_FLAG_ASYMMETRIC = 1u << 3,
+	NG_FLAG_UNIDIRECTIONAL = 1u << 4,
+	NG_FLAG_STRICT_SOURCE = 1u << 5,
+	NG_FLAG_MEDIA_HANDOVER = 1u << 6,
+	NG_FLAG_PORT_LATCHING = 1u << 7,
+	NG_FLAG_NO_PORT_LATCHING = 1u << 8,
+	NG_FLAG_NO_RTCP_ATTRIBUTE = 1u << 9,
+	NG_FLAG_FULL_RTCP_ATTRIBUTE = 1u << 10,
+	NG_FLAG_LOOP_PROTECT = 1u << 11,
+	NG_FLAG_GENERATE_MID = 1u << 12,
+	NG_FLAG_TRICKLE_ICE = 1u << 13,
+	NG_FLAG_REJECT_ICE = 1u << 14,
+	NG_FLAG_RESET = 1u << 15,
+	NG_FLAG_FATAL = 1u << 16,	/* delete: unknown call is an error */
+	NG_FLAG_ORIGINAL_SENDRECV = 1u << 17,
+	NG_FLAG_PIERCE_NAT = 1u << 18,
+	NG_FLAG_NAT_WAIT = 1u << 19,
+	NG_FLAG_DEBUG = 1u << 20,
+	NG_FLAG__COUNT = 21,
+};
+/* "trust-address" for NG_FLAG_TRUST_ADDRESS; NULL for a non-flag value. */
+const char *ng_flag_str(uint32_t one_flag);
+
+/* "replace" list. */
+enum ng_replace {
+	NG_REPLACE_ORIGIN = 1u << 0,
+	NG_REPLACE_SESSION_CONNECTION = 1u << 1,
+	NG_REPLACE_SDP_VERSION = 1u << 2,
+	NG_REPLACE_USERNAME = 1u << 3,
+	NG_REPLACE_SESSION_NAME = 1u << 4,
+	NG_REPLACE_ZERO_ADDRESS = 1u << 5,
+	NG_REPLACE_FORCE_INCREMENT_SDP_VER = 1u << 6,
+	NG_REPLACE__COUNT = 7,
+};
+const char *ng_replace_str(uint32_t one_flag);
+
+/* "rtcp-mux" list (RFC 5761). */
+enum ng_rtcp_mux {
+	NG_RTCP_MUX_OFFER = 1u << 0,
+	NG_RTCP_MUX_DEMUX = 1u << 1,
+	NG_RTCP_MUX_ACCEPT = 1u << 2,
+	NG_RTCP_MUX_REJECT = 1u << 3,
+	NG_RTCP_MUX_REQUIRE = 1u << 4,
+	NG_RTCP_MUX__COUNT = 5,
+};
+const char *ng_rtcp_mux_str(uint32_t one_flag);
+
+/* A byte string inside the datagram: NOT NUL-terminated. */
+struct ng_str {
+	const char *s;
+	size_t len;
+};
+
+struct ng_request {
+	enum ng_command cmd;
+	char cookie[NG_COOKIE_MAX + 1];
+	char call_id[NG_CALL_ID_MAX + 1];   /* "" when absent */
+	char from_tag[NG_TAG_MAX + 1];
+	char to_tag[NG_TAG_MAX + 1];
+	char via_branch[NG_TAG_MAX + 1];
+	char label[NG_TAG_MAX + 1];	     /* "label" or "from-label" */
+	struct ng_str sdp;		     /* s == NULL when absent */
+	enum ng_ice ice;
+	enum ng_ice_lite ice_lite;
+	char direction[2][NG_IFNAME_MAX + 1];
+	unsigned n_direction;		     /* 0 or 2 */
+	char interface[NG_IFNAME_MAX + 1];
+	uint32_t flags;			     /* enum ng_flag bits */
+	uint32_t replace;		     /* enum ng_replace bits */
+	uint32_t rtcp_mux;		     /* enum ng_rtcp_mux bits */
+	enum ng_transport transport;
+	bool has_received_from;		     /* ["IP4"|"IP6", address], port 0 */
+	struct netaddr received_from;
+	bool has_media_address;		     /* "media address", port 0 */
+	struct netaddr media_address;
+	int address_family;		     /* "address family": AF_UNSPEC/INET/INET6 */
+	bool has_delete_delay;
+	int64_t delete_delay;		     /* seconds */
+	int64_t limit;			     /* list: NG_LIST_DEFAULT unless given */
+	/* Flags and keys icepath does not implement: the reply warns about them. */
+	struct ng_str unknown_flags[NG_MAX_UNKNOWN];
+	unsigned n_unknown_flags;	     /* may exceed NG_MAX_UNKNOWN: a count */
+	struct ng_str unknown_keys[NG_MAX_UNKNOWN];
+	unsigned n_unknown_keys;
+};
+
+/*
+ * Fill req from a decoded request dictionary. 0, or -EINVAL with a sentence
+ * in why ("ICE: unknown value 'sometimes' (expected remove, force, default,
+ * force-relay or optional)"). Checks the keys each command requires.
+ * Unknown keys and flags are not errors: they are counted in req.
+ */
+int ng_request_parse(const struct bencode *dict, struct ng_request *req, char *why,
+		     size_t why_cap);
+/* Zero req; limit = NG_LIST_DEFAULT. */
+void ng_request_init(struct ng_request *req, enum ng_command cmd);
+/* Encode "COOKIE d...e" with the keys that are set (client side). */
+ssize_t ng_request_encode(const struct ng_request *req, uint8_t *out, size_t cap);
+
+/* ---- replies ------------------------------------------------------------ */
+
+enum ng_result {
+	NG_RESULT_OK,
+	NG_RESULT_PONG,
+	NG_RESULT_ERROR,
+};
+const char *ng_result_str(enum ng_result r);
+
+/* rtpengine's "stats" dictionary. */
+struct ng_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t errors;
+};
+
+/* Media flags (query "medias" -> "flags"). */
+enum ng_media_flag {
+	NG_MEDIA_INITIALIZED = 1u << 0,
+	NG_MEDIA_RTCP_MUX = 1u << 1,
+	NG_MEDIA_DTLS_SRTP = 1u << 2,
+	NG_MEDIA_SDES = 1u << 3,
+	NG_MEDIA_PASSTHROUGH = 1u << 4,
+	NG_MEDIA_ICE = 1u << 5,
+	NG_MEDIA__COUNT = 6,
+};
+
+/* One packet stream: RTP or RTCP of one media section of one leg. */
+struct ng_stream {
+	bool rtcp;			/* flags "RTP" or "RTCP" */
+	uint16_t local_port;		/* 0: absent */
+	struct netaddr endpoint;	/* AF_UNSPEC: not known yet */
+	struct netaddr advertised;	/* "advertised endpoint" */
+	int64_t last_packet;		/* UNIX seconds, 0: none */
+	bool kernelized;		/* flow installed in the XDP fast path */
+	/* Packets received on this stream, split by who forwarded them; "stats"
+	 * on the wire is their sum, errors included. */
+	struct ng_stats fastpath;	/* "icepath" -> "fastpath" */
+	struct ng_stats userspace;	/* "icepath" -> "userspace" */
+};
+
+struct ng_media {
+	unsigned index;			/* 1-based */
+	char type[16];			/* "audio", "video" */
+	char protocol[32];		/* "RTP/AVP", "UDP/TLS/RTP/SAVPF" */
+	uint32_t flags;			/* enum ng_media_flag bits */
+	struct ng_stream streams[NG_MAX_STREAMS];
+	unsigned n_streams;
+};
+
+/* icepath's view of a leg's ICE agent (query "tags" -> TAG -> "icepath"). */
+struct ng_leg_ice {
+	char state[24];			/* ICE agent state, "" when ICE is off */
+	char consent[24];		/* RFC 7675 consent state */
+	bool has_pair;			/* a selected (nominated) pair exists */
+	char local_type[8];		/* "host", "srflx", "prflx", "relay" */
+	char remote_type[8];
+	struct netaddr local;
+	struct netaddr remote;
+};
+
+struct ng_leg {
+	char tag[NG_TAG_MAX + 1];	/* "" for a side that has no tag yet */
+	char label[NG_TAG_MAX + 1];
+	char in_dialogue_with[NG_TAG_MAX + 1];
+	int64_t created;		/* UNIX seconds */
+	struct ng_media medias[NG_MAX_MEDIAS];
+	unsigned n_medias;
+	struct ng_leg_ice ice;
+};
+
+/* query (and delete) replies. */
+struct ng_call_info {
+	int64_t created;		/* UNIX seconds */
+	int64_t last_signal;		/* "last signal" */
+	struct ng_leg legs[NG_MAX_LEGS];
+	unsigned n_legs;
+};
+
+/* statistics reply: rtpengine's names, plus icepath's split. */
+struct ng_statistics {
+	uint64_t uptime_s;		/* totalstatistics.uptime */
+	uint64_t sessions_own;		/* currentstatistics.sessionsown: calls now */
+	uint64_t managed_sessions;	/* totalstatistics.managedsessions: calls ever */
+	uint64_t packet_rate;		/* currentstatistics.packetrate (pps) */
+	uint64_t byte_rate;		/* currentstatistics.byterate (B/s) */
+	uint64_t error_rate;
+	uint64_t relayed_packets;	/* totalstatistics.relayedpackets */
+	uint64_t relayed_errors;	/* totalstatistics.relayedpacketerrors */
+	struct ng_stats fastpath;	/* icepath.fastpath */
+	struct ng_stats userspace;	/* icepath.userspace */
+	uint64_t fastpath_flows;	/* icepath."fastpath flows": installed now */
+};
+
+struct ng_reply {
+	enum ng_result result;
+	char error_reason[NG_REASON_MAX];
+	char warning[NG_REASON_MAX];	/* "" = none; ng_reply_warn() appends */
+	/* offer/answer: rewritten SDP. ng_handle() points sdp at a scratch
+	 * buffer of sdp_cap bytes; a handler may write there, or point sdp at
+	 * its own memory valid until it returns. */
+	char *sdp;
+	size_t sdp_len;
+	size_t sdp_cap;
+	/* query, delete (optional for delete) */
+	bool has_call;
+	struct ng_call_info call;
+	/* list: strings valid until the handler returns (or into the reply
+	 * datagram on the client side); ng_reply_add_call() appends. */
+	struct ng_str calls[NG_LIST_MAX];
+	unsigned n_calls;
+	/* statistics */
+	bool has_statistics;
+	struct ng_statistics stats;
+};
+
+/* result = error, error_reason = printf(fmt...). Returns -EINVAL. */
+int ng_reply_error(struct ng_reply *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Append "; "-separated text to warning (truncated with "..." when full). */
+void ng_reply_warn(struct ng_reply *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* 0, or -ENOSPC past NG_LIST_MAX. */
+int ng_reply_add_call(struct ng_reply *rep, const char *call_id);
+/* Sum of a stream's fastpath and userspace counters ("stats"). */
+struct ng_stats ng_stream_total(const struct ng_stream *st);
+
+/* "COOKIE d...e" for rep (server side); length or -ENOSPC. */
+ssize_t ng_reply_encode(const char *cookie, enum ng_command cmd, const struct ng_reply *rep,
+			uint8_t *out, size_t cap);
+/*
+ * Client side: split the cookie off a reply datagram and fill rep from it.
+ * String fields are copied; rep->sdp and rep->calls point into dgram.
+ * 0, or -EINVAL with why. cookie may be NULL (not checked) or the cookie
+ * the reply must carry.
+ */
+int ng_reply_parse(const uint8_t *dgram, size_t len, const char *cookie, struct ng_reply *rep,
+		   char *why, size_t why_cap);
+
+/*
+ * Split "COOKIE SP body". 0, or -EINVAL when there is no usable cookie
+ * (see the top of this file).
+ */
+int ng_split_cookie(const uint8_t *dgram, size_t len, struct ng_str *cookie, struct ng_str *body);
+
+/* ---- server: parse, cache, dispatch, encode ----------------------------- */
+
+/*
+ * What the daemon implements. Each handler gets the parsed request and a
+ * reply preset to result "ok"; it returns 0, or a negative errno after
+ * ng_reply_error() (a negative return without an error_reason becomes
+ * "<command> failed: <strerror>"). A NULL handler answers "command not
+ * supported". ping is answered by ng_handle() itself.
+ */
+struct ng_ops {
+	int (*offer)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
+	int (*answer)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
+	int (*delete_call)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
+	int (*query)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
+	int (*list)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
+	int (*statistics)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
+};
+
+struct ng_server_config {
+	unsigned cache_slots;		/* 0: NG_CACHE_SLOTS */
+	size_t cache_bytes;		/* 0: NG_CACHE_BYTES */
+	uint64_t cache_ttl_ms;		/* 0: NG_CACHE_TTL_MS */
+};
+
+struct ng_server_counters {
+	uint64_t requests;		/* datagrams seen */
+	uint64_t no_cookie;		/* dropped: no cookie, no reply */
+	uint64_t malformed;		/* bad bencode / JSON / not a dict */
+	uint64_t errors;		/* replies with result error (malformed included) */
+	uint64_t cache_hits;		/* retransmissions answered from the cache */
+	uint64_t commands[NG_CMD__COUNT];
+};
+
+struct ng_cache;
+
+struct ng_server {
+	const struct ng_ops *ops;
+	void *ctx;
+	struct ng_cache *cache;
+	struct bencode *nodes;		/* NG_MAX_NODES */
+	char *sdp_scratch;		/* NG_DGRAM_MAX */
+	struct ng_reply *reply;		/* scratch, large */
+	struct ng_request *req;
+	struct ng_server_counters counters;
+};
+
+/* 0 or -ENOMEM. cfg may be NULL (defaults). */
+int ng_server_init(struct ng_server *s, const struct ng_ops *ops, void *ctx,
+		   const struct ng_server_config *cfg);
+/* Accepts NULL and a zeroed server. */
+void ng_server_destroy(struct ng_server *s);
+
+/*
+ * Handle one request datagram received at now_ms (any monotonic clock) from
+ * `from` (may be NULL: then the cache keys on the cookie alone). Writes the
+ * reply datagram to out and returns its length; 0 means "send nothing" (no
+ * cookie); negative only when cap cannot even hold an error reply.
+ * A reply that does not fit in cap becomes an error reply saying so.
+ */
+ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *from,
+		  const uint8_t *dgram, size_t len, uint8_t *out, size_t cap);
+
+/* Cached replies now (for tests and statistics). */
+unsigned ng_server_cached(const struct ng_server *s);
+
+#endif

@@ -1,0 +1,771 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Sans-I/O TURN client (RFC 8656 over UDP). One allocation, its
+ * permissions and channels; every request is a STUN transaction
+ * retransmitted per RFC 8489 §6.2.1 (RTO doubling, Rc sends, Rm*RTO last
+ * wait) and authenticated with the long-term mechanism (§9.2): the first
+ * Allocate goes without credentials, the 401 brings REALM and NONCE, and a
+ * 438 (stale nonce) on any request brings a fresh NONCE to retry with.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "icepath/stun.h"
+#include "icepath/turn_client.h"
+
+struct turn_txn {
+	bool used;
+	uint8_t tid[STUN_TID_LEN];
+	uint16_t method;
+	int peer; /* index into peers[] for CreatePermission/ChannelBind, else -1 */
+	uint32_t lifetime; /* Refresh: requested lifetime */
+	unsigned sent;
+	uint32_t rto;
+	uint64_t next_ms;
+	size_t len;
+	uint8_t msg[ICE_TX_HEAD_MAX];
+};
+
+struct turn_peer {
+	struct netaddr addr;
+	bool perm_wanted, perm_ok, perm_pending;
+	uint64_t perm_refresh_ms;
+	bool chan_wanted, chan_ok, chan_pending;
+	uint64_t chan_refresh_ms;
+};
+
+struct turn_out {
+	struct turn_out *next;
+	size_t len;
+	uint8_t buf[];
+};
+
+struct turn_evq {
+	struct turn_evq *next;
+	struct turn_event ev;
+};
+
+struct turn_client {
+	struct turn_client_config cfg;
+	char username[STUN_USERNAME_MAX];
+	char password[256];
+	char software[128];
+	char realm[TURN_REALM_MAX];
+	char nonce[TURN_NONCE_MAX];
+	uint8_t key[STUN_MAX_KEY_LEN];
+	int key_len; /* 0: no credentials learnt yet */
+	enum turn_alloc_state state;
+	struct netaddr relayed, mapped;
+	uint32_t lifetime_s;
+	uint64_t refresh_ms; /* next Refresh, UINT64_MAX when none */
+	unsigned stale_retries;
+	struct turn_txn txns[TURN_MAX_TXNS];
+	struct turn_peer peers[TURN_MAX_PEERS];
+	unsigned npeers;
+	struct turn_out *out_head, **out_tail;
+	struct turn_evq *ev_head, **ev_tail;
+};
+
+static const char *const state_names[] = {
+	[TURN_ALLOC_STATE_IDLE] = "idle",	    [TURN_ALLOC_STATE_ALLOCATING] = "allocating",
+	[TURN_ALLOC_STATE_ALLOCATED] = "allocated", [TURN_ALLOC_STATE_FAILED] = "failed",
+	[TURN_ALLOC_STATE_RELEASING] = "releasing", [TURN_ALLOC_STATE_RELEASED] = "released",
+};
+
+const char *turn_alloc_state_str(enum turn_alloc_state s)
+{
+	if ((unsigned)s < sizeof(state_names) / sizeof(state_names[0]))
+		return state_names[s];
+	return "unknown";
+}
+
+static void turn_push_event(struct turn_client *tc, const struct turn_event *ev)
+{
+	struct turn_evq *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return; /* events are advisory; the state is still queryable */
+	q->ev = *ev;
+	*tc->ev_tail = q;
+	tc->ev_tail = &q->next;
+}
+
+/* The one transition function of the allocation machine. */
+static void turn_set_state(struct turn_client *tc, enum turn_alloc_state to, int error)
+{
+	struct turn_event ev = { 0 };
+
+	if (tc->state == to)
+		return;
+	tc->state = to;
+	switch (to) {
+	case TURN_ALLOC_STATE_ALLOCATED:
+		ev.type = TURN_EVENT_ALLOCATED;
+		break;
+	case TURN_ALLOC_STATE_FAILED:
+		ev.type = TURN_EVENT_FAILED;
+		ev.error = error;
+		tc->refresh_ms = UINT64_MAX;
+		break;
+	case TURN_ALLOC_STATE_RELEASED:
+		ev.type = TURN_EVENT_RELEASED;
+		tc->refresh_ms = UINT64_MAX;
+		break;
+	default:
+		return;
+	}
+	turn_push_event(tc, &ev);
+}
+
+static int turn_queue(struct turn_client *tc, const uint8_t *buf, size_t len)
+{
+	struct turn_out *o = malloc(sizeof(*o) + len);
+
+	if (!o)
+		return -ENOMEM;
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->buf, buf, len);
+	*tc->out_tail = o;
+	tc->out_tail = &o->next;
+	return 0;
+}
+
+int turn_client_new(struct turn_client **out, const struct turn_client_config *cfg)
+{
+	struct turn_client *tc;
+
+	if (!out || !cfg || !cfg->random || !cfg->username || !cfg->password ||
+	    strlen(cfg->username) >= STUN_USERNAME_MAX || strlen(cfg->password) >= 256)
+		return -EINVAL;
+	tc = calloc(1, sizeof(*tc));
+	if (!tc)
+		return -ENOMEM;
+	tc->cfg = *cfg;
+	strcpy(tc->username, cfg->username);
+	strcpy(tc->password, cfg->password);
+	if (cfg->software)
+		snprintf(tc->software, sizeof(tc->software), "%s", cfg->software);
+	tc->cfg.username = tc->username;
+	tc->cfg.password = tc->password;
+	tc->cfg.software = tc->software[0] ? tc->software : NULL;
+	if (!tc->cfg.rto_ms)
+		tc->cfg.rto_ms = ICE_STUN_RTO_MS;
+	if (!tc->cfg.rc)
+		tc->cfg.rc = ICE_STUN_RC;
+	if (!tc->cfg.rm)
+		tc->cfg.rm = ICE_STUN_RM;
+	if (!tc->cfg.lifetime_s)
+		tc->cfg.lifetime_s = TURN_LIFETIME_S;
+	tc->refresh_ms = UINT64_MAX;
+	tc->out_tail = &tc->out_head;
+	tc->ev_tail = &tc->ev_head;
+	*out = tc;
+	return 0;
+}
+
+void turn_client_free(struct turn_client *tc)
+{
+	if (!tc)
+		return;
+	while (tc->out_head) {
+		struct turn_out *o = tc->out_head;
+
+		tc->out_head = o->next;
+		free(o);
+	}
+	while (tc->ev_head) {
+		struct turn_evq *q = tc->ev_head;
+
+		tc->ev_head = q->next;
+		free(q);
+	}
+	free(tc);
+}
+
+enum turn_alloc_state turn_client_state(const struct turn_client *tc)
+{
+	return tc->state;
+}
+
+const struct netaddr *turn_client_server(const struct turn_client *tc)
+{
+	return &tc->cfg.server;
+}
+
+const struct netaddr *turn_client_base(const struct turn_client *tc)
+{
+	return &tc->cfg.base;
+}
+
+int turn_client_relayed(const struct turn_client *tc, struct netaddr *relayed,
+			struct netaddr *mapped)
+{
+	if (tc->state != TURN_ALLOC_STATE_ALLOCATED)
+		return -ENOTCONN;
+	if (relayed)
+		*relayed = tc->relayed;
+	if (mapped)
+		*mapped = tc->mapped;
+	return 0;
+}
+
+static struct turn_txn *turn_txn_alloc(struct turn_client *tc)
+{
+	for (unsigned i = 0; i < TURN_MAX_TXNS; i++)
+		if (!tc->txns[i].used)
+			return &tc->txns[i];
+	return NULL;
+}
+
+/* Build and send a request of `method` (credentials added once known). */
+static int turn_request(struct turn_client *tc, uint64_t now, uint16_t method, int peer,
+			uint32_t lifetime)
+{
+	struct turn_txn *t = turn_txn_alloc(tc);
+	struct stun_builder b;
+	int len;
+
+	if (!t)
+		return -ENOSPC;
+	memset(t, 0, sizeof(*t));
+	tc->cfg.random(t->tid, sizeof(t->tid), tc->cfg.random_ctx);
+	stun_build_init(&b, t->msg, sizeof(t->msg), method, STUN_CLASS_REQUEST, t->tid);
+	switch (method) {
+	case STUN_METHOD_ALLOCATE:
+		stun_build_transport(&b, TURN_PROTO_UDP);
+		stun_build_u32(&b, STUN_ATTR_LIFETIME, tc->cfg.lifetime_s);
+		break;
+	case STUN_METHOD_REFRESH:
+		stun_build_u32(&b, STUN_ATTR_LIFETIME, lifetime);
+		break;
+	case STUN_METHOD_CREATE_PERMISSION:
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &tc->peers[peer].addr);
+		break;
+	case STUN_METHOD_CHANNEL_BIND:
+		stun_build_channel(&b, (uint16_t)(TURN_CHANNEL_MIN + peer));
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &tc->peers[peer].addr);
+		break;
+	}
+	if (tc->cfg.software)
+		stun_build_string(&b, STUN_ATTR_SOFTWARE, tc->cfg.software);
+	if (tc->key_len > 0) {
+		stun_build_string(&b, STUN_ATTR_USERNAME, tc->username);
+		stun_build_string(&b, STUN_ATTR_REALM, tc->realm);
+		stun_build_string(&b, STUN_ATTR_NONCE, tc->nonce);
+		stun_build_integrity(&b, tc->key, (size_t)tc->key_len);
+	}
+	stun_build_fingerprint(&b);
+	len = stun_build_finish(&b);
+	if (len < 0)
+		return -EMSGSIZE;
+	t->used = true;
+	t->method = method;
+	t->peer = peer;
+	t->lifetime = lifetime;
+	t->len = (size_t)len;
+	t->sent = 1;
+	t->rto = tc->cfg.rto_ms;
+	t->next_ms = now + t->rto;
+	return turn_queue(tc, t->msg, t->len);
+}
+
+int turn_client_allocate(struct turn_client *tc, uint64_t now_ms)
+{
+	int err;
+
+	if (tc->state != TURN_ALLOC_STATE_IDLE && tc->state != TURN_ALLOC_STATE_FAILED)
+		return -EALREADY;
+	err = turn_request(tc, now_ms, STUN_METHOD_ALLOCATE, -1, 0);
+	if (err)
+		return err;
+	turn_set_state(tc, TURN_ALLOC_STATE_ALLOCATING, 0);
+	return 0;
+}
+
+int turn_client_release(struct turn_client *tc, uint64_t now_ms)
+{
+	int err;
+
+	if (tc->state != TURN_ALLOC_STATE_ALLOCATED) {
+		if (tc->state != TURN_ALLOC_STATE_RELEASING)
+			turn_set_state(tc, TURN_ALLOC_STATE_RELEASED, 0);
+		return 0;
+	}
+	/* Every other transaction is moot now. */
+	for (unsigned i = 0; i < TURN_MAX_TXNS; i++)
+		tc->txns[i].used = false;
+	err = turn_request(tc, now_ms, STUN_METHOD_REFRESH, -1, 0);
+	if (err) {
+		turn_set_state(tc, TURN_ALLOC_STATE_RELEASED, 0);
+		return err;
+	}
+	tc->state = TURN_ALLOC_STATE_RELEASING;
+	tc->refresh_ms = UINT64_MAX;
+	return 0;
+}
+
+static int turn_peer_find(const struct turn_client *tc, const struct netaddr *peer)
+{
+	for (unsigned i = 0; i < tc->npeers; i++)
+		if (netaddr_equal(&tc->peers[i].addr, peer))
+			return (int)i;
+	return -1;
+}
+
+static int turn_peer_get(struct turn_client *tc, const struct netaddr *peer)
+{
+	int i = turn_peer_find(tc, peer);
+
+	if (i >= 0)
+		return i;
+	if (tc->npeers >= TURN_MAX_PEERS)
+		return -ENOSPC;
+	memset(&tc->peers[tc->npeers], 0, sizeof(tc->peers[0]));
+	tc->peers[tc->npeers].addr = *peer;
+	return (int)tc->npeers++;
+}
+
+bool turn_client_permitted(const struct turn_client *tc, const struct netaddr *peer)
+{
+	/* Permissions are per IP address, any port (RFC 8656 §9). */
+	for (unsigned i = 0; i < tc->npeers; i++)
+		if (tc->peers[i].perm_ok && netaddr_same_ip(&tc->peers[i].addr, peer))
+			return true;
+	return false;
+}
+
+static int turn_peer_kick(struct turn_client *tc, int i, uint64_t now)
+{
+	struct turn_peer *p = &tc->peers[i];
+	int err = 0;
+
+	if (tc->state != TURN_ALLOC_STATE_ALLOCATED)
+		return 0; /* sent once allocated */
+	if (p->chan_wanted && !p->chan_ok && !p->chan_pending) {
+		/* ChannelBind installs the permission too (RFC 8656 §12.2). */
+		err = turn_request(tc, now, STUN_METHOD_CHANNEL_BIND, i, 0);
+		p->chan_pending = !err;
+	} else if (p->perm_wanted && !p->perm_ok && !p->perm_pending && !p->chan_pending) {
+		err = turn_request(tc, now, STUN_METHOD_CREATE_PERMISSION, i, 0);
+		p->perm_pending = !err;
+	}
+	return err;
+}
+
+int turn_client_permit(struct turn_client *tc, const struct netaddr *peer, uint64_t now_ms)
+{
+	int i;
+
+	if (netaddr_family(peer) != netaddr_family(&tc->cfg.server))
+		return -EAFNOSUPPORT;
+	i = turn_peer_get(tc, peer);
+	if (i < 0)
+		return i;
+	tc->peers[i].perm_wanted = true;
+	return turn_peer_kick(tc, i, now_ms);
+}
+
+int turn_client_bind_channel(struct turn_client *tc, const struct netaddr *peer, uint64_t now_ms)
+{
+	int i;
+
+	if (netaddr_family(peer) != netaddr_family(&tc->cfg.server))
+		return -EAFNOSUPPORT;
+	i = turn_peer_get(tc, peer);
+	if (i < 0)
+		return i;
+	tc->peers[i].perm_wanted = true;
+	tc->peers[i].chan_wanted = true;
+	return turn_peer_kick(tc, i, now_ms);
+}
+
+static struct turn_txn *turn_txn_find(struct turn_client *tc, const uint8_t *tid)
+{
+	for (unsigned i = 0; i < TURN_MAX_TXNS; i++)
+		if (tc->txns[i].used && !memcmp(tc->txns[i].tid, tid, STUN_TID_LEN))
+			return &tc->txns[i];
+	return NULL;
+}
+
+/* 401/438: learn REALM/NONCE and derive the key. 0 if a retry makes sense. */
+static int turn_learn_auth(struct turn_client *tc, const struct stun_msg *m, int code)
+{
+	const struct stun_attr *realm = stun_msg_find(m, STUN_ATTR_REALM);
+	const struct stun_attr *nonce = stun_msg_find(m, STUN_ATTR_NONCE);
+	bool had_key = tc->key_len > 0;
+	int len;
+
+	if (!nonce || stun_attr_get_string(m, nonce, tc->nonce, sizeof(tc->nonce)))
+		return -EPROTO;
+	if (code == STUN_ERROR_UNAUTHORIZED) {
+		/* A 401 after we sent credentials means they are wrong. */
+		if (had_key && !realm)
+			return -EACCES;
+		if (!realm || stun_attr_get_string(m, realm, tc->realm, sizeof(tc->realm)))
+			return -EPROTO;
+		if (had_key)
+			return -EACCES;
+		len = stun_key_long_term(STUN_PASSWORD_ALG_MD5, tc->username, tc->realm,
+					 tc->password, tc->key);
+		if (len < 0)
+			return -EINVAL;
+		tc->key_len = len;
+		return 0;
+	}
+	/* 438: a new nonce, same key; bounded so a broken server cannot loop us. */
+	if (++tc->stale_retries > 4)
+		return -EPROTO;
+	if (realm)
+		stun_attr_get_string(m, realm, tc->realm, sizeof(tc->realm));
+	return tc->key_len > 0 ? 0 : -EPROTO;
+}
+
+static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int error)
+{
+	struct turn_event ev = { 0 };
+	struct turn_peer *p;
+
+	t->used = false;
+	switch (t->method) {
+	case STUN_METHOD_ALLOCATE:
+		turn_set_state(tc, TURN_ALLOC_STATE_FAILED, error);
+		break;
+	case STUN_METHOD_REFRESH:
+		turn_set_state(tc, t->lifetime ? TURN_ALLOC_STATE_FAILED : TURN_ALLOC_STATE_RELEASED,
+			       error);
+		break;
+	case STUN_METHOD_CREATE_PERMISSION:
+	case STUN_METHOD_CHANNEL_BIND:
+		p = &tc->peers[t->peer];
+		p->perm_pending = p->chan_pending = false;
+		p->perm_wanted = p->chan_wanted = false; /* no retry storm */
+		ev.type = TURN_EVENT_PERMISSION_FAILED;
+		ev.error = error;
+		ev.peer = p->addr;
+		turn_push_event(tc, &ev);
+		break;
+	}
+}
+
+static void turn_schedule_refresh(struct turn_client *tc, uint64_t now, uint32_t lifetime)
+{
+	uint32_t margin = lifetime > 2 * TURN_REFRESH_MARGIN_S ? TURN_REFRESH_MARGIN_S : lifetime / 2;
+
+	tc->lifetime_s = lifetime;
+	tc->refresh_ms = now + (uint64_t)(lifetime - margin) * 1000;
+}
+
+static void turn_on_success(struct turn_client *tc, uint64_t now, struct turn_txn *t,
+			    const struct stun_msg *m)
+{
+	const struct stun_attr *a;
+	struct turn_event ev = { 0 };
+	struct turn_peer *p;
+	uint32_t lifetime = TURN_LIFETIME_S;
+
+	t->used = false;
+	tc->stale_retries = 0;
+	switch (t->method) {
+	case STUN_METHOD_ALLOCATE:
+		a = stun_msg_find(m, STUN_ATTR_XOR_RELAYED_ADDRESS);
+		if (!a || stun_attr_get_xor_addr(m, a, &tc->relayed)) {
+			turn_set_state(tc, TURN_ALLOC_STATE_FAILED, -EPROTO);
+			return;
+		}
+		a = stun_msg_find(m, STUN_ATTR_XOR_MAPPED_ADDRESS);
+		if (!a || stun_attr_get_xor_addr(m, a, &tc->mapped))
+			memset(&tc->mapped, 0, sizeof(tc->mapped));
+		a = stun_msg_find(m, STUN_ATTR_LIFETIME);
+		if (a)
+			stun_attr_get_u32(m, a, &lifetime);
+		turn_schedule_refresh(tc, now, lifetime);
+		turn_set_state(tc, TURN_ALLOC_STATE_ALLOCATED, 0);
+		for (unsigned i = 0; i < tc->npeers; i++)
+			turn_peer_kick(tc, (int)i, now);
+		break;
+	case STUN_METHOD_REFRESH:
+		if (!t->lifetime) {
+			turn_set_state(tc, TURN_ALLOC_STATE_RELEASED, 0);
+			return;
+		}
+		a = stun_msg_find(m, STUN_ATTR_LIFETIME);
+		if (a)
+			stun_attr_get_u32(m, a, &lifetime);
+		turn_schedule_refresh(tc, now, lifetime);
+		break;
+	case STUN_METHOD_CREATE_PERMISSION:
+		p = &tc->peers[t->peer];
+		p->perm_pending = false;
+		p->perm_ok = true;
+		p->perm_refresh_ms = now + (uint64_t)TURN_PERMISSION_REFRESH_S * 1000;
+		turn_peer_kick(tc, t->peer, now);
+		break;
+	case STUN_METHOD_CHANNEL_BIND:
+		p = &tc->peers[t->peer];
+		p->chan_pending = false;
+		if (!p->chan_ok) {
+			ev.type = TURN_EVENT_CHANNEL_BOUND;
+			ev.peer = p->addr;
+			ev.channel = (uint16_t)(TURN_CHANNEL_MIN + t->peer);
+			turn_push_event(tc, &ev);
+		}
+		p->chan_ok = p->perm_ok = true;
+		p->chan_refresh_ms = now + (uint64_t)TURN_CHANNEL_REFRESH_S * 1000;
+		p->perm_refresh_ms = now + (uint64_t)TURN_PERMISSION_REFRESH_S * 1000;
+		break;
+	}
+}
+
+static int turn_on_response(struct turn_client *tc, uint64_t now, const struct stun_msg *m)
+{
+	struct turn_txn *t = turn_txn_find(tc, m->tid);
+	const struct stun_attr *a;
+	int code = 0, err;
+
+	if (!t || t->method != m->method)
+		return TURN_RECV_NOT_MINE;
+	if (m->cls == STUN_CLASS_SUCCESS) {
+		/* Once we hold a key, a success must prove the server knows it. */
+		if (tc->key_len > 0 && stun_check_integrity(m, tc->key, (size_t)tc->key_len))
+			return TURN_RECV_DROPPED;
+		turn_on_success(tc, now, t, m);
+		return TURN_RECV_HANDLED;
+	}
+	a = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
+	if (!a || stun_attr_get_error(m, a, &code, NULL, NULL))
+		return TURN_RECV_DROPPED;
+	if (code == STUN_ERROR_UNAUTHORIZED || code == STUN_ERROR_STALE_NONCE) {
+		uint16_t method = t->method;
+		int peer = t->peer;
+		uint32_t lifetime = t->lifetime;
+
+		err = turn_learn_auth(tc, m, code);
+		t->used = false;
+		if (!err)
+			err = turn_request(tc, now, method, peer, lifetime);
+		if (err) {
+			struct turn_txn gone = {
+				.used = true, .method = method, .peer = peer, .lifetime = lifetime
+			};
+
+			turn_txn_failed(tc, &gone, code);
+		}
+		return TURN_RECV_HANDLED;
+	}
+	turn_txn_failed(tc, t, code);
+	return TURN_RECV_HANDLED;
+}
+
+int turn_client_recv(struct turn_client *tc, uint64_t now_ms, const uint8_t *buf, size_t len,
+		     struct turn_recv *out)
+{
+	struct stun_msg m;
+	const struct stun_attr *pa, *da;
+
+	if (len >= TURN_CHANNEL_HEADER_LEN && buf[0] >= 0x40 && buf[0] <= 0x4f) {
+		/* ChannelData, RFC 8656 §12.4: the channel names the peer. */
+		unsigned ch = (unsigned)buf[0] << 8 | buf[1];
+		size_t dlen = (size_t)buf[2] << 8 | buf[3];
+		unsigned i = ch - TURN_CHANNEL_MIN;
+
+		if (ch > TURN_CHANNEL_MAX || i >= tc->npeers || !tc->peers[i].chan_ok ||
+		    dlen > len - TURN_CHANNEL_HEADER_LEN)
+			return TURN_RECV_DROPPED;
+		out->peer = tc->peers[i].addr;
+		out->data = buf + TURN_CHANNEL_HEADER_LEN;
+		out->len = dlen;
+		return TURN_RECV_DATA;
+	}
+	if (stun_parse(&m, buf, len) < 0)
+		return TURN_RECV_DROPPED;
+	if (m.cls == STUN_CLASS_INDICATION && m.method == STUN_METHOD_DATA) {
+		/* RFC 8656 §11.6: XOR-PEER-ADDRESS and DATA are required. */
+		pa = stun_msg_find(&m, STUN_ATTR_XOR_PEER_ADDRESS);
+		da = stun_msg_find(&m, STUN_ATTR_DATA);
+		if (!pa || !da || stun_attr_get_xor_addr(&m, pa, &out->peer))
+			return TURN_RECV_DROPPED;
+		if (!turn_client_permitted(tc, &out->peer))
+			return TURN_RECV_DROPPED;
+		out->data = stun_attr_value(&m, da);
+		out->len = da->len;
+		return TURN_RECV_DATA;
+	}
+	if (m.cls == STUN_CLASS_SUCCESS || m.cls == STUN_CLASS_ERROR)
+		return turn_on_response(tc, now_ms, &m);
+	return TURN_RECV_NOT_MINE;
+}
+
+int turn_client_wrap(struct turn_client *tc, const struct netaddr *peer, const uint8_t *data,
+		     size_t len, bool copy, struct ice_transmit *tx)
+{
+	int i = turn_peer_find(tc, peer);
+	struct stun_builder b;
+	uint8_t tid[STUN_TID_LEN];
+	int n;
+
+	if (tc->state != TURN_ALLOC_STATE_ALLOCATED)
+		return -ENOTCONN;
+	if (i < 0 || !tc->peers[i].perm_wanted)
+		return -EPERM;
+	if (len > 0xffff)
+		return -EMSGSIZE;
+	tx->local = tc->cfg.base;
+	tx->remote = tc->cfg.server;
+	tx->pad_len = 0;
+	if (tc->peers[i].chan_ok) {
+		uint16_t ch = (uint16_t)(TURN_CHANNEL_MIN + i);
+
+		tx->head[0] = (uint8_t)(ch >> 8);
+		tx->head[1] = (uint8_t)ch;
+		tx->head[2] = (uint8_t)(len >> 8);
+		tx->head[3] = (uint8_t)len;
+		tx->head_len = TURN_CHANNEL_HEADER_LEN;
+		/* Over UDP the padding to 4 bytes is optional (RFC 8656 §12.5). */
+	} else {
+		/* Send indication (RFC 8656 §11.1): XOR-PEER-ADDRESS then DATA. */
+		tc->cfg.random(tid, sizeof(tid), tc->cfg.random_ctx);
+		stun_build_init(&b, tx->head, sizeof(tx->head), STUN_METHOD_SEND,
+				STUN_CLASS_INDICATION, tid);
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
+		if (copy) {
+			stun_build_attr(&b, STUN_ATTR_DATA, data, len);
+			n = stun_build_finish(&b);
+			if (n < 0)
+				return -EMSGSIZE;
+			tx->head_len = (size_t)n;
+			tx->payload = NULL;
+			tx->payload_len = 0;
+			return 0;
+		}
+		n = stun_build_finish(&b);
+		if (n < 0 || (size_t)n + STUN_ATTR_HEADER_LEN > sizeof(tx->head))
+			return -EMSGSIZE;
+		size_t pad = (4 - (len & 3)) & 3;
+		size_t mlen = (size_t)n - STUN_HEADER_LEN + STUN_ATTR_HEADER_LEN + len + pad;
+
+		if (mlen > 0xffff)
+			return -EMSGSIZE;
+		tx->head[n] = STUN_ATTR_DATA >> 8;
+		tx->head[n + 1] = STUN_ATTR_DATA & 0xff;
+		tx->head[n + 2] = (uint8_t)(len >> 8);
+		tx->head[n + 3] = (uint8_t)len;
+		tx->head[2] = (uint8_t)(mlen >> 8);
+		tx->head[3] = (uint8_t)mlen;
+		tx->head_len = (size_t)n + STUN_ATTR_HEADER_LEN;
+		tx->pad_len = pad;
+	}
+	if (copy) {
+		if (tx->head_len + len > sizeof(tx->head))
+			return -EMSGSIZE;
+		memcpy(tx->head + tx->head_len, data, len);
+		tx->head_len += len;
+		memset(tx->head + tx->head_len, 0, tx->pad_len);
+		tx->head_len += tx->pad_len;
+		tx->pad_len = 0;
+		tx->payload = NULL;
+		tx->payload_len = 0;
+	} else {
+		tx->payload = data;
+		tx->payload_len = len;
+	}
+	return 0;
+}
+
+uint64_t turn_client_next_deadline(const struct turn_client *tc)
+{
+	uint64_t next = tc->refresh_ms;
+
+	for (unsigned i = 0; i < TURN_MAX_TXNS; i++)
+		if (tc->txns[i].used && tc->txns[i].next_ms < next)
+			next = tc->txns[i].next_ms;
+	if (tc->state == TURN_ALLOC_STATE_ALLOCATED) {
+		for (unsigned i = 0; i < tc->npeers; i++) {
+			const struct turn_peer *p = &tc->peers[i];
+
+			if (p->perm_ok && !p->perm_pending && p->perm_refresh_ms < next)
+				next = p->perm_refresh_ms;
+			if (p->chan_ok && !p->chan_pending && p->chan_refresh_ms < next)
+				next = p->chan_refresh_ms;
+		}
+	}
+	return next;
+}
+
+uint64_t turn_client_tick(struct turn_client *tc, uint64_t now)
+{
+	for (unsigned i = 0; i < TURN_MAX_TXNS; i++) {
+		struct turn_txn *t = &tc->txns[i];
+
+		if (!t->used || t->next_ms > now)
+			continue;
+		if (t->sent >= tc->cfg.rc) {
+			turn_txn_failed(tc, t, -ETIMEDOUT);
+			continue;
+		}
+		/* RFC 8489 §6.2.1: RTO doubles; after the Rc-th send wait Rm*RTO. */
+		t->sent++;
+		t->rto *= 2;
+		t->next_ms = now + (t->sent == tc->cfg.rc ? (uint64_t)tc->cfg.rm * tc->cfg.rto_ms
+							   : t->rto);
+		turn_queue(tc, t->msg, t->len);
+	}
+	if (tc->state == TURN_ALLOC_STATE_ALLOCATED) {
+		if (tc->refresh_ms <= now) {
+			tc->refresh_ms = UINT64_MAX;
+			if (turn_request(tc, now, STUN_METHOD_REFRESH, -1, tc->cfg.lifetime_s))
+				tc->refresh_ms = now + tc->cfg.rto_ms; /* table full: try later */
+		}
+		for (unsigned i = 0; i < tc->npeers; i++) {
+			struct turn_peer *p = &tc->peers[i];
+
+			if (p->chan_ok && !p->chan_pending && p->chan_refresh_ms <= now) {
+				p->chan_pending = !turn_request(tc, now, STUN_METHOD_CHANNEL_BIND,
+								(int)i, 0);
+				if (p->chan_pending)
+					p->perm_refresh_ms = UINT64_MAX;
+			} else if (p->perm_ok && !p->perm_pending && !p->chan_pending &&
+				   p->perm_refresh_ms <= now) {
+				p->perm_pending = !turn_request(
+					tc, now, STUN_METHOD_CREATE_PERMISSION, (int)i, 0);
+			}
+		}
+	}
+	return turn_client_next_deadline(tc);
+}
+
+bool turn_client_poll_transmit(struct turn_client *tc, struct ice_transmit *tx)
+{
+	struct turn_out *o = tc->out_head;
+
+	if (!o)
+		return false;
+	tc->out_head = o->next;
+	if (!tc->out_head)
+		tc->out_tail = &tc->out_head;
+	tx->local = tc->cfg.base;
+	tx->remote = tc->cfg.server;
+	memcpy(tx->head, o->buf, o->len);
+	tx->head_len = o->len;
+	tx->payload = NULL;
+	tx->payload_len = 0;
+	tx->pad_len = 0;
+	free(o);
+	return true;
+}
+
+bool turn_client_poll_event(struct turn_client *tc, struct turn_event *ev)
+{
+	struct turn_evq *q = tc->ev_head;
+
+	if (!q)
+		return false;
+	tc->ev_head = q->next;
+	if (!tc->ev_head)
+		tc->ev_tail = &tc->ev_head;
+	*ev = q->ev;
+	free(q);
+	return true;
+}
