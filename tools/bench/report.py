@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""make bench's report: medians per relay and load, ratios between relays, a
+plain table for the terminal, a Markdown table for the README, and
+BUILD/bench/results.json. Input: the runs.jsonl that tools/bench/bench.sh
+writes (one JSON object per measured run, per relay setup, per skip).
+
+usage: report.py RUNS.jsonl OUTDIR START_DATE COMMAND SND_CPU RCV_CPU
+"""
+import json
+import os
+import statistics
+import sys
+
+ORDER = ["xdp", "userspace", "rtpengine", "forward"]
+LABEL = {
+    "xdp": "icepathd --xdp native",
+    "userspace": "icepathd --xdp off",
+    "rtpengine": "rtpengine (userspace)",
+    "forward": "kernel forwarding (no relay)",
+}
+RATIOS = [("xdp", "userspace"), ("xdp", "rtpengine"), ("userspace", "rtpengine")]
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def per_run(r):
+    """Derived figures of one measured run."""
+    s, v = r["send"], r["recv"]
+    pkts = v["packets"]
+    sender = s["cpu_user_s"] + s["cpu_sys_s"]
+    sink = v["cpu_user_s"] + v["cpu_sys_s"]
+    pipeline = sender + sink + r["relay_cpu_s"] + r["ksoftirqd_cpu_s"]
+    us = lambda cpu: cpu / pkts * 1e6 if pkts else None
+    return {
+        "offered_pps": s["pps"],
+        "sent": s["sent"],
+        # delivered per second of sending: never above the offered rate
+        # (the sink's own first-to-last span is in the runs' raw JSON)
+        "received_pps": pkts / s["seconds"] if s["seconds"] else None,
+        "received": pkts,
+        "loss_pct": 100.0 * (1 - pkts / s["sent"]) if s["sent"] else None,
+        "seq_lost": v["lost"],
+        "reordered": v["reordered"],
+        "duplicates": v["duplicates"],
+        "wrong": v["wrong_ssrc"] + v["wrong_source"] + v["malformed"],
+        "silent_flows": v["silent_flows"],
+        "relay_cpu_s": r["relay_cpu_s"],
+        "sender_cpu_s": sender,
+        "sink_cpu_s": sink,
+        "ksoftirqd_cpu_s": r["ksoftirqd_cpu_s"],
+        "pipeline_cpu_s": pipeline,
+        "pipeline_us_per_pkt": us(pipeline),
+        "relay_us_per_pkt": us(r["relay_cpu_s"]),
+        "machine_us_per_pkt": us(r["machine_busy_s"]),
+        "machine_softirq_s": r["machine_softirq_s"],
+    }
+
+
+def aggregate(runs):
+    keys = runs[0].keys()
+    return {k: med([r[k] for r in runs]) for k in keys}
+
+
+def fmt(v, nd=1):
+    if v is None:
+        return "-"
+    if isinstance(v, float) and abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:,.{nd}f}" if isinstance(v, float) else f"{v:,}"
+
+
+def ratio(a, b, higher_better=True):
+    if a is None or b is None or b == 0 or a == 0:
+        return None
+    return a / b if higher_better else b / a
+
+
+def main():
+    runs_path, outdir, start, command, snd_cpu, rcv_cpu = sys.argv[1:7]
+    setups, skipped, runs = {}, {}, {}
+    with open(runs_path) as f:
+        for line in f:
+            o = json.loads(line)
+            if "skipped" in o:
+                skipped[o["relay"]] = o["skipped"]
+            elif "setup" in o:
+                setups.setdefault(o["relay"], []).append(o)
+            else:
+                runs.setdefault((o["relay"], o["load"]), []).append(per_run(o))
+    relays = [m for m in ORDER if m in setups]
+    res = {}
+    for m in relays:
+        sts = setups[m]
+        calls = sts[0]["calls"]
+        mem = None
+        if m != "forward":
+            mem = med([(st["rss_after_kib"] - st["rss_before_kib"]) * 1024 / calls for st in sts])
+        res[m] = {
+            "label": LABEL[m],
+            "calls": calls,
+            "setups": len(sts),
+            "setup_calls_per_s": med([calls / st["setup"]["seconds"] for st in sts if st["setup"]["seconds"]]),
+            "rss_before_kib": med([st["rss_before_kib"] for st in sts]),
+            "rss_after_kib": med([st["rss_after_kib"] for st in sts]),
+            "rss_bytes_per_call": mem,
+            "bpf_map_kib": med([st["bpf_map_kib"] for st in sts]),
+            "fixed": aggregate(runs[(m, "fixed")]) if (m, "fixed") in runs else None,
+            "max": aggregate(runs[(m, "max")]) if (m, "max") in runs else None,
+        }
+    fwd = res.get("forward")
+    for m in relays:
+        for load in ("fixed", "max"):
+            a = res[m][load]
+            if a and fwd and fwd[load] and m != "forward":
+                a["over_forward_us_per_pkt"] = a["pipeline_us_per_pkt"] - fwd[load]["pipeline_us_per_pkt"]
+
+    ratios = {}
+    for a, b in RATIOS:
+        if a in res and b in res:
+            ra, rb = res[a], res[b]
+            ratios[f"{a}/{b}"] = {
+                "max_received_pps": ratio(ra["max"]["received_pps"], rb["max"]["received_pps"]),
+                "fixed_pipeline_cpu_per_pkt_advantage": ratio(
+                    ra["fixed"]["pipeline_us_per_pkt"], rb["fixed"]["pipeline_us_per_pkt"], False),
+                "max_pipeline_cpu_per_pkt_advantage": ratio(
+                    ra["max"]["pipeline_us_per_pkt"], rb["max"]["pipeline_us_per_pkt"], False),
+                "memory_per_call_advantage": ratio(ra["rss_bytes_per_call"], rb["rss_bytes_per_call"], False),
+            }
+
+    limits = [
+        f"2 CPUs shared with other work: the sender is pinned to CPU {snd_cpu}, the sink to CPU {rcv_cpu}, "
+        "the relay is not pinned and competes with both; absolute numbers are this machine's, compare the ratios.",
+        "veth, not a NIC: native XDP on veth runs in the softirq of the sending CPU, so its cost is charged to "
+        "the sender process (tick-sampled: no IRQ_TIME_ACCOUNTING) and to ksoftirqd, not to icepathd; "
+        "'pipeline CPU/pkt' (sender + sink + relay process + ksoftirqd, from /proc/PID/stat and getrusage) "
+        "is the fair per-packet cost, 'over fwd' subtracts the kernel-forwarding floor.",
+        "'max' is bounded by one sender core: when a relay loses nothing at max, it was not saturated and its "
+        "received pps is the generator's limit, not the relay's.",
+        "machine CPU/pkt comes from /proc/stat and includes everything else running on the machine (noisy).",
+        "RSS per call is the relay's resident memory growth over the call setup; the XDP fast path's BPF maps "
+        "are preallocated at start (bpf_map_kib), so they do not grow per call.",
+    ]
+
+    # ---- plain table ----
+    cols = ["relay", "load", "offered pps", "received pps", "loss %", "reord", "dup", "wrong",
+            "pipeline us/pkt", "over fwd us/pkt", "relay proc us/pkt", "machine us/pkt"]
+    rows = []
+    for m in relays:
+        for load in ("fixed", "max"):
+            a = res[m][load]
+            if not a:
+                continue
+            rows.append([m, load, fmt(a["offered_pps"]), fmt(a["received_pps"]), fmt(a["loss_pct"], 2),
+                         fmt(a["reordered"], 0), fmt(a["duplicates"], 0), fmt(a["wrong"], 0),
+                         fmt(a["pipeline_us_per_pkt"], 2), fmt(a.get("over_forward_us_per_pkt"), 2),
+                         fmt(a["relay_us_per_pkt"], 2), fmt(a["machine_us_per_pkt"], 2)])
+    mcols = ["relay", "calls", "calls/s setup", "RSS before KiB", "RSS after KiB", "bytes/call", "BPF maps KiB"]
+    mrows = [[m, fmt(res[m]["calls"]), fmt(res[m]["setup_calls_per_s"], 0), fmt(res[m]["rss_before_kib"]),
+              fmt(res[m]["rss_after_kib"]), fmt(res[m]["rss_bytes_per_call"], 0), fmt(res[m]["bpf_map_kib"])]
+             for m in relays if m != "forward"]
+
+    def plain(cols, rows):
+        w = [max(len(str(c)), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
+        out = ["  ".join(str(c).rjust(w[i]) for i, c in enumerate(cols))]
+        out += ["  ".join(r[i].rjust(w[i]) for i in range(len(cols))) for r in rows]
+        return "\n".join(out)
+
+    def md(cols, rows):
+        out = ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] + ["---:"] * (len(cols) - 1)) + "|"]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(out)
+
+    rcols = ["ratio", "max received pps", "CPU/pkt advantage (fixed)", "CPU/pkt advantage (max)", "memory/call advantage"]
+    rrows = [[k, fmt(v["max_received_pps"], 2) + "x" if v["max_received_pps"] else "-",
+              fmt(v["fixed_pipeline_cpu_per_pkt_advantage"], 2) + "x" if v["fixed_pipeline_cpu_per_pkt_advantage"] else "-",
+              fmt(v["max_pipeline_cpu_per_pkt_advantage"], 2) + "x" if v["max_pipeline_cpu_per_pkt_advantage"] else "-",
+              fmt(v["memory_per_call_advantage"], 2) + "x" if v["memory_per_call_advantage"] else "-"]
+             for k, v in ratios.items()]
+
+    print()
+    print(f"icepath bench, {start}: {command}")
+    print()
+    print(plain(cols, rows))
+    print()
+    print(plain(mcols, mrows))
+    print()
+    print(plain(rcols, rrows) if rrows else "(no ratios: fewer than two relays ran)")
+    for m, why in skipped.items():
+        print(f"skipped: {m}: {why}")
+    print()
+    print("Read with care:")
+    for l in limits:
+        print(" - " + l)
+
+    mdtext = "\n".join([
+        f"Measured {start} with `{command}` (medians of the repetitions; "
+        "advantage = how many times less CPU or memory than the second relay).",
+        "",
+        md(cols, rows), "", md(mcols, mrows), "", md(rcols, rrows) if rrows else "",
+        "",
+        *(f"- {l}" for l in limits),
+        *(f"- skipped: {m}: {why}" for m, why in skipped.items()),
+        "",
+    ])
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write(mdtext)
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump({"date": start, "command": command, "relays": res, "ratios": ratios,
+                   "skipped": skipped, "limitations": limits,
+                   "runs": {f"{m}/{l}": v for (m, l), v in runs.items()}}, f, indent=1)
+    print()
+    print("Markdown for the README:", os.path.join(outdir, "results.md"))
+    print()
+    print(mdtext)
+    print("Full results:", os.path.join(outdir, "results.json"))
+
+
+if __name__ == "__main__":
+    main()
