@@ -56,18 +56,19 @@ const volatile __u16 port_max = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	/* Preallocated (~150 MB at 1M entries): an insert never fails for
+	 * want of memory at call time. BPF_F_NO_PREALLOC was tried and gave
+	 * transient ENOMEM from the kernel's BPF allocator under a burst of
+	 * installs. Only userspace inserts; the program never allocates. */
 	__uint(max_entries, FP_MAX_FLOWS);
-	/* Memory grows with installed flows instead of ~150 MB up front;
-	 * only userspace inserts, so the program never allocates. */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct fp_flow_key);
 	__type(value, struct fp_flow_val);
 } flows SEC(".maps");
 
 struct {
+	/* Preallocated too: 24 bytes per flow per possible CPU. */
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, FP_MAX_FLOWS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct fp_flow_key);
 	__type(value, struct fp_flow_ctr);
 } flow_ctr SEC(".maps");

@@ -322,30 +322,20 @@ long fastpath_flow_count(struct fastpath *fp)
 	return err ? err : n;
 }
 
-/*
- * Batched update of one map: elem_flags applies to each element; with
- * BPF_NOEXIST the kernel stops at the first existing key, which is then
- * skipped (it already holds what NOEXIST protects).
- */
+/* Batched update of one map (the kernel takes no NOEXIST in batches). */
 static int update_batch(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
-			size_t n, __u64 elem_flags)
+			size_t n)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = elem_flags);
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	size_t done = 0;
 	__u32 count;
-	int err;
 
 	while (done < n) {
 		count = n - done > FLOW_BATCH ? FLOW_BATCH : n - done;
-		err = bpf_map_update_batch(fd, (const char *)keys + done * ksz,
-					   (const char *)vals + done * vsz, &count, &bo) ? -errno : 0;
+		if (bpf_map_update_batch(fd, (const char *)keys + done * ksz,
+					 (const char *)vals + done * vsz, &count, &bo))
+			return -errno;
 		done += count;
-		if (err == -EEXIST && elem_flags == BPF_NOEXIST) {
-			done++;
-			continue;
-		}
-		if (err)
-			return err;
 	}
 	return 0;
 }
@@ -362,8 +352,7 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 		return 0;
 	keys = calloc(n, sizeof(*keys));
 	vals = calloc(n, sizeof(*vals));
-	/* Per-CPU values come as ncpus consecutive copies per key. */
-	zero = calloc(n, fp->ncpus * sizeof(struct fp_flow_ctr));
+	zero = calloc(fp->ncpus, sizeof(struct fp_flow_ctr));
 	if (!keys || !vals || !zero) {
 		err = -ENOMEM;
 		fastpath_log(LOG_ERR, "cannot install %zu flows: out of memory", n);
@@ -379,11 +368,15 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 			goto out;
 		}
 	}
-	err = update_batch(fastpath_fd_flow_ctr(fp), keys, sizeof(*keys), zero,
-			   fp->ncpus * sizeof(struct fp_flow_ctr), n, BPF_NOEXIST);
+	/* Counters one by one: NOEXIST keeps those of re-installed flows,
+	 * and batches take no NOEXIST. */
+	for (i = 0; i < n && !err; i++)
+		if (bpf_map_update_elem(fastpath_fd_flow_ctr(fp), &keys[i], zero, BPF_NOEXIST) &&
+		    errno != EEXIST)
+			err = -errno;
 	if (!err)
 		err = update_batch(fastpath_fd_flows(fp), keys, sizeof(*keys), vals, sizeof(*vals),
-				   n, BPF_ANY);
+				   n);
 	if (err) {
 		err = full_err(err);
 		fastpath_log(LOG_ERR, "cannot install %zu flows: %s", n, strerror(-err));

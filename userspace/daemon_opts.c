@@ -275,7 +275,7 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 	if (!strcmp(key, "port-min") || !strcmp(key, "port-max")) {
 		if (parse_uint(v, 65535, &n) || n < 1024)
 			return fail(err, errlen, "--%s '%s': expected a port number 1024-65535", key, v);
-		if (key[5] == 'i')
+		if (key[6] == 'i')
 			o->port_min = (uint16_t)n;
 		else
 			o->port_max = (uint16_t)n;

@@ -48,8 +48,10 @@ void ng_reply_warn(struct ng_reply *rep, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (used + 4 >= cap)
-		return; /* already full and marked */
+	if (used + 4 >= cap) {
+		memcpy(rep->warning + cap - 4, "...", 4); /* full: mark it */
+		return;
+	}
 	if (used) {
 		memcpy(rep->warning + used, "; ", 3);
 		used += 2;

@@ -825,6 +825,7 @@ int relay_run(struct relay *r)
 {
 	struct epoll_event evs[64];
 
+	r->ran = true;
 	while (!r->stopping) {
 		int n;
 
@@ -1035,7 +1036,9 @@ void relay_shutdown(struct relay *r)
 	out_flush(r);
 	if (n)
 		log_info("shutdown: %u calls deleted, their flows removed", n);
-	if (r->state_path[0])
+	/* a clean stop leaves no calls to recover; a failed start must not
+	 * erase the file a later start would recover from */
+	if (r->ran && r->state_path[0])
 		unlink(r->state_path);
 	timerheap_free(&r->timers);
 	if (r->calls.buckets)

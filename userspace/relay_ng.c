@@ -118,6 +118,8 @@ static int agent_create(struct relay *r, struct call_leg *l, bool controlling, b
 		s->ice = true;
 		s->ice_stream = id;
 		s->consent = true;
+		/* an ICE leg's destination is the selected pair, nothing else */
+		s->remote_set[0] = s->remote_set[1] = false;
 		for (unsigned c = 0; c < ncomp; c++) {
 			err = ice_agent_add_host(l->agent, (unsigned)id, c + 1, &s->local[c],
 						 RELAY_LOCAL_PREF);

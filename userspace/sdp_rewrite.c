@@ -56,22 +56,30 @@ static int set_rtcp_attr(struct sdp_section *s, const struct netaddr *addr, uint
 	return sdp_line_replace(s, (size_t)i, 'a', buf);
 }
 
+/* The peer's ice-options of section idx (media level wins, RFC 8839 §5.6),
+ * read before anything is rewritten. */
+static unsigned peer_options(const struct sdp *sdp, size_t idx)
+{
+	const char *opts = sdp_attr_get(sdp_section_const(sdp, (int)idx), "ice-options");
+
+	if (!opts)
+		opts = sdp_attr_get(sdp_section_const(sdp, -1), "ice-options");
+	return opts ? sdp_ice_options_parse(opts) : 0;
+}
+
 static int apply_ice(struct sdp *sdp, size_t idx, const struct sdp_rewrite *rw,
-		     const struct sdp_rewrite_media *m)
+		     const struct sdp_rewrite_media *m, unsigned peer_opts)
 {
 	struct sdp_ice_desc d; /* ~17 KiB: fine on the daemon's 8 MiB stack */
-	const char *opts;
 
 	memset(&d, 0, sizeof(d));
 	snprintf(d.ufrag, sizeof(d.ufrag), "%s", m->ufrag ? m->ufrag : "");
 	snprintf(d.pwd, sizeof(d.pwd), "%s", m->pwd ? m->pwd : "");
 	d.lite = rw->ice_lite;
 	/* keep the peer's ice-options tokens only if they are ones we honour:
-	 * trickle (RFC 8840) we accept; ice2 (RFC 8445 §10) we are */
-	opts = sdp_attr_get(sdp_section_const(sdp, (int)idx), "ice-options");
-	if (!opts)
-		opts = sdp_attr_get(sdp_section_const(sdp, -1), "ice-options");
-	d.options = SDP_ICE_OPT_ICE2 | (opts ? sdp_ice_options_parse(opts) & SDP_ICE_OPT_TRICKLE : 0);
+	 * trickle (RFC 8840: the relay's agent takes candidates that arrive in
+	 * later offers/answers); ice2 (RFC 8445 §10) we are */
+	d.options = SDP_ICE_OPT_ICE2 | (peer_opts & SDP_ICE_OPT_TRICKLE);
 	if (m->n_cands > SDP_ICE_MAX_CANDS)
 		return -E2BIG;
 	memcpy(d.cands, m->cands, m->n_cands * sizeof(*m->cands));
@@ -82,6 +90,7 @@ static int apply_ice(struct sdp *sdp, size_t idx, const struct sdp_rewrite *rw,
 
 int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, size_t errlen)
 {
+	unsigned opts[SDP_MAX_MEDIA];
 	bool session_done = false;
 	int ret = 0;
 
@@ -90,6 +99,8 @@ int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, 
 			 rw->n_media, sdp->n_media);
 		return -EINVAL;
 	}
+	for (size_t i = 0; i < rw->n_media; i++)
+		opts[i] = peer_options(sdp, i);
 	for (size_t i = 0; i < rw->n_media; i++) {
 		const struct sdp_rewrite_media *m = &rw->media[i];
 		struct sdp_section *s = sdp_section(sdp, (int)i);
@@ -111,7 +122,7 @@ int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, 
 			what = "ICE attributes";
 			sdp_rewrite_strip_ice(sdp, (int)i);
 			if (m->ice)
-				ret = apply_ice(sdp, i, rw, m);
+				ret = apply_ice(sdp, i, rw, m, opts[i]);
 		}
 		if (ret) {
 			snprintf(err, errlen, "media section %zu: cannot rewrite %s: %s", i + 1, what,

@@ -68,6 +68,7 @@ struct relay {
 	bool ng_ready;
 	char state_path[DAEMON_PATH_MAX + 32];
 	bool stopping;
+	bool ran; /* relay_run() was entered */
 	uint64_t started_ms;
 	uint64_t managed_calls;
 	uint64_t next_flow_id;

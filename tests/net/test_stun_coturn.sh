@@ -6,17 +6,19 @@
 #
 #   client 10.0.0.2 --- 10.0.0.1 [router, port-restricted NAT] 203.0.113.1 --+
 #                                                                              |
-#                          srv: bridge br0 203.0.113.10, coturn on :3478 ------+
+#   srv: bridge br0 203.0.113.10 coturn :3478 --------------------------------+
+#        also 203.0.113.11 (coturn --secure-stun), 2001:db8::10 (coturn)       |
 #                                                                              |
-#   pub 203.0.113.20 (public segment, no NAT) ---------------------------------+
+#   pub 203.0.113.20, 2001:db8::20 (public segment, no NAT) -------------------+
 #
 # Asserts (on the --json output): from behind the NAT the mapped address is
 # the router's WAN address, on the port the NAT kept (masquerade keeps the
 # source port while the tuple is free, as it is in a fresh namespace), and
 # the mapping is reused for a second request from the same local port
 # (endpoint-independent mapping); from the public host the mapped address is
-# the host's own address and bound port. Plus the exit codes for a closed
-# port (ICMP) and a silent one (timeout).
+# the host's own address and bound port, over IPv4 and IPv6. A coturn with
+# --secure-stun answers 401 (exit 3); plus the exit codes for a closed port
+# (ICMP), a silent one (timeout), an unbindable address and a bad option.
 set -u
 build=${1:?usage: test_stun_coturn.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -47,6 +49,24 @@ expect() { # expect KEY VALUE: OUT has KEY == VALUE
 	local got
 	got=$(json_get "$1" <<<"$OUT")
 	[ "$got" = "$2" ] || icp_fail "$1: got '$got', want '$2' in: $OUT"
+}
+
+# extra_coturn NAME IP SS_ADDR [ARGS]: another coturn in $NS_srv, as
+# start_coturn does but with extra options (start_coturn takes none).
+extra_coturn() {
+	local name=$1 ip=$2 ss_addr=$3
+	shift 3
+	: >"$ICP_TMP/turndb-$name"
+	bg "$NS_srv" turnserver -n --listening-ip="$ip" --relay-ip="$ip" --listening-port=3478 \
+		--lt-cred-mech --user="$COTURN_USER:$COTURN_PASS" --realm="$COTURN_REALM" \
+		--fingerprint --no-tls --no-dtls --no-cli --userdb="$ICP_TMP/turndb-$name" \
+		--pidfile="$ICP_TMP/turn-$name.pid" --log-file=stdout --simple-log \
+		--no-stdout-log --min-port=50000 --max-port=50999 "$@" \
+		>"$ICP_TMP/coturn-$name.log" 2>&1
+	WAIT_SECS=10 wait_for eval "nsx '$NS_srv' ss -uln | grep -qF '$ss_addr'" || {
+		cat "$ICP_TMP/coturn-$name.log" >&2
+		icp_fail "coturn ($name) did not start listening on $ss_addr"
+	}
 }
 
 ns_new client
@@ -107,7 +127,26 @@ text=$(nsx "$NS_pub" "$stun" --timeout 10000 --bind 203.0.113.20:41001 203.0.113
 grep -qx 'mapped: 203.0.113.20:41001' <<<"$text" || icp_fail "text output: $text"
 grep -qx 'local: 203.0.113.20:41001' <<<"$text" || icp_fail "text output: $text"
 
-# 5. Failures: closed port (ICMP port unreachable) and a silent port.
+# 5. IPv6, no NAT: XOR-MAPPED-ADDRESS over IPv6 (RFC 8489 §14.2), from a
+# second coturn listening on 2001:db8::10 of the same segment.
+ip -n "$NS_srv" addr add 2001:db8::10/64 dev br0 nodad
+ip -n "$NS_pub" addr add 2001:db8::20/64 dev eth0 nodad
+extra_coturn v6 2001:db8::10 "[2001:db8::10]:3478"
+run "$NS_pub" --bind '[2001:db8::20]:41002' '[2001:db8::10]'
+[ "$RC" -eq 0 ] || icp_fail "icepath-stun over IPv6 failed (exit $RC)"
+expect mapped '[2001:db8::20]:41002'
+expect server '[2001:db8::10]:3478'
+
+# 6. An error response from a real server: with --secure-stun coturn wants
+# Binding requests authenticated and answers ours 401 (exit 3).
+ip -n "$NS_srv" addr add 203.0.113.11/24 dev br0
+extra_coturn secure 203.0.113.11 203.0.113.11:3478 --secure-stun
+run "$NS_pub" 203.0.113.11
+[ "$RC" -eq 3 ] || icp_fail "error response: exit $RC, want 3"
+expect ok false
+expect error_code 401
+
+# 7. Failures: closed port (ICMP port unreachable) and a silent port.
 run "$NS_pub" 203.0.113.10:3479
 [ "$RC" -eq 1 ] || icp_fail "closed port: exit $RC, want 1"
 expect ok false

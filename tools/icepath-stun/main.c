@@ -88,23 +88,34 @@ static void usage(FILE *f)
 		"A datagram is taken as the response only if it comes from SERVER, is a\n"
 		"well-framed STUN Binding response carrying the magic cookie and the request's\n"
 		"transaction id, and its FINGERPRINT, if present, is right. Anything else is\n"
-		"ignored (-v shows why). The mapped address is XOR-MAPPED-ADDRESS, or\n"
-		"MAPPED-ADDRESS from servers that only send that (RFC 3489 era).\n"
+		"ignored (-v shows why) and the wait goes on; a response that claims the\n"
+		"transaction but is malformed or unusable is remembered for exit status 3.\n"
+		"The mapped address is XOR-MAPPED-ADDRESS, or MAPPED-ADDRESS from servers\n"
+		"that only send that (RFC 3489 era).\n"
 		"\n"
-		"Text output (one \"name: value\" per line):\n"
-		"  mapped: 198.51.100.7:40123   (mapped-attribute: XOR-MAPPED-ADDRESS)\n"
-		"  local: 10.0.0.2:51000        server: 203.0.113.10:3478\n"
-		"  software: ...                rtt-ms: 3       transmissions: 1\n"
-		"JSON keys: ok, server, local, mapped, mapped_ip, mapped_port, mapped_attribute,\n"
-		"software (null if absent), rtt_ms, transmissions; on failure: ok=false, error\n"
-		"and, for an error response, error_code and reason.\n"
+		"Output, one \"name: value\" per line:\n"
+		"  mapped: 198.51.100.7:40123\n"
+		"  mapped-attribute: XOR-MAPPED-ADDRESS\n"
+		"  local: 10.0.0.2:51000\n"
+		"  server: 203.0.113.10:3478\n"
+		"  software: Coturn-4.6.1 'Gorst'     (\"(none)\" if the server sent none)\n"
+		"  rtt-ms: 1                          (since the last transmission)\n"
+		"  transmissions: 1\n"
+		"With --json, one object with the keys ok (true), server, local, mapped,\n"
+		"mapped_ip, mapped_port, mapped_attribute, software (null if none), rtt_ms\n"
+		"and transmissions; on failure ok is false, error says why, and an error\n"
+		"response adds error_code and reason.\n"
+		"\n"
+		"Examples:\n"
+		"  icepath-stun 203.0.113.10\n"
+		"  icepath-stun --json --timeout 2000 --bind 10.0.0.2:40000 203.0.113.10:3478\n"
 		"\n"
 		"Exit status:\n"
 		"  0  success: a mapped address was printed\n"
 		"  1  no response: timeout, or an ICMP port/host/network unreachable\n"
 		"  2  usage error: bad option or address\n"
-		"  3  error response (e.g. 400, 401), or a response that is malformed or\n"
-		"     unusable (no mapped address, unknown comprehension-required attribute)\n"
+		"  3  error response (e.g. 400, 401), or only responses that were malformed\n"
+		"     or unusable (no mapped address, unknown comprehension-required attribute)\n"
 		"  4  local error: cannot resolve SERVER, create or bind the socket\n",
 		STUN_DEFAULT_PORT, STUN_MAX_TIMEOUT_MS, STUN_TRANSACTION_MS, STUN_RC, STUN_RTO_MS,
 		STUN_RM);
@@ -399,8 +410,9 @@ static int transact(const struct opts *o, int fd, const uint8_t *req, size_t req
 			last_tx = now;
 			vlog(o, "request %d/%d sent at +%ld ms", r->transmissions, STUN_RC,
 			     now - start);
-			/* After the last request, wait Rm * RTO for the answer. */
-			next_tx = r->transmissions < STUN_RC ? now + rto : now + STUN_RM * STUN_RTO_MS;
+			/* Counted from the planned time, so wakeup lag does not
+			 * add up; after the last request, wait Rm * RTO. */
+			next_tx += r->transmissions < STUN_RC ? rto : STUN_RM * STUN_RTO_MS;
 			if (r->transmissions == STUN_RC && next_tx < deadline)
 				deadline = next_tx;
 			rto *= 2;

@@ -1,0 +1,868 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The XDP fast path through BPF_PROG_TEST_RUN, katran-style: a fixture
+ * table {description, input frame, expected output frame, expected XDP
+ * action, expected verdict stat}. Every output frame's IPv4 header and UDP
+ * checksums are re-computed here from scratch (csum_full), independently of
+ * the program's incremental update; a passed frame must be byte-identical
+ * to the input; exactly one verdict counter moves per packet; per-flow
+ * counters add up to the forwarded fixtures.
+ *
+ * Routing: bpf_fib_lookup() in test_run uses the caller's network
+ * namespace and the ingress device given in the xdp_md context. So the test
+ * unshares a private netns and builds a real one there (two veth pairs,
+ * addresses, forwarding on, permanent neighbour entries): lookups succeed
+ * for real, nothing is faked in the program, and the neighbour-less
+ * destination really gets NO_NEIGH. The netns dies with the process.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "icepath/fastpath.h"
+#include "icepath/fp_abi.h"
+
+/* The fixture table is positional up to the expected output, which passed
+ * packets leave out: zero is what they mean. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+/* ---- the test network (private netns) ----------------------------------- */
+/* fp0 (192.0.2.1/24, 2001:db8:1::1/64): the leg packets arrive on.
+ * fp2 (198.51.100.1/24, 2001:db8:2::1/64): the other leg. */
+static const uint8_t MAC_FP0[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const uint8_t MAC_FP2[6] = { 0x02, 0, 0, 0, 0, 0x03 };
+static const uint8_t MAC_PEER_A[6] = { 0x02, 0, 0, 0, 0, 0x10 };  /* sender, on fp0 */
+static const uint8_t MAC_NH_V4[6] = { 0x02, 0, 0, 0, 0, 0x20 };   /* 198.51.100.20 */
+static const uint8_t MAC_NH_V6[6] = { 0x02, 0, 0, 0, 0, 0x21 };   /* 2001:db8:2::20 */
+static const uint8_t MAC_NH_TX[6] = { 0x02, 0, 0, 0, 0, 0x11 };   /* 192.0.2.11 on fp0 */
+
+static const char *const net_setup[] = {
+	"ip link set lo up",
+	"ip link add fp0 address 02:00:00:00:00:01 type veth peer name fp1",
+	"ip link add fp2 address 02:00:00:00:00:03 type veth peer name fp3",
+	"ip link set fp0 up", "ip link set fp1 up", "ip link set fp2 up", "ip link set fp3 up",
+	"ip addr add 192.0.2.1/24 dev fp0",
+	"ip addr add 198.51.100.1/24 dev fp2",
+	"ip addr add 2001:db8:1::1/64 dev fp0 nodad",
+	"ip addr add 2001:db8:2::1/64 dev fp2 nodad",
+	"ip neigh add 198.51.100.20 lladdr 02:00:00:00:00:20 dev fp2 nud permanent",
+	"ip neigh add 192.0.2.11 lladdr 02:00:00:00:00:11 dev fp0 nud permanent",
+	"ip -6 neigh add 2001:db8:2::20 lladdr 02:00:00:00:00:21 dev fp2 nud permanent",
+	"sysctl -qw net.ipv4.conf.all.forwarding=1",
+	"sysctl -qw net.ipv6.conf.all.forwarding=1",
+};
+
+struct env {
+	struct fastpath *fp;
+	char pin[128];
+	int prog_fd;
+	int if_fp0, if_fp2;
+};
+static struct env E;
+
+/* ---- flows --------------------------------------------------------------- */
+enum {
+	FL_V4,      /* v4 -> v4, redirect to fp2 */
+	FL_V6,      /* v6 -> v6 */
+	FL_V4V6,    /* v4 -> v6 */
+	FL_V6V4,    /* v6 -> v4 */
+	FL_TX,      /* v4 -> v4 out of the ingress interface */
+	FL_NOCONS,  /* consent lost */
+	FL_CD_IN,   /* arrives in TURN channel 0x4001 from 192.0.2.50:3478 */
+	FL_CD_OUT,  /* leaves in channel 0x4002 toward 198.51.100.20:3478 */
+	FL_NONEIGH, /* next hop without neighbour entry */
+	FL_RTPONLY, /* RTCP not fast-pathed */
+	FL_CD_BOTH, /* channel in, channel out */
+	FL_COUNT,
+	FL_NONE = -1,
+};
+
+struct flow_spec {
+	const char *local, *remote;
+	uint16_t in_ch;
+	const char *src, *dst;
+	uint16_t out_ch;
+	uint32_t flags;
+};
+
+#define ALL (FASTPATH_FLOW_FORWARD | FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP)
+static const struct flow_spec flows[FL_COUNT] = {
+	[FL_V4] = { "192.0.2.1:30000", "192.0.2.10:5000", 0, "198.51.100.1:30002",
+		    "198.51.100.20:6000", 0, ALL },
+	[FL_V6] = { "[2001:db8:1::1]:30000", "[2001:db8:1::10]:5000", 0, "[2001:db8:2::1]:30002",
+		    "[2001:db8:2::20]:6000", 0, ALL },
+	[FL_V4V6] = { "192.0.2.1:30004", "192.0.2.10:5000", 0, "[2001:db8:2::1]:30006",
+		      "[2001:db8:2::20]:6002", 0, ALL },
+	[FL_V6V4] = { "[2001:db8:1::1]:30008", "[2001:db8:1::10]:5000", 0, "198.51.100.1:30010",
+		      "198.51.100.20:6004", 0, ALL },
+	[FL_TX] = { "192.0.2.1:30012", "192.0.2.10:5000", 0, "192.0.2.1:30014", "192.0.2.11:6006",
+		    0, ALL },
+	[FL_NOCONS] = { "192.0.2.1:30016", "192.0.2.10:5000", 0, "198.51.100.1:30002",
+			"198.51.100.20:6000", 0, FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP },
+	[FL_CD_IN] = { "192.0.2.1:30018", "192.0.2.50:3478", 0x4001, "198.51.100.1:30020",
+		       "198.51.100.20:6008", 0, ALL },
+	[FL_CD_OUT] = { "192.0.2.1:30022", "192.0.2.10:5000", 0, "198.51.100.1:30024",
+			"198.51.100.20:3478", 0x4002, ALL },
+	[FL_NONEIGH] = { "192.0.2.1:30026", "192.0.2.10:5000", 0, "198.51.100.1:30028",
+			 "198.51.100.99:6010", 0, ALL },
+	[FL_RTPONLY] = { "192.0.2.1:30030", "192.0.2.10:5000", 0, "198.51.100.1:30032",
+			 "198.51.100.20:6012", 0, FASTPATH_FLOW_FORWARD | FASTPATH_FLOW_RTP },
+	[FL_CD_BOTH] = { "192.0.2.1:30034", "192.0.2.50:3478", 0x4003, "198.51.100.1:30036",
+			 "198.51.100.20:3478", 0x4004, ALL },
+};
+
+static void flow_from_spec(struct fastpath_flow *f, const struct flow_spec *s, uint64_t id)
+{
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(netaddr_parse(&f->local, s->local, -1), 0);
+	assert_int_equal(netaddr_parse(&f->remote, s->remote, -1), 0);
+	assert_int_equal(netaddr_parse(&f->out_src, s->src, -1), 0);
+	assert_int_equal(netaddr_parse(&f->out_dst, s->dst, -1), 0);
+	f->in_channel = s->in_ch;
+	f->out_channel = s->out_ch;
+	f->flags = s->flags;
+	f->id = id;
+}
+
+/* ---- frames -------------------------------------------------------------- */
+enum payload_kind { PL_RTP, PL_RTCP, PL_STUN, PL_DTLS, PL_ZRTP, PL_UNKNOWN, PL_EMPTY };
+
+struct pktspec {
+	int vlan;                /* 802.1Q tag 100 */
+	const char *src, *dst;   /* "ip:port", both of one family */
+	enum payload_kind kind;
+	unsigned plen;           /* payload bytes (RTP: header included) */
+	uint16_t channel;        /* wrap the payload in ChannelData */
+	unsigned cd_pad;         /* ChannelData padding bytes */
+	unsigned ip_opts;        /* IPv4 option bytes (multiple of 4) */
+	int csum_zero;           /* IPv4: UDP checksum 0 */
+	unsigned eth_trailer;    /* bytes of Ethernet padding after IP */
+	uint8_t ttl, tos;
+	uint16_t ip_id;
+	int df;
+	const uint8_t *smac, *dmac;
+};
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The full UDP checksum (RFC 768 / RFC 8200 §8.1) over pseudo-header,
+ * header and payload, as a receiver computes it: 0 when correct. */
+static uint16_t csum_udp_verify(int v6, const uint8_t *ip, const uint8_t *udp, unsigned ulen)
+{
+	uint32_t sum = 0;
+
+	if (v6) {
+		sum = sum16(ip + 8, 32, 0);
+	} else {
+		sum = sum16(ip + 12, 8, 0);
+	}
+	sum += IPPROTO_UDP + ulen;
+	sum = sum16(udp, ulen, sum);
+	return fold(sum);
+}
+
+static void fill_payload(uint8_t *p, enum payload_kind k, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 7 + 3);
+	if (n == 0)
+		return;
+	switch (k) {
+	case PL_RTP: /* RFC 3550 §5.1: V=2, PT 0, seq 0x1234 */
+		p[0] = 0x80;
+		if (n > 1)
+			p[1] = 0x00;
+		if (n > 3) {
+			p[2] = 0x12;
+			p[3] = 0x34;
+		}
+		break;
+	case PL_RTCP: /* RFC 3550 §6.4.2: V=2, PT 201 (RR) */
+		p[0] = 0x80;
+		if (n > 1)
+			p[1] = 201;
+		break;
+	case PL_STUN: /* RFC 8489 §5: Binding request, magic cookie */
+		p[0] = 0x00;
+		if (n > 1)
+			p[1] = 0x01;
+		if (n > 7) {
+			p[4] = 0x21;
+			p[5] = 0x12;
+			p[6] = 0xa4;
+			p[7] = 0x42;
+		}
+		break;
+	case PL_DTLS:
+		p[0] = 22; /* handshake */
+		break;
+	case PL_ZRTP:
+		p[0] = 0x10;
+		break;
+	case PL_UNKNOWN:
+		p[0] = 0xff;
+		break;
+	case PL_EMPTY:
+		break;
+	}
+}
+
+/* Build a frame from spec: returns its length. Checksums are computed in
+ * full, the honest way, for input and expected output alike. */
+static size_t build(uint8_t *f, size_t cap, const struct pktspec *s)
+{
+	struct netaddr src, dst;
+	uint8_t *ip, *udp, *pl;
+	unsigned l2 = s->vlan ? 18 : 14, l3, ulen, i;
+	int v6;
+	uint16_t c;
+
+	assert_int_equal(netaddr_parse(&src, s->src, -1), 0);
+	assert_int_equal(netaddr_parse(&dst, s->dst, -1), 0);
+	v6 = netaddr_family(&src) == AF_INET6;
+	l3 = v6 ? 40 : 20 + s->ip_opts;
+	ulen = 8 + (s->channel ? 4 + s->cd_pad : 0) + s->plen;
+	assert_true(l2 + l3 + ulen + s->eth_trailer <= cap);
+	memset(f, 0, l2 + l3 + ulen + s->eth_trailer);
+
+	memcpy(f, s->dmac ? s->dmac : MAC_FP0, 6);
+	memcpy(f + 6, s->smac ? s->smac : MAC_PEER_A, 6);
+	if (s->vlan) {
+		f[12] = 0x81;
+		f[13] = 0x00;
+		f[14] = 0x00;
+		f[15] = 100;
+	}
+	f[l2 - 2] = v6 ? 0x86 : 0x08;
+	f[l2 - 1] = v6 ? 0xdd : 0x00;
+
+	ip = f + l2;
+	if (v6) {
+		ip[0] = 0x60 | s->tos >> 4;
+		ip[1] = (uint8_t)(s->tos << 4);
+		ip[4] = ulen >> 8;
+		ip[5] = ulen & 0xff;
+		ip[6] = IPPROTO_UDP;
+		ip[7] = s->ttl ? s->ttl : 63;
+		memcpy(ip + 8, &src.in6.sin6_addr, 16);
+		memcpy(ip + 24, &dst.in6.sin6_addr, 16);
+	} else {
+		ip[0] = 0x40 | (l3 / 4);
+		ip[1] = s->tos;
+		ip[2] = (l3 + ulen) >> 8;
+		ip[3] = (l3 + ulen) & 0xff;
+		ip[4] = s->ip_id >> 8;
+		ip[5] = s->ip_id & 0xff;
+		ip[6] = s->df ? 0x40 : 0;
+		ip[8] = s->ttl ? s->ttl : 63;
+		ip[9] = IPPROTO_UDP;
+		memcpy(ip + 12, &src.in.sin_addr, 4);
+		memcpy(ip + 16, &dst.in.sin_addr, 4);
+		for (i = 20; i < l3; i++)
+			ip[i] = 1; /* NOP options (RFC 791) */
+		c = fold(sum16(ip, l3, 0));
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+	}
+	udp = ip + l3;
+	udp[0] = netaddr_port(&src) >> 8;
+	udp[1] = netaddr_port(&src) & 0xff;
+	udp[2] = netaddr_port(&dst) >> 8;
+	udp[3] = netaddr_port(&dst) & 0xff;
+	udp[4] = ulen >> 8;
+	udp[5] = ulen & 0xff;
+	pl = udp + 8;
+	if (s->channel) {
+		pl[0] = s->channel >> 8;
+		pl[1] = s->channel & 0xff;
+		pl[2] = s->plen >> 8;
+		pl[3] = s->plen & 0xff;
+		pl += 4;
+	}
+	fill_payload(pl, s->kind, s->plen);
+	for (i = 0; i < s->cd_pad; i++)
+		pl[s->plen + i] = 0xa0 + i; /* non-zero: they must leave the sum */
+	if (!s->csum_zero) {
+		c = csum_udp_verify(v6, ip, udp, ulen); /* over a zero check field */
+		if (c == 0)
+			c = 0xffff;
+		udp[6] = c >> 8;
+		udp[7] = c & 0xff;
+	}
+	for (i = 0; i < s->eth_trailer; i++)
+		udp[ulen + i] = 0xee;
+	return l2 + l3 + ulen + s->eth_trailer;
+}
+
+/* Independent check of an output frame: IPv4 header sum and UDP sum. */
+static void verify_checksums(const uint8_t *f, size_t len)
+{
+	unsigned l2 = 14, l3, ulen;
+	const uint8_t *ip;
+	int v6;
+
+	assert_true(len >= 14);
+	if (f[12] == 0x81 && f[13] == 0x00)
+		l2 = 18;
+	v6 = f[l2 - 2] == 0x86;
+	ip = f + l2;
+	if (v6) {
+		l3 = 40;
+	} else {
+		l3 = (ip[0] & 0xf) * 4;
+		assert_int_equal(fold(sum16(ip, l3, 0)), 0);
+		assert_int_equal((ip[2] << 8 | ip[3]), len - l2);
+	}
+	ulen = ip[l3 + 4] << 8 | ip[l3 + 5];
+	assert_int_equal(ulen, len - l2 - l3);
+	if (!v6 && ip[l3 + 6] == 0 && ip[l3 + 7] == 0)
+		return; /* IPv4 without checksum */
+	assert_int_equal(csum_udp_verify(v6, ip, ip + l3, ulen), 0);
+}
+
+/* ---- fixtures ------------------------------------------------------------ */
+enum mutate {
+	MUT_NONE,
+	MUT_TRUNC,      /* cut the frame to trunc bytes */
+	MUT_V4_MF,      /* more-fragments flag */
+	MUT_V4_OFFSET,  /* fragment offset 8 */
+	MUT_V6_FRAG,    /* next header 44 */
+	MUT_V6_HBH,     /* next header 0 (hop-by-hop) */
+	MUT_TCP,        /* protocol 6 */
+	MUT_ARP,        /* ethertype 0x0806 */
+	MUT_ULEN_BIG,   /* UDP length + 1 */
+	MUT_ULEN_SMALL, /* UDP length - 1 */
+	MUT_ULEN_TINY,  /* UDP length 4 */
+	MUT_CDLEN_BIG,  /* ChannelData length beyond the datagram */
+	MUT_IHL_SMALL,  /* IHL 4 */
+};
+
+struct fixture {
+	const char *desc;
+	struct pktspec in;
+	int ifidx_fp2;   /* arrives on fp2 instead of fp0 */
+	enum mutate mut;
+	unsigned trunc;
+	int action;
+	int stat;
+	int flow;        /* flow counted, FL_NONE when no forward */
+	struct pktspec out; /* expected output when forwarded */
+};
+
+#define V4A "192.0.2.10:5000"
+#define V4L "192.0.2.1:30000"
+#define V6A "[2001:db8:1::10]:5000"
+#define V6L "[2001:db8:1::1]:30000"
+#define RTP(n) .kind = PL_RTP, .plen = (n)
+#define FWD_V4(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V4, .ttl = 64, .df = 1
+#define FWD_V6(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V6, .ttl = 64
+
+static const struct fixture fixtures[] = {
+	{ "IPv4 RTP, forwarded to the other leg (redirect)",
+	  { .src = V4A, .dst = V4L, RTP(172), .ip_id = 0x1111 }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(172), .ip_id = 0x1111 } },
+	{ "IPv4 RTCP, forwarded, DSCP EF kept",
+	  { .src = V4A, .dst = V4L, .kind = PL_RTCP, .plen = 32, .tos = 0xb8 }, 0, MUT_NONE, 0,
+	  XDP_REDIRECT, FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), .kind = PL_RTCP, .plen = 32,
+	    .tos = 0xb8 } },
+	{ "IPv6 RTP, forwarded",
+	  { .src = V6A, .dst = V6L, RTP(160), .tos = 0xb8 }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_V6,
+	  { FWD_V6("[2001:db8:2::1]:30002", "[2001:db8:2::20]:6000"), RTP(160), .tos = 0xb8 } },
+	{ "IPv4 -> IPv6 bridging",
+	  { .src = V4A, .dst = "192.0.2.1:30004", RTP(161), .tos = 0x2e << 2 }, 0, MUT_NONE, 0,
+	  XDP_REDIRECT, FP_STAT_REDIRECT, FL_V4V6,
+	  { FWD_V6("[2001:db8:2::1]:30006", "[2001:db8:2::20]:6002"), RTP(161), .tos = 0x2e << 2 } },
+	{ "IPv6 -> IPv4 bridging",
+	  { .src = V6A, .dst = "[2001:db8:1::1]:30008", RTP(163) }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_V6V4,
+	  { FWD_V4("198.51.100.1:30010", "198.51.100.20:6004"), RTP(163) } },
+	{ "802.1Q-tagged IPv4 RTP, forwarded untagged",
+	  { .vlan = 1, .src = V4A, .dst = V4L, RTP(100) }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(100) } },
+	{ "IPv4 with 8 bytes of options: parsed over, not forwarded",
+	  { .src = V4A, .dst = V4L, RTP(60), .ip_opts = 8 }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(60) } },
+	{ "short RTCP in a 60-byte frame: Ethernet padding trimmed",
+	  { .src = V4A, .dst = V4L, .kind = PL_RTCP, .plen = 8, .eth_trailer = 10 }, 0, MUT_NONE, 0,
+	  XDP_REDIRECT, FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), .kind = PL_RTCP, .plen = 8 } },
+	{ "IPv4 UDP without checksum stays without one toward IPv4",
+	  { .src = V4A, .dst = V4L, RTP(40), .csum_zero = 1 }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(40), .csum_zero = 1 } },
+	{ "odd-length RTP (checksum over a trailing odd byte)",
+	  { .src = V4A, .dst = V4L, RTP(171) }, 0, MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT,
+	  FL_V4, { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(171) } },
+	{ "out of the ingress interface: XDP_TX",
+	  { .src = V4A, .dst = "192.0.2.1:30012", RTP(80) }, 0, MUT_NONE, 0, XDP_TX, FP_STAT_TX,
+	  FL_TX,
+	  { .src = "192.0.2.1:30014", .dst = "192.0.2.11:6006", .smac = MAC_FP0, .dmac = MAC_NH_TX,
+	    .ttl = 64, .df = 1, RTP(80) } },
+	{ "ChannelData in: header stripped",
+	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(120), .channel = 0x4001 }, 0,
+	  MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_IN,
+	  { FWD_V4("198.51.100.1:30020", "198.51.100.20:6008"), RTP(120) } },
+	{ "ChannelData in with 3 padding bytes: stripped, padding out of the sum",
+	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(121), .channel = 0x4001,
+	    .cd_pad = 3 }, 0, MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_IN,
+	  { FWD_V4("198.51.100.1:30020", "198.51.100.20:6008"), RTP(121) } },
+	{ "ChannelData in with 2 padding bytes",
+	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(122), .channel = 0x4001,
+	    .cd_pad = 2 }, 0, MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_IN,
+	  { FWD_V4("198.51.100.1:30020", "198.51.100.20:6008"), RTP(122) } },
+	{ "ChannelData in with 1 padding byte",
+	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(123), .channel = 0x4001,
+	    .cd_pad = 1 }, 0, MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_IN,
+	  { FWD_V4("198.51.100.1:30020", "198.51.100.20:6008"), RTP(123) } },
+	{ "ChannelData out: wrapped toward the TURN server",
+	  { .src = V4A, .dst = "192.0.2.1:30022", RTP(99) }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_CD_OUT,
+	  { FWD_V4("198.51.100.1:30024", "198.51.100.20:3478"), RTP(99), .channel = 0x4002 } },
+	{ "ChannelData in and out (TURN on both legs)",
+	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30034", RTP(64), .channel = 0x4003 }, 0,
+	  MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_BOTH,
+	  { FWD_V4("198.51.100.1:30036", "198.51.100.20:3478"), RTP(64), .channel = 0x4004 } },
+	{ "STUN inside ChannelData goes to the agent",
+	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", .kind = PL_STUN, .plen = 28,
+	    .channel = 0x4001 }, 0, MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_STUN, FL_NONE },
+	{ "STUN on a forwarded flow goes to the agent",
+	  { .src = V4A, .dst = V4L, .kind = PL_STUN, .plen = 20 }, 0, MUT_NONE, 0, XDP_PASS,
+	  FP_STAT_PASS_STUN, FL_NONE },
+	{ "IPv6 STUN", { .src = V6A, .dst = V6L, .kind = PL_STUN, .plen = 48 }, 0, MUT_NONE, 0,
+	  XDP_PASS, FP_STAT_PASS_STUN, FL_NONE },
+	{ "DTLS", { .src = V4A, .dst = V4L, .kind = PL_DTLS, .plen = 90 }, 0, MUT_NONE, 0, XDP_PASS,
+	  FP_STAT_PASS_DTLS, FL_NONE },
+	{ "ZRTP", { .src = V4A, .dst = V4L, .kind = PL_ZRTP, .plen = 90 }, 0, MUT_NONE, 0, XDP_PASS,
+	  FP_STAT_PASS_ZRTP, FL_NONE },
+	{ "unknown first byte", { .src = V4A, .dst = V4L, .kind = PL_UNKNOWN, .plen = 90 }, 0,
+	  MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_UNKNOWN, FL_NONE },
+	{ "zero-length payload", { .src = V4A, .dst = V4L, .kind = PL_EMPTY, .plen = 0 }, 0,
+	  MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_UNKNOWN, FL_NONE },
+	{ "RTP shorter than its fixed header", { .src = V4A, .dst = V4L, RTP(11) }, 0, MUT_NONE, 0,
+	  XDP_PASS, FP_STAT_PASS_UNKNOWN, FL_NONE },
+	{ "destination port outside the media range",
+	  { .src = V4A, .dst = "192.0.2.1:20000", RTP(100) }, 0, MUT_NONE, 0, XDP_PASS,
+	  FP_STAT_PASS_PORT, FL_NONE },
+	{ "no flow for this remote", { .src = "192.0.2.10:5001", .dst = V4L, RTP(100) }, 0,
+	  MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_NO_FLOW, FL_NONE },
+	{ "consent lost: dropped, never to the stack",
+	  { .src = V4A, .dst = "192.0.2.1:30016", RTP(100) }, 0, MUT_NONE, 0, XDP_DROP,
+	  FP_STAT_DROP_CONSENT, FL_NONE },
+	{ "next hop without neighbour: passed untouched",
+	  { .src = V4A, .dst = "192.0.2.1:30026", RTP(100) }, 0, MUT_NONE, 0, XDP_PASS,
+	  FP_STAT_PASS_NO_NEIGH, FL_NONE },
+	{ "RTCP of a flow that fast-paths RTP only",
+	  { .src = V4A, .dst = "192.0.2.1:30030", .kind = PL_RTCP, .plen = 32 }, 0, MUT_NONE, 0,
+	  XDP_PASS, FP_STAT_PASS_CLASS, FL_NONE },
+	{ "IPv4 without UDP checksum toward IPv6: userspace sums it",
+	  { .src = V4A, .dst = "192.0.2.1:30004", RTP(100), .csum_zero = 1 }, 0, MUT_NONE, 0,
+	  XDP_PASS, FP_STAT_PASS_CSUM_ZERO, FL_NONE },
+	{ "IPv4 fragment (MF)", { .src = V4A, .dst = V4L, RTP(100) }, 0, MUT_V4_MF, 0, XDP_PASS,
+	  FP_STAT_PASS_FRAG, FL_NONE },
+	{ "IPv4 fragment (offset)", { .src = V4A, .dst = V4L, RTP(100) }, 0, MUT_V4_OFFSET, 0,
+	  XDP_PASS, FP_STAT_PASS_FRAG, FL_NONE },
+	{ "IPv6 fragment header", { .src = V6A, .dst = V6L, RTP(100) }, 0, MUT_V6_FRAG, 0,
+	  XDP_PASS, FP_STAT_PASS_FRAG, FL_NONE },
+	{ "IPv6 hop-by-hop header", { .src = V6A, .dst = V6L, RTP(100) }, 0, MUT_V6_HBH, 0,
+	  XDP_PASS, FP_STAT_PASS_V6_EXT, FL_NONE },
+	{ "TCP", { .src = V4A, .dst = V4L, RTP(100) }, 0, MUT_TCP, 0, XDP_PASS,
+	  FP_STAT_PASS_NOT_UDP, FL_NONE },
+	{ "ARP", { .src = V4A, .dst = V4L, RTP(100) }, 0, MUT_ARP, 0, XDP_PASS, FP_STAT_PASS_NOT_IP,
+	  FL_NONE },
+	{ "UDP length longer than IP's", { .src = V4A, .dst = V4L, RTP(100) }, 0, MUT_ULEN_BIG, 0,
+	  XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
+	{ "UDP length shorter than IP's", { .src = V4A, .dst = V4L, RTP(100) }, 0, MUT_ULEN_SMALL,
+	  0, XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
+	{ "UDP length below the header", { .src = V4A, .dst = V4L, RTP(100) }, 0, MUT_ULEN_TINY, 0,
+	  XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
+	{ "IPv6 UDP length lies", { .src = V6A, .dst = V6L, RTP(100) }, 0, MUT_ULEN_BIG, 0,
+	  XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
+	{ "IPv4 IHL below 5", { .src = V4A, .dst = V4L, RTP(100) }, 0, MUT_IHL_SMALL, 0, XDP_PASS,
+	  FP_STAT_PASS_MALFORMED, FL_NONE },
+	{ "ChannelData length beyond the datagram",
+	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(100), .channel = 0x4001 }, 0,
+	  MUT_CDLEN_BIG, 0, XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
+	{ "ChannelData with 4 padding bytes (more than RFC 8656 §12.5 allows)",
+	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(100), .channel = 0x4001,
+	    .cd_pad = 4 }, 0, MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
+};
+
+/* Frames truncated at every byte from the end of Ethernet to one short of
+ * complete, for each shape: all must pass untouched as malformed. */
+static const struct pktspec trunc_shapes[] = {
+	{ .src = V4A, .dst = V4L, RTP(24) },
+	{ .src = V6A, .dst = V6L, RTP(24) },
+	{ .vlan = 1, .src = V4A, .dst = V4L, RTP(24) },
+	{ .src = V4A, .dst = V4L, RTP(24), .ip_opts = 4 },
+	{ .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(24), .channel = 0x4001 },
+};
+
+static void mutate(uint8_t *f, size_t *len, const struct fixture *fx)
+{
+	unsigned l2 = fx->in.vlan ? 18 : 14;
+	int v6 = f[l2 - 2] == 0x86;
+	uint8_t *ip = f + l2, *udp = ip + (v6 ? 40 : (ip[0] & 0xf) * 4);
+	unsigned ulen = udp[4] << 8 | udp[5];
+
+	switch (fx->mut) {
+	case MUT_NONE:
+		break;
+	case MUT_TRUNC:
+		*len = fx->trunc;
+		break;
+	case MUT_V4_MF:
+		ip[6] |= 0x20;
+		break;
+	case MUT_V4_OFFSET:
+		ip[7] = 1;
+		break;
+	case MUT_V6_FRAG:
+		ip[6] = 44;
+		break;
+	case MUT_V6_HBH:
+		ip[6] = 0;
+		break;
+	case MUT_TCP:
+		ip[9] = 6;
+		break;
+	case MUT_ARP:
+		f[12] = 0x08;
+		f[13] = 0x06;
+		break;
+	case MUT_ULEN_BIG:
+		ulen++;
+		udp[4] = ulen >> 8;
+		udp[5] = ulen & 0xff;
+		break;
+	case MUT_ULEN_SMALL:
+		ulen--;
+		udp[4] = ulen >> 8;
+		udp[5] = ulen & 0xff;
+		break;
+	case MUT_ULEN_TINY:
+		udp[4] = 0;
+		udp[5] = 4;
+		break;
+	case MUT_CDLEN_BIG:
+		udp[10] = 0x7f;
+		break;
+	case MUT_IHL_SMALL:
+		ip[0] = 0x44;
+		break;
+	}
+}
+
+static void stats_now(uint64_t *v)
+{
+	assert_int_equal(fastpath_stats(E.fp, v, FP_STAT_COUNT), 0);
+}
+
+static uint64_t fwd_count[FL_COUNT], fwd_bytes[FL_COUNT];
+static int removed[FL_COUNT];
+
+static void run_fixture(const struct fixture *fx)
+{
+	uint8_t in[2048], out[2048], exp[2048];
+	size_t inlen, explen;
+	uint64_t before[FP_STAT_COUNT], after[FP_STAT_COUNT];
+	struct xdp_md ctx = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	unsigned i, l2;
+
+	print_message("  %s\n", fx->desc);
+	inlen = build(in, sizeof(in), &fx->in);
+	mutate(in, &inlen, fx);
+	ctx.data_end = inlen;
+	ctx.ingress_ifindex = fx->ifidx_fp2 ? E.if_fp2 : E.if_fp0;
+	o.data_in = in;
+	o.data_size_in = inlen;
+	o.data_out = out;
+	o.data_size_out = sizeof(out);
+	o.ctx_in = &ctx;
+	o.ctx_size_in = sizeof(ctx);
+	o.repeat = 1;
+
+	stats_now(before);
+	assert_int_equal(bpf_prog_test_run_opts(E.prog_fd, &o), 0);
+	stats_now(after);
+	if ((int)o.retval != fx->action)
+		fail_msg("%s: action %u, expected %d", fx->desc, o.retval, fx->action);
+	for (i = 0; i < FP_STAT_COUNT; i++) {
+		uint64_t want = before[i] + (i == (unsigned)fx->stat);
+
+		if (after[i] != want)
+			fail_msg("%s: stat %s moved by %lld, expected %d", fx->desc,
+				 fastpath_stat_name(i), (long long)(after[i] - before[i]),
+				 i == (unsigned)fx->stat);
+	}
+
+	if (fx->flow == FL_NONE) {
+		/* Not forwarded: the stack gets the very frame that arrived. */
+		assert_int_equal(o.data_size_out, inlen);
+		assert_memory_equal(out, in, inlen);
+		return;
+	}
+	explen = build(exp, sizeof(exp), &fx->out);
+	verify_checksums(out, o.data_size_out);
+	if (o.data_size_out != explen || memcmp(out, exp, explen)) {
+		for (i = 0; i < o.data_size_out && i < explen; i++)
+			if (out[i] != exp[i])
+				break;
+		fail_msg("%s: output differs at byte %u (len %u, expected %zu)", fx->desc, i,
+			 o.data_size_out, explen);
+	}
+	l2 = fx->in.vlan ? 18 : 14;
+	fwd_count[fx->flow]++;
+	fwd_bytes[fx->flow] += inlen - l2 - fx->in.eth_trailer;
+}
+
+static void fixture_table(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
+		run_fixture(&fixtures[i]);
+}
+
+static void truncated_everywhere(void **state)
+{
+	struct fixture fx = { .mut = MUT_TRUNC, .action = XDP_PASS, .flow = FL_NONE };
+	uint8_t tmp[2048];
+	size_t i, full;
+
+	for (i = 0; i < sizeof(trunc_shapes) / sizeof(trunc_shapes[0]); i++) {
+		fx.in = trunc_shapes[i];
+		full = build(tmp, sizeof(tmp), &fx.in);
+		/* test_run needs a whole Ethernet header; a VLAN frame cut
+		 * inside its tag is malformed too. */
+		for (fx.trunc = 14; fx.trunc < full; fx.trunc++) {
+			fx.desc = "truncated frame";
+			fx.stat = FP_STAT_PASS_MALFORMED;
+			run_fixture(&fx);
+		}
+	}
+}
+
+/* Per-flow counters: exactly the forwarded fixtures, with their IP bytes. */
+static void flow_counters(void **state)
+{
+	struct fastpath_flow f;
+	struct fastpath_counters c;
+	int i;
+
+	for (i = 0; i < FL_COUNT; i++) {
+		if (removed[i])
+			continue;
+		flow_from_spec(&f, &flows[i], i);
+		assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
+		if (c.packets != fwd_count[i] || c.bytes != fwd_bytes[i])
+			fail_msg("flow %d: %llu packets %llu bytes, expected %llu/%llu", i,
+				 (unsigned long long)c.packets, (unsigned long long)c.bytes,
+				 (unsigned long long)fwd_count[i], (unsigned long long)fwd_bytes[i]);
+		assert_true(c.packets == 0 || c.last_seen_ns > 0);
+	}
+}
+
+/* Consent regained through set_flags: the same packet is then forwarded. */
+static void consent_toggle(void **state)
+{
+	struct fastpath_flow f;
+	struct fixture fx = {
+		"consent regained", { .src = V4A, .dst = "192.0.2.1:30016", RTP(100) }, 0,
+		MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_NOCONS,
+		{ FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(100) },
+	};
+
+	flow_from_spec(&f, &flows[FL_NOCONS], 0);
+	assert_int_equal(fastpath_flow_set_flags(E.fp, &f, ALL), 0);
+	run_fixture(&fx);
+	assert_int_equal(fastpath_flow_set_flags(E.fp, &f, FASTPATH_FLOW_RTP), 0);
+	fx.desc = "consent lost again";
+	fx.action = XDP_DROP;
+	fx.stat = FP_STAT_DROP_CONSENT;
+	fx.flow = FL_NONE;
+	run_fixture(&fx);
+}
+
+/* Removing a flow sends its packets to the stack. */
+static void flow_removed(void **state)
+{
+	struct fastpath_flow f;
+	struct fastpath_counters c;
+	struct fixture fx = { "flow removed", { .src = V4A, .dst = "192.0.2.1:30012", RTP(80) }, 0,
+			      MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_NO_FLOW, FL_NONE };
+
+	flow_from_spec(&f, &flows[FL_TX], 0);
+	assert_int_equal(fastpath_flow_remove(E.fp, &f), 0);
+	removed[FL_TX] = 1;
+	assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), -ENOENT);
+	assert_int_equal(fastpath_flow_remove(E.fp, &f), -ENOENT);
+	run_fixture(&fx);
+}
+
+static int list_cb(const struct fastpath_flow *f, void *ctx)
+{
+	int *seen = ctx;
+
+	assert_true(f->id < FL_COUNT);
+	seen[f->id]++;
+	return 0;
+}
+
+/* What foreach gives back is what was installed, field for field. */
+static void foreach_roundtrip(void **state)
+{
+	int seen[FL_COUNT] = { 0 }, i;
+
+	assert_int_equal(fastpath_flow_foreach(E.fp, list_cb, seen), 0);
+	for (i = 0; i < FL_COUNT; i++)
+		assert_int_equal(seen[i], i == FL_TX ? 0 : 1);
+	assert_int_equal(fastpath_flow_count(E.fp), FL_COUNT - 1);
+}
+
+/* A restarted daemon re-opens the same maps: flows and counters are there,
+ * and the re-attached new program forwards with them. */
+static void reopen_keeps_flows(void **state)
+{
+	struct fastpath_opts o = { .pin_path = E.pin, .port_min = 30000, .port_max = 40000,
+				   .mode = FASTPATH_XDP_NATIVE };
+	struct fastpath_flow f;
+	struct fastpath_counters c;
+	char path[200];
+
+	fastpath_close(E.fp);
+	E.fp = NULL;
+	assert_int_equal(fastpath_open(&E.fp, &o), 0);
+	assert_int_equal(fastpath_flow_count(E.fp), FL_COUNT - 1);
+	flow_from_spec(&f, &flows[FL_V4], 0);
+	assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
+	assert_int_equal(c.packets, fwd_count[FL_V4]);
+	assert_int_equal(fastpath_attach(E.fp, "fp0", NULL), 0);
+	assert_int_equal(fastpath_attach(E.fp, "fp2", NULL), 0);
+	close(E.prog_fd);
+	snprintf(path, sizeof(path), "%s/prog", E.pin);
+	E.prog_fd = bpf_obj_get(path);
+	assert_true(E.prog_fd >= 0);
+	run_fixture(&fixtures[0]);
+	flow_counters(state);
+}
+
+static void bad_input_refused(void **state)
+{
+	struct fastpath_flow f;
+	struct fastpath_opts o = { .pin_path = E.pin, .port_min = 40000, .port_max = 30000 };
+	struct fastpath *fp2;
+
+	flow_from_spec(&f, &flows[FL_V4], 0);
+	f.in_channel = 0x3fff; /* not a channel number */
+	assert_int_equal(fastpath_flow_install(E.fp, &f), -EINVAL);
+	flow_from_spec(&f, &flows[FL_V4], 0);
+	assert_int_equal(netaddr_parse(&f.remote, "[2001:db8::1]:5", -1), 0); /* mixed family */
+	assert_int_equal(fastpath_flow_install(E.fp, &f), -EINVAL);
+	assert_int_equal(fastpath_open(&fp2, &o), -EINVAL);
+	assert_int_equal(fastpath_attach(E.fp, "no-such-if0", NULL), -ENODEV);
+	assert_string_equal(fastpath_stat_name(FP_STAT_TX), "tx");
+	assert_null(fastpath_stat_name(fastpath_stat_count()));
+}
+
+static int setup(void **state)
+{
+	struct fastpath_opts o = { .port_min = 30000, .port_max = 40000,
+				   .mode = FASTPATH_XDP_NATIVE };
+	struct fastpath_flow f;
+	char path[200];
+	size_t i;
+
+	if (getuid() != 0) {
+		print_message("BPF tests need root (BPF_PROG_TEST_RUN, netns)\n");
+		return -1;
+	}
+	if (unshare(CLONE_NEWNET)) {
+		print_message("cannot unshare a network namespace: %s\n", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sizeof(net_setup) / sizeof(net_setup[0]); i++) {
+		if (system(net_setup[i]) != 0) {
+			print_message("setup step failed: %s\n", net_setup[i]);
+			return -1;
+		}
+	}
+	E.if_fp0 = if_nametoindex("fp0");
+	E.if_fp2 = if_nametoindex("fp2");
+	snprintf(E.pin, sizeof(E.pin), "/sys/fs/bpf/icepath-test-bpf-%d", (int)getpid());
+	o.pin_path = E.pin;
+	fastpath_destroy(E.pin);
+	if (fastpath_open(&E.fp, &o) || fastpath_attach(E.fp, "fp0", NULL) ||
+	    fastpath_attach(E.fp, "fp2", NULL))
+		return -1;
+	snprintf(path, sizeof(path), "%s/prog", E.pin);
+	E.prog_fd = bpf_obj_get(path);
+	if (E.prog_fd < 0)
+		return -1;
+	for (i = 0; i < FL_COUNT; i++) {
+		flow_from_spec(&f, &flows[i], i);
+		if (fastpath_flow_install(E.fp, &f))
+			return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	if (E.prog_fd > 0)
+		close(E.prog_fd);
+	fastpath_close(E.fp);
+	/* Detaches (the veths die with the netns anyway) and unpins. */
+	return fastpath_destroy(E.pin) ? -1 : 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fixture_table),
+		cmocka_unit_test(truncated_everywhere),
+		cmocka_unit_test(flow_counters),
+		cmocka_unit_test(consent_toggle),
+		cmocka_unit_test(flow_removed),
+		cmocka_unit_test(foreach_roundtrip),
+		cmocka_unit_test(reopen_keeps_flows),
+		cmocka_unit_test(bad_input_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
