@@ -14,11 +14,12 @@
 #
 #   snd  s0 192.0.2.10 ---- rs 192.0.2.1   relay   rr 198.51.100.1 ---- d0 198.51.100.10  rcv
 #
-# Per relay: start it, set up BENCH_CALLS plain-RTP calls over NG (identical
-# offer/answer requests, ICE=remove), measure its RSS before and after, then
-# send RTP on the first BENCH_FLOWS calls (one flow per call, caller to
-# callee) at two loads -- a fixed rate and "as fast as possible" -- for
-# BENCH_SECONDS each, BENCH_REPS times; the sink counts per flow. CPU time is
+# Per run: start the relay, set up BENCH_CALLS plain-RTP calls over NG
+# (identical offer/answer requests, ICE=remove), measure its RSS before and
+# after, then send RTP on the first BENCH_FLOWS calls (one flow per call,
+# caller to callee) at one of two loads -- a fixed rate and "as fast as
+# possible" -- for BENCH_SECONDS; the sink counts per flow; stop the relay.
+# BENCH_REPS rounds over every relay and load. CPU time is
 # read from /proc for every process of the pipeline and for ksoftirqd, and
 # machine-wide from /proc/stat. tools/bench/report.py takes the medians,
 # prints the tables and writes BUILD/bench/results.json.
@@ -26,8 +27,8 @@
 # Knobs (environment): BENCH_SECONDS (per measured run, default 4),
 # BENCH_REPS (3), BENCH_CALLS (1000), BENCH_FLOWS (100), BENCH_RATE (fixed
 # load, packets/s, 50000), BENCH_SIZE (UDP payload bytes, 172),
-# BENCH_RELAYS ("xdp userspace rtpengine forward").
-# With the defaults the whole run takes about 2-3 minutes.
+# BENCH_RELAYS ("xdp userspace rtpengine forward"), BENCH_LOADS ("fixed max").
+# With the defaults the whole run takes about 3 minutes.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -35,6 +36,7 @@ top=$(cd "$here/../.." && pwd)
 build=$(cd "${1:?usage: bench.sh BUILD_DIR}" && pwd)
 BENCH=$build/bin/icepath-bench
 ICEPATHD=$build/bin/icepathd
+FPCTL=$build/bin/icepath-fpctl
 
 BENCH_SECONDS=${BENCH_SECONDS:-4}
 BENCH_REPS=${BENCH_REPS:-3}
@@ -69,12 +71,10 @@ LOGDIR=$OUT/logs
 rm -rf "$LOGDIR" && mkdir -p "$LOGDIR"
 
 bench_cleanup() {
-	# icepathd removes its own pins on SIGTERM; a crash must not leave them.
+	# icepathd leaves its pins on exit (by design, for restarts): remove them.
 	[ -n "${RELAY_PID:-}" ] && kill "$RELAY_PID" 2>/dev/null && wait "$RELAY_PID" 2>/dev/null
-	if [ -d "$PIN" ]; then
-		rm -rf "$PIN"
-		echo "bench: removed leftover pins $PIN" >&2
-	fi
+	[ -d "$PIN" ] && nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" destroy
+	rm -rf "$PIN"
 }
 trap 'rc=$?; bench_cleanup; (exit $rc); icp_cleanup' EXIT
 
@@ -124,6 +124,16 @@ bpf_map_kib() {
 	echo $kib
 }
 
+# Packets the XDP program forwarded (tx + redirect) and passed for lack of a
+# flow, from the fast path's own per-CPU counters: evidence that "xdp" runs
+# really took the fast path.
+fp_counts() {
+	[ -d "$PIN" ] || { echo "0 0"; return; }
+	nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" stats |
+		awk '$1 == "tx" || $1 == "redirect" { f += $2 } $1 == "pass-no-flow" { p += $2 }
+		     END { print f + 0, p + 0 }'
+}
+
 # ---- relays ------------------------------------------------------------------------
 RELAY_PID=
 relay_start() { # MODE
@@ -131,12 +141,17 @@ relay_start() { # MODE
 	case $mode in
 	xdp|userspace)
 		[ -x "$ICEPATHD" ] || return 2
+		# A fresh daemon every run: no calls recovered from a state file or
+		# flows from pins of the previous run.
+		fp_destroy
+		rm -f "$ICP_TMP/calls.state"
 		# nsenter rather than ip netns exec: the latter remounts /sys, and
 		# with it bpffs, privately, so pins would not be visible outside.
 		nsenter --net=/run/netns/"$NS_relay" "$ICEPATHD" --foreground \
 			--interface rs=192.0.2.1 --interface rr=198.51.100.1 --listen-ng "$NG" \
 			--port-min $PORT_MIN --port-max $PORT_MAX --pin-path "$PIN" \
-			--xdp "$([ "$mode" = xdp ] && echo native || echo off)" >"$log" 2>&1 &
+			--state-file "$ICP_TMP/calls.state" --inactivity-timeout 600 \
+			--xdp "$([ "$mode" = xdp ] && echo native || echo off)" >>"$log" 2>&1 &
 		RELAY_PID=$! ;;
 	rtpengine)
 		command -v rtpengine >/dev/null || return 2
@@ -145,7 +160,7 @@ relay_start() { # MODE
 		ip netns exec "$NS_relay" rtpengine --table=-1 --config-file=none --foreground \
 			--log-stderr --interface=rs/192.0.2.1 --interface=rr/198.51.100.1 \
 			--listen-ng="$NG" --port-min=$PORT_MIN --port-max=$PORT_MAX \
-			--timeout=600 >"$log" 2>&1 &
+			--timeout=600 >>"$log" 2>&1 &
 		RELAY_PID=$! ;;
 	forward)
 		RELAY_PID= ; return 0 ;;
@@ -161,6 +176,20 @@ relay_start() { # MODE
 	return 1
 }
 
+# The fast path outlives icepathd by design (pins, attached program); the
+# next relay must not find it forwarding: detach and unpin, then check.
+fp_destroy() {
+	[ -d "$PIN" ] && nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" destroy
+	rm -rf "$PIN"
+	if ip -n "$NS_relay" -d link show | grep -q 'prog/xdp'; then
+		icp_log "XDP program still attached in the relay namespace after destroy; detaching"
+		ip -n "$NS_relay" link set dev rs xdp off 2>/dev/null
+		ip -n "$NS_relay" link set dev rr xdp off 2>/dev/null
+		! ip -n "$NS_relay" -d link show | grep -q 'prog/xdp' ||
+			icp_fail "cannot detach XDP from the relay's interfaces"
+	fi
+}
+
 relay_stop() {
 	[ -n "$RELAY_PID" ] || return 0
 	kill "$RELAY_PID" 2>/dev/null
@@ -169,10 +198,7 @@ relay_stop() {
 	kill -9 "$RELAY_PID" 2>/dev/null
 	wait "$RELAY_PID" 2>/dev/null
 	RELAY_PID=
-	if [ -d "$PIN" ]; then
-		echo "bench: icepathd left its pins at $PIN after SIGTERM; removing" >&2
-		rm -rf "$PIN"
-	fi
+	fp_destroy
 }
 
 # ---- one measured run ----------------------------------------------------------------
@@ -180,7 +206,7 @@ relay_stop() {
 run_traffic() {
 	local mode=$1 load=$2 rep=$3 flows=$4 tag=$1-$2-$3
 	local ready=$ICP_TMP/ready-$tag rx=$ICP_TMP/rx-$tag.json tx=$ICP_TMP/tx-$tag.json
-	local rate_arg=() r0 r1 k0 k1 s0 s1 rx_pid
+	local rate_arg=() r0 r1 k0 k1 s0 s1 f0 f1 rx_pid
 	[ "$load" = fixed ] && rate_arg=(--rate "$BENCH_RATE")
 	ip netns exec "$NS_rcv" "$BENCH" recv --flows "$flows" --count "$BENCH_FLOWS" \
 		--duration $((BENCH_SECONDS + 30)) --idle-ms 1000 --ready-file "$ready" \
@@ -189,6 +215,7 @@ run_traffic() {
 	ICP_PIDS+=($rx_pid)
 	WAIT_SECS=10 wait_for test -e "$ready" || icp_fail "sink did not start ($LOGDIR/recv-$tag.err)"
 	r0=$([ -n "$RELAY_PID" ] && proc_ticks "$RELAY_PID" || echo 0)
+	f0=$(fp_counts)
 	k0=$(ksoft_ticks)
 	s0=$(stat_busy)
 	ip netns exec "$NS_snd" "$BENCH" send --flows "$flows" --count "$BENCH_FLOWS" \
@@ -199,12 +226,14 @@ run_traffic() {
 	r1=$([ -n "$RELAY_PID" ] && proc_ticks "$RELAY_PID" || echo 0)
 	k1=$(ksoft_ticks)
 	s1=$(stat_busy)
-	printf '{"relay":"%s","load":"%s","rep":%s,"send":%s,"recv":%s,"relay_cpu_s":%s,"ksoftirqd_cpu_s":%s,"machine_busy_s":%s,"machine_softirq_s":%s}\n' \
+	f1=$(fp_counts)
+	printf '{"relay":"%s","load":"%s","rep":%s,"send":%s,"recv":%s,"relay_cpu_s":%s,"ksoftirqd_cpu_s":%s,"machine_busy_s":%s,"machine_softirq_s":%s,"xdp_forwarded":%s,"xdp_pass_no_flow":%s}\n' \
 		"$mode" "$load" "$rep" "$(cat "$tx")" "$(cat "$rx")" \
 		"$(echo "$r0 $r1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
 		"$(echo "$k0 $k1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
 		"$(echo "$s0 $s1 $CLK_TCK" | awk '{ printf "%.2f", ($3 - $1) / $5 }')" \
-		"$(echo "$s0 $s1 $CLK_TCK" | awk '{ printf "%.2f", ($4 - $2) / $5 }')" >>"$RUNS"
+		"$(echo "$s0 $s1 $CLK_TCK" | awk '{ printf "%.2f", ($4 - $2) / $5 }')" \
+		"$(echo "$f0 $f1" | awk '{ print $3 - $1 }')" "$(echo "$f0 $f1" | awk '{ print $4 - $2 }')" >>"$RUNS"
 	icp_log "  $mode $load #$rep: sent $(sed -n 's/.*"pps":\([0-9]*\).*/\1/p' "$tx") pps, received $(sed -n 's/.*"pps":\([0-9]*\).*/\1/p' "$rx") pps"
 }
 
@@ -243,19 +272,31 @@ relay_up() {
 		rss1=$(rss_kib "$RELAY_PID")
 		mapk=$(bpf_map_kib "$RELAY_PID")
 	fi
-	printf '{"relay":"%s","setup":%s,"calls":%s,"rss_before_kib":%s,"rss_after_kib":%s,"bpf_map_kib":%s}\n' \
-		"$mode" "$setup" "$BENCH_CALLS" "$rss0" "$rss1" "$mapk" >>"$RUNS"
+	# what the daemon said about its datapath ("XDP attached to rs in native mode")
+	local dp=$(grep -o 'XDP attached to [a-z0-9]* in [a-z]* mode\|fast path off[^:]*' \
+		"$LOGDIR/$mode.log" 2>/dev/null | sort -u | tr '\n' ';')
+	printf '{"relay":"%s","setup":%s,"calls":%s,"rss_before_kib":%s,"rss_after_kib":%s,"bpf_map_kib":%s,"datapath":"%s"}\n' \
+		"$mode" "$setup" "$BENCH_CALLS" "$rss0" "$rss1" "$mapk" "$dp" >>"$RUNS"
 	icp_log "$mode: $BENCH_CALLS calls up: RSS ${rss0} -> ${rss1} KiB, BPF maps ${mapk} KiB; $setup"
 }
 
 for mode in $BENCH_RELAYS; do
 	case $mode in xdp|userspace|rtpengine|forward) ;; *) icp_fail "unknown relay '$mode' in BENCH_RELAYS" ;; esac
-	# A fresh relay and fresh calls for every run: a relay that an overload
-	# left in a bad state (rtpengine 10.5 stops forwarding a flow after its
-	# receive queue overflowed) must not spoil the next run.
+done
+# Repetitions outermost, relays innermost: the machine is shared, and a
+# burst of someone else's work then hits every relay alike rather than one.
+# A fresh relay and fresh calls for every run: a relay that an overload left
+# in a bad state (rtpengine 10.5 stops forwarding a flow whose receive queue
+# overflowed) must not spoil the next run.
+declare -A DEAD=()
+for rep in $(seq 1 "$BENCH_REPS"); do
 	for load in $BENCH_LOADS; do
-		for rep in $(seq 1 "$BENCH_REPS"); do
-			relay_up "$mode" "$ICP_TMP/flows-$mode" || continue 3
+		for mode in $BENCH_RELAYS; do
+			[ -n "${DEAD[$mode]:-}" ] && continue
+			if ! relay_up "$mode" "$ICP_TMP/flows-$mode"; then
+				DEAD[$mode]=1
+				continue
+			fi
 			run_traffic "$mode" "$load" "$rep" "$ICP_TMP/flows-$mode"
 			relay_stop
 		done

@@ -57,6 +57,8 @@ def per_run(r):
         "relay_us_per_pkt": us(r["relay_cpu_s"]),
         "machine_us_per_pkt": us(r["machine_busy_s"]),
         "machine_softirq_s": r["machine_softirq_s"],
+        # share of the received packets the XDP program forwarded itself
+        "xdp_pct": 100.0 * r["xdp_forwarded"] / pkts if pkts else None,
     }
 
 
@@ -108,6 +110,7 @@ def main():
             "rss_after_kib": med([st["rss_after_kib"] for st in sts]),
             "rss_bytes_per_call": mem,
             "bpf_map_kib": med([st["bpf_map_kib"] for st in sts]),
+            "datapath": sorted({st.get("datapath", "") for st in sts}),
             "fixed": aggregate(runs[(m, "fixed")]) if (m, "fixed") in runs else None,
             "max": aggregate(runs[(m, "max")]) if (m, "max") in runs else None,
         }
@@ -146,7 +149,7 @@ def main():
     ]
 
     # ---- plain table ----
-    cols = ["relay", "load", "offered pps", "received pps", "loss %", "reord", "dup", "wrong",
+    cols = ["relay", "load", "offered pps", "received pps", "loss %", "in XDP %", "reord", "dup", "wrong",
             "pipeline us/pkt", "over fwd us/pkt", "relay proc us/pkt", "machine us/pkt"]
     rows = []
     for m in relays:
@@ -155,12 +158,14 @@ def main():
             if not a:
                 continue
             rows.append([m, load, fmt(a["offered_pps"]), fmt(a["received_pps"]), fmt(a["loss_pct"], 2),
-                         fmt(a["reordered"], 0), fmt(a["duplicates"], 0), fmt(a["wrong"], 0),
+                         fmt(a["xdp_pct"], 1), fmt(a["reordered"], 0), fmt(a["duplicates"], 0), fmt(a["wrong"], 0),
                          fmt(a["pipeline_us_per_pkt"], 2), fmt(a.get("over_forward_us_per_pkt"), 2),
                          fmt(a["relay_us_per_pkt"], 2), fmt(a["machine_us_per_pkt"], 2)])
-    mcols = ["relay", "calls", "calls/s setup", "RSS before KiB", "RSS after KiB", "bytes/call", "BPF maps KiB"]
-    mrows = [[m, fmt(res[m]["calls"]), fmt(res[m]["setup_calls_per_s"], 0), fmt(res[m]["rss_before_kib"]),
-              fmt(res[m]["rss_after_kib"]), fmt(res[m]["rss_bytes_per_call"], 0), fmt(res[m]["bpf_map_kib"])]
+    mcols = ["relay", "calls", "calls/s setup", "RSS before KiB", "RSS after KiB", "bytes/call", "BPF maps KiB",
+             "datapath"]
+    mrows = [[m, fmt(res[m]["calls"]), fmt(res[m]["setup_calls_per_s"], 0), fmt(res[m]["rss_before_kib"], 0),
+              fmt(res[m]["rss_after_kib"], 0), fmt(res[m]["rss_bytes_per_call"], 0), fmt(res[m]["bpf_map_kib"], 0),
+              " ".join(res[m]["datapath"]).strip() or "-"]
              for m in relays if m != "forward"]
 
     def plain(cols, rows):
