@@ -27,7 +27,8 @@
 # Knobs (environment): BENCH_SECONDS (per measured run, default 4),
 # BENCH_REPS (3), BENCH_CALLS (1000), BENCH_FLOWS (100), BENCH_RATE (fixed
 # load, packets/s, 50000), BENCH_SIZE (UDP payload bytes, 172),
-# BENCH_RELAYS ("xdp userspace rtpengine forward"), BENCH_LOADS ("fixed max").
+# BENCH_RELAYS ("xdp userspace rtpengine forward"), BENCH_LOADS ("fixed max"),
+# BENCH_OUT (where results go, default BUILD/bench).
 # With the defaults the whole run takes about 3 minutes.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,7 +47,7 @@ BENCH_RATE=${BENCH_RATE:-50000}
 BENCH_SIZE=${BENCH_SIZE:-172}
 BENCH_RELAYS=${BENCH_RELAYS:-xdp userspace rtpengine forward}
 BENCH_LOADS=${BENCH_LOADS:-fixed max}
-OUT=$build/bench
+OUT=${BENCH_OUT:-$build/bench}
 NG=127.0.0.1:2223
 PORT_MIN=20000
 PORT_MAX=29999

@@ -125,12 +125,14 @@ def main():
     for a, b in RATIOS:
         if a in res and b in res:
             ra, rb = res[a], res[b]
+            # None where a load did not run (BENCH_LOADS)
+            get = lambda r, load, k: (r[load] or {}).get(k)
             ratios[f"{a}/{b}"] = {
-                "max_received_pps": ratio(ra["max"]["received_pps"], rb["max"]["received_pps"]),
+                "max_received_pps": ratio(get(ra, "max", "received_pps"), get(rb, "max", "received_pps")),
                 "fixed_pipeline_cpu_per_pkt_advantage": ratio(
-                    ra["fixed"]["pipeline_us_per_pkt"], rb["fixed"]["pipeline_us_per_pkt"], False),
+                    get(ra, "fixed", "pipeline_us_per_pkt"), get(rb, "fixed", "pipeline_us_per_pkt"), False),
                 "max_pipeline_cpu_per_pkt_advantage": ratio(
-                    ra["max"]["pipeline_us_per_pkt"], rb["max"]["pipeline_us_per_pkt"], False),
+                    get(ra, "max", "pipeline_us_per_pkt"), get(rb, "max", "pipeline_us_per_pkt"), False),
                 "memory_per_call_advantage": ratio(ra["rss_bytes_per_call"], rb["rss_bytes_per_call"], False),
             }
 

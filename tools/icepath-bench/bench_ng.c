@@ -9,28 +9,23 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "bench.h"
-#include "icepath/bencode.h"
+#include "icepath/ng.h"
+#include "icepath/ng_client.h"
 #include "icepath/sdp.h"
 
-#define NG_TIMEOUT_MS 2000 /* per try; the relay may be busy setting up ports */
-#define NG_TRIES      3
-#define NG_MAX_MSG    65536 /* bytes: one UDP datagram */
-#define NG_NODES      512
+#define BENCH_NG_TIMEOUT_MS 2000 /* per try; the relay may be busy setting up ports */
+#define BENCH_NG_RETRIES    2
 
-struct ng_client {
-	int fd;
-	unsigned cookie_seq;
+struct bench_ng {
+	struct ng_client client;
 	const char *dir[2]; /* direction=[offerer side, answerer side], or NULL */
-	uint8_t reply[NG_MAX_MSG];
-	struct bencode nodes[NG_NODES];
+	uint8_t reply[NG_DGRAM_MAX];
+	struct ng_reply rep;
 };
 
 static void ng_usage(FILE *out)
@@ -52,83 +47,46 @@ static void ng_usage(FILE *out)
 		"  --delete          delete calls PREFIX-0..N-1 instead of creating them\n");
 }
 
-/* One request, one reply with the same cookie; retried with the same cookie,
- * which NG servers answer from their cache (no duplicate call). */
-static int ng_call(struct ng_client *c, struct bencode_buf *req, struct bencode **root,
-		   char *err, size_t errlen)
+/* One exchange; 0 when the reply's result is want (OK or PONG). */
+static int bench_ng_call(struct bench_ng *c, struct ng_request *req, enum ng_result want,
+			 char *err, size_t errlen)
 {
-	char msg[NG_MAX_MSG], cookie[24];
-	struct bencode_err berr;
-	ssize_t blen, n;
-	int len, tries;
+	char why[NG_REASON_MAX] = "";
+	ssize_t n;
 
-	blen = bencode_buf_finish(req);
-	len = snprintf(cookie, sizeof(cookie), "b%u_%d", ++c->cookie_seq, (int)getpid());
-	if (blen < 0 || (size_t)blen + (size_t)len + 1 > sizeof(msg)) {
-		snprintf(err, errlen, "request does not fit in one datagram");
-		return -EMSGSIZE;
+	memset(&c->rep, 0, sizeof(c->rep));
+	n = ng_client_call(&c->client, req, c->reply, sizeof(c->reply), &c->rep, why, sizeof(why));
+	if (n == -ETIMEDOUT) {
+		snprintf(err, errlen, "%s: no reply after %u tries of %u ms", ng_command_str(req->cmd),
+			 c->client.attempts, c->client.timeout_ms);
+		return (int)n;
 	}
-	memcpy(msg, cookie, (size_t)len);
-	msg[len] = ' ';
-	memcpy(msg + len + 1, req->data, (size_t)blen);
-	for (tries = 0; tries < NG_TRIES; tries++) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-
-		if (send(c->fd, msg, (size_t)len + 1 + (size_t)blen, 0) < 0) {
-			snprintf(err, errlen, "send: %s", strerror(errno));
-			return -errno;
-		}
-		while (poll(&p, 1, NG_TIMEOUT_MS) == 1) {
-			n = recv(c->fd, c->reply, sizeof(c->reply), 0);
-			if (n < 0) {
-				snprintf(err, errlen, "recv: %s (is the relay listening?)",
-					 strerror(errno));
-				return -errno;
-			}
-			if (n <= len || memcmp(c->reply, cookie, (size_t)len) || c->reply[len] != ' ')
-				continue; /* a late reply to an earlier try */
-			if (bencode_decode(c->reply + len + 1, (size_t)n - (size_t)len - 1, c->nodes,
-					   NG_NODES, root, &berr) != 0) {
-				char why[160];
-
-				snprintf(err, errlen, "reply is not bencode: %s",
-					 bencode_err_str(&berr, why, sizeof(why)));
-				return -EBADMSG;
-			}
-			return 0;
-		}
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", ng_command_str(req->cmd),
+			 why[0] ? why : strerror((int)-n));
+		return (int)n;
 	}
-	snprintf(err, errlen, "no reply after %d tries of %d ms", NG_TRIES, NG_TIMEOUT_MS);
-	return -ETIMEDOUT;
+	if (c->rep.result != want) {
+		snprintf(err, errlen, "%s: result '%s': %s", ng_command_str(req->cmd),
+			 ng_result_str(c->rep.result),
+			 c->rep.error_reason[0] ? c->rep.error_reason : "(no error-reason)");
+		return -EPROTO;
+	}
+	return 0;
 }
 
-/* result must be "ok" (or want); else the error-reason goes to err. */
-static int ng_check_result(const struct bencode *root, const char *want, char *err, size_t errlen)
+/* The relay's address for media section 0 of the SDP in the last reply. */
+static int bench_ng_reply_addr(struct bench_ng *c, struct netaddr *out, char *err, size_t errlen)
 {
-	char reason[200] = "";
-
-	if (bencode_str_eq(bencode_dict_get(root, "result"), want))
-		return 0;
-	if (bencode_str_copy(bencode_dict_get(root, "error-reason"), reason, sizeof(reason)))
-		snprintf(reason, sizeof(reason), "(no error-reason)");
-	snprintf(err, errlen, "result is not '%s': %s", want, reason);
-	return -EPROTO;
-}
-
-/* The relay's address for media section 0 of the SDP in the reply. */
-static int ng_reply_addr(const struct bencode *root, struct netaddr *out, char *err, size_t errlen)
-{
-	const uint8_t *p;
 	struct sdp sdp;
 	char why[160];
-	size_t n;
 	int rc;
 
-	if (bencode_get_str(bencode_dict_get(root, "sdp"), &p, &n)) {
+	if (!c->rep.sdp || !c->rep.sdp_len) {
 		snprintf(err, errlen, "reply carries no sdp");
 		return -EPROTO;
 	}
-	rc = sdp_parse(&sdp, (const char *)p, n, why, sizeof(why));
+	rc = sdp_parse(&sdp, c->rep.sdp, c->rep.sdp_len, why, sizeof(why));
 	if (rc) {
 		snprintf(err, errlen, "reply SDP refused: %s", why);
 		return rc;
@@ -140,108 +98,57 @@ static int ng_reply_addr(const struct bencode *root, struct netaddr *out, char *
 	return rc;
 }
 
-static void ng_put_common(struct ng_client *c, struct bencode_buf *b, const char *cmd,
-			  const char *call_id, const char *from_tag)
+static void bench_ng_req(struct bench_ng *c, struct ng_request *req, enum ng_command cmd,
+			 const char *prefix, unsigned i)
 {
-	bencode_put_dict(b);
-	bencode_put_kv_str(b, "command", cmd);
-	bencode_put_kv_str(b, "call-id", call_id);
-	bencode_put_kv_str(b, "from-tag", from_tag);
-}
-
-static void ng_put_media(struct ng_client *c, struct bencode_buf *b, const struct netaddr *who,
-			 unsigned sess)
-{
-	char ip[NETADDR_STRLEN], sdp[512];
-
-	netaddr_ip_str(who, ip, sizeof(ip));
-	/* RFC 8866 plain audio, PCMU only (RFC 3551 PT 0): no ICE, no crypto */
-	snprintf(sdp, sizeof(sdp),
-		 "v=0\r\no=- %u 1 IN IP%c %s\r\ns=icepath-bench\r\nc=IN IP%c %s\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
-		 sess, netaddr_family(who) == AF_INET6 ? '6' : '4', ip,
-		 netaddr_family(who) == AF_INET6 ? '6' : '4', ip, netaddr_port(who));
-	bencode_put_kv_str(b, "sdp", sdp);
-	bencode_put_kv_str(b, "ICE", "remove");
+	ng_request_init(req, cmd);
+	snprintf(req->call_id, sizeof(req->call_id), "%s-%u", prefix, i);
+	snprintf(req->from_tag, sizeof(req->from_tag), "caller%u", i);
 	if (c->dir[0]) {
-		bencode_put_str(b, "direction");
-		bencode_put_list(b);
-		bencode_put_str(b, c->dir[0]);
-		bencode_put_str(b, c->dir[1]);
-		bencode_put_end(b);
+		snprintf(req->direction[0], sizeof(req->direction[0]), "%s", c->dir[0]);
+		snprintf(req->direction[1], sizeof(req->direction[1]), "%s", c->dir[1]);
+		req->n_direction = 2;
 	}
 }
 
-/* offer + answer of call i; fills the flow. */
-static int ng_setup_call(struct ng_client *c, const char *prefix, unsigned i,
-			 struct bench_flow *f, char *err, size_t errlen)
+/* RFC 8866 plain audio, PCMU only (RFC 3551 PT 0): no ICE, no crypto. */
+static void bench_ng_sdp(char *buf, size_t len, const struct netaddr *who, unsigned sess)
 {
-	char call_id[96], from_tag[32], to_tag[32];
-	uint8_t mem[2048];
-	struct bencode_buf b;
-	struct bencode *root;
+	char ip[NETADDR_STRLEN];
+	char v = netaddr_family(who) == AF_INET6 ? '6' : '4';
+
+	netaddr_ip_str(who, ip, sizeof(ip));
+	snprintf(buf, len,
+		 "v=0\r\no=- %u 1 IN IP%c %s\r\ns=icepath-bench\r\nc=IN IP%c %s\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
+		 sess, v, ip, v, ip, netaddr_port(who));
+}
+
+/* offer + answer of call i; fills the flow. */
+static int bench_ng_setup_call(struct bench_ng *c, const char *prefix, unsigned i,
+			       struct bench_flow *f, char *err, size_t errlen)
+{
+	struct ng_request req;
+	char sdp[512];
 	int rc;
 
-	snprintf(call_id, sizeof(call_id), "%s-%u", prefix, i);
-	snprintf(from_tag, sizeof(from_tag), "caller%u", i);
-	snprintf(to_tag, sizeof(to_tag), "callee%u", i);
-
-	bencode_buf_init(&b, mem, sizeof(mem));
-	ng_put_common(c, &b, "offer", call_id, from_tag);
-	ng_put_media(c, &b, &f->src, 2 * i + 1);
-	bencode_put_end(&b);
-	rc = ng_call(c, &b, &root, err, errlen);
+	bench_ng_req(c, &req, NG_CMD_OFFER, prefix, i);
+	bench_ng_sdp(sdp, sizeof(sdp), &f->src, 2 * i + 1);
+	req.sdp = (struct ng_str){ sdp, strlen(sdp) };
+	req.ice = NG_ICE_REMOVE;
+	rc = bench_ng_call(c, &req, NG_RESULT_OK, err, errlen);
 	if (!rc)
-		rc = ng_check_result(root, "ok", err, errlen);
-	if (!rc)
-		rc = ng_reply_addr(root, &f->relay_src, err, errlen);
+		rc = bench_ng_reply_addr(c, &f->relay_src, err, errlen);
 	if (rc)
 		return rc;
 
-	bencode_buf_init(&b, mem, sizeof(mem));
-	ng_put_common(c, &b, "answer", call_id, from_tag);
-	bencode_put_kv_str(&b, "to-tag", to_tag);
-	ng_put_media(c, &b, &f->rcv, 2 * i + 2);
-	bencode_put_end(&b);
-	rc = ng_call(c, &b, &root, err, errlen);
-	if (!rc)
-		rc = ng_check_result(root, "ok", err, errlen);
-	if (!rc)
-		rc = ng_reply_addr(root, &f->dst, err, errlen);
-	return rc;
-}
-
-static int ng_delete_call(struct ng_client *c, const char *prefix, unsigned i, char *err,
-			  size_t errlen)
-{
-	char call_id[96], from_tag[32];
-	uint8_t mem[512];
-	struct bencode_buf b;
-	struct bencode *root;
-	int rc;
-
-	snprintf(call_id, sizeof(call_id), "%s-%u", prefix, i);
-	snprintf(from_tag, sizeof(from_tag), "caller%u", i);
-	bencode_buf_init(&b, mem, sizeof(mem));
-	ng_put_common(c, &b, "delete", call_id, from_tag);
-	bencode_put_end(&b);
-	rc = ng_call(c, &b, &root, err, errlen);
-	return rc ? rc : ng_check_result(root, "ok", err, errlen);
-}
-
-static int ng_ping(struct ng_client *c, char *err, size_t errlen)
-{
-	uint8_t mem[64];
-	struct bencode_buf b;
-	struct bencode *root;
-	int rc;
-
-	bencode_buf_init(&b, mem, sizeof(mem));
-	bencode_put_dict(&b);
-	bencode_put_kv_str(&b, "command", "ping");
-	bencode_put_end(&b);
-	rc = ng_call(c, &b, &root, err, errlen);
-	return rc ? rc : ng_check_result(root, "pong", err, errlen);
+	bench_ng_req(c, &req, NG_CMD_ANSWER, prefix, i);
+	snprintf(req.to_tag, sizeof(req.to_tag), "callee%u", i);
+	bench_ng_sdp(sdp, sizeof(sdp), &f->rcv, 2 * i + 2);
+	req.sdp = (struct ng_str){ sdp, strlen(sdp) };
+	req.ice = NG_ICE_REMOVE;
+	rc = bench_ng_call(c, &req, NG_RESULT_OK, err, errlen);
+	return rc ? rc : bench_ng_reply_addr(c, &f->dst, err, errlen);
 }
 
 int bench_ng_main(int argc, char **argv)
@@ -259,7 +166,7 @@ int bench_ng_main(int argc, char **argv)
 	bool direct = false, del = false, ping = false;
 	struct netaddr server, caller, callee;
 	struct bench_flows fl = { 0 };
-	struct ng_client *c = NULL;
+	struct bench_ng *c = NULL;
 	long calls = 0;
 	double t0;
 	int ch, rc = 1;
@@ -270,7 +177,7 @@ int bench_ng_main(int argc, char **argv)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return 1;
-	c->fd = -1;
+	c->client.fd = -1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -326,15 +233,19 @@ int bench_ng_main(int argc, char **argv)
 			rc = 2;
 			goto out;
 		}
-		c->fd = socket(netaddr_family(&server), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (c->fd < 0 || connect(c->fd, &server.sa, netaddr_len(&server)) != 0) {
-			fprintf(stderr, "icepath-bench ng: cannot reach %s: %s\n", server_s,
-				strerror(errno));
+		int e = ng_client_open(&c->client, &server, BENCH_NG_TIMEOUT_MS, BENCH_NG_RETRIES);
+
+		if (e) {
+			fprintf(stderr, "icepath-bench ng: cannot open a socket toward %s: %s\n",
+				server_s, strerror(-e));
 			goto out;
 		}
 	}
 	if (ping) {
-		if (ng_ping(c, err, sizeof(err))) {
+		struct ng_request req;
+
+		ng_request_init(&req, NG_CMD_PING);
+		if (bench_ng_call(c, &req, NG_RESULT_PONG, err, sizeof(err))) {
 			fprintf(stderr, "icepath-bench ng: ping %s: %s\n", server_s, err);
 			goto out;
 		}
@@ -351,13 +262,16 @@ int bench_ng_main(int argc, char **argv)
 		f.rcv = callee;
 		netaddr_set_port(&f.rcv, (uint16_t)(netaddr_port(&callee) + 2 * i));
 		if (del) {
-			if (ng_delete_call(c, prefix, i, err, sizeof(err)))
+			struct ng_request req;
+
+			bench_ng_req(c, &req, NG_CMD_DELETE, prefix, i);
+			if (bench_ng_call(c, &req, NG_RESULT_OK, err, sizeof(err)))
 				break;
 			continue;
 		}
 		if (direct)
 			f.dst = f.rcv;
-		else if (ng_setup_call(c, prefix, i, &f, err, sizeof(err)))
+		else if (bench_ng_setup_call(c, prefix, i, &f, err, sizeof(err)))
 			break;
 		if (bench_flows_append(&fl, &f)) {
 			snprintf(err, sizeof(err), "out of memory");
@@ -374,8 +288,8 @@ int bench_ng_main(int argc, char **argv)
 	       del ? "delete" : direct ? "direct" : "setup", i, bench_sys_now() - t0);
 	rc = 0;
 out:
-	if (c && c->fd >= 0)
-		close(c->fd);
+	if (c)
+		ng_client_close(&c->client);
 	free(c);
 	bench_flows_free(&fl);
 	return rc;
