@@ -18,6 +18,8 @@ PKGS=(
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
 	rtpengine-daemon                    # comparison in make bench
+	ethtool                             # veth offloads in bench/netns tests (tx csum off, GRO on)
+	python3                             # make bench's report (medians, tables, results.json)
 )
 
 missing=()
