@@ -116,13 +116,9 @@ ksoft_ticks() { local p t=0; for p in $KSOFT_PIDS; do t=$((t + $(proc_ticks "$p"
 stat_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $8 }' /proc/stat; }
 rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 # memlock of the BPF maps a process holds open (preallocated: fixed per run)
-bpf_map_kib() {
-	local f kib=0
-	for f in /proc/"$1"/fdinfo/*; do
-		grep -q '^map_type:' "$f" 2>/dev/null || continue
-		kib=$((kib + $(awk '$1 == "memlock:" { print int($2 / 1024) }' "$f")))
-	done
-	echo $kib
+bpf_map_kib() { # one awk over every fd: a relay holds thousands of sockets
+	awk '/^map_type:/ { m[FILENAME] = 1 } /^memlock:/ { l[FILENAME] = $2 }
+	     END { for (f in m) s += l[f]; print int(s / 1024) }' /proc/"$1"/fdinfo/* 2>/dev/null || echo 0
 }
 
 # Packets the XDP program forwarded (tx + redirect) and passed for lack of a
@@ -169,7 +165,10 @@ relay_start() { # MODE
 	local i
 	for i in $(seq 1 100); do
 		kill -0 "$RELAY_PID" 2>/dev/null || break
-		nsx "$NS_relay" "$BENCH" ng --server "$NG" --ping >/dev/null 2>&1 && return 0
+		if nsx "$NS_relay" "$BENCH" ng --server "$NG" --ping >/dev/null 2>&1; then
+			icp_log "$mode: answering NG (pid $RELAY_PID)"
+			return 0
+		fi
 		sleep 0.1
 	done
 	echo "bench: $mode did not answer an NG ping; its log ($log):" >&2
