@@ -234,7 +234,7 @@ run_traffic() {
 		"$(echo "$s0 $s1 $CLK_TCK" | awk '{ printf "%.2f", ($3 - $1) / $5 }')" \
 		"$(echo "$s0 $s1 $CLK_TCK" | awk '{ printf "%.2f", ($4 - $2) / $5 }')" \
 		"$(echo "$f0 $f1" | awk '{ print $3 - $1 }')" "$(echo "$f0 $f1" | awk '{ print $4 - $2 }')" >>"$RUNS"
-	icp_log "  $mode $load #$rep: sent $(sed -n 's/.*"pps":\([0-9]*\).*/\1/p' "$tx") pps, received $(sed -n 's/.*"pps":\([0-9]*\).*/\1/p' "$rx") pps"
+	icp_log "  $mode $load #$rep: $(python3 -c 'import json,sys; s,r=(json.loads(open(f).read()) for f in sys.argv[1:]); print("offered %d pps, sent %d, received %d (%.2f%% lost), reordered %d" % (s["pps"], s["sent"], r["packets"], 100.0*(1-r["packets"]/s["sent"]) if s["sent"] else 0, r["reordered"]))' "$tx" "$rx")"
 }
 
 # ---- main -----------------------------------------------------------------------------
