@@ -47,6 +47,27 @@ int bench_sys_pin_cpu(int cpu);
  */
 void bench_sys_cpu(double *user_s, double *sys_s);
 
+/* Options `send` and `recv` share: --flows --count --duration --cpu --help. */
+struct bench_opts {
+	const char *flows;
+	long count;	 /* first N flows, 0: all */
+	double duration; /* seconds */
+	long cpu;	 /* -1: not pinned */
+};
+
+#define BENCH_OPTS_LONG                                                                           \
+	{ "flows", required_argument, NULL, 'f' }, { "count", required_argument, NULL, 'n' },     \
+		{ "duration", required_argument, NULL, 'd' },                                     \
+		{ "cpu", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' }
+
+/* 1 when c ('f', 'n', 'd', 'c') was a shared option and arg was good, 0 when
+ * c is not shared, -EINVAL (with a message) when arg was bad. */
+int bench_opts_take(struct bench_opts *o, int c, const char *arg);
+/* Load the flows file and pin to the CPU. 0 or -errno (message printed). */
+int bench_opts_start(const struct bench_opts *o, const char *who, struct bench_flows *fl);
+/* s is a whole number within min..max. 0 or -EINVAL. */
+int bench_opts_num(const char *s, double min, double max, double *out);
+
 int bench_send_main(int argc, char **argv);
 int bench_recv_main(int argc, char **argv);
 int bench_ng_main(int argc, char **argv);

@@ -182,7 +182,17 @@ int bench_ng_main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': server_s = optarg; break;
-		case 'n': calls = strtol(optarg, NULL, 10); break;
+		case 'n': {
+			double v;
+
+			if (bench_opts_num(optarg, 1, 30000, &v) || v != (long)v) {
+				fprintf(stderr, "icepath-bench ng: --calls wants 1..30000\n");
+				rc = 2;
+				goto out;
+			}
+			calls = (long)v;
+			break;
+		}
 		case 'o': out = optarg; break;
 		case 'a':
 		case 'b':

@@ -99,15 +99,16 @@ static void recv_one(struct rtpstat_flow *st, const struct bench_flow *f, const 
 int bench_recv_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "flows", required_argument, NULL, 'f' }, { "count", required_argument, NULL, 'n' },
-		{ "duration", required_argument, NULL, 'd' }, { "idle-ms", required_argument, NULL, 'i' },
-		{ "ready-file", required_argument, NULL, 'R' }, { "rcvbuf", required_argument, NULL, 'b' },
-		{ "cpu", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+		BENCH_OPTS_LONG,
+		{ "idle-ms", required_argument, NULL, 'i' },
+		{ "ready-file", required_argument, NULL, 'R' },
+		{ "rcvbuf", required_argument, NULL, 'b' },
 		{ 0 },
 	};
-	const char *path = NULL, *ready = NULL;
-	double duration = 30, t0, first = 0, last = 0, now, drain_start = 0;
-	long count = 0, idle_ms = 1000, cpu = -1, rcvbuf = RECV_DEFAULT_RCVBUF;
+	struct bench_opts o = { .duration = 30, .cpu = -1 };
+	const char *ready = NULL;
+	double t0, first = 0, last = 0, now, drain_start = 0;
+	double idle_ms = 1000, rcvbuf = RECV_DEFAULT_RCVBUF;
 	struct bench_flows fl = { 0 };
 	struct rtpstat_flow *st = NULL;
 	struct recv_totals t = { 0 };
@@ -121,25 +122,26 @@ int bench_recv_main(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int bad = 0, taken = bench_opts_take(&o, c, optarg);
+
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (c) {
-		case 'f': path = optarg; break;
-		case 'n': count = strtol(optarg, NULL, 10); break;
-		case 'd': duration = strtod(optarg, NULL); break;
-		case 'i': idle_ms = strtol(optarg, NULL, 10); break;
+		case 'i': bad = bench_opts_num(optarg, 1, 3600000, &idle_ms); break;
 		case 'R': ready = optarg; break;
-		case 'b': rcvbuf = strtol(optarg, NULL, 10); break;
-		case 'c': cpu = strtol(optarg, NULL, 10); break;
+		case 'b': bad = bench_opts_num(optarg, 4096, 1 << 30, &rcvbuf); break;
 		case 'h': recv_usage(stdout); return 0;
 		default: recv_usage(stderr); return 2;
 		}
+		if (bad) {
+			fprintf(stderr, "icepath-bench recv: bad value '%s' (--idle-ms 1..3600000, "
+					"--rcvbuf 4096..1073741824)\n", optarg);
+			return 2;
+		}
 	}
-	if (!path || count < 0 || duration <= 0 || duration > 3600 || idle_ms < 1 ||
-	    rcvbuf < 4096 || rcvbuf > (1 << 30)) {
-		fprintf(stderr, "icepath-bench recv: need --flows; --duration in (0, 3600], "
-				"--idle-ms >= 1, --rcvbuf in 4096..1GiB\n");
-		return 2;
-	}
-	if (bench_flows_load(&fl, path, (size_t)count) || bench_sys_pin_cpu((int)cpu))
+	if (bench_opts_start(&o, "recv", &fl))
 		goto out;
 	st = calloc(fl.n, sizeof(*st));
 	fds = calloc(fl.n, sizeof(*fds));
@@ -180,7 +182,7 @@ int bench_recv_main(int argc, char **argv)
 	}
 
 	t0 = now = bench_sys_now();
-	while (now - t0 < duration) {
+	while (now - t0 < o.duration) {
 		if (recv_draining) {
 			if (drain_start == 0)
 				drain_start = now;

@@ -76,15 +76,15 @@ static int send_open(struct send_flow *sf, const struct bench_flow *f)
 int bench_send_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "flows", required_argument, NULL, 'f' }, { "count", required_argument, NULL, 'n' },
-		{ "duration", required_argument, NULL, 'd' }, { "rate", required_argument, NULL, 'r' },
-		{ "size", required_argument, NULL, 's' }, { "batch", required_argument, NULL, 'b' },
-		{ "cpu", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+		BENCH_OPTS_LONG,
+		{ "rate", required_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 's' },
+		{ "batch", required_argument, NULL, 'b' },
 		{ 0 },
 	};
-	const char *path = NULL;
-	double duration = 5, rate = 0, t0, now, end, cpu_user, cpu_sys;
-	long count = 0, size = SEND_DEFAULT_SIZE, batch = SEND_DEFAULT_BATCH, cpu = -1;
+	struct bench_opts o = { .duration = 5, .cpu = -1 };
+	double rate = 0, size = SEND_DEFAULT_SIZE, batch = SEND_DEFAULT_BATCH, t0, now, end;
+	double cpu_user, cpu_sys;
 	struct bench_flows fl = { 0 };
 	struct send_flow *sf = NULL;
 	struct mmsghdr *msgs = NULL;
@@ -96,25 +96,26 @@ int bench_send_main(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int bad = 0, taken = bench_opts_take(&o, c, optarg);
+
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (c) {
-		case 'f': path = optarg; break;
-		case 'n': count = strtol(optarg, NULL, 10); break;
-		case 'd': duration = strtod(optarg, NULL); break;
-		case 'r': rate = strtod(optarg, NULL); break;
-		case 's': size = strtol(optarg, NULL, 10); break;
-		case 'b': batch = strtol(optarg, NULL, 10); break;
-		case 'c': cpu = strtol(optarg, NULL, 10); break;
+		case 'r': bad = bench_opts_num(optarg, 0, 1e9, &rate); break;
+		case 's': bad = bench_opts_num(optarg, RTP_HDR_LEN, SEND_MAX_SIZE, &size); break;
+		case 'b': bad = bench_opts_num(optarg, 1, SEND_MAX_BATCH, &batch); break;
 		case 'h': send_usage(stdout); return 0;
 		default: send_usage(stderr); return 2;
 		}
+		if (bad || size != (long)size || batch != (long)batch) {
+			fprintf(stderr, "icepath-bench send: bad value '%s' (--rate >= 0, --size "
+					"12..1472, --batch 1..256)\n", optarg);
+			return 2;
+		}
 	}
-	if (!path || count < 0 || duration <= 0 || duration > 3600 || rate < 0 ||
-	    size < RTP_HDR_LEN || size > SEND_MAX_SIZE || batch < 1 || batch > SEND_MAX_BATCH) {
-		fprintf(stderr, "icepath-bench send: need --flows; --duration in (0, 3600], "
-				"--size in 12..1472, --batch in 1..256, --rate >= 0\n");
-		return 2;
-	}
-	if (bench_flows_load(&fl, path, (size_t)count) || bench_sys_pin_cpu((int)cpu))
+	if (bench_opts_start(&o, "send", &fl))
 		goto out;
 	sf = calloc(fl.n, sizeof(*sf));
 	msgs = calloc((size_t)batch, sizeof(*msgs));
@@ -139,7 +140,7 @@ int bench_send_main(int argc, char **argv)
 	}
 
 	t0 = now = bench_sys_now();
-	end = t0 + duration;
+	end = t0 + o.duration;
 	for (i = 0; now < end; i = (i + 1) % fl.n) {
 		struct send_flow *f = &sf[i];
 		int r;
@@ -183,7 +184,7 @@ int bench_send_main(int argc, char **argv)
 	}
 	now = bench_sys_now();
 	bench_sys_cpu(&cpu_user, &cpu_sys);
-	printf("{\"mode\":\"send\",\"flows\":%zu,\"size\":%ld,\"batch\":%ld,\"rate_target\":%.0f,"
+	printf("{\"mode\":\"send\",\"flows\":%zu,\"size\":%.0f,\"batch\":%.0f,\"rate_target\":%.0f,"
 	       "\"seconds\":%.3f,\"sent\":%llu,\"pps\":%.0f,\"mbps\":%.2f,\"sendmmsg_calls\":%llu,"
 	       "\"errors\":%llu,\"short_writes\":%llu,\"first_error\":\"%s\","
 	       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f}\n",
