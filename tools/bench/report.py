@@ -9,6 +9,7 @@ usage: report.py RUNS.jsonl OUTDIR START_DATE COMMAND SND_CPU RCV_CPU
 """
 import json
 import os
+import re
 import statistics
 import sys
 
@@ -111,7 +112,10 @@ def main():
             "rss_after_kib": med([st["rss_after_kib"] for st in sts]),
             "rss_bytes_per_call": mem,
             "bpf_map_kib": med([st["bpf_map_kib"] for st in sts]),
-            "datapath": sorted({st.get("datapath", "") for st in sts}),
+            # "XDP attached to rs in native mode;" -> "rs native"; "fast path off" -> "off"
+            "datapath": sorted({", ".join(re.findall(r"XDP attached to (\S+ in \S+) mode", st.get("datapath", "")))
+                                .replace(" in ", " ") or ("XDP off" if "off" in st.get("datapath", "") else "-")
+                                for st in sts}),
             "fixed": aggregate(runs[(m, "fixed")]) if (m, "fixed") in runs else None,
             "max": aggregate(runs[(m, "max")]) if (m, "max") in runs else None,
         }
@@ -153,7 +157,8 @@ def main():
         "received pps is the generator's limit, not the relay's.",
         "machine CPU/pkt comes from /proc/stat and includes everything else running on the machine (noisy).",
         "RSS per call is the relay's resident memory growth over the call setup; the XDP fast path's BPF maps "
-        "are preallocated at start (bpf_map_kib), so they do not grow per call.",
+        "are preallocated at start for the largest flow table (BPF maps KiB, locked kernel memory), so they do "
+        "not grow per call but are part of the footprint: 'RSS+maps' is the total after the setup.",
     ]
 
     # ---- plain table ----
@@ -171,9 +176,10 @@ def main():
                          fmt(a["relay_us_per_pkt"], 2), fmt(a["softirq_us_per_pkt"], 2),
                          fmt(a["machine_us_per_pkt"], 2)])
     mcols = ["relay", "calls", "calls/s setup", "RSS before KiB", "RSS after KiB", "bytes/call", "BPF maps KiB",
-             "datapath"]
+             "RSS+maps KiB", "datapath"]
     mrows = [[m, fmt(res[m]["calls"]), fmt(res[m]["setup_calls_per_s"], 0), fmt(res[m]["rss_before_kib"], 0),
               fmt(res[m]["rss_after_kib"], 0), fmt(res[m]["rss_bytes_per_call"], 0), fmt(res[m]["bpf_map_kib"], 0),
+              fmt(res[m]["rss_after_kib"] + res[m]["bpf_map_kib"], 0),
               " ".join(res[m]["datapath"]).strip() or "-"]
              for m in relays if m != "forward"]
 
