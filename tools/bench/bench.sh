@@ -206,7 +206,7 @@ relay_stop() {
 run_traffic() {
 	local mode=$1 load=$2 rep=$3 flows=$4 tag=$1-$2-$3
 	local ready=$ICP_TMP/ready-$tag rx=$ICP_TMP/rx-$tag.json tx=$ICP_TMP/tx-$tag.json
-	local rate_arg=() r0 r1 k0 k1 s0 s1 f0 f1 rx_pid
+	local rate_arg=() r0 r1 k0 k1 s0 s1 f0 f1 w0 w1 rx_pid
 	[ "$load" = fixed ] && rate_arg=(--rate "$BENCH_RATE")
 	ip netns exec "$NS_rcv" "$BENCH" recv --flows "$flows" --count "$BENCH_FLOWS" \
 		--duration $((BENCH_SECONDS + 30)) --idle-ms 1000 --ready-file "$ready" \
@@ -218,6 +218,7 @@ run_traffic() {
 	f0=$(fp_counts)
 	k0=$(ksoft_ticks)
 	s0=$(stat_busy)
+	w0=$(date +%s.%N)
 	ip netns exec "$NS_snd" "$BENCH" send --flows "$flows" --count "$BENCH_FLOWS" \
 		--duration "$BENCH_SECONDS" --size "$BENCH_SIZE" "${rate_arg[@]}" \
 		--cpu $SND_CPU >"$tx" 2>"$LOGDIR/send-$tag.err" || icp_fail "sender failed: $(cat "$LOGDIR/send-$tag.err")"
@@ -226,14 +227,16 @@ run_traffic() {
 	r1=$([ -n "$RELAY_PID" ] && proc_ticks "$RELAY_PID" || echo 0)
 	k1=$(ksoft_ticks)
 	s1=$(stat_busy)
+	w1=$(date +%s.%N)
 	f1=$(fp_counts)
-	printf '{"relay":"%s","load":"%s","rep":%s,"send":%s,"recv":%s,"relay_cpu_s":%s,"ksoftirqd_cpu_s":%s,"machine_busy_s":%s,"machine_softirq_s":%s,"xdp_forwarded":%s,"xdp_pass_no_flow":%s}\n' \
+	printf '{"relay":"%s","load":"%s","rep":%s,"send":%s,"recv":%s,"relay_cpu_s":%s,"ksoftirqd_cpu_s":%s,"machine_busy_s":%s,"machine_softirq_s":%s,"xdp_forwarded":%s,"xdp_pass_no_flow":%s,"wall_s":%s}\n' \
 		"$mode" "$load" "$rep" "$(cat "$tx")" "$(cat "$rx")" \
 		"$(echo "$r0 $r1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
 		"$(echo "$k0 $k1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
 		"$(echo "$s0 $s1 $CLK_TCK" | awk '{ printf "%.2f", ($3 - $1) / $5 }')" \
 		"$(echo "$s0 $s1 $CLK_TCK" | awk '{ printf "%.2f", ($4 - $2) / $5 }')" \
-		"$(echo "$f0 $f1" | awk '{ print $3 - $1 }')" "$(echo "$f0 $f1" | awk '{ print $4 - $2 }')" >>"$RUNS"
+		"$(echo "$f0 $f1" | awk '{ print $3 - $1 }')" "$(echo "$f0 $f1" | awk '{ print $4 - $2 }')" \
+		"$(echo "$w0 $w1" | awk '{ printf "%.2f", $2 - $1 }')" >>"$RUNS"
 	icp_log "  $mode $load #$rep: $(python3 -c 'import json,sys; s,r=(json.loads(open(f).read()) for f in sys.argv[1:]); print("offered %d pps, sent %d, received %d (%.2f%% lost), reordered %d" % (s["pps"], s["sent"], r["packets"], 100.0*(1-r["packets"]/s["sent"]) if s["sent"] else 0, r["reordered"]))' "$tx" "$rx")"
 }
 

@@ -59,6 +59,9 @@ def per_run(r):
         "machine_us_per_pkt": us(r["machine_busy_s"]),
         "machine_softirq_s": r["machine_softirq_s"],
         "softirq_us_per_pkt": us(r["machine_softirq_s"]),
+        # CPUs' worth of work that was not the pipeline's (other users of the
+        # machine) during the run: how noisy this run was
+        "foreign_cpus": (r["machine_busy_s"] - pipeline) / r["wall_s"] if r.get("wall_s") else None,
         # share of the received packets the XDP program forwarded itself
         "xdp_pct": 100.0 * r["xdp_forwarded"] / pkts if pkts else None,
     }
@@ -66,7 +69,12 @@ def per_run(r):
 
 def aggregate(runs):
     keys = runs[0].keys()
-    return {k: med([r[k] for r in runs]) for k in keys}
+    agg = {k: med([r[k] for r in runs]) for k in keys}
+    got = [r["received_pps"] for r in runs if r["received_pps"] is not None]
+    agg["received_pps_min"] = min(got) if got else None
+    agg["received_pps_max"] = max(got) if got else None
+    agg["reps"] = len(runs)
+    return agg
 
 
 def fmt(v, nd=1):
@@ -155,26 +163,30 @@ def main():
         "and the kernel's own UDP/IP receive work shows up.",
         "'max' is bounded by one sender core: when a relay loses nothing at max, it was not saturated and its "
         "received pps is the generator's limit, not the relay's.",
-        "machine CPU/pkt comes from /proc/stat and includes everything else running on the machine (noisy).",
+        "machine CPU/pkt comes from /proc/stat and includes everything else running on the machine (noisy); "
+        "'foreign CPUs' is how many CPUs' worth of other work ran during the runs (machine busy time minus the "
+        "pipeline's, per second): the higher, the less the 'max' figures mean; 'min..max' is the spread of "
+        "received pps over the repetitions.",
         "RSS per call is the relay's resident memory growth over the call setup; the XDP fast path's BPF maps "
         "are preallocated at start for the largest flow table (BPF maps KiB, locked kernel memory), so they do "
         "not grow per call but are part of the footprint: 'RSS+maps' is the total after the setup.",
     ]
 
     # ---- plain table ----
-    cols = ["relay", "load", "offered pps", "received pps", "loss %", "in XDP %", "reord", "dup", "wrong",
-            "pipeline us/pkt", "over fwd us/pkt", "relay proc us/pkt", "softirq us/pkt", "machine us/pkt"]
+    cols = ["relay", "load", "offered pps", "received pps", "min..max", "loss %", "in XDP %", "reord", "dup", "wrong",
+            "pipeline us/pkt", "over fwd us/pkt", "relay proc us/pkt", "softirq us/pkt", "machine us/pkt", "foreign CPUs"]
     rows = []
     for m in relays:
         for load in ("fixed", "max"):
             a = res[m][load]
             if not a:
                 continue
-            rows.append([m, load, fmt(a["offered_pps"]), fmt(a["received_pps"]), fmt(a["loss_pct"], 2),
+            spread = f'{fmt(a["received_pps_min"])}..{fmt(a["received_pps_max"])}'
+            rows.append([m, load, fmt(a["offered_pps"]), fmt(a["received_pps"]), spread, fmt(a["loss_pct"], 2),
                          fmt(a["xdp_pct"], 1), fmt(a["reordered"], 0), fmt(a["duplicates"], 0), fmt(a["wrong"], 0),
                          fmt(a["pipeline_us_per_pkt"], 2), fmt(a.get("over_forward_us_per_pkt"), 2),
                          fmt(a["relay_us_per_pkt"], 2), fmt(a["softirq_us_per_pkt"], 2),
-                         fmt(a["machine_us_per_pkt"], 2)])
+                         fmt(a["machine_us_per_pkt"], 2), fmt(a["foreign_cpus"], 2)])
     mcols = ["relay", "calls", "calls/s setup", "RSS before KiB", "RSS after KiB", "bytes/call", "BPF maps KiB",
              "RSS+maps KiB", "datapath"]
     mrows = [[m, fmt(res[m]["calls"]), fmt(res[m]["setup_calls_per_s"], 0), fmt(res[m]["rss_before_kib"], 0),
