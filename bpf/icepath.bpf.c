@@ -35,9 +35,9 @@
 #define AF_INET6 10
 #endif
 
-#define IP_DF     0x4000 /* RFC 791 flags */
-#define IP_MF     0x2000
-#define IP_OFFSET 0x1FFF
+#define IP_DF		 0x4000 /* RFC 791 flags */
+#define IP_MF		 0x2000
+#define IP_OFFSET	 0x1FFF
 #define NEXTHDR_FRAGMENT 44 /* RFC 8200 §4.5 */
 
 /* The relay is the sender of what it forwards (RFC 8656 §12.6 does the
@@ -100,18 +100,18 @@ struct vlan_hdr {
 /* What the parsers learn about the arriving packet; offsets from data,
  * because the packet pointers die at bpf_xdp_adjust_head(). */
 struct pkt {
-	__u32 data_off;  /* first byte forwarded: the RTP/RTCP packet */
-	__u32 data_len;  /* its length */
-	__u32 pad_len;   /* ChannelData padding after it (RFC 8656 §12.5), dropped */
-	__u32 ip_len;    /* IP length as received (counters) */
-	__u16 udp_len;   /* host order */
+	__u32 data_off; /* first byte forwarded: the RTP/RTCP packet */
+	__u32 data_len; /* its length */
+	__u32 pad_len;	/* ChannelData padding after it (RFC 8656 §12.5), dropped */
+	__u32 ip_len;	/* IP length as received (counters) */
+	__u16 udp_len;	/* host order */
 	__be16 udp_csum;
 	__be16 ip_id;
-	__u8 tos;        /* IPv4 TOS / IPv6 traffic class: DSCP is kept */
+	__u8 tos;	   /* IPv4 TOS / IPv6 traffic class: DSCP is kept */
 	__u8 pad_bytes[4]; /* the padding, word-aligned as in the checksum */
 	struct fp_flow_key key;
 	__be16 cd_hdr[2]; /* the ChannelData header received (channel, length) */
-	int cls;          /* enum demux_class of the forwarded data */
+	int cls;	  /* enum demux_class of the forwarded data */
 };
 
 /* Returns the next protocol (network order) or -1 when truncated. */
@@ -190,10 +190,10 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end, s
 		return FP_STAT_PASS_FRAG;
 	if (ip6->nexthdr != IPPROTO_UDP) {
 		switch (ip6->nexthdr) {
-		case 0:	 /* hop-by-hop */
-		case 43: /* routing */
-		case 60: /* destination options */
-		case 51: /* AH */
+		case 0:	  /* hop-by-hop */
+		case 43:  /* routing */
+		case 60:  /* destination options */
+		case 51:  /* AH */
 		case 135: /* mobility */
 		case 139: /* HIP */
 		case 140: /* shim6 */
@@ -380,16 +380,16 @@ static __always_inline int write_hdrs(struct xdp_md *ctx, const struct out_hdrs 
 	__u8 *d = data;
 
 	if (v6) {
-		if ((void *)(d + sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + sizeof(struct udphdr)) >
-		    data_end)
+		if ((void *)(d + sizeof(struct ethhdr) + sizeof(struct ipv6hdr) +
+			     sizeof(struct udphdr)) > data_end)
 			return -1;
 		__builtin_memcpy(d, &h->eth, sizeof(h->eth));
 		d += sizeof(struct ethhdr);
 		__builtin_memcpy(d, &h->ip6, sizeof(h->ip6));
 		d += sizeof(struct ipv6hdr);
 	} else {
-		if ((void *)(d + sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct udphdr)) >
-		    data_end)
+		if ((void *)(d + sizeof(struct ethhdr) + sizeof(struct iphdr) +
+			     sizeof(struct udphdr)) > data_end)
 			return -1;
 		__builtin_memcpy(d, &h->eth, sizeof(h->eth));
 		d += sizeof(struct ethhdr);
@@ -425,7 +425,7 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct hdr_cursor nh = { .pos = data };
+	struct hdr_cursor nh = {.pos = data};
 	struct pkt p = {};
 	struct fp_flow_val v;
 	struct fp_flow_val *vp;
@@ -470,7 +470,8 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 	out_v6 = v.family == FP_FAMILY_V6;
 	cd_out = v.channel ? FP_CHANNEL_HDR_LEN : 0;
 	new_udp_len = sizeof(struct udphdr) + cd_out + p.data_len;
-	new_hdr_len = sizeof(struct ethhdr) + (out_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
+	new_hdr_len = sizeof(struct ethhdr) +
+		      (out_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
 		      sizeof(struct udphdr) + cd_out;
 
 	/* Where does the rewritten packet go? Asked before any byte changes. */
@@ -586,7 +587,8 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	frame_len = data_end - data;
-	if (frame_len > new_frame_len && bpf_xdp_adjust_tail(ctx, -(int)(frame_len - new_frame_len)))
+	if (frame_len > new_frame_len &&
+	    bpf_xdp_adjust_tail(ctx, -(int)(frame_len - new_frame_len)))
 		return FP_STAT_ABORTED;
 	if (write_hdrs(ctx, &h, out_v6, cd_out))
 		return FP_STAT_ABORTED;

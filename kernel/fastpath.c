@@ -124,8 +124,10 @@ static int ensure_pin_dir(const char *pin_path)
 	snprintf(parent, sizeof(parent), "%s", pin_path);
 	slash = strrchr(parent, '/');
 	if (!slash || slash == parent) {
-		fastpath_log(LOG_ERR, "pin path '%s' must be a directory under a bpffs mount, "
-				      "e.g. %s", pin_path, FASTPATH_PIN_PATH_DEFAULT);
+		fastpath_log(LOG_ERR,
+			     "pin path '%s' must be a directory under a bpffs mount, "
+			     "e.g. %s",
+			     pin_path, FASTPATH_PIN_PATH_DEFAULT);
 		return -EINVAL;
 	}
 	*slash = '\0';
@@ -138,16 +140,18 @@ static int ensure_pin_dir(const char *pin_path)
 	if (st.f_type != BPF_FS_MAGIC) {
 		if (mount("bpf", parent, "bpf", 0, "mode=0700")) {
 			err = -errno;
-			fastpath_log(LOG_ERR, "%s is not a bpffs and mounting one failed: %s; "
-					      "mount it ('mount -t bpf bpf %s') or choose another pin path",
+			fastpath_log(LOG_ERR,
+				     "%s is not a bpffs and mounting one failed: %s; "
+				     "mount it ('mount -t bpf bpf %s') or choose another pin path",
 				     parent, strerror(-err), parent);
 			return err;
 		}
 		/* Under 'ip netns exec' (a private mount namespace) this mount
 		 * and the pins in it end with the process. */
-		fastpath_log(LOG_INFO, "mounted bpffs on %s (pins last as long as this mount "
-				       "namespace: under 'ip netns exec' that is this process; "
-				       "use 'nsenter --net=/run/netns/NAME' to keep the host's)",
+		fastpath_log(LOG_INFO,
+			     "mounted bpffs on %s (pins last as long as this mount "
+			     "namespace: under 'ip netns exec' that is this process; "
+			     "use 'nsenter --net=/run/netns/NAME' to keep the host's)",
 			     parent);
 	}
 	if (mkdir(pin_path, 0700) && errno != EEXIST) {
@@ -178,7 +182,8 @@ static int set_pin_paths(struct fastpath *fp)
 	struct bpf_map *map;
 	int err;
 
-	bpf_object__for_each_map(map, fp->skel->obj) {
+	bpf_object__for_each_map(map, fp->skel->obj)
+	{
 		if (bpf_map__is_internal(map) || map == fp->skel->maps.tx_ports)
 			continue;
 		err = pin_file(fp, path, sizeof(path), bpf_map__name(map));
@@ -245,10 +250,12 @@ static int pinned_maps_exist(const struct fastpath *fp)
 	char path[PATH_MAX];
 	struct bpf_map *map;
 
-	bpf_object__for_each_map(map, fp->skel->obj) {
+	bpf_object__for_each_map(map, fp->skel->obj)
+	{
 		if (bpf_map__is_internal(map))
 			continue;
-		if (!pin_file(fp, path, sizeof(path), bpf_map__name(map)) && access(path, F_OK) == 0)
+		if (!pin_file(fp, path, sizeof(path), bpf_map__name(map)) &&
+		    access(path, F_OK) == 0)
 			return 1;
 	}
 	return 0;
@@ -310,13 +317,15 @@ int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 	err = icepath__load(fp->skel);
 	if (err) {
 		if (reused)
-			fastpath_log(LOG_ERR, "cannot re-use the maps pinned under %s (%s): they were "
-					      "made by another icepath build; remove them with "
-					      "'icepath-fpctl --pin %s destroy' (installed flows are lost)",
+			fastpath_log(LOG_ERR,
+				     "cannot re-use the maps pinned under %s (%s): they were "
+				     "made by another icepath build; remove them with "
+				     "'icepath-fpctl --pin %s destroy' (installed flows are lost)",
 				     fp->pin_path, strerror(-err), fp->pin_path);
 		else
-			fastpath_log(LOG_ERR, "cannot load the XDP program: %s (libbpf's messages "
-					      "above say why; BPF needs root or CAP_BPF+CAP_NET_ADMIN)",
+			fastpath_log(LOG_ERR,
+				     "cannot load the XDP program: %s (libbpf's messages "
+				     "above say why; BPF needs root or CAP_BPF+CAP_NET_ADMIN)",
 				     strerror(-err));
 		goto err_destroy;
 	}
@@ -324,7 +333,8 @@ int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 	if (err)
 		goto err_destroy;
 	fastpath_log(LOG_INFO, "%s maps under %s, media ports %u-%u",
-		     reused ? "re-opened pinned" : "created", fp->pin_path, o->port_min, o->port_max);
+		     reused ? "re-opened pinned" : "created", fp->pin_path, o->port_min,
+		     o->port_max);
 	*out = fp;
 	return 0;
 
@@ -371,8 +381,8 @@ static enum fastpath_xdp_mode query_mode(int ifindex)
  * (every packet would become pass-fwd-off): say so at attach time. */
 static void check_forwarding(const char *ifname)
 {
-	static const char *const fmt[] = { "/proc/sys/net/ipv4/conf/%s/forwarding",
-					   "/proc/sys/net/ipv6/conf/%s/forwarding" };
+	static const char *const fmt[] = {"/proc/sys/net/ipv4/conf/%s/forwarding",
+					  "/proc/sys/net/ipv6/conf/%s/forwarding"};
 	char path[128];
 	unsigned i;
 	int c;
@@ -386,11 +396,12 @@ static void check_forwarding(const char *ifname)
 		c = fgetc(f);
 		fclose(f);
 		if (c == '0')
-			fastpath_log(LOG_WARNING,
-				     "%s forwarding is off on %s: the XDP fast path cannot route "
-				     "from it and passes its media to userspace (stat pass-fwd-off); "
-				     "enable it with 'sysctl -w net.%s.conf.%s.forwarding=1'",
-				     i ? "IPv6" : "IPv4", ifname, i ? "ipv6" : "ipv4", ifname);
+			fastpath_log(
+				LOG_WARNING,
+				"%s forwarding is off on %s: the XDP fast path cannot route "
+				"from it and passes its media to userspace (stat pass-fwd-off); "
+				"enable it with 'sysctl -w net.%s.conf.%s.forwarding=1'",
+				i ? "IPv6" : "IPv4", ifname, i ? "ipv6" : "ipv4", ifname);
 	}
 }
 
@@ -415,45 +426,47 @@ static int existing_link(const char *path, int ifindex)
 	return fd;
 }
 
+/* One attach attempt: the link fd or -errno. */
+static int try_link(int prog_fd, int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = flags);
+	int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+
+	return fd >= 0 ? fd : -errno;
+}
+
 static int create_link(struct fastpath *fp, const char *ifname, int ifindex, int prog_fd,
 		       enum fastpath_xdp_mode *got)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, lo);
-	int fd, err;
+	int fd;
 
 	if (fp->mode == FASTPATH_XDP_NATIVE) {
-		lo.flags = XDP_FLAGS_DRV_MODE;
-		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
-		if (fd >= 0) {
-			*got = FASTPATH_XDP_NATIVE;
-			return fd;
-		}
-		err = -errno;
-		if (err == -EBUSY || err == -EEXIST)
-			goto busy;
+		fd = try_link(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
+		*got = FASTPATH_XDP_NATIVE;
+		if (fd >= 0 || fd == -EBUSY || fd == -EEXIST)
+			goto out;
 		fastpath_log(LOG_WARNING,
 			     "native XDP on %s failed (%s: driver support missing?); falling back "
 			     "to generic (skb) mode: forwarding works, slower",
-			     ifname, strerror(-err));
+			     ifname, strerror(-fd));
 	}
-	lo.flags = XDP_FLAGS_SKB_MODE;
-	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
-	if (fd >= 0) {
-		*got = FASTPATH_XDP_GENERIC;
-		return fd;
-	}
-	err = -errno;
-	if (err == -EBUSY || err == -EEXIST)
-		goto busy;
-	fastpath_log(LOG_ERR, "cannot attach XDP to %s in %s mode: %s; run with --xdp off to "
-			      "use the userspace path only",
+	fd = try_link(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+	*got = FASTPATH_XDP_GENERIC;
+	if (fd >= 0 || fd == -EBUSY || fd == -EEXIST)
+		goto out;
+	fastpath_log(LOG_ERR,
+		     "cannot attach XDP to %s in %s mode: %s; run with --xdp off to "
+		     "use the userspace path only",
 		     ifname, fp->mode == FASTPATH_XDP_NATIVE ? "native or generic" : "generic",
-		     strerror(-err));
-	return err;
-busy:
-	fastpath_log(LOG_ERR, "cannot attach XDP to %s: it already has an XDP program that "
-			      "icepath did not attach under %s; remove it ('ip link set dev %s xdp off') "
-			      "or use another interface",
+		     strerror(-fd));
+	return fd;
+out:
+	if (fd >= 0)
+		return fd;
+	fastpath_log(LOG_ERR,
+		     "cannot attach XDP to %s: it already has an XDP program that "
+		     "icepath did not attach under %s; remove it ('ip link set dev %s xdp off') "
+		     "or use another interface",
 		     ifname, fp->pin_path, ifname);
 	return -EBUSY;
 }
@@ -468,14 +481,17 @@ int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_m
 	if (got)
 		*got = FASTPATH_XDP_OFF;
 	if (fp->mode == FASTPATH_XDP_OFF) {
-		fastpath_log(LOG_INFO, "XDP off: %s not attached, its media takes the userspace path",
+		fastpath_log(LOG_INFO,
+			     "XDP off: %s not attached, its media takes the userspace path",
 			     ifname);
 		return 0;
 	}
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
-		fastpath_log(LOG_ERR, "cannot attach XDP to %s: no such interface in this network "
-				      "namespace", ifname);
+		fastpath_log(LOG_ERR,
+			     "cannot attach XDP to %s: no such interface in this network "
+			     "namespace",
+			     ifname);
 		return -ENODEV;
 	}
 	err = link_pin(fp, ifname, path, sizeof(path));
@@ -517,8 +533,8 @@ int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_m
 		}
 		if (bpf_obj_pin(fd, path)) {
 			err = -errno;
-			fastpath_log(LOG_ERR, "cannot pin the XDP link of %s at %s: %s", ifname, path,
-				     strerror(-err));
+			fastpath_log(LOG_ERR, "cannot pin the XDP link of %s at %s: %s", ifname,
+				     path, strerror(-err));
 			bpf_link_detach(fd);
 			close(fd);
 			goto err_devmap;
@@ -555,7 +571,8 @@ int fastpath_detach(struct fastpath *fp, const char *ifname)
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		err = -errno;
-		fastpath_log(LOG_ERR, "cannot detach XDP from %s: no icepath attachment under %s (%s)",
+		fastpath_log(LOG_ERR,
+			     "cannot detach XDP from %s: no icepath attachment under %s (%s)",
 			     ifname, fp->pin_path, strerror(-err));
 		return err;
 	}

@@ -129,8 +129,10 @@ static void flow_from_map(struct fastpath_flow *f, const struct fp_flow_key *k,
 static int full_err(int err)
 {
 	if (err == -E2BIG || err == -ENOMEM) {
-		fastpath_log(LOG_ERR, "flow table full (%u entries): remove flows or rebuild the "
-				      "BPF object with a larger FP_MAX_FLOWS", FP_MAX_FLOWS);
+		fastpath_log(LOG_ERR,
+			     "flow table full (%u entries): remove flows or rebuild the "
+			     "BPF object with a larger FP_MAX_FLOWS",
+			     FP_MAX_FLOWS);
 		return -ENOSPC;
 	}
 	return err;
@@ -176,8 +178,8 @@ int fastpath_flow_set_flags(struct fastpath *fp, const struct fastpath_flow *key
 	struct fp_flow_val v;
 	int err;
 
-	if (flow_key(key_only, &k) || (flags & ~(uint32_t)(FP_FLOW_FORWARD | FP_FLOW_RTP |
-							   FP_FLOW_RTCP))) {
+	if (flow_key(key_only, &k) ||
+	    (flags & ~(uint32_t)(FP_FLOW_FORWARD | FP_FLOW_RTP | FP_FLOW_RTCP))) {
 		log_flow(LOG_ERR, "cannot set flags of (bad key or flags)", key_only, -EINVAL);
 		return -EINVAL;
 	}
@@ -281,7 +283,9 @@ int fastpath_flow_foreach(struct fastpath *fp, int (*cb)(const struct fastpath_f
 	while (!done) {
 		count = FLOW_BATCH;
 		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &count,
-					   &bo) ? -errno : 0;
+					   &bo)
+			      ? -errno
+			      : 0;
 		if (err == -EINVAL && first) {
 			rc = walk_fallback(fp, cb, ctx);
 			goto out;
@@ -363,8 +367,8 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 		if (!err)
 			err = flow_val(&f[i], &vals[i]);
 		if (err) {
-			log_flow(LOG_ERR, "cannot install (bad address, port, channel or flags)", &f[i],
-				 err);
+			log_flow(LOG_ERR, "cannot install (bad address, port, channel or flags)",
+				 &f[i], err);
 			goto out;
 		}
 	}

@@ -102,7 +102,7 @@ static int netif_decode_link(const struct nlmsghdr *nlh, unsigned *ifindex, unsi
 			     const char **name)
 {
 	const struct ifinfomsg *ifi;
-	struct netif_attrs a = { .max = IFLA_MAX };
+	struct netif_attrs a = {.max = IFLA_MAX};
 
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
 		return -EINVAL;
@@ -128,7 +128,7 @@ struct netif_rawaddr {
 static int netif_decode_addr(const struct nlmsghdr *nlh, struct netif_rawaddr *r)
 {
 	const struct ifaddrmsg *ifa;
-	struct netif_attrs a = { .max = IFA_MAX };
+	struct netif_attrs a = {.max = IFA_MAX};
 	const struct nlattr *at;
 
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)))
@@ -214,25 +214,38 @@ static int netif_dump(struct mnl_socket *nl, uint16_t type, mnl_cb_t cb, void *d
 	}
 }
 
-struct netif_list_ctx {
-	struct netif_links links;
-	struct netif_addr *out;
-	size_t max, total;
-	unsigned flags;
+struct netif_links_ctx {
+	struct netif_links *links;
 	int err;
 };
 
 static int netif_link_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct netif_list_ctx *c = data;
+	struct netif_links_ctx *c = data;
 	unsigned ifindex, flags;
 	const char *name;
 
 	if (nlh->nlmsg_type != RTM_NEWLINK || netif_decode_link(nlh, &ifindex, &flags, &name) < 0)
 		return MNL_CB_OK;
-	c->err = netif_links_put(&c->links, ifindex, flags, name);
+	c->err = netif_links_put(c->links, ifindex, flags, name);
 	return c->err ? MNL_CB_ERROR : MNL_CB_OK;
 }
+
+/* Every interface (index, flags, name) into l, through socket nl. */
+static int netif_links_load(struct mnl_socket *nl, struct netif_links *l)
+{
+	struct netif_links_ctx c = {.links = l};
+	int err = netif_dump(nl, RTM_GETLINK, netif_link_cb, &c);
+
+	return err ? err : c.err;
+}
+
+struct netif_list_ctx {
+	struct netif_links links;
+	struct netif_addr *out;
+	size_t max, total;
+	unsigned flags;
+};
 
 static bool netif_wanted(const struct netif_list_ctx *c, const struct netif_link *l,
 			 const struct netif_rawaddr *r)
@@ -319,16 +332,14 @@ static void netif_assign_prefs(struct netif_addr *v, size_t n)
 
 int netif_list(struct netif_addr *out, size_t max, unsigned flags)
 {
-	struct netif_list_ctx c = { .out = out, .max = max, .flags = flags };
+	struct netif_list_ctx c = {.out = out, .max = max, .flags = flags};
 	struct mnl_socket *nl;
 	int err;
 
 	err = netif_socket(&nl, 0);
 	if (err)
 		return err;
-	err = netif_dump(nl, RTM_GETLINK, netif_link_cb, &c);
-	if (!err && c.err)
-		err = c.err;
+	err = netif_links_load(nl, &c.links);
 	if (err)
 		goto out;
 	err = netif_dump(nl, RTM_GETADDR, netif_addr_cb, &c);
@@ -344,63 +355,48 @@ out:
 
 /* ---- name/index -------------------------------------------------------------------- */
 
-struct netif_find_ctx {
-	const char *name;
-	unsigned ifindex;
-	char *out;
-	size_t out_len;
-	bool found;
-};
-
-static int netif_find_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct netif_find_ctx *f = data;
-	unsigned ifindex, flags;
-	const char *name;
-
-	if (nlh->nlmsg_type != RTM_NEWLINK || netif_decode_link(nlh, &ifindex, &flags, &name) < 0 ||
-	    !name)
-		return MNL_CB_OK;
-	if (f->name && !strcmp(f->name, name)) {
-		f->ifindex = ifindex;
-		f->found = true;
-	} else if (!f->name && f->ifindex == ifindex && strlen(name) < f->out_len) {
-		strcpy(f->out, name);
-		f->found = true;
-	}
-	return MNL_CB_OK;
-}
-
-static int netif_find(struct netif_find_ctx *f)
+static int netif_links_get(struct netif_links *l)
 {
 	struct mnl_socket *nl;
 	int err = netif_socket(&nl, 0);
 
 	if (err)
 		return err;
-	err = netif_dump(nl, RTM_GETLINK, netif_find_cb, f);
+	err = netif_links_load(nl, l);
 	mnl_socket_close(nl);
-	if (err)
-		return err;
-	return f->found ? 0 : -ENODEV;
+	return err;
 }
 
 int netif_index(const char *name)
 {
-	struct netif_find_ctx f = { .name = name };
+	struct netif_links l = {0};
 	int err;
 
 	if (!name || !*name || strlen(name) >= IF_NAMESIZE)
 		return -ENODEV;
-	err = netif_find(&f);
-	return err ? err : (int)f.ifindex;
+	err = netif_links_get(&l);
+	for (size_t i = 0; !err && i < l.n; i++)
+		if (!strcmp(l.v[i].name, name))
+			err = (int)l.v[i].ifindex;
+	free(l.v);
+	return err ? err : -ENODEV;
 }
 
 int netif_name(unsigned ifindex, char *buf, size_t len)
 {
-	struct netif_find_ctx f = { .ifindex = ifindex, .out = buf, .out_len = len };
+	struct netif_links l = {0};
+	struct netif_link *e;
+	int err = netif_links_get(&l);
 
-	return netif_find(&f);
+	if (!err) {
+		e = netif_links_find(&l, ifindex);
+		if (e && e->name[0] && strlen(e->name) < len)
+			strcpy(buf, e->name);
+		else
+			err = -ENODEV;
+	}
+	free(l.v);
+	return err;
 }
 
 /* ---- monitor --------------------------------------------------------------------- */
@@ -428,21 +424,9 @@ struct netif_monitor {
 	int delivered;
 };
 
-static int netif_monitor_seed_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct netif_monitor *m = data;
-	unsigned ifindex, flags;
-	const char *name;
-
-	if (nlh->nlmsg_type == RTM_NEWLINK && netif_decode_link(nlh, &ifindex, &flags, &name) == 0)
-		netif_links_put(&m->links, ifindex, flags, name);
-	return MNL_CB_OK;
-}
-
 int netif_monitor_open(struct netif_monitor **mp)
 {
 	struct netif_monitor *m;
-	struct mnl_socket *dump;
 	int err, fd, fl;
 
 	*mp = NULL;
@@ -454,11 +438,7 @@ int netif_monitor_open(struct netif_monitor **mp)
 	err = netif_socket(&m->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
 	if (err)
 		goto err_free;
-	err = netif_socket(&dump, 0);
-	if (err)
-		goto err_close;
-	err = netif_dump(dump, RTM_GETLINK, netif_monitor_seed_cb, m);
-	mnl_socket_close(dump);
+	err = netif_links_get(&m->links);
 	if (err)
 		goto err_close;
 	fd = mnl_socket_get_fd(m->nl);
@@ -504,7 +484,7 @@ static void netif_monitor_emit(struct netif_monitor *m, struct netif_event *ev)
 static int netif_monitor_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct netif_monitor *m = data;
-	struct netif_event ev = { 0 };
+	struct netif_event ev = {0};
 	struct netif_rawaddr r;
 	unsigned ifindex, flags;
 	const char *name;
@@ -552,8 +532,8 @@ static int netif_monitor_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int netif_monitor_read(struct netif_monitor *m,
-		       void (*cb)(void *ctx, const struct netif_event *ev), void *ctx)
+int netif_monitor_read(struct netif_monitor *m, void (*cb)(void *ctx, const struct netif_event *ev),
+		       void *ctx)
 {
 	char buf[NETIF_RECV_BUF];
 	ssize_t n;

@@ -16,9 +16,9 @@
 
 #include "icepath/ng.h"
 
-#define NG_STUB_CALLS 16
-#define NG_STUB_FAST_PPS 50
-#define NG_STUB_USER_PPS 5
+#define NG_STUB_CALLS	  16
+#define NG_STUB_FAST_PPS  50
+#define NG_STUB_USER_PPS  5
 #define NG_STUB_PKT_BYTES 200
 
 struct ng_stub_call {
@@ -31,13 +31,13 @@ struct ng_stub_call {
 };
 
 struct ng_stub {
-	uint64_t now_ms;		/* set by the caller before ng_handle() */
-	uint64_t epoch_s;		/* UNIX time of now_ms == 0 */
+	uint64_t now_ms;  /* set by the caller before ng_handle() */
+	uint64_t epoch_s; /* UNIX time of now_ms == 0 */
 	struct ng_stub_call calls[NG_STUB_CALLS];
 	unsigned managed;
-	unsigned ops_run;		/* handler invocations (cache tests) */
+	unsigned ops_run; /* handler invocations (cache tests) */
 	uint16_t next_port;
-	struct ng_request last;		/* the last request a handler saw */
+	struct ng_request last; /* the last request a handler saw */
 };
 
 static struct ng_stub_call *ng_stub_find(struct ng_stub *st, const char *call_id)
@@ -46,6 +46,14 @@ static struct ng_stub_call *ng_stub_find(struct ng_stub *st, const char *call_id
 		if (st->calls[i].used && !strcmp(st->calls[i].call_id, call_id))
 			return &st->calls[i];
 	return NULL;
+}
+
+/* Every handler: count the call, remember the request, find the call. */
+static struct ng_stub_call *ng_stub_enter(struct ng_stub *st, const struct ng_request *req)
+{
+	st->ops_run++;
+	st->last = *req;
+	return req->call_id[0] ? ng_stub_find(st, req->call_id) : NULL;
 }
 
 /* The rewritten SDP: the offer with its c= address replaced by ours. */
@@ -65,10 +73,8 @@ static int ng_stub_sdp(const struct ng_request *req, struct ng_reply *rep, uint1
 static int ng_stub_offer(void *ctx, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
-	struct ng_stub_call *c = ng_stub_find(st, req->call_id);
+	struct ng_stub_call *c = ng_stub_enter(st, req);
 
-	st->ops_run++;
-	st->last = *req;
 	if (!c) {
 		for (int i = 0; i < NG_STUB_CALLS && !c; i++)
 			if (!st->calls[i].used)
@@ -89,10 +95,8 @@ static int ng_stub_offer(void *ctx, const struct ng_request *req, struct ng_repl
 static int ng_stub_answer(void *ctx, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
-	struct ng_stub_call *c = ng_stub_find(st, req->call_id);
+	struct ng_stub_call *c = ng_stub_enter(st, req);
 
-	st->ops_run++;
-	st->last = *req;
 	if (!c)
 		return ng_reply_error(rep, "unknown call-id '%s'", req->call_id);
 	snprintf(c->to_tag, sizeof(c->to_tag), "%s", req->to_tag);
@@ -151,10 +155,8 @@ static void ng_stub_info(const struct ng_stub *st, const struct ng_stub_call *c,
 static int ng_stub_delete(void *ctx, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
-	struct ng_stub_call *c = ng_stub_find(st, req->call_id);
+	struct ng_stub_call *c = ng_stub_enter(st, req);
 
-	st->ops_run++;
-	st->last = *req;
 	if (!c) {
 		if (req->flags & NG_FLAG_FATAL)
 			return ng_reply_error(rep, "unknown call-id '%s'", req->call_id);
@@ -173,10 +175,8 @@ static int ng_stub_delete(void *ctx, const struct ng_request *req, struct ng_rep
 static int ng_stub_query(void *ctx, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
-	struct ng_stub_call *c = ng_stub_find(st, req->call_id);
+	struct ng_stub_call *c = ng_stub_enter(st, req);
 
-	st->ops_run++;
-	st->last = *req;
 	if (!c)
 		return ng_reply_error(rep, "unknown call-id '%s'", req->call_id);
 	ng_stub_info(st, c, rep);
@@ -187,8 +187,7 @@ static int ng_stub_list(void *ctx, const struct ng_request *req, struct ng_reply
 {
 	struct ng_stub *st = ctx;
 
-	st->ops_run++;
-	st->last = *req;
+	ng_stub_enter(st, req);
 	for (int i = 0; i < NG_STUB_CALLS && rep->n_calls < req->limit; i++)
 		if (st->calls[i].used)
 			ng_reply_add_call(rep, st->calls[i].call_id);
@@ -200,8 +199,7 @@ static int ng_stub_statistics(void *ctx, const struct ng_request *req, struct ng
 	struct ng_stub *st = ctx;
 	struct ng_reply q;
 
-	st->ops_run++;
-	st->last = *req;
+	ng_stub_enter(st, req);
 	rep->has_statistics = true;
 	rep->stats.uptime_s = st->now_ms / 1000;
 	rep->stats.managed_sessions = st->managed;

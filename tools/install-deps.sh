@@ -15,11 +15,14 @@ PKGS=(
 	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32
 	libcmocka-dev                       # unit tests
 	iproute2 nftables                   # netns topologies, NAT models
+	ethtool                             # veth checksum offload off in XDP tests (a local
+	                                    # sender's offloaded UDP sum is partial on a veth)
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
-	rtpengine-daemon                    # comparison in make bench
+	jq                                  # netns tests read the peers' JSON events
+	rtpengine-daemon                    # comparison in make bench; NG interop test
+	python3                             # JSON checks in netns tests; make bench's report
 	ethtool                             # veth offloads in bench/netns tests (tx csum off, GRO on)
-	python3                             # make bench's report (medians, tables, results.json)
 )
 
 missing=()

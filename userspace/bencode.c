@@ -173,18 +173,21 @@ static ssize_t bencode_walk(const uint8_t *buf, size_t len, struct bencode *node
 			if (top->node->type == BENCODE_DICT) {
 				at = pos;
 				if (!is_digit(buf[pos]) && buf[pos] != '-')
-					return bencode_fail(err, pos,
-							    "dictionary key must be a byte string, not 0x%02x",
-							    buf[pos]);
+					return bencode_fail(
+						err, pos,
+						"dictionary key must be a byte string, not 0x%02x",
+						buf[pos]);
 				rc = bencode_parse_str(buf, len, &pos, &key, &key_len, err);
 				if (rc)
 					return rc;
 				if (bencode_key_taken(top->node, key, key_len))
-					return bencode_fail(err, at, "duplicate dictionary key '%.*s'",
-							    (int)(key_len > 40 ? 40 : key_len), key);
+					return bencode_fail(
+						err, at, "duplicate dictionary key '%.*s'",
+						(int)(key_len > 40 ? 40 : key_len), key);
 				if (pos >= len || buf[pos] == 'e')
-					return bencode_fail(err, pos, "dictionary key '%.*s' has no value",
-							    (int)(key_len > 40 ? 40 : key_len), key);
+					return bencode_fail(
+						err, pos, "dictionary key '%.*s' has no value",
+						(int)(key_len > 40 ? 40 : key_len), key);
 			}
 		} else if (pos >= len) {
 			return bencode_fail(err, pos, "empty input");
@@ -220,7 +223,8 @@ static ssize_t bencode_walk(const uint8_t *buf, size_t len, struct bencode *node
 				n->type = BENCODE_STR;
 				rc = bencode_parse_str(buf, len, &pos, &n->s.ptr, &n->s.len, err);
 			} else {
-				rc = bencode_fail(err, pos, "unexpected byte 0x%02x where a value starts",
+				rc = bencode_fail(err, pos,
+						  "unexpected byte 0x%02x where a value starts",
 						  buf[pos]);
 			}
 		}
@@ -271,7 +275,8 @@ int bencode_decode(const uint8_t *buf, size_t len, struct bencode *nodes, size_t
 		return (int)n;
 	if ((size_t)n != len) {
 		*root = NULL;
-		return bencode_fail(err, (size_t)n, "%zu bytes of trailing garbage", len - (size_t)n);
+		return bencode_fail(err, (size_t)n, "%zu bytes of trailing garbage",
+				    len - (size_t)n);
 	}
 	return 0;
 }

@@ -81,7 +81,7 @@ enum call_leg_state call_leg_settle(struct call_table *t, struct call_leg *l, ui
 	for (unsigned i = 0; i < l->nstreams; i++) {
 		const struct call_stream *s = &l->streams[i];
 
-		if (!s->active)
+		if (!s->active || s->bundled)
 			continue;
 		any_active = true;
 		if (!s->remote_set[CALL_COMP_RTP])
@@ -96,8 +96,8 @@ enum call_leg_state call_leg_settle(struct call_table *t, struct call_leg *l, ui
 				    now_ms);
 	else if (all_remote)
 		call_leg_transition(t, l, CALL_LEG_STATE_CONNECTED,
-				    l->state == CALL_LEG_STATE_CONSENT_LOST ? "consent regained" :
-									      "media path known",
+				    l->state == CALL_LEG_STATE_CONSENT_LOST ? "consent regained"
+									    : "media path known",
 				    now_ms);
 	return l->state;
 }

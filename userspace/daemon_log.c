@@ -53,7 +53,7 @@ void daemon_log_use_syslog(int on)
 
 void daemon_log(enum daemon_log_level lvl, const char *fmt, ...)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	char line[1024];
 	struct timespec ts;
 	va_list ap;

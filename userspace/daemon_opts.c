@@ -52,8 +52,11 @@ static const char usage_text[] =
 	"        TURN server (RFC 8656, UDP, long-term credentials) for relayed\n"
 	"        candidates of the relay. --turn needs both credentials.\n"
 	"    --inactivity-timeout SECONDS\n"
-	"        A plain-RTP (non-ICE) leg that receives no media for this long has its\n"
-	"        call deleted, with a log line (default 60; 0 disables).\n"
+	"        A plain-RTP (non-ICE) leg that receives no media for this long (fast\n"
+	"        path and userspace both count), or an ICE leg that stays this long\n"
+	"        without a usable pair (never connected, failed, consent lost), has\n"
+	"        its call deleted, with a log line saying which and why (default 60;\n"
+	"        0 disables).\n"
 	"    --pin-path DIR\n"
 	"        bpffs directory of the fast path's pinned program and maps (default\n"
 	"        /sys/fs/bpf/icepath). They outlive the daemon: after a restart (even\n"
@@ -117,7 +120,8 @@ void daemon_opts_defaults(struct daemon_opts *o)
 	o->inactivity_s = DAEMON_DEFAULT_INACTIVITY;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -146,7 +150,7 @@ static int parse_hostport(struct netaddr *a, const char *s, int default_port)
 {
 	char host[256];
 	const char *colon, *port_s;
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res;
 	unsigned long port;
 
 	if (netaddr_parse(a, s, default_port) == 0)
@@ -180,7 +184,8 @@ static int set_interface(struct daemon_opts *o, const char *v, char *err, size_t
 	char buf[160], *addr, *adv, *eq;
 
 	if (o->nifaces >= DAEMON_MAX_INTERFACES)
-		return fail(err, errlen, "--interface: at most %d interfaces", DAEMON_MAX_INTERFACES);
+		return fail(err, errlen, "--interface: at most %d interfaces",
+			    DAEMON_MAX_INTERFACES);
 	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
 		return fail(err, errlen, "--interface '%s': too long", v);
 	ifc = &o->ifaces[o->nifaces];
@@ -203,22 +208,26 @@ static int set_interface(struct daemon_opts *o, const char *v, char *err, size_t
 		*adv++ = 0;
 	if (netaddr_from_str(&ifc->local, addr, 0))
 		return fail(err, errlen,
-			    "--interface '%s': '%s' is not an IPv4/IPv6 address (expected NAME=ADDR[!ADVERTISED])",
+			    "--interface '%s': '%s' is not an IPv4/IPv6 address (expected "
+			    "NAME=ADDR[!ADVERTISED])",
 			    v, addr);
 	if (netaddr_is_any(&ifc->local))
 		return fail(err, errlen,
-			    "--interface '%s': the wildcard address cannot be advertised; give the interface's own address",
+			    "--interface '%s': the wildcard address cannot be advertised; give the "
+			    "interface's own address",
 			    v);
 	ifc->advertised = ifc->local;
 	if (adv && netaddr_from_str(&ifc->advertised, adv, 0))
-		return fail(err, errlen, "--interface '%s': advertised address '%s' is not an IP address", v,
+		return fail(err, errlen,
+			    "--interface '%s': advertised address '%s' is not an IP address", v,
 			    adv);
 	if (netaddr_family(&ifc->advertised) != netaddr_family(&ifc->local))
-		return fail(err, errlen, "--interface '%s': address and advertised address differ in family",
-			    v);
+		return fail(err, errlen,
+			    "--interface '%s': address and advertised address differ in family", v);
 	for (unsigned i = 0; i < o->nifaces; i++)
 		if (strcmp(o->ifaces[i].name, ifc->name) == 0)
-			return fail(err, errlen, "--interface '%s': name '%s' given twice", v, ifc->name);
+			return fail(err, errlen, "--interface '%s': name '%s' given twice", v,
+				    ifc->name);
 	o->nifaces++;
 	return 0;
 }
@@ -245,15 +254,14 @@ static int set_string(char *dst, size_t cap, const char *key, const char *v, cha
 	return 0;
 }
 
-int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char *err,
-		    size_t errlen)
+int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char *err, size_t errlen)
 {
 	unsigned long n;
 
 	if (!strcmp(key, "foreground"))
-		return parse_bool(v, &o->foreground) ?
-			       fail(err, errlen, "foreground: '%s' is not yes/no", v) :
-			       0;
+		return parse_bool(v, &o->foreground)
+			       ? fail(err, errlen, "foreground: '%s' is not yes/no", v)
+			       : 0;
 	if (!strcmp(key, "help")) {
 		o->help = true;
 		return 0;
@@ -268,13 +276,14 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 		return set_interface(o, v, err, errlen);
 	if (!strcmp(key, "listen-ng")) {
 		if (netaddr_parse(&o->listen_ng, v, -1))
-			return fail(err, errlen, "--listen-ng '%s': expected ADDR:PORT, e.g. 127.0.0.1:2223",
-				    v);
+			return fail(err, errlen,
+				    "--listen-ng '%s': expected ADDR:PORT, e.g. 127.0.0.1:2223", v);
 		return 0;
 	}
 	if (!strcmp(key, "port-min") || !strcmp(key, "port-max")) {
 		if (parse_uint(v, 65535, &n) || n < 1024)
-			return fail(err, errlen, "--%s '%s': expected a port number 1024-65535", key, v);
+			return fail(err, errlen, "--%s '%s': expected a port number 1024-65535",
+				    key, v);
 		if (key[6] == 'i')
 			o->port_min = (uint16_t)n;
 		else
@@ -312,12 +321,14 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 		return set_string(o->config, sizeof(o->config), key, v, err, errlen);
 	if (!strcmp(key, "log-level")) {
 		if (daemon_log_level_from_str(v, &o->log_level))
-			return fail(err, errlen, "--log-level '%s': expected error, warn, info or debug", v);
+			return fail(err, errlen,
+				    "--log-level '%s': expected error, warn, info or debug", v);
 		return 0;
 	}
 	if (!strcmp(key, "inactivity-timeout")) {
 		if (parse_uint(v, 86400, &n))
-			return fail(err, errlen, "--inactivity-timeout '%s': expected seconds 0-86400", v);
+			return fail(err, errlen,
+				    "--inactivity-timeout '%s': expected seconds 0-86400", v);
 		o->inactivity_s = (unsigned)n;
 		return 0;
 	}
@@ -386,18 +397,19 @@ static int check(const struct daemon_opts *o, char *err, size_t errlen)
 		return 0;
 	if (!o->nifaces)
 		return fail(err, errlen,
-			    "no --interface given: name at least one local address for media, e.g. --interface pub=192.0.2.10");
+			    "no --interface given: name at least one local address for media, e.g. "
+			    "--interface pub=192.0.2.10");
 	/* RTP even, RTCP odd (RFC 3550 §11): the range must hold one pair */
 	if (o->port_min >= o->port_max)
 		return fail(err, errlen, "--port-min %u is not below --port-max %u", o->port_min,
 			    o->port_max);
 	if (netaddr_family(&o->turn) && (!o->turn_user[0] || !o->turn_pass[0]))
-		return fail(err, errlen, "--turn needs --turn-user and --turn-pass (long-term credentials)");
+		return fail(err, errlen,
+			    "--turn needs --turn-user and --turn-pass (long-term credentials)");
 	return 0;
 }
 
-int daemon_opts_parse(struct daemon_opts *o, int argc, char *const argv[], char *err,
-		      size_t errlen)
+int daemon_opts_parse(struct daemon_opts *o, int argc, char *const argv[], char *err, size_t errlen)
 {
 	char sub[256], key[64];
 	const char *a, *v, *eq;
@@ -420,7 +432,8 @@ int daemon_opts_parse(struct daemon_opts *o, int argc, char *const argv[], char 
 		if (!strcmp(a, "-h"))
 			a = "--help";
 		if (strncmp(a, "--", 2) != 0 || !a[2])
-			return fail(err, errlen, "unexpected argument '%s' (options start with --)", a);
+			return fail(err, errlen, "unexpected argument '%s' (options start with --)",
+				    a);
 		a += 2;
 		eq = strchr(a, '=');
 		if (eq) {
@@ -432,7 +445,8 @@ int daemon_opts_parse(struct daemon_opts *o, int argc, char *const argv[], char 
 		} else {
 			snprintf(key, sizeof(key), "%s", a);
 			v = NULL;
-			if (strcmp(key, "foreground") && strcmp(key, "help") && strcmp(key, "version")) {
+			if (strcmp(key, "foreground") && strcmp(key, "help") &&
+			    strcmp(key, "version")) {
 				if (i + 1 >= argc)
 					return fail(err, errlen, "--%s needs a value", key);
 				v = argv[++i];

@@ -21,6 +21,7 @@
 #include "icepath/ice.h"
 #include "icepath/stun.h"
 #include "icepath/turn_client.h"
+#include "ice_queue.h"
 
 /* Controlling agent: how long to wait for higher-priority pairs once a
  * component has a valid pair before nominating the best one (RFC 8445 §8.1.1
@@ -28,7 +29,18 @@
 #define ICE_NOMINATION_WAIT_MS 1000
 /* Consent requests whose late responses still count (RFC 7675 §5.1). */
 #define ICE_CONSENT_TIDS 4
-#define ICE_TX_MAX 2048
+#define ICE_TX_MAX	 2048
+
+/* A candidate as the agent keeps it: struct ice_candidate without the SDP
+ * extras (ext[], generation), a third of the size; agents are many. */
+struct ice_cand {
+	char foundation[ICE_FOUNDATION_MAX];
+	uint16_t component;
+	enum ice_cand_type type;
+	uint32_t priority;
+	struct netaddr addr;
+	struct netaddr raddr;
+};
 
 struct ice_gather_txn {
 	bool active;
@@ -49,7 +61,7 @@ struct ice_host {
 };
 
 struct ice_lcand {
-	struct ice_candidate c;
+	struct ice_cand c;
 	int host; /* index in a->hosts: the base datagrams leave from */
 	int turn; /* >= 0: relayed through hosts[host].turn[turn] */
 };
@@ -59,14 +71,15 @@ struct ice_pair {
 	unsigned comp;
 	uint64_t prio;
 	enum ice_pair_state state;
-	bool valid;		  /* in the valid list (RFC 8445 §7.2.5.3.2) */
+	bool valid; /* in the valid list (RFC 8445 §7.2.5.3.2) */
 	bool nominated;
 	bool use_cand;		  /* controlling: the check in flight carries USE-CANDIDATE */
 	bool nominate_on_success; /* controlled: USE-CANDIDATE arrived before our check succeeded */
-	bool triggered;		  /* in the triggered-check queue */
+	bool triggered;		  /* in the triggered-check queue (§7.3.1.4) */
+	uint32_t trig_seq;	  /* its place in that FIFO */
 	bool sent_controlling;	  /* our role when the check went out (§7.2.5.1) */
 	bool inflight;
-	int valid_idx;		  /* the valid pair this pair's check produced, or -1 */
+	int valid_idx; /* the valid pair this pair's check produced, or -1 */
 	uint8_t tid[STUN_TID_LEN];
 	unsigned sent;
 	uint32_t rto, rto0;
@@ -81,12 +94,11 @@ enum ice_list_state {
 
 struct ice_sel {
 	bool active;
-	struct ice_candidate local, remote;
+	struct ice_cand local, remote;
 	struct netaddr base;
 	int host, turn;
 	uint64_t prio;
 	unsigned generation;
-	char lufrag[ICE_UFRAG_MAX], rufrag[ICE_UFRAG_MAX], rpwd[ICE_PWD_MAX];
 	enum ice_consent_state consent;
 	uint64_t consent_next_ms;
 	uint64_t consent_expiry_ms; /* last authenticated response + timeout */
@@ -97,9 +109,9 @@ struct ice_sel {
 
 struct ice_component {
 	struct ice_sel sel;
-	bool failed;	     /* FAILED event raised for this generation */
+	bool failed;		 /* FAILED event raised for this generation */
 	uint64_t first_valid_ms; /* controlling: when a valid pair first appeared */
-	int nominating;	     /* controlling: pair index with USE-CANDIDATE in flight, or -1 */
+	int nominating;		 /* controlling: pair index with USE-CANDIDATE in flight, or -1 */
 };
 
 struct ice_stream {
@@ -108,38 +120,29 @@ struct ice_stream {
 	char lufrag[ICE_UFRAG_MAX], lpwd[ICE_PWD_MAX];
 	char prev_lufrag[ICE_UFRAG_MAX], prev_lpwd[ICE_PWD_MAX];
 	char rufrag[ICE_UFRAG_MAX], rpwd[ICE_PWD_MAX];
+	/* the previous generation's remote credentials: consent on the kept
+	 * selected pair uses them until the new remote ones are known */
+	char prev_rufrag[ICE_UFRAG_MAX], prev_rpwd[ICE_PWD_MAX];
 	bool have_remote;
+	bool remote_restarted; /* remote credentials changed: our restart follows */
 	bool remote_eoc;
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
-	struct ice_component comp[ICE_MAX_COMPONENTS + 1]; /* [1..ncomp] */
-	struct ice_lcand lcands[ICE_MAX_LOCAL_CANDIDATES];
-	unsigned nl;
-	struct ice_candidate rcands[ICE_MAX_REMOTE_CANDIDATES];
-	unsigned nr;
+	struct ice_component *comp; /* [1..ncomp] */
+	struct ice_lcand *lcands;   /* grown up to ICE_MAX_LOCAL_CANDIDATES */
+	unsigned nl, cap_l;
+	struct ice_cand *rcands; /* grown up to ICE_MAX_REMOTE_CANDIDATES */
+	unsigned nr, cap_r;
 	unsigned prflx_seq;
 	struct ice_pair *pairs;
 	unsigned npairs, cap_pairs;
-	unsigned *trig; /* ring of pair indices */
-	unsigned trig_head, trig_len;
-};
-
-struct ice_out {
-	struct ice_out *next;
-	struct netaddr local, remote;
-	size_t len;
-	uint8_t buf[];
-};
-
-struct ice_evq {
-	struct ice_evq *next;
-	struct ice_event ev;
+	unsigned trig_len; /* pairs with triggered set */
+	uint32_t trig_seq; /* FIFO order of the triggered-check queue */
 };
 
 struct ice_server {
 	struct netaddr addr;
-	char user[STUN_USERNAME_MAX];
-	char pass[256];
+	char *user, *pass; /* TURN only */
 };
 
 struct ice_agent {
@@ -165,8 +168,8 @@ struct ice_agent {
 	unsigned nhosts, cap_hosts;
 	struct ice_stream *streams[ICE_MAX_STREAMS];
 	unsigned nstreams;
-	struct ice_out *out_head, **out_tail;
-	struct ice_evq *ev_head, **ev_tail;
+	struct ice_queue out; /* datagrams to send */
+	struct ice_queue events;
 	struct ice_agent_stats stats;
 };
 
@@ -176,35 +179,33 @@ struct ice_agent {
 
 const char *ice_agent_state_str(enum ice_agent_state s)
 {
-	static const char *const t[] = { "new",		 "checking", "connected", "completed",
-					 "disconnected", "failed",   "closed" };
+	static const char *const t[] = {"new",		"checking", "connected", "completed",
+					"disconnected", "failed",   "closed"};
 	return NAME(t, s);
 }
 
 const char *ice_pair_state_str(enum ice_pair_state s)
 {
-	static const char *const t[] = { "frozen", "waiting", "in-progress", "succeeded",
-					 "failed" };
+	static const char *const t[] = {"frozen", "waiting", "in-progress", "succeeded", "failed"};
 	return NAME(t, s);
 }
 
 const char *ice_consent_state_str(enum ice_consent_state s)
 {
-	static const char *const t[] = { "none", "granted", "lost" };
+	static const char *const t[] = {"none", "granted", "lost"};
 	return NAME(t, s);
 }
 
 const char *ice_gathering_state_str(enum ice_gathering_state s)
 {
-	static const char *const t[] = { "new", "gathering", "complete" };
+	static const char *const t[] = {"new", "gathering", "complete"};
 	return NAME(t, s);
 }
 
 /* ---- plumbing ------------------------------------------------------------ */
 
-__attribute__((format(printf, 3, 4))) static void ice_log(struct ice_agent *a,
-							   enum ice_log_level lvl,
-							   const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+ice_log(struct ice_agent *a, enum ice_log_level lvl, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -262,37 +263,28 @@ static void ice_random_chars(struct ice_agent *a, char *out, size_t n)
 
 static void ice_push_event(struct ice_agent *a, const struct ice_event *ev)
 {
-	struct ice_evq *q = malloc(sizeof(*q));
-
-	if (!q) {
+	if (ice_queue_push(&a->events, ev, sizeof(*ev)))
 		ice_log(a, ICE_LOG_ERROR, "out of memory: event %d lost", ev->type);
-		return;
-	}
-	q->next = NULL;
-	q->ev = *ev;
-	*a->ev_tail = q;
-	a->ev_tail = &q->next;
 }
 
 static void ice_queue_raw(struct ice_agent *a, const struct netaddr *local,
 			  const struct netaddr *remote, const uint8_t *buf, size_t len)
 {
-	struct ice_out *o = malloc(sizeof(*o) + len);
-
-	if (!o) {
+	if (ice_queue_push_datagram(&a->out, local, remote, buf, len))
 		ice_log(a, ICE_LOG_ERROR, "out of memory: datagram dropped");
-		return;
-	}
-	o->next = NULL;
-	o->local = *local;
-	o->remote = *remote;
-	o->len = len;
-	memcpy(o->buf, buf, len);
-	*a->out_tail = o;
-	a->out_tail = &o->next;
 }
 
 static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, uint64_t now);
+
+/* Move what a TURN client queued (permit/bind/wrap only queue requests;
+ * events only come from recv and tick) to the agent's queue. */
+static void ice_turn_flush(struct ice_agent *a, unsigned h, unsigned t)
+{
+	struct ice_transmit tx;
+
+	while (turn_client_poll_transmit(a->hosts[h].turn[t], &tx))
+		ice_queue_raw(a, &tx.local, &tx.remote, tx.head, tx.head_len);
+}
 
 /* Send buf to remote from a base, or through the TURN allocation. */
 static void ice_send_raw(struct ice_agent *a, int host, int turn, const struct netaddr *remote,
@@ -309,7 +301,7 @@ static void ice_send_raw(struct ice_agent *a, int host, int turn, const struct n
 	err = turn_client_wrap(hh->turn[turn], remote, buf, len, true, &tx);
 	if (err == -EPERM) {
 		turn_client_permit(hh->turn[turn], remote, now);
-		ice_handle_turn_events(a, (unsigned)host, (unsigned)turn, now);
+		ice_turn_flush(a, (unsigned)host, (unsigned)turn);
 		err = turn_client_wrap(hh->turn[turn], remote, buf, len, true, &tx);
 	}
 	if (err) {
@@ -323,7 +315,7 @@ static void ice_send_raw(struct ice_agent *a, int host, int turn, const struct n
 
 static void ice_agent_set_state(struct ice_agent *a, enum ice_agent_state to)
 {
-	struct ice_event ev = { .type = ICE_EVENT_STATE };
+	struct ice_event ev = {.type = ICE_EVENT_STATE};
 
 	if (a->state == to)
 		return;
@@ -366,8 +358,8 @@ static void ice_agent_update_state(struct ice_agent *a)
 	else if (lost)
 		ice_agent_set_state(a, ICE_AGENT_STATE_DISCONNECTED);
 	else if (all_sel)
-		ice_agent_set_state(a, done ? ICE_AGENT_STATE_COMPLETED
-					    : ICE_AGENT_STATE_CONNECTED);
+		ice_agent_set_state(a,
+				    done ? ICE_AGENT_STATE_COMPLETED : ICE_AGENT_STATE_CONNECTED);
 	else
 		ice_agent_set_state(a, ICE_AGENT_STATE_CHECKING);
 }
@@ -377,7 +369,7 @@ static void ice_agent_update_state(struct ice_agent *a)
 int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 {
 	struct ice_agent *a;
-	struct ice_config def = { 0 };
+	struct ice_config def = {0};
 
 	if (!out)
 		return -EINVAL;
@@ -414,8 +406,8 @@ int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 	a->controlling = a->cfg.controlling && !a->cfg.lite;
 	ice_random(a, &a->tiebreaker, sizeof(a->tiebreaker));
 	a->next_check_ms = 0;
-	a->out_tail = &a->out_head;
-	a->ev_tail = &a->ev_head;
+	ice_queue_init(&a->out);
+	ice_queue_init(&a->events);
 	*out = a;
 	return 0;
 }
@@ -428,23 +420,19 @@ void ice_agent_free(struct ice_agent *a)
 		for (unsigned t = 0; t < ICE_MAX_SERVERS; t++)
 			turn_client_free(a->hosts[h].turn[t]);
 	free(a->hosts);
+	for (unsigned t = 0; t < a->nturn; t++) {
+		free(a->turn[t].user);
+		free(a->turn[t].pass);
+	}
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		free(a->streams[s]->pairs);
-		free(a->streams[s]->trig);
+		free(a->streams[s]->lcands);
+		free(a->streams[s]->rcands);
+		free(a->streams[s]->comp);
 		free(a->streams[s]);
 	}
-	while (a->out_head) {
-		struct ice_out *o = a->out_head;
-
-		a->out_head = o->next;
-		free(o);
-	}
-	while (a->ev_head) {
-		struct ice_evq *q = a->ev_head;
-
-		a->ev_head = q->next;
-		free(q);
-	}
+	ice_queue_clear(&a->out);
+	ice_queue_clear(&a->events);
 	free(a);
 }
 
@@ -467,12 +455,8 @@ int ice_agent_add_stream(struct ice_agent *a, unsigned ncomponents)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st->cap_pairs = a->cfg.max_pairs;
-	st->pairs = calloc(st->cap_pairs, sizeof(*st->pairs));
-	st->trig = calloc(st->cap_pairs, sizeof(*st->trig));
-	if (!st->pairs || !st->trig) {
-		free(st->pairs);
-		free(st->trig);
+	st->comp = calloc(ncomponents + 1, sizeof(*st->comp));
+	if (!st->comp) {
 		free(st);
 		return -ENOMEM;
 	}
@@ -491,12 +475,70 @@ static struct ice_stream *ice_stream_get(const struct ice_agent *a, unsigned str
 
 /* ---- candidates ------------------------------------------------------------- */
 
+static void ice_cand_export(const struct ice_cand *in, struct ice_candidate *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->foundation, in->foundation, sizeof(out->foundation));
+	out->component = in->component;
+	out->transport = ICE_TRANSPORT_UDP;
+	out->priority = in->priority;
+	out->addr = in->addr;
+	out->type = in->type;
+	out->raddr = in->raddr;
+	out->generation = -1;
+}
+
+static void ice_cand_import(const struct ice_candidate *in, struct ice_cand *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->foundation, in->foundation, sizeof(out->foundation));
+	out->foundation[ICE_FOUNDATION_MAX - 1] = 0;
+	out->component = in->component;
+	out->priority = in->priority;
+	out->addr = in->addr;
+	netaddr_unmap_v4(&out->addr);
+	out->type = in->type;
+	out->raddr = in->raddr;
+}
+
+/* Grow *arr (of elem-sized entries) to hold need, capped at max. */
+static int ice_grow(void **arr, unsigned *cap, size_t elem, unsigned need, unsigned max)
+{
+	unsigned n;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	if (need > max)
+		return -ENOSPC;
+	n = *cap ? *cap * 2 : 4;
+	if (n > max)
+		n = max;
+	p = realloc(*arr, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+static int ice_rcand_push(struct ice_stream *st, const struct ice_cand *c)
+{
+	int err = ice_grow((void **)&st->rcands, &st->cap_r, sizeof(*st->rcands), st->nr + 1,
+			   ICE_MAX_REMOTE_CANDIDATES);
+
+	if (err)
+		return err;
+	st->rcands[st->nr] = *c;
+	return (int)st->nr++;
+}
+
 /* RFC 8445 §5.1.1.3: same type, base IP, server IP and transport share a
  * foundation. A hash of those, printed, is stable across streams. */
 static void ice_foundation(char out[ICE_FOUNDATION_MAX], enum ice_cand_type type,
 			   const struct netaddr *base, const struct netaddr *server)
 {
-	struct netaddr b = *base, s = { 0 };
+	struct netaddr b = *base, s = {0};
 	uint32_t h = 2166136261u;
 
 	netaddr_set_port(&b, 0);
@@ -519,12 +561,12 @@ static void ice_pair_add_for_remote(struct ice_agent *a, struct ice_stream *st, 
  * Add a local candidate unless redundant (RFC 8445 §5.1.3: same address and
  * same base as one of higher or equal priority). Returns its index or -1.
  */
-static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_candidate *c,
-			 int host, int turn, bool announce, uint64_t now)
+static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_cand *c, int host,
+			 int turn, bool announce, uint64_t now)
 {
 	struct ice_stream *st = a->streams[sidx];
 	struct ice_lcand *lc;
-	struct ice_event ev = { .type = ICE_EVENT_CANDIDATE };
+	struct ice_event ev = {.type = ICE_EVENT_CANDIDATE};
 
 	for (unsigned i = 0; i < st->nl; i++) {
 		lc = &st->lcands[i];
@@ -534,7 +576,8 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 				return -1;
 		}
 	}
-	if (st->nl >= ICE_MAX_LOCAL_CANDIDATES) {
+	if (ice_grow((void **)&st->lcands, &st->cap_l, sizeof(*st->lcands), st->nl + 1,
+		     ICE_MAX_LOCAL_CANDIDATES)) {
 		ice_log(a, ICE_LOG_WARN, "stream %u: local candidate limit %d reached", sidx,
 			ICE_MAX_LOCAL_CANDIDATES);
 		return -1;
@@ -546,7 +589,7 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 	if (announce && c->type != ICE_CAND_TYPE_PRFLX) {
 		ev.stream = sidx;
 		ev.component = c->component;
-		ev.candidate = *c;
+		ice_cand_export(c, &ev.candidate);
 		ice_push_event(a, &ev);
 	}
 	st->nl++;
@@ -555,20 +598,18 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 	return (int)st->nl - 1;
 }
 
-static void ice_cand_fill(struct ice_candidate *c, enum ice_cand_type type, unsigned comp,
+static void ice_cand_fill(struct ice_cand *c, enum ice_cand_type type, unsigned comp,
 			  uint16_t local_pref, const struct netaddr *addr,
 			  const struct netaddr *base, const struct netaddr *raddr,
 			  const struct netaddr *server)
 {
 	memset(c, 0, sizeof(*c));
 	c->component = (uint16_t)comp;
-	c->transport = ICE_TRANSPORT_UDP;
 	c->type = type;
 	c->addr = *addr;
 	c->priority = ice_candidate_priority(ice_cand_type_pref(type), local_pref, comp);
 	if (raddr)
 		c->raddr = *raddr;
-	c->generation = -1;
 	ice_foundation(c->foundation, type, base, server);
 }
 
@@ -576,7 +617,7 @@ int ice_agent_add_host(struct ice_agent *a, unsigned stream, unsigned component,
 		       const struct netaddr *base, uint16_t local_pref)
 {
 	struct ice_stream *st = ice_stream_get(a, stream);
-	struct ice_candidate c;
+	struct ice_cand c;
 	struct ice_host *h;
 	unsigned n = 0;
 
@@ -640,16 +681,22 @@ int ice_agent_add_turn_server(struct ice_agent *a, const struct netaddr *server,
 	struct ice_server *s;
 
 	if (!server || !netaddr_port(server) || !username || !password ||
-	    strlen(username) >= sizeof(s->user) || strlen(password) >= sizeof(s->pass))
+	    strlen(username) >= STUN_USERNAME_MAX || strlen(password) >= 256)
 		return -EINVAL;
 	if (a->nturn >= ICE_MAX_SERVERS)
 		return -ENOSPC;
 	if (a->gather_started)
 		return -EALREADY;
-	s = &a->turn[a->nturn++];
+	s = &a->turn[a->nturn];
 	s->addr = *server;
-	strcpy(s->user, username);
-	strcpy(s->pass, password);
+	s->user = strdup(username);
+	s->pass = strdup(password);
+	if (!s->user || !s->pass) {
+		free(s->user);
+		free(s->pass);
+		return -ENOMEM;
+	}
+	a->nturn++;
 	return 0;
 }
 
@@ -703,7 +750,8 @@ static void ice_gather_host(struct ice_agent *a, unsigned h, uint64_t now)
 		tcfg.rm = a->cfg.rm;
 		tcfg.random = a->cfg.random;
 		tcfg.random_ctx = a->cfg.random_ctx;
-		if (turn_client_new(&hh->turn[i], &tcfg) || turn_client_allocate(hh->turn[i], now)) {
+		if (turn_client_new(&hh->turn[i], &tcfg) ||
+		    turn_client_allocate(hh->turn[i], now)) {
 			ice_log(a, ICE_LOG_ERROR, "cannot start a TURN allocation");
 			hh->turn_done[i] = true;
 		}
@@ -715,7 +763,7 @@ static void ice_gathering_check(struct ice_agent *a)
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		struct ice_stream *st = a->streams[s];
 		bool done = true;
-		struct ice_event ev = { .type = ICE_EVENT_GATHERING_DONE, .stream = s };
+		struct ice_event ev = {.type = ICE_EVENT_GATHERING_DONE, .stream = s};
 
 		if (st->gathering != ICE_GATHERING_STATE_GATHERING)
 			continue;
@@ -783,7 +831,7 @@ int ice_agent_local_candidates(const struct ice_agent *a, unsigned stream,
 		if (st->lcands[i].c.type == ICE_CAND_TYPE_PRFLX)
 			continue; /* learnt from checks, never signalled */
 		if (n < max)
-			out[n] = st->lcands[i].c;
+			ice_cand_export(&st->lcands[i].c, &out[n]);
 		n++;
 	}
 	return (int)n;
@@ -795,23 +843,23 @@ int ice_agent_default_candidate(const struct ice_agent *a, unsigned stream, unsi
 	const struct ice_stream *st = ice_stream_get(a, stream);
 	/* RFC 8445 §5.1.4: the candidate most likely to work: relayed, then
 	 * server-reflexive, then host. */
-	static const enum ice_cand_type order[] = { ICE_CAND_TYPE_RELAY, ICE_CAND_TYPE_SRFLX,
-						    ICE_CAND_TYPE_HOST };
+	static const enum ice_cand_type order[] = {ICE_CAND_TYPE_RELAY, ICE_CAND_TYPE_SRFLX,
+						   ICE_CAND_TYPE_HOST};
 
 	if (!st || component < 1 || component > st->ncomp)
 		return -ENOENT;
 	for (unsigned o = 0; o < 3; o++) {
-		const struct ice_candidate *best = NULL;
+		const struct ice_cand *best = NULL;
 
 		for (unsigned i = 0; i < st->nl; i++) {
-			const struct ice_candidate *c = &st->lcands[i].c;
+			const struct ice_cand *c = &st->lcands[i].c;
 
 			if (c->component == component && c->type == order[o] &&
 			    (!best || c->priority > best->priority))
 				best = c;
 		}
 		if (best) {
-			*out = *best;
+			ice_cand_export(best, out);
 			return 0;
 		}
 	}
@@ -832,10 +880,29 @@ static uint64_t ice_pair_priority(bool controlling, uint32_t local, uint32_t rem
 static void ice_pair_set_state(struct ice_agent *a, struct ice_stream *st, struct ice_pair *p,
 			       enum ice_pair_state to)
 {
+	/* Legal moves (RFC 8445 §6.1.2.6): FROZEN -> SUCCEEDED only for a
+	 * lite agent's pairs, valid by the peer's request; IN_PROGRESS ->
+	 * WAITING on a 487 (§7.2.5.1); FAILED -> WAITING for a triggered check
+	 * (§7.3.1.4); SUCCEEDED -> FAILED when a later check on the pair (a
+	 * nomination) gets an asymmetric answer (§7.2.5.2.1). */
+#define B(x) (1u << ICE_PAIR_STATE_##x)
+	static const unsigned legal[] = {
+		[ICE_PAIR_STATE_FROZEN] = B(WAITING) | B(IN_PROGRESS) | B(SUCCEEDED) | B(FAILED),
+		[ICE_PAIR_STATE_WAITING] = B(IN_PROGRESS) | B(SUCCEEDED) | B(FAILED),
+		[ICE_PAIR_STATE_IN_PROGRESS] = B(WAITING) | B(SUCCEEDED) | B(FAILED),
+		[ICE_PAIR_STATE_SUCCEEDED] = B(FAILED),
+		[ICE_PAIR_STATE_FAILED] = B(WAITING) | B(SUCCEEDED),
+	};
+#undef B
 	char l[NETADDR_STRLEN], r[NETADDR_STRLEN];
 
 	if (p->state == to)
 		return;
+	if (!(legal[p->state] & (1u << to))) {
+		ice_log(a, ICE_LOG_ERROR, "pair: refused move %s -> %s",
+			ice_pair_state_str(p->state), ice_pair_state_str(to));
+		return;
+	}
 	ice_log(a, ICE_LOG_DEBUG, "pair %s -> %s: %s",
 		netaddr_str(&st->lcands[p->l].c.addr, l, sizeof(l)),
 		netaddr_str(&st->rcands[p->r].addr, r, sizeof(r)), ice_pair_state_str(to));
@@ -868,7 +935,7 @@ static bool ice_same_base(const struct ice_lcand *x, const struct ice_lcand *y)
 static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, unsigned r)
 {
 	const struct ice_lcand *lc = &st->lcands[l];
-	const struct ice_candidate *rc = &st->rcands[r];
+	const struct ice_cand *rc = &st->rcands[r];
 	uint64_t prio = ice_pair_priority(a->controlling, lc->c.priority, rc->priority);
 	struct ice_pair *p;
 	unsigned idx;
@@ -881,7 +948,8 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 		     st->lcands[q->l].c.type == ICE_CAND_TYPE_RELAY))
 			return (int)i;
 	}
-	if (st->npairs < st->cap_pairs) {
+	if (!ice_grow((void **)&st->pairs, &st->cap_pairs, sizeof(*st->pairs), st->npairs + 1,
+		      a->cfg.max_pairs)) {
 		idx = st->npairs++;
 	} else {
 		int victim = -1;
@@ -895,7 +963,7 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 		}
 		if (victim < 0) {
 			ice_log(a, ICE_LOG_WARN, "check list full (%u pairs): pair dropped",
-				st->cap_pairs);
+				a->cfg.max_pairs);
 			return -1;
 		}
 		idx = (unsigned)victim;
@@ -914,21 +982,20 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 	return (int)idx;
 }
 
-static bool ice_pairable(const struct ice_lcand *lc, const struct ice_candidate *rc)
+static bool ice_pairable(const struct ice_lcand *lc, const struct ice_cand *rc)
 {
 	return lc->c.component == rc->component &&
 	       netaddr_family(&lc->c.addr) == netaddr_family(&rc->addr) &&
-	       rc->transport == ICE_TRANSPORT_UDP &&
 	       (lc->c.type == ICE_CAND_TYPE_HOST || lc->c.type == ICE_CAND_TYPE_RELAY);
 }
 
 static void ice_relay_permit(struct ice_agent *a, const struct ice_lcand *lc,
-			     const struct ice_candidate *rc, uint64_t now)
+			     const struct ice_cand *rc, uint64_t now)
 {
 	if (lc->turn < 0)
 		return;
 	turn_client_permit(a->hosts[lc->host].turn[lc->turn], &rc->addr, now);
-	ice_handle_turn_events(a, (unsigned)lc->host, (unsigned)lc->turn, now);
+	ice_turn_flush(a, (unsigned)lc->host, (unsigned)lc->turn);
 }
 
 static void ice_pair_add_for_local(struct ice_agent *a, struct ice_stream *st, unsigned l,
@@ -977,17 +1044,15 @@ static void ice_trigger(struct ice_agent *a, struct ice_stream *st, unsigned idx
 
 	if (p->triggered)
 		return;
-	if (st->trig_len >= st->cap_pairs)
-		return;
-	st->trig[(st->trig_head + st->trig_len) % st->cap_pairs] = idx;
 	st->trig_len++;
 	p->triggered = true;
+	p->trig_seq = st->trig_seq++;
 	a->stats.triggered_checks++;
 }
 
 static void ice_set_role(struct ice_agent *a, bool controlling)
 {
-	struct ice_event ev = { .type = ICE_EVENT_ROLE_CHANGED };
+	struct ice_event ev = {.type = ICE_EVENT_ROLE_CHANGED};
 
 	if (a->controlling == controlling)
 		return;
@@ -1044,7 +1109,6 @@ static void ice_stream_reset_checks(struct ice_stream *st)
 	st->nr = 0;
 	st->npairs = 0;
 	st->trig_len = 0;
-	st->trig_head = 0;
 	st->remote_eoc = false;
 	st->list = ICE_LIST_RUNNING;
 	/* Local prflx candidates came from the old generation's checks. */
@@ -1078,6 +1142,9 @@ int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const
 	if (st->have_remote) {
 		ice_log(a, ICE_LOG_INFO, "stream %u: remote ICE restart", stream);
 		st->generation++;
+		st->remote_restarted = true;
+		strcpy(st->prev_rufrag, st->rufrag);
+		strcpy(st->prev_rpwd, st->rpwd);
 		ice_stream_reset_checks(st);
 	}
 	strcpy(st->rufrag, ufrag);
@@ -1098,6 +1165,7 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 				   const struct ice_candidate *c)
 {
 	struct ice_stream *st = ice_stream_get(a, stream);
+	struct ice_cand rc;
 	int i;
 
 	if (!st)
@@ -1112,13 +1180,31 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 		return -EALREADY; /* credentials first: they name the generation */
 	i = ice_rcand_find(st, c->component, &c->addr);
 	if (i >= 0) {
-		/* RFC 8838 §11.4: a signalled candidate that we learnt as prflx
-		 * keeps its pairs; the signalled priority is not adopted. */
+		struct ice_sel *sel = &st->comp[c->component].sel;
+
+		if (st->rcands[i].type != ICE_CAND_TYPE_PRFLX)
+			return 0; /* a duplicate */
+		/* A peer-reflexive candidate learnt from a check before the
+		 * signalling caught up (trickle, RFC 8838 §11.4): it keeps its
+		 * pairs and their state, and takes the signalled type,
+		 * foundation and priority. */
+		ice_cand_import(c, &st->rcands[i]);
+		for (unsigned k = 0; k < st->npairs; k++)
+			if (st->pairs[k].r == (unsigned)i)
+				st->pairs[k].prio = ice_pair_priority(
+					a->controlling, st->lcands[st->pairs[k].l].c.priority,
+					c->priority);
+		if (sel->active && netaddr_equal(&sel->remote.addr, &st->rcands[i].addr)) {
+			sel->remote = st->rcands[i];
+			sel->prio =
+				ice_pair_priority(a->controlling, sel->local.priority, c->priority);
+		}
 		return 0;
 	}
-	if (st->nr >= ICE_MAX_REMOTE_CANDIDATES)
-		return -ENOSPC;
-	st->rcands[st->nr++] = *c;
+	ice_cand_import(c, &rc);
+	i = ice_rcand_push(st, &rc);
+	if (i < 0)
+		return i;
 	ice_pair_add_for_remote(a, st, st->nr - 1, a->now);
 	if (st->list == ICE_LIST_FAILED)
 		st->list = ICE_LIST_RUNNING;
@@ -1158,8 +1244,18 @@ int ice_agent_restart_stream(struct ice_agent *a, unsigned stream, uint64_t now_
 	strcpy(st->prev_lufrag, st->lufrag);
 	strcpy(st->prev_lpwd, st->lpwd);
 	ice_stream_new_credentials(a, st);
-	if (st->have_remote)
+	if (st->remote_restarted) {
+		/* The answer to a remote restart: the new remote credentials and
+		 * candidates already form the new generation; keep them. */
+		st->remote_restarted = false;
+		ice_log(a, ICE_LOG_INFO, "stream %u: ICE restart answered", stream);
+		return 0;
+	}
+	if (st->have_remote) {
 		st->generation++;
+		strcpy(st->prev_rufrag, st->rufrag);
+		strcpy(st->prev_rpwd, st->rpwd);
+	}
 	st->have_remote = false;
 	ice_stream_reset_checks(st);
 	ice_log(a, ICE_LOG_INFO, "stream %u: ICE restart, generation %u", stream, st->generation);
@@ -1209,8 +1305,7 @@ static int ice_build_check(struct ice_agent *a, const struct ice_stream *st,
 	stun_build_string(&b, STUN_ATTR_USERNAME, user);
 	/* §7.1.1: PRIORITY as if the check discovered a peer-reflexive candidate. */
 	stun_build_u32(&b, STUN_ATTR_PRIORITY,
-		       ice_candidate_priority(ICE_TYPE_PREF_PRFLX, local_pref,
-					      lc->c.component));
+		       ice_candidate_priority(ICE_TYPE_PREF_PRFLX, local_pref, lc->c.component));
 	stun_build_u64(&b, a->controlling ? STUN_ATTR_ICE_CONTROLLING : STUN_ATTR_ICE_CONTROLLED,
 		       a->tiebreaker);
 	if (use_cand)
@@ -1227,8 +1322,8 @@ static void ice_pair_transmit(struct ice_agent *a, struct ice_stream *st, struct
 {
 	const struct ice_lcand *lc = &st->lcands[p->l];
 	uint8_t buf[ICE_TX_MAX];
-	int len = ice_build_check(a, st, lc, st->rufrag, st->lufrag, st->rpwd, p->tid,
-				  p->use_cand, buf, sizeof(buf));
+	int len = ice_build_check(a, st, lc, st->rufrag, st->lufrag, st->rpwd, p->tid, p->use_cand,
+				  buf, sizeof(buf));
 
 	if (len < 0) {
 		ice_log(a, ICE_LOG_ERROR, "cannot build a check: %s", stun_strerror(len));
@@ -1289,15 +1384,16 @@ static bool ice_stream_next_check(struct ice_agent *a, struct ice_stream *st, ui
 {
 	struct ice_pair *best = NULL;
 
-	while (st->trig_len) {
-		unsigned idx = st->trig[st->trig_head];
+	if (st->trig_len) {
+		for (unsigned i = 0; i < st->npairs; i++) {
+			struct ice_pair *p = &st->pairs[i];
 
-		st->trig_head = (st->trig_head + 1) % st->cap_pairs;
+			if (p->triggered && (!best || p->trig_seq - best->trig_seq > 0x80000000u))
+				best = p;
+		}
+		best->triggered = false;
 		st->trig_len--;
-		if (idx >= st->npairs || !st->pairs[idx].triggered)
-			continue;
-		st->pairs[idx].triggered = false;
-		ice_pair_check(a, st, &st->pairs[idx], now);
+		ice_pair_check(a, st, best, now);
 		return true;
 	}
 	for (unsigned i = 0; i < st->npairs; i++) {
@@ -1318,14 +1414,8 @@ static bool ice_stream_next_check(struct ice_agent *a, struct ice_stream *st, ui
 			if (!ice_foundation_active(a, st, p))
 				best = p;
 		}
-		if (!best) /* every foundation busy: take the best frozen anyway */
-			for (unsigned i = 0; i < st->npairs; i++) {
-				struct ice_pair *p = &st->pairs[i];
-
-				if (p->state == ICE_PAIR_STATE_FROZEN &&
-				    (!best || p->prio > best->prio))
-					best = p;
-			}
+		/* Every frozen foundation busy elsewhere: this list waits for
+		 * those checks to succeed (§7.2.5.3.3 unfreezes) or fail. */
 	}
 	if (!best)
 		return false;
@@ -1364,10 +1454,11 @@ static void ice_paced_check(struct ice_agent *a, uint64_t now)
 			continue;
 		if (ice_stream_next_check(a, st, now)) {
 			a->rr = s + 1;
-			a->next_check_ms = now + a->cfg.ta_ms;
-			return;
+			break;
 		}
 	}
+	/* One check per Ta; with nothing checkable now, look again in Ta. */
+	a->next_check_ms = now + a->cfg.ta_ms;
 }
 
 /* ---- selection, consent --------------------------------------------------------- */
@@ -1376,11 +1467,18 @@ static void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c,
 				  enum ice_consent_state to)
 {
 	struct ice_sel *sel = &a->streams[s]->comp[c].sel;
-	struct ice_event ev = { .stream = s, .component = c };
+	struct ice_event ev = {.stream = s, .component = c};
 	enum ice_consent_state from = sel->consent;
 
 	if (from == to)
 		return;
+	/* NONE -> GRANTED at selection; then GRANTED <-> LOST (RFC 7675 §5.1). */
+	if (to == ICE_CONSENT_STATE_NONE ||
+	    (from == ICE_CONSENT_STATE_NONE && to != ICE_CONSENT_STATE_GRANTED)) {
+		ice_log(a, ICE_LOG_ERROR, "consent: refused move %s -> %s",
+			ice_consent_state_str(from), ice_consent_state_str(to));
+		return;
+	}
 	ice_log(a, ICE_LOG_INFO, "stream %u component %u: consent %s -> %s", s, c,
 		ice_consent_state_str(from), ice_consent_state_str(to));
 	sel->consent = to;
@@ -1408,8 +1506,8 @@ static void ice_pair_info_fill(const struct ice_agent *a, const struct ice_strea
 	const struct ice_lcand *lc = &st->lcands[p->l];
 
 	memset(out, 0, sizeof(*out));
-	out->local = lc->c;
-	out->remote = st->rcands[p->r];
+	ice_cand_export(&lc->c, &out->local);
+	ice_cand_export(&st->rcands[p->r], &out->remote);
 	out->base = a->hosts[lc->host].base;
 	out->priority = p->prio;
 	out->state = p->state;
@@ -1419,8 +1517,8 @@ static void ice_pair_info_fill(const struct ice_agent *a, const struct ice_strea
 static void ice_sel_info(const struct ice_sel *sel, struct ice_pair_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->local = sel->local;
-	out->remote = sel->remote;
+	ice_cand_export(&sel->local, &out->local);
+	ice_cand_export(&sel->remote, &out->remote);
 	out->base = sel->base;
 	out->priority = sel->prio;
 	out->state = ICE_PAIR_STATE_SUCCEEDED;
@@ -1438,14 +1536,13 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 	struct ice_component *cp = &st->comp[p->comp];
 	struct ice_sel *sel = &cp->sel;
 	const struct ice_lcand *lc = &st->lcands[p->l];
-	struct ice_event ev = { .type = ICE_EVENT_SELECTED_PAIR, .stream = s };
+	struct ice_event ev = {.type = ICE_EVENT_SELECTED_PAIR, .stream = s};
 	char l[NETADDR_STRLEN], r[NETADDR_STRLEN];
 
 	p->nominated = true;
 	if (sel->active && sel->generation == st->generation &&
-	    (sel->prio >= p->prio ||
-	     (netaddr_equal(&sel->local.addr, &lc->c.addr) &&
-	      netaddr_equal(&sel->remote.addr, &st->rcands[p->r].addr))))
+	    (sel->prio >= p->prio || (netaddr_equal(&sel->local.addr, &lc->c.addr) &&
+				      netaddr_equal(&sel->remote.addr, &st->rcands[p->r].addr))))
 		return;
 	sel->active = true;
 	sel->local = lc->c;
@@ -1455,18 +1552,12 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 	sel->turn = lc->turn;
 	sel->prio = p->prio;
 	sel->generation = st->generation;
-	strcpy(sel->lufrag, st->lufrag);
-	strcpy(sel->rufrag, st->rufrag);
-	strcpy(sel->rpwd, st->rpwd);
 	/* A nominated pair has just had an authenticated response (or, lite, an
 	 * authenticated request): consent holds from now (RFC 7675 §5.1). */
 	sel->consent_expiry_ms = now + a->cfg.consent_timeout_ms;
 	sel->consent_next_ms = now + ice_consent_interval(a);
 	sel->keepalive_next_ms = now + a->cfg.keepalive_ms;
-	if (sel->consent == ICE_CONSENT_STATE_NONE)
-		sel->consent = ICE_CONSENT_STATE_GRANTED;
-	else
-		ice_consent_set_state(a, s, p->comp, ICE_CONSENT_STATE_GRANTED);
+	ice_consent_set_state(a, s, p->comp, ICE_CONSENT_STATE_GRANTED);
 	st->prev_lufrag[0] = 0; /* the old generation is over */
 	ice_log(a, ICE_LOG_INFO, "stream %u component %u: selected %s %s -> %s %s", s, p->comp,
 		ice_cand_type_str(lc->c.type), netaddr_str(&lc->c.addr, l, sizeof(l)),
@@ -1474,7 +1565,7 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 		netaddr_str(&st->rcands[p->r].addr, r, sizeof(r)));
 	if (lc->turn >= 0) {
 		turn_client_bind_channel(a->hosts[lc->host].turn[lc->turn], &sel->remote.addr, now);
-		ice_handle_turn_events(a, (unsigned)lc->host, (unsigned)lc->turn, now);
+		ice_turn_flush(a, (unsigned)lc->host, (unsigned)lc->turn);
 	}
 	ev.component = p->comp;
 	ice_sel_info(sel, &ev.pair);
@@ -1488,7 +1579,16 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 	struct ice_stream *st = a->streams[s];
 	bool all_sel = true;
 
-	if (a->cfg.lite || !st->have_remote)
+	if (a->cfg.lite) {
+		/* A lite agent's list is done once the peer nominated a pair for
+		 * every component; it never fails on its own. */
+		for (unsigned c = 1; c <= st->ncomp; c++)
+			if (!st->comp[c].sel.active || st->comp[c].sel.generation != st->generation)
+				all_sel = false;
+		st->list = all_sel ? ICE_LIST_COMPLETED : ICE_LIST_RUNNING;
+		return;
+	}
+	if (!st->have_remote)
 		return;
 	for (unsigned c = 1; c <= st->ncomp; c++) {
 		struct ice_component *cp = &st->comp[c];
@@ -1508,8 +1608,8 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 				pending = true;
 		}
 		if (!pending) {
-			struct ice_event ev = { .type = ICE_EVENT_FAILED, .stream = s,
-						.component = c };
+			struct ice_event ev = {
+				.type = ICE_EVENT_FAILED, .stream = s, .component = c};
 
 			ice_log(a, ICE_LOG_WARN, "stream %u component %u: every pair failed", s, c);
 			cp->failed = true;
@@ -1518,13 +1618,15 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 		}
 	}
 	if (all_sel && st->list == ICE_LIST_RUNNING) {
-		/* §8.1.2: nominated everywhere: stop checking this list. */
+		/* §8.1.2: nominated everywhere: stop checking this list, unless
+		 * a triggered check (a renomination) is still to run. */
+		for (unsigned i = 0; i < st->npairs; i++)
+			if (st->pairs[i].triggered || st->pairs[i].inflight)
+				return;
 		st->list = ICE_LIST_COMPLETED;
-		st->trig_len = 0;
 		for (unsigned i = 0; i < st->npairs; i++) {
 			struct ice_pair *p = &st->pairs[i];
 
-			p->triggered = false;
 			if (p->state == ICE_PAIR_STATE_FROZEN || p->state == ICE_PAIR_STATE_WAITING)
 				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 		}
@@ -1582,7 +1684,7 @@ static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64
 {
 	struct ice_stream *st = a->streams[s];
 	struct ice_sel *sel = &st->comp[c].sel;
-	struct ice_lcand lc = { .c = sel->local, .host = sel->host, .turn = sel->turn };
+	struct ice_lcand lc = {.c = sel->local, .host = sel->host, .turn = sel->turn};
 	uint8_t *tid = sel->consent_tid[sel->consent_tid_next++ % ICE_CONSENT_TIDS];
 	bool fresh = st->have_remote;
 	uint8_t buf[ICE_TX_MAX];
@@ -1591,9 +1693,9 @@ static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64
 	ice_random(a, tid, STUN_TID_LEN);
 	/* During a restart the peer knows our new credentials once it has
 	 * its new ones; before that only the selection's generation works. */
-	len = ice_build_check(a, st, &lc, fresh ? st->rufrag : sel->rufrag,
-			      fresh ? st->lufrag : sel->lufrag, fresh ? st->rpwd : sel->rpwd, tid,
-			      false, buf, sizeof(buf));
+	len = ice_build_check(a, st, &lc, fresh ? st->rufrag : st->prev_rufrag,
+			      fresh || !st->prev_lufrag[0] ? st->lufrag : st->prev_lufrag,
+			      fresh ? st->rpwd : st->prev_rpwd, tid, false, buf, sizeof(buf));
 	if (len < 0)
 		return;
 	a->stats.consent_requests_sent++;
@@ -1685,8 +1787,8 @@ static int ice_lcand_find(const struct ice_stream *st, unsigned comp, const stru
 	return -1;
 }
 
-static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx,
-			   const struct stun_msg *m, const struct ice_rx *rx)
+static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx, const struct stun_msg *m,
+			   const struct ice_rx *rx)
 {
 	struct ice_stream *st = a->streams[s];
 	struct ice_pair *p = &st->pairs[idx];
@@ -1711,7 +1813,7 @@ static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx,
 				l = (int)i;
 	}
 	if (l < 0) {
-		struct ice_candidate c;
+		struct ice_cand c;
 		struct netaddr base = lc->c.addr;
 
 		ice_cand_fill(&c, ICE_CAND_TYPE_PRFLX, p->comp, a->hosts[lc->host].local_pref,
@@ -1730,8 +1832,11 @@ static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx,
 	for (unsigned i = 0; i < st->npairs; i++)
 		if (st->pairs[i].l == (unsigned)l && st->pairs[i].r == p->r)
 			v = (int)i;
-	if (v < 0 && st->npairs < st->cap_pairs) {
+	if (v < 0 && !ice_grow((void **)&st->pairs, &st->cap_pairs, sizeof(*st->pairs),
+			       st->npairs + 1, a->cfg.max_pairs)) {
 		struct ice_pair *q = &st->pairs[st->npairs];
+
+		p = &st->pairs[idx]; /* the array may have moved */
 
 		memset(q, 0, sizeof(*q));
 		q->l = (unsigned)l;
@@ -1828,7 +1933,9 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 			/* RFC 7675 §5.1: only an authenticated success response from
 			 * the pair's remote, on its base, refreshes consent. */
 			if (stun_check_integrity(m, (const uint8_t *)st->rpwd, strlen(st->rpwd)) &&
-			    stun_check_integrity(m, (const uint8_t *)sel->rpwd, strlen(sel->rpwd))) {
+			    (!st->prev_rpwd[0] ||
+			     stun_check_integrity(m, (const uint8_t *)st->prev_rpwd,
+						  strlen(st->prev_rpwd)))) {
 				a->stats.rx_dropped_unauth++;
 				return ICE_RECV_DROPPED;
 			}
@@ -1849,7 +1956,7 @@ static int ice_on_gather_response(struct ice_agent *a, const struct stun_msg *m,
 {
 	struct ice_host *h = &a->hosts[rx->host];
 	const struct stun_attr *xa;
-	struct ice_candidate c;
+	struct ice_cand c;
 	struct netaddr mapped;
 
 	for (unsigned i = 0; i < a->nstun; i++) {
@@ -1982,14 +2089,14 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		return ICE_RECV_DROPPED;
 	}
 	if (m->nunknown) {
-		a->stats.errors_sent++;
 		ice_respond_error(a, m, rx, STUN_ERROR_UNKNOWN_ATTRIBUTE, "Unknown Attribute", pwd);
 		return ICE_RECV_HANDLED;
 	}
 	/* §7.3: PRIORITY and one role attribute are mandatory. */
 	if (!pa || stun_attr_get_u32(m, pa, &prio) || (!ca && !da) ||
 	    stun_attr_get_u64(m, ca ? ca : da, &their_tb)) {
-		ice_respond_error(a, m, rx, STUN_ERROR_BAD_REQUEST, "Missing PRIORITY or role", pwd);
+		ice_respond_error(a, m, rx, STUN_ERROR_BAD_REQUEST, "Missing PRIORITY or role",
+				  pwd);
 		return ICE_RECV_HANDLED;
 	}
 	a->stats.checks_received++;
@@ -1998,8 +2105,8 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		if (a->controlling && ca) {
 			if (a->tiebreaker >= their_tb) {
 				a->stats.role_conflicts++;
-				ice_respond_error(a, m, rx, STUN_ERROR_ROLE_CONFLICT, "Role Conflict",
-						  pwd);
+				ice_respond_error(a, m, rx, STUN_ERROR_ROLE_CONFLICT,
+						  "Role Conflict", pwd);
 				return ICE_RECV_HANDLED;
 			}
 			ice_set_role(a, false);
@@ -2008,8 +2115,8 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 				ice_set_role(a, true);
 			} else {
 				a->stats.role_conflicts++;
-				ice_respond_error(a, m, rx, STUN_ERROR_ROLE_CONFLICT, "Role Conflict",
-						  pwd);
+				ice_respond_error(a, m, rx, STUN_ERROR_ROLE_CONFLICT,
+						  "Role Conflict", pwd);
 				return ICE_RECV_HANDLED;
 			}
 		}
@@ -2031,20 +2138,17 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	/* §7.3.1.3: an unknown source is a peer-reflexive remote candidate. */
 	r = ice_rcand_find(st, h->comp, &rx->remote);
 	if (r < 0) {
-		struct ice_candidate c = { 0 };
+		struct ice_cand c = {0};
 
-		if (st->nr >= ICE_MAX_REMOTE_CANDIDATES)
-			return ICE_RECV_HANDLED;
 		c.component = (uint16_t)h->comp;
-		c.transport = ICE_TRANSPORT_UDP;
 		c.type = ICE_CAND_TYPE_PRFLX;
 		c.addr = rx->remote;
 		c.priority = prio;
-		c.generation = -1;
 		/* Any value unique among the remote foundations. */
 		snprintf(c.foundation, sizeof(c.foundation), "prflx%u", st->prflx_seq++);
-		st->rcands[st->nr++] = c;
-		r = (int)st->nr - 1;
+		r = ice_rcand_push(st, &c);
+		if (r < 0)
+			return ICE_RECV_HANDLED;
 	}
 	if (a->cfg.lite) {
 		/* A lite agent checks nothing: the pair is valid by the request
@@ -2086,7 +2190,8 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		switch (p->state) {
 		case ICE_PAIR_STATE_SUCCEEDED:
 			if (use_cand && !a->controlling)
-				ice_select(a, h->stream, (unsigned)(p->valid_idx >= 0 ? p->valid_idx : idx),
+				ice_select(a, h->stream,
+					   (unsigned)(p->valid_idx >= 0 ? p->valid_idx : idx),
 					   rx->now);
 			break;
 		case ICE_PAIR_STATE_IN_PROGRESS:
@@ -2155,8 +2260,8 @@ static int ice_on_stun(struct ice_agent *a, const uint8_t *buf, size_t len, cons
 	}
 }
 
-static int ice_on_data(struct ice_agent *a, const uint8_t *buf, size_t len,
-		       const struct ice_rx *rx, struct ice_recv_result *res)
+static int ice_on_data(struct ice_agent *a, const uint8_t *buf, size_t len, const struct ice_rx *rx,
+		       struct ice_recv_result *res)
 {
 	const struct ice_host *h = &a->hosts[rx->host];
 	const struct ice_sel *sel = &a->streams[h->stream]->comp[h->comp].sel;
@@ -2181,14 +2286,14 @@ int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *l
 		   const struct netaddr *remote, const uint8_t *buf, size_t len,
 		   struct ice_recv_result *res)
 {
-	struct ice_rx rx = { .turn = -1, .now = now_ms };
+	struct ice_rx rx = {.turn = -1, .now = now_ms};
 	struct turn_recv tr;
 	int ret;
 
 	a->stats.rx_datagrams++;
 	if (now_ms > a->now)
 		a->now = now_ms;
-	if (!buf || !len || !local || !remote || a->released) {
+	if (!buf || !len || !local || !remote) {
 		a->stats.rx_dropped_unknown++;
 		return ICE_RECV_DROPPED;
 	}
@@ -2204,7 +2309,8 @@ int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *l
 		struct ice_host *h = &a->hosts[rx.host];
 
 		for (unsigned t = 0; t < a->nturn; t++) {
-			if (!h->turn[t] || !netaddr_equal(turn_client_server(h->turn[t]), &rx.remote))
+			if (!h->turn[t] ||
+			    !netaddr_equal(turn_client_server(h->turn[t]), &rx.remote))
 				continue;
 			ret = turn_client_recv(h->turn[t], now_ms, buf, len, &tr);
 			ice_handle_turn_events(a, (unsigned)rx.host, t, now_ms);
@@ -2225,7 +2331,12 @@ int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *l
 			break;
 		}
 	}
-	if (len && buf[0] <= 3) {
+	/* Released: only the TURN answers to the final Refresh matter. */
+	if (!len || a->released) {
+		a->stats.rx_dropped_unknown++;
+		return ICE_RECV_DROPPED;
+	}
+	if (buf[0] <= 3) {
 		ret = ice_on_stun(a, buf, len, &rx);
 		if (ret != ICE_RECV_HANDLED)
 			return ret;
@@ -2258,10 +2369,10 @@ static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, 
 	while (turn_client_poll_transmit(tc, &tx))
 		ice_queue_raw(a, &tx.local, &tx.remote, tx.head, tx.head_len);
 	while (turn_client_poll_event(tc, &tev)) {
-		struct ice_event ev = { .type = ICE_EVENT_TURN_ERROR, .stream = hh->stream,
-					.component = hh->comp };
+		struct ice_event ev = {
+			.type = ICE_EVENT_TURN_ERROR, .stream = hh->stream, .component = hh->comp};
 		struct netaddr relayed, mapped;
-		struct ice_candidate c;
+		struct ice_cand c;
 
 		switch (tev.type) {
 		case TURN_EVENT_ALLOCATED:
@@ -2332,9 +2443,11 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 				next = cp->first_valid_ms + ICE_NOMINATION_WAIT_MS;
 			if (!sel->active)
 				continue;
-			if (sel->consent == ICE_CONSENT_STATE_GRANTED && sel->consent_expiry_ms < next)
+			if (sel->consent == ICE_CONSENT_STATE_GRANTED &&
+			    sel->consent_expiry_ms < next)
 				next = sel->consent_expiry_ms;
-			if (a->cfg.lite ? sel->keepalive_next_ms < next : sel->consent_next_ms < next)
+			if (a->cfg.lite ? sel->keepalive_next_ms < next
+					: sel->consent_next_ms < next)
 				next = a->cfg.lite ? sel->keepalive_next_ms : sel->consent_next_ms;
 		}
 	}
@@ -2376,8 +2489,9 @@ uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now)
 			}
 			g->sent++;
 			g->rto *= 2;
-			g->next_ms = now + (g->sent == a->cfg.rc ? (uint64_t)a->cfg.rm * a->cfg.rto_ms
-								 : g->rto);
+			g->next_ms =
+				now + (g->sent == a->cfg.rc ? (uint64_t)a->cfg.rm * a->cfg.rto_ms
+							    : g->rto);
 			ice_stun_txn_send(a, h, i);
 		}
 		for (unsigned t = 0; t < ICE_MAX_SERVERS; t++) {
@@ -2428,36 +2542,12 @@ uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now)
 
 bool ice_agent_poll_transmit(struct ice_agent *a, struct ice_transmit *tx)
 {
-	struct ice_out *o = a->out_head;
-
-	if (!o)
-		return false;
-	a->out_head = o->next;
-	if (!a->out_head)
-		a->out_tail = &a->out_head;
-	tx->local = o->local;
-	tx->remote = o->remote;
-	memcpy(tx->head, o->buf, o->len);
-	tx->head_len = o->len;
-	tx->payload = NULL;
-	tx->payload_len = 0;
-	tx->pad_len = 0;
-	free(o);
-	return true;
+	return ice_queue_pop_datagram(&a->out, tx);
 }
 
 bool ice_agent_poll_event(struct ice_agent *a, struct ice_event *ev)
 {
-	struct ice_evq *q = a->ev_head;
-
-	if (!q)
-		return false;
-	a->ev_head = q->next;
-	if (!a->ev_head)
-		a->ev_tail = &a->ev_head;
-	*ev = q->ev;
-	free(q);
-	return true;
+	return ice_queue_pop(&a->events, ev, sizeof(*ev));
 }
 
 /* ---- media and queries ---------------------------------------------------------- */

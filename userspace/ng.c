@@ -16,8 +16,12 @@
 /* ---- names -------------------------------------------------------------- */
 
 static const char *const ng_command_names[NG_CMD__COUNT] = {
-	[NG_CMD_PING] = "ping",	  [NG_CMD_OFFER] = "offer", [NG_CMD_ANSWER] = "answer",
-	[NG_CMD_DELETE] = "delete", [NG_CMD_QUERY] = "query", [NG_CMD_LIST] = "list",
+	[NG_CMD_PING] = "ping",
+	[NG_CMD_OFFER] = "offer",
+	[NG_CMD_ANSWER] = "answer",
+	[NG_CMD_DELETE] = "delete",
+	[NG_CMD_QUERY] = "query",
+	[NG_CMD_LIST] = "list",
 	[NG_CMD_STATISTICS] = "statistics",
 };
 
@@ -27,8 +31,11 @@ const char *ng_command_str(enum ng_command c)
 }
 
 static const char *const ng_ice_names[] = {
-	[NG_ICE_UNSET] = "", [NG_ICE_REMOVE] = "remove", [NG_ICE_FORCE] = "force",
-	[NG_ICE_DEFAULT] = "default", [NG_ICE_FORCE_RELAY] = "force-relay",
+	[NG_ICE_UNSET] = "",
+	[NG_ICE_REMOVE] = "remove",
+	[NG_ICE_FORCE] = "force",
+	[NG_ICE_DEFAULT] = "default",
+	[NG_ICE_FORCE_RELAY] = "force-relay",
 	[NG_ICE_OPTIONAL] = "optional",
 };
 
@@ -38,8 +45,10 @@ const char *ng_ice_str(enum ng_ice v)
 }
 
 static const char *const ng_ice_lite_names[] = {
-	[NG_ICE_LITE_UNSET] = "", [NG_ICE_LITE_FORWARD] = "forward",
-	[NG_ICE_LITE_BACKWARD] = "backward", [NG_ICE_LITE_BOTH] = "both",
+	[NG_ICE_LITE_UNSET] = "",
+	[NG_ICE_LITE_FORWARD] = "forward",
+	[NG_ICE_LITE_BACKWARD] = "backward",
+	[NG_ICE_LITE_BOTH] = "both",
 	[NG_ICE_LITE_OFF] = "off",
 };
 
@@ -65,17 +74,32 @@ const char *ng_transport_str(enum ng_transport v)
 }
 
 static const char *const ng_flag_names[NG_FLAG__COUNT] = {
-	"trust-address",   "SIP-source-address", "symmetric",	    "asymmetric",
-	"unidirectional",  "strict-source",	 "media-handover",  "port-latching",
-	"no-port-latching", "no-rtcp-attribute", "full-rtcp-attribute", "loop-protect",
-	"generate-mid",	   "trickle-ICE",	 "reject-ICE",	    "reset",
-	"fatal",	   "original-sendrecv",	 "pierce-NAT",	    "NAT-wait",
+	"trust-address",
+	"SIP-source-address",
+	"symmetric",
+	"asymmetric",
+	"unidirectional",
+	"strict-source",
+	"media-handover",
+	"port-latching",
+	"no-port-latching",
+	"no-rtcp-attribute",
+	"full-rtcp-attribute",
+	"loop-protect",
+	"generate-mid",
+	"trickle-ICE",
+	"reject-ICE",
+	"reset",
+	"fatal",
+	"original-sendrecv",
+	"pierce-NAT",
+	"NAT-wait",
 	"debug",
 };
 
 static const char *const ng_replace_names[NG_REPLACE__COUNT] = {
-	"origin",   "session-connection", "SDP-version",	      "username",
-	"session-name", "zero-address",	  "force-increment-sdp-ver",
+	"origin",	"session-connection",	   "SDP-version", "username", "session-name",
+	"zero-address", "force-increment-sdp-ver",
 };
 
 static const char *const ng_rtcp_mux_names[NG_RTCP_MUX__COUNT] = {
@@ -328,8 +352,8 @@ static void ng_note_unknown(struct ng_str *arr, unsigned *n, const uint8_t *s, s
 }
 
 /* A list of strings, each a bit from names or an unknown flag to warn about. */
-static int ng_bits(const struct bencode *v, const char *key, const char *const *names,
-		   unsigned n, uint32_t *bits, struct ng_request *req, char *why, size_t why_cap)
+static int ng_bits(const struct bencode *v, const char *key, const char *const *names, unsigned n,
+		   uint32_t *bits, struct ng_request *req, char *why, size_t why_cap)
 {
 	unsigned idx = 0;
 
@@ -369,7 +393,7 @@ static int ng_parse_address(const struct bencode *v, const char *key, int family
 static int ng_parse_family(const struct bencode *v, const char *key, int *family, char *why,
 			   size_t why_cap)
 {
-	static const char *const fams[] = { "IP4", "IP6" };
+	static const char *const fams[] = {"IP4", "IP6"};
 	int i;
 
 	if (ng_enum_value(v, key, fams, 2, &i, why, why_cap))
@@ -439,8 +463,7 @@ static int ng_parse_key(enum ng_key k, const struct bencode *v, struct ng_reques
 	case NG_KEY_TO_TAG:
 		return ng_copy_str(v, name, req->to_tag, sizeof(req->to_tag), why, why_cap);
 	case NG_KEY_VIA_BRANCH:
-		return ng_copy_str(v, name, req->via_branch, sizeof(req->via_branch), why,
-				   why_cap);
+		return ng_copy_str(v, name, req->via_branch, sizeof(req->via_branch), why, why_cap);
 	case NG_KEY_LABEL:
 	case NG_KEY_FROM_LABEL:
 		return ng_copy_str(v, name, req->label, sizeof(req->label), why, why_cap);
@@ -547,12 +570,13 @@ static int ng_check_required(const struct ng_request *req, char *why, size_t why
 	return 0;
 }
 
-int ng_request_parse(const struct bencode *dict, struct ng_request *req, char *why,
-		     size_t why_cap)
+int ng_request_parse(const struct bencode *dict, struct ng_request *req, char *why, size_t why_cap)
 {
 	const struct bencode *cmd;
+	uint32_t seen = 0;
 	int i;
 
+	_Static_assert(NG_KEY__COUNT <= 32, "seen is a 32-bit mask");
 	ng_request_init(req, NG_CMD_PING);
 	if (!dict || dict->type != BENCODE_DICT)
 		return ng_why(why, why_cap, "request is a %s, expected a dictionary",
@@ -578,6 +602,16 @@ int ng_request_parse(const struct bencode *dict, struct ng_request *req, char *w
 	for (const struct bencode *c = dict->child; c; c = c->next) {
 		int k = ng_name_find(ng_key_names, NG_KEY__COUNT, c->key, c->key_len);
 
+		/* "call-id" and "call_id" are one key, "label" and "from-label"
+		 * one value: both at once is ambiguous. */
+		if (k == NG_KEY_FROM_LABEL)
+			k = NG_KEY_LABEL;
+		if (k >= 0 && (seen & (1u << k)))
+			return ng_why(
+				why, why_cap, "%s given twice (as '%.*s' and another spelling)",
+				ng_key_names[k], (int)(c->key_len > 40 ? 40 : c->key_len), c->key);
+		if (k >= 0)
+			seen |= 1u << k;
 		if (k < 0) {
 			ng_note_unknown(req->unknown_keys, &req->n_unknown_keys, c->key,
 					c->key_len);
@@ -652,8 +686,8 @@ ssize_t ng_request_encode(const struct ng_request *req, uint8_t *out, size_t cap
 	if (req->has_received_from) {
 		bencode_put_str(&b, "received-from");
 		bencode_put_list(&b);
-		bencode_put_str(&b, netaddr_family(&req->received_from) == AF_INET6 ? "IP6"
-										    : "IP4");
+		bencode_put_str(&b,
+				netaddr_family(&req->received_from) == AF_INET6 ? "IP6" : "IP4");
 		bencode_put_str(&b, netaddr_ip_str(&req->received_from, ip, sizeof(ip)));
 		bencode_put_end(&b);
 	}

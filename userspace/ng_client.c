@@ -62,7 +62,7 @@ static ssize_t ng_client_wait(struct ng_client *c, const char *cookie, uint64_t 
 
 	for (;;) {
 		uint64_t now = ng_client_now_us();
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
 		ssize_t n;
 		int rc;
 
@@ -87,8 +87,8 @@ static ssize_t ng_client_wait(struct ng_client *c, const char *cookie, uint64_t 
 	}
 }
 
-ssize_t ng_client_exchange(struct ng_client *c, const char *cookie, const void *dgram,
-			   size_t len, uint8_t *reply, size_t cap)
+ssize_t ng_client_exchange(struct ng_client *c, const char *cookie, const void *dgram, size_t len,
+			   uint8_t *reply, size_t cap)
 {
 	c->attempts = 0;
 	for (unsigned i = 0; i <= c->retries; i++) {
@@ -98,8 +98,7 @@ ssize_t ng_client_exchange(struct ng_client *c, const char *cookie, const void *
 		c->attempts++;
 		if (send(c->fd, dgram, len, 0) < 0)
 			return -errno;
-		n = ng_client_wait(c, cookie, start + (uint64_t)c->timeout_ms * 1000u, reply,
-				   cap);
+		n = ng_client_wait(c, cookie, start + (uint64_t)c->timeout_ms * 1000u, reply, cap);
 		if (n > 0)
 			c->rtt_us = ng_client_now_us() - start;
 		if (n != 0)

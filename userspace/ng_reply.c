@@ -185,7 +185,7 @@ static unsigned ng_media_streams(const struct ng_media *m)
 
 static void ng_put_leg(struct bencode_buf *b, const struct ng_leg *leg)
 {
-	struct ng_stats fast = { 0 }, user = { 0 };
+	struct ng_stats fast = {0}, user = {0};
 
 	for (unsigned i = 0; i < ng_leg_medias(leg); i++)
 		for (unsigned j = 0; j < ng_media_streams(&leg->medias[i]); j++) {
@@ -253,7 +253,7 @@ static int ng_put_tags(struct bencode_buf *b, const struct ng_call_info *call)
 
 static void ng_put_totals(struct bencode_buf *b, const struct ng_call_info *call)
 {
-	struct ng_stats rtp = { 0 }, rtcp = { 0 };
+	struct ng_stats rtp = {0}, rtcp = {0};
 	unsigned n = call->n_legs < NG_MAX_LEGS ? call->n_legs : NG_MAX_LEGS;
 
 	for (unsigned l = 0; l < n; l++) {
@@ -416,9 +416,9 @@ static int ng_rd_stats(struct ng_rd *r, const struct bencode *d, const char *key
 		return ng_why(r->why, r->cap, "%s: expected a dictionary, got %s", key,
 			      bencode_type_str(v->type));
 	return ng_rd_u64(r, v, "packets", &s->packets) || ng_rd_u64(r, v, "bytes", &s->bytes) ||
-		       ng_rd_u64(r, v, "errors", &s->errors) ?
-		       -EINVAL :
-		       0;
+			       ng_rd_u64(r, v, "errors", &s->errors)
+		       ? -EINVAL
+		       : 0;
 }
 
 static int ng_rd_endpoint(struct ng_rd *r, const struct bencode *d, const char *key,
@@ -435,6 +435,11 @@ static int ng_rd_endpoint(struct ng_rd *r, const struct bencode *d, const char *
 			      bencode_type_str(v->type));
 	if (ng_rd_str(r, v, "address", ip, sizeof(ip)) || ng_rd_int(r, v, "port", &port))
 		return -EINVAL;
+	/* rtpengine sends "endpoint": {} for a side it has not learnt yet. */
+	if (!ip[0]) {
+		memset(a, 0, sizeof(*a));
+		return 0;
+	}
 	if (port < 0 || port > 65535)
 		return ng_why(r->why, r->cap, "%s: port %lld out of range", key, (long long)port);
 	if (netaddr_from_str(a, ip, (uint16_t)port))
@@ -464,7 +469,8 @@ static int ng_rd_stream(struct ng_rd *r, const struct bencode *d, struct ng_stre
 			      bencode_type_str(d->type));
 	st->rtcp = ng_list_has(flags, "RTCP");
 	st->kernelized = ng_list_has(flags, "kernelized");
-	if (ng_rd_int(r, d, "local port", &port) || ng_rd_int(r, d, "last packet", &st->last_packet) ||
+	if (ng_rd_int(r, d, "local port", &port) ||
+	    ng_rd_int(r, d, "last packet", &st->last_packet) ||
 	    ng_rd_endpoint(r, d, "endpoint", &st->endpoint, NULL, 0) ||
 	    ng_rd_endpoint(r, d, "advertised endpoint", &st->advertised, NULL, 0))
 		return -EINVAL;
@@ -475,8 +481,9 @@ static int ng_rd_stream(struct ng_rd *r, const struct bencode *d, struct ng_stre
 		if (ng_rd_stats(r, ip, "fastpath", &st->fastpath) ||
 		    ng_rd_stats(r, ip, "userspace", &st->userspace))
 			return -EINVAL;
-	} else if (ng_rd_stats(r, d, "stats", &st->userspace)) {
-		/* A plain rtpengine reply: no split, count it all as userspace. */
+	} else if (ng_rd_stats(r, d, "stats", st->kernelized ? &st->fastpath : &st->userspace)) {
+		/* A plain rtpengine reply has no split: its kernel module forwards a
+		 * "kernelized" stream, userspace the others. */
 		return -EINVAL;
 	}
 	return 0;
@@ -554,18 +561,18 @@ static int ng_rd_statistics(struct ng_rd *r, const struct bencode *d, struct ng_
 		return ng_why(r->why, r->cap, "statistics: expected a dictionary, got %s",
 			      bencode_type_str(d->type));
 	return ng_rd_u64(r, cur, "sessionsown", &s->sessions_own) ||
-		       ng_rd_u64(r, cur, "packetrate", &s->packet_rate) ||
-		       ng_rd_u64(r, cur, "byterate", &s->byte_rate) ||
-		       ng_rd_u64(r, cur, "errorrate", &s->error_rate) ||
-		       ng_rd_u64(r, tot, "uptime", &s->uptime_s) ||
-		       ng_rd_u64(r, tot, "managedsessions", &s->managed_sessions) ||
-		       ng_rd_u64(r, tot, "relayedpackets", &s->relayed_packets) ||
-		       ng_rd_u64(r, tot, "relayedpacketerrors", &s->relayed_errors) ||
-		       ng_rd_stats(r, ip, "fastpath", &s->fastpath) ||
-		       ng_rd_stats(r, ip, "userspace", &s->userspace) ||
-		       ng_rd_u64(r, ip, "fastpath flows", &s->fastpath_flows) ?
-		       -EINVAL :
-		       0;
+			       ng_rd_u64(r, cur, "packetrate", &s->packet_rate) ||
+			       ng_rd_u64(r, cur, "byterate", &s->byte_rate) ||
+			       ng_rd_u64(r, cur, "errorrate", &s->error_rate) ||
+			       ng_rd_u64(r, tot, "uptime", &s->uptime_s) ||
+			       ng_rd_u64(r, tot, "managedsessions", &s->managed_sessions) ||
+			       ng_rd_u64(r, tot, "relayedpackets", &s->relayed_packets) ||
+			       ng_rd_u64(r, tot, "relayedpacketerrors", &s->relayed_errors) ||
+			       ng_rd_stats(r, ip, "fastpath", &s->fastpath) ||
+			       ng_rd_stats(r, ip, "userspace", &s->userspace) ||
+			       ng_rd_u64(r, ip, "fastpath flows", &s->fastpath_flows)
+		       ? -EINVAL
+		       : 0;
 }
 
 static int ng_rd_reply(struct ng_rd *r, const struct bencode *root, struct ng_reply *rep)
@@ -642,7 +649,7 @@ static int ng_rd_reply(struct ng_rd *r, const struct bencode *root, struct ng_re
 int ng_reply_parse(const uint8_t *dgram, size_t len, const char *cookie, struct ng_reply *rep,
 		   char *why, size_t why_cap)
 {
-	struct ng_rd r = { why, why_cap };
+	struct ng_rd r = {why, why_cap};
 	struct ng_str ck, body;
 	struct bencode *nodes, *root;
 	struct bencode_err berr;

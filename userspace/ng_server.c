@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "icepath/ng.h"
 #include "ng_internal.h"
@@ -30,15 +32,15 @@ struct ng_cache_entry {
 	struct netaddr from;
 	uint8_t *reply;
 	size_t len;
-	int32_t chain;		/* next entry in the same bucket, -1 ends */
+	int32_t chain; /* next entry in the same bucket, -1 ends */
 };
 
 struct ng_cache {
 	struct ng_cache_entry *e;
-	int32_t *bucket;	/* first entry of each chain, -1 when empty */
-	unsigned slots;		/* ring size == bucket count */
-	unsigned head;		/* oldest */
-	unsigned count;		/* ring entries in use, live or not */
+	int32_t *bucket; /* first entry of each chain, -1 when empty */
+	unsigned slots;	 /* ring size == bucket count */
+	unsigned head;	 /* oldest */
+	unsigned count;	 /* ring entries in use, live or not */
 	unsigned live;
 	size_t bytes;
 	size_t max_bytes;
@@ -206,7 +208,9 @@ int ng_server_init(struct ng_server *s, const struct ng_ops *ops, void *ctx,
 	s->sdp_scratch = malloc(NG_DGRAM_MAX);
 	s->reply = malloc(sizeof(*s->reply));
 	s->req = malloc(sizeof(*s->req));
-	if (!s->cache || !s->nodes || !s->sdp_scratch || !s->reply || !s->req) {
+	s->rx = malloc(NG_DGRAM_MAX);
+	s->tx = malloc(NG_DGRAM_MAX);
+	if (!s->cache || !s->nodes || !s->sdp_scratch || !s->reply || !s->req || !s->rx || !s->tx) {
 		ng_server_destroy(s);
 		return -ENOMEM;
 	}
@@ -222,6 +226,10 @@ void ng_server_destroy(struct ng_server *s)
 	free(s->sdp_scratch);
 	free(s->reply);
 	free(s->req);
+	free(s->rx);
+	free(s->tx);
+	s->rx = NULL;
+	s->tx = NULL;
 	s->cache = NULL;
 	s->nodes = NULL;
 	s->sdp_scratch = NULL;
@@ -252,11 +260,9 @@ static void ng_warn_unknown(struct ng_reply *rep, const char *what, const struct
 		return;
 	list[0] = 0;
 	for (unsigned i = 0; i < shown && used < sizeof(list); i++)
-		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%.*s",
-					 i ? ", " : "", (int)(arr[i].len > 40 ? 40 : arr[i].len),
-					 arr[i].s);
-	ng_reply_warn(rep, "unsupported %s ignored: %s%s", what, list,
-		      n > shown ? ", ..." : "");
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%.*s", i ? ", " : "",
+					 (int)(arr[i].len > 40 ? 40 : arr[i].len), arr[i].s);
+	ng_reply_warn(rep, "unsupported %s ignored: %s%s", what, list, n > shown ? ", ..." : "");
 }
 
 static int ng_dispatch(struct ng_server *s, const struct ng_request *req, struct ng_reply *rep)
@@ -394,4 +400,47 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 		return n;
 	ng_cache_put(s->cache, now_ms, key, body_hash, &ck, from, out, (size_t)n);
 	return n;
+}
+
+int ng_server_listen(const struct netaddr *addr)
+{
+	int fd = socket(netaddr_family(addr), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, &addr->sa, netaddr_len(addr))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int ng_server_serve(struct ng_server *s, int fd, uint64_t now_ms, unsigned max)
+{
+	int done = 0;
+
+	if (!max)
+		max = 64;
+	while ((unsigned)done < max) {
+		struct netaddr from;
+		socklen_t flen = sizeof(from);
+		ssize_t n;
+
+		memset(&from, 0, sizeof(from));
+		n = recvfrom(fd, s->rx, NG_DGRAM_MAX, MSG_DONTWAIT, &from.sa, &flen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+		done++;
+		n = ng_handle(s, now_ms, &from, s->rx, (size_t)n, s->tx, NG_DGRAM_MAX);
+		if (n > 0 && sendto(fd, s->tx, (size_t)n, 0, &from.sa, flen) < 0)
+			s->counters.send_errors++;
+	}
+	return done;
 }

@@ -20,6 +20,7 @@
 #include "icepath/demux.h"
 #include "icepath/ice.h"
 #include "icepath/relay.h"
+#include "icepath/stun.h"
 
 struct relay_out {
 	int fd;
@@ -69,7 +70,7 @@ static int bind_udp(const struct netaddr *a)
 
 static int epoll_add(struct relay *r, int fd, void *ptr)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ptr };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ptr};
 
 	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
@@ -152,8 +153,8 @@ int relay_stream_open(struct relay *r, struct call_leg *l, struct call_stream *s
 	}
 	log_err("cannot bind media ports on %s (%s) in %u-%u: %s", ifc->name,
 		netaddr_ip_str(&ifc->local, buf, sizeof(buf)), r->opts.port_min, r->opts.port_max,
-		err == -ENOSPC ? "port range exhausted; widen --port-min/--port-max" :
-				 strerror(-err));
+		err == -ENOSPC ? "port range exhausted; widen --port-min/--port-max"
+			       : strerror(-err));
 	return err;
 }
 
@@ -241,7 +242,7 @@ static void send_tx_now(struct relay *r, struct call_leg *l, const struct ice_tr
 {
 	char a[NETADDR_STRLEN];
 	struct iovec iov[3];
-	struct msghdr mh = { 0 };
+	struct msghdr mh = {0};
 	int fd = fd_for_local(l, &tx->local);
 
 	if (fd < 0) {
@@ -266,6 +267,18 @@ static struct call_stream *stream_by_ice(struct call_leg *l, unsigned ice_stream
 		if (l->streams[i].ice && l->streams[i].ice_stream == (int)ice_stream)
 			return &l->streams[i];
 	return NULL;
+}
+
+/* Every stream that carries its own media has a pair. */
+static bool leg_usable(const struct call_leg *l)
+{
+	for (unsigned i = 0; i < l->nstreams; i++) {
+		const struct call_stream *s = &l->streams[i];
+
+		if (s->active && !s->bundled && !s->remote_set[CALL_COMP_RTP])
+			return false;
+	}
+	return true;
 }
 
 static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_event *ev,
@@ -297,7 +310,8 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 			 ice_cand_type_str(ev->pair.local.type),
 			 netaddr_str(&ev->pair.remote.addr, ra, sizeof(ra)),
 			 ice_cand_type_str(ev->pair.remote.type),
-			 s->via_turn ? ", through the relay's TURN allocation: userspace path" : "");
+			 s->via_turn ? ", through the relay's TURN allocation: userspace path"
+				     : "");
 		call_leg_settle(&r->calls, l, now);
 		relay_sync_flows(r, l->call);
 		relay_state_dirty(r);
@@ -306,7 +320,8 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 		if (!s)
 			return;
 		s->consent = false;
-		log_warn("call %s leg %s stream %u: RFC 7675 consent lost: forwarding toward %s stops",
+		log_warn("call %s leg %s stream %u: RFC 7675 consent lost: forwarding toward %s "
+			 "stops",
 			 l->call->id, l->tag, s->index,
 			 netaddr_str(&s->remote[CALL_COMP_RTP], ra, sizeof(ra)));
 		call_leg_settle(&r->calls, l, now);
@@ -324,7 +339,9 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 	case ICE_EVENT_STATE:
 		log_debug("call %s leg %s: ICE agent %s", l->call->id, l->tag,
 			  ice_agent_state_str(ev->state));
-		if (ev->state == ICE_AGENT_STATE_FAILED)
+		/* a BUNDLE member the peer never checks fails in the agent;
+		 * the leg fails only if a stream that carries media has no pair */
+		if (ev->state == ICE_AGENT_STATE_FAILED && !leg_usable(l))
 			call_leg_transition(&r->calls, l, CALL_LEG_STATE_FAILED,
 					    "ICE check list failed", now);
 		break;
@@ -333,7 +350,8 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 			 l->call->id, l->tag, s ? s->index : ev->stream, ev->component);
 		break;
 	case ICE_EVENT_TURN_ERROR:
-		log_warn("call %s leg %s: TURN server error %d (check --turn, --turn-user, --turn-pass)",
+		log_warn("call %s leg %s: TURN server error %d (check --turn, --turn-user, "
+			 "--turn-pass)",
 			 l->call->id, l->tag, ev->error);
 		break;
 	case ICE_EVENT_ROLE_CHANGED:
@@ -403,8 +421,8 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	if (o->agent && d->ice) {
 		/* RFC 7675 §5.1: no consent, no sending; ice_agent_send says so
 		 * too, but the stream flag also covers a lost pair's restart */
-		if (!d->consent || ice_agent_send(o->agent, (unsigned)d->ice_stream, dcomp + 1, data,
-						  len, &tx) < 0)
+		if (!d->consent || ice_agent_send(o->agent, (unsigned)d->ice_stream, dcomp + 1,
+						  data, len, &tx) < 0)
 			goto drop;
 		fd = fd_for_local(o, &tx.local);
 		if (fd < 0)
@@ -422,6 +440,44 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 drop:
 	s->dropped++;
 	r->user_dropped++;
+}
+
+/*
+ * A leg recovered from the state file has no ICE agent, but its peer keeps
+ * sending consent checks (RFC 7675) authenticated with the credentials the
+ * relay gave it. Answering them with those credentials keeps the peer's
+ * consent, so a daemon restart does not cut the call 30 s later. The relay's
+ * own consent toward the peer is not run again for such a leg.
+ */
+static void recovered_stun(struct call_leg *l, struct call_stream *s, unsigned comp,
+			   const struct netaddr *from, const uint8_t *buf, size_t len)
+{
+	char user[STUN_USERNAME_MAX];
+	uint8_t out[256];
+	struct stun_builder b;
+	struct stun_msg m;
+	const struct stun_attr *a;
+	size_t ul = strlen(s->local_ufrag);
+	int n;
+
+	if (!ul || stun_parse(&m, buf, len) < 0 || m.method != STUN_METHOD_BINDING ||
+	    m.cls != STUN_CLASS_REQUEST)
+		return;
+	/* RFC 8445 §7.3: USERNAME is "<our ufrag>:<peer ufrag>" */
+	a = stun_msg_find(&m, STUN_ATTR_USERNAME);
+	if (!a || stun_attr_get_string(&m, a, user, sizeof(user)) ||
+	    strncmp(user, s->local_ufrag, ul) || user[ul] != ':')
+		return;
+	if (stun_check_integrity(&m, (const uint8_t *)s->local_pwd, strlen(s->local_pwd)))
+		return;
+	stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_SUCCESS, m.tid);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, from);
+	stun_build_integrity(&b, (const uint8_t *)s->local_pwd, strlen(s->local_pwd));
+	stun_build_fingerprint(&b);
+	n = stun_build_finish(&b);
+	if (n > 0)
+		sendto(s->sock[comp].fd, out, (size_t)n, MSG_DONTWAIT, &from->sa,
+		       netaddr_len(from));
 }
 
 static void input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
@@ -452,6 +508,10 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 		return;
 	}
 	cls = demux_classify(buf[0], len > 1 ? buf[1] : 0, (__u32)len);
+	if (cls == DEMUX_STUN && l->recovered) {
+		recovered_stun(l, s, comp, from, buf, len);
+		return;
+	}
 	if (cls != DEMUX_RTP && cls != DEMUX_RTCP && cls != DEMUX_DTLS && cls != DEMUX_ZRTP) {
 		s->dropped++;
 		return;
@@ -596,9 +656,10 @@ void relay_sync_flows(struct relay *r, struct call *c)
 					    !fastpath_flow_set_flags(r->fp, cur, f.flags)) {
 						log_info("call %s leg %s stream %u: fast path %s",
 							 c->id, l->tag, i,
-							 f.flags & FASTPATH_FLOW_FORWARD ?
-								 "forwarding again" :
-								 "drops (no consent toward the other leg)");
+							 f.flags & FASTPATH_FLOW_FORWARD
+								 ? "forwarding again"
+								 : "drops (no consent toward the "
+								   "other leg)");
 						cur->flags = f.flags;
 					}
 					continue;
@@ -610,9 +671,12 @@ void relay_sync_flows(struct relay *r, struct call *c)
 					flow_counters_fold(r, s, comp);
 				err = fastpath_flow_install(r->fp, &f);
 				if (err) {
-					log_warn("call %s leg %s stream %u: fast path flow %s -> %s not installed (%s): userspace forwards it",
-						 c->id, l->tag, i, netaddr_str(&f.remote, a, sizeof(a)),
-						 netaddr_str(&f.out_dst, b, sizeof(b)), strerror(-err));
+					log_warn("call %s leg %s stream %u: fast path flow %s -> "
+						 "%s not installed (%s): userspace forwards it",
+						 c->id, l->tag, i,
+						 netaddr_str(&f.remote, a, sizeof(a)),
+						 netaddr_str(&f.out_dst, b, sizeof(b)),
+						 strerror(-err));
 					s->flow_installed[comp] = false;
 					continue;
 				}
@@ -622,7 +686,8 @@ void relay_sync_flows(struct relay *r, struct call *c)
 					 l->tag, i, comp ? "RTCP" : "RTP",
 					 netaddr_str(&f.remote, a, sizeof(a)),
 					 netaddr_str(&f.out_dst, b, sizeof(b)),
-					 f.flags & FASTPATH_FLOW_FORWARD ? "" : " (held: no consent)");
+					 f.flags & FASTPATH_FLOW_FORWARD ? ""
+									 : " (held: no consent)");
 			}
 		}
 	}
@@ -693,41 +758,65 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why)
 	relay_state_dirty(r);
 }
 
-void relay_idle_arm(struct relay *r, struct call_leg *l, uint64_t now_ms)
+/*
+ * Inactivity: a leg without ICE is watched for media from its peer (the fast
+ * path's last-seen stamps and userspace's); a leg with ICE is watched for
+ * how long it stays without a usable pair (checking, failed, consent lost),
+ * so that a call whose peer vanished before or after connecting goes away.
+ * Either way the whole call is deleted, with a log line saying why.
+ */
+static uint64_t idle_since(const struct call_leg *l)
 {
 	uint64_t last = l->state_ms;
 
-	if (l->agent || !r->opts.inactivity_s || l->state == CALL_LEG_STATE_NEW) {
-		timerheap_remove(&r->timers, &l->idle_timer);
-		return;
-	}
+	if (l->agent)
+		return last;
 	for (unsigned i = 0; i < l->nstreams; i++)
 		if (l->streams[i].last_seen_ms > last)
 			last = l->streams[i].last_seen_ms;
+	return last;
+}
+
+void relay_idle_arm(struct relay *r, struct call_leg *l, uint64_t now_ms)
+{
+	if (!r->opts.inactivity_s || l->state == CALL_LEG_STATE_NEW ||
+	    l->state == CALL_LEG_STATE_CLOSED ||
+	    (l->agent && l->state == CALL_LEG_STATE_CONNECTED)) {
+		timerheap_remove(&r->timers, &l->idle_timer);
+		return;
+	}
 	l->idle_timer.owner = l;
 	l->idle_timer.kind = RELAY_TIMER_IDLE;
-	timerheap_set(&r->timers, &l->idle_timer, last + r->opts.inactivity_s * 1000ull);
+	timerheap_set(&r->timers, &l->idle_timer, idle_since(l) + r->opts.inactivity_s * 1000ull);
 }
 
 static void idle_fire(struct relay *r, struct call_leg *l, uint64_t now)
 {
-	uint64_t last = l->state_ms, limit = r->opts.inactivity_s * 1000ull;
+	uint64_t limit = r->opts.inactivity_s * 1000ull;
+	char why[256];
 
-	relay_refresh_counters(r, l->call);
-	for (unsigned i = 0; i < l->nstreams; i++)
-		if (l->streams[i].last_seen_ms > last)
-			last = l->streams[i].last_seen_ms;
-	if (now >= last + limit) {
-		char why[256];
-
+	if (!l->agent)
+		relay_refresh_counters(r, l->call);
+	if (now < idle_since(l) + limit) {
+		relay_idle_arm(r, l, now);
+		return;
+	}
+	if (l->agent)
+		snprintf(why, sizeof(why), "ICE leg %s %s for %u s (--inactivity-timeout)",
+			 l->tag[0] ? l->tag : "-", call_leg_state_str(l->state),
+			 r->opts.inactivity_s);
+	else
 		snprintf(why, sizeof(why),
 			 "no media from leg %s for %u s (--inactivity-timeout, plain RTP leg)",
 			 l->tag[0] ? l->tag : "-", r->opts.inactivity_s);
-		log_warn("call %s: %s", l->call->id, why);
-		relay_call_delete(r, l->call, why);
-		return;
-	}
-	relay_idle_arm(r, l, now);
+	log_warn("call %s: %s", l->call->id, why);
+	relay_call_delete(r, l->call, why);
+}
+
+static void on_leg_state(void *ctx, struct call_leg *l, enum call_leg_state from,
+			 enum call_leg_state to, const char *why)
+{
+	relay_idle_arm(ctx, l, relay_now_ms());
 }
 
 void relay_state_dirty(struct relay *r)
@@ -770,7 +859,7 @@ static void on_timers(struct relay *r)
 
 static void arm_timer(struct relay *r)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 	uint64_t next = timerheap_next(&r->timers);
 
 	if (next != TIMERHEAP_NONE) {
@@ -821,44 +910,50 @@ static void on_signal(struct relay *r)
 	}
 }
 
-int relay_run(struct relay *r)
+int relay_poll(struct relay *r, int timeout_ms)
 {
 	struct epoll_event evs[64];
+	int n;
 
+	arm_timer(r);
+	n = epoll_wait(r->epfd, evs, 64, timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_err("epoll_wait: %s", strerror(errno));
+		return -errno;
+	}
+	for (int i = 0; i < n; i++) {
+		unsigned kind = *(unsigned *)evs[i].data.ptr;
+
+		switch (kind) {
+		case RELAY_EV_MEDIA:
+			on_media(r, evs[i].data.ptr);
+			break;
+		case RELAY_EV_NG:
+			on_ng(r);
+			/* a delete may have closed sockets of later events:
+			 * epoll reports them again if still readable */
+			return n;
+		case RELAY_EV_SIGNAL:
+			on_signal(r);
+			break;
+		case RELAY_EV_TIMER:
+			on_timers(r);
+			return n; /* a timer may have deleted a call */
+		}
+	}
+	return n;
+}
+
+int relay_run(struct relay *r)
+{
 	r->ran = true;
 	while (!r->stopping) {
-		int n;
+		int err = relay_poll(r, -1);
 
-		arm_timer(r);
-		n = epoll_wait(r->epfd, evs, 64, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("epoll_wait: %s", strerror(errno));
-			return -errno;
-		}
-		for (int i = 0; i < n; i++) {
-			unsigned kind = *(unsigned *)evs[i].data.ptr;
-
-			switch (kind) {
-			case RELAY_EV_MEDIA:
-				on_media(r, evs[i].data.ptr);
-				break;
-			case RELAY_EV_NG:
-				on_ng(r);
-				/* a delete may have closed sockets of later events:
-				 * epoll reports them again if still readable */
-				i = n;
-				break;
-			case RELAY_EV_SIGNAL:
-				on_signal(r);
-				break;
-			case RELAY_EV_TIMER:
-				on_timers(r);
-				i = n; /* a timer may delete a call */
-				break;
-			}
-		}
+		if (err < 0)
+			return err;
 	}
 	return 0;
 }
@@ -867,10 +962,10 @@ int relay_run(struct relay *r)
 
 static void fp_log(int level, const char *msg, void *ctx)
 {
-	enum daemon_log_level l = level <= LOG_ERR ? DAEMON_LOG_ERROR :
-				  level == LOG_WARNING ? DAEMON_LOG_WARN :
-				  level == LOG_DEBUG   ? DAEMON_LOG_DEBUG :
-							 DAEMON_LOG_INFO;
+	enum daemon_log_level l = level <= LOG_ERR	 ? DAEMON_LOG_ERROR
+				  : level == LOG_WARNING ? DAEMON_LOG_WARN
+				  : level == LOG_DEBUG	 ? DAEMON_LOG_DEBUG
+							 : DAEMON_LOG_INFO;
 
 	daemon_log(l, "fast path: %s", msg);
 }
@@ -924,7 +1019,8 @@ static int fastpath_setup(struct relay *r)
 	}
 	err = fastpath_open(&r->fp, &fo);
 	if (err) {
-		log_err("cannot load the XDP fast path (pin path %s): %s; run as root with bpffs, or use --xdp off",
+		log_err("cannot load the XDP fast path (pin path %s): %s; run as root with bpffs, "
+			"or use --xdp off",
 			r->opts.pin_path, strerror(-err));
 		return err;
 	}
@@ -934,7 +1030,8 @@ static int fastpath_setup(struct relay *r)
 
 		err = ifname_of(&r->opts.ifaces[i].local, name, sizeof(name));
 		if (err) {
-			log_err("--interface %s: no network interface holds %s; give an address of this host",
+			log_err("--interface %s: no network interface holds %s; give an address of "
+				"this host",
 				r->opts.ifaces[i].name,
 				netaddr_ip_str(&r->opts.ifaces[i].local, buf, sizeof(buf)));
 			return err;
@@ -945,11 +1042,13 @@ static int fastpath_setup(struct relay *r)
 			continue;
 		err = fastpath_attach(r->fp, name, &r->xdp_got);
 		if (err) {
-			log_err("cannot attach XDP to %s: %s; retry with --xdp generic or --xdp off", name,
-				strerror(-err));
+			log_err("cannot attach XDP to %s: %s; retry with --xdp generic or --xdp "
+				"off",
+				name, strerror(-err));
 			return err;
 		}
-		log_info("fast path attached to %s (%s XDP)", name, fastpath_xdp_mode_str(r->xdp_got));
+		log_info("fast path attached to %s (%s XDP)", name,
+			 fastpath_xdp_mode_str(r->xdp_got));
 		snprintf(names[n++], IF_NAMESIZE, "%s", name);
 	}
 	return 0;
@@ -975,6 +1074,8 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 	if (!r->rxbuf || !r->out)
 		return -ENOMEM;
 	err = call_table_init(&r->calls, 4096);
+	r->calls.on_state = on_leg_state;
+	r->calls.ctx = r;
 	if (!err)
 		err = call_ports_init(&r->ports, o->port_min, o->port_max);
 	if (err) {
@@ -998,14 +1099,15 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 	r->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->sig.fd < 0 || r->timer.fd < 0)
 		return -errno;
-	if ((err = epoll_add(r, r->sig.fd, &r->sig)) || (err = epoll_add(r, r->timer.fd, &r->timer)))
+	if ((err = epoll_add(r, r->sig.fd, &r->sig)) ||
+	    (err = epoll_add(r, r->timer.fd, &r->timer)))
 		return err;
 
 	r->ng.kind = RELAY_EV_NG;
 	r->ng.fd = bind_udp(&o->listen_ng);
 	if (r->ng.fd < 0) {
-		log_err("cannot listen for NG on %s: %s", netaddr_str(&o->listen_ng, buf, sizeof(buf)),
-			strerror(-r->ng.fd));
+		log_err("cannot listen for NG on %s: %s",
+			netaddr_str(&o->listen_ng, buf, sizeof(buf)), strerror(-r->ng.fd));
 		return r->ng.fd;
 	}
 	if ((err = epoll_add(r, r->ng.fd, &r->ng)))

@@ -24,7 +24,7 @@
 #include "icepath/sdp_rewrite.h"
 
 /* RFC 8445 §5.1.2.1: one interface per leg, so the highest local preference */
-#define RELAY_LOCAL_PREF 65535
+#define RELAY_LOCAL_PREF      65535
 #define RELAY_MAX_LOCAL_CANDS 16 /* per stream, in the SDP we write */
 
 static void agent_random(void *buf, size_t len, void *ctx)
@@ -163,6 +163,7 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 		struct call_stream *s = &l->streams[i];
 		const struct sdp_section *sec = sdp_section_const(sdp, (int)i);
 		struct sdp_mline m;
+		bool only_rtp;
 
 		err = sdp_mline_parse(sec->lines[0].value, &m, why, sizeof(why));
 		if (!err)
@@ -175,9 +176,16 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 		s->active = m.port != 0;
 		snprintf(s->media, sizeof(s->media), "%s", m.media);
 		snprintf(s->proto, sizeof(s->proto), "%s", m.proto);
+		/* A peer that offers ICE candidates for component 1 only has no
+		 * RTCP component to check (libnice's 1-component streams say so
+		 * without a=rtcp-mux): RTCP, if any, shares the RTP transport. */
+		only_rtp = d->ufrag[0] && d->n_cands > 0;
+		for (size_t k = 0; k < d->n_cands; k++)
+			if (d->cands[k].component == 2)
+				only_rtp = false;
 		if (is_offer)
-			s->offer_mux = d->rtcp_mux;
-		s->rtcp_mux = d->rtcp_mux;
+			s->offer_mux = d->rtcp_mux || only_rtp;
+		s->rtcp_mux = d->rtcp_mux || only_rtp;
 		if (s->active && s->sock[CALL_COMP_RTP].fd < 0) {
 			err = relay_stream_open(r, l, s, ifc, 0);
 			if (err) {
@@ -196,8 +204,8 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 
 			if (s->latched[c] || (l->agent && s->ice))
 				continue;
-			s->remote_set[c] = netaddr_family(a) && !netaddr_is_any(a) &&
-					   netaddr_port(a);
+			s->remote_set[c] =
+				netaddr_family(a) && !netaddr_is_any(a) && netaddr_port(a);
 			if (s->remote_set[c])
 				s->remote[c] = *a;
 		}
@@ -207,6 +215,40 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 out:
 	free(d);
 	return err;
+}
+
+/*
+ * RFC 9143 §7: "a=group:BUNDLE tagged-mid mid ...": the members after the
+ * first ride on the first one's transport once the answer accepts the group.
+ * Marks those streams of both legs (the answer passes through to the
+ * offerer unchanged, so both sides bundle alike).
+ */
+static void mark_bundle(struct call *c, const struct sdp *sdp)
+{
+	const struct sdp_section *ses = sdp_section_const(sdp, -1);
+	char mids[SDP_MAX_LINE_LEN], *save = NULL, *tok;
+	int i = -1;
+
+	while ((i = sdp_attr_find(ses, "group", (size_t)(i + 1))) >= 0) {
+		const char *v = sdp_attr_value(&ses->lines[i]);
+		bool first = true;
+
+		if (strncmp(v, "BUNDLE ", 7))
+			continue;
+		snprintf(mids, sizeof(mids), "%s", v + 7);
+		for (tok = strtok_r(mids, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			for (size_t m = 0; m < sdp->n_media && m < CALL_MAX_STREAMS; m++) {
+				const char *mid =
+					sdp_attr_get(sdp_section_const(sdp, (int)m), "mid");
+
+				if (mid && !strcmp(mid, tok)) {
+					c->legs[0].streams[m].bundled = !first;
+					c->legs[1].streams[m].bundled = !first;
+				}
+			}
+			first = false;
+		}
+	}
 }
 
 /* Hand the peer's ICE description of every stream to leg l's agent. */
@@ -230,25 +272,27 @@ static int leg_feed_agent(struct relay *r, struct call_leg *l, const struct sdp 
 			continue;
 		if (s->remote_ufrag[0] && strcmp(s->remote_ufrag, d->ufrag)) {
 			/* RFC 8445 §9: the peer restarted ICE; we restart too */
-			log_info("call %s leg %s stream %u: peer restarted ICE", l->call->id, l->tag,
-				 i);
-			ice_agent_set_remote_credentials(l->agent, (unsigned)s->ice_stream, d->ufrag,
-							 d->pwd);
+			log_info("call %s leg %s stream %u: peer restarted ICE", l->call->id,
+				 l->tag, i);
+			ice_agent_set_remote_credentials(l->agent, (unsigned)s->ice_stream,
+							 d->ufrag, d->pwd);
 			ice_agent_restart_stream(l->agent, (unsigned)s->ice_stream, now);
-			call_leg_transition(&r->calls, l, CALL_LEG_STATE_CHECKING, "ICE restart", now);
+			call_leg_transition(&r->calls, l, CALL_LEG_STATE_CHECKING, "ICE restart",
+					    now);
 		} else {
 			err = ice_agent_set_remote_credentials(l->agent, (unsigned)s->ice_stream,
 							       d->ufrag, d->pwd);
 			if (err) {
-				err = ng_reply_error(rep,
-						     "media section %u: ICE credentials refused: %s",
-						     i + 1, strerror(-err));
+				err = ng_reply_error(
+					rep, "media section %u: ICE credentials refused: %s", i + 1,
+					strerror(-err));
 				break;
 			}
 		}
 		snprintf(s->remote_ufrag, sizeof(s->remote_ufrag), "%s", d->ufrag);
 		for (size_t k = 0; k < d->n_cands; k++)
-			ice_agent_add_remote_candidate(l->agent, (unsigned)s->ice_stream, &d->cands[k]);
+			ice_agent_add_remote_candidate(l->agent, (unsigned)s->ice_stream,
+						       &d->cands[k]);
 		if (d->end_of_candidates)
 			ice_agent_remote_end_of_candidates(l->agent, (unsigned)s->ice_stream);
 		if (d->n_mdns_skipped)
@@ -261,12 +305,11 @@ static int leg_feed_agent(struct relay *r, struct call_leg *l, const struct sdp 
 }
 
 /* Rewrite sdp (a copy of the other side's) for leg l's peer. */
-static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
-			 struct ng_reply *rep)
+static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp, struct ng_reply *rep)
 {
 	struct ice_candidate cands[CALL_MAX_STREAMS][RELAY_MAX_LOCAL_CANDS];
 	struct sdp_rewrite_media media[CALL_MAX_STREAMS];
-	struct sdp_rewrite rw = { .ice_lite = l->ice_lite, .media = media };
+	struct sdp_rewrite rw = {.ice_lite = l->ice_lite, .media = media};
 	char why[200];
 	ssize_t n;
 	int err;
@@ -302,9 +345,9 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 			m->n_cands = k > 0 ? (size_t)k : 0;
 			ice_agent_local_credentials(l->agent, (unsigned)s->ice_stream, &m->ufrag,
 						    &m->pwd);
-			m->end_of_candidates = ice_agent_gathering_state(l->agent,
-									 (unsigned)s->ice_stream) ==
-					       ICE_GATHERING_STATE_COMPLETE;
+			m->end_of_candidates =
+				ice_agent_gathering_state(l->agent, (unsigned)s->ice_stream) ==
+				ICE_GATHERING_STATE_COMPLETE;
 		}
 	}
 	rw.n_media = l->nstreams < sdp->n_media ? l->nstreams : sdp->n_media;
@@ -332,11 +375,13 @@ static int parse_sdp(const struct ng_request *req, struct sdp *sdp, struct ng_re
 static void leg_start(struct relay *r, struct call_leg *l, uint64_t now)
 {
 	if (l->state == CALL_LEG_STATE_NEW)
-		call_leg_transition(&r->calls, l, CALL_LEG_STATE_ALLOCATED, "media ports bound", now);
+		call_leg_transition(&r->calls, l, CALL_LEG_STATE_ALLOCATED, "media ports bound",
+				    now);
 	if (l->agent && !l->agent_started) {
 		ice_agent_start(l->agent, now);
 		l->agent_started = true;
-		call_leg_transition(&r->calls, l, CALL_LEG_STATE_CHECKING, "ICE checks started", now);
+		call_leg_transition(&r->calls, l, CALL_LEG_STATE_CHECKING, "ICE checks started",
+				    now);
 		relay_agent_drain(r, l, now);
 	}
 	call_leg_settle(&r->calls, l, now);
@@ -408,14 +453,17 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 	if (a->nstreams > b->nstreams)
 		b->nstreams = a->nstreams;
 	if (b->state == CALL_LEG_STATE_NEW)
-		call_leg_transition(&r->calls, b, CALL_LEG_STATE_ALLOCATED, "media ports bound", now);
+		call_leg_transition(&r->calls, b, CALL_LEG_STATE_ALLOCATED, "media ports bound",
+				    now);
 	if (a->state == CALL_LEG_STATE_NEW)
-		call_leg_transition(&r->calls, a, CALL_LEG_STATE_ALLOCATED, "media ports bound", now);
+		call_leg_transition(&r->calls, a, CALL_LEG_STATE_ALLOCATED, "media ports bound",
+				    now);
 
 	/* toward A: ICE if A spoke it; the relay answers A, so it is
 	 * controlled, unless A is lite (RFC 8445 §6.1.1) */
 	if (a->peer_ice && !a->agent) {
-		bool lite = req->ice_lite == NG_ICE_LITE_BACKWARD || req->ice_lite == NG_ICE_LITE_BOTH;
+		bool lite =
+			req->ice_lite == NG_ICE_LITE_BACKWARD || req->ice_lite == NG_ICE_LITE_BOTH;
 
 		err = agent_create(r, a, a->peer_lite && !lite, lite, rep);
 		if (err)
@@ -429,13 +477,16 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 			goto fail;
 	}
 	/* toward B: the "ICE" key decides (rtpengine semantics) */
-	a->ice_mode = req->ice == NG_ICE_REMOVE ? CALL_ICE_REMOVE :
-		      req->ice == NG_ICE_FORCE || req->ice == NG_ICE_FORCE_RELAY ? CALL_ICE_FORCE :
-										    CALL_ICE_DEFAULT;
+	a->ice_mode = req->ice == NG_ICE_REMOVE ? CALL_ICE_REMOVE
+		      : req->ice == NG_ICE_FORCE || req->ice == NG_ICE_FORCE_RELAY
+			      ? CALL_ICE_FORCE
+			      : CALL_ICE_DEFAULT;
 	b->ice_mode = a->ice_mode;
-	want_ice = a->ice_mode == CALL_ICE_FORCE || (a->ice_mode == CALL_ICE_DEFAULT && a->peer_ice);
+	want_ice =
+		a->ice_mode == CALL_ICE_FORCE || (a->ice_mode == CALL_ICE_DEFAULT && a->peer_ice);
 	if (want_ice && !b->agent) {
-		bool lite = req->ice_lite == NG_ICE_LITE_FORWARD || req->ice_lite == NG_ICE_LITE_BOTH;
+		bool lite =
+			req->ice_lite == NG_ICE_LITE_FORWARD || req->ice_lite == NG_ICE_LITE_BOTH;
 
 		/* the relay offers to B: controlling unless it is lite */
 		err = agent_create(r, b, !lite, lite, rep);
@@ -485,8 +536,9 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 	if (err)
 		return err;
 	if (sdp.n_media != a->nstreams) {
-		err = ng_reply_error(rep, "answer has %zu media sections, the offer had %u (RFC 3264 §6)",
-				     sdp.n_media, a->nstreams);
+		err = ng_reply_error(
+			rep, "answer has %zu media sections, the offer had %u (RFC 3264 §6)",
+			sdp.n_media, a->nstreams);
 		goto out;
 	}
 	ifb = daemon_opts_iface(&r->opts, b->iface);
@@ -516,6 +568,7 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 	}
 	if (a->agent && req->ice == NG_ICE_REMOVE)
 		agent_free(r, a);
+	mark_bundle(c, &sdp);
 	err = leg_write_sdp(r, a, &sdp, rep);
 	if (err)
 		goto out;
@@ -541,15 +594,16 @@ static void fill_ice(const struct call_leg *l, struct ng_leg_ice *ice)
 			snprintf(ice->state, sizeof(ice->state), "recovered");
 		return;
 	}
-	snprintf(ice->state, sizeof(ice->state), "%s", ice_agent_state_str(ice_agent_state(l->agent)));
+	snprintf(ice->state, sizeof(ice->state), "%s",
+		 ice_agent_state_str(ice_agent_state(l->agent)));
 	for (unsigned i = 0; i < l->nstreams; i++) {
 		const struct call_stream *s = &l->streams[i];
 
 		if (!s->ice)
 			continue;
 		snprintf(ice->consent, sizeof(ice->consent), "%s",
-			 ice_consent_state_str(ice_agent_consent_state(l->agent,
-								       (unsigned)s->ice_stream, 1)));
+			 ice_consent_state_str(
+				 ice_agent_consent_state(l->agent, (unsigned)s->ice_stream, 1)));
 		if (!ice_agent_selected_pair(l->agent, (unsigned)s->ice_stream, 1, &p)) {
 			ice->has_pair = true;
 			snprintf(ice->local_type, sizeof(ice->local_type), "%s",
@@ -577,8 +631,8 @@ static void fill_leg(const struct call_leg *l, struct ng_leg *nl)
 		m->index = i + 1;
 		snprintf(m->type, sizeof(m->type), "%s", s->media);
 		snprintf(m->protocol, sizeof(m->protocol), "%s", s->proto);
-		m->flags = (s->active ? NG_MEDIA_INITIALIZED : 0) | (s->rtcp_mux ? NG_MEDIA_RTCP_MUX : 0) |
-			   (s->ice ? NG_MEDIA_ICE : 0);
+		m->flags = (s->active ? NG_MEDIA_INITIALIZED : 0) |
+			   (s->rtcp_mux ? NG_MEDIA_RTCP_MUX : 0) | (s->ice ? NG_MEDIA_ICE : 0);
 		for (unsigned c = 0; c < CALL_NCOMP && s->sock[c].fd >= 0; c++) {
 			struct ng_stream *st;
 

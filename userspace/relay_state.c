@@ -30,7 +30,7 @@
 #include "icepath/ice.h"
 #include "icepath/relay.h"
 
-#define STATE_MAGIC "icepath-state 1"
+#define STATE_MAGIC    "icepath-state 1"
 #define STATE_LINE_MAX 4096
 
 static void put_str(FILE *f, const char *s)
@@ -81,7 +81,8 @@ static int get_str(char *tok, char *out, size_t cap)
 		int ch = (unsigned char)*p;
 
 		if (ch == '%') {
-			int hi = hexval((unsigned char)p[1]), lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+			int hi = hexval((unsigned char)p[1]),
+			    lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
 
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
@@ -112,7 +113,8 @@ int relay_state_save(struct relay *r)
 		err = -errno;
 		if (fd >= 0)
 			close(fd);
-		log_err("cannot write state file %s: %s; calls will not survive a restart (see --state-file)",
+		log_err("cannot write state file %s: %s; calls will not survive a restart (see "
+			"--state-file)",
 			tmp, strerror(-err));
 		return err;
 	}
@@ -134,8 +136,8 @@ int relay_state_save(struct relay *r)
 				const char *uf = s->local_ufrag, *pw = s->local_pwd;
 
 				if (l->agent && s->ice)
-					ice_agent_local_credentials(l->agent, (unsigned)s->ice_stream,
-								    &uf, &pw);
+					ice_agent_local_credentials(
+						l->agent, (unsigned)s->ice_stream, &uf, &pw);
 				fprintf(f, "stream %u %u %d %d ", side, i, s->active, s->rtcp_mux);
 				put_str(f, s->media);
 				fputc(' ', f);
@@ -144,8 +146,10 @@ int relay_state_save(struct relay *r)
 				put_addr(f, &s->remote[0], s->remote_set[0]);
 				put_addr(f, &s->remote[1], s->remote_set[1]);
 				fprintf(f, " %llu %llu ",
-					(unsigned long long)(s->flow_installed[0] ? s->flow[0].id : 0),
-					(unsigned long long)(s->flow_installed[1] ? s->flow[1].id : 0));
+					(unsigned long long)(s->flow_installed[0] ? s->flow[0].id
+										  : 0),
+					(unsigned long long)(s->flow_installed[1] ? s->flow[1].id
+										  : 0));
 				put_str(f, uf);
 				fputc(' ', f);
 				put_str(f, pw);
@@ -214,13 +218,14 @@ static int collect_orphan(const struct fastpath_flow *f, void *ctx)
 static void remove_orphans(struct relay *r)
 {
 	char a[NETADDR_STRLEN], b[NETADDR_STRLEN];
-	struct orphan_walk w = { .r = r };
+	struct orphan_walk w = {.r = r};
 
 	if (!r->fp)
 		return;
 	fastpath_flow_foreach(r->fp, collect_orphan, &w);
 	for (size_t i = 0; i < w.n; i++) {
-		log_warn("removing orphan fast-path flow %s -> %s (id %llu): no recovered call owns it",
+		log_warn("removing orphan fast-path flow %s -> %s (id %llu): no recovered call "
+			 "owns it",
 			 netaddr_str(&w.keys[i].remote, a, sizeof(a)),
 			 netaddr_str(&w.keys[i].out_dst, b, sizeof(b)),
 			 (unsigned long long)w.keys[i].id);
@@ -241,7 +246,7 @@ static void adopt_flows(struct relay *r, struct call *c, const uint64_t ids[2][C
 			struct call_stream *s = &l->streams[i];
 
 			for (unsigned k = 0; k < CALL_NCOMP; k++) {
-				struct fastpath_flow f = { 0 };
+				struct fastpath_flow f = {0};
 
 				if (!ids[side][i][k] || !r->fp)
 					continue;
@@ -264,7 +269,7 @@ static void adopt_flows(struct relay *r, struct call *c, const uint64_t ids[2][C
 static int parse_stream(struct relay *r, struct call *c, char *save, unsigned side,
 			uint64_t ids[2][CALL_MAX_STREAMS][2])
 {
-	char *tok[13];
+	char *tok[12];
 	struct call_leg *l = &c->legs[side];
 	const struct daemon_iface *ifc = daemon_opts_iface(&r->opts, l->iface);
 	struct call_stream *s;
@@ -272,38 +277,41 @@ static int parse_stream(struct relay *r, struct call *c, char *save, unsigned si
 	unsigned idx;
 	int err;
 
-	for (int i = 0; i < 13; i++)
+	/* index active rtcp_mux media proto local remote-rtp remote-rtcp
+	 * flow-rtp flow-rtcp ufrag pwd (the side was read by the caller) */
+	for (int i = 0; i < 12; i++)
 		if (!(tok[i] = strtok_r(NULL, " \n", &save)))
 			return -EINVAL;
-	idx = (unsigned)atoi(tok[1]);
+	idx = (unsigned)atoi(tok[0]);
 	if (idx >= CALL_MAX_STREAMS || !ifc)
 		return -EINVAL;
 	s = &l->streams[idx];
 	s->index = idx;
-	s->active = atoi(tok[2]);
-	s->rtcp_mux = s->offer_mux = atoi(tok[3]);
-	if (get_str(tok[4], s->media, sizeof(s->media)) || get_str(tok[5], s->proto, sizeof(s->proto)))
+	s->active = atoi(tok[1]);
+	s->rtcp_mux = s->offer_mux = atoi(tok[2]);
+	if (get_str(tok[3], s->media, sizeof(s->media)) ||
+	    get_str(tok[4], s->proto, sizeof(s->proto)))
 		return -EINVAL;
-	if (strcmp(tok[6], "-")) {
-		if (netaddr_parse(&local, tok[6], -1) || !netaddr_same_ip(&local, &ifc->local))
+	if (strcmp(tok[5], "-")) {
+		if (netaddr_parse(&local, tok[5], -1) || !netaddr_same_ip(&local, &ifc->local))
 			return -EINVAL;
 		err = relay_stream_open(r, l, s, ifc, netaddr_port(&local));
 		if (err)
 			return err;
 	}
 	for (unsigned k = 0; k < CALL_NCOMP; k++) {
-		if (!strcmp(tok[7 + k], "-"))
+		if (!strcmp(tok[6 + k], "-"))
 			continue;
-		if (netaddr_parse(&s->remote[k], tok[7 + k], -1))
+		if (netaddr_parse(&s->remote[k], tok[6 + k], -1))
 			return -EINVAL;
 		s->remote_set[k] = true;
 		/* the peer's address is settled: no re-latching to a stray source */
 		s->latched[k] = true;
 	}
-	ids[side][idx][0] = strtoull(tok[9], NULL, 10);
-	ids[side][idx][1] = strtoull(tok[10], NULL, 10);
-	if (get_str(tok[11], s->local_ufrag, sizeof(s->local_ufrag)) ||
-	    get_str(tok[12], s->local_pwd, sizeof(s->local_pwd)))
+	ids[side][idx][0] = strtoull(tok[8], NULL, 10);
+	ids[side][idx][1] = strtoull(tok[9], NULL, 10);
+	if (get_str(tok[10], s->local_ufrag, sizeof(s->local_ufrag)) ||
+	    get_str(tok[11], s->local_pwd, sizeof(s->local_pwd)))
 		return -EINVAL;
 	if (idx + 1 > l->nstreams)
 		l->nstreams = idx + 1;
@@ -319,8 +327,8 @@ static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MA
 		struct call_leg *l = &c->legs[side];
 
 		l->recovered = true;
-		call_leg_transition(&r->calls, l, CALL_LEG_STATE_ALLOCATED, "recovered from state file",
-				    now);
+		call_leg_transition(&r->calls, l, CALL_LEG_STATE_ALLOCATED,
+				    "recovered from state file", now);
 		call_leg_settle(&r->calls, l, now);
 		if (!l->peer_ice)
 			relay_idle_arm(r, l, now);
@@ -354,9 +362,10 @@ int relay_state_recover(struct relay *r)
 		if (!kind)
 			continue;
 		if (lineno == 1) {
-			if (strcmp(kind, "icepath-state") || !(kind = strtok_r(NULL, " \n", &save)) ||
-			    strcmp(kind, "1")) {
-				log_warn("state file %s: not an icepath state file (version 1); ignored",
+			if (strcmp(kind, "icepath-state") ||
+			    !(kind = strtok_r(NULL, " \n", &save)) || strcmp(kind, "1")) {
+				log_warn("state file %s: not an icepath state file (version 1); "
+					 "ignored",
 					 r->state_path);
 				break;
 			}
@@ -376,8 +385,8 @@ int relay_state_recover(struct relay *r)
 				break;
 			if (get_str(strtok_r(NULL, " \n", &save), id, sizeof(id)) ||
 			    call_create(&r->calls, id, relay_now_ms(), &c)) {
-				log_warn("state file %s:%u: bad call record; skipped", r->state_path,
-					 lineno);
+				log_warn("state file %s:%u: bad call record; skipped",
+					 r->state_path, lineno);
 				c = NULL;
 				bad++;
 				continue;
@@ -388,8 +397,10 @@ int relay_state_recover(struct relay *r)
 		if (!c || skip)
 			continue;
 		if (!strcmp(kind, "leg")) {
-			char *t_side = strtok_r(NULL, " \n", &save), *t_tag = strtok_r(NULL, " \n", &save),
-			     *t_if = strtok_r(NULL, " \n", &save), *t_ice = strtok_r(NULL, " \n", &save),
+			char *t_side = strtok_r(NULL, " \n", &save),
+			     *t_tag = strtok_r(NULL, " \n", &save),
+			     *t_if = strtok_r(NULL, " \n", &save),
+			     *t_ice = strtok_r(NULL, " \n", &save),
 			     *t_lite = strtok_r(NULL, " \n", &save);
 			unsigned side = t_side ? (unsigned)atoi(t_side) : 2;
 
@@ -409,7 +420,8 @@ int relay_state_recover(struct relay *r)
 			int err = side > 1 ? -EINVAL : parse_stream(r, c, save, side, ids);
 
 			if (err) {
-				log_warn("state file %s:%u: stream of call %s not recoverable (%s); call dropped",
+				log_warn("state file %s:%u: stream of call %s not recoverable "
+					 "(%s); call dropped",
 					 r->state_path, lineno, c->id, strerror(-err));
 				skip = true;
 			}

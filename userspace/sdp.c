@@ -109,7 +109,7 @@ static int sdp_section_insert_n(struct sdp_section *s, size_t pos, char type, co
 	memcpy(copy, value, len);
 	copy[len] = '\0';
 	memmove(&s->lines[pos + 1], &s->lines[pos], (s->n - pos) * sizeof(s->lines[0]));
-	s->lines[pos] = (struct sdp_line){ .type = type, .value = copy, .len = len };
+	s->lines[pos] = (struct sdp_line){.type = type, .value = copy, .len = len};
 	s->n++;
 	return 0;
 }
@@ -130,7 +130,7 @@ int sdp_line_replace(struct sdp_section *s, size_t pos, char type, const char *v
 	if (!copy)
 		return -ENOMEM;
 	free(s->lines[pos].value);
-	s->lines[pos] = (struct sdp_line){ .type = type, .value = copy, .len = len };
+	s->lines[pos] = (struct sdp_line){.type = type, .value = copy, .len = len};
 	return 0;
 }
 
@@ -292,7 +292,8 @@ int sdp_parse(struct sdp *sdp, const char *text, size_t len, char *err, size_t e
 			goto fail;
 		}
 		if (sdp_total_lines(sdp) >= SDP_MAX_LINES) {
-			sdp_err(err, err_len, "line %zu: more than %d lines", line_no, SDP_MAX_LINES);
+			sdp_err(err, err_len, "line %zu: more than %d lines", line_no,
+				SDP_MAX_LINES);
 			ret = -E2BIG;
 			goto fail;
 		}
@@ -456,6 +457,42 @@ static bool sdp_is_token(const char *s)
 		if (!isgraph((unsigned char)*s))
 			return false;
 	return true;
+}
+
+int sdp_media_by_mid(const struct sdp *sdp, const char *mid)
+{
+	for (size_t i = 0; i < sdp->n_media; i++) {
+		const char *v = sdp_attr_get(&sdp->media[i], "mid");
+
+		if (v && !strcmp(v, mid))
+			return (int)i;
+	}
+	return -ENOENT;
+}
+
+int sdp_bundle_mids(const struct sdp *sdp, char *buf, size_t len, const char **mids, size_t max)
+{
+	char *tok[SDP_MAX_MEDIA + 1];
+	int n;
+
+	/* RFC 5888 §5: a=group:<semantics> *(SP identification-tag) */
+	for (int i = sdp_attr_find(&sdp->session, "group", 0); i >= 0;
+	     i = sdp_attr_find(&sdp->session, "group", (size_t)i + 1)) {
+		const char *v = sdp_attr_value(&sdp->session.lines[i]);
+
+		if (strncmp(v, "BUNDLE", 6) || (v[6] != ' ' && v[6] != '\0'))
+			continue;
+		if (strlen(v + 6) >= len)
+			return -E2BIG;
+		strcpy(buf, v + 6);
+		n = sdp_tokens(buf, tok, SDP_MAX_MEDIA + 1);
+		if (n < 0 || (size_t)n > max)
+			return -E2BIG;
+		for (int k = 0; k < n; k++)
+			mids[k] = tok[k];
+		return n;
+	}
+	return -ENOENT;
 }
 
 /* ---- m= and c= ----------------------------------------------------------------- */
@@ -771,7 +808,8 @@ int sdp_candidate_parse(const char *value, size_t len, struct ice_candidate *c, 
 	}
 	if (strlen(tok[0]) >= ICE_FOUNDATION_MAX ||
 	    sdp_ice_chars_check(tok[0], strlen(tok[0]), 1) < 0) {
-		sdp_err(err, err_len, "candidate foundation '%.40s' is not 1..32 ice-chars", tok[0]);
+		sdp_err(err, err_len, "candidate foundation '%.40s' is not 1..32 ice-chars",
+			tok[0]);
 		return -EINVAL;
 	}
 	strcpy(c->foundation, tok[0]);
@@ -844,8 +882,8 @@ int sdp_candidate_parse(const char *value, size_t len, struct ice_candidate *c, 
 				netaddr_set_port(&c->raddr, (uint16_t)v);
 		} else if (!strcmp(tok[i], "generation")) {
 			if (sdp_uint(tok[i + 1], 0x7fffffff, &v)) {
-				sdp_err(err, err_len, "candidate generation '%.16s' is not a number",
-					tok[i + 1]);
+				sdp_err(err, err_len,
+					"candidate generation '%.16s' is not a number", tok[i + 1]);
 				return -EINVAL;
 			}
 			c->generation = (int)v;
@@ -869,6 +907,8 @@ int sdp_candidate_parse(const char *value, size_t len, struct ice_candidate *c, 
 	return 0;
 }
 
+/* Transport in upper case as in RFC 8839's examples: ABNF strings are
+ * case-insensitive, but libnice (<= 0.1.x) compares with "UDP" exactly. */
 int sdp_candidate_format(const struct ice_candidate *c, char *buf, size_t len)
 {
 	char ip[NETADDR_STRLEN], rip[NETADDR_STRLEN];
@@ -879,7 +919,7 @@ int sdp_candidate_format(const struct ice_candidate *c, char *buf, size_t len)
 	    (netaddr_family(&c->addr) != AF_INET && netaddr_family(&c->addr) != AF_INET6))
 		return -EINVAL;
 	n = snprintf(buf, len, "%s %u %s %u %s %u typ %s", c->foundation, c->component,
-		     c->transport == ICE_TRANSPORT_TCP ? "tcp" : "udp", c->priority,
+		     c->transport == ICE_TRANSPORT_TCP ? "TCP" : "UDP", c->priority,
 		     netaddr_ip_str(&c->addr, ip, sizeof(ip)), netaddr_port(&c->addr),
 		     ice_cand_type_str(c->type));
 	if (n < 0 || (size_t)n >= len)
@@ -968,7 +1008,9 @@ static int sdp_cred_get(const struct sdp_section *media, const struct sdp_sectio
 	if (!v)
 		return 0;
 	if (sdp_ice_chars_check(v, strlen(v), min) < 0) {
-		sdp_err(err, err_len, "a=%s is %zu bytes or has a non-ice-char; RFC 8839 5.4 wants %zu..%d of [A-Za-z0-9+/]",
+		sdp_err(err, err_len,
+			"a=%s is %zu bytes or has a non-ice-char; RFC 8839 5.4 wants %zu..%d of "
+			"[A-Za-z0-9+/]",
 			name, strlen(v), min, SDP_ICE_CRED_MAX);
 		return -EINVAL;
 	}
@@ -1010,6 +1052,20 @@ int sdp_ice_extract(const struct sdp *sdp, size_t idx, struct sdp_ice_desc *d, c
 	d->end_of_candidates = sdp_attr_find(s, "end-of-candidates", 0) >= 0 ||
 			       sdp_attr_find(ss, "end-of-candidates", 0) >= 0;
 	d->rtcp_mux = sdp_attr_find(s, "rtcp-mux", 0) >= 0;
+	d->mismatch = sdp_attr_find(s, "ice-mismatch", 0) >= 0;
+	v = sdp_attr_get(s, "ice-pacing");
+	if (!v)
+		v = sdp_attr_get(ss, "ice-pacing");
+	if (v) {
+		unsigned long ms;
+
+		/* RFC 8839 §5.5: pacing-value = 1*10DIGIT (milliseconds). */
+		if (sdp_uint(v, 0xffffffffUL, &ms)) {
+			sdp_err(err, err_len, "a=ice-pacing '%.16s' is not a number of ms", v);
+			return -EINVAL;
+		}
+		d->pacing_ms = (unsigned)ms;
+	}
 	v = sdp_attr_get(s, "mid");
 	if (v)
 		snprintf(d->mid, sizeof(d->mid), "%s", v);
@@ -1059,7 +1115,9 @@ int sdp_ice_extract(const struct sdp *sdp, size_t idx, struct sdp_ice_desc *d, c
 			d->default_rtcp = d->default_rtp;
 			if (i >= 0) {
 				if (sdp_rtcp_parse(sdp_attr_value(&s->lines[i]), &port, &ra) < 0) {
-					sdp_err(err, err_len, "line %zu: a=rtcp is not <port> [IN IP4|IP6 <address>]",
+					sdp_err(err, err_len,
+						"line %zu: a=rtcp is not <port> [IN IP4|IP6 "
+						"<address>]",
 						sdp_line_no(sdp, (int)idx, (size_t)i));
 					return -EINVAL;
 				}
@@ -1073,8 +1131,8 @@ int sdp_ice_extract(const struct sdp *sdp, size_t idx, struct sdp_ice_desc *d, c
 }
 
 static const char *const sdp_ice_attrs[] = {
-	"ice-ufrag", "ice-pwd", "ice-options", "candidate", "end-of-candidates",
-	"remote-candidates",
+	"ice-ufrag",	"ice-pwd",   "ice-options",	  "ice-pacing",
+	"ice-mismatch", "candidate", "end-of-candidates", "remote-candidates",
 };
 
 int sdp_ice_apply(struct sdp *sdp, size_t idx, const struct sdp_ice_desc *d)
@@ -1107,7 +1165,8 @@ int sdp_ice_apply(struct sdp *sdp, size_t idx, const struct sdp_ice_desc *d)
 	} else if (d->options) {
 		snprintf(buf, sizeof(buf), "%s%s%s",
 			 d->options & SDP_ICE_OPT_TRICKLE ? "trickle" : "",
-			 (d->options & SDP_ICE_OPT_TRICKLE) && (d->options & SDP_ICE_OPT_ICE2) ? " " : "",
+			 (d->options & SDP_ICE_OPT_TRICKLE) && (d->options & SDP_ICE_OPT_ICE2) ? " "
+											       : "",
 			 d->options & SDP_ICE_OPT_ICE2 ? "ice2" : "");
 		ret = sdp_attr_append(s, "ice-options", buf);
 	} else {
@@ -1115,6 +1174,12 @@ int sdp_ice_apply(struct sdp *sdp, size_t idx, const struct sdp_ice_desc *d)
 	}
 	if (ret < 0)
 		return ret;
+	if (d->pacing_ms) {
+		snprintf(buf, sizeof(buf), "%u", d->pacing_ms);
+		ret = sdp_attr_append(s, "ice-pacing", buf);
+		if (ret < 0)
+			return ret;
+	}
 	for (size_t i = 0; i < d->n_cands && i < SDP_ICE_MAX_CANDS; i++) {
 		ret = sdp_candidate_format(&d->cands[i], buf, sizeof(buf));
 		if (ret < 0)

@@ -9,7 +9,7 @@
 /* RFC 8839 §5 and RFC 8838 §8.2: every attribute that describes the peer's
  * own ICE session and must not reach the other side. */
 static const char *const ice_attrs[] = {
-	"ice-ufrag", "ice-pwd", "ice-options", "candidate", "end-of-candidates",
+	"ice-ufrag",	     "ice-pwd",	 "ice-options",	 "candidate",  "end-of-candidates",
 	"remote-candidates", "ice-lite", "ice-mismatch", "ice-pacing",
 };
 
@@ -125,8 +125,8 @@ int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, 
 				ret = apply_ice(sdp, i, rw, m, opts[i]);
 		}
 		if (ret) {
-			snprintf(err, errlen, "media section %zu: cannot rewrite %s: %s", i + 1, what,
-				 strerror(-ret));
+			snprintf(err, errlen, "media section %zu: cannot rewrite %s: %s", i + 1,
+				 what, strerror(-ret));
 			return ret;
 		}
 	}

@@ -14,12 +14,13 @@
 
 #include "icepath/stun.h"
 #include "icepath/turn_client.h"
+#include "ice_queue.h"
 
 struct turn_txn {
 	bool used;
 	uint8_t tid[STUN_TID_LEN];
 	uint16_t method;
-	int peer; /* index into peers[] for CreatePermission/ChannelBind, else -1 */
+	int peer;	   /* index into peers[] for CreatePermission/ChannelBind, else -1 */
 	uint32_t lifetime; /* Refresh: requested lifetime */
 	unsigned sent;
 	uint32_t rto;
@@ -34,17 +35,6 @@ struct turn_peer {
 	uint64_t perm_refresh_ms;
 	bool chan_wanted, chan_ok, chan_pending;
 	uint64_t chan_refresh_ms;
-};
-
-struct turn_out {
-	struct turn_out *next;
-	size_t len;
-	uint8_t buf[];
-};
-
-struct turn_evq {
-	struct turn_evq *next;
-	struct turn_event ev;
 };
 
 struct turn_client {
@@ -64,8 +54,8 @@ struct turn_client {
 	struct turn_txn txns[TURN_MAX_TXNS];
 	struct turn_peer peers[TURN_MAX_PEERS];
 	unsigned npeers;
-	struct turn_out *out_head, **out_tail;
-	struct turn_evq *ev_head, **ev_tail;
+	struct ice_queue out; /* requests to send to the server */
+	struct ice_queue events;
 };
 
 static const char *const state_names[] = {
@@ -83,22 +73,27 @@ const char *turn_alloc_state_str(enum turn_alloc_state s)
 
 static void turn_push_event(struct turn_client *tc, const struct turn_event *ev)
 {
-	struct turn_evq *q = calloc(1, sizeof(*q));
-
-	if (!q)
-		return; /* events are advisory; the state is still queryable */
-	q->ev = *ev;
-	*tc->ev_tail = q;
-	tc->ev_tail = &q->next;
+	/* Out of memory loses the event only; the state stays queryable. */
+	ice_queue_push(&tc->events, ev, sizeof(*ev));
 }
 
 /* The one transition function of the allocation machine. */
 static void turn_set_state(struct turn_client *tc, enum turn_alloc_state to, int error)
 {
-	struct turn_event ev = { 0 };
+#define B(x) (1u << TURN_ALLOC_STATE_##x)
+	static const unsigned legal[] = {
+		[TURN_ALLOC_STATE_IDLE] = B(ALLOCATING) | B(RELEASED),
+		[TURN_ALLOC_STATE_ALLOCATING] = B(ALLOCATED) | B(FAILED) | B(RELEASED),
+		[TURN_ALLOC_STATE_ALLOCATED] = B(RELEASING) | B(FAILED),
+		[TURN_ALLOC_STATE_FAILED] = B(ALLOCATING) | B(RELEASED),
+		[TURN_ALLOC_STATE_RELEASING] = B(RELEASED),
+		[TURN_ALLOC_STATE_RELEASED] = 0,
+	};
+#undef B
+	struct turn_event ev = {0};
 
-	if (tc->state == to)
-		return;
+	if (tc->state == to || !(legal[tc->state] & (1u << to)))
+		return; /* the callers only ask for legal moves; this guards them */
 	tc->state = to;
 	switch (to) {
 	case TURN_ALLOC_STATE_ALLOCATED:
@@ -121,16 +116,7 @@ static void turn_set_state(struct turn_client *tc, enum turn_alloc_state to, int
 
 static int turn_queue(struct turn_client *tc, const uint8_t *buf, size_t len)
 {
-	struct turn_out *o = malloc(sizeof(*o) + len);
-
-	if (!o)
-		return -ENOMEM;
-	o->next = NULL;
-	o->len = len;
-	memcpy(o->buf, buf, len);
-	*tc->out_tail = o;
-	tc->out_tail = &o->next;
-	return 0;
+	return ice_queue_push_datagram(&tc->out, &tc->cfg.base, &tc->cfg.server, buf, len);
 }
 
 int turn_client_new(struct turn_client **out, const struct turn_client_config *cfg)
@@ -160,8 +146,8 @@ int turn_client_new(struct turn_client **out, const struct turn_client_config *c
 	if (!tc->cfg.lifetime_s)
 		tc->cfg.lifetime_s = TURN_LIFETIME_S;
 	tc->refresh_ms = UINT64_MAX;
-	tc->out_tail = &tc->out_head;
-	tc->ev_tail = &tc->ev_head;
+	ice_queue_init(&tc->out);
+	ice_queue_init(&tc->events);
 	*out = tc;
 	return 0;
 }
@@ -170,18 +156,8 @@ void turn_client_free(struct turn_client *tc)
 {
 	if (!tc)
 		return;
-	while (tc->out_head) {
-		struct turn_out *o = tc->out_head;
-
-		tc->out_head = o->next;
-		free(o);
-	}
-	while (tc->ev_head) {
-		struct turn_evq *q = tc->ev_head;
-
-		tc->ev_head = q->next;
-		free(q);
-	}
+	ice_queue_clear(&tc->out);
+	ice_queue_clear(&tc->events);
 	free(tc);
 }
 
@@ -302,7 +278,7 @@ int turn_client_release(struct turn_client *tc, uint64_t now_ms)
 		turn_set_state(tc, TURN_ALLOC_STATE_RELEASED, 0);
 		return err;
 	}
-	tc->state = TURN_ALLOC_STATE_RELEASING;
+	turn_set_state(tc, TURN_ALLOC_STATE_RELEASING, 0);
 	tc->refresh_ms = UINT64_MAX;
 	return 0;
 }
@@ -355,7 +331,8 @@ static int turn_peer_kick(struct turn_client *tc, int i, uint64_t now)
 	return err;
 }
 
-int turn_client_permit(struct turn_client *tc, const struct netaddr *peer, uint64_t now_ms)
+static int turn_peer_want(struct turn_client *tc, const struct netaddr *peer, bool channel,
+			  uint64_t now)
 {
 	int i;
 
@@ -365,21 +342,18 @@ int turn_client_permit(struct turn_client *tc, const struct netaddr *peer, uint6
 	if (i < 0)
 		return i;
 	tc->peers[i].perm_wanted = true;
-	return turn_peer_kick(tc, i, now_ms);
+	tc->peers[i].chan_wanted |= channel;
+	return turn_peer_kick(tc, i, now);
+}
+
+int turn_client_permit(struct turn_client *tc, const struct netaddr *peer, uint64_t now_ms)
+{
+	return turn_peer_want(tc, peer, false, now_ms);
 }
 
 int turn_client_bind_channel(struct turn_client *tc, const struct netaddr *peer, uint64_t now_ms)
 {
-	int i;
-
-	if (netaddr_family(peer) != netaddr_family(&tc->cfg.server))
-		return -EAFNOSUPPORT;
-	i = turn_peer_get(tc, peer);
-	if (i < 0)
-		return i;
-	tc->peers[i].perm_wanted = true;
-	tc->peers[i].chan_wanted = true;
-	return turn_peer_kick(tc, i, now_ms);
+	return turn_peer_want(tc, peer, true, now_ms);
 }
 
 static struct turn_txn *turn_txn_find(struct turn_client *tc, const uint8_t *tid)
@@ -425,7 +399,7 @@ static int turn_learn_auth(struct turn_client *tc, const struct stun_msg *m, int
 
 static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int error)
 {
-	struct turn_event ev = { 0 };
+	struct turn_event ev = {0};
 	struct turn_peer *p;
 
 	t->used = false;
@@ -434,7 +408,8 @@ static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int erro
 		turn_set_state(tc, TURN_ALLOC_STATE_FAILED, error);
 		break;
 	case STUN_METHOD_REFRESH:
-		turn_set_state(tc, t->lifetime ? TURN_ALLOC_STATE_FAILED : TURN_ALLOC_STATE_RELEASED,
+		turn_set_state(tc,
+			       t->lifetime ? TURN_ALLOC_STATE_FAILED : TURN_ALLOC_STATE_RELEASED,
 			       error);
 		break;
 	case STUN_METHOD_CREATE_PERMISSION:
@@ -452,7 +427,8 @@ static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int erro
 
 static void turn_schedule_refresh(struct turn_client *tc, uint64_t now, uint32_t lifetime)
 {
-	uint32_t margin = lifetime > 2 * TURN_REFRESH_MARGIN_S ? TURN_REFRESH_MARGIN_S : lifetime / 2;
+	uint32_t margin =
+		lifetime > 2 * TURN_REFRESH_MARGIN_S ? TURN_REFRESH_MARGIN_S : lifetime / 2;
 
 	tc->lifetime_s = lifetime;
 	tc->refresh_ms = now + (uint64_t)(lifetime - margin) * 1000;
@@ -462,7 +438,7 @@ static void turn_on_success(struct turn_client *tc, uint64_t now, struct turn_tx
 			    const struct stun_msg *m)
 {
 	const struct stun_attr *a;
-	struct turn_event ev = { 0 };
+	struct turn_event ev = {0};
 	struct turn_peer *p;
 	uint32_t lifetime = TURN_LIFETIME_S;
 
@@ -548,8 +524,7 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 			err = turn_request(tc, now, method, peer, lifetime);
 		if (err) {
 			struct turn_txn gone = {
-				.used = true, .method = method, .peer = peer, .lifetime = lifetime
-			};
+				.used = true, .method = method, .peer = peer, .lifetime = lifetime};
 
 			turn_txn_failed(tc, &gone, code);
 		}
@@ -565,17 +540,19 @@ int turn_client_recv(struct turn_client *tc, uint64_t now_ms, const uint8_t *buf
 	struct stun_msg m;
 	const struct stun_attr *pa, *da;
 
-	if (len >= TURN_CHANNEL_HEADER_LEN && buf[0] >= 0x40 && buf[0] <= 0x4f) {
+	if (len && buf[0] >= 0x40 && buf[0] <= 0x4f) {
 		/* ChannelData, RFC 8656 §12.4: the channel names the peer. */
-		unsigned ch = (unsigned)buf[0] << 8 | buf[1];
-		size_t dlen = (size_t)buf[2] << 8 | buf[3];
-		unsigned i = ch - TURN_CHANNEL_MIN;
+		uint16_t ch, dlen;
+		const uint8_t *data;
+		unsigned i;
 
-		if (ch > TURN_CHANNEL_MAX || i >= tc->npeers || !tc->peers[i].chan_ok ||
-		    dlen > len - TURN_CHANNEL_HEADER_LEN)
+		if (channel_data_parse(buf, len, &ch, &data, &dlen) < 0)
+			return TURN_RECV_DROPPED;
+		i = (unsigned)ch - TURN_CHANNEL_MIN;
+		if (i >= tc->npeers || !tc->peers[i].chan_ok)
 			return TURN_RECV_DROPPED;
 		out->peer = tc->peers[i].addr;
-		out->data = buf + TURN_CHANNEL_HEADER_LEN;
+		out->data = data;
 		out->len = dlen;
 		return TURN_RECV_DATA;
 	}
@@ -622,7 +599,7 @@ int turn_client_wrap(struct turn_client *tc, const struct netaddr *peer, const u
 		tx->head[1] = (uint8_t)ch;
 		tx->head[2] = (uint8_t)(len >> 8);
 		tx->head[3] = (uint8_t)len;
-		tx->head_len = TURN_CHANNEL_HEADER_LEN;
+		tx->head_len = CHANNEL_DATA_HEADER_LEN;
 		/* Over UDP the padding to 4 bytes is optional (RFC 8656 §12.5). */
 	} else {
 		/* Send indication (RFC 8656 §11.1): XOR-PEER-ADDRESS then DATA. */
@@ -709,7 +686,7 @@ uint64_t turn_client_tick(struct turn_client *tc, uint64_t now)
 		t->sent++;
 		t->rto *= 2;
 		t->next_ms = now + (t->sent == tc->cfg.rc ? (uint64_t)tc->cfg.rm * tc->cfg.rto_ms
-							   : t->rto);
+							  : t->rto);
 		turn_queue(tc, t->msg, t->len);
 	}
 	if (tc->state == TURN_ALLOC_STATE_ALLOCATED) {
@@ -722,8 +699,8 @@ uint64_t turn_client_tick(struct turn_client *tc, uint64_t now)
 			struct turn_peer *p = &tc->peers[i];
 
 			if (p->chan_ok && !p->chan_pending && p->chan_refresh_ms <= now) {
-				p->chan_pending = !turn_request(tc, now, STUN_METHOD_CHANNEL_BIND,
-								(int)i, 0);
+				p->chan_pending =
+					!turn_request(tc, now, STUN_METHOD_CHANNEL_BIND, (int)i, 0);
 				if (p->chan_pending)
 					p->perm_refresh_ms = UINT64_MAX;
 			} else if (p->perm_ok && !p->perm_pending && !p->chan_pending &&
@@ -738,34 +715,10 @@ uint64_t turn_client_tick(struct turn_client *tc, uint64_t now)
 
 bool turn_client_poll_transmit(struct turn_client *tc, struct ice_transmit *tx)
 {
-	struct turn_out *o = tc->out_head;
-
-	if (!o)
-		return false;
-	tc->out_head = o->next;
-	if (!tc->out_head)
-		tc->out_tail = &tc->out_head;
-	tx->local = tc->cfg.base;
-	tx->remote = tc->cfg.server;
-	memcpy(tx->head, o->buf, o->len);
-	tx->head_len = o->len;
-	tx->payload = NULL;
-	tx->payload_len = 0;
-	tx->pad_len = 0;
-	free(o);
-	return true;
+	return ice_queue_pop_datagram(&tc->out, tx);
 }
 
 bool turn_client_poll_event(struct turn_client *tc, struct turn_event *ev)
 {
-	struct turn_evq *q = tc->ev_head;
-
-	if (!q)
-		return false;
-	tc->ev_head = q->next;
-	if (!tc->ev_head)
-		tc->ev_tail = &tc->ev_head;
-	*ev = q->ev;
-	free(q);
-	return true;
+	return ice_queue_pop(&tc->events, ev, sizeof(*ev));
 }

@@ -54,19 +54,19 @@ const char *bencode_type_str(enum bencode_type t);
  */
 struct bencode {
 	enum bencode_type type;
-	uint32_t count;		/* LIST/DICT: number of elements (pairs for DICT) */
-	size_t off;		/* offset of this value in the input */
-	const uint8_t *key;	/* set when this is a dictionary value */
+	uint32_t count;	    /* LIST/DICT: number of elements (pairs for DICT) */
+	size_t off;	    /* offset of this value in the input */
+	const uint8_t *key; /* set when this is a dictionary value */
 	size_t key_len;
 	union {
-		int64_t i;			/* INT */
+		int64_t i; /* INT */
 		struct {
-			const uint8_t *ptr;	/* STR: into the input */
+			const uint8_t *ptr; /* STR: into the input */
 			size_t len;
 		} s;
 	};
-	struct bencode *child;	/* LIST/DICT: first element */
-	struct bencode *next;	/* next element of the parent */
+	struct bencode *child; /* LIST/DICT: first element */
+	struct bencode *next;  /* next element of the parent */
 };
 
 /* Why a decode failed: byte offset and a sentence. */
@@ -119,10 +119,10 @@ struct bencode_buf {
 	uint8_t *data;
 	size_t len;
 	size_t cap;
-	size_t max;		/* growable: never grow past this many bytes */
-	bool growable;		/* data is malloc()ed and ours */
-	int depth;		/* open lists/dicts */
-	int err;		/* 0, or the first failure (-ENOSPC, -ENOMEM, -EINVAL) */
+	size_t max;    /* growable: never grow past this many bytes */
+	bool growable; /* data is malloc()ed and ours */
+	int depth;     /* open lists/dicts */
+	int err;       /* 0, or the first failure (-ENOSPC, -ENOMEM, -EINVAL) */
 };
 
 /* Write into mem[0..cap); nothing is allocated. */
@@ -137,8 +137,8 @@ ssize_t bencode_buf_finish(const struct bencode_buf *b);
 void bencode_put_int(struct bencode_buf *b, int64_t v);
 void bencode_put_bytes(struct bencode_buf *b, const void *p, size_t len);
 void bencode_put_str(struct bencode_buf *b, const char *s);
-void bencode_put_list(struct bencode_buf *b);	/* 'l' ... bencode_put_end() */
-void bencode_put_dict(struct bencode_buf *b);	/* 'd' ... bencode_put_end() */
+void bencode_put_list(struct bencode_buf *b); /* 'l' ... bencode_put_end() */
+void bencode_put_dict(struct bencode_buf *b); /* 'd' ... bencode_put_end() */
 void bencode_put_end(struct bencode_buf *b);
 /* Raw bytes, already bencoded (e.g. a value copied from a decoded message). */
 void bencode_put_raw(struct bencode_buf *b, const void *p, size_t len);

@@ -79,14 +79,18 @@ struct call_sock {
 };
 
 struct call_stream {
-	unsigned index;	  /* m= line number, 0-based */
-	bool active;	  /* port != 0 in the SDP */
-	bool rtcp_mux;	  /* RTCP shares the RTP port (RFC 5761) */
-	bool offer_mux;	  /* the offer proposed rtcp-mux */
-	bool ice;	  /* this stream is part of the leg's ICE agent */
-	int ice_stream;	  /* the agent's stream id, -1 without ICE */
-	char media[32];	  /* "audio", "video" (struct sdp_mline sizes) */
-	char proto[64];	  /* "RTP/AVP", "UDP/TLS/RTP/SAVPF" */
+	unsigned index; /* m= line number, 0-based */
+	bool active;	/* port != 0 in the SDP */
+	bool rtcp_mux;	/* RTCP shares the RTP port (RFC 5761) */
+	bool offer_mux; /* the offer proposed rtcp-mux */
+	bool ice;	/* this stream is part of the leg's ICE agent */
+	/* RFC 9143: a BUNDLE group member other than the tagged one; its media
+	 * rides on the tagged stream's transport, so it never gets a pair of
+	 * its own and does not count toward the leg being connected. */
+	bool bundled;
+	int ice_stream;			       /* the agent's stream id, -1 without ICE */
+	char media[32];			       /* "audio", "video" (struct sdp_mline sizes) */
+	char proto[64];			       /* "RTP/AVP", "UDP/TLS/RTP/SAVPF" */
 	struct netaddr local[CALL_NCOMP];      /* relay's bound sockets (family 0: none) */
 	struct netaddr advertised[CALL_NCOMP]; /* what SDP/candidates announce */
 	struct call_sock sock[CALL_NCOMP];
@@ -134,10 +138,10 @@ struct call_leg {
 	bool peer_lite; /* the peer is ICE-lite */
 	unsigned nstreams;
 	struct call_stream streams[CALL_MAX_STREAMS];
-	uint64_t state_ms; /* when it entered state */
+	uint64_t state_ms;	 /* when it entered state */
 	struct ice_agent *agent; /* NULL without ICE; owned by the daemon */
 	bool agent_started;
-	bool recovered; /* rebuilt from the state file: no ICE agent state */
+	bool recovered;			  /* rebuilt from the state file: no ICE agent state */
 	struct timerheap_node ice_timer;  /* agent's next deadline */
 	struct timerheap_node idle_timer; /* inactivity check (plain RTP) */
 };
@@ -147,7 +151,7 @@ struct call {
 	struct call_leg legs[2];
 	uint64_t created_ms;
 	uint64_t last_activity_ms;
-	struct call *hnext; /* hash chain */
+	struct call *hnext;	  /* hash chain */
 	struct call *next, *prev; /* list of all calls, creation order */
 };
 

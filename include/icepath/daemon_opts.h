@@ -19,10 +19,10 @@
 #define DAEMON_CRED_MAX	      128
 #define DAEMON_PATH_MAX	      256
 
-#define DAEMON_DEFAULT_NG	  "127.0.0.1:2223" /* rtpengine's NG port */
-#define DAEMON_DEFAULT_PORT_MIN	  30000
-#define DAEMON_DEFAULT_PORT_MAX	  40000
-#define DAEMON_DEFAULT_PIN_PATH	  "/sys/fs/bpf/icepath"
+#define DAEMON_DEFAULT_NG	"127.0.0.1:2223" /* rtpengine's NG port */
+#define DAEMON_DEFAULT_PORT_MIN 30000
+#define DAEMON_DEFAULT_PORT_MAX 40000
+#define DAEMON_DEFAULT_PIN_PATH "/sys/fs/bpf/icepath"
 /* bpffs holds no regular files, so the state file lives beside it */
 #define DAEMON_DEFAULT_STATE_FILE "/run/icepath/calls.state"
 #define DAEMON_DEFAULT_INACTIVITY 60 /* seconds without media on a plain-RTP leg */

@@ -81,7 +81,7 @@ struct fastpath_flow {
 	struct netaddr out_src, out_dst;
 	uint16_t out_channel;
 	uint32_t flags; /* FASTPATH_FLOW_* */
-	uint64_t id;    /* the daemon's own tag, given back by foreach */
+	uint64_t id;	/* the daemon's own tag, given back by foreach */
 };
 
 /* Install or replace the flow for (local, remote, in_channel). -EINVAL for
@@ -102,14 +102,15 @@ int fastpath_flow_remove(struct fastpath *fp, const struct fastpath_flow *key_on
 
 struct fastpath_counters {
 	uint64_t packets, bytes; /* forwarded by the fast path (bytes: IP packet as received) */
-	uint64_t last_seen_ns;   /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the last one, 0: never */
+	uint64_t last_seen_ns;	 /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the last one, 0: never */
 };
 
 /* Summed over CPUs; -ENOENT when the flow is not installed. */
 int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_only,
 			   struct fastpath_counters *out);
 /* Call cb for every installed flow; a non-zero return stops the walk and
- * is returned. */
+ * is returned. The walk reads the table in batches: cb must not install or
+ * remove flows (collect them and act after the walk). */
 int fastpath_flow_foreach(struct fastpath *fp, int (*cb)(const struct fastpath_flow *, void *),
 			  void *ctx);
 /* Number of installed flows, or -errno. */

@@ -30,39 +30,39 @@
 
 /* fp_flow_val.flags (same bits as FASTPATH_FLOW_* in fastpath.h) */
 #define FP_FLOW_FORWARD (1u << 0) /* consent held: forward; clear: XDP_DROP */
-#define FP_FLOW_RTP     (1u << 1)
-#define FP_FLOW_RTCP    (1u << 2)
+#define FP_FLOW_RTP	(1u << 1)
+#define FP_FLOW_RTCP	(1u << 2)
 
 /* An IPv4 address sits in addr[0]; addr[1..3] are zero. */
 struct fp_flow_key {
-	__u8 family;        /* FP_FAMILY_V4/V6 of the arriving packet */
-	__u8 pad0;          /* zero */
-	__be16 channel;     /* TURN channel it arrived on (network order), 0: plain UDP */
-	__be16 local_port;  /* the packet's UDP destination port (network order) */
-	__be16 remote_port; /* the packet's UDP source port (network order) */
+	__u8 family;	       /* FP_FAMILY_V4/V6 of the arriving packet */
+	__u8 pad0;	       /* zero */
+	__be16 channel;	       /* TURN channel it arrived on (network order), 0: plain UDP */
+	__be16 local_port;     /* the packet's UDP destination port (network order) */
+	__be16 remote_port;    /* the packet's UDP source port (network order) */
 	__be32 local_addr[4];  /* destination address of the packet */
 	__be32 remote_addr[4]; /* source address (the TURN server's when channel != 0) */
 };
 _Static_assert(sizeof(struct fp_flow_key) == 40, "fp_flow_key is ABI");
 
 struct fp_flow_val {
-	__u8 family;      /* FP_FAMILY_V4/V6 of the forwarded packet */
-	__u8 pad0;        /* zero */
-	__be16 channel;   /* wrap in ChannelData on this channel (network order), 0: plain */
-	__be16 src_port;  /* new UDP source port: the relay's port on the out leg */
-	__be16 dst_port;  /* new UDP destination port */
+	__u8 family;	    /* FP_FAMILY_V4/V6 of the forwarded packet */
+	__u8 pad0;	    /* zero */
+	__be16 channel;	    /* wrap in ChannelData on this channel (network order), 0: plain */
+	__be16 src_port;    /* new UDP source port: the relay's port on the out leg */
+	__be16 dst_port;    /* new UDP destination port */
 	__be32 src_addr[4]; /* new source: the relay's address on the out leg */
 	__be32 dst_addr[4]; /* new destination: the out leg's remote (or TURN server) */
-	__u32 flags;      /* FP_FLOW_* (host order) */
-	__u32 pad1;       /* zero */
-	__u64 id;         /* the daemon's tag (host order) */
+	__u32 flags;	    /* FP_FLOW_* (host order) */
+	__u32 pad1;	    /* zero */
+	__u64 id;	    /* the daemon's tag (host order) */
 };
 _Static_assert(sizeof(struct fp_flow_val) == 56, "fp_flow_val is ABI");
 
 /* Per-CPU value of the flow_ctr map (same key as flows). */
 struct fp_flow_ctr {
-	__u64 packets;      /* forwarded by XDP */
-	__u64 bytes;        /* IP length of the arriving packets */
+	__u64 packets;	    /* forwarded by XDP */
+	__u64 bytes;	    /* IP length of the arriving packets */
 	__u64 last_seen_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last one */
 };
 _Static_assert(sizeof(struct fp_flow_ctr) == 24, "fp_flow_ctr is ABI");

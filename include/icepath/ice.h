@@ -36,27 +36,27 @@
 #include "icepath/netaddr.h"
 
 /* ---- protocol defaults (each overridable in struct ice_config) ----------- */
-#define ICE_TA_MS		    50	  /* pacing of checks, RFC 8445 §14.2 */
-#define ICE_RTO_MIN_MS		    500	  /* RFC 8445 §14.3: RTO = MAX(500ms, Ta*(Num-Waiting + Num-In-Progress)) */
-#define ICE_STUN_RTO_MS		    500	  /* initial RTO for STUN/TURN server transactions, RFC 8489 §6.2.1 */
-#define ICE_STUN_RC		    7	  /* Rc: requests sent per transaction, RFC 8489 §6.2.1 */
-#define ICE_STUN_RM		    16	  /* Rm: last wait = Rm * RTO, RFC 8489 §6.2.1 */
-#define ICE_CHECK_RC		    7	  /* connectivity checks: same Rc as STUN */
-#define ICE_CONSENT_INTERVAL_MS	    5000  /* RFC 7675 §5.1, randomised to 0.8..1.2 */
-#define ICE_CONSENT_TIMEOUT_MS	    30000 /* RFC 7675 §5.1 */
-#define ICE_KEEPALIVE_MS	    15000 /* Binding indication when idle, RFC 8445 §11 (Tr >= 15 s) */
-#define ICE_MAX_PAIRS_DEFAULT	    100	  /* check-list limit, RFC 8445 §6.1.2.5 */
+#define ICE_TA_MS		50    /* pacing of checks, RFC 8445 §14.2 */
+/* RFC 8445 §14.3: check RTO = MAX(500 ms, Ta * (Num-Waiting + Num-In-Progress)) */
+#define ICE_RTO_MIN_MS		500
+#define ICE_STUN_RTO_MS		500 /* initial RTO for STUN/TURN server transactions, RFC 8489 §6.2.1 */
+#define ICE_STUN_RC		7     /* Rc: requests sent per transaction, RFC 8489 §6.2.1 */
+#define ICE_STUN_RM		16    /* Rm: last wait = Rm * RTO, RFC 8489 §6.2.1 */
+#define ICE_CONSENT_INTERVAL_MS 5000  /* RFC 7675 §5.1, randomised to 0.8..1.2 */
+#define ICE_CONSENT_TIMEOUT_MS	30000 /* RFC 7675 §5.1 */
+#define ICE_KEEPALIVE_MS	15000 /* Binding indication when idle, RFC 8445 §11 (Tr >= 15 s) */
+#define ICE_MAX_PAIRS_DEFAULT	100   /* check-list limit, RFC 8445 §6.1.2.5 */
 
 /* ---- limits ----------------------------------------------------------------- */
-#define ICE_MAX_STREAMS		    16
-#define ICE_MAX_COMPONENTS	    4	/* per stream; 1..ICE_MAX_COMPONENTS */
-#define ICE_MAX_HOSTS		    8	/* host bases per component */
-#define ICE_MAX_LOCAL_CANDIDATES    32	/* per stream, all types and components */
-#define ICE_MAX_REMOTE_CANDIDATES   64	/* per stream, incl. peer-reflexive */
-#define ICE_MAX_SERVERS		    4	/* STUN servers, and TURN servers */
-#define ICE_UFRAG_MAX		    257 /* RFC 8839 §5.4: 4..256 ice-chars, + NUL */
-#define ICE_PWD_MAX		    257 /* RFC 8839 §5.4: 22..256 ice-chars, + NUL */
-#define ICE_TX_HEAD_MAX		    1500 /* a STUN message the agent builds, or TURN framing */
+#define ICE_MAX_STREAMS		  16
+#define ICE_MAX_COMPONENTS	  4    /* per stream; 1..ICE_MAX_COMPONENTS */
+#define ICE_MAX_HOSTS		  8    /* host bases per component */
+#define ICE_MAX_LOCAL_CANDIDATES  32   /* per stream, all types and components */
+#define ICE_MAX_REMOTE_CANDIDATES 64   /* per stream, incl. peer-reflexive */
+#define ICE_MAX_SERVERS		  4    /* STUN servers, and TURN servers */
+#define ICE_UFRAG_MAX		  257  /* RFC 8839 §5.4: 4..256 ice-chars, + NUL */
+#define ICE_PWD_MAX		  257  /* RFC 8839 §5.4: 22..256 ice-chars, + NUL */
+#define ICE_TX_HEAD_MAX		  1500 /* a STUN message the agent builds, or TURN framing */
 
 /* ---- configuration ------------------------------------------------------------ */
 
@@ -72,16 +72,19 @@ enum ice_log_level {
  * (controlling = false, lite = false, random = seeded PRNG, no log).
  */
 struct ice_config {
-	bool controlling; /* initial role; may flip on a 487 role conflict (§7.3.1.1) */
-	bool lite;	  /* we are an ICE-lite agent (§2.5): no checks, no gathering */
-	uint32_t ta_ms;	  /* 0: ICE_TA_MS */
-	uint32_t rto_ms;  /* 0: ICE_STUN_RTO_MS (STUN/TURN server transactions) */
-	uint32_t rc;	  /* 0: ICE_STUN_RC */
-	uint32_t rm;	  /* 0: ICE_STUN_RM */
-	uint32_t max_pairs;	      /* per stream; 0: ICE_MAX_PAIRS_DEFAULT */
+	bool controlling;   /* initial role; may flip on a 487 role conflict (§7.3.1.1) */
+	bool lite;	    /* we are an ICE-lite agent (§2.5): no checks, no gathering */
+	uint32_t ta_ms;	    /* 0: ICE_TA_MS; one check per Ta across all streams */
+	uint32_t rto_ms;    /* 0: ICE_STUN_RTO_MS (STUN/TURN server transactions) */
+	uint32_t rc;	    /* 0: ICE_STUN_RC; connectivity checks use it too */
+	uint32_t rm;	    /* 0: ICE_STUN_RM */
+	uint32_t max_pairs; /* per stream; 0: ICE_MAX_PAIRS_DEFAULT */
 	uint32_t consent_interval_ms; /* 0: ICE_CONSENT_INTERVAL_MS */
 	uint32_t consent_timeout_ms;  /* 0: ICE_CONSENT_TIMEOUT_MS */
-	uint32_t keepalive_ms;	      /* 0: ICE_KEEPALIVE_MS */
+	/* 0: ICE_KEEPALIVE_MS. Binding indications on the selected pair sent
+	 * by a lite agent; a full agent's consent checks keep NAT bindings
+	 * open already (RFC 8445 §11, RFC 7675). */
+	uint32_t keepalive_ms;
 	const char *software; /* SOFTWARE attribute, copied; NULL: none */
 	/* Cryptographic randomness (ufrag/pwd, tie-breaker, transaction ids).
 	 * NULL: a PRNG seeded with `seed` (tests; not for production). */
@@ -96,13 +99,13 @@ struct ice_config {
 
 /* The agent, over all streams (RFC 8445 §6.1.2.1 check-list states rolled up). */
 enum ice_agent_state {
-	ICE_AGENT_STATE_NEW,	   /* created; gathering may run */
-	ICE_AGENT_STATE_CHECKING,  /* started; no component selected yet on some stream */
-	ICE_AGENT_STATE_CONNECTED, /* every component of every stream has a selected pair */
-	ICE_AGENT_STATE_COMPLETED, /* connected, and no check list has checks left */
+	ICE_AGENT_STATE_NEW,	      /* created; gathering may run */
+	ICE_AGENT_STATE_CHECKING,     /* started; no component selected yet on some stream */
+	ICE_AGENT_STATE_CONNECTED,    /* every component of every stream has a selected pair */
+	ICE_AGENT_STATE_COMPLETED,    /* connected, and no check list has checks left */
 	ICE_AGENT_STATE_DISCONNECTED, /* consent lost on a selected pair */
-	ICE_AGENT_STATE_FAILED,	   /* a component can never get a pair (RFC 8445 §8.1.2) */
-	ICE_AGENT_STATE_CLOSED,	   /* released */
+	ICE_AGENT_STATE_FAILED,	      /* a component can never get a pair (RFC 8445 §8.1.2) */
+	ICE_AGENT_STATE_CLOSED,	      /* released */
 };
 
 /* A candidate pair in a check list (RFC 8445 §6.1.2.6). */
@@ -222,15 +225,15 @@ struct ice_event {
 
 struct ice_agent_stats {
 	uint64_t rx_datagrams;
-	uint64_t rx_data;		/* returned as ICE_RECV_DATA */
-	uint64_t rx_dropped_malformed;	/* STUN/ChannelData framing errors */
-	uint64_t rx_dropped_unauth;	/* integrity/username failures */
-	uint64_t rx_dropped_unknown;	/* no such base, stray responses, non-STUN non-media */
-	uint64_t checks_sent;		/* connectivity checks incl. retransmissions */
+	uint64_t rx_data;	       /* returned as ICE_RECV_DATA */
+	uint64_t rx_dropped_malformed; /* STUN/ChannelData framing errors */
+	uint64_t rx_dropped_unauth;    /* integrity/username failures */
+	uint64_t rx_dropped_unknown;   /* no such base, stray responses, non-STUN non-media */
+	uint64_t checks_sent;	       /* connectivity checks incl. retransmissions */
 	uint64_t checks_retransmitted;
-	uint64_t checks_received;	/* authenticated Binding requests */
-	uint64_t responses_sent;	/* success responses */
-	uint64_t errors_sent;		/* 400/401/420/487 responses */
+	uint64_t checks_received; /* authenticated Binding requests */
+	uint64_t responses_sent;  /* success responses */
+	uint64_t errors_sent;	  /* 400/401/420/487 responses */
 	uint64_t role_conflicts;
 	uint64_t consent_requests_sent;
 	uint64_t consent_lost;
@@ -287,12 +290,16 @@ int ice_agent_set_remote_lite(struct ice_agent *a, bool lite);
  * a stream that has some is a remote ICE restart: remote candidates and the
  * check list are dropped, the selected pair keeps carrying media and consent
  * until a new pair is nominated. The caller must then also restart locally
- * (ice_agent_restart_stream) as RFC 8445 §9 requires of the answerer.
+ * (ice_agent_restart_stream) as RFC 8445 §9 requires of the answerer; that
+ * call keeps the new remote credentials and candidates. The offerer's order
+ * is the other way round: ice_agent_restart_stream, then (from the answer)
+ * ice_agent_set_remote_credentials and the candidates.
  */
 int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const char *ufrag,
 				     const char *pwd);
-/* A remote candidate, before or after start (trickle). TCP candidates are
- * kept out of pairing (returns 0, ignored). Duplicates are ignored. */
+/* A remote candidate, before or after start (trickle), after the stream's
+ * remote credentials (-EALREADY before). TCP candidates are kept out of
+ * pairing (returns 0, ignored). Duplicates are ignored. */
 int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 				   const struct ice_candidate *c);
 /* RFC 8838 §8: no more remote candidates for this stream (lets it fail). */
@@ -314,8 +321,11 @@ int ice_agent_restart(struct ice_agent *a, uint64_t now_ms); /* every stream */
 /*
  * Feed one datagram received on the socket bound to `local` from `remote`.
  * Returns enum ice_recv_verdict. res is filled for ICE_RECV_DATA. Never
- * modifies buf. Media (RTP/RTCP/DTLS...) costs O(1): the first byte is
- * demultiplexed (RFC 7983) and no check list is walked.
+ * modifies buf. Media (RTP/RTCP/DTLS...) costs O(1) in the number of pairs:
+ * the first byte is demultiplexed (RFC 7983), the base found among the
+ * agent's few host bases, and no check list is walked. ICE_RECV_DATA queues
+ * nothing and leaves the deadline unchanged; after the other verdicts drain
+ * the queues and re-read ice_agent_next_deadline().
  */
 int ice_agent_recv(struct ice_agent *a, uint64_t now_ms, const struct netaddr *local,
 		   const struct netaddr *remote, const uint8_t *buf, size_t len,

@@ -81,7 +81,7 @@ int netif_monitor_fd(const struct netif_monitor *m);
  * other reasons). Returns the number of events delivered, or -errno
  * (-ENOBUFS: the kernel dropped notifications; re-list with netif_list()).
  */
-int netif_monitor_read(struct netif_monitor *m,
-		       void (*cb)(void *ctx, const struct netif_event *ev), void *ctx);
+int netif_monitor_read(struct netif_monitor *m, void (*cb)(void *ctx, const struct netif_event *ev),
+		       void *ctx);
 
 #endif

@@ -39,23 +39,23 @@
 #include "icepath/bencode.h"
 #include "icepath/netaddr.h"
 
-#define NG_DEFAULT_PORT 2223	     /* what Kamailio's rtpengine_sock examples use */
-#define NG_DGRAM_MAX 65535	     /* bytes: largest UDP payload */
-#define NG_COOKIE_MAX 64	     /* bytes; Kamailio's cookies are ~20 */
-#define NG_CALL_ID_MAX 255	     /* bytes (SIP Call-ID) */
-#define NG_TAG_MAX 127		     /* bytes (From/To tag, via-branch, label) */
-#define NG_IFNAME_MAX 63	     /* bytes (logical interface name) */
-#define NG_MAX_UNKNOWN 16	     /* unknown flags/keys remembered per request */
-#define NG_MAX_NODES 4096	     /* bencode values per datagram */
-#define NG_LIST_DEFAULT 32	     /* rtpengine's default "limit" for list */
-#define NG_LIST_MAX 1024	     /* most call-ids one list reply carries */
-#define NG_MAX_LEGS 4		     /* tags per call in a query reply */
-#define NG_MAX_MEDIAS 4		     /* m= sections per leg */
-#define NG_MAX_STREAMS 2	     /* RTP and RTCP */
-#define NG_CACHE_TTL_MS 30000	     /* rtpengine keeps replies ~30 s */
-#define NG_CACHE_SLOTS 4096	     /* default cached replies */
-#define NG_CACHE_BYTES (8u << 20)    /* default bytes of cached replies */
-#define NG_REASON_MAX 256	     /* error-reason / warning text */
+#define NG_DEFAULT_PORT 2223	   /* what Kamailio's rtpengine_sock examples use */
+#define NG_DGRAM_MAX	65535	   /* bytes: largest UDP payload */
+#define NG_COOKIE_MAX	64	   /* bytes; Kamailio's cookies are ~20 */
+#define NG_CALL_ID_MAX	255	   /* bytes (SIP Call-ID) */
+#define NG_TAG_MAX	127	   /* bytes (From/To tag, via-branch, label) */
+#define NG_IFNAME_MAX	63	   /* bytes (logical interface name) */
+#define NG_MAX_UNKNOWN	16	   /* unknown flags/keys remembered per request */
+#define NG_MAX_NODES	4096	   /* bencode values per datagram */
+#define NG_LIST_DEFAULT 32	   /* rtpengine's default "limit" for list */
+#define NG_LIST_MAX	1024	   /* most call-ids one list reply carries */
+#define NG_MAX_LEGS	4	   /* tags per call in a query reply */
+#define NG_MAX_MEDIAS	4	   /* m= sections per leg */
+#define NG_MAX_STREAMS	2	   /* RTP and RTCP */
+#define NG_CACHE_TTL_MS 30000	   /* rtpengine keeps replies ~30 s */
+#define NG_CACHE_SLOTS	4096	   /* default cached replies */
+#define NG_CACHE_BYTES	(8u << 20) /* default bytes of cached replies */
+#define NG_REASON_MAX	256	   /* error-reason / warning text */
 
 enum ng_command {
 	NG_CMD_PING,
@@ -83,8 +83,8 @@ const char *ng_ice_str(enum ng_ice v);
 /* "ICE-lite" key (offer only). */
 enum ng_ice_lite {
 	NG_ICE_LITE_UNSET,
-	NG_ICE_LITE_FORWARD,	/* towards the peer the offer goes to */
-	NG_ICE_LITE_BACKWARD,	/* towards the peer that sent the offer */
+	NG_ICE_LITE_FORWARD,  /* towards the peer the offer goes to */
+	NG_ICE_LITE_BACKWARD, /* towards the peer that sent the offer */
 	NG_ICE_LITE_BOTH,
 	NG_ICE_LITE_OFF,
 };
@@ -99,7 +99,7 @@ enum ng_transport {
 	NG_TRANSPORT_RTP_SAVPF,
 	NG_TRANSPORT_UDP_TLS_RTP_SAVP,
 	NG_TRANSPORT_UDP_TLS_RTP_SAVPF,
-	NG_TRANSPORT_ACCEPT,	/* answer: go along with the answerer's protocol */
+	NG_TRANSPORT_ACCEPT, /* answer: go along with the answerer's protocol */
 };
 const char *ng_transport_str(enum ng_transport v);
 
@@ -121,7 +121,7 @@ enum ng_flag {
 	NG_FLAG_TRICKLE_ICE = 1u << 13,
 	NG_FLAG_REJECT_ICE = 1u << 14,
 	NG_FLAG_RESET = 1u << 15,
-	NG_FLAG_FATAL = 1u << 16,	/* delete: unknown call is an error */
+	NG_FLAG_FATAL = 1u << 16, /* delete: unknown call is an error */
 	NG_FLAG_ORIGINAL_SENDRECV = 1u << 17,
 	NG_FLAG_PIERCE_NAT = 1u << 18,
 	NG_FLAG_NAT_WAIT = 1u << 19,
@@ -164,32 +164,33 @@ struct ng_str {
 struct ng_request {
 	enum ng_command cmd;
 	char cookie[NG_COOKIE_MAX + 1];
-	char call_id[NG_CALL_ID_MAX + 1];   /* "" when absent */
+	char call_id[NG_CALL_ID_MAX + 1]; /* "" when absent */
 	char from_tag[NG_TAG_MAX + 1];
 	char to_tag[NG_TAG_MAX + 1];
 	char via_branch[NG_TAG_MAX + 1];
-	char label[NG_TAG_MAX + 1];	     /* "label" or "from-label" */
-	struct ng_str sdp;		     /* s == NULL when absent */
+	char label[NG_TAG_MAX + 1]; /* "label" or "from-label" */
+	struct ng_str sdp;	    /* s == NULL when absent */
 	enum ng_ice ice;
 	enum ng_ice_lite ice_lite;
 	char direction[2][NG_IFNAME_MAX + 1];
-	unsigned n_direction;		     /* 0 or 2 */
+	unsigned n_direction; /* 0 or 2 */
 	char interface[NG_IFNAME_MAX + 1];
-	uint32_t flags;			     /* enum ng_flag bits */
-	uint32_t replace;		     /* enum ng_replace bits */
-	uint32_t rtcp_mux;		     /* enum ng_rtcp_mux bits */
+	uint32_t flags;	   /* enum ng_flag bits */
+	uint32_t replace;  /* enum ng_replace bits */
+	uint32_t rtcp_mux; /* enum ng_rtcp_mux bits */
 	enum ng_transport transport;
-	bool has_received_from;		     /* ["IP4"|"IP6", address], port 0 */
+	bool has_received_from; /* ["IP4"|"IP6", address], port 0 */
 	struct netaddr received_from;
-	bool has_media_address;		     /* "media address", port 0 */
+	bool has_media_address; /* "media address", port 0 */
 	struct netaddr media_address;
-	int address_family;		     /* "address family": AF_UNSPEC/INET/INET6 */
+	int address_family; /* "address family": AF_UNSPEC/INET/INET6 */
 	bool has_delete_delay;
-	int64_t delete_delay;		     /* seconds */
-	int64_t limit;			     /* list: NG_LIST_DEFAULT unless given */
+	int64_t delete_delay; /* seconds */
+	int64_t limit;	      /* list: NG_LIST_DEFAULT unless given;
+			       * larger than NG_LIST_MAX is clamped */
 	/* Flags and keys icepath does not implement: the reply warns about them. */
 	struct ng_str unknown_flags[NG_MAX_UNKNOWN];
-	unsigned n_unknown_flags;	     /* may exceed NG_MAX_UNKNOWN: a count */
+	unsigned n_unknown_flags; /* may exceed NG_MAX_UNKNOWN: a count */
 	struct ng_str unknown_keys[NG_MAX_UNKNOWN];
 	unsigned n_unknown_keys;
 };
@@ -200,8 +201,7 @@ struct ng_request {
  * force-relay or optional)"). Checks the keys each command requires.
  * Unknown keys and flags are not errors: they are counted in req.
  */
-int ng_request_parse(const struct bencode *dict, struct ng_request *req, char *why,
-		     size_t why_cap);
+int ng_request_parse(const struct bencode *dict, struct ng_request *req, char *why, size_t why_cap);
 /* Zero req; limit = NG_LIST_DEFAULT. */
 void ng_request_init(struct ng_request *req, enum ng_command cmd);
 /* Encode "COOKIE d...e" with the keys that are set (client side). */
@@ -236,43 +236,43 @@ enum ng_media_flag {
 
 /* One packet stream: RTP or RTCP of one media section of one leg. */
 struct ng_stream {
-	bool rtcp;			/* flags "RTP" or "RTCP" */
-	uint16_t local_port;		/* 0: absent */
-	struct netaddr endpoint;	/* AF_UNSPEC: not known yet */
-	struct netaddr advertised;	/* "advertised endpoint" */
-	int64_t last_packet;		/* UNIX seconds, 0: none */
-	bool kernelized;		/* flow installed in the XDP fast path */
+	bool rtcp;		   /* flags "RTP" or "RTCP" */
+	uint16_t local_port;	   /* 0: absent */
+	struct netaddr endpoint;   /* AF_UNSPEC: not known yet */
+	struct netaddr advertised; /* "advertised endpoint" */
+	int64_t last_packet;	   /* UNIX seconds, 0: none */
+	bool kernelized;	   /* flow installed in the XDP fast path */
 	/* Packets received on this stream, split by who forwarded them; "stats"
 	 * on the wire is their sum, errors included. */
-	struct ng_stats fastpath;	/* "icepath" -> "fastpath" */
-	struct ng_stats userspace;	/* "icepath" -> "userspace" */
+	struct ng_stats fastpath;  /* "icepath" -> "fastpath" */
+	struct ng_stats userspace; /* "icepath" -> "userspace" */
 };
 
 struct ng_media {
-	unsigned index;			/* 1-based */
-	char type[16];			/* "audio", "video" */
-	char protocol[32];		/* "RTP/AVP", "UDP/TLS/RTP/SAVPF" */
-	uint32_t flags;			/* enum ng_media_flag bits */
+	unsigned index;	   /* 1-based */
+	char type[16];	   /* "audio", "video" */
+	char protocol[32]; /* "RTP/AVP", "UDP/TLS/RTP/SAVPF" */
+	uint32_t flags;	   /* enum ng_media_flag bits */
 	struct ng_stream streams[NG_MAX_STREAMS];
 	unsigned n_streams;
 };
 
 /* icepath's view of a leg's ICE agent (query "tags" -> TAG -> "icepath"). */
 struct ng_leg_ice {
-	char state[24];			/* ICE agent state, "" when ICE is off */
-	char consent[24];		/* RFC 7675 consent state */
-	bool has_pair;			/* a selected (nominated) pair exists */
-	char local_type[8];		/* "host", "srflx", "prflx", "relay" */
+	char state[24];	    /* ICE agent state, "" when ICE is off */
+	char consent[24];   /* RFC 7675 consent state */
+	bool has_pair;	    /* a selected (nominated) pair exists */
+	char local_type[8]; /* "host", "srflx", "prflx", "relay" */
 	char remote_type[8];
 	struct netaddr local;
 	struct netaddr remote;
 };
 
 struct ng_leg {
-	char tag[NG_TAG_MAX + 1];	/* "" for a side that has no tag yet */
+	char tag[NG_TAG_MAX + 1]; /* "" for a side that has no tag yet */
 	char label[NG_TAG_MAX + 1];
 	char in_dialogue_with[NG_TAG_MAX + 1];
-	int64_t created;		/* UNIX seconds */
+	int64_t created; /* UNIX seconds */
 	struct ng_media medias[NG_MAX_MEDIAS];
 	unsigned n_medias;
 	struct ng_leg_ice ice;
@@ -280,42 +280,43 @@ struct ng_leg {
 
 /* query (and delete) replies. */
 struct ng_call_info {
-	int64_t created;		/* UNIX seconds */
-	int64_t last_signal;		/* "last signal" */
+	int64_t created;     /* UNIX seconds */
+	int64_t last_signal; /* "last signal" */
 	struct ng_leg legs[NG_MAX_LEGS];
 	unsigned n_legs;
 };
 
 /* statistics reply: rtpengine's names, plus icepath's split. */
 struct ng_statistics {
-	uint64_t uptime_s;		/* totalstatistics.uptime */
-	uint64_t sessions_own;		/* currentstatistics.sessionsown: calls now */
-	uint64_t managed_sessions;	/* totalstatistics.managedsessions: calls ever */
-	uint64_t packet_rate;		/* currentstatistics.packetrate (pps) */
-	uint64_t byte_rate;		/* currentstatistics.byterate (B/s) */
+	uint64_t uptime_s;	   /* totalstatistics.uptime */
+	uint64_t sessions_own;	   /* currentstatistics.sessionsown: calls now */
+	uint64_t managed_sessions; /* totalstatistics.managedsessions: calls ever */
+	uint64_t packet_rate;	   /* currentstatistics.packetrate (pps) */
+	uint64_t byte_rate;	   /* currentstatistics.byterate (B/s) */
 	uint64_t error_rate;
-	uint64_t relayed_packets;	/* totalstatistics.relayedpackets */
-	uint64_t relayed_errors;	/* totalstatistics.relayedpacketerrors */
-	struct ng_stats fastpath;	/* icepath.fastpath */
-	struct ng_stats userspace;	/* icepath.userspace */
-	uint64_t fastpath_flows;	/* icepath."fastpath flows": installed now */
+	uint64_t relayed_packets;  /* totalstatistics.relayedpackets */
+	uint64_t relayed_errors;   /* totalstatistics.relayedpacketerrors */
+	struct ng_stats fastpath;  /* icepath.fastpath */
+	struct ng_stats userspace; /* icepath.userspace */
+	uint64_t fastpath_flows;   /* icepath."fastpath flows": installed now */
 };
 
 struct ng_reply {
 	enum ng_result result;
 	char error_reason[NG_REASON_MAX];
-	char warning[NG_REASON_MAX];	/* "" = none; ng_reply_warn() appends */
+	char warning[NG_REASON_MAX]; /* "" = none; ng_reply_warn() appends */
 	/* offer/answer: rewritten SDP. ng_handle() points sdp at a scratch
 	 * buffer of sdp_cap bytes; a handler may write there, or point sdp at
-	 * its own memory valid until it returns. */
+	 * its own memory that stays valid until ng_handle() returns. */
 	char *sdp;
 	size_t sdp_len;
 	size_t sdp_cap;
 	/* query, delete (optional for delete) */
 	bool has_call;
 	struct ng_call_info call;
-	/* list: strings valid until the handler returns (or into the reply
-	 * datagram on the client side); ng_reply_add_call() appends. */
+	/* list: strings that stay valid until ng_handle() returns (the reply
+	 * is encoded right after the handler), or on the client side pointers
+	 * into the reply datagram; ng_reply_add_call() appends. */
 	struct ng_str calls[NG_LIST_MAX];
 	unsigned n_calls;
 	/* statistics */
@@ -371,17 +372,18 @@ struct ng_ops {
 };
 
 struct ng_server_config {
-	unsigned cache_slots;		/* 0: NG_CACHE_SLOTS */
-	size_t cache_bytes;		/* 0: NG_CACHE_BYTES */
-	uint64_t cache_ttl_ms;		/* 0: NG_CACHE_TTL_MS */
+	unsigned cache_slots;  /* 0: NG_CACHE_SLOTS */
+	size_t cache_bytes;    /* 0: NG_CACHE_BYTES */
+	uint64_t cache_ttl_ms; /* 0: NG_CACHE_TTL_MS */
 };
 
 struct ng_server_counters {
-	uint64_t requests;		/* datagrams seen */
-	uint64_t no_cookie;		/* dropped: no cookie, no reply */
-	uint64_t malformed;		/* bad bencode / JSON / not a dict */
-	uint64_t errors;		/* replies with result error (malformed included) */
-	uint64_t cache_hits;		/* retransmissions answered from the cache */
+	uint64_t requests;    /* datagrams seen */
+	uint64_t send_errors; /* replies ng_server_serve() could not send */
+	uint64_t no_cookie;   /* dropped: no cookie, no reply */
+	uint64_t malformed;   /* bad bencode / JSON / not a dict */
+	uint64_t errors;      /* replies with result error (malformed included) */
+	uint64_t cache_hits;  /* retransmissions answered from the cache */
 	uint64_t commands[NG_CMD__COUNT];
 };
 
@@ -391,10 +393,11 @@ struct ng_server {
 	const struct ng_ops *ops;
 	void *ctx;
 	struct ng_cache *cache;
-	struct bencode *nodes;		/* NG_MAX_NODES */
-	char *sdp_scratch;		/* NG_DGRAM_MAX */
-	struct ng_reply *reply;		/* scratch, large */
+	struct bencode *nodes;	/* NG_MAX_NODES */
+	char *sdp_scratch;	/* NG_DGRAM_MAX */
+	struct ng_reply *reply; /* scratch, large */
 	struct ng_request *req;
+	uint8_t *rx, *tx; /* NG_DGRAM_MAX each, for ng_server_serve() */
 	struct ng_server_counters counters;
 };
 
@@ -413,6 +416,20 @@ void ng_server_destroy(struct ng_server *s);
  */
 ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *from,
 		  const uint8_t *dgram, size_t len, uint8_t *out, size_t cap);
+
+/*
+ * A UDP socket for NG on addr: bound, non-blocking, close-on-exec. Returns
+ * the fd or -errno (-EADDRINUSE, -EADDRNOTAVAIL: say which address).
+ */
+int ng_server_listen(const struct netaddr *addr);
+/*
+ * Answer the datagrams waiting on fd (from ng_server_listen()), at most max
+ * (0: 64) so one busy client cannot starve the event loop; call it when
+ * epoll says fd is readable. Returns how many were handled, or -errno when
+ * receiving failed for another reason than "nothing left". A reply that
+ * cannot be sent is counted in counters.send_errors, not returned.
+ */
+int ng_server_serve(struct ng_server *s, int fd, uint64_t now_ms, unsigned max);
 
 /* Cached replies now (for tests and statistics). */
 unsigned ng_server_cached(const struct ng_server *s);

@@ -15,8 +15,8 @@
 #include "icepath/netaddr.h"
 #include "icepath/ng.h"
 
-#define NG_CLIENT_TIMEOUT_MS 1000	/* per attempt */
-#define NG_CLIENT_RETRIES 2		/* resends after the first attempt */
+#define NG_CLIENT_TIMEOUT_MS 1000 /* per attempt */
+#define NG_CLIENT_RETRIES    2	  /* resends after the first attempt */
 
 struct ng_client {
 	int fd;
@@ -24,8 +24,8 @@ struct ng_client {
 	unsigned timeout_ms;
 	unsigned retries;
 	unsigned seq;
-	unsigned attempts;		/* sends made by the last exchange */
-	uint64_t rtt_us;		/* last send to reply, microseconds */
+	unsigned attempts; /* sends made by the last exchange */
+	uint64_t rtt_us;   /* last send to reply, microseconds */
 };
 
 /* Connected UDP socket to server. 0 or -errno. */
@@ -42,8 +42,8 @@ void ng_client_cookie(struct ng_client *c, char *out, size_t cap);
  * times. Returns the reply length, -ETIMEDOUT, or -errno (e.g.
  * -ECONNREFUSED when nothing listens on a local port).
  */
-ssize_t ng_client_exchange(struct ng_client *c, const char *cookie, const void *dgram,
-			   size_t len, uint8_t *reply, size_t cap);
+ssize_t ng_client_exchange(struct ng_client *c, const char *cookie, const void *dgram, size_t len,
+			   uint8_t *reply, size_t cap);
 /*
  * Encode req with a fresh cookie, exchange, parse into rep (strings in rep
  * may point into reply, which must outlive rep). Returns the reply length,

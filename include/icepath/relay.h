@@ -28,9 +28,9 @@
 #include "icepath/ng.h"
 #include "icepath/timerheap.h"
 
-#define RELAY_BATCH	  32   /* datagrams per recvmmsg()/sendmmsg() */
-#define RELAY_DGRAM_MAX	  2048 /* bytes; media and STUN fit, larger is truncated and dropped */
-#define RELAY_STATE_FLUSH_MS 200 /* coalesce state-file writes of a burst of requests */
+#define RELAY_BATCH	     32	  /* datagrams per recvmmsg()/sendmmsg() */
+#define RELAY_DGRAM_MAX	     2048 /* bytes; media and STUN fit, larger is truncated and dropped */
+#define RELAY_STATE_FLUSH_MS 200  /* coalesce state-file writes of a burst of requests */
 
 /* epoll data kinds (struct call_sock.kind and struct relay_evsrc.kind) */
 enum relay_ev_kind {
@@ -90,6 +90,10 @@ uint64_t relay_now_ms(void);
 int relay_init(struct relay *r, const struct daemon_opts *o);
 /* Run until SIGTERM/SIGINT; 0 on a clean stop. */
 int relay_run(struct relay *r);
+/* One round of the loop: wait up to timeout_ms (-1: forever) and handle
+ * what is ready. Returns the number of events or -errno (tests drive the
+ * relay with it). */
+int relay_poll(struct relay *r, int timeout_ms);
 /* Remove flows, release TURN allocations, close everything. */
 void relay_shutdown(struct relay *r);
 

@@ -103,6 +103,13 @@ int sdp_attr_remove_all(struct sdp_section *s, const char *name);
  * a property attribute). */
 int sdp_attr_append(struct sdp_section *s, const char *name, const char *value);
 
+/* Media section whose a=mid is mid (RFC 9143 BUNDLE, RFC 5888); -ENOENT. */
+int sdp_media_by_mid(const struct sdp *sdp, const char *mid);
+/* The mids of the session-level a=group:BUNDLE line into mids[0..max)
+ * (pointers into a copy in buf); returns the count, -ENOENT without a
+ * BUNDLE group, -E2BIG past max or len. */
+int sdp_bundle_mids(const struct sdp *sdp, char *buf, size_t len, const char **mids, size_t max);
+
 /* ---- m= and c= ------------------------------------------------------------ */
 
 /* RFC 8866 §5.14: m=<media> <port>[/<number of ports>] <proto> <fmt> ... */
@@ -168,25 +175,27 @@ int sdp_remote_candidates_parse(const char *value, struct sdp_remote_cand *out, 
 
 /* ---- ICE description of one media section ---------------------------------- */
 
-#define SDP_ICE_MAX_CANDS 64
+#define SDP_ICE_MAX_CANDS   64
 #define SDP_ICE_OPTIONS_MAX 256
-#define SDP_MID_MAX 64
+#define SDP_MID_MAX	    64
 
 struct sdp_ice_desc {
 	char ufrag[SDP_ICE_CRED_MAX + 1];
 	char pwd[SDP_ICE_CRED_MAX + 1];
-	bool lite;		/* a=ice-lite (session level only) */
-	unsigned options;	/* SDP_ICE_OPT_* */
+	bool lite;			       /* a=ice-lite (session level only) */
+	unsigned options;		       /* SDP_ICE_OPT_* */
 	char options_raw[SDP_ICE_OPTIONS_MAX]; /* the a=ice-options value as sent */
 	struct ice_candidate cands[SDP_ICE_MAX_CANDS];
 	size_t n_cands;
-	size_t n_mdns_skipped;	/* .local candidates left out */
+	size_t n_mdns_skipped;	      /* .local candidates left out */
 	size_t n_unsupported_skipped; /* FQDN or unknown transport, left out */
-	bool end_of_candidates; /* RFC 8838 §8.2 */
-	bool rtcp_mux;		/* RFC 5761 */
-	struct netaddr default_rtp;  /* c=/m=, family 0 when c= is absent */
-	struct netaddr default_rtcp; /* a=rtcp, else RTP port + 1; family 0 with rtcp-mux */
-	char mid[SDP_MID_MAX];	     /* "" when absent */
+	bool end_of_candidates;	      /* RFC 8838 §8.2 */
+	bool rtcp_mux;		      /* RFC 5761 */
+	bool mismatch;		      /* a=ice-mismatch (RFC 8839 §5.7), never written */
+	unsigned pacing_ms;	      /* a=ice-pacing (RFC 8839 §5.5), 0 when absent */
+	struct netaddr default_rtp;   /* c=/m=, family 0 when c= is absent */
+	struct netaddr default_rtcp;  /* a=rtcp, else RTP port + 1; family 0 with rtcp-mux */
+	char mid[SDP_MID_MAX];	      /* "" when absent */
 };
 
 /* ICE data of media section idx, session-level ice-ufrag/pwd/options as
@@ -199,8 +208,9 @@ int sdp_ice_extract(const struct sdp *sdp, size_t idx, struct sdp_ice_desc *d, c
 		    size_t err_len);
 
 /* Replace the ICE attributes of media section idx with d: removes media-level
- * ice-ufrag, ice-pwd, ice-options, candidate, end-of-candidates,
- * remote-candidates and appends d's. Session-level ICE attributes are
+ * ice-ufrag, ice-pwd, ice-options, ice-pacing, ice-mismatch, candidate,
+ * end-of-candidates, remote-candidates and appends d's (ice-pacing when
+ * d->pacing_ms). Session-level ICE attributes are
  * removed too (they would otherwise apply to media sections d does not
  * describe), and a=ice-lite is set at session level from d->lite. The
  * default address (c=, m= port) is set from d->default_rtp when its family

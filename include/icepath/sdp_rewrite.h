@@ -27,14 +27,14 @@
 #include "icepath/sdp.h"
 
 struct sdp_rewrite_media {
-	bool skip;		   /* leave this section untouched */
-	struct netaddr addr;	   /* relay address + RTP port */
-	uint16_t rtcp_port;	   /* relay RTCP port; 0 with rtcp-mux */
-	bool ice;		   /* announce ICE with the fields below */
+	bool skip;	     /* leave this section untouched */
+	struct netaddr addr; /* relay address + RTP port */
+	uint16_t rtcp_port;  /* relay RTCP port; 0 with rtcp-mux */
+	bool ice;	     /* announce ICE with the fields below */
 	const char *ufrag, *pwd;
 	const struct ice_candidate *cands;
 	size_t n_cands;
-	bool end_of_candidates;	   /* RFC 8838 §8.2: all of them are listed */
+	bool end_of_candidates; /* RFC 8838 §8.2: all of them are listed */
 };
 
 struct sdp_rewrite {

@@ -17,23 +17,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "icepath/channel_data.h" /* TURN_CHANNEL_MIN/MAX */
 #include "icepath/ice.h"
 #include "icepath/netaddr.h"
 
-#define TURN_LIFETIME_S		     600 /* default allocation lifetime, RFC 8656 §3.2 */
-#define TURN_REFRESH_MARGIN_S	     60	 /* refresh this long before expiry */
-#define TURN_PERMISSION_LIFETIME_S   300 /* RFC 8656 §9 */
-#define TURN_PERMISSION_REFRESH_S    240 /* refresh before the 300 s are up */
-#define TURN_CHANNEL_LIFETIME_S	     600 /* RFC 8656 §12 */
-#define TURN_CHANNEL_REFRESH_S	     540
-#define TURN_CHANNEL_MIN	     0x4000 /* RFC 8656 §12 */
-#define TURN_CHANNEL_MAX	     0x4FFF
-#define TURN_MAX_PEERS		     64	 /* permissions (by IP) and channels per allocation */
-#define TURN_MAX_TXNS		     16	 /* transactions in flight */
-#define TURN_CHANNEL_HEADER_LEN	     4	 /* RFC 8656 §12.4 */
-#define TURN_NONCE_MAX		     768 /* RFC 8489 §14.10: < 128 characters, up to 763 bytes */
-#define TURN_REALM_MAX		     768 /* RFC 8489 §14.9 */
-#define TURN_PROTO_UDP		     17	 /* REQUESTED-TRANSPORT, RFC 8656 §18.7 */
+#define TURN_LIFETIME_S		   600 /* default allocation lifetime, RFC 8656 §3.2 */
+#define TURN_REFRESH_MARGIN_S	   60  /* refresh this long before expiry */
+#define TURN_PERMISSION_LIFETIME_S 300 /* RFC 8656 §9 */
+#define TURN_PERMISSION_REFRESH_S  240 /* refresh before the 300 s are up */
+#define TURN_CHANNEL_LIFETIME_S	   600 /* RFC 8656 §12 */
+#define TURN_CHANNEL_REFRESH_S	   540
+#define TURN_MAX_PEERS		   64  /* permissions (by IP) and channels per allocation */
+#define TURN_MAX_TXNS		   16  /* transactions in flight */
+#define TURN_NONCE_MAX		   768 /* RFC 8489 §14.10: < 128 characters, up to 763 bytes */
+#define TURN_REALM_MAX		   768 /* RFC 8489 §14.9 */
+#define TURN_PROTO_UDP		   17  /* REQUESTED-TRANSPORT, RFC 8656 §18.7 */
 
 /* One transition function moves between these (turn_client.c). */
 enum turn_alloc_state {
@@ -52,8 +50,8 @@ struct turn_client_config {
 	struct netaddr base; /* the local address the socket is bound to */
 	const char *username;
 	const char *password;
-	const char *software; /* NULL: none */
-	uint32_t lifetime_s;  /* requested; 0: TURN_LIFETIME_S */
+	const char *software;	 /* NULL: none */
+	uint32_t lifetime_s;	 /* requested; 0: TURN_LIFETIME_S */
 	uint32_t rto_ms, rc, rm; /* 0: ICE_STUN_RTO_MS, ICE_STUN_RC, ICE_STUN_RM */
 	void (*random)(void *buf, size_t len, void *ctx); /* required */
 	void *random_ctx;
@@ -75,10 +73,10 @@ struct turn_event {
 };
 
 enum turn_recv_verdict {
-	TURN_RECV_HANDLED = 0, /* a response or indication for us, consumed */
-	TURN_RECV_DATA = 1,    /* data from a peer: peer, data, len set */
+	TURN_RECV_HANDLED = 0,	/* a response or indication for us, consumed */
+	TURN_RECV_DATA = 1,	/* data from a peer: peer, data, len set */
 	TURN_RECV_NOT_MINE = 2, /* not from this allocation (unknown transaction...) */
-	TURN_RECV_DROPPED = 3, /* malformed or failed integrity */
+	TURN_RECV_DROPPED = 3,	/* malformed or failed integrity */
 };
 
 struct turn_recv {

@@ -10,8 +10,8 @@
  *
  * Routing: bpf_fib_lookup() in test_run uses the caller's network
  * namespace and the ingress device given in the xdp_md context. So the test
- * unshares a private netns and builds a real one there (two veth pairs,
- * addresses, forwarding on, permanent neighbour entries): lookups succeed
+ * unshares a private netns and builds a real one there (fp_test.h: two
+ * veth pairs, addresses, forwarding on, permanent neighbours): lookups succeed
  * for real, nothing is faked in the program, and the neighbour-less
  * destination really gets NO_NEIGH. The netns dies with the process.
  */
@@ -33,6 +33,7 @@
 
 #include "icepath/fastpath.h"
 #include "icepath/fp_abi.h"
+#include "../fp_test.h"
 
 /* The fixture table is positional up to the expected output, which passed
  * packets leave out: zero is what they mean. */
@@ -41,28 +42,12 @@
 /* ---- the test network (private netns) ----------------------------------- */
 /* fp0 (192.0.2.1/24, 2001:db8:1::1/64): the leg packets arrive on.
  * fp2 (198.51.100.1/24, 2001:db8:2::1/64): the other leg. */
-static const uint8_t MAC_FP0[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const uint8_t MAC_FP2[6] = { 0x02, 0, 0, 0, 0, 0x03 };
-static const uint8_t MAC_PEER_A[6] = { 0x02, 0, 0, 0, 0, 0x10 };  /* sender, on fp0 */
-static const uint8_t MAC_NH_V4[6] = { 0x02, 0, 0, 0, 0, 0x20 };   /* 198.51.100.20 */
-static const uint8_t MAC_NH_V6[6] = { 0x02, 0, 0, 0, 0, 0x21 };   /* 2001:db8:2::20 */
-static const uint8_t MAC_NH_TX[6] = { 0x02, 0, 0, 0, 0, 0x11 };   /* 192.0.2.11 on fp0 */
-
-static const char *const net_setup[] = {
-	"ip link set lo up",
-	"ip link add fp0 address 02:00:00:00:00:01 type veth peer name fp1",
-	"ip link add fp2 address 02:00:00:00:00:03 type veth peer name fp3",
-	"ip link set fp0 up", "ip link set fp1 up", "ip link set fp2 up", "ip link set fp3 up",
-	"ip addr add 192.0.2.1/24 dev fp0",
-	"ip addr add 198.51.100.1/24 dev fp2",
-	"ip addr add 2001:db8:1::1/64 dev fp0 nodad",
-	"ip addr add 2001:db8:2::1/64 dev fp2 nodad",
-	"ip neigh add 198.51.100.20 lladdr 02:00:00:00:00:20 dev fp2 nud permanent",
-	"ip neigh add 192.0.2.11 lladdr 02:00:00:00:00:11 dev fp0 nud permanent",
-	"ip -6 neigh add 2001:db8:2::20 lladdr 02:00:00:00:00:21 dev fp2 nud permanent",
-	"sysctl -qw net.ipv4.conf.all.forwarding=1",
-	"sysctl -qw net.ipv6.conf.all.forwarding=1",
-};
+static const uint8_t MAC_FP0[6] = {0x02, 0, 0, 0, 0, 0x01};
+static const uint8_t MAC_FP2[6] = {0x02, 0, 0, 0, 0, 0x03};
+static const uint8_t MAC_PEER_A[6] = {0x02, 0, 0, 0, 0, 0x10}; /* sender, on fp0 */
+static const uint8_t MAC_NH_V4[6] = {0x02, 0, 0, 0, 0, 0x20};  /* 198.51.100.20 */
+static const uint8_t MAC_NH_V6[6] = {0x02, 0, 0, 0, 0, 0x21};  /* 2001:db8:2::20 */
+static const uint8_t MAC_NH_TX[6] = {0x02, 0, 0, 0, 0, 0x11};  /* 192.0.2.11 on fp0 */
 
 struct env {
 	struct fastpath *fp;
@@ -74,11 +59,11 @@ static struct env E;
 
 /* ---- flows --------------------------------------------------------------- */
 enum {
-	FL_V4,      /* v4 -> v4, redirect to fp2 */
-	FL_V6,      /* v6 -> v6 */
+	FL_V4,	    /* v4 -> v4, redirect to fp2 */
+	FL_V6,	    /* v6 -> v6 */
 	FL_V4V6,    /* v4 -> v6 */
 	FL_V6V4,    /* v6 -> v4 */
-	FL_TX,      /* v4 -> v4 out of the ingress interface */
+	FL_TX,	    /* v4 -> v4 out of the ingress interface */
 	FL_NOCONS,  /* consent lost */
 	FL_CD_IN,   /* arrives in TURN channel 0x4001 from 192.0.2.50:3478 */
 	FL_CD_OUT,  /* leaves in channel 0x4002 toward 198.51.100.20:3478 */
@@ -98,6 +83,8 @@ struct flow_spec {
 };
 
 #define ALL (FASTPATH_FLOW_FORWARD | FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP)
+/* Tables: one entry per block reads better than reflowed. */
+/* clang-format off */
 static const struct flow_spec flows[FL_COUNT] = {
 	[FL_V4] = { "192.0.2.1:30000", "192.0.2.10:5000", 0, "198.51.100.1:30002",
 		    "198.51.100.20:6000", 0, ALL },
@@ -122,6 +109,7 @@ static const struct flow_spec flows[FL_COUNT] = {
 	[FL_CD_BOTH] = { "192.0.2.1:30034", "192.0.2.50:3478", 0x4003, "198.51.100.1:30036",
 			 "198.51.100.20:3478", 0x4004, ALL },
 };
+/* clang-format on */
 
 static void flow_from_spec(struct fastpath_flow *f, const struct flow_spec *s, uint64_t id)
 {
@@ -140,54 +128,20 @@ static void flow_from_spec(struct fastpath_flow *f, const struct flow_spec *s, u
 enum payload_kind { PL_RTP, PL_RTCP, PL_STUN, PL_DTLS, PL_ZRTP, PL_UNKNOWN, PL_EMPTY };
 
 struct pktspec {
-	int vlan;                /* 802.1Q tag 100 */
-	const char *src, *dst;   /* "ip:port", both of one family */
+	int vlan;	       /* 802.1Q tag 100 */
+	const char *src, *dst; /* "ip:port", both of one family */
 	enum payload_kind kind;
-	unsigned plen;           /* payload bytes (RTP: header included) */
-	uint16_t channel;        /* wrap the payload in ChannelData */
-	unsigned cd_pad;         /* ChannelData padding bytes */
-	unsigned ip_opts;        /* IPv4 option bytes (multiple of 4) */
-	int csum_zero;           /* IPv4: UDP checksum 0 */
-	unsigned eth_trailer;    /* bytes of Ethernet padding after IP */
+	unsigned plen;	      /* payload bytes (RTP: header included) */
+	uint16_t channel;     /* wrap the payload in ChannelData */
+	unsigned cd_pad;      /* ChannelData padding bytes */
+	unsigned ip_opts;     /* IPv4 option bytes (multiple of 4) */
+	int csum_zero;	      /* IPv4: UDP checksum 0 */
+	unsigned eth_trailer; /* bytes of Ethernet padding after IP */
 	uint8_t ttl, tos;
 	uint16_t ip_id;
 	int df;
 	const uint8_t *smac, *dmac;
 };
-
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* The full UDP checksum (RFC 768 / RFC 8200 §8.1) over pseudo-header,
- * header and payload, as a receiver computes it: 0 when correct. */
-static uint16_t csum_udp_verify(int v6, const uint8_t *ip, const uint8_t *udp, unsigned ulen)
-{
-	uint32_t sum = 0;
-
-	if (v6) {
-		sum = sum16(ip + 8, 32, 0);
-	} else {
-		sum = sum16(ip + 12, 8, 0);
-	}
-	sum += IPPROTO_UDP + ulen;
-	sum = sum16(udp, ulen, sum);
-	return fold(sum);
-}
 
 static void fill_payload(uint8_t *p, enum payload_kind k, unsigned n)
 {
@@ -290,7 +244,7 @@ static size_t build(uint8_t *f, size_t cap, const struct pktspec *s)
 		memcpy(ip + 16, &dst.in.sin_addr, 4);
 		for (i = 20; i < l3; i++)
 			ip[i] = 1; /* NOP options (RFC 791) */
-		c = fold(sum16(ip, l3, 0));
+		c = fp_fold(fp_sum16(ip, l3, 0));
 		ip[10] = c >> 8;
 		ip[11] = c & 0xff;
 	}
@@ -313,7 +267,7 @@ static size_t build(uint8_t *f, size_t cap, const struct pktspec *s)
 	for (i = 0; i < s->cd_pad; i++)
 		pl[s->plen + i] = 0xa0 + i; /* non-zero: they must leave the sum */
 	if (!s->csum_zero) {
-		c = csum_udp_verify(v6, ip, udp, ulen); /* over a zero check field */
+		c = fp_csum_udp(v6, ip, udp, ulen); /* over a zero check field */
 		if (c == 0)
 			c = 0xffff;
 		udp[6] = c >> 8;
@@ -324,69 +278,52 @@ static size_t build(uint8_t *f, size_t cap, const struct pktspec *s)
 	return l2 + l3 + ulen + s->eth_trailer;
 }
 
-/* Independent check of an output frame: IPv4 header sum and UDP sum. */
-static void verify_checksums(const uint8_t *f, size_t len)
+/* Independent check of an output frame: IPv4 header sum, lengths, UDP
+ * sum, all recomputed in full (fp_test.h). */
+static void verify_checksums(const uint8_t *f, size_t len, int csum_zero)
 {
-	unsigned l2 = 14, l3, ulen;
-	const uint8_t *ip;
-	int v6;
-
-	assert_true(len >= 14);
-	if (f[12] == 0x81 && f[13] == 0x00)
-		l2 = 18;
-	v6 = f[l2 - 2] == 0x86;
-	ip = f + l2;
-	if (v6) {
-		l3 = 40;
-	} else {
-		l3 = (ip[0] & 0xf) * 4;
-		assert_int_equal(fold(sum16(ip, l3, 0)), 0);
-		assert_int_equal((ip[2] << 8 | ip[3]), len - l2);
-	}
-	ulen = ip[l3 + 4] << 8 | ip[l3 + 5];
-	assert_int_equal(ulen, len - l2 - l3);
-	if (!v6 && ip[l3 + 6] == 0 && ip[l3 + 7] == 0)
-		return; /* IPv4 without checksum */
-	assert_int_equal(csum_udp_verify(v6, ip, ip + l3, ulen), 0);
+	assert_int_equal(fp_frame_csum(f, len), csum_zero ? FP_CSUM_NONE : FP_CSUM_OK);
 }
 
 /* ---- fixtures ------------------------------------------------------------ */
 enum mutate {
 	MUT_NONE,
-	MUT_TRUNC,      /* cut the frame to trunc bytes */
-	MUT_V4_MF,      /* more-fragments flag */
-	MUT_V4_OFFSET,  /* fragment offset 8 */
-	MUT_V6_FRAG,    /* next header 44 */
-	MUT_V6_HBH,     /* next header 0 (hop-by-hop) */
-	MUT_TCP,        /* protocol 6 */
-	MUT_ARP,        /* ethertype 0x0806 */
-	MUT_ULEN_BIG,   /* UDP length + 1 */
+	MUT_TRUNC,	/* cut the frame to trunc bytes */
+	MUT_V4_MF,	/* more-fragments flag */
+	MUT_V4_OFFSET,	/* fragment offset 8 */
+	MUT_V6_FRAG,	/* next header 44 */
+	MUT_V6_HBH,	/* next header 0 (hop-by-hop) */
+	MUT_TCP,	/* protocol 6 */
+	MUT_ARP,	/* ethertype 0x0806 */
+	MUT_ULEN_BIG,	/* UDP length + 1 */
 	MUT_ULEN_SMALL, /* UDP length - 1 */
-	MUT_ULEN_TINY,  /* UDP length 4 */
-	MUT_CDLEN_BIG,  /* ChannelData length beyond the datagram */
-	MUT_IHL_SMALL,  /* IHL 4 */
+	MUT_ULEN_TINY,	/* UDP length 4 */
+	MUT_CDLEN_BIG,	/* ChannelData length beyond the datagram */
+	MUT_IHL_SMALL,	/* IHL 4 */
 };
 
 struct fixture {
 	const char *desc;
 	struct pktspec in;
-	int ifidx_fp2;   /* arrives on fp2 instead of fp0 */
+	int ifidx_fp2; /* arrives on fp2 instead of fp0 */
 	enum mutate mut;
 	unsigned trunc;
 	int action;
 	int stat;
-	int flow;        /* flow counted, FL_NONE when no forward */
+	int flow;	    /* flow counted, FL_NONE when no forward */
 	struct pktspec out; /* expected output when forwarded */
 };
 
-#define V4A "192.0.2.10:5000"
-#define V4L "192.0.2.1:30000"
-#define V6A "[2001:db8:1::10]:5000"
-#define V6L "[2001:db8:1::1]:30000"
-#define RTP(n) .kind = PL_RTP, .plen = (n)
+#define V4A	       "192.0.2.10:5000"
+#define V4L	       "192.0.2.1:30000"
+#define V6A	       "[2001:db8:1::10]:5000"
+#define V6L	       "[2001:db8:1::1]:30000"
+#define RTP(n)	       .kind = PL_RTP, .plen = (n)
 #define FWD_V4(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V4, .ttl = 64, .df = 1
 #define FWD_V6(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V6, .ttl = 64
 
+/* Tables: one entry per block reads better than reflowed. */
+/* clang-format off */
 static const struct fixture fixtures[] = {
 	{ "IPv4 RTP, forwarded to the other leg (redirect)",
 	  { .src = V4A, .dst = V4L, RTP(172), .ip_id = 0x1111 }, 0, MUT_NONE, 0, XDP_REDIRECT,
@@ -521,9 +458,12 @@ static const struct fixture fixtures[] = {
 	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(100), .channel = 0x4001,
 	    .cd_pad = 4 }, 0, MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
 };
+/* clang-format on */
 
 /* Frames truncated at every byte from the end of Ethernet to one short of
  * complete, for each shape: all must pass untouched as malformed. */
+/* Tables: one entry per block reads better than reflowed. */
+/* clang-format off */
 static const struct pktspec trunc_shapes[] = {
 	{ .src = V4A, .dst = V4L, RTP(24) },
 	{ .src = V6A, .dst = V6L, RTP(24) },
@@ -531,6 +471,7 @@ static const struct pktspec trunc_shapes[] = {
 	{ .src = V4A, .dst = V4L, RTP(24), .ip_opts = 4 },
 	{ .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(24), .channel = 0x4001 },
 };
+/* clang-format on */
 
 static void mutate(uint8_t *f, size_t *len, const struct fixture *fx)
 {
@@ -600,28 +541,20 @@ static void run_fixture(const struct fixture *fx)
 	uint8_t in[2048], out[2048], exp[2048];
 	size_t inlen, explen;
 	uint64_t before[FP_STAT_COUNT], after[FP_STAT_COUNT];
-	struct xdp_md ctx = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint32_t out_len = 0, action = 0;
 	unsigned i, l2;
 
 	print_message("  %s\n", fx->desc);
 	inlen = build(in, sizeof(in), &fx->in);
 	mutate(in, &inlen, fx);
-	ctx.data_end = inlen;
-	ctx.ingress_ifindex = fx->ifidx_fp2 ? E.if_fp2 : E.if_fp0;
-	o.data_in = in;
-	o.data_size_in = inlen;
-	o.data_out = out;
-	o.data_size_out = sizeof(out);
-	o.ctx_in = &ctx;
-	o.ctx_size_in = sizeof(ctx);
-	o.repeat = 1;
 
 	stats_now(before);
-	assert_int_equal(bpf_prog_test_run_opts(E.prog_fd, &o), 0);
+	assert_int_equal(fp_xdp_run(E.prog_fd, fx->ifidx_fp2 ? E.if_fp2 : E.if_fp0, in, inlen, out,
+				    sizeof(out), &out_len, &action),
+			 0);
 	stats_now(after);
-	if ((int)o.retval != fx->action)
-		fail_msg("%s: action %u, expected %d", fx->desc, o.retval, fx->action);
+	if ((int)action != fx->action)
+		fail_msg("%s: action %u, expected %d", fx->desc, action, fx->action);
 	for (i = 0; i < FP_STAT_COUNT; i++) {
 		uint64_t want = before[i] + (i == (unsigned)fx->stat);
 
@@ -633,18 +566,18 @@ static void run_fixture(const struct fixture *fx)
 
 	if (fx->flow == FL_NONE) {
 		/* Not forwarded: the stack gets the very frame that arrived. */
-		assert_int_equal(o.data_size_out, inlen);
+		assert_int_equal(out_len, inlen);
 		assert_memory_equal(out, in, inlen);
 		return;
 	}
 	explen = build(exp, sizeof(exp), &fx->out);
-	verify_checksums(out, o.data_size_out);
-	if (o.data_size_out != explen || memcmp(out, exp, explen)) {
-		for (i = 0; i < o.data_size_out && i < explen; i++)
+	verify_checksums(out, out_len, fx->out.csum_zero);
+	if (out_len != explen || memcmp(out, exp, explen)) {
+		for (i = 0; i < out_len && i < explen; i++)
 			if (out[i] != exp[i])
 				break;
 		fail_msg("%s: output differs at byte %u (len %u, expected %zu)", fx->desc, i,
-			 o.data_size_out, explen);
+			 out_len, explen);
 	}
 	l2 = fx->in.vlan ? 18 : 14;
 	fwd_count[fx->flow]++;
@@ -661,7 +594,7 @@ static void fixture_table(void **state)
 
 static void truncated_everywhere(void **state)
 {
-	struct fixture fx = { .mut = MUT_TRUNC, .action = XDP_PASS, .flow = FL_NONE };
+	struct fixture fx = {.mut = MUT_TRUNC, .action = XDP_PASS, .flow = FL_NONE};
 	uint8_t tmp[2048];
 	size_t i, full;
 
@@ -693,7 +626,8 @@ static void flow_counters(void **state)
 		if (c.packets != fwd_count[i] || c.bytes != fwd_bytes[i])
 			fail_msg("flow %d: %llu packets %llu bytes, expected %llu/%llu", i,
 				 (unsigned long long)c.packets, (unsigned long long)c.bytes,
-				 (unsigned long long)fwd_count[i], (unsigned long long)fwd_bytes[i]);
+				 (unsigned long long)fwd_count[i],
+				 (unsigned long long)fwd_bytes[i]);
 		assert_true(c.packets == 0 || c.last_seen_ns > 0);
 	}
 }
@@ -703,9 +637,15 @@ static void consent_toggle(void **state)
 {
 	struct fastpath_flow f;
 	struct fixture fx = {
-		"consent regained", { .src = V4A, .dst = "192.0.2.1:30016", RTP(100) }, 0,
-		MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_NOCONS,
-		{ FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(100) },
+		"consent regained",
+		{.src = V4A, .dst = "192.0.2.1:30016", RTP(100)},
+		0,
+		MUT_NONE,
+		0,
+		XDP_REDIRECT,
+		FP_STAT_REDIRECT,
+		FL_NOCONS,
+		{FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(100)},
 	};
 
 	flow_from_spec(&f, &flows[FL_NOCONS], 0);
@@ -724,8 +664,14 @@ static void flow_removed(void **state)
 {
 	struct fastpath_flow f;
 	struct fastpath_counters c;
-	struct fixture fx = { "flow removed", { .src = V4A, .dst = "192.0.2.1:30012", RTP(80) }, 0,
-			      MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_NO_FLOW, FL_NONE };
+	struct fixture fx = {"flow removed",
+			     {.src = V4A, .dst = "192.0.2.1:30012", RTP(80)},
+			     0,
+			     MUT_NONE,
+			     0,
+			     XDP_PASS,
+			     FP_STAT_PASS_NO_FLOW,
+			     FL_NONE};
 
 	flow_from_spec(&f, &flows[FL_TX], 0);
 	assert_int_equal(fastpath_flow_remove(E.fp, &f), 0);
@@ -747,7 +693,7 @@ static int list_cb(const struct fastpath_flow *f, void *ctx)
 /* What foreach gives back is what was installed, field for field. */
 static void foreach_roundtrip(void **state)
 {
-	int seen[FL_COUNT] = { 0 }, i;
+	int seen[FL_COUNT] = {0}, i;
 
 	assert_int_equal(fastpath_flow_foreach(E.fp, list_cb, seen), 0);
 	for (i = 0; i < FL_COUNT; i++)
@@ -759,8 +705,10 @@ static void foreach_roundtrip(void **state)
  * and the re-attached new program forwards with them. */
 static void reopen_keeps_flows(void **state)
 {
-	struct fastpath_opts o = { .pin_path = E.pin, .port_min = 30000, .port_max = 40000,
-				   .mode = FASTPATH_XDP_NATIVE };
+	struct fastpath_opts o = {.pin_path = E.pin,
+				  .port_min = 30000,
+				  .port_max = 40000,
+				  .mode = FASTPATH_XDP_NATIVE};
 	struct fastpath_flow f;
 	struct fastpath_counters c;
 	char path[200];
@@ -785,7 +733,7 @@ static void reopen_keeps_flows(void **state)
 static void bad_input_refused(void **state)
 {
 	struct fastpath_flow f;
-	struct fastpath_opts o = { .pin_path = E.pin, .port_min = 40000, .port_max = 30000 };
+	struct fastpath_opts o = {.pin_path = E.pin, .port_min = 40000, .port_max = 30000};
 	struct fastpath *fp2;
 
 	flow_from_spec(&f, &flows[FL_V4], 0);
@@ -800,10 +748,42 @@ static void bad_input_refused(void **state)
 	assert_null(fastpath_stat_name(fastpath_stat_count()));
 }
 
+/* A device without native XDP (loopback: the private netns's own, and the
+ * kernel here may lack dummy) falls back to generic mode; an
+ * interface already held by another fast path (another pin path) is
+ * refused, not taken over. */
+static void attach_modes(void **state)
+{
+	struct fastpath_opts o = {
+		.port_min = 30000, .port_max = 40000, .mode = FASTPATH_XDP_NATIVE};
+	enum fastpath_xdp_mode got = FASTPATH_XDP_OFF;
+	struct fastpath *other;
+	char pin[160];
+
+	assert_int_equal(fastpath_attach(E.fp, "lo", &got), 0);
+	assert_int_equal(got, FASTPATH_XDP_GENERIC);
+	assert_int_equal(fastpath_detach(E.fp, "lo"), 0);
+	assert_int_equal(fastpath_detach(E.fp, "lo"), -ENOENT);
+
+	snprintf(pin, sizeof(pin), "%s-other", E.pin);
+	o.pin_path = pin;
+	assert_int_equal(fastpath_open(&other, &o), 0);
+	assert_int_equal(fastpath_attach(other, "fp0", &got), -EBUSY);
+	fastpath_close(other);
+	assert_int_equal(fastpath_destroy(pin), 0);
+
+	o.mode = FASTPATH_XDP_OFF;
+	assert_int_equal(fastpath_open(&other, &o), 0);
+	assert_int_equal(fastpath_attach(other, "fp0", &got), 0);
+	assert_int_equal(got, FASTPATH_XDP_OFF);
+	fastpath_close(other);
+	assert_int_equal(fastpath_destroy(pin), 0);
+}
+
 static int setup(void **state)
 {
-	struct fastpath_opts o = { .port_min = 30000, .port_max = 40000,
-				   .mode = FASTPATH_XDP_NATIVE };
+	struct fastpath_opts o = {
+		.port_min = 30000, .port_max = 40000, .mode = FASTPATH_XDP_NATIVE};
 	struct fastpath_flow f;
 	char path[200];
 	size_t i;
@@ -812,16 +792,8 @@ static int setup(void **state)
 		print_message("BPF tests need root (BPF_PROG_TEST_RUN, netns)\n");
 		return -1;
 	}
-	if (unshare(CLONE_NEWNET)) {
-		print_message("cannot unshare a network namespace: %s\n", strerror(errno));
+	if (fp_testnet_setup())
 		return -1;
-	}
-	for (i = 0; i < sizeof(net_setup) / sizeof(net_setup[0]); i++) {
-		if (system(net_setup[i]) != 0) {
-			print_message("setup step failed: %s\n", net_setup[i]);
-			return -1;
-		}
-	}
 	E.if_fp0 = if_nametoindex("fp0");
 	E.if_fp2 = if_nametoindex("fp2");
 	snprintf(E.pin, sizeof(E.pin), "/sys/fs/bpf/icepath-test-bpf-%d", (int)getpid());
@@ -853,6 +825,7 @@ static int teardown(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fixture_table),
 		cmocka_unit_test(truncated_everywhere),
@@ -862,7 +835,9 @@ int main(void)
 		cmocka_unit_test(foreach_roundtrip),
 		cmocka_unit_test(reopen_keeps_flows),
 		cmocka_unit_test(bad_input_refused),
+		cmocka_unit_test(attach_modes),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -42,7 +42,7 @@ static double now_s(void)
  * sent) to the relay's 192.0.2.1:30000, every 4th one over IPv6. */
 static void make_flow(struct fastpath_flow *f, uint32_t i)
 {
-	uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
 
 	memset(f, 0, sizeof(*f));
 	if (i % 4 == 3) {
@@ -90,7 +90,7 @@ static int check_one(const struct fastpath_flow *f, void *ctx)
 
 static void million(void **state)
 {
-	struct check_ctx c = { 0 };
+	struct check_ctx c = {0};
 	struct fastpath_counters n;
 	struct fastpath_flow extra;
 	uint32_t i, fill;
@@ -147,8 +147,7 @@ static void million(void **state)
 
 static int setup(void **state)
 {
-	struct fastpath_opts o = { .port_min = 30000, .port_max = 40000,
-				   .mode = FASTPATH_XDP_OFF };
+	struct fastpath_opts o = {.port_min = 30000, .port_max = 40000, .mode = FASTPATH_XDP_OFF};
 	uint32_t i;
 
 	if (getuid() != 0) {

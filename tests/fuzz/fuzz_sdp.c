@@ -36,6 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	free(out2);
 	sdp_free(&again);
+	{
+		const char *mids[SDP_MAX_MEDIA];
+		char mbuf[SDP_MAX_LINE_LEN];
+		int n = sdp_bundle_mids(&sdp, mbuf, sizeof(mbuf), mids, SDP_MAX_MEDIA);
+
+		for (int k = 0; k < n; k++)
+			sdp_media_by_mid(&sdp, mids[k]);
+	}
 	for (size_t i = 0; i < sdp.n_media; i++) {
 		struct sdp_ice_desc *d = malloc(sizeof(*d));
 

@@ -74,11 +74,11 @@ static void integers_and_empties(void **state)
 		const char *in;
 		int64_t v;
 	} ints[] = {
-		{ "i0e", 0 },
-		{ "i7e", 7 },
-		{ "i-7e", -7 },
-		{ "i9223372036854775807e", INT64_MAX },
-		{ "i-9223372036854775808e", INT64_MIN },
+		{"i0e", 0},
+		{"i7e", 7},
+		{"i-7e", -7},
+		{"i9223372036854775807e", INT64_MAX},
+		{"i-9223372036854775808e", INT64_MIN},
 	};
 	struct bencode *root;
 	int64_t v;
@@ -99,9 +99,8 @@ static void integers_and_empties(void **state)
 	assert_int_equal(decode("d1:bi1e1:ai2ee", &root, NULL), 0);
 	assert_int_equal(bencode_dict_get(root, "a")->i, 2);
 	/* Binary keys and values, NUL included. */
-	assert_int_equal(bencode_decode((const uint8_t *)"d2:\0x1:\0e", 9, nodes, NODES, &root,
-					NULL),
-			 0);
+	assert_int_equal(
+		bencode_decode((const uint8_t *)"d2:\0x1:\0e", 9, nodes, NODES, &root, NULL), 0);
 	assert_non_null(bencode_dict_get_n(root, "\0x", 2));
 }
 
@@ -113,41 +112,41 @@ static void malformed_table(void **state)
 		size_t off;
 		const char *why;
 	} bad[] = {
-		{ "", -EINVAL, 0, "empty input" },
-		{ "i-0e", -EINVAL, 0, "negative zero" },
-		{ "i03e", -EINVAL, 1, "leading zero" },
-		{ "i-03e", -EINVAL, 2, "leading zero" },
-		{ "ie", -EINVAL, 0, "no digits" },
-		{ "i-e", -EINVAL, 0, "no digits" },
-		{ "i12", -EINVAL, 0, "not terminated" },
-		{ "i1x2e", -EINVAL, 2, "unexpected byte 0x78 in integer" },
-		{ "i9223372036854775808e", -EINVAL, 0, "overflows" },
-		{ "i-9223372036854775809e", -EINVAL, 0, "overflows" },
-		{ "i99999999999999999999999e", -EINVAL, 0, "overflows" },
-		{ "-1:a", -EINVAL, 0, "negative string length" },
-		{ "03:abc", -EINVAL, 0, "leading zero" },
-		{ "00:", -EINVAL, 0, "leading zero" },
-		{ "5:abc", -EINVAL, 0, "runs past end" },
-		{ "d3:key5:abce", -EINVAL, 6, "runs past end" },
-		{ "99999999999:x", -EINVAL, 0, "exceeds 65536" },
-		{ "65537:", -EINVAL, 0, "exceeds 65536" },
-		{ "18446744073709551617:", -EINVAL, 0, "exceeds" },
-		{ "3abc", -EINVAL, 1, "in string length" },
-		{ "12", -EINVAL, 0, "not followed by ':'" },
-		{ "l", -EINVAL, 0, "list not closed" },
-		{ "li1e", -EINVAL, 0, "list not closed" },
-		{ "d3:keyi1e", -EINVAL, 0, "dictionary not closed" },
-		{ "ld", -EINVAL, 1, "dictionary not closed" },
-		{ "di1ei2ee", -EINVAL, 1, "key must be a byte string" },
-		{ "dli1eei2ee", -EINVAL, 1, "key must be a byte string" },
-		{ "d1:ae", -EINVAL, 4, "has no value" },
-		{ "d1:a", -EINVAL, 4, "has no value" },
-		{ "d1:ai1e1:ai2ee", -EINVAL, 7, "duplicate dictionary key 'a'" },
-		{ "x", -EINVAL, 0, "unexpected byte 0x78 where a value starts" },
-		{ "e", -EINVAL, 0, "where a value starts" },
-		{ "lxe", -EINVAL, 1, "where a value starts" },
-		{ "i1ei2e", -EINVAL, 3, "3 bytes of trailing garbage" },
-		{ "de ", -EINVAL, 2, "trailing garbage" },
+		{"", -EINVAL, 0, "empty input"},
+		{"i-0e", -EINVAL, 0, "negative zero"},
+		{"i03e", -EINVAL, 1, "leading zero"},
+		{"i-03e", -EINVAL, 2, "leading zero"},
+		{"ie", -EINVAL, 0, "no digits"},
+		{"i-e", -EINVAL, 0, "no digits"},
+		{"i12", -EINVAL, 0, "not terminated"},
+		{"i1x2e", -EINVAL, 2, "unexpected byte 0x78 in integer"},
+		{"i9223372036854775808e", -EINVAL, 0, "overflows"},
+		{"i-9223372036854775809e", -EINVAL, 0, "overflows"},
+		{"i99999999999999999999999e", -EINVAL, 0, "overflows"},
+		{"-1:a", -EINVAL, 0, "negative string length"},
+		{"03:abc", -EINVAL, 0, "leading zero"},
+		{"00:", -EINVAL, 0, "leading zero"},
+		{"5:abc", -EINVAL, 0, "runs past end"},
+		{"d3:key5:abce", -EINVAL, 6, "runs past end"},
+		{"99999999999:x", -EINVAL, 0, "exceeds 65536"},
+		{"65537:", -EINVAL, 0, "exceeds 65536"},
+		{"18446744073709551617:", -EINVAL, 0, "exceeds"},
+		{"3abc", -EINVAL, 1, "in string length"},
+		{"12", -EINVAL, 0, "not followed by ':'"},
+		{"l", -EINVAL, 0, "list not closed"},
+		{"li1e", -EINVAL, 0, "list not closed"},
+		{"d3:keyi1e", -EINVAL, 0, "dictionary not closed"},
+		{"ld", -EINVAL, 1, "dictionary not closed"},
+		{"di1ei2ee", -EINVAL, 1, "key must be a byte string"},
+		{"dli1eei2ee", -EINVAL, 1, "key must be a byte string"},
+		{"d1:ae", -EINVAL, 4, "has no value"},
+		{"d1:a", -EINVAL, 4, "has no value"},
+		{"d1:ai1e1:ai2ee", -EINVAL, 7, "duplicate dictionary key 'a'"},
+		{"x", -EINVAL, 0, "unexpected byte 0x78 where a value starts"},
+		{"e", -EINVAL, 0, "where a value starts"},
+		{"lxe", -EINVAL, 1, "where a value starts"},
+		{"i1ei2e", -EINVAL, 3, "3 bytes of trailing garbage"},
+		{"de ", -EINVAL, 2, "trailing garbage"},
 	};
 	struct bencode_err err;
 	struct bencode *root;
@@ -248,7 +247,8 @@ static void parse_leaves_trailing_bytes(void **state)
 
 	assert_int_equal(bencode_parse((const uint8_t *)"i5eXYZ", 6, nodes, NODES, &root, NULL), 3);
 	assert_int_equal(root->i, 5);
-	assert_int_equal(bencode_parse((const uint8_t *)"4:spamd", 7, nodes, NODES, &root, NULL), 6);
+	assert_int_equal(bencode_parse((const uint8_t *)"4:spamd", 7, nodes, NODES, &root, NULL),
+			 6);
 }
 
 static void str_copy(void **state)
@@ -260,7 +260,8 @@ static void str_copy(void **state)
 	assert_int_equal(bencode_str_copy(root, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "abc");
 	assert_int_equal(bencode_str_copy(root, buf, 3), -ENAMETOOLONG);
-	assert_int_equal(bencode_decode((const uint8_t *)"3:a\0c", 5, nodes, NODES, &root, NULL), 0);
+	assert_int_equal(bencode_decode((const uint8_t *)"3:a\0c", 5, nodes, NODES, &root, NULL),
+			 0);
 	assert_int_equal(bencode_str_copy(root, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(decode("i1e", &root, NULL), 0);
 	assert_int_equal(bencode_str_copy(root, buf, sizeof(buf)), -EINVAL);

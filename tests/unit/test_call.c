@@ -65,7 +65,7 @@ static void transitions_table(void **state)
 static void transition_raises_events(void **state)
 {
 	struct call_table t;
-	struct seen seen = { 0 };
+	struct seen seen = {0};
 	struct call *c;
 	struct call_leg *l;
 
@@ -75,7 +75,8 @@ static void transition_raises_events(void **state)
 	assert_int_equal(call_create(&t, "call-1", 1000, &c), 0);
 	l = &c->legs[0];
 	assert_int_equal(l->state, CALL_LEG_STATE_NEW);
-	assert_int_equal(call_leg_transition(&t, l, CALL_LEG_STATE_CONNECTED, "bad", 1001), -EINVAL);
+	assert_int_equal(call_leg_transition(&t, l, CALL_LEG_STATE_CONNECTED, "bad", 1001),
+			 -EINVAL);
 	assert_int_equal(l->state, CALL_LEG_STATE_NEW);
 	assert_int_equal(seen.n, 0);
 	assert_int_equal(call_leg_transition(&t, l, CALL_LEG_STATE_ALLOCATED, "ports", 1002), 0);
@@ -84,7 +85,8 @@ static void transition_raises_events(void **state)
 	assert_int_equal(l->state_ms, 1002);
 	assert_int_equal(call_leg_transition(&t, l, CALL_LEG_STATE_CHECKING, "ice", 1004), 0);
 	assert_int_equal(call_leg_transition(&t, l, CALL_LEG_STATE_CLOSED, "bye", 1005), 0);
-	assert_int_equal(call_leg_transition(&t, l, CALL_LEG_STATE_CHECKING, "zombie", 1006), -EINVAL);
+	assert_int_equal(call_leg_transition(&t, l, CALL_LEG_STATE_CHECKING, "zombie", 1006),
+			 -EINVAL);
 	assert_int_equal(seen.n, 3);
 	assert_int_equal(seen.from[1], CALL_LEG_STATE_ALLOCATED);
 	assert_int_equal(seen.to[1], CALL_LEG_STATE_CHECKING);
@@ -116,6 +118,16 @@ static void settle_follows_streams(void **state)
 	assert_int_equal(call_leg_settle(&t, l, 5), CALL_LEG_STATE_CONSENT_LOST);
 	s->consent = true;
 	assert_int_equal(call_leg_settle(&t, l, 6), CALL_LEG_STATE_CONNECTED);
+	/* a second stream without a pair holds the leg back... */
+	l->streams[1].active = true;
+	l->streams[1].ice = true;
+	s->consent = false;
+	assert_int_equal(call_leg_settle(&t, l, 7), CALL_LEG_STATE_CONSENT_LOST);
+	s->consent = true;
+	assert_int_equal(call_leg_settle(&t, l, 8), CALL_LEG_STATE_CONSENT_LOST);
+	/* ...unless it is a BUNDLE member riding on stream 0 (RFC 9143) */
+	l->streams[1].bundled = true;
+	assert_int_equal(call_leg_settle(&t, l, 9), CALL_LEG_STATE_CONNECTED);
 	call_table_free(&t);
 }
 
@@ -206,7 +218,8 @@ static void timerheap_random(void **state)
 		if (rand_r(&seed) % 4 == 0)
 			timerheap_remove(&h, &nodes[i]);
 		else
-			assert_int_equal(timerheap_set(&h, &nodes[i], (uint64_t)(rand_r(&seed) % 10000)), 0);
+			assert_int_equal(
+				timerheap_set(&h, &nodes[i], (uint64_t)(rand_r(&seed) % 10000)), 0);
 	}
 	for (int i = 0; i < N; i++)
 		queued += nodes[i].index != SIZE_MAX;

@@ -25,12 +25,36 @@ static int parse(struct daemon_opts *o, int argc, char *const argv[], char *err,
 static void defaults_and_full_line(void **state)
 {
 	char *const argv[] = {
-		"icepathd", "--interface", "pub=192.0.2.10!203.0.113.5", "--interface=priv=10.0.0.1",
-		"--listen-ng", "127.0.0.1:2224", "--port-min", "20000", "--port-max=20999",
-		"--xdp", "generic", "--stun", "198.51.100.1", "--turn", "198.51.100.2:3479",
-		"--turn-user", "u", "--turn-pass", "p", "--pin-path", "/sys/fs/bpf/x",
-		"--log-level", "debug", "--foreground", "--pidfile", "/run/x.pid",
-		"--inactivity-timeout", "30", "--state-file", "/tmp/s",
+		"icepathd",
+		"--interface",
+		"pub=192.0.2.10!203.0.113.5",
+		"--interface=priv=10.0.0.1",
+		"--listen-ng",
+		"127.0.0.1:2224",
+		"--port-min",
+		"20000",
+		"--port-max=20999",
+		"--xdp",
+		"generic",
+		"--stun",
+		"198.51.100.1",
+		"--turn",
+		"198.51.100.2:3479",
+		"--turn-user",
+		"u",
+		"--turn-pass",
+		"p",
+		"--pin-path",
+		"/sys/fs/bpf/x",
+		"--log-level",
+		"debug",
+		"--foreground",
+		"--pidfile",
+		"/run/x.pid",
+		"--inactivity-timeout",
+		"30",
+		"--state-file",
+		"/tmp/s",
 	};
 	struct daemon_opts o;
 	char err[256], buf[NETADDR_STRLEN];
@@ -39,7 +63,8 @@ static void defaults_and_full_line(void **state)
 	assert_int_equal(o.nifaces, 2);
 	assert_string_equal(o.ifaces[0].name, "pub");
 	assert_string_equal(netaddr_ip_str(&o.ifaces[0].local, buf, sizeof(buf)), "192.0.2.10");
-	assert_string_equal(netaddr_ip_str(&o.ifaces[0].advertised, buf, sizeof(buf)), "203.0.113.5");
+	assert_string_equal(netaddr_ip_str(&o.ifaces[0].advertised, buf, sizeof(buf)),
+			    "203.0.113.5");
 	assert_string_equal(netaddr_ip_str(&o.ifaces[1].advertised, buf, sizeof(buf)), "10.0.0.1");
 	assert_string_equal(netaddr_str(&o.listen_ng, buf, sizeof(buf)), "127.0.0.1:2224");
 	assert_int_equal(o.port_min, 20000);
@@ -57,7 +82,7 @@ static void defaults_and_full_line(void **state)
 	assert_ptr_equal(daemon_opts_iface(&o, ""), &o.ifaces[0]);
 	assert_null(daemon_opts_iface(&o, "nope"));
 
-	char *const min[] = { "icepathd", "--interface", "192.0.2.1" };
+	char *const min[] = {"icepathd", "--interface", "192.0.2.1"};
 
 	assert_int_equal(parse(&o, ARGC(min), min, err, sizeof(err)), 0);
 	assert_string_equal(o.ifaces[0].name, "default");
@@ -76,29 +101,29 @@ static void errors_name_the_option(void **state)
 		const char *args[4];
 		const char *needle;
 	} bad[] = {
-		{ { NULL }, "no --interface" },
-		{ { "--interface", "pub=example.com" }, "not an IPv4/IPv6 address" },
-		{ { "--interface", "=192.0.2.1" }, "NAME must be" },
-		{ { "--interface", "0.0.0.0" }, "wildcard" },
-		{ { "--interface", "a=192.0.2.1!2001:db8::1" }, "differ in family" },
-		{ { "--interface", "a=192.0.2.1!x" }, "advertised address 'x'" },
-		{ { "--xdp", "fast" }, "--xdp 'fast'" },
-		{ { "--port-min", "99" }, "--port-min '99'" },
-		{ { "--port-max", "70000" }, "--port-max '70000'" },
-		{ { "--port-min", "31000", "--port-max", "30000" }, "is not below" },
-		{ { "--listen-ng", "127.0.0.1" }, "--listen-ng '127.0.0.1'" },
-		{ { "--turn", "192.0.2.9" }, "--turn needs --turn-user" },
-		{ { "--log-level", "loud" }, "--log-level 'loud'" },
-		{ { "--bogus", "1" }, "unknown option 'bogus'" },
-		{ { "stray" }, "unexpected argument 'stray'" },
-		{ { "--pidfile" }, "--pidfile needs a value" },
-		{ { "--inactivity-timeout", "-1" }, "--inactivity-timeout '-1'" },
+		{{NULL}, "no --interface"},
+		{{"--interface", "pub=example.com"}, "not an IPv4/IPv6 address"},
+		{{"--interface", "=192.0.2.1"}, "NAME must be"},
+		{{"--interface", "0.0.0.0"}, "wildcard"},
+		{{"--interface", "a=192.0.2.1!2001:db8::1"}, "differ in family"},
+		{{"--interface", "a=192.0.2.1!x"}, "advertised address 'x'"},
+		{{"--xdp", "fast"}, "--xdp 'fast'"},
+		{{"--port-min", "99"}, "--port-min '99'"},
+		{{"--port-max", "70000"}, "--port-max '70000'"},
+		{{"--port-min", "31000", "--port-max", "30000"}, "is not below"},
+		{{"--listen-ng", "127.0.0.1"}, "--listen-ng '127.0.0.1'"},
+		{{"--turn", "192.0.2.9"}, "--turn needs --turn-user"},
+		{{"--log-level", "loud"}, "--log-level 'loud'"},
+		{{"--bogus", "1"}, "unknown option 'bogus'"},
+		{{"stray"}, "unexpected argument 'stray'"},
+		{{"--pidfile"}, "--pidfile needs a value"},
+		{{"--inactivity-timeout", "-1"}, "--inactivity-timeout '-1'"},
 	};
 	struct daemon_opts o;
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *argv[8] = { "icepathd" };
+		char *argv[8] = {"icepathd"};
 		int argc = 1;
 		bool has_if = false;
 
@@ -136,7 +161,7 @@ static void config_file_then_command_line(void **state)
 	      f);
 	fclose(f);
 	snprintf(arg, sizeof(arg), "--config=%s", path);
-	char *const argv[] = { "icepathd", arg, "--port-max", "34000" };
+	char *const argv[] = {"icepathd", arg, "--port-max", "34000"};
 
 	assert_int_equal(parse(&o, ARGC(argv), argv, err, sizeof(err)), 0);
 	assert_int_equal(o.nifaces, 1);
@@ -148,7 +173,7 @@ static void config_file_then_command_line(void **state)
 	f = fopen(path, "w");
 	fputs("interface = pub=192.0.2.10\nxdp = maybe\n", f);
 	fclose(f);
-	char *const argv2[] = { "icepathd", "--config", path };
+	char *const argv2[] = {"icepathd", "--config", path};
 
 	assert_int_equal(parse(&o, ARGC(argv2), argv2, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, ":2: --xdp 'maybe'"));
@@ -160,7 +185,7 @@ static void config_file_then_command_line(void **state)
 	assert_non_null(strstr(err, ":1: foreground"));
 	unlink(path);
 
-	char *const argv3[] = { "icepathd", "--config", "/nonexistent/icepathd.conf" };
+	char *const argv3[] = {"icepathd", "--config", "/nonexistent/icepathd.conf"};
 
 	assert_int_equal(parse(&o, ARGC(argv3), argv3, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "cannot open"));
@@ -170,11 +195,22 @@ static void help_text(void **state)
 {
 	const char *u = daemon_opts_usage();
 	static const char *const opts[] = {
-		"--interface NAME=ADDR[!ADVERTISED]", "--listen-ng", "--port-min", "--xdp native|generic|off",
-		"--stun", "--turn", "--turn-user", "--pin-path", "--log-level", "--foreground",
-		"--pidfile", "--config", "--inactivity-timeout", "--state-file",
+		"--interface NAME=ADDR[!ADVERTISED]",
+		"--listen-ng",
+		"--port-min",
+		"--xdp native|generic|off",
+		"--stun",
+		"--turn",
+		"--turn-user",
+		"--pin-path",
+		"--log-level",
+		"--foreground",
+		"--pidfile",
+		"--config",
+		"--inactivity-timeout",
+		"--state-file",
 	};
-	char *const argv[] = { "icepathd", "--help" };
+	char *const argv[] = {"icepathd", "--help"};
 	struct daemon_opts o;
 	char err[64];
 

@@ -140,15 +140,19 @@ static const char sip_phone_offer[] = "v=0\r\n"
 				      "a=rtcp:11801\r\n"
 				      "a=sendrecv\r\n";
 
-/* libnice nice_agent_generate_local_sdp(): no v=/o=/s=/t=, "ICE/SDP" proto,
- * no format list, uppercase transport. */
-static const char libnice_sdp[] = "m=audio 41823 ICE/SDP\n"
-				  "c=IN IP4 10.0.1.2\n"
-				  "a=ice-ufrag:Y2rx\n"
-				  "a=ice-pwd:YcvFfHMqCAnSjwe4uMX6Vb\n"
-				  "a=candidate:1 1 UDP 2015363327 10.0.1.2 41823 typ host\n"
-				  "a=candidate:2 1 UDP 1679819007 203.0.113.9 61002 typ srflx"
-				  " raddr 10.0.1.2 rport 41823\n";
+/* libnice 0.1.21 nice_agent_generate_local_sdp(), as nice-peer wrote it:
+ * no v=/o=/s=/t=, "ICE/SDP" proto, no format list, LF endings, uppercase
+ * transport, ICE-TCP candidates (kept, not paired). */
+static const char libnice_sdp[] =
+	"m=audio 41823 ICE/SDP\n"
+	"c=IN IP4 10.0.1.2\n"
+	"a=ice-ufrag:Y2rx\n"
+	"a=ice-pwd:YcvFfHMqCAnSjwe4uMX6Vb\n"
+	"a=candidate:1 1 UDP 2015363327 10.0.1.2 41823 typ host\n"
+	"a=candidate:2 1 TCP 1015021823 10.0.1.2 9 typ host tcptype active\n"
+	"a=candidate:3 1 TCP 1010827519 10.0.1.2 56575 typ host tcptype passive\n"
+	"a=candidate:4 1 UDP 1679819007 203.0.113.9 61002 typ srflx"
+	" raddr 10.0.1.2 rport 41823\n";
 
 static char *lf_to_crlf(const char *in)
 {
@@ -223,6 +227,8 @@ static void rfc8839_session_level_ice(void **state)
 	assert_string_equal(d.ufrag, "8hhY");
 	assert_string_equal(d.pwd, "asd88fgpdd777uzjYhagZg");
 	assert_int_equal(d.options, SDP_ICE_OPT_ICE2);
+	assert_int_equal(d.pacing_ms, 50);
+	assert_false(d.mismatch);
 	assert_false(d.lite);
 	assert_int_equal(d.n_cands, 2);
 	assert_string_equal(d.cands[0].foundation, "1");
@@ -310,6 +316,20 @@ static void chrome_offer_ice(void **state)
 	assert_string_equal(d.mid, "1");
 	assert_int_equal(d.n_cands, 0);
 	assert_int_equal(sdp_ice_extract(&sdp, 2, &d, err, sizeof(err)), -EINVAL);
+
+	/* BUNDLE group and mid lookup. */
+	{
+		const char *mids[4];
+		char mbuf[64], tiny[4];
+
+		assert_int_equal(sdp_bundle_mids(&sdp, mbuf, sizeof(mbuf), mids, 4), 2);
+		assert_string_equal(mids[0], "0");
+		assert_string_equal(mids[1], "1");
+		assert_int_equal(sdp_bundle_mids(&sdp, mbuf, sizeof(mbuf), mids, 1), -E2BIG);
+		assert_int_equal(sdp_bundle_mids(&sdp, tiny, sizeof(tiny), mids, 4), -E2BIG);
+		assert_int_equal(sdp_media_by_mid(&sdp, "1"), 1);
+		assert_int_equal(sdp_media_by_mid(&sdp, "2"), -ENOENT);
+	}
 	sdp_free(&sdp);
 }
 
@@ -339,9 +359,11 @@ static void libnice_minimal(void **state)
 	assert_int_equal(sdp_ice_extract(&sdp, 0, &d, NULL, 0), 0);
 	assert_string_equal(d.ufrag, "Y2rx");
 	assert_string_equal(d.pwd, "YcvFfHMqCAnSjwe4uMX6Vb");
-	assert_int_equal(d.n_cands, 2);
-	assert_string_equal(netaddr_str(&d.cands[1].addr, buf, sizeof(buf)), "203.0.113.9:61002");
-	assert_string_equal(netaddr_str(&d.cands[1].raddr, buf, sizeof(buf)), "10.0.1.2:41823");
+	assert_int_equal(d.n_cands, 4);
+	assert_int_equal(d.cands[1].transport, ICE_TRANSPORT_TCP);
+	assert_string_equal(d.cands[2].ext, "tcptype passive");
+	assert_string_equal(netaddr_str(&d.cands[3].addr, buf, sizeof(buf)), "203.0.113.9:61002");
+	assert_string_equal(netaddr_str(&d.cands[3].raddr, buf, sizeof(buf)), "10.0.1.2:41823");
 	assert_string_equal(netaddr_str(&d.default_rtp, buf, sizeof(buf)), "10.0.1.2:41823");
 	sdp_free(&sdp);
 }
@@ -349,18 +371,18 @@ static void libnice_minimal(void **state)
 static void candidate_format_round_trip(void **state)
 {
 	static const char *const lines[] = {
-		"1 1 udp 2130706431 203.0.113.141 8998 typ host",
-		"2 1 udp 1694498815 192.0.2.3 45664 typ srflx raddr 203.0.113.141 rport 8998",
-		"3 2 udp 16777214 2001:db8::5 3478 typ relay raddr 2001:db8::9 rport 50000",
-		"a+/B 256 tcp 1 198.51.100.2 9 typ prflx generation 3 tcptype passive",
-		"4 1 udp 2122260223 192.0.2.1 1 typ host generation 0 ufrag x9Yz network-cost 50",
+		"1 1 UDP 2130706431 203.0.113.141 8998 typ host",
+		"2 1 UDP 1694498815 192.0.2.3 45664 typ srflx raddr 203.0.113.141 rport 8998",
+		"3 2 UDP 16777214 2001:db8::5 3478 typ relay raddr 2001:db8::9 rport 50000",
+		"a+/B 256 TCP 1 198.51.100.2 9 typ prflx generation 3 tcptype passive",
+		"4 1 UDP 2122260223 192.0.2.1 1 typ host generation 0 ufrag x9Yz network-cost 50",
 	};
 	struct ice_candidate c;
 	char buf[256], err[128];
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		assert_int_equal(sdp_candidate_parse(lines[i], strlen(lines[i]), &c, err, sizeof(err)),
-				 0);
+		assert_int_equal(
+			sdp_candidate_parse(lines[i], strlen(lines[i]), &c, err, sizeof(err)), 0);
 		assert_int_equal(sdp_candidate_format(&c, buf, sizeof(buf)), (int)strlen(lines[i]));
 		assert_string_equal(buf, lines[i]);
 	}
@@ -370,17 +392,20 @@ static void candidate_format_round_trip(void **state)
 			 0);
 	assert_int_equal(netaddr_port(&c.addr), 7);
 	/* rport before raddr still lands on the related address. */
-	assert_int_equal(sdp_candidate_parse(CAND("1 1 udp 5 192.0.2.1 7 typ srflx rport 9 raddr 10.0.0.1"), &c, NULL, 0),
-			 0);
+	assert_int_equal(
+		sdp_candidate_parse(CAND("1 1 udp 5 192.0.2.1 7 typ srflx rport 9 raddr 10.0.0.1"),
+				    &c, NULL, 0),
+		0);
 	assert_string_equal(netaddr_str(&c.raddr, buf, sizeof(buf)), "10.0.0.1:9");
 	/* Too small a buffer. */
 	assert_int_equal(sdp_candidate_format(&c, buf, 10), -ENOSPC);
 	/* mDNS and FQDN are distinct, non-malformed refusals. */
-	assert_int_equal(sdp_candidate_parse(CAND("1 1 udp 5 abcd-ef.local 7 typ host"), &c, NULL, 0),
-			 SDP_ERR_MDNS);
-	assert_int_equal(sdp_candidate_parse(CAND("1 1 udp 5 turn.example.net 7 typ relay"), &c, NULL,
-					     0),
-			 -EPROTONOSUPPORT);
+	assert_int_equal(
+		sdp_candidate_parse(CAND("1 1 udp 5 abcd-ef.local 7 typ host"), &c, NULL, 0),
+		SDP_ERR_MDNS);
+	assert_int_equal(
+		sdp_candidate_parse(CAND("1 1 udp 5 turn.example.net 7 typ relay"), &c, NULL, 0),
+		-EPROTONOSUPPORT);
 	assert_int_equal(sdp_candidate_parse(CAND("1 1 sctp 5 192.0.2.1 7 typ host"), &c, NULL, 0),
 			 -EPROTONOSUPPORT);
 }
@@ -390,41 +415,42 @@ static void malformed_candidates(void **state)
 	static const struct {
 		const char *in, *why;
 	} bad[] = {
-		{ "", "fields" },
-		{ "1 1 udp 5 192.0.2.1 7 typ", "fields" },
-		{ "1 0 udp 5 192.0.2.1 7 typ host", "component" },
-		{ "1 257 udp 5 192.0.2.1 7 typ host", "component" },
-		{ "1 x udp 5 192.0.2.1 7 typ host", "component" },
-		{ "1 1 udp 0 192.0.2.1 7 typ host", "priority" },
-		{ "1 1 udp 4294967296 192.0.2.1 7 typ host", "priority" },
-		{ "1 1 udp -5 192.0.2.1 7 typ host", "priority" },
-		{ "1 1 udp 5 192.0.2.1 65536 typ host", "port" },
-		{ "1 1 udp 5 192.0.2.1 7x typ host", "port" },
-		{ "1 1 udp 5 192.0.2.300 7 typ host", "address" },
-		{ "1 1 udp 5 192.0.2.1 7 type host", "'typ'" },
-		{ "1 1 udp 5 192.0.2.1 7 typ relayed", "type" },
-		{ "1 1 udp 5 192.0.2.1 7 typ host raddr", "no value" },
-		{ "1 1 udp 5 192.0.2.1 7 typ srflx raddr bogus rport 1", "raddr" },
-		{ "1 1 udp 5 192.0.2.1 7 typ srflx raddr 10.0.0.1 rport 70000", "rport" },
-		{ "1 1 udp 5 192.0.2.1 7 typ host generation x", "generation" },
-		{ "f-o 1 udp 5 192.0.2.1 7 typ host", "foundation" },
-		{ "012345678901234567890123456789012 1 udp 5 192.0.2.1 7 typ host", "foundation" },
-		{ "1 1 udp 5 192.0.2.1 7 typ host k1 vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
-		  "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
-		  "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv",
-		  "extensions longer" },
+		{"", "fields"},
+		{"1 1 udp 5 192.0.2.1 7 typ", "fields"},
+		{"1 0 udp 5 192.0.2.1 7 typ host", "component"},
+		{"1 257 udp 5 192.0.2.1 7 typ host", "component"},
+		{"1 x udp 5 192.0.2.1 7 typ host", "component"},
+		{"1 1 udp 0 192.0.2.1 7 typ host", "priority"},
+		{"1 1 udp 4294967296 192.0.2.1 7 typ host", "priority"},
+		{"1 1 udp -5 192.0.2.1 7 typ host", "priority"},
+		{"1 1 udp 5 192.0.2.1 65536 typ host", "port"},
+		{"1 1 udp 5 192.0.2.1 7x typ host", "port"},
+		{"1 1 udp 5 192.0.2.300 7 typ host", "address"},
+		{"1 1 udp 5 192.0.2.1 7 type host", "'typ'"},
+		{"1 1 udp 5 192.0.2.1 7 typ relayed", "type"},
+		{"1 1 udp 5 192.0.2.1 7 typ host raddr", "no value"},
+		{"1 1 udp 5 192.0.2.1 7 typ srflx raddr bogus rport 1", "raddr"},
+		{"1 1 udp 5 192.0.2.1 7 typ srflx raddr 10.0.0.1 rport 70000", "rport"},
+		{"1 1 udp 5 192.0.2.1 7 typ host generation x", "generation"},
+		{"f-o 1 udp 5 192.0.2.1 7 typ host", "foundation"},
+		{"012345678901234567890123456789012 1 udp 5 192.0.2.1 7 typ host", "foundation"},
+		{"1 1 udp 5 192.0.2.1 7 typ host k1 "
+		 "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
+		 "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
+		 "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv",
+		 "extensions longer"},
 	};
 	struct ice_candidate c;
 	char err[128];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(sdp_candidate_parse(bad[i].in, strlen(bad[i].in), &c, err,
-						     sizeof(err)),
-				 -EINVAL);
+		assert_int_equal(
+			sdp_candidate_parse(bad[i].in, strlen(bad[i].in), &c, err, sizeof(err)),
+			-EINVAL);
 		if (!strstr(err, bad[i].why))
-			fail_msg("candidate %zu '%s': error '%s' does not mention '%s'", i, bad[i].in,
-				 err, bad[i].why);
+			fail_msg("candidate %zu '%s': error '%s' does not mention '%s'", i,
+				 bad[i].in, err, bad[i].why);
 	}
 	/* An embedded NUL inside the given length is refused, not truncated. */
 	assert_int_equal(sdp_candidate_parse("1 1 udp 5 192.0.2.1 7 typ host\0x", 32, &c, NULL, 0),
@@ -438,23 +464,23 @@ static void malformed_descriptions(void **state)
 		int ret;
 		const char *why;
 	} bad[] = {
-		{ "", -EINVAL, "empty" },
-		{ "\r\n", -EINVAL, "empty" },
-		{ "v=1\r\n", -EINVAL, "line 1: version" },
-		{ "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\nm=audio\r\n", -EINVAL,
-		  "line 5: m= line has no port" },
-		{ "v=0\r\nm=audio  RTP/AVP 0\r\n", -EINVAL, "line 2: m= port" },
-		{ "v=0\r\nm=audio 70000 RTP/AVP 0\r\n", -EINVAL, "line 2: m= port '70000'" },
-		{ "v=0\r\nm=audio 5/0 RTP/AVP 0\r\n", -EINVAL, "number of ports" },
-		{ "v=0\r\nm=audio 5\r\n", -EINVAL, "no transport protocol" },
-		{ "v=0\r\nm=\r\n", -EINVAL, "no media type" },
-		{ "v=0\r\nthis is not sdp\r\n", -EINVAL, "line 2: not <letter>=<value>" },
-		{ "v=0\r\n=x\r\n", -EINVAL, "line 2: not" },
-		{ "v=0\r\n1=x\r\n", -EINVAL, "line 2: not" },
-		{ "v=0\r\na\r\n", -EINVAL, "line 2: not" },
-		{ "v=0\r\n\r\ns=-\r\n", -EINVAL, "line 2: empty line" },
-		{ "v=0\r\ns=a\rb\r\n", -EINVAL, "line 2: NUL or bare CR" },
-		{ "\x01\x02\x03garbage", -EINVAL, "line 1: not" },
+		{"", -EINVAL, "empty"},
+		{"\r\n", -EINVAL, "empty"},
+		{"v=1\r\n", -EINVAL, "line 1: version"},
+		{"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\nm=audio\r\n", -EINVAL,
+		 "line 5: m= line has no port"},
+		{"v=0\r\nm=audio  RTP/AVP 0\r\n", -EINVAL, "line 2: m= port"},
+		{"v=0\r\nm=audio 70000 RTP/AVP 0\r\n", -EINVAL, "line 2: m= port '70000'"},
+		{"v=0\r\nm=audio 5/0 RTP/AVP 0\r\n", -EINVAL, "number of ports"},
+		{"v=0\r\nm=audio 5\r\n", -EINVAL, "no transport protocol"},
+		{"v=0\r\nm=\r\n", -EINVAL, "no media type"},
+		{"v=0\r\nthis is not sdp\r\n", -EINVAL, "line 2: not <letter>=<value>"},
+		{"v=0\r\n=x\r\n", -EINVAL, "line 2: not"},
+		{"v=0\r\n1=x\r\n", -EINVAL, "line 2: not"},
+		{"v=0\r\na\r\n", -EINVAL, "line 2: not"},
+		{"v=0\r\n\r\ns=-\r\n", -EINVAL, "line 2: empty line"},
+		{"v=0\r\ns=a\rb\r\n", -EINVAL, "line 2: NUL or bare CR"},
+		{"\x01\x02\x03garbage", -EINVAL, "line 1: not"},
 	};
 	struct sdp sdp;
 	char err[128];
@@ -520,11 +546,11 @@ static void ice_credentials_length_rules(void **state)
 		const char *ufrag, *pwd;
 		int ret;
 	} cases[] = {
-		{ "abcd", "0123456789012345678901", 0 },
-		{ "abc", "0123456789012345678901", -EINVAL },	/* ufrag < 4 */
-		{ "abcd", "012345678901234567890", -EINVAL },	/* pwd < 22 */
-		{ "ab-d", "0123456789012345678901", -EINVAL },	/* '-' is no ice-char */
-		{ "abcd", "01234567890123456789_1", -EINVAL }, /* '_' either */
+		{"abcd", "0123456789012345678901", 0},
+		{"abc", "0123456789012345678901", -EINVAL},  /* ufrag < 4 */
+		{"abcd", "012345678901234567890", -EINVAL},  /* pwd < 22 */
+		{"ab-d", "0123456789012345678901", -EINVAL}, /* '-' is no ice-char */
+		{"abcd", "01234567890123456789_1", -EINVAL}, /* '_' either */
 	};
 	char text[1024];
 	struct sdp_ice_desc d;
@@ -548,9 +574,10 @@ static void ice_credentials_length_rules(void **state)
 	assert_int_equal(sdp_ice_chars_check(longer, 257, 4), -EINVAL);
 
 	/* Media-level credentials win over session-level ones. */
-	snprintf(text, sizeof(text), "v=0\r\na=ice-ufrag:sess\r\na=ice-pwd:sessionpasswordsession0\r\n"
-				     "a=ice-lite\r\nm=audio 1 RTP/AVP 0\r\na=ice-ufrag:medi\r\n"
-				     "a=end-of-candidates\r\na=ice-options:trickle ice2 rtp+ecn\r\n");
+	snprintf(text, sizeof(text),
+		 "v=0\r\na=ice-ufrag:sess\r\na=ice-pwd:sessionpasswordsession0\r\n"
+		 "a=ice-lite\r\nm=audio 1 RTP/AVP 0\r\na=ice-ufrag:medi\r\n"
+		 "a=end-of-candidates\r\na=ice-options:trickle ice2 rtp+ecn\r\n");
 	assert_int_equal(sdp_parse(&sdp, text, strlen(text), NULL, 0), 0);
 	assert_int_equal(sdp_ice_extract(&sdp, 0, &d, NULL, 0), 0);
 	assert_string_equal(d.ufrag, "medi");
@@ -599,30 +626,29 @@ static void small_attributes(void **state)
  * ours in; every other line unchanged and in order. */
 static void rewrite_keeps_the_rest(void **state)
 {
-	static const char want[] =
-		"v=0\r\n"
-		"o=- 20518 0 IN IP4 192.168.10.23\r\n"
-		"s=SDP data\r\n"
-		"c=IN IP4 192.168.10.23\r\n"
-		"t=0 0\r\n"
-		"a=ice-lite\r\n"
-		"m=audio 30000 RTP/AVP 0 8 18 9 101\r\n"
-		"c=IN IP4 203.0.113.5\r\n"
-		"a=rtpmap:0 PCMU/8000\r\n"
-		"a=rtpmap:8 PCMA/8000\r\n"
-		"a=rtpmap:18 G729/8000\r\n"
-		"a=fmtp:18 annexb=no\r\n"
-		"a=rtpmap:9 G722/8000\r\n"
-		"a=fmtp:101 0-15\r\n"
-		"a=rtpmap:101 telephone-event/8000\r\n"
-		"a=ptime:20\r\n"
-		"a=rtcp:11801\r\n"
-		"a=sendrecv\r\n"
-		"a=ice-ufrag:relY\r\n"
-		"a=ice-pwd:relaypasswordrelaypass\r\n"
-		"a=candidate:R1 1 udp 2130706431 203.0.113.5 30000 typ host\r\n"
-		"a=end-of-candidates\r\n";
-	struct sdp_ice_desc d = { 0 };
+	static const char want[] = "v=0\r\n"
+				   "o=- 20518 0 IN IP4 192.168.10.23\r\n"
+				   "s=SDP data\r\n"
+				   "c=IN IP4 192.168.10.23\r\n"
+				   "t=0 0\r\n"
+				   "a=ice-lite\r\n"
+				   "m=audio 30000 RTP/AVP 0 8 18 9 101\r\n"
+				   "c=IN IP4 203.0.113.5\r\n"
+				   "a=rtpmap:0 PCMU/8000\r\n"
+				   "a=rtpmap:8 PCMA/8000\r\n"
+				   "a=rtpmap:18 G729/8000\r\n"
+				   "a=fmtp:18 annexb=no\r\n"
+				   "a=rtpmap:9 G722/8000\r\n"
+				   "a=fmtp:101 0-15\r\n"
+				   "a=rtpmap:101 telephone-event/8000\r\n"
+				   "a=ptime:20\r\n"
+				   "a=rtcp:11801\r\n"
+				   "a=sendrecv\r\n"
+				   "a=ice-ufrag:relY\r\n"
+				   "a=ice-pwd:relaypasswordrelaypass\r\n"
+				   "a=candidate:R1 1 UDP 2130706431 203.0.113.5 30000 typ host\r\n"
+				   "a=end-of-candidates\r\n";
+	struct sdp_ice_desc d = {0};
 	struct sdp sdp, back;
 	char *out;
 
@@ -677,6 +703,48 @@ static void rewrite_keeps_the_rest(void **state)
 	sdp_free(&sdp);
 }
 
+/* Applying an ICE description removes the peer's pacing and session-level
+ * ICE attributes; ours are written at media level. */
+static void apply_replaces_session_level(void **state)
+{
+	struct sdp_ice_desc d = {0};
+	struct sdp sdp;
+	char *out;
+
+	assert_int_equal(sdp_parse(&sdp, rfc8839_offer, strlen(rfc8839_offer), NULL, 0), 0);
+	strcpy(d.ufrag, "abcd");
+	strcpy(d.pwd, "0123456789012345678901");
+	d.pacing_ms = 20;
+	assert_int_equal(sdp_ice_apply(&sdp, 0, &d), 0);
+	out = sdp_write_alloc(&sdp, NULL);
+	assert_null(strstr(out, "ice-pacing:50"));
+	assert_null(strstr(out, "8hhY"));
+	assert_null(strstr(out, "a=candidate"));
+	assert_null(strstr(out, "ice-options"));
+	assert_non_null(strstr(out, "a=rtpmap:0 PCMU/8000\r\na=ice-ufrag:abcd\r\n"
+				    "a=ice-pwd:0123456789012345678901\r\na=ice-pacing:20\r\n"));
+	assert_non_null(strstr(out, "b=RS:0\r\nb=RR:0\r\n"));
+	free(out);
+	sdp_free(&sdp);
+
+	/* A non-numeric pacing value is refused with its reason. */
+	{
+		static const char t[] = "v=0\r\nm=audio 1 RTP/AVP 0\r\na=ice-pacing:fast\r\n"
+					"a=ice-mismatch\r\n";
+		char err[128];
+
+		assert_int_equal(sdp_parse(&sdp, t, strlen(t), NULL, 0), 0);
+		assert_int_equal(sdp_ice_extract(&sdp, 0, &d, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "ice-pacing"));
+		sdp_free(&sdp);
+		assert_int_equal(
+			sdp_parse(&sdp, "m=audio 1 RTP/AVP 0\na=ice-mismatch\n", 34, NULL, 0), 0);
+		assert_int_equal(sdp_ice_extract(&sdp, 0, &d, NULL, 0), 0);
+		assert_true(d.mismatch);
+		sdp_free(&sdp);
+	}
+}
+
 static void build_from_scratch(void **state)
 {
 	static const char want[] = "v=0\r\n"
@@ -689,7 +757,7 @@ static void build_from_scratch(void **state)
 				   "a=ice-ufrag:abcd\r\n"
 				   "a=ice-pwd:0123456789012345678901\r\n"
 				   "a=ice-options:trickle ice2\r\n";
-	struct sdp_ice_desc d = { 0 };
+	struct sdp_ice_desc d = {0};
 	struct netaddr o;
 	struct sdp sdp;
 	char *out;
@@ -709,6 +777,15 @@ static void build_from_scratch(void **state)
 	assert_int_equal(sdp_media_set_port(&sdp, 0, 9), 0);
 	assert_string_equal(sdp.media[0].lines[0].value, "audio 9 RTP/AVP 0");
 	assert_int_equal(sdp_media_set_port(&sdp, 1, 9), -EINVAL);
+	assert_int_equal(sdp_line_replace(&sdp.media[0], 0, 'm', "audio 49170/2 RTP/AVP 0"), 0);
+	assert_int_equal(sdp_media_set_port(&sdp, 0, 7000), 0);
+	assert_string_equal(sdp.media[0].lines[0].value, "audio 7000/2 RTP/AVP 0");
+	{
+		const char *mids[2];
+		char mbuf[8];
+
+		assert_int_equal(sdp_bundle_mids(&sdp, mbuf, sizeof(mbuf), mids, 2), -ENOENT);
+	}
 	sdp_free(&sdp);
 	sdp_free(NULL);
 }
@@ -730,6 +807,7 @@ int main(void)
 		cmocka_unit_test(ice_credentials_length_rules),
 		cmocka_unit_test(small_attributes),
 		cmocka_unit_test(rewrite_keeps_the_rest),
+		cmocka_unit_test(apply_replaces_session_level),
 		cmocka_unit_test(build_from_scratch),
 	};
 

@@ -51,7 +51,9 @@ static const char browser[] =
 	"a=candidate:2 1 udp 1686052607 203.0.113.9 61000 typ srflx raddr 10.0.0.5 rport 54321\r\n"
 	"a=ice-ufrag:Ab12\r\n"
 	"a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
-	"a=fingerprint:sha-256 12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0\r\n"
+	"a=fingerprint:sha-256 "
+	"12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:"
+	"DE:F0\r\n"
 	"a=setup:actpass\r\n"
 	"a=mid:0\r\n"
 	"a=sendrecv\r\n"
@@ -64,7 +66,9 @@ static const char browser[] =
 	"a=candidate:1 1 udp 2122260223 10.0.0.5 54321 typ host generation 0\r\n"
 	"a=ice-ufrag:Ab12\r\n"
 	"a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
-	"a=fingerprint:sha-256 12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0\r\n"
+	"a=fingerprint:sha-256 "
+	"12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:"
+	"DE:F0\r\n"
 	"a=setup:actpass\r\n"
 	"a=mid:1\r\n"
 	"a=rtcp-mux\r\n"
@@ -86,15 +90,17 @@ static const char phone[] = "v=0\r\n"
 
 static bool rewritable(const struct sdp_line *l)
 {
-	static const char *const names[] = { "candidate", "ice-ufrag", "ice-pwd", "ice-options",
-					     "ice-lite", "end-of-candidates", "rtcp" };
+	static const char *const names[] = {"candidate",   "ice-ufrag", "ice-pwd",
+					    "ice-options", "ice-lite",	"end-of-candidates",
+					    "rtcp"};
 
 	if (l->type == 'c' || l->type == 'm')
 		return true;
 	if (l->type != 'a')
 		return false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (sdp_attr_name_len(l) == strlen(names[i]) && !strncmp(l->value, names[i], strlen(names[i])))
+		if (sdp_attr_name_len(l) == strlen(names[i]) &&
+		    !strncmp(l->value, names[i], strlen(names[i])))
 			return true;
 	return false;
 }
@@ -104,7 +110,8 @@ static void assert_rest_intact(const struct sdp *a, const struct sdp *b)
 {
 	assert_int_equal(a->n_media, b->n_media);
 	for (int sec = -1; sec < (int)a->n_media; sec++) {
-		const struct sdp_section *x = sdp_section_const(a, sec), *y = sdp_section_const(b, sec);
+		const struct sdp_section *x = sdp_section_const(a, sec),
+					 *y = sdp_section_const(b, sec);
 		size_t i = 0, j = 0;
 
 		for (;;) {
@@ -163,7 +170,7 @@ static void rfc8866_example(void **state)
 {
 	struct sdp in, out;
 	struct sdp_rewrite_media m[3];
-	struct sdp_rewrite rw = { .media = m, .n_media = 3 };
+	struct sdp_rewrite rw = {.media = m, .n_media = 3};
 	struct netaddr a;
 	char err[128], buf[NETADDR_STRLEN];
 
@@ -177,13 +184,16 @@ static void rfc8866_example(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(sdp_media_default_addr(&out, i, &a), 0);
 		assert_string_equal(netaddr_str(&a, buf, sizeof(buf)),
-				    i == 0 ? "192.0.2.10:30000" : i == 1 ? "192.0.2.10:30002" : "192.0.2.10:30004");
+				    i == 0   ? "192.0.2.10:30000"
+				    : i == 1 ? "192.0.2.10:30002"
+					     : "192.0.2.10:30004");
 	}
 	/* the peer's addresses are gone from every c= line, the IPv6 one too */
 	assert_string_equal(sdp_section(&out, -1)->lines[sdp_line_find(&out.session, 'c', 0)].value,
 			    "IN IP4 192.0.2.10");
-	assert_string_equal(sdp_section(&out, 2)->lines[sdp_line_find(sdp_section(&out, 2), 'c', 0)].value,
-			    "IN IP4 192.0.2.10");
+	assert_string_equal(
+		sdp_section(&out, 2)->lines[sdp_line_find(sdp_section(&out, 2), 'c', 0)].value,
+		"IN IP4 192.0.2.10");
 	assert_int_equal(count_attr(&out, "candidate"), 0);
 	assert_int_equal(count_attr(&out, "ice-lite"), 0);
 	sdp_free(&in);
@@ -195,7 +205,7 @@ static void browser_bundle_with_relay_ice(void **state)
 	struct sdp in, out;
 	struct ice_candidate c[2];
 	struct sdp_rewrite_media m[2];
-	struct sdp_rewrite rw = { .media = m, .n_media = 2 };
+	struct sdp_rewrite rw = {.media = m, .n_media = 2};
 	struct sdp_ice_desc *d = malloc(sizeof(*d));
 	char err[128], buf[NETADDR_STRLEN];
 
@@ -263,7 +273,7 @@ static void sip_phone_plain_rtp(void **state)
 {
 	struct sdp in, out;
 	struct sdp_rewrite_media m[1];
-	struct sdp_rewrite rw = { .media = m, .n_media = 1 };
+	struct sdp_rewrite rw = {.media = m, .n_media = 1};
 	char err[128];
 
 	parse(&in, phone);
@@ -271,7 +281,8 @@ static void sip_phone_plain_rtp(void **state)
 	media_at(&m[0], "198.51.100.20", 32000, 32001);
 	assert_int_equal(sdp_rewrite_apply(&out, &rw, err, sizeof(err)), 0);
 	assert_rest_intact(&in, &out);
-	assert_string_equal(sdp_attr_get(sdp_section(&out, 0), "rtcp"), "32001 IN IP4 198.51.100.20");
+	assert_string_equal(sdp_attr_get(sdp_section(&out, 0), "rtcp"),
+			    "32001 IN IP4 198.51.100.20");
 	{
 		char *text = sdp_write_alloc(&out, NULL);
 
@@ -292,7 +303,7 @@ static void ice_remove_and_force(void **state)
 	struct sdp out;
 	struct ice_candidate c;
 	struct sdp_rewrite_media m[2];
-	struct sdp_rewrite rw = { .media = m, .n_media = 2 };
+	struct sdp_rewrite rw = {.media = m, .n_media = 2};
 	struct sdp_ice_desc *d = malloc(sizeof(*d));
 	char err[128];
 
@@ -339,7 +350,7 @@ static void skipped_and_bad(void **state)
 {
 	struct sdp in, out;
 	struct sdp_rewrite_media m[4];
-	struct sdp_rewrite rw = { .media = m, .n_media = 3 };
+	struct sdp_rewrite rw = {.media = m, .n_media = 3};
 	char err[128];
 
 	parse(&in, rfc8866);

@@ -26,7 +26,8 @@ static const char usage[] =
 	"  detach IFNAME...     detach XDP from the interfaces\n"
 	"  flow add LOCAL REMOTE OUT_SRC OUT_DST\n"
 	"                       install a flow: packets from REMOTE to LOCAL leave from\n"
-	"                       OUT_SRC to OUT_DST. Addresses: 192.0.2.1:30000, [2001:db8::1]:30000\n"
+	"                       OUT_SRC to OUT_DST. Addresses: 192.0.2.1:30000, "
+	"[2001:db8::1]:30000\n"
 	"  flow set LOCAL REMOTE FLAGS\n"
 	"                       change the flags of a flow (consent lost: --flags rtp,rtcp)\n"
 	"  flow del LOCAL REMOTE\n"
@@ -106,8 +107,10 @@ static int parse_num(const char *s, unsigned long long max, unsigned long long *
 static int parse_addr(struct netaddr *a, const char *s, const char *what)
 {
 	if (netaddr_parse(a, s, -1) || netaddr_port(a) == 0) {
-		fprintf(stderr, "icepath-fpctl: %s '%s' is not ADDRESS:PORT (192.0.2.1:30000, "
-				"[2001:db8::1]:30000)\n", what, s);
+		fprintf(stderr,
+			"icepath-fpctl: %s '%s' is not ADDRESS:PORT (192.0.2.1:30000, "
+			"[2001:db8::1]:30000)\n",
+			what, s);
 		return -EINVAL;
 	}
 	return 0;
@@ -116,7 +119,8 @@ static int parse_addr(struct netaddr *a, const char *s, const char *what)
 static void print_flags(uint32_t f)
 {
 	printf("flags=%s%s%s%s", f & FASTPATH_FLOW_FORWARD ? "forward" : "",
-	       (f & FASTPATH_FLOW_FORWARD) && (f & (FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP)) ? "," : "",
+	       (f & FASTPATH_FLOW_FORWARD) && (f & (FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP)) ? ","
+											     : "",
 	       f & FASTPATH_FLOW_RTP ? (f & FASTPATH_FLOW_RTCP ? "rtp,rtcp" : "rtp")
 				     : (f & FASTPATH_FLOW_RTCP ? "rtcp" : ""),
 	       f ? "" : "none");
@@ -148,7 +152,7 @@ static int cmd_flow(struct fpctl *c, struct fastpath *fp, int argc, char **argv)
 {
 	struct fastpath_flow *f = &c->flow;
 	struct fastpath_counters n;
-	struct show_ctx s = { fp };
+	struct show_ctx s = {fp};
 	const char *sub = argc > 0 ? argv[0] : "";
 	long count;
 	int err;
@@ -176,7 +180,8 @@ static int cmd_flow(struct fpctl *c, struct fastpath *fp, int argc, char **argv)
 		uint32_t flags;
 
 		if (parse_flags(argv[3], &flags)) {
-			fprintf(stderr, "icepath-fpctl: bad FLAGS '%s' (forward,rtp,rtcp)\n", argv[3]);
+			fprintf(stderr, "icepath-fpctl: bad FLAGS '%s' (forward,rtp,rtcp)\n",
+				argv[3]);
 			return FPCTL_USAGE;
 		}
 		err = fastpath_flow_set_flags(fp, f, flags);
@@ -256,21 +261,23 @@ static int run(struct fpctl *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pin", required_argument, NULL, 'p' },
-		{ "ports", required_argument, NULL, 'r' },
-		{ "xdp", required_argument, NULL, 'x' },
-		{ "in-channel", required_argument, NULL, 'I' },
-		{ "out-channel", required_argument, NULL, 'O' },
-		{ "flags", required_argument, NULL, 'f' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"pin", required_argument, NULL, 'p'},
+		{"ports", required_argument, NULL, 'r'},
+		{"xdp", required_argument, NULL, 'x'},
+		{"in-channel", required_argument, NULL, 'I'},
+		{"out-channel", required_argument, NULL, 'O'},
+		{"flags", required_argument, NULL, 'f'},
+		{"id", required_argument, NULL, 'i'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct fpctl c = {
-		.o = { .pin_path = FASTPATH_PIN_PATH_DEFAULT, .port_min = 30000, .port_max = 40000,
-		       .mode = FASTPATH_XDP_NATIVE },
-		.flow = { .flags = FASTPATH_FLOW_FORWARD | FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP },
+		.o = {.pin_path = FASTPATH_PIN_PATH_DEFAULT,
+		      .port_min = 30000,
+		      .port_max = 40000,
+		      .mode = FASTPATH_XDP_NATIVE},
+		.flow = {.flags = FASTPATH_FLOW_FORWARD | FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP},
 	};
 	unsigned long long v;
 	unsigned lo, hi;
@@ -285,8 +292,10 @@ int main(int argc, char **argv)
 		case 'r':
 			if (sscanf(optarg, "%u-%u%c", &lo, &hi, &tail) != 2 || lo == 0 || lo > hi ||
 			    hi > 65535) {
-				fprintf(stderr, "icepath-fpctl: --ports '%s' is not MIN-MAX within "
-						"1-65535\n", optarg);
+				fprintf(stderr,
+					"icepath-fpctl: --ports '%s' is not MIN-MAX within "
+					"1-65535\n",
+					optarg);
 				return 2;
 			}
 			c.o.port_min = lo;
@@ -305,10 +314,11 @@ int main(int argc, char **argv)
 			break;
 		case 'I':
 		case 'O':
-			if (parse_num(optarg, 0xffff, &v) ||
-			    (v && (v < 0x4000 || v > 0x4fff))) {
-				fprintf(stderr, "icepath-fpctl: channel '%s' is not 0x4000-0x4FFF "
-						"(RFC 8656 §12)\n", optarg);
+			if (parse_num(optarg, 0xffff, &v) || (v && (v < 0x4000 || v > 0x4fff))) {
+				fprintf(stderr,
+					"icepath-fpctl: channel '%s' is not 0x4000-0x4FFF "
+					"(RFC 8656 §12)\n",
+					optarg);
 				return 2;
 			}
 			if (opt == 'I')
@@ -318,14 +328,17 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			if (parse_flags(optarg, &c.flow.flags)) {
-				fprintf(stderr, "icepath-fpctl: --flags '%s': comma list of "
-						"forward,rtp,rtcp\n", optarg);
+				fprintf(stderr,
+					"icepath-fpctl: --flags '%s': comma list of "
+					"forward,rtp,rtcp\n",
+					optarg);
 				return 2;
 			}
 			break;
 		case 'i':
 			if (parse_num(optarg, UINT64_MAX, &v)) {
-				fprintf(stderr, "icepath-fpctl: --id '%s' is not a number\n", optarg);
+				fprintf(stderr, "icepath-fpctl: --id '%s' is not a number\n",
+					optarg);
 				return 2;
 			}
 			c.flow.id = v;

@@ -44,9 +44,11 @@ static const char usage[] =
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "link-local", no_argument, NULL, 'l' }, { "loopback", no_argument, NULL, 'L' },
-		{ "down", no_argument, NULL, 'd' },	  { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"link-local", no_argument, NULL, 'l'},
+		{"loopback", no_argument, NULL, 'L'},
+		{"down", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct netif_addr addrs[256];
 	unsigned flags = 0;
@@ -55,13 +57,27 @@ static int cmd_list(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "46h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'l': flags |= NETIF_F_LINK_LOCAL; break;
-		case 'L': flags |= NETIF_F_LOOPBACK; break;
-		case 'd': flags |= NETIF_F_DOWN; break;
-		case '4': flags |= NETIF_F_IPV4_ONLY; break;
-		case '6': flags |= NETIF_F_IPV6_ONLY; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'l':
+			flags |= NETIF_F_LINK_LOCAL;
+			break;
+		case 'L':
+			flags |= NETIF_F_LOOPBACK;
+			break;
+		case 'd':
+			flags |= NETIF_F_DOWN;
+			break;
+		case '4':
+			flags |= NETIF_F_IPV4_ONLY;
+			break;
+		case '6':
+			flags |= NETIF_F_IPV6_ONLY;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	n = netif_list(addrs, sizeof(addrs) / sizeof(addrs[0]), flags);
@@ -109,10 +125,10 @@ static uint64_t now_ms(void)
 static int cmd_monitor(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "count", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"count", required_argument, NULL, 'c'},
+		{"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	long want = -1, seen = 0, timeout_s = -1;
 	struct netif_monitor *m;
@@ -125,19 +141,28 @@ static int cmd_monitor(int argc, char **argv)
 		case 'c':
 			want = strtol(optarg, &e, 10);
 			if (*e || want <= 0) {
-				fprintf(stderr, "icepath-netif: --count '%s' is not a positive number\n", optarg);
+				fprintf(stderr,
+					"icepath-netif: --count '%s' is not a positive number\n",
+					optarg);
 				return 2;
 			}
 			break;
 		case 't':
 			timeout_s = strtol(optarg, &e, 10);
 			if (*e || timeout_s <= 0) {
-				fprintf(stderr, "icepath-netif: --timeout '%s' is not a positive number of seconds\n", optarg);
+				fprintf(stderr,
+					"icepath-netif: --timeout '%s' is not a positive number of "
+					"seconds\n",
+					optarg);
 				return 2;
 			}
 			break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	err = netif_monitor_open(&m);
@@ -151,7 +176,7 @@ static int cmd_monitor(int argc, char **argv)
 	if (timeout_s > 0)
 		end = now_ms() + (uint64_t)timeout_s * 1000;
 	while (want < 0 || seen < want) {
-		struct pollfd pfd = { .fd = netif_monitor_fd(m), .events = POLLIN };
+		struct pollfd pfd = {.fd = netif_monitor_fd(m), .events = POLLIN};
 		int wait = -1;
 
 		if (end) {

@@ -157,11 +157,12 @@ static void ctl_print_stream(FILE *f, const struct ng_stream *st)
 	char ep[NETADDR_STRLEN];
 	struct ng_stats t = ng_stream_total(st);
 
-	fprintf(f, "      %-4s local %-5u  peer %-22s %-10s fast %" PRIu64 " pkts %" PRIu64
-		   " B  user %" PRIu64 " pkts %" PRIu64 " B  errors %" PRIu64 "\n",
+	fprintf(f,
+		"      %-4s local %-5u  peer %-22s %-10s fast %" PRIu64 " pkts %" PRIu64
+		" B  user %" PRIu64 " pkts %" PRIu64 " B  errors %" PRIu64 "\n",
 		st->rtcp ? "RTCP" : "RTP", st->local_port, ctl_addr(&st->endpoint, ep, sizeof(ep)),
-		st->kernelized ? "fastpath" : "userspace", st->fastpath.packets,
-		st->fastpath.bytes, st->userspace.packets, st->userspace.bytes, t.errors);
+		st->kernelized ? "fastpath" : "userspace", st->fastpath.packets, st->fastpath.bytes,
+		st->userspace.packets, st->userspace.bytes, t.errors);
 }
 
 static const char *ctl_pair(const struct ng_leg_ice *ice, char *buf, size_t cap)
@@ -181,8 +182,8 @@ void ctl_print_query(FILE *f, const char *call_id, const struct ng_reply *rep, t
 	char t1[40], t2[40], pair[160];
 
 	fprintf(f, "call %s\n", call_id);
-	fprintf(f, "  created %s (%lld s ago), last signal %s\n", ctl_time(rep->call.created, t1,
-										sizeof(t1)),
+	fprintf(f, "  created %s (%lld s ago), last signal %s\n",
+		ctl_time(rep->call.created, t1, sizeof(t1)),
 		(long long)(rep->call.created ? (int64_t)now - rep->call.created : 0),
 		ctl_time(rep->call.last_signal, t2, sizeof(t2)));
 	fprintf(f, "  %-16s %-12s %-12s %-8s %s\n", "TAG", "LABEL", "ICE", "CONSENT",
@@ -228,14 +229,14 @@ void ctl_print_stats(FILE *f, const struct ng_statistics *st)
 	fprintf(f, "%-26s %" PRIu64 "\n", "calls now", st->sessions_own);
 	fprintf(f, "%-26s %" PRIu64 "\n", "calls since start", st->managed_sessions);
 	fprintf(f, "%-26s %" PRIu64 "\n", "fast path flows", st->fastpath_flows);
-	fprintf(f, "%-26s %" PRIu64 " pkts  %" PRIu64 " B  %" PRIu64 " errors\n",
-		"fast path (XDP)", st->fastpath.packets, st->fastpath.bytes, st->fastpath.errors);
+	fprintf(f, "%-26s %" PRIu64 " pkts  %" PRIu64 " B  %" PRIu64 " errors\n", "fast path (XDP)",
+		st->fastpath.packets, st->fastpath.bytes, st->fastpath.errors);
 	fprintf(f, "%-26s %" PRIu64 " pkts  %" PRIu64 " B  %" PRIu64 " errors\n", "userspace",
 		st->userspace.packets, st->userspace.bytes, st->userspace.errors);
 	fprintf(f, "%-26s %" PRIu64 " pkts  %" PRIu64 " errors\n", "relayed total",
 		st->relayed_packets, st->relayed_errors);
-	fprintf(f, "%-26s %" PRIu64 " pps  %" PRIu64 " B/s  %" PRIu64 " errors/s\n",
-		"current rate", st->packet_rate, st->byte_rate, st->error_rate);
+	fprintf(f, "%-26s %" PRIu64 " pps  %" PRIu64 " B/s  %" PRIu64 " errors/s\n", "current rate",
+		st->packet_rate, st->byte_rate, st->error_rate);
 }
 
 /* ---- top ------------------------------------------------------------------ */
@@ -291,8 +292,9 @@ void ctl_print_top(FILE *f, const struct ctl_top_row *rows, unsigned n,
 {
 	char t[40];
 
-	fprintf(f, "icepath %s  %s  calls %" PRIu64 "  fast path flows %" PRIu64
-		   "  up %" PRIu64 " s\n",
+	fprintf(f,
+		"icepath %s  %s  calls %" PRIu64 "  fast path flows %" PRIu64 "  up %" PRIu64
+		" s\n",
 		server, ctl_time(now, t, sizeof(t)), st->sessions_own, st->fastpath_flows,
 		st->uptime_s);
 	fprintf(f, "%-32s %4s %-21s %10s %10s %12s %12s\n", "CALL-ID", "LEGS", "ICE", "FAST pps",
@@ -313,8 +315,9 @@ void ctl_print_top(FILE *f, const struct ctl_top_row *rows, unsigned n,
 void ctl_print_top_json(FILE *f, const struct ctl_top_row *rows, unsigned n,
 			const struct ng_statistics *st, time_t now)
 {
-	fprintf(f, "{\"time\": %lld, \"calls now\": %" PRIu64 ", \"fastpath flows\": %" PRIu64
-		   ", \"calls\": [",
+	fprintf(f,
+		"{\"time\": %lld, \"calls now\": %" PRIu64 ", \"fastpath flows\": %" PRIu64
+		", \"calls\": [",
 		(long long)now, st->sessions_own, st->fastpath_flows);
 	for (unsigned i = 0; i < n; i++) {
 		const struct ctl_top_row *r = &rows[i];
@@ -323,9 +326,10 @@ void ctl_print_top_json(FILE *f, const struct ctl_top_row *rows, unsigned n,
 		ctl_json_str(f, r->call_id, strlen(r->call_id));
 		fprintf(f, ", \"legs\": %u, \"ice\": ", r->legs);
 		ctl_json_str(f, r->ice, strlen(r->ice));
-		fprintf(f, ", \"gone\": %s, \"fastpath packets\": %" PRIu64
-			   ", \"userspace packets\": %" PRIu64 ", \"fastpath bytes\": %" PRIu64
-			   ", \"userspace bytes\": %" PRIu64,
+		fprintf(f,
+			", \"gone\": %s, \"fastpath packets\": %" PRIu64
+			", \"userspace packets\": %" PRIu64 ", \"fastpath bytes\": %" PRIu64
+			", \"userspace bytes\": %" PRIu64,
 			r->gone ? "true" : "false", r->fast_pkts, r->user_pkts, r->fast_bytes,
 			r->user_bytes);
 		if (r->has_rate)

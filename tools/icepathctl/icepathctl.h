@@ -14,12 +14,12 @@
 struct ctl_top_row {
 	char call_id[NG_CALL_ID_MAX + 1];
 	unsigned legs;
-	char ice[48];			/* leg ICE states joined by '/' */
+	char ice[48]; /* leg ICE states joined by '/' */
 	uint64_t fast_pkts, fast_bytes;
 	uint64_t user_pkts, user_bytes;
-	bool has_rate;			/* a previous sample existed */
+	bool has_rate; /* a previous sample existed */
 	double fast_pps, user_pps;
-	bool gone;			/* listed, but the query said it no longer exists */
+	bool gone; /* listed, but the query said it no longer exists */
 };
 
 /* Bencoded body -> indented JSON (byte strings as JSON strings). 0 or -EINVAL. */

@@ -13,10 +13,10 @@
 #include "icepath/ng_client.h"
 #include "icepathctl.h"
 
-#define CTL_EXIT_OK 0
-#define CTL_EXIT_ERROR 1     /* the server answered "error" */
-#define CTL_EXIT_USAGE 2
-#define CTL_EXIT_NO_REPLY 3  /* timeout, refused, network error */
+#define CTL_EXIT_OK	   0
+#define CTL_EXIT_ERROR	   1 /* the server answered "error" */
+#define CTL_EXIT_USAGE	   2
+#define CTL_EXIT_NO_REPLY  3 /* timeout, refused, network error */
 #define CTL_EXIT_BAD_REPLY 4 /* a reply that is not valid NG */
 
 static const char usage_text[] =
@@ -47,7 +47,8 @@ static const char usage_text[] =
 	"              state and selected candidate pair; per stream the local port,\n"
 	"              peer, whether it is forwarded by the XDP fast path or in\n"
 	"              userspace, and packet/byte counters of both paths.\n"
-	"    delete    Delete a call (or, with --from-tag, the leg with that tag).\n"
+	"    delete    Delete a call; with --from-tag, only the dialogue of that tag\n"
+	"              (the server decides, as rtpengine does).\n"
 	"              Deleting an unknown call is a warning unless --fatal is given.\n"
 	"    stats     Server totals: calls, fast path flows, packets and bytes\n"
 	"              forwarded on the fast path and in userspace.\n"
@@ -161,8 +162,8 @@ static int ctl_call(struct ctl *c, struct ng_request *req, ssize_t *len)
 		return CTL_EXIT_BAD_REPLY;
 	}
 	if (n < 0) {
-		fprintf(stderr, "icepathctl: %s: cannot talk to %s: %s\n",
-			ng_command_str(req->cmd), c->server, strerror((int)-n));
+		fprintf(stderr, "icepathctl: %s: cannot talk to %s: %s\n", ng_command_str(req->cmd),
+			c->server, strerror((int)-n));
 		return CTL_EXIT_NO_REPLY;
 	}
 	*len = n;
@@ -170,8 +171,8 @@ static int ctl_call(struct ctl *c, struct ng_request *req, ssize_t *len)
 		fprintf(stderr, "icepathctl: %s: warning from server: %s\n",
 			ng_command_str(req->cmd), c->rep.warning);
 	if (c->rep.result == NG_RESULT_ERROR) {
-		fprintf(stderr, "icepathctl: %s: error from server: %s\n",
-			ng_command_str(req->cmd), c->rep.error_reason);
+		fprintf(stderr, "icepathctl: %s: error from server: %s\n", ng_command_str(req->cmd),
+			c->rep.error_reason);
 		return CTL_EXIT_ERROR;
 	}
 	return CTL_EXIT_OK;
@@ -277,7 +278,8 @@ static int cmd_raw(struct ctl *c, const char *body)
 		}
 		blen = fread(dgram + len, 1, sizeof(dgram) - len, f);
 		if (!feof(f)) {
-			fprintf(stderr, "icepathctl: raw: %s is larger than a datagram (%zu bytes)\n",
+			fprintf(stderr,
+				"icepathctl: raw: %s is larger than a datagram (%zu bytes)\n",
 				c->send_file, sizeof(dgram) - len);
 			if (f != stdin)
 				fclose(f);
@@ -310,7 +312,7 @@ static uint64_t now_ms(void)
 
 /* Previous frame's rows, to turn counters into rates. */
 struct top_state {
-	char (*ids)[NG_CALL_ID_MAX + 1];	/* NG_LIST_MAX of them */
+	char (*ids)[NG_CALL_ID_MAX + 1]; /* NG_LIST_MAX of them */
 	struct ctl_top_row *rows, *prev;
 	unsigned n, n_prev;
 	uint64_t at_ms, prev_ms;
@@ -327,7 +329,7 @@ static const struct ctl_top_row *top_find(const struct top_state *t, const char 
 /* One sample: statistics, list, a query per call. */
 static int top_sample(struct ctl *c, struct top_state *t, struct ng_statistics *st)
 {
-	char (*ids)[NG_CALL_ID_MAX + 1] = t->ids;
+	char(*ids)[NG_CALL_ID_MAX + 1] = t->ids;
 	struct ng_request req;
 	unsigned n_ids;
 	ssize_t n;
@@ -375,7 +377,7 @@ static int top_sample(struct ctl *c, struct top_state *t, struct ng_statistics *
 
 static int cmd_top(struct ctl *c)
 {
-	struct top_state t = { 0 };
+	struct top_state t = {0};
 	struct ng_statistics st;
 	bool tty = isatty(STDOUT_FILENO);
 	int rc = CTL_EXIT_OK;
@@ -427,18 +429,18 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "retries", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "from-tag", required_argument, NULL, 'f' },
-		{ "fatal", no_argument, NULL, 'F' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "send-file", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"server", required_argument, NULL, 's'},
+		{"timeout", required_argument, NULL, 't'},
+		{"retries", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"from-tag", required_argument, NULL, 'f'},
+		{"fatal", no_argument, NULL, 'F'},
+		{"limit", required_argument, NULL, 'l'},
+		{"interval", required_argument, NULL, 'i'},
+		{"count", required_argument, NULL, 'c'},
+		{"send-file", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	static struct ctl c;
 	const char *server = "127.0.0.1:2223";
@@ -456,8 +458,8 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			if (!parse_long(optarg, 1, 600000, &timeout))
-				return usage_error("--timeout '%s': expected milliseconds, 1..600000",
-						   optarg);
+				return usage_error(
+					"--timeout '%s': expected milliseconds, 1..600000", optarg);
 			break;
 		case 'r':
 			if (!parse_long(optarg, 0, 100, &retries))
@@ -480,8 +482,7 @@ int main(int argc, char **argv)
 		case 'i':
 			errno = 0;
 			c.interval = strtod(optarg, &end);
-			if (errno || end == optarg || *end || c.interval < 0.1 ||
-			    c.interval > 3600)
+			if (errno || end == optarg || *end || c.interval < 0.1 || c.interval > 3600)
 				return usage_error("--interval '%s': expected seconds, 0.1..3600",
 						   optarg);
 			break;

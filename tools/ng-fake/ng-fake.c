@@ -35,6 +35,17 @@ static const char usage_text[] =
 
 static volatile sig_atomic_t stop;
 
+/* A whole decimal number, or -1. */
+static long number(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || end == s || *end ? -1 : v;
+}
+
 static void on_signal(int sig)
 {
 	stop = sig;
@@ -51,18 +62,18 @@ static uint64_t mono_ms(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "calls", required_argument, NULL, 'n' },
-		{ "drop", required_argument, NULL, 'd' },
-		{ "max-seconds", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"listen", required_argument, NULL, 'l'},
+		{"calls", required_argument, NULL, 'n'},
+		{"drop", required_argument, NULL, 'd'},
+		{"max-seconds", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	static uint8_t in[NG_DGRAM_MAX], out[NG_DGRAM_MAX];
+	static uint8_t in[NG_DGRAM_MAX], out[NG_DGRAM_MAX]; /* drop, preload */
 	static struct ng_stub stub;
 	const char *listen_at = "127.0.0.1:2223";
 	long calls = 0, drop = 0, max_s = 300;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	struct ng_server srv;
 	struct netaddr addr;
 	uint64_t start;
@@ -74,13 +85,13 @@ int main(int argc, char **argv)
 			listen_at = optarg;
 			break;
 		case 'n':
-			calls = strtol(optarg, NULL, 10);
+			calls = number(optarg);
 			break;
 		case 'd':
-			drop = strtol(optarg, NULL, 10);
+			drop = number(optarg);
 			break;
 		case 'm':
-			max_s = strtol(optarg, NULL, 10);
+			max_s = number(optarg);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -99,9 +110,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ng-fake: --listen '%s': expected ADDR:PORT\n", listen_at);
 		return 2;
 	}
-	fd = socket(netaddr_family(&addr), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, &addr.sa, netaddr_len(&addr))) {
-		fprintf(stderr, "ng-fake: cannot listen on %s: %s\n", listen_at, strerror(errno));
+	fd = ng_server_listen(&addr);
+	if (fd < 0) {
+		fprintf(stderr, "ng-fake: cannot listen on %s: %s\n", listen_at, strerror(-fd));
 		return 1;
 	}
 	if (ng_server_init(&srv, &ng_stub_ops, &stub, NULL)) {
@@ -119,9 +130,10 @@ int main(int argc, char **argv)
 		int len;
 
 		snprintf(id, sizeof(id), "call-%ld", i);
-		len = snprintf(d, sizeof(d),
-			       "pre%ld d7:call-id%zu:%s7:command5:offer8:from-tag4:ft%02ld3:sdp3:v=0e",
-			       i, strlen(id), id, i);
+		len = snprintf(
+			d, sizeof(d),
+			"pre%ld d7:call-id%zu:%s7:command5:offer8:from-tag4:ft%02ld3:sdp3:v=0e", i,
+			strlen(id), id, i);
 
 		ng_handle(&srv, 0, NULL, (const uint8_t *)d, (size_t)len, out, sizeof(out));
 	}
@@ -129,35 +141,32 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	while (!stop) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		struct netaddr from;
-		socklen_t flen = sizeof(from);
-		uint64_t now = mono_ms();
-		ssize_t n;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 
-		if (now - start >= (uint64_t)max_s * 1000u)
+		if (mono_ms() - start >= (uint64_t)max_s * 1000u)
 			break;
 		if (poll(&p, 1, 200) <= 0)
 			continue;
-		memset(&from, 0, sizeof(from));
-		n = recvfrom(fd, in, sizeof(in), 0, &from.sa, &flen);
-		if (n < 0)
-			continue;
 		if (drop > 0) {
-			drop--;
+			if (recv(fd, in, sizeof(in), MSG_DONTWAIT) >= 0)
+				drop--;
 			continue;
 		}
 		stub.now_ms = mono_ms() - start;
-		n = ng_handle(&srv, stub.now_ms, &from, in, (size_t)n, out, sizeof(out));
-		if (n > 0 && sendto(fd, out, (size_t)n, 0, &from.sa, flen) < 0)
-			fprintf(stderr, "ng-fake: sendto: %s\n", strerror(errno));
+		rc = ng_server_serve(&srv, fd, stub.now_ms, 0);
+		if (rc < 0) {
+			fprintf(stderr, "ng-fake: receive: %s\n", strerror(-rc));
+			break;
+		}
+		rc = 0;
 	}
-	printf("ng-fake: requests %llu, no cookie %llu, malformed %llu, errors %llu, "
+	printf("ng-fake: requests %llu, send errors %llu, no cookie %llu, malformed %llu, errors "
+	       "%llu, "
 	       "cache hits %llu, handler runs %u\n",
 	       (unsigned long long)srv.counters.requests,
+	       (unsigned long long)srv.counters.send_errors,
 	       (unsigned long long)srv.counters.no_cookie,
-	       (unsigned long long)srv.counters.malformed,
-	       (unsigned long long)srv.counters.errors,
+	       (unsigned long long)srv.counters.malformed, (unsigned long long)srv.counters.errors,
 	       (unsigned long long)srv.counters.cache_hits, stub.ops_run);
 	ng_server_destroy(&srv);
 	close(fd);

@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Interop peers with their own libraries, -include'd by the Makefile.
+# nice-peer: libnice (GLib) ICE endpoint speaking icepath-peer's file-based
+# SDP exchange (tests/net/test_interop_libnice.sh). libnice-dev is a
+# listed dependency (tools/install-deps.sh): a missing one fails loudly.
+NICE_CFLAGS := $(shell pkg-config --cflags nice 2>/dev/null)
+NICE_LIBS   := $(shell pkg-config --libs nice 2>/dev/null)
+INTEROP_BINS := $(BUILD)/bin/nice-peer
+
+all: $(INTEROP_BINS)
+
+# GLib headers trip -Wstrict-prototypes/-Wmissing-prototypes; the rest of
+# the house warnings stay on.
+$(BUILD)/bin/nice-peer: tests/interop/nice-peer.c Makefile tests/interop/interop.mk
+	$(call msg,CC-NICE,$@)
+	@mkdir -p $(@D)
+	$(Q)test -n "$(NICE_LIBS)" || { echo "libnice not found by pkg-config: make deps (libnice-dev)" >&2; exit 1; }
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+		$(NICE_CFLAGS) -o $@ $< $(NICE_LIBS)

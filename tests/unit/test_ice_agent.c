@@ -1,0 +1,1364 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The ICE agent end to end in virtual time on simnet.h: NAT models, a STUN
+ * and a TURN server, lite peers, trickle, restart, consent, role conflicts,
+ * loss and duplication, and bad input. Assertions follow what RFC 8445 says
+ * a correct agent picks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "icepath/ice.h"
+#include "icepath/stun.h"
+#include "simnet.h"
+
+/* Both endpoints on the public segment, no NAT. */
+#define PUBLIC_PAIR .nat_l = -1, .nat_r = -1, .ip_l = "203.0.113.10", .ip_r = "203.0.113.20"
+
+#define T_LIMIT 120000 /* virtual ms any connect scenario may take */
+
+struct scen {
+	int nat_l, nat_r;
+	bool stun, turn;
+	bool lite_l, lite_r;
+	bool ctl_l, ctl_r;
+	bool trickle;
+	unsigned ncomp, nstreams;
+	const char *ip_l, *ip_r;
+	unsigned loss, dup;
+	uint64_t seed;
+};
+
+/* Errors the agents logged (a refused state move is a bug). */
+static unsigned logged_errors;
+
+static void test_log(void *ctx, enum ice_log_level level, const char *msg)
+{
+	if (level == ICE_LOG_ERROR) {
+		logged_errors++;
+		print_message("agent error: %s\n", msg);
+	}
+}
+
+static int no_errors_logged(void **state)
+{
+	assert_int_equal(logged_errors, 0);
+	return 0;
+}
+
+static struct ice_config cfg_of(bool controlling, bool lite, uint64_t seed)
+{
+	struct ice_config c = {0};
+
+	c.log = test_log;
+
+	c.controlling = controlling;
+	c.lite = lite;
+	c.seed = seed;
+	c.software = "icepath-test";
+	return c;
+}
+
+static bool both_gathered(struct sim *s, void *ctx)
+{
+	unsigned n = *(unsigned *)ctx;
+
+	return s->eps[0].gathering_done >= n && s->eps[1].gathering_done >= n;
+}
+
+static bool all_selected(struct sim *s, void *ctx)
+{
+	const struct scen *sc = ctx;
+
+	for (unsigned e = 0; e < 2; e++)
+		for (unsigned st = 0; st < sc->nstreams; st++)
+			for (unsigned c = 1; c <= sc->ncomp; c++)
+				if (!s->eps[e].selected_events[st][c])
+					return false;
+	return true;
+}
+
+/* Build both endpoints, gather, signal, start. */
+static void scen_setup(struct sim *s, struct scen *sc)
+{
+	struct ice_config cl = cfg_of(sc->ctl_l, sc->lite_l, sc->seed + 1);
+	struct ice_config cr = cfg_of(sc->ctl_r, sc->lite_r, sc->seed + 2);
+	struct sim_ep *l, *r;
+	struct netaddr srv;
+	char ip[32];
+	unsigned n;
+
+	if (!sc->ncomp)
+		sc->ncomp = 1;
+	if (!sc->nstreams)
+		sc->nstreams = 1;
+	s->loss_pct = sc->loss;
+	s->dup_pct = sc->dup;
+	l = sim_ep_new(s, 0, &cl, sc->nat_l);
+	r = sim_ep_new(s, 1, &cr, sc->nat_r);
+	for (unsigned st = 0; st < sc->nstreams; st++) {
+		assert_int_equal(ice_agent_add_stream(l->a, sc->ncomp), (int)st);
+		assert_int_equal(ice_agent_add_stream(r->a, sc->ncomp), (int)st);
+	}
+	if (sc->stun) {
+		srv = sim_addr("198.51.100.1", 3478);
+		assert_int_equal(ice_agent_add_stun_server(l->a, &srv), 0);
+		assert_int_equal(ice_agent_add_stun_server(r->a, &srv), 0);
+	}
+	if (sc->turn) {
+		srv = sim_addr("198.51.100.2", 3478);
+		assert_int_equal(ice_agent_add_turn_server(l->a, &srv, "user", "secret"), 0);
+		assert_int_equal(ice_agent_add_turn_server(r->a, &srv, "user", "secret"), 0);
+	}
+	if (sc->lite_r)
+		assert_int_equal(ice_agent_set_remote_lite(l->a, true), 0);
+	if (sc->lite_l)
+		assert_int_equal(ice_agent_set_remote_lite(r->a, true), 0);
+	if (sc->trickle) {
+		l->trickle_to = r;
+		r->trickle_to = l;
+		for (unsigned st = 0; st < sc->nstreams; st++) {
+			const char *u, *p;
+
+			ice_agent_local_credentials(l->a, st, &u, &p);
+			ice_agent_set_remote_credentials(r->a, st, u, p);
+			ice_agent_local_credentials(r->a, st, &u, &p);
+			ice_agent_set_remote_credentials(l->a, st, u, p);
+		}
+		assert_int_equal(ice_agent_start(l->a, s->now), 0);
+		assert_int_equal(ice_agent_start(r->a, s->now), 0);
+	}
+	for (unsigned st = 0; st < sc->nstreams; st++)
+		for (unsigned c = 1; c <= sc->ncomp; c++) {
+			snprintf(ip, sizeof(ip), "%s", sc->ip_l);
+			assert_int_equal(
+				sim_ep_add_base(l, st, c, ip, (uint16_t)(5000 + st * 10 + c)), 0);
+			snprintf(ip, sizeof(ip), "%s", sc->ip_r);
+			assert_int_equal(
+				sim_ep_add_base(r, st, c, ip, (uint16_t)(6000 + st * 10 + c)), 0);
+		}
+	assert_int_equal(ice_agent_gather(l->a, s->now), 0);
+	assert_int_equal(ice_agent_gather(r->a, s->now), 0);
+	n = sc->nstreams;
+	if (sc->trickle)
+		return;
+	assert_true(sim_run_until(s, s->now + 60000, both_gathered, &n));
+	sim_signal(l, r, sc->nstreams, true);
+	sim_signal(r, l, sc->nstreams, true);
+	assert_int_equal(ice_agent_start(l->a, s->now), 0);
+	assert_int_equal(ice_agent_start(r->a, s->now), 0);
+}
+
+static void scen_connect(struct sim *s, struct scen *sc)
+{
+	scen_setup(s, sc);
+	if (sc->trickle) {
+		unsigned n = sc->nstreams;
+
+		assert_true(sim_run_until(s, s->now + 60000, both_gathered, &n));
+		for (unsigned st = 0; st < sc->nstreams; st++) {
+			ice_agent_remote_end_of_candidates(s->eps[0].a, st);
+			ice_agent_remote_end_of_candidates(s->eps[1].a, st);
+		}
+	}
+	assert_true(sim_run_until(s, s->now + T_LIMIT, all_selected, sc));
+}
+
+/* Both sides agree on the pair: each one's local is the other's remote. */
+static void assert_agree(struct sim *s, unsigned st, unsigned c)
+{
+	const struct ice_pair_info *l = &s->eps[0].selected[st][c], *r = &s->eps[1].selected[st][c];
+	struct ice_pair_info q;
+
+	assert_int_equal(ice_agent_selected_pair(s->eps[0].a, st, c, &q), 0);
+	assert_true(netaddr_equal(&q.remote.addr, &l->remote.addr));
+	/* What L sends to is where R's selected local candidate lives. */
+	assert_true(netaddr_equal(&l->remote.addr, &r->local.addr) ||
+		    r->local.type == ICE_CAND_TYPE_PRFLX || l->remote.type == ICE_CAND_TYPE_PRFLX);
+}
+
+/* Media both ways through ice_agent_send, counted on delivery. */
+static void assert_media_flows(struct sim *s, unsigned st, unsigned c)
+{
+	static const uint8_t rtp[] = {0x80, 0x00, 0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 2, 0xde, 0xad};
+	struct ice_transmit tx;
+	uint8_t buf[SIM_PKT_MAX];
+	unsigned before0 = s->eps[0].data_rx, before1 = s->eps[1].data_rx;
+
+	for (unsigned e = 0; e < 2; e++) {
+		int n;
+
+		assert_int_equal(ice_agent_send(s->eps[e].a, st, c, rtp, sizeof(rtp), &tx), 0);
+		n = ice_transmit_flatten(&tx, buf, sizeof(buf));
+		assert_true(n >= (int)sizeof(rtp));
+		sim_send(s, &tx.local, &tx.remote, buf, (size_t)n);
+	}
+	sim_run_until(s, s->now + 100, NULL, NULL);
+	assert_int_equal(s->eps[0].data_rx, before0 + 1);
+	assert_int_equal(s->eps[1].data_rx, before1 + 1);
+}
+
+static void assert_one_controlling(struct sim *s)
+{
+	assert_true(ice_agent_controlling(s->eps[0].a) != ice_agent_controlling(s->eps[1].a));
+}
+
+/* ---- priorities and foundations ---------------------------------------------- */
+
+static void priority_formula(void **state)
+{
+	/* RFC 8445 §5.1.2.1 with the §5.1.2.2 type preferences. */
+	assert_int_equal(ice_candidate_priority(126, 65535, 1), 2130706431u);
+	assert_int_equal(ice_candidate_priority(126, 65535, 2), 2130706430u);
+	assert_int_equal(ice_candidate_priority(100, 65535, 1), 1694498815u);
+	assert_int_equal(ice_candidate_priority(110, 65535, 1), 1862270975u);
+	assert_int_equal(ice_candidate_priority(0, 65535, 1), 16777215u);
+	assert_int_equal(ice_candidate_priority(126, 1, 1), 2113929727u);
+}
+
+static void pair_priority_and_foundations(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .ncomp = 2, .stun = true};
+	struct ice_candidate c[16];
+	struct ice_pair_info pi[16];
+	int n, np;
+	uint64_t g = 2130706431u, d = 2130706431u;
+
+	sim_init(&s, 1);
+	sim_enable_stun(&s, "198.51.100.1", 3478);
+	scen_setup(&s, &sc);
+	/* No NAT: the srflx equals the host and is eliminated (§5.1.3). */
+	n = ice_agent_local_candidates(s.eps[0].a, 0, c, 16);
+	assert_int_equal(n, 2);
+	assert_int_equal(c[0].type, ICE_CAND_TYPE_HOST);
+	assert_int_equal(c[0].priority, 2130706431u);
+	assert_int_equal(c[1].priority, 2130706430u);
+	/* Same type, base IP and transport: one foundation for RTP and RTCP. */
+	assert_string_equal(c[0].foundation, c[1].foundation);
+	/* §6.1.2.3: 2^32*MIN(G,D) + 2*MAX(G,D) + (G>D?1:0), G controlling. */
+	np = ice_agent_pairs(s.eps[0].a, 0, pi, 16);
+	assert_int_equal(np, 2);
+	for (int i = 0; i < np; i++) {
+		if (pi[i].local.component == 1)
+			assert_true(pi[i].priority == (d << 32) + 2 * g + 0);
+		else
+			assert_true(pi[i].priority == ((g - 1) << 32) + 2 * (g - 1));
+	}
+	sim_free(&s);
+
+	/* Behind a NAT: srflx kept, foundations differ by type, shared across
+	 * components; controlled side with G < D. */
+	{
+		struct scen sn = {.nat_l = 0,
+				  .nat_r = -1,
+				  .ctl_l = false,
+				  .ctl_r = true,
+				  .ip_l = "10.0.0.2",
+				  .ip_r = "203.0.113.20",
+				  .ncomp = 2,
+				  .stun = true};
+		const struct ice_candidate *h1 = NULL, *h2 = NULL, *s1 = NULL, *s2 = NULL;
+
+		sim_init(&s, 2);
+		sim_add_nat(&s, "203.0.113.100", "10.0.0.0", 24, SIM_MAP_EI, SIM_FILTER_EI);
+		sim_enable_stun(&s, "198.51.100.1", 3478);
+		scen_setup(&s, &sn);
+		n = ice_agent_local_candidates(s.eps[0].a, 0, c, 16);
+		assert_int_equal(n, 4);
+		for (int i = 0; i < n; i++) {
+			if (c[i].type == ICE_CAND_TYPE_HOST)
+				*(c[i].component == 1 ? &h1 : &h2) = &c[i];
+			if (c[i].type == ICE_CAND_TYPE_SRFLX)
+				*(c[i].component == 1 ? &s1 : &s2) = &c[i];
+		}
+		assert_non_null(h1);
+		assert_non_null(s1);
+		assert_non_null(h2);
+		assert_non_null(s2);
+		assert_int_equal(s1->priority, 1694498815u);
+		assert_string_equal(s1->foundation, s2->foundation);
+		assert_string_not_equal(s1->foundation, h1->foundation);
+		assert_true(netaddr_same_ip(&s1->raddr, &h1->addr));
+		/* Default candidate (§5.1.4): srflx over host. */
+		assert_int_equal(ice_agent_default_candidate(s.eps[0].a, 0, 1, c), 0);
+		assert_int_equal(c[0].type, ICE_CAND_TYPE_SRFLX);
+		/* Remote host 2130706431 (controlling G) vs our host (D):
+		 * equal, so 2^32*x + 2*x. Pairs only use host locals (§6.1.2.4). */
+		np = ice_agent_pairs(s.eps[0].a, 0, pi, 16);
+		assert_int_equal(np, 2);
+		for (int i = 0; i < np; i++)
+			assert_int_equal(pi[i].local.type, ICE_CAND_TYPE_HOST);
+		sim_free(&s);
+	}
+}
+
+/* ---- connectivity per topology ------------------------------------------------- */
+
+static void host_only(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
+	struct ice_agent_stats st;
+
+	sim_init(&s, 3);
+	scen_connect(&s, &sc);
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_HOST);
+	assert_int_equal(s.eps[0].selected[0][1].remote.type, ICE_CAND_TYPE_HOST);
+	assert_int_equal(s.eps[1].selected[0][1].local.type, ICE_CAND_TYPE_HOST);
+	assert_agree(&s, 0, 1);
+	sim_run_until(&s, s.now + 2000, NULL, NULL);
+	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_COMPLETED);
+	assert_int_equal(ice_agent_state(s.eps[1].a), ICE_AGENT_STATE_COMPLETED);
+	assert_true(ice_agent_consent(s.eps[0].a, 0, 1));
+	assert_media_flows(&s, 0, 1);
+	ice_agent_get_stats(s.eps[0].a, &st);
+	assert_true(st.checks_sent >= 1);
+	assert_int_equal(st.rx_dropped_malformed + st.rx_dropped_unauth, 0);
+	sim_free(&s);
+}
+
+static void host_only_ipv6(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = -1,
+			  .nat_r = -1,
+			  .ctl_r = true,
+			  .ip_l = "2001:db8::10",
+			  .ip_r = "2001:db8::20"};
+
+	sim_init(&s, 5);
+	scen_connect(&s, &sc);
+	assert_int_equal(netaddr_family(&s.eps[0].selected[0][1].remote.addr), AF_INET6);
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_HOST);
+	assert_agree(&s, 0, 1);
+	assert_media_flows(&s, 0, 1);
+	sim_free(&s);
+}
+
+static void rtcp_and_two_streams(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .ncomp = 2, .nstreams = 2};
+
+	sim_init(&s, 4);
+	scen_connect(&s, &sc);
+	for (unsigned st = 0; st < 2; st++)
+		for (unsigned c = 1; c <= 2; c++) {
+			assert_int_equal(s.eps[0].selected[st][c].local.component, c);
+			assert_agree(&s, st, c);
+			assert_media_flows(&s, st, c);
+		}
+	sim_free(&s);
+}
+
+static void nat_one_side(void **state)
+{
+	static const struct {
+		enum sim_mapping m;
+		enum sim_filter f;
+	} kinds[] = {
+		{SIM_MAP_EI, SIM_FILTER_EI},   /* full cone */
+		{SIM_MAP_EI, SIM_FILTER_AD},   /* address-restricted */
+		{SIM_MAP_EI, SIM_FILTER_APD},  /* port-restricted */
+		{SIM_MAP_APD, SIM_FILTER_APD}, /* symmetric */
+	};
+
+	for (unsigned k = 0; k < 4; k++) {
+		struct sim s;
+		struct scen sc = {.nat_l = 0,
+				  .nat_r = -1,
+				  .ctl_l = (k & 1),
+				  .ctl_r = !(k & 1),
+				  .stun = true,
+				  .ip_l = "10.0.0.2",
+				  .ip_r = "203.0.113.20"};
+
+		sim_init(&s, 10 + k);
+		sim_add_nat(&s, "203.0.113.100", "10.0.0.0", 24, kinds[k].m, kinds[k].f);
+		sim_enable_stun(&s, "198.51.100.1", 3478);
+		scen_connect(&s, &sc);
+		/* The public side reaches the NAT's mapping: L's local is its
+		 * srflx (or prflx when the mapping depends on the destination). */
+		assert_int_equal(s.eps[0].selected[0][1].local.type, kinds[k].m == SIM_MAP_EI
+									     ? ICE_CAND_TYPE_SRFLX
+									     : ICE_CAND_TYPE_PRFLX);
+		assert_int_equal(s.eps[0].selected[0][1].remote.type, ICE_CAND_TYPE_HOST);
+		assert_true(netaddr_same_ip(&s.eps[1].selected[0][1].remote.addr, &s.nats[0].pub));
+		assert_media_flows(&s, 0, 1);
+		sim_free(&s);
+	}
+}
+
+static void port_restricted_both(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_l = true,
+			  .stun = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
+
+	sim_init(&s, 20);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+	sim_enable_stun(&s, "198.51.100.1", 3478);
+	scen_connect(&s, &sc);
+	/* srflx <-> srflx through port-restricted NATs. */
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_SRFLX);
+	assert_int_equal(s.eps[0].selected[0][1].remote.type, ICE_CAND_TYPE_SRFLX);
+	assert_int_equal(s.eps[1].selected[0][1].local.type, ICE_CAND_TYPE_SRFLX);
+	assert_int_equal(s.eps[1].selected[0][1].remote.type, ICE_CAND_TYPE_SRFLX);
+	assert_agree(&s, 0, 1);
+	assert_media_flows(&s, 0, 1);
+	sim_free(&s);
+}
+
+static void same_nat(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 0,
+			  .ctl_r = true,
+			  .stun = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.1.3"};
+
+	sim_init(&s, 21);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+	sim_enable_stun(&s, "198.51.100.1", 3478);
+	scen_connect(&s, &sc);
+	/* Host candidates on the shared private network win. */
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_HOST);
+	assert_int_equal(s.eps[0].selected[0][1].remote.type, ICE_CAND_TYPE_HOST);
+	assert_agree(&s, 0, 1);
+	sim_free(&s);
+}
+
+static bool has_relay(const struct ice_pair_info *p)
+{
+	return p->local.type == ICE_CAND_TYPE_RELAY || p->remote.type == ICE_CAND_TYPE_RELAY;
+}
+
+static void symmetric_both_relay(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_l = true,
+			  .stun = true,
+			  .turn = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
+
+	sim_init(&s, 22);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_enable_stun(&s, "198.51.100.1", 3478);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	scen_connect(&s, &sc);
+	assert_true(has_relay(&s.eps[0].selected[0][1]));
+	assert_true(has_relay(&s.eps[1].selected[0][1]));
+	assert_int_equal(s.turn.allocates, 2);
+	assert_true(s.turn.errors_401 >= 2); /* the first Allocate of each is challenged */
+	assert_true(s.turn.permissions + s.turn.channel_binds >= 1);
+	/* The relayed side binds a channel once selected; media uses it. */
+	sim_run_until(&s, s.now + 3000, NULL, NULL);
+	assert_true(s.turn.channel_binds >= 1);
+	assert_media_flows(&s, 0, 1);
+	assert_true(s.turn.chandata_in + s.turn.chandata_out >= 1);
+	/* Allocation, permissions and channel are refreshed over 20 minutes
+	 * (lifetime 600 s, permissions 300 s) and consent holds throughout. */
+	{
+		unsigned refreshes = s.turn.refreshes,
+			 perms = s.turn.permissions + s.turn.channel_binds;
+
+		sim_run_until(&s, s.now + 20 * 60000, NULL, NULL);
+		assert_true(s.turn.refreshes >= refreshes + 2);
+		assert_true(s.turn.permissions + s.turn.channel_binds >= perms + 4);
+		assert_true(ice_agent_consent(s.eps[0].a, 0, 1));
+		assert_true(ice_agent_consent(s.eps[1].a, 0, 1));
+		assert_int_equal(s.eps[0].consent_lost + s.eps[1].consent_lost, 0);
+		assert_media_flows(&s, 0, 1);
+	}
+	/* Release: a Refresh with lifetime 0 per allocation. */
+	unsigned refreshes_at_release = s.turn.refreshes;
+
+	assert_int_equal(ice_agent_release(s.eps[0].a, s.now), 0);
+	assert_int_equal(ice_agent_release(s.eps[1].a, s.now), 0);
+	sim_run_until(&s, s.now + 5000, NULL, NULL);
+	assert_int_equal(s.turn.releases, 2);
+	/* The answers were taken: no Refresh(0) retransmitted, nothing pending. */
+	sim_run_until(&s, s.now + 60000, NULL, NULL);
+	assert_int_equal(s.turn.refreshes, refreshes_at_release + 2);
+	assert_int_equal(ice_agent_next_deadline(s.eps[0].a), UINT64_MAX);
+	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_CLOSED);
+	sim_free(&s);
+}
+
+/* RTP and RTCP each get their own allocation and relayed pair. */
+static void relay_two_components(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_r = true,
+			  .turn = true,
+			  .ncomp = 2,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
+
+	sim_init(&s, 25);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	scen_connect(&s, &sc);
+	assert_int_equal(s.turn.allocates, 4);
+	for (unsigned c = 1; c <= 2; c++) {
+		assert_true(has_relay(&s.eps[0].selected[0][c]));
+		assert_true(has_relay(&s.eps[1].selected[0][c]));
+		assert_int_equal(s.eps[0].selected[0][c].local.component, c);
+		assert_media_flows(&s, 0, c);
+	}
+	sim_free(&s);
+}
+
+static void turn_stale_nonce(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .turn = true};
+	struct ice_candidate c[8];
+	int n, relays = 0;
+
+	sim_init(&s, 23);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	s.turn.stale_nonce_once = 1; /* the first authenticated Allocate gets 438 */
+	scen_connect(&s, &sc);
+	/* The first authenticated Allocate gets 438 and the nonce changes, so
+	 * the second client's Allocate (challenged with the old nonce) too. */
+	assert_int_equal(s.turn.errors_438, 2);
+	assert_int_equal(s.turn.allocates, 2);
+	n = ice_agent_local_candidates(s.eps[0].a, 0, c, 8);
+	for (int i = 0; i < n; i++)
+		relays += c[i].type == ICE_CAND_TYPE_RELAY;
+	n = ice_agent_local_candidates(s.eps[1].a, 0, c, 8);
+	for (int i = 0; i < n; i++)
+		relays += c[i].type == ICE_CAND_TYPE_RELAY;
+	assert_int_equal(relays, 2);
+	/* Host is reachable: host wins over relay (§5.1.2 preferences). */
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_HOST);
+	/* A stale nonce on a Refresh is retried with the new nonce too. */
+	s.turn.stale_nonce_once = 2;
+	sim_run_until(&s, s.now + 12 * 60000, NULL, NULL);
+	assert_true(s.turn.errors_438 >= 2 + 2);
+	assert_int_equal(s.eps[0].turn_errors + s.eps[1].turn_errors, 0);
+	assert_true(s.turn.refreshes >= 2);
+	sim_free(&s);
+}
+
+static void turn_wrong_password(void **state)
+{
+	struct sim s;
+	struct sim_ep *l;
+	struct ice_config cfg = cfg_of(true, false, 5);
+	struct netaddr srv = sim_addr("198.51.100.2", 3478);
+	unsigned one = 1;
+
+	sim_init(&s, 24);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	l = sim_ep_new(&s, 0, &cfg, -1);
+	ice_agent_add_stream(l->a, 1);
+	ice_agent_add_turn_server(l->a, &srv, "user", "wrong");
+	sim_ep_add_base(l, 0, 1, "203.0.113.10", 5000);
+	ice_agent_gather(l->a, s.now);
+	s.eps[1] = s.eps[0]; /* both_gathered looks at two endpoints */
+	s.eps[1].used = false;
+	s.eps[1].a = NULL;
+	assert_true(sim_run_until(&s, s.now + 60000, both_gathered, &one) || true);
+	assert_int_equal(s.eps[0].gathering_done, 1);
+	assert_int_equal(s.eps[0].turn_errors, 1);
+	assert_int_equal(s.turn.allocates, 0);
+	sim_free(&s);
+}
+
+/* ---- roles ------------------------------------------------------------------------ */
+
+static void role_conflict(void **state)
+{
+	for (int both = 0; both < 2; both++) {
+		struct sim s;
+		struct scen sc = {PUBLIC_PAIR, .ctl_l = both == 0, .ctl_r = both == 0, .seed = 7};
+		struct ice_agent_stats a, b;
+
+		sim_init(&s, 30 + both);
+		scen_connect(&s, &sc);
+		assert_one_controlling(&s);
+		assert_int_equal(s.eps[0].role_changes + s.eps[1].role_changes, 1);
+		ice_agent_get_stats(s.eps[0].a, &a);
+		ice_agent_get_stats(s.eps[1].a, &b);
+		assert_true(a.role_conflicts + b.role_conflicts >= 1);
+		assert_agree(&s, 0, 1);
+		assert_media_flows(&s, 0, 1);
+		sim_free(&s);
+	}
+}
+
+/* ---- lite ---------------------------------------------------------------------------- */
+
+static void lite_peer(void **state)
+{
+	for (int lite_left = 0; lite_left < 2; lite_left++) {
+		struct sim s;
+		/* The lite side is public (as RFC 8445 §2.5 expects); the full
+		 * side is behind a NAT and initially thinks it is controlled. */
+		struct scen sc = {.nat_l = lite_left ? -1 : 0,
+				  .nat_r = lite_left ? 0 : -1,
+				  .lite_l = lite_left,
+				  .lite_r = !lite_left,
+				  .stun = true,
+				  .ip_l = lite_left ? "203.0.113.10" : "10.0.0.2",
+				  .ip_r = lite_left ? "10.0.0.2" : "203.0.113.20"};
+		struct sim_ep *lite = &s.eps[lite_left ? 0 : 1], *full = &s.eps[lite_left ? 1 : 0];
+		struct ice_agent_stats st;
+
+		sim_init(&s, 40 + lite_left);
+		sim_add_nat(&s, "203.0.113.100", "10.0.0.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+		sim_enable_stun(&s, "198.51.100.1", 3478);
+		scen_connect(&s, &sc);
+		assert_true(ice_agent_controlling(full->a));
+		assert_false(ice_agent_controlling(lite->a));
+		sim_run_until(&s, s.now + 2000, NULL, NULL);
+		assert_int_equal(ice_agent_state(lite->a), ICE_AGENT_STATE_COMPLETED);
+		assert_int_equal(ice_agent_state(full->a), ICE_AGENT_STATE_COMPLETED);
+		ice_agent_get_stats(lite->a, &st);
+		assert_int_equal(st.checks_sent, 0); /* lite never checks */
+		assert_true(st.checks_received >= 1);
+		assert_true(netaddr_same_ip(&lite->selected[0][1].remote.addr, &s.nats[0].pub));
+		assert_media_flows(&s, 0, 1);
+		/* Keep it up for a minute: the full side's consent checks hold it,
+		 * the lite side's keepalives flow and nothing is lost. */
+		sim_run_until(&s, s.now + 60000, NULL, NULL);
+		assert_int_equal(full->consent_lost + lite->consent_lost, 0);
+		ice_agent_get_stats(lite->a, &st);
+		assert_true(st.keepalives_sent >= 2);
+		assert_int_equal(st.consent_requests_sent, 0);
+		sim_free(&s);
+	}
+}
+
+/* ---- trickle --------------------------------------------------------------------------- */
+
+static void trickle(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = -1,
+			  .ctl_l = true,
+			  .stun = true,
+			  .trickle = true,
+			  .ip_l = "10.0.0.2",
+			  .ip_r = "203.0.113.20"};
+
+	sim_init(&s, 50);
+	sim_add_nat(&s, "203.0.113.100", "10.0.0.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+	sim_enable_stun(&s, "198.51.100.1", 3478);
+	scen_connect(&s, &sc);
+	/* Candidates arrived one by one after start (host, then srflx). */
+	assert_true(s.eps[0].candidates >= 2);
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_SRFLX);
+	assert_media_flows(&s, 0, 1);
+	/* A host added later is trickled and gathered too. */
+	assert_int_equal(sim_ep_add_base(&s.eps[1], 0, 1, "203.0.113.21", 6100), 0);
+	{
+		unsigned before = s.eps[1].candidates;
+
+		sim_run_until(&s, s.now + 1000, NULL, NULL);
+		assert_int_equal(s.eps[1].candidates, before + 1);
+	}
+	sim_free(&s);
+}
+
+/* ---- restart --------------------------------------------------------------------------- */
+
+static bool reselected(struct sim *s, void *ctx)
+{
+	unsigned *want = ctx;
+
+	return s->eps[0].selected_events[0][1] >= want[0] &&
+	       s->eps[1].selected_events[0][1] >= want[1];
+}
+
+static void restart(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
+	const char *u0, *u1;
+	struct ice_pair_info before, during;
+	struct ice_transmit tx;
+	static const uint8_t rtp[12] = {0x80};
+	unsigned want[2];
+
+	sim_init(&s, 60);
+	scen_connect(&s, &sc);
+	ice_agent_selected_pair(s.eps[0].a, 0, 1, &before);
+	ice_agent_local_credentials(s.eps[0].a, 0, &u0, NULL);
+	char old[ICE_UFRAG_MAX];
+
+	snprintf(old, sizeof(old), "%s", u0);
+	/* Offerer restarts; its offer reaches the answerer later. */
+	assert_int_equal(ice_agent_restart(s.eps[0].a, s.now), 0);
+	ice_agent_local_credentials(s.eps[0].a, 0, &u1, NULL);
+	assert_string_not_equal(old, u1);
+	/* Old pair keeps carrying media while the new checks run. */
+	assert_int_equal(ice_agent_selected_pair(s.eps[0].a, 0, 1, &during), 0);
+	assert_true(netaddr_equal(&during.remote.addr, &before.remote.addr));
+	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), 0);
+	assert_media_flows(&s, 0, 1);
+	want[0] = s.eps[0].selected_events[0][1] + 1;
+	want[1] = s.eps[1].selected_events[0][1] + 1;
+	sim_run_until(&s, s.now + 3000, NULL, NULL); /* nothing new without signalling */
+	assert_int_equal(s.eps[0].selected_events[0][1], want[0] - 1);
+	assert_media_flows(&s, 0, 1);
+	/* Offer: the answerer sees new remote credentials (a remote restart)
+	 * and restarts too (RFC 8445 §9), keeping what the offer brought. */
+	sim_signal(&s.eps[0], &s.eps[1], 1, true);
+	assert_int_equal(ice_agent_restart(s.eps[1].a, s.now), 0);
+	assert_media_flows(&s, 0, 1);
+	sim_signal(&s.eps[1], &s.eps[0], 1, true);
+	assert_true(sim_run_until(&s, s.now + T_LIMIT, reselected, want));
+	assert_media_flows(&s, 0, 1);
+	/* The old generation's credentials are no longer accepted. */
+	sim_run_until(&s, s.now + 60000, NULL, NULL);
+	assert_int_equal(s.eps[0].consent_lost + s.eps[1].consent_lost, 0);
+	sim_free(&s);
+}
+
+/* ---- consent ---------------------------------------------------------------------------- */
+
+static void consent_loss(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
+	struct ice_transmit tx;
+	static const uint8_t rtp[12] = {0x80};
+	uint64_t silent_at, lost;
+	struct ice_agent_stats st;
+
+	sim_init(&s, 70);
+	scen_connect(&s, &sc);
+	sim_run_until(&s, s.now + 20000, NULL, NULL);
+	ice_agent_get_stats(s.eps[0].a, &st);
+	/* 20 s at 5 s +-20%: 3 to 5 consent checks. */
+	assert_true(st.consent_requests_sent >= 3 && st.consent_requests_sent <= 5);
+	/* Media from the peer does not refresh consent: R stays silent for
+	 * STUN, yet we keep feeding L media as if R were still sending. */
+	silent_at = s.now;
+	s.eps[1].silent = true;
+	while (!s.eps[0].consent_lost && s.now < silent_at + 40000) {
+		struct ice_recv_result res;
+		struct netaddr rb = s.eps[1].base[0];
+
+		assert_int_equal(ice_agent_recv(s.eps[0].a, s.now, &s.eps[0].base[0], &rb, rtp,
+						sizeof(rtp), &res),
+				 ICE_RECV_DATA);
+		assert_true(res.on_selected);
+		sim_run_until(&s, s.now + 500, NULL, NULL);
+	}
+	lost = s.eps[0].consent_lost_at[0][1];
+	assert_int_equal(s.eps[0].consent_lost, 1);
+	/* RFC 7675: 30 s after the last response, which came at most one
+	 * randomised interval (<= 6 s) plus a round trip before the silence. */
+	assert_true(lost >= silent_at + 30000 - 6000 - 2 * s.latency_ms);
+	assert_true(lost <= silent_at + 30000 + 2 * s.latency_ms);
+	assert_false(ice_agent_consent(s.eps[0].a, 0, 1));
+	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
+	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_DISCONNECTED);
+	/* The peer comes back: the next authenticated response regains it. */
+	s.eps[1].silent = false;
+	sim_run_until(&s, s.now + 8000, NULL, NULL);
+	assert_int_equal(s.eps[0].consent_regained, 1);
+	assert_true(ice_agent_consent(s.eps[0].a, 0, 1));
+	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), 0);
+	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_COMPLETED);
+	sim_free(&s);
+}
+
+/* ---- loss and duplication ------------------------------------------------------------------ */
+
+static void lossy_network(void **state)
+{
+	for (unsigned seed = 0; seed < 5; seed++) {
+		struct sim s;
+		struct scen sc = {.nat_l = 0,
+				  .nat_r = -1,
+				  .ctl_l = seed & 1,
+				  .ctl_r = !(seed & 1),
+				  .stun = true,
+				  .ip_l = "10.0.0.2",
+				  .ip_r = "203.0.113.20",
+				  .loss = 25,
+				  .dup = 25,
+				  .seed = seed};
+
+		sim_init(&s, 80 + seed);
+		sim_add_nat(&s, "203.0.113.100", "10.0.0.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+		sim_enable_stun(&s, "198.51.100.1", 3478);
+		scen_connect(&s, &sc);
+		assert_true(s.lost > 0 && s.duplicated > 0);
+		assert_agree(&s, 0, 1);
+		assert_int_equal(s.eps[0].failed + s.eps[1].failed, 0);
+		sim_free(&s);
+	}
+}
+
+static void unreachable_fails(void **state)
+{
+	struct sim s;
+	/* Symmetric NATs on both sides and no TURN: no pair can work. */
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_l = true,
+			  .stun = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
+
+	sim_init(&s, 90);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_enable_stun(&s, "198.51.100.1", 3478);
+	scen_setup(&s, &sc);
+	sim_run_until(&s, s.now + 5 * 60000, NULL, NULL);
+	assert_int_equal(s.eps[0].failed, 1);
+	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_FAILED);
+	assert_int_equal(s.eps[0].selected_events[0][1], 0);
+	sim_free(&s);
+}
+
+/* ---- hand-made peer: bad input, aggressive nomination, renomination ------------------------ */
+
+struct fake {
+	struct ice_agent *a;
+	struct netaddr base, peer;
+	const char *lufrag, *lpwd;
+	char rufrag[16], rpwd[32];
+	uint64_t now;
+};
+
+static void fake_init(struct fake *f, bool controlling)
+{
+	struct ice_config cfg = cfg_of(controlling, false, 99);
+	struct ice_candidate c = {0};
+
+	memset(f, 0, sizeof(*f));
+	f->now = 1000;
+	assert_int_equal(ice_agent_new(&f->a, &cfg), 0);
+	assert_int_equal(ice_agent_add_stream(f->a, 1), 0);
+	f->base = sim_addr("203.0.113.10", 5000);
+	f->peer = sim_addr("203.0.113.99", 7000);
+	assert_int_equal(ice_agent_add_host(f->a, 0, 1, &f->base, 65535), 0);
+	ice_agent_local_credentials(f->a, 0, &f->lufrag, &f->lpwd);
+	strcpy(f->rufrag, "peerUFRG");
+	strcpy(f->rpwd, "peerpasswordpeerpassword");
+	assert_int_equal(ice_agent_set_remote_credentials(f->a, 0, f->rufrag, f->rpwd), 0);
+	c.component = 1;
+	c.addr = f->peer;
+	c.type = ICE_CAND_TYPE_HOST;
+	c.priority = ice_candidate_priority(126, 1000, 1);
+	strcpy(c.foundation, "peer1");
+	assert_int_equal(ice_agent_add_remote_candidate(f->a, 0, &c), 0);
+	assert_int_equal(ice_agent_start(f->a, f->now), 0);
+}
+
+/* A Binding request as the peer would send it; knobs for breaking it. */
+static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid[12], bool use_cand,
+			   uint32_t prio, bool integrity, const char *pwd, bool unknown_attr,
+			   bool priority)
+{
+	struct stun_builder b;
+	char user[64];
+	int n;
+
+	for (int i = 0; i < 12; i++)
+		tid[i] = (uint8_t)(i * 7 + prio);
+	snprintf(user, sizeof(user), "%s:%s", f->lufrag, f->rufrag);
+	stun_build_init(&b, buf, cap, STUN_METHOD_BINDING, STUN_CLASS_REQUEST, tid);
+	stun_build_string(&b, STUN_ATTR_USERNAME, user);
+	if (priority)
+		stun_build_u32(&b, STUN_ATTR_PRIORITY, prio);
+	stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, 0xffffffffffffffffull);
+	if (use_cand)
+		stun_build_empty(&b, STUN_ATTR_USE_CANDIDATE);
+	if (unknown_attr)
+		stun_build_u32(&b, 0x7ff0, 1);
+	if (integrity)
+		stun_build_integrity(&b, (const uint8_t *)pwd, strlen(pwd));
+	stun_build_fingerprint(&b);
+	n = stun_build_finish(&b);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/* Pop what the agent sent; returns the error code of a response (0 success,
+ * -1 none) and leaves any request it sent (our triggered check) in *req. */
+static int fake_collect(struct fake *f, struct stun_msg *resp, uint8_t *rbuf, struct stun_msg *req,
+			uint8_t *qbuf, const struct netaddr **to)
+{
+	struct ice_transmit tx;
+	int code = -1;
+
+	while (ice_agent_poll_transmit(f->a, &tx)) {
+		struct stun_msg m;
+		uint8_t tmp[ICE_TX_HEAD_MAX];
+
+		memcpy(tmp, tx.head, tx.head_len);
+		assert_true(stun_parse(&m, tx.head, tx.head_len) > 0);
+		if (m.cls == STUN_CLASS_REQUEST && req) {
+			memcpy(qbuf, tx.head, tx.head_len);
+			stun_parse(req, qbuf, tx.head_len);
+			if (to)
+				*to = NULL;
+		} else if (m.cls == STUN_CLASS_SUCCESS || m.cls == STUN_CLASS_ERROR) {
+			memcpy(rbuf, tx.head, tx.head_len);
+			stun_parse(resp, rbuf, tx.head_len);
+			code = 0;
+			if (m.cls == STUN_CLASS_ERROR) {
+				const struct stun_attr *e =
+					stun_msg_find(resp, STUN_ATTR_ERROR_CODE);
+
+				assert_non_null(e);
+				stun_attr_get_error(resp, e, &code, NULL, NULL);
+			}
+		}
+	}
+	return code;
+}
+
+/* Answer the agent's check as the peer: success with the mapped address. */
+static int fake_answer(struct fake *f, const struct stun_msg *req, const struct netaddr *from)
+{
+	struct stun_builder b;
+	uint8_t buf[256];
+	struct ice_recv_result res;
+	int n;
+
+	stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_BINDING, STUN_CLASS_SUCCESS, req->tid);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &f->base);
+	stun_build_integrity(&b, (const uint8_t *)f->rpwd, strlen(f->rpwd));
+	stun_build_fingerprint(&b);
+	n = stun_build_finish(&b);
+	assert_true(n > 0);
+	return ice_agent_recv(f->a, f->now, &f->base, from, buf, (size_t)n, &res);
+}
+
+static void malformed_dropped(void **state)
+{
+	struct fake f;
+	struct ice_agent_stats st0, st;
+	struct ice_recv_result res;
+	uint8_t buf[512], rbuf[512], tid[12];
+	struct stun_msg resp;
+	size_t n;
+	static const uint8_t junk_stun[] = {0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42,
+					    1,	  2,	3,    4,    5,	  6,	7,    8,
+					    9,	  10,	11,   12,   0x00, 0x06, 0x00, 0x40};
+
+	fake_init(&f, false);
+	ice_agent_get_stats(f.a, &st0);
+	/* Truncated STUN / attribute overrun: dropped as malformed. */
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, junk_stun, 10, &res),
+			 ICE_RECV_DROPPED);
+	assert_int_equal(
+		ice_agent_recv(f.a, f.now, &f.base, &f.peer, junk_stun, sizeof(junk_stun), &res),
+		ICE_RECV_DROPPED);
+	/* ChannelData not from a TURN server: dropped. */
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer,
+					(const uint8_t[]){0x40, 0, 0, 0}, 4, &res),
+			 ICE_RECV_DROPPED);
+	/* Unknown base. */
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.peer, &f.peer, junk_stun, 20, &res),
+			 ICE_RECV_DROPPED);
+	ice_agent_get_stats(f.a, &st);
+	assert_int_equal(st.rx_dropped_malformed, st0.rx_dropped_malformed + 2);
+	assert_int_equal(st.rx_dropped_unknown, st0.rx_dropped_unknown + 2);
+	fake_collect(&f, &resp, rbuf, NULL, NULL, NULL);
+
+	/* Wrong password: 401, counted, no pair learnt. */
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, "wrongpassword",
+			 false, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+			 ICE_RECV_DROPPED);
+	assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL), 401);
+	/* No MESSAGE-INTEGRITY: 400. */
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, false, f.lpwd, false, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+			 ICE_RECV_DROPPED);
+	assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL), 400);
+	/* Authenticated but an unknown comprehension-required attribute: 420
+	 * listing it. */
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, true, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL), 420);
+	{
+		const struct stun_attr *u = stun_msg_find(&resp, STUN_ATTR_UNKNOWN_ATTRIBUTES);
+		uint16_t types[4];
+		size_t nt = 0;
+
+		assert_non_null(u);
+		assert_int_equal(stun_attr_get_unknown(&resp, u, types, 4, &nt), 0);
+		assert_int_equal(nt, 1);
+		assert_int_equal(types[0], 0x7ff0);
+		assert_int_equal(
+			stun_check_integrity(&resp, (const uint8_t *)f.lpwd, strlen(f.lpwd)), 0);
+	}
+	/* Authenticated without PRIORITY: 400. */
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1, true, f.lpwd, false, false);
+	ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res);
+	assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL), 400);
+	/* A response nobody asked for, and one with a bad integrity. */
+	{
+		struct stun_builder b;
+		int m;
+
+		stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_BINDING, STUN_CLASS_SUCCESS, tid);
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &f.base);
+		stun_build_integrity(&b, (const uint8_t *)"nope", 4);
+		m = stun_build_finish(&b);
+		assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, (size_t)m, &res),
+				 ICE_RECV_DROPPED);
+	}
+	ice_agent_get_stats(f.a, &st);
+	assert_int_equal(st.rx_dropped_unauth, st0.rx_dropped_unauth + 2);
+	assert_int_equal(st.errors_sent, 4);
+	/* None of it selected anything or learnt a peer-reflexive candidate. */
+	{
+		struct ice_pair_info pi[8];
+
+		assert_int_equal(ice_agent_pairs(f.a, 0, pi, 8), 1);
+		assert_int_equal(ice_agent_selected_pair(f.a, 0, 1, pi), -ENOTCONN);
+		assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_CHECKING);
+	}
+	ice_agent_free(f.a);
+}
+
+/* libnice-style (RFC 5245 aggressive): USE-CANDIDATE on the very first
+ * check, before our own check of that pair has succeeded. Then the peer
+ * renominates a better pair and the selection follows. */
+static void aggressive_and_renomination(void **state)
+{
+	struct fake f;
+	struct ice_recv_result res;
+	uint8_t buf[512], rbuf[512], qbuf[512], tid[12];
+	struct stun_msg resp, req;
+	struct ice_pair_info sel;
+	struct ice_event ev;
+	struct netaddr better = sim_addr("203.0.113.98", 7002);
+	size_t n;
+	int selected = 0;
+
+	fake_init(&f, false);
+	n = fake_request(&f, buf, sizeof(buf), tid, true, 1862270975u, true, f.lpwd, false, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	assert_int_equal(fake_collect(&f, &resp, rbuf, &req, qbuf, NULL), 0);
+	assert_int_equal(ice_agent_selected_pair(f.a, 0, 1, &sel), -ENOTCONN);
+	/* Our triggered check goes out at the next Ta; answer it. */
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	memset(&req, 0, sizeof(req));
+	fake_collect(&f, &resp, rbuf, &req, qbuf, NULL);
+	assert_int_equal(req.cls, STUN_CLASS_REQUEST);
+	assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_selected_pair(f.a, 0, 1, &sel), 0);
+	assert_true(netaddr_equal(&sel.remote.addr, &f.peer));
+	while (ice_agent_poll_event(f.a, &ev))
+		selected += ev.type == ICE_EVENT_SELECTED_PAIR;
+	assert_int_equal(selected, 1);
+
+	/* Renomination: a check with USE-CANDIDATE from a new address (prflx)
+	 * with a higher PRIORITY. */
+	n = fake_request(&f, buf, sizeof(buf), tid, true, 2130706431u, true, f.lpwd, false, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &better, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	fake_collect(&f, &resp, rbuf, NULL, NULL, NULL);
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	memset(&req, 0, sizeof(req));
+	fake_collect(&f, &resp, rbuf, &req, qbuf, NULL);
+	assert_int_equal(req.cls, STUN_CLASS_REQUEST);
+	assert_int_equal(fake_answer(&f, &req, &better), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_selected_pair(f.a, 0, 1, &sel), 0);
+	assert_true(netaddr_equal(&sel.remote.addr, &better));
+	assert_int_equal(sel.remote.type, ICE_CAND_TYPE_PRFLX);
+	selected = 0;
+	while (ice_agent_poll_event(f.a, &ev))
+		selected += ev.type == ICE_EVENT_SELECTED_PAIR;
+	assert_int_equal(selected, 1);
+	/* Media from the new remote is on the selected pair, from the old not. */
+	{
+		static const uint8_t rtp[12] = {0x80, 0x60};
+
+		assert_int_equal(
+			ice_agent_recv(f.a, f.now, &f.base, &better, rtp, sizeof(rtp), &res),
+			ICE_RECV_DATA);
+		assert_true(res.on_selected);
+		assert_int_equal(
+			ice_agent_recv(f.a, f.now, &f.base, &f.peer, rtp, sizeof(rtp), &res),
+			ICE_RECV_DATA);
+		assert_false(res.on_selected);
+	}
+	ice_agent_free(f.a);
+}
+
+/* §7.2.5.2.1: a response from another address than the check went to
+ * fails the pair; §6.1.2.5: the check list keeps the best max_pairs. */
+static void symmetric_response_and_limit(void **state)
+{
+	struct fake f;
+	uint8_t rbuf[512], qbuf[512];
+	struct stun_msg resp, req;
+	struct ice_pair_info pi[8];
+	struct netaddr elsewhere = sim_addr("203.0.113.97", 7000);
+	struct ice_config cfg = cfg_of(true, false, 3);
+	struct ice_agent *a;
+	struct netaddr base = sim_addr("203.0.113.10", 5000);
+
+	fake_init(&f, true);
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	memset(&req, 0, sizeof(req));
+	fake_collect(&f, &resp, rbuf, &req, qbuf, NULL);
+	assert_int_equal(req.cls, STUN_CLASS_REQUEST);
+	assert_int_equal(fake_answer(&f, &req, &elsewhere), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_pairs(f.a, 0, pi, 8), 1);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FAILED);
+	assert_int_equal(ice_agent_selected_pair(f.a, 0, 1, pi), -ENOTCONN);
+	ice_agent_free(f.a);
+
+	cfg.max_pairs = 3;
+	assert_int_equal(ice_agent_new(&a, &cfg), 0);
+	assert_int_equal(ice_agent_add_stream(a, 1), 0);
+	assert_int_equal(ice_agent_add_host(a, 0, 1, &base, 65535), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "abcd", "0123456789012345678901"),
+			 0);
+	for (unsigned i = 0; i < 5; i++) {
+		struct ice_candidate c = {
+			.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
+
+		c.addr = sim_addr("198.51.100.50", (uint16_t)(1000 + i));
+		c.priority = ice_candidate_priority(126, i * 100, 1);
+		snprintf(c.foundation, sizeof(c.foundation), "f%u", i);
+		assert_int_equal(ice_agent_add_remote_candidate(a, 0, &c), 0);
+	}
+	assert_int_equal(ice_agent_pairs(a, 0, pi, 8), 3);
+	for (unsigned i = 0; i < 3; i++)
+		assert_true(netaddr_port(&pi[i].remote.addr) >= 1002);
+	ice_agent_free(a);
+}
+
+/* A check from an address not yet signalled makes a prflx remote; when the
+ * trickled candidate for it arrives, it takes the signalled type. */
+static void prflx_then_signalled(void **state)
+{
+	struct fake f;
+	struct ice_recv_result res;
+	uint8_t buf[512], rbuf[512], tid[12];
+	struct stun_msg resp;
+	struct ice_pair_info pi[4];
+	struct netaddr late = sim_addr("203.0.113.77", 7777);
+	struct ice_candidate c = {.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
+	size_t n;
+	int np;
+
+	fake_init(&f, false);
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &late, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL), 0);
+	np = ice_agent_pairs(f.a, 0, pi, 4);
+	assert_int_equal(np, 2);
+	assert_int_equal(pi[1].remote.type, ICE_CAND_TYPE_PRFLX);
+	assert_int_equal(pi[1].remote.priority, 1862270975u);
+	c.addr = late;
+	c.priority = 2130706431u;
+	strcpy(c.foundation, "late");
+	assert_int_equal(ice_agent_add_remote_candidate(f.a, 0, &c), 0);
+	assert_int_equal(ice_agent_pairs(f.a, 0, pi, 4), 2);
+	assert_int_equal(pi[1].remote.type, ICE_CAND_TYPE_HOST);
+	assert_string_equal(pi[1].remote.foundation, "late");
+	assert_true(pi[1].priority == (2130706431ull << 32) + 2 * 2130706431ull);
+	ice_agent_free(f.a);
+}
+
+static unsigned count_tx(struct ice_agent *a)
+{
+	struct ice_transmit tx;
+	unsigned n = 0;
+
+	while (ice_agent_poll_transmit(a, &tx))
+		n++;
+	return n;
+}
+
+/* One check per Ta (RFC 8445 §14.2), the first retransmission after the
+ * §14.3 RTO, and Ta from the configuration. */
+static void pacing_and_rto(void **state)
+{
+	struct ice_config cfg = cfg_of(true, false, 11);
+	struct netaddr base = sim_addr("203.0.113.10", 5000);
+	struct ice_agent_stats st;
+	struct ice_agent *a;
+
+	cfg.ta_ms = 20;
+	assert_int_equal(ice_agent_new(&a, &cfg), 0);
+	assert_int_equal(ice_agent_add_stream(a, 1), 0);
+	assert_int_equal(ice_agent_add_host(a, 0, 1, &base, 65535), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "abcd", "0123456789012345678901"),
+			 0);
+	for (unsigned i = 0; i < 40; i++) {
+		struct ice_candidate c = {
+			.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
+
+		c.addr = sim_addr("198.51.100.50", (uint16_t)(1000 + i));
+		c.priority = ice_candidate_priority(126, 1000 - i, 1);
+		snprintf(c.foundation, sizeof(c.foundation), "f%u", i);
+		assert_int_equal(ice_agent_add_remote_candidate(a, 0, &c), 0);
+	}
+	assert_int_equal(ice_agent_start(a, 0), 0);
+	assert_int_equal(ice_agent_tick(a, 0), 20);
+	assert_int_equal(count_tx(a), 1);
+	ice_agent_tick(a, 19);
+	assert_int_equal(count_tx(a), 0);
+	ice_agent_tick(a, 20);
+	assert_int_equal(count_tx(a), 1);
+	/* RTO = MAX(500, Ta * (Num-Waiting + Num-In-Progress)): the first
+	 * check went out with nothing else in progress, so 500 ms; until
+	 * then one paced check per Ta, 25 in all, and no retransmission. */
+	for (uint64_t t = 40; t < 500; t += 20) {
+		ice_agent_tick(a, t);
+		assert_int_equal(count_tx(a), 1);
+	}
+	ice_agent_get_stats(a, &st);
+	assert_int_equal(st.checks_sent, 25);
+	assert_int_equal(st.checks_retransmitted, 0);
+	ice_agent_tick(a, 500);
+	ice_agent_get_stats(a, &st);
+	assert_int_equal(st.checks_retransmitted, 1);
+	ice_agent_free(a);
+}
+
+/* RFC 8445 §6.1.2.6 / §6.1.4.2 / §7.2.5.3.3: a foundation is checked once
+ * across the check lists; the other streams' pairs of that foundation stay
+ * Frozen until it succeeds, then go Waiting. */
+static void unfreeze_across_streams(void **state)
+{
+	struct fake f;
+	struct ice_pair_info pi[4];
+	struct netaddr base2 = sim_addr("203.0.113.10", 5002),
+		       peer2 = sim_addr("203.0.113.99", 7002);
+	struct ice_candidate c = {.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
+	uint8_t rbuf[512], qbuf[512];
+	struct stun_msg resp, req;
+
+	fake_init(&f, true); /* stream 0: base 5000 -> peer 7000, foundation peer1 */
+	assert_int_equal(ice_agent_add_stream(f.a, 1), 1);
+	assert_int_equal(ice_agent_add_host(f.a, 1, 1, &base2, 65535), 0);
+	assert_int_equal(ice_agent_set_remote_credentials(f.a, 1, f.rufrag, f.rpwd), 0);
+	c.addr = peer2;
+	c.priority = ice_candidate_priority(126, 1000, 1);
+	strcpy(c.foundation, "peer1"); /* same remote foundation, same base IP */
+	assert_int_equal(ice_agent_add_remote_candidate(f.a, 1, &c), 0);
+	ice_agent_tick(f.a, f.now);
+	memset(&req, 0, sizeof(req));
+	fake_collect(&f, &resp, rbuf, &req, qbuf, NULL);
+	assert_int_equal(req.cls, STUN_CLASS_REQUEST);
+	ice_agent_pairs(f.a, 0, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_IN_PROGRESS);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FROZEN);
+	/* Ta later: stream 1 may not unfreeze its only pair. */
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	assert_int_equal(count_tx(f.a), 0);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FROZEN);
+	/* Stream 0's check succeeds: stream 1's pair goes Waiting, is checked. */
+	assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_WAITING);
+	f.now += 50;
+	ice_agent_tick(f.a, f.now);
+	ice_agent_pairs(f.a, 1, pi, 4);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_IN_PROGRESS);
+	ice_agent_free(f.a);
+}
+
+static void api_errors(void **state)
+{
+	struct ice_agent *a;
+	struct ice_config cfg = cfg_of(false, true, 1);
+	struct netaddr any = sim_addr("0.0.0.0", 5000), ok = sim_addr("203.0.113.1", 5000);
+	struct ice_transmit tx;
+
+	assert_int_equal(ice_agent_new(&a, &cfg), 0);
+	assert_int_equal(ice_agent_add_stream(a, 0), -EINVAL);
+	assert_int_equal(ice_agent_add_stream(a, ICE_MAX_COMPONENTS + 1), -EINVAL);
+	assert_int_equal(ice_agent_add_stream(a, 1), 0);
+	assert_int_equal(ice_agent_add_host(a, 1, 1, &ok, 1), -ENOENT);
+	assert_int_equal(ice_agent_add_host(a, 0, 2, &ok, 1), -ENOENT);
+	assert_int_equal(ice_agent_add_host(a, 0, 1, &any, 1), -EINVAL);
+	assert_int_equal(ice_agent_add_host(a, 0, 1, &ok, 1), 0);
+	assert_int_equal(ice_agent_add_host(a, 0, 1, &ok, 1), -EEXIST);
+	assert_int_equal(ice_agent_set_controlling(a, true), -EINVAL); /* lite */
+	assert_int_equal(ice_agent_set_remote_lite(a, true), -EOPNOTSUPP);
+	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "", "x"), -EINVAL);
+	assert_int_equal(ice_agent_set_remote_credentials(a, 0, "a:b", "pwd"), -EINVAL);
+	assert_int_equal(ice_agent_send(a, 0, 1, (const uint8_t *)"x", 1, &tx), -ENOTCONN);
+	assert_int_equal(ice_agent_tick(a, 5), UINT64_MAX);
+	assert_string_equal(ice_agent_state_str(ICE_AGENT_STATE_COMPLETED), "completed");
+	assert_string_equal(ice_pair_state_str(ICE_PAIR_STATE_IN_PROGRESS), "in-progress");
+	assert_string_equal(ice_consent_state_str(ICE_CONSENT_STATE_LOST), "lost");
+	assert_string_equal(ice_agent_state_str(99), "unknown");
+	ice_agent_free(a);
+	ice_agent_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(priority_formula, no_errors_logged),
+		cmocka_unit_test_teardown(pair_priority_and_foundations, no_errors_logged),
+		cmocka_unit_test_teardown(host_only, no_errors_logged),
+		cmocka_unit_test_teardown(host_only_ipv6, no_errors_logged),
+		cmocka_unit_test_teardown(rtcp_and_two_streams, no_errors_logged),
+		cmocka_unit_test_teardown(nat_one_side, no_errors_logged),
+		cmocka_unit_test_teardown(port_restricted_both, no_errors_logged),
+		cmocka_unit_test_teardown(same_nat, no_errors_logged),
+		cmocka_unit_test_teardown(symmetric_both_relay, no_errors_logged),
+		cmocka_unit_test_teardown(relay_two_components, no_errors_logged),
+		cmocka_unit_test_teardown(turn_stale_nonce, no_errors_logged),
+		cmocka_unit_test_teardown(turn_wrong_password, no_errors_logged),
+		cmocka_unit_test_teardown(role_conflict, no_errors_logged),
+		cmocka_unit_test_teardown(lite_peer, no_errors_logged),
+		cmocka_unit_test_teardown(trickle, no_errors_logged),
+		cmocka_unit_test_teardown(restart, no_errors_logged),
+		cmocka_unit_test_teardown(consent_loss, no_errors_logged),
+		cmocka_unit_test_teardown(lossy_network, no_errors_logged),
+		cmocka_unit_test_teardown(unreachable_fails, no_errors_logged),
+		cmocka_unit_test_teardown(malformed_dropped, no_errors_logged),
+		cmocka_unit_test_teardown(aggressive_and_renomination, no_errors_logged),
+		cmocka_unit_test_teardown(symmetric_response_and_limit, no_errors_logged),
+		cmocka_unit_test_teardown(prflx_then_signalled, no_errors_logged),
+		cmocka_unit_test_teardown(pacing_and_rto, no_errors_logged),
+		cmocka_unit_test_teardown(unfreeze_across_streams, no_errors_logged),
+		cmocka_unit_test_teardown(api_errors, no_errors_logged),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * turn_client against a hand-driven server: the long-term credential dance
+ * (401, then 438), refresh timing, permissions and channels, the RFC 8489
+ * retransmission schedule, release, and malformed server input dropped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "icepath/channel_data.h"
+#include "icepath/stun.h"
+#include "icepath/turn_client.h"
+
+static uint64_t rng = 42;
+
+static void rnd(void *buf, size_t len, void *ctx)
+{
+	uint8_t *p = buf;
+
+	while (len--) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		*p++ = (uint8_t)(rng >> 56);
+	}
+}
+
+struct srv {
+	struct turn_client *tc;
+	struct netaddr server, base, relayed, peer;
+	uint8_t key[STUN_MAX_KEY_LEN];
+	int key_len;
+	uint8_t last[2048];
+	size_t last_len;
+	struct stun_msg req;
+};
+
+static struct netaddr addr(const char *ip, uint16_t port)
+{
+	struct netaddr a;
+
+	assert_int_equal(netaddr_from_str(&a, ip, port), 0);
+	return a;
+}
+
+static void srv_init(struct srv *s)
+{
+	struct turn_client_config cfg = {0};
+
+	memset(s, 0, sizeof(*s));
+	s->server = addr("198.51.100.2", 3478);
+	s->base = addr("203.0.113.10", 5000);
+	s->relayed = addr("198.51.100.2", 50000);
+	s->peer = addr("203.0.113.20", 6000);
+	cfg.server = s->server;
+	cfg.base = s->base;
+	cfg.username = "alice";
+	cfg.password = "secret";
+	cfg.random = rnd;
+	assert_int_equal(turn_client_new(&s->tc, &cfg), 0);
+	s->key_len = stun_key_long_term(STUN_PASSWORD_ALG_MD5, "alice", "realm.example", "secret",
+					s->key);
+	assert_int_equal(s->key_len, 16);
+}
+
+/* Take the one datagram the client queued; parse it into s->req. */
+static bool srv_take(struct srv *s)
+{
+	struct ice_transmit tx;
+
+	if (!turn_client_poll_transmit(s->tc, &tx))
+		return false;
+	assert_true(netaddr_equal(&tx.local, &s->base));
+	assert_true(netaddr_equal(&tx.remote, &s->server));
+	memcpy(s->last, tx.head, tx.head_len);
+	s->last_len = tx.head_len;
+	assert_true(stun_parse(&s->req, s->last, s->last_len) > 0);
+	return true;
+}
+
+static int srv_reply(struct srv *s, uint64_t now, int code, const char *nonce, bool sign,
+		     uint32_t lifetime)
+{
+	struct stun_builder b;
+	uint8_t buf[512];
+	struct turn_recv r;
+	int n;
+
+	stun_build_init(&b, buf, sizeof(buf), s->req.method,
+			code ? STUN_CLASS_ERROR : STUN_CLASS_SUCCESS, s->req.tid);
+	if (code) {
+		stun_build_error(&b, code, stun_error_reason(code));
+		stun_build_string(&b, STUN_ATTR_REALM, "realm.example");
+		stun_build_string(&b, STUN_ATTR_NONCE, nonce);
+	} else if (s->req.method == STUN_METHOD_ALLOCATE) {
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &s->relayed);
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &s->base);
+		stun_build_u32(&b, STUN_ATTR_LIFETIME, lifetime);
+	} else if (s->req.method == STUN_METHOD_REFRESH) {
+		stun_build_u32(&b, STUN_ATTR_LIFETIME, lifetime);
+	}
+	if (sign)
+		stun_build_integrity(&b, s->key, (size_t)s->key_len);
+	stun_build_fingerprint(&b);
+	n = stun_build_finish(&b);
+	assert_true(n > 0);
+	return turn_client_recv(s->tc, now, buf, (size_t)n, &r);
+}
+
+static void assert_authenticated(struct srv *s, const char *nonce)
+{
+	const struct stun_attr *a;
+	char v[64];
+
+	a = stun_msg_find(&s->req, STUN_ATTR_USERNAME);
+	assert_non_null(a);
+	assert_int_equal(stun_attr_get_string(&s->req, a, v, sizeof(v)), 0);
+	assert_string_equal(v, "alice");
+	a = stun_msg_find(&s->req, STUN_ATTR_NONCE);
+	assert_non_null(a);
+	assert_int_equal(stun_attr_get_string(&s->req, a, v, sizeof(v)), 0);
+	assert_string_equal(v, nonce);
+	assert_int_equal(stun_check_integrity(&s->req, s->key, (size_t)s->key_len), 0);
+}
+
+static void allocate(struct srv *s, uint64_t now)
+{
+	struct netaddr r, m;
+
+	assert_int_equal(turn_client_allocate(s->tc, now), 0);
+	assert_true(srv_take(s));
+	assert_int_equal(s->req.method, STUN_METHOD_ALLOCATE);
+	assert_int_equal(s->req.integrity, -1); /* first try carries no credentials */
+	assert_non_null(stun_msg_find(&s->req, STUN_ATTR_REQUESTED_TRANSPORT));
+	assert_int_equal(srv_reply(s, now, 401, "n1", false, 0), TURN_RECV_HANDLED);
+	assert_true(srv_take(s));
+	assert_authenticated(s, "n1");
+	assert_int_equal(srv_reply(s, now, 438, "n2", false, 0), TURN_RECV_HANDLED);
+	assert_true(srv_take(s));
+	assert_authenticated(s, "n2");
+	assert_int_equal(turn_client_state(s->tc), TURN_ALLOC_STATE_ALLOCATING);
+	assert_int_equal(srv_reply(s, now, 0, NULL, true, 600), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_state(s->tc), TURN_ALLOC_STATE_ALLOCATED);
+	assert_int_equal(turn_client_relayed(s->tc, &r, &m), 0);
+	assert_true(netaddr_equal(&r, &s->relayed));
+	assert_true(netaddr_equal(&m, &s->base));
+}
+
+static void allocate_refresh_release(void **state)
+{
+	struct srv s;
+	struct turn_event ev;
+	uint64_t now = 1000;
+
+	srv_init(&s);
+	assert_int_equal(turn_client_relayed(s.tc, NULL, NULL), -ENOTCONN);
+	allocate(&s, now);
+	assert_true(turn_client_poll_event(s.tc, &ev));
+	assert_int_equal(ev.type, TURN_EVENT_ALLOCATED);
+	/* Refresh at lifetime - 60 s (RFC 8656 §7: before expiry). */
+	assert_int_equal(turn_client_next_deadline(s.tc), now + 540000);
+	turn_client_tick(s.tc, now + 539999);
+	assert_false(srv_take(&s));
+	now += 540000;
+	turn_client_tick(s.tc, now);
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_REFRESH);
+	assert_authenticated(&s, "n2");
+	assert_int_equal(srv_reply(&s, now, 0, NULL, true, 300), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_next_deadline(s.tc), now + 240000);
+	/* A success that does not prove the key is dropped. */
+	assert_int_equal(turn_client_release(s.tc, now), 0);
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_REFRESH);
+	{
+		const struct stun_attr *a = stun_msg_find(&s.req, STUN_ATTR_LIFETIME);
+		uint32_t lt = 1;
+
+		assert_non_null(a);
+		assert_int_equal(stun_attr_get_u32(&s.req, a, &lt), 0);
+		assert_int_equal(lt, 0);
+	}
+	assert_int_equal(srv_reply(&s, now, 0, NULL, false, 0), TURN_RECV_DROPPED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_RELEASING);
+	assert_int_equal(srv_reply(&s, now, 0, NULL, true, 0), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_RELEASED);
+	assert_string_equal(turn_alloc_state_str(TURN_ALLOC_STATE_RELEASED), "released");
+	turn_client_free(s.tc);
+}
+
+static void permissions_channels_data(void **state)
+{
+	struct srv s;
+	struct turn_event ev;
+	struct ice_transmit tx;
+	struct turn_recv r;
+	uint8_t buf[256];
+	static const uint8_t payload[5] = {0x80, 1, 2, 3, 4};
+	uint64_t now = 1000;
+	int n;
+
+	srv_init(&s);
+	/* Asked before the allocation exists: sent once allocated. */
+	assert_int_equal(turn_client_permit(s.tc, &s.peer, now), 0);
+	allocate(&s, now);
+	while (turn_client_poll_event(s.tc, &ev))
+		;
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_CREATE_PERMISSION);
+	assert_authenticated(&s, "n2");
+	assert_false(turn_client_permitted(s.tc, &s.peer));
+	/* Send indication until a channel exists; data is not copied. */
+	assert_int_equal(turn_client_wrap(s.tc, &s.peer, payload, sizeof(payload), false, &tx), 0);
+	assert_ptr_equal(tx.payload, payload);
+	assert_int_equal(tx.pad_len, 3);
+	n = ice_transmit_flatten(&tx, buf, sizeof(buf));
+	{
+		struct stun_msg m;
+		const struct stun_attr *d;
+		struct netaddr p;
+
+		assert_true(stun_parse(&m, buf, (size_t)n) == n);
+		assert_int_equal(m.method, STUN_METHOD_SEND);
+		assert_int_equal(m.cls, STUN_CLASS_INDICATION);
+		d = stun_msg_find(&m, STUN_ATTR_DATA);
+		assert_non_null(d);
+		assert_int_equal(d->len, sizeof(payload));
+		assert_memory_equal(stun_attr_value(&m, d), payload, sizeof(payload));
+		assert_int_equal(stun_attr_get_xor_addr(
+					 &m, stun_msg_find(&m, STUN_ATTR_XOR_PEER_ADDRESS), &p),
+				 0);
+		assert_true(netaddr_equal(&p, &s.peer));
+	}
+	assert_int_equal(srv_reply(&s, now, 0, NULL, true, 0), TURN_RECV_HANDLED);
+	assert_true(turn_client_permitted(s.tc, &s.peer));
+	/* Permission refresh every 240 s. */
+	assert_int_equal(turn_client_next_deadline(s.tc), now + 240000);
+	/* ChannelBind, then ChannelData both ways. */
+	assert_int_equal(turn_client_bind_channel(s.tc, &s.peer, now), 0);
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_CHANNEL_BIND);
+	assert_int_equal(srv_reply(&s, now, 0, NULL, true, 0), TURN_RECV_HANDLED);
+	assert_true(turn_client_poll_event(s.tc, &ev));
+	assert_int_equal(ev.type, TURN_EVENT_CHANNEL_BOUND);
+	assert_int_equal(ev.channel, TURN_CHANNEL_MIN);
+	assert_int_equal(turn_client_wrap(s.tc, &s.peer, payload, sizeof(payload), false, &tx), 0);
+	assert_int_equal(tx.head_len, CHANNEL_DATA_HEADER_LEN);
+	assert_int_equal(tx.head[0], 0x40);
+	n = channel_data_build(buf, sizeof(buf), TURN_CHANNEL_MIN, payload, sizeof(payload), true);
+	assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r), TURN_RECV_DATA);
+	assert_true(netaddr_equal(&r.peer, &s.peer));
+	assert_int_equal(r.len, sizeof(payload));
+	assert_memory_equal(r.data, payload, sizeof(payload));
+	/* Malformed or unknown ChannelData: dropped. */
+	assert_int_equal(turn_client_recv(s.tc, now, buf, 3, &r), TURN_RECV_DROPPED);
+	buf[3] = 200; /* length past the datagram */
+	assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r), TURN_RECV_DROPPED);
+	n = channel_data_build(buf, sizeof(buf), TURN_CHANNEL_MIN + 5, payload, sizeof(payload),
+			       false);
+	assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r), TURN_RECV_DROPPED);
+	/* Data indication without DATA: dropped; from an unpermitted peer: dropped. */
+	{
+		struct stun_builder b;
+		uint8_t tid[12] = {1};
+		struct netaddr stranger = addr("192.0.2.9", 9);
+
+		stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_DATA, STUN_CLASS_INDICATION, tid);
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &s.peer);
+		n = stun_build_finish(&b);
+		assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r),
+				 TURN_RECV_DROPPED);
+		stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_DATA, STUN_CLASS_INDICATION, tid);
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &stranger);
+		stun_build_attr(&b, STUN_ATTR_DATA, payload, sizeof(payload));
+		n = stun_build_finish(&b);
+		assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r),
+				 TURN_RECV_DROPPED);
+		stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_DATA, STUN_CLASS_INDICATION, tid);
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &s.peer);
+		stun_build_attr(&b, STUN_ATTR_DATA, payload, sizeof(payload));
+		n = stun_build_finish(&b);
+		assert_int_equal(turn_client_recv(s.tc, now, buf, (size_t)n, &r), TURN_RECV_DATA);
+		assert_int_equal(r.len, sizeof(payload));
+	}
+	/* Garbage and responses to no transaction. */
+	assert_int_equal(turn_client_recv(s.tc, now, (const uint8_t *)"\x01\x01\x00", 3, &r),
+			 TURN_RECV_DROPPED);
+	assert_int_equal(srv_reply(&s, now, 0, NULL, true, 0), TURN_RECV_NOT_MINE);
+	/* Channel refresh at 540 s re-binds the same number. */
+	turn_client_tick(s.tc, now + 540000);
+	while (srv_take(&s))
+		if (s.req.method == STUN_METHOD_CHANNEL_BIND)
+			break;
+	assert_int_equal(s.req.method, STUN_METHOD_CHANNEL_BIND);
+	{
+		uint16_t ch = 0;
+
+		assert_int_equal(
+			stun_attr_get_channel(&s.req,
+					      stun_msg_find(&s.req, STUN_ATTR_CHANNEL_NUMBER), &ch),
+			0);
+		assert_int_equal(ch, TURN_CHANNEL_MIN);
+	}
+	turn_client_free(s.tc);
+}
+
+static void retransmit_and_fail(void **state)
+{
+	struct srv s;
+	struct turn_event ev;
+	uint64_t now = 0, sends = 0, last = 0;
+
+	srv_init(&s);
+	assert_int_equal(turn_client_allocate(s.tc, now), 0);
+	/* RFC 8489 §6.2.1: sends at 0, 500, 1500, 3500, 7500, 15500, 31500,
+	 * then failure at 39500 (Rm = 16 RTOs after the last). */
+	while (turn_client_state(s.tc) == TURN_ALLOC_STATE_ALLOCATING) {
+		while (srv_take(&s)) {
+			sends++;
+			last = now;
+		}
+		now = turn_client_next_deadline(s.tc);
+		assert_true(now < 100000);
+		turn_client_tick(s.tc, now);
+	}
+	assert_int_equal(sends, 7);
+	assert_int_equal(last, 31500);
+	assert_int_equal(now, 39500);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+	assert_true(turn_client_poll_event(s.tc, &ev));
+	assert_int_equal(ev.type, TURN_EVENT_FAILED);
+	assert_int_equal(ev.error, -ETIMEDOUT);
+	turn_client_free(s.tc);
+
+	/* Wrong credentials: a second 401 fails the allocation with 401. */
+	srv_init(&s);
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	assert_true(srv_take(&s));
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	assert_false(srv_take(&s));
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+	assert_true(turn_client_poll_event(s.tc, &ev));
+	assert_int_equal(ev.error, 401);
+	turn_client_free(s.tc);
+	turn_client_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(allocate_refresh_release),
+		cmocka_unit_test(permissions_channels_data),
+		cmocka_unit_test(retransmit_and_fail),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
