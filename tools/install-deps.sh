@@ -16,13 +16,13 @@ PKGS=(
 	libcmocka-dev                       # unit tests
 	iproute2 nftables                   # netns topologies, NAT models
 	ethtool                             # veth checksum offload off in XDP tests (a local
-	                                    # sender's offloaded UDP sum is partial on a veth)
+	                                    # sender's offloaded UDP sum is partial on a veth);
+	                                    # GRO on the bench's receiving veth
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
 	jq                                  # netns tests read the peers' JSON events
 	rtpengine-daemon                    # comparison in make bench; NG interop test
 	python3                             # JSON checks in netns tests; make bench's report
-	ethtool                             # veth offloads in bench/netns tests (tx csum off, GRO on)
 )
 
 missing=()
