@@ -31,7 +31,8 @@ int rtpstat_parse(const uint8_t *buf, size_t len, struct rtp_hdr *h, const char 
 	h->pt = buf[1] & 0x7f;
 	h->seq = (uint16_t)(buf[2] << 8 | buf[3]);
 	h->ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
-	h->ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
+	h->ssrc =
+		(uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
 	return 0;
 }
 

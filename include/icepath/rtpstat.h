@@ -63,10 +63,10 @@ const char *rtpstat_verdict_str(enum rtpstat_verdict v);
 struct rtpstat_flow {
 	uint32_t ssrc;
 	bool started;
-	int64_t base_ext; /* lowest extended sequence number seen */
-	int64_t max_ext;  /* highest extended sequence number seen */
-	uint64_t received;  /* every packet handed to rtpstat_flow_add() */
-	uint64_t unique;    /* distinct sequence numbers within base..max */
+	int64_t base_ext;  /* lowest extended sequence number seen */
+	int64_t max_ext;   /* highest extended sequence number seen */
+	uint64_t received; /* every packet handed to rtpstat_flow_add() */
+	uint64_t unique;   /* distinct sequence numbers within base..max */
 	uint64_t duplicates;
 	uint64_t reordered;
 	uint64_t too_old;

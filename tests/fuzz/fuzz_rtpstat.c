@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rtpstat_flow f;
 	struct rtp_hdr h;
-	uint64_t verdicts[4] = { 0 };
+	uint64_t verdicts[4] = {0};
 	const char *why = NULL;
 
 	if (rtpstat_parse(data, size, &h, &why) == 0) {
@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The input as a stream of big-endian 16-bit sequence numbers. */
 	rtpstat_flow_init(&f, 1);
 	for (size_t i = 0; i + 1 < size; i += 2) {
-		enum rtpstat_verdict v = rtpstat_flow_add(&f, (uint16_t)(data[i] << 8 | data[i + 1]));
+		enum rtpstat_verdict v =
+			rtpstat_flow_add(&f, (uint16_t)(data[i] << 8 | data[i + 1]));
 
 		if ((unsigned)v > RTPSTAT_TOO_OLD)
 			abort();

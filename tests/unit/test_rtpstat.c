@@ -15,13 +15,13 @@
 
 static void header_roundtrip(void **state)
 {
-	struct rtp_hdr in = { .pt = 0, .marker = true, .seq = 0xfffe, .ts = 0x01020304,
-			      .ssrc = 0xdeadbeef };
+	struct rtp_hdr in = {
+		.pt = 0, .marker = true, .seq = 0xfffe, .ts = 0x01020304, .ssrc = 0xdeadbeef};
 	struct rtp_hdr out;
 	uint8_t buf[RTP_HDR_LEN];
 	/* V=2 M=1 PT=0, seq 65534, ts, SSRC (RFC 3550 §5.1 byte order) */
-	static const uint8_t want[RTP_HDR_LEN] = { 0x80, 0x80, 0xff, 0xfe, 0x01, 0x02,
-						   0x03, 0x04, 0xde, 0xad, 0xbe, 0xef };
+	static const uint8_t want[RTP_HDR_LEN] = {0x80, 0x80, 0xff, 0xfe, 0x01, 0x02,
+						  0x03, 0x04, 0xde, 0xad, 0xbe, 0xef};
 
 	rtpstat_write(buf, &in);
 	assert_memory_equal(buf, want, sizeof(want));
@@ -42,14 +42,16 @@ static void header_malformed(void **state)
 		size_t len;
 		int err;
 	} bad[] = {
-		{ "empty", { 0 }, 0, -EMSGSIZE },
-		{ "11 bytes", { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 }, 11, -EMSGSIZE },
-		{ "version 0", { 0x00, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 }, 12, -EPROTO },
-		{ "version 1", { 0x40, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 }, 12, -EPROTO },
-		{ "version 3", { 0xc0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 }, 12, -EPROTO },
+		{"empty", {0}, 0, -EMSGSIZE},
+		{"11 bytes", {0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0}, 11, -EMSGSIZE},
+		{"version 0", {0x00, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}, 12, -EPROTO},
+		{"version 1", {0x40, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}, 12, -EPROTO},
+		{"version 3", {0xc0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}, 12, -EPROTO},
 		/* CC=2 announces 8 more bytes, only 4 are there */
-		{ "CSRC past end", { 0x82, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4 }, 16,
-		  -EMSGSIZE },
+		{"CSRC past end",
+		 {0x82, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4},
+		 16,
+		 -EMSGSIZE},
 	};
 	struct rtp_hdr h;
 	const char *why;
@@ -60,7 +62,7 @@ static void header_malformed(void **state)
 		assert_non_null(why);
 	}
 	/* CC=1 with its CSRC present is fine */
-	static const uint8_t ok[16] = { 0x81, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4 };
+	static const uint8_t ok[16] = {0x81, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4};
 	assert_int_equal(rtpstat_parse(ok, sizeof(ok), &h, NULL), 0);
 	assert_int_equal(h.csrc_count, 1);
 	assert_int_equal(h.pt, 96);
@@ -103,7 +105,7 @@ static void reorder_and_duplicates(void **state)
 
 	rtpstat_flow_init(&f, 7);
 	assert_int_equal(rtpstat_flow_add(&f, 65534), RTPSTAT_NEW);
-	assert_int_equal(rtpstat_flow_add(&f, 1), RTPSTAT_NEW);	  /* 65535, 0 missing */
+	assert_int_equal(rtpstat_flow_add(&f, 1), RTPSTAT_NEW);	      /* 65535, 0 missing */
 	assert_int_equal(rtpstat_flow_add(&f, 0), RTPSTAT_REORDERED); /* behind, across wrap */
 	assert_int_equal(rtpstat_flow_add(&f, 0), RTPSTAT_DUPLICATE);
 	assert_int_equal(rtpstat_flow_add(&f, 1), RTPSTAT_DUPLICATE);

@@ -55,10 +55,12 @@ struct bench_opts {
 	long cpu;	 /* -1: not pinned */
 };
 
-#define BENCH_OPTS_LONG                                                                           \
-	{ "flows", required_argument, NULL, 'f' }, { "count", required_argument, NULL, 'n' },     \
-		{ "duration", required_argument, NULL, 'd' },                                     \
-		{ "cpu", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' }
+#define BENCH_OPTS_LONG                                                                            \
+	{"flows", required_argument, NULL, 'f'}, {"count", required_argument, NULL, 'n'},          \
+		{"duration", required_argument, NULL, 'd'}, {"cpu", required_argument, NULL, 'c'}, \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
 /* 1 when c ('f', 'n', 'd', 'c') was a shared option and arg was good, 0 when
  * c is not shared, -EINVAL (with a message) when arg was bad. */

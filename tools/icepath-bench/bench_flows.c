@@ -55,20 +55,24 @@ int bench_flows_load(struct bench_flows *fl, const char *path, size_t max)
 		if (strspn(line, " \t\r\n") == strlen(line))
 			continue;
 		memset(&f, 0, sizeof(f));
-		if (sscanf(line, "%15s %79s %79s %79s %79s", s_ssrc, s_src, s_dst, s_rcv, s_rel) != 5) {
-			fprintf(stderr, "icepath-bench: %s:%u: expected 5 fields "
-					"(ssrc src dst rcv relay_src)\n", path, lineno);
+		if (sscanf(line, "%15s %79s %79s %79s %79s", s_ssrc, s_src, s_dst, s_rcv, s_rel) !=
+		    5) {
+			fprintf(stderr,
+				"icepath-bench: %s:%u: expected 5 fields "
+				"(ssrc src dst rcv relay_src)\n",
+				path, lineno);
 			err = -EINVAL;
 			break;
 		}
 		errno = 0;
 		ssrc = strtoul(s_ssrc, &end, 16);
-		if (errno || *end || ssrc > UINT32_MAX ||
-		    netaddr_parse(&f.src, s_src, -1) || netaddr_parse(&f.dst, s_dst, -1) ||
-		    netaddr_parse(&f.rcv, s_rcv, -1) ||
+		if (errno || *end || ssrc > UINT32_MAX || netaddr_parse(&f.src, s_src, -1) ||
+		    netaddr_parse(&f.dst, s_dst, -1) || netaddr_parse(&f.rcv, s_rcv, -1) ||
 		    (strcmp(s_rel, "-") && netaddr_parse(&f.relay_src, s_rel, -1))) {
-			fprintf(stderr, "icepath-bench: %s:%u: bad SSRC (hex) or address "
-					"(ip:port)\n", path, lineno);
+			fprintf(stderr,
+				"icepath-bench: %s:%u: bad SSRC (hex) or address "
+				"(ip:port)\n",
+				path, lineno);
 			err = -EINVAL;
 			break;
 		}
@@ -102,8 +106,8 @@ int bench_flows_save(const struct bench_flows *fl, const char *path)
 
 		fprintf(fp, "%08x %s %s %s %s\n", f->ssrc, netaddr_str(&f->src, a, sizeof(a)),
 			netaddr_str(&f->dst, b, sizeof(b)), netaddr_str(&f->rcv, c, sizeof(c)),
-			netaddr_family(&f->relay_src) ? netaddr_str(&f->relay_src, d, sizeof(d)) :
-							"-");
+			netaddr_family(&f->relay_src) ? netaddr_str(&f->relay_src, d, sizeof(d))
+						      : "-");
 	}
 	if (fclose(fp) != 0) {
 		err = -errno;

@@ -30,26 +30,25 @@ struct bench_ng {
 
 static void ng_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: icepath-bench ng --server IP:PORT --calls N --out FILE [options]\n"
-		"       icepath-bench ng --server IP:PORT --ping\n"
-		"       icepath-bench ng --direct --calls N --out FILE [options]\n"
-		"  Offer/answer N plain-RTP calls (ICE=remove) over the NG protocol and\n"
-		"  write the flows file (caller -> relay -> callee, one flow per call).\n"
-		"  --direct writes flows straight from caller to callee (no relay, the\n"
-		"  kernel's IP forwarding as a baseline). Prints one JSON object.\n"
-		"  --caller IP:PORT  offerer's address and first RTP port (default\n"
-		"                    192.0.2.10:10000); call i uses PORT+2i\n"
-		"  --callee IP:PORT  answerer's address and first port (default\n"
-		"                    198.51.100.10:10000)\n"
-		"  --prefix STR      call-id prefix (default icepath-bench)\n"
-		"  --direction A,B   NG direction: interface names toward caller, callee\n"
-		"  --delete          delete calls PREFIX-0..N-1 instead of creating them\n");
+	fprintf(out, "usage: icepath-bench ng --server IP:PORT --calls N --out FILE [options]\n"
+		     "       icepath-bench ng --server IP:PORT --ping\n"
+		     "       icepath-bench ng --direct --calls N --out FILE [options]\n"
+		     "  Offer/answer N plain-RTP calls (ICE=remove) over the NG protocol and\n"
+		     "  write the flows file (caller -> relay -> callee, one flow per call).\n"
+		     "  --direct writes flows straight from caller to callee (no relay, the\n"
+		     "  kernel's IP forwarding as a baseline). Prints one JSON object.\n"
+		     "  --caller IP:PORT  offerer's address and first RTP port (default\n"
+		     "                    192.0.2.10:10000); call i uses PORT+2i\n"
+		     "  --callee IP:PORT  answerer's address and first port (default\n"
+		     "                    198.51.100.10:10000)\n"
+		     "  --prefix STR      call-id prefix (default icepath-bench)\n"
+		     "  --direction A,B   NG direction: interface names toward caller, callee\n"
+		     "  --delete          delete calls PREFIX-0..N-1 instead of creating them\n");
 }
 
 /* One exchange; 0 when the reply's result is want (OK or PONG). */
-static int bench_ng_call(struct bench_ng *c, struct ng_request *req, enum ng_result want,
-			 char *err, size_t errlen)
+static int bench_ng_call(struct bench_ng *c, struct ng_request *req, enum ng_result want, char *err,
+			 size_t errlen)
 {
 	char why[NG_REASON_MAX] = "";
 	ssize_t n;
@@ -57,8 +56,8 @@ static int bench_ng_call(struct bench_ng *c, struct ng_request *req, enum ng_res
 	memset(&c->rep, 0, sizeof(c->rep));
 	n = ng_client_call(&c->client, req, c->reply, sizeof(c->reply), &c->rep, why, sizeof(why));
 	if (n == -ETIMEDOUT) {
-		snprintf(err, errlen, "%s: no reply after %u tries of %u ms", ng_command_str(req->cmd),
-			 c->client.attempts, c->client.timeout_ms);
+		snprintf(err, errlen, "%s: no reply after %u tries of %u ms",
+			 ng_command_str(req->cmd), c->client.attempts, c->client.timeout_ms);
 		return (int)n;
 	}
 	if (n < 0) {
@@ -134,7 +133,7 @@ static int bench_ng_setup_call(struct bench_ng *c, const char *prefix, unsigned 
 
 	bench_ng_req(c, &req, NG_CMD_OFFER, prefix, i);
 	bench_ng_sdp(sdp, sizeof(sdp), &f->src, 2 * i + 1);
-	req.sdp = (struct ng_str){ sdp, strlen(sdp) };
+	req.sdp = (struct ng_str){sdp, strlen(sdp)};
 	req.ice = NG_ICE_REMOVE;
 	rc = bench_ng_call(c, &req, NG_RESULT_OK, err, errlen);
 	if (!rc)
@@ -145,7 +144,7 @@ static int bench_ng_setup_call(struct bench_ng *c, const char *prefix, unsigned 
 	bench_ng_req(c, &req, NG_CMD_ANSWER, prefix, i);
 	snprintf(req.to_tag, sizeof(req.to_tag), "callee%u", i);
 	bench_ng_sdp(sdp, sizeof(sdp), &f->rcv, 2 * i + 2);
-	req.sdp = (struct ng_str){ sdp, strlen(sdp) };
+	req.sdp = (struct ng_str){sdp, strlen(sdp)};
 	req.ice = NG_ICE_REMOVE;
 	rc = bench_ng_call(c, &req, NG_RESULT_OK, err, errlen);
 	return rc ? rc : bench_ng_reply_addr(c, &f->dst, err, errlen);
@@ -154,18 +153,24 @@ static int bench_ng_setup_call(struct bench_ng *c, const char *prefix, unsigned 
 int bench_ng_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "server", required_argument, NULL, 's' }, { "calls", required_argument, NULL, 'n' },
-		{ "out", required_argument, NULL, 'o' }, { "caller", required_argument, NULL, 'a' },
-		{ "callee", required_argument, NULL, 'b' }, { "prefix", required_argument, NULL, 'p' },
-		{ "direction", required_argument, NULL, 'D' }, { "direct", no_argument, NULL, 'd' },
-		{ "delete", no_argument, NULL, 'x' }, { "ping", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{"server", required_argument, NULL, 's'},
+		{"calls", required_argument, NULL, 'n'},
+		{"out", required_argument, NULL, 'o'},
+		{"caller", required_argument, NULL, 'a'},
+		{"callee", required_argument, NULL, 'b'},
+		{"prefix", required_argument, NULL, 'p'},
+		{"direction", required_argument, NULL, 'D'},
+		{"direct", no_argument, NULL, 'd'},
+		{"delete", no_argument, NULL, 'x'},
+		{"ping", no_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *out = NULL, *prefix = "icepath-bench", *server_s = NULL;
 	char dirbuf[128], err[400] = "";
 	bool direct = false, del = false, ping = false;
 	struct netaddr server, caller, callee;
-	struct bench_flows fl = { 0 };
+	struct bench_flows fl = {0};
 	struct bench_ng *c = NULL;
 	long calls = 0;
 	double t0;
@@ -181,7 +186,9 @@ int bench_ng_main(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 's': server_s = optarg; break;
+		case 's':
+			server_s = optarg;
+			break;
 		case 'n': {
 			double v;
 
@@ -193,7 +200,9 @@ int bench_ng_main(int argc, char **argv)
 			calls = (long)v;
 			break;
 		}
-		case 'o': out = optarg; break;
+		case 'o':
+			out = optarg;
+			break;
 		case 'a':
 		case 'b':
 			if (netaddr_parse(ch == 'a' ? &caller : &callee, optarg, -1)) {
@@ -202,7 +211,9 @@ int bench_ng_main(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'p': prefix = optarg; break;
+		case 'p':
+			prefix = optarg;
+			break;
 		case 'D': {
 			char *comma;
 
@@ -217,11 +228,23 @@ int bench_ng_main(int argc, char **argv)
 			c->dir[1] = comma + 1;
 			break;
 		}
-		case 'd': direct = true; break;
-		case 'x': del = true; break;
-		case 'P': ping = true; break;
-		case 'h': ng_usage(stdout); rc = 0; goto out;
-		default: ng_usage(stderr); rc = 2; goto out;
+		case 'd':
+			direct = true;
+			break;
+		case 'x':
+			del = true;
+			break;
+		case 'P':
+			ping = true;
+			break;
+		case 'h':
+			ng_usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			ng_usage(stderr);
+			rc = 2;
+			goto out;
 		}
 	}
 	if (!ping && (calls < 1 || calls > 30000 || (!del && !out))) {
@@ -239,7 +262,8 @@ int bench_ng_main(int argc, char **argv)
 	}
 	if (!direct) {
 		if (!server_s || netaddr_parse(&server, server_s, -1)) {
-			fprintf(stderr, "icepath-bench ng: --server IP:PORT is required (or --direct)\n");
+			fprintf(stderr,
+				"icepath-bench ng: --server IP:PORT is required (or --direct)\n");
 			rc = 2;
 			goto out;
 		}
@@ -265,7 +289,7 @@ int bench_ng_main(int argc, char **argv)
 	}
 	t0 = bench_sys_now();
 	for (i = 0; i < (unsigned)calls; i++) {
-		struct bench_flow f = { .ssrc = 0x1ce00000u + i };
+		struct bench_flow f = {.ssrc = 0x1ce00000u + i};
 
 		f.src = caller;
 		netaddr_set_port(&f.src, (uint16_t)(netaddr_port(&caller) + 2 * i));
@@ -295,7 +319,10 @@ int bench_ng_main(int argc, char **argv)
 	if (!del && bench_flows_save(&fl, out))
 		goto out;
 	printf("{\"mode\":\"ng-%s\",\"calls\":%u,\"seconds\":%.3f}\n",
-	       del ? "delete" : direct ? "direct" : "setup", i, bench_sys_now() - t0);
+	       del	? "delete"
+	       : direct ? "direct"
+			: "setup",
+	       i, bench_sys_now() - t0);
 	rc = 0;
 out:
 	if (c)

@@ -46,8 +46,10 @@ int bench_opts_take(struct bench_opts *o, int c, const char *arg)
 	default:
 		return 0;
 	}
-	fprintf(stderr, "icepath-bench: bad value '%s' (--count 0..1000000, --duration "
-			"0.001..3600 seconds, --cpu 0..4095)\n", arg);
+	fprintf(stderr,
+		"icepath-bench: bad value '%s' (--count 0..1000000, --duration "
+		"0.001..3600 seconds, --cpu 0..4095)\n",
+		arg);
 	return -EINVAL;
 }
 

@@ -20,10 +20,10 @@
 #include "bench.h"
 #include "icepath/rtpstat.h"
 
-#define RECV_BATCH	   64
-#define RECV_BUF	   2048 /* bytes per datagram slot: larger than any benchmark packet */
+#define RECV_BATCH	    64
+#define RECV_BUF	    2048 /* bytes per datagram slot: larger than any benchmark packet */
 #define RECV_DEFAULT_RCVBUF (4 << 20) /* bytes per socket: absorbs scheduling hiccups */
-#define RECV_TICK_MS	   20
+#define RECV_TICK_MS	    20
 
 static volatile sig_atomic_t recv_draining;
 
@@ -39,18 +39,17 @@ struct recv_totals {
 
 static void recv_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: icepath-bench recv --flows FILE [options]\n"
-		"  Receive the flows of FILE on their rcv addresses, count per flow and\n"
-		"  print one JSON object (packets, pps, Mbit/s, loss, reordering).\n"
-		"  --flows FILE      flows file (see icepath-bench --help)\n"
-		"  --count N         use only the first N flows (default: all)\n"
-		"  --duration SEC    stop after this long at the latest (default 30)\n"
-		"  --idle-ms MS      after SIGTERM/SIGINT, stop once no packet came for MS\n"
-		"                    (default 1000); without a signal, run until --duration\n"
-		"  --ready-file PATH create PATH once every socket is bound\n"
-		"  --rcvbuf BYTES    SO_RCVBUF(FORCE) per socket (default 4 MiB)\n"
-		"  --cpu N           pin to CPU N\n");
+	fprintf(out, "usage: icepath-bench recv --flows FILE [options]\n"
+		     "  Receive the flows of FILE on their rcv addresses, count per flow and\n"
+		     "  print one JSON object (packets, pps, Mbit/s, loss, reordering).\n"
+		     "  --flows FILE      flows file (see icepath-bench --help)\n"
+		     "  --count N         use only the first N flows (default: all)\n"
+		     "  --duration SEC    stop after this long at the latest (default 30)\n"
+		     "  --idle-ms MS      after SIGTERM/SIGINT, stop once no packet came for MS\n"
+		     "                    (default 1000); without a signal, run until --duration\n"
+		     "  --ready-file PATH create PATH once every socket is bound\n"
+		     "  --rcvbuf BYTES    SO_RCVBUF(FORCE) per socket (default 4 MiB)\n"
+		     "  --cpu N           pin to CPU N\n");
 }
 
 static int recv_open(const struct bench_flow *f, int rcvbuf)
@@ -100,18 +99,18 @@ int bench_recv_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		BENCH_OPTS_LONG,
-		{ "idle-ms", required_argument, NULL, 'i' },
-		{ "ready-file", required_argument, NULL, 'R' },
-		{ "rcvbuf", required_argument, NULL, 'b' },
-		{ 0 },
+		{"idle-ms", required_argument, NULL, 'i'},
+		{"ready-file", required_argument, NULL, 'R'},
+		{"rcvbuf", required_argument, NULL, 'b'},
+		{0},
 	};
-	struct bench_opts o = { .duration = 30, .cpu = -1 };
+	struct bench_opts o = {.duration = 30, .cpu = -1};
 	const char *ready = NULL;
 	double t0, first = 0, last = 0, now, drain_start = 0;
 	double idle_ms = 1000, rcvbuf = RECV_DEFAULT_RCVBUF;
-	struct bench_flows fl = { 0 };
+	struct bench_flows fl = {0};
 	struct rtpstat_flow *st = NULL;
-	struct recv_totals t = { 0 };
+	struct recv_totals t = {0};
 	static uint8_t bufs[RECV_BATCH][RECV_BUF];
 	struct mmsghdr msgs[RECV_BATCH];
 	struct netaddr from[RECV_BATCH];
@@ -129,15 +128,27 @@ int bench_recv_main(int argc, char **argv)
 		if (taken)
 			continue;
 		switch (c) {
-		case 'i': bad = bench_opts_num(optarg, 1, 3600000, &idle_ms); break;
-		case 'R': ready = optarg; break;
-		case 'b': bad = bench_opts_num(optarg, 4096, 1 << 30, &rcvbuf); break;
-		case 'h': recv_usage(stdout); return 0;
-		default: recv_usage(stderr); return 2;
+		case 'i':
+			bad = bench_opts_num(optarg, 1, 3600000, &idle_ms);
+			break;
+		case 'R':
+			ready = optarg;
+			break;
+		case 'b':
+			bad = bench_opts_num(optarg, 4096, 1 << 30, &rcvbuf);
+			break;
+		case 'h':
+			recv_usage(stdout);
+			return 0;
+		default:
+			recv_usage(stderr);
+			return 2;
 		}
 		if (bad) {
-			fprintf(stderr, "icepath-bench recv: bad value '%s' (--idle-ms 1..3600000, "
-					"--rcvbuf 4096..1073741824)\n", optarg);
+			fprintf(stderr,
+				"icepath-bench recv: bad value '%s' (--idle-ms 1..3600000, "
+				"--rcvbuf 4096..1073741824)\n",
+				optarg);
 			return 2;
 		}
 	}
@@ -147,13 +158,14 @@ int bench_recv_main(int argc, char **argv)
 	fds = calloc(fl.n, sizeof(*fds));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!st || !fds || ep < 0) {
-		fprintf(stderr, "icepath-bench recv: out of memory or epoll: %s\n", strerror(errno));
+		fprintf(stderr, "icepath-bench recv: out of memory or epoll: %s\n",
+			strerror(errno));
 		goto out;
 	}
 	for (i = 0; i < fl.n; i++)
 		fds[i] = -1;
 	for (i = 0; i < fl.n; i++) {
-		struct epoll_event e = { .events = EPOLLIN, .data.u64 = i };
+		struct epoll_event e = {.events = EPOLLIN, .data.u64 = i};
 
 		rtpstat_flow_init(&st[i], fl.v[i].ssrc);
 		fds[i] = recv_open(&fl.v[i], (int)rcvbuf);
@@ -165,7 +177,7 @@ int bench_recv_main(int argc, char **argv)
 		iov[i].iov_len = RECV_BUF;
 	}
 	{
-		struct sigaction sa = { .sa_handler = recv_on_signal };
+		struct sigaction sa = {.sa_handler = recv_on_signal};
 
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
@@ -187,7 +199,8 @@ int bench_recv_main(int argc, char **argv)
 			if (drain_start == 0)
 				drain_start = now;
 			/* idle since the signal and since the last packet */
-			if ((now - (last > drain_start ? last : drain_start)) * 1000 >= (double)idle_ms)
+			if ((now - (last > drain_start ? last : drain_start)) * 1000 >=
+			    (double)idle_ms)
 				break;
 		}
 		int n = epoll_wait(ep, ev, 64, RECV_TICK_MS);
@@ -213,8 +226,8 @@ int bench_recv_main(int argc, char **argv)
 				}
 				r = recvmmsg(fds[fi], msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
 				for (int k = 0; k < r; k++)
-					recv_one(&st[fi], &fl.v[fi], bufs[k], msgs[k].msg_len, &from[k],
-						 &t);
+					recv_one(&st[fi], &fl.v[fi], bufs[k], msgs[k].msg_len,
+						 &from[k], &t);
 			} while (r == RECV_BATCH);
 		}
 		now = bench_sys_now();

@@ -33,18 +33,17 @@ struct send_flow {
 
 static void send_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: icepath-bench send --flows FILE [options]\n"
-		"  Send RTP (version 2, PT 0, per-flow sequence numbers and SSRC) on every\n"
-		"  flow of FILE, from its src to its dst, and print one JSON object.\n"
-		"  --flows FILE      flows file (see icepath-bench --help)\n"
-		"  --count N         use only the first N flows (default: all)\n"
-		"  --duration SEC    how long to send (default 5, fractions allowed)\n"
-		"  --rate PPS        total packets per second over all flows (default 0:\n"
-		"                    as fast as possible)\n"
-		"  --size BYTES      UDP payload size, 12..1472 (default 172)\n"
-		"  --batch N         packets per sendmmsg() call, 1..256 (default 16)\n"
-		"  --cpu N           pin to CPU N\n");
+	fprintf(out, "usage: icepath-bench send --flows FILE [options]\n"
+		     "  Send RTP (version 2, PT 0, per-flow sequence numbers and SSRC) on every\n"
+		     "  flow of FILE, from its src to its dst, and print one JSON object.\n"
+		     "  --flows FILE      flows file (see icepath-bench --help)\n"
+		     "  --count N         use only the first N flows (default: all)\n"
+		     "  --duration SEC    how long to send (default 5, fractions allowed)\n"
+		     "  --rate PPS        total packets per second over all flows (default 0:\n"
+		     "                    as fast as possible)\n"
+		     "  --size BYTES      UDP payload size, 12..1472 (default 172)\n"
+		     "  --batch N         packets per sendmmsg() call, 1..256 (default 16)\n"
+		     "  --cpu N           pin to CPU N\n");
 }
 
 static int send_open(struct send_flow *sf, const struct bench_flow *f)
@@ -77,15 +76,15 @@ int bench_send_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		BENCH_OPTS_LONG,
-		{ "rate", required_argument, NULL, 'r' },
-		{ "size", required_argument, NULL, 's' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ 0 },
+		{"rate", required_argument, NULL, 'r'},
+		{"size", required_argument, NULL, 's'},
+		{"batch", required_argument, NULL, 'b'},
+		{0},
 	};
-	struct bench_opts o = { .duration = 5, .cpu = -1 };
+	struct bench_opts o = {.duration = 5, .cpu = -1};
 	double rate = 0, size = SEND_DEFAULT_SIZE, batch = SEND_DEFAULT_BATCH, t0, now, end;
 	double cpu_user, cpu_sys;
-	struct bench_flows fl = { 0 };
+	struct bench_flows fl = {0};
 	struct send_flow *sf = NULL;
 	struct mmsghdr *msgs = NULL;
 	struct iovec *iov = NULL;
@@ -103,15 +102,27 @@ int bench_send_main(int argc, char **argv)
 		if (taken)
 			continue;
 		switch (c) {
-		case 'r': bad = bench_opts_num(optarg, 0, 1e9, &rate); break;
-		case 's': bad = bench_opts_num(optarg, RTP_HDR_LEN, SEND_MAX_SIZE, &size); break;
-		case 'b': bad = bench_opts_num(optarg, 1, SEND_MAX_BATCH, &batch); break;
-		case 'h': send_usage(stdout); return 0;
-		default: send_usage(stderr); return 2;
+		case 'r':
+			bad = bench_opts_num(optarg, 0, 1e9, &rate);
+			break;
+		case 's':
+			bad = bench_opts_num(optarg, RTP_HDR_LEN, SEND_MAX_SIZE, &size);
+			break;
+		case 'b':
+			bad = bench_opts_num(optarg, 1, SEND_MAX_BATCH, &batch);
+			break;
+		case 'h':
+			send_usage(stdout);
+			return 0;
+		default:
+			send_usage(stderr);
+			return 2;
 		}
 		if (bad || size != (long)size || batch != (long)batch) {
-			fprintf(stderr, "icepath-bench send: bad value '%s' (--rate >= 0, --size "
-					"12..1472, --batch 1..256)\n", optarg);
+			fprintf(stderr,
+				"icepath-bench send: bad value '%s' (--rate >= 0, --size "
+				"12..1472, --batch 1..256)\n",
+				optarg);
 			return 2;
 		}
 	}
@@ -146,9 +157,10 @@ int bench_send_main(int argc, char **argv)
 		int r;
 
 		for (k = 0; k < (size_t)batch; k++) {
-			struct rtp_hdr h = { .pt = SEND_PT_PCMU, .ssrc = f->ssrc,
-					     .seq = (uint16_t)(f->seq + k),
-					     .ts = f->ts + (uint32_t)k * SEND_TS_STEP };
+			struct rtp_hdr h = {.pt = SEND_PT_PCMU,
+					    .ssrc = f->ssrc,
+					    .seq = (uint16_t)(f->seq + k),
+					    .ts = f->ts + (uint32_t)k * SEND_TS_STEP};
 
 			rtpstat_write(bufs + k * (size_t)size, &h);
 		}
@@ -174,8 +186,9 @@ int bench_send_main(int argc, char **argv)
 
 			if (due > now) {
 				double d = due - now;
-				struct timespec ts = { .tv_sec = (time_t)d,
-						       .tv_nsec = (long)((d - (double)(time_t)d) * 1e9) };
+				struct timespec ts = {
+					.tv_sec = (time_t)d,
+					.tv_nsec = (long)((d - (double)(time_t)d) * 1e9)};
 
 				nanosleep(&ts, NULL);
 				now = bench_sys_now();
@@ -191,8 +204,8 @@ int bench_send_main(int argc, char **argv)
 	       fl.n, size, batch, rate, now - t0, (unsigned long long)sent,
 	       (double)sent / (now - t0), (double)sent * (double)size * 8 / (now - t0) / 1e6,
 	       (unsigned long long)calls, (unsigned long long)errors,
-	       (unsigned long long)short_writes, first_errno ? strerror(first_errno) : "",
-	       cpu_user, cpu_sys);
+	       (unsigned long long)short_writes, first_errno ? strerror(first_errno) : "", cpu_user,
+	       cpu_sys);
 	rc = 0;
 out:
 	for (i = 0; sf && i < fl.n; i++)
