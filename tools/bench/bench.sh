@@ -62,6 +62,9 @@ for v in BENCH_SECONDS BENCH_REPS BENCH_CALLS BENCH_FLOWS BENCH_RATE BENCH_SIZE;
 done
 [ "$BENCH_FLOWS" -le "$BENCH_CALLS" ] || icp_fail "BENCH_FLOWS ($BENCH_FLOWS) > BENCH_CALLS ($BENCH_CALLS)"
 [ "$BENCH_SECONDS" -le 60 ] || icp_fail "BENCH_SECONDS is per run; keep it <= 60"
+# 4 media ports per call on the relay (RTP+RTCP on each leg)
+[ "$BENCH_CALLS" -le $(((PORT_MAX - PORT_MIN + 1) / 4)) ] ||
+	icp_fail "BENCH_CALLS ($BENCH_CALLS) > $(((PORT_MAX - PORT_MIN + 1) / 4)), what ports $PORT_MIN-$PORT_MAX hold"
 command -v python3 >/dev/null || icp_fail "python3 missing (make deps)"
 command -v ethtool >/dev/null || PATH=$PATH:/usr/sbin:/sbin
 command -v ethtool >/dev/null || icp_fail "ethtool missing (make deps)"
@@ -242,7 +245,11 @@ run_traffic() {
 
 # ---- main -----------------------------------------------------------------------------
 START=$(date -u '+%Y-%m-%d %H:%M UTC')
-icp_log "bench: relays '$BENCH_RELAYS', $BENCH_CALLS calls, $BENCH_FLOWS flows, ${BENCH_SECONDS}s x $BENCH_REPS per load, fixed load $BENCH_RATE pps, $BENCH_SIZE-byte RTP"
+set -- $BENCH_RELAYS
+n_relays=$#
+set -- $BENCH_LOADS
+# about 2.5 s per run beside the traffic: relay start, call setup, drain, stop
+icp_log "bench: relays '$BENCH_RELAYS', $BENCH_CALLS calls, $BENCH_FLOWS flows, ${BENCH_SECONDS}s x $BENCH_REPS per load, fixed load $BENCH_RATE pps, $BENCH_SIZE-byte RTP; about $((n_relays * $# * BENCH_REPS * (BENCH_SECONDS * 10 + 25) / 10)) s"
 # relay_up MODE FLOWS: start the relay, set up the calls, write the flows
 # file, record memory. 0 ready, 1 failed or skipped (recorded in RUNS).
 relay_up() {
