@@ -27,8 +27,10 @@
  * component has a valid pair before nominating the best one (RFC 8445 §8.1.1
  * leaves the stopping criterion to the agent). */
 #define ICE_NOMINATION_WAIT_MS 1000
-/* Consent requests whose late responses still count (RFC 7675 §5.1). */
-#define ICE_CONSENT_TIDS 4
+/* Consent requests remembered: a response counts while its request is
+ * younger than the consent timeout (RFC 7675 §5.1), and 30 s hold at least
+ * 7 requests sent at 0.8 * 5 s. */
+#define ICE_CONSENT_TIDS 8
 #define ICE_TX_MAX	 2048
 
 /* A candidate as the agent keeps it: struct ice_candidate without the SDP
@@ -101,8 +103,10 @@ struct ice_sel {
 	unsigned generation;
 	enum ice_consent_state consent;
 	uint64_t consent_next_ms;
-	uint64_t consent_expiry_ms; /* last authenticated response + timeout */
+	/* the latest send time of an answered request + timeout (RFC 7675 §5.1) */
+	uint64_t consent_expiry_ms;
 	uint8_t consent_tid[ICE_CONSENT_TIDS][STUN_TID_LEN];
+	uint64_t consent_sent_ms[ICE_CONSENT_TIDS];
 	unsigned consent_tid_next;
 	uint64_t keepalive_next_ms;
 };
@@ -1685,12 +1689,15 @@ static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64
 	struct ice_stream *st = a->streams[s];
 	struct ice_sel *sel = &st->comp[c].sel;
 	struct ice_lcand lc = {.c = sel->local, .host = sel->host, .turn = sel->turn};
-	uint8_t *tid = sel->consent_tid[sel->consent_tid_next++ % ICE_CONSENT_TIDS];
+	unsigned slot = sel->consent_tid_next++ % ICE_CONSENT_TIDS;
+	uint8_t *tid = sel->consent_tid[slot];
 	bool fresh = st->have_remote;
 	uint8_t buf[ICE_TX_MAX];
 	int len;
 
+	/* RFC 7675 §5.1: a fresh transaction id for every request. */
 	ice_random(a, tid, STUN_TID_LEN);
+	sel->consent_sent_ms[slot] = now;
 	/* During a restart the peer knows our new credentials once it has
 	 * its new ones; before that only the selection's generation works. */
 	len = ice_build_check(a, st, &lc, fresh ? st->rufrag : st->prev_rufrag,
@@ -1921,13 +1928,17 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 		}
 		for (unsigned c = 1; c <= st->ncomp; c++) {
 			struct ice_sel *sel = &st->comp[c].sel;
+			uint64_t sent_ms = 0;
 			bool ok = false;
 
 			if (!sel->active)
 				continue;
-			for (unsigned k = 0; k < ICE_CONSENT_TIDS; k++)
-				if (!memcmp(sel->consent_tid[k], m->tid, STUN_TID_LEN))
+			/* only slots a request was sent from (never the zeroed ones) */
+			for (unsigned k = 0; k < ICE_CONSENT_TIDS && k < sel->consent_tid_next; k++)
+				if (!memcmp(sel->consent_tid[k], m->tid, STUN_TID_LEN)) {
 					ok = true;
+					sent_ms = sel->consent_sent_ms[k];
+				}
 			if (!ok)
 				continue;
 			/* RFC 7675 §5.1: only an authenticated success response from
@@ -1942,7 +1953,14 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 			if (m->cls != STUN_CLASS_SUCCESS || rx->host != sel->host ||
 			    rx->turn != sel->turn || !netaddr_equal(&rx->remote, &sel->remote.addr))
 				return ICE_RECV_HANDLED;
-			sel->consent_expiry_ms = rx->now + a->cfg.consent_timeout_ms;
+			/* RFC 7675 §5.1: consent lasts 30 s from the sending of a
+			 * request that was answered, not from the answer: a late
+			 * answer buys less, one to a request older than that
+			 * nothing. */
+			if (sent_ms + a->cfg.consent_timeout_ms <= rx->now)
+				return ICE_RECV_HANDLED;
+			if (sent_ms + a->cfg.consent_timeout_ms > sel->consent_expiry_ms)
+				sel->consent_expiry_ms = sent_ms + a->cfg.consent_timeout_ms;
 			ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_GRANTED);
 			return ICE_RECV_HANDLED;
 		}

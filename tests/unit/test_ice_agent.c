@@ -956,6 +956,82 @@ static int fake_answer(struct fake *f, const struct stun_msg *req, const struct 
 	return ice_agent_recv(f->a, f->now, &f->base, from, buf, (size_t)n, &res);
 }
 
+
+/* Tick the fake's agent at f->now and keep the last request it sent. */
+static bool fake_tick_request(struct fake *f, struct stun_msg *req, uint8_t *qbuf)
+{
+	uint8_t rbuf[512];
+	struct stun_msg resp;
+
+	memset(req, 0, sizeof(*req));
+	ice_agent_tick(f->a, f->now);
+	fake_collect(f, &resp, rbuf, req, qbuf, NULL);
+	return req->cls == STUN_CLASS_REQUEST && req->len;
+}
+
+/* A controlling fake agent checks, nominates and selects its one pair. */
+static void fake_select(struct fake *f)
+{
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_pair_info sel;
+
+	assert_true(fake_tick_request(f, &req, qbuf));
+	assert_int_equal(fake_answer(f, &req, &f->peer), ICE_RECV_HANDLED);
+	f->now += 50;
+	assert_true(fake_tick_request(f, &req, qbuf));
+	assert_non_null(stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE));
+	assert_int_equal(fake_answer(f, &req, &f->peer), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_selected_pair(f->a, 0, 1, &sel), 0);
+}
+
+/* RFC 7675 §5.1: consent holds while a response to a request sent in the
+ * last 30 s has come back. A late response extends it to 30 s after its
+ * request went out, not 30 s after it arrived, and a response to a request
+ * older than 30 s regains nothing. */
+static void consent_counts_from_request(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512], held[512];
+	struct stun_msg req, old;
+	uint64_t tq = 0;
+
+	fake_init(&f, true);
+	fake_select(&f);
+	/* The first consent request after the selection: held, unanswered. */
+	while (!tq) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (fake_tick_request(&f, &req, qbuf) && !stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE)) {
+			tq = f.now;
+			memcpy(held, qbuf, sizeof(held));
+			assert_true(stun_parse(&old, held, req.len) > 0);
+		}
+	}
+	/* 14 s later (fewer requests since than consent transaction ids are
+	 * kept) the response to it arrives; nothing else ever does. */
+	while (f.now < tq + 14000) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (f.now > tq + 14000)
+			f.now = tq + 14000;
+		fake_tick_request(&f, &req, qbuf);
+	}
+	assert_int_equal(fake_answer(&f, &old, &f.peer), ICE_RECV_HANDLED);
+	assert_true(ice_agent_consent(f.a, 0, 1));
+	while (f.now < tq + 30000) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (f.now > tq + 30000)
+			f.now = tq + 30000;
+		fake_tick_request(&f, &req, qbuf);
+	}
+	assert_false(ice_agent_consent(f.a, 0, 1));
+	assert_int_equal(ice_agent_consent_state(f.a, 0, 1), ICE_CONSENT_STATE_LOST);
+	/* The same answer again now: its request is more than 30 s old. */
+	f.now += 1000;
+	fake_answer(&f, &old, &f.peer);
+	assert_false(ice_agent_consent(f.a, 0, 1));
+	ice_agent_free(f.a);
+}
+
 static void malformed_dropped(void **state)
 {
 	struct fake f;
@@ -1358,6 +1434,7 @@ int main(void)
 		cmocka_unit_test_teardown(pacing_and_rto, no_errors_logged),
 		cmocka_unit_test_teardown(unfreeze_across_streams, no_errors_logged),
 		cmocka_unit_test_teardown(api_errors, no_errors_logged),
+		cmocka_unit_test_teardown(consent_counts_from_request, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
