@@ -86,6 +86,11 @@ struct ice_pair {
 	unsigned sent;
 	uint32_t rto, rto0;
 	uint64_t next_ms;
+	uint64_t txn_end_ms; /* when the transaction in flight times out */
+	/* A transaction cancelled by a triggered check (§7.3.1.4): no more
+	 * retransmissions, but its success still counts until it times out. */
+	uint8_t cancel_tid[STUN_TID_LEN];
+	uint64_t cancel_until_ms;
 };
 
 enum ice_list_state {
@@ -1345,6 +1350,10 @@ static void ice_pair_check(struct ice_agent *a, struct ice_stream *st, struct ic
 	p->sent = 1;
 	p->rto = p->rto0 = ice_check_rto(a);
 	p->next_ms = now + p->rto;
+	/* RFC 8489 §6.2.1: Rc sends RTO apart, doubling, then Rm * RTO. */
+	p->txn_end_ms =
+		now + (uint64_t)p->rto0 * (((uint64_t)1 << (a->cfg.rc < 20 ? a->cfg.rc - 1 : 19)) -
+					   1 + a->cfg.rm);
 	p->inflight = true;
 	p->sent_controlling = a->controlling;
 	if (p->state != ICE_PAIR_STATE_SUCCEEDED)
@@ -1886,18 +1895,31 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 			struct ice_pair *p = &st->pairs[i];
 			const struct ice_lcand *lc = &st->lcands[p->l];
 			const struct stun_attr *ea;
+			bool cancelled = false, symmetric;
 			int code = 0;
 
-			if (!p->inflight || memcmp(p->tid, m->tid, STUN_TID_LEN))
-				continue;
+			if (!p->inflight || memcmp(p->tid, m->tid, STUN_TID_LEN)) {
+				if (p->cancel_until_ms <= rx->now ||
+				    memcmp(p->cancel_tid, m->tid, STUN_TID_LEN))
+					continue;
+				cancelled = true;
+			}
 			if (stun_check_integrity(m, (const uint8_t *)st->rpwd, strlen(st->rpwd))) {
 				a->stats.rx_dropped_unauth++;
 				return ICE_RECV_DROPPED;
 			}
-			p->inflight = false;
 			/* §7.2.5.2.1: source and destination must be symmetric. */
-			if (!netaddr_equal(&rx->remote, &st->rcands[p->r].addr) ||
-			    rx->host != lc->host || rx->turn != lc->turn) {
+			symmetric = netaddr_equal(&rx->remote, &st->rcands[p->r].addr) &&
+				    rx->host == lc->host && rx->turn == lc->turn;
+			if (cancelled) {
+				/* §7.3.1.4: a cancelled check can still validate the
+				 * pair; its failures are the new check's to decide. */
+				p->cancel_until_ms = 0;
+				if (m->cls != STUN_CLASS_SUCCESS || !symmetric)
+					return ICE_RECV_HANDLED;
+			}
+			p->inflight = false;
+			if (!symmetric) {
 				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 				if (st->comp[p->comp].nominating == (int)i)
 					st->comp[p->comp].nominating = -1;
@@ -2215,6 +2237,15 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		case ICE_PAIR_STATE_IN_PROGRESS:
 			if (use_cand && !a->controlling)
 				p->nominate_on_success = true;
+			if (completed && !use_cand)
+				break; /* §7.3.1.4: no new checks once completed */
+			/* §7.3.1.4: cancel the transaction in progress (no
+			 * retransmissions; a success still counts until it would
+			 * have timed out) and check the pair again at once. */
+			memcpy(p->cancel_tid, p->tid, STUN_TID_LEN);
+			p->cancel_until_ms = p->txn_end_ms;
+			ice_pair_set_state(a, st, p, ICE_PAIR_STATE_WAITING);
+			ice_trigger(a, st, (unsigned)idx);
 			break;
 		case ICE_PAIR_STATE_FAILED:
 		case ICE_PAIR_STATE_FROZEN:

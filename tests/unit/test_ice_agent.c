@@ -1032,6 +1032,47 @@ static void consent_counts_from_request(void **state)
 	ice_agent_free(f.a);
 }
 
+/* RFC 8445 §7.3.1.4: a request for a pair whose own check is In-Progress
+ * cancels that transaction (no more retransmissions, a late answer still
+ * counts) and queues a triggered check with a new transaction at once,
+ * rather than waiting out the RTO. */
+static void triggered_check_on_in_progress(void **state)
+{
+	struct fake f;
+	struct ice_recv_result res;
+	uint8_t buf[512], qbuf[512], first_buf[512], tid[12];
+	struct stun_msg req, first;
+	struct ice_pair_info pi;
+	unsigned requests = 0;
+	size_t n;
+
+	fake_init(&f, false);
+	assert_true(fake_tick_request(&f, &req, qbuf)); /* lost on the way */
+	memcpy(first_buf, qbuf, sizeof(first_buf));
+	assert_true(stun_parse(&first, first_buf, req.len) > 0);
+	ice_agent_pairs(f.a, 0, &pi, 1);
+	assert_int_equal(pi.state, ICE_PAIR_STATE_IN_PROGRESS);
+	f.now += 100;
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	/* Within one Ta a new check with a new transaction id. */
+	for (uint64_t end = f.now + 50; f.now <= end; f.now += 10)
+		if (fake_tick_request(&f, &req, qbuf)) {
+			requests++;
+			assert_memory_not_equal(req.tid, first.tid, STUN_TID_LEN);
+		}
+	assert_int_equal(requests, 1);
+	/* The cancelled transaction is not retransmitted... */
+	for (; f.now < 1000 + 700; f.now += 10)
+		if (fake_tick_request(&f, &req, qbuf))
+			assert_memory_not_equal(req.tid, first.tid, STUN_TID_LEN);
+	/* ...but its late answer still validates the pair. */
+	assert_int_equal(fake_answer(&f, &first, &f.peer), ICE_RECV_HANDLED);
+	ice_agent_pairs(f.a, 0, &pi, 1);
+	assert_int_equal(pi.state, ICE_PAIR_STATE_SUCCEEDED);
+	ice_agent_free(f.a);
+}
 static void malformed_dropped(void **state)
 {
 	struct fake f;
@@ -1435,6 +1476,7 @@ int main(void)
 		cmocka_unit_test_teardown(unfreeze_across_streams, no_errors_logged),
 		cmocka_unit_test_teardown(api_errors, no_errors_logged),
 		cmocka_unit_test_teardown(consent_counts_from_request, no_errors_logged),
+		cmocka_unit_test_teardown(triggered_check_on_in_progress, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
