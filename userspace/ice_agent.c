@@ -135,6 +135,10 @@ struct ice_stream {
 	bool have_remote;
 	bool remote_restarted; /* remote credentials changed: our restart follows */
 	bool remote_eoc;
+	/* checks began (start with remote credentials, or a restart's new
+	 * ones): components without a nomination fail at this + timeout */
+	uint64_t checks_began_ms;
+	bool checks_began;
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
 	struct ice_component *comp; /* [1..ncomp] */
@@ -406,6 +410,8 @@ int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 		a->cfg.consent_timeout_ms = ICE_CONSENT_TIMEOUT_MS;
 	if (!a->cfg.keepalive_ms)
 		a->cfg.keepalive_ms = ICE_KEEPALIVE_MS;
+	if (!a->cfg.nomination_timeout_ms)
+		a->cfg.nomination_timeout_ms = ICE_NOMINATION_TIMEOUT_MS;
 	if (!a->cfg.random) {
 		a->prng = a->cfg.seed ? a->cfg.seed : 0x1ce9a7e0ull;
 		a->cfg.random = ice_prng;
@@ -1113,12 +1119,23 @@ static bool ice_valid_creds(const char *ufrag, const char *pwd)
 	       strlen(pwd) < ICE_PWD_MAX && !strchr(ufrag, ':');
 }
 
+/* The nomination timeout runs from when a started stream has remote
+ * credentials of its current generation. */
+static void ice_stream_checks_begin(struct ice_agent *a, struct ice_stream *st, uint64_t now)
+{
+	if (!a->started || !st->have_remote || st->checks_began)
+		return;
+	st->checks_began = true;
+	st->checks_began_ms = now;
+}
+
 static void ice_stream_reset_checks(struct ice_stream *st)
 {
 	st->nr = 0;
 	st->npairs = 0;
 	st->trig_len = 0;
 	st->remote_eoc = false;
+	st->checks_began = false;
 	st->list = ICE_LIST_RUNNING;
 	/* Local prflx candidates came from the old generation's checks. */
 	for (unsigned i = 0; i < st->nl;) {
@@ -1159,6 +1176,7 @@ int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const
 	strcpy(st->rufrag, ufrag);
 	strcpy(st->rpwd, pwd);
 	st->have_remote = true;
+	ice_stream_checks_begin(a, st, a->now);
 	return 0;
 }
 
@@ -1240,6 +1258,8 @@ int ice_agent_start(struct ice_agent *a, uint64_t now_ms)
 	a->next_check_ms = now_ms;
 	if (now_ms > a->now)
 		a->now = now_ms;
+	for (unsigned s = 0; s < a->nstreams; s++)
+		ice_stream_checks_begin(a, a->streams[s], now_ms);
 	ice_agent_update_state(a);
 	return 0;
 }
@@ -1643,6 +1663,52 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 			if (p->state == ICE_PAIR_STATE_FROZEN || p->state == ICE_PAIR_STATE_WAITING)
 				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 		}
+	}
+}
+
+static bool ice_comp_waits_nomination(const struct ice_stream *st, unsigned c)
+{
+	const struct ice_component *cp = &st->comp[c];
+
+	return !cp->failed && !(cp->sel.active && cp->sel.generation == st->generation);
+}
+
+/* No nomination within nomination_timeout_ms (ice_config): the component
+ * fails and its checks stop, whatever the role. */
+static void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now)
+{
+	struct ice_stream *st = a->streams[s];
+
+	if (!st->checks_began || a->cfg.nomination_timeout_ms == ICE_NOMINATION_TIMEOUT_NONE ||
+	    now < st->checks_began_ms + a->cfg.nomination_timeout_ms)
+		return;
+	for (unsigned c = 1; c <= st->ncomp; c++) {
+		struct ice_event ev = {
+			.type = ICE_EVENT_FAILED, .stream = s, .component = c, .error = -ETIMEDOUT};
+
+		if (!ice_comp_waits_nomination(st, c))
+			continue;
+		ice_log(a, ICE_LOG_WARN,
+			"stream %u component %u: no pair nominated within %u ms: failed", s, c,
+			a->cfg.nomination_timeout_ms);
+		for (unsigned i = 0; i < st->npairs; i++) {
+			struct ice_pair *p = &st->pairs[i];
+
+			if (p->comp != c)
+				continue;
+			if (p->triggered) {
+				p->triggered = false;
+				st->trig_len--;
+			}
+			p->inflight = false;
+			p->cancel_until_ms = 0;
+			if (p->state != ICE_PAIR_STATE_SUCCEEDED)
+				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+		}
+		st->comp[c].failed = true;
+		st->comp[c].nominating = -1;
+		st->list = ICE_LIST_FAILED;
+		ice_push_event(a, &ev);
 	}
 }
 
@@ -2479,6 +2545,13 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		const struct ice_stream *st = a->streams[s];
 
+		if (st->checks_began &&
+		    a->cfg.nomination_timeout_ms != ICE_NOMINATION_TIMEOUT_NONE) {
+			for (unsigned c = 1; c <= st->ncomp; c++)
+				if (ice_comp_waits_nomination(st, c) &&
+				    st->checks_began_ms + a->cfg.nomination_timeout_ms < next)
+					next = st->checks_began_ms + a->cfg.nomination_timeout_ms;
+		}
 		for (unsigned i = 0; i < st->npairs; i++)
 			if (st->pairs[i].inflight && st->pairs[i].next_ms < next)
 				next = st->pairs[i].next_ms;
@@ -2583,8 +2656,10 @@ uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now)
 		ice_paced_check(a, now);
 	ice_nominate(a, now);
 	ice_consent_tick(a, now);
-	for (unsigned s = 0; s < a->nstreams; s++)
+	for (unsigned s = 0; s < a->nstreams; s++) {
+		ice_stream_nomination_timeout(a, s, now);
 		ice_stream_update_list(a, s);
+	}
 	ice_agent_update_state(a);
 	return ice_agent_next_deadline(a);
 }

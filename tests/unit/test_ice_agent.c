@@ -840,6 +840,16 @@ static void unreachable_fails(void **state)
 	sim_free(&s);
 }
 
+static unsigned count_tx(struct ice_agent *a)
+{
+	struct ice_transmit tx;
+	unsigned n = 0;
+
+	while (ice_agent_poll_transmit(a, &tx))
+		n++;
+	return n;
+}
+
 /* ---- hand-made peer: bad input, aggressive nomination, renomination ------------------------ */
 
 struct fake {
@@ -850,9 +860,9 @@ struct fake {
 	uint64_t now;
 };
 
-static void fake_init(struct fake *f, bool controlling)
+static void fake_init_cfg(struct fake *f, const struct ice_config *cfgp)
 {
-	struct ice_config cfg = cfg_of(controlling, false, 99);
+	struct ice_config cfg = *cfgp;
 	struct ice_candidate c = {0};
 
 	memset(f, 0, sizeof(*f));
@@ -873,6 +883,13 @@ static void fake_init(struct fake *f, bool controlling)
 	strcpy(c.foundation, "peer1");
 	assert_int_equal(ice_agent_add_remote_candidate(f->a, 0, &c), 0);
 	assert_int_equal(ice_agent_start(f->a, f->now), 0);
+}
+
+static void fake_init(struct fake *f, bool controlling)
+{
+	struct ice_config cfg = cfg_of(controlling, false, 99);
+
+	fake_init_cfg(f, &cfg);
 }
 
 /* A Binding request as the peer would send it; knobs for breaking it. */
@@ -1073,6 +1090,65 @@ static void triggered_check_on_in_progress(void **state)
 	assert_int_equal(pi.state, ICE_PAIR_STATE_SUCCEEDED);
 	ice_agent_free(f.a);
 }
+/* A controlled agent whose peer answers every check but never nominates
+ * fails each component when nomination_timeout_ms has passed since the
+ * start (ICE_EVENT_FAILED, error -ETIMEDOUT), not before, and stops
+ * checking; a nominating peer is never affected. */
+static void nomination_timeout(void **state)
+{
+	struct ice_config cfg = cfg_of(false, false, 99);
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_event ev;
+	struct ice_agent_stats st0, st;
+	uint64_t start, failed_at = 0;
+	int error = 0;
+
+	cfg.nomination_timeout_ms = 10000;
+	fake_init_cfg(&f, &cfg);
+	start = f.now;
+	while (!failed_at && f.now < start + 20000) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (fake_tick_request(&f, &req, qbuf))
+			assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+		while (ice_agent_poll_event(f.a, &ev))
+			if (ev.type == ICE_EVENT_FAILED) {
+				failed_at = f.now;
+				error = ev.error;
+			}
+	}
+	assert_int_equal(failed_at, start + 10000);
+	assert_int_equal(error, -ETIMEDOUT);
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_FAILED);
+	/* No more checks after the failure. */
+	ice_agent_get_stats(f.a, &st0);
+	for (unsigned i = 0; i < 20; i++) {
+		f.now += 1000;
+		ice_agent_tick(f.a, f.now);
+		while (ice_agent_poll_event(f.a, &ev))
+			assert_int_not_equal(ev.type, ICE_EVENT_FAILED);
+		count_tx(f.a);
+	}
+	ice_agent_get_stats(f.a, &st);
+	assert_int_equal(st.checks_sent, st0.checks_sent);
+	ice_agent_free(f.a);
+
+	/* Default: 60 s (ICE_NOMINATION_TIMEOUT_MS); a nominated pair stays. */
+	fake_init(&f, true);
+	fake_select(&f);
+	start = f.now;
+	while (f.now < start + 2 * ICE_NOMINATION_TIMEOUT_MS) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (fake_tick_request(&f, &req, qbuf))
+			fake_answer(&f, &req, &f.peer);
+		while (ice_agent_poll_event(f.a, &ev))
+			assert_int_not_equal(ev.type, ICE_EVENT_FAILED);
+	}
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_COMPLETED);
+	ice_agent_free(f.a);
+}
+
 static void malformed_dropped(void **state)
 {
 	struct fake f;
@@ -1313,16 +1389,6 @@ static void prflx_then_signalled(void **state)
 	ice_agent_free(f.a);
 }
 
-static unsigned count_tx(struct ice_agent *a)
-{
-	struct ice_transmit tx;
-	unsigned n = 0;
-
-	while (ice_agent_poll_transmit(a, &tx))
-		n++;
-	return n;
-}
-
 /* One check per Ta (RFC 8445 §14.2), the first retransmission after the
  * §14.3 RTO, and Ta from the configuration. */
 static void pacing_and_rto(void **state)
@@ -1477,6 +1543,7 @@ int main(void)
 		cmocka_unit_test_teardown(api_errors, no_errors_logged),
 		cmocka_unit_test_teardown(consent_counts_from_request, no_errors_logged),
 		cmocka_unit_test_teardown(triggered_check_on_in_progress, no_errors_logged),
+		cmocka_unit_test_teardown(nomination_timeout, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
