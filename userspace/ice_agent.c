@@ -765,6 +765,8 @@ static void ice_gather_host(struct ice_agent *a, unsigned h, uint64_t now)
 		tcfg.rm = a->cfg.rm;
 		tcfg.random = a->cfg.random;
 		tcfg.random_ctx = a->cfg.random_ctx;
+		tcfg.log = a->cfg.log;
+		tcfg.log_ctx = a->cfg.log_ctx;
 		if (turn_client_new(&hh->turn[i], &tcfg) ||
 		    turn_client_allocate(hh->turn[i], now)) {
 			ice_log(a, ICE_LOG_ERROR, "cannot start a TURN allocation");

@@ -8,6 +8,7 @@
  * 438 (stale nonce) on any request brings a fresh NONCE to retry with.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,34 @@ const char *turn_alloc_state_str(enum turn_alloc_state s)
 	return "unknown";
 }
 
+__attribute__((format(printf, 3, 4))) static void
+turn_log(const struct turn_client *tc, enum ice_log_level lvl, const char *fmt, ...)
+{
+	char srv[NETADDR_STRLEN], msg[512];
+	int n;
+	va_list ap;
+
+	if (!tc->cfg.log)
+		return;
+	n = snprintf(msg, sizeof(msg), "turn %s: ", netaddr_str(&tc->cfg.server, srv, sizeof(srv)));
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	tc->cfg.log(tc->cfg.log_ctx, lvl, msg);
+}
+
+/* "401 Unauthorized" / "timed out" for the log. */
+static const char *turn_error_str(int error, char *buf, size_t cap)
+{
+	if (error == -ETIMEDOUT)
+		return "no answer (timed out)";
+	if (error < 0)
+		snprintf(buf, cap, "%s", strerror(-error));
+	else
+		snprintf(buf, cap, "%d %s", error, stun_error_reason(error));
+	return buf;
+}
+
 static void turn_push_event(struct turn_client *tc, const struct turn_event *ev)
 {
 	/* Out of memory loses the event only; the state stays queryable. */
@@ -91,9 +120,22 @@ static void turn_set_state(struct turn_client *tc, enum turn_alloc_state to, int
 	};
 #undef B
 	struct turn_event ev = {0};
+	char why[64];
 
-	if (tc->state == to || !(legal[tc->state] & (1u << to)))
-		return; /* the callers only ask for legal moves; this guards them */
+	if (tc->state == to)
+		return;
+	if (!(legal[tc->state] & (1u << to))) {
+		/* the callers only ask for legal moves; this guards them */
+		turn_log(tc, ICE_LOG_ERROR, "refused move %s -> %s",
+			 turn_alloc_state_str(tc->state), turn_alloc_state_str(to));
+		return;
+	}
+	if (to == TURN_ALLOC_STATE_FAILED)
+		turn_log(tc, ICE_LOG_WARN, "allocation %s -> failed: %s",
+			 turn_alloc_state_str(tc->state), turn_error_str(error, why, sizeof(why)));
+	else
+		turn_log(tc, ICE_LOG_INFO, "allocation %s -> %s", turn_alloc_state_str(tc->state),
+			 turn_alloc_state_str(to));
 	tc->state = to;
 	switch (to) {
 	case TURN_ALLOC_STATE_ALLOCATED:
@@ -266,8 +308,12 @@ int turn_client_release(struct turn_client *tc, uint64_t now_ms)
 	int err;
 
 	if (tc->state != TURN_ALLOC_STATE_ALLOCATED) {
-		if (tc->state != TURN_ALLOC_STATE_RELEASING)
+		if (tc->state != TURN_ALLOC_STATE_RELEASING) {
+			/* an Allocate in flight is abandoned, not failed later */
+			for (unsigned i = 0; i < TURN_MAX_TXNS; i++)
+				tc->txns[i].used = false;
 			turn_set_state(tc, TURN_ALLOC_STATE_RELEASED, 0);
+		}
 		return 0;
 	}
 	/* Every other transaction is moot now. */
@@ -401,6 +447,7 @@ static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int erro
 {
 	struct turn_event ev = {0};
 	struct turn_peer *p;
+	char peer[NETADDR_STRLEN], why[64];
 
 	t->used = false;
 	switch (t->method) {
@@ -415,6 +462,9 @@ static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int erro
 	case STUN_METHOD_CREATE_PERMISSION:
 	case STUN_METHOD_CHANNEL_BIND:
 		p = &tc->peers[t->peer];
+		turn_log(tc, ICE_LOG_WARN, "%s for %s refused: %s", stun_method_str(t->method),
+			 netaddr_str(&p->addr, peer, sizeof(peer)),
+			 turn_error_str(error, why, sizeof(why)));
 		p->perm_pending = p->chan_pending = false;
 		p->perm_wanted = p->chan_wanted = false; /* no retry storm */
 		ev.type = TURN_EVENT_PERMISSION_FAILED;
@@ -505,8 +555,11 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 		return TURN_RECV_NOT_MINE;
 	if (m->cls == STUN_CLASS_SUCCESS) {
 		/* Once we hold a key, a success must prove the server knows it. */
-		if (tc->key_len > 0 && stun_check_integrity(m, tc->key, (size_t)tc->key_len))
+		if (tc->key_len > 0 && stun_check_integrity(m, tc->key, (size_t)tc->key_len)) {
+			turn_log(tc, ICE_LOG_DEBUG, "%s success without valid integrity: dropped",
+				 stun_method_str(m->method));
 			return TURN_RECV_DROPPED;
+		}
 		turn_on_success(tc, now, t, m);
 		return TURN_RECV_HANDLED;
 	}
@@ -519,6 +572,13 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 		uint32_t lifetime = t->lifetime;
 
 		err = turn_learn_auth(tc, m, code);
+		if (err)
+			turn_log(tc, ICE_LOG_WARN, "%s: %d %s, no retry: %s",
+				 stun_method_str(method), code, stun_error_reason(code),
+				 err == -EACCES ? "wrong username or password" : "bad challenge");
+		else
+			turn_log(tc, ICE_LOG_DEBUG, "%s: %d %s, retrying with realm \"%s\"",
+				 stun_method_str(method), code, stun_error_reason(code), tc->realm);
 		t->used = false;
 		if (!err)
 			err = turn_request(tc, now, method, peer, lifetime);

@@ -55,6 +55,12 @@ struct turn_client_config {
 	uint32_t rto_ms, rc, rm; /* 0: ICE_STUN_RTO_MS, ICE_STUN_RC, ICE_STUN_RM */
 	void (*random)(void *buf, size_t len, void *ctx); /* required */
 	void *random_ctx;
+	/* NULL: silent. Same contract as ice_config.log (the agent passes its
+	 * own): state moves at INFO, refusals and timeouts at WARN, the
+	 * credential dance and dropped responses at DEBUG; every message
+	 * starts with "turn SERVER: ". */
+	void (*log)(void *ctx, enum ice_log_level level, const char *msg);
+	void *log_ctx;
 };
 
 enum turn_event_type {

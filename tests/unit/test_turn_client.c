@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "icepath/channel_data.h"
@@ -26,6 +27,40 @@ static void rnd(void *buf, size_t len, void *ctx)
 		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
 		*p++ = (uint8_t)(rng >> 56);
 	}
+}
+
+/* What the client logged, for log_hook; an ERROR anywhere is a bug. */
+static char logged[32][512];
+static enum ice_log_level logged_level[32];
+static unsigned nlogged, logged_errors;
+
+static void log_cb(void *ctx, enum ice_log_level level, const char *msg)
+{
+	(void)ctx;
+	if (level == ICE_LOG_ERROR) {
+		logged_errors++;
+		print_message("turn error: %s\n", msg);
+	}
+	if (nlogged < 32) {
+		snprintf(logged[nlogged], sizeof(logged[0]), "%s", msg);
+		logged_level[nlogged++] = level;
+	}
+}
+
+static int no_errors_logged(void **state)
+{
+	(void)state;
+	assert_int_equal(logged_errors, 0);
+	return 0;
+}
+
+/* A logged line at level containing text, or -1. */
+static int log_find(enum ice_log_level level, const char *text)
+{
+	for (unsigned i = 0; i < nlogged; i++)
+		if (logged_level[i] == level && strstr(logged[i], text))
+			return (int)i;
+	return -1;
 }
 
 struct srv {
@@ -60,6 +95,8 @@ static void srv_init(struct srv *s)
 	cfg.username = "alice";
 	cfg.password = "secret";
 	cfg.random = rnd;
+	cfg.log = log_cb;
+	nlogged = 0;
 	assert_int_equal(turn_client_new(&s->tc, &cfg), 0);
 	s->key_len = stun_key_long_term(STUN_PASSWORD_ALG_MD5, "alice", "realm.example", "secret",
 					s->key);
@@ -350,12 +387,51 @@ static void retransmit_and_fail(void **state)
 	turn_client_free(NULL);
 }
 
+/* The log hook: state moves at INFO, refusals at WARN naming the code and
+ * what to do, the credential dance at DEBUG, each line naming the server. */
+static void log_hook(void **state)
+{
+	struct srv s;
+
+	(void)state;
+	srv_init(&s);
+	allocate(&s, 0);
+	assert_true(log_find(ICE_LOG_INFO, "allocation idle -> allocating") >= 0);
+	assert_true(log_find(ICE_LOG_INFO, "allocation allocating -> allocated") >= 0);
+	assert_true(log_find(ICE_LOG_DEBUG, "401 Unauthorized, retrying") >= 0);
+	for (unsigned i = 0; i < nlogged; i++)
+		assert_memory_equal(logged[i], "turn 198.51.100.2:3478: ", 24);
+	turn_client_free(s.tc);
+
+	srv_init(&s);
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	assert_true(srv_take(&s));
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	assert_true(log_find(ICE_LOG_WARN, "wrong username or password") >= 0);
+	assert_true(log_find(ICE_LOG_WARN, "allocating -> failed: 401 Unauthorized") >= 0);
+	turn_client_free(s.tc);
+
+	srv_init(&s);
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	for (uint64_t now = 0; turn_client_state(s.tc) == TURN_ALLOC_STATE_ALLOCATING;) {
+		while (srv_take(&s))
+			;
+		now = turn_client_next_deadline(s.tc);
+		turn_client_tick(s.tc, now);
+	}
+	assert_true(log_find(ICE_LOG_WARN, "failed: no answer (timed out)") >= 0);
+	turn_client_free(s.tc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(allocate_refresh_release),
-		cmocka_unit_test(permissions_channels_data),
-		cmocka_unit_test(retransmit_and_fail),
+		cmocka_unit_test_teardown(allocate_refresh_release, no_errors_logged),
+		cmocka_unit_test_teardown(permissions_channels_data, no_errors_logged),
+		cmocka_unit_test_teardown(retransmit_and_fail, no_errors_logged),
+		cmocka_unit_test_teardown(log_hook, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
