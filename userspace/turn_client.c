@@ -4,8 +4,11 @@
  * permissions and channels; every request is a STUN transaction
  * retransmitted per RFC 8489 §6.2.1 (RTO doubling, Rc sends, Rm*RTO last
  * wait) and authenticated with the long-term mechanism (§9.2): the first
- * Allocate goes without credentials, the 401 brings REALM and NONCE, and a
- * 438 (stale nonce) on any request brings a fresh NONCE to retry with.
+ * Allocate goes without credentials, the 401 brings REALM and NONCE (and,
+ * from an RFC 8489 server, PASSWORD-ALGORITHMS: then the first algorithm
+ * we support is used, both attributes go in every request and integrity is
+ * MESSAGE-INTEGRITY-SHA256 only, §9.2.5), and a 438 (stale nonce) on any
+ * request brings a fresh NONCE to retry with.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -47,6 +50,11 @@ struct turn_client {
 	char nonce[TURN_NONCE_MAX];
 	uint8_t key[STUN_MAX_KEY_LEN];
 	int key_len; /* 0: no credentials learnt yet */
+	/* PASSWORD-ALGORITHMS as the server sent it (echoed verbatim), and the
+	 * algorithm picked from it; algs_len 0: a pre-RFC 8489 server, MD5 */
+	uint8_t algs[TURN_PASSWORD_ALGS_MAX];
+	size_t algs_len;
+	uint16_t alg;
 	enum turn_alloc_state state;
 	struct netaddr relayed, mapped;
 	uint32_t lifetime_s;
@@ -273,7 +281,15 @@ static int turn_request(struct turn_client *tc, uint64_t now, uint16_t method, i
 		stun_build_string(&b, STUN_ATTR_USERNAME, tc->username);
 		stun_build_string(&b, STUN_ATTR_REALM, tc->realm);
 		stun_build_string(&b, STUN_ATTR_NONCE, tc->nonce);
-		stun_build_integrity(&b, tc->key, (size_t)tc->key_len);
+		if (tc->algs_len) {
+			/* RFC 8489 §9.2.5: the server's list as it was, our pick,
+			 * and MESSAGE-INTEGRITY-SHA256 only. */
+			stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHMS, tc->algs, tc->algs_len);
+			stun_build_password_algs(&b, STUN_ATTR_PASSWORD_ALGORITHM, &tc->alg, 1);
+			stun_build_integrity_sha256(&b, tc->key, (size_t)tc->key_len);
+		} else {
+			stun_build_integrity(&b, tc->key, (size_t)tc->key_len);
+		}
 	}
 	stun_build_fingerprint(&b);
 	len = stun_build_finish(&b);
@@ -410,15 +426,66 @@ static struct turn_txn *turn_txn_find(struct turn_client *tc, const uint8_t *tid
 	return NULL;
 }
 
-/* 401/438: learn REALM/NONCE and derive the key. 0 if a retry makes sense. */
+/*
+ * RFC 8489 §9.2: a NONCE starting with the "nonce cookie" carries 24 bits of
+ * STUN Security Features in the next 4 base64 characters. Bit 0 (password
+ * algorithms) is the least significant one (erratum 6290 corrects the
+ * prose). True if the cookie is there and says PASSWORD-ALGORITHMS is used.
+ */
+static bool turn_nonce_wants_algs(const char *nonce)
+{
+	static const char cookie[] = "obMatJos2";
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *last;
+
+	if (strncmp(nonce, cookie, sizeof(cookie) - 1) || strlen(nonce) < sizeof(cookie) + 3)
+		return false;
+	/* the 4th character holds the low 6 bits of the 24 */
+	last = strchr(b64, nonce[sizeof(cookie) - 1 + 3]);
+	return last && *last && ((last - b64) & 1);
+}
+
+/*
+ * PASSWORD-ALGORITHMS of a 401/438 (RFC 8489 §9.2.5): keep it for echoing
+ * and pick the first algorithm we support. 0, or -EPROTONOSUPPORT when it
+ * lists none we know (no retry then), -EPROTO when malformed.
+ */
+static int turn_learn_algs(struct turn_client *tc, const struct stun_msg *m,
+			   const struct stun_attr *pa)
+{
+	uint16_t algs[16];
+	size_t n;
+
+	if (pa->len > sizeof(tc->algs) || stun_attr_get_password_algs(m, pa, algs, 16, &n))
+		return -EPROTO;
+	for (size_t i = 0; i < n; i++) {
+		if (algs[i] != STUN_PASSWORD_ALG_SHA256 && algs[i] != STUN_PASSWORD_ALG_MD5)
+			continue;
+		memcpy(tc->algs, stun_attr_value(m, pa), pa->len);
+		tc->algs_len = pa->len;
+		tc->alg = algs[i];
+		return 0;
+	}
+	return -EPROTONOSUPPORT;
+}
+
+/* 401/438: learn REALM/NONCE (and the algorithm) and derive the key. 0 if a
+ * retry makes sense. */
 static int turn_learn_auth(struct turn_client *tc, const struct stun_msg *m, int code)
 {
 	const struct stun_attr *realm = stun_msg_find(m, STUN_ATTR_REALM);
 	const struct stun_attr *nonce = stun_msg_find(m, STUN_ATTR_NONCE);
+	const struct stun_attr *pa = stun_msg_find(m, STUN_ATTR_PASSWORD_ALGORITHMS);
 	bool had_key = tc->key_len > 0;
-	int len;
+	uint16_t alg = tc->alg;
+	int len, err;
 
 	if (!nonce || stun_attr_get_string(m, nonce, tc->nonce, sizeof(tc->nonce)))
+		return -EPROTO;
+	/* §9.2.5: a nonce cookie announcing PASSWORD-ALGORITHMS without the
+	 * attribute is a downgrade attempt: no retry. */
+	if (!pa && turn_nonce_wants_algs(tc->nonce))
 		return -EPROTO;
 	if (code == STUN_ERROR_UNAUTHORIZED) {
 		/* A 401 after we sent credentials means they are wrong. */
@@ -428,8 +495,14 @@ static int turn_learn_auth(struct turn_client *tc, const struct stun_msg *m, int
 			return -EPROTO;
 		if (had_key)
 			return -EACCES;
-		len = stun_key_long_term(STUN_PASSWORD_ALG_MD5, tc->username, tc->realm,
-					 tc->password, tc->key);
+		tc->algs_len = 0;
+		tc->alg = STUN_PASSWORD_ALG_MD5;
+		if (pa) {
+			err = turn_learn_algs(tc, m, pa);
+			if (err)
+				return err;
+		}
+		len = stun_key_long_term(tc->alg, tc->username, tc->realm, tc->password, tc->key);
 		if (len < 0)
 			return -EINVAL;
 		tc->key_len = len;
@@ -440,7 +513,18 @@ static int turn_learn_auth(struct turn_client *tc, const struct stun_msg *m, int
 		return -EPROTO;
 	if (realm)
 		stun_attr_get_string(m, realm, tc->realm, sizeof(tc->realm));
+	if (pa && tc->key_len > 0) {
+		/* The list goes with the nonce; the key cannot change here. */
+		err = turn_learn_algs(tc, m, pa);
+		if (err || tc->alg != alg)
+			return err ? err : -EPROTO;
+	}
 	return tc->key_len > 0 ? 0 : -EPROTO;
+}
+
+int turn_client_password_alg(const struct turn_client *tc)
+{
+	return tc->key_len > 0 ? tc->alg : 0;
 }
 
 static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int error)
@@ -566,6 +650,17 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 	a = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
 	if (!a || stun_attr_get_error(m, a, &code, NULL, NULL))
 		return TURN_RECV_DROPPED;
+	if (tc->key_len > 0 && code != STUN_ERROR_UNAUTHORIZED && code != STUN_ERROR_STALE_NONCE &&
+	    ((m->integrity < 0 && m->integrity_sha256 < 0)
+		     ? code == STUN_ERROR_BAD_REQUEST
+		     : stun_check_integrity(m, tc->key, (size_t)tc->key_len) != 0)) {
+		/* RFC 8489 §9.2.5: once we authenticate, an error whose
+		 * integrity fails, or a 400 without any, is discarded as never
+		 * received (anyone can forge those); retransmissions go on. */
+		turn_log(tc, ICE_LOG_DEBUG, "%s error %d without valid integrity: dropped",
+			 stun_method_str(m->method), code);
+		return TURN_RECV_DROPPED;
+	}
 	if (code == STUN_ERROR_UNAUTHORIZED || code == STUN_ERROR_STALE_NONCE) {
 		uint16_t method = t->method;
 		int peer = t->peer;
@@ -575,7 +670,9 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 		if (err)
 			turn_log(tc, ICE_LOG_WARN, "%s: %d %s, no retry: %s",
 				 stun_method_str(method), code, stun_error_reason(code),
-				 err == -EACCES ? "wrong username or password" : "bad challenge");
+				 err == -EACCES		   ? "wrong username or password"
+				 : err == -EPROTONOSUPPORT ? "no password algorithm in common"
+							   : "bad challenge");
 		else
 			turn_log(tc, ICE_LOG_DEBUG, "%s: %d %s, retrying with realm \"%s\"",
 				 stun_method_str(method), code, stun_error_reason(code), tc->realm);

@@ -86,5 +86,33 @@ int main(int argc, char **argv)
 	stun_build_integrity(&b, key, 16);
 	add(0xf1, buf, stun_build_finish(&b));
 	save(argv[1], "stale-and-refresh");
+
+	/* RFC 8489 §9.2.5: a 401 offering PASSWORD-ALGORITHMS (MD5 first, so
+	 * the harness's MD5-keyed signature still verifies), a 438 repeating
+	 * it, then the success. */
+	rec_len = 0;
+	{
+		static const uint16_t algs[] = {STUN_PASSWORD_ALG_MD5, STUN_PASSWORD_ALG_SHA256};
+
+		stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_ALLOCATE, STUN_CLASS_ERROR, tid);
+		stun_build_error(&b, 401, "Unauthorized");
+		stun_build_string(&b, STUN_ATTR_REALM, "realm");
+		stun_build_string(&b, STUN_ATTR_NONCE, "obMatJos2AAABnonce1");
+		stun_build_password_algs(&b, STUN_ATTR_PASSWORD_ALGORITHMS, algs, 2);
+		add(1, buf, stun_build_finish(&b));
+		stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_ALLOCATE, STUN_CLASS_ERROR, tid);
+		stun_build_error(&b, 438, "Stale Nonce");
+		stun_build_string(&b, STUN_ATTR_REALM, "realm");
+		stun_build_string(&b, STUN_ATTR_NONCE, "obMatJos2AAABnonce2");
+		stun_build_password_algs(&b, STUN_ATTR_PASSWORD_ALGORITHMS, algs, 2);
+		add(1, buf, stun_build_finish(&b));
+	}
+	stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_ALLOCATE, STUN_CLASS_SUCCESS, tid);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &relayed);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
+	stun_build_u32(&b, STUN_ATTR_LIFETIME, 600);
+	stun_build_integrity(&b, key, 16);
+	add(1, buf, stun_build_finish(&b));
+	save(argv[1], "password-algorithms");
 	return 0;
 }

@@ -562,6 +562,41 @@ static void turn_stale_nonce(void **state)
 	sim_free(&s);
 }
 
+/* RFC 8489 §9.2.4-9.2.5: a TURN server that offers PASSWORD-ALGORITHMS
+ * (SHA-256 first) gets SHA-256 keys and MESSAGE-INTEGRITY-SHA256 on every
+ * authenticated request (it answers 400 to anything else), through
+ * allocation, permissions, channels, refreshes and a stale nonce. */
+static void turn_sha256(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_l = true,
+			  .turn = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
+
+	sim_init(&s, 24);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	s.turn.offer_sha256 = true;
+	scen_connect(&s, &sc);
+	assert_true(has_relay(&s.eps[0].selected[0][1]));
+	assert_int_equal(s.turn.allocates, 2);
+	sim_run_until(&s, s.now + 3000, NULL, NULL);
+	assert_media_flows(&s, 0, 1);
+	s.turn.stale_nonce_once = 1;
+	sim_run_until(&s, s.now + 11 * 60000, NULL, NULL);
+	assert_true(s.turn.refreshes >= 2 && s.turn.errors_438 >= 1);
+	assert_true(s.turn.auth_sha256 >= 2 + 2 + 2);
+	assert_int_equal(s.turn.auth_md5, 0);
+	assert_int_equal(s.eps[0].turn_errors + s.eps[1].turn_errors, 0);
+	assert_int_equal(s.eps[0].consent_lost + s.eps[1].consent_lost, 0);
+	assert_media_flows(&s, 0, 1);
+	sim_free(&s);
+}
+
 static void turn_wrong_password(void **state)
 {
 	struct sim s;
@@ -973,7 +1008,6 @@ static int fake_answer(struct fake *f, const struct stun_msg *req, const struct 
 	return ice_agent_recv(f->a, f->now, &f->base, from, buf, (size_t)n, &res);
 }
 
-
 /* Tick the fake's agent at f->now and keep the last request it sent. */
 static bool fake_tick_request(struct fake *f, struct stun_msg *req, uint8_t *qbuf)
 {
@@ -1018,7 +1052,8 @@ static void consent_counts_from_request(void **state)
 	/* The first consent request after the selection: held, unanswered. */
 	while (!tq) {
 		f.now = ice_agent_next_deadline(f.a);
-		if (fake_tick_request(&f, &req, qbuf) && !stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE)) {
+		if (fake_tick_request(&f, &req, qbuf) &&
+		    !stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE)) {
 			tq = f.now;
 			memcpy(held, qbuf, sizeof(held));
 			assert_true(stun_parse(&old, held, req.len) > 0);
@@ -1527,6 +1562,7 @@ int main(void)
 		cmocka_unit_test_teardown(relay_two_components, no_errors_logged),
 		cmocka_unit_test_teardown(turn_stale_nonce, no_errors_logged),
 		cmocka_unit_test_teardown(turn_wrong_password, no_errors_logged),
+		cmocka_unit_test_teardown(turn_sha256, no_errors_logged),
 		cmocka_unit_test_teardown(role_conflict, no_errors_logged),
 		cmocka_unit_test_teardown(lite_peer, no_errors_logged),
 		cmocka_unit_test_teardown(trickle, no_errors_logged),

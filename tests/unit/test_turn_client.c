@@ -71,7 +71,20 @@ struct srv {
 	uint8_t last[2048];
 	size_t last_len;
 	struct stun_msg req;
+	/* an RFC 8489 server: PASSWORD-ALGORITHMS in 401/438, and the key and
+	 * the response integrity of the algorithm the client picked */
+	uint16_t offer[4];
+	size_t noffer;
+	bool sha256_mi;
 };
+
+/* The server's side of an algorithm choice: key and response integrity. */
+static void srv_use_alg(struct srv *s, enum stun_password_alg alg, bool sha256_mi)
+{
+	s->key_len = stun_key_long_term(alg, "alice", "realm.example", "secret", s->key);
+	assert_true(s->key_len > 0);
+	s->sha256_mi = sha256_mi;
+}
 
 static struct netaddr addr(const char *ip, uint16_t port)
 {
@@ -132,6 +145,9 @@ static int srv_reply(struct srv *s, uint64_t now, int code, const char *nonce, b
 		stun_build_error(&b, code, stun_error_reason(code));
 		stun_build_string(&b, STUN_ATTR_REALM, "realm.example");
 		stun_build_string(&b, STUN_ATTR_NONCE, nonce);
+		if (s->noffer)
+			stun_build_password_algs(&b, STUN_ATTR_PASSWORD_ALGORITHMS, s->offer,
+						 s->noffer);
 	} else if (s->req.method == STUN_METHOD_ALLOCATE) {
 		stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &s->relayed);
 		stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &s->base);
@@ -139,7 +155,9 @@ static int srv_reply(struct srv *s, uint64_t now, int code, const char *nonce, b
 	} else if (s->req.method == STUN_METHOD_REFRESH) {
 		stun_build_u32(&b, STUN_ATTR_LIFETIME, lifetime);
 	}
-	if (sign)
+	if (sign && s->sha256_mi)
+		stun_build_integrity_sha256(&b, s->key, (size_t)s->key_len);
+	else if (sign)
 		stun_build_integrity(&b, s->key, (size_t)s->key_len);
 	stun_build_fingerprint(&b);
 	n = stun_build_finish(&b);
@@ -425,6 +443,119 @@ static void log_hook(void **state)
 	turn_client_free(s.tc);
 }
 
+/* RFC 8489 §9.2.5 on the request after a 401 with PASSWORD-ALGORITHMS: the
+ * list echoed byte for byte, the first algorithm we support picked, and
+ * MESSAGE-INTEGRITY-SHA256 only, keyed with that algorithm. */
+static void assert_alg_request(struct srv *s, const char *nonce, uint16_t alg)
+{
+	const struct stun_attr *pa = stun_msg_find(&s->req, STUN_ATTR_PASSWORD_ALGORITHMS);
+	const struct stun_attr *a = stun_msg_find(&s->req, STUN_ATTR_PASSWORD_ALGORITHM);
+	uint16_t algs[4];
+	size_t n;
+	char v[64];
+
+	assert_non_null(pa);
+	assert_int_equal(stun_attr_get_password_algs(&s->req, pa, algs, 4, &n), 0);
+	assert_int_equal(n, s->noffer);
+	assert_memory_equal(algs, s->offer, n * sizeof(algs[0]));
+	assert_non_null(a);
+	assert_int_equal(stun_attr_get_password_algs(&s->req, a, algs, 4, &n), 0);
+	assert_int_equal(algs[0], alg);
+	assert_int_equal(s->req.integrity, -1);
+	assert_true(s->req.integrity_sha256 >= 0);
+	assert_int_equal(stun_check_integrity(&s->req, s->key, (size_t)s->key_len), 0);
+	a = stun_msg_find(&s->req, STUN_ATTR_NONCE);
+	assert_int_equal(stun_attr_get_string(&s->req, a, v, sizeof(v)), 0);
+	assert_string_equal(v, nonce);
+}
+
+static void password_algorithms(void **state)
+{
+	struct srv s;
+	struct turn_event ev;
+
+	(void)state;
+	/* The server prefers SHA-256: SHA-256 key, MI-SHA256 both ways. */
+	srv_init(&s);
+	s.offer[0] = STUN_PASSWORD_ALG_SHA256;
+	s.offer[1] = STUN_PASSWORD_ALG_MD5;
+	s.noffer = 2;
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	assert_null(stun_msg_find(&s.req, STUN_ATTR_PASSWORD_ALGORITHM));
+	srv_reply(&s, 0, 401, "obMatJos2AAABn1", false, 0);
+	srv_use_alg(&s, STUN_PASSWORD_ALG_SHA256, true);
+	assert_true(srv_take(&s));
+	assert_alg_request(&s, "obMatJos2AAABn1", STUN_PASSWORD_ALG_SHA256);
+	assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 600), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_ALLOCATED);
+	assert_int_equal(turn_client_password_alg(s.tc), STUN_PASSWORD_ALG_SHA256);
+	/* Every later request too, and across a stale nonce. */
+	assert_int_equal(turn_client_permit(s.tc, &s.peer, 10), 0);
+	assert_true(srv_take(&s));
+	assert_alg_request(&s, "obMatJos2AAABn1", STUN_PASSWORD_ALG_SHA256);
+	srv_reply(&s, 10, 438, "obMatJos2AAABn2", false, 0);
+	assert_true(srv_take(&s));
+	assert_alg_request(&s, "obMatJos2AAABn2", STUN_PASSWORD_ALG_SHA256);
+	/* A forged 400 (no integrity) is dropped; an authenticated one counts. */
+	assert_int_equal(srv_reply(&s, 10, 400, "x", false, 0), TURN_RECV_DROPPED);
+	assert_int_equal(srv_reply(&s, 10, 403, "x", true, 0), TURN_RECV_HANDLED);
+	while (turn_client_poll_event(s.tc, &ev))
+		if (ev.type == TURN_EVENT_PERMISSION_FAILED)
+			assert_int_equal(ev.error, 403);
+	turn_client_free(s.tc);
+
+	/* MD5 listed first: MD5 key, still MESSAGE-INTEGRITY-SHA256. */
+	srv_init(&s);
+	s.offer[0] = STUN_PASSWORD_ALG_MD5;
+	s.offer[1] = STUN_PASSWORD_ALG_SHA256;
+	s.noffer = 2;
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	srv_use_alg(&s, STUN_PASSWORD_ALG_MD5, true);
+	assert_true(srv_take(&s));
+	assert_alg_request(&s, "n1", STUN_PASSWORD_ALG_MD5);
+	turn_client_free(s.tc);
+
+	/* Nothing we know in the list: no retry, the allocation fails. */
+	srv_init(&s);
+	s.offer[0] = 0x7777;
+	s.noffer = 1;
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	assert_false(srv_take(&s));
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+	assert_true(log_find(ICE_LOG_WARN, "no password algorithm in common") >= 0);
+	turn_client_free(s.tc);
+
+	/* The nonce cookie announces PASSWORD-ALGORITHMS but it was stripped
+	 * (a bid-down): no retry. */
+	srv_init(&s);
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	srv_reply(&s, 0, 401, "obMatJos2AAABn1", false, 0);
+	assert_false(srv_take(&s));
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+	turn_client_free(s.tc);
+
+	/* A server without the list (coturn): MD5 and MESSAGE-INTEGRITY, and
+	 * a cookie without the bit changes nothing. */
+	srv_init(&s);
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	srv_reply(&s, 0, 401, "obMatJos2AAACn1", false, 0);
+	assert_true(srv_take(&s));
+	assert_authenticated(&s, "obMatJos2AAACn1");
+	assert_true(s.req.integrity >= 0);
+	assert_int_equal(s.req.integrity_sha256, -1);
+	assert_null(stun_msg_find(&s.req, STUN_ATTR_PASSWORD_ALGORITHM));
+	assert_null(stun_msg_find(&s.req, STUN_ATTR_PASSWORD_ALGORITHMS));
+	assert_int_equal(turn_client_password_alg(s.tc), STUN_PASSWORD_ALG_MD5);
+	turn_client_free(s.tc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +563,7 @@ int main(void)
 		cmocka_unit_test_teardown(permissions_channels_data, no_errors_logged),
 		cmocka_unit_test_teardown(retransmit_and_fail, no_errors_logged),
 		cmocka_unit_test_teardown(log_hook, no_errors_logged),
+		cmocka_unit_test_teardown(password_algorithms, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
