@@ -384,8 +384,8 @@ int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 	struct ice_agent *a;
 	struct ice_config def = {0};
 
-	if (!out)
-		return -EINVAL;
+	if (!out || (cfg && cfg->lite && cfg->relay_only))
+		return -EINVAL; /* a lite agent gathers nothing to relay through */
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -572,6 +572,12 @@ static void ice_pair_add_for_local(struct ice_agent *a, struct ice_stream *st, u
 static void ice_pair_add_for_remote(struct ice_agent *a, struct ice_stream *st, unsigned r,
 				    uint64_t now);
 
+/* Signalled to the peer and paired: relay_only keeps host bases to itself. */
+static bool ice_lcand_offered(const struct ice_agent *a, const struct ice_cand *c)
+{
+	return !a->cfg.relay_only || c->type == ICE_CAND_TYPE_RELAY;
+}
+
 /*
  * Add a local candidate unless redundant (RFC 8445 §5.1.3: same address and
  * same base as one of higher or equal priority). Returns its index or -1.
@@ -601,7 +607,7 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 	lc->c = *c;
 	lc->host = host;
 	lc->turn = turn;
-	if (announce && c->type != ICE_CAND_TYPE_PRFLX) {
+	if (announce && c->type != ICE_CAND_TYPE_PRFLX && ice_lcand_offered(a, c)) {
 		ev.stream = sidx;
 		ev.component = c->component;
 		ice_cand_export(c, &ev.candidate);
@@ -740,7 +746,8 @@ static void ice_gather_host(struct ice_agent *a, unsigned h, uint64_t now)
 	for (unsigned i = 0; i < a->nstun; i++) {
 		struct ice_gather_txn *g = &hh->stun[i];
 
-		if (netaddr_family(&a->stun[i].addr) != netaddr_family(&hh->base))
+		if (netaddr_family(&a->stun[i].addr) != netaddr_family(&hh->base) ||
+		    a->cfg.relay_only)
 			continue;
 		g->active = true;
 		ice_random(a, g->tid, sizeof(g->tid));
@@ -804,6 +811,8 @@ int ice_agent_gather(struct ice_agent *a, uint64_t now_ms)
 {
 	if (a->released)
 		return -EALREADY;
+	if (a->cfg.relay_only && !a->nturn)
+		return -EINVAL; /* relay_only without a TURN server: nothing to offer */
 	a->gather_started = true;
 	if (now_ms > a->now)
 		a->now = now_ms;
@@ -845,8 +854,9 @@ int ice_agent_local_candidates(const struct ice_agent *a, unsigned stream,
 	if (!st)
 		return -ENOENT;
 	for (unsigned i = 0; i < st->nl; i++) {
-		if (st->lcands[i].c.type == ICE_CAND_TYPE_PRFLX)
-			continue; /* learnt from checks, never signalled */
+		if (st->lcands[i].c.type == ICE_CAND_TYPE_PRFLX ||
+		    !ice_lcand_offered(a, &st->lcands[i].c))
+			continue; /* learnt from checks, or kept back: never signalled */
 		if (n < max)
 			ice_cand_export(&st->lcands[i].c, &out[n]);
 		n++;
@@ -872,7 +882,7 @@ int ice_agent_default_candidate(const struct ice_agent *a, unsigned stream, unsi
 			const struct ice_cand *c = &st->lcands[i].c;
 
 			if (c->component == component && c->type == order[o] &&
-			    (!best || c->priority > best->priority))
+			    ice_lcand_offered(a, c) && (!best || c->priority > best->priority))
 				best = c;
 		}
 		if (best) {
@@ -999,11 +1009,13 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 	return (int)idx;
 }
 
-static bool ice_pairable(const struct ice_lcand *lc, const struct ice_cand *rc)
+static bool ice_pairable(const struct ice_agent *a, const struct ice_lcand *lc,
+			 const struct ice_cand *rc)
 {
 	return lc->c.component == rc->component &&
 	       netaddr_family(&lc->c.addr) == netaddr_family(&rc->addr) &&
-	       (lc->c.type == ICE_CAND_TYPE_HOST || lc->c.type == ICE_CAND_TYPE_RELAY);
+	       (lc->c.type == ICE_CAND_TYPE_HOST || lc->c.type == ICE_CAND_TYPE_RELAY) &&
+	       ice_lcand_offered(a, &lc->c);
 }
 
 static void ice_relay_permit(struct ice_agent *a, const struct ice_lcand *lc,
@@ -1021,7 +1033,7 @@ static void ice_pair_add_for_local(struct ice_agent *a, struct ice_stream *st, u
 	if (a->cfg.lite || !st->have_remote)
 		return;
 	for (unsigned r = 0; r < st->nr; r++) {
-		if (!ice_pairable(&st->lcands[l], &st->rcands[r]))
+		if (!ice_pairable(a, &st->lcands[l], &st->rcands[r]))
 			continue;
 		if (ice_pair_add(a, st, l, r) >= 0)
 			ice_relay_permit(a, &st->lcands[l], &st->rcands[r], now);
@@ -1034,7 +1046,7 @@ static void ice_pair_add_for_remote(struct ice_agent *a, struct ice_stream *st, 
 	if (a->cfg.lite)
 		return;
 	for (unsigned l = 0; l < st->nl; l++) {
-		if (!ice_pairable(&st->lcands[l], &st->rcands[r]))
+		if (!ice_pairable(a, &st->lcands[l], &st->rcands[r]))
 			continue;
 		if (ice_pair_add(a, st, l, r) >= 0)
 			ice_relay_permit(a, &st->lcands[l], &st->rcands[r], now);
@@ -2165,6 +2177,12 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	bool old_gen = false;
 	int l, r, idx;
 
+	if (a->cfg.relay_only && rx->turn < 0) {
+		/* relay_only: the host base answers nobody, so its address is
+		 * never confirmed to anyone but the TURN server. */
+		a->stats.rx_dropped_unknown++;
+		return ICE_RECV_DROPPED;
+	}
 	if (m->method != STUN_METHOD_BINDING) {
 		a->stats.rx_dropped_unknown++;
 		ice_respond_error(a, m, rx, STUN_ERROR_BAD_REQUEST, "Bad Request", NULL);
@@ -2496,7 +2514,7 @@ static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, 
 			hh->turn_done[t] = true;
 			if (turn_client_relayed(tc, &relayed, &mapped))
 				break;
-			if (netaddr_family(&mapped)) {
+			if (netaddr_family(&mapped) && !a->cfg.relay_only) {
 				ice_cand_fill(&c, ICE_CAND_TYPE_SRFLX, hh->comp, hh->local_pref,
 					      &mapped, &hh->base, &hh->base, &a->turn[t].addr);
 				ice_lcand_add(a, hh->stream, &c, (int)h, -1, true, now);

@@ -36,7 +36,7 @@
 #include "icepath/netaddr.h"
 
 /* ---- protocol defaults (each overridable in struct ice_config) ----------- */
-#define ICE_TA_MS		50    /* pacing of checks, RFC 8445 §14.2 */
+#define ICE_TA_MS 50 /* pacing of checks, RFC 8445 §14.2 */
 /* RFC 8445 §14.3: check RTO = MAX(500 ms, Ta * (Num-Waiting + Num-In-Progress)) */
 #define ICE_RTO_MIN_MS		500
 #define ICE_STUN_RTO_MS		500 /* initial RTO for STUN/TURN server transactions, RFC 8489 §6.2.1 */
@@ -98,6 +98,17 @@ struct ice_config {
 	uint32_t keepalive_ms;
 	/* 0: ICE_NOMINATION_TIMEOUT_MS; ICE_NOMINATION_TIMEOUT_NONE: never */
 	uint32_t nomination_timeout_ms;
+	/*
+	 * Only relayed candidates (policy "relay", e.g. to hide the host
+	 * addresses or force media through a TURN server): host bases serve
+	 * only to talk to the TURN servers; no STUN server is asked; host and
+	 * server-reflexive candidates are neither announced, listed nor
+	 * paired; the default candidate is relayed; checks arriving at a host
+	 * base directly (not through the TURN allocation) are dropped
+	 * unanswered. ice_agent_gather() then needs a TURN server (-EINVAL).
+	 * Not with lite (-EINVAL from ice_agent_new).
+	 */
+	bool relay_only;
 	const char *software; /* SOFTWARE attribute, copied; NULL: none */
 	/* Cryptographic randomness (ufrag/pwd, tie-breaker, transaction ids).
 	 * NULL: a PRNG seeded with `seed` (tests; not for production). */

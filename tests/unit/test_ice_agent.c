@@ -28,6 +28,7 @@ struct scen {
 	bool lite_l, lite_r;
 	bool ctl_l, ctl_r;
 	bool trickle;
+	bool relay_only_l;
 	unsigned ncomp, nstreams;
 	const char *ip_l, *ip_r;
 	unsigned loss, dup;
@@ -92,6 +93,8 @@ static void scen_setup(struct sim *s, struct scen *sc)
 	struct netaddr srv;
 	char ip[32];
 	unsigned n;
+
+	cl.relay_only = sc->relay_only_l;
 
 	if (!sc->ncomp)
 		sc->ncomp = 1;
@@ -1517,6 +1520,72 @@ static void unfreeze_across_streams(void **state)
 	ice_agent_free(f.a);
 }
 
+/* ice_config.relay_only: with a direct path and a STUN server at hand, L
+ * offers, lists, pairs and selects only its relayed candidate, asks no
+ * STUN server, and its host base answers no check that did not come
+ * through the TURN allocation. */
+static void relay_only(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .stun = true, .turn = true,
+			  .relay_only_l = true};
+	struct ice_candidate c[8], def;
+	struct ice_pair_info pi[16];
+	struct ice_config bad = cfg_of(false, true, 1);
+	struct ice_agent *a;
+	int n;
+
+	sim_init(&s, 25);
+	sim_enable_stun(&s, "198.51.100.1", 3478);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	scen_connect(&s, &sc);
+	n = ice_agent_local_candidates(s.eps[0].a, 0, c, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(c[0].type, ICE_CAND_TYPE_RELAY);
+	assert_int_equal(s.eps[0].candidates, 1); /* the one CANDIDATE event */
+	assert_int_equal(ice_agent_default_candidate(s.eps[0].a, 0, 1, &def), 0);
+	assert_int_equal(def.type, ICE_CAND_TYPE_RELAY);
+	assert_int_equal(s.stun_requests, 1); /* R's only */
+	n = ice_agent_pairs(s.eps[0].a, 0, pi, 16);
+	assert_true(n >= 1);
+	for (int i = 0; i < n && i < 16; i++)
+		assert_true(pi[i].local.type == ICE_CAND_TYPE_RELAY ||
+			    pi[i].local.type == ICE_CAND_TYPE_PRFLX);
+	assert_true(has_relay(&s.eps[0].selected[0][1]));
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_RELAY);
+	assert_media_flows(&s, 0, 1);
+	assert_true(s.turn.chandata_in + s.turn.sends >= 1);
+	/* A check sent straight to L's host base: dropped, never answered. */
+	{
+		struct fake f = {
+			.a = s.eps[0].a, .base = s.eps[0].base[0], .peer = s.eps[1].base[0]};
+		struct ice_recv_result res;
+		uint8_t buf[512], tid[12];
+		const char *u, *p;
+		size_t len;
+
+		sim_drain_all(&s);
+		ice_agent_local_credentials(f.a, 0, &f.lufrag, &f.lpwd);
+		ice_agent_local_credentials(s.eps[1].a, 0, &u, &p);
+		snprintf(f.rufrag, sizeof(f.rufrag), "%s", u);
+		snprintf(f.rpwd, sizeof(f.rpwd), "%s", p);
+		len = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd,
+				   false, true);
+		assert_int_equal(ice_agent_recv(f.a, s.now, &f.base, &f.peer, buf, len, &res),
+				 ICE_RECV_DROPPED);
+		assert_int_equal(count_tx(f.a), 0);
+	}
+	sim_free(&s);
+	/* Refused combinations. */
+	bad.relay_only = true;
+	assert_int_equal(ice_agent_new(&a, &bad), -EINVAL);
+	bad.lite = false;
+	assert_int_equal(ice_agent_new(&a, &bad), 0);
+	assert_int_equal(ice_agent_add_stream(a, 1), 0);
+	assert_int_equal(ice_agent_gather(a, 0), -EINVAL); /* no TURN server */
+	ice_agent_free(a);
+}
+
 static void api_errors(void **state)
 {
 	struct ice_agent *a;
@@ -1580,6 +1649,7 @@ int main(void)
 		cmocka_unit_test_teardown(consent_counts_from_request, no_errors_logged),
 		cmocka_unit_test_teardown(triggered_check_on_in_progress, no_errors_logged),
 		cmocka_unit_test_teardown(nomination_timeout, no_errors_logged),
+		cmocka_unit_test_teardown(relay_only, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
