@@ -2706,6 +2706,13 @@ int ice_agent_send(struct ice_agent *a, unsigned stream, unsigned component, con
 	if (!st || component < 1 || component > st->ncomp)
 		return -ENOENT;
 	sel = &st->comp[component].sel;
+	if (sel->active && sel->consent == ICE_CONSENT_STATE_GRANTED &&
+	    a->now >= sel->consent_expiry_ms) {
+		/* RFC 7675 §5.1: sending stops at expiry, whenever the caller
+		 * ticks; the latest time it gave us says consent is gone. */
+		ice_consent_set_state(a, stream, component, ICE_CONSENT_STATE_LOST);
+		ice_agent_update_state(a);
+	}
 	if (!sel->active || sel->consent != ICE_CONSENT_STATE_GRANTED || a->released)
 		return -ENOTCONN;
 	if (sel->turn >= 0) {
@@ -2759,9 +2766,15 @@ enum ice_consent_state ice_agent_consent_state(const struct ice_agent *a, unsign
 {
 	const struct ice_stream *st = ice_stream_get(a, stream);
 
+	const struct ice_sel *sel;
+
 	if (!st || component < 1 || component > st->ncomp || !st->comp[component].sel.active)
 		return ICE_CONSENT_STATE_NONE;
-	return st->comp[component].sel.consent;
+	sel = &st->comp[component].sel;
+	/* expired by the latest time we were given, even if not ticked yet */
+	if (sel->consent == ICE_CONSENT_STATE_GRANTED && a->now >= sel->consent_expiry_ms)
+		return ICE_CONSENT_STATE_LOST;
+	return sel->consent;
 }
 
 bool ice_agent_consent(const struct ice_agent *a, unsigned stream, unsigned component)

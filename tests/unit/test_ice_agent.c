@@ -1087,6 +1087,41 @@ static void consent_counts_from_request(void **state)
 	ice_agent_free(f.a);
 }
 
+/* RFC 7675 §5.1: sending stops the moment consent expires, not at the
+ * caller's next tick: once the agent has been told a time past the expiry
+ * (here by received media), ice_agent_send refuses and CONSENT_LOST is
+ * raised, even before ice_agent_tick runs. */
+static void consent_send_stops_at_expiry(void **state)
+{
+	static const uint8_t rtp[12] = {0x80};
+	struct fake f;
+	struct ice_transmit tx;
+	struct ice_recv_result res;
+	struct ice_event ev;
+	uint64_t expiry;
+	int lost = 0;
+
+	fake_init(&f, true);
+	fake_select(&f);
+	expiry = f.now + ICE_CONSENT_TIMEOUT_MS;
+	count_tx(f.a);
+	while (ice_agent_poll_event(f.a, &ev))
+		;
+	/* Nothing answers; the caller is late with its tick and media arrives. */
+	f.now = expiry + 5;
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, rtp, sizeof(rtp), &res),
+			 ICE_RECV_DATA);
+	assert_int_equal(ice_agent_send(f.a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
+	assert_false(ice_agent_consent(f.a, 0, 1));
+	while (ice_agent_poll_event(f.a, &ev))
+		lost += ev.type == ICE_EVENT_CONSENT_LOST;
+	assert_int_equal(lost, 1);
+	ice_agent_tick(f.a, f.now);
+	while (ice_agent_poll_event(f.a, &ev))
+		assert_int_not_equal(ev.type, ICE_EVENT_CONSENT_LOST);
+	ice_agent_free(f.a);
+}
+
 /* RFC 8445 §7.3.1.4: a request for a pair whose own check is In-Progress
  * cancels that transaction (no more retransmissions, a late answer still
  * counts) and queues a triggered check with a new transaction at once,
@@ -1650,6 +1685,7 @@ int main(void)
 		cmocka_unit_test_teardown(triggered_check_on_in_progress, no_errors_logged),
 		cmocka_unit_test_teardown(nomination_timeout, no_errors_logged),
 		cmocka_unit_test_teardown(relay_only, no_errors_logged),
+		cmocka_unit_test_teardown(consent_send_stops_at_expiry, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
