@@ -1574,6 +1574,37 @@ static void ice_sel_info(const struct ice_sel *sel, struct ice_pair_info *out)
 
 static void ice_stream_update_list(struct ice_agent *a, unsigned s);
 
+/*
+ * RFC 8445 §8.1.2: a component with a nominated pair in a Running list
+ * loses its other pairs: out of the triggered queue, Frozen/Waiting ones
+ * (as Failed, our "removed") never checked, In-Progress ones cancelled (no
+ * retransmission; a late success still validates). A pair the controlled
+ * side was told to nominate (USE-CANDIDATE before our check succeeded)
+ * stays: a peer nominating several pairs expects the best to win.
+ */
+static void ice_prune_component(struct ice_agent *a, struct ice_stream *st, unsigned comp,
+				const struct ice_pair *keep)
+{
+	if (a->cfg.lite || st->list != ICE_LIST_RUNNING)
+		return;
+	for (unsigned i = 0; i < st->npairs; i++) {
+		struct ice_pair *q = &st->pairs[i];
+
+		if (q->comp != comp || q == keep || q->nominate_on_success)
+			continue;
+		if (q->triggered) {
+			q->triggered = false;
+			st->trig_len--;
+		}
+		if (q->state == ICE_PAIR_STATE_IN_PROGRESS && q->inflight) {
+			memcpy(q->cancel_tid, q->tid, STUN_TID_LEN);
+			q->cancel_until_ms = q->txn_end_ms;
+		}
+		if (q->state != ICE_PAIR_STATE_SUCCEEDED)
+			ice_pair_set_state(a, st, q, ICE_PAIR_STATE_FAILED);
+	}
+}
+
 /* A nominated valid pair: select it if it is the first, of a newer ICE
  * generation, or of higher priority (renomination switches pairs). */
 static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t now)
@@ -1617,6 +1648,7 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 	ev.component = p->comp;
 	ice_sel_info(sel, &ev.pair);
 	ice_push_event(a, &ev);
+	ice_prune_component(a, st, p->comp, p);
 	ice_stream_update_list(a, s);
 }
 

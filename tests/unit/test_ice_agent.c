@@ -1122,6 +1122,61 @@ static void consent_send_stops_at_expiry(void **state)
 	ice_agent_free(f.a);
 }
 
+/* RFC 8445 §8.1.2: once a component has a nominated pair, its other pairs
+ * leave the check list: an In-Progress check is cancelled (no more
+ * retransmissions), nothing Frozen/Waiting is checked any more, and the
+ * list (and agent) complete at once rather than after the leftovers time
+ * out. */
+static void nomination_prunes_component(void **state)
+{
+	struct fake f;
+	struct ice_candidate c = {.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
+	struct netaddr peer2 = sim_addr("203.0.113.98", 7002);
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_pair_info pi[4];
+	unsigned requests = 0;
+
+	fake_init(&f, true);
+	c.addr = peer2;
+	c.priority = ice_candidate_priority(126, 900, 1);
+	strcpy(c.foundation, "peer2");
+	assert_int_equal(ice_agent_add_remote_candidate(f.a, 0, &c), 0);
+	/* pair 1 (the better) checked and answered: nominated at once */
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+	count_tx(f.a);
+	/* pair 2's check goes out and is never answered */
+	f.now += 50;
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	ice_agent_pairs(f.a, 0, pi, 4);
+	assert_int_equal(pi[1].state, ICE_PAIR_STATE_IN_PROGRESS);
+	/* the nomination (retransmitted with pair 2's) is answered */
+	f.now += 500;
+	ice_agent_tick(f.a, f.now);
+	{
+		struct ice_transmit tx;
+
+		while (ice_agent_poll_transmit(f.a, &tx)) {
+			struct stun_msg m;
+
+			assert_true(stun_parse(&m, tx.head, tx.head_len) > 0);
+			memcpy(qbuf, tx.head, tx.head_len);
+			assert_true(stun_parse(&req, qbuf, tx.head_len) > 0);
+			if (netaddr_equal(&tx.remote, &f.peer) &&
+			    stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE))
+				assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+		}
+	}
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_COMPLETED);
+	/* no check of any kind for the next 3 s (consent starts at 4 s) */
+	for (uint64_t end = f.now + 3000; f.now < end; f.now += 50)
+		if (fake_tick_request(&f, &req, qbuf))
+			requests++;
+	assert_int_equal(requests, 0);
+	ice_agent_free(f.a);
+}
+
 /* RFC 8445 §7.3.1.4: a request for a pair whose own check is In-Progress
  * cancels that transaction (no more retransmissions, a late answer still
  * counts) and queues a triggered check with a new transaction at once,
@@ -1686,6 +1741,7 @@ int main(void)
 		cmocka_unit_test_teardown(nomination_timeout, no_errors_logged),
 		cmocka_unit_test_teardown(relay_only, no_errors_logged),
 		cmocka_unit_test_teardown(consent_send_stops_at_expiry, no_errors_logged),
+		cmocka_unit_test_teardown(nomination_prunes_component, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
