@@ -2538,7 +2538,7 @@ static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, 
 	while (turn_client_poll_event(tc, &tev)) {
 		struct ice_event ev = {
 			.type = ICE_EVENT_TURN_ERROR, .stream = hh->stream, .component = hh->comp};
-		struct netaddr relayed, mapped;
+		struct netaddr relayed, mapped, raddr;
 		struct ice_cand c;
 
 		switch (tev.type) {
@@ -2551,9 +2551,21 @@ static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, 
 					      &mapped, &hh->base, &hh->base, &a->turn[t].addr);
 				ice_lcand_add(a, hh->stream, &c, (int)h, -1, true, now);
 			}
+			/* relay_only hides the host: the related address (RFC 8839
+			 * §5.1 wants one) is the wildcard, not the mapped address,
+			 * which is the host's own when no NAT is in the way. */
+			raddr = mapped;
+			if (a->cfg.relay_only) {
+				static const uint8_t any6[16];
+
+				if (netaddr_family(&relayed) == AF_INET6)
+					netaddr_from_v6(&raddr, any6, 0);
+				else
+					netaddr_from_v4(&raddr, 0, 0);
+			}
 			/* §5.1.1.2: the relayed candidate's base is itself. */
 			ice_cand_fill(&c, ICE_CAND_TYPE_RELAY, hh->comp, hh->local_pref, &relayed,
-				      &hh->base, &mapped, &a->turn[t].addr);
+				      &hh->base, &raddr, &a->turn[t].addr);
 			ice_lcand_add(a, hh->stream, &c, (int)h, (int)t, true, now);
 			ice_gathering_check(a);
 			break;

@@ -1632,6 +1632,8 @@ static void relay_only(void **state)
 	n = ice_agent_local_candidates(s.eps[0].a, 0, c, 8);
 	assert_int_equal(n, 1);
 	assert_int_equal(c[0].type, ICE_CAND_TYPE_RELAY);
+	/* its related address does not give the host away either */
+	assert_true(netaddr_is_any(&c[0].raddr) && !netaddr_port(&c[0].raddr));
 	assert_int_equal(s.eps[0].candidates, 1); /* the one CANDIDATE event */
 	assert_int_equal(ice_agent_default_candidate(s.eps[0].a, 0, 1, &def), 0);
 	assert_int_equal(def.type, ICE_CAND_TYPE_RELAY);
