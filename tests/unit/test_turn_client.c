@@ -165,6 +165,16 @@ static int srv_reply(struct srv *s, uint64_t now, int code, const char *nonce, b
 	return turn_client_recv(s->tc, now, buf, (size_t)n, &r);
 }
 
+/* Allocate and answer the first (credential-less) try with a 401 carrying
+ * nonce; true if the client retried (the retry is then in s->req). */
+static bool srv_challenge(struct srv *s, const char *nonce)
+{
+	assert_int_equal(turn_client_allocate(s->tc, 0), 0);
+	assert_true(srv_take(s));
+	srv_reply(s, 0, 401, nonce, false, 0);
+	return srv_take(s);
+}
+
 static void assert_authenticated(struct srv *s, const char *nonce)
 {
 	const struct stun_attr *a;
@@ -392,10 +402,7 @@ static void retransmit_and_fail(void **state)
 
 	/* Wrong credentials: a second 401 fails the allocation with 401. */
 	srv_init(&s);
-	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
-	assert_true(srv_take(&s));
-	srv_reply(&s, 0, 401, "n1", false, 0);
-	assert_true(srv_take(&s));
+	assert_true(srv_challenge(&s, "n1"));
 	srv_reply(&s, 0, 401, "n1", false, 0);
 	assert_false(srv_take(&s));
 	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
@@ -422,10 +429,7 @@ static void log_hook(void **state)
 	turn_client_free(s.tc);
 
 	srv_init(&s);
-	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
-	assert_true(srv_take(&s));
-	srv_reply(&s, 0, 401, "n1", false, 0);
-	assert_true(srv_take(&s));
+	assert_true(srv_challenge(&s, "n1"));
 	srv_reply(&s, 0, 401, "n1", false, 0);
 	assert_true(log_find(ICE_LOG_WARN, "wrong username or password") >= 0);
 	assert_true(log_find(ICE_LOG_WARN, "allocating -> failed: 401 Unauthorized") >= 0);
@@ -522,10 +526,7 @@ static void password_algorithms(void **state)
 	srv_init(&s);
 	s.offer[0] = 0x7777;
 	s.noffer = 1;
-	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
-	assert_true(srv_take(&s));
-	srv_reply(&s, 0, 401, "n1", false, 0);
-	assert_false(srv_take(&s));
+	assert_false(srv_challenge(&s, "n1"));
 	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
 	assert_true(log_find(ICE_LOG_WARN, "no password algorithm in common") >= 0);
 	turn_client_free(s.tc);
@@ -533,20 +534,14 @@ static void password_algorithms(void **state)
 	/* The nonce cookie announces PASSWORD-ALGORITHMS but it was stripped
 	 * (a bid-down): no retry. */
 	srv_init(&s);
-	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
-	assert_true(srv_take(&s));
-	srv_reply(&s, 0, 401, "obMatJos2AAABn1", false, 0);
-	assert_false(srv_take(&s));
+	assert_false(srv_challenge(&s, "obMatJos2AAABn1"));
 	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
 	turn_client_free(s.tc);
 
 	/* A server without the list (coturn): MD5 and MESSAGE-INTEGRITY, and
 	 * a cookie without the bit changes nothing. */
 	srv_init(&s);
-	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
-	assert_true(srv_take(&s));
-	srv_reply(&s, 0, 401, "obMatJos2AAACn1", false, 0);
-	assert_true(srv_take(&s));
+	assert_true(srv_challenge(&s, "obMatJos2AAACn1"));
 	assert_authenticated(&s, "obMatJos2AAACn1");
 	assert_true(s.req.integrity >= 0);
 	assert_int_equal(s.req.integrity_sha256, -1);
