@@ -551,6 +551,55 @@ static void password_algorithms(void **state)
 	turn_client_free(s.tc);
 }
 
+/* RFC 8656 §7.4/§7.5 and RFC 8489 §9.2.5: 441 (wrong credentials), 486
+ * (quota) and 437 (allocation mismatch) end the allocation without a
+ * retry, with the code in the event; a 437 to a Refresh means the
+ * allocation is gone; an error whose integrity fails is dropped. */
+static void error_codes(void **state)
+{
+	static const int codes[] = {441, 486, 437};
+	struct srv s;
+	struct turn_event ev;
+	uint64_t now;
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		srv_init(&s);
+		assert_true(srv_challenge(&s, "n1"));
+		assert_int_equal(srv_reply(&s, 0, codes[i], "n1", true, 0), TURN_RECV_HANDLED);
+		assert_false(srv_take(&s));
+		assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+		assert_true(turn_client_poll_event(s.tc, &ev));
+		assert_int_equal(ev.type, TURN_EVENT_FAILED);
+		assert_int_equal(ev.error, codes[i]);
+		turn_client_free(s.tc);
+	}
+
+	/* A forged 486 (integrity with another key) changes nothing. */
+	srv_init(&s);
+	assert_true(srv_challenge(&s, "n1"));
+	srv_use_alg(&s, STUN_PASSWORD_ALG_SHA256, false);
+	assert_int_equal(srv_reply(&s, 0, 486, "n1", true, 0), TURN_RECV_DROPPED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_ALLOCATING);
+	turn_client_free(s.tc);
+
+	/* 437 to the Refresh: the server no longer has the allocation. */
+	srv_init(&s);
+	allocate(&s, 0);
+	while (turn_client_poll_event(s.tc, &ev))
+		;
+	now = turn_client_next_deadline(s.tc);
+	assert_int_equal(now, (600 - 60) * 1000);
+	turn_client_tick(s.tc, now);
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_REFRESH);
+	assert_int_equal(srv_reply(&s, now, 437, "n2", true, 0), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+	assert_true(turn_client_poll_event(s.tc, &ev));
+	assert_int_equal(ev.error, 437);
+	turn_client_free(s.tc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +608,7 @@ int main(void)
 		cmocka_unit_test_teardown(retransmit_and_fail, no_errors_logged),
 		cmocka_unit_test_teardown(log_hook, no_errors_logged),
 		cmocka_unit_test_teardown(password_algorithms, no_errors_logged),
+		cmocka_unit_test_teardown(error_codes, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
