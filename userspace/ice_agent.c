@@ -119,6 +119,7 @@ struct ice_sel {
 struct ice_component {
 	struct ice_sel sel;
 	bool failed;		 /* FAILED event raised for this generation */
+	bool timed_out;		 /* failed by the nomination timeout: final */
 	uint64_t first_valid_ms; /* controlling: when a valid pair first appeared */
 	int nominating;		 /* controlling: pair index with USE-CANDIDATE in flight, or -1 */
 };
@@ -1163,6 +1164,7 @@ static void ice_stream_reset_checks(struct ice_stream *st)
 	}
 	for (unsigned c = 1; c <= st->ncomp; c++) {
 		st->comp[c].failed = false;
+		st->comp[c].timed_out = false;
 		st->comp[c].first_valid_ms = 0;
 		st->comp[c].nominating = -1;
 	}
@@ -1752,6 +1754,7 @@ static void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint6
 				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 		}
 		st->comp[c].failed = true;
+		st->comp[c].timed_out = true;
 		st->comp[c].nominating = -1;
 		st->list = ICE_LIST_FAILED;
 		ice_push_event(a, &ev);
@@ -2372,11 +2375,15 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 				p->nominate_on_success = true;
 			if (completed && !use_cand)
 				break; /* §7.3.1.4: no new checks once completed */
-			if (st->list != ICE_LIST_RUNNING) {
-				if (!use_cand)
-					break;
-				st->list = ICE_LIST_RUNNING; /* a renomination to check */
-			}
+			if (st->comp[h->comp].timed_out)
+				break; /* given up for good (nomination_timeout_ms) */
+			if (st->list == ICE_LIST_COMPLETED && !use_cand)
+				break;
+			/* §7.3.1.4 makes a Failed pair Waiting even when every pair
+			 * had failed: the peer's check shows the path opened since
+			 * (its NAT, its late start). A completed list reopens for a
+			 * renomination. */
+			st->list = ICE_LIST_RUNNING;
 			ice_pair_set_state(a, st, p, ICE_PAIR_STATE_WAITING);
 			ice_trigger(a, st, (unsigned)idx);
 			break;

@@ -930,6 +930,8 @@ static void fake_init(struct fake *f, bool controlling)
 	fake_init_cfg(f, &cfg);
 }
 
+static bool fake_peer_controlled; /* fake_request as a controlled peer */
+
 /* A Binding request as the peer would send it; knobs for breaking it. */
 static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid[12], bool use_cand,
 			   uint32_t prio, bool integrity, const char *pwd, bool unknown_attr,
@@ -946,7 +948,12 @@ static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid
 	stun_build_string(&b, STUN_ATTR_USERNAME, user);
 	if (priority)
 		stun_build_u32(&b, STUN_ATTR_PRIORITY, prio);
-	stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, 0xffffffffffffffffull);
+	/* a controlling peer with the largest tie-breaker, or a controlled
+	 * one with the smallest: either way the agent keeps its role */
+	if (fake_peer_controlled)
+		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLED, 0);
+	else
+		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, 0xffffffffffffffffull);
 	if (use_cand)
 		stun_build_empty(&b, STUN_ATTR_USE_CANDIDATE);
 	if (unknown_attr)
@@ -1177,6 +1184,52 @@ static void nomination_prunes_component(void **state)
 	ice_agent_free(f.a);
 }
 
+/* RFC 8445 §7.3.1.4: a Failed pair is checked again when the peer's check
+ * for it arrives, also once the whole list had failed (every check timed
+ * out before the peer's NAT opened): the controlling agent then validates,
+ * nominates and completes instead of staying failed. A list failed by the
+ * nomination timeout stays failed. */
+static void failed_list_revived_by_peer(void **state)
+{
+	struct fake f;
+	struct ice_event ev;
+	struct ice_recv_result res;
+	uint8_t buf[512], qbuf[512], tid[12];
+	struct stun_msg req;
+	unsigned failed = 0, requests = 0;
+	size_t n;
+
+	fake_init(&f, true);
+	assert_int_equal(ice_agent_remote_end_of_candidates(f.a, 0), 0);
+	while (!failed) {
+		f.now = ice_agent_next_deadline(f.a);
+		assert_true(f.now < 1000 + 45000);
+		fake_tick_request(&f, &req, qbuf); /* lost */
+		while (ice_agent_poll_event(f.a, &ev))
+			failed += ev.type == ICE_EVENT_FAILED;
+	}
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_FAILED);
+	/* The peer's check gets through now. */
+	fake_peer_controlled = true;
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false, true);
+	fake_peer_controlled = false;
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	for (uint64_t end = f.now + 100; f.now <= end && !requests; f.now += 10)
+		if (fake_tick_request(&f, &req, qbuf)) {
+			requests++;
+			assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+		}
+	assert_int_equal(requests, 1);
+	/* nominated, answered, completed */
+	for (uint64_t end = f.now + 2000; f.now <= end; f.now += 10)
+		if (fake_tick_request(&f, &req, qbuf) &&
+		    stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE))
+			fake_answer(&f, &req, &f.peer);
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_COMPLETED);
+	ice_agent_free(f.a);
+}
+
 /* RFC 8445 §7.3.1.4: a request for a pair whose own check is In-Progress
  * cancels that transaction (no more retransmissions, a late answer still
  * counts) and queues a triggered check with a new transaction at once,
@@ -1249,8 +1302,17 @@ static void nomination_timeout(void **state)
 	assert_int_equal(failed_at, start + 10000);
 	assert_int_equal(error, -ETIMEDOUT);
 	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_FAILED);
-	/* No more checks after the failure. */
+	/* No more checks after the failure, not even for the peer's check. */
 	ice_agent_get_stats(f.a, &st0);
+	{
+		struct ice_recv_result res;
+		uint8_t buf[512], tid[12];
+		size_t n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd,
+					false, true);
+
+		assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+				 ICE_RECV_HANDLED);
+	}
 	for (unsigned i = 0; i < 20; i++) {
 		f.now += 1000;
 		ice_agent_tick(f.a, f.now);
@@ -1744,6 +1806,7 @@ int main(void)
 		cmocka_unit_test_teardown(relay_only, no_errors_logged),
 		cmocka_unit_test_teardown(consent_send_stops_at_expiry, no_errors_logged),
 		cmocka_unit_test_teardown(nomination_prunes_component, no_errors_logged),
+		cmocka_unit_test_teardown(failed_list_revived_by_peer, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
