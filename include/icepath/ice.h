@@ -373,7 +373,10 @@ bool ice_agent_poll_event(struct ice_agent *a, struct ice_event *ev);
  * the base and remote, and TURN framing (ChannelData, or a Send indication
  * until the channel is bound) when the local candidate is relayed; payload
  * points at data. -ENOTCONN without a selected pair or without consent
- * (RFC 7675 §5.1: sending MUST stop).
+ * (RFC 7675 §5.1: sending MUST stop; judged against the latest now_ms the
+ * agent was given, so a late tick does not extend it). Through a relay,
+ * also -ENOTCONN when the allocation is gone and -EPERM while the TURN
+ * permission for the peer is being re-installed (the next check does it).
  */
 int ice_agent_send(struct ice_agent *a, unsigned stream, unsigned component, const uint8_t *data,
 		   size_t len, struct ice_transmit *tx);
