@@ -375,6 +375,21 @@ bool turn_client_permitted(const struct turn_client *tc, const struct netaddr *p
 	return false;
 }
 
+/* RFC 8656 §9: permissions are per IP address. Another entry (port) of
+ * peer i's IP holds one, or is installing one, and keeps it refreshed. */
+static bool turn_ip_covered(const struct turn_client *tc, int i)
+{
+	for (unsigned j = 0; j < tc->npeers; j++) {
+		const struct turn_peer *q = &tc->peers[j];
+
+		if ((int)j != i && q->perm_wanted &&
+		    netaddr_same_ip(&q->addr, &tc->peers[i].addr) &&
+		    (q->perm_ok || q->perm_pending || q->chan_pending))
+			return true;
+	}
+	return false;
+}
+
 static int turn_peer_kick(struct turn_client *tc, int i, uint64_t now)
 {
 	struct turn_peer *p = &tc->peers[i];
@@ -386,7 +401,8 @@ static int turn_peer_kick(struct turn_client *tc, int i, uint64_t now)
 		/* ChannelBind installs the permission too (RFC 8656 §12.2). */
 		err = turn_request(tc, now, STUN_METHOD_CHANNEL_BIND, i, 0);
 		p->chan_pending = !err;
-	} else if (p->perm_wanted && !p->perm_ok && !p->perm_pending && !p->chan_pending) {
+	} else if (p->perm_wanted && !p->perm_ok && !p->perm_pending && !p->chan_pending &&
+		   !turn_ip_covered(tc, i)) {
 		err = turn_request(tc, now, STUN_METHOD_CREATE_PERMISSION, i, 0);
 		p->perm_pending = !err;
 	}
@@ -527,7 +543,7 @@ int turn_client_password_alg(const struct turn_client *tc)
 	return tc->key_len > 0 ? tc->alg : 0;
 }
 
-static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int error)
+static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int error, uint64_t now)
 {
 	struct turn_event ev = {0};
 	struct turn_peer *p;
@@ -555,6 +571,11 @@ static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int erro
 		ev.error = error;
 		ev.peer = p->addr;
 		turn_push_event(tc, &ev);
+		/* other ports of that IP were counting on this one: they ask
+		 * for themselves now (once each) */
+		for (unsigned j = 0; j < tc->npeers; j++)
+			if (&tc->peers[j] != p && netaddr_same_ip(&tc->peers[j].addr, &p->addr))
+				turn_peer_kick(tc, (int)j, now);
 		break;
 	}
 }
@@ -683,11 +704,11 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 			struct turn_txn gone = {
 				.used = true, .method = method, .peer = peer, .lifetime = lifetime};
 
-			turn_txn_failed(tc, &gone, code);
+			turn_txn_failed(tc, &gone, code, now);
 		}
 		return TURN_RECV_HANDLED;
 	}
-	turn_txn_failed(tc, t, code);
+	turn_txn_failed(tc, t, code, now);
 	return TURN_RECV_HANDLED;
 }
 
@@ -836,7 +857,7 @@ uint64_t turn_client_tick(struct turn_client *tc, uint64_t now)
 		if (!t->used || t->next_ms > now)
 			continue;
 		if (t->sent >= tc->cfg.rc) {
-			turn_txn_failed(tc, t, -ETIMEDOUT);
+			turn_txn_failed(tc, t, -ETIMEDOUT, now);
 			continue;
 		}
 		/* RFC 8489 §6.2.1: RTO doubles; after the Rc-th send wait Rm*RTO. */

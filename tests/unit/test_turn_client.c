@@ -600,6 +600,51 @@ static void error_codes(void **state)
 	turn_client_free(s.tc);
 }
 
+/* RFC 8656 §9: a permission is per IP address, any port. A second port of
+ * an IP with a permission (or one being installed) costs no request of its
+ * own; if the shared request fails, the other port asks for itself. */
+static void permission_per_ip(void **state)
+{
+	struct srv s;
+	struct turn_event ev;
+	struct ice_transmit tx;
+	struct netaddr port2 = addr("203.0.113.20", 6002), other = addr("203.0.113.21", 6000);
+	static const uint8_t payload[4] = {0x80, 1, 2, 3};
+
+	(void)state;
+	srv_init(&s);
+	allocate(&s, 0);
+	while (turn_client_poll_event(s.tc, &ev))
+		;
+	assert_int_equal(turn_client_permit(s.tc, &s.peer, 0), 0);
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_CREATE_PERMISSION);
+	/* same IP, other port: nothing new while the first is pending... */
+	assert_int_equal(turn_client_permit(s.tc, &port2, 0), 0);
+	assert_false(srv_take(&s));
+	/* ...and the first's failure makes it ask for itself */
+	assert_int_equal(srv_reply(&s, 0, 403, "n2", true, 0), TURN_RECV_HANDLED);
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_CREATE_PERMISSION);
+	assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 0), TURN_RECV_HANDLED);
+	assert_true(turn_client_permitted(s.tc, &port2));
+	assert_true(turn_client_permitted(s.tc, &s.peer)); /* by IP */
+	/* once installed, further ports of that IP need nothing either */
+	assert_int_equal(turn_client_permit(s.tc, &s.peer, 0), 0);
+	assert_false(srv_take(&s));
+	assert_int_equal(turn_client_wrap(s.tc, &s.peer, payload, 4, false, &tx), 0);
+	/* another IP does */
+	assert_int_equal(turn_client_permit(s.tc, &other, 0), 0);
+	assert_true(srv_take(&s));
+	/* one refresh per IP at 240 s */
+	assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 0), TURN_RECV_HANDLED);
+	turn_client_tick(s.tc, 240000);
+	assert_true(srv_take(&s));
+	assert_true(srv_take(&s));
+	assert_false(srv_take(&s));
+	turn_client_free(s.tc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +654,7 @@ int main(void)
 		cmocka_unit_test_teardown(log_hook, no_errors_logged),
 		cmocka_unit_test_teardown(password_algorithms, no_errors_logged),
 		cmocka_unit_test_teardown(error_codes, no_errors_logged),
+		cmocka_unit_test_teardown(permission_per_ip, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
