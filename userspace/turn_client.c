@@ -567,6 +567,9 @@ static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int erro
 			 turn_error_str(error, why, sizeof(why)));
 		p->perm_pending = p->chan_pending = false;
 		p->perm_wanted = p->chan_wanted = false; /* no retry storm */
+		/* a refused refresh ends it too: left "ok", its refresh
+		 * deadline (already past) would resend at every tick */
+		p->perm_ok = p->chan_ok = false;
 		ev.type = TURN_EVENT_PERMISSION_FAILED;
 		ev.error = error;
 		ev.peer = p->addr;

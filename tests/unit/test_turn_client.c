@@ -645,6 +645,51 @@ static void permission_per_ip(void **state)
 	turn_client_free(s.tc);
 }
 
+/* A refused refresh of a permission (or channel) ends it: one
+ * PERMISSION_FAILED, and no new request at every tick after it (the
+ * refresh deadline had passed: that was a loop paced only by the server's
+ * round trip). */
+static void refused_refresh_no_storm(void **state)
+{
+	struct srv s;
+	struct turn_event ev;
+	unsigned failed = 0;
+	uint64_t now = 0;
+
+	(void)state;
+	for (int chan = 0; chan < 2; chan++) {
+		srv_init(&s);
+		allocate(&s, 0);
+		while (turn_client_poll_event(s.tc, &ev))
+			;
+		if (chan)
+			assert_int_equal(turn_client_bind_channel(s.tc, &s.peer, 0), 0);
+		else
+			assert_int_equal(turn_client_permit(s.tc, &s.peer, 0), 0);
+		assert_true(srv_take(&s));
+		assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 0), TURN_RECV_HANDLED);
+		while (turn_client_poll_event(s.tc, &ev))
+			;
+		now = 240000; /* the permission refresh (a channel's too) */
+		turn_client_tick(s.tc, now);
+		assert_true(srv_take(&s));
+		assert_int_equal(s.req.method, STUN_METHOD_CREATE_PERMISSION);
+		assert_int_equal(srv_reply(&s, now, 403, "n2", true, 0), TURN_RECV_HANDLED);
+		failed = 0;
+		for (unsigned i = 0; i < 10; i++) {
+			now += 10;
+			turn_client_tick(s.tc, now);
+			assert_false(srv_take(&s));
+			while (turn_client_poll_event(s.tc, &ev))
+				failed += ev.type == TURN_EVENT_PERMISSION_FAILED;
+		}
+		assert_int_equal(failed, 1);
+		assert_true(turn_client_next_deadline(s.tc) > now);
+		assert_false(turn_client_permitted(s.tc, &s.peer));
+		turn_client_free(s.tc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +700,7 @@ int main(void)
 		cmocka_unit_test_teardown(password_algorithms, no_errors_logged),
 		cmocka_unit_test_teardown(error_codes, no_errors_logged),
 		cmocka_unit_test_teardown(permission_per_ip, no_errors_logged),
+		cmocka_unit_test_teardown(refused_refresh_no_storm, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
