@@ -2630,7 +2630,10 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 			const struct ice_component *cp = &st->comp[c];
 			const struct ice_sel *sel = &cp->sel;
 
+			/* the nomination wait only counts while ice_nominate()
+			 * would act on it: else a past deadline spins the loop */
 			if (a->controlling && cp->first_valid_ms && cp->nominating < 0 &&
+			    ice_stream_checkable(a, st) &&
 			    !(sel->active && sel->generation == st->generation) &&
 			    cp->first_valid_ms + ICE_NOMINATION_WAIT_MS < next)
 				next = cp->first_valid_ms + ICE_NOMINATION_WAIT_MS;

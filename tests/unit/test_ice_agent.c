@@ -1339,6 +1339,36 @@ static void nomination_timeout(void **state)
 	ice_agent_free(f.a);
 }
 
+/* A controlling agent with a valid pair whose nominations are never
+ * answered fails at the nomination timeout; after that its deadline must
+ * not stay in the past (the controlling nomination wait of a list that no
+ * longer runs made every tick return "now": a busy event loop). */
+static void no_past_deadline_after_failure(void **state)
+{
+	struct ice_config cfg = cfg_of(true, false, 99);
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_event ev;
+	unsigned failed = 0;
+	uint64_t next;
+
+	cfg.nomination_timeout_ms = 10000;
+	fake_init_cfg(&f, &cfg);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+	while (!failed) {
+		f.now = ice_agent_next_deadline(f.a);
+		assert_true(f.now <= 1000 + 10000);
+		fake_tick_request(&f, &req, qbuf); /* nominations: lost */
+		while (ice_agent_poll_event(f.a, &ev))
+			failed += ev.type == ICE_EVENT_FAILED;
+	}
+	next = ice_agent_tick(f.a, f.now);
+	assert_true(next > f.now);
+	ice_agent_free(f.a);
+}
+
 static void malformed_dropped(void **state)
 {
 	struct fake f;
@@ -1807,6 +1837,7 @@ int main(void)
 		cmocka_unit_test_teardown(consent_send_stops_at_expiry, no_errors_logged),
 		cmocka_unit_test_teardown(nomination_prunes_component, no_errors_logged),
 		cmocka_unit_test_teardown(failed_list_revived_by_peer, no_errors_logged),
+		cmocka_unit_test_teardown(no_past_deadline_after_failure, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
