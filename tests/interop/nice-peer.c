@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "icepath/rtpstat.h"
+
 static const char usage[] =
 	"Usage: nice-peer (--controlling | --controlled) [--bind ADDR ...]\n"
 	"                 [--stun HOST:PORT] [--turn HOST:PORT --turn-user U --turn-pass P]\n"
@@ -123,18 +125,7 @@ static gboolean send_cb(gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	memset(pkt, 0xd5, sizeof(pkt)); /* PCMU silence */
-	pkt[0] = 0x80;
-	pkt[1] = 0;
-	pkt[2] = (uint8_t)(seq >> 8);
-	pkt[3] = (uint8_t)seq;
-	pkt[4] = (uint8_t)(ts >> 24);
-	pkt[5] = (uint8_t)(ts >> 16);
-	pkt[6] = (uint8_t)(ts >> 8);
-	pkt[7] = (uint8_t)ts;
-	pkt[8] = (uint8_t)(ssrc >> 24);
-	pkt[9] = (uint8_t)(ssrc >> 16);
-	pkt[10] = (uint8_t)(ssrc >> 8);
-	pkt[11] = (uint8_t)ssrc;
+	rtpstat_write(pkt, &(const struct rtp_hdr){ .seq = seq, .ts = ts, .ssrc = ssrc });
 	if (nice_agent_send(p->agent, p->stream, 1, sizeof(pkt), (const gchar *)pkt) ==
 	    (gint)sizeof(pkt))
 		p->sent++;

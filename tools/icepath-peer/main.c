@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "icepath/rtpstat.h"
 #include "icepath/ice.h"
 #include "icepath/netif.h"
 #include "icepath/sdp.h"
@@ -116,7 +117,7 @@ static const char usage[] =
 	"               --remote-sdp /tmp/a.sdp --send 100 --expect 100\n";
 
 /* RFC 3550 §5.1 header + 20 ms of PCMU (RFC 3551 §4.5.14). */
-#define PEER_RTP_HDR	  12
+#define PEER_RTP_HDR	  RTP_HDR_LEN
 #define PEER_RTP_PAYLOAD  160
 #define PEER_RTP_LEN	  (PEER_RTP_HDR + PEER_RTP_PAYLOAD)
 #define PEER_FILE_POLL_MS 50
@@ -596,25 +597,17 @@ static void send_rtp(struct peer *p)
 {
 	struct ice_transmit *tx = malloc(sizeof(*tx));
 	uint8_t pkt[PEER_RTP_LEN];
-	uint16_t seq = (uint16_t)p->sent;
-	uint32_t ts = (uint32_t)p->sent * PEER_RTP_PAYLOAD;
+	/* RFC 3550 §5.1: V=2, no padding/extension/CSRC, M=0, PT=0 (PCMU). */
+	const struct rtp_hdr h = {
+		.seq = (uint16_t)p->sent,
+		.ts = (uint32_t)p->sent * PEER_RTP_PAYLOAD,
+		.ssrc = p->ssrc,
+	};
 	int ret;
 
 	if (!tx)
 		fail(p, "out of memory");
-	/* RFC 3550 §5.1: V=2, no padding/extension/CSRC, M=0, PT=0. */
-	pkt[0] = 0x80;
-	pkt[1] = 0;
-	pkt[2] = (uint8_t)(seq >> 8);
-	pkt[3] = (uint8_t)seq;
-	pkt[4] = (uint8_t)(ts >> 24);
-	pkt[5] = (uint8_t)(ts >> 16);
-	pkt[6] = (uint8_t)(ts >> 8);
-	pkt[7] = (uint8_t)ts;
-	pkt[8] = (uint8_t)(p->ssrc >> 24);
-	pkt[9] = (uint8_t)(p->ssrc >> 16);
-	pkt[10] = (uint8_t)(p->ssrc >> 8);
-	pkt[11] = (uint8_t)p->ssrc;
+	rtpstat_write(pkt, &h);
 	memset(pkt + PEER_RTP_HDR, 0xff, PEER_RTP_PAYLOAD); /* PCMU silence */
 	ret = ice_agent_send(p->agent, (unsigned)p->stream, 1, pkt, sizeof(pkt), tx);
 	if (ret == 0) {

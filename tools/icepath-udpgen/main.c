@@ -20,9 +20,8 @@
 #include <unistd.h>
 
 #include "icepath/netaddr.h"
+#include "icepath/rtpstat.h"
 
-#define RTP_HDR_LEN	12 /* RFC 3550 §5.1 fixed header */
-#define RTP_VERSION	2
 #define UDPGEN_MAX_SIZE 1472 /* 1500-byte MTU less IPv4 and UDP headers */
 
 static const char usage[] =
@@ -102,18 +101,9 @@ static int do_send(const struct udpgen *g)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	t0 = now_s();
 	for (i = 0; i < g->count; i++) {
-		pkt[0] = RTP_VERSION << 6;
-		pkt[1] = g->pt & 0x7f;
-		pkt[2] = seq >> 8;
-		pkt[3] = seq & 0xff;
-		pkt[4] = ts >> 24;
-		pkt[5] = ts >> 16;
-		pkt[6] = ts >> 8;
-		pkt[7] = ts;
-		pkt[8] = g->ssrc >> 24;
-		pkt[9] = g->ssrc >> 16;
-		pkt[10] = g->ssrc >> 8;
-		pkt[11] = g->ssrc;
+		const struct rtp_hdr h = { .pt = g->pt & 0x7f, .seq = seq, .ts = ts, .ssrc = g->ssrc };
+
+		rtpstat_write(pkt, &h);
 		while (sendto(fd, pkt, g->size, 0, &g->to.sa, netaddr_len(&g->to)) < 0) {
 			if (errno != ENOBUFS && errno != EAGAIN) {
 				perror("icepath-udpgen: sendto");
