@@ -360,8 +360,8 @@ long fastpath_flow_count(struct fastpath *fp)
 }
 
 /* Batched update of one map (the kernel takes no NOEXIST in batches). */
-static int update_batch(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
-			size_t n)
+int fastpath_flow_update_batch(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+			       size_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	size_t done = 0;
@@ -492,8 +492,8 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 	if (!err)
 		err = fastpath_slot_zero(fp, fresh, nfresh);
 	if (!err)
-		err = update_batch(fastpath_fd_flows(fp), keys, sizeof(*keys), vals, sizeof(*vals),
-				   n);
+		err = fastpath_flow_update_batch(fastpath_fd_flows(fp), keys, sizeof(*keys), vals,
+						 sizeof(*vals), n);
 	if (err) {
 		err = full_err(err);
 		fastpath_log(LOG_ERR, "cannot install %zu flows: %s", n, strerror(-err));
@@ -561,7 +561,7 @@ int fastpath_flow_remove_many(struct fastpath *fp, const struct fastpath_flow *f
 	 * are gone. */
 	for (i = 0; i < n; i++)
 		slots[i] = bpf_map_lookup_elem(fastpath_fd_flows(fp), &keys[i], &v) ? UINT32_MAX
-										     : v.slot;
+										    : v.slot;
 	err = delete_batch(fastpath_fd_flows(fp), keys, n, &missing);
 	if (err) {
 		fastpath_log(LOG_ERR, "cannot remove %zu flows: %s", n, strerror(-err));

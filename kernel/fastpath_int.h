@@ -26,9 +26,9 @@ struct fastpath {
 	 * process changed it (fp_meta.gen). */
 	uint32_t *slot_free; /* stack of free slots, lowest on top */
 	uint32_t slot_nfree;
-	uint64_t *slot_used; /* bitmap: slot referenced by a flow */
-	uint64_t slot_gen;   /* fp_meta.gen the copy is current for */
-	int lock_fd;	     /* the pin directory: flock() serializes processes */
+	uint64_t *slot_used;  /* bitmap: slot referenced by a flow */
+	uint64_t slot_gen;    /* fp_meta.gen the copy is current for */
+	int lock_fd;	      /* the pin directory: flock() serializes processes */
 	pthread_mutex_t lock; /* and this the threads of one process */
 };
 
@@ -41,9 +41,11 @@ int fastpath_fd_stats(const struct fastpath *fp);
 int fastpath_fd_meta(const struct fastpath *fp);
 
 /* Every raw flow in the map, in batches; a non-zero cb return stops it. */
-typedef int (*fastpath_raw_cb)(const struct fp_flow_key *k, const struct fp_flow_val *v,
-			       void *ctx);
+typedef int (*fastpath_raw_cb)(const struct fp_flow_key *k, const struct fp_flow_val *v, void *ctx);
 int fastpath_flow_walk(struct fastpath *fp, fastpath_raw_cb cb, void *ctx);
+/* n keys and values (contiguous, ksz/vsz bytes each) in batches. */
+int fastpath_flow_update_batch(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+			       size_t n);
 
 /* Slot allocator of the flow_ctr array (fastpath_slot.c). Changes to the
  * flows map happen between lock and unlock; unlock(changed) tells other

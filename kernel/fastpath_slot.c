@@ -168,22 +168,17 @@ void fastpath_slot_free(struct fastpath *fp, uint32_t slot)
 int fastpath_slot_zero(struct fastpath *fp, const uint32_t *slots, size_t n)
 {
 	static const struct fp_flow_ctr zeros[ZERO_BATCH];
-	LIBBPF_OPTS(bpf_map_batch_opts, bo);
-	size_t done = 0;
-	__u32 count;
-	int err;
+	size_t done, count;
+	int err = 0;
 
-	while (done < n) {
+	for (done = 0; done < n && !err; done += count) {
 		count = n - done > ZERO_BATCH ? ZERO_BATCH : n - done;
-		if (bpf_map_update_batch(fastpath_fd_flow_ctr(fp), slots + done, zeros, &count,
-					 &bo)) {
-			err = -errno;
-			fastpath_log(LOG_ERR, "cannot reset flow counters: %s", strerror(-err));
-			return err;
-		}
-		done += count;
+		err = fastpath_flow_update_batch(fastpath_fd_flow_ctr(fp), slots + done,
+						 sizeof(*slots), zeros, sizeof(zeros[0]), count);
 	}
-	return 0;
+	if (err)
+		fastpath_log(LOG_ERR, "cannot reset flow counters: %s", strerror(-err));
+	return err;
 }
 
 int fastpath_slot_lock(struct fastpath *fp)

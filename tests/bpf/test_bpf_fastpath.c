@@ -782,17 +782,25 @@ static void attach_modes(void **state)
 	assert_int_equal(fastpath_destroy(pin), 0);
 }
 
-/* The raw value of a flow in the pinned flows map (its slot). */
+/* A pinned map of the fast path under test, by name. */
+static int pinned_map(const char *pin, const char *name)
+{
+	char path[200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin, name);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* The raw value of an IPv4 flow in the pinned flows map (its slot). */
 static struct fp_flow_val raw_val(const char *pin, const struct fastpath_flow *f)
 {
 	struct fp_flow_key k = {0};
 	struct fp_flow_val v;
-	char path[200];
-	int fd;
+	int fd = pinned_map(pin, "flows");
 
-	snprintf(path, sizeof(path), "%s/flows", pin);
-	fd = bpf_obj_get(path);
-	assert_true(fd >= 0);
 	k.family = FP_FAMILY_V4;
 	k.channel = htons(f->in_channel);
 	k.local_port = f->local.in.sin_port;
@@ -807,12 +815,8 @@ static struct fp_flow_val raw_val(const char *pin, const struct fastpath_flow *f
 static struct fp_flow_ctr raw_ctr(const char *pin, uint32_t slot)
 {
 	struct fp_flow_ctr c;
-	char path[200];
-	int fd;
+	int fd = pinned_map(pin, "flow_ctr");
 
-	snprintf(path, sizeof(path), "%s/flow_ctr", pin);
-	fd = bpf_obj_get(path);
-	assert_true(fd >= 0);
 	assert_int_equal(bpf_map_lookup_elem(fd, &slot, &c), 0);
 	close(fd);
 	return c;
@@ -917,9 +921,7 @@ static void old_layout_refused(void **state)
 	/* Same sizes, another layout version. */
 	assert_int_equal(fastpath_open(&fp, &o), 0);
 	m.abi = FP_ABI_VERSION + 1;
-	snprintf(path, sizeof(path), "%s/meta", pin);
-	fd = bpf_obj_get(path);
-	assert_true(fd >= 0);
+	fd = pinned_map(pin, "meta");
 	assert_int_equal(bpf_map_update_elem(fd, &zero, &m, BPF_ANY), 0);
 	close(fd);
 	fastpath_close(fp);
