@@ -508,74 +508,39 @@ out:
 	return err;
 }
 
-/* Batched delete; a missing key stops the kernel's batch, and is skipped. */
-static int delete_batch(int fd, const struct fp_flow_key *keys, size_t n, int *missing)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bo);
-	size_t done = 0;
-	__u32 count;
-	int err;
-
-	while (done < n) {
-		count = n - done > FLOW_BATCH ? FLOW_BATCH : n - done;
-		err = bpf_map_delete_batch(fd, keys + done, &count, &bo) ? -errno : 0;
-		done += count;
-		if (err == -ENOENT) {
-			done++;
-			*missing = 1;
-			continue;
-		}
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 int fastpath_flow_remove_many(struct fastpath *fp, const struct fastpath_flow *f, size_t n)
 {
-	struct fp_flow_key *keys;
+	struct fp_flow_key k;
 	struct fp_flow_val v;
-	uint32_t *slots;
-	int err = 0, missing = 0;
+	int err = 0, missing = 0, fd = fastpath_fd_flows(fp);
 	size_t i;
 
-	if (n == 0)
-		return 0;
-	keys = calloc(n, sizeof(*keys));
-	slots = calloc(n, sizeof(*slots));
-	if (!keys || !slots) {
-		err = -ENOMEM;
-		goto out;
-	}
 	for (i = 0; i < n; i++) {
-		err = flow_key(&f[i], &keys[i]);
+		err = flow_key(&f[i], &k);
 		if (err) {
 			log_flow(LOG_ERR, "cannot remove (bad key)", &f[i], err);
-			goto out;
+			return err;
 		}
 	}
 	err = fastpath_slot_lock(fp);
 	if (err)
-		goto out;
-	/* The slots first (UINT32_MAX: not installed), freed once the flows
-	 * are gone. */
-	for (i = 0; i < n; i++)
-		slots[i] = bpf_map_lookup_elem(fastpath_fd_flows(fp), &keys[i], &v) ? UINT32_MAX
-										    : v.slot;
-	err = delete_batch(fastpath_fd_flows(fp), keys, n, &missing);
-	if (err) {
-		fastpath_log(LOG_ERR, "cannot remove %zu flows: %s", n, strerror(-err));
-		fastpath_slot_rebuild(fp);
-	} else {
-		for (i = 0; i < n; i++)
-			fastpath_slot_free(fp, slots[i]);
-		if (missing)
-			err = -ENOENT;
+		return err;
+	/* One syscall per flow, as a batched delete would cost plus the
+	 * lookup of its slot: the value comes back with the delete. */
+	for (i = 0; i < n && !err; i++) {
+		flow_key(&f[i], &k);
+		if (!bpf_map_lookup_and_delete_elem(fd, &k, &v))
+			fastpath_slot_free(fp, v.slot);
+		else if (errno == ENOENT)
+			missing = 1;
+		else
+			err = -errno;
 	}
+	if (err)
+		fastpath_log(LOG_ERR, "cannot remove %zu flows: %s", n, strerror(-err));
+	else if (missing)
+		err = -ENOENT;
 	fastpath_slot_unlock(fp, 1);
-out:
-	free(keys);
-	free(slots);
 	return err;
 }
 

@@ -844,9 +844,10 @@ static void slots_shared(void **state)
 	struct fastpath_opts o = {
 		.pin_path = E.pin, .port_min = 30000, .port_max = 40000, .mode = FASTPATH_XDP_OFF};
 	struct fastpath *other;
-	struct fastpath_flow f, g;
+	struct fastpath_flow f, g, dup[3];
 	struct fastpath_counters c;
 	uint32_t old_slot, i;
+	long count;
 	uint8_t *seen;
 	int reused = 0;
 
@@ -874,6 +875,21 @@ static void slots_shared(void **state)
 	assert_int_not_equal(raw_val(E.pin, &f).slot, old_slot);
 	assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
 	assert_int_equal(c.packets, 0);
+	/* The same new key twice in one call is one flow with one slot; twice
+	 * in a remove frees that slot once. */
+	count = fastpath_flow_count(E.fp);
+	dup[0] = dup[1] = dup[2] = f;
+	netaddr_from_v4(&dup[0].remote, htonl(0xcb0071f0u), 7000);
+	dup[1].remote = dup[0].remote;
+	netaddr_from_v4(&dup[2].remote, htonl(0xcb0071f1u), 7000);
+	assert_int_equal(fastpath_flow_install_many(other, dup, 3), 0);
+	assert_int_equal(fastpath_flow_count(E.fp), count + 2);
+	assert_int_equal(fastpath_flow_remove_many(E.fp, dup, 2), -ENOENT);
+	assert_int_equal(fastpath_flow_count(E.fp), count + 1);
+	dup[1] = dup[2];
+	netaddr_from_v4(&dup[1].remote, htonl(0xcb0071f2u), 7000);
+	assert_int_equal(fastpath_flow_install_many(E.fp, dup, 2), 0);
+	assert_int_equal(fastpath_flow_count(E.fp), count + 3);
 	seen = calloc(FP_MAX_FLOWS, 1);
 	assert_non_null(seen);
 	assert_int_equal(fastpath_flow_foreach(E.fp, slot_cb, seen), 0);
