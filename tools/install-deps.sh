@@ -16,11 +16,13 @@ PKGS=(
 	libcmocka-dev                       # unit tests
 	iproute2 nftables                   # netns topologies, NAT models
 	ethtool                             # veth checksum offload off in XDP tests (a local
-	                                    # sender's offloaded UDP sum is partial on a veth)
+	                                    # sender's offloaded UDP sum is partial on a veth);
+	                                    # GRO on the bench's receiving veth
 	coturn                              # STUN/TURN server in tests and demo
 	libnice-dev                         # interop peer
 	jq                                  # netns tests read JSON output (peers, icepathctl)
 	rtpengine-daemon                    # comparison in make bench; NG interop test
+	python3                             # make bench's report (tools/bench/report.py)
 )
 
 missing=()

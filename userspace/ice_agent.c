@@ -27,8 +27,10 @@
  * component has a valid pair before nominating the best one (RFC 8445 §8.1.1
  * leaves the stopping criterion to the agent). */
 #define ICE_NOMINATION_WAIT_MS 1000
-/* Consent requests whose late responses still count (RFC 7675 §5.1). */
-#define ICE_CONSENT_TIDS 4
+/* Consent requests remembered: a response counts while its request is
+ * younger than the consent timeout (RFC 7675 §5.1), and 30 s hold at least
+ * 7 requests sent at 0.8 * 5 s. */
+#define ICE_CONSENT_TIDS 8
 #define ICE_TX_MAX	 2048
 
 /* A candidate as the agent keeps it: struct ice_candidate without the SDP
@@ -84,6 +86,11 @@ struct ice_pair {
 	unsigned sent;
 	uint32_t rto, rto0;
 	uint64_t next_ms;
+	uint64_t txn_end_ms; /* when the transaction in flight times out */
+	/* A transaction cancelled by a triggered check (§7.3.1.4): no more
+	 * retransmissions, but its success still counts until it times out. */
+	uint8_t cancel_tid[STUN_TID_LEN];
+	uint64_t cancel_until_ms;
 };
 
 enum ice_list_state {
@@ -101,8 +108,10 @@ struct ice_sel {
 	unsigned generation;
 	enum ice_consent_state consent;
 	uint64_t consent_next_ms;
-	uint64_t consent_expiry_ms; /* last authenticated response + timeout */
+	/* the latest send time of an answered request + timeout (RFC 7675 §5.1) */
+	uint64_t consent_expiry_ms;
 	uint8_t consent_tid[ICE_CONSENT_TIDS][STUN_TID_LEN];
+	uint64_t consent_sent_ms[ICE_CONSENT_TIDS];
 	unsigned consent_tid_next;
 	uint64_t keepalive_next_ms;
 };
@@ -110,6 +119,7 @@ struct ice_sel {
 struct ice_component {
 	struct ice_sel sel;
 	bool failed;		 /* FAILED event raised for this generation */
+	bool timed_out;		 /* failed by the nomination timeout: final */
 	uint64_t first_valid_ms; /* controlling: when a valid pair first appeared */
 	int nominating;		 /* controlling: pair index with USE-CANDIDATE in flight, or -1 */
 };
@@ -126,6 +136,10 @@ struct ice_stream {
 	bool have_remote;
 	bool remote_restarted; /* remote credentials changed: our restart follows */
 	bool remote_eoc;
+	/* checks began (start with remote credentials, or a restart's new
+	 * ones): components without a nomination fail at this + timeout */
+	uint64_t checks_began_ms;
+	bool checks_began;
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
 	struct ice_component *comp; /* [1..ncomp] */
@@ -371,8 +385,8 @@ int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 	struct ice_agent *a;
 	struct ice_config def = {0};
 
-	if (!out)
-		return -EINVAL;
+	if (!out || (cfg && cfg->lite && cfg->relay_only))
+		return -EINVAL; /* a lite agent gathers nothing to relay through */
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -397,6 +411,8 @@ int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 		a->cfg.consent_timeout_ms = ICE_CONSENT_TIMEOUT_MS;
 	if (!a->cfg.keepalive_ms)
 		a->cfg.keepalive_ms = ICE_KEEPALIVE_MS;
+	if (!a->cfg.nomination_timeout_ms)
+		a->cfg.nomination_timeout_ms = ICE_NOMINATION_TIMEOUT_MS;
 	if (!a->cfg.random) {
 		a->prng = a->cfg.seed ? a->cfg.seed : 0x1ce9a7e0ull;
 		a->cfg.random = ice_prng;
@@ -557,6 +573,12 @@ static void ice_pair_add_for_local(struct ice_agent *a, struct ice_stream *st, u
 static void ice_pair_add_for_remote(struct ice_agent *a, struct ice_stream *st, unsigned r,
 				    uint64_t now);
 
+/* Signalled to the peer and paired: relay_only keeps host bases to itself. */
+static bool ice_lcand_offered(const struct ice_agent *a, const struct ice_cand *c)
+{
+	return !a->cfg.relay_only || c->type == ICE_CAND_TYPE_RELAY;
+}
+
 /*
  * Add a local candidate unless redundant (RFC 8445 §5.1.3: same address and
  * same base as one of higher or equal priority). Returns its index or -1.
@@ -586,7 +608,7 @@ static int ice_lcand_add(struct ice_agent *a, unsigned sidx, const struct ice_ca
 	lc->c = *c;
 	lc->host = host;
 	lc->turn = turn;
-	if (announce && c->type != ICE_CAND_TYPE_PRFLX) {
+	if (announce && c->type != ICE_CAND_TYPE_PRFLX && ice_lcand_offered(a, c)) {
 		ev.stream = sidx;
 		ev.component = c->component;
 		ice_cand_export(c, &ev.candidate);
@@ -725,7 +747,8 @@ static void ice_gather_host(struct ice_agent *a, unsigned h, uint64_t now)
 	for (unsigned i = 0; i < a->nstun; i++) {
 		struct ice_gather_txn *g = &hh->stun[i];
 
-		if (netaddr_family(&a->stun[i].addr) != netaddr_family(&hh->base))
+		if (netaddr_family(&a->stun[i].addr) != netaddr_family(&hh->base) ||
+		    a->cfg.relay_only)
 			continue;
 		g->active = true;
 		ice_random(a, g->tid, sizeof(g->tid));
@@ -750,6 +773,8 @@ static void ice_gather_host(struct ice_agent *a, unsigned h, uint64_t now)
 		tcfg.rm = a->cfg.rm;
 		tcfg.random = a->cfg.random;
 		tcfg.random_ctx = a->cfg.random_ctx;
+		tcfg.log = a->cfg.log;
+		tcfg.log_ctx = a->cfg.log_ctx;
 		if (turn_client_new(&hh->turn[i], &tcfg) ||
 		    turn_client_allocate(hh->turn[i], now)) {
 			ice_log(a, ICE_LOG_ERROR, "cannot start a TURN allocation");
@@ -787,6 +812,8 @@ int ice_agent_gather(struct ice_agent *a, uint64_t now_ms)
 {
 	if (a->released)
 		return -EALREADY;
+	if (a->cfg.relay_only && !a->nturn)
+		return -EINVAL; /* relay_only without a TURN server: nothing to offer */
 	a->gather_started = true;
 	if (now_ms > a->now)
 		a->now = now_ms;
@@ -828,8 +855,9 @@ int ice_agent_local_candidates(const struct ice_agent *a, unsigned stream,
 	if (!st)
 		return -ENOENT;
 	for (unsigned i = 0; i < st->nl; i++) {
-		if (st->lcands[i].c.type == ICE_CAND_TYPE_PRFLX)
-			continue; /* learnt from checks, never signalled */
+		if (st->lcands[i].c.type == ICE_CAND_TYPE_PRFLX ||
+		    !ice_lcand_offered(a, &st->lcands[i].c))
+			continue; /* learnt from checks, or kept back: never signalled */
 		if (n < max)
 			ice_cand_export(&st->lcands[i].c, &out[n]);
 		n++;
@@ -855,7 +883,7 @@ int ice_agent_default_candidate(const struct ice_agent *a, unsigned stream, unsi
 			const struct ice_cand *c = &st->lcands[i].c;
 
 			if (c->component == component && c->type == order[o] &&
-			    (!best || c->priority > best->priority))
+			    ice_lcand_offered(a, c) && (!best || c->priority > best->priority))
 				best = c;
 		}
 		if (best) {
@@ -982,11 +1010,13 @@ static int ice_pair_add(struct ice_agent *a, struct ice_stream *st, unsigned l, 
 	return (int)idx;
 }
 
-static bool ice_pairable(const struct ice_lcand *lc, const struct ice_cand *rc)
+static bool ice_pairable(const struct ice_agent *a, const struct ice_lcand *lc,
+			 const struct ice_cand *rc)
 {
 	return lc->c.component == rc->component &&
 	       netaddr_family(&lc->c.addr) == netaddr_family(&rc->addr) &&
-	       (lc->c.type == ICE_CAND_TYPE_HOST || lc->c.type == ICE_CAND_TYPE_RELAY);
+	       (lc->c.type == ICE_CAND_TYPE_HOST || lc->c.type == ICE_CAND_TYPE_RELAY) &&
+	       ice_lcand_offered(a, &lc->c);
 }
 
 static void ice_relay_permit(struct ice_agent *a, const struct ice_lcand *lc,
@@ -1004,7 +1034,7 @@ static void ice_pair_add_for_local(struct ice_agent *a, struct ice_stream *st, u
 	if (a->cfg.lite || !st->have_remote)
 		return;
 	for (unsigned r = 0; r < st->nr; r++) {
-		if (!ice_pairable(&st->lcands[l], &st->rcands[r]))
+		if (!ice_pairable(a, &st->lcands[l], &st->rcands[r]))
 			continue;
 		if (ice_pair_add(a, st, l, r) >= 0)
 			ice_relay_permit(a, &st->lcands[l], &st->rcands[r], now);
@@ -1017,7 +1047,7 @@ static void ice_pair_add_for_remote(struct ice_agent *a, struct ice_stream *st, 
 	if (a->cfg.lite)
 		return;
 	for (unsigned l = 0; l < st->nl; l++) {
-		if (!ice_pairable(&st->lcands[l], &st->rcands[r]))
+		if (!ice_pairable(a, &st->lcands[l], &st->rcands[r]))
 			continue;
 		if (ice_pair_add(a, st, l, r) >= 0)
 			ice_relay_permit(a, &st->lcands[l], &st->rcands[r], now);
@@ -1104,12 +1134,23 @@ static bool ice_valid_creds(const char *ufrag, const char *pwd)
 	       strlen(pwd) < ICE_PWD_MAX && !strchr(ufrag, ':');
 }
 
+/* The nomination timeout runs from when a started stream has remote
+ * credentials of its current generation. */
+static void ice_stream_checks_begin(struct ice_agent *a, struct ice_stream *st, uint64_t now)
+{
+	if (!a->started || !st->have_remote || st->checks_began)
+		return;
+	st->checks_began = true;
+	st->checks_began_ms = now;
+}
+
 static void ice_stream_reset_checks(struct ice_stream *st)
 {
 	st->nr = 0;
 	st->npairs = 0;
 	st->trig_len = 0;
 	st->remote_eoc = false;
+	st->checks_began = false;
 	st->list = ICE_LIST_RUNNING;
 	/* Local prflx candidates came from the old generation's checks. */
 	for (unsigned i = 0; i < st->nl;) {
@@ -1123,6 +1164,7 @@ static void ice_stream_reset_checks(struct ice_stream *st)
 	}
 	for (unsigned c = 1; c <= st->ncomp; c++) {
 		st->comp[c].failed = false;
+		st->comp[c].timed_out = false;
 		st->comp[c].first_valid_ms = 0;
 		st->comp[c].nominating = -1;
 	}
@@ -1150,6 +1192,7 @@ int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const
 	strcpy(st->rufrag, ufrag);
 	strcpy(st->rpwd, pwd);
 	st->have_remote = true;
+	ice_stream_checks_begin(a, st, a->now);
 	return 0;
 }
 
@@ -1231,6 +1274,8 @@ int ice_agent_start(struct ice_agent *a, uint64_t now_ms)
 	a->next_check_ms = now_ms;
 	if (now_ms > a->now)
 		a->now = now_ms;
+	for (unsigned s = 0; s < a->nstreams; s++)
+		ice_stream_checks_begin(a, a->streams[s], now_ms);
 	ice_agent_update_state(a);
 	return 0;
 }
@@ -1341,6 +1386,10 @@ static void ice_pair_check(struct ice_agent *a, struct ice_stream *st, struct ic
 	p->sent = 1;
 	p->rto = p->rto0 = ice_check_rto(a);
 	p->next_ms = now + p->rto;
+	/* RFC 8489 §6.2.1: Rc sends RTO apart, doubling, then Rm * RTO. */
+	p->txn_end_ms =
+		now + (uint64_t)p->rto0 * (((uint64_t)1 << (a->cfg.rc < 20 ? a->cfg.rc - 1 : 19)) -
+					   1 + a->cfg.rm);
 	p->inflight = true;
 	p->sent_controlling = a->controlling;
 	if (p->state != ICE_PAIR_STATE_SUCCEEDED)
@@ -1527,6 +1576,37 @@ static void ice_sel_info(const struct ice_sel *sel, struct ice_pair_info *out)
 
 static void ice_stream_update_list(struct ice_agent *a, unsigned s);
 
+/*
+ * RFC 8445 §8.1.2: a component with a nominated pair in a Running list
+ * loses its other pairs: out of the triggered queue, Frozen/Waiting ones
+ * (as Failed, our "removed") never checked, In-Progress ones cancelled (no
+ * retransmission; a late success still validates). A pair the controlled
+ * side was told to nominate (USE-CANDIDATE before our check succeeded)
+ * stays: a peer nominating several pairs expects the best to win.
+ */
+static void ice_prune_component(struct ice_agent *a, struct ice_stream *st, unsigned comp,
+				const struct ice_pair *keep)
+{
+	if (a->cfg.lite || st->list != ICE_LIST_RUNNING)
+		return;
+	for (unsigned i = 0; i < st->npairs; i++) {
+		struct ice_pair *q = &st->pairs[i];
+
+		if (q->comp != comp || q == keep || q->nominate_on_success)
+			continue;
+		if (q->triggered) {
+			q->triggered = false;
+			st->trig_len--;
+		}
+		if (q->state == ICE_PAIR_STATE_IN_PROGRESS && q->inflight) {
+			memcpy(q->cancel_tid, q->tid, STUN_TID_LEN);
+			q->cancel_until_ms = q->txn_end_ms;
+		}
+		if (q->state != ICE_PAIR_STATE_SUCCEEDED)
+			ice_pair_set_state(a, st, q, ICE_PAIR_STATE_FAILED);
+	}
+}
+
 /* A nominated valid pair: select it if it is the first, of a newer ICE
  * generation, or of higher priority (renomination switches pairs). */
 static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t now)
@@ -1570,6 +1650,7 @@ static void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t n
 	ev.component = p->comp;
 	ice_sel_info(sel, &ev.pair);
 	ice_push_event(a, &ev);
+	ice_prune_component(a, st, p->comp, p);
 	ice_stream_update_list(a, s);
 }
 
@@ -1633,6 +1714,53 @@ static void ice_stream_update_list(struct ice_agent *a, unsigned s)
 	}
 }
 
+static bool ice_comp_waits_nomination(const struct ice_stream *st, unsigned c)
+{
+	const struct ice_component *cp = &st->comp[c];
+
+	return !cp->failed && !(cp->sel.active && cp->sel.generation == st->generation);
+}
+
+/* No nomination within nomination_timeout_ms (ice_config): the component
+ * fails and its checks stop, whatever the role. */
+static void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now)
+{
+	struct ice_stream *st = a->streams[s];
+
+	if (!st->checks_began || a->cfg.nomination_timeout_ms == ICE_NOMINATION_TIMEOUT_NONE ||
+	    now < st->checks_began_ms + a->cfg.nomination_timeout_ms)
+		return;
+	for (unsigned c = 1; c <= st->ncomp; c++) {
+		struct ice_event ev = {
+			.type = ICE_EVENT_FAILED, .stream = s, .component = c, .error = -ETIMEDOUT};
+
+		if (!ice_comp_waits_nomination(st, c))
+			continue;
+		ice_log(a, ICE_LOG_WARN,
+			"stream %u component %u: no pair nominated within %u ms: failed", s, c,
+			a->cfg.nomination_timeout_ms);
+		for (unsigned i = 0; i < st->npairs; i++) {
+			struct ice_pair *p = &st->pairs[i];
+
+			if (p->comp != c)
+				continue;
+			if (p->triggered) {
+				p->triggered = false;
+				st->trig_len--;
+			}
+			p->inflight = false;
+			p->cancel_until_ms = 0;
+			if (p->state != ICE_PAIR_STATE_SUCCEEDED)
+				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+		}
+		st->comp[c].failed = true;
+		st->comp[c].timed_out = true;
+		st->comp[c].nominating = -1;
+		st->list = ICE_LIST_FAILED;
+		ice_push_event(a, &ev);
+	}
+}
+
 /* Controlling agent, regular nomination (RFC 8445 §8.1.1). */
 static void ice_nominate(struct ice_agent *a, uint64_t now)
 {
@@ -1685,12 +1813,15 @@ static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64
 	struct ice_stream *st = a->streams[s];
 	struct ice_sel *sel = &st->comp[c].sel;
 	struct ice_lcand lc = {.c = sel->local, .host = sel->host, .turn = sel->turn};
-	uint8_t *tid = sel->consent_tid[sel->consent_tid_next++ % ICE_CONSENT_TIDS];
+	unsigned slot = sel->consent_tid_next++ % ICE_CONSENT_TIDS;
+	uint8_t *tid = sel->consent_tid[slot];
 	bool fresh = st->have_remote;
 	uint8_t buf[ICE_TX_MAX];
 	int len;
 
+	/* RFC 7675 §5.1: a fresh transaction id for every request. */
 	ice_random(a, tid, STUN_TID_LEN);
+	sel->consent_sent_ms[slot] = now;
 	/* During a restart the peer knows our new credentials once it has
 	 * its new ones; before that only the selection's generation works. */
 	len = ice_build_check(a, st, &lc, fresh ? st->rufrag : st->prev_rufrag,
@@ -1879,18 +2010,31 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 			struct ice_pair *p = &st->pairs[i];
 			const struct ice_lcand *lc = &st->lcands[p->l];
 			const struct stun_attr *ea;
+			bool cancelled = false, symmetric;
 			int code = 0;
 
-			if (!p->inflight || memcmp(p->tid, m->tid, STUN_TID_LEN))
-				continue;
+			if (!p->inflight || memcmp(p->tid, m->tid, STUN_TID_LEN)) {
+				if (p->cancel_until_ms <= rx->now ||
+				    memcmp(p->cancel_tid, m->tid, STUN_TID_LEN))
+					continue;
+				cancelled = true;
+			}
 			if (stun_check_integrity(m, (const uint8_t *)st->rpwd, strlen(st->rpwd))) {
 				a->stats.rx_dropped_unauth++;
 				return ICE_RECV_DROPPED;
 			}
-			p->inflight = false;
 			/* §7.2.5.2.1: source and destination must be symmetric. */
-			if (!netaddr_equal(&rx->remote, &st->rcands[p->r].addr) ||
-			    rx->host != lc->host || rx->turn != lc->turn) {
+			symmetric = netaddr_equal(&rx->remote, &st->rcands[p->r].addr) &&
+				    rx->host == lc->host && rx->turn == lc->turn;
+			if (cancelled) {
+				/* §7.3.1.4: a cancelled check can still validate the
+				 * pair; its failures are the new check's to decide. */
+				p->cancel_until_ms = 0;
+				if (m->cls != STUN_CLASS_SUCCESS || !symmetric)
+					return ICE_RECV_HANDLED;
+			}
+			p->inflight = false;
+			if (!symmetric) {
 				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 				if (st->comp[p->comp].nominating == (int)i)
 					st->comp[p->comp].nominating = -1;
@@ -1921,13 +2065,17 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 		}
 		for (unsigned c = 1; c <= st->ncomp; c++) {
 			struct ice_sel *sel = &st->comp[c].sel;
+			uint64_t sent_ms = 0;
 			bool ok = false;
 
 			if (!sel->active)
 				continue;
-			for (unsigned k = 0; k < ICE_CONSENT_TIDS; k++)
-				if (!memcmp(sel->consent_tid[k], m->tid, STUN_TID_LEN))
+			/* only slots a request was sent from (never the zeroed ones) */
+			for (unsigned k = 0; k < ICE_CONSENT_TIDS && k < sel->consent_tid_next; k++)
+				if (!memcmp(sel->consent_tid[k], m->tid, STUN_TID_LEN)) {
 					ok = true;
+					sent_ms = sel->consent_sent_ms[k];
+				}
 			if (!ok)
 				continue;
 			/* RFC 7675 §5.1: only an authenticated success response from
@@ -1942,7 +2090,14 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 			if (m->cls != STUN_CLASS_SUCCESS || rx->host != sel->host ||
 			    rx->turn != sel->turn || !netaddr_equal(&rx->remote, &sel->remote.addr))
 				return ICE_RECV_HANDLED;
-			sel->consent_expiry_ms = rx->now + a->cfg.consent_timeout_ms;
+			/* RFC 7675 §5.1: consent lasts 30 s from the sending of a
+			 * request that was answered, not from the answer: a late
+			 * answer buys less, one to a request older than that
+			 * nothing. */
+			if (sent_ms + a->cfg.consent_timeout_ms <= rx->now)
+				return ICE_RECV_HANDLED;
+			if (sent_ms + a->cfg.consent_timeout_ms > sel->consent_expiry_ms)
+				sel->consent_expiry_ms = sent_ms + a->cfg.consent_timeout_ms;
 			ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_GRANTED);
 			return ICE_RECV_HANDLED;
 		}
@@ -2057,6 +2212,12 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	bool old_gen = false;
 	int l, r, idx;
 
+	if (a->cfg.relay_only && rx->turn < 0) {
+		/* relay_only: the host base answers nobody, so its address is
+		 * never confirmed to anyone but the TURN server. */
+		a->stats.rx_dropped_unknown++;
+		return ICE_RECV_DROPPED;
+	}
 	if (m->method != STUN_METHOD_BINDING) {
 		a->stats.rx_dropped_unknown++;
 		ice_respond_error(a, m, rx, STUN_ERROR_BAD_REQUEST, "Bad Request", NULL);
@@ -2197,6 +2358,15 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		case ICE_PAIR_STATE_IN_PROGRESS:
 			if (use_cand && !a->controlling)
 				p->nominate_on_success = true;
+			if (completed && !use_cand)
+				break; /* §7.3.1.4: no new checks once completed */
+			/* §7.3.1.4: cancel the transaction in progress (no
+			 * retransmissions; a success still counts until it would
+			 * have timed out) and check the pair again at once. */
+			memcpy(p->cancel_tid, p->tid, STUN_TID_LEN);
+			p->cancel_until_ms = p->txn_end_ms;
+			ice_pair_set_state(a, st, p, ICE_PAIR_STATE_WAITING);
+			ice_trigger(a, st, (unsigned)idx);
 			break;
 		case ICE_PAIR_STATE_FAILED:
 		case ICE_PAIR_STATE_FROZEN:
@@ -2205,11 +2375,15 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 				p->nominate_on_success = true;
 			if (completed && !use_cand)
 				break; /* §7.3.1.4: no new checks once completed */
-			if (st->list != ICE_LIST_RUNNING) {
-				if (!use_cand)
-					break;
-				st->list = ICE_LIST_RUNNING; /* a renomination to check */
-			}
+			if (st->comp[h->comp].timed_out)
+				break; /* given up for good (nomination_timeout_ms) */
+			if (st->list == ICE_LIST_COMPLETED && !use_cand)
+				break;
+			/* §7.3.1.4 makes a Failed pair Waiting even when every pair
+			 * had failed: the peer's check shows the path opened since
+			 * (its NAT, its late start). A completed list reopens for a
+			 * renomination. */
+			st->list = ICE_LIST_RUNNING;
 			ice_pair_set_state(a, st, p, ICE_PAIR_STATE_WAITING);
 			ice_trigger(a, st, (unsigned)idx);
 			break;
@@ -2371,7 +2545,7 @@ static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, 
 	while (turn_client_poll_event(tc, &tev)) {
 		struct ice_event ev = {
 			.type = ICE_EVENT_TURN_ERROR, .stream = hh->stream, .component = hh->comp};
-		struct netaddr relayed, mapped;
+		struct netaddr relayed, mapped, raddr;
 		struct ice_cand c;
 
 		switch (tev.type) {
@@ -2379,14 +2553,26 @@ static void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, 
 			hh->turn_done[t] = true;
 			if (turn_client_relayed(tc, &relayed, &mapped))
 				break;
-			if (netaddr_family(&mapped)) {
+			if (netaddr_family(&mapped) && !a->cfg.relay_only) {
 				ice_cand_fill(&c, ICE_CAND_TYPE_SRFLX, hh->comp, hh->local_pref,
 					      &mapped, &hh->base, &hh->base, &a->turn[t].addr);
 				ice_lcand_add(a, hh->stream, &c, (int)h, -1, true, now);
 			}
+			/* relay_only hides the host: the related address (RFC 8839
+			 * §5.1 wants one) is the wildcard, not the mapped address,
+			 * which is the host's own when no NAT is in the way. */
+			raddr = mapped;
+			if (a->cfg.relay_only) {
+				static const uint8_t any6[16];
+
+				if (netaddr_family(&relayed) == AF_INET6)
+					netaddr_from_v6(&raddr, any6, 0);
+				else
+					netaddr_from_v4(&raddr, 0, 0);
+			}
 			/* §5.1.1.2: the relayed candidate's base is itself. */
 			ice_cand_fill(&c, ICE_CAND_TYPE_RELAY, hh->comp, hh->local_pref, &relayed,
-				      &hh->base, &mapped, &a->turn[t].addr);
+				      &hh->base, &raddr, &a->turn[t].addr);
 			ice_lcand_add(a, hh->stream, &c, (int)h, (int)t, true, now);
 			ice_gathering_check(a);
 			break;
@@ -2430,6 +2616,13 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		const struct ice_stream *st = a->streams[s];
 
+		if (st->checks_began &&
+		    a->cfg.nomination_timeout_ms != ICE_NOMINATION_TIMEOUT_NONE) {
+			for (unsigned c = 1; c <= st->ncomp; c++)
+				if (ice_comp_waits_nomination(st, c) &&
+				    st->checks_began_ms + a->cfg.nomination_timeout_ms < next)
+					next = st->checks_began_ms + a->cfg.nomination_timeout_ms;
+		}
 		for (unsigned i = 0; i < st->npairs; i++)
 			if (st->pairs[i].inflight && st->pairs[i].next_ms < next)
 				next = st->pairs[i].next_ms;
@@ -2437,7 +2630,10 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 			const struct ice_component *cp = &st->comp[c];
 			const struct ice_sel *sel = &cp->sel;
 
+			/* the nomination wait only counts while ice_nominate()
+			 * would act on it: else a past deadline spins the loop */
 			if (a->controlling && cp->first_valid_ms && cp->nominating < 0 &&
+			    ice_stream_checkable(a, st) &&
 			    !(sel->active && sel->generation == st->generation) &&
 			    cp->first_valid_ms + ICE_NOMINATION_WAIT_MS < next)
 				next = cp->first_valid_ms + ICE_NOMINATION_WAIT_MS;
@@ -2534,8 +2730,10 @@ uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now)
 		ice_paced_check(a, now);
 	ice_nominate(a, now);
 	ice_consent_tick(a, now);
-	for (unsigned s = 0; s < a->nstreams; s++)
+	for (unsigned s = 0; s < a->nstreams; s++) {
+		ice_stream_nomination_timeout(a, s, now);
 		ice_stream_update_list(a, s);
+	}
 	ice_agent_update_state(a);
 	return ice_agent_next_deadline(a);
 }
@@ -2562,6 +2760,13 @@ int ice_agent_send(struct ice_agent *a, unsigned stream, unsigned component, con
 	if (!st || component < 1 || component > st->ncomp)
 		return -ENOENT;
 	sel = &st->comp[component].sel;
+	if (sel->active && sel->consent == ICE_CONSENT_STATE_GRANTED &&
+	    a->now >= sel->consent_expiry_ms) {
+		/* RFC 7675 §5.1: sending stops at expiry, whenever the caller
+		 * ticks; the latest time it gave us says consent is gone. */
+		ice_consent_set_state(a, stream, component, ICE_CONSENT_STATE_LOST);
+		ice_agent_update_state(a);
+	}
 	if (!sel->active || sel->consent != ICE_CONSENT_STATE_GRANTED || a->released)
 		return -ENOTCONN;
 	if (sel->turn >= 0) {
@@ -2615,9 +2820,15 @@ enum ice_consent_state ice_agent_consent_state(const struct ice_agent *a, unsign
 {
 	const struct ice_stream *st = ice_stream_get(a, stream);
 
+	const struct ice_sel *sel;
+
 	if (!st || component < 1 || component > st->ncomp || !st->comp[component].sel.active)
 		return ICE_CONSENT_STATE_NONE;
-	return st->comp[component].sel.consent;
+	sel = &st->comp[component].sel;
+	/* expired by the latest time we were given, even if not ticked yet */
+	if (sel->consent == ICE_CONSENT_STATE_GRANTED && a->now >= sel->consent_expiry_ms)
+		return ICE_CONSENT_STATE_LOST;
+	return sel->consent;
 }
 
 bool ice_agent_consent(const struct ice_agent *a, unsigned stream, unsigned component)

@@ -4,10 +4,14 @@
  * permissions and channels; every request is a STUN transaction
  * retransmitted per RFC 8489 §6.2.1 (RTO doubling, Rc sends, Rm*RTO last
  * wait) and authenticated with the long-term mechanism (§9.2): the first
- * Allocate goes without credentials, the 401 brings REALM and NONCE, and a
- * 438 (stale nonce) on any request brings a fresh NONCE to retry with.
+ * Allocate goes without credentials, the 401 brings REALM and NONCE (and,
+ * from an RFC 8489 server, PASSWORD-ALGORITHMS: then the first algorithm
+ * we support is used, both attributes go in every request and integrity is
+ * MESSAGE-INTEGRITY-SHA256 only, §9.2.5), and a 438 (stale nonce) on any
+ * request brings a fresh NONCE to retry with.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +50,11 @@ struct turn_client {
 	char nonce[TURN_NONCE_MAX];
 	uint8_t key[STUN_MAX_KEY_LEN];
 	int key_len; /* 0: no credentials learnt yet */
+	/* PASSWORD-ALGORITHMS as the server sent it (echoed verbatim), and the
+	 * algorithm picked from it; algs_len 0: a pre-RFC 8489 server, MD5 */
+	uint8_t algs[TURN_PASSWORD_ALGS_MAX];
+	size_t algs_len;
+	uint16_t alg;
 	enum turn_alloc_state state;
 	struct netaddr relayed, mapped;
 	uint32_t lifetime_s;
@@ -71,6 +80,34 @@ const char *turn_alloc_state_str(enum turn_alloc_state s)
 	return "unknown";
 }
 
+__attribute__((format(printf, 3, 4))) static void
+turn_log(const struct turn_client *tc, enum ice_log_level lvl, const char *fmt, ...)
+{
+	char srv[NETADDR_STRLEN], msg[512];
+	int n;
+	va_list ap;
+
+	if (!tc->cfg.log)
+		return;
+	n = snprintf(msg, sizeof(msg), "turn %s: ", netaddr_str(&tc->cfg.server, srv, sizeof(srv)));
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	tc->cfg.log(tc->cfg.log_ctx, lvl, msg);
+}
+
+/* "401 Unauthorized" / "timed out" for the log. */
+static const char *turn_error_str(int error, char *buf, size_t cap)
+{
+	if (error == -ETIMEDOUT)
+		return "no answer (timed out)";
+	if (error < 0)
+		snprintf(buf, cap, "%s", strerror(-error));
+	else
+		snprintf(buf, cap, "%d %s", error, stun_error_reason(error));
+	return buf;
+}
+
 static void turn_push_event(struct turn_client *tc, const struct turn_event *ev)
 {
 	/* Out of memory loses the event only; the state stays queryable. */
@@ -91,9 +128,22 @@ static void turn_set_state(struct turn_client *tc, enum turn_alloc_state to, int
 	};
 #undef B
 	struct turn_event ev = {0};
+	char why[64];
 
-	if (tc->state == to || !(legal[tc->state] & (1u << to)))
-		return; /* the callers only ask for legal moves; this guards them */
+	if (tc->state == to)
+		return;
+	if (!(legal[tc->state] & (1u << to))) {
+		/* the callers only ask for legal moves; this guards them */
+		turn_log(tc, ICE_LOG_ERROR, "refused move %s -> %s",
+			 turn_alloc_state_str(tc->state), turn_alloc_state_str(to));
+		return;
+	}
+	if (to == TURN_ALLOC_STATE_FAILED)
+		turn_log(tc, ICE_LOG_WARN, "allocation %s -> failed: %s",
+			 turn_alloc_state_str(tc->state), turn_error_str(error, why, sizeof(why)));
+	else
+		turn_log(tc, ICE_LOG_INFO, "allocation %s -> %s", turn_alloc_state_str(tc->state),
+			 turn_alloc_state_str(to));
 	tc->state = to;
 	switch (to) {
 	case TURN_ALLOC_STATE_ALLOCATED:
@@ -231,7 +281,15 @@ static int turn_request(struct turn_client *tc, uint64_t now, uint16_t method, i
 		stun_build_string(&b, STUN_ATTR_USERNAME, tc->username);
 		stun_build_string(&b, STUN_ATTR_REALM, tc->realm);
 		stun_build_string(&b, STUN_ATTR_NONCE, tc->nonce);
-		stun_build_integrity(&b, tc->key, (size_t)tc->key_len);
+		if (tc->algs_len) {
+			/* RFC 8489 §9.2.5: the server's list as it was, our pick,
+			 * and MESSAGE-INTEGRITY-SHA256 only. */
+			stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHMS, tc->algs, tc->algs_len);
+			stun_build_password_algs(&b, STUN_ATTR_PASSWORD_ALGORITHM, &tc->alg, 1);
+			stun_build_integrity_sha256(&b, tc->key, (size_t)tc->key_len);
+		} else {
+			stun_build_integrity(&b, tc->key, (size_t)tc->key_len);
+		}
 	}
 	stun_build_fingerprint(&b);
 	len = stun_build_finish(&b);
@@ -266,8 +324,12 @@ int turn_client_release(struct turn_client *tc, uint64_t now_ms)
 	int err;
 
 	if (tc->state != TURN_ALLOC_STATE_ALLOCATED) {
-		if (tc->state != TURN_ALLOC_STATE_RELEASING)
+		if (tc->state != TURN_ALLOC_STATE_RELEASING) {
+			/* an Allocate in flight is abandoned, not failed later */
+			for (unsigned i = 0; i < TURN_MAX_TXNS; i++)
+				tc->txns[i].used = false;
 			turn_set_state(tc, TURN_ALLOC_STATE_RELEASED, 0);
+		}
 		return 0;
 	}
 	/* Every other transaction is moot now. */
@@ -313,6 +375,21 @@ bool turn_client_permitted(const struct turn_client *tc, const struct netaddr *p
 	return false;
 }
 
+/* RFC 8656 §9: permissions are per IP address. Another entry (port) of
+ * peer i's IP holds one, or is installing one, and keeps it refreshed. */
+static bool turn_ip_covered(const struct turn_client *tc, int i)
+{
+	for (unsigned j = 0; j < tc->npeers; j++) {
+		const struct turn_peer *q = &tc->peers[j];
+
+		if ((int)j != i && q->perm_wanted &&
+		    netaddr_same_ip(&q->addr, &tc->peers[i].addr) &&
+		    (q->perm_ok || q->perm_pending || q->chan_pending))
+			return true;
+	}
+	return false;
+}
+
 static int turn_peer_kick(struct turn_client *tc, int i, uint64_t now)
 {
 	struct turn_peer *p = &tc->peers[i];
@@ -324,7 +401,8 @@ static int turn_peer_kick(struct turn_client *tc, int i, uint64_t now)
 		/* ChannelBind installs the permission too (RFC 8656 §12.2). */
 		err = turn_request(tc, now, STUN_METHOD_CHANNEL_BIND, i, 0);
 		p->chan_pending = !err;
-	} else if (p->perm_wanted && !p->perm_ok && !p->perm_pending && !p->chan_pending) {
+	} else if (p->perm_wanted && !p->perm_ok && !p->perm_pending && !p->chan_pending &&
+		   !turn_ip_covered(tc, i)) {
 		err = turn_request(tc, now, STUN_METHOD_CREATE_PERMISSION, i, 0);
 		p->perm_pending = !err;
 	}
@@ -364,15 +442,66 @@ static struct turn_txn *turn_txn_find(struct turn_client *tc, const uint8_t *tid
 	return NULL;
 }
 
-/* 401/438: learn REALM/NONCE and derive the key. 0 if a retry makes sense. */
+/*
+ * RFC 8489 §9.2: a NONCE starting with the "nonce cookie" carries 24 bits of
+ * STUN Security Features in the next 4 base64 characters. Bit 0 (password
+ * algorithms) is the least significant one (erratum 6290 corrects the
+ * prose). True if the cookie is there and says PASSWORD-ALGORITHMS is used.
+ */
+static bool turn_nonce_wants_algs(const char *nonce)
+{
+	static const char cookie[] = "obMatJos2";
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *last;
+
+	if (strncmp(nonce, cookie, sizeof(cookie) - 1) || strlen(nonce) < sizeof(cookie) + 3)
+		return false;
+	/* the 4th character holds the low 6 bits of the 24 */
+	last = strchr(b64, nonce[sizeof(cookie) - 1 + 3]);
+	return last && *last && ((last - b64) & 1);
+}
+
+/*
+ * PASSWORD-ALGORITHMS of a 401/438 (RFC 8489 §9.2.5): keep it for echoing
+ * and pick the first algorithm we support. 0, or -EPROTONOSUPPORT when it
+ * lists none we know (no retry then), -EPROTO when malformed.
+ */
+static int turn_learn_algs(struct turn_client *tc, const struct stun_msg *m,
+			   const struct stun_attr *pa)
+{
+	uint16_t algs[16];
+	size_t n;
+
+	if (pa->len > sizeof(tc->algs) || stun_attr_get_password_algs(m, pa, algs, 16, &n))
+		return -EPROTO;
+	for (size_t i = 0; i < n; i++) {
+		if (algs[i] != STUN_PASSWORD_ALG_SHA256 && algs[i] != STUN_PASSWORD_ALG_MD5)
+			continue;
+		memcpy(tc->algs, stun_attr_value(m, pa), pa->len);
+		tc->algs_len = pa->len;
+		tc->alg = algs[i];
+		return 0;
+	}
+	return -EPROTONOSUPPORT;
+}
+
+/* 401/438: learn REALM/NONCE (and the algorithm) and derive the key. 0 if a
+ * retry makes sense. */
 static int turn_learn_auth(struct turn_client *tc, const struct stun_msg *m, int code)
 {
 	const struct stun_attr *realm = stun_msg_find(m, STUN_ATTR_REALM);
 	const struct stun_attr *nonce = stun_msg_find(m, STUN_ATTR_NONCE);
+	const struct stun_attr *pa = stun_msg_find(m, STUN_ATTR_PASSWORD_ALGORITHMS);
 	bool had_key = tc->key_len > 0;
-	int len;
+	uint16_t alg = tc->alg;
+	int len, err;
 
 	if (!nonce || stun_attr_get_string(m, nonce, tc->nonce, sizeof(tc->nonce)))
+		return -EPROTO;
+	/* §9.2.5: a nonce cookie announcing PASSWORD-ALGORITHMS without the
+	 * attribute is a downgrade attempt: no retry. */
+	if (!pa && turn_nonce_wants_algs(tc->nonce))
 		return -EPROTO;
 	if (code == STUN_ERROR_UNAUTHORIZED) {
 		/* A 401 after we sent credentials means they are wrong. */
@@ -382,8 +511,14 @@ static int turn_learn_auth(struct turn_client *tc, const struct stun_msg *m, int
 			return -EPROTO;
 		if (had_key)
 			return -EACCES;
-		len = stun_key_long_term(STUN_PASSWORD_ALG_MD5, tc->username, tc->realm,
-					 tc->password, tc->key);
+		tc->algs_len = 0;
+		tc->alg = STUN_PASSWORD_ALG_MD5;
+		if (pa) {
+			err = turn_learn_algs(tc, m, pa);
+			if (err)
+				return err;
+		}
+		len = stun_key_long_term(tc->alg, tc->username, tc->realm, tc->password, tc->key);
 		if (len < 0)
 			return -EINVAL;
 		tc->key_len = len;
@@ -394,13 +529,25 @@ static int turn_learn_auth(struct turn_client *tc, const struct stun_msg *m, int
 		return -EPROTO;
 	if (realm)
 		stun_attr_get_string(m, realm, tc->realm, sizeof(tc->realm));
+	if (pa && tc->key_len > 0) {
+		/* The list goes with the nonce; the key cannot change here. */
+		err = turn_learn_algs(tc, m, pa);
+		if (err || tc->alg != alg)
+			return err ? err : -EPROTO;
+	}
 	return tc->key_len > 0 ? 0 : -EPROTO;
 }
 
-static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int error)
+int turn_client_password_alg(const struct turn_client *tc)
+{
+	return tc->key_len > 0 ? tc->alg : 0;
+}
+
+static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int error, uint64_t now)
 {
 	struct turn_event ev = {0};
 	struct turn_peer *p;
+	char peer[NETADDR_STRLEN], why[64];
 
 	t->used = false;
 	switch (t->method) {
@@ -415,12 +562,23 @@ static void turn_txn_failed(struct turn_client *tc, struct turn_txn *t, int erro
 	case STUN_METHOD_CREATE_PERMISSION:
 	case STUN_METHOD_CHANNEL_BIND:
 		p = &tc->peers[t->peer];
+		turn_log(tc, ICE_LOG_WARN, "%s for %s refused: %s", stun_method_str(t->method),
+			 netaddr_str(&p->addr, peer, sizeof(peer)),
+			 turn_error_str(error, why, sizeof(why)));
 		p->perm_pending = p->chan_pending = false;
 		p->perm_wanted = p->chan_wanted = false; /* no retry storm */
+		/* a refused refresh ends it too: left "ok", its refresh
+		 * deadline (already past) would resend at every tick */
+		p->perm_ok = p->chan_ok = false;
 		ev.type = TURN_EVENT_PERMISSION_FAILED;
 		ev.error = error;
 		ev.peer = p->addr;
 		turn_push_event(tc, &ev);
+		/* other ports of that IP were counting on this one: they ask
+		 * for themselves now (once each) */
+		for (unsigned j = 0; j < tc->npeers; j++)
+			if (&tc->peers[j] != p && netaddr_same_ip(&tc->peers[j].addr, &p->addr))
+				turn_peer_kick(tc, (int)j, now);
 		break;
 	}
 }
@@ -505,20 +663,43 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 		return TURN_RECV_NOT_MINE;
 	if (m->cls == STUN_CLASS_SUCCESS) {
 		/* Once we hold a key, a success must prove the server knows it. */
-		if (tc->key_len > 0 && stun_check_integrity(m, tc->key, (size_t)tc->key_len))
+		if (tc->key_len > 0 && stun_check_integrity(m, tc->key, (size_t)tc->key_len)) {
+			turn_log(tc, ICE_LOG_DEBUG, "%s success without valid integrity: dropped",
+				 stun_method_str(m->method));
 			return TURN_RECV_DROPPED;
+		}
 		turn_on_success(tc, now, t, m);
 		return TURN_RECV_HANDLED;
 	}
 	a = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
 	if (!a || stun_attr_get_error(m, a, &code, NULL, NULL))
 		return TURN_RECV_DROPPED;
+	if (tc->key_len > 0 && code != STUN_ERROR_UNAUTHORIZED && code != STUN_ERROR_STALE_NONCE &&
+	    ((m->integrity < 0 && m->integrity_sha256 < 0)
+		     ? code == STUN_ERROR_BAD_REQUEST
+		     : stun_check_integrity(m, tc->key, (size_t)tc->key_len) != 0)) {
+		/* RFC 8489 §9.2.5: once we authenticate, an error whose
+		 * integrity fails, or a 400 without any, is discarded as never
+		 * received (anyone can forge those); retransmissions go on. */
+		turn_log(tc, ICE_LOG_DEBUG, "%s error %d without valid integrity: dropped",
+			 stun_method_str(m->method), code);
+		return TURN_RECV_DROPPED;
+	}
 	if (code == STUN_ERROR_UNAUTHORIZED || code == STUN_ERROR_STALE_NONCE) {
 		uint16_t method = t->method;
 		int peer = t->peer;
 		uint32_t lifetime = t->lifetime;
 
 		err = turn_learn_auth(tc, m, code);
+		if (err)
+			turn_log(tc, ICE_LOG_WARN, "%s: %d %s, no retry: %s",
+				 stun_method_str(method), code, stun_error_reason(code),
+				 err == -EACCES		   ? "wrong username or password"
+				 : err == -EPROTONOSUPPORT ? "no password algorithm in common"
+							   : "bad challenge");
+		else
+			turn_log(tc, ICE_LOG_DEBUG, "%s: %d %s, retrying with realm \"%s\"",
+				 stun_method_str(method), code, stun_error_reason(code), tc->realm);
 		t->used = false;
 		if (!err)
 			err = turn_request(tc, now, method, peer, lifetime);
@@ -526,11 +707,11 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 			struct turn_txn gone = {
 				.used = true, .method = method, .peer = peer, .lifetime = lifetime};
 
-			turn_txn_failed(tc, &gone, code);
+			turn_txn_failed(tc, &gone, code, now);
 		}
 		return TURN_RECV_HANDLED;
 	}
-	turn_txn_failed(tc, t, code);
+	turn_txn_failed(tc, t, code, now);
 	return TURN_RECV_HANDLED;
 }
 
@@ -679,7 +860,7 @@ uint64_t turn_client_tick(struct turn_client *tc, uint64_t now)
 		if (!t->used || t->next_ms > now)
 			continue;
 		if (t->sent >= tc->cfg.rc) {
-			turn_txn_failed(tc, t, -ETIMEDOUT);
+			turn_txn_failed(tc, t, -ETIMEDOUT, now);
 			continue;
 		}
 		/* RFC 8489 §6.2.1: RTO doubles; after the Rc-th send wait Rm*RTO. */

@@ -36,7 +36,7 @@
 #include "icepath/netaddr.h"
 
 /* ---- protocol defaults (each overridable in struct ice_config) ----------- */
-#define ICE_TA_MS		50    /* pacing of checks, RFC 8445 §14.2 */
+#define ICE_TA_MS 50 /* pacing of checks, RFC 8445 §14.2 */
 /* RFC 8445 §14.3: check RTO = MAX(500 ms, Ta * (Num-Waiting + Num-In-Progress)) */
 #define ICE_RTO_MIN_MS		500
 #define ICE_STUN_RTO_MS		500 /* initial RTO for STUN/TURN server transactions, RFC 8489 §6.2.1 */
@@ -46,6 +46,17 @@
 #define ICE_CONSENT_TIMEOUT_MS	30000 /* RFC 7675 §5.1 */
 #define ICE_KEEPALIVE_MS	15000 /* Binding indication when idle, RFC 8445 §11 (Tr >= 15 s) */
 #define ICE_MAX_PAIRS_DEFAULT	100   /* check-list limit, RFC 8445 §6.1.2.5 */
+/*
+ * Longest wait, from the start of checks on a stream (or from its ICE
+ * restart), for a nominated pair on each component; then the component
+ * fails (ICE_EVENT_FAILED, error -ETIMEDOUT). RFC 8445 leaves it open; a
+ * controlled agent whose peer never nominates would otherwise wait forever.
+ * 60 s: longer than a full check transaction (39.5 s, RFC 8489 §6.2.1) plus
+ * the controlling side's nomination wait, in line with the media timeouts
+ * of SIP gateways, short enough not to hold a call leg's ports for ever.
+ */
+#define ICE_NOMINATION_TIMEOUT_MS   60000
+#define ICE_NOMINATION_TIMEOUT_NONE UINT32_MAX /* ice_config: wait for ever */
 
 /* ---- limits ----------------------------------------------------------------- */
 #define ICE_MAX_STREAMS		  16
@@ -85,6 +96,19 @@ struct ice_config {
 	 * by a lite agent; a full agent's consent checks keep NAT bindings
 	 * open already (RFC 8445 §11, RFC 7675). */
 	uint32_t keepalive_ms;
+	/* 0: ICE_NOMINATION_TIMEOUT_MS; ICE_NOMINATION_TIMEOUT_NONE: never */
+	uint32_t nomination_timeout_ms;
+	/*
+	 * Only relayed candidates (policy "relay", e.g. to hide the host
+	 * addresses or force media through a TURN server): host bases serve
+	 * only to talk to the TURN servers; no STUN server is asked; host and
+	 * server-reflexive candidates are neither announced, listed nor
+	 * paired; the default candidate is relayed; checks arriving at a host
+	 * base directly (not through the TURN allocation) are dropped
+	 * unanswered. ice_agent_gather() then needs a TURN server (-EINVAL).
+	 * Not with lite (-EINVAL from ice_agent_new).
+	 */
+	bool relay_only;
 	const char *software; /* SOFTWARE attribute, copied; NULL: none */
 	/* Cryptographic randomness (ufrag/pwd, tie-breaker, transaction ids).
 	 * NULL: a PRNG seeded with `seed` (tests; not for production). */
@@ -208,7 +232,9 @@ enum ice_event_type {
 	ICE_EVENT_ROLE_CHANGED,
 	/* a TURN server refused or timed out; ev.error = STUN error code or -ETIMEDOUT */
 	ICE_EVENT_TURN_ERROR,
-	/* ev.stream/ev.component cannot connect (check list failed) */
+	/* ev.stream/ev.component cannot connect: every pair failed (ev.error
+	 * 0), or no pair was nominated within nomination_timeout_ms (ev.error
+	 * -ETIMEDOUT) */
 	ICE_EVENT_FAILED,
 };
 
@@ -347,7 +373,10 @@ bool ice_agent_poll_event(struct ice_agent *a, struct ice_event *ev);
  * the base and remote, and TURN framing (ChannelData, or a Send indication
  * until the channel is bound) when the local candidate is relayed; payload
  * points at data. -ENOTCONN without a selected pair or without consent
- * (RFC 7675 §5.1: sending MUST stop).
+ * (RFC 7675 §5.1: sending MUST stop; judged against the latest now_ms the
+ * agent was given, so a late tick does not extend it). Through a relay,
+ * also -ENOTCONN when the allocation is gone and -EPERM while the TURN
+ * permission for the peer is being re-installed (the next check does it).
  */
 int ice_agent_send(struct ice_agent *a, unsigned stream, unsigned component, const uint8_t *data,
 		   size_t len, struct ice_transmit *tx);

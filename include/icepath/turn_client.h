@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Sans-I/O TURN client (RFC 8656, UDP transport): one allocation from one
- * local base on one server, with long-term credentials (RFC 8489 §9.2),
+ * local base on one server, with long-term credentials (RFC 8489 §9.2:
+ * SHA-256 with MESSAGE-INTEGRITY-SHA256 when the server's 401 offers it in
+ * PASSWORD-ALGORITHMS, else MD5 with MESSAGE-INTEGRITY, as coturn wants),
  * permissions, channels, Send/Data indications and ChannelData. The ICE
  * agent owns one per (host base, TURN server); it can be used alone.
  *
@@ -32,6 +34,7 @@
 #define TURN_NONCE_MAX		   768 /* RFC 8489 §14.10: < 128 characters, up to 763 bytes */
 #define TURN_REALM_MAX		   768 /* RFC 8489 §14.9 */
 #define TURN_PROTO_UDP		   17  /* REQUESTED-TRANSPORT, RFC 8656 §18.7 */
+#define TURN_PASSWORD_ALGS_MAX	   64  /* bytes of PASSWORD-ALGORITHMS we echo, RFC 8489 §14.11 */
 
 /* One transition function moves between these (turn_client.c). */
 enum turn_alloc_state {
@@ -55,6 +58,12 @@ struct turn_client_config {
 	uint32_t rto_ms, rc, rm; /* 0: ICE_STUN_RTO_MS, ICE_STUN_RC, ICE_STUN_RM */
 	void (*random)(void *buf, size_t len, void *ctx); /* required */
 	void *random_ctx;
+	/* NULL: silent. Same contract as ice_config.log (the agent passes its
+	 * own): state moves at INFO, refusals and timeouts at WARN, the
+	 * credential dance and dropped responses at DEBUG; every message
+	 * starts with "turn SERVER: ". */
+	void (*log)(void *ctx, enum ice_log_level level, const char *msg);
+	void *log_ctx;
 };
 
 enum turn_event_type {
@@ -95,6 +104,9 @@ int turn_client_allocate(struct turn_client *tc, uint64_t now_ms);
  * answered or when the transaction times out. */
 int turn_client_release(struct turn_client *tc, uint64_t now_ms);
 enum turn_alloc_state turn_client_state(const struct turn_client *tc);
+/* The password algorithm in use (RFC 8489 §18.5): STUN_PASSWORD_ALG_SHA256
+ * or _MD5 once the server challenged, 0 before. */
+int turn_client_password_alg(const struct turn_client *tc);
 /* -ENOTCONN before ALLOCATED. mapped may be NULL. */
 int turn_client_relayed(const struct turn_client *tc, struct netaddr *relayed,
 			struct netaddr *mapped);

@@ -39,12 +39,45 @@ static void save(const char *dir, const char *name)
 		fclose(f);
 }
 
+/* An Allocate 401/438 with realm "realm" and nonce, PASSWORD-ALGORITHMS
+ * when nalgs; the tid is a placeholder (flag 1). */
+static void add_challenge(int code, const char *nonce, const uint16_t *algs, size_t nalgs)
+{
+	static const uint8_t tid[12];
+	struct stun_builder b;
+	uint8_t buf[512];
+
+	stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_ALLOCATE, STUN_CLASS_ERROR, tid);
+	stun_build_error(&b, code, stun_error_reason(code));
+	stun_build_string(&b, STUN_ATTR_REALM, "realm");
+	stun_build_string(&b, STUN_ATTR_NONCE, nonce);
+	if (nalgs)
+		stun_build_password_algs(&b, STUN_ATTR_PASSWORD_ALGORITHMS, algs, nalgs);
+	add(1, buf, stun_build_finish(&b));
+}
+
+/* The Allocate success (signature re-made by the harness). */
+static void add_allocated(const struct netaddr *relayed, const struct netaddr *mapped)
+{
+	static const uint8_t tid[12], key[16];
+	struct stun_builder b;
+	uint8_t buf[512];
+
+	stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_ALLOCATE, STUN_CLASS_SUCCESS, tid);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, relayed);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, mapped);
+	stun_build_u32(&b, STUN_ATTR_LIFETIME, 600);
+	stun_build_integrity(&b, key, sizeof(key));
+	add(1, buf, stun_build_finish(&b));
+}
+
 int main(int argc, char **argv)
 {
 	struct stun_builder b;
 	struct netaddr relayed, mapped, peer;
 	uint8_t buf[1024], tid[12] = {0}, key[32] = {0};
 	static const uint8_t rtp[] = {0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 1, 2, 3, 4};
+	static const uint16_t algs[] = {STUN_PASSWORD_ALG_MD5, STUN_PASSWORD_ALG_SHA256};
 
 	if (argc < 2)
 		return 2;
@@ -52,17 +85,8 @@ int main(int argc, char **argv)
 	netaddr_from_str(&mapped, "203.0.113.10", 5000);
 	netaddr_from_str(&peer, "203.0.113.20", 6000);
 
-	stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_ALLOCATE, STUN_CLASS_ERROR, tid);
-	stun_build_error(&b, 401, "Unauthorized");
-	stun_build_string(&b, STUN_ATTR_REALM, "realm");
-	stun_build_string(&b, STUN_ATTR_NONCE, "nonce1");
-	add(1, buf, stun_build_finish(&b));
-	stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_ALLOCATE, STUN_CLASS_SUCCESS, tid);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &relayed);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
-	stun_build_u32(&b, STUN_ATTR_LIFETIME, 600);
-	stun_build_integrity(&b, key, 16);
-	add(1, buf, stun_build_finish(&b));
+	add_challenge(401, "nonce1", NULL, 0);
+	add_allocated(&relayed, &mapped);
 	save(argv[1], "allocate");
 
 	stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_CHANNEL_BIND, STUN_CLASS_SUCCESS, tid);
@@ -86,5 +110,14 @@ int main(int argc, char **argv)
 	stun_build_integrity(&b, key, 16);
 	add(0xf1, buf, stun_build_finish(&b));
 	save(argv[1], "stale-and-refresh");
+
+	/* RFC 8489 §9.2.5: a 401 offering PASSWORD-ALGORITHMS (MD5 first, so
+	 * the harness's MD5-keyed signature still verifies), a 438 repeating
+	 * it, then the success. */
+	rec_len = 0;
+	add_challenge(401, "obMatJos2AAABnonce1", algs, 2);
+	add_challenge(438, "obMatJos2AAABnonce2", algs, 2);
+	add_allocated(&relayed, &mapped);
+	save(argv[1], "password-algorithms");
 	return 0;
 }

@@ -88,6 +88,13 @@ struct sim_turn {
 	struct sim_turn_alloc allocs[SIM_MAX_ALLOCS];
 	uint16_t next_relay_port;
 	unsigned stale_nonce_once; /* answer the next N authenticated requests with 438 */
+	/* RFC 8489 §9.2.4: offer PASSWORD-ALGORITHMS (SHA-256, MD5) in 401/438
+	 * and insist on them (400 otherwise) */
+	bool offer_sha256;
+	uint8_t key256[STUN_MAX_KEY_LEN];
+	int key256_len;
+	bool req_sha256;		/* the request being answered used SHA-256 */
+	unsigned auth_sha256, auth_md5; /* requests that passed, by algorithm */
 	unsigned allocates, refreshes, permissions, channel_binds, sends, datas, chandata_in,
 		chandata_out, releases, errors_401, errors_438;
 };
@@ -198,6 +205,8 @@ SIM_FN void sim_enable_turn(struct sim *s, const char *ip, uint16_t port, const 
 	t->realm = "sim.example";
 	snprintf(t->nonce, sizeof(t->nonce), "nonce-%u", t->nonce_gen);
 	t->key_len = stun_key_long_term(STUN_PASSWORD_ALG_MD5, user, t->realm, pass, t->key);
+	t->key256_len =
+		stun_key_long_term(STUN_PASSWORD_ALG_SHA256, user, t->realm, pass, t->key256);
 	t->next_relay_port = 50000;
 }
 
@@ -379,7 +388,9 @@ static void sim_turn_reply(struct sim *s, const struct netaddr *client, struct s
 {
 	int n;
 
-	if (auth)
+	if (auth && s->turn.req_sha256)
+		stun_build_integrity_sha256(b, s->turn.key256, (size_t)s->turn.key256_len);
+	else if (auth)
 		stun_build_integrity(b, s->turn.key, (size_t)s->turn.key_len);
 	stun_build_fingerprint(b);
 	n = stun_build_finish(b);
@@ -398,6 +409,12 @@ static void sim_turn_error(struct sim *s, const struct netaddr *client, const st
 	if (code == STUN_ERROR_UNAUTHORIZED || code == STUN_ERROR_STALE_NONCE) {
 		stun_build_string(&b, STUN_ATTR_REALM, s->turn.realm);
 		stun_build_string(&b, STUN_ATTR_NONCE, s->turn.nonce);
+		if (s->turn.offer_sha256) {
+			static const uint16_t algs[] = {STUN_PASSWORD_ALG_SHA256,
+							STUN_PASSWORD_ALG_MD5};
+
+			stun_build_password_algs(&b, STUN_ATTR_PASSWORD_ALGORITHMS, algs, 2);
+		}
 	}
 	sim_turn_reply(s, client, &b, false);
 }
@@ -445,17 +462,40 @@ static void sim_turn_client_msg(struct sim *s, const struct netaddr *client, con
 		return;
 	/* Long-term credentials (RFC 8489 §9.2.4). */
 	a = stun_msg_find(&m, STUN_ATTR_USERNAME);
-	if (m.integrity < 0 || !a) {
+	if ((m.integrity < 0 && m.integrity_sha256 < 0) || !a) {
 		t->errors_401++;
 		sim_turn_error(s, client, &m, STUN_ERROR_UNAUTHORIZED);
 		return;
+	}
+	t->req_sha256 = false;
+	if (t->offer_sha256) {
+		/* §9.2.4: both attributes, the list as offered, SHA-256 picked
+		 * (the first of ours), and MESSAGE-INTEGRITY-SHA256. */
+		const struct stun_attr *pa = stun_msg_find(&m, STUN_ATTR_PASSWORD_ALGORITHMS);
+		const struct stun_attr *pb = stun_msg_find(&m, STUN_ATTR_PASSWORD_ALGORITHM);
+		uint16_t algs[4], alg;
+		size_t n, one;
+
+		if (!pa || !pb || stun_attr_get_password_algs(&m, pa, algs, 4, &n) || n != 2 ||
+		    algs[0] != STUN_PASSWORD_ALG_SHA256 || algs[1] != STUN_PASSWORD_ALG_MD5 ||
+		    stun_attr_get_password_algs(&m, pb, &alg, 1, &one) ||
+		    alg != STUN_PASSWORD_ALG_SHA256 || m.integrity_sha256 < 0) {
+			sim_turn_error(s, client, &m, STUN_ERROR_BAD_REQUEST);
+			return;
+		}
+		t->req_sha256 = true;
 	}
 	if (stun_attr_get_string(&m, a, user, sizeof(user)) || strcmp(user, t->user) ||
-	    stun_check_integrity(&m, t->key, (size_t)t->key_len)) {
+	    stun_check_integrity(&m, t->req_sha256 ? t->key256 : t->key,
+				 (size_t)(t->req_sha256 ? t->key256_len : t->key_len))) {
 		t->errors_401++;
 		sim_turn_error(s, client, &m, STUN_ERROR_UNAUTHORIZED);
 		return;
 	}
+	if (t->req_sha256)
+		t->auth_sha256++;
+	else
+		t->auth_md5++;
 	a = stun_msg_find(&m, STUN_ATTR_NONCE);
 	if (!a || stun_attr_get_string(&m, a, nonce, sizeof(nonce)) || strcmp(nonce, t->nonce) ||
 	    t->stale_nonce_once) {

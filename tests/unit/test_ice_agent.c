@@ -28,6 +28,7 @@ struct scen {
 	bool lite_l, lite_r;
 	bool ctl_l, ctl_r;
 	bool trickle;
+	bool relay_only_l;
 	unsigned ncomp, nstreams;
 	const char *ip_l, *ip_r;
 	unsigned loss, dup;
@@ -92,6 +93,8 @@ static void scen_setup(struct sim *s, struct scen *sc)
 	struct netaddr srv;
 	char ip[32];
 	unsigned n;
+
+	cl.relay_only = sc->relay_only_l;
 
 	if (!sc->ncomp)
 		sc->ncomp = 1;
@@ -562,6 +565,41 @@ static void turn_stale_nonce(void **state)
 	sim_free(&s);
 }
 
+/* RFC 8489 §9.2.4-9.2.5: a TURN server that offers PASSWORD-ALGORITHMS
+ * (SHA-256 first) gets SHA-256 keys and MESSAGE-INTEGRITY-SHA256 on every
+ * authenticated request (it answers 400 to anything else), through
+ * allocation, permissions, channels, refreshes and a stale nonce. */
+static void turn_sha256(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0,
+			  .nat_r = 1,
+			  .ctl_l = true,
+			  .turn = true,
+			  .ip_l = "10.0.1.2",
+			  .ip_r = "10.0.2.2"};
+
+	sim_init(&s, 24);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	s.turn.offer_sha256 = true;
+	scen_connect(&s, &sc);
+	assert_true(has_relay(&s.eps[0].selected[0][1]));
+	assert_int_equal(s.turn.allocates, 2);
+	sim_run_until(&s, s.now + 3000, NULL, NULL);
+	assert_media_flows(&s, 0, 1);
+	s.turn.stale_nonce_once = 1;
+	sim_run_until(&s, s.now + 11 * 60000, NULL, NULL);
+	assert_true(s.turn.refreshes >= 2 && s.turn.errors_438 >= 1);
+	assert_true(s.turn.auth_sha256 >= 2 + 2 + 2);
+	assert_int_equal(s.turn.auth_md5, 0);
+	assert_int_equal(s.eps[0].turn_errors + s.eps[1].turn_errors, 0);
+	assert_int_equal(s.eps[0].consent_lost + s.eps[1].consent_lost, 0);
+	assert_media_flows(&s, 0, 1);
+	sim_free(&s);
+}
+
 static void turn_wrong_password(void **state)
 {
 	struct sim s;
@@ -840,6 +878,16 @@ static void unreachable_fails(void **state)
 	sim_free(&s);
 }
 
+static unsigned count_tx(struct ice_agent *a)
+{
+	struct ice_transmit tx;
+	unsigned n = 0;
+
+	while (ice_agent_poll_transmit(a, &tx))
+		n++;
+	return n;
+}
+
 /* ---- hand-made peer: bad input, aggressive nomination, renomination ------------------------ */
 
 struct fake {
@@ -850,9 +898,9 @@ struct fake {
 	uint64_t now;
 };
 
-static void fake_init(struct fake *f, bool controlling)
+static void fake_init_cfg(struct fake *f, const struct ice_config *cfgp)
 {
-	struct ice_config cfg = cfg_of(controlling, false, 99);
+	struct ice_config cfg = *cfgp;
 	struct ice_candidate c = {0};
 
 	memset(f, 0, sizeof(*f));
@@ -875,6 +923,15 @@ static void fake_init(struct fake *f, bool controlling)
 	assert_int_equal(ice_agent_start(f->a, f->now), 0);
 }
 
+static void fake_init(struct fake *f, bool controlling)
+{
+	struct ice_config cfg = cfg_of(controlling, false, 99);
+
+	fake_init_cfg(f, &cfg);
+}
+
+static bool fake_peer_controlled; /* fake_request as a controlled peer */
+
 /* A Binding request as the peer would send it; knobs for breaking it. */
 static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid[12], bool use_cand,
 			   uint32_t prio, bool integrity, const char *pwd, bool unknown_attr,
@@ -891,7 +948,12 @@ static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid
 	stun_build_string(&b, STUN_ATTR_USERNAME, user);
 	if (priority)
 		stun_build_u32(&b, STUN_ATTR_PRIORITY, prio);
-	stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, 0xffffffffffffffffull);
+	/* a controlling peer with the largest tie-breaker, or a controlled
+	 * one with the smallest: either way the agent keeps its role */
+	if (fake_peer_controlled)
+		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLED, 0);
+	else
+		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, 0xffffffffffffffffull);
 	if (use_cand)
 		stun_build_empty(&b, STUN_ATTR_USE_CANDIDATE);
 	if (unknown_attr)
@@ -954,6 +1016,357 @@ static int fake_answer(struct fake *f, const struct stun_msg *req, const struct 
 	n = stun_build_finish(&b);
 	assert_true(n > 0);
 	return ice_agent_recv(f->a, f->now, &f->base, from, buf, (size_t)n, &res);
+}
+
+/* Tick the fake's agent at f->now and keep the last request it sent. */
+static bool fake_tick_request(struct fake *f, struct stun_msg *req, uint8_t *qbuf)
+{
+	uint8_t rbuf[512];
+	struct stun_msg resp;
+
+	memset(req, 0, sizeof(*req));
+	ice_agent_tick(f->a, f->now);
+	fake_collect(f, &resp, rbuf, req, qbuf, NULL);
+	return req->cls == STUN_CLASS_REQUEST && req->len;
+}
+
+/* A controlling fake agent checks, nominates and selects its one pair. */
+static void fake_select(struct fake *f)
+{
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_pair_info sel;
+
+	assert_true(fake_tick_request(f, &req, qbuf));
+	assert_int_equal(fake_answer(f, &req, &f->peer), ICE_RECV_HANDLED);
+	f->now += 50;
+	assert_true(fake_tick_request(f, &req, qbuf));
+	assert_non_null(stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE));
+	assert_int_equal(fake_answer(f, &req, &f->peer), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_selected_pair(f->a, 0, 1, &sel), 0);
+}
+
+/* RFC 7675 §5.1: consent holds while a response to a request sent in the
+ * last 30 s has come back. A late response extends it to 30 s after its
+ * request went out, not 30 s after it arrived, and a response to a request
+ * older than 30 s regains nothing. */
+static void consent_counts_from_request(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512], held[512];
+	struct stun_msg req, old;
+	uint64_t tq = 0;
+
+	fake_init(&f, true);
+	fake_select(&f);
+	/* The first consent request after the selection: held, unanswered. */
+	while (!tq) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (fake_tick_request(&f, &req, qbuf) &&
+		    !stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE)) {
+			tq = f.now;
+			memcpy(held, qbuf, sizeof(held));
+			assert_true(stun_parse(&old, held, req.len) > 0);
+		}
+	}
+	/* 14 s later (fewer requests since than consent transaction ids are
+	 * kept) the response to it arrives; nothing else ever does. */
+	while (f.now < tq + 14000) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (f.now > tq + 14000)
+			f.now = tq + 14000;
+		fake_tick_request(&f, &req, qbuf);
+	}
+	assert_int_equal(fake_answer(&f, &old, &f.peer), ICE_RECV_HANDLED);
+	assert_true(ice_agent_consent(f.a, 0, 1));
+	while (f.now < tq + 30000) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (f.now > tq + 30000)
+			f.now = tq + 30000;
+		fake_tick_request(&f, &req, qbuf);
+	}
+	assert_false(ice_agent_consent(f.a, 0, 1));
+	assert_int_equal(ice_agent_consent_state(f.a, 0, 1), ICE_CONSENT_STATE_LOST);
+	/* The same answer again now: its request is more than 30 s old. */
+	f.now += 1000;
+	fake_answer(&f, &old, &f.peer);
+	assert_false(ice_agent_consent(f.a, 0, 1));
+	ice_agent_free(f.a);
+}
+
+/* RFC 7675 §5.1: sending stops the moment consent expires, not at the
+ * caller's next tick: once the agent has been told a time past the expiry
+ * (here by received media), ice_agent_send refuses and CONSENT_LOST is
+ * raised, even before ice_agent_tick runs. */
+static void consent_send_stops_at_expiry(void **state)
+{
+	static const uint8_t rtp[12] = {0x80};
+	struct fake f;
+	struct ice_transmit tx;
+	struct ice_recv_result res;
+	struct ice_event ev;
+	uint64_t expiry;
+	int lost = 0;
+
+	fake_init(&f, true);
+	fake_select(&f);
+	expiry = f.now + ICE_CONSENT_TIMEOUT_MS;
+	count_tx(f.a);
+	while (ice_agent_poll_event(f.a, &ev))
+		;
+	/* Nothing answers; the caller is late with its tick and media arrives. */
+	f.now = expiry + 5;
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, rtp, sizeof(rtp), &res),
+			 ICE_RECV_DATA);
+	assert_int_equal(ice_agent_send(f.a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
+	assert_false(ice_agent_consent(f.a, 0, 1));
+	while (ice_agent_poll_event(f.a, &ev))
+		lost += ev.type == ICE_EVENT_CONSENT_LOST;
+	assert_int_equal(lost, 1);
+	ice_agent_tick(f.a, f.now);
+	while (ice_agent_poll_event(f.a, &ev))
+		assert_int_not_equal(ev.type, ICE_EVENT_CONSENT_LOST);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8445 §8.1.2: once a component has a nominated pair, its other pairs
+ * leave the check list: an In-Progress check is cancelled (no more
+ * retransmissions), nothing Frozen/Waiting is checked any more, and the
+ * list (and agent) complete at once rather than after the leftovers time
+ * out. */
+static void nomination_prunes_component(void **state)
+{
+	struct fake f;
+	struct ice_candidate c = {.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
+	struct netaddr peer2 = sim_addr("203.0.113.98", 7002);
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_pair_info pi[4];
+	unsigned requests = 0;
+
+	fake_init(&f, true);
+	c.addr = peer2;
+	c.priority = ice_candidate_priority(126, 900, 1);
+	strcpy(c.foundation, "peer2");
+	assert_int_equal(ice_agent_add_remote_candidate(f.a, 0, &c), 0);
+	/* pair 1 (the better) checked and answered: nominated at once */
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+	count_tx(f.a);
+	/* pair 2's check goes out and is never answered */
+	f.now += 50;
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	ice_agent_pairs(f.a, 0, pi, 4);
+	assert_int_equal(pi[1].state, ICE_PAIR_STATE_IN_PROGRESS);
+	/* the nomination (retransmitted with pair 2's) is answered */
+	f.now += 500;
+	ice_agent_tick(f.a, f.now);
+	{
+		struct ice_transmit tx;
+
+		while (ice_agent_poll_transmit(f.a, &tx)) {
+			struct stun_msg m;
+
+			assert_true(stun_parse(&m, tx.head, tx.head_len) > 0);
+			memcpy(qbuf, tx.head, tx.head_len);
+			assert_true(stun_parse(&req, qbuf, tx.head_len) > 0);
+			if (netaddr_equal(&tx.remote, &f.peer) &&
+			    stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE))
+				assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+		}
+	}
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_COMPLETED);
+	/* no check of any kind for the next 3 s (consent starts at 4 s) */
+	for (uint64_t end = f.now + 3000; f.now < end; f.now += 50)
+		if (fake_tick_request(&f, &req, qbuf))
+			requests++;
+	assert_int_equal(requests, 0);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8445 §7.3.1.4: a Failed pair is checked again when the peer's check
+ * for it arrives, also once the whole list had failed (every check timed
+ * out before the peer's NAT opened): the controlling agent then validates,
+ * nominates and completes instead of staying failed. A list failed by the
+ * nomination timeout stays failed. */
+static void failed_list_revived_by_peer(void **state)
+{
+	struct fake f;
+	struct ice_event ev;
+	struct ice_recv_result res;
+	uint8_t buf[512], qbuf[512], tid[12];
+	struct stun_msg req;
+	unsigned failed = 0, requests = 0;
+	size_t n;
+
+	fake_init(&f, true);
+	assert_int_equal(ice_agent_remote_end_of_candidates(f.a, 0), 0);
+	while (!failed) {
+		f.now = ice_agent_next_deadline(f.a);
+		assert_true(f.now < 1000 + 45000);
+		fake_tick_request(&f, &req, qbuf); /* lost */
+		while (ice_agent_poll_event(f.a, &ev))
+			failed += ev.type == ICE_EVENT_FAILED;
+	}
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_FAILED);
+	/* The peer's check gets through now. */
+	fake_peer_controlled = true;
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false, true);
+	fake_peer_controlled = false;
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	for (uint64_t end = f.now + 100; f.now <= end && !requests; f.now += 10)
+		if (fake_tick_request(&f, &req, qbuf)) {
+			requests++;
+			assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+		}
+	assert_int_equal(requests, 1);
+	/* nominated, answered, completed */
+	for (uint64_t end = f.now + 2000; f.now <= end; f.now += 10)
+		if (fake_tick_request(&f, &req, qbuf) &&
+		    stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE))
+			fake_answer(&f, &req, &f.peer);
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_COMPLETED);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8445 §7.3.1.4: a request for a pair whose own check is In-Progress
+ * cancels that transaction (no more retransmissions, a late answer still
+ * counts) and queues a triggered check with a new transaction at once,
+ * rather than waiting out the RTO. */
+static void triggered_check_on_in_progress(void **state)
+{
+	struct fake f;
+	struct ice_recv_result res;
+	uint8_t buf[512], qbuf[512], first_buf[512], tid[12];
+	struct stun_msg req, first;
+	struct ice_pair_info pi;
+	unsigned requests = 0;
+	size_t n;
+
+	fake_init(&f, false);
+	assert_true(fake_tick_request(&f, &req, qbuf)); /* lost on the way */
+	memcpy(first_buf, qbuf, sizeof(first_buf));
+	assert_true(stun_parse(&first, first_buf, req.len) > 0);
+	ice_agent_pairs(f.a, 0, &pi, 1);
+	assert_int_equal(pi.state, ICE_PAIR_STATE_IN_PROGRESS);
+	f.now += 100;
+	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false, true);
+	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+			 ICE_RECV_HANDLED);
+	/* Within one Ta a new check with a new transaction id. */
+	for (uint64_t end = f.now + 50; f.now <= end; f.now += 10)
+		if (fake_tick_request(&f, &req, qbuf)) {
+			requests++;
+			assert_memory_not_equal(req.tid, first.tid, STUN_TID_LEN);
+		}
+	assert_int_equal(requests, 1);
+	/* The cancelled transaction is not retransmitted... */
+	for (; f.now < 1000 + 700; f.now += 10)
+		if (fake_tick_request(&f, &req, qbuf))
+			assert_memory_not_equal(req.tid, first.tid, STUN_TID_LEN);
+	/* ...but its late answer still validates the pair. */
+	assert_int_equal(fake_answer(&f, &first, &f.peer), ICE_RECV_HANDLED);
+	ice_agent_pairs(f.a, 0, &pi, 1);
+	assert_int_equal(pi.state, ICE_PAIR_STATE_SUCCEEDED);
+	ice_agent_free(f.a);
+}
+/* A controlled agent whose peer answers every check but never nominates
+ * fails each component when nomination_timeout_ms has passed since the
+ * start (ICE_EVENT_FAILED, error -ETIMEDOUT), not before, and stops
+ * checking; a nominating peer is never affected. */
+static void nomination_timeout(void **state)
+{
+	struct ice_config cfg = cfg_of(false, false, 99);
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_event ev;
+	struct ice_agent_stats st0, st;
+	uint64_t start, failed_at = 0;
+	int error = 0;
+
+	cfg.nomination_timeout_ms = 10000;
+	fake_init_cfg(&f, &cfg);
+	start = f.now;
+	while (!failed_at && f.now < start + 20000) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (fake_tick_request(&f, &req, qbuf))
+			assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+		while (ice_agent_poll_event(f.a, &ev))
+			if (ev.type == ICE_EVENT_FAILED) {
+				failed_at = f.now;
+				error = ev.error;
+			}
+	}
+	assert_int_equal(failed_at, start + 10000);
+	assert_int_equal(error, -ETIMEDOUT);
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_FAILED);
+	/* No more checks after the failure, not even for the peer's check. */
+	ice_agent_get_stats(f.a, &st0);
+	{
+		struct ice_recv_result res;
+		uint8_t buf[512], tid[12];
+		size_t n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd,
+					false, true);
+
+		assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+				 ICE_RECV_HANDLED);
+	}
+	for (unsigned i = 0; i < 20; i++) {
+		f.now += 1000;
+		ice_agent_tick(f.a, f.now);
+		while (ice_agent_poll_event(f.a, &ev))
+			assert_int_not_equal(ev.type, ICE_EVENT_FAILED);
+		count_tx(f.a);
+	}
+	ice_agent_get_stats(f.a, &st);
+	assert_int_equal(st.checks_sent, st0.checks_sent);
+	ice_agent_free(f.a);
+
+	/* Default: 60 s (ICE_NOMINATION_TIMEOUT_MS); a nominated pair stays. */
+	fake_init(&f, true);
+	fake_select(&f);
+	start = f.now;
+	while (f.now < start + 2 * ICE_NOMINATION_TIMEOUT_MS) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (fake_tick_request(&f, &req, qbuf))
+			fake_answer(&f, &req, &f.peer);
+		while (ice_agent_poll_event(f.a, &ev))
+			assert_int_not_equal(ev.type, ICE_EVENT_FAILED);
+	}
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_COMPLETED);
+	ice_agent_free(f.a);
+}
+
+/* A controlling agent with a valid pair whose nominations are never
+ * answered fails at the nomination timeout; after that its deadline must
+ * not stay in the past (the controlling nomination wait of a list that no
+ * longer runs made every tick return "now": a busy event loop). */
+static void no_past_deadline_after_failure(void **state)
+{
+	struct ice_config cfg = cfg_of(true, false, 99);
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_event ev;
+	unsigned failed = 0;
+	uint64_t next;
+
+	cfg.nomination_timeout_ms = 10000;
+	fake_init_cfg(&f, &cfg);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
+	while (!failed) {
+		f.now = ice_agent_next_deadline(f.a);
+		assert_true(f.now <= 1000 + 10000);
+		fake_tick_request(&f, &req, qbuf); /* nominations: lost */
+		while (ice_agent_poll_event(f.a, &ev))
+			failed += ev.type == ICE_EVENT_FAILED;
+	}
+	next = ice_agent_tick(f.a, f.now);
+	assert_true(next > f.now);
+	ice_agent_free(f.a);
 }
 
 static void malformed_dropped(void **state)
@@ -1196,16 +1609,6 @@ static void prflx_then_signalled(void **state)
 	ice_agent_free(f.a);
 }
 
-static unsigned count_tx(struct ice_agent *a)
-{
-	struct ice_transmit tx;
-	unsigned n = 0;
-
-	while (ice_agent_poll_transmit(a, &tx))
-		n++;
-	return n;
-}
-
 /* One check per Ta (RFC 8445 §14.2), the first retransmission after the
  * §14.3 RTO, and Ta from the configuration. */
 static void pacing_and_rto(void **state)
@@ -1299,6 +1702,74 @@ static void unfreeze_across_streams(void **state)
 	ice_agent_free(f.a);
 }
 
+/* ice_config.relay_only: with a direct path and a STUN server at hand, L
+ * offers, lists, pairs and selects only its relayed candidate, asks no
+ * STUN server, and its host base answers no check that did not come
+ * through the TURN allocation. */
+static void relay_only(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .stun = true, .turn = true,
+			  .relay_only_l = true};
+	struct ice_candidate c[8], def;
+	struct ice_pair_info pi[16];
+	struct ice_config bad = cfg_of(false, true, 1);
+	struct ice_agent *a;
+	int n;
+
+	sim_init(&s, 25);
+	sim_enable_stun(&s, "198.51.100.1", 3478);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	scen_connect(&s, &sc);
+	n = ice_agent_local_candidates(s.eps[0].a, 0, c, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(c[0].type, ICE_CAND_TYPE_RELAY);
+	/* its related address does not give the host away either */
+	assert_true(netaddr_is_any(&c[0].raddr) && !netaddr_port(&c[0].raddr));
+	assert_int_equal(s.eps[0].candidates, 1); /* the one CANDIDATE event */
+	assert_int_equal(ice_agent_default_candidate(s.eps[0].a, 0, 1, &def), 0);
+	assert_int_equal(def.type, ICE_CAND_TYPE_RELAY);
+	assert_int_equal(s.stun_requests, 1); /* R's only */
+	n = ice_agent_pairs(s.eps[0].a, 0, pi, 16);
+	assert_true(n >= 1);
+	for (int i = 0; i < n && i < 16; i++)
+		assert_true(pi[i].local.type == ICE_CAND_TYPE_RELAY ||
+			    pi[i].local.type == ICE_CAND_TYPE_PRFLX);
+	assert_true(has_relay(&s.eps[0].selected[0][1]));
+	assert_int_equal(s.eps[0].selected[0][1].local.type, ICE_CAND_TYPE_RELAY);
+	assert_media_flows(&s, 0, 1);
+	assert_true(s.turn.chandata_in + s.turn.sends >= 1);
+	/* A check sent straight to L's host base: dropped, never answered. */
+	{
+		struct fake f = {
+			.a = s.eps[0].a, .base = s.eps[0].base[0], .peer = s.eps[1].base[0]};
+		struct ice_recv_result res;
+		uint8_t buf[512], tid[12];
+		const char *u, *p;
+		size_t len;
+
+		sim_drain_all(&s);
+		ice_agent_local_credentials(f.a, 0, &f.lufrag, &f.lpwd);
+		ice_agent_local_credentials(s.eps[1].a, 0, &u, &p);
+		snprintf(f.rufrag, sizeof(f.rufrag), "%s", u);
+		snprintf(f.rpwd, sizeof(f.rpwd), "%s", p);
+		len = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd,
+				   false, true);
+		assert_int_equal(ice_agent_recv(f.a, s.now, &f.base, &f.peer, buf, len, &res),
+				 ICE_RECV_DROPPED);
+		assert_int_equal(count_tx(f.a), 0);
+	}
+	sim_free(&s);
+	/* Refused combinations. */
+	bad.relay_only = true;
+	assert_int_equal(ice_agent_new(&a, &bad), -EINVAL);
+	bad.lite = false;
+	assert_int_equal(ice_agent_new(&a, &bad), 0);
+	assert_int_equal(ice_agent_add_stream(a, 1), 0);
+	assert_int_equal(ice_agent_gather(a, 0), -EINVAL); /* no TURN server */
+	ice_agent_free(a);
+}
+
 static void api_errors(void **state)
 {
 	struct ice_agent *a;
@@ -1344,6 +1815,7 @@ int main(void)
 		cmocka_unit_test_teardown(relay_two_components, no_errors_logged),
 		cmocka_unit_test_teardown(turn_stale_nonce, no_errors_logged),
 		cmocka_unit_test_teardown(turn_wrong_password, no_errors_logged),
+		cmocka_unit_test_teardown(turn_sha256, no_errors_logged),
 		cmocka_unit_test_teardown(role_conflict, no_errors_logged),
 		cmocka_unit_test_teardown(lite_peer, no_errors_logged),
 		cmocka_unit_test_teardown(trickle, no_errors_logged),
@@ -1358,6 +1830,14 @@ int main(void)
 		cmocka_unit_test_teardown(pacing_and_rto, no_errors_logged),
 		cmocka_unit_test_teardown(unfreeze_across_streams, no_errors_logged),
 		cmocka_unit_test_teardown(api_errors, no_errors_logged),
+		cmocka_unit_test_teardown(consent_counts_from_request, no_errors_logged),
+		cmocka_unit_test_teardown(triggered_check_on_in_progress, no_errors_logged),
+		cmocka_unit_test_teardown(nomination_timeout, no_errors_logged),
+		cmocka_unit_test_teardown(relay_only, no_errors_logged),
+		cmocka_unit_test_teardown(consent_send_stops_at_expiry, no_errors_logged),
+		cmocka_unit_test_teardown(nomination_prunes_component, no_errors_logged),
+		cmocka_unit_test_teardown(failed_list_revived_by_peer, no_errors_logged),
+		cmocka_unit_test_teardown(no_past_deadline_after_failure, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

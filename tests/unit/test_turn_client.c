@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "icepath/channel_data.h"
@@ -28,6 +29,40 @@ static void rnd(void *buf, size_t len, void *ctx)
 	}
 }
 
+/* What the client logged, for log_hook; an ERROR anywhere is a bug. */
+static char logged[32][512];
+static enum ice_log_level logged_level[32];
+static unsigned nlogged, logged_errors;
+
+static void log_cb(void *ctx, enum ice_log_level level, const char *msg)
+{
+	(void)ctx;
+	if (level == ICE_LOG_ERROR) {
+		logged_errors++;
+		print_message("turn error: %s\n", msg);
+	}
+	if (nlogged < 32) {
+		snprintf(logged[nlogged], sizeof(logged[0]), "%s", msg);
+		logged_level[nlogged++] = level;
+	}
+}
+
+static int no_errors_logged(void **state)
+{
+	(void)state;
+	assert_int_equal(logged_errors, 0);
+	return 0;
+}
+
+/* A logged line at level containing text, or -1. */
+static int log_find(enum ice_log_level level, const char *text)
+{
+	for (unsigned i = 0; i < nlogged; i++)
+		if (logged_level[i] == level && strstr(logged[i], text))
+			return (int)i;
+	return -1;
+}
+
 struct srv {
 	struct turn_client *tc;
 	struct netaddr server, base, relayed, peer;
@@ -36,7 +71,20 @@ struct srv {
 	uint8_t last[2048];
 	size_t last_len;
 	struct stun_msg req;
+	/* an RFC 8489 server: PASSWORD-ALGORITHMS in 401/438, and the key and
+	 * the response integrity of the algorithm the client picked */
+	uint16_t offer[4];
+	size_t noffer;
+	bool sha256_mi;
 };
+
+/* The server's side of an algorithm choice: key and response integrity. */
+static void srv_use_alg(struct srv *s, enum stun_password_alg alg, bool sha256_mi)
+{
+	s->key_len = stun_key_long_term(alg, "alice", "realm.example", "secret", s->key);
+	assert_true(s->key_len > 0);
+	s->sha256_mi = sha256_mi;
+}
 
 static struct netaddr addr(const char *ip, uint16_t port)
 {
@@ -60,6 +108,8 @@ static void srv_init(struct srv *s)
 	cfg.username = "alice";
 	cfg.password = "secret";
 	cfg.random = rnd;
+	cfg.log = log_cb;
+	nlogged = 0;
 	assert_int_equal(turn_client_new(&s->tc, &cfg), 0);
 	s->key_len = stun_key_long_term(STUN_PASSWORD_ALG_MD5, "alice", "realm.example", "secret",
 					s->key);
@@ -95,6 +145,9 @@ static int srv_reply(struct srv *s, uint64_t now, int code, const char *nonce, b
 		stun_build_error(&b, code, stun_error_reason(code));
 		stun_build_string(&b, STUN_ATTR_REALM, "realm.example");
 		stun_build_string(&b, STUN_ATTR_NONCE, nonce);
+		if (s->noffer)
+			stun_build_password_algs(&b, STUN_ATTR_PASSWORD_ALGORITHMS, s->offer,
+						 s->noffer);
 	} else if (s->req.method == STUN_METHOD_ALLOCATE) {
 		stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &s->relayed);
 		stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &s->base);
@@ -102,12 +155,24 @@ static int srv_reply(struct srv *s, uint64_t now, int code, const char *nonce, b
 	} else if (s->req.method == STUN_METHOD_REFRESH) {
 		stun_build_u32(&b, STUN_ATTR_LIFETIME, lifetime);
 	}
-	if (sign)
+	if (sign && s->sha256_mi)
+		stun_build_integrity_sha256(&b, s->key, (size_t)s->key_len);
+	else if (sign)
 		stun_build_integrity(&b, s->key, (size_t)s->key_len);
 	stun_build_fingerprint(&b);
 	n = stun_build_finish(&b);
 	assert_true(n > 0);
 	return turn_client_recv(s->tc, now, buf, (size_t)n, &r);
+}
+
+/* Allocate and answer the first (credential-less) try with a 401 carrying
+ * nonce; true if the client retried (the retry is then in s->req). */
+static bool srv_challenge(struct srv *s, const char *nonce)
+{
+	assert_int_equal(turn_client_allocate(s->tc, 0), 0);
+	assert_true(srv_take(s));
+	srv_reply(s, 0, 401, nonce, false, 0);
+	return srv_take(s);
 }
 
 static void assert_authenticated(struct srv *s, const char *nonce)
@@ -337,10 +402,7 @@ static void retransmit_and_fail(void **state)
 
 	/* Wrong credentials: a second 401 fails the allocation with 401. */
 	srv_init(&s);
-	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
-	assert_true(srv_take(&s));
-	srv_reply(&s, 0, 401, "n1", false, 0);
-	assert_true(srv_take(&s));
+	assert_true(srv_challenge(&s, "n1"));
 	srv_reply(&s, 0, 401, "n1", false, 0);
 	assert_false(srv_take(&s));
 	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
@@ -350,12 +412,295 @@ static void retransmit_and_fail(void **state)
 	turn_client_free(NULL);
 }
 
+/* The log hook: state moves at INFO, refusals at WARN naming the code and
+ * what to do, the credential dance at DEBUG, each line naming the server. */
+static void log_hook(void **state)
+{
+	struct srv s;
+
+	(void)state;
+	srv_init(&s);
+	allocate(&s, 0);
+	assert_true(log_find(ICE_LOG_INFO, "allocation idle -> allocating") >= 0);
+	assert_true(log_find(ICE_LOG_INFO, "allocation allocating -> allocated") >= 0);
+	assert_true(log_find(ICE_LOG_DEBUG, "401 Unauthorized, retrying") >= 0);
+	for (unsigned i = 0; i < nlogged; i++)
+		assert_memory_equal(logged[i], "turn 198.51.100.2:3478: ", 24);
+	turn_client_free(s.tc);
+
+	srv_init(&s);
+	assert_true(srv_challenge(&s, "n1"));
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	assert_true(log_find(ICE_LOG_WARN, "wrong username or password") >= 0);
+	assert_true(log_find(ICE_LOG_WARN, "allocating -> failed: 401 Unauthorized") >= 0);
+	turn_client_free(s.tc);
+
+	srv_init(&s);
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	for (uint64_t now = 0; turn_client_state(s.tc) == TURN_ALLOC_STATE_ALLOCATING;) {
+		while (srv_take(&s))
+			;
+		now = turn_client_next_deadline(s.tc);
+		turn_client_tick(s.tc, now);
+	}
+	assert_true(log_find(ICE_LOG_WARN, "failed: no answer (timed out)") >= 0);
+	turn_client_free(s.tc);
+}
+
+/* RFC 8489 §9.2.5 on the request after a 401 with PASSWORD-ALGORITHMS: the
+ * list echoed byte for byte, the first algorithm we support picked, and
+ * MESSAGE-INTEGRITY-SHA256 only, keyed with that algorithm. */
+static void assert_alg_request(struct srv *s, const char *nonce, uint16_t alg)
+{
+	const struct stun_attr *pa = stun_msg_find(&s->req, STUN_ATTR_PASSWORD_ALGORITHMS);
+	const struct stun_attr *a = stun_msg_find(&s->req, STUN_ATTR_PASSWORD_ALGORITHM);
+	uint16_t algs[4];
+	size_t n;
+	char v[64];
+
+	assert_non_null(pa);
+	assert_int_equal(stun_attr_get_password_algs(&s->req, pa, algs, 4, &n), 0);
+	assert_int_equal(n, s->noffer);
+	assert_memory_equal(algs, s->offer, n * sizeof(algs[0]));
+	assert_non_null(a);
+	assert_int_equal(stun_attr_get_password_algs(&s->req, a, algs, 4, &n), 0);
+	assert_int_equal(algs[0], alg);
+	assert_int_equal(s->req.integrity, -1);
+	assert_true(s->req.integrity_sha256 >= 0);
+	assert_int_equal(stun_check_integrity(&s->req, s->key, (size_t)s->key_len), 0);
+	a = stun_msg_find(&s->req, STUN_ATTR_NONCE);
+	assert_int_equal(stun_attr_get_string(&s->req, a, v, sizeof(v)), 0);
+	assert_string_equal(v, nonce);
+}
+
+static void password_algorithms(void **state)
+{
+	struct srv s;
+	struct turn_event ev;
+
+	(void)state;
+	/* The server prefers SHA-256: SHA-256 key, MI-SHA256 both ways. */
+	srv_init(&s);
+	s.offer[0] = STUN_PASSWORD_ALG_SHA256;
+	s.offer[1] = STUN_PASSWORD_ALG_MD5;
+	s.noffer = 2;
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	assert_null(stun_msg_find(&s.req, STUN_ATTR_PASSWORD_ALGORITHM));
+	srv_reply(&s, 0, 401, "obMatJos2AAABn1", false, 0);
+	srv_use_alg(&s, STUN_PASSWORD_ALG_SHA256, true);
+	assert_true(srv_take(&s));
+	assert_alg_request(&s, "obMatJos2AAABn1", STUN_PASSWORD_ALG_SHA256);
+	assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 600), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_ALLOCATED);
+	assert_int_equal(turn_client_password_alg(s.tc), STUN_PASSWORD_ALG_SHA256);
+	/* Every later request too, and across a stale nonce. */
+	assert_int_equal(turn_client_permit(s.tc, &s.peer, 10), 0);
+	assert_true(srv_take(&s));
+	assert_alg_request(&s, "obMatJos2AAABn1", STUN_PASSWORD_ALG_SHA256);
+	srv_reply(&s, 10, 438, "obMatJos2AAABn2", false, 0);
+	assert_true(srv_take(&s));
+	assert_alg_request(&s, "obMatJos2AAABn2", STUN_PASSWORD_ALG_SHA256);
+	/* A forged 400 (no integrity) is dropped; an authenticated one counts. */
+	assert_int_equal(srv_reply(&s, 10, 400, "x", false, 0), TURN_RECV_DROPPED);
+	assert_int_equal(srv_reply(&s, 10, 403, "x", true, 0), TURN_RECV_HANDLED);
+	while (turn_client_poll_event(s.tc, &ev))
+		if (ev.type == TURN_EVENT_PERMISSION_FAILED)
+			assert_int_equal(ev.error, 403);
+	turn_client_free(s.tc);
+
+	/* MD5 listed first: MD5 key, still MESSAGE-INTEGRITY-SHA256. */
+	srv_init(&s);
+	s.offer[0] = STUN_PASSWORD_ALG_MD5;
+	s.offer[1] = STUN_PASSWORD_ALG_SHA256;
+	s.noffer = 2;
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	srv_use_alg(&s, STUN_PASSWORD_ALG_MD5, true);
+	assert_true(srv_take(&s));
+	assert_alg_request(&s, "n1", STUN_PASSWORD_ALG_MD5);
+	turn_client_free(s.tc);
+
+	/* Nothing we know in the list: no retry, the allocation fails. */
+	srv_init(&s);
+	s.offer[0] = 0x7777;
+	s.noffer = 1;
+	assert_false(srv_challenge(&s, "n1"));
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+	assert_true(log_find(ICE_LOG_WARN, "no password algorithm in common") >= 0);
+	turn_client_free(s.tc);
+
+	/* The nonce cookie announces PASSWORD-ALGORITHMS but it was stripped
+	 * (a bid-down): no retry. */
+	srv_init(&s);
+	assert_false(srv_challenge(&s, "obMatJos2AAABn1"));
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+	turn_client_free(s.tc);
+
+	/* A server without the list (coturn): MD5 and MESSAGE-INTEGRITY, and
+	 * a cookie without the bit changes nothing. */
+	srv_init(&s);
+	assert_true(srv_challenge(&s, "obMatJos2AAACn1"));
+	assert_authenticated(&s, "obMatJos2AAACn1");
+	assert_true(s.req.integrity >= 0);
+	assert_int_equal(s.req.integrity_sha256, -1);
+	assert_null(stun_msg_find(&s.req, STUN_ATTR_PASSWORD_ALGORITHM));
+	assert_null(stun_msg_find(&s.req, STUN_ATTR_PASSWORD_ALGORITHMS));
+	assert_int_equal(turn_client_password_alg(s.tc), STUN_PASSWORD_ALG_MD5);
+	turn_client_free(s.tc);
+}
+
+/* RFC 8656 §7.4/§7.5 and RFC 8489 §9.2.5: 441 (wrong credentials), 486
+ * (quota) and 437 (allocation mismatch) end the allocation without a
+ * retry, with the code in the event; a 437 to a Refresh means the
+ * allocation is gone; an error whose integrity fails is dropped. */
+static void error_codes(void **state)
+{
+	static const int codes[] = {441, 486, 437};
+	struct srv s;
+	struct turn_event ev;
+	uint64_t now;
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		srv_init(&s);
+		assert_true(srv_challenge(&s, "n1"));
+		assert_int_equal(srv_reply(&s, 0, codes[i], "n1", true, 0), TURN_RECV_HANDLED);
+		assert_false(srv_take(&s));
+		assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+		assert_true(turn_client_poll_event(s.tc, &ev));
+		assert_int_equal(ev.type, TURN_EVENT_FAILED);
+		assert_int_equal(ev.error, codes[i]);
+		turn_client_free(s.tc);
+	}
+
+	/* A forged 486 (integrity with another key) changes nothing. */
+	srv_init(&s);
+	assert_true(srv_challenge(&s, "n1"));
+	srv_use_alg(&s, STUN_PASSWORD_ALG_SHA256, false);
+	assert_int_equal(srv_reply(&s, 0, 486, "n1", true, 0), TURN_RECV_DROPPED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_ALLOCATING);
+	turn_client_free(s.tc);
+
+	/* 437 to the Refresh: the server no longer has the allocation. */
+	srv_init(&s);
+	allocate(&s, 0);
+	while (turn_client_poll_event(s.tc, &ev))
+		;
+	now = turn_client_next_deadline(s.tc);
+	assert_int_equal(now, (600 - 60) * 1000);
+	turn_client_tick(s.tc, now);
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_REFRESH);
+	assert_int_equal(srv_reply(&s, now, 437, "n2", true, 0), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+	assert_true(turn_client_poll_event(s.tc, &ev));
+	assert_int_equal(ev.error, 437);
+	turn_client_free(s.tc);
+}
+
+/* RFC 8656 §9: a permission is per IP address, any port. A second port of
+ * an IP with a permission (or one being installed) costs no request of its
+ * own; if the shared request fails, the other port asks for itself. */
+static void permission_per_ip(void **state)
+{
+	struct srv s;
+	struct turn_event ev;
+	struct ice_transmit tx;
+	struct netaddr port2 = addr("203.0.113.20", 6002), other = addr("203.0.113.21", 6000);
+	static const uint8_t payload[4] = {0x80, 1, 2, 3};
+
+	(void)state;
+	srv_init(&s);
+	allocate(&s, 0);
+	while (turn_client_poll_event(s.tc, &ev))
+		;
+	assert_int_equal(turn_client_permit(s.tc, &s.peer, 0), 0);
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_CREATE_PERMISSION);
+	/* same IP, other port: nothing new while the first is pending... */
+	assert_int_equal(turn_client_permit(s.tc, &port2, 0), 0);
+	assert_false(srv_take(&s));
+	/* ...and the first's failure makes it ask for itself */
+	assert_int_equal(srv_reply(&s, 0, 403, "n2", true, 0), TURN_RECV_HANDLED);
+	assert_true(srv_take(&s));
+	assert_int_equal(s.req.method, STUN_METHOD_CREATE_PERMISSION);
+	assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 0), TURN_RECV_HANDLED);
+	assert_true(turn_client_permitted(s.tc, &port2));
+	assert_true(turn_client_permitted(s.tc, &s.peer)); /* by IP */
+	/* once installed, further ports of that IP need nothing either */
+	assert_int_equal(turn_client_permit(s.tc, &s.peer, 0), 0);
+	assert_false(srv_take(&s));
+	assert_int_equal(turn_client_wrap(s.tc, &s.peer, payload, 4, false, &tx), 0);
+	/* another IP does */
+	assert_int_equal(turn_client_permit(s.tc, &other, 0), 0);
+	assert_true(srv_take(&s));
+	/* one refresh per IP at 240 s */
+	assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 0), TURN_RECV_HANDLED);
+	turn_client_tick(s.tc, 240000);
+	assert_true(srv_take(&s));
+	assert_true(srv_take(&s));
+	assert_false(srv_take(&s));
+	turn_client_free(s.tc);
+}
+
+/* A refused refresh of a permission (or channel) ends it: one
+ * PERMISSION_FAILED, and no new request at every tick after it (the
+ * refresh deadline had passed: that was a loop paced only by the server's
+ * round trip). */
+static void refused_refresh_no_storm(void **state)
+{
+	struct srv s;
+	struct turn_event ev;
+	unsigned failed = 0;
+	uint64_t now = 0;
+
+	(void)state;
+	for (int chan = 0; chan < 2; chan++) {
+		srv_init(&s);
+		allocate(&s, 0);
+		while (turn_client_poll_event(s.tc, &ev))
+			;
+		if (chan)
+			assert_int_equal(turn_client_bind_channel(s.tc, &s.peer, 0), 0);
+		else
+			assert_int_equal(turn_client_permit(s.tc, &s.peer, 0), 0);
+		assert_true(srv_take(&s));
+		assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 0), TURN_RECV_HANDLED);
+		while (turn_client_poll_event(s.tc, &ev))
+			;
+		now = 240000; /* the permission refresh (a channel's too) */
+		turn_client_tick(s.tc, now);
+		assert_true(srv_take(&s));
+		assert_int_equal(s.req.method, STUN_METHOD_CREATE_PERMISSION);
+		assert_int_equal(srv_reply(&s, now, 403, "n2", true, 0), TURN_RECV_HANDLED);
+		failed = 0;
+		for (unsigned i = 0; i < 10; i++) {
+			now += 10;
+			turn_client_tick(s.tc, now);
+			assert_false(srv_take(&s));
+			while (turn_client_poll_event(s.tc, &ev))
+				failed += ev.type == TURN_EVENT_PERMISSION_FAILED;
+		}
+		assert_int_equal(failed, 1);
+		assert_true(turn_client_next_deadline(s.tc) > now);
+		assert_false(turn_client_permitted(s.tc, &s.peer));
+		turn_client_free(s.tc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(allocate_refresh_release),
-		cmocka_unit_test(permissions_channels_data),
-		cmocka_unit_test(retransmit_and_fail),
+		cmocka_unit_test_teardown(allocate_refresh_release, no_errors_logged),
+		cmocka_unit_test_teardown(permissions_channels_data, no_errors_logged),
+		cmocka_unit_test_teardown(retransmit_and_fail, no_errors_logged),
+		cmocka_unit_test_teardown(log_hook, no_errors_logged),
+		cmocka_unit_test_teardown(password_algorithms, no_errors_logged),
+		cmocka_unit_test_teardown(error_codes, no_errors_logged),
+		cmocka_unit_test_teardown(permission_per_ip, no_errors_logged),
+		cmocka_unit_test_teardown(refused_refresh_no_storm, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,10 +53,11 @@ static const char usage[] =
 	"  --turn IP:PORT       TURN server (UDP) for relayed candidates, with\n"
 	"  --turn-user U        long-term credentials (RFC 8656)\n"
 	"  --turn-pass P\n"
-	"  --relay-only         advertise only relayed candidates and send nothing\n"
-	"                       from a host base except to the TURN server, so\n"
-	"                       every pair that can succeed is a relayed one\n"
-	"                       (requires --turn)\n"
+	"  --relay-only         the agent's relay policy: only relayed candidates\n"
+	"                       are offered, paired and used; the host base talks\n"
+	"                       to the TURN server only and answers no check that\n"
+	"                       did not come through the relay; no STUN server is\n"
+	"                       asked (requires --turn)\n"
 	"  Servers are IP literals: icepath never resolves names.\n"
 	"\n"
 	"SDP exchange\n"
@@ -146,7 +147,6 @@ struct peer {
 	bool sdp_written, remote_read, selected, done;
 	long sent, received;
 	uint32_t ssrc;
-	uint64_t dropped_relay_only;
 	uint8_t seen[65536 / 8];
 };
 
@@ -312,12 +312,6 @@ static void transmit(struct peer *p, const struct ice_transmit *tx)
 			netaddr_str(&tx->local, buf, sizeof(buf)));
 		return;
 	}
-	/* --relay-only: from a host base only server traffic may leave. */
-	if (p->relay_only && !netaddr_equal(&tx->remote, &p->turn) &&
-	    !netaddr_equal(&tx->remote, &p->stun)) {
-		p->dropped_relay_only++;
-		return;
-	}
 	msg.msg_name = (void *)&tx->remote.sa;
 	msg.msg_namelen = netaddr_len(&tx->remote);
 	msg.msg_iov = iov;
@@ -351,7 +345,8 @@ static void write_local_sdp(struct peer *p)
 	if (n > ICE_MAX_LOCAL_CANDIDATES)
 		n = ICE_MAX_LOCAL_CANDIDATES;
 	for (int i = 0; i < n; i++) {
-		if (all[i].component != 1 || (p->relay_only && all[i].type != ICE_CAND_TYPE_RELAY))
+		/* with --relay-only the agent lists relayed candidates only */
+		if (all[i].component != 1)
 			continue;
 		if (d->n_cands < SDP_ICE_MAX_CANDS)
 			d->cands[d->n_cands++] = all[i];
@@ -359,11 +354,8 @@ static void write_local_sdp(struct peer *p)
 	if (d->n_cands == 0)
 		fail(p, p->relay_only ? "no relayed candidate: the TURN allocation failed"
 				      : "no local candidate gathered");
-	if (p->relay_only) {
-		def = d->cands[0];
-	} else if (ice_agent_default_candidate(p->agent, (unsigned)p->stream, 1, &def) < 0) {
+	if (ice_agent_default_candidate(p->agent, (unsigned)p->stream, 1, &def) < 0)
 		fail(p, "agent has no default candidate");
-	}
 	snprintf(d->ufrag, sizeof(d->ufrag), "%s", ufrag);
 	snprintf(d->pwd, sizeof(d->pwd), "%s", pwd);
 	d->lite = p->lite;
@@ -943,6 +935,7 @@ int main(int argc, char **argv)
 
 	cfg.controlling = p->controlling;
 	cfg.lite = p->lite;
+	cfg.relay_only = p->relay_only;
 	cfg.software = "icepath-peer";
 	cfg.random = os_random;
 	if (p->consent_timeout_ms) {

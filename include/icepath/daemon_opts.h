@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * daemon_opts: icepathd's options, from the command line and from a config
+ * file with the same names (`key = value`). Parsing is separate from main()
+ * so tests drive it with argv arrays and files.
+ */
+#ifndef ICEPATH_DAEMON_OPTS_H
+#define ICEPATH_DAEMON_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "icepath/daemon_log.h"
+#include "icepath/netaddr.h"
+
+#define DAEMON_MAX_INTERFACES 8
+#define DAEMON_IFNAME_MAX     32
+#define DAEMON_CRED_MAX	      128
+#define DAEMON_PATH_MAX	      256
+
+#define DAEMON_DEFAULT_NG	"127.0.0.1:2223" /* rtpengine's NG port */
+#define DAEMON_DEFAULT_PORT_MIN 30000
+#define DAEMON_DEFAULT_PORT_MAX 40000
+#define DAEMON_DEFAULT_PIN_PATH "/sys/fs/bpf/icepath"
+/* bpffs holds no regular files, so the state file lives beside it */
+#define DAEMON_DEFAULT_STATE_FILE "/run/icepath/calls.state"
+#define DAEMON_DEFAULT_INACTIVITY 60 /* seconds without media on a plain-RTP leg */
+
+enum daemon_xdp_mode {
+	DAEMON_XDP_NATIVE, /* driver mode, falls back to generic with a log line */
+	DAEMON_XDP_GENERIC,
+	DAEMON_XDP_OFF, /* userspace datapath only */
+};
+
+/* --interface NAME=ADDR[!ADVERTISED] */
+struct daemon_iface {
+	char name[DAEMON_IFNAME_MAX];
+	struct netaddr local;	   /* port 0 */
+	struct netaddr advertised; /* what SDP and candidates say; == local without '!' */
+};
+
+struct daemon_opts {
+	struct daemon_iface ifaces[DAEMON_MAX_INTERFACES];
+	unsigned nifaces;
+	struct netaddr listen_ng;
+	uint16_t port_min, port_max;
+	enum daemon_xdp_mode xdp;
+	struct netaddr stun, turn; /* family 0: not configured */
+	char turn_user[DAEMON_CRED_MAX], turn_pass[DAEMON_CRED_MAX];
+	char pin_path[DAEMON_PATH_MAX];
+	char pidfile[DAEMON_PATH_MAX];
+	char state_file[DAEMON_PATH_MAX];
+	char config[DAEMON_PATH_MAX];
+	enum daemon_log_level log_level;
+	bool foreground;
+	unsigned inactivity_s;
+	bool help, version;
+};
+
+void daemon_opts_defaults(struct daemon_opts *o);
+
+/*
+ * Parse argv (a --config FILE is read first, then the command line overrides
+ * it). On error returns -EINVAL and writes a message naming the option, the
+ * value and what is expected into err. The result is checked for
+ * consistency (at least one interface, port range, TURN credentials).
+ */
+int daemon_opts_parse(struct daemon_opts *o, int argc, char *const argv[], char *err,
+		      size_t errlen);
+
+/* One option by its long name without dashes ("port-min", "interface");
+ * value NULL for flags. Used by the config file reader. */
+int daemon_opts_set(struct daemon_opts *o, const char *key, const char *value, char *err,
+		    size_t errlen);
+
+/* Read `key = value` lines ('#' comments, blank lines). Errors name the line. */
+int daemon_opts_load_file(struct daemon_opts *o, const char *path, char *err, size_t errlen);
+
+/* Man-page style help text (printed by --help). */
+const char *daemon_opts_usage(void);
+
+const char *daemon_xdp_mode_str(enum daemon_xdp_mode m);
+
+/* The interface with this name, or the first one for NULL/"" ; NULL if none. */
+const struct daemon_iface *daemon_opts_iface(const struct daemon_opts *o, const char *name);
+
+#endif

@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * relay: the daemon's core on loopback, without XDP (--xdp off) and without
+ * root: NG offer/answer for plain-RTP SIP phones, the userspace datapath
+ * (forwarding, latching, RTCP on its own port), query counters, the state
+ * file surviving a restart, the inactivity timeout, NG errors, and the SDP
+ * the relay writes toward an ICE peer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "icepath/relay.h"
+#include "icepath/sdp.h"
+
+struct fixture {
+	struct daemon_opts o;
+	struct relay r;
+	char dir[64];
+	char sdp_out[8192];
+	struct ng_reply rep;
+	int a, a2, b, b_rtcp; /* phone sockets */
+	uint16_t pa, pa2, pb;
+};
+
+static int udp_sock(uint16_t *port, uint16_t want)
+{
+	struct netaddr a;
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	netaddr_from_str(&a, "127.0.0.1", want);
+	assert_int_equal(bind(fd, &a.sa, netaddr_len(&a)), 0);
+	getsockname(fd, &a.sa, &l);
+	*port = netaddr_port(&a);
+	return fd;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+	char *argv[] = {"icepathd",
+			"--interface",
+			"lo=127.0.0.1",
+			"--interface",
+			"v6=::1",
+			"--xdp",
+			"off",
+			"--listen-ng",
+			"127.0.0.1:0",
+			"--port-min",
+			"0",
+			"--port-max",
+			"0",
+			"--inactivity-timeout",
+			"0",
+			"--state-file",
+			"x"};
+	char pmin[8], pmax[8], state_file[96];
+	/* a port range of our own per process: tests may run side by side */
+	unsigned base = 42000 + (unsigned)(getpid() % 500) * 40;
+
+	snprintf(pmin, sizeof(pmin), "%u", base);
+	snprintf(pmax, sizeof(pmax), "%u", base + 39);
+	argv[10] = pmin;
+	argv[12] = pmax;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test-relay-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(state_file, sizeof(state_file), "%s/calls.state", f->dir);
+	argv[16] = state_file;
+	daemon_opts_defaults(&f->o);
+	assert_int_equal(daemon_opts_parse(&f->o, 17, argv, err, sizeof(err)), 0);
+	daemon_log_set_level(DAEMON_LOG_ERROR);
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	f->a = udp_sock(&f->pa, 0);
+	f->a2 = udp_sock(&f->pa2, 0);
+	/* B needs RTP and RTP+1 for RTCP: find a free even pair */
+	for (uint16_t p = 20000; p < 21000; p += 2) {
+		uint16_t got;
+		int x = socket(AF_INET, SOCK_DGRAM, 0), y = socket(AF_INET, SOCK_DGRAM, 0);
+		struct netaddr na, nb;
+
+		netaddr_from_str(&na, "127.0.0.1", p);
+		netaddr_from_str(&nb, "127.0.0.1", (uint16_t)(p + 1));
+		if (!bind(x, &na.sa, netaddr_len(&na)) && !bind(y, &nb.sa, netaddr_len(&nb))) {
+			f->b = x;
+			f->b_rtcp = y;
+			f->pb = p;
+			got = p;
+			(void)got;
+			break;
+		}
+		close(x);
+		close(y);
+	}
+	assert_true(f->pb != 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+
+	relay_shutdown(&f->r);
+	close(f->a);
+	close(f->a2);
+	close(f->b);
+	close(f->b_rtcp);
+	snprintf(path, sizeof(path), "%s/calls.state", f->dir);
+	unlink(path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* "ICE", "ICE-lite", "flags", "replace", "direction" of the next request (then reset) */
+static const char *next_dir[2];
+static enum ng_ice next_ice;
+static enum ng_ice_lite next_lite;
+static uint32_t next_flags, next_replace;
+
+static int ng(struct fixture *f, enum ng_command cmd, const char *call, const char *from,
+	      const char *to, const char *sdp)
+{
+	struct ng_request req;
+	const struct ng_ops *ops = &relay_ng_ops;
+
+	ng_request_init(&req, cmd);
+	req.ice = next_ice;
+	req.ice_lite = next_lite;
+	req.flags = next_flags;
+	req.replace = next_replace;
+	next_ice = NG_ICE_UNSET;
+	next_lite = NG_ICE_LITE_UNSET;
+	next_flags = next_replace = 0;
+	if (next_dir[0]) {
+		snprintf(req.direction[0], sizeof(req.direction[0]), "%s", next_dir[0]);
+		snprintf(req.direction[1], sizeof(req.direction[1]), "%s", next_dir[1]);
+		req.n_direction = 2;
+		next_dir[0] = next_dir[1] = NULL;
+	}
+	snprintf(req.call_id, sizeof(req.call_id), "%s", call);
+	snprintf(req.from_tag, sizeof(req.from_tag), "%s", from ? from : "");
+	snprintf(req.to_tag, sizeof(req.to_tag), "%s", to ? to : "");
+	if (sdp) {
+		req.sdp.s = sdp;
+		req.sdp.len = strlen(sdp);
+	}
+	memset(&f->rep, 0, sizeof(f->rep));
+	f->rep.sdp = f->sdp_out;
+	f->rep.sdp_cap = sizeof(f->sdp_out);
+	switch (cmd) {
+	case NG_CMD_OFFER:
+		return ops->offer(&f->r, &req, &f->rep);
+	case NG_CMD_ANSWER:
+		return ops->answer(&f->r, &req, &f->rep);
+	case NG_CMD_DELETE:
+		return ops->delete_call(&f->r, &req, &f->rep);
+	case NG_CMD_QUERY:
+		return ops->query(&f->r, &req, &f->rep);
+	default:
+		return ops->statistics(&f->r, &req, &f->rep);
+	}
+}
+
+static uint16_t reply_port(struct fixture *f)
+{
+	struct sdp s;
+	struct netaddr a;
+
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_int_equal(sdp_parse(&s, f->rep.sdp, f->rep.sdp_len, NULL, 0), 0);
+	assert_int_equal(sdp_media_default_addr(&s, 0, &a), 0);
+	sdp_free(&s);
+	return netaddr_port(&a);
+}
+
+static void send_to(int fd, uint16_t port, const uint8_t *pkt, size_t len)
+{
+	struct netaddr d;
+
+	netaddr_from_str(&d, "127.0.0.1", port);
+	assert_int_equal(sendto(fd, pkt, len, 0, &d.sa, netaddr_len(&d)), (ssize_t)len);
+}
+
+/* Run the relay until fd has a datagram (or 2 s): its length, source port. */
+static ssize_t recv_via_relay(struct fixture *f, int fd, uint8_t *buf, size_t cap, uint16_t *from)
+{
+	struct netaddr src;
+	socklen_t l = sizeof(src);
+
+	for (int i = 0; i < 200; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		relay_poll(&f->r, 0);
+		if (poll(&p, 1, 10) == 1) {
+			ssize_t n = recvfrom(fd, buf, cap, 0, &src.sa, &l);
+
+			*from = netaddr_port(&src);
+			return n;
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+static const uint8_t rtp[172] = {0x80, 0x00, 0x00, 0x01, 0, 0, 0, 160, 0x12, 0x34, 0x56, 0x78};
+static const uint8_t rtcp[8] = {0x80, 200,  0x00, 0x01,
+				0x12, 0x34, 0x56, 0x78}; /* SR, RFC 3550 6.4.1 */
+
+static void phones(struct fixture *f, const char *call, uint16_t *ra, uint16_t *rb)
+{
+	char offer[512], answer[512];
+
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n",
+		 f->pa);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_OFFER, call, "ta", NULL, offer), 0);
+	*rb = reply_port(f);
+	assert_null(strstr(f->sdp_out, "ice-ufrag")); /* no ICE in, none out */
+	assert_int_equal(ng(f, NG_CMD_ANSWER, call, "ta", "tb", answer), 0);
+	*ra = reply_port(f);
+	assert_int_not_equal(*ra, *rb);
+	assert_int_equal(*ra % 2, 0); /* RTP even (RFC 3550 §11) */
+}
+
+static void plain_rtp_call(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+	ssize_t n;
+
+	phones(f, "plain-1", &ra, &rb);
+	assert_string_equal(f->rep.warning, "");
+	/* A -> relay(ra) -> B, from the relay's B-side port */
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	n = recv_via_relay(f, f->b, buf, sizeof(buf), &from);
+	assert_int_equal(n, sizeof(rtp));
+	assert_memory_equal(buf, rtp, sizeof(rtp));
+	assert_int_equal(from, rb);
+	/* B -> relay(rb) -> A at the SDP address */
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	n = recv_via_relay(f, f->a, buf, sizeof(buf), &from);
+	assert_int_equal(n, sizeof(rtp));
+	assert_int_equal(from, ra);
+	/* RTCP on RTP+1 both sides (no rtcp-mux) */
+	send_to(f->a, (uint16_t)(ra + 1), rtcp, sizeof(rtcp));
+	n = recv_via_relay(f, f->b_rtcp, buf, sizeof(buf), &from);
+	assert_int_equal(n, sizeof(rtcp));
+	assert_int_equal(from, rb + 1);
+	/* query: per-leg userspace counters, nothing on the fast path */
+	assert_int_equal(ng(f, NG_CMD_QUERY, "plain-1", NULL, NULL, NULL), 0);
+	assert_true(f->rep.has_call);
+	assert_int_equal(f->rep.call.n_legs, 2);
+	assert_string_equal(f->rep.call.legs[0].tag, "ta");
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].userspace.packets, 2);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].fastpath.packets, 0);
+	assert_int_equal(f->rep.call.legs[1].medias[0].streams[0].userspace.packets, 1);
+	assert_false(f->rep.call.legs[0].medias[0].streams[0].kernelized);
+	assert_string_equal(f->rep.call.legs[0].ice.state, "");
+	assert_int_equal(ng(f, NG_CMD_DELETE, "plain-1", NULL, NULL, NULL), 0);
+	assert_int_equal(ng(f, NG_CMD_QUERY, "plain-1", NULL, NULL, NULL), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "Unknown call-id"));
+	assert_int_equal(f->r.ports.nused, 0);
+}
+
+/* direction=lo,v6: an IPv4 phone on one side, an IPv6 one on the other */
+static void ipv4_to_ipv6(void **state)
+{
+	struct fixture *f = *state;
+	char offer[512], answer[512];
+	struct netaddr b6, d;
+	socklen_t l = sizeof(d);
+	uint8_t buf[2048];
+	uint16_t ra, rb, pb6, from;
+	int fd6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	ssize_t n = -1;
+
+	netaddr_from_str(&b6, "::1", 0);
+	assert_int_equal(bind(fd6, &b6.sa, netaddr_len(&b6)), 0);
+	getsockname(fd6, &b6.sa, &l);
+	pb6 = netaddr_port(&b6);
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pa);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 pb6);
+	next_dir[0] = "lo";
+	next_dir[1] = "v6";
+	assert_int_equal(ng(f, NG_CMD_OFFER, "v6-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "c=IN IP6 ::1\r\n"));
+	rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "v6-1", "ta", "tb", answer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "c=IN IP4 127.0.0.1\r\n"));
+	ra = reply_port(f);
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	for (int i = 0; i < 200 && n < 0; i++) {
+		struct pollfd p = {.fd = fd6, .events = POLLIN};
+
+		relay_poll(&f->r, 0);
+		if (poll(&p, 1, 10) == 1)
+			n = recvfrom(fd6, buf, sizeof(buf), 0, &d.sa, &(socklen_t){sizeof(d)});
+	}
+	assert_int_equal(n, sizeof(rtp));
+	assert_int_equal(netaddr_family(&d), AF_INET6);
+	assert_int_equal(netaddr_port(&d), rb);
+	netaddr_from_str(&d, "::1", rb);
+	assert_int_equal(sendto(fd6, rtp, sizeof(rtp), 0, &d.sa, netaddr_len(&d)), sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_int_equal(from, ra);
+	/* an interface that does not exist is named */
+	next_dir[0] = "lo";
+	next_dir[1] = "wan";
+	assert_int_equal(ng(f, NG_CMD_OFFER, "v6-2", "ta", NULL, offer), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "interface 'wan' is not configured"));
+	close(fd6);
+}
+
+static void latching(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+
+	phones(f, "latch-1", &ra, &rb);
+	/* A's SDP said pa; it really sends from pa2 (a NAT): the relay latches */
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_int_equal(from, ra);
+	/* latched once: a stray source does not steal the stream */
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
+}
+
+static void state_file_restart(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+
+	phones(f, "restart-1", &ra, &rb);
+	send_to(f->a2, ra, rtp, sizeof(rtp)); /* latch A to pa2 before the "crash" */
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_int_equal(relay_state_save(&f->r), 0);
+	/* a daemon that stops without running (as after kill -9) leaves the file */
+	relay_shutdown(&f->r);
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	assert_int_equal(f->r.calls.ncalls, 1);
+	assert_non_null(call_find(&f->r.calls, "restart-1"));
+	/* same ports, same latched peer */
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_int_equal(from, ra);
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_int_equal(from, rb);
+}
+
+/* A state file that is cut, garbled or from elsewhere costs calls, never the daemon. */
+static void state_file_malformed(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"",
+		"not-icepath 1\ncall x 0\nend\n",
+		"icepath-state 2\ncall x 0\nend\n",
+		"icepath-state 1\ncall x 0\nleg 0 a lo 0 0\nleg 1 b lo 0 0\n", /* no end */
+		"icepath-state 1\ncall\nend\n",
+		"icepath-state 1\ncall y 0\nleg 7 a lo 0 0\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 a nosuchif 0 0\nstream 0 0 1 0 audio RTP/AVP "
+		"127.0.0.1:30000 - - 0 0 - -\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 a lo 0 0\nstream 0 99 1 0 audio RTP/AVP "
+		"127.0.0.1:30000 - - 0 0 - -\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 a lo 0 0\nstream 0 0 1 0 audio RTP/AVP "
+		"192.0.2.1:30000 - - 0 0 - -\nend\n", /* not the interface's address */
+		"icepath-state 1\ncall y 0\nleg 0 a lo 0 0\nstream 0 0 1 0 audio RTP/AVP "
+		"127.0.0.1:30000 nonsense - 0 0 - -\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 %zz lo 0 0\nend\n",
+		"icepath-state 1\ncall y 0\nleg 0 a lo 0 0\nstream 0 0 1\nend\n",
+	};
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/calls.state", f->dir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *fp;
+
+		relay_shutdown(&f->r);
+		fp = fopen(path, "w");
+		fputs(bad[i], fp);
+		fclose(fp);
+		assert_int_equal(relay_init(&f->r, &f->o), 0);
+		if (f->r.calls.ncalls)
+			fail_msg("case %zu: a broken record gave a call", i);
+		assert_int_equal(f->r.ports.nused, 0);
+	}
+}
+
+static void inactivity_deletes(void **state)
+{
+	struct fixture *f = *state;
+	uint16_t ra, rb;
+
+	f->r.opts.inactivity_s = 1;
+	phones(f, "idle-1", &ra, &rb);
+	for (int i = 0; i < 300 && f->r.calls.ncalls; i++)
+		relay_poll(&f->r, 10);
+	assert_int_equal(f->r.calls.ncalls, 0);
+	assert_int_equal(f->r.ports.nused, 0);
+}
+
+static void ng_errors(void **state)
+{
+	struct fixture *f = *state;
+	char big[4096], offer[256];
+	size_t n = 0;
+
+	/* options the relay does not act on are named in a warning */
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pa);
+	netaddr_from_str(&f->r.opts.ifaces[0].advertised, "192.0.2.77", 0);
+	next_flags = NG_FLAG_STRICT_SOURCE | NG_FLAG_TRUST_ADDRESS;
+	next_replace = NG_REPLACE_ORIGIN | NG_REPLACE_USERNAME;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "warn-1", "x", NULL, offer), 0);
+	assert_non_null(strstr(f->rep.warning, "strict-source"));
+	assert_null(strstr(f->rep.warning, "trust-address"));
+	assert_non_null(strstr(f->rep.warning, "username"));
+	assert_null(strstr(f->rep.warning, "origin"));
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "o=a 1 1 IN IP4 192.0.2.77\r\n")); /* replace=origin */
+	assert_int_equal(ng(f, NG_CMD_DELETE, "warn-1", NULL, NULL, NULL), 0);
+
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "nope", "x", "y", "v=0\r\n"), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "unknown call-id 'nope'"));
+	assert_int_equal(ng(f, NG_CMD_OFFER, "c", "x", NULL, NULL), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "without 'sdp'"));
+	assert_int_equal(ng(f, NG_CMD_OFFER, "c", NULL, NULL, "v=0\r\n"), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "from-tag"));
+	assert_int_equal(ng(f, NG_CMD_OFFER, "c", "x", NULL, "v=0\r\nm=audio\r\n"), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "SDP refused"));
+	n += (size_t)snprintf(big + n, sizeof(big) - n, "v=0\r\nc=IN IP4 127.0.0.1\r\n");
+	for (int i = 0; i < CALL_MAX_STREAMS + 1; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "m=audio %d RTP/AVP 0\r\n",
+				      5000 + 2 * i);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "c", "x", NULL, big), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "at most"));
+	/* a failed offer leaves no call and no port behind */
+	assert_int_equal(f->r.calls.ncalls, 0);
+	assert_int_equal(f->r.ports.nused, 0);
+	assert_int_equal(ng(f, NG_CMD_DELETE, "c", NULL, NULL, NULL), -EINVAL);
+}
+
+static void ice_offer_gets_relay_ice(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "a=group:BUNDLE 0\r\n"
+				    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=mid:0\r\na=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+				    "a=fingerprint:sha-256 AB:CD\r\na=setup:actpass\r\n"
+				    "a=rtpmap:111 opus/48000/2\r\n";
+	struct sdp s;
+	struct sdp_ice_desc *d = malloc(sizeof(*d));
+
+	assert_int_equal(ng(f, NG_CMD_OFFER, "ice-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_int_equal(sdp_parse(&s, f->rep.sdp, f->rep.sdp_len, NULL, 0), 0);
+	assert_int_equal(sdp_ice_extract(&s, 0, d, NULL, 0), 0);
+	assert_string_not_equal(d->ufrag, "peer");
+	assert_true(strlen(d->ufrag) >= 4 && strlen(d->pwd) >= 22); /* RFC 8839 §5.4 */
+	assert_int_equal(d->n_cands, 1);			    /* rtcp-mux: one component */
+	assert_true(netaddr_equal(&d->cands[0].addr, &d->default_rtp));
+	assert_true(d->end_of_candidates);
+	assert_non_null(strstr(f->sdp_out, "a=fingerprint:sha-256 AB:CD\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=group:BUNDLE 0\r\n"));
+	assert_null(strstr(f->sdp_out, "40000"));
+	sdp_free(&s);
+	free(d);
+	/* query: ICE on leg A (checking), consent none yet */
+	assert_int_equal(ng(f, NG_CMD_QUERY, "ice-1", NULL, NULL, NULL), 0);
+	assert_string_not_equal(f->rep.call.legs[0].ice.state, "");
+	assert_false(f->rep.call.legs[0].ice.has_pair);
+	assert_int_equal(ng(f, NG_CMD_STATISTICS, "", NULL, NULL, NULL), 0);
+	assert_int_equal(f->rep.stats.sessions_own, 1);
+}
+
+static void bundle_members(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "a=group:BUNDLE a v\r\n"
+				    "m=audio 40000 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=mid:a\r\na=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+				    "m=video 40000 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=mid:v\r\na=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n";
+	static const char answer[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				     "a=group:BUNDLE a v\r\n"
+				     "m=audio 40002 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\n"
+				     "a=mid:a\r\na=rtcp-mux\r\na=ice-ufrag:answ\r\n"
+				     "a=ice-pwd:answpasswordanswpassword\r\n"
+				     "a=candidate:1 1 udp 2122260223 127.0.0.1 40002 typ host\r\n"
+				     "m=video 40002 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 127.0.0.1\r\n"
+				     "a=mid:v\r\na=rtcp-mux\r\n";
+	struct call *c;
+
+	assert_int_equal(ng(f, NG_CMD_OFFER, "bundle-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=group:BUNDLE a v\r\n"));
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "bundle-1", "ta", "tb", answer), 0);
+	c = call_find(&f->r.calls, "bundle-1");
+	for (int side = 0; side < 2; side++) {
+		assert_false(c->legs[side].streams[0].bundled);
+		assert_true(c->legs[side].streams[1].bundled);
+	}
+}
+
+static void advertised_address(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n";
+
+	/* --interface lo=127.0.0.1!192.0.2.77: a 1:1 NAT in front of the relay */
+	netaddr_from_str(&f->r.opts.ifaces[0].advertised, "192.0.2.77", 0);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "adv-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "c=IN IP4 192.0.2.77\r\n"));
+	assert_non_null(strstr(f->sdp_out, " 192.0.2.77 ")); /* the host candidate */
+	assert_null(strstr(f->sdp_out, "127.0.0.1 "));	     /* never the local one */
+}
+
+static void get_ufrag(struct fixture *f, char *out, size_t cap)
+{
+	const char *u = strstr(f->sdp_out, "a=ice-ufrag:");
+
+	assert_non_null(u);
+	u += strlen("a=ice-ufrag:");
+	snprintf(out, cap, "%.*s", (int)strcspn(u, "\r\n"), u);
+}
+
+static void ice_restart_by_reoffer(void **state)
+{
+	struct fixture *f = *state;
+	char offer[512], answer[512], u1[64], u2[64], ub1[64], ub2[64];
+	static const char fmt[] = "v=0\r\no=- 1 %d IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				  "m=audio %d RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+				  "a=ice-ufrag:%s\r\na=ice-pwd:passwordpasswordpassword\r\n"
+				  "a=candidate:1 1 udp 2122260223 127.0.0.1 %d typ host\r\n";
+	struct call *c;
+
+	snprintf(offer, sizeof(offer), fmt, 1, 40000, "aaaa", 40000);
+	snprintf(answer, sizeof(answer), fmt, 1, 40002, "bbbb", 40002);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "restart-ice", "ta", NULL, offer), 0);
+	get_ufrag(f, ub1, sizeof(ub1));
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "restart-ice", "ta", "tb", answer), 0);
+	get_ufrag(f, u1, sizeof(u1));
+	c = call_find(&f->r.calls, "restart-ice");
+	assert_int_equal(c->legs[0].state, CALL_LEG_STATE_CHECKING);
+	/* re-INVITE with a new ufrag: the caller restarts ICE (RFC 8445 §9) */
+	snprintf(offer, sizeof(offer), fmt, 2, 40000, "cccc", 40000);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "restart-ice", "ta", NULL, offer), 0);
+	get_ufrag(f, ub2, sizeof(ub2));
+	assert_string_equal(ub1, ub2); /* leg B is not restarted */
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "restart-ice", "ta", "tb", answer), 0);
+	get_ufrag(f, u2, sizeof(u2));
+	/* the relay restarted toward the caller too: new credentials */
+	assert_string_not_equal(u1, u2);
+	assert_string_equal(c->legs[0].streams[0].remote_ufrag, "cccc");
+	/* the same ports: a restart is not a new call */
+	assert_int_equal(f->r.calls.ncalls, 1);
+	assert_int_equal(f->r.ports.nused, 2);
+}
+
+static void ice_flags(void **state)
+{
+	struct fixture *f = *state;
+	char offer[512];
+	static const char ice_offer[] =
+		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		"m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+		"a=ice-ufrag:peer\r\na=ice-pwd:peerpasswordpeerpassword\r\n"
+		"a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+		"a=candidate:1 2 udp 2122260222 127.0.0.1 40001 typ host\r\n";
+
+	/* ICE=force toward a WebRTC peer from a plain phone's offer */
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pa);
+	next_ice = NG_ICE_FORCE;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "force-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=ice-ufrag:"));
+	/* no rtcp-mux offered: RTP and RTCP candidates */
+	assert_non_null(strcasestr(f->sdp_out, " 1 udp "));
+	assert_non_null(strcasestr(f->sdp_out, " 2 udp "));
+	assert_null(strstr(f->sdp_out, "a=ice-lite"));
+	/* ICE=remove toward a SIP trunk from a WebRTC offer */
+	next_ice = NG_ICE_REMOVE;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "remove-1", "ta", NULL, ice_offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_null(strstr(f->sdp_out, "ice-"));
+	assert_null(strstr(f->sdp_out, "candidate"));
+	/* the relay still runs ICE toward the offerer: its leg has an agent */
+	assert_non_null(call_find(&f->r.calls, "remove-1")->legs[0].agent);
+	assert_null(call_find(&f->r.calls, "remove-1")->legs[1].agent);
+	/* ICE-lite=forward: lite toward the receiver of the offer */
+	next_lite = NG_ICE_LITE_FORWARD;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "lite-1", "ta", NULL, ice_offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=ice-lite\r\n"));
+	assert_true(call_find(&f->r.calls, "lite-1")->legs[1].ice_lite);
+	assert_false(call_find(&f->r.calls, "lite-1")->legs[0].ice_lite);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(plain_rtp_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(latching, setup, teardown),
+		cmocka_unit_test_setup_teardown(ipv4_to_ipv6, setup, teardown),
+		cmocka_unit_test_setup_teardown(state_file_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
+		cmocka_unit_test_setup_teardown(state_file_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(ng_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(ice_offer_gets_relay_ice, setup, teardown),
+		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* daemon_log: leveled log lines for icepathd (see include/icepath/daemon_log.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "icepath/daemon_log.h"
+
+/* The only mutable file-scope state of the library: a logger is process-wide
+ * by nature, and main() sets it once from --log-level. */
+static enum daemon_log_level log_level = DAEMON_LOG_INFO;
+static int log_syslog;
+
+static const char *const level_names[] = {
+	[DAEMON_LOG_ERROR] = "error",
+	[DAEMON_LOG_WARN] = "warn",
+	[DAEMON_LOG_INFO] = "info",
+	[DAEMON_LOG_DEBUG] = "debug",
+};
+
+int daemon_log_level_from_str(const char *s, enum daemon_log_level *lvl)
+{
+	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (s && strcmp(s, level_names[i]) == 0) {
+			*lvl = (enum daemon_log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *daemon_log_level_str(enum daemon_log_level lvl)
+{
+	if ((unsigned)lvl < sizeof(level_names) / sizeof(level_names[0]))
+		return level_names[lvl];
+	return "?";
+}
+
+void daemon_log_set_level(enum daemon_log_level lvl)
+{
+	log_level = lvl;
+}
+
+void daemon_log_use_syslog(int on)
+{
+	log_syslog = on;
+	if (on)
+		openlog("icepathd", LOG_PID, LOG_DAEMON);
+}
+
+void daemon_log(enum daemon_log_level lvl, const char *fmt, ...)
+{
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	char line[1024];
+	struct timespec ts;
+	va_list ap;
+
+	if (lvl > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (log_syslog) {
+		syslog(prio[lvl], "%s", line);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "%02ld:%02ld:%02ld.%03ld icepathd[%s] %s\n", (ts.tv_sec / 3600) % 24,
+		(ts.tv_sec / 60) % 60, ts.tv_sec % 60, ts.tv_nsec / 1000000, level_names[lvl],
+		line);
+}

@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* daemon_opts: icepathd command line and config file (see include/icepath/daemon_opts.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "icepath/daemon_opts.h"
+
+static const char usage_text[] =
+	"NAME\n"
+	"    icepathd - ICE-aware SIP/WebRTC media relay with an XDP fast path\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    icepathd --interface NAME=ADDR[!ADVERTISED] [--interface ...] [OPTIONS]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    icepathd relays RTP/RTCP between the two legs of each call. A SIP proxy\n"
+	"    (Kamailio rtpengine module, OpenSIPS rtpengine module) drives it over the\n"
+	"    NG protocol (bencoded dictionaries over UDP): 'offer' and 'answer' hand it\n"
+	"    the SDP of each side and get back an SDP that points at the relay's own\n"
+	"    ports. On legs that speak ICE the relay runs a full ICE agent (RFC 8445;\n"
+	"    ICE-lite on request) and RFC 7675 consent freshness; once both directions\n"
+	"    have a selected pair, the flow is installed into an XDP program that\n"
+	"    forwards media in the kernel. Everything else (STUN, DTLS, packets of\n"
+	"    flows not installed yet) takes the userspace path, with the same result.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --interface NAME=ADDR[!ADVERTISED]\n"
+	"        A local address media ports are bound on. NAME is what the NG\n"
+	"        'direction' / 'interface' keys refer to; ADVERTISED is the public\n"
+	"        address written into SDP and candidates when ADDR sits behind a 1:1\n"
+	"        NAT (as rtpengine's --interface=NAME/ADDR!ADV). A bare ADDR is named\n"
+	"        'default'. Repeat for several interfaces (at most 8); the first one\n"
+	"        is used when a request names none. Required.\n"
+	"    --listen-ng ADDR:PORT\n"
+	"        UDP address for NG control requests (default 127.0.0.1:2223).\n"
+	"    --port-min N, --port-max N\n"
+	"        Media port range, inclusive (default 30000-40000). RTP takes an even\n"
+	"        port and RTCP the next odd one (RFC 3550 11), unless rtcp-mux.\n"
+	"    --xdp native|generic|off\n"
+	"        XDP fast path mode (default native). native falls back to generic\n"
+	"        with a log line when the driver lacks native XDP; off forwards all\n"
+	"        media in userspace.\n"
+	"    --stun HOST:PORT\n"
+	"        STUN server for a server-reflexive candidate of the relay, when the\n"
+	"        relay itself sits behind a NAT. HOST is resolved once, at startup.\n"
+	"    --turn HOST:PORT, --turn-user USER, --turn-pass PASS\n"
+	"        TURN server (RFC 8656, UDP, long-term credentials) for relayed\n"
+	"        candidates of the relay; --turn needs both credentials. The NG reply\n"
+	"        is sent at once, so candidates gathered through STUN/TURN after it\n"
+	"        are not in that SDP (NG has no trickle channel); the relay still\n"
+	"        checks from them, and peers learn them as peer-reflexive. TURN\n"
+	"        allocations are released when a call ends and on SIGTERM.\n"
+	"    --inactivity-timeout SECONDS\n"
+	"        A call with a plain-RTP (non-ICE) leg is deleted when no media comes\n"
+	"        from either side for this long (the fast path's last-seen stamps and\n"
+	"        userspace's both count); a call with an ICE leg that stays this long\n"
+	"        without a usable pair (never connected, failed, consent lost) too.\n"
+	"        A log line says which leg and why (default 60; 0 disables).\n"
+	"    --pin-path DIR\n"
+	"        bpffs directory of the fast path's pinned program and maps (default\n"
+	"        /sys/fs/bpf/icepath). They outlive the daemon: after a restart (even\n"
+	"        kill -9) it finds its flows there and media never stops.\n"
+	"    --state-file FILE\n"
+	"        Where the daemon keeps its calls (rewritten atomically on every\n"
+	"        change) so that a restarted daemon recovers them, and removes\n"
+	"        fast-path flows it cannot recover (default /run/icepath/calls.state;\n"
+	"        bpffs under --pin-path cannot hold regular files).\n"
+	"    --log-level error|warn|info|debug\n"
+	"        Default info.\n"
+	"    --foreground\n"
+	"        Stay in the foreground and log to stderr (default: detach, syslog).\n"
+	"    --pidfile FILE\n"
+	"        Write the daemon's pid to FILE.\n"
+	"    --config FILE\n"
+	"        Read options from FILE first: one 'key = value' per line, keys are the\n"
+	"        long option names without dashes ('interface = pub=192.0.2.10',\n"
+	"        'foreground = yes'); '#' starts a comment. The command line wins.\n"
+	"    --help, --version\n"
+	"\n"
+	"NG COMMANDS\n"
+	"    ping, offer, answer, delete, query, list, statistics (rtpengine's NG\n"
+	"    protocol). offer/answer keys: call-id, from-tag, to-tag, sdp, ICE\n"
+	"    (remove, force, default; default keeps ICE on a leg whose SDP had it),\n"
+	"    ICE-lite (forward, backward, both), direction (two interface names:\n"
+	"    offerer side, answerer side) or interface, replace (origin). Other\n"
+	"    options are named in the reply's warning. query reports per leg the\n"
+	"    ICE state, the selected pair (types, addresses), RFC 7675 consent, and\n"
+	"    per stream packets/bytes forwarded by XDP and by userspace.\n"
+	"\n"
+	"SIGNALS\n"
+	"    SIGTERM, SIGINT: remove every flow, release TURN allocations, exit 0.\n"
+	"\n"
+	"EXIT STATUS\n"
+	"    0 on a clean stop, 1 on a startup error (the message says which option\n"
+	"    or resource), 2 on a usage error.\n"
+	"\n"
+	"EXAMPLE\n"
+	"    icepathd --interface pub=192.0.2.10 --listen-ng 127.0.0.1:2223 \\\n"
+	"             --port-min 30000 --port-max 40000 --xdp native --foreground\n";
+
+const char *daemon_opts_usage(void)
+{
+	return usage_text;
+}
+
+const char *daemon_xdp_mode_str(enum daemon_xdp_mode m)
+{
+	switch (m) {
+	case DAEMON_XDP_NATIVE:
+		return "native";
+	case DAEMON_XDP_GENERIC:
+		return "generic";
+	case DAEMON_XDP_OFF:
+		return "off";
+	}
+	return "?";
+}
+
+void daemon_opts_defaults(struct daemon_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	netaddr_parse(&o->listen_ng, DAEMON_DEFAULT_NG, -1);
+	o->port_min = DAEMON_DEFAULT_PORT_MIN;
+	o->port_max = DAEMON_DEFAULT_PORT_MAX;
+	o->xdp = DAEMON_XDP_NATIVE;
+	snprintf(o->pin_path, sizeof(o->pin_path), "%s", DAEMON_DEFAULT_PIN_PATH);
+	snprintf(o->state_file, sizeof(o->state_file), "%s", DAEMON_DEFAULT_STATE_FILE);
+	o->log_level = DAEMON_LOG_INFO;
+	o->inactivity_s = DAEMON_DEFAULT_INACTIVITY;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+/* HOST:PORT or [V6]:PORT; HOST may be a name (resolved once, at startup). */
+static int parse_hostport(struct netaddr *a, const char *s, int default_port)
+{
+	char host[256];
+	const char *colon, *port_s;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res;
+	unsigned long port;
+
+	if (netaddr_parse(a, s, default_port) == 0)
+		return 0;
+	colon = strrchr(s, ':');
+	if (!colon || s[0] == '[') {
+		if (default_port < 0)
+			return -EINVAL;
+		snprintf(host, sizeof(host), "%s", s);
+		port = (unsigned long)default_port;
+	} else {
+		port_s = colon + 1;
+		if (parse_uint(port_s, 65535, &port) || (size_t)(colon - s) >= sizeof(host) ||
+		    colon == s)
+			return -EINVAL;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = 0;
+	}
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	memcpy(&a->sa, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	netaddr_set_port(a, (uint16_t)port);
+	return 0;
+}
+
+static int set_interface(struct daemon_opts *o, const char *v, char *err, size_t errlen)
+{
+	struct daemon_iface *ifc;
+	char buf[160], *addr, *adv, *eq;
+
+	if (o->nifaces >= DAEMON_MAX_INTERFACES)
+		return fail(err, errlen, "--interface: at most %d interfaces",
+			    DAEMON_MAX_INTERFACES);
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+		return fail(err, errlen, "--interface '%s': too long", v);
+	ifc = &o->ifaces[o->nifaces];
+	memset(ifc, 0, sizeof(*ifc));
+	eq = strchr(buf, '=');
+	if (eq) {
+		*eq = 0;
+		addr = eq + 1;
+		if (!*buf || strlen(buf) >= sizeof(ifc->name))
+			return fail(err, errlen,
+				    "--interface '%s': NAME must be 1-%zu characters before '='", v,
+				    sizeof(ifc->name) - 1);
+		snprintf(ifc->name, sizeof(ifc->name), "%s", buf);
+	} else {
+		addr = buf;
+		snprintf(ifc->name, sizeof(ifc->name), "default");
+	}
+	adv = strchr(addr, '!');
+	if (adv)
+		*adv++ = 0;
+	if (netaddr_from_str(&ifc->local, addr, 0))
+		return fail(err, errlen,
+			    "--interface '%s': '%s' is not an IPv4/IPv6 address (expected "
+			    "NAME=ADDR[!ADVERTISED])",
+			    v, addr);
+	if (netaddr_is_any(&ifc->local))
+		return fail(err, errlen,
+			    "--interface '%s': the wildcard address cannot be advertised; give the "
+			    "interface's own address",
+			    v);
+	ifc->advertised = ifc->local;
+	if (adv && netaddr_from_str(&ifc->advertised, adv, 0))
+		return fail(err, errlen,
+			    "--interface '%s': advertised address '%s' is not an IP address", v,
+			    adv);
+	if (netaddr_family(&ifc->advertised) != netaddr_family(&ifc->local))
+		return fail(err, errlen,
+			    "--interface '%s': address and advertised address differ in family", v);
+	for (unsigned i = 0; i < o->nifaces; i++)
+		if (strcmp(o->ifaces[i].name, ifc->name) == 0)
+			return fail(err, errlen, "--interface '%s': name '%s' given twice", v,
+				    ifc->name);
+	o->nifaces++;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!v || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int set_string(char *dst, size_t cap, const char *key, const char *v, char *err,
+		      size_t errlen)
+{
+	if (!v || !*v)
+		return fail(err, errlen, "--%s needs a value", key);
+	if (strlen(v) >= cap)
+		return fail(err, errlen, "--%s: value longer than %zu bytes", key, cap - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char *err, size_t errlen)
+{
+	unsigned long n;
+
+	if (!strcmp(key, "foreground"))
+		return parse_bool(v, &o->foreground)
+			       ? fail(err, errlen, "foreground: '%s' is not yes/no", v)
+			       : 0;
+	if (!strcmp(key, "help")) {
+		o->help = true;
+		return 0;
+	}
+	if (!strcmp(key, "version")) {
+		o->version = true;
+		return 0;
+	}
+	if (!v)
+		return fail(err, errlen, "--%s needs a value", key);
+	if (!strcmp(key, "interface"))
+		return set_interface(o, v, err, errlen);
+	if (!strcmp(key, "listen-ng")) {
+		if (netaddr_parse(&o->listen_ng, v, -1))
+			return fail(err, errlen,
+				    "--listen-ng '%s': expected ADDR:PORT, e.g. 127.0.0.1:2223", v);
+		return 0;
+	}
+	if (!strcmp(key, "port-min") || !strcmp(key, "port-max")) {
+		if (parse_uint(v, 65535, &n) || n < 1024)
+			return fail(err, errlen, "--%s '%s': expected a port number 1024-65535",
+				    key, v);
+		if (key[6] == 'i')
+			o->port_min = (uint16_t)n;
+		else
+			o->port_max = (uint16_t)n;
+		return 0;
+	}
+	if (!strcmp(key, "xdp")) {
+		if (!strcmp(v, "native"))
+			o->xdp = DAEMON_XDP_NATIVE;
+		else if (!strcmp(v, "generic"))
+			o->xdp = DAEMON_XDP_GENERIC;
+		else if (!strcmp(v, "off"))
+			o->xdp = DAEMON_XDP_OFF;
+		else
+			return fail(err, errlen, "--xdp '%s': expected native, generic or off", v);
+		return 0;
+	}
+	if (!strcmp(key, "stun") || !strcmp(key, "turn")) {
+		/* RFC 8489 §18.6: 3478 is the default STUN/TURN port over UDP */
+		if (parse_hostport(key[0] == 's' && key[1] == 't' ? &o->stun : &o->turn, v, 3478))
+			return fail(err, errlen, "--%s '%s': expected HOST:PORT", key, v);
+		return 0;
+	}
+	if (!strcmp(key, "turn-user"))
+		return set_string(o->turn_user, sizeof(o->turn_user), key, v, err, errlen);
+	if (!strcmp(key, "turn-pass"))
+		return set_string(o->turn_pass, sizeof(o->turn_pass), key, v, err, errlen);
+	if (!strcmp(key, "pin-path"))
+		return set_string(o->pin_path, sizeof(o->pin_path), key, v, err, errlen);
+	if (!strcmp(key, "state-file"))
+		return set_string(o->state_file, sizeof(o->state_file), key, v, err, errlen);
+	if (!strcmp(key, "pidfile"))
+		return set_string(o->pidfile, sizeof(o->pidfile), key, v, err, errlen);
+	if (!strcmp(key, "config"))
+		return set_string(o->config, sizeof(o->config), key, v, err, errlen);
+	if (!strcmp(key, "log-level")) {
+		if (daemon_log_level_from_str(v, &o->log_level))
+			return fail(err, errlen,
+				    "--log-level '%s': expected error, warn, info or debug", v);
+		return 0;
+	}
+	if (!strcmp(key, "inactivity-timeout")) {
+		if (parse_uint(v, 86400, &n))
+			return fail(err, errlen,
+				    "--inactivity-timeout '%s': expected seconds 0-86400", v);
+		o->inactivity_s = (unsigned)n;
+		return 0;
+	}
+	return fail(err, errlen, "unknown option '%s' (see icepathd --help)", key);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+int daemon_opts_load_file(struct daemon_opts *o, const char *path, char *err, size_t errlen)
+{
+	char line[512], sub[256], *k, *v, *eq, *hash;
+	unsigned lineno = 0;
+	FILE *f;
+	int rc = 0;
+
+	f = fopen(path, "r");
+	if (!f)
+		return fail(err, errlen, "--config %s: cannot open: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = fail(err, errlen, "%s:%u: line longer than %zu bytes", path, lineno,
+				  sizeof(line) - 2);
+			break;
+		}
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		k = trim(line);
+		if (!*k)
+			continue;
+		eq = strchr(k, '=');
+		v = NULL;
+		if (eq) {
+			*eq = 0;
+			v = trim(eq + 1);
+		}
+		k = trim(k);
+		if (!strcmp(k, "config")) {
+			rc = fail(err, errlen, "%s:%u: 'config' cannot be nested", path, lineno);
+			break;
+		}
+		rc = daemon_opts_set(o, k, v, sub, sizeof(sub));
+		if (rc) {
+			fail(err, errlen, "%s:%u: %s", path, lineno, sub);
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static int check(const struct daemon_opts *o, char *err, size_t errlen)
+{
+	if (o->help || o->version)
+		return 0;
+	if (!o->nifaces)
+		return fail(err, errlen,
+			    "no --interface given: name at least one local address for media, e.g. "
+			    "--interface pub=192.0.2.10");
+	/* RTP even, RTCP odd (RFC 3550 §11): the range must hold one pair */
+	if (o->port_min >= o->port_max)
+		return fail(err, errlen, "--port-min %u is not below --port-max %u", o->port_min,
+			    o->port_max);
+	if (netaddr_family(&o->turn) && (!o->turn_user[0] || !o->turn_pass[0]))
+		return fail(err, errlen,
+			    "--turn needs --turn-user and --turn-pass (long-term credentials)");
+	return 0;
+}
+
+int daemon_opts_parse(struct daemon_opts *o, int argc, char *const argv[], char *err, size_t errlen)
+{
+	char sub[256], key[64];
+	const char *a, *v, *eq;
+	int rc, i;
+
+	/* the file first, so any command-line option overrides it */
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			rc = daemon_opts_load_file(o, argv[i + 1], err, errlen);
+			if (rc)
+				return rc;
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			rc = daemon_opts_load_file(o, argv[i] + 9, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (!strcmp(a, "-h"))
+			a = "--help";
+		if (strncmp(a, "--", 2) != 0 || !a[2])
+			return fail(err, errlen, "unexpected argument '%s' (options start with --)",
+				    a);
+		a += 2;
+		eq = strchr(a, '=');
+		if (eq) {
+			if ((size_t)(eq - a) >= sizeof(key))
+				return fail(err, errlen, "unknown option '--%s'", a);
+			memcpy(key, a, (size_t)(eq - a));
+			key[eq - a] = 0;
+			v = eq + 1;
+		} else {
+			snprintf(key, sizeof(key), "%s", a);
+			v = NULL;
+			if (strcmp(key, "foreground") && strcmp(key, "help") &&
+			    strcmp(key, "version")) {
+				if (i + 1 >= argc)
+					return fail(err, errlen, "--%s needs a value", key);
+				v = argv[++i];
+			}
+		}
+		if (!strcmp(key, "config"))
+			continue;
+		rc = daemon_opts_set(o, key, v, sub, sizeof(sub));
+		if (rc)
+			return fail(err, errlen, "%s", sub);
+	}
+	return check(o, err, errlen);
+}
+
+const struct daemon_iface *daemon_opts_iface(const struct daemon_opts *o, const char *name)
+{
+	if (!o->nifaces)
+		return NULL;
+	if (!name || !*name)
+		return &o->ifaces[0];
+	for (unsigned i = 0; i < o->nifaces; i++)
+		if (!strcmp(o->ifaces[i].name, name))
+			return &o->ifaces[i];
+	return NULL;
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* icepathd: the media relay daemon (options: icepathd --help). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "icepath/daemon_log.h"
+#include "icepath/daemon_opts.h"
+#include "icepath/relay.h"
+
+#define ICEPATHD_VERSION "0.1"
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		log_err("cannot write --pidfile %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	return 0;
+}
+
+/* Classic detach: fork, new session, stdio to /dev/null, logs to syslog. */
+static int detach(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -errno;
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	daemon_log_use_syslog(1);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon_opts o;
+	static struct relay r;
+	char err[512];
+	int rc;
+
+	daemon_opts_defaults(&o);
+	if (daemon_opts_parse(&o, argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "icepathd: %s\n", err);
+		return 2;
+	}
+	if (o.help) {
+		fputs(daemon_opts_usage(), stdout);
+		return 0;
+	}
+	if (o.version) {
+		printf("icepathd %s\n", ICEPATHD_VERSION);
+		return 0;
+	}
+	daemon_log_set_level(o.log_level);
+	if (!o.foreground && detach()) {
+		fprintf(stderr, "icepathd: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	rc = relay_init(&r, &o);
+	if (rc) {
+		log_err("startup failed: %s", strerror(-rc));
+		relay_shutdown(&r);
+		return 1;
+	}
+	if (o.pidfile[0] && write_pidfile(o.pidfile)) {
+		relay_shutdown(&r);
+		return 1;
+	}
+	rc = relay_run(&r);
+	relay_shutdown(&r);
+	if (o.pidfile[0])
+		unlink(o.pidfile);
+	log_info("stopped");
+	return rc ? 1 : 0;
+}
