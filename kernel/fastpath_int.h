@@ -24,7 +24,8 @@ struct fastpath {
 	/* Counter slots (fastpath_slot.c): this process's copy of which
 	 * flow_ctr entries are free, rebuilt from the flows map when another
 	 * process changed it (fp_meta.gen). */
-	uint32_t *slot_free; /* stack of free slots, lowest on top */
+	uint32_t *slot_free; /* ring of free slots (FP_MAX_FLOWS) */
+	uint32_t slot_head;  /* the next one handed out */
 	uint32_t slot_nfree;
 	uint64_t *slot_used;  /* bitmap: slot referenced by a flow */
 	uint64_t slot_gen;    /* fp_meta.gen the copy is current for */

@@ -8,6 +8,12 @@
  * flows since. Changes are serialized across processes by flock() on the
  * pin directory and across threads by a mutex, so two flows never get the
  * same slot. Nothing here runs per packet.
+ *
+ * The free slots form a queue, lowest first after a rebuild, and a freed
+ * slot goes to its back: the program may still count a packet of a flow
+ * being removed (it looked the flow up just before the delete), and that
+ * packet must not land in a new flow's freshly zeroed counters, which
+ * would take every other free slot being handed out first.
  */
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -120,9 +126,9 @@ int fastpath_slot_rebuild(struct fastpath *fp)
 	err = fastpath_flow_walk(fp, rebuild_one, &rc);
 	if (err)
 		goto out;
-	/* Pushed from the top down: the lowest free slot is handed out first. */
+	fp->slot_head = 0;
 	fp->slot_nfree = 0;
-	for (s = FP_MAX_FLOWS; s-- > 0;)
+	for (s = 0; s < FP_MAX_FLOWS; s++)
 		if (!slot_is_used(fp, s))
 			fp->slot_free[fp->slot_nfree++] = s;
 	if (rc.nbad)
@@ -149,7 +155,9 @@ int fastpath_slot_alloc(struct fastpath *fp, uint32_t *slot)
 			     FP_MAX_FLOWS);
 		return -ENOSPC;
 	}
-	*slot = fp->slot_free[--fp->slot_nfree];
+	*slot = fp->slot_free[fp->slot_head];
+	fp->slot_head = (fp->slot_head + 1) % FP_MAX_FLOWS;
+	fp->slot_nfree--;
 	slot_mark(fp, *slot, 1);
 	return 0;
 }
@@ -160,7 +168,7 @@ void fastpath_slot_free(struct fastpath *fp, uint32_t slot)
 	if (slot >= FP_MAX_FLOWS || !slot_is_used(fp, slot))
 		return;
 	slot_mark(fp, slot, 0);
-	fp->slot_free[fp->slot_nfree++] = slot;
+	fp->slot_free[(fp->slot_head + fp->slot_nfree++) % FP_MAX_FLOWS] = slot;
 }
 
 #define ZERO_BATCH 4096

@@ -890,6 +890,13 @@ static void slots_shared(void **state)
 	netaddr_from_v4(&dup[1].remote, htonl(0xcb0071f2u), 7000);
 	assert_int_equal(fastpath_flow_install_many(E.fp, dup, 2), 0);
 	assert_int_equal(fastpath_flow_count(E.fp), count + 3);
+	/* A slot just freed is not the next one handed out: a packet counted
+	 * into it late would not land in the new flow's counters. */
+	old_slot = raw_val(E.pin, &dup[1]).slot;
+	assert_int_equal(fastpath_flow_remove(E.fp, &dup[1]), 0);
+	netaddr_from_v4(&dup[1].remote, htonl(0xcb0071f3u), 7000);
+	assert_int_equal(fastpath_flow_install(E.fp, &dup[1]), 0);
+	assert_int_not_equal(raw_val(E.pin, &dup[1]).slot, old_slot);
 	seen = calloc(FP_MAX_FLOWS, 1);
 	assert_non_null(seen);
 	assert_int_equal(fastpath_flow_foreach(E.fp, slot_cb, seen), 0);
