@@ -56,22 +56,33 @@ const volatile __u16 port_max = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	/* Preallocated (~150 MB at 1M entries): an insert never fails for
-	 * want of memory at call time. BPF_F_NO_PREALLOC was tried and gave
-	 * transient ENOMEM from the kernel's BPF allocator under a burst of
-	 * installs. Only userspace inserts; the program never allocates. */
+	/* Preallocated (144 bytes per element plus 16 per bucket: ~160 MB at
+	 * 1M entries): an insert never fails for want of memory at call time.
+	 * BPF_F_NO_PREALLOC was tried and gave transient ENOMEM from the
+	 * kernel's BPF allocator under a burst of installs. Only userspace
+	 * inserts; the program never allocates. */
 	__uint(max_entries, FP_MAX_FLOWS);
 	__type(key, struct fp_flow_key);
 	__type(value, struct fp_flow_val);
 } flows SEC(".maps");
 
 struct {
-	/* Preallocated too: 24 bytes per flow per possible CPU. */
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	/* Counters by fp_flow_val.slot, one shared copy (fp_abi.h says why
+	 * not per CPU): 24 bytes per flow. Slots are handed out by userspace
+	 * (kernel/fastpath_slot.c). */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FP_MAX_FLOWS);
-	__type(key, struct fp_flow_key);
+	__type(key, __u32);
 	__type(value, struct fp_flow_ctr);
 } flow_ctr SEC(".maps");
+
+struct {
+	/* Userspace bookkeeping (struct fp_meta), pinned with the rest. */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fp_meta);
+} meta SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -572,10 +583,13 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 
 	/* Counted before the frame changes, so the key is still the one that
 	 * arrived; only forwarded packets are counted per flow. */
-	ctr = bpf_map_lookup_elem(&flow_ctr, &p.key);
+	ctr = bpf_map_lookup_elem(&flow_ctr, &v.slot);
 	if (ctr) {
-		ctr->packets++;
-		ctr->bytes += p.ip_len;
+		/* Atomic adds (no lock, no loop): another CPU may forward the
+		 * same flow. last_seen is a plain store; either CPU's time is
+		 * a right answer. */
+		__sync_fetch_and_add(&ctr->packets, 1);
+		__sync_fetch_and_add(&ctr->bytes, p.ip_len);
 		ctr->last_seen_ns = bpf_ktime_get_ns();
 	}
 

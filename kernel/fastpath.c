@@ -5,7 +5,8 @@
  * fastpath_flow.c.
  *
  * Pinned layout under the pin path (a bpffs directory):
- *   flows, flow_ctr, stats, tx_ports   the maps (re-used by the next open)
+ *   flows, flow_ctr, meta, stats,      the maps (re-used by the next open)
+ *   tx_ports
  *   prog                               the program last attached
  *   link-IFNAME                        one XDP bpf_link per attached interface
  * The links keep the program attached after the daemon exits; the next
@@ -110,6 +111,11 @@ int fastpath_fd_flow_ctr(const struct fastpath *fp)
 int fastpath_fd_stats(const struct fastpath *fp)
 {
 	return bpf_map__fd(fp->skel->maps.stats);
+}
+
+int fastpath_fd_meta(const struct fastpath *fp)
+{
+	return bpf_map__fd(fp->skel->maps.meta);
 }
 
 /* The pin directory's parent must be a bpffs; mount one there if it is not
@@ -332,6 +338,9 @@ int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 	err = pin_devmap(fp);
 	if (err)
 		goto err_destroy;
+	err = fastpath_slot_open(fp);
+	if (err)
+		goto err_destroy;
 	fastpath_log(LOG_INFO, "%s maps under %s, media ports %u-%u",
 		     reused ? "re-opened pinned" : "created", fp->pin_path, o->port_min,
 		     o->port_max);
@@ -349,6 +358,7 @@ void fastpath_close(struct fastpath *fp)
 {
 	if (!fp)
 		return;
+	fastpath_slot_close(fp);
 	icepath__destroy(fp->skel);
 	free(fp);
 }

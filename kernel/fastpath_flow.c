@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * fastpath_flow: flows, per-flow counters and verdict statistics of the XDP
- * fast path, through the maps of fp_abi.h. A flow is two entries with the
- * same key: flows (the rewrite) and flow_ctr (per-CPU counters). The
- * counters go in first and leave last, so the program always finds them.
+ * fast path, through the maps of fp_abi.h. A flow is its entry in flows
+ * (the rewrite), whose value names a slot of the flow_ctr array (its
+ * counters, fastpath_slot.c). A new flow's slot is zeroed before the flow
+ * appears, and freed only after it is gone, so the program never counts a
+ * packet into another flow's counters.
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -125,7 +127,7 @@ static void flow_from_map(struct fastpath_flow *f, const struct fp_flow_key *k,
 	f->id = v->id;
 }
 
-/* E2BIG is what a full hash map says. */
+/* E2BIG is what a full hash map says (the slots normally run out first). */
 static int full_err(int err)
 {
 	if (err == -E2BIG || err == -ENOMEM) {
@@ -138,12 +140,16 @@ static int full_err(int err)
 	return err;
 }
 
+static int valid_flags(uint32_t flags)
+{
+	return !(flags & ~(uint32_t)(FP_FLOW_FORWARD | FP_FLOW_RTP | FP_FLOW_RTCP));
+}
+
 int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f)
 {
 	struct fp_flow_key k;
-	struct fp_flow_val v;
-	void *zero;
-	int err;
+	struct fp_flow_val v, old;
+	int err, fresh;
 
 	err = flow_key(f, &k);
 	if (!err)
@@ -152,23 +158,29 @@ int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f)
 		log_flow(LOG_ERR, "cannot install (bad address, port, channel or flags)", f, err);
 		return err;
 	}
-	zero = calloc(fp->ncpus, sizeof(struct fp_flow_ctr));
-	if (!zero)
-		return -ENOMEM;
-	/* A flow installed again keeps its counters (NOEXIST). */
-	err = bpf_map_update_elem(fastpath_fd_flow_ctr(fp), &k, zero, BPF_NOEXIST) ? -errno : 0;
-	free(zero);
-	if (err && err != -EEXIST) {
-		err = full_err(err);
-		log_flow(LOG_ERR, "cannot install counters of", f, err);
+	err = fastpath_slot_lock(fp);
+	if (err)
 		return err;
+	/* A flow installed again keeps its slot, so its counters. */
+	fresh = bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &old) != 0;
+	if (!fresh) {
+		v.slot = old.slot;
+	} else {
+		err = fastpath_slot_alloc(fp, &v.slot);
+		if (!err)
+			err = fastpath_slot_zero(fp, &v.slot, 1);
+		if (err)
+			goto out;
 	}
 	if (bpf_map_update_elem(fastpath_fd_flows(fp), &k, &v, BPF_ANY)) {
 		err = full_err(-errno);
 		log_flow(LOG_ERR, "cannot install", f, err);
-		return err;
+		if (fresh)
+			fastpath_slot_free(fp, v.slot);
 	}
-	return 0;
+out:
+	fastpath_slot_unlock(fp, fresh && !err);
+	return err;
 }
 
 int fastpath_flow_set_flags(struct fastpath *fp, const struct fastpath_flow *key_only,
@@ -178,63 +190,68 @@ int fastpath_flow_set_flags(struct fastpath *fp, const struct fastpath_flow *key
 	struct fp_flow_val v;
 	int err;
 
-	if (flow_key(key_only, &k) ||
-	    (flags & ~(uint32_t)(FP_FLOW_FORWARD | FP_FLOW_RTP | FP_FLOW_RTCP))) {
+	if (flow_key(key_only, &k) || !valid_flags(flags)) {
 		log_flow(LOG_ERR, "cannot set flags of (bad key or flags)", key_only, -EINVAL);
 		return -EINVAL;
 	}
-	if (bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &v))
-		return -errno;
+	/* Locked: a remove and re-install in between would change the slot. */
+	err = fastpath_slot_lock(fp);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &v)) {
+		err = -errno;
+		goto out;
+	}
 	v.flags = flags;
 	/* Replaced whole: the program sees the old or the new value. */
 	if (bpf_map_update_elem(fastpath_fd_flows(fp), &k, &v, BPF_EXIST)) {
 		err = -errno;
 		log_flow(LOG_ERR, "cannot set flags of", key_only, err);
-		return err;
 	}
-	return 0;
+out:
+	fastpath_slot_unlock(fp, 0);
+	return err;
 }
 
 int fastpath_flow_remove(struct fastpath *fp, const struct fastpath_flow *key_only)
 {
 	struct fp_flow_key k;
+	struct fp_flow_val v;
 	int err;
 
 	if (flow_key(key_only, &k)) {
 		log_flow(LOG_ERR, "cannot remove (bad key)", key_only, -EINVAL);
 		return -EINVAL;
 	}
-	err = bpf_map_delete_elem(fastpath_fd_flows(fp), &k) ? -errno : 0;
-	bpf_map_delete_elem(fastpath_fd_flow_ctr(fp), &k);
+	err = fastpath_slot_lock(fp);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &v) ||
+	    bpf_map_delete_elem(fastpath_fd_flows(fp), &k))
+		err = -errno;
+	else
+		fastpath_slot_free(fp, v.slot);
+	fastpath_slot_unlock(fp, !err);
 	return err;
 }
 
 int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_only,
 			   struct fastpath_counters *out)
 {
-	struct fp_flow_ctr *per_cpu;
 	struct fp_flow_key k;
-	int i, err = 0;
+	struct fp_flow_val v;
+	struct fp_flow_ctr c;
 
 	memset(out, 0, sizeof(*out));
 	if (flow_key(key_only, &k))
 		return -EINVAL;
-	per_cpu = calloc(fp->ncpus, sizeof(*per_cpu));
-	if (!per_cpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fastpath_fd_flow_ctr(fp), &k, per_cpu)) {
-		err = -errno;
-		goto out;
-	}
-	for (i = 0; i < fp->ncpus; i++) {
-		out->packets += per_cpu[i].packets;
-		out->bytes += per_cpu[i].bytes;
-		if (per_cpu[i].last_seen_ns > out->last_seen_ns)
-			out->last_seen_ns = per_cpu[i].last_seen_ns;
-	}
-out:
-	free(per_cpu);
-	return err;
+	if (bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &v) ||
+	    bpf_map_lookup_elem(fastpath_fd_flow_ctr(fp), &v.slot, &c))
+		return -errno;
+	out->packets = c.packets;
+	out->bytes = c.bytes;
+	out->last_seen_ns = c.last_seen_ns;
+	return 0;
 }
 
 /* Walk the flows map in batches (one syscall per FLOW_BATCH entries rather
@@ -242,12 +259,10 @@ out:
  * supported. */
 #define FLOW_BATCH 4096
 
-static int walk_fallback(struct fastpath *fp, int (*cb)(const struct fastpath_flow *, void *),
-			 void *ctx)
+static int walk_fallback(struct fastpath *fp, fastpath_raw_cb cb, void *ctx)
 {
 	struct fp_flow_key k, next;
 	struct fp_flow_val v;
-	struct fastpath_flow f;
 	void *prev = NULL;
 	int fd = fastpath_fd_flows(fp), rc;
 
@@ -256,21 +271,18 @@ static int walk_fallback(struct fastpath *fp, int (*cb)(const struct fastpath_fl
 		prev = &k;
 		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue; /* removed meanwhile */
-		flow_from_map(&f, &k, &v);
-		rc = cb(&f, ctx);
+		rc = cb(&k, &v, ctx);
 		if (rc)
 			return rc;
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
 
-int fastpath_flow_foreach(struct fastpath *fp, int (*cb)(const struct fastpath_flow *, void *),
-			  void *ctx)
+int fastpath_flow_walk(struct fastpath *fp, fastpath_raw_cb cb, void *ctx)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	struct fp_flow_key *keys;
 	struct fp_flow_val *vals;
-	struct fastpath_flow f;
 	__u32 token = 0, count, i;
 	int fd = fastpath_fd_flows(fp), err, rc = 0, first = 1, done = 0;
 
@@ -299,8 +311,7 @@ int fastpath_flow_foreach(struct fastpath *fp, int (*cb)(const struct fastpath_f
 		}
 		first = 0;
 		for (i = 0; i < count; i++) {
-			flow_from_map(&f, &keys[i], &vals[i]);
-			rc = cb(&f, ctx);
+			rc = cb(&keys[i], &vals[i], ctx);
 			if (rc)
 				goto out;
 		}
@@ -309,6 +320,28 @@ out:
 	free(keys);
 	free(vals);
 	return rc;
+}
+
+struct foreach_ctx {
+	int (*cb)(const struct fastpath_flow *, void *);
+	void *ctx;
+};
+
+static int foreach_one(const struct fp_flow_key *k, const struct fp_flow_val *v, void *ctx)
+{
+	struct foreach_ctx *fc = ctx;
+	struct fastpath_flow f;
+
+	flow_from_map(&f, k, v);
+	return fc->cb(&f, fc->ctx);
+}
+
+int fastpath_flow_foreach(struct fastpath *fp, int (*cb)(const struct fastpath_flow *, void *),
+			  void *ctx)
+{
+	struct foreach_ctx fc = {cb, ctx};
+
+	return fastpath_flow_walk(fp, foreach_one, &fc);
 }
 
 static int count_one(const struct fastpath_flow *f, void *ctx)
@@ -327,8 +360,8 @@ long fastpath_flow_count(struct fastpath *fp)
 }
 
 /* Batched update of one map (the kernel takes no NOEXIST in batches). */
-static int update_batch(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
-			size_t n)
+int fastpath_flow_update_batch(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+			       size_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	size_t done = 0;
@@ -344,20 +377,100 @@ static int update_batch(int fd, const void *keys, size_t ksz, const void *vals, 
 	return 0;
 }
 
+/* New keys of one install_many, by key: the same key given twice must
+ * get one slot. Open addressing, index + 1 in each cell (0: empty). */
+struct key_set {
+	uint32_t *cell;
+	size_t mask;
+};
+
+static uint64_t key_hash(const struct fp_flow_key *k)
+{
+	const uint8_t *b = (const uint8_t *)k;
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, 64 bits */
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static int key_set_init(struct key_set *ks, size_t n)
+{
+	size_t size = 16;
+
+	while (size < 2 * n)
+		size *= 2;
+	ks->mask = size - 1;
+	ks->cell = calloc(size, sizeof(*ks->cell));
+	return ks->cell ? 0 : -ENOMEM;
+}
+
+/* The index of an earlier equal key, or i after adding key i. */
+static uint32_t key_set_add(struct key_set *ks, const struct fp_flow_key *keys, uint32_t i)
+{
+	size_t c = key_hash(&keys[i]) & ks->mask;
+
+	while (ks->cell[c]) {
+		if (!memcmp(&keys[ks->cell[c] - 1], &keys[i], sizeof(keys[i])))
+			return ks->cell[c] - 1;
+		c = (c + 1) & ks->mask;
+	}
+	ks->cell[c] = i + 1;
+	return i;
+}
+
+/* Slots for n flows: the installed ones keep theirs, new ones get fresh
+ * ones (listed in fresh[], *nfresh of them). Nothing is installed yet, so
+ * on failure the fresh slots are simply given back. */
+static int assign_slots(struct fastpath *fp, const struct fp_flow_key *keys,
+			struct fp_flow_val *vals, size_t n, uint32_t *fresh, size_t *nfresh)
+{
+	struct key_set ks;
+	struct fp_flow_val old;
+	uint32_t first;
+	size_t i;
+	int err;
+
+	*nfresh = 0;
+	err = key_set_init(&ks, n);
+	for (i = 0; i < n && !err; i++) {
+		if (!bpf_map_lookup_elem(fastpath_fd_flows(fp), &keys[i], &old)) {
+			vals[i].slot = old.slot;
+			continue;
+		}
+		first = key_set_add(&ks, keys, (uint32_t)i);
+		if (first != i) {
+			vals[i].slot = vals[first].slot;
+			continue;
+		}
+		err = fastpath_slot_alloc(fp, &vals[i].slot);
+		if (!err)
+			fresh[(*nfresh)++] = vals[i].slot;
+	}
+	free(ks.cell);
+	if (err)
+		for (i = 0; i < *nfresh; i++)
+			fastpath_slot_free(fp, fresh[i]);
+	return err;
+}
+
 int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *f, size_t n)
 {
 	struct fp_flow_key *keys;
 	struct fp_flow_val *vals;
-	void *zero;
-	size_t i;
+	uint32_t *fresh;
+	size_t i, nfresh = 0;
 	int err = 0;
 
 	if (n == 0)
 		return 0;
+	if (n > UINT32_MAX - 1)
+		return -E2BIG;
 	keys = calloc(n, sizeof(*keys));
 	vals = calloc(n, sizeof(*vals));
-	zero = calloc(fp->ncpus, sizeof(struct fp_flow_ctr));
-	if (!keys || !vals || !zero) {
+	fresh = calloc(n, sizeof(*fresh));
+	if (!keys || !vals || !fresh) {
 		err = -ENOMEM;
 		fastpath_log(LOG_ERR, "cannot install %zu flows: out of memory", n);
 		goto out;
@@ -372,76 +485,62 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 			goto out;
 		}
 	}
-	/* Counters one by one: NOEXIST keeps those of re-installed flows,
-	 * and batches take no NOEXIST. */
-	for (i = 0; i < n && !err; i++)
-		if (bpf_map_update_elem(fastpath_fd_flow_ctr(fp), &keys[i], zero, BPF_NOEXIST) &&
-		    errno != EEXIST)
-			err = -errno;
+	err = fastpath_slot_lock(fp);
+	if (err)
+		goto out;
+	err = assign_slots(fp, keys, vals, n, fresh, &nfresh);
 	if (!err)
-		err = update_batch(fastpath_fd_flows(fp), keys, sizeof(*keys), vals, sizeof(*vals),
-				   n);
+		err = fastpath_slot_zero(fp, fresh, nfresh);
+	if (!err)
+		err = fastpath_flow_update_batch(fastpath_fd_flows(fp), keys, sizeof(*keys), vals,
+						 sizeof(*vals), n);
 	if (err) {
 		err = full_err(err);
 		fastpath_log(LOG_ERR, "cannot install %zu flows: %s", n, strerror(-err));
+		/* Some may be in: the flows map says which slots are taken. */
+		fastpath_slot_rebuild(fp);
 	}
+	fastpath_slot_unlock(fp, nfresh > 0);
 out:
 	free(keys);
 	free(vals);
-	free(zero);
+	free(fresh);
 	return err;
-}
-
-/* Batched delete; a missing key stops the kernel's batch, and is skipped. */
-static int delete_batch(int fd, const struct fp_flow_key *keys, size_t n, int *missing)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bo);
-	size_t done = 0;
-	__u32 count;
-	int err;
-
-	while (done < n) {
-		count = n - done > FLOW_BATCH ? FLOW_BATCH : n - done;
-		err = bpf_map_delete_batch(fd, keys + done, &count, &bo) ? -errno : 0;
-		done += count;
-		if (err == -ENOENT) {
-			done++;
-			*missing = 1;
-			continue;
-		}
-		if (err)
-			return err;
-	}
-	return 0;
 }
 
 int fastpath_flow_remove_many(struct fastpath *fp, const struct fastpath_flow *f, size_t n)
 {
-	struct fp_flow_key *keys;
-	int err = 0, missing = 0, ignored = 0;
+	struct fp_flow_key k;
+	struct fp_flow_val v;
+	int err = 0, missing = 0, fd = fastpath_fd_flows(fp);
 	size_t i;
 
-	if (n == 0)
-		return 0;
-	keys = calloc(n, sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		err = flow_key(&f[i], &keys[i]);
+		err = flow_key(&f[i], &k);
 		if (err) {
 			log_flow(LOG_ERR, "cannot remove (bad key)", &f[i], err);
-			goto out;
+			return err;
 		}
 	}
-	err = delete_batch(fastpath_fd_flows(fp), keys, n, &missing);
-	if (!err)
-		err = delete_batch(fastpath_fd_flow_ctr(fp), keys, n, &ignored);
+	err = fastpath_slot_lock(fp);
+	if (err)
+		return err;
+	/* One syscall per flow, as a batched delete would cost plus the
+	 * lookup of its slot: the value comes back with the delete. */
+	for (i = 0; i < n && !err; i++) {
+		flow_key(&f[i], &k);
+		if (!bpf_map_lookup_and_delete_elem(fd, &k, &v))
+			fastpath_slot_free(fp, v.slot);
+		else if (errno == ENOENT)
+			missing = 1;
+		else
+			err = -errno;
+	}
 	if (err)
 		fastpath_log(LOG_ERR, "cannot remove %zu flows: %s", n, strerror(-err));
 	else if (missing)
 		err = -ENOENT;
-out:
-	free(keys);
+	fastpath_slot_unlock(fp, 1);
 	return err;
 }
 

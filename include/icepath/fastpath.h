@@ -18,6 +18,11 @@
  * if needed): fastpath_close() leaves them and the attachments in place, so
  * forwarding goes on while no daemon runs, and the next fastpath_open()
  * re-uses the same maps (flows and counters survive a daemon restart).
+ *
+ * Several handles may change the flows of one pin path at once (the daemon
+ * and icepath-fpctl, or threads sharing a handle): installs and removals
+ * are serialized by a lock on the pin directory. Capacity is FP_MAX_FLOWS
+ * (fp_abi.h, 1,000,000) flows in preallocated maps of about 185 MB.
  */
 #ifndef ICEPATH_FASTPATH_H
 #define ICEPATH_FASTPATH_H
@@ -91,8 +96,8 @@ int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f);
  * test). Flows already installed are replaced and keep their counters.
  * On failure some may be installed: remove what you meant to roll back. */
 int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *f, size_t n);
-/* Remove n flows (keys only) in batches; missing ones are skipped and
- * make it return -ENOENT after the others are gone. */
+/* Remove n flows (keys only); missing ones are skipped and make it
+ * return -ENOENT after the others are gone. */
 int fastpath_flow_remove_many(struct fastpath *fp, const struct fastpath_flow *keys, size_t n);
 /* Change only the flags (consent lost/regained). -ENOENT when not installed. */
 int fastpath_flow_set_flags(struct fastpath *fp, const struct fastpath_flow *key_only,

@@ -11,7 +11,8 @@
  *
  * These layouts are also the ABI of the pinned maps: a change needs the
  * pins removed (icepath-fpctl destroy), which libbpf's pin reuse enforces
- * by refusing maps whose key/value sizes differ.
+ * by refusing maps whose type or key/value sizes differ, and fp_meta.abi
+ * for changes of meaning at the same sizes.
  */
 #ifndef ICEPATH_FP_ABI_H
 #define ICEPATH_FP_ABI_H
@@ -54,18 +55,38 @@ struct fp_flow_val {
 	__be32 src_addr[4]; /* new source: the relay's address on the out leg */
 	__be32 dst_addr[4]; /* new destination: the out leg's remote (or TURN server) */
 	__u32 flags;	    /* FP_FLOW_* (host order) */
-	__u32 pad1;	    /* zero */
+	__u32 slot;	    /* index of this flow's counters in flow_ctr (host order) */
 	__u64 id;	    /* the daemon's tag (host order) */
 };
 _Static_assert(sizeof(struct fp_flow_val) == 56, "fp_flow_val is ABI");
 
-/* Per-CPU value of the flow_ctr map (same key as flows). */
+/* Value of the flow_ctr array, indexed by fp_flow_val.slot. One shared
+ * copy per flow, not one per CPU: the program adds atomically. A flow's
+ * packets arrive on one RX queue (RSS hashes the 5-tuple), so the cache
+ * line is not contended, and the array costs 24 bytes per flow whatever
+ * the number of CPUs (a per-CPU map costs 24 bytes per flow per CPU:
+ * 1.5 GiB at 1M flows on 64 CPUs). Userspace zeroes a slot before a new
+ * flow gets it. */
 struct fp_flow_ctr {
 	__u64 packets;	    /* forwarded by XDP */
 	__u64 bytes;	    /* IP length of the arriving packets */
 	__u64 last_seen_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last one */
 };
 _Static_assert(sizeof(struct fp_flow_ctr) == 24, "fp_flow_ctr is ABI");
+
+/* Layout version of the pinned maps, kept in fp_meta.abi: bumped whenever
+ * a map's meaning changes in a way libbpf's pin reuse cannot see (same
+ * type and sizes). 2: counters in the flow_ctr array by slot. */
+#define FP_ABI_VERSION 2
+
+/* The one value of the meta array: never read by the program. */
+struct fp_meta {
+	__u32 abi; /* FP_ABI_VERSION of the userspace that created the maps; 0: new */
+	__u32 pad; /* zero */
+	__u64 gen; /* bumped by every flow install/remove: another process's
+		    * change makes a cached slot free list stale */
+};
+_Static_assert(sizeof(struct fp_meta) == 16, "fp_meta is ABI");
 
 /* Per-CPU stats array: one __u64 per verdict, indexed by enum fp_stat. */
 enum fp_stat {
@@ -76,7 +97,7 @@ enum fp_stat {
 
 /* Default map sizes; the BPF object can be built with others (-D). */
 #ifndef FP_MAX_FLOWS
-#define FP_MAX_FLOWS (1u << 20) /* >= 1,000,000 flows (500,000 bidirectional legs) */
+#define FP_MAX_FLOWS 1000000u /* 1,000,000 flows (500,000 bidirectional legs) */
 #endif
 #ifndef FP_MAX_PORTS
 #define FP_MAX_PORTS 256 /* attached interfaces (devmap) */

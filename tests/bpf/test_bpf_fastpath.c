@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "icepath/fastpath.h"
@@ -780,6 +782,179 @@ static void attach_modes(void **state)
 	assert_int_equal(fastpath_destroy(pin), 0);
 }
 
+/* A pinned map of the fast path under test, by name. */
+static int pinned_map(const char *pin, const char *name)
+{
+	char path[200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin, name);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* The raw value of an IPv4 flow in the pinned flows map (its slot). */
+static struct fp_flow_val raw_val(const char *pin, const struct fastpath_flow *f)
+{
+	struct fp_flow_key k = {0};
+	struct fp_flow_val v;
+	int fd = pinned_map(pin, "flows");
+
+	k.family = FP_FAMILY_V4;
+	k.channel = htons(f->in_channel);
+	k.local_port = f->local.in.sin_port;
+	k.remote_port = f->remote.in.sin_port;
+	k.local_addr[0] = f->local.in.sin_addr.s_addr;
+	k.remote_addr[0] = f->remote.in.sin_addr.s_addr;
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	close(fd);
+	return v;
+}
+
+static struct fp_flow_ctr raw_ctr(const char *pin, uint32_t slot)
+{
+	struct fp_flow_ctr c;
+	int fd = pinned_map(pin, "flow_ctr");
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &slot, &c), 0);
+	close(fd);
+	return c;
+}
+
+static int slot_cb(const struct fastpath_flow *f, void *ctx)
+{
+	uint8_t *seen = ctx;
+	uint32_t s;
+
+	if (netaddr_family(&f->local) != AF_INET)
+		return 0;
+	s = raw_val(E.pin, f).slot;
+	assert_true(s < FP_MAX_FLOWS);
+	assert_int_equal(seen[s], 0);
+	seen[s] = 1;
+	return 0;
+}
+
+/* Two handles on the same pins (the daemon and icepath-fpctl) share the
+ * counter slots: a slot freed by one is reused by the other with zeroed
+ * counters, and no two flows ever share one. */
+static void slots_shared(void **state)
+{
+	struct fastpath_opts o = {
+		.pin_path = E.pin, .port_min = 30000, .port_max = 40000, .mode = FASTPATH_XDP_OFF};
+	struct fastpath *other;
+	struct fastpath_flow f, g, dup[3];
+	struct fastpath_counters c;
+	uint32_t old_slot, i;
+	long count;
+	uint8_t *seen;
+	int reused = 0;
+
+	assert_int_equal(fastpath_open(&other, &o), 0);
+	flow_from_spec(&f, &flows[FL_V4], 0);
+	old_slot = raw_val(E.pin, &f).slot;
+	assert_true(raw_ctr(E.pin, old_slot).packets > 0);
+	assert_int_equal(fastpath_flow_remove(E.fp, &f), 0);
+	/* Lowest free slot first: a few installs reach the freed one. */
+	for (i = 0; i < 16 && !reused; i++) {
+		g = f;
+		netaddr_from_v4(&g.remote, htonl(0xcb007100u + i), 7000); /* 203.0.113.i */
+		assert_int_equal(fastpath_flow_install(other, &g), 0);
+		if (raw_val(E.pin, &g).slot == old_slot) {
+			reused = 1;
+			assert_int_equal(fastpath_flow_counters(E.fp, &g, &c), 0);
+			assert_int_equal(c.packets, 0);
+			assert_int_equal(c.bytes, 0);
+			assert_int_equal(c.last_seen_ns, 0);
+		}
+	}
+	assert_true(reused);
+	/* The first handle sees the other's flows and hands out other slots. */
+	assert_int_equal(fastpath_flow_install(E.fp, &f), 0);
+	assert_int_not_equal(raw_val(E.pin, &f).slot, old_slot);
+	assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
+	assert_int_equal(c.packets, 0);
+	/* The same new key twice in one call is one flow with one slot; twice
+	 * in a remove frees that slot once. */
+	count = fastpath_flow_count(E.fp);
+	dup[0] = dup[1] = dup[2] = f;
+	netaddr_from_v4(&dup[0].remote, htonl(0xcb0071f0u), 7000);
+	dup[1].remote = dup[0].remote;
+	netaddr_from_v4(&dup[2].remote, htonl(0xcb0071f1u), 7000);
+	assert_int_equal(fastpath_flow_install_many(other, dup, 3), 0);
+	assert_int_equal(fastpath_flow_count(E.fp), count + 2);
+	assert_int_equal(fastpath_flow_remove_many(E.fp, dup, 2), -ENOENT);
+	assert_int_equal(fastpath_flow_count(E.fp), count + 1);
+	dup[1] = dup[2];
+	netaddr_from_v4(&dup[1].remote, htonl(0xcb0071f2u), 7000);
+	assert_int_equal(fastpath_flow_install_many(E.fp, dup, 2), 0);
+	assert_int_equal(fastpath_flow_count(E.fp), count + 3);
+	/* A slot just freed is not the next one handed out: a packet counted
+	 * into it late would not land in the new flow's counters. */
+	old_slot = raw_val(E.pin, &dup[1]).slot;
+	assert_int_equal(fastpath_flow_remove(E.fp, &dup[1]), 0);
+	netaddr_from_v4(&dup[1].remote, htonl(0xcb0071f3u), 7000);
+	assert_int_equal(fastpath_flow_install(E.fp, &dup[1]), 0);
+	assert_int_not_equal(raw_val(E.pin, &dup[1]).slot, old_slot);
+	seen = calloc(FP_MAX_FLOWS, 1);
+	assert_non_null(seen);
+	assert_int_equal(fastpath_flow_foreach(E.fp, slot_cb, seen), 0);
+	free(seen);
+	fastpath_close(other);
+}
+
+static char last_err[1024];
+
+static void keep_err(int level, const char *msg, void *ctx)
+{
+	(void)ctx;
+	if (level <= LOG_ERR)
+		snprintf(last_err, sizeof(last_err), "%s", msg);
+}
+
+/* Maps pinned by an icepath with another layout are refused with the way
+ * out in the message, never re-used with the wrong meaning. */
+static void old_layout_refused(void **state)
+{
+	struct fastpath_opts o = {.port_min = 30000, .port_max = 40000, .mode = FASTPATH_XDP_OFF};
+	struct fp_meta m = {0};
+	struct fastpath *fp;
+	char pin[160], path[200];
+	__u32 zero = 0;
+	int fd;
+
+	snprintf(pin, sizeof(pin), "%s-old", E.pin);
+	o.pin_path = pin;
+	fastpath_set_logger(keep_err, NULL);
+
+	/* Before slots: counters in a per-CPU hash keyed like flows. */
+	assert_int_equal(mkdir(pin, 0700), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "flow_ctr", sizeof(struct fp_flow_key),
+			    sizeof(struct fp_flow_ctr), 1024, NULL);
+	assert_true(fd >= 0);
+	snprintf(path, sizeof(path), "%s/flow_ctr", pin);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	last_err[0] = '\0';
+	assert_true(fastpath_open(&fp, &o) < 0);
+	assert_non_null(strstr(last_err, "destroy"));
+	assert_int_equal(fastpath_destroy(pin), 0);
+
+	/* Same sizes, another layout version. */
+	assert_int_equal(fastpath_open(&fp, &o), 0);
+	m.abi = FP_ABI_VERSION + 1;
+	fd = pinned_map(pin, "meta");
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &m, BPF_ANY), 0);
+	close(fd);
+	fastpath_close(fp);
+	last_err[0] = '\0';
+	assert_int_equal(fastpath_open(&fp, &o), -EPROTO);
+	assert_non_null(strstr(last_err, "destroy"));
+	assert_int_equal(fastpath_destroy(pin), 0);
+	fastpath_set_logger(NULL, NULL);
+}
+
 static int setup(void **state)
 {
 	struct fastpath_opts o = {
@@ -836,6 +1011,8 @@ int main(void)
 		cmocka_unit_test(reopen_keeps_flows),
 		cmocka_unit_test(bad_input_refused),
 		cmocka_unit_test(attach_modes),
+		cmocka_unit_test(slots_shared),
+		cmocka_unit_test(old_layout_refused),
 	};
 	/* clang-format on */
 

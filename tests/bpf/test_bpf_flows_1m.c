@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,43 @@ static int check_one(const struct fastpath_flow *f, void *ctx)
 	return 0;
 }
 
+/* Every installed flow has a counter slot of its own (read from the
+ * pinned flows map itself); returns how many flows there are. */
+static uint32_t distinct_slots(void)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	static struct fp_flow_key keys[4096];
+	static struct fp_flow_val vals[4096];
+	uint8_t *seen = calloc(FP_MAX_FLOWS, 1);
+	__u32 token = 0, count, i, total = 0;
+	char path[200];
+	int fd, err, first = 1;
+
+	assert_non_null(seen);
+	snprintf(path, sizeof(path), "%s/flows", E.pin);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	do {
+		count = 4096;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &count,
+					   &bo)
+			      ? -errno
+			      : 0;
+		assert_true(err == 0 || err == -ENOENT);
+		first = 0;
+		for (i = 0; i < count; i++) {
+			assert_true(vals[i].slot < FP_MAX_FLOWS);
+			if (seen[vals[i].slot])
+				fail_msg("slot %u given to two flows", vals[i].slot);
+			seen[vals[i].slot] = 1;
+		}
+		total += count;
+	} while (!err);
+	close(fd);
+	free(seen);
+	return total;
+}
+
 static void million(void **state)
 {
 	struct check_ctx c = {0};
@@ -123,6 +161,7 @@ static void million(void **state)
 	/* Installing the same flows again replaces, never duplicates. */
 	assert_int_equal(fastpath_flow_install_many(E.fp, E.flows, 1000), 0);
 	assert_int_equal(fastpath_flow_count(E.fp), N_FLOWS);
+	assert_int_equal(distinct_slots(), N_FLOWS);
 
 	/* Fill the table to FP_MAX_FLOWS; one more is refused as full. */
 	fill = FP_MAX_FLOWS - N_FLOWS;
@@ -132,6 +171,7 @@ static void million(void **state)
 		make_flow(&more[i], N_FLOWS + i);
 	assert_int_equal(fastpath_flow_install_many(E.fp, more, fill), 0);
 	assert_int_equal(fastpath_flow_count(E.fp), FP_MAX_FLOWS);
+	assert_int_equal(distinct_slots(), FP_MAX_FLOWS);
 	extra = more[fill];
 	assert_int_equal(fastpath_flow_install(E.fp, &extra), -ENOSPC);
 	assert_int_equal(fastpath_flow_remove_many(E.fp, more, fill), 0);

@@ -51,7 +51,8 @@ static void flow(const char *local, int lport, const char *remote, int rport, in
 {
 	struct fp_flow_key k = {0};
 	struct fp_flow_val v = {0};
-	struct fp_flow_ctr zero[256] = {{0}};
+	struct fp_flow_ctr zero = {0};
+	static __u32 next_slot;
 	__u8 fam;
 
 	addr(&k.family, k.local_addr, local);
@@ -65,8 +66,8 @@ static void flow(const char *local, int lport, const char *remote, int rport, in
 	v.dst_port = htons(dport);
 	v.channel = htons(out_ch);
 	v.flags = flags;
-	if (libbpf_num_possible_cpus() > 256 ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.flow_ctr), &k, zero, BPF_ANY) ||
+	v.slot = next_slot++; /* counters of its own, as fastpath_slot.c does */
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.flow_ctr), &v.slot, &zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, &v, BPF_ANY)) {
 		perror("fuzz_fastpath: flow install");
 		abort();
