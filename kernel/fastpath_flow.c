@@ -240,18 +240,30 @@ int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_
 {
 	struct fp_flow_key k;
 	struct fp_flow_val v;
-	struct fp_flow_ctr c;
+	struct fp_flow_ctr *c;
+	int i, err = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (flow_key(key_only, &k))
 		return -EINVAL;
+	/* One value per possible CPU (the kernel pads each to 8 bytes; 24 is). */
+	c = calloc((size_t)fp->ncpus, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
 	if (bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &v) ||
-	    bpf_map_lookup_elem(fastpath_fd_flow_ctr(fp), &v.slot, &c))
-		return -errno;
-	out->packets = c.packets;
-	out->bytes = c.bytes;
-	out->last_seen_ns = c.last_seen_ns;
-	return 0;
+	    bpf_map_lookup_elem(fastpath_fd_flow_ctr(fp), &v.slot, c)) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < fp->ncpus; i++) {
+		out->packets += c[i].packets;
+		out->bytes += c[i].bytes;
+		if (c[i].last_seen_ns > out->last_seen_ns)
+			out->last_seen_ns = c[i].last_seen_ns;
+	}
+out:
+	free(c);
+	return err;
 }
 
 /* Walk the flows map in batches (one syscall per FLOW_BATCH entries rather

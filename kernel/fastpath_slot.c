@@ -175,15 +175,23 @@ void fastpath_slot_free(struct fastpath *fp, uint32_t slot)
 
 int fastpath_slot_zero(struct fastpath *fp, const uint32_t *slots, size_t n)
 {
-	static const struct fp_flow_ctr zeros[ZERO_BATCH];
+	/* A per-CPU map takes one value per possible CPU for every key. */
+	size_t per_key = sizeof(struct fp_flow_ctr) * (size_t)fp->ncpus;
 	size_t done, count;
+	void *zeros;
 	int err = 0;
 
+	zeros = calloc(ZERO_BATCH, per_key);
+	if (!zeros) {
+		fastpath_log(LOG_ERR, "cannot reset flow counters: out of memory");
+		return -ENOMEM;
+	}
 	for (done = 0; done < n && !err; done += count) {
 		count = n - done > ZERO_BATCH ? ZERO_BATCH : n - done;
 		err = fastpath_flow_update_batch(fastpath_fd_flow_ctr(fp), slots + done,
-						 sizeof(*slots), zeros, sizeof(zeros[0]), count);
+						 sizeof(*slots), zeros, per_key, count);
 	}
+	free(zeros);
 	if (err)
 		fastpath_log(LOG_ERR, "cannot reset flow counters: %s", strerror(-err));
 	return err;

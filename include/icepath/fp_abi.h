@@ -60,12 +60,13 @@ struct fp_flow_val {
 };
 _Static_assert(sizeof(struct fp_flow_val) == 56, "fp_flow_val is ABI");
 
-/* Value of the flow_ctr array, indexed by fp_flow_val.slot. One shared
- * copy per flow, not one per CPU: the program adds atomically. A flow's
- * packets arrive on one RX queue (RSS hashes the 5-tuple), so the cache
- * line is not contended, and the array costs 24 bytes per flow whatever
- * the number of CPUs (a per-CPU map costs 24 bytes per flow per CPU:
- * 1.5 GiB at 1M flows on 64 CPUs). Userspace zeroes a slot before a new
+/* Value of the per-CPU flow_ctr array, indexed by fp_flow_val.slot. Per
+ * CPU so that the per-packet path has no atomic and no cache line shared
+ * between CPUs (generic XDP, veth and RSS-less NICs spread one flow over
+ * several CPUs). Cost: 24 bytes per flow per possible CPU (48 MB at 1M
+ * flows on 2 CPUs; lower FP_MAX_FLOWS on many-core boxes that need fewer
+ * flows). An array by slot, not a hash by flow key, saves the hash's
+ * 96 bytes per element. Userspace zeroes a slot on every CPU before a new
  * flow gets it. */
 struct fp_flow_ctr {
 	__u64 packets;	    /* forwarded by XDP */
@@ -76,8 +77,8 @@ _Static_assert(sizeof(struct fp_flow_ctr) == 24, "fp_flow_ctr is ABI");
 
 /* Layout version of the pinned maps, kept in fp_meta.abi: bumped whenever
  * a map's meaning changes in a way libbpf's pin reuse cannot see (same
- * type and sizes). 2: counters in the flow_ctr array by slot. */
-#define FP_ABI_VERSION 2
+ * type and sizes). 2: counters in the flow_ctr array by slot; 3: that array per CPU. */
+#define FP_ABI_VERSION 3
 
 /* The one value of the meta array: never read by the program. */
 struct fp_meta {

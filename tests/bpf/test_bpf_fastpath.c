@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <net/if.h>
@@ -812,14 +813,21 @@ static struct fp_flow_val raw_val(const char *pin, const struct fastpath_flow *f
 	return v;
 }
 
+/* The slot's counters summed over CPUs (flow_ctr is a per-CPU array). */
 static struct fp_flow_ctr raw_ctr(const char *pin, uint32_t slot)
 {
-	struct fp_flow_ctr c;
-	int fd = pinned_map(pin, "flow_ctr");
+	int ncpus = libbpf_num_possible_cpus(), fd = pinned_map(pin, "flow_ctr");
+	struct fp_flow_ctr sum = {0}, *c = calloc((size_t)ncpus, sizeof(*c));
 
-	assert_int_equal(bpf_map_lookup_elem(fd, &slot, &c), 0);
+	assert_non_null(c);
+	assert_int_equal(bpf_map_lookup_elem(fd, &slot, c), 0);
+	for (int i = 0; i < ncpus; i++) {
+		sum.packets += c[i].packets;
+		sum.bytes += c[i].bytes;
+	}
+	free(c);
 	close(fd);
-	return c;
+	return sum;
 }
 
 static int slot_cb(const struct fastpath_flow *f, void *ctx)

@@ -51,7 +51,7 @@ static void flow(const char *local, int lport, const char *remote, int rport, in
 {
 	struct fp_flow_key k = {0};
 	struct fp_flow_val v = {0};
-	struct fp_flow_ctr zero = {0};
+	static struct fp_flow_ctr zero[1024]; /* one per possible CPU (per-CPU map) */
 	static __u32 next_slot;
 	__u8 fam;
 
@@ -67,7 +67,7 @@ static void flow(const char *local, int lport, const char *remote, int rport, in
 	v.channel = htons(out_ch);
 	v.flags = flags;
 	v.slot = next_slot++; /* counters of its own, as fastpath_slot.c does */
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.flow_ctr), &v.slot, &zero, BPF_ANY) ||
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.flow_ctr), &v.slot, zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, &v, BPF_ANY)) {
 		perror("fuzz_fastpath: flow install");
 		abort();
