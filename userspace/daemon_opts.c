@@ -268,6 +268,21 @@ static int set_string(char *dst, size_t cap, const char *key, const char *v, cha
 	return 0;
 }
 
+/* Options that take a value; foreground, help and version take none. */
+static const char *const value_keys[] = {
+	"interface", "listen-ng",  "port-min", "port-max",   "xdp",	  "stun",
+	"turn",	     "turn-user",  "turn-pass", "pin-path",  "state-file", "pidfile",
+	"config",    "log-level", "inactivity-timeout",
+};
+
+static bool takes_value(const char *key)
+{
+	for (size_t i = 0; i < sizeof(value_keys) / sizeof(value_keys[0]); i++)
+		if (!strcmp(key, value_keys[i]))
+			return true;
+	return false;
+}
+
 int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char *err, size_t errlen)
 {
 	unsigned long n;
@@ -284,6 +299,8 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 		o->version = true;
 		return 0;
 	}
+	if (!takes_value(key))
+		return fail(err, errlen, "unknown option '%s' (see icepathd --help)", key);
 	if (!v)
 		return fail(err, errlen, "--%s needs a value", key);
 	if (!strcmp(key, "interface"))
@@ -459,8 +476,7 @@ int daemon_opts_parse(struct daemon_opts *o, int argc, char *const argv[], char 
 		} else {
 			snprintf(key, sizeof(key), "%s", a);
 			v = NULL;
-			if (strcmp(key, "foreground") && strcmp(key, "help") &&
-			    strcmp(key, "version")) {
+			if (takes_value(key)) {
 				if (i + 1 >= argc)
 					return fail(err, errlen, "--%s needs a value", key);
 				v = argv[++i];

@@ -115,6 +115,8 @@ static void errors_name_the_option(void **state)
 		{{"--turn", "192.0.2.9"}, "--turn needs --turn-user"},
 		{{"--log-level", "loud"}, "--log-level 'loud'"},
 		{{"--bogus", "1"}, "unknown option 'bogus'"},
+		/* last on the line: unknown, not "needs a value" */
+		{{"--bogus"}, "unknown option 'bogus'"},
 		{{"stray"}, "unexpected argument 'stray'"},
 		{{"--pidfile"}, "--pidfile needs a value"},
 		{{"--inactivity-timeout", "-1"}, "--inactivity-timeout '-1'"},
