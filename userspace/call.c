@@ -184,6 +184,7 @@ int call_create(struct call_table *t, const char *id, uint64_t now_ms, struct ca
 		return -ENOMEM;
 	memcpy(c->id, id, strlen(id) + 1);
 	c->created_ms = c->last_activity_ms = now_ms;
+	timerheap_node_init(&c->delete_timer);
 	for (unsigned side = 0; side < 2; side++) {
 		c->legs[side].call = c;
 		c->legs[side].side = side;

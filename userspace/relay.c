@@ -752,6 +752,7 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why)
 			stream_close(r, &l->streams[i]);
 		call_leg_transition(&r->calls, l, CALL_LEG_STATE_CLOSED, why, now);
 	}
+	timerheap_remove(&r->timers, &c->delete_timer);
 	call_destroy(&r->calls, c);
 	relay_state_dirty(r);
 }
@@ -855,6 +856,9 @@ static void on_timers(struct relay *r)
 			break;
 		case RELAY_TIMER_STATE:
 			relay_state_save(r);
+			break;
+		case RELAY_TIMER_DELETE:
+			relay_call_delete(r, t->owner, "NG delete, after its delete-delay");
 			break;
 		}
 		out_flush(r);

@@ -437,6 +437,16 @@ static void leg_start(struct relay *r, struct call_leg *l, uint64_t now)
 	relay_idle_arm(r, l, now);
 }
 
+/* An offer/answer for a call whose deletion is pending: the call goes on. */
+static void delete_cancel(struct relay *r, struct call *c)
+{
+	if (!c->delete_at_ms)
+		return;
+	log_info("call %s: pending delete cancelled by a new offer/answer", c->id);
+	c->delete_at_ms = 0;
+	timerheap_remove(&r->timers, &c->delete_timer);
+}
+
 static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct relay *r = ctx;
@@ -465,6 +475,7 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 		created = true;
 		r->managed_calls++;
 	}
+	delete_cancel(r, c);
 	/* a re-offer may come from either side (re-INVITE by the callee) */
 	a = call_leg_by_tag(c, req->from_tag);
 	if (!a)
@@ -574,6 +585,7 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 	if (!c)
 		return ng_reply_error(rep, "answer for unknown call-id '%s' (no offer seen)",
 				      req->call_id);
+	delete_cancel(r, c);
 	a = call_leg_by_tag(c, req->from_tag);
 	if (!a)
 		return ng_reply_error(rep, "answer: from-tag '%s' is no leg of call '%s'",
@@ -732,14 +744,47 @@ static int ng_query(void *ctx, const struct ng_request *req, struct ng_reply *re
 	return 0;
 }
 
+/*
+ * rtpengine's delete: an unknown call or tag is a warning ("result": "ok")
+ * unless the "fatal" flag asks for an error. A from-tag names either party
+ * (a BYE from the callee carries the callee's tag as from-tag); the to-tag
+ * and via-branch select a dialogue or branch within a forked call, and an
+ * icepath call is one dialogue of two parties, so deleting any of it leaves
+ * nothing to relay: the whole call goes. "delete-delay" > 0 keeps the call
+ * (forwarding) for that many seconds, so a BYE retransmission or a
+ * re-INVITE racing the BYE still finds it; an offer/answer in that window
+ * cancels the pending deletion. Without the key deletion is immediate
+ * (icepath has no global delay; rtpengine's --delete-delay defaults to 30).
+ */
+static int delete_miss(const struct ng_request *req, struct ng_reply *rep, const char *what,
+		       const char *name)
+{
+	if (req->flags & NG_FLAG_FATAL)
+		return ng_reply_error(rep, "Unknown %s '%s'", what, name);
+	ng_reply_warn(rep, "Unknown %s '%s': nothing deleted", what, name);
+	return 0;
+}
+
 static int ng_delete(void *ctx, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct relay *r = ctx;
 	struct call *c = call_find(&r->calls, req->call_id);
+	uint64_t now = relay_now_ms();
 
 	if (!c)
-		return ng_reply_error(rep, "Unknown call-id '%s'", req->call_id);
+		return delete_miss(req, rep, "call-id", req->call_id);
+	if (req->from_tag[0] && !call_leg_by_tag(c, req->from_tag))
+		return delete_miss(req, rep, "from-tag", req->from_tag);
 	fill_call(r, c, rep);
+	if (req->has_delete_delay && req->delete_delay > 0) {
+		c->delete_at_ms = now + (uint64_t)req->delete_delay * 1000u;
+		c->delete_timer.owner = c;
+		c->delete_timer.kind = RELAY_TIMER_DELETE;
+		timerheap_set(&r->timers, &c->delete_timer, c->delete_at_ms);
+		log_info("call %s: NG delete: deleted in %lld s (delete-delay)", c->id,
+			 (long long)req->delete_delay);
+		return 0;
+	}
 	relay_call_delete(r, c, "NG delete");
 	return 0;
 }

@@ -151,6 +151,11 @@ struct call {
 	struct call_leg legs[2];
 	uint64_t created_ms;
 	uint64_t last_activity_ms;
+	/* NG delete with "delete-delay": the call lives (and forwards) until
+	 * delete_at_ms, so a late BYE retransmission or a re-INVITE racing the
+	 * BYE still finds it; 0 = no deletion pending. */
+	uint64_t delete_at_ms;
+	struct timerheap_node delete_timer;
 	struct call *hnext;	  /* hash chain */
 	struct call *next, *prev; /* list of all calls, creation order */
 };

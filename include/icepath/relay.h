@@ -45,6 +45,7 @@ enum relay_timer_kind {
 	RELAY_TIMER_ICE = 1, /* owner: struct call_leg */
 	RELAY_TIMER_IDLE,    /* owner: struct call_leg */
 	RELAY_TIMER_STATE,   /* owner: struct relay */
+	RELAY_TIMER_DELETE,  /* owner: struct call (NG delete-delay) */
 };
 
 struct relay_evsrc {

@@ -130,6 +130,7 @@ static const char *next_dir[2];
 static enum ng_ice next_ice;
 static enum ng_ice_lite next_lite;
 static uint32_t next_flags, next_replace;
+static int64_t next_delete_delay = -1; /* -1: no "delete-delay" key */
 
 static int ng(struct fixture *f, enum ng_command cmd, const char *call, const char *from,
 	      const char *to, const char *sdp)
@@ -142,6 +143,11 @@ static int ng(struct fixture *f, enum ng_command cmd, const char *call, const ch
 	req.ice_lite = next_lite;
 	req.flags = next_flags;
 	req.replace = next_replace;
+	if (next_delete_delay >= 0) {
+		req.has_delete_delay = true;
+		req.delete_delay = next_delete_delay;
+	}
+	next_delete_delay = -1;
 	next_ice = NG_ICE_UNSET;
 	next_lite = NG_ICE_LITE_UNSET;
 	next_flags = next_replace = 0;
@@ -474,7 +480,62 @@ static void ng_errors(void **state)
 	/* a failed offer leaves no call and no port behind */
 	assert_int_equal(f->r.calls.ncalls, 0);
 	assert_int_equal(f->r.ports.nused, 0);
+	next_flags = NG_FLAG_FATAL;
 	assert_int_equal(ng(f, NG_CMD_DELETE, "c", NULL, NULL, NULL), -EINVAL);
+}
+
+/*
+ * rtpengine's delete: unknown call or tag is a warning unless "fatal"; a
+ * from-tag of either party (with or without the to-tag) deletes the call;
+ * "delete-delay" keeps it forwarding for that long; a new offer cancels.
+ */
+static void delete_semantics(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+	struct call *c;
+
+	phones(f, "del-1", &ra, &rb);
+	assert_int_equal(ng(f, NG_CMD_DELETE, "no-such-call", "ta", NULL, NULL), 0);
+	assert_non_null(strstr(f->rep.warning, "Unknown call-id 'no-such-call'"));
+	next_flags = NG_FLAG_FATAL;
+	assert_int_equal(ng(f, NG_CMD_DELETE, "no-such-call", "ta", NULL, NULL), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "Unknown call-id"));
+	/* a tag of no party of this call deletes nothing */
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-1", "other-branch", NULL, NULL), 0);
+	assert_non_null(strstr(f->rep.warning, "from-tag 'other-branch'"));
+	assert_int_equal(f->r.calls.ncalls, 1);
+	next_flags = NG_FLAG_FATAL;
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-1", "other-branch", NULL, NULL), -EINVAL);
+	assert_int_equal(f->r.calls.ncalls, 1);
+	/* the callee's BYE (its tag as from-tag), 1 s delete-delay: the call
+	 * still forwards, then goes with its ports */
+	next_delete_delay = 1;
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-1", "tb", "ta", NULL), 0);
+	assert_string_equal(f->rep.warning, "");
+	assert_true(f->rep.has_call); /* the reply carries the call's statistics */
+	assert_int_equal(f->r.calls.ncalls, 1);
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	for (int i = 0; i < 400 && f->r.calls.ncalls; i++)
+		relay_poll(&f->r, 10);
+	assert_int_equal(f->r.calls.ncalls, 0);
+	assert_int_equal(f->r.ports.nused, 0);
+	/* a re-offer during the delay cancels the deletion */
+	phones(f, "del-2", &ra, &rb);
+	next_delete_delay = 30;
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-2", "ta", "tb", NULL), 0);
+	c = call_find(&f->r.calls, "del-2");
+	assert_non_null(c);
+	assert_true(c->delete_at_ms != 0);
+	phones(f, "del-2", &ra, &rb);
+	assert_int_equal(c->delete_at_ms, 0);
+	assert_int_equal(c->delete_timer.index, SIZE_MAX);
+	/* from-tag + to-tag, no delay: the call is gone at once */
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-2", "ta", "tb", NULL), 0);
+	assert_null(call_find(&f->r.calls, "del-2"));
+	assert_int_equal(f->r.ports.nused, 0);
 }
 
 static void ice_offer_gets_relay_ice(void **state)
@@ -659,6 +720,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(ng_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(delete_semantics, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_offer_gets_relay_ice, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
