@@ -24,6 +24,19 @@ const char *call_leg_state_str(enum call_leg_state s)
 	return "invalid";
 }
 
+const char *call_latch_mode_str(enum call_latch_mode m)
+{
+	switch (m) {
+	case CALL_LATCH_DEFAULT:
+		return "latch-once";
+	case CALL_LATCH_STRICT:
+		return "strict-source";
+	case CALL_LATCH_HANDOVER:
+		return "media-handover";
+	}
+	return "invalid";
+}
+
 #define BIT(s) (1u << (s))
 /* allowed[from] = set of states reachable in one move (see call.h diagram) */
 static const unsigned allowed[CALL_LEG_STATE_MAX] = {

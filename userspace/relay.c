@@ -515,7 +515,21 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 		return;
 	}
 	/* latching: a leg without ICE learns its peer from the first media
-	 * packet (SIP phones behind NAT announce private addresses) */
+	 * packet (SIP phones behind NAT announce private addresses); what a
+	 * later packet from another source does is the call's latch mode */
+	if (s->latched[comp] && !netaddr_equal(&s->remote[comp], from)) {
+		if (l->call->latch == CALL_LATCH_STRICT) {
+			s->dropped++;
+			r->user_dropped++;
+			return;
+		}
+		if (l->call->latch == CALL_LATCH_HANDOVER) {
+			s->latched[comp] = false;
+			log_info("call %s leg %s stream %u: media-handover: %s moves to %s",
+				 l->call->id, l->tag, s->index, comp ? "RTCP" : "RTP",
+				 netaddr_str(from, a, sizeof(a)));
+		}
+	}
 	if (!s->latched[comp]) {
 		s->latched[comp] = true;
 		if (!s->remote_set[comp] || !netaddr_equal(&s->remote[comp], from))

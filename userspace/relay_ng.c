@@ -201,12 +201,24 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 		 * (0.0.0.0 is RFC 3264's "hold": no destination) */
 		for (unsigned c = 0; c < CALL_NCOMP; c++) {
 			const struct netaddr *a = c ? &d->default_rtcp : &d->default_rtp;
+			bool set = netaddr_family(a) && !netaddr_is_any(a) && netaddr_port(a);
+			bool moved = s->sdp_known[c] &&
+				     (set != s->sdp_set[c] ||
+				      (set && !netaddr_equal(a, &s->sdp_remote[c])));
 
-			if (s->latched[c] || (l->agent && s->ice))
+			s->sdp_known[c] = true;
+			s->sdp_set[c] = set;
+			if (set)
+				s->sdp_remote[c] = *a;
+			if (l->agent && s->ice)
 				continue;
-			s->remote_set[c] =
-				netaddr_family(a) && !netaddr_is_any(a) && netaddr_port(a);
-			if (s->remote_set[c])
+			/* a re-offer that moves the peer (a transfer keeping
+			 * the tags, a new network): learn it again */
+			if (s->latched[c] && !moved)
+				continue;
+			s->latched[c] = false;
+			s->remote_set[c] = set;
+			if (set)
 				s->remote[c] = *a;
 		}
 	}
@@ -388,7 +400,8 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 	 * (symmetric, port latching), accept trickle, delete errors are fatal */
 	static const uint32_t honoured = NG_FLAG_TRUST_ADDRESS | NG_FLAG_SYMMETRIC |
 					 NG_FLAG_PORT_LATCHING | NG_FLAG_TRICKLE_ICE |
-					 NG_FLAG_FATAL | NG_FLAG_DEBUG;
+					 NG_FLAG_FATAL | NG_FLAG_DEBUG | NG_FLAG_STRICT_SOURCE |
+					 NG_FLAG_MEDIA_HANDOVER;
 	static const uint32_t replaced = NG_REPLACE_ORIGIN | NG_REPLACE_SESSION_CONNECTION;
 	uint32_t f = req->flags & ~honoured, rp = req->replace & ~replaced;
 
@@ -413,6 +426,9 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 	if (req->ice == NG_ICE_FORCE_RELAY)
 		ng_reply_warn(rep, "ICE=force-relay is treated as ICE=force: the relay offers its "
 				   "own host candidates");
+	if ((req->flags & NG_FLAG_STRICT_SOURCE) && (req->flags & NG_FLAG_MEDIA_HANDOVER))
+		ng_reply_warn(rep, "strict-source and media-handover both given: media-handover "
+				   "applies");
 	if (req->rtcp_mux)
 		ng_reply_warn(rep, "rtcp-mux options are not implemented: the SDP's own a=rtcp-mux "
 				   "passes through");
@@ -435,6 +451,22 @@ static void leg_start(struct relay *r, struct call_leg *l, uint64_t now)
 	}
 	call_leg_settle(&r->calls, l, now);
 	relay_idle_arm(r, l, now);
+}
+
+/* An offer/answer carrying "strict-source" or "media-handover" sets how
+ * the call's plain-RTP streams (both legs) treat a new source; one
+ * carrying neither leaves the mode as it was. */
+static void take_latch_mode(struct call *c, const struct ng_request *req)
+{
+	enum call_latch_mode m = c->latch;
+
+	if (req->flags & NG_FLAG_MEDIA_HANDOVER)
+		m = CALL_LATCH_HANDOVER;
+	else if (req->flags & NG_FLAG_STRICT_SOURCE)
+		m = CALL_LATCH_STRICT;
+	if (m != c->latch)
+		log_info("call %s: latching now %s", c->id, call_latch_mode_str(m));
+	c->latch = m;
 }
 
 /* An offer/answer for a call whose deletion is pending: the call goes on. */
@@ -476,6 +508,7 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 		r->managed_calls++;
 	}
 	delete_cancel(r, c);
+	take_latch_mode(c, req);
 	/* a re-offer may come from either side (re-INVITE by the callee) */
 	a = call_leg_by_tag(c, req->from_tag);
 	if (!a)
@@ -586,6 +619,7 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 		return ng_reply_error(rep, "answer for unknown call-id '%s' (no offer seen)",
 				      req->call_id);
 	delete_cancel(r, c);
+	take_latch_mode(c, req);
 	a = call_leg_by_tag(c, req->from_tag);
 	if (!a)
 		return ng_reply_error(rep, "answer: from-tag '%s' is no leg of call '%s'",

@@ -63,6 +63,22 @@ enum call_ice_mode {
 	CALL_ICE_REMOVE,  /* strip ICE toward this peer, plain RTP */
 };
 
+/*
+ * Which source a plain-RTP (non-ICE) stream accepts once it has latched onto
+ * its peer (rtpengine's NG flags). Latching itself: the first media packet's
+ * source becomes the destination of media toward that leg; a re-offer whose
+ * SDP moves the peer starts learning again.
+ */
+enum call_latch_mode {
+	/* later packets from another source are forwarded, but never move
+	 * the destination: a stray or spoofed packet cannot steal the stream */
+	CALL_LATCH_DEFAULT,
+	CALL_LATCH_STRICT,   /* "strict-source": packets from another source are dropped */
+	CALL_LATCH_HANDOVER, /* "media-handover": the latest source is re-latched */
+};
+
+const char *call_latch_mode_str(enum call_latch_mode m);
+
 struct call_counters {
 	uint64_t packets, bytes;
 };
@@ -99,6 +115,11 @@ struct call_stream {
 	struct netaddr remote[CALL_NCOMP];
 	bool remote_set[CALL_NCOMP];
 	bool latched[CALL_NCOMP]; /* plain RTP: learned from the first packet */
+	/* The peer's address as its last SDP gave it (sdp_known: an SDP was
+	 * read; a recovered stream has none), so a re-offer that moves the
+	 * peer is told from one that repeats it. */
+	struct netaddr sdp_remote[CALL_NCOMP];
+	bool sdp_set[CALL_NCOMP], sdp_known[CALL_NCOMP];
 	/* The selected pair goes through the relay's own TURN allocation: the
 	 * fast path cannot frame it, userspace forwards. */
 	bool via_turn;
@@ -156,6 +177,7 @@ struct call {
 	 * BYE still finds it; 0 = no deletion pending. */
 	uint64_t delete_at_ms;
 	struct timerheap_node delete_timer;
+	enum call_latch_mode latch; /* set by every offer/answer's flags */
 	struct call *hnext;	  /* hash chain */
 	struct call *next, *prev; /* list of all calls, creation order */
 };

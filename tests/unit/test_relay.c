@@ -364,6 +364,79 @@ static void latching(void **state)
 	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
 }
 
+/* Nothing arrives on fd while the relay runs for a while. */
+static void assert_nothing(struct fixture *f, int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	for (int i = 0; i < 50; i++)
+		relay_poll(&f->r, 5);
+	assert_int_equal(poll(&p, 1, 0), 0);
+}
+
+/*
+ * rtpengine's latching flags: "strict-source" drops packets from another
+ * source once latched; "media-handover" re-latches to the newest source;
+ * the default keeps the latched peer (see latching above); a re-offer whose
+ * SDP moves the peer makes the relay learn again.
+ */
+static void latching_modes(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from, pa3;
+	int a3 = udp_sock(&pa3, 0);
+	char offer[512];
+
+	/* strict-source: latched to pa2, a packet from pa is dropped */
+	next_flags = NG_FLAG_STRICT_SOURCE;
+	phones(f, "strict-1", &ra, &rb);
+	assert_string_equal(f->rep.warning, "");
+	assert_int_equal(call_find(&f->r.calls, "strict-1")->latch, CALL_LATCH_STRICT);
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_nothing(f, f->b);
+	assert_int_equal(call_find(&f->r.calls, "strict-1")->legs[0].streams[0].dropped, 1);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_int_equal(ng(f, NG_CMD_DELETE, "strict-1", "ta", NULL, NULL), 0);
+
+	/* media-handover: the stream follows the newest source */
+	next_flags = NG_FLAG_MEDIA_HANDOVER;
+	phones(f, "handover-1", &ra, &rb);
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_nothing(f, f->a2);
+	assert_int_equal(ng(f, NG_CMD_DELETE, "handover-1", "ta", NULL, NULL), 0);
+
+	/* default: latched to pa2; a re-offer moving A to pa3 learns again
+	 * (media goes to the new SDP address before A sends anything) */
+	phones(f, "move-1", &ra, &rb);
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n",
+		 f->pa); /* the same SDP again: still latched to pa2 */
+	assert_int_equal(ng(f, NG_CMD_OFFER, "move-1", "ta", NULL, offer), 0);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n",
+		 pa3);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "move-1", "ta", NULL, offer), 0);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, a3, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_nothing(f, f->a2);
+	close(a3);
+}
+
 static void state_file_restart(void **state)
 {
 	struct fixture *f = *state;
@@ -452,10 +525,10 @@ static void ng_errors(void **state)
 		 "m=audio %u RTP/AVP 0\r\n",
 		 f->pa);
 	netaddr_from_str(&f->r.opts.ifaces[0].advertised, "192.0.2.77", 0);
-	next_flags = NG_FLAG_STRICT_SOURCE | NG_FLAG_TRUST_ADDRESS;
+	next_flags = NG_FLAG_LOOP_PROTECT | NG_FLAG_TRUST_ADDRESS;
 	next_replace = NG_REPLACE_ORIGIN | NG_REPLACE_USERNAME;
 	assert_int_equal(ng(f, NG_CMD_OFFER, "warn-1", "x", NULL, offer), 0);
-	assert_non_null(strstr(f->rep.warning, "strict-source"));
+	assert_non_null(strstr(f->rep.warning, "loop-protect"));
 	assert_null(strstr(f->rep.warning, "trust-address"));
 	assert_non_null(strstr(f->rep.warning, "username"));
 	assert_null(strstr(f->rep.warning, "origin"));
@@ -715,6 +788,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(plain_rtp_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(latching, setup, teardown),
+		cmocka_unit_test_setup_teardown(latching_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(ipv4_to_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
