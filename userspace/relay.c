@@ -440,44 +440,6 @@ drop:
 	r->user_dropped++;
 }
 
-/*
- * A leg recovered from the state file has no ICE agent, but its peer keeps
- * sending consent checks (RFC 7675) authenticated with the credentials the
- * relay gave it. Answering them with those credentials keeps the peer's
- * consent, so a daemon restart does not cut the call 30 s later. The relay's
- * own consent toward the peer is not run again for such a leg.
- */
-static void recovered_stun(struct call_leg *l, struct call_stream *s, unsigned comp,
-			   const struct netaddr *from, const uint8_t *buf, size_t len)
-{
-	char user[STUN_USERNAME_MAX];
-	uint8_t out[256];
-	struct stun_builder b;
-	struct stun_msg m;
-	const struct stun_attr *a;
-	size_t ul = strlen(s->local_ufrag);
-	int n;
-
-	if (!ul || stun_parse(&m, buf, len) < 0 || m.method != STUN_METHOD_BINDING ||
-	    m.cls != STUN_CLASS_REQUEST)
-		return;
-	/* RFC 8445 §7.3: USERNAME is "<our ufrag>:<peer ufrag>" */
-	a = stun_msg_find(&m, STUN_ATTR_USERNAME);
-	if (!a || stun_attr_get_string(&m, a, user, sizeof(user)) ||
-	    strncmp(user, s->local_ufrag, ul) || user[ul] != ':')
-		return;
-	if (stun_check_integrity(&m, (const uint8_t *)s->local_pwd, strlen(s->local_pwd)))
-		return;
-	stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_SUCCESS, m.tid);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, from);
-	stun_build_integrity(&b, (const uint8_t *)s->local_pwd, strlen(s->local_pwd));
-	stun_build_fingerprint(&b);
-	n = stun_build_finish(&b);
-	if (n > 0)
-		sendto(s->sock[comp].fd, out, (size_t)n, MSG_DONTWAIT, &from->sa,
-		       netaddr_len(from));
-}
-
 static void input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
 		  const uint8_t *buf, size_t len, uint64_t now)
 {
@@ -507,7 +469,7 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 	}
 	cls = demux_classify(buf[0], len > 1 ? buf[1] : 0, (__u32)len);
 	if (cls == DEMUX_STUN && l->recovered) {
-		recovered_stun(l, s, comp, from, buf, len);
+		relay_consent_input(r, l, s, comp, from, buf, len, now);
 		return;
 	}
 	if (cls != DEMUX_RTP && cls != DEMUX_RTCP && cls != DEMUX_DTLS && cls != DEMUX_ZRTP) {
@@ -782,7 +744,7 @@ static uint64_t idle_since(const struct call_leg *l)
 {
 	uint64_t last = l->state_ms;
 
-	if (l->agent)
+	if (relay_leg_ice(l))
 		return last;
 	/* media from either side keeps a call alive: a muted phone or music
 	 * on hold sends nothing for minutes, its call is not dead */
@@ -800,7 +762,7 @@ void relay_idle_arm(struct relay *r, struct call_leg *l, uint64_t now_ms)
 {
 	if (!r->opts.inactivity_s || l->state == CALL_LEG_STATE_NEW ||
 	    l->state == CALL_LEG_STATE_CLOSED ||
-	    (l->agent && l->state == CALL_LEG_STATE_CONNECTED)) {
+	    (relay_leg_ice(l) && l->state == CALL_LEG_STATE_CONNECTED)) {
 		timerheap_remove(&r->timers, &l->idle_timer);
 		return;
 	}
@@ -814,13 +776,13 @@ static void idle_fire(struct relay *r, struct call_leg *l, uint64_t now)
 	uint64_t limit = r->opts.inactivity_s * 1000ull;
 	char why[256];
 
-	if (!l->agent)
+	if (!relay_leg_ice(l))
 		relay_refresh_counters(r, l->call);
 	if (now < idle_since(l) + limit) {
 		relay_idle_arm(r, l, now);
 		return;
 	}
-	if (l->agent)
+	if (relay_leg_ice(l))
 		snprintf(why, sizeof(why), "ICE leg %s %s for %u s (--inactivity-timeout)",
 			 l->tag[0] ? l->tag : "-", call_leg_state_str(l->state),
 			 r->opts.inactivity_s);
@@ -862,6 +824,8 @@ static void on_timers(struct relay *r)
 			if (l->agent) {
 				ice_agent_tick(l->agent, now);
 				relay_agent_drain(r, l, now);
+			} else if (l->recovered) {
+				relay_consent_tick(r, l, now);
 			}
 			break;
 		}

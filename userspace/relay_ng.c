@@ -302,6 +302,7 @@ static int leg_feed_agent(struct relay *r, struct call_leg *l, const struct sdp 
 			}
 		}
 		snprintf(s->remote_ufrag, sizeof(s->remote_ufrag), "%s", d->ufrag);
+		snprintf(s->remote_pwd, sizeof(s->remote_pwd), "%s", d->pwd);
 		for (size_t k = 0; k < d->n_cands; k++)
 			ice_agent_add_remote_candidate(l->agent, (unsigned)s->ice_stream,
 						       &d->cands[k]);
@@ -426,9 +427,6 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 	if (req->ice == NG_ICE_FORCE_RELAY)
 		ng_reply_warn(rep, "ICE=force-relay is treated as ICE=force: the relay offers its "
 				   "own host candidates");
-	if ((req->flags & NG_FLAG_STRICT_SOURCE) && (req->flags & NG_FLAG_MEDIA_HANDOVER))
-		ng_reply_warn(rep, "strict-source and media-handover both given: media-handover "
-				   "applies");
 	if (req->rtcp_mux)
 		ng_reply_warn(rep, "rtcp-mux options are not implemented: the SDP's own a=rtcp-mux "
 				   "passes through");
@@ -687,8 +685,18 @@ static void fill_ice(const struct call_leg *l, struct ng_leg_ice *ice)
 
 	memset(ice, 0, sizeof(*ice));
 	if (!l->agent) {
-		if (l->recovered && l->peer_ice)
-			snprintf(ice->state, sizeof(ice->state), "recovered");
+		if (!l->recovered || !l->peer_ice)
+			return;
+		snprintf(ice->state, sizeof(ice->state), "recovered");
+		/* the relay's own RFC 7675 checks (relay_consent.c) */
+		for (unsigned i = 0; i < l->nstreams; i++)
+			if (l->streams[i].ice) {
+				snprintf(ice->consent, sizeof(ice->consent), "%s",
+					 ice_consent_state_str(l->streams[i].consent
+								       ? ICE_CONSENT_STATE_GRANTED
+								       : ICE_CONSENT_STATE_LOST));
+				break;
+			}
 		return;
 	}
 	snprintf(ice->state, sizeof(ice->state), "%s",

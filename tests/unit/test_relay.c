@@ -21,6 +21,7 @@
 
 #include "icepath/relay.h"
 #include "icepath/sdp.h"
+#include "icepath/stun.h"
 
 struct fixture {
 	struct daemon_opts o;
@@ -461,6 +462,116 @@ static void state_file_restart(void **state)
 	assert_int_equal(from, rb);
 }
 
+/* Run the relay until fd gets a datagram of the wanted kind (STUN or not). */
+static ssize_t recv_kind(struct fixture *f, int fd, bool stun, uint8_t *buf, size_t cap)
+{
+	for (int i = 0; i < 300; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		relay_poll(&f->r, 0);
+		if (poll(&p, 1, 10) != 1)
+			continue;
+		n = recv(fd, buf, cap, 0);
+		if (n > 0 && stun_is_message(buf, (size_t)n) == stun)
+			return n;
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * kill -9 and restart: a recovered ICE leg runs RFC 7675 consent toward its
+ * peer (checks with the peer's credentials, its role, a fresh transaction
+ * id each), keeps forwarding while the peer answers, stops when it does not
+ * for the consent timeout (cut to 1.5 s here), and regains on an answer.
+ */
+static void recovered_consent(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048], out[512];
+	char path[128], user[600];
+	struct stun_builder b;
+	struct stun_msg m;
+	const struct stun_attr *at;
+	struct call_leg *la;
+	uint16_t ra = f->o.port_min, rb = (uint16_t)(f->o.port_min + 2);
+	ssize_t n;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/calls.state", f->dir);
+	relay_shutdown(&f->r);
+	fp = fopen(path, "w");
+	/* leg 0: a WebRTC peer (A, pa) that the relay connected by ICE before
+	 * the crash; leg 1: a plain phone (B) */
+	fprintf(fp,
+		"icepath-state 1\ncall cons-1 0\nleg 0 ta lo 1 0\n"
+		"stream 0 0 1 1 audio UDP/TLS/RTP/SAVPF 127.0.0.1:%u 127.0.0.1:%u - 0 0 "
+		"relayufrag relaypasswordrelaypassword peerufrag peerpasswordpeerpassword\n"
+		"leg 1 tb lo 0 0\n"
+		"stream 1 0 1 0 audio RTP/AVP 127.0.0.1:%u 127.0.0.1:%u 127.0.0.1:%u 0 0 - -\n"
+		"end\n",
+		ra, f->pa, rb, f->pb, f->pb + 1);
+	fclose(fp);
+	f->o.consent_interval_ms = 200;
+	f->o.consent_timeout_ms = 1500;
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	la = &call_find(&f->r.calls, "cons-1")->legs[0];
+	assert_int_equal(la->state, CALL_LEG_STATE_CONNECTED);
+
+	/* the relay's check toward A: RFC 8445 §7.2.2 USERNAME, A's password,
+	 * controlled (the relay answered A's offer) */
+	n = recv_kind(f, f->a, true, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_true(stun_parse(&m, buf, (size_t)n) > 0);
+	assert_int_equal(m.cls, STUN_CLASS_REQUEST);
+	at = stun_msg_find(&m, STUN_ATTR_USERNAME);
+	assert_non_null(at);
+	assert_int_equal(stun_attr_get_string(&m, at, user, sizeof(user)), 0);
+	assert_string_equal(user, "peerufrag:relayufrag");
+	assert_int_equal(stun_check_integrity(&m, (const uint8_t *)"peerpasswordpeerpassword", 24),
+			 0);
+	assert_non_null(stun_msg_find(&m, STUN_ATTR_ICE_CONTROLLED));
+	assert_non_null(stun_msg_find(&m, STUN_ATTR_PRIORITY));
+
+	/* answered (as A would): consent holds, B's media reaches A */
+	for (int round = 0; round < 3; round++) {
+		stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_SUCCESS,
+				m.tid);
+		stun_build_integrity(&b, (const uint8_t *)"peerpasswordpeerpassword", 24);
+		stun_build_fingerprint(&b);
+		send_to(f->a, ra, out, (size_t)stun_build_finish(&b));
+		n = recv_kind(f, f->a, true, buf, sizeof(buf));
+		assert_true(n > 0);
+		assert_true(stun_parse(&m, buf, (size_t)n) > 0);
+	}
+	assert_true(la->streams[0].consent);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_kind(f, f->a, false, buf, sizeof(buf)), sizeof(rtp));
+
+	/* A vanishes: no more answers; consent is lost, forwarding stops */
+	for (int i = 0; i < 1000 && la->state != CALL_LEG_STATE_CONSENT_LOST; i++)
+		relay_poll(&f->r, 10);
+	assert_int_equal(la->state, CALL_LEG_STATE_CONSENT_LOST);
+	assert_false(la->streams[0].consent);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_kind(f, f->a, false, buf, sizeof(buf)), -ETIMEDOUT);
+	assert_true(call_find(&f->r.calls, "cons-1")->legs[1].streams[0].dropped >= 1);
+
+	/* A answers the next check: consent regained, media flows again */
+	n = recv_kind(f, f->a, true, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_true(stun_parse(&m, buf, (size_t)n) > 0);
+	stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_SUCCESS, m.tid);
+	stun_build_integrity(&b, (const uint8_t *)"peerpasswordpeerpassword", 24);
+	stun_build_fingerprint(&b);
+	send_to(f->a, ra, out, (size_t)stun_build_finish(&b));
+	for (int i = 0; i < 200 && la->state != CALL_LEG_STATE_CONNECTED; i++)
+		relay_poll(&f->r, 10);
+	assert_int_equal(la->state, CALL_LEG_STATE_CONNECTED);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_kind(f, f->a, false, buf, sizeof(buf)), sizeof(rtp));
+}
+
 /* A state file that is cut, garbled or from elsewhere costs calls, never the daemon. */
 static void state_file_malformed(void **state)
 {
@@ -792,6 +903,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ipv4_to_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
+		cmocka_unit_test_setup_teardown(recovered_consent, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(ng_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(delete_semantics, setup, teardown),
