@@ -639,10 +639,13 @@ void relay_sync_flows(struct relay *r, struct call *c)
 					continue;
 				}
 				f.id = s->flow_installed[comp] ? cur->id : ++r->next_flow_id;
+				/* a new key (the peer moved) is a new flow: the old
+				 * one's counters are folded in as it goes; the same
+				 * key with a new destination (the other leg's pair
+				 * changed) is replaced in place and keeps its
+				 * counters (fastpath.h), so nothing is folded then */
 				if (s->flow_installed[comp] && !flow_same_key(cur, &f))
 					flow_remove(r, s, comp);
-				else if (s->flow_installed[comp])
-					flow_counters_fold(r, s, comp);
 				err = fastpath_flow_install(r->fp, &f);
 				if (err) {
 					log_warn("call %s leg %s stream %u: fast path flow %s -> "

@@ -852,6 +852,174 @@ static void ice_restart_by_reoffer(void **state)
 	assert_int_equal(f->r.ports.nused, 2);
 }
 
+/* ---- a hand-rolled controlling ICE peer (leg A) on two or three sockets ---- */
+
+struct icepeer {
+	int fd[3];
+	uint16_t port[3];
+	unsigned rtp[3]; /* media datagrams received per socket */
+	const char *ufrag, *pwd;
+	char relay_ufrag[64], relay_pwd[64];
+	uint32_t tid;
+};
+
+static void get_attr(struct fixture *f, const char *name, char *out, size_t cap)
+{
+	const char *u = strstr(f->sdp_out, name);
+
+	assert_non_null(u);
+	u += strlen(name);
+	snprintf(out, cap, "%.*s", (int)strcspn(u, "\r\n"), u);
+}
+
+/* Run the relay; answer its checks as the peer would; count media. */
+static void peer_pump(struct fixture *f, struct icepeer *p)
+{
+	uint8_t buf[2048], out[512];
+	struct netaddr src;
+	struct stun_builder b;
+	struct stun_msg m;
+
+	relay_poll(&f->r, 0);
+	for (unsigned k = 0; k < 3; k++) {
+		socklen_t l = sizeof(src);
+		ssize_t n;
+
+		while ((n = recvfrom(p->fd[k], buf, sizeof(buf), MSG_DONTWAIT, &src.sa, &l)) > 0) {
+			l = sizeof(src);
+			if (!stun_is_message(buf, (size_t)n)) {
+				p->rtp[k]++;
+				continue;
+			}
+			if (stun_parse(&m, buf, (size_t)n) <= 0 || m.cls != STUN_CLASS_REQUEST)
+				continue;
+			stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING,
+					STUN_CLASS_SUCCESS, m.tid);
+			stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &src);
+			stun_build_integrity(&b, (const uint8_t *)p->pwd, strlen(p->pwd));
+			stun_build_fingerprint(&b);
+			sendto(p->fd[k], out, (size_t)stun_build_finish(&b), 0, &src.sa,
+			       netaddr_len(&src));
+		}
+	}
+}
+
+/* The controlling peer nominates the pair of its socket k (RFC 8445
+ * §8.1.1: a check with USE-CANDIDATE) until the relay selects it. */
+static void peer_nominate(struct fixture *f, struct icepeer *p, unsigned k, uint16_t relay_port,
+			  const struct call_stream *s)
+{
+	uint8_t out[512], tid[STUN_TID_LEN] = {0};
+	char user[160];
+	struct stun_builder b;
+
+	snprintf(user, sizeof(user), "%s:%s", p->relay_ufrag, p->ufrag);
+	for (int i = 0; i < 300; i++) {
+		struct pollfd pf = {.fd = p->fd[k], .events = POLLIN};
+
+		if (i % 5 == 0) {
+			p->tid++;
+			memcpy(tid, &p->tid, sizeof(p->tid));
+			stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING,
+					STUN_CLASS_REQUEST, tid);
+			stun_build_string(&b, STUN_ATTR_USERNAME, user);
+			stun_build_u32(&b, STUN_ATTR_PRIORITY, 1000u * (k + 1));
+			stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, 0x1234567890abcdefull);
+			stun_build_empty(&b, STUN_ATTR_USE_CANDIDATE);
+			stun_build_integrity(&b, (const uint8_t *)p->relay_pwd,
+					     strlen(p->relay_pwd));
+			stun_build_fingerprint(&b);
+			send_to(p->fd[k], relay_port, out, (size_t)stun_build_finish(&b));
+		}
+		peer_pump(f, p);
+		if (s->remote_set[CALL_COMP_RTP] &&
+		    netaddr_port(&s->remote[CALL_COMP_RTP]) == p->port[k])
+			return;
+		poll(&pf, 1, 10);
+	}
+	fail_msg("the relay never selected the pair of peer socket %u", k);
+}
+
+/* B sends one RTP packet; the peer socket it reaches, or -1. */
+static int media_lands(struct fixture *f, struct icepeer *p, uint16_t rb)
+{
+	unsigned before[3] = {p->rtp[0], p->rtp[1], p->rtp[2]};
+
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	for (int i = 0; i < 100; i++) {
+		peer_pump(f, p);
+		for (int k = 0; k < 3; k++)
+			if (p->rtp[k] != before[k])
+				return k;
+		poll(NULL, 0, 10);
+	}
+	return -1;
+}
+
+/*
+ * A pair change moves the media: the controlling peer renominates a
+ * higher-priority pair (RFC 8445 §8.1.1 lets the controlled side switch),
+ * then restarts ICE (re-INVITE with a new ufrag) and nominates a pair of
+ * the new generation, of lower priority. Each time the userspace forwarding
+ * target (here, --xdp off; with XDP the flow, replaced by relay_sync_flows)
+ * follows the newly selected pair.
+ */
+static void ice_pair_change(void **state)
+{
+	struct fixture *f = *state;
+	struct icepeer p = {.ufrag = "peer", .pwd = "peerpasswordpeerpassword"};
+	char offer[1024], answer[512];
+	const struct call_stream *s;
+	uint16_t ra, rb;
+	static const char fmt[] =
+		"v=0\r\no=- 1 %d IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+		"a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n%s";
+	char cands[256];
+
+	for (unsigned k = 0; k < 3; k++)
+		p.fd[k] = udp_sock(&p.port[k], 0);
+	snprintf(cands, sizeof(cands),
+		 "a=candidate:1 1 udp 1000 127.0.0.1 %u typ host\r\n"
+		 "a=candidate:2 1 udp 2000 127.0.0.1 %u typ host\r\n",
+		 p.port[0], p.port[1]);
+	snprintf(offer, sizeof(offer), fmt, 1, p.port[0], p.ufrag, p.pwd, cands);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "pairs-1", "ta", NULL, offer), 0);
+	rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "pairs-1", "ta", "tb", answer), 0);
+	ra = reply_port(f);
+	get_attr(f, "a=ice-ufrag:", p.relay_ufrag, sizeof(p.relay_ufrag));
+	get_attr(f, "a=ice-pwd:", p.relay_pwd, sizeof(p.relay_pwd));
+	s = &call_find(&f->r.calls, "pairs-1")->legs[0].streams[0];
+
+	/* nominated: the lower-priority pair first */
+	peer_nominate(f, &p, 0, ra, s);
+	assert_int_equal(media_lands(f, &p, rb), 0);
+	/* renominated: the higher-priority pair takes the media */
+	peer_nominate(f, &p, 1, ra, s);
+	assert_int_equal(media_lands(f, &p, rb), 1);
+	assert_int_equal(media_lands(f, &p, rb), 1);
+
+	/* ICE restart: new credentials, one candidate of lower priority */
+	p.ufrag = "peer2";
+	p.pwd = "peer2passwordpeer2password";
+	snprintf(cands, sizeof(cands), "a=candidate:1 1 udp 500 127.0.0.1 %u typ host\r\n",
+		 p.port[2]);
+	snprintf(offer, sizeof(offer), fmt, 2, p.port[2], p.ufrag, p.pwd, cands);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "pairs-1", "ta", NULL, offer), 0);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "pairs-1", "ta", "tb", answer), 0);
+	get_attr(f, "a=ice-ufrag:", p.relay_ufrag, sizeof(p.relay_ufrag));
+	get_attr(f, "a=ice-pwd:", p.relay_pwd, sizeof(p.relay_pwd));
+	peer_nominate(f, &p, 2, ra, s);
+	assert_int_equal(media_lands(f, &p, rb), 2);
+	for (unsigned k = 0; k < 3; k++)
+		close(p.fd[k]);
+}
+
 static void ice_flags(void **state)
 {
 	struct fixture *f = *state;
@@ -912,6 +1080,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
+		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
