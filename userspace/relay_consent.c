@@ -13,11 +13,12 @@
 
 #define CONSENT_MSG_MAX 700 /* bytes: USERNAME (<= 513) + the fixed attributes */
 
-static void random_bytes(void *buf, size_t len)
+void relay_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
-	/* transaction ids must be unguessable (RFC 8489 §6): the kernel's CSPRNG */
+	/* ufrag/pwd/tie-breakers/transaction ids must be unguessable (RFC 8445
+	 * §5.3, RFC 8489 §6): the kernel's CSPRNG, never a seeded PRNG */
 	while (len) {
 		ssize_t n = getrandom(p, len, 0);
 
@@ -52,7 +53,7 @@ static void arm(struct relay *r, struct call_leg *l, uint64_t now)
 
 	/* RFC 7675 §5.1: the interval is randomised to 0.8..1.2 of its value
 	 * so that checks of many legs do not fall into step */
-	random_bytes(&jitter, sizeof(jitter));
+	relay_random(&jitter, sizeof(jitter));
 	l->ice_timer.owner = l;
 	l->ice_timer.kind = RELAY_TIMER_ICE;
 	timerheap_set(&r->timers, &l->ice_timer,
@@ -67,7 +68,7 @@ static void send_check(struct call_leg *l, struct call_stream *s, unsigned comp)
 	struct stun_builder b;
 	int n;
 
-	random_bytes(s->consent_tid[comp], STUN_TID_LEN);
+	relay_random(s->consent_tid[comp], STUN_TID_LEN);
 	/* RFC 8445 §7.2.2: USERNAME is "<peer's ufrag>:<our ufrag>", the
 	 * integrity key the peer's password; PRIORITY as a peer-reflexive
 	 * candidate of ours (§7.1.1: type preference 110, component) and our
@@ -118,7 +119,7 @@ void relay_consent_start(struct relay *r, struct call_leg *l, uint64_t now_ms)
 {
 	bool any = false;
 
-	random_bytes(&l->consent_tiebreaker, sizeof(l->consent_tiebreaker));
+	relay_random(&l->consent_tiebreaker, sizeof(l->consent_tiebreaker));
 	for (unsigned i = 0; i < l->nstreams; i++) {
 		struct call_stream *s = &l->streams[i];
 

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "icepath/daemon_log.h"
 #include "icepath/ice.h"
@@ -29,18 +28,7 @@
 
 static void agent_random(void *buf, size_t len, void *ctx)
 {
-	uint8_t *p = buf;
-
-	/* ufrag/pwd/tie-breaker/transaction ids must be unguessable (RFC 8445
-	 * §5.3, RFC 8489 §6): the kernel's CSPRNG, never a seeded PRNG */
-	while (len) {
-		ssize_t n = getrandom(p, len, 0);
-
-		if (n <= 0)
-			continue;
-		p += n;
-		len -= (size_t)n;
-	}
+	relay_random(buf, len);
 }
 
 static void agent_log(void *ctx, enum ice_log_level level, const char *msg)
@@ -91,6 +79,9 @@ static int agent_create(struct relay *r, struct call_leg *l, bool controlling, b
 		.controlling = controlling,
 		.lite = lite,
 		.software = "icepath",
+		/* the same consent timing as recovered legs (relay_consent.c) */
+		.consent_interval_ms = r->opts.consent_interval_ms,
+		.consent_timeout_ms = r->opts.consent_timeout_ms,
 		.random = agent_random,
 		.log = agent_log,
 		.log_ctx = l,
@@ -424,9 +415,17 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 			"transport-protocol '%s': icepathd does not convert between RTP, SRTP "
 			"and DTLS-SRTP; the SDP keeps the sender's protocol",
 			ng_transport_str(req->transport));
+	/* rtpengine's force-relay keeps the peer's own non-relay candidates
+	 * and its c=/m= lines, adding the relay as one more ("relay" type)
+	 * candidate of an end-to-end ICE session: a pass-through mode icepath,
+	 * which terminates ICE on each leg, does not have */
 	if (req->ice == NG_ICE_FORCE_RELAY)
-		ng_reply_warn(rep, "ICE=force-relay is treated as ICE=force: the relay offers its "
-				   "own host candidates");
+		ng_reply_warn(rep, "ICE=force-relay (keep the peer's candidates, add the relay as "
+				   "a relay candidate) is not implemented: treated as ICE=force, "
+				   "the relay is the only candidate");
+	if ((req->flags & NG_FLAG_STRICT_SOURCE) && (req->flags & NG_FLAG_MEDIA_HANDOVER))
+		ng_reply_warn(rep, "strict-source and media-handover both given: media-handover "
+				   "applies");
 	if (req->rtcp_mux)
 		ng_reply_warn(rep, "rtcp-mux options are not implemented: the SDP's own a=rtcp-mux "
 				   "passes through");

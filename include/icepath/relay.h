@@ -127,6 +127,9 @@ int64_t relay_unix_time(uint64_t mono_ms);
  * answer for the consent timeout, forwarding toward the peer stops (and the
  * leg's inactivity timeout then ends the call), as on any other ICE leg.
  */
+/* Cryptographic randomness (getrandom): ICE credentials, tie-breakers,
+ * STUN transaction ids. */
+void relay_random(void *buf, size_t len);
 /* A recovered ICE leg: its streams' consent starts fresh, checks begin. */
 void relay_consent_start(struct relay *r, struct call_leg *l, uint64_t now_ms);
 /* The leg's timer fired: lose what timed out, send the next checks. */

@@ -1044,6 +1044,14 @@ static void ice_flags(void **state)
 	assert_non_null(strcasestr(f->sdp_out, " 1 udp "));
 	assert_non_null(strcasestr(f->sdp_out, " 2 udp "));
 	assert_null(strstr(f->sdp_out, "a=ice-lite"));
+	/* ICE=force-relay (rtpengine: a pass-through mode) is said to be
+	 * served as ICE=force, never silently */
+	next_ice = NG_ICE_FORCE_RELAY;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "force-relay-1", "ta", NULL, offer), 0);
+	assert_non_null(strstr(f->rep.warning, "ICE=force-relay"));
+	assert_non_null(strstr(f->rep.warning, "not implemented"));
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=ice-ufrag:"));
 	/* ICE=remove toward a SIP trunk from a WebRTC offer */
 	next_ice = NG_ICE_REMOVE;
 	assert_int_equal(ng(f, NG_CMD_OFFER, "remove-1", "ta", NULL, ice_offer), 0);

@@ -30,6 +30,10 @@ static const char usage[] =
 	"within --timeout (default 1000 ms) is retransmitted with the same cookie,\n"
 	"3 times. Warnings of the reply go to stderr.\n"
 	"\n"
+	"--flag NAME adds NAME to the request's \"flags\" list (repeatable), e.g.\n"
+	"media-handover, strict-source, trust-address; a name icepath does not know\n"
+	"is a usage error.\n"
+	"\n"
 	"Exit status: 0 done; 1 the relay answered with an error (printed), no reply,\n"
 	"or a file problem; 2 usage error.\n";
 
