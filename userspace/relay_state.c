@@ -7,7 +7,8 @@
  * percent-encoded (so a call-id with spaces or '%' survives):
  *
  *   icepath-state 1
- *   call <call-id> <created unix s>
+ *   call <call-id> <created unix s> [<latch mode: 0 default, 1 strict-source,
+ *        2 media-handover>]
  *   leg <side> <tag|-> <interface> <peer_ice 0|1> <ice_lite 0|1>
  *   stream <side> <index> <active> <rtcp_mux> <media> <proto> <local RTP addr:port>
  *          <remote RTP|-> <remote RTCP|-> <flow id RTP> <flow id RTCP> <ufrag|-> <pwd|->
@@ -125,7 +126,7 @@ int relay_state_save(struct relay *r)
 	for (struct call *c = r->calls.head; c; c = c->next) {
 		fputs("call ", f);
 		put_str(f, c->id);
-		fprintf(f, " %lld\n", (long long)relay_unix_time(c->created_ms));
+		fprintf(f, " %lld %d\n", (long long)relay_unix_time(c->created_ms), (int)c->latch);
 		for (unsigned side = 0; side < 2; side++) {
 			const struct call_leg *l = &c->legs[side];
 
@@ -406,6 +407,14 @@ int relay_state_recover(struct relay *r)
 				continue;
 			}
 			r->managed_calls++;
+			/* optional after the creation time: the latch mode */
+			if (strtok_r(NULL, " \n", &save)) {
+				char *t = strtok_r(NULL, " \n", &save);
+				int m = t ? atoi(t) : CALL_LATCH_DEFAULT;
+
+				if (m >= CALL_LATCH_DEFAULT && m <= CALL_LATCH_HANDOVER)
+					c->latch = (enum call_latch_mode)m;
+			}
 			continue;
 		}
 		if (!c || skip)

@@ -401,6 +401,13 @@ static void latching_modes(void **state)
 	assert_int_equal(call_find(&f->r.calls, "strict-1")->legs[0].streams[0].dropped, 1);
 	send_to(f->b, rb, rtp, sizeof(rtp));
 	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
+	/* the mode survives a restart from the state file */
+	assert_int_equal(relay_state_save(&f->r), 0);
+	relay_shutdown(&f->r);
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	assert_int_equal(call_find(&f->r.calls, "strict-1")->latch, CALL_LATCH_STRICT);
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_nothing(f, f->b);
 	assert_int_equal(ng(f, NG_CMD_DELETE, "strict-1", "ta", NULL, NULL), 0);
 
 	/* media-handover: the stream follows the newest source */
