@@ -24,6 +24,19 @@ const char *call_leg_state_str(enum call_leg_state s)
 	return "invalid";
 }
 
+const char *call_latch_mode_str(enum call_latch_mode m)
+{
+	switch (m) {
+	case CALL_LATCH_DEFAULT:
+		return "latch-once";
+	case CALL_LATCH_STRICT:
+		return "strict-source";
+	case CALL_LATCH_HANDOVER:
+		return "media-handover";
+	}
+	return "invalid";
+}
+
 #define BIT(s) (1u << (s))
 /* allowed[from] = set of states reachable in one move (see call.h diagram) */
 static const unsigned allowed[CALL_LEG_STATE_MAX] = {
@@ -184,6 +197,7 @@ int call_create(struct call_table *t, const char *id, uint64_t now_ms, struct ca
 		return -ENOMEM;
 	memcpy(c->id, id, strlen(id) + 1);
 	c->created_ms = c->last_activity_ms = now_ms;
+	timerheap_node_init(&c->delete_timer);
 	for (unsigned side = 0; side < 2; side++) {
 		c->legs[side].call = c;
 		c->legs[side].side = side;

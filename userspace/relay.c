@@ -440,44 +440,6 @@ drop:
 	r->user_dropped++;
 }
 
-/*
- * A leg recovered from the state file has no ICE agent, but its peer keeps
- * sending consent checks (RFC 7675) authenticated with the credentials the
- * relay gave it. Answering them with those credentials keeps the peer's
- * consent, so a daemon restart does not cut the call 30 s later. The relay's
- * own consent toward the peer is not run again for such a leg.
- */
-static void recovered_stun(struct call_leg *l, struct call_stream *s, unsigned comp,
-			   const struct netaddr *from, const uint8_t *buf, size_t len)
-{
-	char user[STUN_USERNAME_MAX];
-	uint8_t out[256];
-	struct stun_builder b;
-	struct stun_msg m;
-	const struct stun_attr *a;
-	size_t ul = strlen(s->local_ufrag);
-	int n;
-
-	if (!ul || stun_parse(&m, buf, len) < 0 || m.method != STUN_METHOD_BINDING ||
-	    m.cls != STUN_CLASS_REQUEST)
-		return;
-	/* RFC 8445 §7.3: USERNAME is "<our ufrag>:<peer ufrag>" */
-	a = stun_msg_find(&m, STUN_ATTR_USERNAME);
-	if (!a || stun_attr_get_string(&m, a, user, sizeof(user)) ||
-	    strncmp(user, s->local_ufrag, ul) || user[ul] != ':')
-		return;
-	if (stun_check_integrity(&m, (const uint8_t *)s->local_pwd, strlen(s->local_pwd)))
-		return;
-	stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_SUCCESS, m.tid);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, from);
-	stun_build_integrity(&b, (const uint8_t *)s->local_pwd, strlen(s->local_pwd));
-	stun_build_fingerprint(&b);
-	n = stun_build_finish(&b);
-	if (n > 0)
-		sendto(s->sock[comp].fd, out, (size_t)n, MSG_DONTWAIT, &from->sa,
-		       netaddr_len(from));
-}
-
 static void input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
 		  const uint8_t *buf, size_t len, uint64_t now)
 {
@@ -507,7 +469,7 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 	}
 	cls = demux_classify(buf[0], len > 1 ? buf[1] : 0, (__u32)len);
 	if (cls == DEMUX_STUN && l->recovered) {
-		recovered_stun(l, s, comp, from, buf, len);
+		relay_consent_input(r, l, s, comp, from, buf, len, now);
 		return;
 	}
 	if (cls != DEMUX_RTP && cls != DEMUX_RTCP && cls != DEMUX_DTLS && cls != DEMUX_ZRTP) {
@@ -515,7 +477,21 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 		return;
 	}
 	/* latching: a leg without ICE learns its peer from the first media
-	 * packet (SIP phones behind NAT announce private addresses) */
+	 * packet (SIP phones behind NAT announce private addresses); what a
+	 * later packet from another source does is the call's latch mode */
+	if (s->latched[comp] && !netaddr_equal(&s->remote[comp], from)) {
+		if (l->call->latch == CALL_LATCH_STRICT) {
+			s->dropped++;
+			r->user_dropped++;
+			return;
+		}
+		if (l->call->latch == CALL_LATCH_HANDOVER) {
+			s->latched[comp] = false;
+			log_info("call %s leg %s stream %u: media-handover: %s moves to %s",
+				 l->call->id, l->tag, s->index, comp ? "RTCP" : "RTP",
+				 netaddr_str(from, a, sizeof(a)));
+		}
+	}
 	if (!s->latched[comp]) {
 		s->latched[comp] = true;
 		if (!s->remote_set[comp] || !netaddr_equal(&s->remote[comp], from))
@@ -663,10 +639,13 @@ void relay_sync_flows(struct relay *r, struct call *c)
 					continue;
 				}
 				f.id = s->flow_installed[comp] ? cur->id : ++r->next_flow_id;
+				/* a new key (the peer moved) is a new flow: the old
+				 * one's counters are folded in as it goes; the same
+				 * key with a new destination (the other leg's pair
+				 * changed) is replaced in place and keeps its
+				 * counters (fastpath.h), so nothing is folded then */
 				if (s->flow_installed[comp] && !flow_same_key(cur, &f))
 					flow_remove(r, s, comp);
-				else if (s->flow_installed[comp])
-					flow_counters_fold(r, s, comp);
 				err = fastpath_flow_install(r->fp, &f);
 				if (err) {
 					log_warn("call %s leg %s stream %u: fast path flow %s -> "
@@ -752,6 +731,7 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why)
 			stream_close(r, &l->streams[i]);
 		call_leg_transition(&r->calls, l, CALL_LEG_STATE_CLOSED, why, now);
 	}
+	timerheap_remove(&r->timers, &c->delete_timer);
 	call_destroy(&r->calls, c);
 	relay_state_dirty(r);
 }
@@ -767,7 +747,7 @@ static uint64_t idle_since(const struct call_leg *l)
 {
 	uint64_t last = l->state_ms;
 
-	if (l->agent)
+	if (relay_leg_ice(l))
 		return last;
 	/* media from either side keeps a call alive: a muted phone or music
 	 * on hold sends nothing for minutes, its call is not dead */
@@ -785,7 +765,7 @@ void relay_idle_arm(struct relay *r, struct call_leg *l, uint64_t now_ms)
 {
 	if (!r->opts.inactivity_s || l->state == CALL_LEG_STATE_NEW ||
 	    l->state == CALL_LEG_STATE_CLOSED ||
-	    (l->agent && l->state == CALL_LEG_STATE_CONNECTED)) {
+	    (relay_leg_ice(l) && l->state == CALL_LEG_STATE_CONNECTED)) {
 		timerheap_remove(&r->timers, &l->idle_timer);
 		return;
 	}
@@ -799,13 +779,13 @@ static void idle_fire(struct relay *r, struct call_leg *l, uint64_t now)
 	uint64_t limit = r->opts.inactivity_s * 1000ull;
 	char why[256];
 
-	if (!l->agent)
+	if (!relay_leg_ice(l))
 		relay_refresh_counters(r, l->call);
 	if (now < idle_since(l) + limit) {
 		relay_idle_arm(r, l, now);
 		return;
 	}
-	if (l->agent)
+	if (relay_leg_ice(l))
 		snprintf(why, sizeof(why), "ICE leg %s %s for %u s (--inactivity-timeout)",
 			 l->tag[0] ? l->tag : "-", call_leg_state_str(l->state),
 			 r->opts.inactivity_s);
@@ -847,6 +827,8 @@ static void on_timers(struct relay *r)
 			if (l->agent) {
 				ice_agent_tick(l->agent, now);
 				relay_agent_drain(r, l, now);
+			} else if (l->recovered) {
+				relay_consent_tick(r, l, now);
 			}
 			break;
 		}
@@ -855,6 +837,9 @@ static void on_timers(struct relay *r)
 			break;
 		case RELAY_TIMER_STATE:
 			relay_state_save(r);
+			break;
+		case RELAY_TIMER_DELETE:
+			relay_call_delete(r, t->owner, "NG delete, after its delete-delay");
 			break;
 		}
 		out_flush(r);

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "icepath/daemon_log.h"
 #include "icepath/ice.h"
@@ -29,18 +28,7 @@
 
 static void agent_random(void *buf, size_t len, void *ctx)
 {
-	uint8_t *p = buf;
-
-	/* ufrag/pwd/tie-breaker/transaction ids must be unguessable (RFC 8445
-	 * §5.3, RFC 8489 §6): the kernel's CSPRNG, never a seeded PRNG */
-	while (len) {
-		ssize_t n = getrandom(p, len, 0);
-
-		if (n <= 0)
-			continue;
-		p += n;
-		len -= (size_t)n;
-	}
+	relay_random(buf, len);
 }
 
 static void agent_log(void *ctx, enum ice_log_level level, const char *msg)
@@ -91,6 +79,9 @@ static int agent_create(struct relay *r, struct call_leg *l, bool controlling, b
 		.controlling = controlling,
 		.lite = lite,
 		.software = "icepath",
+		/* the same consent timing as recovered legs (relay_consent.c) */
+		.consent_interval_ms = r->opts.consent_interval_ms,
+		.consent_timeout_ms = r->opts.consent_timeout_ms,
 		.random = agent_random,
 		.log = agent_log,
 		.log_ctx = l,
@@ -201,12 +192,24 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 		 * (0.0.0.0 is RFC 3264's "hold": no destination) */
 		for (unsigned c = 0; c < CALL_NCOMP; c++) {
 			const struct netaddr *a = c ? &d->default_rtcp : &d->default_rtp;
+			bool set = netaddr_family(a) && !netaddr_is_any(a) && netaddr_port(a);
+			bool moved = s->sdp_known[c] &&
+				     (set != s->sdp_set[c] ||
+				      (set && !netaddr_equal(a, &s->sdp_remote[c])));
 
-			if (s->latched[c] || (l->agent && s->ice))
+			s->sdp_known[c] = true;
+			s->sdp_set[c] = set;
+			if (set)
+				s->sdp_remote[c] = *a;
+			if (l->agent && s->ice)
 				continue;
-			s->remote_set[c] =
-				netaddr_family(a) && !netaddr_is_any(a) && netaddr_port(a);
-			if (s->remote_set[c])
+			/* a re-offer that moves the peer (a transfer keeping
+			 * the tags, a new network): learn it again */
+			if (s->latched[c] && !moved)
+				continue;
+			s->latched[c] = false;
+			s->remote_set[c] = set;
+			if (set)
 				s->remote[c] = *a;
 		}
 	}
@@ -290,6 +293,7 @@ static int leg_feed_agent(struct relay *r, struct call_leg *l, const struct sdp 
 			}
 		}
 		snprintf(s->remote_ufrag, sizeof(s->remote_ufrag), "%s", d->ufrag);
+		snprintf(s->remote_pwd, sizeof(s->remote_pwd), "%s", d->pwd);
 		for (size_t k = 0; k < d->n_cands; k++)
 			ice_agent_add_remote_candidate(l->agent, (unsigned)s->ice_stream,
 						       &d->cands[k]);
@@ -388,7 +392,8 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 	 * (symmetric, port latching), accept trickle, delete errors are fatal */
 	static const uint32_t honoured = NG_FLAG_TRUST_ADDRESS | NG_FLAG_SYMMETRIC |
 					 NG_FLAG_PORT_LATCHING | NG_FLAG_TRICKLE_ICE |
-					 NG_FLAG_FATAL | NG_FLAG_DEBUG;
+					 NG_FLAG_FATAL | NG_FLAG_DEBUG | NG_FLAG_STRICT_SOURCE |
+					 NG_FLAG_MEDIA_HANDOVER;
 	static const uint32_t replaced = NG_REPLACE_ORIGIN | NG_REPLACE_SESSION_CONNECTION;
 	uint32_t f = req->flags & ~honoured, rp = req->replace & ~replaced;
 
@@ -410,9 +415,17 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 			"transport-protocol '%s': icepathd does not convert between RTP, SRTP "
 			"and DTLS-SRTP; the SDP keeps the sender's protocol",
 			ng_transport_str(req->transport));
+	/* rtpengine's force-relay keeps the peer's own non-relay candidates
+	 * and its c=/m= lines, adding the relay as one more ("relay" type)
+	 * candidate of an end-to-end ICE session: a pass-through mode icepath,
+	 * which terminates ICE on each leg, does not have */
 	if (req->ice == NG_ICE_FORCE_RELAY)
-		ng_reply_warn(rep, "ICE=force-relay is treated as ICE=force: the relay offers its "
-				   "own host candidates");
+		ng_reply_warn(rep, "ICE=force-relay (keep the peer's candidates, add the relay as "
+				   "a relay candidate) is not implemented: treated as ICE=force, "
+				   "the relay is the only candidate");
+	if ((req->flags & NG_FLAG_STRICT_SOURCE) && (req->flags & NG_FLAG_MEDIA_HANDOVER))
+		ng_reply_warn(rep, "strict-source and media-handover both given: media-handover "
+				   "applies");
 	if (req->rtcp_mux)
 		ng_reply_warn(rep, "rtcp-mux options are not implemented: the SDP's own a=rtcp-mux "
 				   "passes through");
@@ -435,6 +448,32 @@ static void leg_start(struct relay *r, struct call_leg *l, uint64_t now)
 	}
 	call_leg_settle(&r->calls, l, now);
 	relay_idle_arm(r, l, now);
+}
+
+/* An offer/answer carrying "strict-source" or "media-handover" sets how
+ * the call's plain-RTP streams (both legs) treat a new source; one
+ * carrying neither leaves the mode as it was. */
+static void take_latch_mode(struct call *c, const struct ng_request *req)
+{
+	enum call_latch_mode m = c->latch;
+
+	if (req->flags & NG_FLAG_MEDIA_HANDOVER)
+		m = CALL_LATCH_HANDOVER;
+	else if (req->flags & NG_FLAG_STRICT_SOURCE)
+		m = CALL_LATCH_STRICT;
+	if (m != c->latch)
+		log_info("call %s: latching now %s", c->id, call_latch_mode_str(m));
+	c->latch = m;
+}
+
+/* An offer/answer for a call whose deletion is pending: the call goes on. */
+static void delete_cancel(struct relay *r, struct call *c)
+{
+	if (!c->delete_at_ms)
+		return;
+	log_info("call %s: pending delete cancelled by a new offer/answer", c->id);
+	c->delete_at_ms = 0;
+	timerheap_remove(&r->timers, &c->delete_timer);
 }
 
 static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *rep)
@@ -465,6 +504,8 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 		created = true;
 		r->managed_calls++;
 	}
+	delete_cancel(r, c);
+	take_latch_mode(c, req);
 	/* a re-offer may come from either side (re-INVITE by the callee) */
 	a = call_leg_by_tag(c, req->from_tag);
 	if (!a)
@@ -574,6 +615,8 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 	if (!c)
 		return ng_reply_error(rep, "answer for unknown call-id '%s' (no offer seen)",
 				      req->call_id);
+	delete_cancel(r, c);
+	take_latch_mode(c, req);
 	a = call_leg_by_tag(c, req->from_tag);
 	if (!a)
 		return ng_reply_error(rep, "answer: from-tag '%s' is no leg of call '%s'",
@@ -641,8 +684,18 @@ static void fill_ice(const struct call_leg *l, struct ng_leg_ice *ice)
 
 	memset(ice, 0, sizeof(*ice));
 	if (!l->agent) {
-		if (l->recovered && l->peer_ice)
-			snprintf(ice->state, sizeof(ice->state), "recovered");
+		if (!l->recovered || !l->peer_ice)
+			return;
+		snprintf(ice->state, sizeof(ice->state), "recovered");
+		/* the relay's own RFC 7675 checks (relay_consent.c) */
+		for (unsigned i = 0; i < l->nstreams; i++)
+			if (l->streams[i].ice) {
+				snprintf(ice->consent, sizeof(ice->consent), "%s",
+					 ice_consent_state_str(l->streams[i].consent
+								       ? ICE_CONSENT_STATE_GRANTED
+								       : ICE_CONSENT_STATE_LOST));
+				break;
+			}
 		return;
 	}
 	snprintf(ice->state, sizeof(ice->state), "%s",
@@ -732,14 +785,47 @@ static int ng_query(void *ctx, const struct ng_request *req, struct ng_reply *re
 	return 0;
 }
 
+/*
+ * rtpengine's delete: an unknown call or tag is a warning ("result": "ok")
+ * unless the "fatal" flag asks for an error. A from-tag names either party
+ * (a BYE from the callee carries the callee's tag as from-tag); the to-tag
+ * and via-branch select a dialogue or branch within a forked call, and an
+ * icepath call is one dialogue of two parties, so deleting any of it leaves
+ * nothing to relay: the whole call goes. "delete-delay" > 0 keeps the call
+ * (forwarding) for that many seconds, so a BYE retransmission or a
+ * re-INVITE racing the BYE still finds it; an offer/answer in that window
+ * cancels the pending deletion. Without the key deletion is immediate
+ * (icepath has no global delay; rtpengine's --delete-delay defaults to 30).
+ */
+static int delete_miss(const struct ng_request *req, struct ng_reply *rep, const char *what,
+		       const char *name)
+{
+	if (req->flags & NG_FLAG_FATAL)
+		return ng_reply_error(rep, "Unknown %s '%s'", what, name);
+	ng_reply_warn(rep, "Unknown %s '%s': nothing deleted", what, name);
+	return 0;
+}
+
 static int ng_delete(void *ctx, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct relay *r = ctx;
 	struct call *c = call_find(&r->calls, req->call_id);
+	uint64_t now = relay_now_ms();
 
 	if (!c)
-		return ng_reply_error(rep, "Unknown call-id '%s'", req->call_id);
+		return delete_miss(req, rep, "call-id", req->call_id);
+	if (req->from_tag[0] && !call_leg_by_tag(c, req->from_tag))
+		return delete_miss(req, rep, "from-tag", req->from_tag);
 	fill_call(r, c, rep);
+	if (req->has_delete_delay && req->delete_delay > 0) {
+		c->delete_at_ms = now + (uint64_t)req->delete_delay * 1000u;
+		c->delete_timer.owner = c;
+		c->delete_timer.kind = RELAY_TIMER_DELETE;
+		timerheap_set(&r->timers, &c->delete_timer, c->delete_at_ms);
+		log_info("call %s: NG delete: deleted in %lld s (delete-delay)", c->id,
+			 (long long)req->delete_delay);
+		return 0;
+	}
 	relay_call_delete(r, c, "NG delete");
 	return 0;
 }

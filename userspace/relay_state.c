@@ -7,11 +7,15 @@
  * percent-encoded (so a call-id with spaces or '%' survives):
  *
  *   icepath-state 1
- *   call <call-id> <created unix s>
+ *   call <call-id> <created unix s> [<latch mode: 0 default, 1 strict-source,
+ *        2 media-handover>]
  *   leg <side> <tag|-> <interface> <peer_ice 0|1> <ice_lite 0|1>
  *   stream <side> <index> <active> <rtcp_mux> <media> <proto> <local RTP addr:port>
  *          <remote RTP|-> <remote RTCP|-> <flow id RTP> <flow id RTCP> <ufrag|-> <pwd|->
- *   end
+ *          [<peer ufrag|-> <peer pwd|->]
+ *
+ * (the peer's credentials, for the recovered leg's own consent checks, are
+ * absent from files of older versions) *   end
  *
  * Written to FILE.tmp, fsync()ed, then rename()d over FILE: a reader sees
  * the old or the new file, never half of one.
@@ -122,7 +126,7 @@ int relay_state_save(struct relay *r)
 	for (struct call *c = r->calls.head; c; c = c->next) {
 		fputs("call ", f);
 		put_str(f, c->id);
-		fprintf(f, " %lld\n", (long long)relay_unix_time(c->created_ms));
+		fprintf(f, " %lld %d\n", (long long)relay_unix_time(c->created_ms), (int)c->latch);
 		for (unsigned side = 0; side < 2; side++) {
 			const struct call_leg *l = &c->legs[side];
 
@@ -153,6 +157,10 @@ int relay_state_save(struct relay *r)
 				put_str(f, uf);
 				fputc(' ', f);
 				put_str(f, pw);
+				fputc(' ', f);
+				put_str(f, s->remote_ufrag);
+				fputc(' ', f);
+				put_str(f, s->remote_pwd);
 				fputc('\n', f);
 			}
 		}
@@ -313,6 +321,12 @@ static int parse_stream(struct relay *r, struct call *c, char *save, unsigned si
 	if (get_str(tok[10], s->local_ufrag, sizeof(s->local_ufrag)) ||
 	    get_str(tok[11], s->local_pwd, sizeof(s->local_pwd)))
 		return -EINVAL;
+	/* optional: the peer's credentials (both or neither) */
+	tok[0] = strtok_r(NULL, " \n", &save);
+	tok[1] = tok[0] ? strtok_r(NULL, " \n", &save) : NULL;
+	if (tok[0] && (get_str(tok[0], s->remote_ufrag, sizeof(s->remote_ufrag)) ||
+		       get_str(tok[1], s->remote_pwd, sizeof(s->remote_pwd))))
+		return -EINVAL;
 	if (idx + 1 > l->nstreams)
 		l->nstreams = idx + 1;
 	return 0;
@@ -330,8 +344,9 @@ static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MA
 		call_leg_transition(&r->calls, l, CALL_LEG_STATE_ALLOCATED,
 				    "recovered from state file", now);
 		call_leg_settle(&r->calls, l, now);
-		if (!l->peer_ice)
-			relay_idle_arm(r, l, now);
+		if (l->peer_ice)
+			relay_consent_start(r, l, now);
+		relay_idle_arm(r, l, now);
 	}
 	relay_sync_flows(r, c);
 	memset(ids, 0, sizeof(uint64_t) * 2 * CALL_MAX_STREAMS * 2);
@@ -392,6 +407,14 @@ int relay_state_recover(struct relay *r)
 				continue;
 			}
 			r->managed_calls++;
+			/* optional after the creation time: the latch mode */
+			if (strtok_r(NULL, " \n", &save)) {
+				char *t = strtok_r(NULL, " \n", &save);
+				int m = t ? atoi(t) : CALL_LATCH_DEFAULT;
+
+				if (m >= CALL_LATCH_DEFAULT && m <= CALL_LATCH_HANDOVER)
+					c->latch = (enum call_latch_mode)m;
+			}
 			continue;
 		}
 		if (!c || skip)

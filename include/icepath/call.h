@@ -63,6 +63,22 @@ enum call_ice_mode {
 	CALL_ICE_REMOVE,  /* strip ICE toward this peer, plain RTP */
 };
 
+/*
+ * Which source a plain-RTP (non-ICE) stream accepts once it has latched onto
+ * its peer (rtpengine's NG flags). Latching itself: the first media packet's
+ * source becomes the destination of media toward that leg; a re-offer whose
+ * SDP moves the peer starts learning again.
+ */
+enum call_latch_mode {
+	/* later packets from another source are forwarded, but never move
+	 * the destination: a stray or spoofed packet cannot steal the stream */
+	CALL_LATCH_DEFAULT,
+	CALL_LATCH_STRICT,   /* "strict-source": packets from another source are dropped */
+	CALL_LATCH_HANDOVER, /* "media-handover": the latest source is re-latched */
+};
+
+const char *call_latch_mode_str(enum call_latch_mode m);
+
 struct call_counters {
 	uint64_t packets, bytes;
 };
@@ -99,6 +115,11 @@ struct call_stream {
 	struct netaddr remote[CALL_NCOMP];
 	bool remote_set[CALL_NCOMP];
 	bool latched[CALL_NCOMP]; /* plain RTP: learned from the first packet */
+	/* The peer's address as its last SDP gave it (sdp_known: an SDP was
+	 * read; a recovered stream has none), so a re-offer that moves the
+	 * peer is told from one that repeats it. */
+	struct netaddr sdp_remote[CALL_NCOMP];
+	bool sdp_set[CALL_NCOMP], sdp_known[CALL_NCOMP];
 	/* The selected pair goes through the relay's own TURN allocation: the
 	 * fast path cannot frame it, userspace forwards. */
 	bool via_turn;
@@ -107,6 +128,11 @@ struct call_stream {
 	bool consent;
 	char local_type[8], remote_type[8]; /* selected pair's candidate types */
 	char remote_ufrag[260]; /* peer's ice-ufrag: a change is an ICE restart (RFC 8445 §9) */
+	char remote_pwd[260];	/* peer's ice-pwd: a recovered leg's consent checks use it */
+	/* RFC 7675 on a recovered leg (no agent): the last check's transaction
+	 * id and when an authenticated answer last came, per component. */
+	uint8_t consent_tid[CALL_NCOMP][12];
+	uint64_t consent_ok_ms[CALL_NCOMP];
 	/* The relay's own ufrag/pwd on this stream, kept so that a restarted
 	 * daemon can still answer the peer's consent checks (RFC 7675). */
 	char local_ufrag[260], local_pwd[260];
@@ -142,6 +168,8 @@ struct call_leg {
 	struct ice_agent *agent; /* NULL without ICE; owned by the daemon */
 	bool agent_started;
 	bool recovered;			  /* rebuilt from the state file: no ICE agent state */
+	uint64_t consent_tiebreaker;	  /* recovered ICE leg's checks (RFC 8445 §7.1.3) */
+	bool consent_answered;		  /* the peer answered a recovered leg's check */
 	struct timerheap_node ice_timer;  /* agent's next deadline */
 	struct timerheap_node idle_timer; /* inactivity check (plain RTP) */
 };
@@ -151,6 +179,12 @@ struct call {
 	struct call_leg legs[2];
 	uint64_t created_ms;
 	uint64_t last_activity_ms;
+	/* NG delete with "delete-delay": the call lives (and forwards) until
+	 * delete_at_ms, so a late BYE retransmission or a re-INVITE racing the
+	 * BYE still finds it; 0 = no deletion pending. */
+	uint64_t delete_at_ms;
+	struct timerheap_node delete_timer;
+	enum call_latch_mode latch; /* set by every offer/answer's flags */
 	struct call *hnext;	  /* hash chain */
 	struct call *next, *prev; /* list of all calls, creation order */
 };

@@ -55,6 +55,9 @@ struct daemon_opts {
 	enum daemon_log_level log_level;
 	bool foreground;
 	unsigned inactivity_s;
+	/* RFC 7675 consent check interval and timeout, ms; 0: the RFC's 5 s
+	 * and 30 s (ICE_CONSENT_*). No option sets them: tests shorten them. */
+	uint32_t consent_interval_ms, consent_timeout_ms;
 	bool help, version;
 };
 

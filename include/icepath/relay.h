@@ -45,6 +45,7 @@ enum relay_timer_kind {
 	RELAY_TIMER_ICE = 1, /* owner: struct call_leg */
 	RELAY_TIMER_IDLE,    /* owner: struct call_leg */
 	RELAY_TIMER_STATE,   /* owner: struct relay */
+	RELAY_TIMER_DELETE,  /* owner: struct call (NG delete-delay) */
 };
 
 struct relay_evsrc {
@@ -117,6 +118,32 @@ void relay_idle_arm(struct relay *r, struct call_leg *l, uint64_t now_ms);
 void relay_state_dirty(struct relay *r);
 /* Unix seconds for a monotonic ms stamp (query's "last packet"). */
 int64_t relay_unix_time(uint64_t mono_ms);
+
+/*
+ * relay_consent.c: a leg recovered from the state file has no ICE agent, but
+ * it keeps RFC 7675 consent both ways: it answers the peer's checks with the
+ * credentials the relay gave it, and runs its own checks toward the peer's
+ * selected address with the peer's credentials; without an authenticated
+ * answer for the consent timeout, forwarding toward the peer stops (and the
+ * leg's inactivity timeout then ends the call), as on any other ICE leg.
+ */
+/* Cryptographic randomness (getrandom): ICE credentials, tie-breakers,
+ * STUN transaction ids. */
+void relay_random(void *buf, size_t len);
+/* A recovered ICE leg: its streams' consent starts fresh, checks begin. */
+void relay_consent_start(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* The leg's timer fired: lose what timed out, send the next checks. */
+void relay_consent_tick(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* A STUN message on a recovered leg's socket: a check to answer or an
+ * answer to one of ours. Anything else is ignored. */
+void relay_consent_input(struct relay *r, struct call_leg *l, struct call_stream *s,
+			 unsigned comp, const struct netaddr *from, const uint8_t *buf, size_t len,
+			 uint64_t now_ms);
+/* The leg speaks ICE: an agent, or recovered with the peer's ICE. */
+static inline bool relay_leg_ice(const struct call_leg *l)
+{
+	return l->agent || (l->recovered && l->peer_ice);
+}
 
 /* relay_ng.c */
 extern const struct ng_ops relay_ng_ops;

@@ -4,7 +4,8 @@
 # kill -9 of icepathd during media: the pinned fast path keeps forwarding
 # while no daemon runs, the restarted daemon recovers the call from its state
 # file and answers the peers' consent checks with the credentials it gave
-# them (the peers' consent timeout is cut to 6 s, so this is tested), and the
+# them (the peers' consent timeout is cut to 6 s, so this is tested), runs
+# its own consent checks toward them (answered, per the log), and the
 # receivers' sequence-number counts show that no packet was lost. Then a restart without the state file removes the orphan flows and
 # says so.
 set -u
@@ -45,6 +46,12 @@ if ! grep -q "recovered 1 calls" "$ICPD_LOG"; then
 fi
 grep -q "orphan" "$ICPD_LOG" && icp_fail "the restarted daemon removed a flow of a recovered call"
 icpd_query "$CALL" >/dev/null || icp_fail "the recovered call is not known to NG"
+# the recovered legs run their own RFC 7675 checks toward the peers, and the
+# peers (the relay's credentials and roles as before the crash) answer them
+for tag in caller-tag callee-tag; do
+	WAIT_SECS=10 wait_for grep -q "leg $tag: the peer answers the recovered leg's consent" \
+		"$ICPD_LOG" || icp_fail "leg $tag: no answer to the recovered leg's consent checks"
+done
 
 icpd_wait_peer caller 50
 icpd_wait_peer callee 50

@@ -21,6 +21,7 @@
 
 #include "icepath/relay.h"
 #include "icepath/sdp.h"
+#include "icepath/stun.h"
 
 struct fixture {
 	struct daemon_opts o;
@@ -130,6 +131,7 @@ static const char *next_dir[2];
 static enum ng_ice next_ice;
 static enum ng_ice_lite next_lite;
 static uint32_t next_flags, next_replace;
+static int64_t next_delete_delay = -1; /* -1: no "delete-delay" key */
 
 static int ng(struct fixture *f, enum ng_command cmd, const char *call, const char *from,
 	      const char *to, const char *sdp)
@@ -142,6 +144,11 @@ static int ng(struct fixture *f, enum ng_command cmd, const char *call, const ch
 	req.ice_lite = next_lite;
 	req.flags = next_flags;
 	req.replace = next_replace;
+	if (next_delete_delay >= 0) {
+		req.has_delete_delay = true;
+		req.delete_delay = next_delete_delay;
+	}
+	next_delete_delay = -1;
 	next_ice = NG_ICE_UNSET;
 	next_lite = NG_ICE_LITE_UNSET;
 	next_flags = next_replace = 0;
@@ -358,6 +365,86 @@ static void latching(void **state)
 	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
 }
 
+/* Nothing arrives on fd while the relay runs for a while. */
+static void assert_nothing(struct fixture *f, int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	for (int i = 0; i < 50; i++)
+		relay_poll(&f->r, 5);
+	assert_int_equal(poll(&p, 1, 0), 0);
+}
+
+/*
+ * rtpengine's latching flags: "strict-source" drops packets from another
+ * source once latched; "media-handover" re-latches to the newest source;
+ * the default keeps the latched peer (see latching above); a re-offer whose
+ * SDP moves the peer makes the relay learn again.
+ */
+static void latching_modes(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from, pa3;
+	int a3 = udp_sock(&pa3, 0);
+	char offer[512];
+
+	/* strict-source: latched to pa2, a packet from pa is dropped */
+	next_flags = NG_FLAG_STRICT_SOURCE;
+	phones(f, "strict-1", &ra, &rb);
+	assert_string_equal(f->rep.warning, "");
+	assert_int_equal(call_find(&f->r.calls, "strict-1")->latch, CALL_LATCH_STRICT);
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_nothing(f, f->b);
+	assert_int_equal(call_find(&f->r.calls, "strict-1")->legs[0].streams[0].dropped, 1);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
+	/* the mode survives a restart from the state file */
+	assert_int_equal(relay_state_save(&f->r), 0);
+	relay_shutdown(&f->r);
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	assert_int_equal(call_find(&f->r.calls, "strict-1")->latch, CALL_LATCH_STRICT);
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_nothing(f, f->b);
+	assert_int_equal(ng(f, NG_CMD_DELETE, "strict-1", "ta", NULL, NULL), 0);
+
+	/* media-handover: the stream follows the newest source */
+	next_flags = NG_FLAG_MEDIA_HANDOVER;
+	phones(f, "handover-1", &ra, &rb);
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_nothing(f, f->a2);
+	assert_int_equal(ng(f, NG_CMD_DELETE, "handover-1", "ta", NULL, NULL), 0);
+
+	/* default: latched to pa2; a re-offer moving A to pa3 learns again
+	 * (media goes to the new SDP address before A sends anything) */
+	phones(f, "move-1", &ra, &rb);
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n",
+		 f->pa); /* the same SDP again: still latched to pa2 */
+	assert_int_equal(ng(f, NG_CMD_OFFER, "move-1", "ta", NULL, offer), 0);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=sendrecv\r\n",
+		 pa3);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "move-1", "ta", NULL, offer), 0);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, a3, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_nothing(f, f->a2);
+	close(a3);
+}
+
 static void state_file_restart(void **state)
 {
 	struct fixture *f = *state;
@@ -380,6 +467,116 @@ static void state_file_restart(void **state)
 	send_to(f->a2, ra, rtp, sizeof(rtp));
 	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
 	assert_int_equal(from, rb);
+}
+
+/* Run the relay until fd gets a datagram of the wanted kind (STUN or not). */
+static ssize_t recv_kind(struct fixture *f, int fd, bool stun, uint8_t *buf, size_t cap)
+{
+	for (int i = 0; i < 300; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		relay_poll(&f->r, 0);
+		if (poll(&p, 1, 10) != 1)
+			continue;
+		n = recv(fd, buf, cap, 0);
+		if (n > 0 && stun_is_message(buf, (size_t)n) == stun)
+			return n;
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * kill -9 and restart: a recovered ICE leg runs RFC 7675 consent toward its
+ * peer (checks with the peer's credentials, its role, a fresh transaction
+ * id each), keeps forwarding while the peer answers, stops when it does not
+ * for the consent timeout (cut to 1.5 s here), and regains on an answer.
+ */
+static void recovered_consent(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048], out[512];
+	char path[128], user[600];
+	struct stun_builder b;
+	struct stun_msg m;
+	const struct stun_attr *at;
+	struct call_leg *la;
+	uint16_t ra = f->o.port_min, rb = (uint16_t)(f->o.port_min + 2);
+	ssize_t n;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/calls.state", f->dir);
+	relay_shutdown(&f->r);
+	fp = fopen(path, "w");
+	/* leg 0: a WebRTC peer (A, pa) that the relay connected by ICE before
+	 * the crash; leg 1: a plain phone (B) */
+	fprintf(fp,
+		"icepath-state 1\ncall cons-1 0\nleg 0 ta lo 1 0\n"
+		"stream 0 0 1 1 audio UDP/TLS/RTP/SAVPF 127.0.0.1:%u 127.0.0.1:%u - 0 0 "
+		"relayufrag relaypasswordrelaypassword peerufrag peerpasswordpeerpassword\n"
+		"leg 1 tb lo 0 0\n"
+		"stream 1 0 1 0 audio RTP/AVP 127.0.0.1:%u 127.0.0.1:%u 127.0.0.1:%u 0 0 - -\n"
+		"end\n",
+		ra, f->pa, rb, f->pb, f->pb + 1);
+	fclose(fp);
+	f->o.consent_interval_ms = 200;
+	f->o.consent_timeout_ms = 1500;
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	la = &call_find(&f->r.calls, "cons-1")->legs[0];
+	assert_int_equal(la->state, CALL_LEG_STATE_CONNECTED);
+
+	/* the relay's check toward A: RFC 8445 §7.2.2 USERNAME, A's password,
+	 * controlled (the relay answered A's offer) */
+	n = recv_kind(f, f->a, true, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_true(stun_parse(&m, buf, (size_t)n) > 0);
+	assert_int_equal(m.cls, STUN_CLASS_REQUEST);
+	at = stun_msg_find(&m, STUN_ATTR_USERNAME);
+	assert_non_null(at);
+	assert_int_equal(stun_attr_get_string(&m, at, user, sizeof(user)), 0);
+	assert_string_equal(user, "peerufrag:relayufrag");
+	assert_int_equal(stun_check_integrity(&m, (const uint8_t *)"peerpasswordpeerpassword", 24),
+			 0);
+	assert_non_null(stun_msg_find(&m, STUN_ATTR_ICE_CONTROLLED));
+	assert_non_null(stun_msg_find(&m, STUN_ATTR_PRIORITY));
+
+	/* answered (as A would): consent holds, B's media reaches A */
+	for (int round = 0; round < 3; round++) {
+		stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_SUCCESS,
+				m.tid);
+		stun_build_integrity(&b, (const uint8_t *)"peerpasswordpeerpassword", 24);
+		stun_build_fingerprint(&b);
+		send_to(f->a, ra, out, (size_t)stun_build_finish(&b));
+		n = recv_kind(f, f->a, true, buf, sizeof(buf));
+		assert_true(n > 0);
+		assert_true(stun_parse(&m, buf, (size_t)n) > 0);
+	}
+	assert_true(la->streams[0].consent);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_kind(f, f->a, false, buf, sizeof(buf)), sizeof(rtp));
+
+	/* A vanishes: no more answers; consent is lost, forwarding stops */
+	for (int i = 0; i < 1000 && la->state != CALL_LEG_STATE_CONSENT_LOST; i++)
+		relay_poll(&f->r, 10);
+	assert_int_equal(la->state, CALL_LEG_STATE_CONSENT_LOST);
+	assert_false(la->streams[0].consent);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_kind(f, f->a, false, buf, sizeof(buf)), -ETIMEDOUT);
+	assert_true(call_find(&f->r.calls, "cons-1")->legs[1].streams[0].dropped >= 1);
+
+	/* A answers the next check: consent regained, media flows again */
+	n = recv_kind(f, f->a, true, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_true(stun_parse(&m, buf, (size_t)n) > 0);
+	stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_SUCCESS, m.tid);
+	stun_build_integrity(&b, (const uint8_t *)"peerpasswordpeerpassword", 24);
+	stun_build_fingerprint(&b);
+	send_to(f->a, ra, out, (size_t)stun_build_finish(&b));
+	for (int i = 0; i < 200 && la->state != CALL_LEG_STATE_CONNECTED; i++)
+		relay_poll(&f->r, 10);
+	assert_int_equal(la->state, CALL_LEG_STATE_CONNECTED);
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	assert_int_equal(recv_kind(f, f->a, false, buf, sizeof(buf)), sizeof(rtp));
 }
 
 /* A state file that is cut, garbled or from elsewhere costs calls, never the daemon. */
@@ -446,10 +643,10 @@ static void ng_errors(void **state)
 		 "m=audio %u RTP/AVP 0\r\n",
 		 f->pa);
 	netaddr_from_str(&f->r.opts.ifaces[0].advertised, "192.0.2.77", 0);
-	next_flags = NG_FLAG_STRICT_SOURCE | NG_FLAG_TRUST_ADDRESS;
+	next_flags = NG_FLAG_LOOP_PROTECT | NG_FLAG_TRUST_ADDRESS;
 	next_replace = NG_REPLACE_ORIGIN | NG_REPLACE_USERNAME;
 	assert_int_equal(ng(f, NG_CMD_OFFER, "warn-1", "x", NULL, offer), 0);
-	assert_non_null(strstr(f->rep.warning, "strict-source"));
+	assert_non_null(strstr(f->rep.warning, "loop-protect"));
 	assert_null(strstr(f->rep.warning, "trust-address"));
 	assert_non_null(strstr(f->rep.warning, "username"));
 	assert_null(strstr(f->rep.warning, "origin"));
@@ -474,7 +671,62 @@ static void ng_errors(void **state)
 	/* a failed offer leaves no call and no port behind */
 	assert_int_equal(f->r.calls.ncalls, 0);
 	assert_int_equal(f->r.ports.nused, 0);
+	next_flags = NG_FLAG_FATAL;
 	assert_int_equal(ng(f, NG_CMD_DELETE, "c", NULL, NULL, NULL), -EINVAL);
+}
+
+/*
+ * rtpengine's delete: unknown call or tag is a warning unless "fatal"; a
+ * from-tag of either party (with or without the to-tag) deletes the call;
+ * "delete-delay" keeps it forwarding for that long; a new offer cancels.
+ */
+static void delete_semantics(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+	struct call *c;
+
+	phones(f, "del-1", &ra, &rb);
+	assert_int_equal(ng(f, NG_CMD_DELETE, "no-such-call", "ta", NULL, NULL), 0);
+	assert_non_null(strstr(f->rep.warning, "Unknown call-id 'no-such-call'"));
+	next_flags = NG_FLAG_FATAL;
+	assert_int_equal(ng(f, NG_CMD_DELETE, "no-such-call", "ta", NULL, NULL), -EINVAL);
+	assert_non_null(strstr(f->rep.error_reason, "Unknown call-id"));
+	/* a tag of no party of this call deletes nothing */
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-1", "other-branch", NULL, NULL), 0);
+	assert_non_null(strstr(f->rep.warning, "from-tag 'other-branch'"));
+	assert_int_equal(f->r.calls.ncalls, 1);
+	next_flags = NG_FLAG_FATAL;
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-1", "other-branch", NULL, NULL), -EINVAL);
+	assert_int_equal(f->r.calls.ncalls, 1);
+	/* the callee's BYE (its tag as from-tag), 1 s delete-delay: the call
+	 * still forwards, then goes with its ports */
+	next_delete_delay = 1;
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-1", "tb", "ta", NULL), 0);
+	assert_string_equal(f->rep.warning, "");
+	assert_true(f->rep.has_call); /* the reply carries the call's statistics */
+	assert_int_equal(f->r.calls.ncalls, 1);
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	for (int i = 0; i < 400 && f->r.calls.ncalls; i++)
+		relay_poll(&f->r, 10);
+	assert_int_equal(f->r.calls.ncalls, 0);
+	assert_int_equal(f->r.ports.nused, 0);
+	/* a re-offer during the delay cancels the deletion */
+	phones(f, "del-2", &ra, &rb);
+	next_delete_delay = 30;
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-2", "ta", "tb", NULL), 0);
+	c = call_find(&f->r.calls, "del-2");
+	assert_non_null(c);
+	assert_true(c->delete_at_ms != 0);
+	phones(f, "del-2", &ra, &rb);
+	assert_int_equal(c->delete_at_ms, 0);
+	assert_int_equal(c->delete_timer.index, SIZE_MAX);
+	/* from-tag + to-tag, no delay: the call is gone at once */
+	assert_int_equal(ng(f, NG_CMD_DELETE, "del-2", "ta", "tb", NULL), 0);
+	assert_null(call_find(&f->r.calls, "del-2"));
+	assert_int_equal(f->r.ports.nused, 0);
 }
 
 static void ice_offer_gets_relay_ice(void **state)
@@ -607,6 +859,174 @@ static void ice_restart_by_reoffer(void **state)
 	assert_int_equal(f->r.ports.nused, 2);
 }
 
+/* ---- a hand-rolled controlling ICE peer (leg A) on two or three sockets ---- */
+
+struct icepeer {
+	int fd[3];
+	uint16_t port[3];
+	unsigned rtp[3]; /* media datagrams received per socket */
+	const char *ufrag, *pwd;
+	char relay_ufrag[64], relay_pwd[64];
+	uint32_t tid;
+};
+
+static void get_attr(struct fixture *f, const char *name, char *out, size_t cap)
+{
+	const char *u = strstr(f->sdp_out, name);
+
+	assert_non_null(u);
+	u += strlen(name);
+	snprintf(out, cap, "%.*s", (int)strcspn(u, "\r\n"), u);
+}
+
+/* Run the relay; answer its checks as the peer would; count media. */
+static void peer_pump(struct fixture *f, struct icepeer *p)
+{
+	uint8_t buf[2048], out[512];
+	struct netaddr src;
+	struct stun_builder b;
+	struct stun_msg m;
+
+	relay_poll(&f->r, 0);
+	for (unsigned k = 0; k < 3; k++) {
+		socklen_t l = sizeof(src);
+		ssize_t n;
+
+		while ((n = recvfrom(p->fd[k], buf, sizeof(buf), MSG_DONTWAIT, &src.sa, &l)) > 0) {
+			l = sizeof(src);
+			if (!stun_is_message(buf, (size_t)n)) {
+				p->rtp[k]++;
+				continue;
+			}
+			if (stun_parse(&m, buf, (size_t)n) <= 0 || m.cls != STUN_CLASS_REQUEST)
+				continue;
+			stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING,
+					STUN_CLASS_SUCCESS, m.tid);
+			stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &src);
+			stun_build_integrity(&b, (const uint8_t *)p->pwd, strlen(p->pwd));
+			stun_build_fingerprint(&b);
+			sendto(p->fd[k], out, (size_t)stun_build_finish(&b), 0, &src.sa,
+			       netaddr_len(&src));
+		}
+	}
+}
+
+/* The controlling peer nominates the pair of its socket k (RFC 8445
+ * §8.1.1: a check with USE-CANDIDATE) until the relay selects it. */
+static void peer_nominate(struct fixture *f, struct icepeer *p, unsigned k, uint16_t relay_port,
+			  const struct call_stream *s)
+{
+	uint8_t out[512], tid[STUN_TID_LEN] = {0};
+	char user[160];
+	struct stun_builder b;
+
+	snprintf(user, sizeof(user), "%s:%s", p->relay_ufrag, p->ufrag);
+	for (int i = 0; i < 300; i++) {
+		struct pollfd pf = {.fd = p->fd[k], .events = POLLIN};
+
+		if (i % 5 == 0) {
+			p->tid++;
+			memcpy(tid, &p->tid, sizeof(p->tid));
+			stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING,
+					STUN_CLASS_REQUEST, tid);
+			stun_build_string(&b, STUN_ATTR_USERNAME, user);
+			stun_build_u32(&b, STUN_ATTR_PRIORITY, 1000u * (k + 1));
+			stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, 0x1234567890abcdefull);
+			stun_build_empty(&b, STUN_ATTR_USE_CANDIDATE);
+			stun_build_integrity(&b, (const uint8_t *)p->relay_pwd,
+					     strlen(p->relay_pwd));
+			stun_build_fingerprint(&b);
+			send_to(p->fd[k], relay_port, out, (size_t)stun_build_finish(&b));
+		}
+		peer_pump(f, p);
+		if (s->remote_set[CALL_COMP_RTP] &&
+		    netaddr_port(&s->remote[CALL_COMP_RTP]) == p->port[k])
+			return;
+		poll(&pf, 1, 10);
+	}
+	fail_msg("the relay never selected the pair of peer socket %u", k);
+}
+
+/* B sends one RTP packet; the peer socket it reaches, or -1. */
+static int media_lands(struct fixture *f, struct icepeer *p, uint16_t rb)
+{
+	unsigned before[3] = {p->rtp[0], p->rtp[1], p->rtp[2]};
+
+	send_to(f->b, rb, rtp, sizeof(rtp));
+	for (int i = 0; i < 100; i++) {
+		peer_pump(f, p);
+		for (int k = 0; k < 3; k++)
+			if (p->rtp[k] != before[k])
+				return k;
+		poll(NULL, 0, 10);
+	}
+	return -1;
+}
+
+/*
+ * A pair change moves the media: the controlling peer renominates a
+ * higher-priority pair (RFC 8445 §8.1.1 lets the controlled side switch),
+ * then restarts ICE (re-INVITE with a new ufrag) and nominates a pair of
+ * the new generation, of lower priority. Each time the userspace forwarding
+ * target (here, --xdp off; with XDP the flow, replaced by relay_sync_flows)
+ * follows the newly selected pair.
+ */
+static void ice_pair_change(void **state)
+{
+	struct fixture *f = *state;
+	struct icepeer p = {.ufrag = "peer", .pwd = "peerpasswordpeerpassword"};
+	char offer[1024], answer[512];
+	const struct call_stream *s;
+	uint16_t ra, rb;
+	static const char fmt[] =
+		"v=0\r\no=- 1 %d IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+		"a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n%s";
+	char cands[256];
+
+	for (unsigned k = 0; k < 3; k++)
+		p.fd[k] = udp_sock(&p.port[k], 0);
+	snprintf(cands, sizeof(cands),
+		 "a=candidate:1 1 udp 1000 127.0.0.1 %u typ host\r\n"
+		 "a=candidate:2 1 udp 2000 127.0.0.1 %u typ host\r\n",
+		 p.port[0], p.port[1]);
+	snprintf(offer, sizeof(offer), fmt, 1, p.port[0], p.ufrag, p.pwd, cands);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "pairs-1", "ta", NULL, offer), 0);
+	rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "pairs-1", "ta", "tb", answer), 0);
+	ra = reply_port(f);
+	get_attr(f, "a=ice-ufrag:", p.relay_ufrag, sizeof(p.relay_ufrag));
+	get_attr(f, "a=ice-pwd:", p.relay_pwd, sizeof(p.relay_pwd));
+	s = &call_find(&f->r.calls, "pairs-1")->legs[0].streams[0];
+
+	/* nominated: the lower-priority pair first */
+	peer_nominate(f, &p, 0, ra, s);
+	assert_int_equal(media_lands(f, &p, rb), 0);
+	/* renominated: the higher-priority pair takes the media */
+	peer_nominate(f, &p, 1, ra, s);
+	assert_int_equal(media_lands(f, &p, rb), 1);
+	assert_int_equal(media_lands(f, &p, rb), 1);
+
+	/* ICE restart: new credentials, one candidate of lower priority */
+	p.ufrag = "peer2";
+	p.pwd = "peer2passwordpeer2password";
+	snprintf(cands, sizeof(cands), "a=candidate:1 1 udp 500 127.0.0.1 %u typ host\r\n",
+		 p.port[2]);
+	snprintf(offer, sizeof(offer), fmt, 2, p.port[2], p.ufrag, p.pwd, cands);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "pairs-1", "ta", NULL, offer), 0);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "pairs-1", "ta", "tb", answer), 0);
+	get_attr(f, "a=ice-ufrag:", p.relay_ufrag, sizeof(p.relay_ufrag));
+	get_attr(f, "a=ice-pwd:", p.relay_pwd, sizeof(p.relay_pwd));
+	peer_nominate(f, &p, 2, ra, s);
+	assert_int_equal(media_lands(f, &p, rb), 2);
+	for (unsigned k = 0; k < 3; k++)
+		close(p.fd[k]);
+}
+
 static void ice_flags(void **state)
 {
 	struct fixture *f = *state;
@@ -631,6 +1051,14 @@ static void ice_flags(void **state)
 	assert_non_null(strcasestr(f->sdp_out, " 1 udp "));
 	assert_non_null(strcasestr(f->sdp_out, " 2 udp "));
 	assert_null(strstr(f->sdp_out, "a=ice-lite"));
+	/* ICE=force-relay (rtpengine: a pass-through mode) is said to be
+	 * served as ICE=force, never silently */
+	next_ice = NG_ICE_FORCE_RELAY;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "force-relay-1", "ta", NULL, offer), 0);
+	assert_non_null(strstr(f->rep.warning, "ICE=force-relay"));
+	assert_non_null(strstr(f->rep.warning, "not implemented"));
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=ice-ufrag:"));
 	/* ICE=remove toward a SIP trunk from a WebRTC offer */
 	next_ice = NG_ICE_REMOVE;
 	assert_int_equal(ng(f, NG_CMD_OFFER, "remove-1", "ta", NULL, ice_offer), 0);
@@ -654,16 +1082,20 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(plain_rtp_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(latching, setup, teardown),
+		cmocka_unit_test_setup_teardown(latching_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(ipv4_to_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
+		cmocka_unit_test_setup_teardown(recovered_consent, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(ng_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(delete_semantics, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_offer_gets_relay_ice, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
+		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

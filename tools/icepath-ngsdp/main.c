@@ -21,7 +21,7 @@ static const char usage[] =
 	"Usage: icepath-ngsdp offer|answer --call-id ID --from-tag TAG [--to-tag TAG]\n"
 	"                     --sdp-in FILE --sdp-out FILE [--server ADDR:PORT]\n"
 	"                     [--ice remove|force|default] [--ice-lite forward|backward|both]\n"
-	"                     [--direction IFACE1,IFACE2] [--timeout MS]\n"
+	"                     [--direction IFACE1,IFACE2] [--flag NAME]... [--timeout MS]\n"
 	"\n"
 	"Sends one NG offer or answer carrying the SDP of --sdp-in to an rtpengine-\n"
 	"compatible relay (default 127.0.0.1:2223), the way a SIP proxy does when an\n"
@@ -29,6 +29,10 @@ static const char usage[] =
 	"(atomically: a temporary file, then rename). A reply that does not come\n"
 	"within --timeout (default 1000 ms) is retransmitted with the same cookie,\n"
 	"3 times. Warnings of the reply go to stderr.\n"
+	"\n"
+	"--flag NAME adds NAME to the request's \"flags\" list (repeatable), e.g.\n"
+	"media-handover, strict-source, trust-address; a name icepath does not know\n"
+	"is a usage error.\n"
 	"\n"
 	"Exit status: 0 done; 1 the relay answered with an error (printed), no reply,\n"
 	"or a file problem; 2 usage error.\n";
@@ -128,7 +132,17 @@ int main(int argc, char **argv)
 			req.ice_lite = !strcmp(v, "forward")	? NG_ICE_LITE_FORWARD
 				       : !strcmp(v, "backward") ? NG_ICE_LITE_BACKWARD
 								: NG_ICE_LITE_BOTH;
-		else if (!strcmp(k, "--direction")) {
+		else if (!strcmp(k, "--flag")) {
+			/* an NG "flags" entry ("media-handover", "strict-source") */
+			uint32_t bit = 0;
+
+			for (unsigned b = 0; b < NG_FLAG__COUNT && !bit; b++)
+				if (!strcmp(ng_flag_str(1u << b), v))
+					bit = 1u << b;
+			if (!bit)
+				return die_usage("--flag: not an NG flag icepath knows");
+			req.flags |= bit;
+		} else if (!strcmp(k, "--direction")) {
 			const char *comma = strchr(v, ',');
 
 			if (!comma)
