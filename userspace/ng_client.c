@@ -7,15 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "icepath/monotime.h"
 #include "icepath/ng_client.h"
-
-static uint64_t ng_client_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 int ng_client_open(struct ng_client *c, const struct netaddr *server, unsigned timeout_ms,
 		   unsigned retries)
@@ -61,7 +54,7 @@ static ssize_t ng_client_wait(struct ng_client *c, const char *cookie, uint64_t 
 	size_t clen = strlen(cookie);
 
 	for (;;) {
-		uint64_t now = ng_client_now_us();
+		uint64_t now = monotime_us();
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
 		ssize_t n;
 		int rc;
@@ -92,7 +85,7 @@ ssize_t ng_client_exchange(struct ng_client *c, const char *cookie, const void *
 {
 	c->attempts = 0;
 	for (unsigned i = 0; i <= c->retries; i++) {
-		uint64_t start = ng_client_now_us();
+		uint64_t start = monotime_us();
 		ssize_t n;
 
 		c->attempts++;
@@ -100,7 +93,7 @@ ssize_t ng_client_exchange(struct ng_client *c, const char *cookie, const void *
 			return -errno;
 		n = ng_client_wait(c, cookie, start + (uint64_t)c->timeout_ms * 1000u, reply, cap);
 		if (n > 0)
-			c->rtt_us = ng_client_now_us() - start;
+			c->rtt_us = monotime_us() - start;
 		if (n != 0)
 			return n;
 	}

@@ -19,6 +19,7 @@
 #include "icepath/daemon_log.h"
 #include "icepath/demux.h"
 #include "icepath/ice.h"
+#include "icepath/monotime.h"
 #include "icepath/relay.h"
 #include "icepath/stun.h"
 
@@ -30,17 +31,9 @@ struct relay_out {
 	struct ice_transmit tx; /* framing when the datagram goes through an agent */
 };
 
-uint64_t relay_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int64_t relay_unix_time(uint64_t mono_ms)
 {
-	uint64_t now = relay_now_ms();
+	uint64_t now = monotime_ms();
 
 	if (!mono_ms)
 		return 0;
@@ -529,7 +522,7 @@ static void on_media(struct relay *r, struct call_sock *cs)
 		n = recvmmsg(cs->fd, msgs, RELAY_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		now = relay_now_ms();
+		now = monotime_ms();
 		for (int i = 0; i < n; i++) {
 			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC || !msgs[i].msg_len)
 				continue;
@@ -698,7 +691,7 @@ void relay_refresh_counters(struct relay *r, struct call *c)
 
 void relay_call_delete(struct relay *r, struct call *c, const char *why)
 {
-	uint64_t now = relay_now_ms();
+	uint64_t now = monotime_ms();
 	struct call_counters ru, rf, tu;
 
 	log_info("call %s: deleted (%s)", c->id, why);
@@ -800,20 +793,20 @@ static void idle_fire(struct relay *r, struct call_leg *l, uint64_t now)
 static void on_leg_state(void *ctx, struct call_leg *l, enum call_leg_state from,
 			 enum call_leg_state to, const char *why)
 {
-	relay_idle_arm(ctx, l, relay_now_ms());
+	relay_idle_arm(ctx, l, monotime_ms());
 }
 
 void relay_state_dirty(struct relay *r)
 {
 	if (r->state_timer.index == SIZE_MAX)
-		timerheap_set(&r->timers, &r->state_timer, relay_now_ms() + RELAY_STATE_FLUSH_MS);
+		timerheap_set(&r->timers, &r->state_timer, monotime_ms() + RELAY_STATE_FLUSH_MS);
 }
 
 /* ---- loop ------------------------------------------------------------------ */
 
 static void on_timers(struct relay *r)
 {
-	uint64_t now = relay_now_ms(), exp;
+	uint64_t now = monotime_ms(), exp;
 	struct timerheap_node *t;
 
 	if (read(r->timer.fd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
@@ -875,7 +868,7 @@ static void on_ng(struct relay *r)
 			     &from.sa, &fl);
 		if (n < 0)
 			break;
-		m = ng_handle(&r->ngs, relay_now_ms(), &from, in, (size_t)n, r->ngout,
+		m = ng_handle(&r->ngs, monotime_ms(), &from, in, (size_t)n, r->ngout,
 			      NG_DGRAM_MAX);
 		if (m > 0 && sendto(r->ng.fd, r->ngout, (size_t)m, MSG_DONTWAIT, &from.sa, fl) < 0)
 			log_warn("NG reply to client: %s", strerror(errno));
@@ -1048,7 +1041,7 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 	memset(r, 0, sizeof(*r));
 	r->opts = *o;
 	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = -1;
-	r->started_ms = relay_now_ms();
+	r->started_ms = monotime_ms();
 	timerheap_init(&r->timers);
 	timerheap_node_init(&r->state_timer);
 	r->state_timer.owner = r;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "icepath/monotime.h"
 #include "icepath/daemon_log.h"
 #include "icepath/ice.h"
 #include "icepath/relay.h"
@@ -86,7 +87,7 @@ static int agent_create(struct relay *r, struct call_leg *l, bool controlling, b
 		.log = agent_log,
 		.log_ctx = l,
 	};
-	uint64_t now = relay_now_ms();
+	uint64_t now = monotime_ms();
 	int err, id;
 
 	err = ice_agent_new(&l->agent, &cfg);
@@ -259,7 +260,7 @@ static int leg_feed_agent(struct relay *r, struct call_leg *l, const struct sdp 
 			  struct ng_reply *rep)
 {
 	struct sdp_ice_desc *d = malloc(sizeof(*d));
-	uint64_t now = relay_now_ms();
+	uint64_t now = monotime_ms();
 	char why[160];
 	int err = 0;
 
@@ -480,7 +481,7 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 {
 	struct relay *r = ctx;
 	const struct daemon_iface *ifa, *ifb;
-	uint64_t now = relay_now_ms();
+	uint64_t now = monotime_ms();
 	struct call_leg *a, *b;
 	struct sdp sdp;
 	struct call *c;
@@ -605,7 +606,7 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 {
 	struct relay *r = ctx;
 	const struct daemon_iface *ifb;
-	uint64_t now = relay_now_ms();
+	uint64_t now = monotime_ms();
 	struct call_leg *a, *b;
 	struct sdp sdp;
 	struct call *c;
@@ -810,7 +811,7 @@ static int ng_delete(void *ctx, const struct ng_request *req, struct ng_reply *r
 {
 	struct relay *r = ctx;
 	struct call *c = call_find(&r->calls, req->call_id);
-	uint64_t now = relay_now_ms();
+	uint64_t now = monotime_ms();
 
 	if (!c)
 		return delete_miss(req, rep, "call-id", req->call_id);
@@ -850,7 +851,7 @@ static int ng_statistics(void *ctx, const struct ng_request *req, struct ng_repl
 
 	memset(st, 0, sizeof(*st));
 	rep->has_statistics = true;
-	st->uptime_s = (relay_now_ms() - r->started_ms) / 1000u;
+	st->uptime_s = (monotime_ms() - r->started_ms) / 1000u;
 	st->sessions_own = r->calls.ncalls;
 	st->managed_sessions = r->managed_calls;
 	st->userspace.packets = r->gone_user.packets;

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "icepath/monotime.h"
 #include "icepath/daemon_log.h"
 #include "icepath/ice.h"
 #include "icepath/relay.h"
@@ -334,7 +335,7 @@ static int parse_stream(struct relay *r, struct call *c, char *save, unsigned si
 
 static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MAX_STREAMS][2])
 {
-	uint64_t now = relay_now_ms();
+	uint64_t now = monotime_ms();
 
 	adopt_flows(r, c, (const uint64_t(*)[CALL_MAX_STREAMS][2])ids);
 	for (unsigned side = 0; side < 2; side++) {
@@ -399,7 +400,7 @@ int relay_state_recover(struct relay *r)
 			if (!strcmp(kind, "end"))
 				break;
 			if (get_str(strtok_r(NULL, " \n", &save), id, sizeof(id)) ||
-			    call_create(&r->calls, id, relay_now_ms(), &c)) {
+			    call_create(&r->calls, id, monotime_ms(), &c)) {
 				log_warn("state file %s:%u: bad call record; skipped",
 					 r->state_path, lineno);
 				c = NULL;

@@ -83,10 +83,6 @@ struct relay {
 	uint8_t *ngout; /* NG reply datagram */
 };
 
-/* Monotonic milliseconds (CLOCK_MONOTONIC, the same clock as the fast
- * path's last_seen_ns). */
-uint64_t relay_now_ms(void);
-
 /* Bind the NG socket, open/attach the fast path, recover calls from the
  * state file. 0 or -errno after logging what failed and what to do. */
 int relay_init(struct relay *r, const struct daemon_opts *o);

@@ -35,8 +35,6 @@ int bench_flows_append(struct bench_flows *fl, const struct bench_flow *f);
 int bench_flows_save(const struct bench_flows *fl, const char *path);
 void bench_flows_free(struct bench_flows *fl);
 
-/* Seconds on CLOCK_MONOTONIC. */
-double bench_sys_now(void);
 /* Pin the calling thread to one CPU (-1: leave alone); 0 or -errno. */
 int bench_sys_pin_cpu(int cpu);
 /*

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "icepath/monotime.h"
 #include "bench.h"
 #include "icepath/ng.h"
 #include "icepath/ng_client.h"
@@ -287,7 +288,7 @@ int bench_ng_main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	t0 = bench_sys_now();
+	t0 = monotime_s();
 	for (i = 0; i < (unsigned)calls; i++) {
 		struct bench_flow f = {.ssrc = 0x1ce00000u + i};
 
@@ -322,7 +323,7 @@ int bench_ng_main(int argc, char **argv)
 	       del	? "delete"
 	       : direct ? "direct"
 			: "setup",
-	       i, bench_sys_now() - t0);
+	       i, monotime_s() - t0);
 	rc = 0;
 out:
 	if (c)

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "icepath/monotime.h"
 #include "bench.h"
 #include "icepath/rtpstat.h"
 
@@ -193,7 +194,7 @@ int bench_recv_main(int argc, char **argv)
 		fclose(fp);
 	}
 
-	t0 = now = bench_sys_now();
+	t0 = now = monotime_s();
 	while (now - t0 < o.duration) {
 		if (recv_draining) {
 			if (drain_start == 0)
@@ -211,7 +212,7 @@ int bench_recv_main(int argc, char **argv)
 		}
 
 		if (n > 0 && first == 0)
-			first = bench_sys_now();
+			first = monotime_s();
 		for (int e = 0; e < n; e++) {
 			size_t fi = ev[e].data.u64;
 			int r;
@@ -230,7 +231,7 @@ int bench_recv_main(int argc, char **argv)
 						 &from[k], &t);
 			} while (r == RECV_BATCH);
 		}
-		now = bench_sys_now();
+		now = monotime_s();
 		if (n > 0)
 			last = now;
 	}

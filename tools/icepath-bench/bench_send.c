@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "icepath/monotime.h"
 #include "bench.h"
 #include "icepath/rtpstat.h"
 
@@ -150,7 +151,7 @@ int bench_send_main(int argc, char **argv)
 		msgs[k].msg_hdr.msg_iovlen = 1;
 	}
 
-	t0 = now = bench_sys_now();
+	t0 = now = monotime_s();
 	end = t0 + o.duration;
 	for (i = 0; now < end; i = (i + 1) % fl.n) {
 		struct send_flow *f = &sf[i];
@@ -180,7 +181,7 @@ int bench_send_main(int argc, char **argv)
 			f->seq = (uint16_t)(f->seq + r);
 			f->ts += (uint32_t)r * SEND_TS_STEP;
 		}
-		now = bench_sys_now();
+		now = monotime_s();
 		if (rate > 0) {
 			double due = t0 + (double)sent / rate;
 
@@ -191,11 +192,11 @@ int bench_send_main(int argc, char **argv)
 					.tv_nsec = (long)((d - (double)(time_t)d) * 1e9)};
 
 				nanosleep(&ts, NULL);
-				now = bench_sys_now();
+				now = monotime_s();
 			}
 		}
 	}
-	now = bench_sys_now();
+	now = monotime_s();
 	bench_sys_cpu(&cpu_user, &cpu_sys);
 	printf("{\"mode\":\"send\",\"flows\":%zu,\"size\":%.0f,\"batch\":%.0f,\"rate_target\":%.0f,"
 	       "\"seconds\":%.3f,\"sent\":%llu,\"pps\":%.0f,\"mbps\":%.2f,\"sendmmsg_calls\":%llu,"

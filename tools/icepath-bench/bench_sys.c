@@ -7,15 +7,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "icepath/monotime.h"
+
 #include "bench.h"
-
-double bench_sys_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int bench_sys_pin_cpu(int cpu)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "icepath/monotime.h"
 #include "icepath/netif.h"
 
 static const char usage[] =
@@ -114,14 +115,6 @@ static void print_event(void *ctx, const struct netif_event *ev)
 	(*count)++;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int cmd_monitor(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -174,13 +167,13 @@ static int cmd_monitor(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	if (timeout_s > 0)
-		end = now_ms() + (uint64_t)timeout_s * 1000;
+		end = monotime_ms() + (uint64_t)timeout_s * 1000;
 	while (want < 0 || seen < want) {
 		struct pollfd pfd = {.fd = netif_monitor_fd(m), .events = POLLIN};
 		int wait = -1;
 
 		if (end) {
-			uint64_t t = now_ms();
+			uint64_t t = monotime_ms();
 
 			if (t >= end)
 				break;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "icepath/monotime.h"
 #include "icepath/rtpstat.h"
 #include "icepath/ice.h"
 #include "icepath/netif.h"
@@ -151,17 +152,9 @@ struct peer {
 	uint8_t seen[65536 / 8];
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static long since(const struct peer *p)
 {
-	return (long)(now_ms() - p->start_ms);
+	return (long)(monotime_ms() - p->start_ms);
 }
 
 /* JSON string body: escape quotes, backslashes and control bytes. */
@@ -642,7 +635,7 @@ static void drain_socket(struct peer *p, struct peer_sock *s)
 	for (;;) {
 		socklen_t alen = sizeof(from);
 		ssize_t n = recvfrom(s->fd, buf, sizeof(buf), 0, &from.sa, &alen);
-		uint64_t now = now_ms();
+		uint64_t now = monotime_ms();
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -691,7 +684,7 @@ static void run(struct peer *p)
 
 	for (;;) {
 		struct epoll_event evs[PEER_MAX_SOCKS + 1];
-		uint64_t now = now_ms(), next;
+		uint64_t now = monotime_ms(), next;
 		int n;
 
 		if (now >= p->agent_deadline) {
@@ -923,7 +916,7 @@ int main(int argc, char **argv)
 	p->timeout_s = 30;
 	p->linger_ms = 1000;
 	parse_args(p, argc, argv);
-	p->start_ms = now_ms();
+	p->start_ms = monotime_ms();
 	os_random(&p->ssrc, sizeof(p->ssrc), NULL);
 
 	cfg.controlling = p->controlling;
@@ -954,14 +947,14 @@ int main(int argc, char **argv)
 	if (netaddr_family(&p->turn) &&
 	    (err = ice_agent_add_turn_server(p->agent, &p->turn, p->turn_user, p->turn_pass)) < 0)
 		fail(p, "agent refused the TURN server: %s", strerror(-err));
-	err = ice_agent_gather(p->agent, now_ms());
+	err = ice_agent_gather(p->agent, monotime_ms());
 	if (err < 0)
 		fail(p, "gathering did not start: %s", strerror(-err));
-	flush(p, now_ms());
+	flush(p, monotime_ms());
 	run(p);
 
-	ice_agent_release(p->agent, now_ms());
-	flush(p, now_ms());
+	ice_agent_release(p->agent, monotime_ms());
+	flush(p, monotime_ms());
 	ice_agent_free(p->agent);
 	for (size_t i = 0; i < p->n_socks; i++)
 		close(p->socks[i].fd);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "icepath/monotime.h"
 #include "icepath/netaddr.h"
 #include "icepath/stun.h"
 
@@ -119,14 +120,6 @@ static void usage(FILE *f)
 		"  4  local error: cannot resolve SERVER, create or bind the socket\n",
 		STUN_DEFAULT_PORT, STUN_MAX_TIMEOUT_MS, STUN_TRANSACTION_MS, STUN_RC, STUN_RTO_MS,
 		STUN_RM);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* JSON string (or null) with the escapes RFC 8259 §7 requires. */
@@ -384,13 +377,13 @@ static int no_server(const struct opts *o, const struct result *r, int err)
 static int transact(const struct opts *o, int fd, const uint8_t *req, size_t req_len,
 		    const uint8_t tid[STUN_TID_LEN], struct result *r)
 {
-	long start = now_ms(), deadline = start + o->timeout_ms, next_tx = start, rto = STUN_RTO_MS;
-	long last_tx = start;
+	long start = (long)monotime_ms(), deadline = start + o->timeout_ms, next_tx = start;
+	long rto = STUN_RTO_MS, last_tx = start;
 	int bad = 0;
 	const char *bad_why = NULL;
 
 	for (;;) {
-		long now = now_ms(), wait;
+		long now = (long)monotime_ms(), wait;
 		uint8_t buf[RECV_BUF_LEN];
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		const char *why = NULL;
@@ -439,7 +432,7 @@ static int transact(const struct opts *o, int fd, const uint8_t *req, size_t req
 		}
 		rc = take_response(buf, (size_t)n, tid, r, &why);
 		if (rc == 1) {
-			r->rtt_ms = now_ms() - last_tx;
+			r->rtt_ms = (long)monotime_ms() - last_tx;
 			return EXIT_OK;
 		}
 		vlog(o, "ignored a %zd-byte datagram: %s", n, why);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "icepath/monotime.h"
 #include "icepath/netaddr.h"
 #include "icepath/rtpstat.h"
 
@@ -51,14 +52,6 @@ struct udpgen {
 	uint16_t seq;
 	int any;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int open_bound(const struct netaddr *a)
 {
@@ -99,7 +92,7 @@ static int do_send(const struct udpgen *g)
 	for (i = 0; i < g->size; i++)
 		pkt[i] = (uint8_t)i;
 	clock_gettime(CLOCK_MONOTONIC, &next);
-	t0 = now_s();
+	t0 = monotime_s();
 	for (i = 0; i < g->count; i++) {
 		const struct rtp_hdr h = { .pt = g->pt & 0x7f, .seq = seq, .ts = ts, .ssrc = g->ssrc };
 
@@ -123,7 +116,7 @@ static int do_send(const struct udpgen *g)
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 		}
 	}
-	printf("{\"sent\":%lu,\"seconds\":%.3f}\n", g->count, now_s() - t0);
+	printf("{\"sent\":%lu,\"seconds\":%.3f}\n", g->count, monotime_s() - t0);
 	close(fd);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "icepath/monotime.h"
 #include "icepath/ng_client.h"
 #include "icepathctl.h"
 
@@ -302,14 +303,6 @@ static int cmd_raw(struct ctl *c, const char *body)
 	return ctl_print_json(c, n);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Previous frame's rows, to turn counters into rates. */
 struct top_state {
 	char (*ids)[NG_CALL_ID_MAX + 1]; /* NG_LIST_MAX of them */
@@ -351,7 +344,7 @@ static int top_sample(struct ctl *c, struct top_state *t, struct ng_statistics *
 			 c->rep.calls[i].s);
 
 	t->n = 0;
-	t->at_ms = now_ms();
+	t->at_ms = monotime_ms();
 	for (unsigned i = 0; i < n_ids; i++) {
 		struct ctl_top_row *row = &t->rows[t->n++];
 		char why[NG_REASON_MAX];

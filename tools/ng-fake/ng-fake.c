@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "icepath/monotime.h"
 #include "icepath/ng.h"
 #include "../../tests/ng_stub.h"
 
@@ -49,14 +50,6 @@ static long number(const char *s)
 static void on_signal(int sig)
 {
 	stop = sig;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 int main(int argc, char **argv)
@@ -122,7 +115,7 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	start = mono_ms();
+	start = monotime_ms();
 	stub.epoch_s = (uint64_t)time(NULL);
 
 	for (long i = 1; i <= calls; i++) {
@@ -143,7 +136,7 @@ int main(int argc, char **argv)
 	while (!stop) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 
-		if (mono_ms() - start >= (uint64_t)max_s * 1000u)
+		if (monotime_ms() - start >= (uint64_t)max_s * 1000u)
 			break;
 		if (poll(&p, 1, 200) <= 0)
 			continue;
@@ -152,7 +145,7 @@ int main(int argc, char **argv)
 				drop--;
 			continue;
 		}
-		stub.now_ms = mono_ms() - start;
+		stub.now_ms = monotime_ms() - start;
 		rc = ng_server_serve(&srv, fd, stub.now_ms, 0);
 		if (rc < 0) {
 			fprintf(stderr, "ng-fake: receive: %s\n", strerror(-rc));

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "icepath/bencode.h"
+#include "icepath/monotime.h"
 #include "icepath/ng_client.h"
 
 #define FUZZ_MAX_COUNT	 1000000
@@ -335,14 +336,6 @@ static void fuzz_one(struct fuzz *f, unsigned long i, uint8_t *reply)
 	}
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -424,8 +417,8 @@ int main(int argc, char **argv)
 	f.rng = seed ? seed : 1;
 	printf("ng-fuzz: %s, up to %lu requests in %lu s, seed %llu\n", server, count, seconds,
 	       seed);
-	start = mono_ms();
-	for (unsigned long i = 0; i < count && mono_ms() - start < seconds * 1000u; i++)
+	start = monotime_ms();
+	for (unsigned long i = 0; i < count && monotime_ms() - start < seconds * 1000u; i++)
 		fuzz_one(&f, i, reply);
 
 	/* Is it still alive? Late replies to fuzz requests are skipped by cookie. */
