@@ -18,6 +18,7 @@
 
 #include "icepath/ice.h"
 #include "icepath/stun.h"
+#include "fuzz_records.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -114,23 +115,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ice_agent_start(a, now);
 	drain(a);
 
-	while (size >= 3) {
-		uint8_t sel = data[0];
-		size_t len = (size_t)data[1] << 8 | data[2];
+	uint8_t sel;
+	size_t len;
+
+	while (fuzz_next_record(&data, &size, &sel, buf, sizeof(buf), &len)) {
 		const struct netaddr *from;
 		struct ice_recv_result res;
 		uint8_t *exact;
 		int v;
 
-		data += 3;
-		size -= 3;
-		if (len > size)
-			len = size;
-		if (len > sizeof(buf))
-			len = sizeof(buf);
-		memcpy(buf, data, len);
-		data += len;
-		size -= len;
 		switch (sel & 3) {
 		case 0:
 			from = &peer;

@@ -16,6 +16,7 @@
 
 #include "icepath/stun.h"
 #include "icepath/turn_client.h"
+#include "fuzz_records.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -81,23 +82,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	turn_client_permit(tc, &peer, now);
 	turn_client_bind_channel(tc, &peer, now);
 	drain(tc, tid);
-	while (size >= 3) {
-		uint8_t flags = data[0];
-		size_t len = (size_t)data[1] << 8 | data[2];
+	uint8_t flags;
+	size_t len;
+
+	while (fuzz_next_record(&data, &size, &flags, buf, sizeof(buf), &len)) {
 		struct turn_recv r;
 		struct ice_transmit tx;
 		uint8_t *exact;
 		int v;
 
-		data += 3;
-		size -= 3;
-		if (len > size)
-			len = size;
-		if (len > sizeof(buf))
-			len = sizeof(buf);
-		memcpy(buf, data, len);
-		data += len;
-		size -= len;
 		if ((flags & 1) && len >= STUN_HEADER_LEN) {
 			memcpy(buf + 8, tid, STUN_TID_LEN);
 			resign(buf, len, key, (size_t)key_len);
