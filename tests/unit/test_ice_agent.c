@@ -20,6 +20,9 @@
 /* Both endpoints on the public segment, no NAT. */
 #define PUBLIC_PAIR .nat_l = -1, .nat_r = -1, .ip_l = "203.0.113.10", .ip_r = "203.0.113.20"
 
+/* Each endpoint on a LAN of its own behind NAT 0 / NAT 1 (see nat_pair()). */
+#define NATTED_PAIR .nat_l = 0, .nat_r = 1, .ip_l = "10.0.1.2", .ip_r = "10.0.2.2"
+
 #define T_LIMIT 120000 /* virtual ms any connect scenario may take */
 
 struct scen {
@@ -82,6 +85,14 @@ static bool all_selected(struct sim *s, void *ctx)
 				if (!s->eps[e].selected_events[st][c])
 					return false;
 	return true;
+}
+
+/* NAT 0 for 10.0.1.0/24 and NAT 1 for 10.0.2.0/24, the same behaviour:
+ * the two LANs of NATTED_PAIR. */
+static void nat_pair(struct sim *s, enum sim_mapping map, enum sim_filter filter)
+{
+	sim_add_nat(s, "203.0.113.101", "10.0.1.0", 24, map, filter);
+	sim_add_nat(s, "203.0.113.102", "10.0.2.0", 24, map, filter);
 }
 
 /* Build both endpoints, gather, signal, start. */
@@ -401,16 +412,12 @@ static void nat_one_side(void **state)
 static void port_restricted_both(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = 0,
-			  .nat_r = 1,
+	struct scen sc = {NATTED_PAIR,
 			  .ctl_l = true,
-			  .stun = true,
-			  .ip_l = "10.0.1.2",
-			  .ip_r = "10.0.2.2"};
+			  .stun = true};
 
 	sim_init(&s, 20);
-	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
-	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+	nat_pair(&s, SIM_MAP_EI, SIM_FILTER_APD);
 	sim_enable_stun(&s, "198.51.100.1", 3478);
 	scen_connect(&s, &sc);
 	/* srflx <-> srflx through port-restricted NATs. */
@@ -452,17 +459,13 @@ static bool has_relay(const struct ice_pair_info *p)
 static void symmetric_both_relay(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = 0,
-			  .nat_r = 1,
+	struct scen sc = {NATTED_PAIR,
 			  .ctl_l = true,
 			  .stun = true,
-			  .turn = true,
-			  .ip_l = "10.0.1.2",
-			  .ip_r = "10.0.2.2"};
+			  .turn = true};
 
 	sim_init(&s, 22);
-	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
-	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	nat_pair(&s, SIM_MAP_APD, SIM_FILTER_APD);
 	sim_enable_stun(&s, "198.51.100.1", 3478);
 	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
 	scen_connect(&s, &sc);
@@ -509,17 +512,13 @@ static void symmetric_both_relay(void **state)
 static void relay_two_components(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = 0,
-			  .nat_r = 1,
+	struct scen sc = {NATTED_PAIR,
 			  .ctl_r = true,
 			  .turn = true,
-			  .ncomp = 2,
-			  .ip_l = "10.0.1.2",
-			  .ip_r = "10.0.2.2"};
+			  .ncomp = 2};
 
 	sim_init(&s, 25);
-	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
-	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	nat_pair(&s, SIM_MAP_APD, SIM_FILTER_APD);
 	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
 	scen_connect(&s, &sc);
 	assert_int_equal(s.turn.allocates, 4);
@@ -572,16 +571,12 @@ static void turn_stale_nonce(void **state)
 static void turn_sha256(void **state)
 {
 	struct sim s;
-	struct scen sc = {.nat_l = 0,
-			  .nat_r = 1,
+	struct scen sc = {NATTED_PAIR,
 			  .ctl_l = true,
-			  .turn = true,
-			  .ip_l = "10.0.1.2",
-			  .ip_r = "10.0.2.2"};
+			  .turn = true};
 
 	sim_init(&s, 24);
-	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
-	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	nat_pair(&s, SIM_MAP_APD, SIM_FILTER_APD);
 	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
 	s.turn.offer_sha256 = true;
 	scen_connect(&s, &sc);
@@ -859,16 +854,12 @@ static void unreachable_fails(void **state)
 {
 	struct sim s;
 	/* Symmetric NATs on both sides and no TURN: no pair can work. */
-	struct scen sc = {.nat_l = 0,
-			  .nat_r = 1,
+	struct scen sc = {NATTED_PAIR,
 			  .ctl_l = true,
-			  .stun = true,
-			  .ip_l = "10.0.1.2",
-			  .ip_r = "10.0.2.2"};
+			  .stun = true};
 
 	sim_init(&s, 90);
-	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
-	sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24, SIM_MAP_APD, SIM_FILTER_APD);
+	nat_pair(&s, SIM_MAP_APD, SIM_FILTER_APD);
 	sim_enable_stun(&s, "198.51.100.1", 3478);
 	scen_setup(&s, &sc);
 	sim_run_until(&s, s.now + 5 * 60000, NULL, NULL);
