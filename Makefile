@@ -11,11 +11,14 @@
 #   V=1             show full commands
 #
 # Layout conventions (new files need no Makefile edit):
-#   userspace/*.c, kernel/*.c     -> build/lib/libicepath.a
+#   userspace/LAYER/*.c, kernel/*.c -> build/lib/libicepath-LAYER.a, one archive per
+#                                    layer (codec ice ng kernel daemon), see LAYERS
 #   bpf/NAME.bpf.c                -> build/bpf/NAME.bpf.o -> build/include/NAME.skel.h
 #   tools/NAME/*.c                -> build/bin/NAME
-#   userspace/icepathd/*.c        -> build/bin/icepathd
-#   tests/unit/test_NAME.c        -> build/tests/test_NAME and build/asan/tests/test_NAME
+#   userspace/daemon/main.c       -> build/bin/icepathd
+#   tests/unit/test_NAME.c        -> build/tests/test_NAME and build/asan/tests/test_NAME,
+#                                    linked with its layer's archives only (TEST_LAYER_)
+#   tests/lint/test_NAME.sh       -> run by check (source rules: layering)
 #   tests/bpf/test_NAME.c         -> build/tests/test_NAME (needs root, run by check-bpf)
 #   tests/net/test_NAME.sh        -> run by check-net (needs root)
 #   tests/fuzz/fuzz_NAME.c        -> build/fuzz/fuzz_NAME (clang libFuzzer)
@@ -52,26 +55,56 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -I/usr/include/$(shell uname -m)-linux-gnu -MMD -MP
 
+# ---- layers -----------------------------------------------------------------
+# One static archive per folder. LINK_x lists what a program of layer x links,
+# highest first: an archive can only use the ones after it, so a call that
+# runs up a layer (the agent into the daemon, a codec into the agent) is an
+# undefined symbol at link time. Only the kernel layer brings libbpf, libelf
+# and libmnl: codec, ICE and NG tests link without them (tests/lint checks).
+LAYERS        := codec ice ng kernel daemon
+SRCS_codec    := $(wildcard userspace/codec/*.c)
+SRCS_ice      := $(wildcard userspace/ice/*.c)
+SRCS_ng       := $(wildcard userspace/ng/*.c)
+SRCS_kernel   := $(wildcard kernel/*.c)
+SRCS_daemon   := $(filter-out userspace/daemon/main.c,$(wildcard userspace/daemon/*.c))
+LINK_codec    := codec
+LINK_ice      := ice codec
+LINK_ng       := ng codec
+LINK_kernel   := kernel codec
+LINK_daemon   := daemon ng ice kernel codec
+LDLIBS_BASE   := -lcrypto -lz -lm
+LDLIBS_KERNEL := -lbpf -lelf -lmnl
+LDLIBS        := $(LDLIBS_KERNEL) $(LDLIBS_BASE)
+
+# $(call archives,BUILD_DIR,LAYER) and $(call layer_libs,LAYER)
+archives   = $(foreach l,$(LINK_$(2)),$(1)/lib/libicepath-$(l).a)
+layer_libs = $(if $(filter kernel,$(LINK_$(1))),$(LDLIBS_KERNEL)) $(LDLIBS_BASE)
+
+# The layer of each unit test: what it may link. Not listed: daemon.
+$(foreach t,bencode channel_data demux netaddr rtpstat sdp stun,$(eval TEST_LAYER_test_$(t) := codec))
+$(foreach t,ice_agent turn_client,$(eval TEST_LAYER_test_$(t) := ice))
+$(foreach t,ng icepathctl,$(eval TEST_LAYER_test_$(t) := ng))
+test_layer = $(or $(TEST_LAYER_$(1)),daemon)
+
 # ---- sources ---------------------------------------------------------------
-LIB_SRCS   := $(wildcard userspace/*.c) $(wildcard kernel/*.c)
+LIB_SRCS   := $(foreach l,$(LAYERS),$(SRCS_$(l)))
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 TOOL_DIRS  := $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))
 TOOLS      := $(sort $(notdir $(TOOL_DIRS)))
-DAEMON_SRCS := $(wildcard userspace/icepathd/*.c)
+DAEMON_MAIN := userspace/daemon/main.c
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 NET_TESTS  := $(sort $(wildcard tests/net/test_*.sh))
 
-LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-ASAN_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
-FUZZ_OBJS  := $(filter $(BUILD)/fuzz/obj/userspace/%,$(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o))
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/include/%.skel.h)
-LIB        := $(BUILD)/lib/libicepath.a
-ASAN_LIB   := $(BUILD)/asan/lib/libicepath.a
-FUZZ_LIB   := $(BUILD)/fuzz/lib/libicepath.a
-BINS       := $(TOOLS:%=$(BUILD)/bin/%) $(if $(DAEMON_SRCS),$(BUILD)/bin/icepathd)
+LIBS       := $(LAYERS:%=$(BUILD)/lib/libicepath-%.a)
+ASAN_LIBS  := $(LAYERS:%=$(BUILD)/asan/lib/libicepath-%.a)
+# Fuzz targets link the userspace layers, instrumented; never kernel/.
+FUZZ_LAYERS := daemon ng ice codec
+FUZZ_LIBS  := $(FUZZ_LAYERS:%=$(BUILD)/fuzz/lib/libicepath-%.a)
+BINS       := $(TOOLS:%=$(BUILD)/bin/%) $(BUILD)/bin/icepathd
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 ASAN_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/%)
@@ -81,10 +114,13 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # file can include NAME.skel.h; -MMD then records the real dependency.
 GEN := $(SKELS)
 
-.PHONY: all deps check check-unit check-asan check-bpf check-net demo fuzz bench clean
-all: $(LIB) $(BINS) $(UNIT_BINS) $(BPFT_BINS)
+.PHONY: all deps check check-unit check-asan check-bpf check-net check-lint demo fuzz bench clean
+all: $(LIBS) $(BINS) $(UNIT_BINS) $(BPFT_BINS)
 
-# ---- userspace and kernel/ library ------------------------------------------
+# ---- objects and the per-layer archives ----------------------------------------
+# Tests (and only tests) may reach a daemon-private header as "daemon/x.h".
+$(BUILD)/obj/tests/% $(BUILD)/asan/obj/tests/% $(BUILD)/fuzz/obj/tests/%: CPPFLAGS += -Iuserspace
+
 $(BUILD)/obj/%.o: %.c Makefile | $(GEN)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
@@ -101,17 +137,14 @@ $(BUILD)/fuzz/obj/%.o: %.c Makefile | $(GEN)
 	$(Q)$(CLANG) $(CPPFLAGS) $(filter-out -Wstrict-prototypes,$(CFLAGS)) \
 		-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
-	$(call msg,AR,$@)
-	@mkdir -p $(@D)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
+define layer_archives
+$(BUILD)/lib/libicepath-$(1).a: $(SRCS_$(1):%.c=$(BUILD)/obj/%.o)
+$(BUILD)/asan/lib/libicepath-$(1).a: $(SRCS_$(1):%.c=$(BUILD)/asan/obj/%.o)
+$(BUILD)/fuzz/lib/libicepath-$(1).a: $(SRCS_$(1):%.c=$(BUILD)/fuzz/obj/%.o)
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_archives,$(l))))
 
-$(ASAN_LIB): $(ASAN_OBJS)
-	$(call msg,AR,$@)
-	@mkdir -p $(@D)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
-
-$(FUZZ_LIB): $(FUZZ_OBJS)
+%.a:
 	$(call msg,AR,$@)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -130,32 +163,34 @@ $(BUILD)/include/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 # ---- programs ---------------------------------------------------------------
 .SECONDEXPANSION:
-$(BUILD)/bin/icepathd: $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
+$(BUILD)/bin/icepathd: $(BUILD)/obj/userspace/daemon/main.o $(call archives,$(BUILD),daemon)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/%: $$(foreach f,$$(wildcard tools/%/*.c),$(BUILD)/obj/$$(basename $$(f)).o) $(LIB)
+$(BUILD)/bin/%: $$(foreach f,$$(wildcard tools/%/*.c),$(BUILD)/obj/$$(basename $$(f)).o) \
+		$(call archives,$(BUILD),daemon)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call archives,$(BUILD),$$(call test_layer,$$*))
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(call layer_libs,$(call test_layer,$*))
+
+$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o \
+		$$(call archives,$(BUILD)/asan,$$(call test_layer,$$*))
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lcmocka $(call layer_libs,$(call test_layer,$*))
+
+$(BPFT_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/bpf/%.o $(call archives,$(BUILD),kernel)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
-$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_LIB)
-	$(call msg,LINK,$@)
-	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
-
-$(BPFT_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/bpf/%.o $(LIB)
-	$(call msg,LINK,$@)
-	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
-
-$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB)
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIBS)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZFLAGS) -o $@ $^ $(LDLIBS)
@@ -182,6 +217,9 @@ check-bpf: all
 
 check-net: all
 	$(Q)tests/run-tests.sh $(BUILD) net
+
+check-lint: all
+	$(Q)tests/run-tests.sh $(BUILD) lint
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

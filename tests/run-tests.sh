@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Run icepath's tests: tests/run-tests.sh BUILD [unit|asan|fuzz|bpf|net]...
+# Run icepath's tests: tests/run-tests.sh BUILD [lint|unit|asan|fuzz|bpf|net]...
 # (no kind: all of them). Each test is one program; exit 0 passes,
 # 77 is a skip that the test explains on its own output (kernel lacks a
 # feature), anything else fails. Ends with "N passed, N failed, N skipped".
 set -u
-build=${1:?usage: run-tests.sh BUILD [unit|asan|fuzz|bpf|net]...}
+build=${1:?usage: run-tests.sh BUILD [lint|unit|asan|fuzz|bpf|net]...}
 shift
 kinds=("$@")
-[ ${#kinds[@]} -eq 0 ] && kinds=(unit asan fuzz bpf net)
+[ ${#kinds[@]} -eq 0 ] && kinds=(lint unit asan fuzz bpf net)
 
 here=$(cd "$(dirname "$0")" && pwd)
 log_dir="$build/test-logs"
@@ -52,6 +52,13 @@ need_root() {
 
 for kind in "${kinds[@]}"; do
 	case $kind in
+	lint)
+		# Source rules (layering, file size): shell over the tree and the
+		# built archives, no root needed.
+		for t in "$here"/lint/test_*.sh; do
+			[ -f "$t" ] || continue
+			run_one lint "$(basename "$t" .sh)" 120 bash "$t" "$build"
+		done ;;
 	unit)
 		for t in "$build"/tests/test_*; do
 			[ -x "$t" ] || continue

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libFuzzer target: NG datagrams through ng_handle() with the stub call
- * table (tests/ng_stub.h). Every reply must parse back with the request's
+ * table (tools/ng-fake/ng_stub.h). Every reply must parse back with the request's
  * cookie, and the same datagram sent again must get the same bytes from
  * the cookie cache without running a handler.
  */
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "icepath/ng.h"
-#include "../ng_stub.h"
+#include "../../tools/ng-fake/ng_stub.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

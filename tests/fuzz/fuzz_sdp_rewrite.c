@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "icepath/sdp.h"
-#include "icepath/sdp_rewrite.h"
+#include "daemon/sdp_rewrite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,12 +10,12 @@ INTEROP_BINS := $(BUILD)/bin/nice-peer
 
 all: $(INTEROP_BINS)
 
-# It links libicepath.a for the shared RTP header writer (rtpstat.h).
+# It links the codec archive for the shared RTP header writer (rtpstat.h).
 # GLib headers trip -Wstrict-prototypes/-Wmissing-prototypes; the rest of
 # the house warnings stay on.
-$(BUILD)/bin/nice-peer: tests/interop/nice-peer.c $(LIB) Makefile tests/interop/interop.mk
+$(BUILD)/bin/nice-peer: tests/interop/nice-peer.c $(BUILD)/lib/libicepath-codec.a Makefile tests/interop/interop.mk
 	$(call msg,CC-NICE,$@)
 	@mkdir -p $(@D)
 	$(Q)test -n "$(NICE_LIBS)" || { echo "libnice not found by pkg-config: make deps (libnice-dev)" >&2; exit 1; }
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
-		-Iinclude $(NICE_CFLAGS) -o $@ $< $(LIB) $(NICE_LIBS)
+		-Iinclude $(NICE_CFLAGS) -o $@ $< $(BUILD)/lib/libicepath-codec.a $(NICE_LIBS)

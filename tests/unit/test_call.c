@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "icepath/call.h"
-#include "icepath/daemon_log.h"
-#include "icepath/timerheap.h"
+#include "daemon/call.h"
+#include "daemon/daemon_log.h"
+#include "daemon/timerheap.h"
 
 struct seen {
 	unsigned n;

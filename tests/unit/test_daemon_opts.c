@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "icepath/daemon_opts.h"
+#include "daemon/daemon_opts.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "../../tools/icepathctl/format.c"
-#include "../ng_stub.h"
+#include "../../tools/ng-fake/ng_stub.h"
 
 static char *buf;
 static size_t buf_len;

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "icepath/ng.h"
-#include "../ng_stub.h"
+#include "../../tools/ng-fake/ng_stub.h"
 
 static struct bencode nodes[NG_MAX_NODES];
 static struct ng_request req;

@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "icepath/relay.h"
+#include "daemon/relay.h"
 #include "icepath/sdp.h"
 #include "icepath/stun.h"
 

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "icepath/sdp.h"
-#include "icepath/sdp_rewrite.h"
+#include "daemon/sdp_rewrite.h"
 
 /* RFC 8866 §5 example, verbatim (with CRLF) */
 static const char rfc8866[] = "v=0\r\n"

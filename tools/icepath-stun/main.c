@@ -2,7 +2,7 @@
 /*
  * icepath-stun: ask a STUN server for our server-reflexive (mapped) address
  * with one Binding transaction over UDP, retransmitted as RFC 8489 §6.2.1
- * says. The STUN codec is icepath's own (userspace/stun.c).
+ * says. The STUN codec is icepath's own (userspace/codec/stun.c).
  */
 #include <errno.h>
 #include <getopt.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ng-fake: an NG server with a stub call table (tests/ng_stub.h) in place
+ * ng-fake: an NG server with a stub call table (ng_stub.h) in place
  * of icepathd, so icepathctl and ng-fuzz can be tested before and without
  * the daemon. Not for production: it keeps no media.
  */
@@ -16,7 +16,7 @@
 
 #include "icepath/monotime.h"
 #include "icepath/ng.h"
-#include "../../tests/ng_stub.h"
+#include "ng_stub.h"
 
 static const char usage_text[] =
 	"Usage: ng-fake [--listen ADDR:PORT] [--calls N] [--drop N] [--max-seconds S]\n"

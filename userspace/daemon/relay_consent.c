@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* relay_consent: RFC 7675 consent on legs recovered from the state file (see include/icepath/relay.h). */
+/* relay_consent: RFC 7675 consent on legs recovered from the state file (see relay.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
-#include "icepath/daemon_log.h"
+#include "daemon_log.h"
 #include "icepath/ice.h"
-#include "icepath/relay.h"
+#include "relay.h"
 #include "icepath/stun.h"
 
 #define CONSENT_MSG_MAX 700 /* bytes: USERNAME (<= 513) + the fixed attributes */

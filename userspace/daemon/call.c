@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* call: calls, legs, the leg state machine and media ports (see include/icepath/call.h). */
+/* call: calls, legs, the leg state machine and media ports (see call.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "icepath/call.h"
-#include "icepath/daemon_log.h"
+#include "call.h"
+#include "daemon_log.h"
 
 static const char *const leg_state_names[CALL_LEG_STATE_MAX] = {
 	[CALL_LEG_STATE_NEW] = "new",

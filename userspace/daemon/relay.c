@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* relay: icepathd's event loop and userspace datapath (see include/icepath/relay.h). */
+/* relay: icepathd's event loop and userspace datapath (see relay.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "icepath/daemon_log.h"
+#include "daemon_log.h"
 #include "icepath/demux.h"
 #include "icepath/ice.h"
 #include "icepath/monotime.h"
-#include "icepath/relay.h"
+#include "relay.h"
 #include "icepath/stun.h"
 
 struct relay_out {

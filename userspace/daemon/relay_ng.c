@@ -17,11 +17,11 @@
 #include <string.h>
 
 #include "icepath/monotime.h"
-#include "icepath/daemon_log.h"
+#include "daemon_log.h"
 #include "icepath/ice.h"
-#include "icepath/relay.h"
+#include "relay.h"
 #include "icepath/sdp.h"
-#include "icepath/sdp_rewrite.h"
+#include "sdp_rewrite.h"
 
 /* RFC 8445 §5.1.2.1: one interface per leg, so the highest local preference */
 #define RELAY_LOCAL_PREF      65535

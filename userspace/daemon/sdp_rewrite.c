@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* sdp_rewrite: the relay's SDP from a peer's (see include/icepath/sdp_rewrite.h). */
+/* sdp_rewrite: the relay's SDP from a peer's (see sdp_rewrite.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "icepath/sdp_rewrite.h"
+#include "sdp_rewrite.h"
 
 /* RFC 8839 §5 and RFC 8838 §8.2: every attribute that describes the peer's
  * own ICE session and must not reach the other side. */

@@ -20,7 +20,7 @@
 
 #include "icepath/fastpath.h"
 #include "icepath/netaddr.h"
-#include "icepath/timerheap.h"
+#include "timerheap.h"
 
 #define CALL_ID_MAX	 256 /* NG call-id, bytes incl. NUL */
 #define CALL_TAG_MAX	 128 /* SIP tag, bytes incl. NUL */

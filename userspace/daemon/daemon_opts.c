@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* daemon_opts: icepathd command line and config file (see include/icepath/daemon_opts.h). */
+/* daemon_opts: icepathd command line and config file (see daemon_opts.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "icepath/daemon_opts.h"
+#include "daemon_opts.h"
 
 static const char usage_text[] =
 	"NAME\n"

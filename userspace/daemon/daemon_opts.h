@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "icepath/daemon_log.h"
+#include "daemon_log.h"
 #include "icepath/netaddr.h"
 
 #define DAEMON_MAX_INTERFACES 8

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* timerheap: min-heap of deadlines with intrusive nodes (see include/icepath/timerheap.h). */
+/* timerheap: min-heap of deadlines with intrusive nodes (see timerheap.h). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "icepath/timerheap.h"
+#include "timerheap.h"
 
 void timerheap_init(struct timerheap *h)
 {

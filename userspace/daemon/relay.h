@@ -22,11 +22,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "icepath/call.h"
-#include "icepath/daemon_opts.h"
+#include "call.h"
+#include "daemon_opts.h"
 #include "icepath/fastpath.h"
 #include "icepath/ng.h"
-#include "icepath/timerheap.h"
+#include "timerheap.h"
 
 #define RELAY_BATCH	     32	  /* datagrams per recvmmsg()/sendmmsg() */
 #define RELAY_DGRAM_MAX	     2048 /* bytes; media and STUN fit, larger is truncated and dropped */

@@ -7,8 +7,8 @@
  * bytes per RTP stream, userspace 5 packets/s), so a client computing
  * rates from two queries gets known figures.
  */
-#ifndef ICEPATH_TESTS_NG_STUB_H
-#define ICEPATH_TESTS_NG_STUB_H
+#ifndef ICEPATH_NG_FAKE_STUB_H
+#define ICEPATH_NG_FAKE_STUB_H
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "icepath/daemon_log.h"
-#include "icepath/daemon_opts.h"
-#include "icepath/relay.h"
+#include "daemon_log.h"
+#include "daemon_opts.h"
+#include "relay.h"
 
 #define ICEPATHD_VERSION "0.1"
 

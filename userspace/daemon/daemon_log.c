@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* daemon_log: leveled log lines for icepathd (see include/icepath/daemon_log.h). */
+/* daemon_log: leveled log lines for icepathd (see daemon_log.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "icepath/daemon_log.h"
+#include "daemon_log.h"
 
 /* The only mutable file-scope state of the library: a logger is process-wide
  * by nature, and main() sets it once from --log-level. */

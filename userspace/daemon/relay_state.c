@@ -31,9 +31,9 @@
 #include <unistd.h>
 
 #include "icepath/monotime.h"
-#include "icepath/daemon_log.h"
+#include "daemon_log.h"
 #include "icepath/ice.h"
-#include "icepath/relay.h"
+#include "relay.h"
 
 #define STATE_MAGIC    "icepath-state 1"
 #define STATE_LINE_MAX 4096
