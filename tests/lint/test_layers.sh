@@ -30,24 +30,25 @@ hdr_codec="stun channel_data sdp bencode rtpstat netaddr ice_candidate demux"
 hdr_ice="ice ice_transmit turn_client"
 hdr_ng="ng ng_client"
 hdr_kernel="fastpath fp_abi fp_stats.def netif"
+hdr_base="compiler" # language helpers, no layer of their own
 hdr_clock="monotime" # reads the clock: for the I/O layers' loops and the tools
 
 allowed_for() { # folder -> the public headers its files may include
 	case $1 in
-	userspace/codec|include/codec) echo "$hdr_codec" ;;
-	userspace/ice|include/ice) echo "$hdr_codec $hdr_ice" ;;
-	userspace/ng|include/ng) echo "$hdr_codec $hdr_ng $hdr_clock" ;;
-	kernel|include/kernel) echo "$hdr_codec $hdr_kernel" ;;
-	userspace/daemon) echo "$hdr_codec $hdr_ice $hdr_ng fastpath $hdr_clock" ;;
-	bpf) echo "fp_abi fp_stats.def demux" ;;
-	include/clock) echo "" ;;
+	userspace/codec|include/codec) echo "$hdr_base $hdr_codec" ;;
+	userspace/ice|include/ice) echo "$hdr_base $hdr_codec $hdr_ice" ;;
+	userspace/ng|include/ng) echo "$hdr_base $hdr_codec $hdr_ng $hdr_clock" ;;
+	kernel|include/kernel) echo "$hdr_base $hdr_codec $hdr_kernel" ;;
+	userspace/daemon) echo "$hdr_base $hdr_codec $hdr_ice $hdr_ng fastpath $hdr_clock" ;;
+	bpf) echo "$hdr_base fp_abi fp_stats.def demux" ;;
+	include/clock|include/base) echo "" ;;
 	*) echo "?" ;;
 	esac
 }
 
 layer_of_header() { # NAME -> the layer that owns include/icepath/NAME
 	local n=$1 l
-	for l in codec ice ng kernel clock; do
+	for l in base codec ice ng kernel clock; do
 		local v="hdr_$l"
 		case " ${!v} " in *" $n "*) echo "$l"; return ;; esac
 	done

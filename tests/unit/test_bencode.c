@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "icepath/bencode.h"
+#include "icepath/compiler.h"
 
 #define NODES 256
 
@@ -83,7 +84,7 @@ static void integers_and_empties(void **state)
 	struct bencode *root;
 	int64_t v;
 
-	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(ints); i++) {
 		assert_int_equal(decode(ints[i].in, &root, NULL), 0);
 		assert_int_equal(bencode_get_int(root, &v), 0);
 		assert_true(v == ints[i].v);
@@ -152,7 +153,7 @@ static void malformed_table(void **state)
 	struct bencode *root;
 	char msg[160];
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(&err, 0, sizeof(err));
 		int rc = decode(bad[i].in, &root, &err);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "icepath/channel_data.h"
+#include "icepath/compiler.h"
 
 static int parse_exact(const uint8_t *p, size_t n, uint16_t *ch, uint16_t *dlen,
 		       size_t *data_off)
@@ -90,7 +91,7 @@ static void parse_malformed(void **state)
 		{ 0x0000, 0 }, { 0x3fff, 0 }, { 0x4000, 1 }, { 0x4001, 1 }, { 0x4abc, 1 },
 		{ 0x4fff, 1 }, { 0x5000, 0 }, { 0x7fff, 0 }, { 0x8000, 0 }, { 0xffff, 0 },
 	};
-	for (size_t i = 0; i < sizeof(chans) / sizeof(chans[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(chans); i++) {
 		buf[0] = chans[i].ch >> 8;
 		buf[1] = chans[i].ch & 0xff;
 		assert_int_equal(parse_exact(buf, sizeof(buf), &ch, &dlen, &off),

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "icepath/compiler.h"
 
 #include "daemon/daemon_opts.h"
 
@@ -124,7 +125,7 @@ static void errors_name_the_option(void **state)
 	struct daemon_opts o;
 	char err[256];
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		char *argv[8] = {"icepathd"};
 		int argc = 1;
 		bool has_if = false;
@@ -216,7 +217,7 @@ static void help_text(void **state)
 	struct daemon_opts o;
 	char err[64];
 
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
 		assert_non_null(strstr(u, opts[i]));
 	/* --help needs no interface */
 	assert_int_equal(parse(&o, ARGC(argv), argv, err, sizeof(err)), 0);

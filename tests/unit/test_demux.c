@@ -10,6 +10,7 @@
 
 #include "icepath/channel_data.h"
 #include "icepath/demux.h"
+#include "icepath/compiler.h"
 
 /* The class of first byte b0 when the payload is long enough for anything. */
 static enum demux_class expected(unsigned b0)
@@ -47,7 +48,7 @@ static void range_boundaries(void **state)
 		{ 255, DEMUX_UNKNOWN },
 	};
 
-	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(edges); i++)
 		assert_int_equal(demux_classify(edges[i].b0, 0, 100), edges[i].want);
 	/* The ChannelData range is exactly the first bytes of channel numbers
 	 * 0x4000-0x4FFF. */

@@ -10,6 +10,7 @@
 
 #include "icepath/ice_candidate.h"
 #include "icepath/netaddr.h"
+#include "icepath/compiler.h"
 
 static void parse_and_print(void **state)
 {
@@ -27,7 +28,7 @@ static void parse_and_print(void **state)
 	char buf[NETADDR_STRLEN];
 	struct netaddr a;
 
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
 		assert_int_equal(netaddr_parse(&a, ok[i].in, ok[i].def), 0);
 		assert_string_equal(netaddr_str(&a, buf, sizeof(buf)), ok[i].out);
 	}
@@ -42,7 +43,7 @@ static void parse_rejects_malformed(void **state)
 	};
 	struct netaddr a;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		assert_int_equal(netaddr_parse(&a, bad[i], -1), -EINVAL);
 	assert_int_equal(netaddr_parse(&a, NULL, 1), -EINVAL);
 }

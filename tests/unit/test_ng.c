@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "icepath/ng.h"
+#include "icepath/compiler.h"
 #include "../../tools/ng-fake/ng_stub.h"
 
 static struct bencode nodes[NG_MAX_NODES];
@@ -483,7 +484,7 @@ static void malformed_table(void **state)
 	struct fixture *f = *state;
 	char why[NG_REASON_MAX], dgram[512];
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		size_t len = strlen(bad[i].in);
 		ssize_t n;
 
@@ -675,7 +676,7 @@ static void reply_parse_errors(void **state)
 	};
 	char why[NG_REASON_MAX];
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		int rc = ng_reply_parse((const uint8_t *)bad[i].in, strlen(bad[i].in), "c", &rep,
 					why, sizeof(why));
 

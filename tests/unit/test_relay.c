@@ -22,6 +22,7 @@
 #include "daemon/relay.h"
 #include "icepath/sdp.h"
 #include "icepath/stun.h"
+#include "icepath/compiler.h"
 
 struct fixture {
 	struct daemon_opts o;
@@ -604,7 +605,7 @@ static void state_file_malformed(void **state)
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/calls.state", f->dir);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		FILE *fp;
 
 		relay_shutdown(&f->r);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "icepath/rtpstat.h"
+#include "icepath/compiler.h"
 
 static void header_roundtrip(void **state)
 {
@@ -56,7 +57,7 @@ static void header_malformed(void **state)
 	struct rtp_hdr h;
 	const char *why;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		why = NULL;
 		assert_int_equal(rtpstat_parse(bad[i].bytes, bad[i].len, &h, &why), bad[i].err);
 		assert_non_null(why);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "icepath/sdp.h"
+#include "icepath/compiler.h"
 
 #define CAND(s) s, strlen(s)
 
@@ -380,7 +381,7 @@ static void candidate_format_round_trip(void **state)
 	struct ice_candidate c;
 	char buf[256], err[128];
 
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
 		assert_int_equal(
 			sdp_candidate_parse(lines[i], strlen(lines[i]), &c, err, sizeof(err)), 0);
 		assert_int_equal(sdp_candidate_format(&c, buf, sizeof(buf)), (int)strlen(lines[i]));
@@ -443,7 +444,7 @@ static void malformed_candidates(void **state)
 	struct ice_candidate c;
 	char err[128];
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
 		assert_int_equal(
 			sdp_candidate_parse(bad[i].in, strlen(bad[i].in), &c, err, sizeof(err)),
@@ -485,7 +486,7 @@ static void malformed_descriptions(void **state)
 	struct sdp sdp;
 	char err[128];
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
 		assert_int_equal(sdp_parse(&sdp, bad[i].in, strlen(bad[i].in), err, sizeof(err)),
 				 bad[i].ret);
@@ -558,7 +559,7 @@ static void ice_credentials_length_rules(void **state)
 	char err[160];
 	char longer[300];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		snprintf(text, sizeof(text),
 			 "v=0\r\nm=audio 1 RTP/AVP 0\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n",
 			 cases[i].ufrag, cases[i].pwd);

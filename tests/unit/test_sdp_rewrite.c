@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "icepath/sdp.h"
+#include "icepath/compiler.h"
 #include "daemon/sdp_rewrite.h"
 
 /* RFC 8866 §5 example, verbatim (with CRLF) */
@@ -98,7 +99,7 @@ static bool rewritable(const struct sdp_line *l)
 		return true;
 	if (l->type != 'a')
 		return false;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (sdp_attr_name_len(l) == strlen(names[i]) &&
 		    !strncmp(l->value, names[i], strlen(names[i])))
 			return true;

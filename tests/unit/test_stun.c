@@ -20,7 +20,7 @@
 #include "icepath/stun.h"
 #include "../stun_vectors.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "icepath/compiler.h"
 
 static const uint8_t tid_a[STUN_TID_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
 

@@ -14,6 +14,7 @@
 
 #include "icepath/monotime.h"
 #include "icepath/netif.h"
+#include "icepath/compiler.h"
 
 static const char usage[] =
 	"Usage: icepath-netif list [--link-local] [--loopback] [--down] [-4|-6]\n"
@@ -81,16 +82,16 @@ static int cmd_list(int argc, char **argv)
 			return 2;
 		}
 	}
-	n = netif_list(addrs, sizeof(addrs) / sizeof(addrs[0]), flags);
+	n = netif_list(addrs, ARRAY_SIZE(addrs), flags);
 	if (n < 0) {
 		fprintf(stderr, "icepath-netif: cannot list addresses through rtnetlink: %s\n",
 			strerror(-n));
 		return 1;
 	}
-	if ((size_t)n > sizeof(addrs) / sizeof(addrs[0])) {
+	if ((size_t)n > ARRAY_SIZE(addrs)) {
 		fprintf(stderr, "icepath-netif: %d addresses, showing the first %zu\n", n,
-			sizeof(addrs) / sizeof(addrs[0]));
-		n = (int)(sizeof(addrs) / sizeof(addrs[0]));
+			ARRAY_SIZE(addrs));
+		n = (int)(ARRAY_SIZE(addrs));
 	}
 	for (int i = 0; i < n; i++)
 		printf("%u %s %s/%u local-pref=%u\n", addrs[i].ifindex, addrs[i].ifname,

@@ -19,6 +19,7 @@
 #include "icepath/bencode.h"
 #include "icepath/monotime.h"
 #include "icepath/ng_client.h"
+#include "icepath/compiler.h"
 
 #define FUZZ_MAX_COUNT	 1000000
 #define FUZZ_MAX_SECONDS 600
@@ -128,7 +129,7 @@ static void gen_value(struct fuzz *f, struct bencode_buf *b, int depth)
 		bencode_put_int(b, (int64_t)rnd(f) >> rndn(f, 64));
 		break;
 	case 1:
-		bencode_put_str(b, words[rndn(f, sizeof(words) / sizeof(words[0]))]);
+		bencode_put_str(b, words[rndn(f, ARRAY_SIZE(words))]);
 		break;
 	case 2: {
 		char tmp[32];
@@ -148,7 +149,7 @@ static void gen_value(struct fuzz *f, struct bencode_buf *b, int depth)
 	default:
 		bencode_put_dict(b);
 		for (unsigned i = rndn(f, 6); i; i--) {
-			bencode_put_str(b, keys[rndn(f, sizeof(keys) / sizeof(keys[0]))]);
+			bencode_put_str(b, keys[rndn(f, ARRAY_SIZE(keys))]);
 			gen_value(f, b, depth + 1);
 		}
 		bencode_put_end(b);
@@ -159,11 +160,11 @@ static void gen_value(struct fuzz *f, struct bencode_buf *b, int depth)
 static void gen_request(struct fuzz *f, struct bencode_buf *b)
 {
 	bencode_put_dict(b);
-	bencode_put_kv_str(b, "command", commands[rndn(f, sizeof(commands) / sizeof(commands[0]))]);
+	bencode_put_kv_str(b, "command", commands[rndn(f, ARRAY_SIZE(commands))]);
 	for (unsigned i = rndn(f, 8); i; i--) {
-		bencode_put_str(b, keys[rndn(f, sizeof(keys) / sizeof(keys[0]))]);
+		bencode_put_str(b, keys[rndn(f, ARRAY_SIZE(keys))]);
 		if (rndn(f, 3))
-			bencode_put_str(b, words[rndn(f, sizeof(words) / sizeof(words[0]))]);
+			bencode_put_str(b, words[rndn(f, ARRAY_SIZE(words))]);
 		else
 			gen_value(f, b, 1);
 	}

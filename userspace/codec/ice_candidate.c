@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "icepath/ice_candidate.h"
+#include "icepath/compiler.h"
 
 static const char *const type_names[] = {
 	[ICE_CAND_TYPE_HOST] = "host",
@@ -29,14 +30,14 @@ unsigned ice_cand_type_pref(enum ice_cand_type type)
 
 const char *ice_cand_type_str(enum ice_cand_type type)
 {
-	if ((unsigned)type < sizeof(type_names) / sizeof(type_names[0]))
+	if ((unsigned)type < ARRAY_SIZE(type_names))
 		return type_names[type];
 	return "unknown";
 }
 
 int ice_cand_type_from_str(const char *s, enum ice_cand_type *type)
 {
-	for (unsigned i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(type_names); i++) {
 		if (!strcmp(s, type_names[i])) {
 			*type = (enum ice_cand_type)i;
 			return 0;

@@ -14,7 +14,7 @@
 
 #include "icepath/sdp.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "icepath/compiler.h"
 
 static void sdp_err(char *err, size_t err_len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include "icepath/compiler.h"
 
 #include "daemon_log.h"
 
@@ -23,7 +24,7 @@ static const char *const level_names[] = {
 
 int daemon_log_level_from_str(const char *s, enum daemon_log_level *lvl)
 {
-	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(level_names); i++) {
 		if (s && strcmp(s, level_names[i]) == 0) {
 			*lvl = (enum daemon_log_level)i;
 			return 0;
@@ -34,7 +35,7 @@ int daemon_log_level_from_str(const char *s, enum daemon_log_level *lvl)
 
 const char *daemon_log_level_str(enum daemon_log_level lvl)
 {
-	if ((unsigned)lvl < sizeof(level_names) / sizeof(level_names[0]))
+	if ((unsigned)lvl < ARRAY_SIZE(level_names))
 		return level_names[lvl];
 	return "?";
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "icepath/compiler.h"
 
 #include "daemon_opts.h"
 
@@ -277,7 +278,7 @@ static const char *const value_keys[] = {
 
 static bool takes_value(const char *key)
 {
-	for (size_t i = 0; i < sizeof(value_keys) / sizeof(value_keys[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(value_keys); i++)
 		if (!strcmp(key, value_keys[i]))
 			return true;
 	return false;

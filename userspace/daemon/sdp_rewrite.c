@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "icepath/compiler.h"
 
 #include "sdp_rewrite.h"
 
@@ -19,7 +20,7 @@ void sdp_rewrite_strip_ice(struct sdp *sdp, int idx)
 
 	if (!s)
 		return;
-	for (size_t i = 0; i < sizeof(ice_attrs) / sizeof(ice_attrs[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(ice_attrs); i++)
 		sdp_attr_remove_all(s, ice_attrs[i]);
 }
 

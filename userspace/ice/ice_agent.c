@@ -21,6 +21,7 @@
 #include "icepath/ice.h"
 #include "icepath/stun.h"
 #include "icepath/turn_client.h"
+#include "icepath/compiler.h"
 #include "ice_queue.h"
 
 /* Controlling agent: how long to wait for higher-priority pairs once a
@@ -189,7 +190,7 @@ struct ice_agent {
 
 /* ---- names ---------------------------------------------------------------- */
 
-#define NAME(tab, v) ((unsigned)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "unknown")
+#define NAME(tab, v) ((unsigned)(v) < ARRAY_SIZE(tab) ? tab[v] : "unknown")
 
 const char *ice_agent_state_str(enum ice_agent_state s)
 {

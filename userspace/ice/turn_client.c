@@ -18,6 +18,7 @@
 
 #include "icepath/stun.h"
 #include "icepath/turn_client.h"
+#include "icepath/compiler.h"
 #include "ice_queue.h"
 
 struct turn_txn {
@@ -75,7 +76,7 @@ static const char *const state_names[] = {
 
 const char *turn_alloc_state_str(enum turn_alloc_state s)
 {
-	if ((unsigned)s < sizeof(state_names) / sizeof(state_names[0]))
+	if ((unsigned)s < ARRAY_SIZE(state_names))
 		return state_names[s];
 	return "unknown";
 }

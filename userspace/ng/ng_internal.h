@@ -11,10 +11,7 @@
 #include <stdlib.h>
 
 #include "icepath/bencode.h"
-
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#endif
+#include "icepath/compiler.h"
 
 /* Key and flag names compare with ' ', '-', '_' alike and ASCII case folded. */
 bool ng_name_eq(const void *p, size_t len, const char *name);
