@@ -13,21 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "icepath/compiler.h"
 #include "icepath/bencode.h"
+
+static const char *const bencode_type_names[] = {
+	[BENCODE_INT] = "integer",
+	[BENCODE_STR] = "string",
+	[BENCODE_LIST] = "list",
+	[BENCODE_DICT] = "dictionary",
+};
 
 const char *bencode_type_str(enum bencode_type t)
 {
-	switch (t) {
-	case BENCODE_INT:
-		return "integer";
-	case BENCODE_STR:
-		return "string";
-	case BENCODE_LIST:
-		return "list";
-	case BENCODE_DICT:
-		return "dictionary";
-	}
-	return "unknown";
+	if ((size_t)t >= ARRAY_SIZE(bencode_type_names) || !bencode_type_names[t])
+		return "unknown";
+	return bencode_type_names[t];
 }
 
 __attribute__((format(printf, 3, 4))) static int bencode_fail(struct bencode_err *err, size_t off,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "icepath/compiler.h"
 #include "icepath/rtpstat.h"
 
 int rtpstat_parse(const uint8_t *buf, size_t len, struct rtp_hdr *h, const char **why)
@@ -52,19 +53,18 @@ void rtpstat_write(uint8_t *buf, const struct rtp_hdr *h)
 	buf[11] = h->ssrc & 0xff;
 }
 
+static const char *const rtpstat_verdict_names[] = {
+	[RTPSTAT_NEW] = "new",
+	[RTPSTAT_REORDERED] = "reordered",
+	[RTPSTAT_DUPLICATE] = "duplicate",
+	[RTPSTAT_TOO_OLD] = "too-old",
+};
+
 const char *rtpstat_verdict_str(enum rtpstat_verdict v)
 {
-	switch (v) {
-	case RTPSTAT_NEW:
-		return "new";
-	case RTPSTAT_REORDERED:
-		return "reordered";
-	case RTPSTAT_DUPLICATE:
-		return "duplicate";
-	case RTPSTAT_TOO_OLD:
-		return "too-old";
-	}
-	return "?";
+	if ((size_t)v >= ARRAY_SIZE(rtpstat_verdict_names) || !rtpstat_verdict_names[v])
+		return "?";
+	return rtpstat_verdict_names[v];
 }
 
 void rtpstat_flow_init(struct rtpstat_flow *f, uint32_t ssrc)
