@@ -639,7 +639,7 @@ int bench_xdp_main(int argc, char **argv)
 			   bench_fd_memlock(bpf_map__fd(r->bare_skel->maps.tx_ports));
 		break;
 	case XDP_RELAY_DROP:
-		if (xdp_load_sink(&r->drop_skel, 0))
+		if (xdp_load_sink(&r->drop_skel, r->verify))
 			goto out;
 		r->relay_fd = bpf_program__fd(r->drop_skel->progs.bench_sink);
 		if (xdp_attach(&r->rin, r->relay_fd, "the generator's drop"))
