@@ -6,7 +6,8 @@
 #  - in-kernel generator rows (generator alone, bare XDP relay, icepathd
 #    --xdp native; one and two RX queues): the generator sends exactly
 #    BENCH_FRAMES frames per phase (throughput, then BPF statistics), and
-#    the XDP_DROP sink must count exactly what was sent, every frame with
+#    the XDP_DROP sink must count exactly what was sent (two queues: half on
+#    each RX queue of the relay's veth), every frame with
 #    right IPv4 and UDP checksums (BENCH_VERIFY), the relay program must
 #    have run on every frame of the statistics phase and report ns/packet,
 #    and for icepathd its own counters must show every frame forwarded by
@@ -57,6 +58,9 @@ for r in measured:
             "relay ran on every frame": x["relay_runs"] == frames,
             "ns/packet measured": x["ns_relay"] > 0 and x["ns_gen"] > 0 and x["ns_sink"] > 0,
         }
+        # veth picks the RX queue by the sending CPU: one per thread
+        q = [a - b for a, b in zip(r["rxq_after"], r["rxq_before"])]
+        checks["RX queues fed"] = q == ([2 * frames, 0] if r["threads"] == 1 else [frames, frames])
         if r["row"] == "xdp":
             checks["all through icepath's XDP"] = r["xdp_forwarded"] == x["total_sent"]
     else:

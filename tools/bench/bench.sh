@@ -36,8 +36,8 @@
 # is taken per round, between runs seconds apart.
 #
 # Knobs (environment): BENCH_SECONDS (3), BENCH_STATS_SECONDS (1),
-# BENCH_REPS (3), BENCH_FLOWS ("1 1000 10000 100000"), BENCH_XDP_MAX_CALLS
-# (10000), BENCH_US_MAX_CALLS (1000), BENCH_MQ_FLOWS (1000: the two-queue
+# BENCH_REPS (3), BENCH_FLOWS ("1 1000 4000 100000"), BENCH_XDP_MAX_CALLS
+# (4000: icepathd's 4 sockets per call within a 20000 open-file limit), BENCH_US_MAX_CALLS (1000), BENCH_MQ_FLOWS (1000: the two-queue
 # rows, 0: none), BENCH_ROWS ("gen bare xdp userspace rtpengine"),
 # BENCH_FRAMES (0; N: exactly N generator frames per phase instead of
 # BENCH_SECONDS, for the test), BENCH_GEN_RATE (0: flat out), BENCH_RATE
@@ -55,8 +55,8 @@ FPCTL=$build/bin/icepath-fpctl
 BENCH_SECONDS=${BENCH_SECONDS:-3}
 BENCH_STATS_SECONDS=${BENCH_STATS_SECONDS:-1}
 BENCH_REPS=${BENCH_REPS:-3}
-BENCH_FLOWS=${BENCH_FLOWS:-1 1000 10000 100000}
-BENCH_XDP_MAX_CALLS=${BENCH_XDP_MAX_CALLS:-10000}
+BENCH_FLOWS=${BENCH_FLOWS:-1 1000 4000 100000}
+BENCH_XDP_MAX_CALLS=${BENCH_XDP_MAX_CALLS:-4000}
 BENCH_US_MAX_CALLS=${BENCH_US_MAX_CALLS:-1000}
 BENCH_MQ_FLOWS=${BENCH_MQ_FLOWS:-1000}
 BENCH_ROWS=${BENCH_ROWS:-gen bare xdp userspace rtpengine}
@@ -95,9 +95,12 @@ done
 command -v python3 >/dev/null || icp_fail "python3 missing (make deps)"
 command -v ethtool >/dev/null || PATH=$PATH:/usr/sbin:/sbin
 command -v ethtool >/dev/null || icp_fail "ethtool missing (make deps)"
-# icepathd holds 4 sockets per call, and the socket sender one per flow
-ulimit -n $((4 * BENCH_XDP_MAX_CALLS + 4096)) 2>/dev/null ||
-	icp_fail "cannot raise the open-file limit to $((4 * BENCH_XDP_MAX_CALLS + 4096)) (needs root)"
+# icepathd holds 4 sockets per call (RTP and RTCP on each leg): the hard
+# open-file limit bounds the calls (20000 on this VM: about 4900 calls)
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+need_fds=$((4 * BENCH_XDP_MAX_CALLS + 200))
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $need_fds ] ||
+	icp_fail "BENCH_XDP_MAX_CALLS=$BENCH_XDP_MAX_CALLS needs $need_fds open files, the hard limit is $(ulimit -Hn): lower BENCH_XDP_MAX_CALLS or raise the limit (ulimit -Hn, as root with CAP_SYS_RESOURCE)"
 mkdir -p "$OUT"
 RUNS=$OUT/runs.jsonl
 : >"$RUNS"
@@ -176,6 +179,13 @@ fp_forwarded() {
 	[ -d "$PIN" ] || { echo 0; return; }
 	nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" stats |
 		awk '$1 == "tx" || $1 == "redirect" { f += $2 } END { print f + 0 }'
+}
+
+# XDP packets per RX queue of r0, "[q0,q1]": which queues the generator fed
+rxq_xdp() {
+	nsx "$NS_relay" ethtool -S r0 2>/dev/null |
+		awk '/rx_queue_[01]_xdp_packets:/ { q[substr($1, 10, 1)] = $2 }
+		     END { printf "[%d,%d]", q[0], q[1] }'
 }
 
 # ---- relays ------------------------------------------------------------------------
@@ -282,20 +292,22 @@ relay_up() {
 # ---- one measured run ----------------------------------------------------------------
 # xdp_run ROW FLOWS_FILE FLOWS CALLS THREADS REP: the in-kernel generator
 xdp_run() {
-	local row=$1 flows=$2 n=$3 calls=$4 threads=$5 rep=$6 tag=$1-$3-$5-$6 relay f0 f1 out
+	local row=$1 flows=$2 n=$3 calls=$4 threads=$5 rep=$6 tag=$1-$3-$5-$6 relay f0 f1 q0 q1 out
 	local args=(--duration "$BENCH_SECONDS" --stats-duration "$BENCH_STATS_SECONDS")
 	case $row in gen) relay=drop ;; bare) relay=bare ;; *) relay=attached ;; esac
 	[ "$BENCH_FRAMES" -gt 0 ] && args+=(--frames "$BENCH_FRAMES")
 	[ "$BENCH_GEN_RATE" -gt 0 ] && args+=(--rate "$BENCH_GEN_RATE")
 	[ "$BENCH_VERIFY" = 1 ] && args+=(--verify)
 	f0=$(fp_forwarded)
+	q0=$(rxq_xdp)
 	out=$("$BENCH" xdp --flows "$flows" --count "$n" --gen "$NS_gen:g0" --anchor "$NS_gen:gx0" \
 		--relay-in "$NS_relay:r0" --relay-out "$NS_relay:r1" --sink "$NS_sink:k0" \
 		--relay "$relay" --threads "$threads" "${args[@]}" 2>"$LOGDIR/xdp-$tag.err") ||
 		icp_fail "icepath-bench xdp ($tag) failed: $(cat "$LOGDIR/xdp-$tag.err")"
 	f1=$(fp_forwarded)
-	printf '{"row":"%s","flows":%s,"calls":%s,"threads":%s,"rep":%s,"sender":"xdp-gen","xdp_forwarded":%s,"run":%s}\n' \
-		"$row" "$n" "$calls" "$threads" "$rep" $((f1 - f0)) "$out" >>"$RUNS"
+	q1=$(rxq_xdp)
+	printf '{"row":"%s","flows":%s,"calls":%s,"threads":%s,"rep":%s,"sender":"xdp-gen","xdp_forwarded":%s,"rxq_before":%s,"rxq_after":%s,"run":%s}\n' \
+		"$row" "$n" "$calls" "$threads" "$rep" $((f1 - f0)) "$q0" "$q1" "$out" >>"$RUNS"
 	icp_log "  $row flows=$n threads=$threads #$rep: $(echo "$out" | python3 -c 'import json,sys; o=json.load(sys.stdin); print("gen %d pps, sink %d pps, relay %.0f ns/pkt" % (o["gen_pps"], o["sink_pps"], o["ns_relay"]))')"
 }
 
@@ -334,8 +346,8 @@ max_flows=$(printf '%s\n' $BENCH_FLOWS "$BENCH_MQ_FLOWS" | sort -n | tail -1)
 "$BENCH" xdp-flows --count "$max_flows" --out "$ICP_TMP/flows-bare" || icp_fail "xdp-flows"
 for n in $BENCH_FLOWS; do
 	[ "$n" -gt "$BENCH_XDP_MAX_CALLS" ] && has_row xdp &&
-		printf '{"row":"xdp","flows":%s,"not_measured":"%s calls over NG would need %s relay ports (4 per call) on one address, more than a port range holds; BENCH_XDP_MAX_CALLS=%s"}\n' \
-			"$n" "$n" $((4 * n)) "$BENCH_XDP_MAX_CALLS" >>"$RUNS"
+		printf '{"row":"xdp","flows":%s,"not_measured":"one NG call per flow: %s calls need %s relay ports and sockets (RTP and RTCP on each leg), more than one address has ports (64k) and than the open-file limit here (%s) allows; BENCH_XDP_MAX_CALLS=%s"}\n' \
+			"$n" "$n" $((4 * n)) "$(ulimit -Hn)" "$BENCH_XDP_MAX_CALLS" >>"$RUNS"
 	for m in userspace rtpengine; do
 		[ "$n" -gt "$BENCH_US_MAX_CALLS" ] && has_row $m &&
 			printf '{"row":"%s","flows":%s,"not_measured":"%s calls through a userspace relay: beyond BENCH_US_MAX_CALLS=%s (a relay far below line rate; the row would measure the call count, not the path)"}\n' \

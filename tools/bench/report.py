@@ -188,13 +188,25 @@ def main():
         "Flows: the bare and generator rows use flows without calls (distinct 4-tuples in the bare table); "
         "icepathd rows have one NG call per flow (offer/answer, ICE=remove, media caller -> callee only), so a "
         "row's 'calls' is what was set up. 100k flows through icepathd would need 100k calls, 400k relay "
-        "ports on one address: not measurable here, see the rows marked not measured.",
+        "ports and sockets on one address: not measurable here (see the rows marked not measured).",
         "CPU: 'cores busy' is machine-wide busy time from /proc/stat per second of the run (tick-sampled, "
         "everything on the machine, other users included); 'CPU ns/pkt' the same per packet at the sink.",
         "Memory per call: kernel = locked memory (fdinfo memlock) of the BPF maps the relay holds, divided by "
         "the calls set up (icepath's maps are preallocated for 1M flows whatever the calls; bare's hash is "
         "sized to its flows, per flow); user = RSS growth over the call setup per call.",
     ]
+    # An XDP row keeps exactly `threads` CPUs busy (the generator thread does
+    # all the work of its frames on its CPU): the rest of the machine's busy
+    # time was someone else's.
+    foreign = med([r["cores"] - r["threads"] for r in rows
+                   if r["sender"] == "xdp-gen" and r["threads"] == 1 and r["cores"] is not None])
+    if foreign is not None:
+        notes.append(
+            f"Other work on the machine during the one-queue XDP runs: {foreign:.2f} CPUs of 2 (machine busy time "
+            "minus the generator's one CPU). " + (
+                "The two-queue rows need both CPUs for themselves: with this much foreign load their 'vs 1 queue' "
+                "says more about the free CPU time than about the fast path's scaling."
+                if foreign > 0.3 else "Little enough for the two-queue rows to have had both CPUs."))
     for r in rows:
         if r["row"] == "xdp" and r["xdp_pct"] is not None and r["xdp_pct"] < 99:
             notes.append(f"icepathd --xdp native at {fmt(r['flows'])} flows, {r['threads']} queue(s): only "
