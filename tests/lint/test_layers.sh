@@ -32,6 +32,7 @@ hdr_ng="ng ng_client"
 hdr_kernel="fastpath fp_abi fp_stats.def netif"
 hdr_base="compiler" # language helpers, no layer of their own
 hdr_clock="monotime" # reads the clock: for the I/O layers' loops and the tools
+hdr_bench="bench_abi" # make bench's BPF layouts: bpf/bench_*.bpf.c and tools only
 
 allowed_for() { # folder -> the public headers its files may include
 	case $1 in
@@ -40,15 +41,15 @@ allowed_for() { # folder -> the public headers its files may include
 	userspace/ng|include/ng) echo "$hdr_base $hdr_codec $hdr_ng $hdr_clock" ;;
 	kernel|include/kernel) echo "$hdr_base $hdr_codec $hdr_kernel" ;;
 	userspace/daemon) echo "$hdr_base $hdr_codec $hdr_ice $hdr_ng fastpath $hdr_clock" ;;
-	bpf) echo "$hdr_base fp_abi fp_stats.def demux" ;;
-	include/clock|include/base) echo "" ;;
+	bpf) echo "$hdr_base fp_abi fp_stats.def demux $hdr_bench" ;;
+	include/clock|include/base|include/bench) echo "" ;;
 	*) echo "?" ;;
 	esac
 }
 
 layer_of_header() { # NAME -> the layer that owns include/icepath/NAME
 	local n=$1 l
-	for l in base codec ice ng kernel clock; do
+	for l in base codec ice ng kernel clock bench; do
 		local v="hdr_$l"
 		case " ${!v} " in *" $n "*) echo "$l"; return ;; esac
 	done

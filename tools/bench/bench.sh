@@ -1,35 +1,48 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make bench: the same relayed RTP through several relays, side by side, in
-# one run, on one machine:
+# make bench: the fast path measured at its own limit, side by side in one
+# run with its own reference and the userspace relays:
 #
-#   xdp        icepathd --xdp native  (the XDP fast path)
-#   userspace  icepathd --xdp off     (recvmmsg/sendmmsg datapath)
-#   rtpengine  rtpengine --table=-1   (userspace mode; no kernel module)
-#   forward    no relay: the kernel's IP forwarding, as a floor for the cost
-#              of the generator, the sink and the veths themselves
+#   gen        the in-kernel generator alone: its frames dropped (XDP_DROP)
+#              at the relay's ingress, what it can offer at most
+#   bare       the bench's own XDP rewrite + devmap redirect (bpf/bench_bare):
+#              the local limit of an XDP relay in this topology
+#   xdp        icepathd --xdp native, calls set up over NG
+#   userspace  icepathd --xdp off
+#   rtpengine  rtpengine --table=-1 (userspace; no kernel module)
 #
-# Topology (three namespaces, veth pairs, RFC 5737 addresses; nothing leaves):
+# Topology (three namespaces, veth pairs with two queues each, RFC 5737
+# addresses; nothing leaves them):
 #
-#   snd  s0 192.0.2.10 ---- rs 192.0.2.1   relay   rr 198.51.100.1 ---- d0 198.51.100.10  rcv
+#   gen  g0 192.0.2.10 ---- r0 192.0.2.1  relay  r1 198.51.100.1 ---- k0 198.51.100.10  sink
 #
-# Per run: start the relay, set up BENCH_CALLS plain-RTP calls over NG
-# (identical offer/answer requests, ICE=remove), measure its RSS before and
-# after, then send RTP on the first BENCH_FLOWS calls (one flow per call,
-# caller to callee) at one of two loads -- a fixed rate and "as fast as
-# possible" -- for BENCH_SECONDS; the sink counts per flow; stop the relay.
-# BENCH_REPS rounds over every relay and load. CPU time is
-# read from /proc for every process of the pipeline and for ksoftirqd, and
-# machine-wide from /proc/stat. tools/bench/report.py takes the medians,
-# prints the tables and writes BUILD/bench/results.json.
+# XDP rows: `icepath-bench xdp` attaches the sink (count, XDP_DROP) on k0,
+# the relay program on r0 (or finds icepathd's), and runs the generator
+# (BPF_PROG_RUN, BPF_F_TEST_XDP_LIVE_FRAMES) on g0: 242-byte RTP frames
+# round-robin over the flows, one thread per CPU and RX queue, for
+# BENCH_SECONDS with BPF statistics off (pps at the sink), then
+# BENCH_STATS_SECONDS with them on (ns/packet of each program on live
+# traffic; the kernel turns them off when the tool's fd closes).
+# Userspace rows: the same sink on k0 counts, the socket sender
+# (`icepath-bench send`, sendmmsg, as fast as it can) feeds the relay.
 #
-# Knobs (environment): BENCH_SECONDS (per measured run, default 4),
-# BENCH_REPS (3), BENCH_CALLS (1000), BENCH_FLOWS (100), BENCH_RATE (fixed
-# load, packets/s, 50000), BENCH_SIZE (UDP payload bytes, 172),
-# BENCH_RELAYS ("xdp userspace rtpengine forward"), BENCH_LOADS ("fixed max"),
-# BENCH_OUT (where results go, default BUILD/bench).
-# With the defaults the whole run takes about 3 minutes.
+# Flow counts: BENCH_FLOWS for the bare relay (flows without calls), as many
+# of them as BENCH_XDP_MAX_CALLS allows for icepathd --xdp native (one call
+# per flow: 4 relay ports each) and BENCH_US_MAX_CALLS for the userspace
+# relays; the counts above are reported as not measured, with the reason.
+# BENCH_REPS rounds, every row once per round (a burst of someone else's
+# work hits all rows alike); report.py takes medians, and each ratio to bare
+# is taken per round, between runs seconds apart.
+#
+# Knobs (environment): BENCH_SECONDS (3), BENCH_STATS_SECONDS (1),
+# BENCH_REPS (3), BENCH_FLOWS ("1 1000 4000 100000"), BENCH_XDP_MAX_CALLS
+# (4000: icepathd's 4 sockets per call within a 20000 open-file limit), BENCH_US_MAX_CALLS (1000), BENCH_MQ_FLOWS (1000: the two-queue
+# rows, 0: none), BENCH_ROWS ("gen bare xdp userspace rtpengine"),
+# BENCH_FRAMES (0; N: exactly N generator frames per phase instead of
+# BENCH_SECONDS, for the test), BENCH_GEN_RATE (0: flat out), BENCH_RATE
+# (socket sender, 0: flat out), BENCH_VERIFY (0; 1: the sink checks every
+# checksum), BENCH_OUT (BUILD/bench). With the defaults: about 4 minutes.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -39,116 +52,156 @@ BENCH=$build/bin/icepath-bench
 ICEPATHD=$build/bin/icepathd
 FPCTL=$build/bin/icepath-fpctl
 
-BENCH_SECONDS=${BENCH_SECONDS:-4}
+BENCH_SECONDS=${BENCH_SECONDS:-3}
+BENCH_STATS_SECONDS=${BENCH_STATS_SECONDS:-1}
 BENCH_REPS=${BENCH_REPS:-3}
-BENCH_CALLS=${BENCH_CALLS:-1000}
-BENCH_FLOWS=${BENCH_FLOWS:-100}
-BENCH_RATE=${BENCH_RATE:-50000}
-BENCH_SIZE=${BENCH_SIZE:-172}
-BENCH_RELAYS=${BENCH_RELAYS:-xdp userspace rtpengine forward}
-BENCH_LOADS=${BENCH_LOADS:-fixed max}
+BENCH_FLOWS=${BENCH_FLOWS:-1 1000 4000 100000}
+BENCH_XDP_MAX_CALLS=${BENCH_XDP_MAX_CALLS:-4000}
+BENCH_US_MAX_CALLS=${BENCH_US_MAX_CALLS:-1000}
+BENCH_MQ_FLOWS=${BENCH_MQ_FLOWS:-1000}
+BENCH_ROWS=${BENCH_ROWS:-gen bare xdp userspace rtpengine}
+BENCH_FRAMES=${BENCH_FRAMES:-0}
+BENCH_GEN_RATE=${BENCH_GEN_RATE:-0}
+BENCH_RATE=${BENCH_RATE:-0}
+BENCH_VERIFY=${BENCH_VERIFY:-0}
 OUT=${BENCH_OUT:-$build/bench}
 NG=127.0.0.1:2223
 PORT_MIN=20000
-PORT_MAX=29999
+PORT_MAX=60999
 PIN=/sys/fs/bpf/icepath-bench-$ICP_RUN
 SND_CPU=0
-RCV_CPU=1
+UDP_SIZE=200 # UDP payload of a 242-byte frame (12 RTP + 188), for the socket sender
 
 icp_require_root
 [ -x "$BENCH" ] || icp_fail "build first: $BENCH missing (make all)"
-for v in BENCH_SECONDS BENCH_REPS BENCH_CALLS BENCH_FLOWS BENCH_RATE BENCH_SIZE; do
+for v in BENCH_SECONDS BENCH_REPS BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS; do
 	[[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || icp_fail "$v must be a positive integer, not '${!v}'"
 done
-[ "$BENCH_FLOWS" -le "$BENCH_CALLS" ] || icp_fail "BENCH_FLOWS ($BENCH_FLOWS) > BENCH_CALLS ($BENCH_CALLS)"
+for v in BENCH_STATS_SECONDS BENCH_MQ_FLOWS BENCH_FRAMES BENCH_GEN_RATE BENCH_RATE BENCH_VERIFY; do
+	[[ ${!v} =~ ^[0-9]+$ ]] || icp_fail "$v must be a whole number, not '${!v}'"
+done
+for n in $BENCH_FLOWS; do
+	[[ $n =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] && [ "$n" -le 1000000 ] ||
+		icp_fail "BENCH_FLOWS holds '$n': flow counts are 1..1000000"
+done
 [ "$BENCH_SECONDS" -le 60 ] || icp_fail "BENCH_SECONDS is per run; keep it <= 60"
 # 4 media ports per call on the relay (RTP+RTCP on each leg)
-[ "$BENCH_CALLS" -le $(((PORT_MAX - PORT_MIN + 1) / 4)) ] ||
-	icp_fail "BENCH_CALLS ($BENCH_CALLS) > $(((PORT_MAX - PORT_MIN + 1) / 4)), what ports $PORT_MIN-$PORT_MAX hold"
+max_calls=$(((PORT_MAX - PORT_MIN + 1) / 4))
+[ "$BENCH_XDP_MAX_CALLS" -le $max_calls ] && [ "$BENCH_US_MAX_CALLS" -le $max_calls ] ||
+	icp_fail "BENCH_XDP_MAX_CALLS/BENCH_US_MAX_CALLS > $max_calls, what ports $PORT_MIN-$PORT_MAX hold"
+for r in $BENCH_ROWS; do
+	case $r in gen|bare|xdp|userspace|rtpengine) ;; *) icp_fail "unknown row '$r' in BENCH_ROWS" ;; esac
+done
 command -v python3 >/dev/null || icp_fail "python3 missing (make deps)"
 command -v ethtool >/dev/null || PATH=$PATH:/usr/sbin:/sbin
 command -v ethtool >/dev/null || icp_fail "ethtool missing (make deps)"
+# icepathd holds 4 sockets per call (RTP and RTCP on each leg): the hard
+# open-file limit bounds the calls (20000 on this VM: about 4900 calls)
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+need_fds=$((4 * BENCH_XDP_MAX_CALLS + 200))
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $need_fds ] ||
+	icp_fail "BENCH_XDP_MAX_CALLS=$BENCH_XDP_MAX_CALLS needs $need_fds open files, the hard limit is $(ulimit -Hn): lower BENCH_XDP_MAX_CALLS or raise the limit (ulimit -Hn, as root with CAP_SYS_RESOURCE)"
 mkdir -p "$OUT"
 RUNS=$OUT/runs.jsonl
 : >"$RUNS"
 LOGDIR=$OUT/logs
 rm -rf "$LOGDIR" && mkdir -p "$LOGDIR"
 
+RELAY_PID=
+SINK_PID=
 bench_cleanup() {
 	# icepathd leaves its pins on exit (by design, for restarts): remove them.
-	[ -n "${RELAY_PID:-}" ] && kill "$RELAY_PID" 2>/dev/null && wait "$RELAY_PID" 2>/dev/null
+	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
+	[ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null && wait "$RELAY_PID" 2>/dev/null
 	[ -d "$PIN" ] && nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" destroy
 	rm -rf "$PIN"
 }
 trap 'rc=$?; bench_cleanup; (exit $rc); icp_cleanup' EXIT
 
 # ---- topology -----------------------------------------------------------------
-ns_new snd
+ns_new gen
 ns_new relay
-ns_new rcv
-ns_link "$NS_snd" s0 192.0.2.10/24 "$NS_relay" rs 192.0.2.1/24
-ns_link "$NS_relay" rr 198.51.100.1/24 "$NS_rcv" d0 198.51.100.10/24
-ns_route "$NS_snd" default via 192.0.2.1
-ns_route "$NS_rcv" default via 198.51.100.1
-# bpf_fib_lookup() routes only where forwarding is on; the forward baseline
-# needs it too. Same setting for every relay.
+ns_new sink
+# No IPv6 (router and neighbour solicitations) and static neighbours (no
+# ARP): the sink must count exactly the relayed frames.
+for ns in "$NS_gen" "$NS_relay" "$NS_sink"; do
+	nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
+# Two queues on every veth: a generator thread per CPU lands on its own RX
+# queue of r0 (veth picks the queue by the sending CPU).
+veth2() { # NS1 IF1 NS2 IF2
+	ip -n "$1" link add "$2" numtxqueues 2 numrxqueues 2 type veth \
+		peer name "$4" numtxqueues 2 numrxqueues 2 netns "$3" ||
+		icp_fail "cannot create veth $1/$2 <-> $3/$4 with two queues"
+}
+veth2 "$NS_gen" g0 "$NS_relay" r0
+veth2 "$NS_relay" r1 "$NS_sink" k0
+# The generator's anchor: a spare veth it is attached to while it runs (see
+# `icepath-bench xdp --help`); never up, it carries nothing.
+ip -n "$NS_gen" link add gx0 type veth peer name gx1 || icp_fail "cannot create the anchor veth"
+ip -n "$NS_gen" addr add 192.0.2.10/24 dev g0
+ip -n "$NS_relay" addr add 192.0.2.1/24 dev r0
+ip -n "$NS_relay" addr add 198.51.100.1/24 dev r1
+ip -n "$NS_sink" addr add 198.51.100.10/24 dev k0
+for l in "$NS_gen g0" "$NS_relay r0" "$NS_relay r1" "$NS_sink k0"; do
+	set -- $l
+	ip -n "$1" link set "$2" up
+done
+ns_route "$NS_gen" default via 192.0.2.1
+ns_route "$NS_sink" default via 198.51.100.1
+# bpf_fib_lookup() routes only where forwarding is on (icepath's program
+# needs it today); the same setting for every row.
 nsx "$NS_relay" sysctl -qw net.ipv4.conf.all.forwarding=1
-# A veth frame from a local socket carries a partial checksum that XDP cannot
-# finish; the sender computes sums in software (as a real wire delivers them),
-# for every relay alike.
-nsx "$NS_snd" ethtool -K s0 tx off >/dev/null || icp_fail "cannot turn off tx checksum offload on s0"
-# Frames XDP-redirected into rr are dropped unless its peer d0 runs NAPI:
-# GRO on d0 turns it on without an XDP program there.
-nsx "$NS_rcv" ethtool -K d0 gro on >/dev/null || icp_fail "cannot turn on GRO on d0"
-# Static neighbours: no ARP during a run (XDP passes a packet to the stack
-# when the next hop has no neighbour entry).
+# The socket sender computes sums in software (as a real wire delivers
+# them): a partial checksum on a veth cannot be finished by XDP.
+nsx "$NS_gen" ethtool -K g0 tx off >/dev/null || icp_fail "cannot turn off tx checksum offload on g0"
+# Likewise the userspace relays' sends on r1: the sink sees the frames as a
+# wire would carry them, with finished checksums it can verify.
+nsx "$NS_relay" ethtool -K r1 tx off >/dev/null || icp_fail "cannot turn off tx checksum offload on r1"
 mac() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
-ip -n "$NS_relay" neigh replace 198.51.100.10 lladdr "$(mac "$NS_rcv" d0)" dev rr nud permanent
-ip -n "$NS_relay" neigh replace 192.0.2.10 lladdr "$(mac "$NS_snd" s0)" dev rs nud permanent
-ip -n "$NS_snd" neigh replace 192.0.2.1 lladdr "$(mac "$NS_relay" rs)" dev s0 nud permanent
-ip -n "$NS_rcv" neigh replace 198.51.100.1 lladdr "$(mac "$NS_relay" rr)" dev d0 nud permanent
+ip -n "$NS_relay" neigh replace 198.51.100.10 lladdr "$(mac "$NS_sink" k0)" dev r1 nud permanent
+ip -n "$NS_relay" neigh replace 192.0.2.10 lladdr "$(mac "$NS_gen" g0)" dev r0 nud permanent
+ip -n "$NS_gen" neigh replace 192.0.2.1 lladdr "$(mac "$NS_relay" r0)" dev g0 nud permanent
+ip -n "$NS_sink" neigh replace 198.51.100.1 lladdr "$(mac "$NS_relay" r1)" dev k0 nud permanent
 
-# ---- CPU accounting --------------------------------------------------------------
+# ---- measurements ----------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK)
-# utime+stime of a process (all threads), in ticks; 0 when it is gone.
-proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-ksoftirqd_pids() { pgrep -x 'ksoftirqd/[0-9]+' | tr '\n' ' '; }
-KSOFT_PIDS=$(ksoftirqd_pids)
-ksoft_ticks() { local p t=0; for p in $KSOFT_PIDS; do t=$((t + $(proc_ticks "$p"))); done; echo $t; }
-# machine-wide: busy ticks (user nice system irq softirq steal) and softirq
-stat_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $8 }' /proc/stat; }
+stat_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-# memlock of the BPF maps a process holds open (preallocated: fixed per run)
+# locked memory of the BPF maps a process holds open
 bpf_map_kib() { # one awk over every fd: a relay holds thousands of sockets
 	awk '/^map_type:/ { m[FILENAME] = 1 } /^memlock:/ { l[FILENAME] = $2 }
 	     END { for (f in m) s += l[f]; print int(s / 1024) }' /proc/"$1"/fdinfo/* 2>/dev/null || echo 0
 }
-
-# Packets the XDP program forwarded (tx + redirect) and passed for lack of a
-# flow, from the fast path's own per-CPU counters: evidence that "xdp" runs
-# really took the fast path.
-fp_counts() {
-	[ -d "$PIN" ] || { echo "0 0"; return; }
+# Packets icepath's program forwarded (tx + redirect), from its own per-CPU
+# counters: evidence that the xdp rows took the fast path.
+fp_forwarded() {
+	[ -d "$PIN" ] || { echo 0; return; }
 	nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" stats |
-		awk '$1 == "tx" || $1 == "redirect" { f += $2 } $1 == "pass-no-flow" { p += $2 }
-		     END { print f + 0, p + 0 }'
+		awk '$1 == "tx" || $1 == "redirect" { f += $2 } END { print f + 0 }'
+}
+
+# XDP packets per RX queue of r0, "[q0,q1]": which queues the generator fed
+rxq_xdp() {
+	nsx "$NS_relay" ethtool -S r0 2>/dev/null |
+		awk '/rx_queue_[01]_xdp_packets:/ { q[substr($1, 10, 1)] = $2 }
+		     END { printf "[%d,%d]", q[0], q[1] }'
 }
 
 # ---- relays ------------------------------------------------------------------------
-RELAY_PID=
 relay_start() { # MODE
-	local mode=$1 log=$LOGDIR/$1.log
+	local mode=$1 log=$LOGDIR/$1.log i
 	case $mode in
 	xdp|userspace)
 		[ -x "$ICEPATHD" ] || return 2
-		# A fresh daemon every run: no calls recovered from a state file or
-		# flows from pins of the previous run.
+		# A fresh daemon every time: no calls from a state file, no flows
+		# from the pins of the previous one.
 		fp_destroy
 		rm -f "$ICP_TMP/calls.state"
 		# nsenter rather than ip netns exec: the latter remounts /sys, and
 		# with it bpffs, privately, so pins would not be visible outside.
 		nsenter --net=/run/netns/"$NS_relay" "$ICEPATHD" --foreground \
-			--interface rs=192.0.2.1 --interface rr=198.51.100.1 --listen-ng "$NG" \
+			--interface r0=192.0.2.1 --interface r1=198.51.100.1 --listen-ng "$NG" \
 			--port-min $PORT_MIN --port-max $PORT_MAX --pin-path "$PIN" \
 			--state-file "$ICP_TMP/calls.state" --inactivity-timeout 600 \
 			--xdp "$([ "$mode" = xdp ] && echo native || echo off)" >>"$log" 2>&1 &
@@ -158,18 +211,14 @@ relay_start() { # MODE
 		# --table=-1: no kernel module, the userspace path only; the default
 		# log level (6) logs nothing per packet.
 		ip netns exec "$NS_relay" rtpengine --table=-1 --config-file=none --foreground \
-			--log-stderr --interface=rs/192.0.2.1 --interface=rr/198.51.100.1 \
+			--log-stderr --interface=r0/192.0.2.1 --interface=r1/198.51.100.1 \
 			--listen-ng="$NG" --port-min=$PORT_MIN --port-max=$PORT_MAX \
 			--timeout=600 >>"$log" 2>&1 &
 		RELAY_PID=$! ;;
-	forward)
-		RELAY_PID= ; return 0 ;;
 	esac
-	local i
 	for i in $(seq 1 100); do
 		kill -0 "$RELAY_PID" 2>/dev/null || break
 		if nsx "$NS_relay" "$BENCH" ng --server "$NG" --ping >/dev/null 2>&1; then
-			icp_log "$mode: answering NG (pid $RELAY_PID)"
 			return 0
 		fi
 		sleep 0.1
@@ -180,14 +229,13 @@ relay_start() { # MODE
 }
 
 # The fast path outlives icepathd by design (pins, attached program); the
-# next relay must not find it forwarding: detach and unpin, then check.
+# next row must not find it forwarding: detach and unpin, then check.
 fp_destroy() {
 	[ -d "$PIN" ] && nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" destroy
 	rm -rf "$PIN"
 	if ip -n "$NS_relay" -d link show | grep -q 'prog/xdp'; then
-		icp_log "XDP program still attached in the relay namespace after destroy; detaching"
-		ip -n "$NS_relay" link set dev rs xdp off 2>/dev/null
-		ip -n "$NS_relay" link set dev rr xdp off 2>/dev/null
+		ip -n "$NS_relay" link set dev r0 xdp off 2>/dev/null
+		ip -n "$NS_relay" link set dev r1 xdp off 2>/dev/null
 		! ip -n "$NS_relay" -d link show | grep -q 'prog/xdp' ||
 			icp_fail "cannot detach XDP from the relay's interfaces"
 	fi
@@ -204,115 +252,143 @@ relay_stop() {
 	fp_destroy
 }
 
-# ---- one measured run ----------------------------------------------------------------
-# run_traffic MODE LOAD REP FLOWS_FILE
-run_traffic() {
-	local mode=$1 load=$2 rep=$3 flows=$4 tag=$1-$2-$3
-	local ready=$ICP_TMP/ready-$tag rx=$ICP_TMP/rx-$tag.json tx=$ICP_TMP/tx-$tag.json
-	local rate_arg=() r0 r1 k0 k1 s0 s1 f0 f1 w0 w1 rx_pid
-	[ "$load" = fixed ] && rate_arg=(--rate "$BENCH_RATE")
-	ip netns exec "$NS_rcv" "$BENCH" recv --flows "$flows" --count "$BENCH_FLOWS" \
-		--duration $((BENCH_SECONDS + 30)) --idle-ms 1000 --ready-file "$ready" \
-		--cpu $RCV_CPU >"$rx" 2>"$LOGDIR/recv-$tag.err" &
-	rx_pid=$!
-	ICP_PIDS+=($rx_pid)
-	WAIT_SECS=10 wait_for test -e "$ready" || icp_fail "sink did not start ($LOGDIR/recv-$tag.err)"
-	r0=$([ -n "$RELAY_PID" ] && proc_ticks "$RELAY_PID" || echo 0)
-	f0=$(fp_counts)
-	k0=$(ksoft_ticks)
-	s0=$(stat_busy)
-	w0=$(date +%s.%N)
-	ip netns exec "$NS_snd" "$BENCH" send --flows "$flows" --count "$BENCH_FLOWS" \
-		--duration "$BENCH_SECONDS" --size "$BENCH_SIZE" "${rate_arg[@]}" \
-		--cpu $SND_CPU >"$tx" 2>"$LOGDIR/send-$tag.err" || icp_fail "sender failed: $(cat "$LOGDIR/send-$tag.err")"
-	kill -TERM "$rx_pid" # the sink drains what the relay still holds, then reports
-	wait "$rx_pid" || icp_fail "sink failed: $(cat "$LOGDIR/recv-$tag.err")"
-	r1=$([ -n "$RELAY_PID" ] && proc_ticks "$RELAY_PID" || echo 0)
-	k1=$(ksoft_ticks)
-	s1=$(stat_busy)
-	w1=$(date +%s.%N)
-	f1=$(fp_counts)
-	printf '{"relay":"%s","load":"%s","rep":%s,"send":%s,"recv":%s,"relay_cpu_s":%s,"ksoftirqd_cpu_s":%s,"machine_busy_s":%s,"machine_softirq_s":%s,"xdp_forwarded":%s,"xdp_pass_no_flow":%s,"wall_s":%s}\n' \
-		"$mode" "$load" "$rep" "$(cat "$tx")" "$(cat "$rx")" \
-		"$(echo "$r0 $r1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
-		"$(echo "$k0 $k1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
-		"$(echo "$s0 $s1 $CLK_TCK" | awk '{ printf "%.2f", ($3 - $1) / $5 }')" \
-		"$(echo "$s0 $s1 $CLK_TCK" | awk '{ printf "%.2f", ($4 - $2) / $5 }')" \
-		"$(echo "$f0 $f1" | awk '{ print $3 - $1 }')" "$(echo "$f0 $f1" | awk '{ print $4 - $2 }')" \
-		"$(echo "$w0 $w1" | awk '{ printf "%.2f", $2 - $1 }')" >>"$RUNS"
-	icp_log "  $mode $load #$rep: $(python3 -c 'import json,sys; s,r=(json.loads(open(f).read()) for f in sys.argv[1:]); print("offered %d pps, sent %d, received %d (%.2f%% lost), reordered %d" % (s["pps"], s["sent"], r["packets"], 100.0*(1-r["packets"]/s["sent"]) if s["sent"] else 0, r["reordered"]))' "$tx" "$rx")"
-}
-
-# ---- main -----------------------------------------------------------------------------
-START=$(date -u '+%Y-%m-%d %H:%M UTC')
-set -- $BENCH_RELAYS
-n_relays=$#
-set -- $BENCH_LOADS
-# about 2.5 s per run beside the traffic: relay start, call setup, drain, stop
-icp_log "bench: relays '$BENCH_RELAYS', $BENCH_CALLS calls, $BENCH_FLOWS flows, ${BENCH_SECONDS}s x $BENCH_REPS per load, fixed load $BENCH_RATE pps, $BENCH_SIZE-byte RTP; about $((n_relays * $# * BENCH_REPS * (BENCH_SECONDS * 10 + 25) / 10)) s"
-# relay_up MODE FLOWS: start the relay, set up the calls, write the flows
-# file, record memory. 0 ready, 1 failed or skipped (recorded in RUNS).
+# relay_up MODE CALLS FLOWS_FILE REP: start the relay, set up CALLS calls,
+# write the flows file, record memory. 0 ready, 1 failed (recorded).
 relay_up() {
-	local mode=$1 flows=$2 setup rss0=0 rss1=0 mapk=0
+	local mode=$1 calls=$2 flows=$3 rep=$4 setup rss0 rss1 mapk dp
 	relay_start "$mode"
 	case $? in
 	0) ;;
-	2)	icp_log "$mode: not available (icepathd not built / rtpengine not installed): skipped"
-		printf '{"relay":"%s","skipped":"not available"}\n' "$mode" >>"$RUNS"
+	2)	printf '{"row":"%s","calls":%s,"rep":%s,"skipped":"not available (icepathd not built / rtpengine not installed)"}\n' \
+			"$mode" "$calls" "$rep" >>"$RUNS"
 		return 1 ;;
-	*)	printf '{"relay":"%s","skipped":"did not start, see %s"}\n' "$mode" "$LOGDIR/$mode.log" >>"$RUNS"
+	*)	printf '{"row":"%s","calls":%s,"rep":%s,"skipped":"did not start, see %s"}\n' \
+			"$mode" "$calls" "$rep" "$LOGDIR/$mode.log" >>"$RUNS"
 		relay_stop
 		return 1 ;;
 	esac
-	[ -n "$RELAY_PID" ] && rss0=$(rss_kib "$RELAY_PID")
-	if [ "$mode" = forward ]; then
-		setup=$("$BENCH" ng --direct --calls "$BENCH_CALLS" --out "$flows") || icp_fail "flows for forward"
-	else
-		setup=$(nsx "$NS_relay" "$BENCH" ng --server "$NG" --calls "$BENCH_CALLS" \
-			--direction rs,rr --prefix "bench-$mode-$ICP_RUN" --out "$flows" \
-			2>"$LOGDIR/ng-$mode.err")
-		if [ $? -ne 0 ]; then
-			icp_log "$mode: call setup failed: $(cat "$LOGDIR/ng-$mode.err")"
-			printf '{"relay":"%s","skipped":"call setup failed: %s"}\n' "$mode" \
-				"$(tr -d '"\\' <"$LOGDIR/ng-$mode.err" | head -c 300)" >>"$RUNS"
-			relay_stop
-			return 1
-		fi
-		sleep 0.5 # let the relay settle before reading memory
-		rss1=$(rss_kib "$RELAY_PID")
-		mapk=$(bpf_map_kib "$RELAY_PID")
+	rss0=$(rss_kib "$RELAY_PID")
+	setup=$(nsx "$NS_relay" "$BENCH" ng --server "$NG" --calls "$calls" \
+		--direction r0,r1 --prefix "bench-$mode-$calls-$rep-$ICP_RUN" --out "$flows" \
+		2>"$LOGDIR/ng-$mode.err")
+	if [ $? -ne 0 ]; then
+		icp_log "$mode: call setup failed: $(cat "$LOGDIR/ng-$mode.err")"
+		printf '{"row":"%s","calls":%s,"rep":%s,"skipped":"call setup failed: %s"}\n' "$mode" \
+			"$calls" "$rep" "$(tr -d '"\\' <"$LOGDIR/ng-$mode.err" | head -c 300)" >>"$RUNS"
+		relay_stop
+		return 1
 	fi
-	# what the daemon said about its datapath ("XDP attached to rs in native mode")
-	local dp=$(grep -o 'XDP attached to [a-z0-9]* in [a-z]* mode\|fast path off[^:]*' \
+	sleep 0.5 # let the relay settle before reading memory
+	rss1=$(rss_kib "$RELAY_PID")
+	mapk=$(bpf_map_kib "$RELAY_PID")
+	# what the daemon said about its datapath ("XDP attached to r0 in native mode")
+	dp=$(grep -o 'XDP attached to [a-z0-9]* in [a-z]* mode\|fast path off[^:]*' \
 		"$LOGDIR/$mode.log" 2>/dev/null | sort -u | tr '\n' ';')
-	printf '{"relay":"%s","setup":%s,"calls":%s,"rss_before_kib":%s,"rss_after_kib":%s,"bpf_map_kib":%s,"datapath":"%s"}\n' \
-		"$mode" "$setup" "$BENCH_CALLS" "$rss0" "$rss1" "$mapk" "$dp" >>"$RUNS"
-	icp_log "$mode: $BENCH_CALLS calls up: RSS ${rss0} -> ${rss1} KiB, BPF maps ${mapk} KiB; $setup"
+	printf '{"row":"%s","calls":%s,"rep":%s,"setup":%s,"rss_before_kib":%s,"rss_after_kib":%s,"bpf_map_kib":%s,"datapath":"%s"}\n' \
+		"$mode" "$calls" "$rep" "$setup" "$rss0" "$rss1" "$mapk" "$dp" >>"$RUNS"
+	icp_log "$mode: $calls calls up: RSS ${rss0} -> ${rss1} KiB, BPF maps ${mapk} KiB"
 }
 
-for mode in $BENCH_RELAYS; do
-	case $mode in xdp|userspace|rtpengine|forward) ;; *) icp_fail "unknown relay '$mode' in BENCH_RELAYS" ;; esac
+# ---- one measured run ----------------------------------------------------------------
+# xdp_run ROW FLOWS_FILE FLOWS CALLS THREADS REP: the in-kernel generator
+xdp_run() {
+	local row=$1 flows=$2 n=$3 calls=$4 threads=$5 rep=$6 tag=$1-$3-$5-$6 relay f0 f1 q0 q1 out
+	local args=(--duration "$BENCH_SECONDS" --stats-duration "$BENCH_STATS_SECONDS")
+	case $row in gen) relay=drop ;; bare) relay=bare ;; *) relay=attached ;; esac
+	[ "$BENCH_FRAMES" -gt 0 ] && args+=(--frames "$BENCH_FRAMES")
+	[ "$BENCH_GEN_RATE" -gt 0 ] && args+=(--rate "$BENCH_GEN_RATE")
+	[ "$BENCH_VERIFY" = 1 ] && args+=(--verify)
+	f0=$(fp_forwarded)
+	q0=$(rxq_xdp)
+	out=$("$BENCH" xdp --flows "$flows" --count "$n" --gen "$NS_gen:g0" --anchor "$NS_gen:gx0" \
+		--relay-in "$NS_relay:r0" --relay-out "$NS_relay:r1" --sink "$NS_sink:k0" \
+		--relay "$relay" --threads "$threads" "${args[@]}" 2>"$LOGDIR/xdp-$tag.err") ||
+		icp_fail "icepath-bench xdp ($tag) failed: $(cat "$LOGDIR/xdp-$tag.err")"
+	f1=$(fp_forwarded)
+	q1=$(rxq_xdp)
+	printf '{"row":"%s","flows":%s,"calls":%s,"threads":%s,"rep":%s,"sender":"xdp-gen","xdp_forwarded":%s,"rxq_before":%s,"rxq_after":%s,"run":%s}\n' \
+		"$row" "$n" "$calls" "$threads" "$rep" $((f1 - f0)) "$q0" "$q1" "$out" >>"$RUNS"
+	icp_log "  $row flows=$n threads=$threads #$rep: $(echo "$out" | python3 -c 'import json,sys; o=json.load(sys.stdin); print("gen %d pps, sink %d pps, relay %.0f ns/pkt" % (o["gen_pps"], o["sink_pps"], o["ns_relay"]))')"
+}
+
+# socket_run ROW FLOWS_FILE FLOWS CALLS REP: the socket sender, the XDP sink
+socket_run() {
+	local row=$1 flows=$2 n=$3 calls=$4 rep=$5 tag=$1-$3-$5 ready tx rx b0 b1 rate=()
+	ready=$ICP_TMP/ready-$tag tx=$ICP_TMP/tx-$tag.json rx=$ICP_TMP/rx-$tag.json
+	[ "$BENCH_RATE" -gt 0 ] && rate=(--rate "$BENCH_RATE")
+	"$BENCH" xdp-sink --sink "$NS_sink:k0" --ready-file "$ready" \
+		$([ "$BENCH_VERIFY" = 1 ] && echo --verify) >"$rx" 2>"$LOGDIR/sink-$tag.err" &
+	SINK_PID=$!
+	WAIT_SECS=10 wait_for test -e "$ready" || icp_fail "sink did not start ($LOGDIR/sink-$tag.err)"
+	b0=$(stat_busy)
+	ip netns exec "$NS_gen" "$BENCH" send --flows "$flows" --count "$n" \
+		--duration "$BENCH_SECONDS" --size $UDP_SIZE "${rate[@]}" --cpu $SND_CPU \
+		>"$tx" 2>"$LOGDIR/send-$tag.err" || icp_fail "sender failed: $(cat "$LOGDIR/send-$tag.err")"
+	b1=$(stat_busy)
+	sleep 0.5 # what the relay still holds in its socket buffers
+	kill -TERM "$SINK_PID"
+	wait "$SINK_PID" || icp_fail "sink failed: $(cat "$LOGDIR/sink-$tag.err")"
+	SINK_PID=
+	printf '{"row":"%s","flows":%s,"calls":%s,"threads":1,"rep":%s,"sender":"socket","machine_busy_s":%s,"send":%s,"sink":%s}\n' \
+		"$row" "$n" "$calls" "$rep" "$(echo "$b0 $b1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
+		"$(cat "$tx")" "$(cat "$rx")" >>"$RUNS"
+	icp_log "  $row flows=$n #$rep: $(python3 -c 'import json,sys; s,r=(json.load(open(f)) for f in sys.argv[1:]); print("sent %d pps, sink %d pps" % (s["pps"], r["packets"]/s["seconds"]))' "$tx" "$rx")"
+}
+
+has_row() { [[ " $BENCH_ROWS " == *" $1 "* ]]; }
+
+# ---- main -----------------------------------------------------------------------------
+START=$(date -u '+%Y-%m-%d %H:%M UTC')
+T0=$SECONDS
+icp_log "bench: rows '$BENCH_ROWS', flows '$BENCH_FLOWS', ${BENCH_SECONDS}s + ${BENCH_STATS_SECONDS}s per run, $BENCH_REPS rounds"
+# flows without calls for gen and bare (distinct 4-tuples)
+max_flows=$(printf '%s\n' $BENCH_FLOWS "$BENCH_MQ_FLOWS" | sort -n | tail -1)
+"$BENCH" xdp-flows --count "$max_flows" --out "$ICP_TMP/flows-bare" || icp_fail "xdp-flows"
+for n in $BENCH_FLOWS; do
+	[ "$n" -gt "$BENCH_XDP_MAX_CALLS" ] && has_row xdp &&
+		printf '{"row":"xdp","flows":%s,"not_measured":"one NG call per flow: %s calls need %s relay ports and sockets (RTP and RTCP on each leg), more than one address has ports (64k) and than the open-file limit here (%s) allows; BENCH_XDP_MAX_CALLS=%s"}\n' \
+			"$n" "$n" $((4 * n)) "$(ulimit -Hn)" "$BENCH_XDP_MAX_CALLS" >>"$RUNS"
+	for m in userspace rtpengine; do
+		[ "$n" -gt "$BENCH_US_MAX_CALLS" ] && has_row $m &&
+			printf '{"row":"%s","flows":%s,"not_measured":"%s calls through a userspace relay: beyond BENCH_US_MAX_CALLS=%s (a relay far below line rate; the row would measure the call count, not the path)"}\n' \
+				"$m" "$n" "$n" "$BENCH_US_MAX_CALLS" >>"$RUNS"
+	done
 done
-# Repetitions outermost, relays innermost: the machine is shared, and a
-# burst of someone else's work then hits every relay alike rather than one.
-# A fresh relay and fresh calls for every run: a relay that an overload left
-# in a bad state (rtpengine 10.5 stops forwarding a flow whose receive queue
-# overflowed) must not spoil the next run.
 declare -A DEAD=()
 for rep in $(seq 1 "$BENCH_REPS"); do
-	for load in $BENCH_LOADS; do
-		for mode in $BENCH_RELAYS; do
-			[ -n "${DEAD[$mode]:-}" ] && continue
-			if ! relay_up "$mode" "$ICP_TMP/flows-$mode"; then
+	if has_row gen; then
+		xdp_run gen "$ICP_TMP/flows-bare" "$max_flows" 0 1 "$rep"
+		[ "$BENCH_MQ_FLOWS" -gt 0 ] && xdp_run gen "$ICP_TMP/flows-bare" "$max_flows" 0 2 "$rep"
+	fi
+	if has_row bare; then
+		for n in $BENCH_FLOWS; do
+			xdp_run bare "$ICP_TMP/flows-bare" "$n" 0 1 "$rep"
+		done
+		[ "$BENCH_MQ_FLOWS" -gt 0 ] && xdp_run bare "$ICP_TMP/flows-bare" "$BENCH_MQ_FLOWS" 0 2 "$rep"
+	fi
+	for mode in xdp userspace rtpengine; do
+		has_row $mode || continue
+		[ -n "${DEAD[$mode]:-}" ] && continue
+		limit=$([ $mode = xdp ] && echo "$BENCH_XDP_MAX_CALLS" || echo "$BENCH_US_MAX_CALLS")
+		for n in $BENCH_FLOWS; do
+			[ "$n" -le "$limit" ] || continue
+			f=$ICP_TMP/flows-$mode-$n
+			if ! relay_up $mode "$n" "$f" "$rep"; then
 				DEAD[$mode]=1
-				continue
+				break
 			fi
-			run_traffic "$mode" "$load" "$rep" "$ICP_TMP/flows-$mode"
+			if [ $mode = xdp ]; then
+				xdp_run xdp "$f" "$n" "$n" 1 "$rep"
+				[ "$n" = "$BENCH_MQ_FLOWS" ] && xdp_run xdp "$f" "$n" "$n" 2 "$rep"
+			else
+				socket_run $mode "$f" "$n" "$n" "$rep"
+			fi
 			relay_stop
 		done
 	done
 done
+DURATION=$((SECONDS - T0))
 
 python3 "$here/report.py" "$RUNS" "$OUT" "$START" \
-	"BENCH_SECONDS=$BENCH_SECONDS BENCH_REPS=$BENCH_REPS BENCH_CALLS=$BENCH_CALLS BENCH_FLOWS=$BENCH_FLOWS BENCH_RATE=$BENCH_RATE BENCH_SIZE=$BENCH_SIZE make bench" \
-	"$SND_CPU" "$RCV_CPU" || icp_fail "report failed"
+	"BENCH_SECONDS=$BENCH_SECONDS BENCH_STATS_SECONDS=$BENCH_STATS_SECONDS BENCH_REPS=$BENCH_REPS BENCH_FLOWS='$BENCH_FLOWS' BENCH_XDP_MAX_CALLS=$BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS=$BENCH_US_MAX_CALLS BENCH_MQ_FLOWS=$BENCH_MQ_FLOWS make bench" \
+	"$DURATION" || icp_fail "report failed"

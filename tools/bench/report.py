@@ -1,26 +1,27 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""make bench's report: medians per relay and load, ratios between relays, a
-plain table for the terminal, a Markdown table for the README, and
-BUILD/bench/results.json. Input: the runs.jsonl that tools/bench/bench.sh
-writes (one JSON object per measured run, per relay setup, per skip).
+"""make bench's report: one table from one run (tools/bench/bench.sh writes
+runs.jsonl: one JSON object per measured run, relay setup, skip or row not
+measured). Medians over the rounds; every ratio to the bare XDP program is
+taken within a round (runs seconds apart) and then the median of those.
+Prints the table, writes BUILD/bench/results.md (for the README) and
+results.json.
 
-usage: report.py RUNS.jsonl OUTDIR START_DATE COMMAND SND_CPU RCV_CPU
+usage: report.py RUNS.jsonl OUTDIR START_DATE COMMAND DURATION_S
 """
 import json
 import os
-import re
 import statistics
 import sys
 
-ORDER = ["xdp", "userspace", "rtpengine", "forward"]
+ORDER = ["gen", "bare", "xdp", "userspace", "rtpengine"]
 LABEL = {
+    "gen": "generator alone (XDP_DROP at relay ingress)",
+    "bare": "bare XDP (bench_bare: rewrite + devmap redirect)",
     "xdp": "icepathd --xdp native",
     "userspace": "icepathd --xdp off",
-    "rtpengine": "rtpengine (userspace)",
-    "forward": "kernel forwarding (no relay)",
+    "rtpengine": "rtpengine --table=-1 (userspace)",
 }
-RATIOS = [("xdp", "userspace"), ("xdp", "rtpengine"), ("userspace", "rtpengine")]
 
 
 def med(values):
@@ -28,178 +29,194 @@ def med(values):
     return statistics.median(values) if values else None
 
 
-def per_run(r):
-    """Derived figures of one measured run."""
-    s, v = r["send"], r["recv"]
-    pkts = v["packets"]
-    sender = s["cpu_user_s"] + s["cpu_sys_s"]
-    sink = v["cpu_user_s"] + v["cpu_sys_s"]
-    pipeline = sender + sink + r["relay_cpu_s"] + r["ksoftirqd_cpu_s"]
-    us = lambda cpu: cpu / pkts * 1e6 if pkts else None
+def derive(o):
+    """The figures of one measured run, whichever sender fed it."""
+    if o["sender"] == "xdp-gen":
+        r = o["run"]
+        sent, secs, got = r["sent"], r["seconds"], r["sink_packets"]
+        return {
+            "offered_pps": r["gen_pps"],
+            "sink_pps": r["sink_pps"],
+            "loss_pct": 100.0 * (1 - got / sent) if sent else None,
+            "cores": r["machine_busy_s"] / secs if secs else None,
+            "cpu_ns_per_pkt": r["machine_busy_s"] * 1e9 / got if got else None,
+            "ns_relay": r["ns_relay"] or None,
+            "ns_gen": r["ns_gen"] or None,
+            "ns_sink": r["ns_sink"] or None,
+            "bare_map_bytes": r["bare_map_bytes"] if r["bare_map_bytes"] >= 0 else None,
+            "xdp_pct": 100.0 * o["xdp_forwarded"] / r["total_sent"]
+            if o["row"] == "xdp" and r["total_sent"] else None,
+        }
+    s, k = o["send"], o["sink"]
+    got = k["packets"]
     return {
         "offered_pps": s["pps"],
-        "sent": s["sent"],
-        # delivered per second of sending: never above the offered rate
-        # (the sink's own first-to-last span is in the runs' raw JSON)
-        "received_pps": pkts / s["seconds"] if s["seconds"] else None,
-        "received": pkts,
-        "loss_pct": 100.0 * (1 - pkts / s["sent"]) if s["sent"] else None,
-        "seq_lost": v["lost"],
-        "reordered": v["reordered"],
-        "duplicates": v["duplicates"],
-        "wrong": v["wrong_ssrc"] + v["wrong_source"] + v["malformed"],
-        "silent_flows": v["silent_flows"],
-        "relay_cpu_s": r["relay_cpu_s"],
-        "sender_cpu_s": sender,
-        "sink_cpu_s": sink,
-        "ksoftirqd_cpu_s": r["ksoftirqd_cpu_s"],
-        "pipeline_cpu_s": pipeline,
-        "pipeline_us_per_pkt": us(pipeline),
-        "relay_us_per_pkt": us(r["relay_cpu_s"]),
-        "machine_us_per_pkt": us(r["machine_busy_s"]),
-        "machine_softirq_s": r["machine_softirq_s"],
-        "softirq_us_per_pkt": us(r["machine_softirq_s"]),
-        # CPUs' worth of work that was not the pipeline's (other users of the
-        # machine) during the run: how noisy this run was
-        "foreign_cpus": (r["machine_busy_s"] - pipeline) / r["wall_s"] if r.get("wall_s") else None,
-        # share of the received packets the XDP program forwarded itself
-        "xdp_pct": 100.0 * r["xdp_forwarded"] / pkts if pkts else None,
+        "sink_pps": got / s["seconds"] if s["seconds"] else None,
+        "loss_pct": 100.0 * (1 - got / s["sent"]) if s["sent"] else None,
+        "cores": o["machine_busy_s"] / s["seconds"] if s["seconds"] else None,
+        "cpu_ns_per_pkt": o["machine_busy_s"] * 1e9 / got if got else None,
+        "ns_relay": None, "ns_gen": None, "ns_sink": None, "bare_map_bytes": None, "xdp_pct": None,
     }
 
 
-def aggregate(runs):
-    keys = runs[0].keys()
-    agg = {k: med([r[k] for r in runs]) for k in keys}
-    got = [r["received_pps"] for r in runs if r["received_pps"] is not None]
-    agg["received_pps_min"] = min(got) if got else None
-    agg["received_pps_max"] = max(got) if got else None
-    agg["reps"] = len(runs)
-    return agg
-
-
-def fmt(v, nd=1):
+def fmt(v, nd=0, suffix=""):
     if v is None:
         return "-"
-    if isinstance(v, float) and abs(v) >= 1000:
-        return f"{v:,.0f}"
-    return f"{v:,.{nd}f}" if isinstance(v, float) else f"{v:,}"
-
-
-def ratio(a, b, higher_better=True):
-    if a is None or b is None or b == 0 or a == 0:
-        return None
-    return a / b if higher_better else b / a
+    if isinstance(v, float) and nd == 0:
+        return f"{v:,.0f}{suffix}"
+    return f"{v:,.{nd}f}{suffix}" if isinstance(v, float) else f"{v:,}{suffix}"
 
 
 def main():
-    runs_path, outdir, start, command, snd_cpu, rcv_cpu = sys.argv[1:7]
-    setups, skipped, runs = {}, {}, {}
+    runs_path, outdir, start, command, duration = sys.argv[1:6]
+    runs, setups, skipped, not_measured = {}, {}, [], []
     with open(runs_path) as f:
         for line in f:
             o = json.loads(line)
             if "skipped" in o:
-                skipped[o["relay"]] = o["skipped"]
+                skipped.append(o)
+            elif "not_measured" in o:
+                not_measured.append(o)
             elif "setup" in o:
-                setups.setdefault(o["relay"], []).append(o)
+                setups.setdefault((o["row"], o["calls"]), []).append(o)
             else:
-                runs.setdefault((o["relay"], o["load"]), []).append(per_run(o))
-    relays = [m for m in ORDER if m in setups]
-    res = {}
-    for m in relays:
-        sts = setups[m]
-        calls = sts[0]["calls"]
-        mem = None
-        if m != "forward":
-            mem = med([(st["rss_after_kib"] - st["rss_before_kib"]) * 1024 / calls for st in sts])
-        res[m] = {
-            "label": LABEL[m],
-            "calls": calls,
-            "setups": len(sts),
-            "setup_calls_per_s": med([calls / st["setup"]["seconds"] for st in sts if st["setup"]["seconds"]]),
-            "rss_before_kib": med([st["rss_before_kib"] for st in sts]),
-            "rss_after_kib": med([st["rss_after_kib"] for st in sts]),
-            "rss_bytes_per_call": mem,
-            "bpf_map_kib": med([st["bpf_map_kib"] for st in sts]),
-            # "XDP attached to rs in native mode;" -> "rs native"; "fast path off" -> "off"
-            "datapath": sorted({", ".join(re.findall(r"XDP attached to (\S+ in \S+) mode", st.get("datapath", "")))
-                                .replace(" in ", " ") or ("XDP off" if "off" in st.get("datapath", "") else "-")
-                                for st in sts}),
-            "fixed": aggregate(runs[(m, "fixed")]) if (m, "fixed") in runs else None,
-            "max": aggregate(runs[(m, "max")]) if (m, "max") in runs else None,
-        }
-    fwd = res.get("forward")
-    for m in relays:
-        for load in ("fixed", "max"):
-            a = res[m][load]
-            if a and fwd and fwd[load] and m != "forward":
-                a["over_forward_us_per_pkt"] = a["pipeline_us_per_pkt"] - fwd[load]["pipeline_us_per_pkt"]
+                key = (o["row"], o["flows"], o["threads"])
+                runs.setdefault(key, {})[o["rep"]] = (o, derive(o))
 
-    ratios = {}
-    for a, b in RATIOS:
-        if a in res and b in res:
-            ra, rb = res[a], res[b]
-            # None where a load did not run (BENCH_LOADS)
-            get = lambda r, load, k: (r[load] or {}).get(k)
-            ratios[f"{a}/{b}"] = {
-                "max_received_pps": ratio(get(ra, "max", "received_pps"), get(rb, "max", "received_pps")),
-                "fixed_pipeline_cpu_per_pkt_advantage": ratio(
-                    get(ra, "fixed", "pipeline_us_per_pkt"), get(rb, "fixed", "pipeline_us_per_pkt"), False),
-                "max_pipeline_cpu_per_pkt_advantage": ratio(
-                    get(ra, "max", "pipeline_us_per_pkt"), get(rb, "max", "pipeline_us_per_pkt"), False),
-                "memory_per_call_advantage": ratio(ra["rss_bytes_per_call"], rb["rss_bytes_per_call"], False),
-                "total_memory_advantage": ratio(ra["rss_after_kib"] + ra["bpf_map_kib"],
-                                                rb["rss_after_kib"] + rb["bpf_map_kib"], False),
-                # the first relay lost nothing at max: it was not saturated,
-                # so its pps is the generator's limit and the ratio a floor
-                "max_received_pps_is_floor": bool(ra["max"] and ra["max"]["loss_pct"] is not None
-                                                  and ra["max"]["loss_pct"] < 0.5),
-            }
+    def sink_pps(key, rep):
+        got = runs.get(key, {}).get(rep)
+        return got[1]["sink_pps"] if got else None
 
-    limits = [
-        f"2 CPUs shared with other work: the sender is pinned to CPU {snd_cpu}, the sink to CPU {rcv_cpu}, "
-        "the relay is not pinned and competes with both; absolute numbers are this machine's, compare the ratios.",
-        "veth, not a NIC: native XDP on veth runs in the softirq of the sending CPU, so its cost is charged to "
-        "the sender process (tick-sampled: no IRQ_TIME_ACCOUNTING) and to ksoftirqd, not to icepathd; "
-        "'pipeline CPU/pkt' (sender + sink + relay process + ksoftirqd, from /proc/PID/stat and getrusage) "
-        "is the fair per-packet cost, 'over fwd' subtracts the kernel-forwarding floor.",
-        "veth understates XDP: a veth hands XDP socket-made skbs, which it copies into a fresh xdp_buff "
-        "(too little headroom), and the redirected frame becomes an skb again on the receiving veth; a NIC "
-        "driver does neither, so on real hardware the XDP path saves more than it does here.",
-        "'softirq us/pkt' is /proc/stat's machine-wide softirq time (tick-sampled) per packet: where XDP "
-        "and the kernel's own UDP/IP receive work shows up.",
-        "'max' is bounded by one sender core: when a relay loses nothing at max, it was not saturated and its "
-        "received pps is the generator's limit, not the relay's; its ratio is then a floor, marked '>='.",
-        "machine CPU/pkt comes from /proc/stat and includes everything else running on the machine (noisy); "
-        "'foreign CPUs' is how many CPUs' worth of other work ran during the runs (machine busy time minus the "
-        "pipeline's, per second): the higher, the less the 'max' figures mean; 'min..max' is the spread of "
-        "received pps over the repetitions.",
-        "RSS per call is the relay's resident memory growth over the call setup; the XDP fast path's BPF maps "
-        "are preallocated at start for the largest flow table (BPF maps KiB, locked kernel memory), so they do "
-        "not grow per call but are part of the footprint: 'RSS+maps' is the total after the setup.",
-    ]
-
-    # ---- plain table ----
-    cols = ["relay", "load", "offered pps", "received pps", "min..max", "loss %", "in XDP %", "reord", "dup", "wrong",
-            "pipeline us/pkt", "over fwd us/pkt", "relay proc us/pkt", "softirq us/pkt", "machine us/pkt", "foreign CPUs"]
     rows = []
-    for m in relays:
-        for load in ("fixed", "max"):
-            a = res[m][load]
-            if not a:
-                continue
-            spread = f'{fmt(a["received_pps_min"])}..{fmt(a["received_pps_max"])}'
-            rows.append([m, load, fmt(a["offered_pps"]), fmt(a["received_pps"]), spread, fmt(a["loss_pct"], 2),
-                         fmt(a["xdp_pct"], 1), fmt(a["reordered"], 0), fmt(a["duplicates"], 0), fmt(a["wrong"], 0),
-                         fmt(a["pipeline_us_per_pkt"], 2), fmt(a.get("over_forward_us_per_pkt"), 2),
-                         fmt(a["relay_us_per_pkt"], 2), fmt(a["softirq_us_per_pkt"], 2),
-                         fmt(a["machine_us_per_pkt"], 2), fmt(a["foreign_cpus"], 2)])
-    mcols = ["relay", "calls", "calls/s setup", "RSS before KiB", "RSS after KiB", "bytes/call", "BPF maps KiB",
-             "RSS+maps KiB", "datapath"]
-    mrows = [[m, fmt(res[m]["calls"]), fmt(res[m]["setup_calls_per_s"], 0), fmt(res[m]["rss_before_kib"], 0),
-              fmt(res[m]["rss_after_kib"], 0), fmt(res[m]["rss_bytes_per_call"], 0), fmt(res[m]["bpf_map_kib"], 0),
-              fmt(res[m]["rss_after_kib"] + res[m]["bpf_map_kib"], 0),
-              " ".join(res[m]["datapath"]).strip() or "-"]
-             for m in relays if m != "forward"]
+    for key in sorted(runs, key=lambda k: (ORDER.index(k[0]), k[2], k[1])):
+        row, flows, threads = key
+        reps = runs[key]
+        d = [v[1] for v in reps.values()]
+        agg = {k: med([x[k] for x in d]) for k in d[0]}
+        pps = [x["sink_pps"] for x in d if x["sink_pps"] is not None]
+        agg["sink_pps_min"], agg["sink_pps_max"] = (min(pps), max(pps)) if pps else (None, None)
+        agg["reps"] = len(d)
+        # ratios within a round: bare at the same flows and queues; for
+        # two queues also the same row on one queue
+        bare_key = ("bare", flows, threads)
+        agg["vs_bare"] = med([sink_pps(key, r) / sink_pps(bare_key, r) for r in reps
+                              if sink_pps(bare_key, r) and sink_pps(key, r) is not None]) \
+            if row != "bare" else 1.0
+        agg["ns_vs_bare"] = None
+        if row == "xdp":
+            nb = [(runs[key][r][1]["ns_relay"], runs[bare_key][r][1]["ns_relay"])
+                  for r in reps if r in runs.get(bare_key, {})]
+            agg["ns_vs_bare"] = med([b / a for a, b in nb if a and b])
+        one_q = (row, flows, 1)
+        agg["vs_1q"] = med([sink_pps(key, r) / sink_pps(one_q, r) for r in reps
+                            if sink_pps(one_q, r) and sink_pps(key, r) is not None]) \
+            if threads > 1 else None
+        sender = next(iter(reps.values()))[0]["sender"]
+        calls = next(iter(reps.values()))[0]["calls"]
+        mem_k = mem_u = None
+        st = setups.get((row, calls))
+        if st and calls:
+            mem_u = med([(s["rss_after_kib"] - s["rss_before_kib"]) * 1024 / calls for s in st])
+            mem_k = med([s["bpf_map_kib"] * 1024 / calls for s in st])
+        if row == "bare" and agg["bare_map_bytes"]:
+            mem_k = agg["bare_map_bytes"] / flows
+        agg["kernel_bytes_per_call"], agg["user_bytes_per_call"] = mem_k, mem_u
+        agg["kernel_kib_total"] = med([s["bpf_map_kib"] for s in st]) if st else (
+            agg["bare_map_bytes"] / 1024 if agg["bare_map_bytes"] else None)
+        # a socket-fed relay that lost nothing was not saturated: its rate is
+        # the sender's, a floor of the relay's
+        agg["floor"] = sender == "socket" and agg["loss_pct"] is not None and agg["loss_pct"] < 0.5
+        rows.append({"row": row, "label": LABEL[row], "flows": flows, "calls": calls,
+                     "threads": threads, "sender": sender, **agg})
+
+    cols = ["path", "flows", "calls", "gen threads / RX queues", "sender", "offered pps",
+            "sink pps", "min..max", "loss %", "vs bare", "vs 1 queue", "cores busy", "CPU ns/pkt",
+            "relay prog ns/pkt", "vs bare ns", "gen ns/pkt", "sink ns/pkt",
+            "kernel B/call (maps)", "user B/call (RSS)"]
+    table = []
+    for r in rows:
+        table.append([
+            r["label"], fmt(r["flows"]), fmt(r["calls"]) if r["calls"] else "-", str(r["threads"]),
+            "in-kernel" if r["sender"] == "xdp-gen" else "socket",
+            fmt(r["offered_pps"]), (">=" if r["floor"] else "") + fmt(r["sink_pps"]),
+            f'{fmt(r["sink_pps_min"])}..{fmt(r["sink_pps_max"])}', fmt(r["loss_pct"], 2),
+            (">=" if r["floor"] else "") + fmt(r["vs_bare"], 2), fmt(r["vs_1q"], 2), fmt(r["cores"], 2), fmt(r["cpu_ns_per_pkt"]),
+            fmt(r["ns_relay"]), fmt(r["ns_vs_bare"], 2), fmt(r["ns_gen"]), fmt(r["ns_sink"]),
+            fmt(r["kernel_bytes_per_call"]), fmt(r["user_bytes_per_call"]),
+        ])
+    seen = set()
+    for o in not_measured:
+        if (o["row"], o["flows"]) in seen:
+            continue
+        seen.add((o["row"], o["flows"]))
+        table.append([LABEL[o["row"]], fmt(o["flows"]), "-", "-", "-", "not measured (see notes)"]
+                     + ["-"] * (len(cols) - 6))
+
+    notes = []
+    gen1 = next((r for r in rows if r["row"] == "gen" and r["threads"] == 1), None)
+    bares = [r for r in rows if r["row"] == "bare" and r["threads"] == 1]
+    if gen1 and bares:
+        fastest = max(bares, key=lambda r: r["sink_pps"] or 0)
+        g = (gen1["sink_pps"] or 0) / (fastest["sink_pps"] or 1)
+        notes.append(
+            f"The generator alone delivers {fmt(gen1['sink_pps'])} pps ({fmt(gen1['flows'])} flows, one thread), "
+            f"{g:.2f}x the fastest bare row ({fmt(fastest['sink_pps'])} pps at {fmt(fastest['flows'])} flows): "
+            + ("the generator is not the limit of the XDP rows."
+               if g > 1.2 else "the generator is NOT clearly faster than the bare relay: the XDP rows "
+               "measure the generator as much as the relay."))
+    notes += [
+        "One CPU does it all on veth: the generator's BPF_PROG_RUN, then in the softirq of the same CPU the "
+        "relay's XDP program on r0 and the sink's on k0. 'sink pps' of an XDP row is therefore 1 / (generator + "
+        "relay + sink + veth) per packet, and the ratio to bare understates the difference of the programs "
+        "themselves; 'relay prog ns/pkt' is the relay program alone on live traffic (run_time_ns / run_cnt with "
+        "BPF statistics on, measured in a separate phase because the statistics slow every program down), "
+        "'vs bare ns' is bare's ns/pkt over icepath's.",
+        "'vs bare' is the row's sink rate over the bare program's at the same flow count and queue count, "
+        "taken within each round and then the median; 'vs 1 queue' is the two-queue row over the same row on "
+        "one queue: whether the path scales with RX queues (two generator threads pinned to CPUs 0 and 1, each "
+        "on its own RX queue of r0). The 2 CPUs are shared with other work: absolute figures are this "
+        "machine's, the ratios are what to compare.",
+        "The userspace relays are fed by the socket sender (icepath-bench send, sendmmsg, one socket per flow, "
+        "flat out from CPU 0), not the in-kernel generator: the generator's 2-5 Mpps would reach their sockets "
+        "too, but far above what any socket path drains, so the rows would measure drops in a full receive "
+        "queue. The socket sender offers a few hundred kpps, about the load these relays take, and the same "
+        "XDP sink on k0 counts for every row, where the frames leave the relay. Their ratio to bare is the "
+        "gap between the paths as deployed, not between programs. A socket-fed row that lost (almost) nothing "
+        "was not saturated: its rate is the sender's, marked '>=' (a floor of the relay's). The relay's and the "
+        "sender's TX checksum offload is off on the veths, so every frame at the sink carries a finished "
+        "checksum (the sink can verify them, BENCH_VERIFY=1), as from a wire.",
+        "Flows: the bare and generator rows use flows without calls (distinct 4-tuples in the bare table); "
+        "icepathd rows have one NG call per flow (offer/answer, ICE=remove, media caller -> callee only), so a "
+        "row's 'calls' is what was set up. 100k flows through icepathd would need 100k calls, 400k relay "
+        "ports and sockets on one address: not measurable here (see the rows marked not measured).",
+        "CPU: 'cores busy' is machine-wide busy time from /proc/stat per second of the run (tick-sampled, "
+        "everything on the machine, other users included); 'CPU ns/pkt' the same per packet at the sink.",
+        "Memory per call: kernel = locked memory (fdinfo memlock) of the BPF maps the relay holds, divided by "
+        "the calls set up (icepath's maps are preallocated for 1M flows whatever the calls; bare's hash is "
+        "sized to its flows, per flow); user = RSS growth over the call setup per call.",
+    ]
+    # An XDP row keeps exactly `threads` CPUs busy (the generator thread does
+    # all the work of its frames on its CPU): the rest of the machine's busy
+    # time was someone else's.
+    foreign = med([r["cores"] - r["threads"] for r in rows
+                   if r["sender"] == "xdp-gen" and r["threads"] == 1 and r["cores"] is not None])
+    if foreign is not None:
+        notes.append(
+            f"Other work on the machine during the one-queue XDP runs: {foreign:.2f} CPUs of 2 (machine busy time "
+            "minus the generator's one CPU). " + (
+                "The two-queue rows need both CPUs for themselves: with this much foreign load their 'vs 1 queue' "
+                "says more about the free CPU time than about the fast path's scaling."
+                if foreign > 0.3 else "Little enough for the two-queue rows to have had both CPUs."))
+    for r in rows:
+        if r["row"] == "xdp" and r["xdp_pct"] is not None and r["xdp_pct"] < 99:
+            notes.append(f"icepathd --xdp native at {fmt(r['flows'])} flows, {r['threads']} queue(s): only "
+                         f"{r['xdp_pct']:.1f}% of the generated frames were forwarded by its XDP program.")
+    for o in not_measured:
+        if (o["row"], o["flows"], "n") not in seen:
+            seen.add((o["row"], o["flows"], "n"))
+            notes.append(f"not measured: {LABEL[o['row']]} at {fmt(o['flows'])} flows: {o['not_measured']}.")
+    for o in skipped:
+        notes.append(f"skipped: {LABEL[o['row']]} ({o['calls']} calls, round {o['rep']}): {o['skipped']}.")
 
     def plain(cols, rows):
         w = [max(len(str(c)), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
@@ -212,50 +229,23 @@ def main():
         out += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(out)
 
-    rcols = ["ratio", "max received pps", "CPU/pkt advantage (fixed)", "CPU/pkt advantage (max)",
-             "memory/call advantage", "total memory advantage"]
-    x = lambda v: fmt(v, 2) + "x" if v else "-"
-    rrows = [[k, (">=" if v["max_received_pps_is_floor"] and v["max_received_pps"] else "") + x(v["max_received_pps"]),
-              fmt(v["fixed_pipeline_cpu_per_pkt_advantage"], 2) + "x" if v["fixed_pipeline_cpu_per_pkt_advantage"] else "-",
-              fmt(v["max_pipeline_cpu_per_pkt_advantage"], 2) + "x" if v["max_pipeline_cpu_per_pkt_advantage"] else "-",
-              x(v["memory_per_call_advantage"]), x(v["total_memory_advantage"])]
-             for k, v in ratios.items()]
-
+    head = (f"Measured {start} with `{command}` ({duration} s in all; medians of "
+            f"{max((r['reps'] for r in rows), default=0)} rounds; 242-byte frames).")
     print()
-    print(f"icepath bench, {start}: {command}")
+    print(head)
     print()
-    print(plain(cols, rows))
+    print(plain(cols, table))
     print()
-    print(plain(mcols, mrows))
-    print()
-    print(plain(rcols, rrows) if rrows else "(no ratios: fewer than two relays ran)")
-    for m, why in skipped.items():
-        print(f"skipped: {m}: {why}")
-    print()
-    print("Read with care:")
-    for l in limits:
-        print(" - " + l)
-
-    mdtext = "\n".join([
-        f"Measured {start} with `{command}` (medians of the repetitions; "
-        "advantage = how many times less CPU or memory than the second relay).",
-        "",
-        md(cols, rows), "", md(mcols, mrows), "", md(rcols, rrows) if rrows else "",
-        "",
-        *(f"- {l}" for l in limits),
-        *(f"- skipped: {m}: {why}" for m, why in skipped.items()),
-        "",
-    ])
+    for n in notes:
+        print(" - " + n)
+    mdtext = "\n".join([head, "", md(cols, table), "", *(f"- {n}" for n in notes), ""])
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write(mdtext)
     with open(os.path.join(outdir, "results.json"), "w") as f:
-        json.dump({"date": start, "command": command, "relays": res, "ratios": ratios,
-                   "skipped": skipped, "limitations": limits,
-                   "runs": {f"{m}/{l}": v for (m, l), v in runs.items()}}, f, indent=1)
+        json.dump({"date": start, "command": command, "duration_s": int(duration), "rows": rows,
+                   "not_measured": not_measured, "skipped": skipped, "notes": notes}, f, indent=1)
     print()
     print("Markdown for the README:", os.path.join(outdir, "results.md"))
-    print()
-    print(mdtext)
     print("Full results:", os.path.join(outdir, "results.json"))
 
 

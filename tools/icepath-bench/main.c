@@ -4,11 +4,12 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_xdp.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: icepath-bench ng|send|recv [options]   (each takes --help)\n"
+		"usage: icepath-bench ng|send|recv|xdp|xdp-sink|xdp-flows [options]   (each takes --help)\n"
 		"\n"
 		"Benchmark a media relay: `ng` sets up N plain-RTP calls over the NG\n"
 		"control protocol (rtpengine's, which icepathd speaks too) and writes a\n"
@@ -18,6 +19,10 @@ static void usage(FILE *out)
 		"relay with sendmmsg(), paced or as fast as possible. Each prints one\n"
 		"JSON object. tools/bench/bench.sh (make bench) drives them in network\n"
 		"namespaces against icepathd (XDP and userspace) and rtpengine.\n"
+		"`xdp` is the in-kernel generator (BPF_PROG_RUN with live frames) with an\n"
+		"XDP_DROP sink and the bench's own bare XDP relay, the local limit the fast\n"
+		"path is measured against; `xdp-sink` is that sink alone, `xdp-flows` writes\n"
+		"flows for the bare relay.\n"
 		"\n"
 		"Flows file, one flow a line ('#' comments):\n"
 		"  <ssrc hex> <src ip:port> <dst ip:port> <rcv ip:port> <relay_src ip:port|->\n"
@@ -37,7 +42,13 @@ int main(int argc, char **argv)
 		return bench_recv_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ng"))
 		return bench_ng_main(argc - 1, argv + 1);
-	fprintf(stderr, "icepath-bench: unknown command '%s' (ng, send or recv)\n", argv[1]);
+	if (!strcmp(argv[1], "xdp"))
+		return bench_xdp_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "xdp-sink"))
+		return bench_xdp_sink_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "xdp-flows"))
+		return bench_xdp_flows_main(argc - 1, argv + 1);
+	fprintf(stderr, "icepath-bench: unknown command '%s' (ng, send, recv, xdp, xdp-sink or xdp-flows)\n", argv[1]);
 	usage(stderr);
 	return 2;
 }
