@@ -126,6 +126,10 @@ int fastpath_stats(struct fastpath *fp, uint64_t *out, size_t n);
 const char *fastpath_stat_name(unsigned idx); /* "tx", "pass-stun"...; NULL past the end */
 unsigned fastpath_stat_count(void);
 
+/* Kernel memory of every map of the fast path, in bytes (the maps'
+ * "memlock" accounting, per-CPU copies included). */
+int fastpath_map_memory(struct fastpath *fp, uint64_t *bytes);
+
 /* Log hook: level is a syslog priority (LOG_ERR, LOG_WARNING, LOG_INFO,
  * LOG_DEBUG); msg has no trailing newline. NULL restores stderr. The hook
  * is process-wide, like libbpf's own print callback. */

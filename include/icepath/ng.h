@@ -385,6 +385,8 @@ struct ng_server_counters {
 	uint64_t errors;      /* replies with result error (malformed included) */
 	uint64_t cache_hits;  /* retransmissions answered from the cache */
 	uint64_t commands[NG_CMD__COUNT];
+	uint64_t command_errors[NG_CMD__COUNT]; /* of commands[]: result error */
+	uint64_t rejected;			/* not a request: error reply, no command run */
 };
 
 struct ng_cache;

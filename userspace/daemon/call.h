@@ -165,6 +165,7 @@ struct call_leg {
 	unsigned nstreams;
 	struct call_stream streams[CALL_MAX_STREAMS];
 	uint64_t state_ms;	 /* when it entered state */
+	uint64_t checks_ms;	 /* when it last entered CHECKING (metrics) */
 	struct ice_agent *agent; /* NULL without ICE; owned by the daemon */
 	bool agent_started;
 	bool recovered;			  /* rebuilt from the state file: no ICE agent state */

@@ -192,8 +192,10 @@ static void out_flush(struct relay *r)
 		sent = sendmmsg(r->out[i].fd, msgs, n, MSG_DONTWAIT);
 		/* a full socket buffer or an ICMP error drops what is left of
 		 * this group, as the kernel would drop it on the wire */
-		if (sent < (int)n)
+		if (sent < (int)n) {
 			r->user_dropped += n - (unsigned)(sent > 0 ? sent : 0);
+			r->metrics.drops[METRICS_DROP_SEND_FAILED] += n - (unsigned)(sent > 0 ? sent : 0);
+		}
 		i = j;
 	}
 	r->nout = 0;
@@ -386,6 +388,7 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	struct call_stream *d;
 	struct ice_transmit tx;
 	enum demux_class cls;
+	enum metrics_drop why = METRICS_DROP_NO_PATH;
 	unsigned dcomp;
 	int fd;
 
@@ -409,6 +412,8 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 		dcomp = CALL_COMP_RTP;
 	else
 		dcomp = comp;
+	if (!d->consent)
+		why = METRICS_DROP_NO_CONSENT;
 	if (o->agent && d->ice) {
 		/* RFC 7675 §5.1: no consent, no sending; ice_agent_send says so
 		 * too, but the stream flag also covers a lost pair's restart */
@@ -431,6 +436,7 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 drop:
 	s->dropped++;
 	r->user_dropped++;
+	r->metrics.drops[why]++;
 }
 
 static void input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
@@ -452,6 +458,7 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 		}
 		if (v != ICE_RECV_DATA || !res.len) {
 			s->dropped++;
+			r->metrics.drops[METRICS_DROP_NOT_MEDIA]++;
 			return;
 		}
 		s = stream_by_ice(l, res.stream);
@@ -467,6 +474,7 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 	}
 	if (cls != DEMUX_RTP && cls != DEMUX_RTCP && cls != DEMUX_DTLS && cls != DEMUX_ZRTP) {
 		s->dropped++;
+		r->metrics.drops[METRICS_DROP_NOT_MEDIA]++;
 		return;
 	}
 	/* latching: a leg without ICE learns its peer from the first media
@@ -476,6 +484,7 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 		if (l->call->latch == CALL_LATCH_STRICT) {
 			s->dropped++;
 			r->user_dropped++;
+			r->metrics.drops[METRICS_DROP_STRICT_SOURCE]++;
 			return;
 		}
 		if (l->call->latch == CALL_LATCH_HANDOVER) {
@@ -523,12 +532,16 @@ static void on_media(struct relay *r, struct call_sock *cs)
 		if (n <= 0)
 			break;
 		now = monotime_ms();
+		daemon_log_set_call(cs->leg->call->id);
 		for (int i = 0; i < n; i++) {
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC || !msgs[i].msg_len)
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC || !msgs[i].msg_len) {
+				r->metrics.drops[METRICS_DROP_TRUNCATED] += msgs[i].msg_len > 0;
 				continue;
+			}
 			netaddr_unmap_v4(&from[i]);
 			input(r, cs, &from[i], r->rxbuf[i], msgs[i].msg_len, now);
 		}
+		daemon_log_set_call(NULL);
 		out_flush(r);
 		if (n < RELAY_BATCH)
 			break;
@@ -707,6 +720,8 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why)
 		r->gone_user.bytes += ru.bytes;
 		r->gone_fast.packets += rf.packets;
 		r->gone_fast.bytes += rf.bytes;
+		r->gone_tx_user.packets += tu.packets;
+		r->gone_tx_user.bytes += tu.bytes;
 		if (l->agent) {
 			/* RFC 8656 §7: release TURN allocations (Refresh, lifetime 0)
 			 * before the sockets close */
@@ -793,6 +808,7 @@ static void idle_fire(struct relay *r, struct call_leg *l, uint64_t now)
 static void on_leg_state(void *ctx, struct call_leg *l, enum call_leg_state from,
 			 enum call_leg_state to, const char *why)
 {
+	relay_metrics_leg_state(ctx, l, from, to, monotime_ms());
 	relay_idle_arm(ctx, l, monotime_ms());
 }
 
@@ -813,6 +829,10 @@ static void on_timers(struct relay *r)
 		log_debug("timerfd read: %s", strerror(errno));
 	while ((t = timerheap_peek(&r->timers)) && t->deadline_ms <= now) {
 		timerheap_remove(&r->timers, t);
+		daemon_log_set_call(t->kind == RELAY_TIMER_ICE || t->kind == RELAY_TIMER_IDLE
+					    ? ((struct call_leg *)t->owner)->call->id
+				    : t->kind == RELAY_TIMER_DELETE ? ((struct call *)t->owner)->id
+								    : NULL);
 		switch (t->kind) {
 		case RELAY_TIMER_ICE: {
 			struct call_leg *l = t->owner;
@@ -834,7 +854,11 @@ static void on_timers(struct relay *r)
 		case RELAY_TIMER_DELETE:
 			relay_call_delete(r, t->owner, "NG delete, after its delete-delay");
 			break;
+		case RELAY_TIMER_WATCHDOG:
+			relay_service_watchdog(r, now);
+			break;
 		}
+		daemon_log_set_call(NULL);
 		out_flush(r);
 	}
 }
@@ -870,6 +894,7 @@ static void on_ng(struct relay *r)
 			break;
 		m = ng_handle(&r->ngs, monotime_ms(), &from, in, (size_t)n, r->ngout,
 			      NG_DGRAM_MAX);
+		daemon_log_set_call(NULL); /* set by the NG handlers */
 		if (m > 0 && sendto(r->ng.fd, r->ngout, (size_t)m, MSG_DONTWAIT, &from.sa, fl) < 0)
 			log_warn("NG reply to client: %s", strerror(errno));
 		out_flush(r);
@@ -884,6 +909,8 @@ static void on_signal(struct relay *r)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("signal %d: shutting down", si.ssi_signo);
 			r->stopping = true;
+		} else if (si.ssi_signo == SIGHUP) {
+			relay_service_reload(r);
 		}
 	}
 }
@@ -919,6 +946,9 @@ int relay_poll(struct relay *r, int timeout_ms)
 		case RELAY_EV_TIMER:
 			on_timers(r);
 			return n; /* a timer may have deleted a call */
+		case RELAY_EV_METRICS:
+			relay_metrics_event(r, evs[i].data.ptr, evs[i].events);
+			return n; /* a connection may have closed: stale pointers follow */
 		}
 	}
 	return n;
@@ -1100,6 +1130,8 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 	if (err)
 		return err;
 	err = relay_state_recover(r);
+	if (!err)
+		err = relay_metrics_open(r);
 	if (err)
 		return err;
 	log_info("listening for NG on %s, media ports %u-%u, XDP %s",
@@ -1112,6 +1144,7 @@ void relay_shutdown(struct relay *r)
 {
 	unsigned n = (unsigned)r->calls.ncalls;
 
+	relay_metrics_close(r);
 	while (r->calls.head)
 		relay_call_delete(r, r->calls.head, "daemon shutdown");
 	out_flush(r);

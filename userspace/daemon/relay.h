@@ -26,7 +26,12 @@
 #include "daemon_opts.h"
 #include "icepath/fastpath.h"
 #include "icepath/ng.h"
+#include "metrics.h"
 #include "timerheap.h"
+
+#ifndef ICEPATH_VERSION
+#define ICEPATH_VERSION "unknown" /* the Makefile passes the package's */
+#endif
 
 #define RELAY_BATCH	     32	  /* datagrams per recvmmsg()/sendmmsg() */
 #define RELAY_DGRAM_MAX	     2048 /* bytes; media and STUN fit, larger is truncated and dropped */
@@ -38,6 +43,7 @@ enum relay_ev_kind {
 	RELAY_EV_NG,
 	RELAY_EV_SIGNAL,
 	RELAY_EV_TIMER,
+	RELAY_EV_METRICS, /* the metrics server's listener and connections */
 };
 
 /* timer kinds (struct timerheap_node.kind) */
@@ -46,6 +52,7 @@ enum relay_timer_kind {
 	RELAY_TIMER_IDLE,    /* owner: struct call_leg */
 	RELAY_TIMER_STATE,   /* owner: struct relay */
 	RELAY_TIMER_DELETE,  /* owner: struct call (NG delete-delay) */
+	RELAY_TIMER_WATCHDOG, /* owner: struct relay (systemd WatchdogSec) */
 };
 
 struct relay_evsrc {
@@ -54,6 +61,7 @@ struct relay_evsrc {
 };
 
 struct relay_out; /* a queued datagram of the send batch (relay.c) */
+struct relay_metrics_srv; /* the /metrics server (relay_metrics.c) */
 
 struct relay {
 	struct daemon_opts opts;
@@ -81,6 +89,15 @@ struct relay {
 	struct relay_out *out;
 	unsigned nout;
 	uint8_t *ngout; /* NG reply datagram */
+	/* deploy: what the loop counts for /metrics, the metrics server (NULL
+	 * without --metrics), systemd's watchdog, the argv SIGHUP re-reads */
+	struct metrics metrics;
+	struct call_counters gone_tx_user;
+	struct relay_metrics_srv *msrv;
+	struct timerheap_node watchdog_timer;
+	uint64_t watchdog_ms; /* ping interval; 0: no watchdog */
+	int argc;
+	char *const *argv;
 };
 
 /* Bind the NG socket, open/attach the fast path, recover calls from the
@@ -143,6 +160,27 @@ static inline bool relay_leg_ice(const struct call_leg *l)
 
 /* relay_ng.c */
 extern const struct ng_ops relay_ng_ops;
+
+/* relay_metrics.c: the /metrics server on the loop (--metrics). open: 0
+ * without --metrics, or -errno after logging. */
+int relay_metrics_open(struct relay *r);
+void relay_metrics_close(struct relay *r);
+/* epoll reported events on src (a struct relay_evsrc of kind RELAY_EV_METRICS). */
+void relay_metrics_event(struct relay *r, void *src, uint32_t events);
+/* Every figure, now (refreshes the calls' fast-path counters). */
+void relay_metrics_snapshot(struct relay *r, struct metrics_snapshot *s);
+/* A leg changed state: ICE time to a selected pair, consent losses. */
+void relay_metrics_leg_state(struct relay *r, struct call_leg *l, enum call_leg_state from,
+			     enum call_leg_state to, uint64_t now_ms);
+
+/* relay_service.c: systemd. READY=1 (NG listens, fast path attached) and the
+ * watchdog; argv is kept for SIGHUP. Harmless without systemd. */
+void relay_service_ready(struct relay *r, int argc, char *const argv[]);
+/* RELAY_TIMER_WATCHDOG fired: WATCHDOG=1, re-arm. */
+void relay_service_watchdog(struct relay *r, uint64_t now_ms);
+/* SIGHUP: re-read argv and --config; apply what can change, name the rest. */
+void relay_service_reload(struct relay *r);
+void relay_service_stopping(struct relay *r);
 
 /* relay_state.c: write every call atomically (tmp + rename). */
 int relay_state_save(struct relay *r);

@@ -488,6 +488,7 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 	bool created = false, want_ice;
 	int err;
 
+	daemon_log_set_call(req->call_id); /* this call's lines carry its id */
 	if (!req->from_tag[0])
 		return ng_reply_error(rep, "offer without 'from-tag'");
 	warn_unhonoured(req, rep);
@@ -612,6 +613,7 @@ static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *r
 	struct call *c;
 	int err;
 
+	daemon_log_set_call(req->call_id); /* this call's lines carry its id */
 	c = call_find(&r->calls, req->call_id);
 	if (!c)
 		return ng_reply_error(rep, "answer for unknown call-id '%s' (no offer seen)",
@@ -780,6 +782,7 @@ static int ng_query(void *ctx, const struct ng_request *req, struct ng_reply *re
 	struct relay *r = ctx;
 	struct call *c = call_find(&r->calls, req->call_id);
 
+	daemon_log_set_call(req->call_id); /* this call's lines carry its id */
 	if (!c)
 		return ng_reply_error(rep, "Unknown call-id '%s'", req->call_id);
 	fill_call(r, c, rep);
@@ -813,6 +816,7 @@ static int ng_delete(void *ctx, const struct ng_request *req, struct ng_reply *r
 	struct call *c = call_find(&r->calls, req->call_id);
 	uint64_t now = monotime_ms();
 
+	daemon_log_set_call(req->call_id); /* this call's lines carry its id */
 	if (!c)
 		return delete_miss(req, rep, "call-id", req->call_id);
 	if (req->from_tag[0] && !call_leg_by_tag(c, req->from_tag))

@@ -378,6 +378,10 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 		cmd = s->req->cmd;
 		s->counters.commands[cmd]++;
 		ng_dispatch(s, s->req, rep);
+		if (rep->result == NG_RESULT_ERROR)
+			s->counters.command_errors[cmd]++;
+	} else {
+		s->counters.rejected++;
 	}
 	if (rep->result == NG_RESULT_ERROR)
 		s->counters.errors++;
