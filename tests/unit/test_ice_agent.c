@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "icepath/compiler.h"
 #include "icepath/ice.h"
 #include "icepath/stun.h"
 #include "simnet.h"
@@ -770,6 +771,63 @@ static void restart(void **state)
 	sim_run_until(&s, s.now + 60000, NULL, NULL);
 	assert_int_equal(s.eps[0].consent_lost + s.eps[1].consent_lost, 0);
 	sim_free(&s);
+}
+
+/*
+ * Issue 11: whenever a NAT drops the first check, the pair must complete
+ * after a few round trips plus pacing, not after a second (a 1 s
+ * nomination wait behind a higher-priority private pair that can never
+ * answer, and a TURN Allocate that only left at its first retransmission).
+ * Time from gathering start to a selected pair on both sides, both roles,
+ * at 20 ms RTT and Ta 50 ms.
+ */
+static void nat_connect_time(void **state)
+{
+	static const struct {
+		const char *name;
+		int kind;
+		uint64_t limit_ms;
+	} rows[] = {
+		{"public <-> port-restricted", 0, 300},
+		{"port-restricted <-> port-restricted", 1, 300},
+		{"same NAT", 2, 150},
+		{"port-restricted <-> symmetric (relay)", 3, 600},
+	};
+
+	for (unsigned k = 0; k < ARRAY_SIZE(rows); k++)
+		for (int ctl = 0; ctl < 2; ctl++) {
+			struct sim s;
+			struct scen sc = {NATTED_PAIR, .ctl_l = ctl, .ctl_r = !ctl, .stun = true};
+			uint64_t t0;
+
+			sim_init(&s, 120 + k);
+			if (rows[k].kind == 0) {
+				sc.nat_r = -1;
+				sc.ip_r = "203.0.113.20";
+			} else if (rows[k].kind == 2) {
+				sc.nat_r = 0;
+				sc.ip_r = "10.0.1.3";
+			}
+			sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+			if (rows[k].kind == 1 || rows[k].kind == 3)
+				sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24,
+					    rows[k].kind == 3 ? SIM_MAP_APD : SIM_MAP_EI,
+					    SIM_FILTER_APD);
+			if (rows[k].kind == 3) {
+				sc.turn = true;
+				sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+			}
+			sim_enable_stun(&s, "198.51.100.1", 3478);
+			t0 = s.now;
+			scen_setup(&s, &sc);
+			assert_true(sim_run_until(&s, s.now + T_LIMIT, all_selected, &sc));
+			print_message("%s, %s: %llu ms\n", rows[k].name,
+				      ctl ? "L controlling" : "R controlling",
+				      (unsigned long long)(s.now - t0));
+			assert_true(s.now - t0 <= rows[k].limit_ms);
+			assert_agree(&s, 0, 1);
+			sim_free(&s);
+		}
 }
 
 /* ---- consent ---------------------------------------------------------------------------- */
@@ -1972,6 +2030,7 @@ int main(void)
 		cmocka_unit_test_teardown(no_past_deadline_after_failure, no_errors_logged),
 		cmocka_unit_test_teardown(resume_keeps_and_loses_consent, no_errors_logged),
 		cmocka_unit_test_teardown(resume_errors, no_errors_logged),
+		cmocka_unit_test_teardown(nat_connect_time, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

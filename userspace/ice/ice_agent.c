@@ -302,6 +302,7 @@ static void ice_stream_reset_checks(struct ice_stream *st)
 		st->comp[c].failed = false;
 		st->comp[c].timed_out = false;
 		st->comp[c].first_valid_ms = 0;
+		st->comp[c].rtt_ms = 0;
 		st->comp[c].nominating = -1;
 	}
 }
@@ -482,11 +483,12 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 
 			/* the nomination wait only counts while ice_nominate()
 			 * would act on it: else a past deadline spins the loop */
-			if (a->controlling && cp->first_valid_ms && cp->nominating < 0 &&
-			    ice_stream_checkable(a, st) &&
-			    !(sel->active && sel->generation == st->generation) &&
-			    cp->first_valid_ms + ICE_NOMINATION_WAIT_MS < next)
-				next = cp->first_valid_ms + ICE_NOMINATION_WAIT_MS;
+			if (a->controlling && !a->cfg.lite && ice_stream_checkable(a, st)) {
+				uint64_t due = ice_nomination_due(a, st, c);
+
+				if (due < next)
+					next = due;
+			}
 			if (!sel->active)
 				continue;
 			if (sel->consent == ICE_CONSENT_STATE_GRANTED &&

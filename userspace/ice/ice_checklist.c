@@ -264,6 +264,7 @@ void ice_pair_transmit(struct ice_agent *a, struct ice_stream *st, struct ice_pa
 		return;
 	}
 	a->stats.checks_sent++;
+	p->last_tx_ms = now;
 	ice_send_raw(a, lc->host, lc->turn, &st->rcands[p->r].addr, buf, (size_t)len, now);
 }
 
@@ -280,6 +281,7 @@ static void ice_pair_check(struct ice_agent *a, struct ice_stream *st, struct ic
 		now + (uint64_t)p->rto0 * (((uint64_t)1 << (a->cfg.rc < 20 ? a->cfg.rc - 1 : 19)) -
 					   1 + a->cfg.rm);
 	p->inflight = true;
+	p->first_tx_ms = now;
 	p->sent_controlling = a->controlling;
 	if (p->state != ICE_PAIR_STATE_SUCCEEDED)
 		ice_pair_set_state(a, st, p, ICE_PAIR_STATE_IN_PROGRESS);
@@ -609,7 +611,48 @@ void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now
 	}
 }
 
-/* Controlling agent, regular nomination (RFC 8445 §8.1.1). */
+/*
+ * Controlling agent, regular nomination (RFC 8445 §8.1.1): when the best
+ * valid pair of component c may be nominated. Higher-priority pairs still
+ * to be checked (Frozen, Waiting, triggered) hold it back, and so do
+ * In-Progress ones while an answer could still come (see
+ * ICE_NOMINATION_RTT_DEFAULT_MS); never longer than ICE_NOMINATION_WAIT_MS
+ * after the first valid pair. UINT64_MAX: no valid pair, or nothing to do.
+ */
+uint64_t ice_nomination_due(const struct ice_agent *a, const struct ice_stream *st, unsigned c)
+{
+	const struct ice_component *cp = &st->comp[c];
+	uint64_t due, cap, patience;
+	int best = -1;
+
+	if (cp->nominating >= 0 || (cp->sel.active && cp->sel.generation == st->generation))
+		return UINT64_MAX;
+	for (unsigned i = 0; i < st->npairs; i++) {
+		const struct ice_pair *p = &st->pairs[i];
+
+		if (p->comp == c && p->valid && (best < 0 || p->prio > st->pairs[best].prio))
+			best = (int)i;
+	}
+	if (best < 0)
+		return UINT64_MAX;
+	due = cp->first_valid_ms ? cp->first_valid_ms : a->now;
+	cap = due + ICE_NOMINATION_WAIT_MS;
+	patience = 2 * (uint64_t)(cp->rtt_ms ? cp->rtt_ms : ICE_NOMINATION_RTT_DEFAULT_MS) +
+		   a->cfg.ta_ms;
+	for (unsigned i = 0; i < st->npairs; i++) {
+		const struct ice_pair *p = &st->pairs[i];
+
+		if (p->comp != c || p->prio <= st->pairs[best].prio)
+			continue;
+		if (p->triggered || p->state == ICE_PAIR_STATE_FROZEN ||
+		    p->state == ICE_PAIR_STATE_WAITING)
+			return cap; /* to be checked: looked at again when it is */
+		if (p->state == ICE_PAIR_STATE_IN_PROGRESS && p->first_tx_ms + patience > due)
+			due = p->first_tx_ms + patience;
+	}
+	return due < cap ? due : cap;
+}
+
 void ice_nominate(struct ice_agent *a, uint64_t now)
 {
 	if (!a->controlling || a->cfg.lite || !a->started)
@@ -622,10 +665,12 @@ void ice_nominate(struct ice_agent *a, uint64_t now)
 		for (unsigned c = 1; c <= st->ncomp; c++) {
 			struct ice_component *cp = &st->comp[c];
 			int best = -1;
-			bool higher_pending = false;
 
-			if (cp->nominating >= 0 ||
-			    (cp->sel.active && cp->sel.generation == st->generation))
+			if (ice_nomination_due(a, st, c) == UINT64_MAX)
+				continue;
+			if (!cp->first_valid_ms)
+				cp->first_valid_ms = now;
+			if (ice_nomination_due(a, st, c) > now)
 				continue;
 			for (unsigned i = 0; i < st->npairs; i++) {
 				const struct ice_pair *p = &st->pairs[i];
@@ -634,21 +679,6 @@ void ice_nominate(struct ice_agent *a, uint64_t now)
 				    (best < 0 || p->prio > st->pairs[best].prio))
 					best = (int)i;
 			}
-			if (best < 0)
-				continue;
-			if (!cp->first_valid_ms)
-				cp->first_valid_ms = now;
-			for (unsigned i = 0; i < st->npairs; i++) {
-				const struct ice_pair *p = &st->pairs[i];
-
-				if (p->comp == c && p->prio > st->pairs[best].prio &&
-				    (p->state == ICE_PAIR_STATE_FROZEN ||
-				     p->state == ICE_PAIR_STATE_WAITING ||
-				     p->state == ICE_PAIR_STATE_IN_PROGRESS))
-					higher_pending = true;
-			}
-			if (higher_pending && now < cp->first_valid_ms + ICE_NOMINATION_WAIT_MS)
-				continue;
 			cp->nominating = best;
 			st->pairs[best].use_cand = true;
 			ice_pair_check(a, st, &st->pairs[best], now);

@@ -235,7 +235,10 @@ static void ice_gather_host(struct ice_agent *a, unsigned h, uint64_t now)
 		    turn_client_allocate(hh->turn[i], now)) {
 			ice_log(a, ICE_LOG_ERROR, "cannot start a TURN allocation");
 			hh->turn_done[i] = true;
+			continue;
 		}
+		/* The Allocate goes out now, not at its first retransmission. */
+		ice_turn_flush(a, h, i);
 	}
 }
 

@@ -29,6 +29,12 @@
  * component has a valid pair before nominating the best one (RFC 8445 §8.1.1
  * leaves the stopping criterion to the agent). */
 #define ICE_NOMINATION_WAIT_MS 1000
+/* ...but a higher-priority pair is waited for only while its check could
+ * still be answered as fast as the valid pair's was: until its first
+ * transmission + 2 * that round trip + Ta (RFC 8445 §14.2). A check that
+ * the peer's NAT dropped comes back as a triggered check (§7.3.1.4) and is
+ * waited for again. Round trip assumed when none was measured: */
+#define ICE_NOMINATION_RTT_DEFAULT_MS 100
 /* Consent requests remembered: a response counts while its request is
  * younger than the consent timeout (RFC 7675 §5.1), and 30 s hold at least
  * 7 requests sent at 0.8 * 5 s. */
@@ -89,6 +95,7 @@ struct ice_pair {
 	uint32_t rto, rto0;
 	uint64_t next_ms;
 	uint64_t txn_end_ms; /* when the transaction in flight times out */
+	uint64_t first_tx_ms, last_tx_ms; /* of the transaction in flight */
 	/* A transaction cancelled by a triggered check (§7.3.1.4): no more
 	 * retransmissions, but its success still counts until it times out. */
 	uint8_t cancel_tid[STUN_TID_LEN];
@@ -123,6 +130,7 @@ struct ice_component {
 	bool failed;		 /* FAILED event raised for this generation */
 	bool timed_out;		 /* failed by the nomination timeout: final */
 	uint64_t first_valid_ms; /* controlling: when a valid pair first appeared */
+	uint32_t rtt_ms;	 /* fastest answered check of this generation; 0: none */
 	int nominating;		 /* controlling: pair index with USE-CANDIDATE in flight, or -1 */
 };
 
@@ -263,6 +271,7 @@ void ice_stream_update_list(struct ice_agent *a, unsigned s);
 bool ice_comp_waits_nomination(const struct ice_stream *st, unsigned c);
 void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now);
 void ice_nominate(struct ice_agent *a, uint64_t now);
+uint64_t ice_nomination_due(const struct ice_agent *a, const struct ice_stream *st, unsigned c);
 void ice_unfreeze_foundation(struct ice_agent *a, const char *lf, const char *rf);
 void ice_checklist_tick(struct ice_agent *a, uint64_t now);
 

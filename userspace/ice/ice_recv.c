@@ -136,6 +136,14 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 				return ICE_RECV_HANDLED;
 			}
 			if (m->cls == STUN_CLASS_SUCCESS) {
+				struct ice_component *cp = &st->comp[p->comp];
+				uint64_t rtt = rx->now - p->last_tx_ms;
+
+				/* the round trip of the latest transmission (a
+				 * retransmission's answer may be the first's:
+				 * an overestimate at worst) */
+				if (!cancelled && (!cp->rtt_ms || rtt < cp->rtt_ms))
+					cp->rtt_ms = rtt ? (uint32_t)(rtt < 60000 ? rtt : 60000) : 1;
 				ice_on_success(a, s, i, m, rx);
 				return ICE_RECV_HANDLED;
 			}
