@@ -15,11 +15,9 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "daemon_log.h"
-#include "icepath/monotime.h"
 #include "metrics_http.h"
 #include "relay.h"
 
@@ -145,7 +143,7 @@ void relay_metrics_snapshot(struct relay *r, struct metrics_snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->version = ICEPATH_VERSION;
-	s->uptime_s = (monotime_ms() - r->started_ms) / 1000u;
+	s->uptime_s = (r->now_ms - r->started_ms) / 1000u;
 	s->calls = r->calls.ncalls;
 	s->calls_total = r->managed_calls;
 	call_figures(r, s);
@@ -377,7 +375,8 @@ int relay_metrics_open(struct relay *r)
 	if (!m)
 		return -ENOMEM;
 	m->listen.kind = RELAY_EV_METRICS;
-	m->start_unix = (int64_t)time(NULL);
+	/* the loop's clocks (relay.h): no clock of our own */
+	m->start_unix = ((int64_t)r->started_ms + r->unix_offset_ms) / 1000;
 	m->listen.fd = socket(netaddr_family(&r->opts.metrics),
 			      SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (m->listen.fd < 0) {

@@ -12,7 +12,6 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon_log.h"
-#include "icepath/monotime.h"
 #include "relay.h"
 
 static void watchdog_arm(struct relay *r, uint64_t now_ms)
@@ -34,7 +33,7 @@ void relay_service_ready(struct relay *r, int argc, char *const argv[])
 	 * pinging at half of it so one late round of the loop is no restart */
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec) {
 		r->watchdog_ms = usec / 2000u ? usec / 2000u : 1;
-		watchdog_arm(r, monotime_ms());
+		watchdog_arm(r, r->now_ms);
 		log_info("systemd watchdog: every %llu ms", (unsigned long long)r->watchdog_ms);
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=NG on %s, XDP %s", netaddr_str(&r->opts.listen_ng, buf,
@@ -96,7 +95,7 @@ void relay_service_reload(struct relay *r)
 {
 	static struct daemon_opts n; /* large; only the loop reloads */
 	char err[512];
-	uint64_t now = monotime_ms();
+	uint64_t now = r->now_ms;
 
 	sd_notify(0, "RELOADING=1");
 	daemon_opts_defaults(&n);
