@@ -26,6 +26,7 @@ PKGS=(
 	libsystemd-dev                      # sd_notify (Type=notify, watchdog), the journal
 	debhelper lintian                   # make deb: dh build, lintian check of the .deb
 	prometheus                          # promtool check metrics, a real scraper in tests
+	curl                                # HTTP requests to /metrics in the netns tests
 )
 
 missing=()
