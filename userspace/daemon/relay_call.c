@@ -40,8 +40,10 @@ void relay_calls_flush(struct relay *r, uint64_t now_ms)
 		r->changed = c->changed_next;
 		c->changed = false;
 		c->changed_next = NULL;
+		daemon_log_set_call(c->id); /* flow lines belong to the call */
 		relay_flows_sync(r, c);
 	}
+	daemon_log_set_call(NULL);
 	relay_state_dirty(r, now_ms);
 }
 
