@@ -7,6 +7,8 @@
 #   make demo       install missing packages, build, run the netns demo
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench      side-by-side throughput: XDP vs userspace vs rtpengine
+#   make deb        build/icepath_VERSION_ARCH.deb (debhelper, tools/debian/)
+#   make man        build/man/*.8 from each program's --help
 #   make deps       install missing Debian packages (apt), nothing else
 #   V=1             show full commands
 #
@@ -22,6 +24,7 @@
 #   tests/bpf/test_NAME.c         -> build/tests/test_NAME (needs root, run by check-bpf)
 #   tests/net/test_NAME.sh        -> run by check-net (needs root)
 #   tests/fuzz/fuzz_NAME.c        -> build/fuzz/fuzz_NAME (clang libFuzzer)
+#   tests/pkg/test_NAME.sh        -> run by check-pkg (the .deb, the unit)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -43,7 +46,9 @@ BPFTOOL  := bpftool
 AR       := ar
 
 
-CPPFLAGS := -Iinclude -I$(BUILD)/include -D_GNU_SOURCE
+# The version, in one place: the first line of the Debian changelog.
+VERSION  := $(shell dpkg-parsechangelog -l tools/debian/changelog -S Version)
+CPPFLAGS := -Iinclude -I$(BUILD)/include -D_GNU_SOURCE -DICEPATH_VERSION='"$(VERSION)"'
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   := -std=c11 -O2 -g $(WARN) -MMD -MP
 LDLIBS   := -lbpf -lelf -lmnl -lcrypto -lz -lm
@@ -74,11 +79,13 @@ LINK_kernel   := kernel codec
 LINK_daemon   := daemon ng ice kernel codec
 LDLIBS_BASE   := -lcrypto -lz -lm
 LDLIBS_KERNEL := -lbpf -lelf -lmnl
-LDLIBS        := $(LDLIBS_KERNEL) $(LDLIBS_BASE)
+LDLIBS_DAEMON := -lsystemd
+LDLIBS        := $(LDLIBS_DAEMON) $(LDLIBS_KERNEL) $(LDLIBS_BASE)
 
 # $(call archives,BUILD_DIR,LAYER) and $(call layer_libs,LAYER)
 archives   = $(foreach l,$(LINK_$(2)),$(1)/lib/libicepath-$(l).a)
-layer_libs = $(if $(filter kernel,$(LINK_$(1))),$(LDLIBS_KERNEL)) $(LDLIBS_BASE)
+layer_libs = $(if $(filter daemon,$(LINK_$(1))),$(LDLIBS_DAEMON)) \
+	$(if $(filter kernel,$(LINK_$(1))),$(LDLIBS_KERNEL)) $(LDLIBS_BASE)
 
 # The layer of each unit test: what it may link. Not listed: daemon.
 $(foreach t,bencode channel_data demux netaddr rtpstat sdp stun,$(eval TEST_LAYER_test_$(t) := codec))
@@ -114,7 +121,8 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # file can include NAME.skel.h; -MMD then records the real dependency.
 GEN := $(SKELS)
 
-.PHONY: all deps check check-unit check-asan check-bpf check-net check-lint demo fuzz bench clean
+.PHONY: all deps check check-unit check-asan check-bpf check-net check-lint check-pkg demo fuzz \
+	bench clean deb man
 all: $(LIBS) $(BINS) $(UNIT_BINS) $(BPFT_BINS)
 
 # ---- objects and the per-layer archives ----------------------------------------
@@ -195,6 +203,41 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIBS)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZFLAGS) -o $@ $^ $(LDLIBS)
 
+# ---- man pages and the Debian package -----------------------------------------
+# One source per page: the program's --help text (NAME, SYNOPSIS, ... at the
+# left margin, bodies indented) turned into roff by tools/man/help2man.sh.
+MAN_PROGS := icepathd icepathctl icepath-peer icepath-stun
+MAN_PAGES := $(MAN_PROGS:%=$(BUILD)/man/%.8)
+MAN_DATE  := $(shell date -u +%Y-%m-%d -d "$$(dpkg-parsechangelog -l tools/debian/changelog -S Date)")
+MAN_SUMMARY_icepath-peer := an ICE agent (RFC 8445) on real UDP sockets, for tests and interop
+MAN_SUMMARY_icepath-stun := send a STUN Binding request and print the mapped address
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%.8: $(BUILD)/bin/% tools/man/help2man.sh tools/debian/changelog
+	$(call msg,MAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$< --help | tools/man/help2man.sh $* 8 "icepath $(VERSION)" "$(MAN_DATE)" \
+		"$(MAN_SUMMARY_$*)" > $@
+
+DEB_ARCH := $(shell dpkg --print-architecture)
+DEB      := $(BUILD)/icepath_$(VERSION)_$(DEB_ARCH).deb
+DEB_TREE := $(BUILD)/deb/icepath-$(VERSION)
+deb: $(DEB)
+
+# debhelper builds the package in a tree of its own under build/deb: the
+# programs built here, the man pages, tools/debian/ as debian/, and the
+# service files; dh_shlibdeps computes Depends from the programs' libraries.
+$(DEB): $(BUILD)/bin/icepathd $(BUILD)/bin/icepathctl $(BUILD)/bin/icepath-peer \
+		$(BUILD)/bin/icepath-stun $(MAN_PAGES) $(wildcard tools/debian/* tools/debian/*/*)
+	$(call msg,DEB,$@)
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(DEB_TREE)/bin $(DEB_TREE)/man
+	$(Q)cp $(filter $(BUILD)/bin/%,$^) $(DEB_TREE)/bin/
+	$(Q)cp $(MAN_PAGES) $(DEB_TREE)/man/
+	$(Q)cp -r tools/debian $(DEB_TREE)/debian
+	$(Q)cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc \
+		> ../dpkg-buildpackage.log 2>&1 || { tail -30 ../dpkg-buildpackage.log; exit 1; }
+	$(Q)cp $(BUILD)/deb/$(notdir $@) $@
+
 # ---- extra programs with their own libraries ---------------------------------
 -include tests/interop/interop.mk
 
@@ -203,7 +246,7 @@ deps:
 	$(Q)tools/install-deps.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all $(ASAN_BINS) $(FUZZ_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(ASAN_BINS) $(FUZZ_BINS) deb
 	$(Q)tests/run-tests.sh $(BUILD)
 
 check-unit: all
@@ -220,6 +263,9 @@ check-net: all
 
 check-lint: all
 	$(Q)tests/run-tests.sh $(BUILD) lint
+
+check-pkg: deb
+	$(Q)tests/run-tests.sh $(BUILD) pkg
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

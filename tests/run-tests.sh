@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Run icepath's tests: tests/run-tests.sh BUILD [lint|unit|asan|fuzz|bpf|net]...
+# Run icepath's tests: tests/run-tests.sh BUILD [lint|unit|asan|fuzz|pkg|bpf|net]...
 # (no kind: all of them). Each test is one program; exit 0 passes,
 # 77 is a skip that the test explains on its own output (kernel lacks a
 # feature), anything else fails. Ends with "N passed, N failed, N skipped".
 set -u
-build=${1:?usage: run-tests.sh BUILD [lint|unit|asan|fuzz|bpf|net]...}
+build=${1:?usage: run-tests.sh BUILD [lint|unit|asan|fuzz|pkg|bpf|net]...}
 shift
 kinds=("$@")
-[ ${#kinds[@]} -eq 0 ] && kinds=(lint unit asan fuzz bpf net)
+[ ${#kinds[@]} -eq 0 ] && kinds=(lint unit asan fuzz pkg bpf net)
 
 here=$(cd "$(dirname "$0")" && pwd)
 log_dir="$build/test-logs"
@@ -88,6 +88,13 @@ for kind in "${kinds[@]}"; do
 				continue
 			fi
 			run_one fuzz "$name" 300 "$t" -runs=0 "${seeds[@]}"
+		done ;;
+	pkg)
+		# The Debian package (make deb) and its systemd unit: contents,
+		# lintian, the packaged programs run from the unpacked tree.
+		for t in "$here"/pkg/test_*.sh; do
+			[ -f "$t" ] || continue
+			run_one pkg "$(basename "$t" .sh)" 600 bash "$t" "$build"
 		done ;;
 	bpf)
 		need_root bpf || continue

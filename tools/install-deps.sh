@@ -23,6 +23,10 @@ PKGS=(
 	jq                                  # netns tests read JSON output (peers, icepathctl)
 	rtpengine-daemon                    # comparison in make bench; NG interop test
 	python3                             # make bench's report (tools/bench/report.py)
+	libsystemd-dev                      # sd_notify (Type=notify, watchdog), the journal
+	debhelper lintian                   # make deb: dh build, lintian check of the .deb
+	prometheus                          # promtool check metrics, a real scraper in tests
+	curl                                # HTTP requests to /metrics in the netns tests
 )
 
 missing=()

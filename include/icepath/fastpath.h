@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "icepath/fp_abi.h"
 #include "icepath/netaddr.h"
 
 #define FASTPATH_PIN_PATH_DEFAULT "/sys/fs/bpf/icepath"
@@ -69,10 +70,10 @@ void fastpath_close(struct fastpath *fp);
  * remove the pins: the fast path is gone. 0 when there was nothing. */
 int fastpath_destroy(const char *pin_path);
 
-/* Flow flags. */
-#define FASTPATH_FLOW_FORWARD (1u << 0) /* consent held (RFC 7675): forward; off: drop */
-#define FASTPATH_FLOW_RTP     (1u << 1) /* forward RTP packets of this flow */
-#define FASTPATH_FLOW_RTCP    (1u << 2) /* forward RTCP packets of this flow */
+/* Flow flags: the map's own bits (fp_abi.h), defined once. */
+#define FASTPATH_FLOW_FORWARD FP_FLOW_FORWARD /* consent held (RFC 7675): forward; off: drop */
+#define FASTPATH_FLOW_RTP     FP_FLOW_RTP     /* forward RTP packets of this flow */
+#define FASTPATH_FLOW_RTCP    FP_FLOW_RTCP    /* forward RTCP packets of this flow */
 
 struct fastpath_flow {
 	/* key: where the packet arrives. remote is the TURN server's address
@@ -125,6 +126,10 @@ long fastpath_flow_count(struct fastpath *fp);
 int fastpath_stats(struct fastpath *fp, uint64_t *out, size_t n);
 const char *fastpath_stat_name(unsigned idx); /* "tx", "pass-stun"...; NULL past the end */
 unsigned fastpath_stat_count(void);
+
+/* Kernel memory of every map of the fast path, in bytes (the maps'
+ * "memlock" accounting, per-CPU copies included). */
+int fastpath_map_memory(struct fastpath *fp, uint64_t *bytes);
 
 /* Log hook: level is a syslog priority (LOG_ERR, LOG_WARNING, LOG_INFO,
  * LOG_DEBUG); msg has no trailing newline. NULL restores stderr. The hook

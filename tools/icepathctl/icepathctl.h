@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "icepath/netaddr.h"
 #include "icepath/ng.h"
 
 /* One call in `top`: counters summed over every stream of every leg. */
@@ -42,5 +43,23 @@ void ctl_print_top(FILE *f, const struct ctl_top_row *rows, unsigned n,
 /* The same frame as one JSON object on one line (for scripts). */
 void ctl_print_top_json(FILE *f, const struct ctl_top_row *rows, unsigned n,
 			const struct ng_statistics *st, time_t now);
+
+/* ---- metrics (metrics.c) ---- */
+#define CTL_METRICS_DEFAULT "127.0.0.1:9464"
+
+/* One sample of the Prometheus text format; pointers into the line. */
+struct ctl_sample {
+	const char *name, *labels; /* labels without the braces, NULL if none */
+	size_t name_len, labels_len;
+	double value;
+};
+int ctl_metrics_sample(const char *line, size_t len, struct ctl_sample *s);
+/* Every sample as "name labels   value" (icepath_ dropped), families apart.
+ * The number of samples, or -EINVAL at a line that is not the format. */
+int ctl_print_metrics(FILE *f, const char *text, size_t len);
+/* {"metrics": [{"name", "labels": {..}, "value"}, ...]} */
+int ctl_print_metrics_json(FILE *f, const char *text, size_t len);
+int ctl_metrics_fetch(const struct netaddr *addr, unsigned timeout_ms, char **body, size_t *blen,
+		      char *why, size_t cap);
 
 #endif

@@ -32,6 +32,7 @@ static const char usage_text[] =
 	"    icepathctl [OPTIONS] stats\n"
 	"    icepathctl [OPTIONS] top [--interval SECONDS] [--count N] [--limit N]\n"
 	"    icepathctl [OPTIONS] raw BENCODED-DICT | raw --send-file FILE\n"
+	"    icepathctl [OPTIONS] metrics [--metrics ADDR:PORT]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    icepathctl talks to icepathd (or any rtpengine-compatible media relay) with\n"
@@ -58,6 +59,12 @@ static const char usage_text[] =
 	"              every --interval seconds (default 1) until interrupted, or\n"
 	"              --count times. The screen is cleared between frames only when\n"
 	"              standard output is a terminal.\n"
+	"    metrics   Fetch icepathd's Prometheus metrics (HTTP GET /metrics on\n"
+	"              --metrics, icepathd's --metrics address) and print every figure:\n"
+	"              calls and legs by state, streams and packets/bytes per path and\n"
+	"              direction, XDP verdicts, drops by reason, ICE time to a selected\n"
+	"              pair, consent losses, NG requests, media ports, process and BPF\n"
+	"              map memory. --json prints them as one JSON object.\n"
 	"    raw       Send a bencoded dictionary as it is (icepathctl adds the cookie)\n"
 	"              and print the reply as JSON; for debugging. --send-file reads\n"
 	"              the dictionary from FILE (\"-\" for standard input).\n"
@@ -76,6 +83,8 @@ static const char usage_text[] =
 	"    -c, --count N           top: stop after N frames (default: run until\n"
 	"                            interrupted).\n"
 	"        --send-file FILE    raw: read the request dictionary from FILE.\n"
+	"    -m, --metrics ADDR:PORT metrics: icepathd's metrics address (default\n"
+	"                            127.0.0.1:9464).\n"
 	"    -h, --help              Show this help.\n"
 	"\n"
 	"OUTPUT\n"
@@ -106,6 +115,8 @@ struct ctl {
 	double interval;
 	long count;
 	const char *send_file;
+	const char *metrics; /* NULL: CTL_METRICS_DEFAULT */
+	unsigned timeout_ms;
 	uint8_t reply[NG_DGRAM_MAX];
 	struct ng_reply rep;
 };
@@ -419,6 +430,32 @@ out:
 	return rc;
 }
 
+/* metrics is HTTP, not NG: one GET, no retransmission */
+static int cmd_metrics(struct ctl *c)
+{
+	const char *where = c->metrics ? c->metrics : CTL_METRICS_DEFAULT;
+	struct netaddr a;
+	char why[256], *body;
+	size_t len;
+	int n;
+
+	if (netaddr_parse(&a, where, -1))
+		return usage_error("--metrics '%s': expected ADDR:PORT, e.g. 127.0.0.1:9464", where);
+	if (ctl_metrics_fetch(&a, c->timeout_ms, &body, &len, why, sizeof(why))) {
+		fprintf(stderr, "icepathctl: metrics from %s: %s\n", where, why);
+		return strstr(why, "HTTP") || strstr(why, "larger") ? CTL_EXIT_BAD_REPLY
+								    : CTL_EXIT_NO_REPLY;
+	}
+	n = c->json ? ctl_print_metrics_json(stdout, body, len) : ctl_print_metrics(stdout, body, len);
+	free(body);
+	if (n < 0) {
+		fprintf(stderr, "icepathctl: metrics from %s: not the Prometheus text format\n",
+			where);
+		return CTL_EXIT_BAD_REPLY;
+	}
+	return CTL_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -432,6 +469,7 @@ int main(int argc, char **argv)
 		{"interval", required_argument, NULL, 'i'},
 		{"count", required_argument, NULL, 'c'},
 		{"send-file", required_argument, NULL, 'S'},
+		{"metrics", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -444,7 +482,7 @@ int main(int argc, char **argv)
 	int opt, rc, nargs;
 
 	c.interval = 1.0;
-	while ((opt = getopt_long(argc, argv, "s:t:r:jf:l:i:c:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:t:r:jf:l:i:c:m:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			server = optarg;
@@ -487,6 +525,9 @@ int main(int argc, char **argv)
 		case 'S':
 			c.send_file = optarg;
 			break;
+		case 'm':
+			c.metrics = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CTL_EXIT_OK;
@@ -504,6 +545,9 @@ int main(int argc, char **argv)
 				   "[::1]:2223)",
 				   server);
 	netaddr_str(&addr, c.server, sizeof(c.server));
+	c.timeout_ms = (unsigned)timeout;
+	if (!strcmp(cmd, "metrics"))
+		return nargs ? usage_error("metrics takes no argument") : cmd_metrics(&c);
 	rc = ng_client_open(&c.client, &addr, (unsigned)timeout, (unsigned)retries);
 	if (rc) {
 		fprintf(stderr, "icepathctl: cannot open a UDP socket to %s: %s\n", c.server,

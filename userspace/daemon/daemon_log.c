@@ -14,6 +14,10 @@
  * by nature, and main() sets it once from --log-level. */
 static enum daemon_log_level log_level = DAEMON_LOG_INFO;
 static int log_syslog;
+static bool log_journal;
+static struct daemon_journal journal = {.fd = -1};
+static char log_call[512]; /* a copy of the current call's id, "" for none:
+			    * the call may be freed before the next line */
 
 static const char *const level_names[] = {
 	[DAEMON_LOG_ERROR] = "error",
@@ -52,6 +56,22 @@ void daemon_log_use_syslog(int on)
 		openlog("icepathd", LOG_PID, LOG_DAEMON);
 }
 
+int daemon_log_use_journal(const char *socket_path)
+{
+	int err;
+
+	daemon_journal_close(&journal);
+	err = daemon_journal_open(&journal, socket_path);
+	/* without the socket, "<N>" lines on stderr still reach the journal */
+	log_journal = true;
+	return err;
+}
+
+void daemon_log_set_call(const char *call_id)
+{
+	snprintf(log_call, sizeof(log_call), "%s", call_id ? call_id : "");
+}
+
 void daemon_log(enum daemon_log_level lvl, const char *fmt, ...)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
@@ -66,6 +86,12 @@ void daemon_log(enum daemon_log_level lvl, const char *fmt, ...)
 	va_end(ap);
 	if (log_syslog) {
 		syslog(prio[lvl], "%s", line);
+		return;
+	}
+	if (log_journal) {
+		if (log_call[0] && !daemon_journal_send(&journal, prio[lvl], line, log_call))
+			return;
+		fprintf(stderr, "<%d>%s\n", prio[lvl], line);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);

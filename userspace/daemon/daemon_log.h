@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * daemon_log: icepathd's one logger. Lines go to stderr as
- * "icepathd[LEVEL] message" (or syslog when detached). The level is a
- * process-wide setting owned by main(); modules only call daemon_log().
+ * "HH:MM:SS.mmm icepathd[LEVEL] message" (or syslog when detached). When
+ * stderr is systemd's journal (daemon_journal_is_stderr()), they go there as
+ * "<N>message" (syslog priority N, no timestamp: the journal has its own),
+ * and a line logged while a call is current (daemon_log_set_call()) is sent
+ * through the journal's native protocol with the call-id as CALL_ID=. The
+ * level is a process-wide setting owned by main(); modules only call
+ * daemon_log().
  */
 #ifndef ICEPATH_DAEMON_LOG_H
 #define ICEPATH_DAEMON_LOG_H
+
+#include <stdbool.h>
+#include <sys/un.h>
 
 enum daemon_log_level {
 	DAEMON_LOG_ERROR,
@@ -22,6 +30,27 @@ void daemon_log_set_level(enum daemon_log_level lvl);
 void daemon_log_use_syslog(int on);
 void daemon_log(enum daemon_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* ---- the journal (daemon_journal.c) ---------------------------------------- */
+
+/* JOURNAL_STREAM names our stderr (device:inode): systemd's journal reads it. */
+bool daemon_journal_is_stderr(void);
+/* Log to the journal from now on: plain lines to stderr with "<N>", lines of
+ * a call natively through socket_path (NULL: systemd's). 0 or -errno. */
+int daemon_log_use_journal(const char *socket_path);
+/* The call whose lines come next (NULL or "": none; copied). The event loop
+ * sets it around each call's work. */
+void daemon_log_set_call(const char *call_id);
+
+struct daemon_journal {
+	int fd;
+	struct sockaddr_un addr;
+};
+int daemon_journal_open(struct daemon_journal *j, const char *socket_path);
+void daemon_journal_close(struct daemon_journal *j);
+/* One entry: PRIORITY, SYSLOG_IDENTIFIER=icepathd, MESSAGE, CALL_ID if any. */
+int daemon_journal_send(struct daemon_journal *j, int priority, const char *message,
+			const char *call_id);
 
 #define log_err(...)   daemon_log(DAEMON_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  daemon_log(DAEMON_LOG_WARN, __VA_ARGS__)

@@ -81,6 +81,12 @@ static const char usage_text[] =
 	"        Read options from FILE first: one 'key = value' per line, keys are the\n"
 	"        long option names without dashes ('interface = pub=192.0.2.10',\n"
 	"        'foreground = yes'); '#' starts a comment. The command line wins.\n"
+	"    --metrics [ADDR:]PORT\n"
+	"        Serve GET /metrics in the Prometheus text format over HTTP on this TCP\n"
+	"        address (a PORT alone binds 127.0.0.1). Off unless given.\n"
+	"    --metrics-allow ADDR/PREFIX\n"
+	"        Also accept scrapes from this network (repeat for up to 8); loopback\n"
+	"        peers are always accepted, others are refused unless listed.\n"
 	"    --help, --version\n"
 	"\n"
 	"NG COMMANDS\n"
@@ -95,6 +101,9 @@ static const char usage_text[] =
 	"\n"
 	"SIGNALS\n"
 	"    SIGTERM, SIGINT: remove every flow, release TURN allocations, exit 0.\n"
+	"    SIGHUP: read the command line and --config FILE again. log-level,\n"
+	"    inactivity-timeout and metrics-allow take effect at once; a change of\n"
+	"    any other option is logged with the advice to restart.\n"
 	"\n"
 	"EXIT STATUS\n"
 	"    0 on a clean stop, 1 on a startup error (the message says which option\n"
@@ -109,16 +118,16 @@ const char *daemon_opts_usage(void)
 	return usage_text;
 }
 
+static const char *const xdp_mode_names[] = {
+	[DAEMON_XDP_NATIVE] = "native",
+	[DAEMON_XDP_GENERIC] = "generic",
+	[DAEMON_XDP_OFF] = "off",
+};
+
 const char *daemon_xdp_mode_str(enum daemon_xdp_mode m)
 {
-	switch (m) {
-	case DAEMON_XDP_NATIVE:
-		return "native";
-	case DAEMON_XDP_GENERIC:
-		return "generic";
-	case DAEMON_XDP_OFF:
-		return "off";
-	}
+	if ((unsigned)m < ARRAY_SIZE(xdp_mode_names))
+		return xdp_mode_names[m];
 	return "?";
 }
 
@@ -274,6 +283,7 @@ static const char *const value_keys[] = {
 	"interface", "listen-ng",  "port-min", "port-max",   "xdp",	  "stun",
 	"turn",	     "turn-user",  "turn-pass", "pin-path",  "state-file", "pidfile",
 	"config",    "log-level", "inactivity-timeout",
+	"metrics",   "metrics-allow", /* deploy */
 };
 
 static bool takes_value(const char *key)
@@ -284,9 +294,91 @@ static bool takes_value(const char *key)
 	return false;
 }
 
+/* ---- deploy: --metrics, --metrics-allow ------------------------------------- */
+
+bool daemon_cidr_match(const struct daemon_cidr *c, const struct netaddr *addr)
+{
+	struct netaddr a = *addr;
+	const uint8_t *x, *y;
+	unsigned bits = c->prefix, i;
+
+	netaddr_unmap_v4(&a);
+	if (netaddr_family(&a) != netaddr_family(&c->net))
+		return false;
+	if (netaddr_family(&a) == AF_INET) {
+		x = (const uint8_t *)&a.in.sin_addr;
+		y = (const uint8_t *)&c->net.in.sin_addr;
+	} else {
+		x = a.in6.sin6_addr.s6_addr;
+		y = c->net.in6.sin6_addr.s6_addr;
+	}
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (x[i] != y[i])
+			return false;
+	return !bits || !((x[i] ^ y[i]) & (uint8_t)(0xff00u >> bits));
+}
+
+static int set_metrics(struct daemon_opts *o, const char *v, char *err, size_t errlen)
+{
+	char buf[96];
+	unsigned long port;
+
+	/* a bare port: loopback, so nothing is exposed by accident */
+	if (!parse_uint(v, 65535, &port)) {
+		snprintf(buf, sizeof(buf), "%s:%lu", DAEMON_DEFAULT_METRICS_HOST, port);
+		v = buf;
+	}
+	if (netaddr_parse(&o->metrics, v, -1) || !netaddr_port(&o->metrics))
+		return fail(err, errlen,
+			    "--metrics '%s': expected [ADDR:]PORT, e.g. 127.0.0.1:9464 or 9464", v);
+	return 0;
+}
+
+static int set_metrics_allow(struct daemon_opts *o, const char *v, char *err, size_t errlen)
+{
+	struct daemon_cidr *c;
+	char buf[64], *slash;
+	unsigned long bits;
+	unsigned max;
+
+	if (o->n_metrics_allow >= DAEMON_MAX_METRICS_ALLOW)
+		return fail(err, errlen, "--metrics-allow: at most %d networks",
+			    DAEMON_MAX_METRICS_ALLOW);
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+		return fail(err, errlen, "--metrics-allow '%s': too long", v);
+	c = &o->metrics_allow[o->n_metrics_allow];
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = 0;
+	if (netaddr_from_str(&c->net, buf, 0))
+		return fail(err, errlen,
+			    "--metrics-allow '%s': expected ADDR/PREFIX, e.g. 192.0.2.0/24", v);
+	max = netaddr_family(&c->net) == AF_INET ? 32 : 128;
+	bits = max;
+	if (slash && parse_uint(slash, max, &bits))
+		return fail(err, errlen, "--metrics-allow '%s': prefix must be 0-%u", v, max);
+	c->prefix = (unsigned)bits;
+	o->n_metrics_allow++;
+	return 0;
+}
+
+/* The deploy options; 1 when key is none of them. */
+static int set_deploy(struct daemon_opts *o, const char *key, const char *v, char *err,
+		      size_t errlen)
+{
+	if (!strcmp(key, "metrics"))
+		return set_metrics(o, v, err, errlen);
+	if (!strcmp(key, "metrics-allow"))
+		return set_metrics_allow(o, v, err, errlen);
+	return 1;
+}
+
+/* ---- end deploy ------------------------------------------------------------- */
+
 int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char *err, size_t errlen)
 {
 	unsigned long n;
+	int rc;
 
 	if (!strcmp(key, "foreground"))
 		return parse_bool(v, &o->foreground)
@@ -357,6 +449,8 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 				    "--log-level '%s': expected error, warn, info or debug", v);
 		return 0;
 	}
+	if ((rc = set_deploy(o, key, v, err, errlen)) <= 0)
+		return rc;
 	if (!strcmp(key, "inactivity-timeout")) {
 		if (parse_uint(v, 86400, &n))
 			return fail(err, errlen,

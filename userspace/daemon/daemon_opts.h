@@ -33,6 +33,20 @@ enum daemon_xdp_mode {
 	DAEMON_XDP_OFF, /* userspace datapath only */
 };
 
+/* ---- deploy: metrics server (one block, see daemon_opts.c) ---- */
+#define DAEMON_MAX_METRICS_ALLOW 8
+#define DAEMON_DEFAULT_METRICS_HOST "127.0.0.1" /* --metrics PORT alone: loopback */
+
+/* --metrics-allow ADDR/PREFIX: who may scrape (loopback always may). */
+struct daemon_cidr {
+	struct netaddr net; /* port 0 */
+	unsigned prefix;    /* bits */
+};
+
+/* addr (any port) lies inside c. */
+bool daemon_cidr_match(const struct daemon_cidr *c, const struct netaddr *addr);
+/* ---- end deploy ---- */
+
 /* --interface NAME=ADDR[!ADVERTISED] */
 struct daemon_iface {
 	char name[DAEMON_IFNAME_MAX];
@@ -59,6 +73,11 @@ struct daemon_opts {
 	 * and 30 s (ICE_CONSENT_*). No option sets them: tests shorten them. */
 	uint32_t consent_interval_ms, consent_timeout_ms;
 	bool help, version;
+	/* deploy: --metrics ADDR:PORT (family 0: no metrics server) and
+	 * --metrics-allow CIDR, repeatable */
+	struct netaddr metrics;
+	struct daemon_cidr metrics_allow[DAEMON_MAX_METRICS_ALLOW];
+	unsigned n_metrics_allow;
 };
 
 void daemon_opts_defaults(struct daemon_opts *o);

@@ -12,8 +12,6 @@
 #include "daemon_opts.h"
 #include "relay.h"
 
-#define ICEPATHD_VERSION "0.1"
-
 static int write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -68,10 +66,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (o.version) {
-		printf("icepathd %s\n", ICEPATHD_VERSION);
+		printf("icepathd %s\n", ICEPATH_VERSION);
 		return 0;
 	}
 	daemon_log_set_level(o.log_level);
+	/* under systemd: "<N>" priorities, and CALL_ID= on a call's lines */
+	if (o.foreground && daemon_journal_is_stderr() && daemon_log_use_journal(NULL))
+		log_warn("journal socket unavailable: call lines go to stderr without CALL_ID");
 	if (!o.foreground && detach()) {
 		fprintf(stderr, "icepathd: cannot detach: %s\n", strerror(errno));
 		return 1;
@@ -86,7 +87,10 @@ int main(int argc, char **argv)
 		relay_shutdown(&r);
 		return 1;
 	}
+	/* NG listens and the fast path is attached: systemd may go on */
+	relay_service_ready(&r, argc, argv);
 	rc = relay_run(&r);
+	relay_service_stopping(&r);
 	relay_shutdown(&r);
 	if (o.pidfile[0])
 		unlink(o.pidfile);

@@ -30,7 +30,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "icepath/monotime.h"
 #include "daemon_log.h"
 #include "icepath/ice.h"
 #include "relay.h"
@@ -127,7 +126,7 @@ int relay_state_save(struct relay *r)
 	for (struct call *c = r->calls.head; c; c = c->next) {
 		fputs("call ", f);
 		put_str(f, c->id);
-		fprintf(f, " %lld %d\n", (long long)relay_unix_time(c->created_ms), (int)c->latch);
+		fprintf(f, " %lld %d\n", (long long)relay_unix_time(r, c->created_ms), (int)c->latch);
 		for (unsigned side = 0; side < 2; side++) {
 			const struct call_leg *l = &c->legs[side];
 
@@ -333,9 +332,9 @@ static int parse_stream(struct relay *r, struct call *c, char *save, unsigned si
 	return 0;
 }
 
-static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MAX_STREAMS][2])
+static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MAX_STREAMS][2],
+			uint64_t now)
 {
-	uint64_t now = monotime_ms();
 
 	adopt_flows(r, c, (const uint64_t(*)[CALL_MAX_STREAMS][2])ids);
 	for (unsigned side = 0; side < 2; side++) {
@@ -349,11 +348,11 @@ static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MA
 			relay_consent_start(r, l, now);
 		relay_idle_arm(r, l, now);
 	}
-	relay_sync_flows(r, c);
+	relay_call_changed(r, c);
 	memset(ids, 0, sizeof(uint64_t) * 2 * CALL_MAX_STREAMS * 2);
 }
 
-int relay_state_recover(struct relay *r)
+int relay_state_recover(struct relay *r, uint64_t now)
 {
 	uint64_t ids[2][CALL_MAX_STREAMS][2];
 	char line[STATE_LINE_MAX], id[CALL_ID_MAX];
@@ -389,10 +388,10 @@ int relay_state_recover(struct relay *r)
 		}
 		if (!strcmp(kind, "call") || !strcmp(kind, "end")) {
 			if (c && !skip) {
-				finish_call(r, c, ids);
+				finish_call(r, c, ids, now);
 				ncalls++;
 			} else if (c) {
-				relay_call_delete(r, c, "state file record unusable");
+				relay_call_delete(r, c, "state file record unusable", now);
 				bad++;
 			}
 			c = NULL;
@@ -400,7 +399,7 @@ int relay_state_recover(struct relay *r)
 			if (!strcmp(kind, "end"))
 				break;
 			if (get_str(strtok_r(NULL, " \n", &save), id, sizeof(id)) ||
-			    call_create(&r->calls, id, monotime_ms(), &c)) {
+			    call_create(&r->calls, id, now, &c)) {
 				log_warn("state file %s:%u: bad call record; skipped",
 					 r->state_path, lineno);
 				c = NULL;
@@ -454,13 +453,13 @@ int relay_state_recover(struct relay *r)
 	if (c) {
 		/* no "end": the file was cut; what we have of the last call is
 		 * incomplete */
-		relay_call_delete(r, c, "state file truncated");
+		relay_call_delete(r, c, "state file truncated", now);
 		bad++;
 	}
 	fclose(f);
 	remove_orphans(r);
 	log_info("recovered %u calls from %s%s", ncalls, r->state_path,
 		 bad ? " (some records unusable: see above)" : "");
-	relay_state_dirty(r);
+	relay_state_dirty(r, now);
 	return 0;
 }
