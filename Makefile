@@ -40,10 +40,13 @@ BPFTOOL  := bpftool
 AR       := ar
 
 
-CPPFLAGS := -Iinclude -I$(BUILD)/include -D_GNU_SOURCE
+# libnl-route-3: the fast path's next hop caches (kernel/fastpath_nh.c).
+NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+NL_LIBS   := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null || echo -lnl-route-3 -lnl-3)
+CPPFLAGS := -Iinclude -I$(BUILD)/include -D_GNU_SOURCE $(NL_CFLAGS)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   := -std=c11 -O2 -g $(WARN) -MMD -MP
-LDLIBS   := -lbpf -lelf -lmnl -lcrypto -lz -lm
+LDLIBS   := -lbpf -lelf -lmnl $(NL_LIBS) -lcrypto -lz -lm
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZFLAGS := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
