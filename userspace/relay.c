@@ -680,11 +680,61 @@ void relay_refresh_counters(struct relay *r, struct call *c)
 					continue;
 				s->rx_fast.packets += fc.packets;
 				s->rx_fast.bytes += fc.bytes;
+				s->fast_path[comp] = fc.path;
+				s->fast_why[comp] = fc.why;
 				if (fc.last_seen_ns / 1000000u > s->last_seen_ms)
 					s->last_seen_ms = fc.last_seen_ns / 1000000u;
 			}
 		}
 	}
+}
+
+/*
+ * Flow deadlines (fastpath.h): the program stops forwarding a flow that
+ * nobody extends, so the flows of a crashed daemon stop within
+ * FASTPATH_FLOW_LIFETIME_MS. A flow is extended while it is alive: toward
+ * an ICE leg while RFC 7675 consent holds (the agent's consent checks
+ * succeed; lost consent clears FORWARD), between plain legs while media
+ * arrives (the fast path's last-seen stamps and userspace's).
+ */
+static void extend_flows(struct relay *r, uint64_t now)
+{
+	for (struct call *c = r->calls.head; c; c = c->next) {
+		bool plain = !relay_leg_ice(&c->legs[0]) && !relay_leg_ice(&c->legs[1]);
+
+		if (plain)
+			relay_refresh_counters(r, c);
+		for (unsigned side = 0; side < 2; side++) {
+			struct call_leg *l = &c->legs[side];
+
+			for (unsigned i = 0; i < l->nstreams; i++) {
+				struct call_stream *s = &l->streams[i];
+
+				for (unsigned k = 0; k < CALL_NCOMP; k++) {
+					if (!s->flow_installed[k] ||
+					    !(s->flow[k].flags & FASTPATH_FLOW_FORWARD))
+						continue;
+					if (plain && now - s->last_seen_ms >= FASTPATH_FLOW_LIFETIME_MS)
+						continue;
+					fastpath_flow_extend(r->fp, &s->flow[k], 0);
+				}
+			}
+		}
+	}
+}
+
+static void fastpath_tick(struct relay *r, uint64_t now)
+{
+	if (!r->fp)
+		return;
+	fastpath_poll(r->fp, now);
+	if (now >= r->fp_extend_ms) {
+		extend_flows(r, now);
+		r->fp_extend_ms = now + RELAY_FLOW_EXTEND_MS;
+	}
+	r->fp_timer.owner = r;
+	r->fp_timer.kind = RELAY_TIMER_FASTPATH;
+	timerheap_set(&r->timers, &r->fp_timer, now + FASTPATH_POLL_MS);
 }
 
 /* ---- calls ------------------------------------------------------------------ */
@@ -834,6 +884,9 @@ static void on_timers(struct relay *r)
 		case RELAY_TIMER_DELETE:
 			relay_call_delete(r, t->owner, "NG delete, after its delete-delay");
 			break;
+		case RELAY_TIMER_FASTPATH:
+			fastpath_tick(r, now);
+			break;
 		}
 		out_flush(r);
 	}
@@ -919,6 +972,9 @@ int relay_poll(struct relay *r, int timeout_ms)
 		case RELAY_EV_TIMER:
 			on_timers(r);
 			return n; /* a timer may have deleted a call */
+		case RELAY_EV_FASTPATH:
+			fastpath_poll(r->fp, monotime_ms());
+			break;
 		}
 	}
 	return n;
@@ -985,6 +1041,9 @@ static int fastpath_setup(struct relay *r)
 		.port_min = r->opts.port_min,
 		.port_max = r->opts.port_max,
 		.mode = modes[r->opts.xdp],
+		/* 0: FASTPATH_MAX_FLOWS_DEFAULT (65536 flows, ~10k calls);
+		 * --max-sessions will size it (4 flows a call) */
+		.max_flows = 0,
 	};
 	char names[DAEMON_MAX_INTERFACES][IF_NAMESIZE], buf[NETADDR_STRLEN];
 	unsigned n = 0;
@@ -1029,6 +1088,13 @@ static int fastpath_setup(struct relay *r)
 			 fastpath_xdp_mode_str(r->xdp_got));
 		snprintf(names[n++], IF_NAMESIZE, "%s", name);
 	}
+	/* Next hop changes reach the flows as they happen; the timer checks
+	 * interfaces (XDP transmit errors) and extends flow deadlines. */
+	r->fpev.kind = RELAY_EV_FASTPATH;
+	r->fpev.fd = fastpath_fd(r->fp);
+	if (r->fpev.fd >= 0 && (err = epoll_add(r, r->fpev.fd, &r->fpev)))
+		return err;
+	fastpath_tick(r, monotime_ms());
 	return 0;
 }
 
@@ -1040,10 +1106,11 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 
 	memset(r, 0, sizeof(*r));
 	r->opts = *o;
-	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = -1;
+	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = r->fpev.fd = -1;
 	r->started_ms = monotime_ms();
 	timerheap_init(&r->timers);
 	timerheap_node_init(&r->state_timer);
+	timerheap_node_init(&r->fp_timer);
 	r->state_timer.owner = r;
 	r->state_timer.kind = RELAY_TIMER_STATE;
 	snprintf(r->state_path, sizeof(r->state_path), "%s", o->state_file);
