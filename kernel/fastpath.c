@@ -521,6 +521,13 @@ static enum fastpath_xdp_mode query_mode(int ifindex)
 	return FASTPATH_XDP_OFF;
 }
 
+enum fastpath_xdp_mode fastpath_iface_mode(const char *ifname)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+
+	return ifindex ? query_mode(ifindex) : FASTPATH_XDP_OFF;
+}
+
 /* The link pinned for ifname, if it still holds that interface. */
 static int existing_link(const char *path, int ifindex)
 {

@@ -1095,6 +1095,15 @@ static int fastpath_setup(struct relay *r)
 	if (r->fpev.fd >= 0 && (err = epoll_add(r, r->fpev.fd, &r->fpev)))
 		return err;
 	fastpath_tick(r, monotime_ms());
+	/* the first check may have moved an interface to generic mode */
+	for (unsigned k = 0; k < n; k++) {
+		enum fastpath_xdp_mode m = fastpath_iface_mode(names[k]);
+
+		if (m != r->xdp_got)
+			log_info("fast path on %s: %s XDP", names[k], fastpath_xdp_mode_str(m));
+		if (m == FASTPATH_XDP_GENERIC)
+			r->xdp_got = m;
+	}
 	return 0;
 }
 

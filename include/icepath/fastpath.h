@@ -89,6 +89,9 @@ int fastpath_open(struct fastpath **fp, const struct fastpath_opts *o);
  * a previous run's program is attached there, it is replaced atomically. */
 int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_mode *got);
 int fastpath_detach(struct fastpath *fp, const char *ifname);
+/* The mode XDP runs in on ifname now (OFF: none): fastpath_poll() may have
+ * moved it from native to generic. */
+enum fastpath_xdp_mode fastpath_iface_mode(const char *ifname);
 /* Free the handle; pinned program, maps and attachments stay: forwarding
  * goes on. Accepts NULL. */
 void fastpath_close(struct fastpath *fp);
