@@ -22,7 +22,7 @@
  * Several handles may change the flows of one pin path at once (the daemon
  * and icepath-fpctl, or threads sharing a handle): installs and removals
  * are serialized by a lock on the pin directory. Capacity is
- * fastpath_opts.max_flows flows in preallocated maps (about 260 bytes per
+ * fastpath_opts.max_flows flows in preallocated maps (about 210 bytes per
  * flow plus 32 per flow and possible CPU), sized before load.
  *
  * Next hops: at install, the flow's egress interface, MAC addresses and MTU
@@ -77,7 +77,7 @@ struct fastpath_opts {
 	uint32_t max_flows;
 };
 
-/* 65,536 flows, about 20 MB on 2 CPUs: 16k calls with audio whose RTCP has
+/* 65,536 flows, 18 MB of locked memory on 2 CPUs: 16k calls with audio whose RTCP has
  * its own port (4 flows a call), 32k with rtcp-mux, ~10k audio+video. */
 #define FASTPATH_MAX_FLOWS_DEFAULT 65536u
 #define FASTPATH_POLL_MS 1000u
