@@ -800,10 +800,12 @@ static __always_inline int run(struct xdp_md *ctx, int generic)
 			if (st == FP_STAT_TX || st == FP_STAT_REDIRECT) {
 				ctr->packets++;
 				ctr->bytes += vd.bytes;
-				ctr->last_seen = vd.now;
 			} else {
 				ctr->not_fwd++;
 			}
+			/* Every packet of the flow is stamped, so the CPU with
+			 * the latest stamp tells the path the flow takes now. */
+			ctr->last_seen = vd.now ? vd.now : bpf_jiffies64();
 			/* What the flow really ran in: icepath-fpctl and the
 			 * daemon's query show it. */
 			if (ctr->last_stat != st || ctr->generic != generic) {

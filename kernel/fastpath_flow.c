@@ -328,9 +328,7 @@ int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_
 		out->not_forwarded += c[i].not_fwd;
 		if (c[i].last_seen > last)
 			last = c[i].last_seen;
-		/* The CPU that saw a packet last tells the path; a CPU that
-		 * only passed packets up has no stamp: any such one will do
-		 * when no CPU forwarded. */
+		/* The CPU that saw a packet last tells the path. */
 		if ((c[i].packets || c[i].not_fwd) &&
 		    (latest < 0 || c[i].last_seen > c[latest].last_seen))
 			latest = i;

@@ -158,7 +158,8 @@ const char *fastpath_flow_path_str(enum fastpath_flow_path p);
 
 struct fastpath_counters {
 	uint64_t packets, bytes; /* forwarded by the fast path (bytes: IP packet as received) */
-	uint64_t last_seen_ns;	 /* CLOCK_MONOTONIC of the last one (jiffy resolution), 0: never */
+	uint64_t last_seen_ns;	 /* CLOCK_MONOTONIC of its last packet, forwarded or not
+				  * (jiffy resolution), 0: never */
 	uint64_t not_forwarded;	 /* its packets the program passed up or dropped */
 	enum fastpath_flow_path path;
 	/* The verdict of its last packet ("redirect", "pass-no-xmit"...,

@@ -103,8 +103,8 @@ _Static_assert(sizeof(struct fp_flow_val) == 104, "fp_flow_val is ABI");
 struct fp_flow_ctr {
 	__u64 packets;	 /* forwarded by XDP */
 	__u64 bytes;	 /* IP length of the arriving packets */
-	__u64 last_seen; /* bpf_jiffies64() of the last packet forwarded (coarse: no
-			  * clock read per packet beyond the jiffies load) */
+	__u64 last_seen; /* bpf_jiffies64() of the flow's last packet, forwarded or
+			  * not (coarse: a jiffies load, no clock read) */
 	__u32 not_fwd;	 /* packets of this flow the program did not forward */
 	__u8 last_stat;	 /* enum fp_stat of this CPU's last packet of the flow */
 	__u8 generic;	 /* that packet ran in the generic-mode program */
