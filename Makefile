@@ -48,10 +48,12 @@ AR       := ar
 
 # The version, in one place: the first line of the Debian changelog.
 VERSION  := $(shell dpkg-parsechangelog -l tools/debian/changelog -S Version)
-CPPFLAGS := -Iinclude -I$(BUILD)/include -D_GNU_SOURCE -DICEPATH_VERSION='"$(VERSION)"'
+# libnl-route-3: the fast path's next hop caches (kernel/fastpath_nh.c).
+NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+NL_LIBS   := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null || echo -lnl-route-3 -lnl-3)
+CPPFLAGS := -Iinclude -I$(BUILD)/include -D_GNU_SOURCE -DICEPATH_VERSION='"$(VERSION)"' $(NL_CFLAGS)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   := -std=c11 -O2 -g $(WARN) -MMD -MP
-LDLIBS   := -lbpf -lelf -lmnl -lcrypto -lz -lm
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZFLAGS := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
@@ -78,7 +80,7 @@ LINK_ng       := ng codec
 LINK_kernel   := kernel codec
 LINK_daemon   := daemon ng ice kernel codec
 LDLIBS_BASE   := -lcrypto -lz -lm
-LDLIBS_KERNEL := -lbpf -lelf -lmnl
+LDLIBS_KERNEL := -lbpf -lelf -lmnl $(NL_LIBS)
 LDLIBS_DAEMON := -lsystemd
 LDLIBS        := $(LDLIBS_DAEMON) $(LDLIBS_KERNEL) $(LDLIBS_BASE)
 

@@ -7,14 +7,22 @@
  *   frame -> parse_ethhdr (one 802.1Q tag) -> parse_iphdr / parse_ip6hdr
  *         -> parse_udphdr (media port range) -> RFC 7983 demux (demux.h)
  *         -> [ChannelData: strip, demux the inner payload]
- *         -> flows lookup -> consent/class flags -> bpf_fib_lookup
+ *         -> flows lookup -> consent/class flags, deadline, next hop state
+ *            (resolved in userspace and kept in the flow: no fib lookup,
+ *            so no forwarding sysctl), TTL
  *         -> rewrite eth/IP/UDP (+ ChannelData wrap), fix checksums
  *         -> XDP_TX (same interface) / XDP_REDIRECT (devmap)
  *
- * Every packet leaves through icepath_xdp()'s single exit, which counts one
+ * Every packet leaves through run()'s single exit, which counts one
  * verdict (fp_stats.def) and takes the XDP action from the same table.
  * The frame is only modified once every check that can refuse it has
  * passed, so a packet passed to the stack is the packet that arrived.
+ *
+ * Two entry points share the code: icepath_xdp for native (driver) mode and
+ * icepath_xdp_generic for generic (skb) mode. They differ in one rule: a
+ * native frame can only leave through an egress that takes native XDP
+ * frames (a veth whose peer runs XDP, a driver with ndo_xdp_xmit), or the
+ * kernel drops it; a generic one leaves as an skb through any device.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -40,9 +48,14 @@
 #define IP_OFFSET	 0x1FFF
 #define NEXTHDR_FRAGMENT 44 /* RFC 8200 §4.5 */
 
-/* The relay is the sender of what it forwards (RFC 8656 §12.6 does the
- * same for TURN relays), so it sets a fresh TTL/hop limit like any host. */
-#define FP_TTL 64
+/* The TTL/hop limit is decremented, not reset: a forwarding loop between
+ * two relays (or through a hairpinning NAT) then dies like any routing
+ * loop. A packet that arrives with 1 or 0 goes to the stack. */
+
+/* Payload bytes the program sums itself when the received UDP checksum is
+ * partial; longer ones go up (pass-csum-long). A veth frame in native mode
+ * fits in a page. */
+#define FP_CSUM_MAX 3584
 
 /* Largest UDP payload the program handles. A native XDP frame is at most a
  * page, so this is never the limit on the fast path; it gives the verifier
@@ -54,13 +67,18 @@
 const volatile __u16 port_min = 1;
 const volatile __u16 port_max = 0;
 
+/* clock_sample: icepath_clock() stores jiffies and CLOCK_MONOTONIC side by
+ * side, so userspace can turn its deadlines into jiffies. */
+__u64 clock_jiffies;
+__u64 clock_ns;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	/* Preallocated (144 bytes per element plus 16 per bucket: ~160 MB at
-	 * 1M entries): an insert never fails for want of memory at call time.
-	 * BPF_F_NO_PREALLOC was tried and gave transient ENOMEM from the
-	 * kernel's BPF allocator under a burst of installs. Only userspace
-	 * inserts; the program never allocates. */
+	/* Preallocated: an insert never fails for want of memory at call
+	 * time. BPF_F_NO_PREALLOC was tried and gave transient ENOMEM from
+	 * the kernel's BPF allocator under a burst of installs. Only userspace
+	 * inserts; the program never allocates. Sized at open from
+	 * fastpath_opts.max_flows (bpf_map__set_max_entries). */
 	__uint(max_entries, FP_MAX_FLOWS);
 	__type(key, struct fp_flow_key);
 	__type(value, struct fp_flow_val);
@@ -119,6 +137,7 @@ struct pkt {
 	__be16 udp_csum;
 	__be16 ip_id;
 	__u8 tos;	   /* IPv4 TOS / IPv6 traffic class: DSCP is kept */
+	__u8 ttl;	   /* IPv4 TTL / IPv6 hop limit as received */
 	__u8 pad_bytes[4]; /* the padding, word-aligned as in the checksum */
 	struct fp_flow_key key;
 	__be16 cd_hdr[2]; /* the ChannelData header received (channel, length) */
@@ -176,6 +195,7 @@ static __always_inline int parse_iphdr(struct hdr_cursor *nh, void *data_end, st
 	p->key.local_addr[0] = iph->daddr;
 	p->key.remote_addr[0] = iph->saddr;
 	p->tos = iph->tos;
+	p->ttl = iph->ttl;
 	p->ip_id = iph->id;
 	p->ip_len = tot_len;
 	*l3_payload = tot_len - hdrsize;
@@ -217,6 +237,7 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end, s
 	__builtin_memcpy(p->key.local_addr, &ip6->daddr, 16);
 	__builtin_memcpy(p->key.remote_addr, &ip6->saddr, 16);
 	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+	p->ttl = ip6->hop_limit;
 	p->ip_id = 0;
 	p->ip_len = sizeof(*ip6) + plen;
 	*l3_payload = plen;
@@ -364,12 +385,114 @@ struct csum_words {
 	__u8 pad[4];
 };
 
-static __always_inline __u16 csum_fold(__u64 sum)
+/* Ones'-complement arithmetic on 16-bit words as they lie in memory
+ * (RFC 1071: the sum does not depend on byte order), inline: no helper
+ * call for a few dozen adds. */
+static __always_inline __u16 fold16(__u64 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum & 0xffff;
+	return sum & 0xffff;
+}
+
+static __always_inline __u16 csum_fold(__u64 sum)
+{
+	return ~fold16(sum) & 0xffff;
+}
+
+static __always_inline __u32 sum_words(const void *buf, int n, int invert)
+{
+	const __u16 *w = buf;
+	__u32 s = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < n / 2; i++)
+		s += invert ? (~w[i] & 0xffff) : w[i];
+	return s;
+}
+
+static __always_inline __u32 sum_addr(const __be32 a[4], int v6)
+{
+	return v6 ? sum_words(a, 16, 0) : sum_words(a, 4, 0);
+}
+
+/* Sum of len bytes at off in the frame, by bpf_csum_diff chunks of
+ * constant size (the verifier bounds each one): how a partial checksum is
+ * completed; -1 when it cannot be done here. A global function, so the
+ * verifier checks it once rather than on every path of the caller (that
+ * took a second per load). */
+__noinline __s64 sum_frame(struct xdp_md *ctx, __u32 off, __u32 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *q, last[2] = {0, 0};
+	__u64 sum = 0, *acc = &sum;
+	__s64 r;
+	int i;
+
+	/* A global function's arguments are unknown to the verifier: masked
+	 * in asm (the compiler may not drop what it cannot see through), they
+	 * are bounded in the very registers the offsets are computed from. */
+	__asm__ volatile("%[o] &= 0x7f" : [o] "+r"(off));
+	__asm__ volatile("%[l] &= 0xfff" : [l] "+r"(len));
+	if (len > FP_CSUM_MAX)
+		return -1;
+	/* A bounded loop (the verifier walks its 7 rounds). */
+	for (i = 0; i < FP_CSUM_MAX / 512; i++) {
+		if (len < 512)
+			break;
+		q = data + off;
+		/* keep q one register, so its bounds check is what the
+		 * verifier sees on the pointer the helper gets */
+		__asm__ volatile("" : "+r"(q));
+		if ((void *)(q + 512) > data_end)
+			return -1;
+		r = bpf_csum_diff(0, 0, (__be32 *)q, 512, 0);
+		if (r < 0)
+			return -1;
+		*acc += (__u32)r;
+		off += 512;
+		len -= 512;
+	}
+#define SUM_CHUNK(n)                                                        \
+	if (len & (n)) {                                                    \
+		q = data + off;                                             \
+		__asm__ volatile("" : "+r"(q));                             \
+		if ((void *)(q + (n)) > data_end)                           \
+			return -1;                                          \
+		r = bpf_csum_diff(0, 0, (__be32 *)q, (n), 0);               \
+		if (r < 0)                                                  \
+			return -1;                                          \
+		*acc += (__u32)r;                                           \
+		off += (n);                                                 \
+	}
+	SUM_CHUNK(256)
+	SUM_CHUNK(128)
+	SUM_CHUNK(64)
+	SUM_CHUNK(32)
+	SUM_CHUNK(16)
+	SUM_CHUNK(8)
+	SUM_CHUNK(4)
+#undef SUM_CHUNK
+	q = data + off;
+	__asm__ volatile("" : "+r"(q));
+	if (len & 2) {
+		if ((void *)(q + 2) > data_end)
+			return -1;
+		*acc += *(__u16 *)q;
+		q += 2;
+	}
+	if (len & 1) {
+		/* The odd last byte is the high-order (first) byte of a word
+		 * padded with zero (RFC 768). */
+		if ((void *)(q + 1) > data_end)
+			return -1;
+		last[0] = *q;
+		*acc += *(__u16 *)last;
+	}
+	return fold16(sum);
 }
 
 struct out_hdrs {
@@ -417,36 +540,53 @@ static __always_inline int write_hdrs(struct xdp_md *ctx, const struct out_hdrs 
 	return 0;
 }
 
-static __always_inline int fib_stat(int rc)
+/* Store the UDP checksum of the written frame (partial input only). */
+static __always_inline int write_udp_check(struct xdp_md *ctx, int v6, __be16 check)
 {
-	switch (rc) {
-	case BPF_FIB_LKUP_RET_SUCCESS:
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct udphdr *u;
+
+	u = data + sizeof(struct ethhdr) + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
+	if ((void *)(u + 1) > data_end)
 		return -1;
-	case BPF_FIB_LKUP_RET_NO_NEIGH:
+	u->check = check;
+	return 0;
+}
+
+static __always_inline int nh_stat(__u8 nh)
+{
+	switch (nh) {
+	case FP_NH_READY:
+		return -1;
+	case FP_NH_NO_NEIGH:
 		return FP_STAT_PASS_NO_NEIGH;
-	case BPF_FIB_LKUP_RET_FWD_DISABLED:
-		return FP_STAT_PASS_FWD_OFF;
-	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
-		return FP_STAT_PASS_MTU;
+	case FP_NH_NO_DEVMAP:
+		return FP_STAT_PASS_NO_DEVMAP;
 	}
 	return FP_STAT_PASS_NO_ROUTE;
 }
 
-static __always_inline int fastpath(struct xdp_md *ctx)
+/* What the single exit needs to count the packet into its flow. */
+struct verdict {
+	__u32 slot;
+	__u32 bytes;
+	__u64 now;
+	int flow; /* a flow was found: slot is valid */
+};
+
+static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verdict *vd)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct hdr_cursor nh = {.pos = data};
 	struct pkt p = {};
-	struct fp_flow_val v;
-	struct fp_flow_val *vp;
-	struct fp_flow_ctr *ctr;
-	struct bpf_fib_lookup fib = {};
+	struct fp_flow_val *v;
 	struct csum_words old = {}, new = {};
 	struct out_hdrs h = {};
-	__u32 l3_payload = 0, cd_out, new_udp_len, new_hdr_len, new_frame_len, frame_len;
-	__u32 egress;
-	int proto, st, out_v6, rc, delta;
+	__u32 l3_payload = 0, cd_out, new_udp_len, new_hdr_len, new_frame_len, frame_len, egress;
+	int proto, st, out_v6, in_v6, delta, partial = 0;
+	__s64 chunk;
 	__u64 sum;
 
 	proto = parse_ethhdr(&nh, data_end);
@@ -464,61 +604,70 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 	if (st >= 0)
 		return st;
 
-	vp = bpf_map_lookup_elem(&flows, &p.key);
-	if (!vp)
+	/* Userspace replaces values whole (a new element), never edits one
+	 * in place, so what v points to is one version of the flow. */
+	v = bpf_map_lookup_elem(&flows, &p.key);
+	if (!v)
 		return FP_STAT_PASS_NO_FLOW;
-	/* Userspace replaces values whole (a new element, RCU-freed), so this
-	 * copy is one consistent version of the flow. */
-	v = *vp;
+	vd->flow = 1;
+	vd->slot = v->slot;
+	vd->bytes = p.ip_len;
 	/* RFC 7675 §5.1: without consent the relay MUST stop sending; the
 	 * packet is not for the local stack either, so it is dropped. */
-	if (!(v.flags & FP_FLOW_FORWARD))
+	if (!(v->flags & FP_FLOW_FORWARD))
 		return FP_STAT_DROP_CONSENT;
-	if ((p.cls == DEMUX_RTP && !(v.flags & FP_FLOW_RTP)) ||
-	    (p.cls == DEMUX_RTCP && !(v.flags & FP_FLOW_RTCP)))
+	if ((p.cls == DEMUX_RTP && !(v->flags & FP_FLOW_RTP)) ||
+	    (p.cls == DEMUX_RTCP && !(v->flags & FP_FLOW_RTCP)))
 		return FP_STAT_PASS_CLASS;
+	/* jiffies: a load the JIT inlines, no clock read per packet. */
+	vd->now = bpf_jiffies64();
+	if (vd->now > v->deadline)
+		return FP_STAT_PASS_EXPIRED;
+	st = nh_stat(v->nh);
+	if (st >= 0)
+		return st;
+	if (!generic && !(v->nh_flags & FP_NH_XMIT_OK))
+		return FP_STAT_PASS_NO_XMIT;
+	if (p.ttl <= 1)
+		return FP_STAT_PASS_TTL;
 
-	out_v6 = v.family == FP_FAMILY_V6;
-	cd_out = v.channel ? FP_CHANNEL_HDR_LEN : 0;
+	in_v6 = p.key.family == FP_FAMILY_V6;
+	out_v6 = v->family == FP_FAMILY_V6;
+	cd_out = v->channel ? FP_CHANNEL_HDR_LEN : 0;
 	new_udp_len = sizeof(struct udphdr) + cd_out + p.data_len;
 	new_hdr_len = sizeof(struct ethhdr) +
 		      (out_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
 		      sizeof(struct udphdr) + cd_out;
+	if ((out_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + new_udp_len > v->mtu)
+		return FP_STAT_PASS_MTU;
+	egress = v->ifindex;
 
-	/* Where does the rewritten packet go? Asked before any byte changes. */
-	fib.family = out_v6 ? AF_INET6 : AF_INET;
-	fib.l4_protocol = IPPROTO_UDP;
-	fib.sport = v.src_port;
-	fib.dport = v.dst_port;
-	fib.ifindex = ctx->ingress_ifindex;
-	if (out_v6) {
-		fib.tot_len = sizeof(struct ipv6hdr) + new_udp_len;
-		__builtin_memcpy(fib.ipv6_src, v.src_addr, 16);
-		__builtin_memcpy(fib.ipv6_dst, v.dst_addr, 16);
-	} else {
-		fib.tot_len = sizeof(struct iphdr) + new_udp_len;
-		fib.tos = p.tos;
-		fib.ipv4_src = v.src_addr[0];
-		fib.ipv4_dst = v.dst_addr[0];
+	/* IPv4 may carry no UDP checksum (0, RFC 768): it stays 0 toward
+	 * IPv4, but IPv6 requires one (RFC 8200 §8.1) and summing the payload
+	 * is the userspace path's job. */
+	if (p.udp_csum == 0 && in_v6)
+		return FP_STAT_PASS_MALFORMED;
+	if (p.udp_csum == 0 && out_v6)
+		return FP_STAT_PASS_CSUM_ZERO;
+	/* A same-host sender with TX checksum offload hands a veth a partial
+	 * sum: the check field holds only the folded pseudo-header sum, and
+	 * the payload was never summed. An incremental update of it is wrong
+	 * on the wire, so such a packet's checksum is computed in full (the
+	 * received one cannot vouch for the payload anyway). A complete sum
+	 * that happens to equal it (1 in 65536) is recomputed too: same
+	 * result for an intact payload. */
+	if (p.udp_csum) {
+		sum = sum_addr(p.key.remote_addr, in_v6) + sum_addr(p.key.local_addr, in_v6) +
+		      bpf_htons(IPPROTO_UDP) + bpf_htons(p.udp_len);
+		partial = p.udp_csum == fold16(sum);
+		if (partial && p.data_len > FP_CSUM_MAX)
+			return FP_STAT_PASS_CSUM_LONG;
 	}
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	st = fib_stat(rc);
-	if (st >= 0)
-		return st;
-	egress = fib.ifindex;
-	if (egress != ctx->ingress_ifindex && !bpf_map_lookup_elem(&tx_ports, &egress))
-		return FP_STAT_PASS_NO_DEVMAP;
 
 	/* UDP checksum, updated incrementally (RFC 1624) over the words that
 	 * change, so a payload corrupted on the way in stays detectably
 	 * corrupt on the way out: the relay never vouches for bytes it did not
-	 * sum. IPv4 may carry no checksum (0, RFC 768): it stays 0 toward
-	 * IPv4, but IPv6 requires one (RFC 8200 §8.1) and summing the payload
-	 * is the userspace path's job. */
-	if (p.udp_csum == 0 && p.key.family == FP_FAMILY_V6)
-		return FP_STAT_PASS_MALFORMED;
-	if (p.udp_csum == 0 && out_v6)
-		return FP_STAT_PASS_CSUM_ZERO;
+	 * sum. */
 	__builtin_memcpy(old.saddr, p.key.remote_addr, 16);
 	__builtin_memcpy(old.daddr, p.key.local_addr, 16);
 	old.sport = p.key.remote_port;
@@ -527,22 +676,22 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 	if (p.key.channel)
 		__builtin_memcpy(old.cd_hdr, p.cd_hdr, FP_CHANNEL_HDR_LEN);
 	__builtin_memcpy(old.pad, p.pad_bytes, 4);
-	__builtin_memcpy(new.saddr, v.src_addr, 16);
-	__builtin_memcpy(new.daddr, v.dst_addr, 16);
-	new.sport = v.src_port;
-	new.dport = v.dst_port;
+	__builtin_memcpy(new.saddr, v->src_addr, 16);
+	__builtin_memcpy(new.daddr, v->dst_addr, 16);
+	new.sport = v->src_port;
+	new.dport = v->dst_port;
 	new.len_pseudo = new.len_udp = bpf_htons(new_udp_len);
 	if (cd_out) {
-		new.cd_hdr[0] = v.channel;
+		new.cd_hdr[0] = v->channel;
 		new.cd_hdr[1] = bpf_htons(p.data_len);
 	}
 
-	h.udp.source = v.src_port;
-	h.udp.dest = v.dst_port;
+	h.udp.source = v->src_port;
+	h.udp.dest = v->dst_port;
 	h.udp.len = bpf_htons(new_udp_len);
-	if (p.udp_csum) {
-		sum = bpf_csum_diff((__be32 *)&old, sizeof(old), (__be32 *)&new, sizeof(new),
-				    ~p.udp_csum & 0xffff);
+	if (p.udp_csum && !partial) {
+		sum = (~p.udp_csum & 0xffff) + sum_words(&old, sizeof(old), 1) +
+		      sum_words(&new, sizeof(new), 0);
 		h.udp.check = csum_fold(sum);
 		/* RFC 768: a computed 0 is sent as all ones. */
 		if (h.udp.check == 0)
@@ -551,8 +700,8 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 	h.cd_hdr[0] = new.cd_hdr[0];
 	h.cd_hdr[1] = new.cd_hdr[1];
 
-	__builtin_memcpy(h.eth.h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(h.eth.h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(h.eth.h_dest, v->dmac, ETH_ALEN);
+	__builtin_memcpy(h.eth.h_source, v->smac, ETH_ALEN);
 	if (out_v6) {
 		h.eth.h_proto = bpf_htons(ETH_P_IPV6);
 		h.ip6.version = 6;
@@ -560,9 +709,9 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 		h.ip6.flow_lbl[0] = (p.tos & 0xf) << 4;
 		h.ip6.payload_len = bpf_htons(new_udp_len);
 		h.ip6.nexthdr = IPPROTO_UDP;
-		h.ip6.hop_limit = FP_TTL;
-		__builtin_memcpy(&h.ip6.saddr, v.src_addr, 16);
-		__builtin_memcpy(&h.ip6.daddr, v.dst_addr, 16);
+		h.ip6.hop_limit = p.ttl - 1;
+		__builtin_memcpy(&h.ip6.saddr, v->src_addr, 16);
+		__builtin_memcpy(&h.ip6.daddr, v->dst_addr, 16);
 	} else {
 		h.eth.h_proto = bpf_htons(ETH_P_IP);
 		h.ip4.version = 4;
@@ -570,32 +719,22 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 		h.ip4.tos = p.tos;
 		h.ip4.tot_len = bpf_htons(sizeof(struct iphdr) + new_udp_len);
 		h.ip4.id = p.ip_id;
-		/* Never fragmented on the way: fib checked the MTU above. */
+		/* Never fragmented on the way: the MTU was checked above. */
 		h.ip4.frag_off = bpf_htons(IP_DF);
-		h.ip4.ttl = FP_TTL;
+		h.ip4.ttl = p.ttl - 1;
 		h.ip4.protocol = IPPROTO_UDP;
-		h.ip4.saddr = v.src_addr[0];
-		h.ip4.daddr = v.dst_addr[0];
+		h.ip4.saddr = v->src_addr[0];
+		h.ip4.daddr = v->dst_addr[0];
 		/* Summed afresh rather than incrementally: every field but the
 		 * TOS and ID is new (addresses, TTL, length, options gone). */
-		h.ip4.check = csum_fold(bpf_csum_diff(0, 0, (__be32 *)&h.ip4, sizeof(h.ip4), 0));
+		h.ip4.check = csum_fold(sum_words(&h.ip4, sizeof(h.ip4), 0));
 	}
 
-	/* Counted before the frame changes, so the key is still the one that
-	 * arrived; only forwarded packets are counted per flow. */
-	ctr = bpf_map_lookup_elem(&flow_ctr, &v.slot);
-	if (ctr) {
-		/* This CPU's copy: plain adds, nothing shared. Userspace sums
-		 * packets/bytes over CPUs and takes the latest last_seen. */
-		ctr->packets++;
-		ctr->bytes += p.ip_len;
-		ctr->last_seen_ns = bpf_ktime_get_ns();
-	}
-
-	/* Resize: headers in front, Ethernet/ChannelData padding at the end. */
+	/* Resize: headers in front, Ethernet/ChannelData padding at the end;
+	 * the common shape (IPv4 in and out, no options) needs neither. */
 	delta = (int)p.data_off - (int)new_hdr_len;
 	new_frame_len = new_hdr_len + p.data_len;
-	if (bpf_xdp_adjust_head(ctx, delta))
+	if (delta && bpf_xdp_adjust_head(ctx, delta))
 		return FP_STAT_PASS_HEADROOM;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -605,9 +744,27 @@ static __always_inline int fastpath(struct xdp_md *ctx)
 		return FP_STAT_ABORTED;
 	if (write_hdrs(ctx, &h, out_v6, cd_out))
 		return FP_STAT_ABORTED;
+	if (partial) {
+		/* Pseudo-header, UDP header (check 0), ChannelData header, then
+		 * the payload as it lies in the frame. */
+		sum = sum_addr(v->src_addr, out_v6) + sum_addr(v->dst_addr, out_v6) +
+		      bpf_htons(IPPROTO_UDP) + bpf_htons(new_udp_len) + h.udp.source +
+		      h.udp.dest + h.udp.len + (cd_out ? h.cd_hdr[0] + h.cd_hdr[1] : 0);
+		/* new_hdr_len <= 14 + 40 + 8 + 4, inside sum_frame's 0x7f */
+		chunk = sum_frame(ctx, new_hdr_len, p.data_len);
+		if (chunk < 0)
+			return FP_STAT_ABORTED;
+		sum += chunk;
+		h.udp.check = csum_fold(sum);
+		if (h.udp.check == 0)
+			h.udp.check = 0xffff;
+		if (write_udp_check(ctx, out_v6, h.udp.check))
+			return FP_STAT_ABORTED;
+	}
 
 	if (egress == ctx->ingress_ifindex)
 		return FP_STAT_TX;
+	/* Userspace resolves a flow to READY only toward an attached egress. */
 	if (bpf_redirect_map(&tx_ports, egress, 0) != XDP_REDIRECT)
 		return FP_STAT_ABORTED;
 	return FP_STAT_REDIRECT;
@@ -624,17 +781,61 @@ static __always_inline int stat_action(__u32 st)
 	return XDP_ABORTED;
 }
 
-SEC("xdp")
-int icepath_xdp(struct xdp_md *ctx)
+static __always_inline int run(struct xdp_md *ctx, int generic)
 {
-	__u32 st = fastpath(ctx);
+	struct verdict vd = {};
+	struct fp_flow_ctr *ctr;
+	__u32 st = fastpath(ctx, generic, &vd);
 	__u64 *n;
 
-	/* The one exit: every packet is counted under its verdict. */
+	/* The one exit: every packet is counted under its verdict, and a
+	 * packet of a flow also in the flow's counters. This CPU's copies:
+	 * plain adds, nothing shared between CPUs. */
 	n = bpf_map_lookup_elem(&stats, &st);
 	if (n)
 		*n += 1;
+	if (vd.flow) {
+		ctr = bpf_map_lookup_elem(&flow_ctr, &vd.slot);
+		if (ctr) {
+			if (st == FP_STAT_TX || st == FP_STAT_REDIRECT) {
+				ctr->packets++;
+				ctr->bytes += vd.bytes;
+			} else {
+				ctr->not_fwd++;
+			}
+			/* Every packet of the flow is stamped, so the CPU with
+			 * the latest stamp tells the path the flow takes now. */
+			ctr->last_seen = vd.now ? vd.now : bpf_jiffies64();
+			/* What the flow really ran in: icepath-fpctl and the
+			 * daemon's query show it. */
+			if (ctr->last_stat != st || ctr->generic != generic) {
+				ctr->last_stat = st;
+				ctr->generic = generic;
+			}
+		}
+	}
 	return stat_action(st);
+}
+
+SEC("xdp")
+int icepath_xdp(struct xdp_md *ctx)
+{
+	return run(ctx, 0);
+}
+
+SEC("xdp")
+int icepath_xdp_generic(struct xdp_md *ctx)
+{
+	return run(ctx, 1);
+}
+
+/* Test-run once by userspace (never attached): a sample of both clocks. */
+SEC("xdp")
+int icepath_clock(struct xdp_md *ctx)
+{
+	clock_jiffies = bpf_jiffies64();
+	clock_ns = bpf_ktime_get_ns();
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

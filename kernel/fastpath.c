@@ -7,7 +7,7 @@
  * Pinned layout under the pin path (a bpffs directory):
  *   flows, flow_ctr, meta, stats,      the maps (re-used by the next open)
  *   tx_ports
- *   prog                               the program last attached
+ *   prog, prog-generic                 the programs last attached (native, generic)
  *   link-IFNAME                        one XDP bpf_link per attached interface
  * The links keep the program attached after the daemon exits; the next
  * fastpath_attach() swaps in its own program with bpf_link_update(), which
@@ -30,6 +30,7 @@
 #include <sys/statfs.h>
 #include <sys/vfs.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fastpath_int.h"
@@ -116,6 +117,73 @@ int fastpath_fd_stats(const struct fastpath *fp)
 int fastpath_fd_meta(const struct fastpath *fp)
 {
 	return bpf_map__fd(fp->skel->maps.meta);
+}
+
+int fastpath_fd_tx_ports(const struct fastpath *fp)
+{
+	return bpf_map__fd(fp->skel->maps.tx_ports);
+}
+
+const char *fastpath_flow_path_str(enum fastpath_flow_path p)
+{
+	switch (p) {
+	case FASTPATH_PATH_IDLE:
+		return "idle";
+	case FASTPATH_PATH_NATIVE:
+		return "native";
+	case FASTPATH_PATH_GENERIC:
+		return "generic";
+	case FASTPATH_PATH_USERSPACE:
+		return "userspace";
+	}
+	return "?";
+}
+
+/* ---- clocks --------------------------------------------------------------------- */
+
+/* The program compares and stamps in jiffies (bpf_jiffies64(), a load the
+ * JIT inlines) rather than bpf_ktime_get_ns() (70-85 ns a call): userspace
+ * converts with one sample of both clocks, taken by test-running
+ * icepath_clock, and the jiffy length, which CLOCK_MONOTONIC_COARSE's
+ * resolution is (one tick). */
+int fastpath_clock_sync(struct fastpath *fp)
+{
+	unsigned char frame[64] = {0};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame),
+		    .repeat = 1);
+	struct timespec res;
+	int err;
+
+	if (!fp->jiffy_ns) {
+		if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) || res.tv_sec ||
+		    res.tv_nsec <= 0)
+			fp->jiffy_ns = 4000000; /* CONFIG_HZ=250, the usual */
+		else
+			fp->jiffy_ns = (uint64_t)res.tv_nsec;
+	}
+	if (bpf_prog_test_run_opts(bpf_program__fd(fp->skel->progs.icepath_clock), &o)) {
+		err = -errno;
+		fastpath_log(LOG_ERR, "cannot read the kernel's jiffies (test run: %s)",
+			     strerror(-err));
+		return err;
+	}
+	fp->clk_jiffies = fp->skel->bss->clock_jiffies;
+	fp->clk_ns = fp->skel->bss->clock_ns;
+	return 0;
+}
+
+uint64_t fastpath_ms_to_jiffies(const struct fastpath *fp, uint64_t mono_ms)
+{
+	int64_t d = (int64_t)(mono_ms * 1000000u - fp->clk_ns);
+
+	return fp->clk_jiffies + (uint64_t)(d / (int64_t)fp->jiffy_ns);
+}
+
+uint64_t fastpath_jiffies_to_ns(const struct fastpath *fp, uint64_t jiffies)
+{
+	int64_t d = (int64_t)(jiffies - fp->clk_jiffies);
+
+	return fp->clk_ns + (uint64_t)(d * (int64_t)fp->jiffy_ns);
 }
 
 /* The pin directory's parent must be a bpffs; mount one there if it is not
@@ -251,6 +319,42 @@ static int pin_devmap(struct fastpath *fp)
 	return err;
 }
 
+/* Size the flow maps: a pinned table keeps the size it was made with (its
+ * flows live in it), a new one gets what was asked for. */
+static int size_flow_maps(struct fastpath *fp, uint32_t want)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	fp->max_flows = want;
+	err = pin_file(fp, path, sizeof(path), "flows");
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
+		    info.max_entries != want) {
+			fastpath_log(LOG_WARNING,
+				     "the flow table pinned under %s holds %u flows, not the %u "
+				     "asked for: keeping it (its flows forward meanwhile); to "
+				     "resize, stop icepath and run 'icepath-fpctl --pin %s destroy'",
+				     fp->pin_path, info.max_entries, want, fp->pin_path);
+			fp->max_flows = info.max_entries;
+		}
+		close(fd);
+	}
+	err = bpf_map__set_max_entries(fp->skel->maps.flows, fp->max_flows);
+	if (!err)
+		err = bpf_map__set_max_entries(fp->skel->maps.flow_ctr, fp->max_flows);
+	if (err)
+		fastpath_log(LOG_ERR, "cannot size the flow maps for %u flows: %s", fp->max_flows,
+			     strerror(-err));
+	return err;
+}
+
 static int pinned_maps_exist(const struct fastpath *fp)
 {
 	char path[PATH_MAX];
@@ -314,6 +418,8 @@ int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 	fp->skel->rodata->port_min = o->port_min;
 	fp->skel->rodata->port_max = o->port_max;
 	err = set_pin_paths(fp);
+	if (!err)
+		err = size_flow_maps(fp, o->max_flows ? o->max_flows : FASTPATH_MAX_FLOWS_DEFAULT);
 	if (err)
 		goto err_destroy;
 	reused = pinned_maps_exist(fp);
@@ -341,12 +447,20 @@ int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 	err = fastpath_slot_open(fp);
 	if (err)
 		goto err_destroy;
-	fastpath_log(LOG_INFO, "%s maps under %s, media ports %u-%u",
-		     reused ? "re-opened pinned" : "created", fp->pin_path, o->port_min,
-		     o->port_max);
+	err = fastpath_clock_sync(fp);
+	if (err)
+		goto err_slots;
+	/* Without it no flow gets a next hop: all of them take the userspace
+	 * path, which works; the message says so. */
+	fastpath_nh_open(fp);
+	fastpath_log(LOG_INFO, "%s maps under %s (%u flows), media ports %u-%u",
+		     reused ? "re-opened pinned" : "created", fp->pin_path, fp->max_flows,
+		     o->port_min, o->port_max);
 	*out = fp;
 	return 0;
 
+err_slots:
+	fastpath_slot_close(fp);
 err_destroy:
 	icepath__destroy(fp->skel);
 err_free:
@@ -358,9 +472,29 @@ void fastpath_close(struct fastpath *fp)
 {
 	if (!fp)
 		return;
+	fastpath_nh_close(fp);
 	fastpath_slot_close(fp);
 	icepath__destroy(fp->skel);
 	free(fp);
+}
+
+int fastpath_fd(const struct fastpath *fp)
+{
+	return fp ? fastpath_nh_fd(fp) : -1;
+}
+
+int fastpath_poll(struct fastpath *fp, uint64_t now_ms)
+{
+	int err;
+
+	err = fastpath_nh_process(fp);
+	if (now_ms >= fp->next_dev_check_ms) {
+		fp->next_dev_check_ms = now_ms + FASTPATH_POLL_MS;
+		fastpath_clock_sync(fp);
+		if (!err)
+			err = fastpath_dev_check(fp, now_ms);
+	}
+	return err;
 }
 
 static int link_pin(const struct fastpath *fp, const char *ifname, char *buf, size_t len)
@@ -387,32 +521,11 @@ static enum fastpath_xdp_mode query_mode(int ifindex)
 	return FASTPATH_XDP_OFF;
 }
 
-/* bpf_fib_lookup() refuses to route for an interface without forwarding
- * (every packet would become pass-fwd-off): say so at attach time. */
-static void check_forwarding(const char *ifname)
+enum fastpath_xdp_mode fastpath_iface_mode(const char *ifname)
 {
-	static const char *const fmt[] = {"/proc/sys/net/ipv4/conf/%s/forwarding",
-					  "/proc/sys/net/ipv6/conf/%s/forwarding"};
-	char path[128];
-	unsigned i;
-	int c;
-	FILE *f;
+	int ifindex = (int)if_nametoindex(ifname);
 
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), fmt[i], ifname);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		c = fgetc(f);
-		fclose(f);
-		if (c == '0')
-			fastpath_log(
-				LOG_WARNING,
-				"%s forwarding is off on %s: the XDP fast path cannot route "
-				"from it and passes its media to userspace (stat pass-fwd-off); "
-				"enable it with 'sysctl -w net.%s.conf.%s.forwarding=1'",
-				i ? "IPv6" : "IPv4", ifname, i ? "ipv6" : "ipv4", ifname);
-	}
+	return ifindex ? query_mode(ifindex) : FASTPATH_XDP_OFF;
 }
 
 /* The link pinned for ifname, if it still holds that interface. */
@@ -445,13 +558,35 @@ static int try_link(int prog_fd, int ifindex, __u32 flags)
 	return fd >= 0 ? fd : -errno;
 }
 
-static int create_link(struct fastpath *fp, const char *ifname, int ifindex, int prog_fd,
+static int prog_for(const struct fastpath *fp, enum fastpath_xdp_mode m)
+{
+	return bpf_program__fd(m == FASTPATH_XDP_GENERIC ? fp->skel->progs.icepath_xdp_generic
+							 : fp->skel->progs.icepath_xdp);
+}
+
+static int create_link(struct fastpath *fp, const char *ifname, int ifindex,
 		       enum fastpath_xdp_mode *got)
 {
-	int fd;
+	int fd, x;
 
 	if (fp->mode == FASTPATH_XDP_NATIVE) {
-		fd = try_link(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
+		/* Native frames sent out of an interface that cannot take
+		 * them are dropped by the kernel (xdp_tx_errors), the one
+		 * silent failure of XDP; the program passes such flows up
+		 * instead (pass-no-xmit). Its peer may be about to get its
+		 * program (a test attaching both ends), so the mode is not
+		 * changed here: fastpath_poll() moves a native interface that
+		 * still cannot take native frames to generic mode. */
+		x = fastpath_dev_query_xmit((unsigned)ifindex);
+		if (x == 0)
+			fastpath_log(LOG_WARNING,
+				     "%s takes no native XDP frames (a veth whose peer has no XDP "
+				     "program, as in a container, or a driver without "
+				     "ndo_xdp_xmit): flows toward it take the userspace path "
+				     "(pass-no-xmit) until its peer runs XDP; a daemon moves it "
+				     "to generic mode at its next check",
+				     ifname);
+		fd = try_link(prog_for(fp, FASTPATH_XDP_NATIVE), ifindex, XDP_FLAGS_DRV_MODE);
 		*got = FASTPATH_XDP_NATIVE;
 		if (fd >= 0 || fd == -EBUSY || fd == -EEXIST)
 			goto out;
@@ -460,7 +595,7 @@ static int create_link(struct fastpath *fp, const char *ifname, int ifindex, int
 			     "to generic (skb) mode: forwarding works, slower",
 			     ifname, strerror(-fd));
 	}
-	fd = try_link(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+	fd = try_link(prog_for(fp, FASTPATH_XDP_GENERIC), ifindex, XDP_FLAGS_SKB_MODE);
 	*got = FASTPATH_XDP_GENERIC;
 	if (fd >= 0 || fd == -EBUSY || fd == -EEXIST)
 		goto out;
@@ -481,11 +616,28 @@ out:
 	return -EBUSY;
 }
 
+/* Best effort: the program pins are for people (bpftool) and tests, the
+ * links hold the programs. */
+static void pin_progs(struct fastpath *fp)
+{
+	static const char *const names[] = {"prog", "prog-generic"};
+	char path[PATH_MAX];
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (pin_file(fp, path, sizeof(path), names[i]))
+			continue;
+		unlink(path);
+		if (bpf_obj_pin(prog_for(fp, i ? FASTPATH_XDP_GENERIC : FASTPATH_XDP_NATIVE), path))
+			fastpath_log(LOG_WARNING, "cannot pin the program at %s: %s", path,
+				     strerror(errno));
+	}
+}
+
 int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_mode *got)
 {
-	char path[PATH_MAX], prog_path[PATH_MAX];
+	char path[PATH_MAX];
 	enum fastpath_xdp_mode mode = FASTPATH_XDP_OFF;
-	int ifindex, prog_fd, fd, err;
+	int ifindex, fd, err;
 	__u32 key, val;
 
 	if (got)
@@ -505,13 +657,10 @@ int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_m
 		return -ENODEV;
 	}
 	err = link_pin(fp, ifname, path, sizeof(path));
-	if (!err)
-		err = pin_file(fp, prog_path, sizeof(prog_path), "prog");
 	if (err) {
 		fastpath_log(LOG_ERR, "cannot attach XDP to %s: pin path too long", ifname);
 		return err;
 	}
-	prog_fd = bpf_program__fd(fp->skel->progs.icepath_xdp);
 
 	/* The devmap entry first: the moment the program runs here, packets
 	 * routed out of this interface can be redirected to it. */
@@ -525,18 +674,25 @@ int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_m
 
 	fd = existing_link(path, ifindex);
 	if (fd >= 0) {
-		if (bpf_link_update(fd, prog_fd, NULL)) {
+		/* The link keeps its mode: the program for that mode goes in. */
+		mode = query_mode(ifindex);
+		if (bpf_link_update(fd, prog_for(fp, mode), NULL)) {
 			err = -errno;
 			fastpath_log(LOG_ERR, "cannot replace the XDP program on %s: %s", ifname,
 				     strerror(-err));
 			close(fd);
 			return err;
 		}
-		mode = query_mode(ifindex);
 		fastpath_log(LOG_INFO, "XDP on %s (%s mode) replaced by this program", ifname,
 			     fastpath_xdp_mode_str(mode));
+		if (mode == FASTPATH_XDP_NATIVE && fastpath_dev_query_xmit((unsigned)ifindex) == 0)
+			fastpath_log(LOG_WARNING,
+				     "%s takes no native XDP frames (veth peer without XDP?): "
+				     "flows toward it from native interfaces take the userspace "
+				     "path; detach and attach again for generic mode",
+				     ifname);
 	} else {
-		fd = create_link(fp, ifname, ifindex, prog_fd, &mode);
+		fd = create_link(fp, ifname, ifindex, &mode);
 		if (fd < 0) {
 			err = fd;
 			goto err_devmap;
@@ -553,14 +709,10 @@ int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_m
 			     fastpath_xdp_mode_str(mode));
 	}
 	close(fd);
-
-	/* Best effort: the program pin is for people (bpftool), the links
-	 * hold the program. */
-	unlink(prog_path);
-	if (bpf_obj_pin(prog_fd, prog_path))
-		fastpath_log(LOG_WARNING, "cannot pin the program at %s: %s", prog_path,
-			     strerror(errno));
-	check_forwarding(ifname);
+	pin_progs(fp);
+	/* Flows toward it may forward now (or, in generic mode, differently). */
+	fastpath_dev_forget(fp, (unsigned)ifindex);
+	fastpath_nh_refresh(fp, 0);
 	if (got)
 		*got = mode;
 	return 0;
@@ -568,6 +720,49 @@ int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_m
 err_devmap:
 	bpf_map_delete_elem(bpf_map__fd(fp->skel->maps.tx_ports), &key);
 	return err;
+}
+
+int fastpath_relink_generic(struct fastpath *fp, unsigned ifindex)
+{
+	char name[IF_NAMESIZE], path[PATH_MAX];
+	int fd, nfd, err;
+
+	if (!if_indextoname(ifindex, name) || link_pin(fp, name, path, sizeof(path)))
+		return -ENODEV;
+	fd = existing_link(path, (int)ifindex);
+	if (fd < 0)
+		return 0; /* not attached by an icepath under this pin path */
+	if (query_mode((int)ifindex) != FASTPATH_XDP_NATIVE) {
+		close(fd);
+		return 0;
+	}
+	/* A link cannot change its mode: a new one replaces it. Packets that
+	 * arrive in between go to the stack, where the daemon forwards them. */
+	bpf_link_detach(fd);
+	close(fd);
+	unlink(path);
+	nfd = try_link(prog_for(fp, FASTPATH_XDP_GENERIC), (int)ifindex, XDP_FLAGS_SKB_MODE);
+	if (nfd < 0) {
+		err = nfd;
+		fastpath_log(LOG_ERR,
+			     "%s: cannot move XDP to generic mode (%s); its media takes the "
+			     "userspace path; restart with --xdp generic",
+			     name, strerror(-err));
+		return err;
+	}
+	if (bpf_obj_pin(nfd, path))
+		fastpath_log(LOG_WARNING, "cannot pin the XDP link of %s at %s: %s", name, path,
+			     strerror(errno));
+	close(nfd);
+	fastpath_log(LOG_WARNING,
+		     "XDP on %s moved from native to generic mode: it takes no native XDP "
+		     "frames (a veth whose peer has no XDP program, as in a container, or a "
+		     "driver without ndo_xdp_xmit), and the kernel would drop what native "
+		     "XDP sends out of it; generic mode sends skbs, which it takes (slower). "
+		     "For native mode attach an XDP program to its peer (or turn GRO on "
+		     "there) and restart",
+		     name);
+	return 1;
 }
 
 int fastpath_detach(struct fastpath *fp, const char *ifname)
@@ -597,6 +792,9 @@ int fastpath_detach(struct fastpath *fp, const char *ifname)
 	if (ifindex) {
 		key = ifindex;
 		bpf_map_delete_elem(bpf_map__fd(fp->skel->maps.tx_ports), &key);
+		/* Flows toward it leave XDP (pass-no-devmap), not the wire. */
+		fastpath_dev_forget(fp, (unsigned)ifindex);
+		fastpath_nh_refresh(fp, (unsigned)ifindex);
 	}
 	fastpath_log(LOG_INFO, "XDP detached from %s", ifname);
 	return 0;

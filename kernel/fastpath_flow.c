@@ -5,7 +5,8 @@
  * (the rewrite), whose value names a slot of the flow_ctr array (its
  * counters, fastpath_slot.c). A new flow's slot is zeroed before the flow
  * appears, and freed only after it is gone, so the program never counts a
- * packet into another flow's counters.
+ * packet into another flow's counters. Every value written here carries its
+ * next hop (fastpath_nh.c) and a deadline in jiffies.
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -94,6 +95,14 @@ static int flow_key(const struct fastpath_flow *f, struct fp_flow_key *k)
 	return err;
 }
 
+static uint64_t deadline_of(const struct fastpath *fp, uint32_t lifetime_ms)
+{
+	if (lifetime_ms == FASTPATH_LIFETIME_FOREVER)
+		return FP_DEADLINE_NEVER;
+	return fastpath_ms_to_jiffies(fp, fastpath_now_ms() +
+						  (lifetime_ms ? lifetime_ms : FASTPATH_FLOW_LIFETIME_MS));
+}
+
 static int flow_val(const struct fastpath_flow *f, struct fp_flow_val *v)
 {
 	__u8 fam2;
@@ -127,14 +136,27 @@ static void flow_from_map(struct fastpath_flow *f, const struct fp_flow_key *k,
 	f->id = v->id;
 }
 
+/* The rewrite, its next hop and deadline: the whole value but the slot. */
+static int flow_val_full(struct fastpath *fp, const struct fastpath_flow *f,
+			 struct fp_flow_val *v)
+{
+	int err = flow_val(f, v);
+
+	if (err)
+		return err;
+	v->deadline = deadline_of(fp, f->lifetime_ms);
+	fastpath_nh_resolve(fp, v);
+	return 0;
+}
+
 /* E2BIG is what a full hash map says (the slots normally run out first). */
-static int full_err(int err)
+static int full_err(const struct fastpath *fp, int err)
 {
 	if (err == -E2BIG || err == -ENOMEM) {
 		fastpath_log(LOG_ERR,
-			     "flow table full (%u entries): remove flows or rebuild the "
-			     "BPF object with a larger FP_MAX_FLOWS",
-			     FP_MAX_FLOWS);
+			     "flow table full (%u entries): remove flows, or open the fast "
+			     "path with a larger max_flows (new pins)",
+			     fp->max_flows);
 		return -ENOSPC;
 	}
 	return err;
@@ -161,6 +183,9 @@ int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f)
 	err = fastpath_slot_lock(fp);
 	if (err)
 		return err;
+	/* Resolved under the lock: a next hop change processed in between
+	 * cannot be overwritten by an older answer. */
+	flow_val_full(fp, f, &v);
 	/* A flow installed again keeps its slot, so its counters. */
 	fresh = bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &old) != 0;
 	if (!fresh) {
@@ -173,7 +198,7 @@ int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f)
 			goto out;
 	}
 	if (bpf_map_update_elem(fastpath_fd_flows(fp), &k, &v, BPF_ANY)) {
-		err = full_err(-errno);
+		err = full_err(fp, -errno);
 		log_flow(LOG_ERR, "cannot install", f, err);
 		if (fresh)
 			fastpath_slot_free(fp, v.slot);
@@ -213,6 +238,34 @@ out:
 	return err;
 }
 
+int fastpath_flow_extend(struct fastpath *fp, const struct fastpath_flow *key_only,
+			 uint32_t lifetime_ms)
+{
+	struct fp_flow_key k;
+	struct fp_flow_val v;
+	int err;
+
+	if (flow_key(key_only, &k)) {
+		log_flow(LOG_ERR, "cannot extend (bad key)", key_only, -EINVAL);
+		return -EINVAL;
+	}
+	err = fastpath_slot_lock(fp);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &v)) {
+		err = -errno;
+		goto out;
+	}
+	v.deadline = deadline_of(fp, lifetime_ms);
+	if (bpf_map_update_elem(fastpath_fd_flows(fp), &k, &v, BPF_EXIST)) {
+		err = -errno;
+		log_flow(LOG_ERR, "cannot extend", key_only, err);
+	}
+out:
+	fastpath_slot_unlock(fp, 0);
+	return err;
+}
+
 int fastpath_flow_remove(struct fastpath *fp, const struct fastpath_flow *key_only)
 {
 	struct fp_flow_key k;
@@ -235,18 +288,32 @@ int fastpath_flow_remove(struct fastpath *fp, const struct fastpath_flow *key_on
 	return err;
 }
 
+static const char *nh_str(__u8 nh, __u8 nh_flags)
+{
+	switch (nh) {
+	case FP_NH_READY:
+		return nh_flags & FP_NH_XMIT_OK ? "ready" : "no-xmit";
+	case FP_NH_NO_NEIGH:
+		return "no-neigh";
+	case FP_NH_NO_DEVMAP:
+		return "no-devmap";
+	}
+	return "no-route";
+}
+
 int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_only,
 			   struct fastpath_counters *out)
 {
 	struct fp_flow_key k;
 	struct fp_flow_val v;
 	struct fp_flow_ctr *c;
-	int i, err = 0;
+	uint64_t last = 0, now_j;
+	int i, latest = -1, err = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (flow_key(key_only, &k))
 		return -EINVAL;
-	/* One value per possible CPU (the kernel pads each to 8 bytes; 24 is). */
+	/* One value per possible CPU (the kernel pads each to 8 bytes; 32 is). */
 	c = calloc((size_t)fp->ncpus, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -258,8 +325,34 @@ int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_
 	for (i = 0; i < fp->ncpus; i++) {
 		out->packets += c[i].packets;
 		out->bytes += c[i].bytes;
-		if (c[i].last_seen_ns > out->last_seen_ns)
-			out->last_seen_ns = c[i].last_seen_ns;
+		out->not_forwarded += c[i].not_fwd;
+		if (c[i].last_seen > last)
+			last = c[i].last_seen;
+		/* The CPU that saw a packet last tells the path. */
+		if ((c[i].packets || c[i].not_fwd) &&
+		    (latest < 0 || c[i].last_seen > c[latest].last_seen))
+			latest = i;
+	}
+	if (last)
+		out->last_seen_ns = fastpath_jiffies_to_ns(fp, last);
+	if (latest < 0) {
+		out->path = FASTPATH_PATH_IDLE;
+		out->why = nh_str(v.nh, v.nh_flags);
+	} else {
+		out->why = fastpath_stat_name(c[latest].last_stat);
+		if (c[latest].last_stat == FP_STAT_TX || c[latest].last_stat == FP_STAT_REDIRECT)
+			out->path = c[latest].generic ? FASTPATH_PATH_GENERIC : FASTPATH_PATH_NATIVE;
+		else
+			out->path = FASTPATH_PATH_USERSPACE;
+		if (!out->why)
+			out->why = "?";
+	}
+	if (v.deadline == FP_DEADLINE_NEVER) {
+		out->deadline_in_ms = INT64_MAX;
+	} else {
+		now_j = fastpath_ms_to_jiffies(fp, fastpath_now_ms());
+		out->deadline_in_ms = ((int64_t)(v.deadline - now_j) * (int64_t)fp->jiffy_ns) /
+				      1000000;
 	}
 out:
 	free(c);
@@ -500,6 +593,8 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 	err = fastpath_slot_lock(fp);
 	if (err)
 		goto out;
+	for (i = 0; i < n; i++)
+		flow_val_full(fp, &f[i], &vals[i]);
 	err = assign_slots(fp, keys, vals, n, fresh, &nfresh);
 	if (!err)
 		err = fastpath_slot_zero(fp, fresh, nfresh);
@@ -507,7 +602,7 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 		err = fastpath_flow_update_batch(fastpath_fd_flows(fp), keys, sizeof(*keys), vals,
 						 sizeof(*vals), n);
 	if (err) {
-		err = full_err(err);
+		err = full_err(fp, err);
 		fastpath_log(LOG_ERR, "cannot install %zu flows: %s", n, strerror(-err));
 		/* Some may be in: the flows map says which slots are taken. */
 		fastpath_slot_rebuild(fp);

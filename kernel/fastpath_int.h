@@ -13,18 +13,40 @@
 #include "icepath/fastpath.h"
 #include "icepath/fp_abi.h"
 
-struct icepath; /* the skeleton, build/include/icepath.skel.h */
+struct icepath;	     /* the skeleton, build/include/icepath.skel.h */
+struct fastpath_nh;  /* next hop resolver (fastpath_nh.c) */
+
+/* What this handle knows of an attached interface (fastpath_dev.c). */
+struct fastpath_dev {
+	unsigned ifindex;
+	int xmit_ok;	      /* takes native XDP frames (and no transmit errors seen) */
+	int features_known;   /* the kernel answered the netdev xdp-features query */
+	uint64_t xmit_errors; /* sum of its XDP transmit error counters, last read */
+	uint64_t bad_until_ms; /* transmit errors seen: no native frames toward it until */
+};
+
+#define FASTPATH_MAX_DEVS 64
 
 struct fastpath {
 	struct icepath *skel;
 	char pin_path[PATH_MAX];
 	enum fastpath_xdp_mode mode;
-	int ncpus; /* possible CPUs: per-CPU map values come in this many */
+	int ncpus;	    /* possible CPUs: per-CPU map values come in this many */
+	uint32_t max_flows; /* entries of the flows and flow_ctr maps */
+
+	/* jiffies <-> CLOCK_MONOTONIC (fastpath_clock_*): one sample of both
+	 * taken by the icepath_clock program, and the length of a jiffy. */
+	uint64_t clk_jiffies, clk_ns, jiffy_ns;
+
+	struct fastpath_nh *nh;
+	struct fastpath_dev devs[FASTPATH_MAX_DEVS];
+	unsigned ndevs;
+	uint64_t next_dev_check_ms;
 
 	/* Counter slots (fastpath_slot.c): this process's copy of which
 	 * flow_ctr entries are free, rebuilt from the flows map when another
 	 * process changed it (fp_meta.gen). */
-	uint32_t *slot_free; /* ring of free slots (FP_MAX_FLOWS) */
+	uint32_t *slot_free; /* ring of free slots (max_flows) */
 	uint32_t slot_head;  /* the next one handed out */
 	uint32_t slot_nfree;
 	uint64_t *slot_used;  /* bitmap: slot referenced by a flow */
@@ -34,12 +56,45 @@ struct fastpath {
 };
 
 void fastpath_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t fastpath_now_ms(void); /* CLOCK_MONOTONIC */
+
+/* Clocks (fastpath.c): CLOCK_MONOTONIC ms <-> bpf_jiffies64(). */
+int fastpath_clock_sync(struct fastpath *fp);
+uint64_t fastpath_ms_to_jiffies(const struct fastpath *fp, uint64_t mono_ms);
+uint64_t fastpath_jiffies_to_ns(const struct fastpath *fp, uint64_t jiffies);
+
+/* Next hops (fastpath_nh.c): libnl-route-3 caches of links, routes and
+ * neighbours, kept current by its cache manager. */
+int fastpath_nh_open(struct fastpath *fp);
+void fastpath_nh_close(struct fastpath *fp);
+int fastpath_nh_fd(const struct fastpath *fp);
+/* Fill the next hop fields of v (ifindex, MACs, MTU, nh, nh_flags,
+ * nh_addr) for its destination. Never fails: an unknown next hop is a
+ * state (FP_NH_NO_*), and the program passes such a flow's packets up. */
+void fastpath_nh_resolve(struct fastpath *fp, struct fp_flow_val *v);
+/* Read pending netlink changes and re-resolve the flows they touch. */
+int fastpath_nh_process(struct fastpath *fp);
+/* Re-resolve every flow whose egress is ifindex (0: every flow). */
+int fastpath_nh_refresh(struct fastpath *fp, unsigned ifindex);
+
+/* Attached interfaces (fastpath_dev.c). */
+int fastpath_dev_xmit_ok(struct fastpath *fp, unsigned ifindex);
+/* 1: takes native XDP frames, 0: does not, -errno: cannot tell. */
+int fastpath_dev_query_xmit(unsigned ifindex);
+/* Read transmit error counters and xdp features of the attached
+ * interfaces; re-resolves flows toward any whose state changed. */
+int fastpath_dev_check(struct fastpath *fp, uint64_t now_ms);
+void fastpath_dev_forget(struct fastpath *fp, unsigned ifindex);
+/* Move this pin path's native attachment of ifindex to generic mode: 1
+ * done, 0 nothing to do (not ours, not native), -errno (fastpath.c). */
+int fastpath_relink_generic(struct fastpath *fp, unsigned ifindex);
 
 /* Map file descriptors through the skeleton (never by name). */
 int fastpath_fd_flows(const struct fastpath *fp);
 int fastpath_fd_flow_ctr(const struct fastpath *fp);
 int fastpath_fd_stats(const struct fastpath *fp);
 int fastpath_fd_meta(const struct fastpath *fp);
+int fastpath_fd_tx_ports(const struct fastpath *fp);
 
 /* Every raw flow in the map, in batches; a non-zero cb return stops it. */
 typedef int (*fastpath_raw_cb)(const struct fp_flow_key *k, const struct fp_flow_val *v, void *ctx);

@@ -26,7 +26,7 @@
 
 #include "fastpath_int.h"
 
-#define SLOT_WORDS ((FP_MAX_FLOWS + 63) / 64)
+#define SLOT_WORDS(fp) (((fp)->max_flows + 63) / 64)
 
 static int slot_is_used(const struct fastpath *fp, uint32_t s)
 {
@@ -80,7 +80,7 @@ static int rebuild_one(const struct fp_flow_key *k, const struct fp_flow_val *v,
 	struct rebuild_ctx *rc = ctx;
 	struct fp_flow_key *grown;
 
-	if (v->slot < FP_MAX_FLOWS && !slot_is_used(rc->fp, v->slot)) {
+	if (v->slot < rc->fp->max_flows && !slot_is_used(rc->fp, v->slot)) {
 		slot_mark(rc->fp, v->slot, 1);
 		return 0;
 	}
@@ -122,13 +122,13 @@ int fastpath_slot_rebuild(struct fastpath *fp)
 	size_t i;
 	int err;
 
-	memset(fp->slot_used, 0, SLOT_WORDS * sizeof(*fp->slot_used));
+	memset(fp->slot_used, 0, SLOT_WORDS(fp) * sizeof(*fp->slot_used));
 	err = fastpath_flow_walk(fp, rebuild_one, &rc);
 	if (err)
 		goto out;
 	fp->slot_head = 0;
 	fp->slot_nfree = 0;
-	for (s = 0; s < FP_MAX_FLOWS; s++)
+	for (s = 0; s < fp->max_flows; s++)
 		if (!slot_is_used(fp, s))
 			fp->slot_free[fp->slot_nfree++] = s;
 	if (rc.nbad)
@@ -150,13 +150,13 @@ int fastpath_slot_alloc(struct fastpath *fp, uint32_t *slot)
 {
 	if (!fp->slot_nfree) {
 		fastpath_log(LOG_ERR,
-			     "flow table full (%u entries): remove flows or rebuild the "
-			     "BPF object with a larger FP_MAX_FLOWS",
-			     FP_MAX_FLOWS);
+			     "flow table full (%u entries): remove flows, or open the fast "
+			     "path with a larger max_flows (icepathd: more sessions; new pins)",
+			     fp->max_flows);
 		return -ENOSPC;
 	}
 	*slot = fp->slot_free[fp->slot_head];
-	fp->slot_head = (fp->slot_head + 1) % FP_MAX_FLOWS;
+	fp->slot_head = (fp->slot_head + 1) % fp->max_flows;
 	fp->slot_nfree--;
 	slot_mark(fp, *slot, 1);
 	return 0;
@@ -165,10 +165,10 @@ int fastpath_slot_alloc(struct fastpath *fp, uint32_t *slot)
 void fastpath_slot_free(struct fastpath *fp, uint32_t slot)
 {
 	/* Twice the same key in a remove_many frees a slot twice: once. */
-	if (slot >= FP_MAX_FLOWS || !slot_is_used(fp, slot))
+	if (slot >= fp->max_flows || !slot_is_used(fp, slot))
 		return;
 	slot_mark(fp, slot, 0);
-	fp->slot_free[(fp->slot_head + fp->slot_nfree++) % FP_MAX_FLOWS] = slot;
+	fp->slot_free[(fp->slot_head + fp->slot_nfree++) % fp->max_flows] = slot;
 }
 
 #define ZERO_BATCH 4096
@@ -243,8 +243,8 @@ int fastpath_slot_open(struct fastpath *fp)
 
 	fp->lock_fd = -1;
 	pthread_mutex_init(&fp->lock, NULL);
-	fp->slot_free = calloc(FP_MAX_FLOWS, sizeof(*fp->slot_free));
-	fp->slot_used = calloc(SLOT_WORDS, sizeof(*fp->slot_used));
+	fp->slot_free = calloc(fp->max_flows, sizeof(*fp->slot_free));
+	fp->slot_used = calloc(SLOT_WORDS(fp), sizeof(*fp->slot_used));
 	if (!fp->slot_free || !fp->slot_used) {
 		err = -ENOMEM;
 		goto err_free;

@@ -23,8 +23,10 @@
  * fp0 (192.0.2.1/24, 2001:db8:1::1/64): the leg packets arrive on.
  * fp2 (198.51.100.1/24, 2001:db8:2::1/64): the other leg, with permanent
  * neighbours 198.51.100.20 and 2001:db8:2::20; 192.0.2.11 on fp0 (XDP_TX).
- * Forwarding on (bpf_fib_lookup() requires it). The netns is the calling
- * process's own (unshare), gone when it exits.
+ * Forwarding off, as distributions ship it: the fast path must not need it.
+ * GRO on the peers fp1/fp3 makes fp0/fp2 take native XDP frames (a veth's
+ * ndo_xdp_xmit needs its peer's NAPI). The netns is the calling process's
+ * own (unshare), gone when it exits.
  */
 static const char *const fp_testnet_cmds[] = {
 	"ip link set lo up",
@@ -47,8 +49,10 @@ static const char *const fp_testnet_cmds[] = {
 	"ip neigh add 198.51.100.20 lladdr 02:00:00:00:00:20 dev fp2 nud permanent",
 	"ip neigh add 192.0.2.11 lladdr 02:00:00:00:00:11 dev fp0 nud permanent",
 	"ip -6 neigh add 2001:db8:2::20 lladdr 02:00:00:00:00:21 dev fp2 nud permanent",
-	"sysctl -qw net.ipv4.conf.all.forwarding=1",
-	"sysctl -qw net.ipv6.conf.all.forwarding=1",
+	"sysctl -qw net.ipv4.conf.all.forwarding=0",
+	"sysctl -qw net.ipv6.conf.all.forwarding=0",
+	"ethtool -K fp1 gro on >/dev/null",
+	"ethtool -K fp3 gro on >/dev/null",
 };
 
 static inline int fp_testnet_setup(void)

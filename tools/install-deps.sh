@@ -11,7 +11,8 @@ PKGS=(
 	libclang-rt-14-dev                  # clang's sanitizer and libFuzzer runtimes
 	libbpf-dev bpftool libelf-dev       # BPF loader, skeletons
 	linux-libc-dev                      # uapi headers for BPF and kernel/
-	libmnl-dev                          # rtnetlink (kernel/netif.c)
+	libmnl-dev                          # rtnetlink (kernel/netif.c), netdev genetlink
+	libnl-3-dev libnl-route-3-dev       # fast path next hops: link/route/neighbour caches
 	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32
 	libcmocka-dev                       # unit tests
 	iproute2 nftables                   # netns topologies, NAT models

@@ -21,8 +21,24 @@
  *
  * Several handles may change the flows of one pin path at once (the daemon
  * and icepath-fpctl, or threads sharing a handle): installs and removals
- * are serialized by a lock on the pin directory. Capacity is FP_MAX_FLOWS
- * (fp_abi.h, 1,000,000) flows in preallocated maps of about 185 MB.
+ * are serialized by a lock on the pin directory. Capacity is
+ * fastpath_opts.max_flows flows in preallocated maps (about 210 bytes per
+ * flow plus 32 per flow and possible CPU), sized before load.
+ *
+ * Next hops: at install, the flow's egress interface, MAC addresses and MTU
+ * are resolved here (libnl-route-3 caches of links, routes and
+ * neighbours) and kept in the flow, so the program needs no fib lookup and
+ * no forwarding sysctl. A flow whose next hop is not known yet (no
+ * neighbour entry) has its packets passed up: the userspace path's send
+ * makes the kernel resolve it, and the change reaches the flow through
+ * fastpath_poll(). A long-running user (the daemon) watches fastpath_fd()
+ * and calls fastpath_poll() when it is readable and at least every
+ * FASTPATH_POLL_MS.
+ *
+ * Deadlines: every flow stops forwarding at its deadline (install time plus
+ * lifetime_ms) unless extended (fastpath_flow_extend), so the flows of a
+ * daemon that crashed stop within FASTPATH_FLOW_LIFETIME_MS; its packets
+ * then go up, to whatever runs there.
  */
 #ifndef ICEPATH_FASTPATH_H
 #define ICEPATH_FASTPATH_H
@@ -51,10 +67,21 @@ struct fastpath_opts {
 	 * other ports are passed to the stack untouched by the program. */
 	uint16_t port_min, port_max;
 	/* The mode fastpath_attach() tries first (NATIVE falls back to
-	 * GENERIC with a log line; GENERIC is only generic; OFF attaches
-	 * nothing and fastpath_attach() is a no-op that reports OFF). */
+	 * GENERIC with a log line, also for an interface that takes no native
+	 * XDP frames, e.g. a veth whose peer has no XDP program; GENERIC is
+	 * only generic; OFF attaches nothing and fastpath_attach() is a no-op
+	 * that reports OFF). */
 	enum fastpath_xdp_mode mode;
+	/* Flow table capacity, 0: FASTPATH_MAX_FLOWS_DEFAULT. Maps pinned by
+	 * an earlier run keep the size they were made with (logged when it
+	 * differs). */
+	uint32_t max_flows;
 };
+
+/* 65,536 flows, 18 MB of locked memory on 2 CPUs: 16k calls with audio whose RTCP has
+ * its own port (4 flows a call), 32k with rtcp-mux, ~10k audio+video. */
+#define FASTPATH_MAX_FLOWS_DEFAULT 65536u
+#define FASTPATH_POLL_MS 1000u
 
 /* Load the program (or re-open the pinned maps of a previous run). */
 int fastpath_open(struct fastpath **fp, const struct fastpath_opts *o);
@@ -63,6 +90,9 @@ int fastpath_open(struct fastpath **fp, const struct fastpath_opts *o);
  * a previous run's program is attached there, it is replaced atomically. */
 int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_mode *got);
 int fastpath_detach(struct fastpath *fp, const char *ifname);
+/* The mode XDP runs in on ifname now (OFF: none): fastpath_poll() may have
+ * moved it from native to generic. */
+enum fastpath_xdp_mode fastpath_iface_mode(const char *ifname);
 /* Free the handle; pinned program, maps and attachments stay: forwarding
  * goes on. Accepts NULL. */
 void fastpath_close(struct fastpath *fp);
@@ -88,7 +118,14 @@ struct fastpath_flow {
 	uint16_t out_channel;
 	uint32_t flags; /* FASTPATH_FLOW_* */
 	uint64_t id;	/* the daemon's own tag, given back by foreach */
+	/* Forward until now + lifetime_ms, then pass up until extended.
+	 * 0: FASTPATH_FLOW_LIFETIME_MS; FASTPATH_LIFETIME_FOREVER: no deadline
+	 * (tools and tests only: a crashed owner's flow forwards for good). */
+	uint32_t lifetime_ms;
 };
+
+#define FASTPATH_FLOW_LIFETIME_MS 30000u
+#define FASTPATH_LIFETIME_FOREVER UINT32_MAX
 
 /* Install or replace the flow for (local, remote, in_channel). -EINVAL for
  * mismatched/unsupported addresses, -ENOSPC when the table is full. */
@@ -105,10 +142,32 @@ int fastpath_flow_set_flags(struct fastpath *fp, const struct fastpath_flow *key
 			    uint32_t flags);
 /* -ENOENT when not installed. Its counters go with it. */
 int fastpath_flow_remove(struct fastpath *fp, const struct fastpath_flow *key_only);
+/* Move the flow's deadline to now + lifetime_ms (0: FASTPATH_FLOW_LIFETIME_MS):
+ * the owner calls it while the flow is alive (consent held, media seen).
+ * -ENOENT when not installed. */
+int fastpath_flow_extend(struct fastpath *fp, const struct fastpath_flow *key_only,
+			 uint32_t lifetime_ms);
+
+/* Where a flow's packets really go, as the program saw its last packet. */
+enum fastpath_flow_path {
+	FASTPATH_PATH_IDLE,	 /* no packet yet */
+	FASTPATH_PATH_NATIVE,	 /* forwarded by native XDP */
+	FASTPATH_PATH_GENERIC,	 /* forwarded by generic (skb) XDP */
+	FASTPATH_PATH_USERSPACE, /* passed up (why says which rule), or dropped for consent */
+};
+const char *fastpath_flow_path_str(enum fastpath_flow_path p);
 
 struct fastpath_counters {
 	uint64_t packets, bytes; /* forwarded by the fast path (bytes: IP packet as received) */
-	uint64_t last_seen_ns;	 /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the last one, 0: never */
+	uint64_t last_seen_ns;	 /* CLOCK_MONOTONIC of its last packet, forwarded or not
+				  * (jiffy resolution), 0: never */
+	uint64_t not_forwarded;	 /* its packets the program passed up or dropped */
+	enum fastpath_flow_path path;
+	/* The verdict of its last packet ("redirect", "pass-no-xmit"...,
+	 * fp_stats.def), or before any packet what the next hop resolution
+	 * found ("ready", "no-neigh", "no-route", "no-devmap", "no-xmit"). */
+	const char *why;
+	int64_t deadline_in_ms; /* time left before the deadline (< 0: past); INT64_MAX: none */
 };
 
 /* Summed over CPUs; -ENOENT when the flow is not installed. */
@@ -121,6 +180,15 @@ int fastpath_flow_foreach(struct fastpath *fp, int (*cb)(const struct fastpath_f
 			  void *ctx);
 /* Number of installed flows, or -errno. */
 long fastpath_flow_count(struct fastpath *fp);
+
+/* The file descriptor to watch for next hop changes (netlink), -1: none. */
+int fastpath_fd(const struct fastpath *fp);
+/* Apply pending neighbour/route/link changes to the flows, and every
+ * FASTPATH_POLL_MS check the attached interfaces: xdp features (a veth
+ * peer that lost its XDP program) and XDP transmit error counters; flows
+ * toward an interface whose kernel drops what XDP sends go to the
+ * userspace path, with a log line saying why. now_ms: CLOCK_MONOTONIC. */
+int fastpath_poll(struct fastpath *fp, uint64_t now_ms);
 
 /* Verdict statistics, summed over CPUs: out[i] for i < min(n, count). */
 int fastpath_stats(struct fastpath *fp, uint64_t *out, size_t n);

@@ -46,9 +46,28 @@ struct fp_flow_key {
 };
 _Static_assert(sizeof(struct fp_flow_key) == 40, "fp_flow_key is ABI");
 
+/* fp_flow_val.nh: what the next hop resolution in userspace
+ * (kernel/fastpath_nh.c) found; the program forwards only READY flows and
+ * passes the others to the stack untouched, counted under the named stat.
+ * 0 is "not resolved yet", so a value written without a next hop never
+ * forwards. */
+#define FP_NH_UNRESOLVED 0 /* pass-no-route */
+#define FP_NH_READY	 1 /* egress, MACs and MTU below are valid */
+#define FP_NH_NO_ROUTE	 2 /* no unicast route, or not via Ethernet: pass-no-route */
+#define FP_NH_NO_NEIGH	 3 /* next hop has no usable neighbour entry: pass-no-neigh */
+#define FP_NH_NO_DEVMAP	 4 /* egress interface not attached: pass-no-devmap */
+
+/* fp_flow_val.nh_flags */
+#define FP_NH_XMIT_OK (1u << 0) /* egress takes native XDP frames (ndo_xdp_xmit; on a veth:
+				 * its peer runs XDP), without it only the generic-mode
+				 * program forwards the flow (pass-no-xmit) */
+
+/* A deadline that never passes (icepath-fpctl --lifetime forever). */
+#define FP_DEADLINE_NEVER (~0ull)
+
 struct fp_flow_val {
 	__u8 family;	    /* FP_FAMILY_V4/V6 of the forwarded packet */
-	__u8 pad0;	    /* zero */
+	__u8 nh;	    /* FP_NH_* */
 	__be16 channel;	    /* wrap in ChannelData on this channel (network order), 0: plain */
 	__be16 src_port;    /* new UDP source port: the relay's port on the out leg */
 	__be16 dst_port;    /* new UDP destination port */
@@ -57,28 +76,47 @@ struct fp_flow_val {
 	__u32 flags;	    /* FP_FLOW_* (host order) */
 	__u32 slot;	    /* index of this flow's counters in flow_ctr (host order) */
 	__u64 id;	    /* the daemon's tag (host order) */
+	/* bpf_jiffies64() past which the program stops forwarding the flow
+	 * and passes it up (pass-expired): userspace extends it while consent
+	 * holds, so the flows of a daemon that died stop on their own. */
+	__u64 deadline;
+	/* The next hop, resolved in userspace at install and again on
+	 * neighbour/route/link changes: the program needs no fib lookup (no
+	 * forwarding sysctl, no 150-200 ns per packet). */
+	__u32 ifindex;	    /* egress interface (host order) */
+	__u16 mtu;	    /* egress MTU (host order): longer rewritten packets go up */
+	__u8 nh_flags;	    /* FP_NH_XMIT_OK */
+	__u8 pad1;	    /* zero */
+	__u8 smac[6];	    /* egress interface's address */
+	__u8 dmac[6];	    /* next hop's address */
+	__be32 nh_addr[4];  /* next hop IP (gateway or dst_addr): matched against
+			     * neighbour changes by userspace, never read by the program */
 };
-_Static_assert(sizeof(struct fp_flow_val) == 56, "fp_flow_val is ABI");
+_Static_assert(sizeof(struct fp_flow_val) == 104, "fp_flow_val is ABI");
 
 /* Value of the per-CPU flow_ctr array, indexed by fp_flow_val.slot. Per
  * CPU so that the per-packet path has no atomic and no cache line shared
- * between CPUs (generic XDP, veth and RSS-less NICs spread one flow over
- * several CPUs). Cost: 24 bytes per flow per possible CPU (48 MB at 1M
- * flows on 2 CPUs; lower FP_MAX_FLOWS on many-core boxes that need fewer
- * flows). An array by slot, not a hash by flow key, saves the hash's
- * 96 bytes per element. Userspace zeroes a slot on every CPU before a new
- * flow gets it. */
+ * between CPUs (generic XDP, veth and multi-queue NICs spread one flow over
+ * several CPUs). Cost: 32 bytes per flow per possible CPU. An array by
+ * slot, not a hash by flow key, saves the hash's 96 bytes per element.
+ * Userspace zeroes a slot on every CPU before a new flow gets it. */
 struct fp_flow_ctr {
-	__u64 packets;	    /* forwarded by XDP */
-	__u64 bytes;	    /* IP length of the arriving packets */
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last one */
+	__u64 packets;	 /* forwarded by XDP */
+	__u64 bytes;	 /* IP length of the arriving packets */
+	__u64 last_seen; /* bpf_jiffies64() of the flow's last packet, forwarded or
+			  * not (coarse: a jiffies load, no clock read) */
+	__u32 not_fwd;	 /* packets of this flow the program did not forward */
+	__u8 last_stat;	 /* enum fp_stat of this CPU's last packet of the flow */
+	__u8 generic;	 /* that packet ran in the generic-mode program */
+	__u16 pad;	 /* zero */
 };
-_Static_assert(sizeof(struct fp_flow_ctr) == 24, "fp_flow_ctr is ABI");
+_Static_assert(sizeof(struct fp_flow_ctr) == 32, "fp_flow_ctr is ABI");
 
 /* Layout version of the pinned maps, kept in fp_meta.abi: bumped whenever
  * a map's meaning changes in a way libbpf's pin reuse cannot see (same
- * type and sizes). 2: counters in the flow_ctr array by slot; 3: that array per CPU. */
-#define FP_ABI_VERSION 3
+ * type and sizes). 2: counters in the flow_ctr array by slot; 3: that array
+ * per CPU; 4: next hop, deadline and TTL rules in the flow, jiffies. */
+#define FP_ABI_VERSION 4
 
 /* The one value of the meta array: never read by the program. */
 struct fp_meta {
@@ -96,9 +134,11 @@ enum fp_stat {
 	FP_STAT_COUNT
 };
 
-/* Default map sizes; the BPF object can be built with others (-D). */
+/* Map sizes. The flow maps are sized at open (fastpath_opts.max_flows,
+ * bpf_map__set_max_entries) before load; this is only the size in the
+ * object file. */
 #ifndef FP_MAX_FLOWS
-#define FP_MAX_FLOWS 1000000u /* 1,000,000 flows (500,000 bidirectional legs) */
+#define FP_MAX_FLOWS 65536u
 #endif
 #ifndef FP_MAX_PORTS
 #define FP_MAX_PORTS 256 /* attached interfaces (devmap) */

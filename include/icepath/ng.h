@@ -241,7 +241,10 @@ struct ng_stream {
 	struct netaddr endpoint;   /* AF_UNSPEC: not known yet */
 	struct netaddr advertised; /* "advertised endpoint" */
 	int64_t last_packet;	   /* UNIX seconds, 0: none */
-	bool kernelized;	   /* flow installed in the XDP fast path */
+	bool kernelized;	   /* XDP forwards this stream (its flow's last packet says so) */
+	/* "icepath" -> "fastpath mode": what the stream's flow really runs in,
+	 * "native", "generic", "idle" or "userspace (pass-no-xmit)"; "" without a flow */
+	char fastpath_mode[48];
 	/* Packets received on this stream, split by who forwarded them; "stats"
 	 * on the wire is their sum, errors included. */
 	struct ng_stats fastpath;  /* "icepath" -> "fastpath" */

@@ -8,12 +8,14 @@
  * to the input; exactly one verdict counter moves per packet; per-flow
  * counters add up to the forwarded fixtures.
  *
- * Routing: bpf_fib_lookup() in test_run uses the caller's network
- * namespace and the ingress device given in the xdp_md context. So the test
- * unshares a private netns and builds a real one there (fp_test.h: two
- * veth pairs, addresses, forwarding on, permanent neighbours): lookups succeed
- * for real, nothing is faked in the program, and the neighbour-less
- * destination really gets NO_NEIGH. The netns dies with the process.
+ * Routing: the next hop of every flow is resolved in userspace at install
+ * (kernel/fastpath_nh.c, libnl caches of the caller's network namespace)
+ * and kept in the flow. So the test unshares a private netns and builds a
+ * real one there (fp_test.h: two veth pairs, addresses, forwarding OFF,
+ * permanent neighbours): resolution happens for real, nothing is faked in
+ * the program, and the neighbour-less destination really gets NO_NEIGH
+ * until a neighbour appears (neighbour_change). The netns dies with the
+ * process.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -32,6 +35,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "icepath/fastpath.h"
@@ -125,6 +129,8 @@ static void flow_from_spec(struct fastpath_flow *f, const struct flow_spec *s, u
 	f->out_channel = s->out_ch;
 	f->flags = s->flags;
 	f->id = id;
+	/* The deadline has tests of its own (deadline_rules). */
+	f->lifetime_ms = FASTPATH_LIFETIME_FOREVER;
 }
 
 /* ---- frames -------------------------------------------------------------- */
@@ -139,6 +145,8 @@ struct pktspec {
 	unsigned cd_pad;      /* ChannelData padding bytes */
 	unsigned ip_opts;     /* IPv4 option bytes (multiple of 4) */
 	int csum_zero;	      /* IPv4: UDP checksum 0 */
+	int csum_partial;     /* UDP checksum as a same-host sender with TX offload leaves
+			       * it on a veth: the folded pseudo-header sum only */
 	unsigned eth_trailer; /* bytes of Ethernet padding after IP */
 	uint8_t ttl, tos;
 	uint16_t ip_id;
@@ -269,7 +277,14 @@ static size_t build(uint8_t *f, size_t cap, const struct pktspec *s)
 	fill_payload(pl, s->kind, s->plen);
 	for (i = 0; i < s->cd_pad; i++)
 		pl[s->plen + i] = 0xa0 + i; /* non-zero: they must leave the sum */
-	if (!s->csum_zero) {
+	if (s->csum_partial) {
+		/* Linux udp_set_csum() for CHECKSUM_PARTIAL: ~csum_tcpudp_magic(). */
+		uint32_t ps = v6 ? fp_sum16(ip + 8, 32, 0) : fp_sum16(ip + 12, 8, 0);
+
+		c = (uint16_t)~fp_fold(ps + IPPROTO_UDP + ulen);
+		udp[6] = c >> 8;
+		udp[7] = c & 0xff;
+	} else if (!s->csum_zero) {
 		c = fp_csum_udp(v6, ip, udp, ulen); /* over a zero check field */
 		if (c == 0)
 			c = 0xffff;
@@ -322,8 +337,10 @@ struct fixture {
 #define V6A	       "[2001:db8:1::10]:5000"
 #define V6L	       "[2001:db8:1::1]:30000"
 #define RTP(n)	       .kind = PL_RTP, .plen = (n)
-#define FWD_V4(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V4, .ttl = 64, .df = 1
-#define FWD_V6(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V6, .ttl = 64
+/* Arriving frames carry TTL/hop limit 63 unless said otherwise; the relay
+ * decrements it (issue 9: a loop between relays must die). */
+#define FWD_V4(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V4, .ttl = 62, .df = 1
+#define FWD_V6(s_, d_) .src = s_, .dst = d_, .smac = MAC_FP2, .dmac = MAC_NH_V6, .ttl = 62
 
 /* Tables: one entry per block reads better than reflowed. */
 /* clang-format off */
@@ -372,7 +389,7 @@ static const struct fixture fixtures[] = {
 	  { .src = V4A, .dst = "192.0.2.1:30012", RTP(80) }, 0, MUT_NONE, 0, XDP_TX, FP_STAT_TX,
 	  FL_TX,
 	  { .src = "192.0.2.1:30014", .dst = "192.0.2.11:6006", .smac = MAC_FP0, .dmac = MAC_NH_TX,
-	    .ttl = 64, .df = 1, RTP(80) } },
+	    .ttl = 62, .df = 1, RTP(80) } },
 	{ "ChannelData in: header stripped",
 	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(120), .channel = 0x4001 }, 0,
 	  MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_IN,
@@ -457,6 +474,49 @@ static const struct fixture fixtures[] = {
 	{ "ChannelData length beyond the datagram",
 	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(100), .channel = 0x4001 }, 0,
 	  MUT_CDLEN_BIG, 0, XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
+	{ "TTL 2: forwarded with TTL 1",
+	  { .src = V4A, .dst = V4L, RTP(100), .ttl = 2 }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_V4,
+	  { .src = "198.51.100.1:30002", .dst = "198.51.100.20:6000", .smac = MAC_FP2,
+	    .dmac = MAC_NH_V4, .ttl = 1, .df = 1, RTP(100) } },
+	{ "TTL 1 would expire: passed to the stack untouched",
+	  { .src = V4A, .dst = V4L, RTP(100), .ttl = 1 }, 0, MUT_NONE, 0, XDP_PASS,
+	  FP_STAT_PASS_TTL, FL_NONE },
+	{ "IPv6 hop limit 1 would expire: passed",
+	  { .src = V6A, .dst = V6L, RTP(100), .ttl = 1 }, 0, MUT_NONE, 0, XDP_PASS,
+	  FP_STAT_PASS_TTL, FL_NONE },
+	{ "IPv4 -> IPv6: hop limit is the TTL less one",
+	  { .src = V4A, .dst = "192.0.2.1:30004", RTP(60), .ttl = 9 }, 0, MUT_NONE, 0,
+	  XDP_REDIRECT, FP_STAT_REDIRECT, FL_V4V6,
+	  { .src = "[2001:db8:2::1]:30006", .dst = "[2001:db8:2::20]:6002", .smac = MAC_FP2,
+	    .dmac = MAC_NH_V6, .ttl = 8, RTP(60) } },
+	{ "rewritten packet longer than the egress MTU (cached 1500): passed",
+	  { .src = V4A, .dst = V4L, RTP(1473) }, 0, MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_MTU,
+	  FL_NONE },
+	{ "exactly the egress MTU: forwarded",
+	  { .src = V4A, .dst = V4L, RTP(1472) }, 0, MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT,
+	  FL_V4, { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(1472) } },
+	{ "partial UDP checksum (same-host sender, TX offload): summed in full",
+	  { .src = V4A, .dst = V4L, RTP(172), .csum_partial = 1 }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(172) } },
+	{ "partial checksum, odd length, 1400 bytes (every chunk size)",
+	  { .src = V4A, .dst = V4L, RTP(1401), .csum_partial = 1 }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), RTP(1401) } },
+	{ "partial IPv6 checksum toward IPv4",
+	  { .src = V6A, .dst = "[2001:db8:1::1]:30008", RTP(163), .csum_partial = 1 }, 0,
+	  MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_V6V4,
+	  { FWD_V4("198.51.100.1:30010", "198.51.100.20:6004"), RTP(163) } },
+	{ "partial checksum wrapped into ChannelData",
+	  { .src = V4A, .dst = "192.0.2.1:30022", RTP(99), .csum_partial = 1 }, 0, MUT_NONE, 0,
+	  XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_OUT,
+	  { FWD_V4("198.51.100.1:30024", "198.51.100.20:3478"), RTP(99), .channel = 0x4002 } },
+	{ "partial checksum out of the ingress interface (XDP_TX)",
+	  { .src = V4A, .dst = "192.0.2.1:30012", RTP(81), .csum_partial = 1 }, 0, MUT_NONE, 0,
+	  XDP_TX, FP_STAT_TX, FL_TX,
+	  { .src = "192.0.2.1:30014", .dst = "192.0.2.11:6006", .smac = MAC_FP0, .dmac = MAC_NH_TX,
+	    .ttl = 62, .df = 1, RTP(81) } },
 	{ "ChannelData with 4 padding bytes (more than RFC 8656 §12.5 allows)",
 	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(100), .channel = 0x4001,
 	    .cd_pad = 4 }, 0, MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_MALFORMED, FL_NONE },
@@ -963,6 +1023,170 @@ static void old_layout_refused(void **state)
 	fastpath_set_logger(NULL, NULL);
 }
 
+/* ---- next hop, deadline, egress rules -------------------------------------------- */
+
+static void sh(const char *cmd)
+{
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+static void poll_changes(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	assert_int_equal(fastpath_poll(E.fp, (uint64_t)ts.tv_sec * 1000u + ts.tv_nsec / 1000000u),
+			 0);
+}
+
+/* Interfaces are checked every FASTPATH_POLL_MS: wait that long first. */
+static void poll_devices(void)
+{
+	usleep((FASTPATH_POLL_MS + 50) * 1000);
+	poll_changes();
+}
+
+static const uint8_t MAC_NEW1[6] = {0x02, 0, 0, 0, 0, 0x99};
+static const uint8_t MAC_NEW2[6] = {0x02, 0, 0, 0, 0, 0x98};
+
+/* The next hop is cached in the flow and follows the neighbour table: a
+ * neighbour that appears, changes its address, or goes away reaches the
+ * flow through fastpath_poll() (libnl's cache manager), no fib lookup. */
+static void neighbour_change(void **state)
+{
+	struct fixture fx = {
+		"neighbour appeared: forwarded with its MAC",
+		{.src = V4A, .dst = "192.0.2.1:30026", RTP(100)},
+		0,
+		MUT_NONE,
+		0,
+		XDP_REDIRECT,
+		FP_STAT_REDIRECT,
+		FL_NONEIGH,
+		{.src = "198.51.100.1:30028", .dst = "198.51.100.99:6010", .smac = MAC_FP2,
+		 .dmac = MAC_NEW1, .ttl = 62, .df = 1, RTP(100)},
+	};
+
+	sh("ip neigh add 198.51.100.99 lladdr 02:00:00:00:00:99 dev fp2 nud permanent");
+	poll_changes();
+	run_fixture(&fx);
+	sh("ip neigh change 198.51.100.99 lladdr 02:00:00:00:00:98 dev fp2 nud permanent");
+	poll_changes();
+	fx.desc = "neighbour changed its MAC: the flow follows";
+	fx.out.dmac = MAC_NEW2;
+	run_fixture(&fx);
+	sh("ip neigh del 198.51.100.99 dev fp2");
+	poll_changes();
+	fx.desc = "neighbour gone: passed untouched again";
+	fx.action = XDP_PASS;
+	fx.stat = FP_STAT_PASS_NO_NEIGH;
+	fx.flow = FL_NONE;
+	run_fixture(&fx);
+}
+
+/* A flow forwards until its deadline, then goes up until extended; the
+ * default lifetime is FASTPATH_FLOW_LIFETIME_MS. */
+static void deadline_rules(void **state)
+{
+	struct fastpath_flow f;
+	struct fastpath_counters c;
+	struct fixture fx = {"past its deadline: passed",
+			     {.src = V4A, .dst = V4L, RTP(100)},
+			     0,
+			     MUT_NONE,
+			     0,
+			     XDP_PASS,
+			     FP_STAT_PASS_EXPIRED,
+			     FL_NONE};
+
+	flow_from_spec(&f, &flows[FL_V4], FL_V4);
+	f.lifetime_ms = 1;
+	assert_int_equal(fastpath_flow_install(E.fp, &f), 0);
+	usleep(50 * 1000); /* a few jiffies at any HZ */
+	run_fixture(&fx);
+	assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
+	assert_true(c.deadline_in_ms < 0);
+	assert_int_equal(c.path, FASTPATH_PATH_USERSPACE);
+	assert_string_equal(c.why, "pass-expired");
+
+	assert_int_equal(fastpath_flow_extend(E.fp, &f, 0), 0);
+	assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
+	assert_true(c.deadline_in_ms > (int64_t)FASTPATH_FLOW_LIFETIME_MS - 1000);
+	assert_true(c.deadline_in_ms <= (int64_t)FASTPATH_FLOW_LIFETIME_MS);
+	run_fixture(&fixtures[0]);
+	assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
+	assert_int_equal(c.path, FASTPATH_PATH_NATIVE);
+	assert_string_equal(c.why, "redirect");
+	assert_true(c.last_seen_ns > 0);
+	assert_int_equal(fastpath_flow_extend(E.fp, &f, FASTPATH_LIFETIME_FOREVER), 0);
+	assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
+	assert_true(c.deadline_in_ms == INT64_MAX);
+	flow_from_spec(&f, &flows[FL_TX], 0);
+	assert_int_equal(fastpath_flow_extend(E.fp, &f, 0), -ENOENT); /* removed earlier */
+}
+
+/* An egress that cannot take native XDP frames (a veth whose peer has no
+ * XDP program nor GRO: a container's): the native program passes its flows
+ * up, the generic one forwards them, and the daemon's poll moves the
+ * native attachment to generic mode. */
+static void egress_without_xmit(void **state)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct fixture fx = fixtures[0];
+	struct fastpath_flow f;
+	struct fastpath_counters c;
+	char path[200];
+	int gen_fd;
+
+	snprintf(path, sizeof(path), "%s/prog-generic", E.pin);
+	gen_fd = bpf_obj_get(path);
+	assert_true(gen_fd >= 0);
+	assert_int_equal(bpf_xdp_query(E.if_fp2, 0, &q), 0);
+	assert_int_equal(q.attach_mode, XDP_ATTACHED_DRV);
+
+	sh("ethtool -K fp3 gro off >/dev/null");
+	poll_devices();
+	/* The poll found fp2 unable to take native frames: generic now. */
+	assert_int_equal(bpf_xdp_query(E.if_fp2, 0, &q), 0);
+	assert_int_equal(q.attach_mode, XDP_ATTACHED_SKB);
+	fx.desc = "egress takes no native frames: native program passes";
+	fx.action = XDP_PASS;
+	fx.stat = FP_STAT_PASS_NO_XMIT;
+	fx.flow = FL_NONE;
+	run_fixture(&fx);
+	flow_from_spec(&f, &flows[FL_V4], 0);
+	assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
+	assert_int_equal(c.path, FASTPATH_PATH_USERSPACE);
+	assert_string_equal(c.why, "pass-no-xmit");
+
+	/* The generic-mode program forwards the same frame (skb out). */
+	{
+		uint8_t in[2048], out[2048], exp[2048];
+		size_t inlen = build(in, sizeof(in), &fixtures[0].in), explen;
+		uint32_t out_len = 0, action = 0;
+
+		assert_int_equal(fp_xdp_run(gen_fd, E.if_fp0, in, inlen, out, sizeof(out), &out_len,
+					    &action),
+				 0);
+		assert_int_equal(action, XDP_REDIRECT);
+		explen = build(exp, sizeof(exp), &fixtures[0].out);
+		assert_int_equal(out_len, explen);
+		assert_memory_equal(out, exp, explen);
+		fwd_count[FL_V4]++;
+		fwd_bytes[FL_V4] += inlen - 14;
+		assert_int_equal(fastpath_flow_counters(E.fp, &f, &c), 0);
+		assert_int_equal(c.path, FASTPATH_PATH_GENERIC);
+	}
+	close(gen_fd);
+
+	sh("ethtool -K fp3 gro on >/dev/null");
+	poll_devices();
+	fx = fixtures[0];
+	fx.desc = "egress takes native frames again: forwarded";
+	run_fixture(&fx);
+}
+
 static int setup(void **state)
 {
 	struct fastpath_opts o = {
@@ -1017,6 +1241,9 @@ int main(void)
 		cmocka_unit_test(flow_removed),
 		cmocka_unit_test(foreach_roundtrip),
 		cmocka_unit_test(reopen_keeps_flows),
+		cmocka_unit_test(neighbour_change),
+		cmocka_unit_test(deadline_rules),
+		cmocka_unit_test(egress_without_xmit),
 		cmocka_unit_test(bad_input_refused),
 		cmocka_unit_test(attach_modes),
 		cmocka_unit_test(slots_shared),

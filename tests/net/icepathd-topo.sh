@@ -65,9 +65,8 @@ icpd_topology() {
 	ns_route "$NS_callee" default via 10.0.2.1
 	nat_router "$NS_nata" lan wan port-restricted
 	nat_router "$NS_natb" lan wan symmetric
-	# bpf_fib_lookup() routes only where forwarding is on (the relay's XDP
-	# program turns packets around on eth0)
-	nsx "$NS_relay" sysctl -qw net.ipv4.conf.all.forwarding=1
+	# No forwarding sysctl on the relay: a relay is an endpoint, and its
+	# XDP program carries the next hop in each flow (no fib lookup).
 	start_coturn "$NS_turn" $ICPD_TURN
 	# A private bpffs outside /sys: 'ip netns exec' remounts /sys, so a pin
 	# under /sys/fs/bpf would die with each daemon's mount namespace and a

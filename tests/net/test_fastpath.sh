@@ -56,9 +56,8 @@ ip -n "$NS_send" addr add 2001:db8:1::10/64 dev s0 nodad
 ip -n "$NS_relay" addr add 2001:db8:1::1/64 dev r0 nodad
 ip -n "$NS_relay" addr add 2001:db8:2::1/64 dev r1 nodad
 ip -n "$NS_recv" addr add 2001:db8:2::20/64 dev d0 nodad
-# bpf_fib_lookup() routes only for interfaces with forwarding on.
-nsx "$NS_relay" sysctl -qw net.ipv4.conf.all.forwarding=1
-nsx "$NS_relay" sysctl -qw net.ipv6.conf.all.forwarding=1
+# No forwarding sysctl: each flow carries its next hop, resolved when it is
+# installed (test_fastpath_noforward.sh proves it with forwarding off).
 # The relay knows its next hop (a real deployment learns it by ARP; a
 # missing entry would make the program pass to userspace: pass-no-neigh).
 mac_d0=$(ip -n "$NS_recv" -o link show d0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
@@ -75,7 +74,7 @@ nsenter --net=/run/netns/"$NS_recv" "$FPCTL" -q -p "$PIN_RX" attach d0 >/dev/nul
 	icp_fail "attach on the receiver failed"
 
 LOCAL=192.0.2.1:30000 REMOTE=192.0.2.10:5000 OUT_SRC=198.51.100.1:30002 OUT_DST=198.51.100.20:6000
-relay flow add $LOCAL $REMOTE $OUT_SRC $OUT_DST --id 7 || icp_fail "flow add failed"
+relay flow add $LOCAL $REMOTE $OUT_SRC $OUT_DST --id 7 --lifetime forever || icp_fail "flow add failed"
 
 listening() { ip netns exec "$1" ss -Huln "sport = :$2" | grep -q .; }
 
@@ -128,7 +127,8 @@ burst $N $N 0
 bridge() {
 	local saved="$LOCAL $REMOTE $OUT_SRC $OUT_DST"
 	LOCAL=$1 REMOTE=$2 OUT_SRC=$3 OUT_DST=$4
-	relay flow add $LOCAL $REMOTE $OUT_SRC $OUT_DST || icp_fail "flow add $LOCAL failed"
+	relay flow add $LOCAL $REMOTE $OUT_SRC $OUT_DST --lifetime forever ||
+		icp_fail "flow add $LOCAL failed"
 	burst 300 300 0
 	[ "$(field "$RX_JSON" unique)" = 300 ] || icp_fail "$REMOTE -> $OUT_DST: $(field "$RX_JSON" unique) of 300"
 	[ "$(field "$RX_JSON" source)" = "$OUT_SRC" ] ||
@@ -162,7 +162,8 @@ burst 300 0 300
 [ $(($(fp_stat pass-no-flow) - no_flow_before)) -ge 300 ] || icp_fail "pass-no-flow did not count them"
 
 icp_log "consent lost (flow without 'forward'): dropped, neither socket sees them"
-relay flow add $LOCAL $REMOTE $OUT_SRC $OUT_DST -f rtp,rtcp || icp_fail "flow add failed"
+relay flow add $LOCAL $REMOTE $OUT_SRC $OUT_DST -f rtp,rtcp --lifetime forever ||
+	icp_fail "flow add failed"
 drop_before=$(fp_stat drop-consent)
 burst 200 0 0
 [ "$(field "$RELAY_JSON" received)" = 0 ] || icp_fail "relay socket saw packets without consent"

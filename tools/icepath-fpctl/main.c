@@ -22,7 +22,9 @@ static const char usage[] =
 	"attached interfaces keep forwarding.\n"
 	"\n"
 	"Commands:\n"
-	"  attach IFNAME...     attach XDP (native, or generic if the driver lacks it)\n"
+	"  attach IFNAME...     attach XDP (native, or generic if the driver lacks it); an\n"
+	"                       interface that takes no native XDP frames (a veth whose\n"
+	"                       peer runs no XDP) is named: flows toward it pass up\n"
 	"  detach IFNAME...     detach XDP from the interfaces\n"
 	"  flow add LOCAL REMOTE OUT_SRC OUT_DST\n"
 	"                       install a flow: packets from REMOTE to LOCAL leave from\n"
@@ -32,8 +34,11 @@ static const char usage[] =
 	"                       change the flags of a flow (consent lost: --flags rtp,rtcp)\n"
 	"  flow del LOCAL REMOTE\n"
 	"                       remove a flow\n"
+	"  flow extend LOCAL REMOTE\n"
+	"                       move the flow's deadline to now + --lifetime\n"
 	"  flow get LOCAL REMOTE\n"
-	"                       print one flow's counters\n"
+	"                       print one flow's counters, the path its last packet took\n"
+	"                       (native, generic, userspace: why) and its deadline\n"
 	"  flow show            print every flow with its counters\n"
 	"  flow count           print the number of installed flows\n"
 	"  stats                print the verdict statistics (summed over CPUs)\n"
@@ -51,6 +56,9 @@ static const char usage[] =
 	"  -f, --flags LIST     comma list of forward,rtp,rtcp (default forward,rtp,rtcp);\n"
 	"                       without 'forward' (consent lost) packets are dropped\n"
 	"      --id N           the flow's tag (default 0)\n"
+	"  -l, --lifetime S     forward for S seconds from install/extend, then pass up\n"
+	"                       (default 30; 'forever': no deadline)\n"
+	"  -m, --max-flows N    size of a new flow table (default 65536)\n"
 	"  -q, --quiet          only errors on stderr\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -130,6 +138,17 @@ struct show_ctx {
 	struct fastpath *fp;
 };
 
+/* " not_fwd=N path=P why=W deadline_ms=D|never" and the newline. */
+static void print_path(const struct fastpath_counters *n)
+{
+	printf(" not_fwd=%" PRIu64 " path=%s why=%s", n->not_forwarded,
+	       fastpath_flow_path_str(n->path), n->why ? n->why : "-");
+	if (n->deadline_in_ms == INT64_MAX)
+		printf(" deadline_ms=never\n");
+	else
+		printf(" deadline_ms=%" PRId64 "\n", n->deadline_in_ms);
+}
+
 static int show_one(const struct fastpath_flow *f, void *ctx)
 {
 	struct show_ctx *s = ctx;
@@ -143,8 +162,9 @@ static int show_one(const struct fastpath_flow *f, void *ctx)
 	       f->in_channel, netaddr_str(&f->out_src, c, sizeof(c)),
 	       netaddr_str(&f->out_dst, d, sizeof(d)), f->out_channel);
 	print_flags(f->flags);
-	printf(" id=%" PRIu64 " packets=%" PRIu64 " bytes=%" PRIu64 " last_seen_ns=%" PRIu64 "\n",
+	printf(" id=%" PRIu64 " packets=%" PRIu64 " bytes=%" PRIu64 " last_seen_ns=%" PRIu64,
 	       f->id, n.packets, n.bytes, n.last_seen_ns);
+	print_path(&n);
 	return 0;
 }
 
@@ -199,9 +219,17 @@ static int cmd_flow(struct fpctl *c, struct fastpath *fp, int argc, char **argv)
 		err = fastpath_flow_counters(fp, f, &n);
 		if (err == -ENOENT)
 			fprintf(stderr, "icepath-fpctl: no such flow\n");
-		if (!err)
-			printf("packets=%" PRIu64 " bytes=%" PRIu64 " last_seen_ns=%" PRIu64 "\n",
+		if (!err) {
+			printf("packets=%" PRIu64 " bytes=%" PRIu64 " last_seen_ns=%" PRIu64,
 			       n.packets, n.bytes, n.last_seen_ns);
+			print_path(&n);
+		}
+		return err;
+	}
+	if (!strcmp(sub, "extend") && argc == 3) {
+		err = fastpath_flow_extend(fp, f, f->lifetime_ms);
+		if (err == -ENOENT)
+			fprintf(stderr, "icepath-fpctl: no such flow\n");
 		return err;
 	}
 	return FPCTL_USAGE;
@@ -268,6 +296,8 @@ int main(int argc, char **argv)
 		{"out-channel", required_argument, NULL, 'O'},
 		{"flags", required_argument, NULL, 'f'},
 		{"id", required_argument, NULL, 'i'},
+		{"lifetime", required_argument, NULL, 'l'},
+		{"max-flows", required_argument, NULL, 'm'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -284,7 +314,7 @@ int main(int argc, char **argv)
 	int opt, err;
 	char tail;
 
-	while ((opt = getopt_long(argc, argv, "p:r:x:f:qh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:r:x:f:l:m:qh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			c.o.pin_path = optarg;
@@ -342,6 +372,27 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			c.flow.id = v;
+			break;
+		case 'l':
+			if (!strcmp(optarg, "forever")) {
+				c.flow.lifetime_ms = FASTPATH_LIFETIME_FOREVER;
+			} else if (parse_num(optarg, 86400, &v) || v == 0) {
+				fprintf(stderr,
+					"icepath-fpctl: --lifetime '%s': seconds (1-86400) or "
+					"'forever'\n",
+					optarg);
+				return 2;
+			} else {
+				c.flow.lifetime_ms = (uint32_t)v * 1000u;
+			}
+			break;
+		case 'm':
+			if (parse_num(optarg, 100000000, &v) || v == 0) {
+				fprintf(stderr, "icepath-fpctl: --max-flows '%s' is not 1-100000000\n",
+					optarg);
+				return 2;
+			}
+			c.o.max_flows = (uint32_t)v;
 			break;
 		case 'q':
 			c.quiet = 1;

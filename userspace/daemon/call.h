@@ -148,6 +148,9 @@ struct call_stream {
 	/* Fast-path flows for media ARRIVING on this stream's components. */
 	struct fastpath_flow flow[CALL_NCOMP];
 	bool flow_installed[CALL_NCOMP];
+	/* What the installed flow's last packet took (relay_refresh_counters). */
+	enum fastpath_flow_path fast_path[CALL_NCOMP];
+	const char *fast_why[CALL_NCOMP]; /* static string from fastpath.h */
 };
 
 struct call;

@@ -58,6 +58,7 @@ enum relay_ev_kind {
 	RELAY_EV_SIGNAL,
 	RELAY_EV_TIMER,
 	RELAY_EV_METRICS, /* the metrics server's listener and connections */
+	RELAY_EV_FASTPATH, /* next hop changes (fastpath_fd) */
 };
 
 /* timer kinds (struct timerheap_node.kind) */
@@ -67,7 +68,13 @@ enum relay_timer_kind {
 	RELAY_TIMER_STATE,   /* owner: struct relay */
 	RELAY_TIMER_DELETE,  /* owner: struct call (NG delete-delay) */
 	RELAY_TIMER_WATCHDOG, /* owner: struct relay (systemd WatchdogSec) */
+	RELAY_TIMER_FASTPATH, /* owner: struct relay (fastpath_poll, flow deadlines) */
 };
+
+/* How often the flows of live streams get their fast-path deadline moved
+ * (FASTPATH_FLOW_LIFETIME_MS ahead): well inside the lifetime, so a live
+ * flow never lapses, and a dead daemon's flows stop within the lifetime. */
+#define RELAY_FLOW_EXTEND_MS 5000
 
 struct relay_evsrc {
 	unsigned kind;
@@ -92,11 +99,13 @@ typedef uint64_t (*relay_clock_fn)(void *ctx);
 struct relay {
 	struct daemon_opts opts;
 	int epfd;
-	struct relay_evsrc ng, sig, timer;
+	struct relay_evsrc ng, sig, timer, fpev;
 	struct call_table calls;
 	struct call_ports ports;
 	struct timerheap timers;
 	struct timerheap_node state_timer;
+	struct timerheap_node fp_timer; /* fastpath_poll every FASTPATH_POLL_MS */
+	uint64_t fp_extend_ms;		/* next sweep of flow deadlines */
 	struct fastpath *fp; /* NULL: --xdp off */
 	enum fastpath_xdp_mode xdp_got;
 	struct ng_server ngs;
@@ -185,6 +194,8 @@ void relay_flows_sync(struct relay *r, struct call *c);
 void relay_flow_remove(struct relay *r, struct call_stream *s, unsigned c);
 /* Refresh rx_fast/last_seen of every stream of a call from the flow counters. */
 void relay_refresh_counters(struct relay *r, struct call *c);
+/* Interfaces (XDP transmit errors) and flow deadlines: RELAY_TIMER_FASTPATH. */
+void relay_fastpath_tick(struct relay *r, uint64_t now);
 
 /* ---- relay_ice.c ------------------------------------------------------------ */
 

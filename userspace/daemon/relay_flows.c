@@ -153,11 +153,61 @@ void relay_refresh_counters(struct relay *r, struct call *c)
 					continue;
 				s->rx_fast.packets += fc.packets;
 				s->rx_fast.bytes += fc.bytes;
+				s->fast_path[comp] = fc.path;
+				s->fast_why[comp] = fc.why;
 				if (fc.last_seen_ns / 1000000u > s->last_seen_ms)
 					s->last_seen_ms = fc.last_seen_ns / 1000000u;
 			}
 		}
 	}
+}
+
+/*
+ * Flow deadlines (fastpath.h): the program stops forwarding a flow that
+ * nobody extends, so the flows of a crashed daemon stop within
+ * FASTPATH_FLOW_LIFETIME_MS. A flow is extended while it is alive: toward
+ * an ICE leg while RFC 7675 consent holds (the agent's consent checks
+ * succeed; lost consent clears FORWARD), between plain legs while media
+ * arrives (the fast path's last-seen stamps and userspace's).
+ */
+static void extend_flows(struct relay *r, uint64_t now)
+{
+	for (struct call *c = r->calls.head; c; c = c->next) {
+		bool plain = !relay_leg_ice(&c->legs[0]) && !relay_leg_ice(&c->legs[1]);
+
+		if (plain)
+			relay_refresh_counters(r, c);
+		for (unsigned side = 0; side < 2; side++) {
+			struct call_leg *l = &c->legs[side];
+
+			for (unsigned i = 0; i < l->nstreams; i++) {
+				struct call_stream *s = &l->streams[i];
+
+				for (unsigned k = 0; k < CALL_NCOMP; k++) {
+					if (!s->flow_installed[k] ||
+					    !(s->flow[k].flags & FASTPATH_FLOW_FORWARD))
+						continue;
+					if (plain && now - s->last_seen_ms >= FASTPATH_FLOW_LIFETIME_MS)
+						continue;
+					fastpath_flow_extend(r->fp, &s->flow[k], 0);
+				}
+			}
+		}
+	}
+}
+
+void relay_fastpath_tick(struct relay *r, uint64_t now)
+{
+	if (!r->fp)
+		return;
+	fastpath_poll(r->fp, now);
+	if (now >= r->fp_extend_ms) {
+		extend_flows(r, now);
+		r->fp_extend_ms = now + RELAY_FLOW_EXTEND_MS;
+	}
+	r->fp_timer.owner = r;
+	r->fp_timer.kind = RELAY_TIMER_FASTPATH;
+	timerheap_set(&r->timers, &r->fp_timer, now + FASTPATH_POLL_MS);
 }
 
 static void fp_log(int level, const char *msg, void *ctx)
@@ -207,6 +257,8 @@ int relay_flows_open(struct relay *r)
 		.port_min = r->opts.port_min,
 		.port_max = r->opts.port_max,
 		.mode = modes[r->opts.xdp],
+		/* 0: FASTPATH_MAX_FLOWS_DEFAULT (65536 flows, ~10k calls) */
+		.max_flows = 0,
 	};
 	char names[DAEMON_MAX_INTERFACES][IF_NAMESIZE], buf[NETADDR_STRLEN];
 	unsigned n = 0;
@@ -250,6 +302,22 @@ int relay_flows_open(struct relay *r)
 		log_info("fast path attached to %s (%s XDP)", name,
 			 fastpath_xdp_mode_str(r->xdp_got));
 		snprintf(names[n++], IF_NAMESIZE, "%s", name);
+	}
+	/* Next hop changes reach the flows as they happen; the timer checks
+	 * interfaces (XDP transmit errors) and extends flow deadlines. */
+	r->fpev.kind = RELAY_EV_FASTPATH;
+	r->fpev.fd = fastpath_fd(r->fp);
+	if (r->fpev.fd >= 0 && (err = relay_epoll_add(r, r->fpev.fd, &r->fpev)))
+		return err;
+	relay_fastpath_tick(r, r->now_ms);
+	/* the first check may have moved an interface to generic mode */
+	for (unsigned k = 0; k < n; k++) {
+		enum fastpath_xdp_mode m = fastpath_iface_mode(names[k]);
+
+		if (m != r->xdp_got)
+			log_info("fast path on %s: %s XDP", names[k], fastpath_xdp_mode_str(m));
+		if (m == FASTPATH_XDP_GENERIC)
+			r->xdp_got = m;
 	}
 	return 0;
 }

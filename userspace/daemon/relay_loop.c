@@ -66,6 +66,9 @@ static void run_timers(struct relay *r, uint64_t now)
 		case RELAY_TIMER_WATCHDOG:
 			relay_service_watchdog(r, now);
 			break;
+		case RELAY_TIMER_FASTPATH:
+			relay_fastpath_tick(r, now);
+			break;
 		}
 		daemon_log_set_call(NULL);
 		relay_out_flush(r);
@@ -161,6 +164,9 @@ int relay_poll(struct relay *r, int timeout_ms)
 			if (read(r->timer.fd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 				log_debug("timerfd read: %s", strerror(errno));
 			break;
+		case RELAY_EV_FASTPATH:
+			fastpath_poll(r->fp, now);
+			break;
 		case RELAY_EV_METRICS:
 			relay_metrics_event(r, evs[i].data.ptr, evs[i].events);
 			i = n; /* a connection may have closed: later pointers may be stale */
@@ -203,10 +209,11 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	r->opts = *o;
 	r->clock = clock;
 	r->clock_ctx = ctx;
-	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = -1;
+	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = r->fpev.fd = -1;
 	r->started_ms = clock_read(r);
 	timerheap_init(&r->timers);
 	timerheap_node_init(&r->state_timer);
+	timerheap_node_init(&r->fp_timer);
 	r->state_timer.owner = r;
 	r->state_timer.kind = RELAY_TIMER_STATE;
 	snprintf(r->state_path, sizeof(r->state_path), "%s", o->state_file);

@@ -84,7 +84,20 @@ static void fill_leg(const struct relay *r, const struct call_leg *l, struct ng_
 				st->endpoint = s->remote[c];
 			st->advertised = s->advertised[c];
 			st->last_packet = relay_unix_time(r, s->last_seen_ms);
-			st->kernelized = s->flow_installed[c];
+			/* kernelized only while XDP really forwards it: a flow the
+			 * program passes up (no next hop, an egress that takes no
+			 * native frames) is the userspace path's */
+			st->kernelized = s->flow_installed[c] &&
+					 (s->fast_path[c] == FASTPATH_PATH_NATIVE ||
+					  s->fast_path[c] == FASTPATH_PATH_GENERIC ||
+					  (s->fast_path[c] == FASTPATH_PATH_IDLE && s->fast_why[c] &&
+					   !strcmp(s->fast_why[c], "ready")));
+			if (s->flow_installed[c] && s->fast_path[c] == FASTPATH_PATH_USERSPACE)
+				snprintf(st->fastpath_mode, sizeof(st->fastpath_mode),
+					 "userspace (%s)", s->fast_why[c] ? s->fast_why[c] : "?");
+			else if (s->flow_installed[c])
+				snprintf(st->fastpath_mode, sizeof(st->fastpath_mode), "%s",
+					 fastpath_flow_path_str(s->fast_path[c]));
 			/* counters are kept per stream: reported on RTP */
 			if (c == CALL_COMP_RTP) {
 				st->fastpath.packets = s->rx_fast.packets;

@@ -140,6 +140,8 @@ static void ng_put_stream(struct bencode_buf *b, const struct ng_stream *st)
 	bencode_put_dict(b);
 	ng_put_stats(b, "fastpath", &st->fastpath);
 	ng_put_stats(b, "userspace", &st->userspace);
+	if (st->fastpath_mode[0])
+		bencode_put_kv_str(b, "fastpath mode", st->fastpath_mode);
 	bencode_put_end(b);
 	if (st->last_packet)
 		bencode_put_kv_int(b, "last packet", st->last_packet);
@@ -479,7 +481,8 @@ static int ng_rd_stream(struct ng_rd *r, const struct bencode *d, struct ng_stre
 	st->local_port = (uint16_t)port;
 	if (ip) {
 		if (ng_rd_stats(r, ip, "fastpath", &st->fastpath) ||
-		    ng_rd_stats(r, ip, "userspace", &st->userspace))
+		    ng_rd_stats(r, ip, "userspace", &st->userspace) ||
+		    ng_rd_str(r, ip, "fastpath mode", st->fastpath_mode, sizeof(st->fastpath_mode)))
 			return -EINVAL;
 	} else if (ng_rd_stats(r, d, "stats", st->kernelized ? &st->fastpath : &st->userspace)) {
 		/* A plain rtpengine reply has no split: its kernel module forwards a
