@@ -21,6 +21,7 @@
 #include "icepath/ice.h"
 #include "icepath/monotime.h"
 #include "relay.h"
+#include "relay_limits.h"
 #include "icepath/stun.h"
 
 struct relay_out {
@@ -1041,6 +1042,8 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 	memset(r, 0, sizeof(*r));
 	r->opts = *o;
 	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = -1;
+	if ((err = relay_limits_fds(o)))
+		return err;
 	r->started_ms = monotime_ms();
 	timerheap_init(&r->timers);
 	timerheap_node_init(&r->state_timer);
@@ -1091,7 +1094,8 @@ int relay_init(struct relay *r, const struct daemon_opts *o)
 	}
 	if ((err = epoll_add(r, r->ng.fd, &r->ng)))
 		return err;
-	err = ng_server_init(&r->ngs, &relay_ng_ops, r, NULL);
+	err = ng_server_init(&r->ngs, &relay_ng_ops, r,
+			     &(struct ng_server_config){.allow = o->ng_allow, .n_allow = o->n_ng_allow});
 	if (err)
 		return err;
 	r->ng_ready = true;

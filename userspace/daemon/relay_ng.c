@@ -20,6 +20,7 @@
 #include "daemon_log.h"
 #include "icepath/ice.h"
 #include "relay.h"
+#include "relay_limits.h"
 #include "icepath/sdp.h"
 #include "sdp_rewrite.h"
 
@@ -490,6 +491,8 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 
 	if (!req->from_tag[0])
 		return ng_reply_error(rep, "offer without 'from-tag'");
+	if ((err = relay_limits_admit_call(r, req, rep)))
+		return err;
 	warn_unhonoured(req, rep);
 	err = parse_sdp(req, &sdp, rep);
 	if (err)
@@ -505,12 +508,13 @@ static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *re
 		created = true;
 		r->managed_calls++;
 	}
+	/* a re-offer may come from either side (re-INVITE by the callee) */
+	if (!(a = relay_limits_offer_leg(c, req, created, rep))) {
+		sdp_free(&sdp);
+		return -EINVAL;
+	}
 	delete_cancel(r, c);
 	take_latch_mode(c, req);
-	/* a re-offer may come from either side (re-INVITE by the callee) */
-	a = call_leg_by_tag(c, req->from_tag);
-	if (!a)
-		a = created || !c->legs[0].tag[0] ? &c->legs[0] : &c->legs[1];
 	b = call_leg_other(a);
 	snprintf(a->tag, sizeof(a->tag), "%s", req->from_tag);
 	if (req->to_tag[0])
