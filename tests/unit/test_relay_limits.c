@@ -39,9 +39,9 @@ static struct fixture *start(const char *const *extra, unsigned nports)
 	unsigned base = 21000 + (unsigned)(getpid() % 200) * 40;
 	const char *argv[32] = {"icepathd",   "--interface", "lo=127.0.0.1", "--xdp",
 				"off",	      "--port-min",  pmin,	     "--port-max",
-				pmax,	      "--inactivity-timeout", "0", "--state-file",
+				pmax,	      "--inactivity-timeout", "0", "--listen-ng", "127.0.0.1:0", "--state-file",
 				state_file};
-	int argc = 13;
+	int argc = 15;
 
 	assert_non_null(f);
 	if (nports > 40)

@@ -67,7 +67,7 @@ static void start(struct fixture *f)
 	char pmin[8], pmax[8], err[256];
 	char *argv[] = {"icepathd",   "--interface", "lo=127.0.0.1", "--xdp",	"off",
 			"--port-min", pmin,	     "--port-max",   pmax,	"--inactivity-timeout",
-			"0",	      "--state-file", f->state};
+			"0",	      "--listen-ng", "127.0.0.1:0", "--state-file", f->state};
 
 	snprintf(pmin, sizeof(pmin), "%u", f->base);
 	snprintf(pmax, sizeof(pmax), "%u", f->base + 39);
