@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "icepath/fp_abi.h"
 #include "icepath/netaddr.h"
 
 #define FASTPATH_PIN_PATH_DEFAULT "/sys/fs/bpf/icepath"
@@ -69,10 +70,10 @@ void fastpath_close(struct fastpath *fp);
  * remove the pins: the fast path is gone. 0 when there was nothing. */
 int fastpath_destroy(const char *pin_path);
 
-/* Flow flags. */
-#define FASTPATH_FLOW_FORWARD (1u << 0) /* consent held (RFC 7675): forward; off: drop */
-#define FASTPATH_FLOW_RTP     (1u << 1) /* forward RTP packets of this flow */
-#define FASTPATH_FLOW_RTCP    (1u << 2) /* forward RTCP packets of this flow */
+/* Flow flags: the map's own bits (fp_abi.h), defined once. */
+#define FASTPATH_FLOW_FORWARD FP_FLOW_FORWARD /* consent held (RFC 7675): forward; off: drop */
+#define FASTPATH_FLOW_RTP     FP_FLOW_RTP     /* forward RTP packets of this flow */
+#define FASTPATH_FLOW_RTCP    FP_FLOW_RTCP    /* forward RTCP packets of this flow */
 
 struct fastpath_flow {
 	/* key: where the packet arrives. remote is the TURN server's address

@@ -29,7 +29,7 @@
 /* RFC 8656 §12.4: ChannelData header, channel number + length. */
 #define FP_CHANNEL_HDR_LEN 4
 
-/* fp_flow_val.flags (same bits as FASTPATH_FLOW_* in fastpath.h) */
+/* fp_flow_val.flags (fastpath.h's FASTPATH_FLOW_* are these) */
 #define FP_FLOW_FORWARD (1u << 0) /* consent held: forward; clear: XDP_DROP */
 #define FP_FLOW_RTP	(1u << 1)
 #define FP_FLOW_RTCP	(1u << 2)

@@ -30,18 +30,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/uio.h>
-
 #include "icepath/ice_candidate.h"
+#include "icepath/ice_transmit.h" /* struct ice_transmit, ICE_LOG_*, ICE_STUN_RTO_MS/RC/RM */
 #include "icepath/netaddr.h"
 
 /* ---- protocol defaults (each overridable in struct ice_config) ----------- */
 #define ICE_TA_MS 50 /* pacing of checks, RFC 8445 §14.2 */
 /* RFC 8445 §14.3: check RTO = MAX(500 ms, Ta * (Num-Waiting + Num-In-Progress)) */
 #define ICE_RTO_MIN_MS		500
-#define ICE_STUN_RTO_MS		500 /* initial RTO for STUN/TURN server transactions, RFC 8489 §6.2.1 */
-#define ICE_STUN_RC		7     /* Rc: requests sent per transaction, RFC 8489 §6.2.1 */
-#define ICE_STUN_RM		16    /* Rm: last wait = Rm * RTO, RFC 8489 §6.2.1 */
 #define ICE_CONSENT_INTERVAL_MS 5000  /* RFC 7675 §5.1, randomised to 0.8..1.2 */
 #define ICE_CONSENT_TIMEOUT_MS	30000 /* RFC 7675 §5.1 */
 #define ICE_KEEPALIVE_MS	15000 /* Binding indication when idle, RFC 8445 §11 (Tr >= 15 s) */
@@ -67,16 +63,8 @@
 #define ICE_MAX_SERVERS		  4    /* STUN servers, and TURN servers */
 #define ICE_UFRAG_MAX		  257  /* RFC 8839 §5.4: 4..256 ice-chars, + NUL */
 #define ICE_PWD_MAX		  257  /* RFC 8839 §5.4: 22..256 ice-chars, + NUL */
-#define ICE_TX_HEAD_MAX		  1500 /* a STUN message the agent builds, or TURN framing */
 
 /* ---- configuration ------------------------------------------------------------ */
-
-enum ice_log_level {
-	ICE_LOG_ERROR,
-	ICE_LOG_WARN,
-	ICE_LOG_INFO,
-	ICE_LOG_DEBUG,
-};
 
 /*
  * Zero-initialise, then set what you need: every 0 means "the default above"
@@ -110,6 +98,9 @@ struct ice_config {
 	 */
 	bool relay_only;
 	const char *software; /* SOFTWARE attribute, copied; NULL: none */
+	/* RFC 8445 §7.3.1.1 tie-breaker; 0: a random one (what a new agent
+	 * wants; ice_agent_resume() passes the recovered leg's own). */
+	uint64_t tiebreaker;
 	/* Cryptographic randomness (ufrag/pwd, tie-breaker, transaction ids).
 	 * NULL: a PRNG seeded with `seed` (tests; not for production). */
 	void (*random)(void *buf, size_t len, void *ctx);
@@ -161,31 +152,6 @@ const char *ice_consent_state_str(enum ice_consent_state s);
 const char *ice_gathering_state_str(enum ice_gathering_state s);
 
 /* ---- I/O records ----------------------------------------------------------------- */
-
-/*
- * A datagram to send from the socket bound to `local` (a host base) to
- * `remote`. The bytes are head[0..head_len) then payload[0..payload_len)
- * then pad_len zero bytes: ice_transmit_iov() gives the iovec for sendmsg(),
- * ice_transmit_flatten() a contiguous copy. Datagrams the agent builds
- * itself (checks, TURN control) sit entirely in head; ice_agent_send() puts
- * TURN framing in head and points payload at the caller's bytes, so media is
- * never copied.
- */
-struct ice_transmit {
-	struct netaddr local;
-	struct netaddr remote;
-	size_t head_len;
-	const uint8_t *payload; /* NULL when payload_len == 0 */
-	size_t payload_len;
-	size_t pad_len; /* <= 3 */
-	uint8_t head[ICE_TX_HEAD_MAX];
-};
-
-/* Fills iov[0..3) and returns how many entries are used (1..3). */
-int ice_transmit_iov(const struct ice_transmit *tx, struct iovec iov[3]);
-/* Total length, or -ENOSPC if cap is too small. */
-int ice_transmit_flatten(const struct ice_transmit *tx, uint8_t *buf, size_t cap);
-size_t ice_transmit_len(const struct ice_transmit *tx);
 
 enum ice_recv_verdict {
 	ICE_RECV_HANDLED = 0, /* STUN for the agent (checks, responses, TURN control) */
@@ -391,6 +357,37 @@ bool ice_agent_consent(const struct ice_agent *a, unsigned stream, unsigned comp
 enum ice_consent_state ice_agent_consent_state(const struct ice_agent *a, unsigned stream,
 					       unsigned component);
 void ice_agent_get_stats(const struct ice_agent *a, struct ice_agent_stats *out);
+
+/*
+ * A session recovered after a restart of its owner (e.g. a daemon reading
+ * its state file): what the previous agent had agreed with the peer, per
+ * stream. Host bases only (no TURN); every component has its selected pair.
+ */
+struct ice_resume_stream {
+	unsigned ncomponents; /* 1 (rtcp-mux) or 2..ICE_MAX_COMPONENTS */
+	const char *local_ufrag, *local_pwd;   /* ours, as the peer knows them */
+	const char *remote_ufrag, *remote_pwd; /* the peer's */
+	struct {
+		struct netaddr base;   /* host base of the selected pair (a bound socket) */
+		struct netaddr remote; /* the peer's address on it */
+	} pair[ICE_MAX_COMPONENTS];    /* pair[0] is component 1 */
+};
+
+/*
+ * Create an agent for a recovered session: cfg as for ice_agent_new (its
+ * `controlling` and `tiebreaker` the role and tie-breaker the session had),
+ * streams 0..nstreams-1 from rs, each selected pair in place with consent
+ * GRANTED from now_ms, the agent COMPLETED. It then runs the ordinary
+ * consent checks (RFC 7675: every consent_interval_ms +-20 %, lost
+ * consent_timeout_ms after the latest answered request), answers the
+ * peer's checks with the local credentials, and takes part in an ICE
+ * restart like any agent: a recovered session keeps and loses consent
+ * exactly as a live one. The queue holds what a live agent would have
+ * said: SELECTED_PAIR per component, then STATE (COMPLETED).
+ * -EINVAL on bad credentials, addresses or counts; *a is NULL on error.
+ */
+int ice_agent_resume(struct ice_agent **a, const struct ice_config *cfg,
+		     const struct ice_resume_stream *rs, unsigned nstreams, uint64_t now_ms);
 
 /*
  * Shutdown: queue a Refresh with LIFETIME 0 for every TURN allocation

@@ -358,19 +358,26 @@ int ng_split_cookie(const uint8_t *dgram, size_t len, struct ng_str *cookie, str
 /* ---- server: parse, cache, dispatch, encode ----------------------------- */
 
 /*
- * What the daemon implements. Each handler gets the parsed request and a
- * reply preset to result "ok"; it returns 0, or a negative errno after
+ * What the daemon implements. Each handler gets the time ng_handle() was
+ * given (now_ms: handlers read no clock), the parsed request and a reply
+ * preset to result "ok"; it returns 0, or a negative errno after
  * ng_reply_error() (a negative return without an error_reason becomes
  * "<command> failed: <strerror>"). A NULL handler answers "command not
  * supported". ping is answered by ng_handle() itself.
  */
 struct ng_ops {
-	int (*offer)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
-	int (*answer)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
-	int (*delete_call)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
-	int (*query)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
-	int (*list)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
-	int (*statistics)(void *ctx, const struct ng_request *req, struct ng_reply *rep);
+	int (*offer)(void *ctx, uint64_t now_ms, const struct ng_request *req,
+		       struct ng_reply *rep);
+	int (*answer)(void *ctx, uint64_t now_ms, const struct ng_request *req,
+		        struct ng_reply *rep);
+	int (*delete_call)(void *ctx, uint64_t now_ms, const struct ng_request *req,
+		             struct ng_reply *rep);
+	int (*query)(void *ctx, uint64_t now_ms, const struct ng_request *req,
+		       struct ng_reply *rep);
+	int (*list)(void *ctx, uint64_t now_ms, const struct ng_request *req,
+		      struct ng_reply *rep);
+	int (*statistics)(void *ctx, uint64_t now_ms, const struct ng_request *req,
+		            struct ng_reply *rep);
 };
 
 /*

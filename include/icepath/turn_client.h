@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "icepath/channel_data.h" /* TURN_CHANNEL_MIN/MAX */
-#include "icepath/ice.h"
+#include "icepath/ice_transmit.h" /* struct ice_transmit, ICE_LOG_*, ICE_STUN_* */
 #include "icepath/netaddr.h"
 
 #define TURN_LIFETIME_S		   600 /* default allocation lifetime, RFC 8656 §3.2 */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "icepath/compiler.h"
 #include "icepath/ice.h"
 #include "icepath/stun.h"
 #include "simnet.h"
@@ -772,6 +773,63 @@ static void restart(void **state)
 	sim_free(&s);
 }
 
+/*
+ * Issue 11: whenever a NAT drops the first check, the pair must complete
+ * after a few round trips plus pacing, not after a second (a 1 s
+ * nomination wait behind a higher-priority private pair that can never
+ * answer, and a TURN Allocate that only left at its first retransmission).
+ * Time from gathering start to a selected pair on both sides, both roles,
+ * at 20 ms RTT and Ta 50 ms.
+ */
+static void nat_connect_time(void **state)
+{
+	static const struct {
+		const char *name;
+		int kind;
+		uint64_t limit_ms;
+	} rows[] = {
+		{"public <-> port-restricted", 0, 300},
+		{"port-restricted <-> port-restricted", 1, 300},
+		{"same NAT", 2, 150},
+		{"port-restricted <-> symmetric (relay)", 3, 600},
+	};
+
+	for (unsigned k = 0; k < ARRAY_SIZE(rows); k++)
+		for (int ctl = 0; ctl < 2; ctl++) {
+			struct sim s;
+			struct scen sc = {NATTED_PAIR, .ctl_l = ctl, .ctl_r = !ctl, .stun = true};
+			uint64_t t0;
+
+			sim_init(&s, 120 + k);
+			if (rows[k].kind == 0) {
+				sc.nat_r = -1;
+				sc.ip_r = "203.0.113.20";
+			} else if (rows[k].kind == 2) {
+				sc.nat_r = 0;
+				sc.ip_r = "10.0.1.3";
+			}
+			sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+			if (rows[k].kind == 1 || rows[k].kind == 3)
+				sim_add_nat(&s, "203.0.113.102", "10.0.2.0", 24,
+					    rows[k].kind == 3 ? SIM_MAP_APD : SIM_MAP_EI,
+					    SIM_FILTER_APD);
+			if (rows[k].kind == 3) {
+				sc.turn = true;
+				sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+			}
+			sim_enable_stun(&s, "198.51.100.1", 3478);
+			t0 = s.now;
+			scen_setup(&s, &sc);
+			assert_true(sim_run_until(&s, s.now + T_LIMIT, all_selected, &sc));
+			print_message("%s, %s: %llu ms\n", rows[k].name,
+				      ctl ? "L controlling" : "R controlling",
+				      (unsigned long long)(s.now - t0));
+			assert_true(s.now - t0 <= rows[k].limit_ms);
+			assert_agree(&s, 0, 1);
+			sim_free(&s);
+		}
+}
+
 /* ---- consent ---------------------------------------------------------------------------- */
 
 static void consent_loss(void **state)
@@ -820,6 +878,147 @@ static void consent_loss(void **state)
 	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), 0);
 	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_COMPLETED);
 	sim_free(&s);
+}
+
+/*
+ * A session recovered after its owner restarted (ice_agent_resume): the
+ * saved credentials, role and selected pair, behind a NAT as a relay's
+ * legs often are. The resumed agent is COMPLETED with consent GRANTED at
+ * once, keeps it for a minute with a peer that answers (and answers the
+ * peer's own consent checks), and loses it inside the RFC 7675 window
+ * once the peer goes silent, like a live agent.
+ */
+static void resume_keeps_and_loses_consent(void **state)
+{
+	struct sim s;
+	struct scen sc = {.nat_l = 0, .nat_r = -1, .ctl_l = true, .stun = true,
+			  .ip_l = "10.0.1.2", .ip_r = "203.0.113.20"};
+	struct ice_config cfg = cfg_of(true, false, 99);
+	struct ice_resume_stream rs = {.ncomponents = 1};
+	char lu[ICE_UFRAG_MAX], lp[ICE_PWD_MAX], ru[ICE_UFRAG_MAX], rp[ICE_PWD_MAX];
+	struct ice_pair_info sel, now_sel;
+	struct ice_agent_stats st0, st1;
+	struct ice_transmit tx;
+	static const uint8_t rtp[12] = {0x80};
+	const char *u, *p;
+	struct ice_agent *a;
+	uint64_t t0, silent_at, lost;
+
+	sim_init(&s, 71);
+	sim_add_nat(&s, "203.0.113.101", "10.0.1.0", 24, SIM_MAP_EI, SIM_FILTER_APD);
+	sim_enable_stun(&s, "198.51.100.1", 3478);
+	scen_connect(&s, &sc);
+	sim_run_until(&s, s.now + 2000, NULL, NULL);
+	/* What the owner saved. */
+	assert_int_equal(ice_agent_selected_pair(s.eps[0].a, 0, 1, &sel), 0);
+	ice_agent_local_credentials(s.eps[0].a, 0, &u, &p);
+	snprintf(lu, sizeof(lu), "%s", u);
+	snprintf(lp, sizeof(lp), "%s", p);
+	ice_agent_local_credentials(s.eps[1].a, 0, &u, &p);
+	snprintf(ru, sizeof(ru), "%s", u);
+	snprintf(rp, sizeof(rp), "%s", p);
+	rs.local_ufrag = lu;
+	rs.local_pwd = lp;
+	rs.remote_ufrag = ru;
+	rs.remote_pwd = rp;
+	rs.pair[0].base = sel.base;
+	rs.pair[0].remote = sel.remote.addr;
+	cfg.tiebreaker = 0x1234567890abcdefull;
+	/* The restart: the old agent is gone, a resumed one takes its sockets. */
+	ice_agent_free(s.eps[0].a);
+	s.eps[0].a = NULL;
+	s.eps[0].selected_events[0][1] = 0;
+	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 1, s.now), 0);
+	s.eps[0].a = a;
+	assert_int_equal(ice_agent_state(a), ICE_AGENT_STATE_COMPLETED);
+	assert_int_equal(ice_agent_consent_state(a, 0, 1), ICE_CONSENT_STATE_GRANTED);
+	assert_true(ice_agent_controlling(a));
+	assert_int_equal(ice_agent_selected_pair(a, 0, 1, &now_sel), 0);
+	assert_true(netaddr_equal(&now_sel.base, &sel.base));
+	assert_true(netaddr_equal(&now_sel.remote.addr, &sel.remote.addr));
+	assert_int_equal(ice_agent_send(a, 0, 1, rtp, sizeof(rtp), &tx), 0);
+	assert_true(netaddr_equal(&tx.remote, &sel.remote.addr));
+	sim_ep_drain(&s, &s.eps[0]);
+	assert_int_equal(s.eps[0].selected_events[0][1], 1);
+	assert_int_equal(s.eps[0].state, ICE_AGENT_STATE_COMPLETED);
+	/* A minute with a peer that answers: consent holds on both sides. */
+	t0 = s.now;
+	ice_agent_get_stats(s.eps[1].a, &st1);
+	sim_run_until(&s, s.now + 60000, NULL, NULL);
+	ice_agent_get_stats(a, &st0);
+	assert_int_equal(s.eps[0].consent_lost + s.eps[1].consent_lost, 0);
+	assert_true(ice_agent_consent(a, 0, 1));
+	assert_true(ice_agent_consent(s.eps[1].a, 0, 1));
+	/* 60 s at 5 s +-20 %: 10 to 15 requests, each with its own id. */
+	assert_true(st0.consent_requests_sent >= 10 && st0.consent_requests_sent <= 15);
+	assert_int_equal(st0.checks_sent, 0); /* consent requests only, no new checks */
+	assert_int_equal(st0.rx_dropped_unknown, 0);
+	assert_true(st0.responses_sent >= 10); /* the peer's consent checks answered */
+	assert_int_equal(st0.rx_dropped_unauth, 0);
+	assert_int_equal(ice_agent_state(a), ICE_AGENT_STATE_COMPLETED);
+	(void)t0;
+	(void)st1;
+	/* The peer goes silent: lost within 30 s of the last answered request. */
+	silent_at = s.now;
+	s.eps[1].silent = true;
+	sim_run_until(&s, s.now + 40000, NULL, NULL);
+	assert_int_equal(s.eps[0].consent_lost, 1);
+	lost = s.eps[0].consent_lost_at[0][1];
+	assert_true(lost >= silent_at + 30000 - 6000 - 2 * s.latency_ms);
+	assert_true(lost <= silent_at + 30000 + 2 * s.latency_ms);
+	assert_false(ice_agent_consent(a, 0, 1));
+	assert_int_equal(ice_agent_send(a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
+	assert_int_equal(ice_agent_state(a), ICE_AGENT_STATE_DISCONNECTED);
+	sim_free(&s);
+}
+
+/* What ice_agent_resume refuses. */
+static void resume_errors(void **state)
+{
+	struct ice_config cfg = cfg_of(false, false, 5);
+	struct ice_resume_stream rs = {.ncomponents = 2,
+				       .local_ufrag = "abcd",
+				       .local_pwd = "0123456789012345678901",
+				       .remote_ufrag = "wxyz",
+				       .remote_pwd = "abcdefghijabcdefghijab"};
+	struct ice_agent *a = (struct ice_agent *)&cfg;
+
+	rs.pair[0].base = sim_addr("203.0.113.10", 5000);
+	rs.pair[0].remote = sim_addr("203.0.113.20", 6000);
+	rs.pair[1].base = sim_addr("203.0.113.10", 5001);
+	rs.pair[1].remote = sim_addr("203.0.113.20", 6001);
+	assert_int_equal(ice_agent_resume(NULL, &cfg, &rs, 1, 0), -EINVAL);
+	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 0, 0), -EINVAL);
+	assert_null(a);
+	rs.remote_pwd = "";
+	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 1, 0), -EINVAL);
+	rs.remote_pwd = "abcdefghijabcdefghijab";
+	rs.pair[1].remote = sim_addr("::1", 6001); /* family of the base differs */
+	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 1, 0), -EINVAL);
+	assert_null(a);
+	rs.pair[1].remote = sim_addr("203.0.113.20", 6001);
+	cfg.lite = true;
+	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 1, 0), -EINVAL);
+	cfg.lite = false;
+	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 1, 1000), 0);
+	assert_false(ice_agent_controlling(a));
+	assert_int_equal(ice_agent_state(a), ICE_AGENT_STATE_COMPLETED);
+	assert_true(ice_agent_consent(a, 0, 1) && ice_agent_consent(a, 0, 2));
+	{
+		struct ice_event ev;
+		unsigned sel = 0, failed = 0;
+
+		while (ice_agent_poll_event(a, &ev)) {
+			sel += ev.type == ICE_EVENT_SELECTED_PAIR;
+			failed += ev.type == ICE_EVENT_FAILED;
+		}
+		assert_int_equal(sel, 2);
+		assert_int_equal(failed, 0);
+	}
+	/* The first consent check at 0.8..1.2 of the interval. */
+	assert_true(ice_agent_next_deadline(a) >= 1000 + 4000);
+	assert_true(ice_agent_next_deadline(a) <= 1000 + 6000);
+	ice_agent_free(a);
 }
 
 /* ---- loss and duplication ------------------------------------------------------------------ */
@@ -1829,6 +2028,9 @@ int main(void)
 		cmocka_unit_test_teardown(nomination_prunes_component, no_errors_logged),
 		cmocka_unit_test_teardown(failed_list_revived_by_peer, no_errors_logged),
 		cmocka_unit_test_teardown(no_past_deadline_after_failure, no_errors_logged),
+		cmocka_unit_test_teardown(resume_keeps_and_loses_consent, no_errors_logged),
+		cmocka_unit_test_teardown(resume_errors, no_errors_logged),
+		cmocka_unit_test_teardown(nat_connect_time, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,7 +38,7 @@ static void stub_call(struct ng_stub *st, struct ng_reply *rep, uint64_t now_ms)
 	ng_request_init(&req, NG_CMD_QUERY);
 	strcpy(req.call_id, "call-A");
 	st->now_ms = now_ms;
-	assert_int_equal(ng_stub_query(st, &req, rep), 0);
+	assert_int_equal(ng_stub_query(st, now_ms, &req, rep), 0);
 }
 
 static struct ng_stub *new_stub(void)
@@ -55,9 +55,9 @@ static struct ng_stub *new_stub(void)
 	strcpy(req.from_tag, "alice");
 	rep.sdp = sdp;
 	rep.sdp_cap = sizeof(sdp);
-	assert_int_equal(ng_stub_offer(&st, &req, &rep), 0);
+	assert_int_equal(ng_stub_offer(&st, 0, &req, &rep), 0);
 	strcpy(req.to_tag, "bob");
-	assert_int_equal(ng_stub_answer(&st, &req, &rep), 0);
+	assert_int_equal(ng_stub_answer(&st, 0, &req, &rep), 0);
 	return &st;
 }
 

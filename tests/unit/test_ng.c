@@ -653,12 +653,14 @@ static void long_values_refused(void **state)
 	assert_string_equal(rep.error_reason, "call-id contains a NUL byte");
 }
 
-static int failing_offer(void *ctx, const struct ng_request *r, struct ng_reply *p)
+static int failing_offer(void *ctx, uint64_t now_ms, const struct ng_request *r,
+			 struct ng_reply *p)
 {
 	return -ENOMEM;
 }
 
-static int duplicate_tags(void *ctx, const struct ng_request *r, struct ng_reply *p)
+static int duplicate_tags(void *ctx, uint64_t now_ms, const struct ng_request *r,
+			  struct ng_reply *p)
 {
 	p->has_call = true;
 	p->call.n_legs = 2;

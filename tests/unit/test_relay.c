@@ -171,15 +171,15 @@ static int ng(struct fixture *f, enum ng_command cmd, const char *call, const ch
 	f->rep.sdp_cap = sizeof(f->sdp_out);
 	switch (cmd) {
 	case NG_CMD_OFFER:
-		return ops->offer(&f->r, &req, &f->rep);
+		return ops->offer(&f->r, f->r.now_ms, &req, &f->rep);
 	case NG_CMD_ANSWER:
-		return ops->answer(&f->r, &req, &f->rep);
+		return ops->answer(&f->r, f->r.now_ms, &req, &f->rep);
 	case NG_CMD_DELETE:
-		return ops->delete_call(&f->r, &req, &f->rep);
+		return ops->delete_call(&f->r, f->r.now_ms, &req, &f->rep);
 	case NG_CMD_QUERY:
-		return ops->query(&f->r, &req, &f->rep);
+		return ops->query(&f->r, f->r.now_ms, &req, &f->rep);
 	default:
-		return ops->statistics(&f->r, &req, &f->rep);
+		return ops->statistics(&f->r, f->r.now_ms, &req, &f->rep);
 	}
 }
 
@@ -969,7 +969,7 @@ static int media_lands(struct fixture *f, struct icepeer *p, uint16_t rb)
  * higher-priority pair (RFC 8445 §8.1.1 lets the controlled side switch),
  * then restarts ICE (re-INVITE with a new ufrag) and nominates a pair of
  * the new generation, of lower priority. Each time the userspace forwarding
- * target (here, --xdp off; with XDP the flow, replaced by relay_sync_flows)
+ * target (here, --xdp off; with XDP the flow, replaced by relay_flows_sync)
  * follows the newly selected pair.
  */
 static void ice_pair_change(void **state)
@@ -1078,6 +1078,38 @@ static void ice_flags(void **state)
 	assert_false(call_find(&f->r.calls, "lite-1")->legs[0].ice_lite);
 }
 
+/* A test clock: the relay's timers fire when the test says it is time. */
+static uint64_t vclock(void *ctx)
+{
+	return *(uint64_t *)ctx;
+}
+
+/*
+ * Time comes in from the loop: on a virtual clock a 30 s delete-delay
+ * passes in no time, and nothing fires before it is due.
+ */
+static void virtual_clock(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t now = 5000000;
+	uint16_t ra, rb;
+
+	relay_shutdown(&f->r);
+	assert_int_equal(relay_init_clock(&f->r, &f->o, vclock, &now), 0);
+	assert_int_equal(f->r.now_ms, now);
+	phones(f, "vc-1", &ra, &rb);
+	next_delete_delay = 30;
+	assert_int_equal(ng(f, NG_CMD_DELETE, "vc-1", "ta", "tb", NULL), 0);
+	assert_int_equal(call_find(&f->r.calls, "vc-1")->delete_at_ms, now + 30000);
+	now += 29999;
+	relay_poll(&f->r, 0);
+	assert_non_null(call_find(&f->r.calls, "vc-1"));
+	now += 1;
+	relay_poll(&f->r, 0);
+	assert_null(call_find(&f->r.calls, "vc-1"));
+	assert_int_equal(f->r.ports.nused, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1097,6 +1129,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(virtual_clock, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,13 +97,13 @@ static int ng(struct fixture *f, enum ng_command cmd, const char *call, const ch
 	f->rep.sdp_cap = sizeof(f->sdp_out);
 	switch (cmd) {
 	case NG_CMD_OFFER:
-		return relay_ng_ops.offer(&f->r, &req, &f->rep);
+		return relay_ng_ops.offer(&f->r, f->r.now_ms, &req, &f->rep);
 	case NG_CMD_ANSWER:
-		return relay_ng_ops.answer(&f->r, &req, &f->rep);
+		return relay_ng_ops.answer(&f->r, f->r.now_ms, &req, &f->rep);
 	case NG_CMD_DELETE:
-		return relay_ng_ops.delete_call(&f->r, &req, &f->rep);
+		return relay_ng_ops.delete_call(&f->r, f->r.now_ms, &req, &f->rep);
 	default:
-		return relay_ng_ops.query(&f->r, &req, &f->rep);
+		return relay_ng_ops.query(&f->r, f->r.now_ms, &req, &f->rep);
 	}
 }
 

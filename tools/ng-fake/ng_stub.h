@@ -70,7 +70,8 @@ static int ng_stub_sdp(const struct ng_request *req, struct ng_reply *rep, uint1
 	return 0;
 }
 
-static int ng_stub_offer(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_stub_offer(void *ctx, uint64_t now_ms, const struct ng_request *req,
+			 struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
 	struct ng_stub_call *c = ng_stub_enter(st, req);
@@ -92,7 +93,8 @@ static int ng_stub_offer(void *ctx, const struct ng_request *req, struct ng_repl
 	return ng_stub_sdp(req, rep, c->port);
 }
 
-static int ng_stub_answer(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_stub_answer(void *ctx, uint64_t now_ms, const struct ng_request *req,
+			  struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
 	struct ng_stub_call *c = ng_stub_enter(st, req);
@@ -152,7 +154,8 @@ static void ng_stub_info(const struct ng_stub *st, const struct ng_stub_call *c,
 			    (uint16_t)(c->port + 1000));
 }
 
-static int ng_stub_delete(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_stub_delete(void *ctx, uint64_t now_ms, const struct ng_request *req,
+			  struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
 	struct ng_stub_call *c = ng_stub_enter(st, req);
@@ -172,7 +175,8 @@ static int ng_stub_delete(void *ctx, const struct ng_request *req, struct ng_rep
 	return 0;
 }
 
-static int ng_stub_query(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_stub_query(void *ctx, uint64_t now_ms, const struct ng_request *req,
+			 struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
 	struct ng_stub_call *c = ng_stub_enter(st, req);
@@ -183,7 +187,8 @@ static int ng_stub_query(void *ctx, const struct ng_request *req, struct ng_repl
 	return 0;
 }
 
-static int ng_stub_list(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_stub_list(void *ctx, uint64_t now_ms, const struct ng_request *req,
+			struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
 
@@ -194,7 +199,8 @@ static int ng_stub_list(void *ctx, const struct ng_request *req, struct ng_reply
 	return 0;
 }
 
-static int ng_stub_statistics(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_stub_statistics(void *ctx, uint64_t now_ms, const struct ng_request *req,
+			      struct ng_reply *rep)
 {
 	struct ng_stub *st = ctx;
 	struct ng_reply q;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "icepath/compiler.h"
 #include "daemon_log.h"
 
 static const char *const leg_state_names[CALL_LEG_STATE_MAX] = {
@@ -24,16 +25,16 @@ const char *call_leg_state_str(enum call_leg_state s)
 	return "invalid";
 }
 
+static const char *const latch_mode_names[] = {
+	[CALL_LATCH_DEFAULT] = "latch-once",
+	[CALL_LATCH_STRICT] = "strict-source",
+	[CALL_LATCH_HANDOVER] = "media-handover",
+};
+
 const char *call_latch_mode_str(enum call_latch_mode m)
 {
-	switch (m) {
-	case CALL_LATCH_DEFAULT:
-		return "latch-once";
-	case CALL_LATCH_STRICT:
-		return "strict-source";
-	case CALL_LATCH_HANDOVER:
-		return "media-handover";
-	}
+	if ((unsigned)m < ARRAY_SIZE(latch_mode_names))
+		return latch_mode_names[m];
 	return "invalid";
 }
 

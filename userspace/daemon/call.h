@@ -187,6 +187,10 @@ struct call {
 	enum call_latch_mode latch; /* set by every offer/answer's flags */
 	struct call *hnext;	  /* hash chain */
 	struct call *next, *prev; /* list of all calls, creation order */
+	/* marked by the relay's relay_call_changed(): flows and state to sync
+	 * at the end of the loop's turn (changed_next: the turn's list) */
+	bool changed;
+	struct call *changed_next;
 };
 
 typedef void (*call_leg_event_fn)(void *ctx, struct call_leg *leg, enum call_leg_state from,

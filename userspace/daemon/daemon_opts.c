@@ -153,16 +153,16 @@ const char *daemon_opts_usage(void)
 	return usage_text;
 }
 
+static const char *const xdp_mode_names[] = {
+	[DAEMON_XDP_NATIVE] = "native",
+	[DAEMON_XDP_GENERIC] = "generic",
+	[DAEMON_XDP_OFF] = "off",
+};
+
 const char *daemon_xdp_mode_str(enum daemon_xdp_mode m)
 {
-	switch (m) {
-	case DAEMON_XDP_NATIVE:
-		return "native";
-	case DAEMON_XDP_GENERIC:
-		return "generic";
-	case DAEMON_XDP_OFF:
-		return "off";
-	}
+	if ((unsigned)m < ARRAY_SIZE(xdp_mode_names))
+		return xdp_mode_names[m];
 	return "?";
 }
 

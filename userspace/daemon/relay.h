@@ -1,30 +1,44 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * relay: icepathd's runtime. One epoll loop owns every descriptor: the NG
  * control socket, a signalfd, a timerfd armed to the earliest deadline of a
  * min-heap (ICE agents' next tick, plain-RTP inactivity checks, the state
  * file flush), and the media sockets of every call leg.
  *
- * The userspace datapath (relay.c) forwards what the XDP fast path passes
- * up, with the same semantics: RFC 7983 demux, STUN to the leg's ICE agent,
- * RTP/RTCP/DTLS to the other leg's selected remote (through TURN framing when
- * the pair is relayed), nothing toward a leg that lost consent (RFC 7675).
- * Whenever a call's paths change, relay_sync_flows() brings the fast path's
- * flow table in line.
+ * The userspace datapath (relay_media.c) forwards what the XDP fast path
+ * passes up, with the same semantics: RFC 7983 demux, STUN to the leg's ICE
+ * agent, RTP/RTCP/DTLS to the other leg's selected remote (through TURN
+ * framing when the pair is relayed), nothing toward a leg that lost consent
+ * (RFC 7675). Whatever changes a call's paths marks the call changed
+ * (relay_call_changed()); at the end of each turn the loop brings the fast
+ * path's flow table (relay_flows.c) and the state file in line, once.
  *
- * relay_ng.c implements the NG operations (offer/answer/delete/query/list/
- * statistics) on top; relay_state.c keeps the state file a restarted daemon
- * recovers its calls from.
+ * Time comes in from the loop: relay_loop.c reads the clock once per turn
+ * and hands now_ms down; nothing else in the daemon reads it, so tests can
+ * drive the relay on a virtual clock (relay_init_clock()).
+ *
+ * Files (helpers in the lowest, no circle between them; this header is
+ * their one private interface):
+ *   relay_sock.c      sockets, port pairs, the send batch, randomness
+ *   relay_flows.c     fast-path flows and counters, fast-path setup
+ *   relay_ice.c       the legs' ICE agents and their events
+ *   relay_media.c     the userspace datapath, latching
+ *   relay_call.c      call deletion, inactivity, "this call changed"
+ *   relay_consent.c   RFC 7675 on legs recovered from the state file
+ *   relay_ng_offer.c  NG offer/answer; relay_ng.c the other NG operations
+ *   relay_state.c     the state file
+ *   relay_loop.c      the loop, its clock, setup and shutdown
  */
 #ifndef ICEPATH_RELAY_H
 #define ICEPATH_RELAY_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "call.h"
 #include "daemon_opts.h"
 #include "icepath/fastpath.h"
+#include "icepath/ice.h"
 #include "icepath/ng.h"
 #include "timerheap.h"
 
@@ -53,7 +67,19 @@ struct relay_evsrc {
 	int fd;
 };
 
-struct relay_out; /* a queued datagram of the send batch (relay.c) */
+struct sdp;
+
+/* A queued datagram of the send batch (relay_sock.c). */
+struct relay_out {
+	int fd;
+	struct netaddr dst;
+	struct iovec iov[3];
+	int niov;
+	struct ice_transmit tx; /* framing when the datagram goes through an agent */
+};
+
+/* A clock for tests (relay_init_clock()); NULL: CLOCK_MONOTONIC. */
+typedef uint64_t (*relay_clock_fn)(void *ctx);
 
 struct relay {
 	struct daemon_opts opts;
@@ -70,6 +96,14 @@ struct relay {
 	char state_path[DAEMON_PATH_MAX + 32];
 	bool stopping;
 	bool ran; /* relay_run() was entered */
+	/* the loop's clock: read once per turn into now_ms (monotonic ms) and
+	 * unix_offset_ms (wall clock minus now_ms, for "last packet" stamps) */
+	relay_clock_fn clock;
+	void *clock_ctx;
+	uint64_t now_ms;
+	int64_t unix_offset_ms;
+	/* calls marked by relay_call_changed() in this turn (call.changed_next) */
+	struct call *changed;
 	uint64_t started_ms;
 	uint64_t managed_calls;
 	uint64_t next_flow_id;
@@ -86,34 +120,103 @@ struct relay {
 /* Bind the NG socket, open/attach the fast path, recover calls from the
  * state file. 0 or -errno after logging what failed and what to do. */
 int relay_init(struct relay *r, const struct daemon_opts *o);
+/* The same on a clock of the caller's (tests): timers fire when clock says
+ * they are due, at the next relay_poll(). */
+int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_fn clock, void *ctx);
 /* Run until SIGTERM/SIGINT; 0 on a clean stop. */
 int relay_run(struct relay *r);
-/* One round of the loop: wait up to timeout_ms (-1: forever) and handle
- * what is ready. Returns the number of events or -errno (tests drive the
- * relay with it). */
+/* One turn of the loop: wait up to timeout_ms (-1: until a timer is due)
+ * for descriptors, read the clock, handle what is ready and what is due,
+ * then sync the changed calls' flows and state. Returns the number of
+ * events or -errno (tests drive the relay with it). */
 int relay_poll(struct relay *r, int timeout_ms);
 /* Remove flows, release TURN allocations, close everything. */
 void relay_shutdown(struct relay *r);
 
-/* ---- used by relay_ng.c / relay_state.c ------------------------------------ */
+/* ---- relay_sock.c ----------------------------------------------------------- */
 
+/* Cryptographic randomness (getrandom): ICE credentials, tie-breakers,
+ * STUN transaction ids. */
+void relay_random(void *buf, size_t len);
+/* A bound non-blocking UDP socket, or -errno. */
+int relay_bind_udp(const struct netaddr *a);
+int relay_epoll_add(struct relay *r, int fd, void *ptr);
 /* Bind RTP (+ RTCP) sockets for stream s of leg l on its interface. */
 int relay_stream_open(struct relay *r, struct call_leg *l, struct call_stream *s,
 		      const struct daemon_iface *ifc, int want_rtp_port);
-/* Tear a call down: flows, agents (TURN released), sockets, ports. */
-void relay_call_delete(struct relay *r, struct call *c, const char *why);
-/* Make the fast path's flows match the call's paths and consent. */
-void relay_sync_flows(struct relay *r, struct call *c);
+/* Close a stream's sockets and give its port pair back. */
+void relay_stream_close(struct relay *r, struct call_stream *s);
+/* The leg's socket bound to local, or -1. */
+int relay_fd_for_local(struct call_leg *l, const struct netaddr *local);
+/* The send batch: datagrams queued by the datapath, sent by relay_out_flush()
+ * (the loop calls it every turn; a full batch is flushed on its own). */
+void relay_out_plain(struct relay *r, int fd, const struct netaddr *dst, const uint8_t *data,
+		     size_t len);
+void relay_out_tx(struct relay *r, int fd, const struct ice_transmit *tx);
+void relay_out_flush(struct relay *r);
+/* Agent-built datagrams (checks, consent, TURN control): sent at once. */
+void relay_send_tx_now(struct relay *r, struct call_leg *l, const struct ice_transmit *tx);
+
+/* ---- relay_flows.c ---------------------------------------------------------- */
+
+/* Load and attach the fast path per --xdp (nothing with --xdp off). */
+int relay_flows_open(struct relay *r);
+/* Make the fast path's flows match the call's paths and consent (the loop
+ * calls it for changed calls: everyone else calls relay_call_changed()). */
+void relay_flows_sync(struct relay *r, struct call *c);
+/* Remove the flow of stream s's component c, folding its counters. */
+void relay_flow_remove(struct relay *r, struct call_stream *s, unsigned c);
 /* Refresh rx_fast/last_seen of every stream of a call from the flow counters. */
 void relay_refresh_counters(struct relay *r, struct call *c);
+
+/* ---- relay_ice.c ------------------------------------------------------------ */
+
+/* Give leg l an agent over its active streams and gather; 0 or the error
+ * set in rep. */
+int relay_agent_create(struct relay *r, struct call_leg *l, bool controlling, bool lite,
+		       uint64_t now_ms, struct ng_reply *rep);
+/* Drop leg l's agent (plain RTP from now on). */
+void relay_agent_free(struct relay *r, struct call_leg *l);
+/* Hand the peer's ICE description of every stream to leg l's agent. */
+int relay_agent_feed(struct relay *r, struct call_leg *l, const struct sdp *sdp, uint64_t now_ms,
+		     struct ng_reply *rep);
 /* Run the agent's outputs (datagrams, events) and re-arm its timer. */
 void relay_agent_drain(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* The stream of leg l that is the agent's stream ice_stream, or NULL. */
+struct call_stream *relay_stream_by_ice(struct call_leg *l, unsigned ice_stream);
+
+/* ---- relay_media.c ---------------------------------------------------------- */
+
+/* A media socket is readable: receive and handle a few batches. */
+void relay_media_recv(struct relay *r, struct call_sock *cs, uint64_t now_ms);
+
+/* ---- relay_call.c ----------------------------------------------------------- */
+
+/*
+ * The one door for "this call changed" (a path, consent, a latched peer, an
+ * offer or answer): the call is marked, and at the end of the loop's turn
+ * relay_calls_flush() syncs its flows and schedules the state file, once
+ * however many changes the turn brought.
+ */
+void relay_call_changed(struct relay *r, struct call *c);
+/* A leg's streams changed: its state is settled now, its call marked. */
+void relay_leg_changed(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* End of a turn: flows and state of every changed call. */
+void relay_calls_flush(struct relay *r, uint64_t now_ms);
+/* Tear a call down: flows, agents (TURN released), sockets, ports. */
+void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_t now_ms);
 /* (Re)arm the inactivity timer of a leg without ICE. */
 void relay_idle_arm(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* The inactivity timer of leg l fired. */
+void relay_idle_fire(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* The call table's leg state event: re-arm the inactivity timer. */
+void relay_on_leg_state(void *ctx, struct call_leg *l, enum call_leg_state from,
+			enum call_leg_state to, const char *why);
 /* Schedule a state-file write. */
-void relay_state_dirty(struct relay *r);
-/* Unix seconds for a monotonic ms stamp (query's "last packet"). */
-int64_t relay_unix_time(uint64_t mono_ms);
+void relay_state_dirty(struct relay *r, uint64_t now_ms);
+/* Unix seconds for a monotonic ms stamp (query's "last packet"), by the
+ * loop's last clock reading. */
+int64_t relay_unix_time(const struct relay *r, uint64_t mono_ms);
 
 /*
  * relay_consent.c: a leg recovered from the state file has no ICE agent, but
@@ -123,17 +226,14 @@ int64_t relay_unix_time(uint64_t mono_ms);
  * answer for the consent timeout, forwarding toward the peer stops (and the
  * leg's inactivity timeout then ends the call), as on any other ICE leg.
  */
-/* Cryptographic randomness (getrandom): ICE credentials, tie-breakers,
- * STUN transaction ids. */
-void relay_random(void *buf, size_t len);
 /* A recovered ICE leg: its streams' consent starts fresh, checks begin. */
 void relay_consent_start(struct relay *r, struct call_leg *l, uint64_t now_ms);
 /* The leg's timer fired: lose what timed out, send the next checks. */
 void relay_consent_tick(struct relay *r, struct call_leg *l, uint64_t now_ms);
 /* A STUN message on a recovered leg's socket: a check to answer or an
  * answer to one of ours. Anything else is ignored. */
-void relay_consent_input(struct relay *r, struct call_leg *l, struct call_stream *s,
-			 unsigned comp, const struct netaddr *from, const uint8_t *buf, size_t len,
+void relay_consent_input(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
+			 const struct netaddr *from, const uint8_t *buf, size_t len,
 			 uint64_t now_ms);
 /* The leg speaks ICE: an agent, or recovered with the peer's ICE. */
 static inline bool relay_leg_ice(const struct call_leg *l)
@@ -141,13 +241,15 @@ static inline bool relay_leg_ice(const struct call_leg *l)
 	return l->agent || (l->recovered && l->peer_ice);
 }
 
-/* relay_ng.c */
+/* relay_ng.c: the ops table; offer and answer in relay_ng_offer.c */
 extern const struct ng_ops relay_ng_ops;
+int relay_ng_offer(void *ctx, uint64_t now_ms, const struct ng_request *req, struct ng_reply *rep);
+int relay_ng_answer(void *ctx, uint64_t now_ms, const struct ng_request *req, struct ng_reply *rep);
 
 /* relay_state.c: write every call atomically (tmp + rename). */
 int relay_state_save(struct relay *r);
 /* Rebuild calls from the state file; flows of the fast path that no
  * recovered call owns are removed, with a log line each. */
-int relay_state_recover(struct relay *r);
+int relay_state_recover(struct relay *r, uint64_t now_ms);
 
 #endif

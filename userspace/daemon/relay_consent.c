@@ -13,22 +13,6 @@
 
 #define CONSENT_MSG_MAX 700 /* bytes: USERNAME (<= 513) + the fixed attributes */
 
-void relay_random(void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	/* ufrag/pwd/tie-breakers/transaction ids must be unguessable (RFC 8445
-	 * §5.3, RFC 8489 §6): the kernel's CSPRNG, never a seeded PRNG */
-	while (len) {
-		ssize_t n = getrandom(p, len, 0);
-
-		if (n <= 0)
-			continue;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
 static uint32_t interval_ms(const struct relay *r)
 {
 	return r->opts.consent_interval_ms ? r->opts.consent_interval_ms : ICE_CONSENT_INTERVAL_MS;
@@ -111,8 +95,7 @@ static void consent_set(struct relay *r, struct call_leg *l, struct call_stream 
 			 "recovered leg's checks for %u ms): forwarding toward %s stops",
 			 l->call->id, l->tag, s->index, timeout_ms(r),
 			 netaddr_str(&s->remote[CALL_COMP_RTP], a, sizeof(a)));
-	call_leg_settle(&r->calls, l, now);
-	relay_sync_flows(r, l->call);
+	relay_leg_changed(r, l, now);
 }
 
 void relay_consent_start(struct relay *r, struct call_leg *l, uint64_t now_ms)

@@ -1,685 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * relay_ng: the NG operations of icepathd (offer, answer, delete, query,
- * list, statistics) on calls, legs, ICE agents and SDP rewriting.
- *
- * Offer (SIP INVITE): the offerer's SDP describes leg A (from-tag); the
- * relay binds ports for both legs, runs an ICE agent toward A when A's SDP
- * has ICE (the relay is the answerer there: controlled), and returns the
- * offer rewritten for leg B (the relay is B's offerer: controlling), with
- * ICE toward B per the "ICE" key. Answer (200 OK): the answerer's SDP
- * describes B (to-tag); the relay returns it rewritten for A, and both
- * agents start their checks.
+ * relay_ng: the NG operations of icepathd that read or end calls (query,
+ * delete, list, statistics) and the ops table; offer and answer are in
+ * relay_ng_offer.c.
  */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "icepath/monotime.h"
 #include "daemon_log.h"
 #include "icepath/ice.h"
 #include "relay.h"
-#include "relay_limits.h"
-#include "icepath/sdp.h"
-#include "sdp_rewrite.h"
-
-/* RFC 8445 §5.1.2.1: one interface per leg, so the highest local preference */
-#define RELAY_LOCAL_PREF      65535
-#define RELAY_MAX_LOCAL_CANDS 16 /* per stream, in the SDP we write */
-
-static void agent_random(void *buf, size_t len, void *ctx)
-{
-	relay_random(buf, len);
-}
-
-static void agent_log(void *ctx, enum ice_log_level level, const char *msg)
-{
-	const struct call_leg *l = ctx;
-	static const enum daemon_log_level map[] = {
-		[ICE_LOG_ERROR] = DAEMON_LOG_ERROR,
-		[ICE_LOG_WARN] = DAEMON_LOG_WARN,
-		[ICE_LOG_INFO] = DAEMON_LOG_DEBUG, /* per-check chatter */
-		[ICE_LOG_DEBUG] = DAEMON_LOG_DEBUG,
-	};
-
-	daemon_log(map[level], "call %s leg %s: ice: %s", l->call->id, l->tag[0] ? l->tag : "-",
-		   msg);
-}
-
-static const struct daemon_iface *leg_iface(struct relay *r, const struct ng_request *req,
-					    unsigned side, struct ng_reply *rep)
-{
-	const char *name = req->n_direction == 2 ? req->direction[side] : req->interface;
-	const struct daemon_iface *ifc = daemon_opts_iface(&r->opts, name);
-
-	if (!ifc)
-		ng_reply_error(rep, "interface '%s' is not configured (see icepathd --interface)",
-			       name);
-	return ifc;
-}
-
-static void agent_free(struct relay *r, struct call_leg *l)
-{
-	if (!l->agent)
-		return;
-	timerheap_remove(&r->timers, &l->ice_timer);
-	ice_agent_free(l->agent);
-	l->agent = NULL;
-	l->agent_started = false;
-	for (unsigned i = 0; i < l->nstreams; i++) {
-		l->streams[i].ice = false;
-		l->streams[i].ice_stream = -1;
-		l->streams[i].consent = true;
-	}
-}
-
-static int agent_create(struct relay *r, struct call_leg *l, bool controlling, bool lite,
-			struct ng_reply *rep)
-{
-	struct ice_config cfg = {
-		.controlling = controlling,
-		.lite = lite,
-		.software = "icepath",
-		/* the same consent timing as recovered legs (relay_consent.c) */
-		.consent_interval_ms = r->opts.consent_interval_ms,
-		.consent_timeout_ms = r->opts.consent_timeout_ms,
-		.random = agent_random,
-		.log = agent_log,
-		.log_ctx = l,
-	};
-	uint64_t now = monotime_ms();
-	int err, id;
-
-	err = ice_agent_new(&l->agent, &cfg);
-	if (err)
-		return ng_reply_error(rep, "cannot create an ICE agent: %s", strerror(-err));
-	l->ice_timer.owner = l;
-	l->ice_timer.kind = RELAY_TIMER_ICE;
-	l->ice_lite = lite;
-	for (unsigned i = 0; i < l->nstreams; i++) {
-		struct call_stream *s = &l->streams[i];
-		unsigned ncomp = s->offer_mux ? 1 : 2;
-
-		if (!s->active)
-			continue;
-		id = ice_agent_add_stream(l->agent, ncomp);
-		if (id < 0) {
-			err = id;
-			goto fail;
-		}
-		s->ice = true;
-		s->ice_stream = id;
-		s->consent = true;
-		/* an ICE leg's destination is the selected pair, nothing else */
-		s->remote_set[0] = s->remote_set[1] = false;
-		for (unsigned c = 0; c < ncomp; c++) {
-			err = ice_agent_add_host(l->agent, (unsigned)id, c + 1, &s->local[c],
-						 RELAY_LOCAL_PREF);
-			if (err)
-				goto fail;
-		}
-	}
-	if (!lite && netaddr_family(&r->opts.stun))
-		ice_agent_add_stun_server(l->agent, &r->opts.stun);
-	if (!lite && netaddr_family(&r->opts.turn))
-		ice_agent_add_turn_server(l->agent, &r->opts.turn, r->opts.turn_user,
-					  r->opts.turn_pass);
-	err = ice_agent_gather(l->agent, now);
-	if (err)
-		goto fail;
-	relay_agent_drain(r, l, now);
-	return 0;
-fail:
-	agent_free(r, l);
-	return ng_reply_error(rep, "cannot set up ICE on leg %s: %s", l->tag[0] ? l->tag : "-",
-			      strerror(-err));
-}
-
-/* Read one side's SDP into leg l: streams, ports, and where its peer is. */
-static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *sdp,
-			const struct daemon_iface *ifc, bool is_offer, struct ng_reply *rep)
-{
-	struct sdp_ice_desc *d = malloc(sizeof(*d));
-	char why[160];
-	int err = 0;
-
-	if (!d)
-		return ng_reply_error(rep, "out of memory");
-	if (sdp->n_media > CALL_MAX_STREAMS) {
-		err = ng_reply_error(rep, "SDP has %zu media sections; icepath relays at most %d",
-				     sdp->n_media, CALL_MAX_STREAMS);
-		goto out;
-	}
-	l->peer_ice = false;
-	for (size_t i = 0; i < sdp->n_media; i++) {
-		struct call_stream *s = &l->streams[i];
-		const struct sdp_section *sec = sdp_section_const(sdp, (int)i);
-		struct sdp_mline m;
-		bool only_rtp;
-
-		err = sdp_mline_parse(sec->lines[0].value, &m, why, sizeof(why));
-		if (!err)
-			err = sdp_ice_extract(sdp, i, d, why, sizeof(why));
-		if (err) {
-			err = ng_reply_error(rep, "SDP media section %zu: %s", i + 1, why);
-			goto out;
-		}
-		s->index = (unsigned)i;
-		s->active = m.port != 0;
-		snprintf(s->media, sizeof(s->media), "%s", m.media);
-		snprintf(s->proto, sizeof(s->proto), "%s", m.proto);
-		/* A peer that offers ICE candidates for component 1 only has no
-		 * RTCP component to check (libnice's 1-component streams say so
-		 * without a=rtcp-mux): RTCP, if any, shares the RTP transport. */
-		only_rtp = d->ufrag[0] && d->n_cands > 0;
-		for (size_t k = 0; k < d->n_cands; k++)
-			if (d->cands[k].component == 2)
-				only_rtp = false;
-		if (is_offer)
-			s->offer_mux = d->rtcp_mux || only_rtp;
-		s->rtcp_mux = d->rtcp_mux || only_rtp;
-		if (s->active && s->sock[CALL_COMP_RTP].fd < 0) {
-			err = relay_stream_open(r, l, s, ifc, 0);
-			if (err) {
-				err = ng_reply_error(rep, "no free media port on interface %s: %s",
-						     ifc->name, strerror(-err));
-				goto out;
-			}
-		}
-		if (d->ufrag[0] && d->pwd[0])
-			l->peer_ice = true;
-		l->peer_lite = d->lite;
-		/* where a plain-RTP peer is until latching says otherwise
-		 * (0.0.0.0 is RFC 3264's "hold": no destination) */
-		for (unsigned c = 0; c < CALL_NCOMP; c++) {
-			const struct netaddr *a = c ? &d->default_rtcp : &d->default_rtp;
-			bool set = netaddr_family(a) && !netaddr_is_any(a) && netaddr_port(a);
-			bool moved = s->sdp_known[c] &&
-				     (set != s->sdp_set[c] ||
-				      (set && !netaddr_equal(a, &s->sdp_remote[c])));
-
-			s->sdp_known[c] = true;
-			s->sdp_set[c] = set;
-			if (set)
-				s->sdp_remote[c] = *a;
-			if (l->agent && s->ice)
-				continue;
-			/* a re-offer that moves the peer (a transfer keeping
-			 * the tags, a new network): learn it again */
-			if (s->latched[c] && !moved)
-				continue;
-			s->latched[c] = false;
-			s->remote_set[c] = set;
-			if (set)
-				s->remote[c] = *a;
-		}
-	}
-	if (sdp->n_media > l->nstreams)
-		l->nstreams = (unsigned)sdp->n_media;
-out:
-	free(d);
-	return err;
-}
-
-/*
- * RFC 9143 §7: "a=group:BUNDLE tagged-mid mid ...": the members after the
- * first ride on the first one's transport once the answer accepts the group.
- * Marks those streams of both legs (the answer passes through to the
- * offerer unchanged, so both sides bundle alike).
- */
-static void mark_bundle(struct call *c, const struct sdp *sdp)
-{
-	const struct sdp_section *ses = sdp_section_const(sdp, -1);
-	char mids[SDP_MAX_LINE_LEN], *save = NULL, *tok;
-	int i = -1;
-
-	while ((i = sdp_attr_find(ses, "group", (size_t)(i + 1))) >= 0) {
-		const char *v = sdp_attr_value(&ses->lines[i]);
-		bool first = true;
-
-		if (strncmp(v, "BUNDLE ", 7))
-			continue;
-		snprintf(mids, sizeof(mids), "%s", v + 7);
-		for (tok = strtok_r(mids, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-			for (size_t m = 0; m < sdp->n_media && m < CALL_MAX_STREAMS; m++) {
-				const char *mid =
-					sdp_attr_get(sdp_section_const(sdp, (int)m), "mid");
-
-				if (mid && !strcmp(mid, tok)) {
-					c->legs[0].streams[m].bundled = !first;
-					c->legs[1].streams[m].bundled = !first;
-				}
-			}
-			first = false;
-		}
-	}
-}
-
-/* Hand the peer's ICE description of every stream to leg l's agent. */
-static int leg_feed_agent(struct relay *r, struct call_leg *l, const struct sdp *sdp,
-			  struct ng_reply *rep)
-{
-	struct sdp_ice_desc *d = malloc(sizeof(*d));
-	uint64_t now = monotime_ms();
-	char why[160];
-	int err = 0;
-
-	if (!d)
-		return ng_reply_error(rep, "out of memory");
-	ice_agent_set_remote_lite(l->agent, l->peer_lite);
-	for (unsigned i = 0; i < l->nstreams && i < sdp->n_media; i++) {
-		struct call_stream *s = &l->streams[i];
-
-		if (!s->ice || sdp_ice_extract(sdp, i, d, why, sizeof(why)))
-			continue;
-		if (!d->ufrag[0] || !d->pwd[0])
-			continue;
-		if (s->remote_ufrag[0] && strcmp(s->remote_ufrag, d->ufrag)) {
-			/* RFC 8445 §9: the peer restarted ICE; we restart too */
-			log_info("call %s leg %s stream %u: peer restarted ICE", l->call->id,
-				 l->tag, i);
-			ice_agent_set_remote_credentials(l->agent, (unsigned)s->ice_stream,
-							 d->ufrag, d->pwd);
-			ice_agent_restart_stream(l->agent, (unsigned)s->ice_stream, now);
-			call_leg_transition(&r->calls, l, CALL_LEG_STATE_CHECKING, "ICE restart",
-					    now);
-		} else {
-			err = ice_agent_set_remote_credentials(l->agent, (unsigned)s->ice_stream,
-							       d->ufrag, d->pwd);
-			if (err) {
-				err = ng_reply_error(
-					rep, "media section %u: ICE credentials refused: %s", i + 1,
-					strerror(-err));
-				break;
-			}
-		}
-		snprintf(s->remote_ufrag, sizeof(s->remote_ufrag), "%s", d->ufrag);
-		snprintf(s->remote_pwd, sizeof(s->remote_pwd), "%s", d->pwd);
-		for (size_t k = 0; k < d->n_cands; k++)
-			ice_agent_add_remote_candidate(l->agent, (unsigned)s->ice_stream,
-						       &d->cands[k]);
-		if (d->end_of_candidates)
-			ice_agent_remote_end_of_candidates(l->agent, (unsigned)s->ice_stream);
-		if (d->n_mdns_skipped)
-			ng_reply_warn(rep, "media section %u: %zu mDNS (.local) candidates ignored",
-				      i + 1, d->n_mdns_skipped);
-	}
-	free(d);
-	relay_agent_drain(r, l, now);
-	return err;
-}
-
-/* Rewrite sdp (a copy of the other side's) for leg l's peer. */
-static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
-			 const struct ng_request *req, struct ng_reply *rep)
-{
-	struct ice_candidate cands[CALL_MAX_STREAMS][RELAY_MAX_LOCAL_CANDS];
-	struct sdp_rewrite_media media[CALL_MAX_STREAMS];
-	struct sdp_rewrite rw = {.ice_lite = l->ice_lite, .media = media};
-	char why[200];
-	ssize_t n;
-	int err;
-
-	memset(media, 0, sizeof(media));
-	for (unsigned i = 0; i < l->nstreams && i < sdp->n_media; i++) {
-		struct call_stream *s = &l->streams[i];
-		struct sdp_rewrite_media *m = &media[i];
-
-		m->skip = !s->active || s->sock[CALL_COMP_RTP].fd < 0;
-		if (m->skip)
-			continue;
-		m->addr = s->advertised[CALL_COMP_RTP];
-		m->rtcp_port = s->rtcp_mux ? 0 : netaddr_port(&s->advertised[CALL_COMP_RTCP]);
-		if (l->agent && s->ice) {
-			int k = ice_agent_local_candidates(l->agent, (unsigned)s->ice_stream,
-							   cands[i], RELAY_MAX_LOCAL_CANDS);
-
-			if (k > RELAY_MAX_LOCAL_CANDS)
-				k = RELAY_MAX_LOCAL_CANDS;
-			/* 1:1 NAT: a host candidate on the local address is
-			 * announced with the advertised one (same port) */
-			for (int j = 0; j < k && j >= 0; j++) {
-				struct ice_candidate *c = &cands[i][j];
-				unsigned comp = c->component == 2 ? 1 : 0;
-
-				if (c->type == ICE_CAND_TYPE_HOST &&
-				    netaddr_equal(&c->addr, &s->local[comp]))
-					c->addr = s->advertised[comp];
-			}
-			m->ice = true;
-			m->cands = cands[i];
-			m->n_cands = k > 0 ? (size_t)k : 0;
-			ice_agent_local_credentials(l->agent, (unsigned)s->ice_stream, &m->ufrag,
-						    &m->pwd);
-			m->end_of_candidates =
-				ice_agent_gathering_state(l->agent, (unsigned)s->ice_stream) ==
-				ICE_GATHERING_STATE_COMPLETE;
-		}
-	}
-	rw.n_media = l->nstreams < sdp->n_media ? l->nstreams : sdp->n_media;
-	if (req->replace & NG_REPLACE_ORIGIN) {
-		for (unsigned i = 0; i < rw.n_media && !rw.origin; i++)
-			if (!media[i].skip)
-				rw.origin = &l->streams[i].advertised[CALL_COMP_RTP];
-	}
-	err = sdp_rewrite_apply(sdp, &rw, why, sizeof(why));
-	if (err)
-		return ng_reply_error(rep, "%s", why);
-	n = sdp_write(sdp, rep->sdp, rep->sdp_cap);
-	if (n < 0)
-		return ng_reply_error(rep, "rewritten SDP does not fit in %zu bytes", rep->sdp_cap);
-	rep->sdp_len = (size_t)n;
-	return 0;
-}
-
-static int parse_sdp(const struct ng_request *req, struct sdp *sdp, struct ng_reply *rep)
-{
-	char why[200];
-
-	if (!req->sdp.s)
-		return ng_reply_error(rep, "%s without 'sdp'", ng_command_str(req->cmd));
-	if (sdp_parse(sdp, req->sdp.s, req->sdp.len, why, sizeof(why)))
-		return ng_reply_error(rep, "SDP refused: %s", why);
-	return 0;
-}
-
-/*
- * NG options icepathd parses but does not act on get a warning in the reply,
- * so a proxy configuration that relies on one is not silently mis-served.
- */
-static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
-{
-	/* what the relay does anyway: trust the SDP address then latch
-	 * (symmetric, port latching), accept trickle, delete errors are fatal */
-	static const uint32_t honoured = NG_FLAG_TRUST_ADDRESS | NG_FLAG_SYMMETRIC |
-					 NG_FLAG_PORT_LATCHING | NG_FLAG_TRICKLE_ICE |
-					 NG_FLAG_FATAL | NG_FLAG_DEBUG | NG_FLAG_STRICT_SOURCE |
-					 NG_FLAG_MEDIA_HANDOVER;
-	static const uint32_t replaced = NG_REPLACE_ORIGIN | NG_REPLACE_SESSION_CONNECTION;
-	uint32_t f = req->flags & ~honoured, rp = req->replace & ~replaced;
-
-	for (uint32_t bit = 1; bit && f; bit <<= 1)
-		if (f & bit) {
-			ng_reply_warn(rep, "flag '%s' is not implemented by icepathd: ignored",
-				      ng_flag_str(bit));
-			f &= ~bit;
-		}
-	for (uint32_t bit = 1; bit && rp; bit <<= 1)
-		if (rp & bit) {
-			ng_reply_warn(rep, "replace '%s' is not implemented by icepathd: ignored",
-				      ng_replace_str(bit));
-			rp &= ~bit;
-		}
-	if (req->transport != NG_TRANSPORT_UNSET && req->transport != NG_TRANSPORT_ACCEPT)
-		ng_reply_warn(
-			rep,
-			"transport-protocol '%s': icepathd does not convert between RTP, SRTP "
-			"and DTLS-SRTP; the SDP keeps the sender's protocol",
-			ng_transport_str(req->transport));
-	/* rtpengine's force-relay keeps the peer's own non-relay candidates
-	 * and its c=/m= lines, adding the relay as one more ("relay" type)
-	 * candidate of an end-to-end ICE session: a pass-through mode icepath,
-	 * which terminates ICE on each leg, does not have */
-	if (req->ice == NG_ICE_FORCE_RELAY)
-		ng_reply_warn(rep, "ICE=force-relay (keep the peer's candidates, add the relay as "
-				   "a relay candidate) is not implemented: treated as ICE=force, "
-				   "the relay is the only candidate");
-	if ((req->flags & NG_FLAG_STRICT_SOURCE) && (req->flags & NG_FLAG_MEDIA_HANDOVER))
-		ng_reply_warn(rep, "strict-source and media-handover both given: media-handover "
-				   "applies");
-	if (req->rtcp_mux)
-		ng_reply_warn(rep, "rtcp-mux options are not implemented: the SDP's own a=rtcp-mux "
-				   "passes through");
-	if (req->has_received_from || req->has_media_address)
-		ng_reply_warn(rep, "received-from / media-address ignored: the relay latches onto "
-				   "the first media packet instead");
-}
-
-static void leg_start(struct relay *r, struct call_leg *l, uint64_t now)
-{
-	if (l->state == CALL_LEG_STATE_NEW)
-		call_leg_transition(&r->calls, l, CALL_LEG_STATE_ALLOCATED, "media ports bound",
-				    now);
-	if (l->agent && !l->agent_started) {
-		ice_agent_start(l->agent, now);
-		l->agent_started = true;
-		call_leg_transition(&r->calls, l, CALL_LEG_STATE_CHECKING, "ICE checks started",
-				    now);
-		relay_agent_drain(r, l, now);
-	}
-	call_leg_settle(&r->calls, l, now);
-	relay_idle_arm(r, l, now);
-}
-
-/* An offer/answer carrying "strict-source" or "media-handover" sets how
- * the call's plain-RTP streams (both legs) treat a new source; one
- * carrying neither leaves the mode as it was. */
-static void take_latch_mode(struct call *c, const struct ng_request *req)
-{
-	enum call_latch_mode m = c->latch;
-
-	if (req->flags & NG_FLAG_MEDIA_HANDOVER)
-		m = CALL_LATCH_HANDOVER;
-	else if (req->flags & NG_FLAG_STRICT_SOURCE)
-		m = CALL_LATCH_STRICT;
-	if (m != c->latch)
-		log_info("call %s: latching now %s", c->id, call_latch_mode_str(m));
-	c->latch = m;
-}
-
-/* An offer/answer for a call whose deletion is pending: the call goes on. */
-static void delete_cancel(struct relay *r, struct call *c)
-{
-	if (!c->delete_at_ms)
-		return;
-	log_info("call %s: pending delete cancelled by a new offer/answer", c->id);
-	c->delete_at_ms = 0;
-	timerheap_remove(&r->timers, &c->delete_timer);
-}
-
-static int ng_offer(void *ctx, const struct ng_request *req, struct ng_reply *rep)
-{
-	struct relay *r = ctx;
-	const struct daemon_iface *ifa, *ifb;
-	uint64_t now = monotime_ms();
-	struct call_leg *a, *b;
-	struct sdp sdp;
-	struct call *c;
-	bool created = false, want_ice;
-	int err;
-
-	if (!req->from_tag[0])
-		return ng_reply_error(rep, "offer without 'from-tag'");
-	if ((err = relay_limits_admit_call(r, req, rep)))
-		return err;
-	warn_unhonoured(req, rep);
-	err = parse_sdp(req, &sdp, rep);
-	if (err)
-		return err;
-	c = call_find(&r->calls, req->call_id);
-	if (!c) {
-		err = call_create(&r->calls, req->call_id, now, &c);
-		if (err) {
-			sdp_free(&sdp);
-			return ng_reply_error(rep, "cannot create call '%s': %s", req->call_id,
-					      strerror(-err));
-		}
-		created = true;
-		r->managed_calls++;
-	}
-	/* a re-offer may come from either side (re-INVITE by the callee) */
-	if (!(a = relay_limits_offer_leg(c, req, created, rep))) {
-		sdp_free(&sdp);
-		return -EINVAL;
-	}
-	delete_cancel(r, c);
-	take_latch_mode(c, req);
-	b = call_leg_other(a);
-	snprintf(a->tag, sizeof(a->tag), "%s", req->from_tag);
-	if (req->to_tag[0])
-		snprintf(b->tag, sizeof(b->tag), "%s", req->to_tag);
-	ifa = leg_iface(r, req, 0, rep);
-	ifb = ifa ? leg_iface(r, req, 1, rep) : NULL;
-	if (!ifa || !ifb) {
-		err = -EINVAL;
-		goto fail;
-	}
-	err = leg_take_sdp(r, a, &sdp, ifa, true, rep);
-	if (err)
-		goto fail;
-	/* leg B mirrors A's streams: same m= lines, the relay's ports */
-	for (unsigned i = 0; i < a->nstreams; i++) {
-		struct call_stream *sa = &a->streams[i], *sb = &b->streams[i];
-
-		sb->index = i;
-		sb->active = sa->active;
-		sb->offer_mux = sb->rtcp_mux = sa->offer_mux;
-		snprintf(sb->media, sizeof(sb->media), "%s", sa->media);
-		snprintf(sb->proto, sizeof(sb->proto), "%s", sa->proto);
-		if (sb->active && sb->sock[CALL_COMP_RTP].fd < 0) {
-			err = relay_stream_open(r, b, sb, ifb, 0);
-			if (err) {
-				err = ng_reply_error(rep, "no free media port on interface %s",
-						     ifb->name);
-				goto fail;
-			}
-		}
-	}
-	if (a->nstreams > b->nstreams)
-		b->nstreams = a->nstreams;
-	if (b->state == CALL_LEG_STATE_NEW)
-		call_leg_transition(&r->calls, b, CALL_LEG_STATE_ALLOCATED, "media ports bound",
-				    now);
-	if (a->state == CALL_LEG_STATE_NEW)
-		call_leg_transition(&r->calls, a, CALL_LEG_STATE_ALLOCATED, "media ports bound",
-				    now);
-
-	/* toward A: ICE if A spoke it; the relay answers A, so it is
-	 * controlled, unless A is lite (RFC 8445 §6.1.1) */
-	if (a->peer_ice && !a->agent) {
-		bool lite =
-			req->ice_lite == NG_ICE_LITE_BACKWARD || req->ice_lite == NG_ICE_LITE_BOTH;
-
-		err = agent_create(r, a, a->peer_lite && !lite, lite, rep);
-		if (err)
-			goto fail;
-	} else if (!a->peer_ice && a->agent) {
-		agent_free(r, a);
-	}
-	if (a->agent) {
-		err = leg_feed_agent(r, a, &sdp, rep);
-		if (err)
-			goto fail;
-	}
-	/* toward B: the "ICE" key decides (rtpengine semantics) */
-	a->ice_mode = req->ice == NG_ICE_REMOVE ? CALL_ICE_REMOVE
-		      : req->ice == NG_ICE_FORCE || req->ice == NG_ICE_FORCE_RELAY
-			      ? CALL_ICE_FORCE
-			      : CALL_ICE_DEFAULT;
-	b->ice_mode = a->ice_mode;
-	want_ice =
-		a->ice_mode == CALL_ICE_FORCE || (a->ice_mode == CALL_ICE_DEFAULT && a->peer_ice);
-	if (want_ice && !b->agent) {
-		bool lite =
-			req->ice_lite == NG_ICE_LITE_FORWARD || req->ice_lite == NG_ICE_LITE_BOTH;
-
-		/* the relay offers to B: controlling unless it is lite */
-		err = agent_create(r, b, !lite, lite, rep);
-		if (err)
-			goto fail;
-	} else if (!want_ice && b->agent) {
-		agent_free(r, b);
-	}
-	err = leg_write_sdp(r, b, &sdp, req, rep);
-	if (err)
-		goto fail;
-	sdp_free(&sdp);
-	c->last_activity_ms = now;
-	relay_sync_flows(r, c);
-	relay_state_dirty(r);
-	return 0;
-fail:
-	sdp_free(&sdp);
-	if (created)
-		relay_call_delete(r, c, "offer failed");
-	return err;
-}
-
-static int ng_answer(void *ctx, const struct ng_request *req, struct ng_reply *rep)
-{
-	struct relay *r = ctx;
-	const struct daemon_iface *ifb;
-	uint64_t now = monotime_ms();
-	struct call_leg *a, *b;
-	struct sdp sdp;
-	struct call *c;
-	int err;
-
-	c = call_find(&r->calls, req->call_id);
-	if (!c)
-		return ng_reply_error(rep, "answer for unknown call-id '%s' (no offer seen)",
-				      req->call_id);
-	delete_cancel(r, c);
-	take_latch_mode(c, req);
-	a = call_leg_by_tag(c, req->from_tag);
-	if (!a)
-		return ng_reply_error(rep, "answer: from-tag '%s' is no leg of call '%s'",
-				      req->from_tag, req->call_id);
-	if (!req->to_tag[0])
-		return ng_reply_error(rep, "answer without 'to-tag'");
-	warn_unhonoured(req, rep);
-	b = call_leg_other(a);
-	snprintf(b->tag, sizeof(b->tag), "%s", req->to_tag);
-	err = parse_sdp(req, &sdp, rep);
-	if (err)
-		return err;
-	if (sdp.n_media != a->nstreams) {
-		err = ng_reply_error(
-			rep, "answer has %zu media sections, the offer had %u (RFC 3264 §6)",
-			sdp.n_media, a->nstreams);
-		goto out;
-	}
-	ifb = daemon_opts_iface(&r->opts, b->iface);
-	err = leg_take_sdp(r, b, &sdp, ifb, false, rep);
-	if (err)
-		goto out;
-	/* RFC 5761 §5.1.1: muxing holds when the offer proposed it and the
-	 * answer accepted it; the answer passes through to A unchanged */
-	for (unsigned i = 0; i < a->nstreams; i++) {
-		a->streams[i].rtcp_mux = a->streams[i].offer_mux && b->streams[i].rtcp_mux;
-		b->streams[i].rtcp_mux = a->streams[i].rtcp_mux;
-		if (!b->streams[i].active)
-			a->streams[i].active = false;
-	}
-	if (b->agent && !b->peer_ice) {
-		ng_reply_warn(rep, "answerer does not speak ICE: plain RTP toward it");
-		agent_free(r, b);
-		/* leg_take_sdp skipped its addresses while the agent owned them */
-		err = leg_take_sdp(r, b, &sdp, ifb, false, rep);
-		if (err)
-			goto out;
-	}
-	if (b->agent) {
-		err = leg_feed_agent(r, b, &sdp, rep);
-		if (err)
-			goto out;
-	}
-	if (a->agent && req->ice == NG_ICE_REMOVE)
-		agent_free(r, a);
-	mark_bundle(c, &sdp);
-	err = leg_write_sdp(r, a, &sdp, req, rep);
-	if (err)
-		goto out;
-	leg_start(r, a, now);
-	leg_start(r, b, now);
-	c->last_activity_ms = now;
-	relay_sync_flows(r, c);
-	relay_state_dirty(r);
-out:
-	sdp_free(&sdp);
-	return err;
-}
 
 /* ---- query, delete, list, statistics ------------------------------------------- */
 
@@ -726,13 +56,13 @@ static void fill_ice(const struct call_leg *l, struct ng_leg_ice *ice)
 	}
 }
 
-static void fill_leg(const struct call_leg *l, struct ng_leg *nl)
+static void fill_leg(const struct relay *r, const struct call_leg *l, struct ng_leg *nl)
 {
 	memset(nl, 0, sizeof(*nl));
 	snprintf(nl->tag, sizeof(nl->tag), "%s", l->tag);
 	snprintf(nl->in_dialogue_with, sizeof(nl->in_dialogue_with), "%s",
 		 l->call->legs[!l->side].tag);
-	nl->created = relay_unix_time(l->call->created_ms);
+	nl->created = relay_unix_time(r, l->call->created_ms);
 	for (unsigned i = 0; i < l->nstreams && nl->n_medias < NG_MAX_MEDIAS; i++) {
 		const struct call_stream *s = &l->streams[i];
 		struct ng_media *m = &nl->medias[nl->n_medias++];
@@ -753,7 +83,7 @@ static void fill_leg(const struct call_leg *l, struct ng_leg *nl)
 			if (s->remote_set[c])
 				st->endpoint = s->remote[c];
 			st->advertised = s->advertised[c];
-			st->last_packet = relay_unix_time(s->last_seen_ms);
+			st->last_packet = relay_unix_time(r, s->last_seen_ms);
 			st->kernelized = s->flow_installed[c];
 			/* counters are kept per stream: reported on RTP */
 			if (c == CALL_COMP_RTP) {
@@ -773,13 +103,13 @@ static void fill_call(struct relay *r, struct call *c, struct ng_reply *rep)
 	relay_refresh_counters(r, c);
 	rep->has_call = true;
 	memset(&rep->call, 0, sizeof(rep->call));
-	rep->call.created = relay_unix_time(c->created_ms);
-	rep->call.last_signal = relay_unix_time(c->last_activity_ms);
+	rep->call.created = relay_unix_time(r, c->created_ms);
+	rep->call.last_signal = relay_unix_time(r, c->last_activity_ms);
 	for (unsigned side = 0; side < 2; side++)
-		fill_leg(&c->legs[side], &rep->call.legs[rep->call.n_legs++]);
+		fill_leg(r, &c->legs[side], &rep->call.legs[rep->call.n_legs++]);
 }
 
-static int ng_query(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_query(void *ctx, uint64_t now, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct relay *r = ctx;
 	struct call *c = call_find(&r->calls, req->call_id);
@@ -811,11 +141,10 @@ static int delete_miss(const struct ng_request *req, struct ng_reply *rep, const
 	return 0;
 }
 
-static int ng_delete(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_delete(void *ctx, uint64_t now, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct relay *r = ctx;
 	struct call *c = call_find(&r->calls, req->call_id);
-	uint64_t now = monotime_ms();
 
 	if (!c)
 		return delete_miss(req, rep, "call-id", req->call_id);
@@ -831,11 +160,11 @@ static int ng_delete(void *ctx, const struct ng_request *req, struct ng_reply *r
 			 (long long)req->delete_delay);
 		return 0;
 	}
-	relay_call_delete(r, c, "NG delete");
+	relay_call_delete(r, c, "NG delete", now);
 	return 0;
 }
 
-static int ng_list(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_list(void *ctx, uint64_t now, const struct ng_request *req, struct ng_reply *rep)
 {
 	struct relay *r = ctx;
 	int64_t n = 0;
@@ -846,7 +175,8 @@ static int ng_list(void *ctx, const struct ng_request *req, struct ng_reply *rep
 	return 0;
 }
 
-static int ng_statistics(void *ctx, const struct ng_request *req, struct ng_reply *rep)
+static int ng_statistics(void *ctx, uint64_t now, const struct ng_request *req,
+			 struct ng_reply *rep)
 {
 	struct relay *r = ctx;
 	struct ng_statistics *st = &rep->stats;
@@ -855,7 +185,7 @@ static int ng_statistics(void *ctx, const struct ng_request *req, struct ng_repl
 
 	memset(st, 0, sizeof(*st));
 	rep->has_statistics = true;
-	st->uptime_s = (monotime_ms() - r->started_ms) / 1000u;
+	st->uptime_s = (now - r->started_ms) / 1000u;
 	st->sessions_own = r->calls.ncalls;
 	st->managed_sessions = r->managed_calls;
 	st->userspace.packets = r->gone_user.packets;
@@ -881,8 +211,8 @@ static int ng_statistics(void *ctx, const struct ng_request *req, struct ng_repl
 }
 
 const struct ng_ops relay_ng_ops = {
-	.offer = ng_offer,
-	.answer = ng_answer,
+	.offer = relay_ng_offer,
+	.answer = relay_ng_answer,
 	.delete_call = ng_delete,
 	.query = ng_query,
 	.list = ng_list,

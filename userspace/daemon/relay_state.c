@@ -35,7 +35,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "icepath/monotime.h"
 #include "daemon_log.h"
 #include "icepath/ice.h"
 #include "relay.h"
@@ -112,7 +111,7 @@ int relay_state_save(struct relay *r)
 	for (struct call *c = r->calls.head; c; c = c->next) {
 		fputs("call ", f);
 		put_str(f, c->id);
-		fprintf(f, " %lld %d\n", (long long)relay_unix_time(c->created_ms), (int)c->latch);
+		fprintf(f, " %lld %d\n", (long long)relay_unix_time(r, c->created_ms), (int)c->latch);
 		for (unsigned side = 0; side < 2; side++) {
 			const struct call_leg *l = &c->legs[side];
 
@@ -262,9 +261,9 @@ static void adopt_flows(struct relay *r, struct call *c, const uint64_t ids[2][C
 	}
 }
 
-static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MAX_STREAMS][2])
+static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MAX_STREAMS][2],
+			uint64_t now)
 {
-	uint64_t now = monotime_ms();
 
 	adopt_flows(r, c, (const uint64_t(*)[CALL_MAX_STREAMS][2])ids);
 	for (unsigned side = 0; side < 2; side++) {
@@ -278,7 +277,7 @@ static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MA
 			relay_consent_start(r, l, now);
 		relay_idle_arm(r, l, now);
 	}
-	relay_sync_flows(r, c);
+	relay_call_changed(r, c);
 	memset(ids, 0, sizeof(uint64_t) * 2 * CALL_MAX_STREAMS * 2);
 }
 
@@ -287,9 +286,15 @@ static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MA
  * streams count is set before any opens, so relay_call_delete() closes
  * what a failure leaves open: nothing stays bound for a refused record).
  */
+struct apply_ctx {
+	struct relay *r;
+	uint64_t now;
+};
+
 static int apply_call(const struct relay_state_call *rc, void *ctx)
 {
-	struct relay *r = ctx;
+	struct relay *r = ((struct apply_ctx *)ctx)->r;
+	uint64_t now = ((struct apply_ctx *)ctx)->now;
 	uint64_t ids[2][CALL_MAX_STREAMS][2];
 	const struct daemon_iface *ifc[2] = {NULL, NULL};
 	struct call *c;
@@ -317,7 +322,7 @@ static int apply_call(const struct relay_state_call *rc, void *ctx)
 				return -EINVAL;
 			}
 	}
-	err = call_create(&r->calls, rc->id, monotime_ms(), &c);
+	err = call_create(&r->calls, rc->id, now, &c);
 	if (err) {
 		log_warn("state file %s:%u: call %s cannot be created (%s); skipped",
 			 r->state_path, rc->line, rc->id, strerror(-err));
@@ -373,12 +378,12 @@ static int apply_call(const struct relay_state_call *rc, void *ctx)
 					 "(%s); call dropped",
 					 r->state_path, rc->line, rc->id, netaddr_port(&ss->local),
 					 strerror(-err));
-				relay_call_delete(r, c, "state file record unusable");
+				relay_call_delete(r, c, "state file record unusable", now);
 				return err;
 			}
 		}
 	}
-	finish_call(r, c, ids);
+	finish_call(r, c, ids, now);
 	return 0;
 }
 
@@ -414,8 +419,9 @@ static char *read_state(const char *path, size_t *len)
 	return buf;
 }
 
-int relay_state_recover(struct relay *r)
+int relay_state_recover(struct relay *r, uint64_t now)
 {
+	struct apply_ctx ctx = {.r = r, .now = now};
 	struct relay_state_parse_stats st = {0};
 	size_t len;
 	char *buf = r->state_path[0] ? read_state(r->state_path, &len) : NULL;
@@ -424,11 +430,11 @@ int relay_state_recover(struct relay *r)
 		remove_orphans(r);
 		return 0;
 	}
-	relay_state_parse(buf, len, r->state_path, apply_call, r, &st);
+	relay_state_parse(buf, len, r->state_path, apply_call, &ctx, &st);
 	free(buf);
 	remove_orphans(r);
 	log_info("recovered %u calls from %s%s", st.calls, r->state_path,
 		 st.bad ? " (some records unusable: see above)" : "");
-	relay_state_dirty(r);
+	relay_state_dirty(r, now);
 	return 0;
 }

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "icepath/ice.h"
+#include "icepath/ice_transmit.h"
 
 struct ice_qnode;
 

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "icepath/ice.h"
+#include "icepath/ice_transmit.h"
 
 static const uint8_t ice_zero_pad[4];
 

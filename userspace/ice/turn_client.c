@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "icepath/demux.h"
 #include "icepath/stun.h"
 #include "icepath/turn_client.h"
 #include "icepath/compiler.h"
@@ -69,9 +70,12 @@ struct turn_client {
 };
 
 static const char *const state_names[] = {
-	[TURN_ALLOC_STATE_IDLE] = "idle",	    [TURN_ALLOC_STATE_ALLOCATING] = "allocating",
-	[TURN_ALLOC_STATE_ALLOCATED] = "allocated", [TURN_ALLOC_STATE_FAILED] = "failed",
-	[TURN_ALLOC_STATE_RELEASING] = "releasing", [TURN_ALLOC_STATE_RELEASED] = "released",
+	[TURN_ALLOC_STATE_IDLE] = "idle",
+	[TURN_ALLOC_STATE_ALLOCATING] = "allocating",
+	[TURN_ALLOC_STATE_ALLOCATED] = "allocated",
+	[TURN_ALLOC_STATE_FAILED] = "failed",
+	[TURN_ALLOC_STATE_RELEASING] = "releasing",
+	[TURN_ALLOC_STATE_RELEASED] = "released",
 };
 
 const char *turn_alloc_state_str(enum turn_alloc_state s)
@@ -722,7 +726,7 @@ int turn_client_recv(struct turn_client *tc, uint64_t now_ms, const uint8_t *buf
 	struct stun_msg m;
 	const struct stun_attr *pa, *da;
 
-	if (len && buf[0] >= 0x40 && buf[0] <= 0x4f) {
+	if (len && demux_first_byte(buf[0]) == DEMUX_CHANNEL_DATA) {
 		/* ChannelData, RFC 8656 §12.4: the channel names the peer. */
 		uint16_t ch, dlen;
 		const uint8_t *data;

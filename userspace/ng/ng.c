@@ -73,47 +73,56 @@ const char *ng_transport_str(enum ng_transport v)
 	return (unsigned)v < ARRAY_SIZE(ng_transport_names) ? ng_transport_names[v] : "unknown";
 }
 
+/* Tables of one-bit values, indexed by the bit's position. */
+#define NG_BIT(v) __builtin_ctz(v)
+
 static const char *const ng_flag_names[NG_FLAG__COUNT] = {
-	"trust-address",
-	"SIP-source-address",
-	"symmetric",
-	"asymmetric",
-	"unidirectional",
-	"strict-source",
-	"media-handover",
-	"port-latching",
-	"no-port-latching",
-	"no-rtcp-attribute",
-	"full-rtcp-attribute",
-	"loop-protect",
-	"generate-mid",
-	"trickle-ICE",
-	"reject-ICE",
-	"reset",
-	"fatal",
-	"original-sendrecv",
-	"pierce-NAT",
-	"NAT-wait",
-	"debug",
+	[NG_BIT(NG_FLAG_TRUST_ADDRESS)] = "trust-address",
+	[NG_BIT(NG_FLAG_SIP_SOURCE_ADDRESS)] = "SIP-source-address",
+	[NG_BIT(NG_FLAG_SYMMETRIC)] = "symmetric",
+	[NG_BIT(NG_FLAG_ASYMMETRIC)] = "asymmetric",
+	[NG_BIT(NG_FLAG_UNIDIRECTIONAL)] = "unidirectional",
+	[NG_BIT(NG_FLAG_STRICT_SOURCE)] = "strict-source",
+	[NG_BIT(NG_FLAG_MEDIA_HANDOVER)] = "media-handover",
+	[NG_BIT(NG_FLAG_PORT_LATCHING)] = "port-latching",
+	[NG_BIT(NG_FLAG_NO_PORT_LATCHING)] = "no-port-latching",
+	[NG_BIT(NG_FLAG_NO_RTCP_ATTRIBUTE)] = "no-rtcp-attribute",
+	[NG_BIT(NG_FLAG_FULL_RTCP_ATTRIBUTE)] = "full-rtcp-attribute",
+	[NG_BIT(NG_FLAG_LOOP_PROTECT)] = "loop-protect",
+	[NG_BIT(NG_FLAG_GENERATE_MID)] = "generate-mid",
+	[NG_BIT(NG_FLAG_TRICKLE_ICE)] = "trickle-ICE",
+	[NG_BIT(NG_FLAG_REJECT_ICE)] = "reject-ICE",
+	[NG_BIT(NG_FLAG_RESET)] = "reset",
+	[NG_BIT(NG_FLAG_FATAL)] = "fatal",
+	[NG_BIT(NG_FLAG_ORIGINAL_SENDRECV)] = "original-sendrecv",
+	[NG_BIT(NG_FLAG_PIERCE_NAT)] = "pierce-NAT",
+	[NG_BIT(NG_FLAG_NAT_WAIT)] = "NAT-wait",
+	[NG_BIT(NG_FLAG_DEBUG)] = "debug",
 };
 
 static const char *const ng_replace_names[NG_REPLACE__COUNT] = {
-	"origin",	"session-connection",	   "SDP-version", "username", "session-name",
-	"zero-address", "force-increment-sdp-ver",
+	[NG_BIT(NG_REPLACE_ORIGIN)] = "origin",
+	[NG_BIT(NG_REPLACE_SESSION_CONNECTION)] = "session-connection",
+	[NG_BIT(NG_REPLACE_SDP_VERSION)] = "SDP-version",
+	[NG_BIT(NG_REPLACE_USERNAME)] = "username",
+	[NG_BIT(NG_REPLACE_SESSION_NAME)] = "session-name",
+	[NG_BIT(NG_REPLACE_ZERO_ADDRESS)] = "zero-address",
+	[NG_BIT(NG_REPLACE_FORCE_INCREMENT_SDP_VER)] = "force-increment-sdp-ver",
 };
 
 static const char *const ng_rtcp_mux_names[NG_RTCP_MUX__COUNT] = {
-	"offer", "demux", "accept", "reject", "require",
+	[NG_BIT(NG_RTCP_MUX_OFFER)] = "offer",
+	[NG_BIT(NG_RTCP_MUX_DEMUX)] = "demux",
+	[NG_BIT(NG_RTCP_MUX_ACCEPT)] = "accept",
+	[NG_BIT(NG_RTCP_MUX_REJECT)] = "reject",
+	[NG_BIT(NG_RTCP_MUX_REQUIRE)] = "require",
 };
 
 static const char *ng_bit_name(const char *const *names, unsigned n, uint32_t one)
 {
-	if (!one || (one & (one - 1)))
+	if (!one || (one & (one - 1)) || (unsigned)NG_BIT(one) >= n)
 		return NULL;
-	for (unsigned i = 0; i < n; i++)
-		if (one == 1u << i)
-			return names[i];
-	return NULL;
+	return names[NG_BIT(one)];
 }
 
 const char *ng_flag_str(uint32_t one_flag)
@@ -131,16 +140,16 @@ const char *ng_rtcp_mux_str(uint32_t one_flag)
 	return ng_bit_name(ng_rtcp_mux_names, NG_RTCP_MUX__COUNT, one_flag);
 }
 
+static const char *const ng_result_names[] = {
+	[NG_RESULT_OK] = "ok",
+	[NG_RESULT_PONG] = "pong",
+	[NG_RESULT_ERROR] = "error",
+};
+
 const char *ng_result_str(enum ng_result r)
 {
-	switch (r) {
-	case NG_RESULT_OK:
-		return "ok";
-	case NG_RESULT_PONG:
-		return "pong";
-	case NG_RESULT_ERROR:
-		return "error";
-	}
+	if ((unsigned)r < ARRAY_SIZE(ng_result_names) && ng_result_names[r])
+		return ng_result_names[r];
 	return "unknown";
 }
 

@@ -273,9 +273,10 @@ static void ng_warn_unknown(struct ng_reply *rep, const char *what, const struct
 	ng_reply_warn(rep, "unsupported %s ignored: %s%s", what, list, n > shown ? ", ..." : "");
 }
 
-static int ng_dispatch(struct ng_server *s, const struct ng_request *req, struct ng_reply *rep)
+static int ng_dispatch(struct ng_server *s, uint64_t now_ms, const struct ng_request *req,
+		       struct ng_reply *rep)
 {
-	int (*op)(void *, const struct ng_request *, struct ng_reply *) = NULL;
+	int (*op)(void *, uint64_t, const struct ng_request *, struct ng_reply *) = NULL;
 	int rc;
 
 	switch (req->cmd) {
@@ -306,7 +307,7 @@ static int ng_dispatch(struct ng_server *s, const struct ng_request *req, struct
 	if (!op)
 		return ng_reply_error(rep, "command '%s' is not supported by this server",
 				      ng_command_str(req->cmd));
-	rc = op(s->ctx, req, rep);
+	rc = op(s->ctx, now_ms, req, rep);
 	if (rc < 0 && rep->result != NG_RESULT_ERROR)
 		ng_reply_error(rep, "%s failed: %s", ng_command_str(req->cmd), strerror(-rc));
 	if (rc >= 0 && rep->result == NG_RESULT_ERROR && !rep->error_reason[0])
@@ -391,7 +392,7 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 	if (ng_parse_request(s, &body, rep) == 0) {
 		cmd = s->req->cmd;
 		s->counters.commands[cmd]++;
-		ng_dispatch(s, s->req, rep);
+		ng_dispatch(s, now_ms, s->req, rep);
 	}
 	if (rep->result == NG_RESULT_ERROR)
 		s->counters.errors++;

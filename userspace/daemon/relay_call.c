@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* relay_call: deleting calls, inactivity, "this call changed" (see relay.h). */
+#include <stdio.h>
+
+#include "daemon_log.h"
+#include "icepath/ice.h"
+#include "relay.h"
+
+int64_t relay_unix_time(const struct relay *r, uint64_t mono_ms)
+{
+	if (!mono_ms)
+		return 0;
+	return ((int64_t)mono_ms + r->unix_offset_ms) / 1000;
+}
+
+/* ---- "this call changed" ------------------------------------------------------ */
+
+void relay_call_changed(struct relay *r, struct call *c)
+{
+	if (c->changed)
+		return;
+	c->changed = true;
+	c->changed_next = r->changed;
+	r->changed = c;
+}
+
+void relay_leg_changed(struct relay *r, struct call_leg *l, uint64_t now_ms)
+{
+	call_leg_settle(&r->calls, l, now_ms);
+	relay_call_changed(r, l->call);
+}
+
+void relay_calls_flush(struct relay *r, uint64_t now_ms)
+{
+	struct call *c;
+
+	if (!r->changed)
+		return;
+	while ((c = r->changed)) {
+		r->changed = c->changed_next;
+		c->changed = false;
+		c->changed_next = NULL;
+		relay_flows_sync(r, c);
+	}
+	relay_state_dirty(r, now_ms);
+}
+
+/* A call going away leaves the turn's list. */
+static void changed_unlink(struct relay *r, struct call *c)
+{
+	if (!c->changed)
+		return;
+	for (struct call **p = &r->changed; *p; p = &(*p)->changed_next)
+		if (*p == c) {
+			*p = c->changed_next;
+			break;
+		}
+	c->changed = false;
+}
+
+/* ---- calls ------------------------------------------------------------------ */
+
+void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_t now)
+{
+	struct call_counters ru, rf, tu;
+
+	log_info("call %s: deleted (%s)", c->id, why);
+	relay_refresh_counters(r, c);
+	for (unsigned side = 0; side < 2; side++) {
+		struct call_leg *l = &c->legs[side];
+
+		for (unsigned i = 0; i < l->nstreams; i++)
+			for (unsigned comp = 0; comp < CALL_NCOMP; comp++)
+				relay_flow_remove(r, &l->streams[i], comp);
+		call_leg_totals(l, &ru, &rf, &tu);
+		r->gone_user.packets += ru.packets;
+		r->gone_user.bytes += ru.bytes;
+		r->gone_fast.packets += rf.packets;
+		r->gone_fast.bytes += rf.bytes;
+		if (l->agent) {
+			/* RFC 8656 §7: release TURN allocations (Refresh, lifetime 0)
+			 * before the sockets close */
+			struct ice_transmit tx;
+
+			ice_agent_release(l->agent, now);
+			while (ice_agent_poll_transmit(l->agent, &tx))
+				relay_send_tx_now(r, l, &tx);
+			ice_agent_free(l->agent);
+			l->agent = NULL;
+		}
+		timerheap_remove(&r->timers, &l->ice_timer);
+		timerheap_remove(&r->timers, &l->idle_timer);
+		for (unsigned i = 0; i < l->nstreams; i++)
+			relay_stream_close(r, &l->streams[i]);
+		call_leg_transition(&r->calls, l, CALL_LEG_STATE_CLOSED, why, now);
+	}
+	timerheap_remove(&r->timers, &c->delete_timer);
+	changed_unlink(r, c);
+	call_destroy(&r->calls, c);
+	relay_state_dirty(r, now);
+}
+
+/*
+ * Inactivity: a leg without ICE is watched for media from its peer (the fast
+ * path's last-seen stamps and userspace's); a leg with ICE is watched for
+ * how long it stays without a usable pair (checking, failed, consent lost),
+ * so that a call whose peer vanished before or after connecting goes away.
+ * Either way the whole call is deleted, with a log line saying why.
+ */
+static uint64_t idle_since(const struct call_leg *l)
+{
+	uint64_t last = l->state_ms;
+
+	if (relay_leg_ice(l))
+		return last;
+	/* media from either side keeps a call alive: a muted phone or music
+	 * on hold sends nothing for minutes, its call is not dead */
+	for (unsigned side = 0; side < 2; side++) {
+		const struct call_leg *x = &l->call->legs[side];
+
+		for (unsigned i = 0; i < x->nstreams; i++)
+			if (x->streams[i].last_seen_ms > last)
+				last = x->streams[i].last_seen_ms;
+	}
+	return last;
+}
+
+void relay_idle_arm(struct relay *r, struct call_leg *l, uint64_t now_ms)
+{
+	if (!r->opts.inactivity_s || l->state == CALL_LEG_STATE_NEW ||
+	    l->state == CALL_LEG_STATE_CLOSED ||
+	    (relay_leg_ice(l) && l->state == CALL_LEG_STATE_CONNECTED)) {
+		timerheap_remove(&r->timers, &l->idle_timer);
+		return;
+	}
+	l->idle_timer.owner = l;
+	l->idle_timer.kind = RELAY_TIMER_IDLE;
+	timerheap_set(&r->timers, &l->idle_timer, idle_since(l) + r->opts.inactivity_s * 1000ull);
+}
+
+void relay_idle_fire(struct relay *r, struct call_leg *l, uint64_t now)
+{
+	uint64_t limit = r->opts.inactivity_s * 1000ull;
+	char why[256];
+
+	if (!relay_leg_ice(l))
+		relay_refresh_counters(r, l->call);
+	if (now < idle_since(l) + limit) {
+		relay_idle_arm(r, l, now);
+		return;
+	}
+	if (relay_leg_ice(l))
+		snprintf(why, sizeof(why), "ICE leg %s %s for %u s (--inactivity-timeout)",
+			 l->tag[0] ? l->tag : "-", call_leg_state_str(l->state),
+			 r->opts.inactivity_s);
+	else
+		snprintf(why, sizeof(why),
+			 "no media for %u s on the call of plain RTP leg %s (--inactivity-timeout)",
+			 r->opts.inactivity_s, l->tag[0] ? l->tag : "-");
+	log_warn("call %s: %s", l->call->id, why);
+	relay_call_delete(r, l->call, why, now);
+}
+
+void relay_on_leg_state(void *ctx, struct call_leg *l, enum call_leg_state from,
+			enum call_leg_state to, const char *why)
+{
+	/* the transition stamped the leg with its now_ms */
+	relay_idle_arm(ctx, l, l->state_ms);
+}
+
+void relay_state_dirty(struct relay *r, uint64_t now_ms)
+{
+	if (r->state_timer.index == SIZE_MAX)
+		timerheap_set(&r->timers, &r->state_timer, now_ms + RELAY_STATE_FLUSH_MS);
+}

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* relay_flows: the fast path's flow table, kept in line with the calls (see relay.h). */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "daemon_log.h"
+#include "relay.h"
+
+static void flow_counters_fold(struct relay *r, struct call_stream *s, unsigned c)
+{
+	struct fastpath_counters fc;
+
+	if (r->fp && s->flow_installed[c] && !fastpath_flow_counters(r->fp, &s->flow[c], &fc)) {
+		s->fast_base.packets += fc.packets;
+		s->fast_base.bytes += fc.bytes;
+	}
+}
+
+void relay_flow_remove(struct relay *r, struct call_stream *s, unsigned c)
+{
+	if (!s->flow_installed[c])
+		return;
+	flow_counters_fold(r, s, c);
+	if (r->fp)
+		fastpath_flow_remove(r->fp, &s->flow[c]);
+	s->flow_installed[c] = false;
+}
+
+/* The flow for media arriving on leg l's stream s, component c, or false. */
+static bool flow_wanted(struct call_leg *l, struct call_stream *s, unsigned c,
+			struct fastpath_flow *f)
+{
+	struct call_leg *o = call_leg_other(l);
+	struct call_stream *d;
+	unsigned dc;
+
+	memset(f, 0, sizeof(*f));
+	if (!s->active || s->via_turn || !s->remote_set[c] || s->sock[c].fd < 0 ||
+	    (s->rtcp_mux && c != CALL_COMP_RTP) || s->index >= o->nstreams)
+		return false;
+	if (l->state == CALL_LEG_STATE_CLOSED || o->state == CALL_LEG_STATE_CLOSED)
+		return false;
+	d = &o->streams[s->index];
+	dc = d->rtcp_mux ? CALL_COMP_RTP : c;
+	if (!d->active || d->via_turn || !d->remote_set[dc] || d->sock[dc].fd < 0)
+		return false;
+	f->local = s->local[c];
+	f->remote = s->remote[c];
+	f->out_src = d->local[dc];
+	f->out_dst = d->remote[dc];
+	f->flags = FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP;
+	/* a muxed source toward a demuxed destination: RTCP needs the other
+	 * port, which one flow cannot say; it takes the userspace path */
+	if (s->rtcp_mux && !d->rtcp_mux)
+		f->flags = FASTPATH_FLOW_RTP;
+	if (d->consent)
+		f->flags |= FASTPATH_FLOW_FORWARD;
+	return true;
+}
+
+static bool flow_same_key(const struct fastpath_flow *a, const struct fastpath_flow *b)
+{
+	return netaddr_equal(&a->local, &b->local) && netaddr_equal(&a->remote, &b->remote) &&
+	       a->in_channel == b->in_channel;
+}
+
+void relay_flows_sync(struct relay *r, struct call *c)
+{
+	char a[NETADDR_STRLEN], b[NETADDR_STRLEN];
+	struct fastpath_flow f;
+	int err;
+
+	if (!r->fp)
+		return;
+	for (unsigned side = 0; side < 2; side++) {
+		struct call_leg *l = &c->legs[side];
+
+		for (unsigned i = 0; i < l->nstreams; i++) {
+			struct call_stream *s = &l->streams[i];
+
+			for (unsigned comp = 0; comp < CALL_NCOMP; comp++) {
+				struct fastpath_flow *cur = &s->flow[comp];
+
+				if (!flow_wanted(l, s, comp, &f)) {
+					relay_flow_remove(r, s, comp);
+					continue;
+				}
+				if (s->flow_installed[comp] && flow_same_key(cur, &f) &&
+				    netaddr_equal(&cur->out_src, &f.out_src) &&
+				    netaddr_equal(&cur->out_dst, &f.out_dst)) {
+					if (cur->flags != f.flags &&
+					    !fastpath_flow_set_flags(r->fp, cur, f.flags)) {
+						log_info("call %s leg %s stream %u: fast path %s",
+							 c->id, l->tag, i,
+							 f.flags & FASTPATH_FLOW_FORWARD
+								 ? "forwarding again"
+								 : "drops (no consent toward the "
+								   "other leg)");
+						cur->flags = f.flags;
+					}
+					continue;
+				}
+				f.id = s->flow_installed[comp] ? cur->id : ++r->next_flow_id;
+				/* a new key (the peer moved) is a new flow: the old
+				 * one's counters are folded in as it goes; the same
+				 * key with a new destination (the other leg's pair
+				 * changed) is replaced in place and keeps its
+				 * counters (fastpath.h), so nothing is folded then */
+				if (s->flow_installed[comp] && !flow_same_key(cur, &f))
+					relay_flow_remove(r, s, comp);
+				err = fastpath_flow_install(r->fp, &f);
+				if (err) {
+					log_warn("call %s leg %s stream %u: fast path flow %s -> "
+						 "%s not installed (%s): userspace forwards it",
+						 c->id, l->tag, i,
+						 netaddr_str(&f.remote, a, sizeof(a)),
+						 netaddr_str(&f.out_dst, b, sizeof(b)),
+						 strerror(-err));
+					s->flow_installed[comp] = false;
+					continue;
+				}
+				*cur = f;
+				s->flow_installed[comp] = true;
+				log_info("call %s leg %s stream %u %s: fast path %s -> %s%s", c->id,
+					 l->tag, i, comp ? "RTCP" : "RTP",
+					 netaddr_str(&f.remote, a, sizeof(a)),
+					 netaddr_str(&f.out_dst, b, sizeof(b)),
+					 f.flags & FASTPATH_FLOW_FORWARD ? ""
+									 : " (held: no consent)");
+			}
+		}
+	}
+}
+
+void relay_refresh_counters(struct relay *r, struct call *c)
+{
+	struct fastpath_counters fc;
+
+	for (unsigned side = 0; side < 2; side++) {
+		struct call_leg *l = &c->legs[side];
+
+		for (unsigned i = 0; i < l->nstreams; i++) {
+			struct call_stream *s = &l->streams[i];
+
+			s->rx_fast = s->fast_base;
+			for (unsigned comp = 0; comp < CALL_NCOMP && r->fp; comp++) {
+				if (!s->flow_installed[comp] ||
+				    fastpath_flow_counters(r->fp, &s->flow[comp], &fc))
+					continue;
+				s->rx_fast.packets += fc.packets;
+				s->rx_fast.bytes += fc.bytes;
+				if (fc.last_seen_ns / 1000000u > s->last_seen_ms)
+					s->last_seen_ms = fc.last_seen_ns / 1000000u;
+			}
+		}
+	}
+}
+
+static void fp_log(int level, const char *msg, void *ctx)
+{
+	enum daemon_log_level l = level <= LOG_ERR	 ? DAEMON_LOG_ERROR
+				  : level == LOG_WARNING ? DAEMON_LOG_WARN
+				  : level == LOG_DEBUG	 ? DAEMON_LOG_DEBUG
+							 : DAEMON_LOG_INFO;
+
+	daemon_log(l, "fast path: %s", msg);
+}
+
+/* The network interface that holds addr, into name. */
+static int ifname_of(const struct netaddr *addr, char *name, size_t len)
+{
+	struct ifaddrs *ifa, *i;
+	struct netaddr a;
+	int err = -ENODEV;
+
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != netaddr_family(addr))
+			continue;
+		memset(&a, 0, sizeof(a));
+		memcpy(&a.sa, i->ifa_addr,
+		       i->ifa_addr->sa_family == AF_INET ? sizeof(a.in) : sizeof(a.in6));
+		if (netaddr_same_ip(&a, addr)) {
+			snprintf(name, len, "%s", i->ifa_name);
+			err = 0;
+			break;
+		}
+	}
+	freeifaddrs(ifa);
+	return err;
+}
+
+int relay_flows_open(struct relay *r)
+{
+	static const enum fastpath_xdp_mode modes[] = {
+		[DAEMON_XDP_NATIVE] = FASTPATH_XDP_NATIVE,
+		[DAEMON_XDP_GENERIC] = FASTPATH_XDP_GENERIC,
+		[DAEMON_XDP_OFF] = FASTPATH_XDP_OFF,
+	};
+	struct fastpath_opts fo = {
+		.pin_path = r->opts.pin_path,
+		.port_min = r->opts.port_min,
+		.port_max = r->opts.port_max,
+		.mode = modes[r->opts.xdp],
+	};
+	char names[DAEMON_MAX_INTERFACES][IF_NAMESIZE], buf[NETADDR_STRLEN];
+	unsigned n = 0;
+	int err;
+
+	fastpath_set_logger(fp_log, NULL);
+	if (r->opts.xdp == DAEMON_XDP_OFF) {
+		log_info("fast path off (--xdp off): all media takes the userspace path");
+		return 0;
+	}
+	err = fastpath_open(&r->fp, &fo);
+	if (err) {
+		log_err("cannot load the XDP fast path (pin path %s): %s; run as root with bpffs, "
+			"or use --xdp off",
+			r->opts.pin_path, strerror(-err));
+		return err;
+	}
+	for (unsigned i = 0; i < r->opts.nifaces; i++) {
+		char name[IF_NAMESIZE];
+		bool dup = false;
+
+		err = ifname_of(&r->opts.ifaces[i].local, name, sizeof(name));
+		if (err) {
+			log_err("--interface %s: no network interface holds %s; give an address of "
+				"this host",
+				r->opts.ifaces[i].name,
+				netaddr_ip_str(&r->opts.ifaces[i].local, buf, sizeof(buf)));
+			return err;
+		}
+		for (unsigned k = 0; k < n; k++)
+			dup |= !strcmp(names[k], name);
+		if (dup)
+			continue;
+		err = fastpath_attach(r->fp, name, &r->xdp_got);
+		if (err) {
+			log_err("cannot attach XDP to %s: %s; retry with --xdp generic or --xdp "
+				"off",
+				name, strerror(-err));
+			return err;
+		}
+		log_info("fast path attached to %s (%s XDP)", name,
+			 fastpath_xdp_mode_str(r->xdp_got));
+		snprintf(names[n++], IF_NAMESIZE, "%s", name);
+	}
+	return 0;
+}

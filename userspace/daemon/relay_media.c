@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* relay_media: the userspace datapath (see relay.h). */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "daemon_log.h"
+#include "icepath/demux.h"
+#include "icepath/ice.h"
+#include "relay.h"
+
+/* ---- datapath ------------------------------------------------------------------ */
+
+static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
+		    const uint8_t *data, size_t len, uint64_t now)
+{
+	struct call_leg *o = call_leg_other(l);
+	struct call_stream *d;
+	struct ice_transmit tx;
+	enum demux_class cls;
+	unsigned dcomp;
+	int fd;
+
+	s->rx_user.packets++;
+	s->rx_user.bytes += len;
+	s->last_seen_ms = now;
+	l->call->last_activity_ms = now;
+	if (s->index >= o->nstreams || o->state == CALL_LEG_STATE_NEW)
+		goto drop;
+	d = &o->streams[s->index];
+	if (!d->active)
+		goto drop;
+	cls = demux_classify(data[0], len > 1 ? data[1] : 0, (__u32)len);
+	/* RFC 5761: a muxed destination takes RTCP on the RTP port; otherwise
+	 * RTCP goes to its own port, and DTLS stays on its component */
+	if (d->rtcp_mux)
+		dcomp = CALL_COMP_RTP;
+	else if (cls == DEMUX_RTCP)
+		dcomp = CALL_COMP_RTCP;
+	else if (cls == DEMUX_RTP)
+		dcomp = CALL_COMP_RTP;
+	else
+		dcomp = comp;
+	if (o->agent && d->ice) {
+		/* RFC 7675 §5.1: no consent, no sending; ice_agent_send says so
+		 * too, but the stream flag also covers a lost pair's restart */
+		if (!d->consent || ice_agent_send(o->agent, (unsigned)d->ice_stream, dcomp + 1,
+						  data, len, &tx) < 0)
+			goto drop;
+		fd = relay_fd_for_local(o, &tx.local);
+		if (fd < 0)
+			goto drop;
+		relay_out_tx(r, fd, &tx);
+	} else {
+		if (!d->remote_set[dcomp] || d->sock[dcomp].fd < 0 || !d->consent)
+			goto drop;
+		relay_out_plain(r, d->sock[dcomp].fd, &d->remote[dcomp], data, len);
+	}
+	d->tx_user.packets++;
+	d->tx_user.bytes += len;
+	r->user_forwarded++;
+	return;
+drop:
+	s->dropped++;
+	r->user_dropped++;
+}
+
+static void input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
+		  const uint8_t *buf, size_t len, uint64_t now)
+{
+	char a[NETADDR_STRLEN];
+	struct call_leg *l = cs->leg;
+	struct call_stream *s = &l->streams[cs->stream];
+	unsigned comp = cs->comp;
+	enum demux_class cls;
+
+	if (l->agent) {
+		struct ice_recv_result res;
+		int v = ice_agent_recv(l->agent, now, &s->local[comp], from, buf, len, &res);
+
+		if (v == ICE_RECV_HANDLED) {
+			relay_agent_drain(r, l, now);
+			return;
+		}
+		if (v != ICE_RECV_DATA || !res.len) {
+			s->dropped++;
+			return;
+		}
+		s = relay_stream_by_ice(l, res.stream);
+		if (!s || res.component < 1 || res.component > CALL_NCOMP)
+			return;
+		forward(r, l, s, res.component - 1, res.data, res.len, now);
+		return;
+	}
+	cls = demux_classify(buf[0], len > 1 ? buf[1] : 0, (__u32)len);
+	if (cls == DEMUX_STUN && l->recovered) {
+		relay_consent_input(r, l, s, comp, from, buf, len, now);
+		return;
+	}
+	if (cls != DEMUX_RTP && cls != DEMUX_RTCP && cls != DEMUX_DTLS && cls != DEMUX_ZRTP) {
+		s->dropped++;
+		return;
+	}
+	/* latching: a leg without ICE learns its peer from the first media
+	 * packet (SIP phones behind NAT announce private addresses); what a
+	 * later packet from another source does is the call's latch mode */
+	if (s->latched[comp] && !netaddr_equal(&s->remote[comp], from)) {
+		if (l->call->latch == CALL_LATCH_STRICT) {
+			s->dropped++;
+			r->user_dropped++;
+			return;
+		}
+		if (l->call->latch == CALL_LATCH_HANDOVER) {
+			s->latched[comp] = false;
+			log_info("call %s leg %s stream %u: media-handover: %s moves to %s",
+				 l->call->id, l->tag, s->index, comp ? "RTCP" : "RTP",
+				 netaddr_str(from, a, sizeof(a)));
+		}
+	}
+	if (!s->latched[comp]) {
+		s->latched[comp] = true;
+		if (!s->remote_set[comp] || !netaddr_equal(&s->remote[comp], from))
+			log_info("call %s leg %s stream %u: latched %s to %s", l->call->id, l->tag,
+				 s->index, comp ? "RTCP" : "RTP", netaddr_str(from, a, sizeof(a)));
+		s->remote[comp] = *from;
+		s->remote_set[comp] = true;
+		relay_leg_changed(r, l, now);
+	}
+	forward(r, l, s, comp, buf, len, now);
+}
+
+void relay_media_recv(struct relay *r, struct call_sock *cs, uint64_t now)
+{
+	struct mmsghdr msgs[RELAY_BATCH];
+	struct iovec iov[RELAY_BATCH];
+	struct netaddr from[RELAY_BATCH];
+	int n;
+
+	/* a few batches per wakeup, then give other sockets their turn */
+	for (int round = 0; round < 4 && cs->fd >= 0; round++) {
+		for (unsigned i = 0; i < RELAY_BATCH; i++) {
+			iov[i].iov_base = r->rxbuf[i];
+			iov[i].iov_len = RELAY_DGRAM_MAX;
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_name = &from[i].sa;
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(cs->fd, msgs, RELAY_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC || !msgs[i].msg_len)
+				continue;
+			netaddr_unmap_v4(&from[i]);
+			input(r, cs, &from[i], r->rxbuf[i], msgs[i].msg_len, now);
+		}
+		relay_out_flush(r);
+		if (n < RELAY_BATCH)
+			break;
+	}
+}

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* relay_sock: media sockets, the send batch, randomness (see relay.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon_log.h"
+#include "relay.h"
+
+void relay_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	/* ufrag/pwd/tie-breakers/transaction ids must be unguessable (RFC 8445
+	 * §5.3, RFC 8489 §6): the kernel's CSPRNG, never a seeded PRNG */
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n <= 0)
+			continue;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* ---- sockets ------------------------------------------------------------------ */
+
+int relay_bind_udp(const struct netaddr *a)
+{
+	int fd, err, one = 1;
+
+	fd = socket(netaddr_family(a), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (netaddr_family(a) == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, &a->sa, netaddr_len(a)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int relay_epoll_add(struct relay *r, int fd, void *ptr)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ptr};
+
+	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void sock_close(struct relay *r, struct call_sock *cs)
+{
+	if (cs->fd < 0)
+		return;
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, cs->fd, NULL);
+	close(cs->fd);
+	cs->fd = -1;
+}
+
+static int open_pair(struct relay *r, struct call_leg *l, struct call_stream *s,
+		     const struct daemon_iface *ifc, uint16_t port)
+{
+	int err = 0;
+
+	for (unsigned c = 0; c < CALL_NCOMP; c++) {
+		struct call_sock *cs = &s->sock[c];
+
+		s->local[c] = ifc->local;
+		netaddr_set_port(&s->local[c], (uint16_t)(port + c));
+		s->advertised[c] = ifc->advertised;
+		netaddr_set_port(&s->advertised[c], (uint16_t)(port + c));
+		cs->kind = RELAY_EV_MEDIA;
+		cs->leg = l;
+		cs->stream = s->index;
+		cs->comp = c;
+		cs->fd = relay_bind_udp(&s->local[c]);
+		if (cs->fd < 0) {
+			err = cs->fd;
+			break;
+		}
+		err = relay_epoll_add(r, cs->fd, cs);
+		if (err) {
+			close(cs->fd);
+			cs->fd = -1;
+			break;
+		}
+	}
+	if (err) {
+		for (unsigned c = 0; c < CALL_NCOMP; c++)
+			sock_close(r, &s->sock[c]);
+	}
+	return err;
+}
+
+int relay_stream_open(struct relay *r, struct call_leg *l, struct call_stream *s,
+		      const struct daemon_iface *ifc, int want_rtp_port)
+{
+	char buf[NETADDR_STRLEN];
+	int port, err = -ENOSPC;
+
+	snprintf(l->iface, sizeof(l->iface), "%s", ifc->name);
+	if (want_rtp_port > 0) {
+		/* recovery: the port the flows and the peer already use */
+		err = call_ports_claim(&r->ports, (uint16_t)want_rtp_port);
+		if (err && err != -ERANGE)
+			return err;
+		err = open_pair(r, l, s, ifc, (uint16_t)want_rtp_port);
+		if (err && !call_ports_claim(&r->ports, (uint16_t)want_rtp_port))
+			call_ports_put(&r->ports, (uint16_t)want_rtp_port);
+		return err;
+	}
+	/* a port pair another process holds is skipped, not fatal: try the
+	 * whole range once before giving up */
+	for (size_t tries = 0; tries < r->ports.npairs; tries++) {
+		port = call_ports_get(&r->ports);
+		if (port < 0)
+			break;
+		err = open_pair(r, l, s, ifc, (uint16_t)port);
+		if (!err)
+			return 0;
+		if (err != -EADDRINUSE) {
+			call_ports_put(&r->ports, (uint16_t)port);
+			break;
+		}
+		/* leave it marked used: someone else has it */
+	}
+	log_err("cannot bind media ports on %s (%s) in %u-%u: %s", ifc->name,
+		netaddr_ip_str(&ifc->local, buf, sizeof(buf)), r->opts.port_min, r->opts.port_max,
+		err == -ENOSPC ? "port range exhausted; widen --port-min/--port-max"
+			       : strerror(-err));
+	return err;
+}
+
+void relay_stream_close(struct relay *r, struct call_stream *s)
+{
+	bool had = s->sock[CALL_COMP_RTP].fd >= 0;
+
+	for (unsigned c = 0; c < CALL_NCOMP; c++)
+		sock_close(r, &s->sock[c]);
+	if (had)
+		call_ports_put(&r->ports, netaddr_port(&s->local[CALL_COMP_RTP]));
+}
+
+int relay_fd_for_local(struct call_leg *l, const struct netaddr *local)
+{
+	for (unsigned i = 0; i < l->nstreams; i++)
+		for (unsigned c = 0; c < CALL_NCOMP; c++)
+			if (l->streams[i].sock[c].fd >= 0 &&
+			    netaddr_equal(&l->streams[i].local[c], local))
+				return l->streams[i].sock[c].fd;
+	return -1;
+}
+
+/* ---- send batch ------------------------------------------------------------------ */
+
+void relay_out_flush(struct relay *r)
+{
+	struct mmsghdr msgs[RELAY_BATCH];
+	unsigned i = 0;
+
+	while (i < r->nout) {
+		unsigned j = i, n = 0;
+		int sent;
+
+		while (j < r->nout && r->out[j].fd == r->out[i].fd) {
+			memset(&msgs[n], 0, sizeof(msgs[n]));
+			msgs[n].msg_hdr.msg_name = &r->out[j].dst.sa;
+			msgs[n].msg_hdr.msg_namelen = netaddr_len(&r->out[j].dst);
+			msgs[n].msg_hdr.msg_iov = r->out[j].iov;
+			msgs[n].msg_hdr.msg_iovlen = (size_t)r->out[j].niov;
+			n++;
+			j++;
+		}
+		sent = sendmmsg(r->out[i].fd, msgs, n, MSG_DONTWAIT);
+		/* a full socket buffer or an ICMP error drops what is left of
+		 * this group, as the kernel would drop it on the wire */
+		if (sent < (int)n)
+			r->user_dropped += n - (unsigned)(sent > 0 ? sent : 0);
+		i = j;
+	}
+	r->nout = 0;
+}
+
+static struct relay_out *out_slot(struct relay *r)
+{
+	if (r->nout == RELAY_BATCH)
+		relay_out_flush(r);
+	return &r->out[r->nout++];
+}
+
+void relay_out_plain(struct relay *r, int fd, const struct netaddr *dst, const uint8_t *data,
+		     size_t len)
+{
+	struct relay_out *o = out_slot(r);
+
+	o->fd = fd;
+	o->dst = *dst;
+	o->iov[0].iov_base = (void *)data;
+	o->iov[0].iov_len = len;
+	o->niov = 1;
+}
+
+void relay_out_tx(struct relay *r, int fd, const struct ice_transmit *tx)
+{
+	struct relay_out *o = out_slot(r);
+
+	o->fd = fd;
+	o->tx = *tx;
+	o->dst = tx->remote;
+	o->niov = ice_transmit_iov(&o->tx, o->iov);
+}
+
+/* Agent-built datagrams (checks, consent, TURN control): sent at once. */
+void relay_send_tx_now(struct relay *r, struct call_leg *l, const struct ice_transmit *tx)
+{
+	char a[NETADDR_STRLEN];
+	struct iovec iov[3];
+	struct msghdr mh = {0};
+	int fd = relay_fd_for_local(l, &tx->local);
+
+	if (fd < 0) {
+		log_warn("call %s leg %s: agent sends from %s, which is no socket of the leg",
+			 l->call->id, l->tag, netaddr_str(&tx->local, a, sizeof(a)));
+		return;
+	}
+	mh.msg_name = (void *)&tx->remote.sa;
+	mh.msg_namelen = netaddr_len(&tx->remote);
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)ice_transmit_iov(tx, iov);
+	if (sendmsg(fd, &mh, MSG_DONTWAIT) < 0)
+		log_debug("call %s leg %s: send to %s: %s", l->call->id, l->tag,
+			  netaddr_str(&tx->remote, a, sizeof(a)), strerror(errno));
+}
