@@ -411,6 +411,9 @@ struct ng_server_config {
 	 * back: no reflection). 0: every sender is served. */
 	const struct ng_allow *allow;
 	unsigned n_allow;
+	/* optional: told of each dropped sender (ctx is the handlers' ctx,
+	 * denied the count so far), e.g. for a rate-limited log line */
+	void (*on_denied)(void *ctx, const struct netaddr *from, uint64_t denied);
 };
 
 struct ng_server_counters {
@@ -438,6 +441,7 @@ struct ng_server {
 	struct ng_server_counters counters;
 	struct ng_allow allow[NG_ALLOW_MAX];
 	unsigned n_allow;
+	void (*on_denied)(void *ctx, const struct netaddr *from, uint64_t denied);
 };
 
 /* 0 or -ENOMEM. cfg may be NULL (defaults). */

@@ -518,6 +518,15 @@ static void malformed_table(void **state)
 	assert_true(f->srv.counters.malformed >= 7);
 }
 
+static unsigned denied_seen;
+
+static void count_denied(void *ctx, const struct netaddr *from, uint64_t denied)
+{
+	assert_non_null(from);
+	assert_true(denied >= 1);
+	denied_seen++;
+}
+
 /* --ng-allow: networks parse with their errors named; others get no reply at all. */
 static void allow_list(void **state)
 {
@@ -585,6 +594,7 @@ static void allow_list(void **state)
 
 	/* the server: allowed senders are served, others dropped and counted */
 	cfg.n_allow = n;
+	cfg.on_denied = count_denied;
 	assert_int_equal(ng_server_init(&srv, &ng_stub_ops, NULL, &cfg), 0);
 	netaddr_from_str(&a, "198.51.100.9", 5060);
 	assert_true(ng_handle(&srv, 0, &a, (const uint8_t *)"c1 d7:command4:pinge", 20, out,
@@ -597,6 +607,7 @@ static void allow_list(void **state)
 				   out, sizeof(out)),
 			 0);
 	assert_int_equal(srv.counters.denied, 2);
+	assert_int_equal(denied_seen, 1); /* the one with a sender address */
 	assert_int_equal(srv.counters.requests, 3);
 	assert_int_equal(srv.counters.commands[NG_CMD_PING], 1);
 	ng_server_destroy(&srv);

@@ -49,6 +49,17 @@ struct call_leg *relay_limits_offer_leg(struct call *c, const struct ng_request 
 	return a;
 }
 
+void relay_limits_ng_denied(void *ctx, const struct netaddr *from, uint64_t denied)
+{
+	char buf[NETADDR_STRLEN];
+
+	if (denied & (denied - 1))
+		return;
+	log_warn("NG request from %s dropped: not in --ng-allow (%llu dropped so far); add the "
+		 "proxy's address to --ng-allow if it is one",
+		 netaddr_str(from, buf, sizeof(buf)), (unsigned long long)denied);
+}
+
 unsigned long relay_limits_fds_needed(const struct daemon_opts *o)
 {
 	unsigned long media = daemon_opts_ports(o);

@@ -46,6 +46,13 @@ int relay_limits_admit_call(struct relay *r, const struct ng_request *req, struc
 struct call_leg *relay_limits_offer_leg(struct call *c, const struct ng_request *req,
 					bool created, struct ng_reply *rep);
 
+/*
+ * ng_server_config.on_denied: a request from outside --ng-allow was
+ * dropped. Logged for the 1st, 2nd, 4th, 8th... so a misconfigured proxy
+ * is seen at once and a flood costs a log line per doubling.
+ */
+void relay_limits_ng_denied(void *ctx, const struct netaddr *from, uint64_t denied);
+
 /* Descriptors o needs at most: one per media port (capped by
  * --max-sessions calls of CALL_MAX_STREAMS m= lines) plus the reserve. */
 unsigned long relay_limits_fds_needed(const struct daemon_opts *o);

@@ -243,7 +243,9 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	if ((err = relay_epoll_add(r, r->ng.fd, &r->ng)))
 		return err;
 	err = ng_server_init(&r->ngs, &relay_ng_ops, r,
-			     &(struct ng_server_config){.allow = o->ng_allow, .n_allow = o->n_ng_allow});
+			     &(struct ng_server_config){.allow = o->ng_allow,
+							 .n_allow = o->n_ng_allow,
+							 .on_denied = relay_limits_ng_denied});
 	if (err)
 		return err;
 	r->ng_ready = true;

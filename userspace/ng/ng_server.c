@@ -221,6 +221,7 @@ int ng_server_init(struct ng_server *s, const struct ng_ops *ops, void *ctx,
 		}
 		memcpy(s->allow, cfg->allow, cfg->n_allow * sizeof(*cfg->allow));
 		s->n_allow = cfg->n_allow;
+		s->on_denied = cfg->on_denied;
 	}
 	return 0;
 }
@@ -365,6 +366,8 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 	 * nothing, not even that an NG server listens here */
 	if (s->n_allow && (!from || !ng_allow_match(s->allow, s->n_allow, from))) {
 		s->counters.denied++;
+		if (s->on_denied && from)
+			s->on_denied(s->ctx, from, s->counters.denied);
 		return 0;
 	}
 	if (ng_split_cookie(dgram, len, &ck, &body)) {
