@@ -17,7 +17,8 @@
 #                                    layer (codec ice ng kernel daemon), see LAYERS
 #   bpf/NAME.bpf.c                -> build/bpf/NAME.bpf.o -> build/include/NAME.skel.h
 #   tools/NAME/*.c                -> build/bin/NAME
-#   userspace/daemon/main.c       -> build/bin/icepathd
+#   userspace/daemon/main.c       -> build/bin/icepathd, and build/asan/bin/icepathd
+#                                    (ASan+UBSan, for the netns tests that attack it)
 #   tests/unit/test_NAME.c        -> build/tests/test_NAME and build/asan/tests/test_NAME,
 #                                    linked with its layer's archives only (TEST_LAYER_)
 #   tests/lint/test_NAME.sh       -> run by check (source rules: layering)
@@ -113,7 +114,7 @@ ASAN_LIBS  := $(LAYERS:%=$(BUILD)/asan/lib/libicepath-%.a)
 # Fuzz targets link the userspace layers, instrumented; never kernel/.
 FUZZ_LAYERS := daemon ng ice codec
 FUZZ_LIBS  := $(FUZZ_LAYERS:%=$(BUILD)/fuzz/lib/libicepath-%.a)
-BINS       := $(TOOLS:%=$(BUILD)/bin/%) $(BUILD)/bin/icepathd
+BINS       := $(TOOLS:%=$(BUILD)/bin/%) $(BUILD)/bin/icepathd $(BUILD)/asan/bin/icepathd
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 ASAN_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/%)
@@ -177,6 +178,12 @@ $(BUILD)/bin/icepathd: $(BUILD)/obj/userspace/daemon/main.o $(call archives,$(BU
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/bin/icepathd: $(BUILD)/asan/obj/userspace/daemon/main.o \
+		$(call archives,$(BUILD)/asan,daemon)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/%: $$(foreach f,$$(wildcard tools/%/*.c),$(BUILD)/obj/$$(basename $$(f)).o) \
 		$(call archives,$(BUILD),daemon)

@@ -56,6 +56,8 @@
 #define NG_CACHE_SLOTS	4096	   /* default cached replies */
 #define NG_CACHE_BYTES	(8u << 20) /* default bytes of cached replies */
 #define NG_REASON_MAX	256	   /* error-reason / warning text */
+#define NG_DELETE_DELAY_MAX 3600   /* seconds; rtpengine's default delete-delay is 30 */
+#define NG_ALLOW_MAX	32	   /* networks in an NG allow-list */
 
 enum ng_command {
 	NG_CMD_PING,
@@ -381,10 +383,40 @@ struct ng_ops {
 		            struct ng_reply *rep);
 };
 
+/*
+ * One network of an NG allow-list: an address and a prefix length (CIDR).
+ * An IPv4 network also matches IPv4-mapped IPv6 senders (::ffff:a.b.c.d),
+ * which is what a socket bound to [::] sees from IPv4 proxies.
+ */
+struct ng_allow {
+	struct netaddr net; /* port 0, host bits cleared */
+	uint8_t prefix;	    /* 0-32 (IPv4) or 0-128 (IPv6) */
+};
+
+/*
+ * Parse "CIDR[,CIDR...]" ("192.0.2.10", "198.51.100.0/24", "2001:db8::/32")
+ * into out (cap entries), appending after *n. 0, or -EINVAL with why naming
+ * the entry and what is expected.
+ */
+int ng_allow_parse(const char *list, struct ng_allow *out, unsigned cap, unsigned *n, char *why,
+		   size_t why_cap);
+/* from is inside one of the n networks. */
+bool ng_allow_match(const struct ng_allow *allow, unsigned n, const struct netaddr *from);
+/* "192.0.2.0/24"; always NUL-terminated, returns buf. */
+const char *ng_allow_str(const struct ng_allow *a, char *buf, size_t len);
+
 struct ng_server_config {
 	unsigned cache_slots;  /* 0: NG_CACHE_SLOTS */
 	size_t cache_bytes;    /* 0: NG_CACHE_BYTES */
 	uint64_t cache_ttl_ms; /* 0: NG_CACHE_TTL_MS */
+	/* n_allow > 0: requests from any other sender are dropped unanswered
+	 * and counted in counters.denied (so a spoofed source gets nothing
+	 * back: no reflection). 0: every sender is served. */
+	const struct ng_allow *allow;
+	unsigned n_allow;
+	/* optional: told of each dropped sender (ctx is the handlers' ctx,
+	 * denied the count so far), e.g. for a rate-limited log line */
+	void (*on_denied)(void *ctx, const struct netaddr *from, uint64_t denied);
 };
 
 struct ng_server_counters {
@@ -394,6 +426,7 @@ struct ng_server_counters {
 	uint64_t malformed;   /* bad bencode / JSON / not a dict */
 	uint64_t errors;      /* replies with result error (malformed included) */
 	uint64_t cache_hits;  /* retransmissions answered from the cache */
+	uint64_t denied;      /* dropped unanswered: sender not in the allow-list */
 	uint64_t commands[NG_CMD__COUNT];
 	uint64_t command_errors[NG_CMD__COUNT]; /* of commands[]: result error */
 	uint64_t rejected;			/* not a request: error reply, no command run */
@@ -411,6 +444,9 @@ struct ng_server {
 	struct ng_request *req;
 	uint8_t *rx, *tx; /* NG_DGRAM_MAX each, for ng_server_serve() */
 	struct ng_server_counters counters;
+	struct ng_allow allow[NG_ALLOW_MAX];
+	unsigned n_allow;
+	void (*on_denied)(void *ctx, const struct netaddr *from, uint64_t denied);
 };
 
 /* 0 or -ENOMEM. cfg may be NULL (defaults). */

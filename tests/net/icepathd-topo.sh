@@ -11,7 +11,8 @@
 # only in the namespaces made here.
 #
 #   icpd_topology              build it, start coturn, mount a private bpffs
-#   icpd_start [ARGS...]       start icepathd in the relay namespace (sets ICPD_PID)
+#   icpd_start [ARGS...]       start icepathd in the relay namespace (sets ICPD_PID;
+#                              $ICPD_DAEMON instead of BUILD/bin/icepathd if set)
 #   icpd_peer NAME ROLE N ...  start icepath-peer as caller/callee, sending N packets
 #   icpd_offer_answer CALLID   drive offer/answer through NG, as a SIP proxy does
 #   icpd_query CALLID          icepathctl query output (text)
@@ -87,9 +88,10 @@ icpd_xdp_peer() {
 }
 
 # icpd_start [extra icepathd options]: waits until NG answers.
+# ICPD_DAEMON=PATH runs another build of it (the ASan one: asan/bin/icepathd).
 icpd_start() {
 	local d ctl
-	d=$(icpd_bin icepathd)
+	d=${ICPD_DAEMON:-$(icpd_bin icepathd)}
 	ctl=$(icpd_bin icepathctl)
 	ip netns exec "$NS_relay" "$d" --interface pub=$ICPD_RELAY --listen-ng $ICPD_NG \
 		--pin-path "$ICPD_PIN" --state-file "$ICPD_STATE" --foreground "$@" \

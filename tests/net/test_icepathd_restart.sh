@@ -6,8 +6,13 @@
 # file and answers the peers' consent checks with the credentials it gave
 # them (the peers' consent timeout is cut to 6 s, so this is tested), runs
 # its own consent checks toward them (answered, per the log), and the
-# receivers' sequence-number counts show that no packet was lost. Then a restart without the state file removes the orphan flows and
-# says so.
+# receivers' sequence-number counts show that no packet was lost. Then a
+# restart without the state file removes the orphan flows and says so.
+# Last, the ASan+UBSan daemon (BUILD/asan/bin/icepathd) starts on a
+# corrupted state file: it recovers the one good call, drops the others
+# with a log line each, leaves no port bound for a refused record, survives
+# datagrams to every port the file names, and stops cleanly with no
+# sanitizer report and no leak.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/icepathd-topo.sh"
@@ -81,4 +86,63 @@ kill -TERM "$ICPD_PID"
 wait "$ICPD_PID"
 rc=$?
 [ $rc -eq 0 ] || icp_fail "icepathd exited $rc on SIGTERM"
+
+icp_log "ASan daemon on a corrupted state file"
+asan_d="$ICPD_BUILD/asan/bin/icepathd"
+[ -x "$asan_d" ] || icp_fail "$asan_d is missing: run 'make' first"
+R=$ICPD_RELAY
+{
+	echo "icepath-state 1"
+	# good: recovered
+	echo "call good-$ICP_RUN 1700000000 0"
+	echo "leg 0 caller-tag pub 0 0"
+	echo "stream 0 0 1 0 audio RTP/AVP $R:30100 198.51.100.7:40000 198.51.100.7:40001 0 0 - -"
+	echo "leg 1 callee-tag pub 0 0"
+	echo "stream 1 0 1 0 audio RTP/AVP $R:30102 198.51.100.8:40000 198.51.100.8:40001 0 0 - -"
+	# leg A's socket would be bound, then the same line is bad
+	echo "call bad-field 1700000000 0"
+	echo "leg 0 a pub 0 0"
+	echo "stream 0 0 1 0 audio RTP/AVP $R:30200 not-an-address - 0 0 - -"
+	echo "leg 1 b pub 0 0"
+	# leg B's port is the good call's: cannot be bound, leg A's comes free
+	echo "call busy-port 1700000000 0"
+	echo "leg 0 a pub 0 0"
+	echo "stream 0 0 1 0 audio RTP/AVP $R:30300 198.51.100.7:40000 - 0 0 - -"
+	echo "leg 1 b pub 0 0"
+	echo "stream 1 0 1 0 audio RTP/AVP $R:30100 198.51.100.8:40000 - 0 0 - -"
+	# hostile fields
+	printf 'call %%00%%0a\x1b[31m 1 0\n'
+	echo "call huge-index 1 0"
+	echo "leg 0 a pub 0 0"
+	echo "stream 0 4294967296 1 0 audio RTP/AVP $R:30400 - - 0 0 - -"
+	echo "call other-iface 1 0"
+	echo "leg 0 a nowhere 0 0"
+	echo "stream 0 0 1 0 audio RTP/AVP 192.0.2.99:30500 - - 0 0 - -"
+	head -c 3000 /dev/urandom | tr '\n' ' '
+	echo
+	printf 'call cut-%s 1 0\nleg 0 a pub 0 0\nstream 0 0 1 0 audio RTP/AVP %s:30600 - -' "$ICP_RUN" "$R"
+} >"$ICPD_STATE"
+export ASAN_OPTIONS=detect_leaks=1:exitcode=23 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ICPD_DAEMON=$asan_d icpd_start --xdp native
+grep -q "recovered 1 calls" "$ICPD_LOG" || { tail -30 "$ICPD_LOG"; icp_fail "the ASan daemon did not recover exactly the good call"; }
+icpd_query "good-$ICP_RUN" >/dev/null || icp_fail "the good call of the corrupted file is not known to NG"
+bound=$(nsx "$NS_relay" ss -Huln | awk '{print $4}')
+for p in 30200 30201 30300 30301 30400 30600; do
+	grep -q ":$p\$" <<<"$bound" && icp_fail "port $p of a refused record is still bound"
+done
+grep -q ":30100\$" <<<"$bound" || icp_fail "the good call's port 30100 is not bound"
+# datagrams to every port the file named, bound or freed
+for p in 30100 30101 30102 30103 30200 30201 30300 30301 30400 30600; do
+	nsx "$NS_caller" bash -c "for i in 1 2 3; do printf 'x%.0s' {1..172} >/dev/udp/$R/$p; done" 2>/dev/null
+done
+sleep 1
+kill -0 "$ICPD_PID" 2>/dev/null || icp_fail "the ASan daemon died (log: $ICPD_LOG)"
+kill -TERM "$ICPD_PID"
+wait "$ICPD_PID"
+rc=$?
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$ICPD_LOG"; then
+	grep -A20 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$ICPD_LOG" | head -40
+	icp_fail "sanitizer report from the daemon on a corrupted state file"
+fi
+[ $rc -eq 0 ] || icp_fail "the ASan daemon exited $rc on SIGTERM"
 echo PASS

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "icepath/compiler.h"
 
@@ -121,6 +122,21 @@ static void errors_name_the_option(void **state)
 		{{"stray"}, "unexpected argument 'stray'"},
 		{{"--pidfile"}, "--pidfile needs a value"},
 		{{"--inactivity-timeout", "-1"}, "--inactivity-timeout '-1'"},
+		/* issue 9: NG on a public address only with an allow-list */
+		{{"--listen-ng", "192.0.2.1:2223"}, "192.0.2.1:2223 is not a loopback address"},
+		{{"--listen-ng", "0.0.0.0:2223"}, "give --ng-allow"},
+		{{"--listen-ng", "[::]:2223"}, "give --ng-allow"},
+		{{"--ng-allow", "10.0.0.0/33"}, "--ng-allow '10.0.0.0/33': '10.0.0.0/33': prefix"},
+		{{"--ng-allow", "proxy.example"}, "is not an IPv4/IPv6 address"},
+		{{"--max-sessions", "0"}, "--max-sessions '0': expected a number of calls"},
+		{{"--max-sessions", "-2"}, "--max-sessions '-2'"},
+		{{"--max-sessions", "1000001"}, "--max-sessions '1000001'"},
+		{{"--user", "no-such-user-icepath"}, "--user no-such-user-icepath: no such user"},
+		{{"--user", "root"}, "--user root: is uid 0"},
+		{{"--group", "root"}, "--group root needs --user"},
+		{{"--user", "nobody", "--group", "no-such-group-icepath"}, "no such group"},
+		{{"--turn-pass-file", "/nonexistent/pass"}, "--turn-pass-file /nonexistent/pass: cannot open"},
+		{{"--turn-pass-file", "/tmp"}, "not a regular file"},
 	};
 	struct daemon_opts o;
 	char err[256];
@@ -194,6 +210,160 @@ static void config_file_then_command_line(void **state)
 	assert_non_null(strstr(err, "cannot open"));
 }
 
+/* --max-sessions, --ng-allow, --user: values and what they imply. */
+static void limits_and_privileges(void **state)
+{
+	char *const argv[] = {"icepathd",	  "--interface",   "192.0.2.1",
+			      "--listen-ng",	  "0.0.0.0:2223",  "--ng-allow",
+			      "198.51.100.0/24", "--ng-allow=2001:db8::1", "--max-sessions",
+			      "500",		  "--user",	   "nobody"};
+	char *const argv2[] = {"icepathd", "--interface", "192.0.2.1", "--max-sessions", "-1",
+			       "--port-min", "30000", "--port-max", "30999"};
+	struct daemon_opts o;
+	char err[256];
+
+	assert_int_equal(parse(&o, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_int_equal(o.n_ng_allow, 2);
+	assert_int_equal(o.max_sessions, 500);
+	/* 10001 ports: 2500 calls of one m= line; the option is lower */
+	assert_int_equal(daemon_opts_ports(&o), 10001);
+	assert_int_equal(daemon_opts_session_cap(&o), 500);
+	assert_true(o.drop_privileges);
+	assert_int_not_equal(o.run_uid, 0);
+	assert_string_equal(o.warnings, "");
+
+	assert_int_equal(parse(&o, ARGC(argv2), argv2, err, sizeof(err)), 0);
+	assert_int_equal(o.max_sessions, 0); /* rtpengine's -1: no limit */
+	assert_int_equal(daemon_opts_session_cap(&o), 250);
+	assert_false(o.drop_privileges);
+	assert_int_equal(o.n_ng_allow, 0);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f;
+
+	unlink(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* --turn-pass-file: 0600, root or the daemon's user, no symlink; --turn-pass warns. */
+static void secrets_file(void **state)
+{
+	char dir[] = "/tmp/icepathd-secret-XXXXXX", path[96], link[96], conf[96], err[256];
+	struct daemon_opts o;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/turn.pass", dir);
+	snprintf(link, sizeof(link), "%s/link.pass", dir);
+	snprintf(conf, sizeof(conf), "%s/icepathd.conf", dir);
+	char *const argv[] = {"icepathd", "--interface", "192.0.2.1", "--turn", "192.0.2.9",
+			      "--turn-user", "u", "--turn-pass-file", path};
+	char *const argv_link[] = {"icepathd", "--interface", "192.0.2.1", "--turn-pass-file",
+				   link};
+	char *const argv_both[] = {"icepathd",	 "--interface", "192.0.2.1", "--turn-pass",
+				   "p",		 "--turn-pass-file", path};
+	char *const argv_cmdline[] = {"icepathd", "--interface", "192.0.2.1", "--turn",
+				      "192.0.2.9", "--turn-user", "u", "--turn-pass", "p"};
+	char *const argv_user[] = {"icepathd", "--interface", "192.0.2.1", "--turn-pass-file",
+				   path, "--user", "nobody"};
+	char *const argv_conf[] = {"icepathd", "--config", conf};
+
+	write_file(path, "s3cret\r\nsecond line ignored\n", 0600);
+	assert_int_equal(parse(&o, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_string_equal(o.turn_pass, "s3cret");
+	assert_string_equal(o.warnings, "");
+
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(parse(&o, ARGC(argv), argv, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "mode 0640 lets other users read the TURN password; chmod 600"));
+	assert_int_equal(chmod(path, 0600), 0);
+
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(parse(&o, ARGC(argv_link), argv_link, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "a symbolic link"));
+
+	assert_int_equal(parse(&o, ARGC(argv_both), argv_both, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "both given"));
+
+	write_file(path, "\n", 0600);
+	assert_int_equal(parse(&o, ARGC(argv), argv, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no password"));
+
+	/* owned by somebody else: refused, unless that is the --user */
+	write_file(path, "s3cret\n", 0600);
+	if (getuid() == 0) {
+		int rc;
+
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(parse(&o, ARGC(argv), argv, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "owned by uid 65534; it must belong to root"));
+		rc = parse(&o, ARGC(argv_user), argv_user, err, sizeof(err));
+		if (o.run_uid == 65534) /* nobody */
+			assert_int_equal(rc, 0);
+	}
+
+	assert_int_equal(parse(&o, ARGC(argv_cmdline), argv_cmdline, err, sizeof(err)), 0);
+	assert_non_null(strstr(o.warnings, "--turn-pass on the command line is visible"));
+	assert_non_null(strstr(o.warnings, "--turn-pass-file"));
+
+	/* a password in a config file others can read: a warning */
+	write_file(conf, "interface = 192.0.2.1\nturn-pass = p\n", 0644);
+	assert_int_equal(parse(&o, ARGC(argv_conf), argv_conf, err, sizeof(err)), 0);
+	assert_non_null(strstr(o.warnings, "holds turn-pass and is readable by others (mode 0644)"));
+	assert_int_equal(chmod(conf, 0600), 0);
+	assert_int_equal(parse(&o, ARGC(argv_conf), argv_conf, err, sizeof(err)), 0);
+	assert_string_equal(o.warnings, "");
+
+	unlink(path);
+	unlink(link);
+	unlink(conf);
+	rmdir(dir);
+}
+
+/* The config parser over bytes: what the fuzzer drives. */
+static void config_buffer_malformed(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len; /* 0: strlen */
+		const char *needle; /* NULL: accepted */
+	} cases[] = {
+		{"interface = 192.0.2.1\nport-min=31000", 0, NULL},
+		{"# nothing\n\n   \n", 0, NULL},
+		{"interface = 192.0.2.1\0\nxdp = off\n", 31, "t:1: NUL byte"},
+		{"=\n", 0, "unknown option ''"},
+		{"config = /etc/passwd\n", 0, "'config' cannot be nested"},
+		{"max-sessions = 10 # comment\nmax-sessions\n", 0, "t:2: --max-sessions needs a value"},
+		{"ng-allow = ,,,\n", 0, "t:1: --ng-allow ',,,': empty allow-list"},
+		{"user =\n", 0, "--user needs a value"},
+	};
+	struct daemon_opts o;
+	char err[256], longline[700];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].text);
+		int rc;
+
+		daemon_opts_defaults(&o);
+		err[0] = 0;
+		rc = daemon_opts_load_buf(&o, "t", cases[i].text, len, err, sizeof(err));
+		if (!cases[i].needle && rc)
+			fail_msg("case %zu: refused: %s", i, err);
+		if (cases[i].needle && (rc != -EINVAL || !strstr(err, cases[i].needle)))
+			fail_msg("case %zu: rc %d '%s', want '%s'", i, rc, err, cases[i].needle);
+	}
+	memset(longline, 'a', sizeof(longline));
+	daemon_opts_defaults(&o);
+	assert_int_equal(daemon_opts_load_buf(&o, "t", longline, sizeof(longline), err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "t:1: line longer than 510 bytes"));
+}
+
 static void help_text(void **state)
 {
 	const char *u = daemon_opts_usage();
@@ -212,6 +382,11 @@ static void help_text(void **state)
 		"--config",
 		"--inactivity-timeout",
 		"--state-file",
+		"--max-sessions",
+		"--ng-allow",
+		"--user USER, --group GROUP",
+		"--turn-pass-file",
+		"4 file descriptors",
 	};
 	char *const argv[] = {"icepathd", "--help"};
 	struct daemon_opts o;
@@ -231,6 +406,9 @@ int main(void)
 		cmocka_unit_test(defaults_and_full_line),
 		cmocka_unit_test(errors_name_the_option),
 		cmocka_unit_test(config_file_then_command_line),
+		cmocka_unit_test(limits_and_privileges),
+		cmocka_unit_test(secrets_file),
+		cmocka_unit_test(config_buffer_malformed),
 		cmocka_unit_test(help_text),
 	};
 

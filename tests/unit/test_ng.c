@@ -471,6 +471,12 @@ static void malformed_table(void **state)
 		{"c d7:command4:list5:limit3:abce", "limit: 'abc' is not an integer"},
 		{"c d7:command6:delete7:call-id1:c12:delete-delayi-1ee",
 		 "delete-delay: -1 is negative"},
+		/* now_ms + delay * 1000 must not wrap (issue 9) */
+		{"c d7:command6:delete7:call-id1:c12:delete-delayi9223372036854775807ee",
+		 "delete-delay: 9223372036854775807 s is more than 3600 s"},
+		{"c d7:command6:delete7:call-id1:c12:delete-delayi3601ee",
+		 "delete-delay: 3601 s is more than 3600 s"},
+		{"c d7:command6:delete7:call-id1:c12:delete-delayi3600ee", ""},
 		{"c d7:command4:ping14:address-family3:IP5e",
 		 "address-family: unknown value 'IP5'"},
 		{"c d7:command4:ping13:media-address5:bogose",
@@ -510,6 +516,103 @@ static void malformed_table(void **state)
 	}
 	assert_int_equal(f->srv.counters.no_cookie, 5);
 	assert_true(f->srv.counters.malformed >= 7);
+}
+
+static unsigned denied_seen;
+
+static void count_denied(void *ctx, const struct netaddr *from, uint64_t denied)
+{
+	assert_non_null(from);
+	assert_true(denied >= 1);
+	denied_seen++;
+}
+
+/* --ng-allow: networks parse with their errors named; others get no reply at all. */
+static void allow_list(void **state)
+{
+	static const struct {
+		const char *list, *why; /* why NULL: valid */
+	} cases[] = {
+		{"192.0.2.10", NULL},
+		{"198.51.100.0/24,2001:db8::/32", NULL},
+		{"10.0.0.0/8, 127.0.0.1", NULL},
+		{"0.0.0.0/0", NULL},
+		{"", "empty allow-list"},
+		{",", "empty allow-list"},
+		{"192.0.2.300", "'192.0.2.300' is not an IPv4/IPv6 address"},
+		{"example.com", "'example.com' is not an IPv4/IPv6 address"},
+		{"192.0.2.0/33", "'192.0.2.0/33': prefix length must be 0-32"},
+		{"2001:db8::/129", "prefix length must be 0-128"},
+		{"192.0.2.0/", "prefix length must be 0-32"},
+		{"192.0.2.0/x", "prefix length must be 0-32"},
+		{"192.0.2.0/-1", "prefix length must be 0-32"},
+	};
+	struct ng_allow allow[NG_ALLOW_MAX];
+	struct ng_server srv;
+	struct ng_server_config cfg = {.allow = allow};
+	struct netaddr a;
+	char why[NG_REASON_MAX], buf[64];
+	unsigned n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int rc;
+
+		n = 0;
+		why[0] = 0;
+		rc = ng_allow_parse(cases[i].list, allow, NG_ALLOW_MAX, &n, why, sizeof(why));
+		if (!cases[i].why && rc)
+			fail_msg("'%s': refused: %s", cases[i].list, why);
+		if (cases[i].why && (!rc || !strstr(why, cases[i].why)))
+			fail_msg("'%s': rc %d, why '%s', want '%s'", cases[i].list, rc, why,
+				 cases[i].why);
+	}
+	n = 0;
+	assert_int_equal(ng_allow_parse("1.2.3.4,1.2.3.5,1.2.3.6", allow, 2, &n, why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "more than 2 networks"));
+
+	n = 0;
+	assert_int_equal(ng_allow_parse("198.51.100.77/24,2001:db8::1/32,192.0.2.10", allow,
+					NG_ALLOW_MAX, &n, why, sizeof(why)),
+			 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(ng_allow_str(&allow[0], buf, sizeof(buf)), "198.51.100.0/24");
+	assert_string_equal(ng_allow_str(&allow[1], buf, sizeof(buf)), "2001:db8::/32");
+	assert_string_equal(ng_allow_str(&allow[2], buf, sizeof(buf)), "192.0.2.10/32");
+	netaddr_from_str(&a, "198.51.100.200", 5060);
+	assert_true(ng_allow_match(allow, n, &a));
+	netaddr_from_str(&a, "::ffff:198.51.100.1", 5060); /* v4 proxy on a [::] socket */
+	assert_true(ng_allow_match(allow, n, &a));
+	netaddr_from_str(&a, "198.51.101.1", 5060);
+	assert_false(ng_allow_match(allow, n, &a));
+	netaddr_from_str(&a, "192.0.2.11", 5060);
+	assert_false(ng_allow_match(allow, n, &a));
+	netaddr_from_str(&a, "2001:db8:ffff::1", 5060);
+	assert_true(ng_allow_match(allow, n, &a));
+	netaddr_from_str(&a, "2001:db9::1", 5060);
+	assert_false(ng_allow_match(allow, n, &a));
+
+	/* the server: allowed senders are served, others dropped and counted */
+	cfg.n_allow = n;
+	cfg.on_denied = count_denied;
+	assert_int_equal(ng_server_init(&srv, &ng_stub_ops, NULL, &cfg), 0);
+	netaddr_from_str(&a, "198.51.100.9", 5060);
+	assert_true(ng_handle(&srv, 0, &a, (const uint8_t *)"c1 d7:command4:pinge", 20, out,
+			      sizeof(out)) > 0);
+	netaddr_from_str(&a, "203.0.113.9", 5060);
+	assert_int_equal(ng_handle(&srv, 0, &a, (const uint8_t *)"c2 d7:command4:pinge", 20, out,
+				   sizeof(out)),
+			 0);
+	assert_int_equal(ng_handle(&srv, 0, NULL, (const uint8_t *)"c3 d7:command4:pinge", 20,
+				   out, sizeof(out)),
+			 0);
+	assert_int_equal(srv.counters.denied, 2);
+	assert_int_equal(denied_seen, 1); /* the one with a sender address */
+	assert_int_equal(srv.counters.requests, 3);
+	assert_int_equal(srv.counters.commands[NG_CMD_PING], 1);
+	ng_server_destroy(&srv);
+	cfg.n_allow = NG_ALLOW_MAX + 1;
+	assert_int_equal(ng_server_init(&srv, &ng_stub_ops, NULL, &cfg), -E2BIG);
 }
 
 /* Every prefix of a real offer: an error reply (or none, inside the cookie), never a crash. */
@@ -768,6 +871,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cache_replays_byte_for_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(cache_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_table, setup, teardown),
+		cmocka_unit_test(allow_list),
 		cmocka_unit_test_setup_teardown(truncation_at_every_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(long_values_refused, setup, teardown),
 		cmocka_unit_test(handler_failures),

@@ -72,18 +72,48 @@ void daemon_log_set_call(const char *call_id)
 	snprintf(log_call, sizeof(log_call), "%s", call_id ? call_id : "");
 }
 
+size_t daemon_log_escape(char *out, size_t cap, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	if (!cap)
+		return 0;
+	for (; *in; in++) {
+		unsigned char ch = (unsigned char)*in;
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+			if (n + 1 >= cap)
+				break;
+			out[n++] = (char)ch;
+			continue;
+		}
+		if (n + 4 >= cap)
+			break;
+		out[n++] = '\\';
+		out[n++] = 'x';
+		out[n++] = hex[ch >> 4];
+		out[n++] = hex[ch & 15];
+	}
+	out[n] = 0;
+	return n;
+}
+
 void daemon_log(enum daemon_log_level lvl, const char *fmt, ...)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-	char line[1024];
+	char raw[1024], line[4 * sizeof(raw)];
 	struct timespec ts;
 	va_list ap;
 
 	if (lvl > log_level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* call-ids, tags, SDP values and ICE ufrags come from the network:
+	 * one line stays one line, and no terminal escape reaches a console */
+	daemon_log_escape(line, sizeof(line), raw);
 	if (log_syslog) {
 		syslog(prio[lvl], "%s", line);
 		return;

@@ -13,6 +13,7 @@
 #define ICEPATH_DAEMON_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/un.h>
 
 enum daemon_log_level {
@@ -28,6 +29,13 @@ const char *daemon_log_level_str(enum daemon_log_level lvl);
 void daemon_log_set_level(enum daemon_log_level lvl);
 /* Send lines to syslog (daemon mode) instead of stderr. */
 void daemon_log_use_syslog(int on);
+/*
+ * Copy in to out with every byte outside printable ASCII, and the backslash, written
+ * as \xNN: what daemon_log() does to each line, so a call-id or tag from
+ * the network cannot break a line, forge one, or send terminal escapes.
+ * Truncates at an escape boundary; returns the length written.
+ */
+size_t daemon_log_escape(char *out, size_t cap, const char *in);
 void daemon_log(enum daemon_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -2,11 +2,16 @@
 /* daemon_opts: icepathd command line and config file (see daemon_opts.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "icepath/compiler.h"
 
 #include "daemon_opts.h"
@@ -38,7 +43,20 @@ static const char usage_text[] =
 	"        'default'. Repeat for several interfaces (at most 8); the first one\n"
 	"        is used when a request names none. Required.\n"
 	"    --listen-ng ADDR:PORT\n"
-	"        UDP address for NG control requests (default 127.0.0.1:2223).\n"
+	"        UDP address for NG control requests (default 127.0.0.1:2223). NG has\n"
+	"        no authentication: whoever can send to this port creates, reads and\n"
+	"        deletes calls. An address other than loopback needs --ng-allow.\n"
+	"    --ng-allow CIDR[,CIDR...]\n"
+	"        Accept NG requests only from these networks (the SIP proxies, e.g.\n"
+	"        198.51.100.7,2001:db8::/64); requests from elsewhere are dropped\n"
+	"        unanswered and counted. Repeatable, at most 32 networks. Required\n"
+	"        when --listen-ng is not a loopback address.\n"
+	"    --max-sessions N\n"
+	"        Refuse an offer that would create call number N+1, with the NG error\n"
+	"        'Parallel session limit reached (--max-sessions N)'; nothing of it is\n"
+	"        created. Offers for calls already known go on (as rtpengine's\n"
+	"        --max-sessions). Default -1: no limit but the port range, which\n"
+	"        holds (port-max - port-min + 1) / 4 calls of one m= line each.\n"
 	"    --port-min N, --port-max N\n"
 	"        Media port range, inclusive (default 30000-40000). RTP takes an even\n"
 	"        port and RTCP the next odd one (RFC 3550 11), unless rtcp-mux.\n"
@@ -49,13 +67,28 @@ static const char usage_text[] =
 	"    --stun HOST:PORT\n"
 	"        STUN server for a server-reflexive candidate of the relay, when the\n"
 	"        relay itself sits behind a NAT. HOST is resolved once, at startup.\n"
-	"    --turn HOST:PORT, --turn-user USER, --turn-pass PASS\n"
+	"    --turn HOST:PORT, --turn-user USER, --turn-pass-file FILE\n"
 	"        TURN server (RFC 8656, UDP, long-term credentials) for relayed\n"
 	"        candidates of the relay; --turn needs both credentials. The NG reply\n"
 	"        is sent at once, so candidates gathered through STUN/TURN after it\n"
 	"        are not in that SDP (NG has no trickle channel); the relay still\n"
 	"        checks from them, and peers learn them as peer-reflexive. TURN\n"
 	"        allocations are released when a call ends and on SIGTERM.\n"
+	"        FILE holds the password on its first line; it must be a regular file\n"
+	"        of mode 0600 (no group/other bits) owned by root or the --user, or\n"
+	"        the daemon refuses to start. --turn-pass PASS also works, with a\n"
+	"        warning: a command line is visible to every local user (ps).\n"
+	"    --user USER, --group GROUP\n"
+	"        After the sockets are bound, the fast path is loaded and attached and\n"
+	"        the state file is read, switch to USER (and GROUP, default USER's\n"
+	"        primary group; supplementary groups are dropped), with no_new_privs\n"
+	"        and an empty capability set. The running daemon only updates the\n"
+	"        fast path's maps through descriptors it already holds and binds\n"
+	"        media ports >= 1024: neither needs a capability, except on kernels\n"
+	"        before 6.5 with kernel.unprivileged_bpf_disabled set, where a probe\n"
+	"        finds that map updates need CAP_BPF and that one is kept (the log\n"
+	"        says which). XDP is attached before the switch. The\n"
+	"        state file's directory must be writable by USER.\n"
 	"    --inactivity-timeout SECONDS\n"
 	"        A call with a plain-RTP (non-ICE) leg is deleted when no media comes\n"
 	"        from either side for this long (the fast path's last-seen stamps and\n"
@@ -70,7 +103,9 @@ static const char usage_text[] =
 	"        Where the daemon keeps its calls (rewritten atomically on every\n"
 	"        change) so that a restarted daemon recovers them, and removes\n"
 	"        fast-path flows it cannot recover (default /run/icepath/calls.state;\n"
-	"        bpffs under --pin-path cannot hold regular files).\n"
+	"        bpffs under --pin-path cannot hold regular files). The file is never\n"
+	"        followed through a symbolic link, and its directory is synced after\n"
+	"        each rename. A corrupted record is skipped with a log line.\n"
 	"    --log-level error|warn|info|debug\n"
 	"        Default info.\n"
 	"    --foreground\n"
@@ -104,6 +139,15 @@ static const char usage_text[] =
 	"    SIGHUP: read the command line and --config FILE again. log-level,\n"
 	"    inactivity-timeout and metrics-allow take effect at once; a change of\n"
 	"    any other option is logged with the advice to restart.\n"
+	"\n"
+	"LIMITS\n"
+	"    Each m= line of a call costs 4 file descriptors (an RTP and an RTCP\n"
+	"    socket on each of the two legs, also with rtcp-mux) and 2 ports per leg.\n"
+	"    At start the daemon raises its RLIMIT_NOFILE to what the port range (or\n"
+	"    --max-sessions with 8 m= lines per call, if smaller) needs plus 64, or\n"
+	"    refuses to start saying which limit to raise (ulimit -n, LimitNOFILE=).\n"
+	"    An NG delete-delay is at most 3600 s. Call-ids and tags are logged with\n"
+	"    control characters escaped (\\xNN).\n"
 	"\n"
 	"EXIT STATUS\n"
 	"    0 on a clean stop, 1 on a startup error (the message says which option\n"
@@ -282,8 +326,8 @@ static int set_string(char *dst, size_t cap, const char *key, const char *v, cha
 static const char *const value_keys[] = {
 	"interface", "listen-ng",  "port-min", "port-max",   "xdp",	  "stun",
 	"turn",	     "turn-user",  "turn-pass", "pin-path",  "state-file", "pidfile",
-	"config",    "log-level", "inactivity-timeout",
-	"metrics",   "metrics-allow", /* deploy */
+	"config",    "log-level", "inactivity-timeout", "max-sessions", "ng-allow",
+	"user",	     "group",	   "turn-pass-file", "metrics", "metrics-allow",
 };
 
 static bool takes_value(const char *key)
@@ -449,6 +493,34 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 				    "--log-level '%s': expected error, warn, info or debug", v);
 		return 0;
 	}
+	if (!strcmp(key, "max-sessions")) {
+		/* rtpengine spells "no limit" -1 */
+		if (!strcmp(v, "-1")) {
+			o->max_sessions = 0;
+			return 0;
+		}
+		if (parse_uint(v, 1000000, &n) || n == 0)
+			return fail(err, errlen,
+				    "--max-sessions '%s': expected a number of calls 1-1000000 "
+				    "(-1: no limit but the port range)",
+				    v);
+		o->max_sessions = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(key, "ng-allow")) {
+		char why[200];
+
+		if (ng_allow_parse(v, o->ng_allow, NG_ALLOW_MAX, &o->n_ng_allow, why, sizeof(why)))
+			return fail(err, errlen, "--ng-allow '%s': %s", v, why);
+		return 0;
+	}
+	if (!strcmp(key, "user"))
+		return set_string(o->user, sizeof(o->user), key, v, err, errlen);
+	if (!strcmp(key, "group"))
+		return set_string(o->group, sizeof(o->group), key, v, err, errlen);
+	if (!strcmp(key, "turn-pass-file"))
+		return set_string(o->turn_pass_file, sizeof(o->turn_pass_file), key, v, err,
+				  errlen);
 	if ((rc = set_deploy(o, key, v, err, errlen)) <= 0)
 		return rc;
 	if (!strcmp(key, "inactivity-timeout")) {
@@ -473,23 +545,43 @@ static char *trim(char *s)
 	return s;
 }
 
-int daemon_opts_load_file(struct daemon_opts *o, const char *path, char *err, size_t errlen)
+static void warn(struct daemon_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct daemon_opts *o, const char *fmt, ...)
+{
+	size_t used = strlen(o->warnings);
+	va_list ap;
+
+	if (used + 2 >= sizeof(o->warnings))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(o->warnings + used, sizeof(o->warnings) - used - 1, fmt, ap);
+	va_end(ap);
+	used = strlen(o->warnings);
+	o->warnings[used] = '\n';
+	o->warnings[used + 1] = 0;
+}
+
+int daemon_opts_load_buf(struct daemon_opts *o, const char *name, const char *buf, size_t len,
+			 char *err, size_t errlen)
 {
 	char line[512], sub[256], *k, *v, *eq, *hash;
 	unsigned lineno = 0;
-	FILE *f;
-	int rc = 0;
+	size_t pos = 0;
+	int rc;
 
-	f = fopen(path, "r");
-	if (!f)
-		return fail(err, errlen, "--config %s: cannot open: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			rc = fail(err, errlen, "%s:%u: line longer than %zu bytes", path, lineno,
-				  sizeof(line) - 2);
-			break;
-		}
+		if (n >= sizeof(line) - 1)
+			return fail(err, errlen, "%s:%u: line longer than %zu bytes", name, lineno,
+				    sizeof(line) - 2);
+		if (memchr(buf + pos, 0, n))
+			return fail(err, errlen, "%s:%u: NUL byte in line", name, lineno);
+		memcpy(line, buf + pos, n);
+		line[n] = 0;
+		pos += n + (nl ? 1 : 0);
 		hash = strchr(line, '#');
 		if (hash)
 			*hash = 0;
@@ -503,22 +595,155 @@ int daemon_opts_load_file(struct daemon_opts *o, const char *path, char *err, si
 			v = trim(eq + 1);
 		}
 		k = trim(k);
-		if (!strcmp(k, "config")) {
-			rc = fail(err, errlen, "%s:%u: 'config' cannot be nested", path, lineno);
-			break;
-		}
+		if (!strcmp(k, "config"))
+			return fail(err, errlen, "%s:%u: 'config' cannot be nested", name, lineno);
 		rc = daemon_opts_set(o, k, v, sub, sizeof(sub));
-		if (rc) {
-			fail(err, errlen, "%s:%u: %s", path, lineno, sub);
-			break;
-		}
+		if (rc)
+			return fail(err, errlen, "%s:%u: %s", name, lineno, sub);
 	}
-	fclose(f);
+	return 0;
+}
+
+int daemon_opts_load_file(struct daemon_opts *o, const char *path, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	ssize_t n;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, "--config %s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)DAEMON_CONFIG_MAX) {
+		close(fd);
+		return fail(err, errlen, "--config %s: not a regular file of at most %u bytes", path,
+			    DAEMON_CONFIG_MAX);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return fail(err, errlen, "--config %s: out of memory", path);
+	}
+	while (len < (size_t)st.st_size &&
+	       (n = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	rc = daemon_opts_load_buf(o, path, buf, len, err, errlen);
+	free(buf);
+	if (!rc && o->turn_pass[0] && (st.st_mode & 077))
+		warn(o,
+		     "--config %s holds turn-pass and is readable by others (mode %04o); chmod 600 "
+		     "it, or move the password to --turn-pass-file",
+		     path, (unsigned)(st.st_mode & 07777));
 	return rc;
 }
 
-static int check(const struct daemon_opts *o, char *err, size_t errlen)
+/* --turn-pass-file: the first line, owner root or the daemon's user, 0600. */
+static int read_secret(struct daemon_opts *o, char *err, size_t errlen)
 {
+	const char *path = o->turn_pass_file;
+	char buf[DAEMON_CRED_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	char *nl;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, "--turn-pass-file %s: cannot open: %s%s", path,
+			    strerror(errno),
+			    errno == ELOOP ? " (a symbolic link: give the file itself)" : "");
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, "--turn-pass-file %s: not a regular file", path);
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		return fail(err, errlen,
+			    "--turn-pass-file %s: mode %04o lets other users read the TURN "
+			    "password; chmod 600 %s",
+			    path, (unsigned)(st.st_mode & 07777), path);
+	}
+	if (st.st_uid != 0 && !(o->drop_privileges && st.st_uid == o->run_uid)) {
+		close(fd);
+		return fail(err, errlen,
+			    "--turn-pass-file %s: owned by uid %u; it must belong to root%s", path,
+			    (unsigned)st.st_uid, o->drop_privileges ? " or the --user" : "");
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return fail(err, errlen, "--turn-pass-file %s: cannot read: %s", path,
+			    strerror(errno));
+	buf[n] = 0;
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = 0;
+	if (nl && nl > buf && nl[-1] == '\r')
+		nl[-1] = 0;
+	if (!nl && (size_t)n == sizeof(buf) - 1)
+		return fail(err, errlen, "--turn-pass-file %s: password longer than %d bytes", path,
+			    DAEMON_CRED_MAX - 1);
+	if (!buf[0] || strlen(buf) >= sizeof(o->turn_pass))
+		return fail(err, errlen, "--turn-pass-file %s: %s", path,
+			    buf[0] ? "password too long" : "empty first line: no password");
+	memcpy(o->turn_pass, buf, strlen(buf) + 1);
+	memset(buf, 0, sizeof(buf));
+	return 0;
+}
+
+/* --user/--group to ids, now: a typo fails at startup, not after setup. */
+static int resolve_user(struct daemon_opts *o, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (o->group[0] && !o->user[0])
+		return fail(err, errlen,
+			    "--group %s needs --user: the daemon would keep running as root", o->group);
+	if (!o->user[0])
+		return 0;
+	errno = 0;
+	pw = getpwnam(o->user);
+	if (!pw)
+		return fail(err, errlen, "--user %s: no such user%s%s (create a system user, e.g. "
+			    "adduser --system --group %s)",
+			    o->user, errno ? ": " : "", errno ? strerror(errno) : "", o->user);
+	if (pw->pw_uid == 0)
+		return fail(err, errlen, "--user %s: is uid 0; give an unprivileged user", o->user);
+	o->run_uid = pw->pw_uid;
+	o->run_gid = pw->pw_gid;
+	if (o->group[0]) {
+		errno = 0;
+		gr = getgrnam(o->group);
+		if (!gr)
+			return fail(err, errlen, "--group %s: no such group", o->group);
+		o->run_gid = gr->gr_gid;
+	}
+	o->drop_privileges = true;
+	return 0;
+}
+
+unsigned daemon_opts_ports(const struct daemon_opts *o)
+{
+	return o->port_max >= o->port_min ? (unsigned)(o->port_max - o->port_min) + 1 : 0;
+}
+
+unsigned daemon_opts_session_cap(const struct daemon_opts *o)
+{
+	/* a call with one m= line holds an RTP/RTCP port pair on each leg */
+	unsigned by_ports = daemon_opts_ports(o) / 4;
+
+	if (o->max_sessions && o->max_sessions < by_ports)
+		return o->max_sessions;
+	return by_ports;
+}
+
+static int check(struct daemon_opts *o, char *err, size_t errlen)
+{
+	int rc;
+
 	if (o->help || o->version)
 		return 0;
 	if (!o->nifaces)
@@ -529,9 +754,33 @@ static int check(const struct daemon_opts *o, char *err, size_t errlen)
 	if (o->port_min >= o->port_max)
 		return fail(err, errlen, "--port-min %u is not below --port-max %u", o->port_min,
 			    o->port_max);
+	if (!netaddr_is_loopback(&o->listen_ng) && !o->n_ng_allow) {
+		char buf[NETADDR_STRLEN];
+
+		return fail(err, errlen,
+			    "--listen-ng %s is not a loopback address: whoever reaches it controls "
+			    "every call (and NG over UDP is trivially spoofed); give --ng-allow "
+			    "CIDR[,CIDR...] with the SIP proxies' addresses",
+			    netaddr_str(&o->listen_ng, buf, sizeof(buf)));
+	}
+	rc = resolve_user(o, err, errlen);
+	if (rc)
+		return rc;
+	if (o->turn_pass_file[0]) {
+		if (o->turn_pass[0])
+			return fail(err, errlen,
+				    "--turn-pass and --turn-pass-file both given: keep the file");
+		rc = read_secret(o, err, errlen);
+		if (rc)
+			return rc;
+	}
 	if (netaddr_family(&o->turn) && (!o->turn_user[0] || !o->turn_pass[0]))
 		return fail(err, errlen,
-			    "--turn needs --turn-user and --turn-pass (long-term credentials)");
+			    "--turn needs --turn-user and --turn-pass-file (long-term credentials)");
+	if (o->turn_pass_on_cmdline)
+		warn(o, "--turn-pass on the command line is visible to every local user (ps, "
+			"/proc/PID/cmdline); put the password in a mode 0600 file and give "
+			"--turn-pass-file");
 	return 0;
 }
 
@@ -579,6 +828,8 @@ int daemon_opts_parse(struct daemon_opts *o, int argc, char *const argv[], char 
 		}
 		if (!strcmp(key, "config"))
 			continue;
+		if (!strcmp(key, "turn-pass"))
+			o->turn_pass_on_cmdline = true;
 		rc = daemon_opts_set(o, key, v, sub, sizeof(sub));
 		if (rc)
 			return fail(err, errlen, "%s", sub);

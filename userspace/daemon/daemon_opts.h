@@ -11,13 +11,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "daemon_log.h"
 #include "icepath/netaddr.h"
+#include "icepath/ng.h"
 
 #define DAEMON_MAX_INTERFACES 8
 #define DAEMON_IFNAME_MAX     32
 #define DAEMON_CRED_MAX	      128
 #define DAEMON_PATH_MAX	      256
+#define DAEMON_NAME_MAX	      64  /* --user, --group */
+#define DAEMON_WARN_MAX	      512 /* daemon_opts.warnings */
+#define DAEMON_CONFIG_MAX     (1u << 20) /* bytes of a --config file */
 
 #define DAEMON_DEFAULT_NG	"127.0.0.1:2223" /* rtpengine's NG port */
 #define DAEMON_DEFAULT_PORT_MIN 30000
@@ -72,6 +78,26 @@ struct daemon_opts {
 	/* RFC 7675 consent check interval and timeout, ms; 0: the RFC's 5 s
 	 * and 30 s (ICE_CONSENT_*). No option sets them: tests shorten them. */
 	uint32_t consent_interval_ms, consent_timeout_ms;
+	/* --max-sessions: offers that would create a call beyond this many are
+	 * refused (rtpengine's max-sessions); 0: no limit but the port range.
+	 * daemon_opts_session_cap() is the effective bound (BPF map sizing). */
+	unsigned max_sessions;
+	/* --ng-allow: senders NG requests are accepted from; required when
+	 * --listen-ng is not a loopback address */
+	struct ng_allow ng_allow[NG_ALLOW_MAX];
+	unsigned n_ng_allow;
+	/* --user/--group: privileges are dropped to these after setup;
+	 * resolved (getpwnam/getgrnam) when the options are checked */
+	char user[DAEMON_NAME_MAX], group[DAEMON_NAME_MAX];
+	bool drop_privileges;
+	uid_t run_uid;
+	gid_t run_gid;
+	/* --turn-pass-file: read into turn_pass when the options are checked */
+	char turn_pass_file[DAEMON_PATH_MAX];
+	bool turn_pass_on_cmdline;
+	/* what parsing found unwise but not wrong, one per line, for main()
+	 * to log once logging is set up */
+	char warnings[DAEMON_WARN_MAX];
 	bool help, version;
 	/* deploy: --metrics ADDR:PORT (family 0: no metrics server) and
 	 * --metrics-allow CIDR, repeatable */
@@ -98,6 +124,17 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *value, c
 
 /* Read `key = value` lines ('#' comments, blank lines). Errors name the line. */
 int daemon_opts_load_file(struct daemon_opts *o, const char *path, char *err, size_t errlen);
+/* The same over bytes (len of them, NUL bytes refused); name is what error
+ * messages call the source. Does no I/O of its own but what options do
+ * (a host name in --stun/--turn is resolved). */
+int daemon_opts_load_buf(struct daemon_opts *o, const char *name, const char *buf, size_t len,
+			 char *err, size_t errlen);
+
+/* Media ports in --port-min..--port-max (RTP even, RTCP odd) */
+unsigned daemon_opts_ports(const struct daemon_opts *o);
+/* The most calls the daemon can hold: --max-sessions, or what the port
+ * range allows for one m= line per call (2 ports per leg, 2 legs). */
+unsigned daemon_opts_session_cap(const struct daemon_opts *o);
 
 /* Man-page style help text (printed by --help). */
 const char *daemon_opts_usage(void);

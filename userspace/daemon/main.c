@@ -10,6 +10,7 @@
 
 #include "daemon_log.h"
 #include "daemon_opts.h"
+#include "daemon_priv.h"
 #include "relay.h"
 
 static int write_pidfile(const char *path)
@@ -49,6 +50,52 @@ static int detach(void)
 	return 0;
 }
 
+/* The password is in o now: take it out of what ps shows. */
+static void scrub_turn_pass(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--turn-pass") && i + 1 < argc)
+			memset(argv[i + 1], '*', strlen(argv[i + 1]));
+		else if (!strncmp(argv[i], "--turn-pass=", 12))
+			memset(argv[i] + 12, '*', strlen(argv[i] + 12));
+	}
+}
+
+static void log_lines(const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p && (nl = strchr(p, '\n'))) {
+		log_warn("%.*s", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
+/* For daemon_priv_drop(): does a fast-path map operation work? */
+static int probe_fastpath(void *ctx)
+{
+	struct relay *r = ctx;
+
+	return fastpath_flow_count(r->fp) < 0 ? -EPERM : 0;
+}
+
+static void log_ng_access(const struct daemon_opts *o)
+{
+	char list[NG_ALLOW_MAX * 48] = "", one[48], addr[NETADDR_STRLEN];
+	size_t used = 0;
+
+	netaddr_str(&o->listen_ng, addr, sizeof(addr));
+	if (!o->n_ng_allow) {
+		log_info("NG on %s: loopback, every local process may control calls", addr);
+		return;
+	}
+	for (unsigned i = 0; i < o->n_ng_allow && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "",
+					 ng_allow_str(&o->ng_allow[i], one, sizeof(one)));
+	log_info("NG on %s accepts requests only from %s; others are dropped unanswered", addr,
+		 list);
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon_opts o;
@@ -69,10 +116,12 @@ int main(int argc, char **argv)
 		printf("icepathd %s\n", ICEPATH_VERSION);
 		return 0;
 	}
+	scrub_turn_pass(argc, argv);
 	daemon_log_set_level(o.log_level);
 	/* under systemd: "<N>" priorities, and CALL_ID= on a call's lines */
 	if (o.foreground && daemon_journal_is_stderr() && daemon_log_use_journal(NULL))
 		log_warn("journal socket unavailable: call lines go to stderr without CALL_ID");
+	log_lines(o.warnings);
 	if (!o.foreground && detach()) {
 		fprintf(stderr, "icepathd: cannot detach: %s\n", strerror(errno));
 		return 1;
@@ -84,6 +133,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.pidfile[0] && write_pidfile(o.pidfile)) {
+		relay_shutdown(&r);
+		return 1;
+	}
+	log_ng_access(&o);
+	/* everything that needs root is done: sockets, fast path, pins, state */
+	if (o.drop_privileges &&
+	    (daemon_priv_prepare_dir(&o, o.state_file) ||
+	     daemon_priv_drop(&o, r.fp != NULL, probe_fastpath, &r))) {
 		relay_shutdown(&r);
 		return 1;
 	}

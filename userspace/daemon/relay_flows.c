@@ -245,6 +245,14 @@ static int ifname_of(const struct netaddr *addr, char *name, size_t len)
 	return err;
 }
 
+static uint32_t relay_flow_capacity(const struct daemon_opts *o)
+{
+	uint64_t n = 4ull * daemon_opts_session_cap(o);
+
+	n += n / 8 + 64;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 int relay_flows_open(struct relay *r)
 {
 	static const enum fastpath_xdp_mode modes[] = {
@@ -257,8 +265,10 @@ int relay_flows_open(struct relay *r)
 		.port_min = r->opts.port_min,
 		.port_max = r->opts.port_max,
 		.mode = modes[r->opts.xdp],
-		/* 0: FASTPATH_MAX_FLOWS_DEFAULT (65536 flows, ~10k calls) */
-		.max_flows = 0,
+		/* one flow per media port the relay may hold (4 a call per m=
+		 * line, --max-sessions or the port range), plus room for pair
+		 * changes whose new flow goes in before the old one leaves */
+		.max_flows = relay_flow_capacity(&r->opts),
 	};
 	char names[DAEMON_MAX_INTERFACES][IF_NAMESIZE], buf[NETADDR_STRLEN];
 	unsigned n = 0;

@@ -15,6 +15,7 @@
 #include "icepath/ice.h"
 #include "icepath/monotime.h"
 #include "relay.h"
+#include "relay_limits.h"
 
 /* ---- clock ------------------------------------------------------------------ */
 
@@ -210,6 +211,8 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	r->clock = clock;
 	r->clock_ctx = ctx;
 	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = r->fpev.fd = -1;
+	if ((err = relay_limits_fds(o)))
+		return err;
 	r->started_ms = clock_read(r);
 	timerheap_init(&r->timers);
 	timerheap_node_init(&r->state_timer);
@@ -261,7 +264,10 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	}
 	if ((err = relay_epoll_add(r, r->ng.fd, &r->ng)))
 		return err;
-	err = ng_server_init(&r->ngs, &relay_ng_ops, r, NULL);
+	err = ng_server_init(&r->ngs, &relay_ng_ops, r,
+			     &(struct ng_server_config){.allow = o->ng_allow,
+							 .n_allow = o->n_ng_allow,
+							 .on_denied = relay_limits_ng_denied});
 	if (err)
 		return err;
 	r->ng_ready = true;

@@ -21,6 +21,7 @@
 #include "icepath/ice.h"
 #include "icepath/sdp.h"
 #include "relay.h"
+#include "relay_limits.h"
 #include "sdp_rewrite.h"
 
 #define RELAY_MAX_LOCAL_CANDS 16 /* per stream, in the SDP we write */
@@ -340,6 +341,8 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	daemon_log_set_call(req->call_id); /* this call's lines carry its id */
 	if (!req->from_tag[0])
 		return ng_reply_error(rep, "offer without 'from-tag'");
+	if ((err = relay_limits_admit_call(r, req, rep)))
+		return err;
 	warn_unhonoured(req, rep);
 	err = parse_sdp(req, &sdp, rep);
 	if (err)
@@ -355,12 +358,13 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 		created = true;
 		r->managed_calls++;
 	}
+	/* a re-offer may come from either side (re-INVITE by the callee) */
+	if (!(a = relay_limits_offer_leg(c, req, created, rep))) {
+		sdp_free(&sdp);
+		return -EINVAL;
+	}
 	delete_cancel(r, c);
 	take_latch_mode(c, req);
-	/* a re-offer may come from either side (re-INVITE by the callee) */
-	a = call_leg_by_tag(c, req->from_tag);
-	if (!a)
-		a = created || !c->legs[0].tag[0] ? &c->legs[0] : &c->legs[1];
 	b = call_leg_other(a);
 	snprintf(a->tag, sizeof(a->tag), "%s", req->from_tag);
 	if (req->to_tag[0])

@@ -14,11 +14,16 @@
  *          <remote RTP|-> <remote RTCP|-> <flow id RTP> <flow id RTCP> <ufrag|-> <pwd|->
  *          [<peer ufrag|-> <peer pwd|->]
  *
- * (the peer's credentials, for the recovered leg's own consent checks, are
- * absent from files of older versions) *   end
+ *   end
  *
- * Written to FILE.tmp, fsync()ed, then rename()d over FILE: a reader sees
- * the old or the new file, never half of one.
+ * (the peer's credentials, for the recovered leg's own consent checks, are
+ * absent from files of older versions)
+ *
+ * Written to FILE.tmp (created anew, never through a symbolic link),
+ * fsync()ed, rename()d over FILE, then the directory is fsync()ed: a reader
+ * sees the old or the new file, never half of one, and the rename survives
+ * a power cut. Read back with relay_state_parse() (bytes -> records, no
+ * I/O); only a whole valid call record opens sockets.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,9 +38,7 @@
 #include "daemon_log.h"
 #include "icepath/ice.h"
 #include "relay.h"
-
-#define STATE_MAGIC    "icepath-state 1"
-#define STATE_LINE_MAX 4096
+#include "relay_state.h"
 
 static void put_str(FILE *f, const char *s)
 {
@@ -65,54 +68,36 @@ static void put_addr(FILE *f, const struct netaddr *a, bool set)
 	fprintf(f, " %s", set ? netaddr_str(a, buf, sizeof(buf)) : "-");
 }
 
-static int hexval(int c)
+/* The rename is durable once the directory entry is on disk. */
+static int sync_dir(const char *dir)
 {
-	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
-}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
 
-/* Decode a percent-encoded token in place; "-" is the empty string. */
-static int get_str(char *tok, char *out, size_t cap)
-{
-	size_t n = 0;
-
-	if (!tok)
-		return -EINVAL;
-	if (!strcmp(tok, "-")) {
-		out[0] = 0;
-		return 0;
-	}
-	for (char *p = tok; *p; p++) {
-		int ch = (unsigned char)*p;
-
-		if (ch == '%') {
-			int hi = hexval((unsigned char)p[1]),
-			    lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
-
-			if (hi < 0 || lo < 0)
-				return -EINVAL;
-			ch = hi * 16 + lo;
-			p += 2;
-		}
-		if (n + 1 >= cap)
-			return -ENAMETOOLONG;
-		out[n++] = (char)ch;
-	}
-	out[n] = 0;
-	return 0;
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) && errno != EINVAL) /* some file systems cannot */
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 int relay_state_save(struct relay *r)
 {
 	char tmp[sizeof(r->state_path) + 8], dir[sizeof(r->state_path)];
+	const char *d;
 	FILE *f;
 	int fd, err = 0;
 
 	if (!r->state_path[0])
 		return 0;
 	snprintf(dir, sizeof(dir), "%s", r->state_path);
-	mkdir(dirname(dir), 0750);
+	d = dirname(dir);
+	mkdir(d, 0750);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", r->state_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a FILE.tmp left by a crash, or planted (a symlink to a file the
+	 * daemon may write), is removed and created anew, never followed */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		err = -errno;
 		if (fd >= 0)
@@ -122,7 +107,7 @@ int relay_state_save(struct relay *r)
 			tmp, strerror(-err));
 		return err;
 	}
-	fprintf(f, "%s\n", STATE_MAGIC);
+	fprintf(f, "%s\n", RELAY_STATE_MAGIC);
 	for (struct call *c = r->calls.head; c; c = c->next) {
 		fputs("call ", f);
 		put_str(f, c->id);
@@ -172,6 +157,8 @@ int relay_state_save(struct relay *r)
 		err = -errno;
 	if (!err && rename(tmp, r->state_path) < 0)
 		err = -errno;
+	if (!err)
+		err = sync_dir(d);
 	if (err) {
 		log_err("cannot write state file %s: %s", r->state_path, strerror(-err));
 		unlink(tmp);
@@ -274,64 +261,6 @@ static void adopt_flows(struct relay *r, struct call *c, const uint64_t ids[2][C
 	}
 }
 
-static int parse_stream(struct relay *r, struct call *c, char *save, unsigned side,
-			uint64_t ids[2][CALL_MAX_STREAMS][2])
-{
-	char *tok[12];
-	struct call_leg *l = &c->legs[side];
-	const struct daemon_iface *ifc = daemon_opts_iface(&r->opts, l->iface);
-	struct call_stream *s;
-	struct netaddr local;
-	unsigned idx;
-	int err;
-
-	/* index active rtcp_mux media proto local remote-rtp remote-rtcp
-	 * flow-rtp flow-rtcp ufrag pwd (the side was read by the caller) */
-	for (int i = 0; i < 12; i++)
-		if (!(tok[i] = strtok_r(NULL, " \n", &save)))
-			return -EINVAL;
-	idx = (unsigned)atoi(tok[0]);
-	if (idx >= CALL_MAX_STREAMS || !ifc)
-		return -EINVAL;
-	s = &l->streams[idx];
-	s->index = idx;
-	s->active = atoi(tok[1]);
-	s->rtcp_mux = s->offer_mux = atoi(tok[2]);
-	if (get_str(tok[3], s->media, sizeof(s->media)) ||
-	    get_str(tok[4], s->proto, sizeof(s->proto)))
-		return -EINVAL;
-	if (strcmp(tok[5], "-")) {
-		if (netaddr_parse(&local, tok[5], -1) || !netaddr_same_ip(&local, &ifc->local))
-			return -EINVAL;
-		err = relay_stream_open(r, l, s, ifc, netaddr_port(&local));
-		if (err)
-			return err;
-	}
-	for (unsigned k = 0; k < CALL_NCOMP; k++) {
-		if (!strcmp(tok[6 + k], "-"))
-			continue;
-		if (netaddr_parse(&s->remote[k], tok[6 + k], -1))
-			return -EINVAL;
-		s->remote_set[k] = true;
-		/* the peer's address is settled: no re-latching to a stray source */
-		s->latched[k] = true;
-	}
-	ids[side][idx][0] = strtoull(tok[8], NULL, 10);
-	ids[side][idx][1] = strtoull(tok[9], NULL, 10);
-	if (get_str(tok[10], s->local_ufrag, sizeof(s->local_ufrag)) ||
-	    get_str(tok[11], s->local_pwd, sizeof(s->local_pwd)))
-		return -EINVAL;
-	/* optional: the peer's credentials (both or neither) */
-	tok[0] = strtok_r(NULL, " \n", &save);
-	tok[1] = tok[0] ? strtok_r(NULL, " \n", &save) : NULL;
-	if (tok[0] && (get_str(tok[0], s->remote_ufrag, sizeof(s->remote_ufrag)) ||
-		       get_str(tok[1], s->remote_pwd, sizeof(s->remote_pwd))))
-		return -EINVAL;
-	if (idx + 1 > l->nstreams)
-		l->nstreams = idx + 1;
-	return 0;
-}
-
 static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MAX_STREAMS][2],
 			uint64_t now)
 {
@@ -352,114 +281,160 @@ static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MA
 	memset(ids, 0, sizeof(uint64_t) * 2 * CALL_MAX_STREAMS * 2);
 }
 
-int relay_state_recover(struct relay *r, uint64_t now)
+/*
+ * One whole record to a call: every field first, then the sockets (the
+ * streams count is set before any opens, so relay_call_delete() closes
+ * what a failure leaves open: nothing stays bound for a refused record).
+ */
+struct apply_ctx {
+	struct relay *r;
+	uint64_t now;
+};
+
+static int apply_call(const struct relay_state_call *rc, void *ctx)
 {
+	struct relay *r = ((struct apply_ctx *)ctx)->r;
+	uint64_t now = ((struct apply_ctx *)ctx)->now;
 	uint64_t ids[2][CALL_MAX_STREAMS][2];
-	char line[STATE_LINE_MAX], id[CALL_ID_MAX];
-	struct call *c = NULL;
-	unsigned lineno = 0, ncalls = 0, bad = 0;
-	bool skip = false;
-	FILE *f;
+	const struct daemon_iface *ifc[2] = {NULL, NULL};
+	struct call *c;
+	int err;
 
 	memset(ids, 0, sizeof(ids));
-	f = r->state_path[0] ? fopen(r->state_path, "r") : NULL;
-	if (!f) {
-		if (r->state_path[0] && errno != ENOENT)
-			log_warn("cannot read state file %s: %s; starting without calls",
-				 r->state_path, strerror(errno));
+	for (unsigned side = 0; side < 2; side++) {
+		const struct relay_state_leg *sl = &rc->legs[side];
+
+		if (!sl->nstreams)
+			continue;
+		ifc[side] = daemon_opts_iface(&r->opts, sl->iface);
+		if (!ifc[side]) {
+			log_warn("state file %s:%u: call %s: interface '%s' is not configured "
+				 "(--interface); call dropped",
+				 r->state_path, rc->line, rc->id, sl->iface);
+			return -EINVAL;
+		}
+		for (unsigned i = 0; i < sl->nstreams; i++)
+			if (sl->streams[i].has_local &&
+			    !netaddr_same_ip(&sl->streams[i].local, &ifc[side]->local)) {
+				log_warn("state file %s:%u: call %s: stream %u is not on interface "
+					 "%s's address; call dropped",
+					 r->state_path, rc->line, rc->id, i, sl->iface);
+				return -EINVAL;
+			}
+	}
+	err = call_create(&r->calls, rc->id, now, &c);
+	if (err) {
+		log_warn("state file %s:%u: call %s cannot be created (%s); skipped",
+			 r->state_path, rc->line, rc->id, strerror(-err));
+		return err;
+	}
+	r->managed_calls++;
+	c->latch = rc->latch;
+	for (unsigned side = 0; side < 2; side++) {
+		const struct relay_state_leg *sl = &rc->legs[side];
+		struct call_leg *l = &c->legs[side];
+
+		snprintf(l->tag, sizeof(l->tag), "%s", sl->tag);
+		snprintf(l->iface, sizeof(l->iface), "%s", sl->iface);
+		l->peer_ice = sl->peer_ice;
+		l->ice_lite = sl->ice_lite;
+		l->nstreams = sl->nstreams;
+		for (unsigned i = 0; i < sl->nstreams; i++) {
+			const struct relay_state_stream *ss = &sl->streams[i];
+			struct call_stream *s = &l->streams[i];
+
+			s->index = i;
+			s->active = ss->active;
+			s->rtcp_mux = s->offer_mux = ss->rtcp_mux;
+			snprintf(s->media, sizeof(s->media), "%s", ss->media);
+			snprintf(s->proto, sizeof(s->proto), "%s", ss->proto);
+			for (unsigned k = 0; k < CALL_NCOMP; k++) {
+				s->remote_set[k] = ss->remote_set[k];
+				if (ss->remote_set[k])
+					s->remote[k] = ss->remote[k];
+				/* the peer's address is settled: no re-latching to a
+				 * stray source */
+				s->latched[k] = ss->remote_set[k];
+				ids[side][i][k] = ss->flow_id[k];
+			}
+			snprintf(s->local_ufrag, sizeof(s->local_ufrag), "%s", ss->ufrag);
+			snprintf(s->local_pwd, sizeof(s->local_pwd), "%s", ss->pwd);
+			snprintf(s->remote_ufrag, sizeof(s->remote_ufrag), "%s", ss->remote_ufrag);
+			snprintf(s->remote_pwd, sizeof(s->remote_pwd), "%s", ss->remote_pwd);
+		}
+	}
+	for (unsigned side = 0; side < 2; side++) {
+		struct call_leg *l = &c->legs[side];
+
+		for (unsigned i = 0; i < l->nstreams; i++) {
+			const struct relay_state_stream *ss = &rc->legs[side].streams[i];
+
+			if (!ss->has_local)
+				continue;
+			err = relay_stream_open(r, l, &l->streams[i], ifc[side],
+						netaddr_port(&ss->local));
+			if (err) {
+				log_warn("state file %s:%u: call %s: port %u cannot be bound again "
+					 "(%s); call dropped",
+					 r->state_path, rc->line, rc->id, netaddr_port(&ss->local),
+					 strerror(-err));
+				relay_call_delete(r, c, "state file record unusable", now);
+				return err;
+			}
+		}
+	}
+	finish_call(r, c, ids, now);
+	return 0;
+}
+
+/* The file's bytes: never through a symbolic link, never more than the cap. */
+static char *read_state(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	*len = 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warn("cannot read state file %s: %s%s; starting without calls", path,
+				 strerror(errno),
+				 errno == ELOOP ? " (a symbolic link: not followed)" : "");
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)RELAY_STATE_FILE_MAX) {
+		log_warn("state file %s: not a regular file of at most %u bytes; starting without "
+			 "calls",
+			 path, RELAY_STATE_FILE_MAX);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf && *len < (size_t)st.st_size &&
+	       (n = read(fd, buf + *len, (size_t)st.st_size - *len)) > 0)
+		*len += (size_t)n;
+	close(fd);
+	return buf;
+}
+
+int relay_state_recover(struct relay *r, uint64_t now)
+{
+	struct apply_ctx ctx = {.r = r, .now = now};
+	struct relay_state_parse_stats st = {0};
+	size_t len;
+	char *buf = r->state_path[0] ? read_state(r->state_path, &len) : NULL;
+
+	if (!buf) {
 		remove_orphans(r);
 		return 0;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *kind = strtok_r(line, " \n", &save);
-
-		lineno++;
-		if (!kind)
-			continue;
-		if (lineno == 1) {
-			if (strcmp(kind, "icepath-state") ||
-			    !(kind = strtok_r(NULL, " \n", &save)) || strcmp(kind, "1")) {
-				log_warn("state file %s: not an icepath state file (version 1); "
-					 "ignored",
-					 r->state_path);
-				break;
-			}
-			continue;
-		}
-		if (!strcmp(kind, "call") || !strcmp(kind, "end")) {
-			if (c && !skip) {
-				finish_call(r, c, ids, now);
-				ncalls++;
-			} else if (c) {
-				relay_call_delete(r, c, "state file record unusable", now);
-				bad++;
-			}
-			c = NULL;
-			skip = false;
-			if (!strcmp(kind, "end"))
-				break;
-			if (get_str(strtok_r(NULL, " \n", &save), id, sizeof(id)) ||
-			    call_create(&r->calls, id, now, &c)) {
-				log_warn("state file %s:%u: bad call record; skipped",
-					 r->state_path, lineno);
-				c = NULL;
-				bad++;
-				continue;
-			}
-			r->managed_calls++;
-			/* optional after the creation time: the latch mode */
-			if (strtok_r(NULL, " \n", &save)) {
-				char *t = strtok_r(NULL, " \n", &save);
-				int m = t ? atoi(t) : CALL_LATCH_DEFAULT;
-
-				if (m >= CALL_LATCH_DEFAULT && m <= CALL_LATCH_HANDOVER)
-					c->latch = (enum call_latch_mode)m;
-			}
-			continue;
-		}
-		if (!c || skip)
-			continue;
-		if (!strcmp(kind, "leg")) {
-			char *t_side = strtok_r(NULL, " \n", &save),
-			     *t_tag = strtok_r(NULL, " \n", &save),
-			     *t_if = strtok_r(NULL, " \n", &save),
-			     *t_ice = strtok_r(NULL, " \n", &save),
-			     *t_lite = strtok_r(NULL, " \n", &save);
-			unsigned side = t_side ? (unsigned)atoi(t_side) : 2;
-
-			if (side > 1 || !t_lite ||
-			    get_str(t_tag, c->legs[side].tag, sizeof(c->legs[side].tag)) ||
-			    get_str(t_if, c->legs[side].iface, sizeof(c->legs[side].iface))) {
-				log_warn("state file %s:%u: bad leg record; call %s dropped",
-					 r->state_path, lineno, c->id);
-				skip = true;
-				continue;
-			}
-			c->legs[side].peer_ice = atoi(t_ice);
-			c->legs[side].ice_lite = atoi(t_lite);
-		} else if (!strcmp(kind, "stream")) {
-			char *t_side = strtok_r(NULL, " \n", &save);
-			unsigned side = t_side ? (unsigned)atoi(t_side) : 2;
-			int err = side > 1 ? -EINVAL : parse_stream(r, c, save, side, ids);
-
-			if (err) {
-				log_warn("state file %s:%u: stream of call %s not recoverable "
-					 "(%s); call dropped",
-					 r->state_path, lineno, c->id, strerror(-err));
-				skip = true;
-			}
-		}
-	}
-	if (c) {
-		/* no "end": the file was cut; what we have of the last call is
-		 * incomplete */
-		relay_call_delete(r, c, "state file truncated", now);
-		bad++;
-	}
-	fclose(f);
+	relay_state_parse(buf, len, r->state_path, apply_call, &ctx, &st);
+	free(buf);
 	remove_orphans(r);
-	log_info("recovered %u calls from %s%s", ncalls, r->state_path,
-		 bad ? " (some records unusable: see above)" : "");
+	log_info("recovered %u calls from %s%s", st.calls, r->state_path,
+		 st.bad ? " (some records unusable: see above)" : "");
 	relay_state_dirty(r, now);
 	return 0;
 }

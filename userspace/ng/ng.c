@@ -528,6 +528,11 @@ static int ng_parse_key(enum ng_key k, const struct bencode *v, struct ng_reques
 		if (req->delete_delay < 0)
 			return ng_why(why, why_cap, "%s: %lld is negative", name,
 				      (long long)req->delete_delay);
+		/* bounded so that now + delay (ms) cannot wrap, and a call
+		 * cannot be parked for days by one request */
+		if (req->delete_delay > NG_DELETE_DELAY_MAX)
+			return ng_why(why, why_cap, "%s: %lld s is more than %d s", name,
+				      (long long)req->delete_delay, NG_DELETE_DELAY_MAX);
 		req->has_delete_delay = true;
 		return 0;
 	case NG_KEY_LIMIT:

@@ -214,6 +214,15 @@ int ng_server_init(struct ng_server *s, const struct ng_ops *ops, void *ctx,
 		ng_server_destroy(s);
 		return -ENOMEM;
 	}
+	if (cfg && cfg->n_allow) {
+		if (cfg->n_allow > NG_ALLOW_MAX) {
+			ng_server_destroy(s);
+			return -E2BIG;
+		}
+		memcpy(s->allow, cfg->allow, cfg->n_allow * sizeof(*cfg->allow));
+		s->n_allow = cfg->n_allow;
+		s->on_denied = cfg->on_denied;
+	}
 	return 0;
 }
 
@@ -353,6 +362,14 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 	ssize_t n;
 
 	s->counters.requests++;
+	/* before anything is parsed: a sender outside the allow-list learns
+	 * nothing, not even that an NG server listens here */
+	if (s->n_allow && (!from || !ng_allow_match(s->allow, s->n_allow, from))) {
+		s->counters.denied++;
+		if (s->on_denied && from)
+			s->on_denied(s->ctx, from, s->counters.denied);
+		return 0;
+	}
 	if (ng_split_cookie(dgram, len, &ck, &body)) {
 		s->counters.no_cookie++;
 		return 0;

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * relay_state: a corrupted or hostile state file never crashes the daemon,
+ * never leaves a port bound for a record it refused, and is never written
+ * or read through a symbolic link. The parser (bytes -> records) is checked
+ * on a table of malformed files; the apply step (records -> sockets) on a
+ * relay on loopback with --xdp off.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/relay.h"
+#include "daemon/relay_state.h"
+
+struct fixture {
+	struct daemon_opts o;
+	struct relay r;
+	char dir[64], state[96];
+	unsigned base; /* first port of the relay's range */
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	/* a range of our own per process: tests may run side by side */
+	f->base = 29000 + (unsigned)(getpid() % 100) * 40;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test-relay-state-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->state, sizeof(f->state), "%s/calls.state", f->dir);
+	daemon_log_set_level(DAEMON_LOG_ERROR);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[128];
+
+	unlink(f->state);
+	snprintf(p, sizeof(p), "%s.tmp", f->state);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/victim", f->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/real.state", f->dir);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void start(struct fixture *f)
+{
+	char pmin[8], pmax[8], err[256];
+	char *argv[] = {"icepathd",   "--interface", "lo=127.0.0.1", "--xdp",	"off",
+			"--port-min", pmin,	     "--port-max",   pmax,	"--inactivity-timeout",
+			"0",	      "--listen-ng", "127.0.0.1:0", "--state-file", f->state};
+
+	snprintf(pmin, sizeof(pmin), "%u", f->base);
+	snprintf(pmax, sizeof(pmax), "%u", f->base + 39);
+	daemon_opts_defaults(&f->o);
+	if (daemon_opts_parse(&f->o, (int)(sizeof(argv) / sizeof(argv[0])), argv, err,
+			      sizeof(err)))
+		fail_msg("options refused: %s", err);
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+}
+
+static void write_state(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* Can this process bind 127.0.0.1:port (i.e. the relay does not hold it)? */
+static bool port_free(unsigned port)
+{
+	struct netaddr a;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	bool ok;
+
+	netaddr_from_str(&a, "127.0.0.1", (uint16_t)port);
+	ok = bind(fd, &a.sa, netaddr_len(&a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * The first stream's sockets are bound, then the record turns out unusable
+ * (a bad field on the same line, or a later port that cannot be bound):
+ * the call is dropped and nothing of it stays bound (issue 9: the same
+ * pattern as the offer's use-after-free).
+ */
+static void refused_record_leaves_no_port_bound(void **state)
+{
+	struct fixture *f = *state;
+	unsigned p1 = f->base + 2, p2 = f->base + 4;
+	struct netaddr a;
+	char text[1024];
+	int hold;
+
+	snprintf(text, sizeof(text),
+		 "icepath-state 1\n"
+		 "call bad-field 1700000000 0\n"
+		 "leg 0 ta lo 0 0\n"
+		 "stream 0 0 1 0 audio RTP/AVP 127.0.0.1:%u not-an-address - 0 0 - -\n"
+		 "leg 1 tb lo 0 0\n"
+		 "end\n",
+		 p1);
+	write_state(f->state, text);
+	start(f);
+	assert_int_equal(f->r.calls.ncalls, 0);
+	assert_true(port_free(p1));
+	assert_true(port_free(p1 + 1));
+	relay_shutdown(&f->r);
+
+	/* leg B's port is taken by somebody else: leg A's must come free */
+	hold = socket(AF_INET, SOCK_DGRAM, 0);
+	netaddr_from_str(&a, "127.0.0.1", (uint16_t)p2);
+	assert_int_equal(bind(hold, &a.sa, netaddr_len(&a)), 0);
+	snprintf(text, sizeof(text),
+		 "icepath-state 1\n"
+		 "call busy-port 1700000000 0\n"
+		 "leg 0 ta lo 0 0\n"
+		 "stream 0 0 1 0 audio RTP/AVP 127.0.0.1:%u 127.0.0.1:20000 - 0 0 - -\n"
+		 "leg 1 tb lo 0 0\n"
+		 "stream 1 0 1 0 audio RTP/AVP 127.0.0.1:%u 127.0.0.1:20002 - 0 0 - -\n"
+		 "call good 1700000000 0\n"
+		 "leg 0 ta lo 0 0\n"
+		 "stream 0 0 1 0 audio RTP/AVP 127.0.0.1:%u 127.0.0.1:20000 - 0 0 - -\n"
+		 "leg 1 tb lo 0 0\n"
+		 "end\n",
+		 p1, p2, f->base + 8);
+	write_state(f->state, text);
+	start(f);
+	assert_int_equal(f->r.calls.ncalls, 1);
+	assert_non_null(call_find(&f->r.calls, "good"));
+	assert_true(port_free(p1));
+	assert_false(port_free(f->base + 8)); /* the good call holds its port */
+	relay_shutdown(&f->r);
+	close(hold);
+}
+
+/* FILE.tmp planted as a symlink to a file the daemon may write: never followed. */
+static void never_through_a_symlink(void **state)
+{
+	struct fixture *f = *state;
+	char tmp[128], victim[128], real[128], buf[64] = "";
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", f->state);
+	snprintf(victim, sizeof(victim), "%s/victim", f->dir);
+	write_state(victim, "precious\n");
+	assert_int_equal(symlink(victim, tmp), 0);
+	start(f);
+	assert_int_equal(relay_state_save(&f->r), 0);
+	fp = fopen(victim, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	fclose(fp);
+	assert_string_equal(buf, "precious\n");
+	/* the state file itself was written, a regular file */
+	fp = fopen(f->state, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	fclose(fp);
+	assert_string_equal(buf, "icepath-state 1\n");
+	relay_shutdown(&f->r);
+
+	/* a state file that is a symlink is not read */
+	snprintf(real, sizeof(real), "%s/real.state", f->dir);
+	write_state(real, "icepath-state 1\n"
+			  "call linked 1700000000 0\nleg 0 ta lo 0 0\nleg 1 tb lo 0 0\nend\n");
+	unlink(f->state);
+	assert_int_equal(symlink(real, f->state), 0);
+	start(f);
+	assert_int_equal(f->r.calls.ncalls, 0);
+	relay_shutdown(&f->r);
+	unlink(f->state);
+}
+
+static int count_call(const struct relay_state_call *c, void *ctx)
+{
+	(*(unsigned *)ctx)++;
+	/* what the apply step relies on */
+	assert_true(c->id[0]);
+	for (unsigned side = 0; side < 2; side++)
+		assert_true(c->legs[side].nstreams <= CALL_MAX_STREAMS);
+	return 0;
+}
+
+#define ST_HEAD "icepath-state 1\n"
+#define ST_LEGS "leg 0 ta lo 1 0\nleg 1 tb lo 0 0\n"
+#define ST_STREAM(side, idx) \
+	"stream " #side " " #idx " 1 0 audio RTP/AVP 127.0.0.1:30000 - - 0 0 uf pw\n"
+
+/* Malformed files: each drops what it must and nothing more, never crashes. */
+static void parser_table(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len; /* 0: strlen */
+		unsigned calls, bad;
+		int rc;
+	} cases[] = {
+		{ST_HEAD "call a 1 0\n" ST_LEGS ST_STREAM(0, 0) ST_STREAM(1, 0) "end\n", 0, 1, 0, 0},
+		/* older files: no latch mode, no peer credentials */
+		{ST_HEAD "call a 1\n" ST_LEGS ST_STREAM(0, 0) "end\n", 0, 1, 0, 0},
+		{ST_HEAD "call a 1 0\n" ST_LEGS "future-record x y\nend\n", 0, 1, 0, 0},
+		{"", 0, 0, 0, 0},
+		{"icepath-state 2\ncall a 1 0\nend\n", 0, 0, 0, -EINVAL},
+		{"garbage", 0, 0, 0, -EINVAL},
+		{ST_HEAD "call a 1 0\n" ST_LEGS, 0, 0, 1, 0},	       /* cut before "end" */
+		{ST_HEAD "call a 1 0\n" ST_LEGS ST_STREAM(0, 0), 0, 0, 1, 0},
+		{ST_HEAD "call - 1 0\nend\n", 0, 0, 1, 0},	       /* empty call-id */
+		{ST_HEAD "call %zz 1 0\nend\n", 0, 0, 1, 0},	       /* bad escape */
+		{ST_HEAD "call a%00b 1 0\nend\n", 0, 0, 1, 0},	       /* NUL in a field */
+		{ST_HEAD "call a x 0\nend\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\nleg 2 t lo 0 0\nend\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\nleg 0 t lo 7 0\nend\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\nleg 0 t lo 0\nend\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\nleg 0 t lo 0 0\nleg 0 t lo 0 0\nend\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\n" ST_STREAM(0, 0) "end\n", 0, 0, 1, 0}, /* before its leg */
+		{ST_HEAD "call a 1 0\n" ST_LEGS ST_STREAM(0, 8) "end\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\n" ST_LEGS ST_STREAM(0, 4294967296) "end\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\n" ST_LEGS ST_STREAM(0, 0) ST_STREAM(0, 0) "end\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\n" ST_LEGS "stream 0 0 1 0 audio\nend\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\n" ST_LEGS
+			 "stream 0 0 1 0 audio RTP/AVP 127.0.0.1:0 - - 0 0 uf pw\nend\n",
+		 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\n" ST_LEGS
+			 "stream 0 0 1 0 audio RTP/AVP 127.0.0.1:1 - - 0 99999999999999999999 uf "
+			 "pw\nend\n",
+		 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\n" ST_LEGS
+			 "stream 0 0 1 0 audio RTP/AVP 127.0.0.1:1 - - 0 0 uf pw pu\nend\n",
+		 0, 0, 1, 0},
+		/* one bad call among good ones: only it goes */
+		{ST_HEAD "call a 1 0\n" ST_LEGS "call b 1 0\nleg 9\ncall c 1 0\n" ST_LEGS "end\n", 0,
+		 2, 1, 0},
+		{ST_HEAD "call a 1 0\n" ST_LEGS "end\ncall b 1 0\n" ST_LEGS "end\n", 0, 1, 0, 0},
+		{ST_HEAD "call a 1 0\nleg 0 t lo 0 0\0\nend\n", 33, 0, 1, 0},
+	};
+	char big[RELAY_STATE_LINE_MAX + 64];
+	struct relay_state_parse_stats st;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].text);
+		unsigned got = 0;
+		char *copy = malloc(len + 1); /* exactly len bytes: ASan sees overreads */
+		int rc;
+
+		memcpy(copy, cases[i].text, len);
+		rc = relay_state_parse(copy, len, "t", count_call, &got, &st);
+		free(copy);
+		if (rc != cases[i].rc || st.calls != cases[i].calls || st.bad != cases[i].bad ||
+		    got != st.calls)
+			fail_msg("case %zu: rc %d calls %u bad %u, want %d %u %u", i, rc, st.calls,
+				 st.bad, cases[i].rc, cases[i].calls, cases[i].bad);
+	}
+	/* a line longer than the limit drops its call */
+	snprintf(big, sizeof(big), ST_HEAD "call a 1 0\nleg 0 ");
+	memset(big + strlen(big), 'x', RELAY_STATE_LINE_MAX);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(relay_state_parse(big, strlen(big), "t", count_call, &(unsigned){0}, &st),
+			 0);
+	assert_int_equal(st.calls, 0);
+	assert_int_equal(st.bad, 1);
+}
+
+/* What the daemon writes, the parser reads back field for field. */
+static void saved_file_parses(void **state)
+{
+	struct fixture *f = *state;
+	struct relay_state_parse_stats st;
+	char text[1024];
+	unsigned got = 0;
+	size_t len;
+	FILE *fp;
+
+	snprintf(text, sizeof(text),
+		 ST_HEAD "call id%%20with%%25space 1700000000 2\n"
+			 "leg 0 ta lo 0 0\n"
+			 "stream 0 0 1 1 audio RTP/AVP 127.0.0.1:%u 127.0.0.1:20000 "
+			 "127.0.0.1:20001 0 0 uf pw - -\n"
+			 "leg 1 tb lo 0 0\n"
+			 "end\n",
+		 f->base + 10);
+	write_state(f->state, text);
+	start(f);
+	assert_non_null(call_find(&f->r.calls, "id with%space"));
+	assert_int_equal(call_find(&f->r.calls, "id with%space")->latch, CALL_LATCH_HANDOVER);
+	assert_int_equal(relay_state_save(&f->r), 0);
+	fp = fopen(f->state, "r");
+	len = fread(text, 1, sizeof(text), fp);
+	fclose(fp);
+	assert_int_equal(relay_state_parse(text, len, "t", count_call, &got, &st), 0);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.bad, 0);
+	relay_shutdown(&f->r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(refused_record_leaves_no_port_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(never_through_a_symlink, setup, teardown),
+		cmocka_unit_test(parser_table),
+		cmocka_unit_test_setup_teardown(saved_file_parses, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
