@@ -67,7 +67,13 @@ BENCH_VERIFY=${BENCH_VERIFY:-0}
 OUT=${BENCH_OUT:-$build/bench}
 NG=127.0.0.1:2223
 PORT_MIN=20000
-PORT_MAX=60999
+# The relays get the ports the largest row needs (4 a call) and no more:
+# icepathd raises its open-file limit to one fd per port of its range at
+# start, or refuses to start, so the range must fit the hard limit too.
+calls_max=$BENCH_XDP_MAX_CALLS
+[ "${BENCH_US_MAX_CALLS:-0}" -gt "$calls_max" ] 2>/dev/null && calls_max=$BENCH_US_MAX_CALLS
+PORT_MAX=$((PORT_MIN + 4 * calls_max + 63))
+[ $PORT_MAX -le 65535 ] || PORT_MAX=65535
 PIN=/sys/fs/bpf/icepath-bench-$ICP_RUN
 SND_CPU=0
 UDP_SIZE=200 # UDP payload of a 242-byte frame (12 RTP + 188), for the socket sender
@@ -98,7 +104,7 @@ command -v ethtool >/dev/null || icp_fail "ethtool missing (make deps)"
 # icepathd holds 4 sockets per call (RTP and RTCP on each leg): the hard
 # open-file limit bounds the calls (20000 on this VM: about 4900 calls)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
-need_fds=$((4 * BENCH_XDP_MAX_CALLS + 200))
+need_fds=$((PORT_MAX - PORT_MIN + 1 + 200))
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $need_fds ] ||
 	icp_fail "BENCH_XDP_MAX_CALLS=$BENCH_XDP_MAX_CALLS needs $need_fds open files, the hard limit is $(ulimit -Hn): lower BENCH_XDP_MAX_CALLS or raise the limit (ulimit -Hn, as root with CAP_SYS_RESOURCE)"
 mkdir -p "$OUT"
@@ -149,9 +155,16 @@ for l in "$NS_gen g0" "$NS_relay r0" "$NS_relay r1" "$NS_sink k0"; do
 done
 ns_route "$NS_gen" default via 192.0.2.1
 ns_route "$NS_sink" default via 198.51.100.1
-# bpf_fib_lookup() routes only where forwarding is on (icepath's program
-# needs it today); the same setting for every row.
-nsx "$NS_relay" sysctl -qw net.ipv4.conf.all.forwarding=1
+# No forwarding sysctl: icepath's program forwards on the next hop it was
+# given at install, and the bare one on its own table. r0 must take native
+# XDP frames, and so must r1: a veth does only while its peer has an XDP
+# program or GRO. The sink's program comes and goes between runs, so GRO on
+# g0 and k0, as a NIC's driver would take the frames; otherwise icepathd
+# (rightly) runs r0/r1 in generic mode.
+for l in "$NS_gen g0" "$NS_sink k0"; do
+	set -- $l
+	nsx "$1" ethtool -K "$2" gro on >/dev/null || icp_fail "cannot turn on GRO on $2"
+done
 # The socket sender computes sums in software (as a real wire delivers
 # them): a partial checksum on a veth cannot be finished by XDP.
 nsx "$NS_gen" ethtool -K g0 tx off >/dev/null || icp_fail "cannot turn off tx checksum offload on g0"
