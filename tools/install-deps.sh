@@ -12,7 +12,8 @@ PKGS=(
 	libbpf-dev bpftool libelf-dev       # BPF loader, skeletons
 	linux-libc-dev                      # uapi headers for BPF and kernel/
 	libmnl-dev                          # rtnetlink (kernel/netif.c)
-	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32
+	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32; DTLS (libssl)
+	libsrtp2-dev                        # SRTP/SRTCP (userspace/crypto/srtpctx.c)
 	libcmocka-dev                       # unit tests
 	iproute2 nftables                   # netns topologies, NAT models
 	ethtool                             # veth checksum offload off in XDP tests (a local
