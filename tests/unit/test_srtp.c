@@ -123,7 +123,8 @@ static void ref_hmac(const uint8_t *key, const uint8_t *a, size_t alen, const ui
 
 	assert_true(alen + blen <= sizeof(buf));
 	memcpy(buf, a, alen);
-	memcpy(buf + alen, b, blen);
+	if (blen)
+		memcpy(buf + alen, b, blen);
 	assert_non_null(HMAC(EVP_sha1(), key, 20, buf, alen + blen, out, &n));
 }
 
