@@ -45,9 +45,9 @@
 #define DTLS_RTO_MAX_MS	    60000
 /* Give up on a handshake (or on a missing fingerprint) after this long. */
 #define DTLS_HANDSHAKE_TIMEOUT_MS 30000
-/* Largest DTLS datagram we send: 1200 bytes of UDP payload fit every path
- * an ICE pair uses, TURN framing included (the size RFC 8445 §7.2.5.2.3 /
- * WebRTC implementations assume). */
+/* Largest DTLS datagram we send: 1200 bytes of UDP payload, what WebRTC
+ * stacks use; it fits IPv6's 1280-byte minimum MTU with the IPv6, UDP and
+ * TURN ChannelData headers (40 + 8 + 4). */
 #define DTLS_MTU_BYTES 1200
 /* Largest datagram accepted: a DTLS record is at most 2^14 + 2048 bytes of
  * fragment plus a 13-byte header (RFC 6347 §4.1). */

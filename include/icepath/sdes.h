@@ -23,7 +23,7 @@
 
 #define SDES_TAG_MAX	      999999999u /* RFC 4568 §9.1: 1*9DIGIT */
 #define SDES_MKI_LEN_MAX      128	 /* RFC 4568 §9.1: mki-length 1*3DIGIT, bytes, 1..128 */
-#define SDES_LIFETIME_MAX_LOG 48	 /* RFC 3711 §9.2: at most 2^48 SRTP packets per key */
+#define SDES_LIFETIME_MAX_LOG 48	 /* RFC 3711: at most 2^48 SRTP packets per master key */
 #define SDES_PARAMS_MAX	      256	 /* bytes of session parameters kept verbatim */
 #define SDES_LINE_MAX	      512	 /* the longest value sdes_format writes */
 

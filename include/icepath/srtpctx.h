@@ -42,10 +42,10 @@ enum srtpctx_suite {
 	 SRTPCTX_SUITE_BIT(SRTPCTX_SUITE_AEAD_AES_256_GCM))
 
 /* Master key and salt lengths, bytes. */
-#define SRTPCTX_KEY_MAX	 32 /* AEAD_AES_256_GCM, RFC 7714 §12 */
-#define SRTPCTX_SALT_MAX 14 /* AES-CM's 112-bit master salt, RFC 3711 §8.2 */
+#define SRTPCTX_KEY_MAX	 32 /* AEAD_AES_256_GCM (RFC 7714) */
+#define SRTPCTX_SALT_MAX 14 /* AES-CM's 112-bit master salt, RFC 4568 §6.2.1 */
 /* Bytes protect may append: SRTCP's E flag and index (4, RFC 3711 §3.4)
- * plus the longest tag (16, GCM, RFC 7714 §12); icepath uses no MKI. */
+ * plus the longest tag (16, AES-GCM, RFC 7714); icepath uses no MKI. */
 #define SRTPCTX_TRAILER_MAX 20
 /* Largest packet handed to libsrtp2 (its length is an int). */
 #define SRTPCTX_PACKET_MAX 65535
@@ -66,7 +66,8 @@ enum srtpctx_dir {
 	SRTPCTX_OUTBOUND, /* protect what we send */
 };
 
-/* Counters of one context; every unprotect call lands in exactly one. */
+/* Counters of one context: every protect or unprotect of a packet that
+ * passed the argument checks lands in exactly one. */
 struct srtpctx_stats {
 	uint64_t rtp_ok, rtcp_ok;	  /* protected or unprotected */
 	uint64_t auth_fail;		  /* tag did not verify */

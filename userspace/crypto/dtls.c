@@ -798,7 +798,7 @@ int dtls_input(struct dtls *d, uint64_t now_ms, const uint8_t *buf, size_t len)
 		d->stats.dropped++;
 		return -EMSGSIZE;
 	}
-	/* RFC 7983 §7: first byte 20..63 is DTLS; the caller demuxed already,
+	/* RFC 7983: first byte 20..63 is DTLS; the caller demuxed already,
 	 * this guards the OpenSSL entry point */
 	if (!len || demux_classify(buf[0], len > 1 ? buf[1] : 0, (uint32_t)len) != DEMUX_DTLS) {
 		d->stats.dropped++;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The DTLS certificate and the SSL_CTX every endpoint shares: an ECDSA
- * P-256 key with a self-signed certificate made at start (RFC 8827 §6.5:
- * WebRTC endpoints use self-signed certificates and rely on the SDP
- * fingerprint alone), or a certificate and key loaded from PEM files.
+ * P-256 key with a self-signed certificate made at start (RFC 5763 §5: the
+ * certificate may be self-signed, the SDP fingerprint is what binds it), or
+ * a certificate and key loaded from PEM files.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -73,7 +73,7 @@ static int dtls_ctx_base(struct dtls_ctx **out, char *err, size_t err_len)
 	ctx->bio = dtls_bio_method_new();
 	if (!ctx->ssl_ctx || !ctx->bio)
 		goto err;
-	/* RFC 8827 §6.5: DTLS 1.2 at least; 1.0 lacks AEAD and SHA-256 */
+	/* DTLS 1.2 at least (RFC 8827 for WebRTC); 1.0 lacks AEAD and SHA-256 */
 	if (!SSL_CTX_set_min_proto_version(ctx->ssl_ctx, DTLS1_2_VERSION))
 		goto err;
 	/* the MTU is ours to say (dtls.c sets it per endpoint), not the kernel's */

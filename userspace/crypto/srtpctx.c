@@ -38,7 +38,7 @@ static const struct srtpctx_suite_info suite_info[] = {
 	[SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80] = {"AES_CM_128_HMAC_SHA1_80", 16, 14, 10},
 	/* RFC 4568 §6.2.2: the same with a 32-bit SRTP tag (SRTCP keeps 80) */
 	[SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_32] = {"AES_CM_128_HMAC_SHA1_32", 16, 14, 4},
-	/* RFC 7714 §12: 96-bit salt, 16-octet tag */
+	/* RFC 7714: 96-bit salt, 16-octet tag */
 	[SRTPCTX_SUITE_AEAD_AES_128_GCM] = {"AEAD_AES_128_GCM", 16, 12, 16},
 	[SRTPCTX_SUITE_AEAD_AES_256_GCM] = {"AEAD_AES_256_GCM", 32, 12, 16},
 };
@@ -205,7 +205,7 @@ static int srtpctx_fail(struct srtpctx *c, srtp_err_status_t st)
 	}
 }
 
-/* RFC 3550 §5.1 / §6.4: the fixed header must be there and say version 2;
+/* RFC 3550 §5.1 / §6.1: the fixed header must be there and say version 2;
  * rtcp: whether the second byte is an RTCP packet type (RFC 5761 §4). */
 static int srtpctx_check(struct srtpctx *c, const uint8_t *buf, size_t len, bool rtcp)
 {
