@@ -14,7 +14,7 @@
 #
 # Layout conventions (new files need no Makefile edit):
 #   userspace/LAYER/*.c, kernel/*.c -> build/lib/libicepath-LAYER.a, one archive per
-#                                    layer (codec ice ng kernel daemon), see LAYERS
+#                                    layer (codec crypto ice ng kernel daemon), see LAYERS
 #   bpf/NAME.bpf.c                -> build/bpf/NAME.bpf.o -> build/include/NAME.skel.h
 #   tools/NAME/*.c                -> build/bin/NAME
 #   userspace/daemon/main.c       -> build/bin/icepathd, and build/asan/bin/icepathd
@@ -68,30 +68,36 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 # highest first: an archive can only use the ones after it, so a call that
 # runs up a layer (the agent into the daemon, a codec into the agent) is an
 # undefined symbol at link time. Only the kernel layer brings libbpf, libelf
-# and libmnl: codec, ICE and NG tests link without them (tests/lint checks).
-LAYERS        := codec ice ng kernel daemon
+# and libmnl, only the crypto layer libssl and libsrtp2: codec, ICE and NG
+# tests link without them (tests/lint checks).
+LAYERS        := codec crypto ice ng kernel daemon
 SRCS_codec    := $(wildcard userspace/codec/*.c)
+SRCS_crypto   := $(wildcard userspace/crypto/*.c)
 SRCS_ice      := $(wildcard userspace/ice/*.c)
 SRCS_ng       := $(wildcard userspace/ng/*.c)
 SRCS_kernel   := $(wildcard kernel/*.c)
 SRCS_daemon   := $(filter-out userspace/daemon/main.c,$(wildcard userspace/daemon/*.c))
 LINK_codec    := codec
+LINK_crypto   := crypto codec
 LINK_ice      := ice codec
 LINK_ng       := ng codec
 LINK_kernel   := kernel codec
-LINK_daemon   := daemon ng ice kernel codec
+LINK_daemon   := daemon ng ice kernel crypto codec
 LDLIBS_BASE   := -lcrypto -lz -lm
 LDLIBS_KERNEL := -lbpf -lelf -lmnl $(NL_LIBS)
+LDLIBS_CRYPTO := -lssl -lsrtp2
 LDLIBS_DAEMON := -lsystemd
-LDLIBS        := $(LDLIBS_DAEMON) $(LDLIBS_KERNEL) $(LDLIBS_BASE)
+LDLIBS        := $(LDLIBS_DAEMON) $(LDLIBS_KERNEL) $(LDLIBS_CRYPTO) $(LDLIBS_BASE)
 
 # $(call archives,BUILD_DIR,LAYER) and $(call layer_libs,LAYER)
 archives   = $(foreach l,$(LINK_$(2)),$(1)/lib/libicepath-$(l).a)
 layer_libs = $(if $(filter daemon,$(LINK_$(1))),$(LDLIBS_DAEMON)) \
-	$(if $(filter kernel,$(LINK_$(1))),$(LDLIBS_KERNEL)) $(LDLIBS_BASE)
+	$(if $(filter kernel,$(LINK_$(1))),$(LDLIBS_KERNEL)) \
+	$(if $(filter crypto,$(LINK_$(1))),$(LDLIBS_CRYPTO)) $(LDLIBS_BASE)
 
 # The layer of each unit test: what it may link. Not listed: daemon.
 $(foreach t,bencode channel_data demux netaddr rtpstat sdp stun,$(eval TEST_LAYER_test_$(t) := codec))
+$(foreach t,dtls srtp sdes,$(eval TEST_LAYER_test_$(t) := crypto))
 $(foreach t,ice_agent turn_client,$(eval TEST_LAYER_test_$(t) := ice))
 $(foreach t,ng icepathctl,$(eval TEST_LAYER_test_$(t) := ng))
 test_layer = $(or $(TEST_LAYER_$(1)),daemon)
@@ -112,7 +118,7 @@ SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/include/%.skel.h)
 LIBS       := $(LAYERS:%=$(BUILD)/lib/libicepath-%.a)
 ASAN_LIBS  := $(LAYERS:%=$(BUILD)/asan/lib/libicepath-%.a)
 # Fuzz targets link the userspace layers, instrumented; never kernel/.
-FUZZ_LAYERS := daemon ng ice codec
+FUZZ_LAYERS := daemon ng ice crypto codec
 FUZZ_LIBS  := $(FUZZ_LAYERS:%=$(BUILD)/fuzz/lib/libicepath-%.a)
 BINS       := $(TOOLS:%=$(BUILD)/bin/%) $(BUILD)/bin/icepathd $(BUILD)/asan/bin/icepathd
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -205,7 +211,7 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o \
 $(BPFT_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/bpf/%.o $(call archives,$(BUILD),kernel)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(call layer_libs,kernel)
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIBS)
 	$(call msg,LINK,$@)

@@ -13,7 +13,8 @@ PKGS=(
 	linux-libc-dev                      # uapi headers for BPF and kernel/
 	libmnl-dev                          # rtnetlink (kernel/netif.c), netdev genetlink
 	libnl-3-dev libnl-route-3-dev       # fast path next hops: link/route/neighbour caches
-	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32
+	libssl-dev zlib1g-dev               # HMAC/MD5/SHA, CRC-32; DTLS (libssl)
+	libsrtp2-dev                        # SRTP/SRTCP (userspace/crypto/srtpctx.c)
 	libcmocka-dev                       # unit tests
 	iproute2 nftables                   # netns topologies, NAT models
 	ethtool                             # veth checksum offload off in XDP tests (a local

@@ -5,6 +5,8 @@
 # and the built archives: tests/lint/test_layers.sh BUILD
 #
 #   codec   leaves: libc, libcrypto, zlib, and other codec headers
+#   crypto  DTLS-SRTP, SRTP, SDES: codec, libssl, libsrtp2 (only it includes
+#           <openssl/ssl.h> or <srtp2/...>)
 #   ice     the agent and the TURN client: codec only
 #   ng      the NG protocol: codec only
 #   kernel  libbpf, libnl, libmnl, the BPF skeleton: codec only, no calls
@@ -29,6 +31,7 @@ bad() { echo "layering: $*"; fail=1; }
 
 # The public headers by layer (include/icepath/NAME.h, or NAME itself).
 hdr_codec="stun channel_data sdp bencode rtpstat netaddr ice_candidate demux"
+hdr_crypto="dtls srtpctx sdes"
 hdr_ice="ice ice_transmit turn_client"
 hdr_ng="ng ng_client"
 hdr_kernel="fastpath fp_abi fp_stats.def netif"
@@ -39,10 +42,11 @@ hdr_bench="bench_abi" # make bench's BPF layouts: bpf/bench_*.bpf.c and tools on
 allowed_for() { # folder -> the public headers its files may include
 	case $1 in
 	userspace/codec|include/codec) echo "$hdr_base $hdr_codec" ;;
+	userspace/crypto|include/crypto) echo "$hdr_base $hdr_codec $hdr_crypto" ;;
 	userspace/ice|include/ice) echo "$hdr_base $hdr_codec $hdr_ice" ;;
 	userspace/ng|include/ng) echo "$hdr_base $hdr_codec $hdr_ng $hdr_clock" ;;
 	kernel|include/kernel) echo "$hdr_base $hdr_codec $hdr_kernel" ;;
-	userspace/daemon) echo "$hdr_base $hdr_codec $hdr_ice $hdr_ng fastpath $hdr_clock" ;;
+	userspace/daemon) echo "$hdr_base $hdr_codec $hdr_crypto $hdr_ice $hdr_ng fastpath $hdr_clock" ;;
 	bpf) echo "$hdr_base fp_abi fp_stats.def demux $hdr_bench" ;;
 	include/clock|include/base|include/bench) echo "" ;;
 	*) echo "?" ;;
@@ -51,7 +55,7 @@ allowed_for() { # folder -> the public headers its files may include
 
 layer_of_header() { # NAME -> the layer that owns include/icepath/NAME
 	local n=$1 l
-	for l in base codec ice ng kernel clock bench; do
+	for l in base codec crypto ice ng kernel clock bench; do
 		local v="hdr_$l"
 		case " ${!v} " in *" $n "*) echo "$l"; return ;; esac
 	done
@@ -85,7 +89,15 @@ check_file() { # file folder-key
 			grep . && fail=1 ;;
 	esac
 	case $key in
-	userspace/codec|userspace/ice|userspace/ng)
+	userspace/crypto|include/crypto) ;;
+	*)
+		# TLS and SRTP state stays behind the crypto layer's own API.
+		grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](openssl/ssl\.h|openssl/tls1\.h|openssl/srtp\.h|srtp2/)' "$f" |
+			while IFS= read -r l; do echo "layering: $f:$l: only userspace/crypto/ talks to libssl and libsrtp2"; done |
+			grep . && fail=1 ;;
+	esac
+	case $key in
+	userspace/codec|userspace/crypto|userspace/ice|userspace/ng)
 		# The daemon's private headers are out of reach below it.
 		grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"(\.\./)*(daemon/)?(relay|call|daemon_opts|daemon_log|sdp_rewrite|timerheap)\.h"' "$f" |
 			while IFS= read -r l; do echo "layering: $f:$l: a daemon header below the daemon"; done |
@@ -93,7 +105,7 @@ check_file() { # file folder-key
 	esac
 }
 
-for dir in userspace/codec userspace/ice userspace/ng userspace/daemon kernel bpf; do
+for dir in userspace/codec userspace/crypto userspace/ice userspace/ng userspace/daemon kernel bpf; do
 	[ -d "$dir" ] || { bad "missing folder $dir"; continue; }
 	for f in "$dir"/*.c "$dir"/*.h; do
 		[ -f "$f" ] || continue
@@ -126,8 +138,8 @@ done
 
 # Symbols: an archive may only need what its own layer line links.
 declare -A link=(
-	[codec]="codec" [ice]="ice codec" [ng]="ng codec" [kernel]="kernel codec"
-	[daemon]="daemon ng ice kernel codec"
+	[codec]="codec" [crypto]="crypto codec" [ice]="ice codec" [ng]="ng codec"
+	[kernel]="kernel codec" [daemon]="daemon ng ice kernel crypto codec"
 )
 declare -A owner=()
 for l in "${!link[@]}"; do
@@ -171,4 +183,4 @@ if [ "$fail" -ne 0 ]; then
 	echo "layering: FAILED (README.md, \"Folders\", has the rules)"
 	exit 1
 fi
-echo "layering: ok ($(ls userspace/*/*.c kernel/*.c | wc -l) sources, ${#owner[@]} symbols in 5 archives)"
+echo "layering: ok ($(ls userspace/*/*.c kernel/*.c | wc -l) sources, ${#owner[@]} symbols in ${#link[@]} archives)"
