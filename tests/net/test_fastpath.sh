@@ -16,53 +16,22 @@
 # flow removed the packets reach the relay's socket instead; with consent
 # off they are dropped (neither socket sees them).
 #
-# The tools run under 'nsenter --net' rather than 'ip netns exec': the
-# latter gives each process a private /sys, and with it a private bpffs, so
-# pins would vanish with the process.
+# The topology and its cleanup: fp_topo.sh.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 build=$(cd "${1:?usage: test_fastpath.sh BUILD_DIR}" && pwd)
-FPCTL=$build/bin/icepath-fpctl
-UDPGEN=$build/bin/icepath-udpgen
-[ -x "$FPCTL" ] && [ -x "$UDPGEN" ] || icp_fail "build first: $FPCTL / $UDPGEN missing"
-icp_require_root
-
-PIN=/sys/fs/bpf/icepath-test-$ICP_RUN     # the relay's fast path
-PIN_RX=/sys/fs/bpf/icepath-test-rx-$ICP_RUN # a passing program on the receiver's veth
-
-fp_cleanup() {
-	[ -n "${NS_relay:-}" ] && nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" destroy
-	[ -n "${NS_recv:-}" ] && nsenter --net=/run/netns/"$NS_recv" "$FPCTL" -q -p "$PIN_RX" destroy
-	[ -d "$PIN" ] && echo "leftover $PIN" >&2
-	[ -d "$PIN_RX" ] && echo "leftover $PIN_RX" >&2
-}
-trap 'rc=$?; fp_cleanup; (exit $rc); icp_cleanup' EXIT
-
-relay() { nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" "$@"; }
-
-ns_new send
-ns_new relay
-ns_new recv
-ns_link "$NS_send" s0 192.0.2.10/24 "$NS_relay" r0 192.0.2.1/24
-ns_link "$NS_relay" r1 198.51.100.1/24 "$NS_recv" d0 198.51.100.20/24
+. "$here/fp_topo.sh"
+fp_topo fp
 # A local sender's UDP checksum is only partial (checksum offload) when its
 # frame reaches XDP through a veth; a NIC always delivers complete sums.
 # The sender computes them in software, as the far end of a real wire has.
-command -v ethtool >/dev/null || icp_fail "ethtool missing (make deps)"
 nsx "$NS_send" ethtool -K s0 tx off >/dev/null || icp_fail "cannot turn off tx checksum offload on s0"
-# IPv6 on the same links, for the bridging flows.
-ip -n "$NS_send" addr add 2001:db8:1::10/64 dev s0 nodad
-ip -n "$NS_relay" addr add 2001:db8:1::1/64 dev r0 nodad
-ip -n "$NS_relay" addr add 2001:db8:2::1/64 dev r1 nodad
-ip -n "$NS_recv" addr add 2001:db8:2::20/64 dev d0 nodad
 # No forwarding sysctl: each flow carries its next hop, resolved when it is
 # installed (test_fastpath_noforward.sh proves it with forwarding off).
 # The relay knows its next hop (a real deployment learns it by ARP; a
 # missing entry would make the program pass to userspace: pass-no-neigh).
-mac_d0=$(ip -n "$NS_recv" -o link show d0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
-ip -n "$NS_relay" neigh replace 198.51.100.20 lladdr "$mac_d0" dev r1 nud permanent
-ip -n "$NS_relay" -6 neigh replace 2001:db8:2::20 lladdr "$mac_d0" dev r1 nud permanent
+fp_topo_neigh
 
 icp_log "attach XDP on the relay (r0, r1) and a passing one on the receiver (d0)"
 out=$(relay attach r0 r1) || icp_fail "attach on the relay failed"
@@ -70,8 +39,7 @@ echo "$out"
 echo "$out" | grep -q "^r0 native$" || icp_fail "r0 not attached natively: $out"
 echo "$out" | grep -q "^r1 native$" || icp_fail "r1 not attached natively: $out"
 # Frames redirected into r1 arrive on d0 only if d0 runs an XDP program.
-nsenter --net=/run/netns/"$NS_recv" "$FPCTL" -q -p "$PIN_RX" attach d0 >/dev/null ||
-	icp_fail "attach on the receiver failed"
+fp_topo_attach_rx
 
 LOCAL=192.0.2.1:30000 REMOTE=192.0.2.10:5000 OUT_SRC=198.51.100.1:30002 OUT_DST=198.51.100.20:6000
 relay flow add $LOCAL $REMOTE $OUT_SRC $OUT_DST --id 7 --lifetime forever || icp_fail "flow add failed"

@@ -14,32 +14,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 build=$(cd "${1:?usage: test_fastpath_noforward.sh BUILD_DIR}" && pwd)
-FPCTL=$build/bin/icepath-fpctl
-UDPGEN=$build/bin/icepath-udpgen
-[ -x "$FPCTL" ] && [ -x "$UDPGEN" ] || icp_fail "build first: $FPCTL / $UDPGEN missing"
-icp_require_root
-command -v ethtool >/dev/null || icp_fail "ethtool missing (make deps)"
-
-PIN=/sys/fs/bpf/icepath-test-nofwd-$ICP_RUN
-PIN_PEERS=/sys/fs/bpf/icepath-test-nofwd-peers-$ICP_RUN
-fp_cleanup() {
-	[ -n "${NS_relay:-}" ] && nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" destroy
-	[ -n "${NS_recv:-}" ] && nsenter --net=/run/netns/"$NS_recv" "$FPCTL" -q -p "$PIN_PEERS" destroy
-	[ -d "$PIN" ] && echo "leftover $PIN" >&2
-	[ -d "$PIN_PEERS" ] && echo "leftover $PIN_PEERS" >&2
-}
-trap 'rc=$?; fp_cleanup; (exit $rc); icp_cleanup' EXIT
-relay() { nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" "$@"; }
-
-ns_new send
-ns_new relay
-ns_new recv
-ns_link "$NS_send" s0 192.0.2.10/24 "$NS_relay" r0 192.0.2.1/24
-ns_link "$NS_relay" r1 198.51.100.1/24 "$NS_recv" d0 198.51.100.20/24
-ip -n "$NS_send" addr add 2001:db8:1::10/64 dev s0 nodad
-ip -n "$NS_relay" addr add 2001:db8:1::1/64 dev r0 nodad
-ip -n "$NS_relay" addr add 2001:db8:2::1/64 dev r1 nodad
-ip -n "$NS_recv" addr add 2001:db8:2::20/64 dev d0 nodad
+. "$here/fp_topo.sh"
+fp_topo nofwd
 nsx "$NS_send" ethtool -K s0 tx off >/dev/null || icp_fail "cannot turn off tx offload on s0"
 for k in net.ipv4.ip_forward=0 net.ipv4.conf.all.forwarding=0 net.ipv6.conf.all.forwarding=0 \
 	net.ipv4.conf.r0.forwarding=0 net.ipv4.conf.r1.forwarding=0 \
@@ -49,14 +25,11 @@ done
 for k in net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.ipv6.conf.r0.forwarding; do
 	[ "$(nsx "$NS_relay" sysctl -n "$k")" = 0 ] || icp_fail "$k is not 0"
 done
-mac_d0=$(ip -n "$NS_recv" -o link show d0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
-ip -n "$NS_relay" neigh replace 198.51.100.20 lladdr "$mac_d0" dev r1 nud permanent
-ip -n "$NS_relay" -6 neigh replace 2001:db8:2::20 lladdr "$mac_d0" dev r1 nud permanent
+fp_topo_neigh
 
 relay attach r0 r1 >/dev/null || icp_fail "attach on the relay failed"
 # redirected frames reach d0 only if d0 runs XDP (a pass-all program)
-nsenter --net=/run/netns/"$NS_recv" "$FPCTL" -q -p "$PIN_PEERS" attach d0 >/dev/null ||
-	icp_fail "attach on the receiver failed"
+fp_topo_attach_rx
 
 listening() { ip netns exec "$1" ss -Huln "sport = :$2" | grep -q .; }
 field() { echo "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
