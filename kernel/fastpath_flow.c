@@ -208,62 +208,61 @@ out:
 	return err;
 }
 
+/*
+ * Rewrite one field of an installed flow's value: looked up and replaced
+ * whole under the slot lock (a remove and re-install in between would
+ * change the slot), so the program sees the old or the new value.
+ */
+enum flow_field { FLOW_FIELD_FLAGS, FLOW_FIELD_DEADLINE };
+
+static int flow_modify(struct fastpath *fp, const struct fastpath_flow *key_only,
+		       const struct fp_flow_key *k, enum flow_field field, uint32_t arg,
+		       const char *what)
+{
+	struct fp_flow_val v;
+	int err;
+
+	err = fastpath_slot_lock(fp);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(fastpath_fd_flows(fp), k, &v)) {
+		err = -errno;
+	} else {
+		if (field == FLOW_FIELD_FLAGS)
+			v.flags = arg;
+		else
+			v.deadline = deadline_of(fp, arg);
+		if (bpf_map_update_elem(fastpath_fd_flows(fp), k, &v, BPF_EXIST)) {
+			err = -errno;
+			log_flow(LOG_ERR, what, key_only, err);
+		}
+	}
+	fastpath_slot_unlock(fp, 0);
+	return err;
+}
+
 int fastpath_flow_set_flags(struct fastpath *fp, const struct fastpath_flow *key_only,
 			    uint32_t flags)
 {
 	struct fp_flow_key k;
-	struct fp_flow_val v;
-	int err;
 
 	if (flow_key(key_only, &k) || !valid_flags(flags)) {
 		log_flow(LOG_ERR, "cannot set flags of (bad key or flags)", key_only, -EINVAL);
 		return -EINVAL;
 	}
-	/* Locked: a remove and re-install in between would change the slot. */
-	err = fastpath_slot_lock(fp);
-	if (err)
-		return err;
-	if (bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &v)) {
-		err = -errno;
-		goto out;
-	}
-	v.flags = flags;
-	/* Replaced whole: the program sees the old or the new value. */
-	if (bpf_map_update_elem(fastpath_fd_flows(fp), &k, &v, BPF_EXIST)) {
-		err = -errno;
-		log_flow(LOG_ERR, "cannot set flags of", key_only, err);
-	}
-out:
-	fastpath_slot_unlock(fp, 0);
-	return err;
+	return flow_modify(fp, key_only, &k, FLOW_FIELD_FLAGS, flags, "cannot set flags of");
 }
 
 int fastpath_flow_extend(struct fastpath *fp, const struct fastpath_flow *key_only,
 			 uint32_t lifetime_ms)
 {
 	struct fp_flow_key k;
-	struct fp_flow_val v;
-	int err;
 
 	if (flow_key(key_only, &k)) {
 		log_flow(LOG_ERR, "cannot extend (bad key)", key_only, -EINVAL);
 		return -EINVAL;
 	}
-	err = fastpath_slot_lock(fp);
-	if (err)
-		return err;
-	if (bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &v)) {
-		err = -errno;
-		goto out;
-	}
-	v.deadline = deadline_of(fp, lifetime_ms);
-	if (bpf_map_update_elem(fastpath_fd_flows(fp), &k, &v, BPF_EXIST)) {
-		err = -errno;
-		log_flow(LOG_ERR, "cannot extend", key_only, err);
-	}
-out:
-	fastpath_slot_unlock(fp, 0);
-	return err;
+	return flow_modify(fp, key_only, &k, FLOW_FIELD_DEADLINE, lifetime_ms, "cannot extend");
 }
 
 int fastpath_flow_remove(struct fastpath *fp, const struct fastpath_flow *key_only)
