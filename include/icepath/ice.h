@@ -136,7 +136,8 @@ enum ice_pair_state {
 enum ice_consent_state {
 	ICE_CONSENT_STATE_NONE,	   /* no selected pair */
 	ICE_CONSENT_STATE_GRANTED, /* an authenticated response within the timeout */
-	ICE_CONSENT_STATE_LOST,	   /* none for consent_timeout_ms: sending MUST stop */
+	ICE_CONSENT_STATE_LOST,	   /* none for consent_timeout_ms: sending MUST stop; final
+				    * for the pair (RFC 7675 §5.1), an ICE restart selects anew */
 };
 
 /* Server-reflexive / relayed gathering per host base. */
@@ -192,7 +193,10 @@ enum ice_event_type {
 	ICE_EVENT_SELECTED_PAIR,
 	/* RFC 7675: stop sending on ev.stream/ev.component */
 	ICE_EVENT_CONSENT_LOST,
-	/* an authenticated response came back after a loss: sending may resume */
+	/* consent is granted again after a loss: only when an ICE restart (or
+	 * a new nomination) selected a pair for ev.stream/ev.component; a
+	 * late response on the lost pair never brings it back (RFC 7675
+	 * §5.1), and its consent checks stop */
 	ICE_EVENT_CONSENT_REGAINED,
 	/* our role flipped after a 487 or a role-conflict request; ev.controlling */
 	ICE_EVENT_ROLE_CHANGED,

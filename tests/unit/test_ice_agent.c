@@ -838,8 +838,9 @@ static void consent_loss(void **state)
 	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
 	struct ice_transmit tx;
 	static const uint8_t rtp[12] = {0x80};
-	uint64_t silent_at, lost;
+	uint64_t silent_at, lost, consent_sent;
 	struct ice_agent_stats st;
+	unsigned want[2];
 
 	sim_init(&s, 70);
 	scen_connect(&s, &sc);
@@ -870,12 +871,30 @@ static void consent_loss(void **state)
 	assert_false(ice_agent_consent(s.eps[0].a, 0, 1));
 	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
 	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_DISCONNECTED);
-	/* The peer comes back: the next authenticated response regains it. */
+	/* The peer comes back: RFC 7675 §5.1, lost is final, no response
+	 * brings consent back, and L stops checking the pair. */
 	s.eps[1].silent = false;
-	sim_run_until(&s, s.now + 8000, NULL, NULL);
+	ice_agent_get_stats(s.eps[0].a, &st);
+	consent_sent = st.consent_requests_sent;
+	sim_run_until(&s, s.now + 20000, NULL, NULL);
+	ice_agent_get_stats(s.eps[0].a, &st);
+	assert_int_equal(st.consent_requests_sent, consent_sent);
+	assert_int_equal(s.eps[0].consent_regained, 0);
+	assert_false(ice_agent_consent(s.eps[0].a, 0, 1));
+	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
+	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_DISCONNECTED);
+	/* Only an ICE restart does: its new pair carries fresh consent. */
+	want[0] = s.eps[0].selected_events[0][1] + 1;
+	want[1] = s.eps[1].selected_events[0][1] + 1;
+	assert_int_equal(ice_agent_restart(s.eps[0].a, s.now), 0);
+	sim_signal(&s.eps[0], &s.eps[1], 1, true);
+	assert_int_equal(ice_agent_restart(s.eps[1].a, s.now), 0);
+	sim_signal(&s.eps[1], &s.eps[0], 1, true);
+	assert_true(sim_run_until(&s, s.now + T_LIMIT, reselected, want));
 	assert_int_equal(s.eps[0].consent_regained, 1);
 	assert_true(ice_agent_consent(s.eps[0].a, 0, 1));
 	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), 0);
+	sim_run_until(&s, s.now + 2000, NULL, NULL);
 	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_COMPLETED);
 	sim_free(&s);
 }

@@ -489,10 +489,10 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 				if (due < next)
 					next = due;
 			}
-			if (!sel->active)
+			/* lost consent is final: nothing more to send or check */
+			if (!sel->active || sel->consent != ICE_CONSENT_STATE_GRANTED)
 				continue;
-			if (sel->consent == ICE_CONSENT_STATE_GRANTED &&
-			    sel->consent_expiry_ms < next)
+			if (sel->consent_expiry_ms < next)
 				next = sel->consent_expiry_ms;
 			if (a->cfg.lite ? sel->keepalive_next_ms < next
 					: sel->consent_next_ms < next)
@@ -557,7 +557,7 @@ int ice_agent_send(struct ice_agent *a, unsigned stream, unsigned component, con
 	    a->now >= sel->consent_expiry_ms) {
 		/* RFC 7675 §5.1: sending stops at expiry, whenever the caller
 		 * ticks; the latest time it gave us says consent is gone. */
-		ice_consent_set_state(a, stream, component, ICE_CONSENT_STATE_LOST);
+		ice_consent_set_state(a, stream, component, ICE_CONSENT_STATE_LOST, false);
 		ice_agent_update_state(a);
 	}
 	if (!sel->active || sel->consent != ICE_CONSENT_STATE_GRANTED || a->released)

@@ -487,7 +487,7 @@ void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t now)
 	sel->consent_expiry_ms = now + a->cfg.consent_timeout_ms;
 	sel->consent_next_ms = now + ice_consent_interval(a);
 	sel->keepalive_next_ms = now + a->cfg.keepalive_ms;
-	ice_consent_set_state(a, s, p->comp, ICE_CONSENT_STATE_GRANTED);
+	ice_consent_set_state(a, s, p->comp, ICE_CONSENT_STATE_GRANTED, true);
 	st->prev_lufrag[0] = 0; /* the old generation is over */
 	ice_log(a, ICE_LOG_INFO, "stream %u component %u: selected %s %s -> %s %s", s, p->comp,
 		ice_cand_type_str(lc->c.type), netaddr_str(&lc->c.addr, l, sizeof(l)),

@@ -12,7 +12,15 @@
 
 /* ---- selection, consent --------------------------------------------------------- */
 
-void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice_consent_state to)
+/*
+ * The one transition function of the consent machine (RFC 7675 §5.1):
+ * NONE -> GRANTED when a pair is selected, GRANTED -> LOST on expiry or
+ * revocation, and LOST -> GRANTED only with a new selection (a pair of an
+ * ICE restart, or another nominated pair): once lost, no response to a
+ * consent check brings consent back. `selection` says which.
+ */
+void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice_consent_state to,
+			   bool selection)
 {
 	struct ice_sel *sel = &a->streams[s]->comp[c].sel;
 	struct ice_event ev = {.stream = s, .component = c};
@@ -20,9 +28,8 @@ void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice
 
 	if (from == to)
 		return;
-	/* NONE -> GRANTED at selection; then GRANTED <-> LOST (RFC 7675 §5.1). */
-	if (to == ICE_CONSENT_STATE_NONE ||
-	    (from == ICE_CONSENT_STATE_NONE && to != ICE_CONSENT_STATE_GRANTED)) {
+	if (to == ICE_CONSENT_STATE_NONE || (from != ICE_CONSENT_STATE_GRANTED && !selection) ||
+	    (to == ICE_CONSENT_STATE_LOST && from != ICE_CONSENT_STATE_GRANTED)) {
 		ice_log(a, ICE_LOG_ERROR, "consent: refused move %s -> %s",
 			ice_consent_state_str(from), ice_consent_state_str(to));
 		return;
@@ -101,7 +108,11 @@ void ice_consent_tick(struct ice_agent *a, uint64_t now)
 				continue;
 			if (sel->consent == ICE_CONSENT_STATE_GRANTED &&
 			    now >= sel->consent_expiry_ms)
-				ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_LOST);
+				ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_LOST, false);
+			/* RFC 7675 §5.1: lost is final for this pair; only an ICE
+			 * restart's new pair sends (and checks) again. */
+			if (sel->consent != ICE_CONSENT_STATE_GRANTED)
+				continue;
 			if (a->cfg.lite) {
 				/* A lite agent sends no checks; keepalives (§11) keep NAT
 				 * bindings open; its consent comes from the peer's checks. */
@@ -179,9 +190,10 @@ int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_m
 		 * nothing. */
 		if (sent_ms + a->cfg.consent_timeout_ms <= rx->now)
 			return ICE_RECV_HANDLED;
+		if (sel->consent != ICE_CONSENT_STATE_GRANTED)
+			return ICE_RECV_HANDLED; /* lost is final (RFC 7675 §5.1) */
 		if (sent_ms + a->cfg.consent_timeout_ms > sel->consent_expiry_ms)
 			sel->consent_expiry_ms = sent_ms + a->cfg.consent_timeout_ms;
-		ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_GRANTED);
 		return ICE_RECV_HANDLED;
 	}
 	return -1;

@@ -278,7 +278,8 @@ void ice_checklist_tick(struct ice_agent *a, uint64_t now);
 /* ---- ice_recv.c ---- */
 
 /* ---- ice_consent.c ---- */
-void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice_consent_state to);
+void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice_consent_state to,
+			   bool selection);
 uint64_t ice_consent_interval(struct ice_agent *a);
 void ice_consent_tick(struct ice_agent *a, uint64_t now);
 int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_msg *m,

@@ -364,11 +364,11 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		{
 			struct ice_sel *sel = &st->comp[h->comp].sel;
 
-			if (sel->active && netaddr_equal(&rx->remote, &sel->remote.addr)) {
+			/* The lite agent's consent: the peer's checks; lost is
+			 * final here too (RFC 7675 §5.1), until a restart. */
+			if (sel->active && sel->consent == ICE_CONSENT_STATE_GRANTED &&
+			    netaddr_equal(&rx->remote, &sel->remote.addr))
 				sel->consent_expiry_ms = rx->now + a->cfg.consent_timeout_ms;
-				ice_consent_set_state(a, h->stream, h->comp,
-						      ICE_CONSENT_STATE_GRANTED);
-			}
 		}
 		return ICE_RECV_HANDLED;
 	}
