@@ -1255,6 +1255,198 @@ static void fake_select(struct fake *f)
 	assert_int_equal(ice_agent_selected_pair(f->a, 0, 1, &sel), 0);
 }
 
+/* A second remote candidate for the fake peer, lower in priority. */
+static struct netaddr fake_add_second(struct fake *f)
+{
+	struct ice_candidate c = {0};
+
+	c.component = 1;
+	c.addr = sim_addr("203.0.113.98", 7001);
+	c.type = ICE_CAND_TYPE_HOST;
+	c.priority = ice_candidate_priority(126, 10, 1);
+	strcpy(c.foundation, "peer2");
+	assert_int_equal(ice_agent_add_remote_candidate(f->a, 0, &c), 0);
+	return c.addr;
+}
+
+/* An answer to req from `from`: success (code 0) or error `code`, with or
+ * without integrity, with or without an unknown comprehension-required
+ * attribute. */
+static int fake_reply(struct fake *f, const struct stun_msg *req, const struct netaddr *from,
+		      int code, bool integrity, bool unknown)
+{
+	struct stun_builder b;
+	uint8_t buf[256];
+	struct ice_recv_result res;
+	int n;
+
+	stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_BINDING,
+			code ? STUN_CLASS_ERROR : STUN_CLASS_SUCCESS, req->tid);
+	if (code)
+		stun_build_error(&b, code, stun_error_reason(code));
+	else
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &f->base);
+	if (unknown)
+		stun_build_u32(&b, 0x7ff1, 1);
+	if (integrity)
+		stun_build_integrity(&b, (const uint8_t *)f->rpwd, strlen(f->rpwd));
+	stun_build_fingerprint(&b);
+	n = stun_build_finish(&b);
+	assert_true(n > 0);
+	return ice_agent_recv(f->a, f->now, &f->base, from, buf, (size_t)n, &res);
+}
+
+/*
+ * RFC 8445 §7.2.5.2, §8.1.1 (issue 11 defect 2): a USE-CANDIDATE check
+ * that times out on an already-succeeded pair takes that pair out of the
+ * valid list; the next nomination goes to the other valid pair, which
+ * then carries media, long before the 60 s nomination timeout.
+ */
+static void nomination_falls_back(void **state)
+{
+	struct fake f;
+	struct netaddr second;
+	struct ice_pair_info sel;
+	struct ice_event ev;
+	unsigned nominations_first = 0, failed = 0;
+
+	fake_init(&f, true);
+	second = fake_add_second(&f);
+	while (f.now < 1000 + 50000 && ice_agent_selected_pair(f.a, 0, 1, &sel)) {
+		struct ice_transmit tx;
+
+		f.now = ice_agent_next_deadline(f.a);
+		ice_agent_tick(f.a, f.now);
+		while (ice_agent_poll_transmit(f.a, &tx)) {
+			uint8_t buf[ICE_TX_HEAD_MAX];
+			struct stun_msg m;
+
+			memcpy(buf, tx.head, tx.head_len);
+			assert_true(stun_parse(&m, buf, tx.head_len) > 0);
+			if (m.cls != STUN_CLASS_REQUEST)
+				continue;
+			if (stun_msg_find(&m, STUN_ATTR_USE_CANDIDATE) &&
+			    netaddr_equal(&tx.remote, &f.peer)) {
+				nominations_first++; /* the first pair's nomination is lost */
+				continue;
+			}
+			fake_reply(&f, &m, &tx.remote, 0, true, false);
+		}
+	}
+	assert_int_equal(ice_agent_selected_pair(f.a, 0, 1, &sel), 0);
+	assert_true(netaddr_equal(&sel.remote.addr, &second));
+	/* one transaction of Rc sends, not one after another */
+	assert_int_equal(nominations_first, ICE_STUN_RC);
+	assert_true(f.now < 1000 + 45000);
+	while (ice_agent_poll_event(f.a, &ev))
+		failed += ev.type == ICE_EVENT_FAILED;
+	assert_int_equal(failed, 0);
+	ice_agent_free(f.a);
+}
+
+/* A nominating check answered with an error falls back too; with no valid
+ * pair left and end-of-candidates, the component fails at once. */
+static void nomination_refused_fails_at_once(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_event ev;
+	unsigned failed = 0;
+
+	fake_init(&f, true);
+	ice_agent_remote_end_of_candidates(f.a, 0);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, 0, true, false), ICE_RECV_HANDLED);
+	f.now += 50;
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_non_null(stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, STUN_ERROR_BAD_REQUEST, true, false),
+			 ICE_RECV_HANDLED);
+	while (ice_agent_poll_event(f.a, &ev))
+		failed += ev.type == ICE_EVENT_FAILED;
+	assert_int_equal(failed, 1);
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_FAILED);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8489 §6.3.3 (issue 11 defect 9): a success response carrying an
+ * unknown comprehension-required attribute fails the check; the same
+ * answer without it validates the pair. */
+static void response_unknown_attribute_fails(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_pair_info pi[4];
+
+	fake_init(&f, true);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, 0, true, true), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_pairs(f.a, 0, pi, 4), 1);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FAILED);
+	ice_agent_free(f.a);
+
+	fake_init(&f, true);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, 0, true, false), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_pairs(f.a, 0, pi, 4), 1);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_SUCCEEDED);
+	ice_agent_free(f.a);
+}
+
+/* The consent request after a selection, answered by `reply`. */
+static void fake_consent_round(struct fake *f, int code, bool integrity, bool unknown)
+{
+	uint8_t qbuf[512];
+	struct stun_msg req;
+
+	for (unsigned guard = 0;; guard++) {
+		assert_true(guard < 1000);
+		f->now = ice_agent_next_deadline(f->a);
+		assert_true(f->now != UINT64_MAX);
+		if (fake_tick_request(f, &req, qbuf) &&
+		    !stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE))
+			break;
+		if (!ice_agent_consent(f->a, 0, 1))
+			return; /* expired: no more requests */
+	}
+	assert_int_equal(fake_reply(f, &req, &f->peer, code, integrity, unknown),
+			 ICE_RECV_HANDLED);
+}
+
+/* RFC 7675 §5.2 (issue 11 defect 8): a 403 to a consent check revokes
+ * consent at once, with or without integrity; another error does not; a
+ * response with an unknown comprehension-required attribute refreshes
+ * nothing (defect 9). */
+static void consent_403_revokes(void **state)
+{
+	static const uint8_t rtp[12] = {0x80};
+	struct fake f;
+	struct ice_transmit tx;
+
+	for (int integrity = 0; integrity < 2; integrity++) {
+		fake_init(&f, true);
+		fake_select(&f);
+		fake_consent_round(&f, STUN_ERROR_SERVER_ERROR, true, false);
+		assert_true(ice_agent_consent(f.a, 0, 1));
+		fake_consent_round(&f, STUN_ERROR_FORBIDDEN, integrity, false);
+		assert_false(ice_agent_consent(f.a, 0, 1));
+		assert_int_equal(ice_agent_send(f.a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
+		assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_DISCONNECTED);
+		ice_agent_free(f.a);
+	}
+
+	/* Answers with an unknown attribute only: consent runs out. */
+	fake_init(&f, true);
+	fake_select(&f);
+	while (ice_agent_consent(f.a, 0, 1) && f.now < 1000 + 40000)
+		fake_consent_round(&f, 0, true, true);
+	assert_false(ice_agent_consent(f.a, 0, 1));
+	assert_true(f.now <= 1000 + 100 + ICE_CONSENT_TIMEOUT_MS + ICE_CONSENT_INTERVAL_MS * 12 / 10);
+	ice_agent_free(f.a);
+}
+
 /* RFC 7675 §5.1: consent holds while a response to a request sent in the
  * last 30 s has come back. A late response extends it to 30 s after its
  * request went out, not 30 s after it arrived, and a response to a request
@@ -2050,6 +2242,10 @@ int main(void)
 		cmocka_unit_test_teardown(resume_keeps_and_loses_consent, no_errors_logged),
 		cmocka_unit_test_teardown(resume_errors, no_errors_logged),
 		cmocka_unit_test_teardown(nat_connect_time, no_errors_logged),
+		cmocka_unit_test_teardown(nomination_falls_back, no_errors_logged),
+		cmocka_unit_test_teardown(nomination_refused_fails_at_once, no_errors_logged),
+		cmocka_unit_test_teardown(response_unknown_attribute_fails, no_errors_logged),
+		cmocka_unit_test_teardown(consent_403_revokes, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -612,6 +612,21 @@ void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now
 }
 
 /*
+ * The nomination check on a valid pair timed out or was refused (RFC 8445
+ * §7.2.5.2, §8.1.1): the pair leaves the valid list and fails, so the next
+ * nomination takes the next valid pair instead of this one again and
+ * again (and a component with none left fails at once, not at the
+ * nomination timeout).
+ */
+void ice_pair_nomination_failed(struct ice_agent *a, struct ice_stream *st, struct ice_pair *p)
+{
+	ice_log(a, ICE_LOG_INFO, "component %u: nomination check failed; next valid pair",
+		p->comp);
+	p->valid = false;
+	ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+}
+
+/*
  * Controlling agent, regular nomination (RFC 8445 §8.1.1): when the best
  * valid pair of component c may be nominated. Higher-priority pairs still
  * to be checked (Frozen, Waiting, triggered) hold it back, and so do
@@ -720,6 +735,8 @@ void ice_checklist_tick(struct ice_agent *a, uint64_t now)
 					st->comp[p->comp].nominating = -1;
 				if (p->state == ICE_PAIR_STATE_IN_PROGRESS)
 					ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+				else if (p->use_cand)
+					ice_pair_nomination_failed(a, st, p);
 				p->use_cand = false;
 				continue;
 			}

@@ -47,6 +47,15 @@ void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice
 	}
 }
 
+/* RFC 7675 §5.2: the peer answered a consent check with 403 (Forbidden). */
+static void ice_consent_revoke(struct ice_agent *a, unsigned s, unsigned c)
+{
+	if (a->streams[s]->comp[c].sel.consent != ICE_CONSENT_STATE_GRANTED)
+		return;
+	ice_log(a, ICE_LOG_WARN, "stream %u component %u: consent revoked (403)", s, c);
+	ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_LOST, false);
+}
+
 uint64_t ice_consent_interval(struct ice_agent *a)
 {
 	/* RFC 7675 §5.1: uniformly random in [0.8, 1.2] * interval. */
@@ -173,6 +182,20 @@ int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_m
 			}
 		if (!ok)
 			continue;
+		/* RFC 7675 §5.2: a 403 answer revokes consent at once. It may
+		 * come without integrity; its transaction id (one of ours,
+		 * random) and the pair's addresses are what vouch for it. */
+		if (m->cls == STUN_CLASS_ERROR && m->integrity < 0 && m->integrity_sha256 < 0) {
+			const struct stun_attr *ea = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
+			int code = 0;
+
+			if (ea)
+				stun_attr_get_error(m, ea, &code, NULL, NULL);
+			if (code == STUN_ERROR_FORBIDDEN && rx->host == sel->host &&
+			    rx->turn == sel->turn && netaddr_equal(&rx->remote, &sel->remote.addr))
+				ice_consent_revoke(a, s, c);
+			return ICE_RECV_HANDLED;
+		}
 		/* RFC 7675 §5.1: only an authenticated success response from
 		 * the pair's remote, on its base, refreshes consent. */
 		if (stun_check_integrity(m, (const uint8_t *)st->rpwd, strlen(st->rpwd)) &&
@@ -181,8 +204,22 @@ int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_m
 			a->stats.rx_dropped_unauth++;
 			return ICE_RECV_DROPPED;
 		}
-		if (m->cls != STUN_CLASS_SUCCESS || rx->host != sel->host ||
-		    rx->turn != sel->turn || !netaddr_equal(&rx->remote, &sel->remote.addr))
+		if (rx->host != sel->host || rx->turn != sel->turn ||
+		    !netaddr_equal(&rx->remote, &sel->remote.addr))
+			return ICE_RECV_HANDLED;
+		if (m->cls == STUN_CLASS_ERROR) {
+			const struct stun_attr *ea = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
+			int code = 0;
+
+			if (ea)
+				stun_attr_get_error(m, ea, &code, NULL, NULL);
+			if (code == STUN_ERROR_FORBIDDEN)
+				ice_consent_revoke(a, s, c); /* RFC 7675 §5.2 */
+			return ICE_RECV_HANDLED;
+		}
+		/* RFC 8489 §6.3.3: unknown comprehension-required attributes
+		 * fail the transaction: no consent from it. */
+		if (m->cls != STUN_CLASS_SUCCESS || m->nunknown)
 			return ICE_RECV_HANDLED;
 		/* RFC 7675 §5.1: consent lasts 30 s from the sending of a
 		 * request that was answered, not from the answer: a late

@@ -368,7 +368,10 @@ int ice_on_gather_response(struct ice_agent *a, const struct stun_msg *m, const 
 			continue;
 		g->active = false;
 		xa = stun_msg_find(m, STUN_ATTR_XOR_MAPPED_ADDRESS);
-		if (m->cls == STUN_CLASS_SUCCESS && xa && !stun_attr_get_xor_addr(m, xa, &mapped)) {
+		/* RFC 8489 §6.3.3: unknown comprehension-required attributes
+		 * fail the transaction. */
+		if (m->cls == STUN_CLASS_SUCCESS && !m->nunknown && xa &&
+		    !stun_attr_get_xor_addr(m, xa, &mapped)) {
 			netaddr_unmap_v4(&mapped);
 			ice_cand_fill(&c, ICE_CAND_TYPE_SRFLX, h->comp, h->local_pref, &mapped,
 				      &h->base, &h->base, &a->stun[i].addr);

@@ -270,6 +270,7 @@ void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t now);
 void ice_stream_update_list(struct ice_agent *a, unsigned s);
 bool ice_comp_waits_nomination(const struct ice_stream *st, unsigned c);
 void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now);
+void ice_pair_nomination_failed(struct ice_agent *a, struct ice_stream *st, struct ice_pair *p);
 void ice_nominate(struct ice_agent *a, uint64_t now);
 uint64_t ice_nomination_due(const struct ice_agent *a, const struct ice_stream *st, unsigned c);
 void ice_unfreeze_foundation(struct ice_agent *a, const char *lf, const char *rf);

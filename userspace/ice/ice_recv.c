@@ -129,8 +129,18 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 					return ICE_RECV_HANDLED;
 			}
 			p->inflight = false;
-			if (!symmetric) {
-				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+			/* RFC 8489 §6.3.3/§6.3.4: unknown comprehension-required
+			 * attributes in a response fail the transaction. */
+			if (!symmetric || m->nunknown) {
+				if (m->nunknown)
+					ice_log(a, ICE_LOG_DEBUG,
+						"check answered with unknown attribute 0x%04x",
+						m->unknown[0]);
+				if (p->use_cand && p->state == ICE_PAIR_STATE_SUCCEEDED)
+					ice_pair_nomination_failed(a, st, p);
+				else
+					ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+				p->use_cand = false;
 				if (st->comp[p->comp].nominating == (int)i)
 					st->comp[p->comp].nominating = -1;
 				return ICE_RECV_HANDLED;
@@ -162,7 +172,11 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 				ice_trigger(a, st, i);
 			} else {
 				ice_log(a, ICE_LOG_DEBUG, "check answered with error %d", code);
-				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+				if (p->use_cand && p->state == ICE_PAIR_STATE_SUCCEEDED)
+					ice_pair_nomination_failed(a, st, p);
+				else
+					ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+				p->use_cand = false;
 			}
 			return ICE_RECV_HANDLED;
 		}

@@ -673,6 +673,14 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 				 stun_method_str(m->method));
 			return TURN_RECV_DROPPED;
 		}
+		if (m->nunknown) {
+			/* RFC 8489 §6.3.3: unknown comprehension-required
+			 * attributes fail the transaction. */
+			turn_log(tc, ICE_LOG_WARN, "%s success with unknown attribute 0x%04x",
+				 stun_method_str(m->method), m->unknown[0]);
+			turn_txn_failed(tc, t, STUN_ERROR_UNKNOWN_ATTRIBUTE, now);
+			return TURN_RECV_HANDLED;
+		}
 		turn_on_success(tc, now, t, m);
 		return TURN_RECV_HANDLED;
 	}
@@ -690,7 +698,8 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 			 stun_method_str(m->method), code);
 		return TURN_RECV_DROPPED;
 	}
-	if (code == STUN_ERROR_UNAUTHORIZED || code == STUN_ERROR_STALE_NONCE) {
+	/* RFC 8489 §6.3.4: likewise for an error response (no 401 retry). */
+	if ((code == STUN_ERROR_UNAUTHORIZED || code == STUN_ERROR_STALE_NONCE) && !m->nunknown) {
 		uint16_t method = t->method;
 		int peer = t->peer;
 		uint32_t lifetime = t->lifetime;
