@@ -224,6 +224,9 @@ static void ice_gather_host(struct ice_agent *a, unsigned h, uint64_t now)
 		tcfg.username = a->turn[i].user;
 		tcfg.password = a->turn[i].pass;
 		tcfg.software = a->cfg.software;
+		/* relayed candidates of the base's family: they pair with the
+		 * peer's candidates of that family (RFC 8656 §7.2) */
+		tcfg.relayed_family = netaddr_family(&hh->base);
 		tcfg.rto_ms = a->cfg.rto_ms;
 		tcfg.rc = a->cfg.rc;
 		tcfg.rm = a->cfg.rm;
