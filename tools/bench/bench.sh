@@ -316,3 +316,6 @@ done
 python3 "$here/report.py" "$RUNS" "$OUT" "$START" \
 	"BENCH_SECONDS=$BENCH_SECONDS BENCH_REPS=$BENCH_REPS BENCH_CALLS=$BENCH_CALLS BENCH_FLOWS=$BENCH_FLOWS BENCH_RATE=$BENCH_RATE BENCH_SIZE=$BENCH_SIZE make bench" \
 	"$SND_CPU" "$RCV_CPU" || icp_fail "report failed"
+
+# The ICE agents' row: its own self-contained script (no namespaces).
+"$here/agents.sh" "$build" || icp_fail "ICE agents bench failed"

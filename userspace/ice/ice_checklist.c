@@ -234,8 +234,13 @@ int ice_build_check(struct ice_agent *a, const struct ice_stream *st, const stru
 	struct stun_builder b;
 	char user[2 * ICE_UFRAG_MAX];
 	uint16_t local_pref = a->hosts[lc->host].local_pref;
+	size_t nr = strlen(rufrag), nl = strlen(lufrag);
 
-	snprintf(user, sizeof(user), "%s:%s", rufrag, lufrag);
+	/* "their-ufrag:our-ufrag" (§7.2.2); each < ICE_UFRAG_MAX, so it fits.
+	 * memcpy, not snprintf: this runs for every check and consent request. */
+	memcpy(user, rufrag, nr);
+	user[nr] = ':';
+	memcpy(user + nr + 1, lufrag, nl + 1);
 	stun_build_init(&b, buf, cap, STUN_METHOD_BINDING, STUN_CLASS_REQUEST, tid);
 	stun_build_string(&b, STUN_ATTR_USERNAME, user);
 	/* §7.1.1: PRIORITY as if the check discovered a peer-reflexive candidate. */
@@ -463,7 +468,7 @@ void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t now)
 {
 	struct ice_stream *st = a->streams[s];
 	struct ice_pair *p = &st->pairs[idx];
-	struct ice_component *cp = &st->comp[p->comp];
+	struct ice_component *cp = &st->comp[p->comp - 1];
 	struct ice_sel *sel = &cp->sel;
 	const struct ice_lcand *lc = &st->lcands[p->l];
 	struct ice_event ev = {.type = ICE_EVENT_SELECTED_PAIR, .stream = s};
@@ -488,7 +493,8 @@ void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t now)
 	sel->consent_next_ms = now + ice_consent_interval(a);
 	sel->keepalive_next_ms = now + a->cfg.keepalive_ms;
 	ice_consent_set_state(a, s, p->comp, ICE_CONSENT_STATE_GRANTED, true);
-	st->prev_lufrag[0] = 0; /* the old generation is over */
+	ice_cred_free(&st->prev_lufrag); /* the old generation is over */
+	ice_cred_free(&st->prev_lpwd);
 	ice_log(a, ICE_LOG_INFO, "stream %u component %u: selected %s %s -> %s %s", s, p->comp,
 		ice_cand_type_str(lc->c.type), netaddr_str(&lc->c.addr, l, sizeof(l)),
 		ice_cand_type_str(st->rcands[p->r].type),
@@ -514,7 +520,7 @@ void ice_stream_update_list(struct ice_agent *a, unsigned s)
 		/* A lite agent's list is done once the peer nominated a pair for
 		 * every component; it never fails on its own. */
 		for (unsigned c = 1; c <= st->ncomp; c++)
-			if (!st->comp[c].sel.active || st->comp[c].sel.generation != st->generation)
+			if (!st->comp[c - 1].sel.active || st->comp[c - 1].sel.generation != st->generation)
 				all_sel = false;
 		st->list = all_sel ? ICE_LIST_COMPLETED : ICE_LIST_RUNNING;
 		return;
@@ -522,7 +528,7 @@ void ice_stream_update_list(struct ice_agent *a, unsigned s)
 	if (!st->have_remote)
 		return;
 	for (unsigned c = 1; c <= st->ncomp; c++) {
-		struct ice_component *cp = &st->comp[c];
+		struct ice_component *cp = &st->comp[c - 1];
 		bool pending = false;
 
 		if (cp->sel.active && cp->sel.generation == st->generation)
@@ -566,7 +572,7 @@ void ice_stream_update_list(struct ice_agent *a, unsigned s)
 
 bool ice_comp_waits_nomination(const struct ice_stream *st, unsigned c)
 {
-	const struct ice_component *cp = &st->comp[c];
+	const struct ice_component *cp = &st->comp[c - 1];
 
 	return !cp->failed && !(cp->sel.active && cp->sel.generation == st->generation);
 }
@@ -603,9 +609,9 @@ void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now
 			if (p->state != ICE_PAIR_STATE_SUCCEEDED)
 				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 		}
-		st->comp[c].failed = true;
-		st->comp[c].timed_out = true;
-		st->comp[c].nominating = -1;
+		st->comp[c - 1].failed = true;
+		st->comp[c - 1].timed_out = true;
+		st->comp[c - 1].nominating = -1;
 		st->list = ICE_LIST_FAILED;
 		ice_push_event(a, &ev);
 	}
@@ -636,7 +642,7 @@ void ice_pair_nomination_failed(struct ice_agent *a, struct ice_stream *st, stru
  */
 uint64_t ice_nomination_due(const struct ice_agent *a, const struct ice_stream *st, unsigned c)
 {
-	const struct ice_component *cp = &st->comp[c];
+	const struct ice_component *cp = &st->comp[c - 1];
 	uint64_t due, cap, patience;
 	int best = -1;
 
@@ -678,7 +684,7 @@ void ice_nominate(struct ice_agent *a, uint64_t now)
 		if (!ice_stream_checkable(a, st))
 			continue;
 		for (unsigned c = 1; c <= st->ncomp; c++) {
-			struct ice_component *cp = &st->comp[c];
+			struct ice_component *cp = &st->comp[c - 1];
 			int best = -1;
 
 			if (ice_nomination_due(a, st, c) == UINT64_MAX)
@@ -731,8 +737,8 @@ void ice_checklist_tick(struct ice_agent *a, uint64_t now)
 				continue;
 			if (p->sent >= a->cfg.rc) {
 				p->inflight = false;
-				if (st->comp[p->comp].nominating == (int)i)
-					st->comp[p->comp].nominating = -1;
+				if (st->comp[p->comp - 1].nominating == (int)i)
+					st->comp[p->comp - 1].nominating = -1;
 				if (p->state == ICE_PAIR_STATE_IN_PROGRESS)
 					ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 				else if (p->use_cand)

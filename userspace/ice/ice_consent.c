@@ -22,7 +22,7 @@
 void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice_consent_state to,
 			   bool selection)
 {
-	struct ice_sel *sel = &a->streams[s]->comp[c].sel;
+	struct ice_sel *sel = &a->streams[s]->comp[c - 1].sel;
 	struct ice_event ev = {.stream = s, .component = c};
 	enum ice_consent_state from = sel->consent;
 
@@ -50,7 +50,7 @@ void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice
 /* RFC 7675 §5.2: the peer answered a consent check with 403 (Forbidden). */
 static void ice_consent_revoke(struct ice_agent *a, unsigned s, unsigned c)
 {
-	if (a->streams[s]->comp[c].sel.consent != ICE_CONSENT_STATE_GRANTED)
+	if (a->streams[s]->comp[c - 1].sel.consent != ICE_CONSENT_STATE_GRANTED)
 		return;
 	ice_log(a, ICE_LOG_WARN, "stream %u component %u: consent revoked (403)", s, c);
 	ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_LOST, false);
@@ -67,7 +67,7 @@ uint64_t ice_consent_interval(struct ice_agent *a)
 static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64_t now)
 {
 	struct ice_stream *st = a->streams[s];
-	struct ice_sel *sel = &st->comp[c].sel;
+	struct ice_sel *sel = &st->comp[c - 1].sel;
 	struct ice_lcand lc = {.c = sel->local, .host = sel->host, .turn = sel->turn};
 	unsigned slot = sel->consent_tid_next++ % ICE_CONSENT_TIDS;
 	uint8_t *tid = sel->consent_tid[slot];
@@ -111,7 +111,7 @@ void ice_consent_tick(struct ice_agent *a, uint64_t now)
 		struct ice_stream *st = a->streams[s];
 
 		for (unsigned c = 1; c <= st->ncomp; c++) {
-			struct ice_sel *sel = &st->comp[c].sel;
+			struct ice_sel *sel = &st->comp[c - 1].sel;
 
 			if (!sel->active)
 				continue;
@@ -146,9 +146,9 @@ enum ice_consent_state ice_agent_consent_state(const struct ice_agent *a, unsign
 
 	const struct ice_sel *sel;
 
-	if (!st || component < 1 || component > st->ncomp || !st->comp[component].sel.active)
+	if (!st || component < 1 || component > st->ncomp || !st->comp[component - 1].sel.active)
 		return ICE_CONSENT_STATE_NONE;
-	sel = &st->comp[component].sel;
+	sel = &st->comp[component - 1].sel;
 	/* expired by the latest time we were given, even if not ticked yet */
 	if (sel->consent == ICE_CONSENT_STATE_GRANTED && a->now >= sel->consent_expiry_ms)
 		return ICE_CONSENT_STATE_LOST;
@@ -168,7 +168,7 @@ int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_m
 	struct ice_stream *st = a->streams[s];
 
 	for (unsigned c = 1; c <= st->ncomp; c++) {
-		struct ice_sel *sel = &st->comp[c].sel;
+		struct ice_sel *sel = &st->comp[c - 1].sel;
 		uint64_t sent_ms = 0;
 		bool ok = false;
 

@@ -115,7 +115,7 @@ int ice_agent_add_host(struct ice_agent *a, unsigned stream, unsigned component,
 	if (n >= ICE_MAX_HOSTS)
 		return -ENOSPC;
 	if (a->nhosts == a->cap_hosts) {
-		unsigned cap = a->cap_hosts ? a->cap_hosts * 2 : 4;
+		unsigned cap = a->cap_hosts ? a->cap_hosts * 2 : 1;
 		struct ice_host *nh = realloc(a->hosts, cap * sizeof(*nh));
 
 		if (!nh)
@@ -148,6 +148,9 @@ int ice_agent_add_stun_server(struct ice_agent *a, const struct netaddr *server)
 		return -ENOSPC;
 	if (a->gather_started)
 		return -EALREADY;
+	if (ice_grow((void **)&a->stun, &a->cap_stun, sizeof(*a->stun), a->nstun + 1,
+		     ICE_MAX_SERVERS))
+		return -ENOMEM;
 	memset(&a->stun[a->nstun], 0, sizeof(a->stun[0]));
 	a->stun[a->nstun++].addr = *server;
 	return 0;
@@ -165,6 +168,9 @@ int ice_agent_add_turn_server(struct ice_agent *a, const struct netaddr *server,
 		return -ENOSPC;
 	if (a->gather_started)
 		return -EALREADY;
+	if (ice_grow((void **)&a->turn, &a->cap_turn, sizeof(*a->turn), a->nturn + 1,
+		     ICE_MAX_SERVERS))
+		return -ENOMEM;
 	s = &a->turn[a->nturn];
 	s->addr = *server;
 	s->user = strdup(username);

@@ -137,12 +137,15 @@ struct ice_component {
 struct ice_stream {
 	unsigned ncomp;
 	unsigned generation;
-	char lufrag[ICE_UFRAG_MAX], lpwd[ICE_PWD_MAX];
-	char prev_lufrag[ICE_UFRAG_MAX], prev_lpwd[ICE_PWD_MAX];
-	char rufrag[ICE_UFRAG_MAX], rpwd[ICE_PWD_MAX];
+	/* Credentials: heap strings of their own length (agents are many;
+	 * 8 and 24 characters are usual, 256 the limit), ice_cred_none when
+	 * unset; only ice_cred_set/ice_cred_move write them. */
+	char *lufrag, *lpwd;
+	char *prev_lufrag, *prev_lpwd;
+	char *rufrag, *rpwd;
 	/* the previous generation's remote credentials: consent on the kept
 	 * selected pair uses them until the new remote ones are known */
-	char prev_rufrag[ICE_UFRAG_MAX], prev_rpwd[ICE_PWD_MAX];
+	char *prev_rufrag, *prev_rpwd;
 	bool have_remote;
 	bool remote_restarted; /* remote credentials changed: our restart follows */
 	bool remote_eoc;
@@ -152,7 +155,7 @@ struct ice_stream {
 	bool checks_began;
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
-	struct ice_component *comp; /* [1..ncomp] */
+	struct ice_component *comp; /* [0..ncomp): component c is comp[c - 1] */
 	struct ice_lcand *lcands;   /* grown up to ICE_MAX_LOCAL_CANDIDATES */
 	unsigned nl, cap_l;
 	struct ice_cand *rcands; /* grown up to ICE_MAX_REMOTE_CANDIDATES */
@@ -171,7 +174,6 @@ struct ice_server {
 
 struct ice_agent {
 	struct ice_config cfg;
-	char software[128];
 	uint64_t prng;
 	bool controlling;
 	bool remote_lite;
@@ -184,10 +186,10 @@ struct ice_agent {
 	enum ice_agent_state state;
 	uint64_t next_check_ms;
 	unsigned rr; /* round-robin over check lists */
-	struct ice_server stun[ICE_MAX_SERVERS];
-	unsigned nstun;
-	struct ice_server turn[ICE_MAX_SERVERS];
-	unsigned nturn;
+	struct ice_server *stun; /* up to ICE_MAX_SERVERS, allocated as added */
+	unsigned nstun, cap_stun;
+	struct ice_server *turn;
+	unsigned nturn, cap_turn;
 	struct ice_host *hosts;
 	unsigned nhosts, cap_hosts;
 	struct ice_stream *streams[ICE_MAX_STREAMS];
@@ -224,6 +226,10 @@ struct ice_stream *ice_stream_get(const struct ice_agent *a, unsigned stream);
 void ice_cand_export(const struct ice_cand *in, struct ice_candidate *out);
 void ice_cand_import(const struct ice_candidate *in, struct ice_cand *out);
 int ice_grow(void **arr, unsigned *cap, size_t elem, unsigned need, unsigned max);
+extern char ice_cred_none[1];
+int ice_cred_set(char **field, const char *value);
+void ice_cred_move(char **to, char **from);
+void ice_cred_free(char **field);
 int ice_rcand_push(struct ice_stream *st, const struct ice_cand *c);
 int ice_rcand_find(const struct ice_stream *st, unsigned comp, const struct netaddr *addr);
 int ice_lcand_find(const struct ice_stream *st, unsigned comp, const struct netaddr *addr, int host,

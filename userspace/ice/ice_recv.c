@@ -81,7 +81,7 @@ static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx, const 
 		ice_pair_set_state(a, st, &st->pairs[v], ICE_PAIR_STATE_SUCCEEDED);
 	ice_unfreeze_foundation(a, st->lcands[p->l].c.foundation, st->rcands[p->r].foundation);
 	if (p->use_cand && a->controlling) {
-		st->comp[p->comp].nominating = -1;
+		st->comp[p->comp - 1].nominating = -1;
 		st->pairs[v].use_cand = false;
 		p->use_cand = false;
 		ice_select(a, s, (unsigned)v, rx->now);
@@ -141,12 +141,12 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 				else
 					ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 				p->use_cand = false;
-				if (st->comp[p->comp].nominating == (int)i)
-					st->comp[p->comp].nominating = -1;
+				if (st->comp[p->comp - 1].nominating == (int)i)
+					st->comp[p->comp - 1].nominating = -1;
 				return ICE_RECV_HANDLED;
 			}
 			if (m->cls == STUN_CLASS_SUCCESS) {
-				struct ice_component *cp = &st->comp[p->comp];
+				struct ice_component *cp = &st->comp[p->comp - 1];
 				uint64_t rtt = rx->now - p->last_tx_ms;
 
 				/* the round trip of the latest transmission (a
@@ -160,8 +160,8 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 			ea = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
 			if (ea)
 				stun_attr_get_error(m, ea, &code, NULL, NULL);
-			if (st->comp[p->comp].nominating == (int)i)
-				st->comp[p->comp].nominating = -1;
+			if (st->comp[p->comp - 1].nominating == (int)i)
+				st->comp[p->comp - 1].nominating = -1;
 			if (code == STUN_ERROR_ROLE_CONFLICT) {
 				/* §7.2.5.1: switch only if the role we sent is still ours. */
 				if (p->sent_controlling == a->controlling)
@@ -339,7 +339,7 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	/* Consent/keepalive of the previous generation during a restart: the
 	 * answer above is all it needs. */
 	if (old_gen) {
-		struct ice_sel *sel = &st->comp[h->comp].sel;
+		struct ice_sel *sel = &st->comp[h->comp - 1].sel;
 
 		if (a->cfg.lite && sel->active && netaddr_equal(&rx->remote, &sel->remote.addr))
 			sel->consent_expiry_ms = rx->now + a->cfg.consent_timeout_ms;
@@ -376,7 +376,7 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		if (use_cand)
 			ice_select(a, h->stream, (unsigned)idx, rx->now);
 		{
-			struct ice_sel *sel = &st->comp[h->comp].sel;
+			struct ice_sel *sel = &st->comp[h->comp - 1].sel;
 
 			/* The lite agent's consent: the peer's checks; lost is
 			 * final here too (RFC 7675 §5.1), until a restart. */
@@ -397,8 +397,8 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	/* §7.3.1.4 triggered checks; §7.3.1.5 nomination as controlled. */
 	{
 		struct ice_pair *p = &st->pairs[idx];
-		bool completed = st->comp[h->comp].sel.active &&
-				 st->comp[h->comp].sel.generation == st->generation;
+		bool completed = st->comp[h->comp - 1].sel.active &&
+				 st->comp[h->comp - 1].sel.generation == st->generation;
 
 		switch (p->state) {
 		case ICE_PAIR_STATE_SUCCEEDED:
@@ -427,7 +427,7 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 				p->nominate_on_success = true;
 			if (completed && !use_cand)
 				break; /* §7.3.1.4: no new checks once completed */
-			if (st->comp[h->comp].timed_out)
+			if (st->comp[h->comp - 1].timed_out)
 				break; /* given up for good (nomination_timeout_ms) */
 			if (st->list == ICE_LIST_COMPLETED && !use_cand)
 				break;
@@ -490,7 +490,7 @@ static int ice_on_data(struct ice_agent *a, const uint8_t *buf, size_t len, cons
 		       struct ice_recv_result *res)
 {
 	const struct ice_host *h = &a->hosts[rx->host];
-	const struct ice_sel *sel = &a->streams[h->stream]->comp[h->comp].sel;
+	const struct ice_sel *sel = &a->streams[h->stream]->comp[h->comp - 1].sel;
 
 	if (!len) {
 		a->stats.rx_dropped_unknown++;
