@@ -876,7 +876,12 @@ static void consent_loss(void **state)
 	s.eps[1].silent = false;
 	ice_agent_get_stats(s.eps[0].a, &st);
 	consent_sent = st.consent_requests_sent;
-	sim_run_until(&s, s.now + 20000, NULL, NULL);
+	/* ticked now and then, as a loop with other timers would */
+	for (uint64_t end = s.now + 20000; s.now < end;) {
+		sim_run_until(&s, s.now + 500, NULL, NULL);
+		ice_agent_tick(s.eps[0].a, s.now);
+		sim_ep_drain(&s, &s.eps[0]);
+	}
 	ice_agent_get_stats(s.eps[0].a, &st);
 	assert_int_equal(st.consent_requests_sent, consent_sent);
 	assert_int_equal(s.eps[0].consent_regained, 0);
@@ -1019,6 +1024,7 @@ static void resume_errors(void **state)
 	cfg.lite = true;
 	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 1, 0), -EINVAL);
 	cfg.lite = false;
+	cfg.tiebreaker = 0x0123456789abcdefull;
 	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 1, 1000), 0);
 	assert_false(ice_agent_controlling(a));
 	assert_int_equal(ice_agent_state(a), ICE_AGENT_STATE_COMPLETED);
@@ -1037,6 +1043,21 @@ static void resume_errors(void **state)
 	/* The first consent check at 0.8..1.2 of the interval. */
 	assert_true(ice_agent_next_deadline(a) >= 1000 + 4000);
 	assert_true(ice_agent_next_deadline(a) <= 1000 + 6000);
+	/* ...with the saved role and tie-breaker (§7.3.1.1). */
+	{
+		struct ice_transmit tx;
+		struct stun_msg m;
+		const struct stun_attr *ra;
+		uint64_t tb = 0;
+
+		ice_agent_tick(a, ice_agent_next_deadline(a));
+		assert_true(ice_agent_poll_transmit(a, &tx));
+		assert_true(stun_parse(&m, tx.head, tx.head_len) > 0);
+		ra = stun_msg_find(&m, STUN_ATTR_ICE_CONTROLLED);
+		assert_non_null(ra);
+		assert_int_equal(stun_attr_get_u64(&m, ra, &tb), 0);
+		assert_true(tb == 0x0123456789abcdefull);
+	}
 	ice_agent_free(a);
 }
 
@@ -1140,6 +1161,8 @@ static void fake_init(struct fake *f, bool controlling)
 }
 
 static bool fake_peer_controlled; /* fake_request as a controlled peer */
+static bool fake_peer_tb_set;	  /* fake_request with fake_peer_tb as tie-breaker */
+static uint64_t fake_peer_tb;
 
 /* A Binding request as the peer would send it; knobs for breaking it. */
 static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid[12], bool use_cand,
@@ -1160,9 +1183,10 @@ static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid
 	/* a controlling peer with the largest tie-breaker, or a controlled
 	 * one with the smallest: either way the agent keeps its role */
 	if (fake_peer_controlled)
-		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLED, 0);
+		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLED, fake_peer_tb_set ? fake_peer_tb : 0);
 	else
-		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, 0xffffffffffffffffull);
+		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING,
+			       fake_peer_tb_set ? fake_peer_tb : 0xffffffffffffffffull);
 	if (use_cand)
 		stun_build_empty(&b, STUN_ATTR_USE_CANDIDATE);
 	if (unknown_attr)
@@ -1447,6 +1471,182 @@ static void consent_403_revokes(void **state)
 	ice_agent_free(f.a);
 }
 
+/* RFC 8445 §6.1.2.3: G is the controlling agent's candidate priority, D
+ * the controlled one's; the last bit says G > D. */
+static void pair_priority_by_role(void **state)
+{
+	const uint64_t l = ice_candidate_priority(126, 65535, 1), r = ice_candidate_priority(126, 1000, 1);
+
+	for (int ctl = 0; ctl < 2; ctl++) {
+		struct fake f;
+		struct ice_pair_info pi;
+		uint64_t g = ctl ? l : r, d = ctl ? r : l;
+
+		fake_init(&f, ctl);
+		assert_int_equal(ice_agent_pairs(f.a, 0, &pi, 1), 1);
+		assert_true(pi.priority == ((g < d ? g : d) << 32) + 2 * (g > d ? g : d) + (g > d));
+		ice_agent_free(f.a);
+	}
+}
+
+/* RFC 8445 §7.3.1.1 with known tie-breakers: the larger one keeps its
+ * role (the other is told 487), the smaller one switches. */
+static void role_conflict_tiebreakers(void **state)
+{
+	static const struct {
+		bool controlling, peer_controlled;
+		uint64_t peer_tb;
+		bool want_487, want_controlling;
+	} rows[] = {
+		{true, false, 5, true, true},	   /* both controlling, ours larger */
+		{true, false, 5000, false, false}, /* both controlling, theirs larger */
+		{false, true, 5, false, true},	   /* both controlled, ours larger */
+		{false, true, 5000, true, false},  /* both controlled, theirs larger */
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct ice_config cfg = cfg_of(rows[i].controlling, false, 99);
+		struct fake f;
+		struct ice_recv_result res;
+		uint8_t buf[512], rbuf[512], tid[12];
+		struct stun_msg resp;
+		size_t n;
+
+		cfg.tiebreaker = 1000;
+		fake_init_cfg(&f, &cfg);
+		fake_peer_controlled = rows[i].peer_controlled;
+		fake_peer_tb_set = true;
+		fake_peer_tb = rows[i].peer_tb;
+		n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false,
+				 true);
+		fake_peer_controlled = fake_peer_tb_set = false;
+		assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+				 ICE_RECV_HANDLED);
+		assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL),
+				 rows[i].want_487 ? STUN_ERROR_ROLE_CONFLICT : 0);
+		assert_int_equal(ice_agent_controlling(f.a), rows[i].want_controlling);
+		ice_agent_free(f.a);
+	}
+}
+
+/* RFC 8445 §7.2.5.1: a 487 to our check flips our role and the check is
+ * sent again with the other role attribute. */
+static void role_conflict_487(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+
+	fake_init(&f, true);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_non_null(stun_msg_find(&req, STUN_ATTR_ICE_CONTROLLING));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, STUN_ERROR_ROLE_CONFLICT, true, false),
+			 ICE_RECV_HANDLED);
+	assert_false(ice_agent_controlling(f.a));
+	f.now += 50;
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_non_null(stun_msg_find(&req, STUN_ATTR_ICE_CONTROLLED));
+	ice_agent_free(f.a);
+}
+
+/* RFC 7675 §5.1: consent checks every 0.8..1.2 of the interval, not in step. */
+static void consent_jitter(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	uint64_t last = 0, lo = UINT64_MAX, hi = 0;
+
+	fake_init(&f, true);
+	fake_select(&f);
+	for (unsigned k = 0; k < 21;) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (!fake_tick_request(&f, &req, qbuf))
+			continue;
+		fake_reply(&f, &req, &f.peer, 0, true, false);
+		if (last) {
+			uint64_t d = f.now - last;
+
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+		}
+		last = f.now;
+		k++;
+	}
+	assert_true(lo >= 4000 && hi <= 6000);
+	assert_true(hi - lo >= 300);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8489 §6.2.1: Rc sends RTO apart, doubling, then Rm * RTO: an
+ * unanswered check (one pair: RTO 500 ms) fails 39.5 s after it was sent. */
+static void check_transaction_timeout(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_pair_info pi;
+	uint64_t t0;
+	unsigned sends = 1;
+
+	fake_init(&f, true);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	t0 = f.now;
+	for (;;) {
+		uint64_t d = ice_agent_next_deadline(f.a);
+
+		ice_agent_pairs(f.a, 0, &pi, 1);
+		if (pi.state != ICE_PAIR_STATE_IN_PROGRESS)
+			break;
+		assert_true(d != UINT64_MAX);
+		f.now = d;
+		sends += fake_tick_request(&f, &req, qbuf);
+	}
+	assert_int_equal(pi.state, ICE_PAIR_STATE_FAILED);
+	assert_int_equal(sends, ICE_STUN_RC);
+	assert_true(f.now - t0 == 500ull * 63 + 16 * 500);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8445 §14.3: RTO = MAX(500 ms, Ta * (Waiting + In-Progress)): the
+ * 20th check of 20 unanswered pairs retransmits 1 s after it went out. */
+static void check_rto_scales(void **state)
+{
+	struct fake f;
+	struct ice_transmit tx;
+	uint64_t first[32] = {0}, gap = 0;
+
+	fake_init(&f, true);
+	for (unsigned i = 0; i < 19; i++) {
+		struct ice_candidate c = {0};
+
+		c.component = 1;
+		c.addr = sim_addr("203.0.113.99", (uint16_t)(7100 + i));
+		c.type = ICE_CAND_TYPE_HOST;
+		c.priority = ice_candidate_priority(126, (uint16_t)(900 - i), 1);
+		snprintf(c.foundation, sizeof(c.foundation), "f%u", i);
+		assert_int_equal(ice_agent_add_remote_candidate(f.a, 0, &c), 0);
+	}
+	while (f.now < 1000 + 3000) {
+		f.now = ice_agent_next_deadline(f.a);
+		ice_agent_tick(f.a, f.now);
+		while (ice_agent_poll_transmit(f.a, &tx)) {
+			unsigned port = netaddr_port(&tx.remote);
+			unsigned k = port == 7000 ? 31 : port - 7100;
+
+			if (k >= 32)
+				continue;
+			if (!first[k])
+				first[k] = f.now;
+			else if (k == 18 && !gap)
+				gap = f.now - first[k];
+		}
+	}
+	/* pair 19 of 20 (k 18) went out with 19 * Ta = 950 ms of RTO or more */
+	assert_true(gap >= 19 * ICE_TA_MS);
+	ice_agent_free(f.a);
+}
+
 /* RFC 7675 §5.1: consent holds while a response to a request sent in the
  * last 30 s has come back. A late response extends it to 30 s after its
  * request went out, not 30 s after it arrived, and a response to a request
@@ -1655,6 +1855,12 @@ static void triggered_check_on_in_progress(void **state)
 	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false, true);
 	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
 			 ICE_RECV_HANDLED);
+	{
+		struct ice_agent_stats st;
+
+		ice_agent_get_stats(f.a, &st);
+		assert_int_equal(st.triggered_checks, 1); /* queued as triggered (§7.3.1.4) */
+	}
 	/* Within one Ta a new check with a new transaction id. */
 	for (uint64_t end = f.now + 50; f.now <= end; f.now += 10)
 		if (fake_tick_request(&f, &req, qbuf)) {
@@ -2246,6 +2452,12 @@ int main(void)
 		cmocka_unit_test_teardown(nomination_refused_fails_at_once, no_errors_logged),
 		cmocka_unit_test_teardown(response_unknown_attribute_fails, no_errors_logged),
 		cmocka_unit_test_teardown(consent_403_revokes, no_errors_logged),
+		cmocka_unit_test_teardown(pair_priority_by_role, no_errors_logged),
+		cmocka_unit_test_teardown(role_conflict_tiebreakers, no_errors_logged),
+		cmocka_unit_test_teardown(role_conflict_487, no_errors_logged),
+		cmocka_unit_test_teardown(consent_jitter, no_errors_logged),
+		cmocka_unit_test_teardown(check_transaction_timeout, no_errors_logged),
+		cmocka_unit_test_teardown(check_rto_scales, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
