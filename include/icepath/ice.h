@@ -108,6 +108,16 @@ struct ice_config {
 	uint64_t seed;
 	void (*log)(void *ctx, enum ice_log_level level, const char *msg);
 	void *log_ctx;
+	/*
+	 * RFC 8445 §14.2 paces checks per implementation, not per agent: an
+	 * owner of many agents (a relay's legs) keeps one budget (e.g. a
+	 * token every Ta) and the agent asks it before each paced check
+	 * (ordinary, triggered or nominating). Return 0 to grant (and take
+	 * the token), or the time the next token is due: the agent asks again
+	 * then (its deadline says so). NULL: the agent's own Ta alone.
+	 */
+	uint64_t (*pace)(void *ctx, uint64_t now_ms);
+	void *pace_ctx;
 };
 
 /* ---- state machines ------------------------------------------------------------ */
@@ -278,6 +288,9 @@ int ice_agent_default_candidate(const struct ice_agent *a, unsigned stream, unsi
 /* Role before start (the SDP offerer is controlling unless it is lite). */
 int ice_agent_set_controlling(struct ice_agent *a, bool controlling);
 bool ice_agent_controlling(const struct ice_agent *a);
+/* The peer's a=ice-pacing (RFC 8839 §5.5): checks go at the larger of it
+ * and ice_config.ta_ms (capped at 1 s); 0: none. */
+int ice_agent_set_remote_pacing(struct ice_agent *a, uint32_t pacing_ms);
 /* The peer is ICE-lite (a=ice-lite): a full agent becomes controlling (§6.1.1). */
 int ice_agent_set_remote_lite(struct ice_agent *a, bool lite);
 

@@ -269,6 +269,13 @@ bool ice_agent_controlling(const struct ice_agent *a)
 	return a->controlling;
 }
 
+int ice_agent_set_remote_pacing(struct ice_agent *a, uint32_t pacing_ms)
+{
+	/* RFC 8839 §5.5: larger than 1 s would stall checks; treat as 1 s */
+	a->remote_pacing_ms = pacing_ms > 1000 ? 1000 : pacing_ms;
+	return 0;
+}
+
 int ice_agent_set_remote_lite(struct ice_agent *a, bool lite)
 {
 	if (lite && a->cfg.lite)

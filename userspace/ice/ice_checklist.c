@@ -223,7 +223,7 @@ static uint32_t ice_check_rto(struct ice_agent *a)
 
 			n += ps == ICE_PAIR_STATE_WAITING || ps == ICE_PAIR_STATE_IN_PROGRESS;
 		}
-	rto = (uint64_t)a->cfg.ta_ms * n;
+	rto = (uint64_t)ice_ta(a) * n;
 	return rto > ICE_RTO_MIN_MS ? (uint32_t)(rto < 60000 ? rto : 60000) : ICE_RTO_MIN_MS;
 }
 
@@ -387,10 +387,27 @@ bool ice_check_pending(const struct ice_agent *a)
 	return false;
 }
 
+/* Ta in force: ours, or the peer's a=ice-pacing when larger (RFC 8839
+ * §5.5: both agents use the larger value). */
+uint32_t ice_ta(const struct ice_agent *a)
+{
+	return a->remote_pacing_ms > a->cfg.ta_ms ? a->remote_pacing_ms : a->cfg.ta_ms;
+}
+
 void ice_paced_check(struct ice_agent *a, uint64_t now)
 {
 	if (now < a->next_check_ms || !ice_check_pending(a))
 		return;
+	/* RFC 8445 §14.2: Ta paces all the checks of the implementation; an
+	 * owner of many agents grants each one from its shared budget. */
+	if (a->cfg.pace) {
+		uint64_t retry = a->cfg.pace(a->cfg.pace_ctx, now);
+
+		if (retry) {
+			a->next_check_ms = retry > now ? retry : now + 1;
+			return;
+		}
+	}
 	for (unsigned k = 0; k < a->nstreams; k++) {
 		unsigned s = (a->rr + k) % a->nstreams;
 		struct ice_stream *st = a->streams[s];
@@ -403,7 +420,7 @@ void ice_paced_check(struct ice_agent *a, uint64_t now)
 		}
 	}
 	/* One check per Ta; with nothing checkable now, look again in Ta. */
-	a->next_check_ms = now + a->cfg.ta_ms;
+	a->next_check_ms = now + ice_ta(a);
 }
 
 void ice_pair_info_fill(const struct ice_agent *a, const struct ice_stream *st,
@@ -659,7 +676,7 @@ uint64_t ice_nomination_due(const struct ice_agent *a, const struct ice_stream *
 	due = cp->first_valid_ms ? cp->first_valid_ms : a->now;
 	cap = due + ICE_NOMINATION_WAIT_MS;
 	patience = 2 * (uint64_t)(cp->rtt_ms ? cp->rtt_ms : ICE_NOMINATION_RTT_DEFAULT_MS) +
-		   a->cfg.ta_ms;
+		   ice_ta(a);
 	for (unsigned i = 0; i < st->npairs; i++) {
 		const struct ice_pair *p = &st->pairs[i];
 
@@ -700,9 +717,11 @@ void ice_nominate(struct ice_agent *a, uint64_t now)
 				    (best < 0 || p->prio > st->pairs[best].prio))
 					best = (int)i;
 			}
+			/* The nominating check is paced like any other (RFC 8445
+			 * §6.1.4.2, §8.1.1): it joins the triggered queue. */
 			cp->nominating = best;
 			st->pairs[best].use_cand = true;
-			ice_pair_check(a, st, &st->pairs[best], now);
+			ice_trigger(a, st, (unsigned)best);
 		}
 	}
 }

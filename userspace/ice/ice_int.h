@@ -183,6 +183,7 @@ struct ice_agent {
 	bool gather_pending; /* hosts added after ice_agent_gather() */
 	uint64_t now;	     /* latest time the caller gave us */
 	uint64_t tiebreaker;
+	uint32_t remote_pacing_ms; /* the peer's a=ice-pacing, 0: none */
 	enum ice_agent_state state;
 	uint64_t next_check_ms;
 	unsigned rr; /* round-robin over check lists */
@@ -268,6 +269,7 @@ void ice_pair_transmit(struct ice_agent *a, struct ice_stream *st, struct ice_pa
 		       uint64_t now);
 bool ice_stream_checkable(const struct ice_agent *a, const struct ice_stream *st);
 bool ice_check_pending(const struct ice_agent *a);
+uint32_t ice_ta(const struct ice_agent *a);
 void ice_paced_check(struct ice_agent *a, uint64_t now);
 void ice_pair_info_fill(const struct ice_agent *a, const struct ice_stream *st,
 			const struct ice_pair *p, struct ice_pair_info *out);
