@@ -478,6 +478,10 @@ static void symmetric_both_relay(void **state)
 	/* The relayed side binds a channel once selected; media uses it. */
 	sim_run_until(&s, s.now + 3000, NULL, NULL);
 	assert_true(s.turn.channel_binds >= 1);
+	/* RFC 8445 §8.3 (issue 11 defect 10): 3 s after completion the one
+	 * allocation no selected pair uses is released; the other one stays. */
+	sim_run_until(&s, s.now + 1000, NULL, NULL);
+	assert_int_equal(s.turn.releases, 1);
 	assert_media_flows(&s, 0, 1);
 	assert_true(s.turn.chandata_in + s.turn.chandata_out >= 1);
 	/* Allocation, permissions and channel are refreshed over 20 minutes
@@ -503,9 +507,38 @@ static void symmetric_both_relay(void **state)
 	assert_int_equal(s.turn.releases, 2);
 	/* The answers were taken: no Refresh(0) retransmitted, nothing pending. */
 	sim_run_until(&s, s.now + 60000, NULL, NULL);
-	assert_int_equal(s.turn.refreshes, refreshes_at_release + 2);
+	assert_int_equal(s.turn.refreshes, refreshes_at_release + 1);
 	assert_int_equal(ice_agent_next_deadline(s.eps[0].a), UINT64_MAX);
 	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_CLOSED);
+	sim_free(&s);
+}
+
+/* RFC 8445 §8.3 (issue 11 defect 10): a direct pair won; both TURN
+ * allocations are released 3 s after completion (not kept for the whole
+ * call), their relayed candidates are no longer offered, media flows. */
+static void unused_relays_freed(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .turn = true};
+	struct ice_candidate c[8];
+	uint64_t done;
+	int n;
+
+	sim_init(&s, 23);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	scen_connect(&s, &sc);
+	assert_false(has_relay(&s.eps[0].selected[0][1]));
+	assert_int_equal(s.turn.allocates, 2);
+	sim_run_until(&s, s.now + 1000, NULL, NULL);
+	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_COMPLETED);
+	assert_int_equal(s.turn.releases, 0);
+	done = s.now;
+	sim_run_until(&s, done + 3000, NULL, NULL);
+	assert_int_equal(s.turn.releases, 2);
+	n = ice_agent_local_candidates(s.eps[0].a, 0, c, 8);
+	for (int i = 0; i < n; i++)
+		assert_int_not_equal(c[i].type, ICE_CAND_TYPE_RELAY);
+	assert_media_flows(&s, 0, 1);
 	sim_free(&s);
 }
 
@@ -2529,6 +2562,7 @@ int main(void)
 		cmocka_unit_test_teardown(check_transaction_timeout, no_errors_logged),
 		cmocka_unit_test_teardown(check_rto_scales, no_errors_logged),
 		cmocka_unit_test_teardown(pacing_remote_and_shared, no_errors_logged),
+		cmocka_unit_test_teardown(unused_relays_freed, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,6 +81,8 @@ static void ice_agent_set_state(struct ice_agent *a, enum ice_agent_state to)
 	ice_log(a, ICE_LOG_INFO, "agent %s -> %s", ice_agent_state_str(a->state),
 		ice_agent_state_str(to));
 	a->state = to;
+	/* RFC 8445 §8.3: what no selected pair uses goes 3 s after completion */
+	a->free_unused_ms = to == ICE_AGENT_STATE_COMPLETED && a->nturn ? a->now + ICE_FREE_UNUSED_MS : 0;
 	ev.state = to;
 	ev.controlling = a->controlling;
 	ice_push_event(a, &ev);
@@ -494,6 +496,8 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 				next = a->hosts[h].stun[i].next_ms;
 	if (ice_check_pending(a) && a->next_check_ms < next)
 		next = a->next_check_ms;
+	if (a->free_unused_ms && a->free_unused_ms < next)
+		next = a->free_unused_ms;
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		const struct ice_stream *st = a->streams[s];
 
@@ -549,6 +553,10 @@ uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now)
 	if (a->released)
 		return ice_agent_next_deadline(a);
 	ice_checklist_tick(a, now);
+	if (a->free_unused_ms && now >= a->free_unused_ms) {
+		a->free_unused_ms = 0;
+		ice_gather_free_unused(a, now);
+	}
 	if (a->started && !a->cfg.lite)
 		ice_paced_check(a, now);
 	ice_nominate(a, now);

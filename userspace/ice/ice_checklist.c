@@ -133,7 +133,7 @@ static bool ice_pairable(const struct ice_agent *a, const struct ice_lcand *lc,
 	return lc->c.component == rc->component &&
 	       netaddr_family(&lc->c.addr) == netaddr_family(&rc->addr) &&
 	       (lc->c.type == ICE_CAND_TYPE_HOST || lc->c.type == ICE_CAND_TYPE_RELAY) &&
-	       ice_lcand_offered(a, &lc->c);
+	       ice_lcand_offered(a, &lc->c) && ice_lcand_alive(a, lc);
 }
 
 void ice_relay_permit(struct ice_agent *a, const struct ice_lcand *lc, const struct ice_cand *rc,

@@ -324,7 +324,7 @@ int ice_agent_local_candidates(const struct ice_agent *a, unsigned stream,
 		return -ENOENT;
 	for (unsigned i = 0; i < st->nl; i++) {
 		if (st->lcands[i].c.type == ICE_CAND_TYPE_PRFLX ||
-		    !ice_lcand_offered(a, &st->lcands[i].c))
+		    !ice_lcand_offered(a, &st->lcands[i].c) || !ice_lcand_alive(a, &st->lcands[i]))
 			continue; /* learnt from checks, or kept back: never signalled */
 		if (n < max)
 			ice_cand_export(&st->lcands[i].c, &out[n]);
@@ -499,4 +499,46 @@ void ice_gather_tick(struct ice_agent *a, uint64_t now)
 			ice_handle_turn_events(a, h, t, now);
 		}
 	}
+}
+
+/* A relayed candidate whose allocation was released (or failed) is gone. */
+bool ice_lcand_alive(const struct ice_agent *a, const struct ice_lcand *lc)
+{
+	const struct turn_client *tc;
+
+	if (lc->turn < 0)
+		return true;
+	tc = a->hosts[lc->host].turn[lc->turn];
+	return tc && turn_client_state(tc) == TURN_ALLOC_STATE_ALLOCATED;
+}
+
+/*
+ * RFC 8445 §8.3: ICE completed ICE_FREE_UNUSED_MS ago: release every TURN
+ * allocation no selected pair (of any generation still in use) sends
+ * through. Its relayed candidates leave pairing and signalling; a later
+ * ICE restart gathers no new ones (the host and server-reflexive
+ * candidates stay).
+ */
+void ice_gather_free_unused(struct ice_agent *a, uint64_t now)
+{
+	for (unsigned h = 0; h < a->nhosts; h++)
+		for (unsigned t = 0; t < ICE_MAX_SERVERS; t++) {
+			struct turn_client *tc = a->hosts[h].turn[t];
+			bool used = false;
+
+			if (!tc || turn_client_state(tc) != TURN_ALLOC_STATE_ALLOCATED)
+				continue;
+			for (unsigned s = 0; s < a->nstreams && !used; s++)
+				for (unsigned c = 1; c <= a->streams[s]->ncomp; c++) {
+					const struct ice_sel *sel = &a->streams[s]->comp[c - 1].sel;
+
+					if (sel->active && sel->host == (int)h && sel->turn == (int)t)
+						used = true;
+				}
+			if (used)
+				continue;
+			ice_log(a, ICE_LOG_INFO, "TURN allocation unused since completion: released");
+			turn_client_release(tc, now);
+			ice_handle_turn_events(a, h, t, now);
+		}
 }

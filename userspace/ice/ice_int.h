@@ -40,6 +40,10 @@
  * 7 requests sent at 0.8 * 5 s. */
 #define ICE_CONSENT_TIDS 8
 #define ICE_TX_MAX	 2048
+/* RFC 8445 §8.3: once ICE completes, candidates (and their TURN
+ * allocations) that no selected pair uses are freed after this long, so a
+ * late check of the peer still finds them. */
+#define ICE_FREE_UNUSED_MS 3000
 
 /* A candidate as the agent keeps it: struct ice_candidate without the SDP
  * extras (ext[], generation), a third of the size; agents are many. */
@@ -184,6 +188,7 @@ struct ice_agent {
 	uint64_t now;	     /* latest time the caller gave us */
 	uint64_t tiebreaker;
 	uint32_t remote_pacing_ms; /* the peer's a=ice-pacing, 0: none */
+	uint64_t free_unused_ms;   /* COMPLETED: when to free what is unused; 0: not due */
 	enum ice_agent_state state;
 	uint64_t next_check_ms;
 	unsigned rr; /* round-robin over check lists */
@@ -247,6 +252,8 @@ void ice_gathering_check(struct ice_agent *a);
 int ice_on_gather_response(struct ice_agent *a, const struct stun_msg *m, const struct ice_rx *rx);
 void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, uint64_t now);
 void ice_gather_tick(struct ice_agent *a, uint64_t now);
+bool ice_lcand_alive(const struct ice_agent *a, const struct ice_lcand *lc);
+void ice_gather_free_unused(struct ice_agent *a, uint64_t now);
 
 /* ---- ice_checklist.c ---- */
 void ice_pair_set_state(struct ice_agent *a, struct ice_stream *st, struct ice_pair *p,
