@@ -285,8 +285,8 @@ int main(int argc, char **argv)
 		if (ice_agent_set_remote_credentials(b.a[id], 0, u, p) ||
 		    ice_agent_local_candidates(b.a[peer], 0, &c, 1) != 1 ||
 		    ice_agent_add_remote_candidate(b.a[id], 0, &c) ||
-		    ice_agent_remote_end_of_candidates(b.a[id], 0) || ice_agent_gather(b.a[id], b.now) ||
-		    ice_agent_start(b.a[id], b.now))
+		    ice_agent_remote_end_of_candidates(b.a[id], 0) ||
+		    ice_agent_gather(b.a[id], b.now) || ice_agent_start(b.a[id], b.now))
 			die("cannot signal an agent");
 		drain(&b, id);
 	}

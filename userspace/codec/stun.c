@@ -569,8 +569,8 @@ int stun_check_integrity(const struct stun_msg *m, const uint8_t *key, size_t ke
 	 * attribute, as if nothing followed it (RFC 8489 §14.5). */
 	memcpy(hdr, m->buf, STUN_HEADER_LEN);
 	put16(hdr + 2, (uint16_t)(a->offset + a->len - STUN_HEADER_LEN));
-	err = stun_hmac(a->type == STUN_ATTR_MESSAGE_INTEGRITY ? stun_md_sha1() : stun_md_sha256(), key,
-			key_len, hdr, STUN_HEADER_LEN, m->buf + STUN_HEADER_LEN,
+	err = stun_hmac(a->type == STUN_ATTR_MESSAGE_INTEGRITY ? stun_md_sha1() : stun_md_sha256(),
+			key, key_len, hdr, STUN_HEADER_LEN, m->buf + STUN_HEADER_LEN,
 			start - STUN_HEADER_LEN, mac);
 	if (err)
 		return err;
@@ -923,8 +923,8 @@ void stun_build_integrity(struct stun_builder *b, const uint8_t *key, size_t key
 
 void stun_build_integrity_sha256(struct stun_builder *b, const uint8_t *key, size_t key_len)
 {
-	stun_build_mac(b, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, stun_md_sha256(), STUN_HMAC_SHA256_LEN,
-		       key, key_len);
+	stun_build_mac(b, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, stun_md_sha256(),
+		       STUN_HMAC_SHA256_LEN, key, key_len);
 }
 
 void stun_build_fingerprint(struct stun_builder *b)

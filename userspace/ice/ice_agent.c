@@ -82,7 +82,8 @@ static void ice_agent_set_state(struct ice_agent *a, enum ice_agent_state to)
 		ice_agent_state_str(to));
 	a->state = to;
 	/* RFC 8445 §8.3: what no selected pair uses goes 3 s after completion */
-	a->free_unused_ms = to == ICE_AGENT_STATE_COMPLETED && a->nturn ? a->now + ICE_FREE_UNUSED_MS : 0;
+	a->free_unused_ms =
+		to == ICE_AGENT_STATE_COMPLETED && a->nturn ? a->now + ICE_FREE_UNUSED_MS : 0;
 	ev.state = to;
 	ev.controlling = a->controlling;
 	ice_push_event(a, &ev);

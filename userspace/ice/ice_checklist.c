@@ -537,7 +537,8 @@ void ice_stream_update_list(struct ice_agent *a, unsigned s)
 		/* A lite agent's list is done once the peer nominated a pair for
 		 * every component; it never fails on its own. */
 		for (unsigned c = 1; c <= st->ncomp; c++)
-			if (!st->comp[c - 1].sel.active || st->comp[c - 1].sel.generation != st->generation)
+			if (!st->comp[c - 1].sel.active ||
+			    st->comp[c - 1].sel.generation != st->generation)
 				all_sel = false;
 		st->list = all_sel ? ICE_LIST_COMPLETED : ICE_LIST_RUNNING;
 		return;

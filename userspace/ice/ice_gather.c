@@ -532,7 +532,8 @@ void ice_gather_free_unused(struct ice_agent *a, uint64_t now)
 				for (unsigned c = 1; c <= a->streams[s]->ncomp; c++) {
 					const struct ice_sel *sel = &a->streams[s]->comp[c - 1].sel;
 
-					if (sel->active && sel->host == (int)h && sel->turn == (int)t)
+					if (sel->active && sel->host == (int)h &&
+					    sel->turn == (int)t)
 						used = true;
 				}
 			if (used)

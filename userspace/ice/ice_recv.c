@@ -153,7 +153,8 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 				 * retransmission's answer may be the first's:
 				 * an overestimate at worst) */
 				if (!cancelled && (!cp->rtt_ms || rtt < cp->rtt_ms))
-					cp->rtt_ms = rtt ? (uint32_t)(rtt < 60000 ? rtt : 60000) : 1;
+					cp->rtt_ms =
+						rtt ? (uint32_t)(rtt < 60000 ? rtt : 60000) : 1;
 				ice_on_success(a, s, i, m, rx);
 				return ICE_RECV_HANDLED;
 			}
