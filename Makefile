@@ -6,6 +6,7 @@
 #   make check      install missing packages, build, run every test
 #   make demo       install missing packages, build, run the netns demo
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60)
+#   make mutants    build and test every mutant of tests/mutants/mutants.tsv
 #   make bench      side-by-side throughput: XDP vs userspace vs rtpengine
 #   make deb        build/icepath_VERSION_ARCH.deb (debhelper, tools/debian/)
 #   make man        build/man/*.8 from each program's --help
@@ -131,7 +132,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 GEN := $(SKELS)
 
 .PHONY: all deps check check-unit check-asan check-bpf check-net check-lint check-pkg demo fuzz \
-	bench clean deb man
+	mutants bench clean deb man
 all: $(LIBS) $(BINS) $(UNIT_BINS) $(BPFT_BINS)
 
 # ---- objects and the per-layer archives ----------------------------------------
@@ -289,6 +290,11 @@ demo: deps
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
 	$(Q)tests/fuzz/run-fuzz.sh $(BUILD) $(FUZZ_SECONDS)
+
+# Mutation testing of the ICE agent, the TURN client and the STUN codec:
+# every line of tests/mutants/mutants.tsv must be killed by the unit tests.
+mutants:
+	$(Q)tests/mutants/run.sh $(BUILD)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

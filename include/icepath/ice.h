@@ -108,6 +108,16 @@ struct ice_config {
 	uint64_t seed;
 	void (*log)(void *ctx, enum ice_log_level level, const char *msg);
 	void *log_ctx;
+	/*
+	 * RFC 8445 §14.2 paces checks per implementation, not per agent: an
+	 * owner of many agents (a relay's legs) keeps one budget (e.g. a
+	 * token every Ta) and the agent asks it before each paced check
+	 * (ordinary, triggered or nominating). Return 0 to grant (and take
+	 * the token), or the time the next token is due: the agent asks again
+	 * then (its deadline says so). NULL: the agent's own Ta alone.
+	 */
+	uint64_t (*pace)(void *ctx, uint64_t now_ms);
+	void *pace_ctx;
 };
 
 /* ---- state machines ------------------------------------------------------------ */
@@ -136,7 +146,8 @@ enum ice_pair_state {
 enum ice_consent_state {
 	ICE_CONSENT_STATE_NONE,	   /* no selected pair */
 	ICE_CONSENT_STATE_GRANTED, /* an authenticated response within the timeout */
-	ICE_CONSENT_STATE_LOST,	   /* none for consent_timeout_ms: sending MUST stop */
+	ICE_CONSENT_STATE_LOST,	   /* none for consent_timeout_ms: sending MUST stop; final
+				    * for the pair (RFC 7675 §5.1), an ICE restart selects anew */
 };
 
 /* Server-reflexive / relayed gathering per host base. */
@@ -192,7 +203,10 @@ enum ice_event_type {
 	ICE_EVENT_SELECTED_PAIR,
 	/* RFC 7675: stop sending on ev.stream/ev.component */
 	ICE_EVENT_CONSENT_LOST,
-	/* an authenticated response came back after a loss: sending may resume */
+	/* consent is granted again after a loss: only when an ICE restart (or
+	 * a new nomination) selected a pair for ev.stream/ev.component; a
+	 * late response on the lost pair never brings it back (RFC 7675
+	 * §5.1), and its consent checks stop */
 	ICE_EVENT_CONSENT_REGAINED,
 	/* our role flipped after a 487 or a role-conflict request; ev.controlling */
 	ICE_EVENT_ROLE_CHANGED,
@@ -274,6 +288,9 @@ int ice_agent_default_candidate(const struct ice_agent *a, unsigned stream, unsi
 /* Role before start (the SDP offerer is controlling unless it is lite). */
 int ice_agent_set_controlling(struct ice_agent *a, bool controlling);
 bool ice_agent_controlling(const struct ice_agent *a);
+/* The peer's a=ice-pacing (RFC 8839 §5.5): checks go at the larger of it
+ * and ice_config.ta_ms (capped at 1 s); 0: none. */
+int ice_agent_set_remote_pacing(struct ice_agent *a, uint32_t pacing_ms);
 /* The peer is ICE-lite (a=ice-lite): a full agent becomes controlling (§6.1.1). */
 int ice_agent_set_remote_lite(struct ice_agent *a, bool lite);
 

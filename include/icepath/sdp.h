@@ -189,7 +189,10 @@ struct sdp_ice_desc {
 	size_t n_cands;
 	size_t n_mdns_skipped;	      /* .local candidates left out */
 	size_t n_unsupported_skipped; /* FQDN or unknown transport, left out */
-	bool end_of_candidates;	      /* RFC 8838 §8.2 */
+	size_t n_malformed_skipped;   /* malformed a=candidate lines, left out */
+	/* RFC 8838 §8.2: a=end-of-candidates, or no a=ice-options:trickle (a
+	 * non-trickle description is complete, RFC 8838 §5) */
+	bool end_of_candidates;
 	bool rtcp_mux;		      /* RFC 5761 */
 	bool mismatch;		      /* a=ice-mismatch (RFC 8839 §5.7), never written */
 	unsigned pacing_ms;	      /* a=ice-pacing (RFC 8839 §5.5), 0 when absent */
@@ -200,8 +203,9 @@ struct sdp_ice_desc {
 
 /* ICE data of media section idx, session-level ice-ufrag/pwd/options as
  * fallback (RFC 8839 §5.4: media level wins). A candidate line that is
- * malformed fails the whole description (-EINVAL with its line); an mDNS
- * one is counted and skipped; more than SDP_ICE_MAX_CANDS is -E2BIG.
+ * malformed is skipped and counted (n_malformed_skipped; err names the
+ * first one even though 0 is returned: warn); an mDNS one is counted and
+ * skipped; more than SDP_ICE_MAX_CANDS is -E2BIG.
  * ufrag/pwd are optional here (a description may not use ICE); when one is
  * present its length is checked. */
 int sdp_ice_extract(const struct sdp *sdp, size_t idx, struct sdp_ice_desc *d, char *err,

@@ -35,6 +35,8 @@
 #define TURN_REALM_MAX		   768 /* RFC 8489 §14.9 */
 #define TURN_PROTO_UDP		   17  /* REQUESTED-TRANSPORT, RFC 8656 §18.7 */
 #define TURN_PASSWORD_ALGS_MAX	   64  /* bytes of PASSWORD-ALGORITHMS we echo, RFC 8489 §14.11 */
+#define TURN_FAMILY_IPV4	   0x01 /* REQUESTED-ADDRESS-FAMILY values, RFC 8656 §18.8 */
+#define TURN_FAMILY_IPV6	   0x02
 
 /* One transition function moves between these (turn_client.c). */
 enum turn_alloc_state {
@@ -55,6 +57,11 @@ struct turn_client_config {
 	const char *password;
 	const char *software;	 /* NULL: none */
 	uint32_t lifetime_s;	 /* requested; 0: TURN_LIFETIME_S */
+	/* AF_INET or AF_INET6: the relayed address family to ask for (RFC
+	 * 8656 §7.2: REQUESTED-ADDRESS-FAMILY, sent for IPv6 only; a server
+	 * gives IPv4 without it). 0: the server's family. Peers must be of
+	 * this family (RFC 8656 §9.1). */
+	int relayed_family;
 	uint32_t rto_ms, rc, rm; /* 0: ICE_STUN_RTO_MS, ICE_STUN_RC, ICE_STUN_RM */
 	void (*random)(void *buf, size_t len, void *ctx); /* required */
 	void *random_ctx;

@@ -4,7 +4,8 @@
 # RFC 7675 at the relay: the callee goes silent (its NAT drops everything);
 # within 30 s the relay's consent toward it expires and forwarding toward it
 # stops at once, in the XDP fast path (flow flag off: drop) and in userspace.
-# When the callee is heard again, consent is regained and forwarding resumes.
+# When the callee is heard again, consent stays lost (RFC 7675 §5.1: only an
+# ICE restart brings it back) and nothing is forwarded toward it.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/icepathd-topo.sh"
@@ -39,10 +40,10 @@ pgrep -f "icepath-peer --controlling.*$ICP_TMP" >/dev/null || icp_fail "the call
 
 icp_log "the callee is heard again"
 nsx "$NS_natb" nft delete table inet icpblack
-WAIT_SECS=30 wait_for icpd_leg_is "$CALL" callee-tag 4 granted ||
-	icp_fail "consent toward the callee was not regained within 30 s"
-sleep 2
+sleep 10
+icpd_leg_is "$CALL" callee-tag 4 granted &&
+	icp_fail "consent toward the callee came back without an ICE restart (RFC 7675 5.1)"
 read -r f3 u3 e3 < <(icpd_leg_counts "$CALL" caller-tag)
-icp_log "caller -> callee after consent came back: XDP $f2 -> $f3"
-[ "$f3" -gt "$f2" ] || icp_fail "forwarding did not resume after consent was regained"
+icp_log "caller -> callee 10 s after the callee was heard again: XDP $f2 -> $f3"
+[ "$f3" -eq "$f2" ] || icp_fail "XDP forwarded toward the callee although consent was lost"
 echo PASS

@@ -478,6 +478,10 @@ static void symmetric_both_relay(void **state)
 	/* The relayed side binds a channel once selected; media uses it. */
 	sim_run_until(&s, s.now + 3000, NULL, NULL);
 	assert_true(s.turn.channel_binds >= 1);
+	/* RFC 8445 §8.3 (issue 11 defect 10): 3 s after completion the one
+	 * allocation no selected pair uses is released; the other one stays. */
+	sim_run_until(&s, s.now + 1000, NULL, NULL);
+	assert_int_equal(s.turn.releases, 1);
 	assert_media_flows(&s, 0, 1);
 	assert_true(s.turn.chandata_in + s.turn.chandata_out >= 1);
 	/* Allocation, permissions and channel are refreshed over 20 minutes
@@ -503,9 +507,38 @@ static void symmetric_both_relay(void **state)
 	assert_int_equal(s.turn.releases, 2);
 	/* The answers were taken: no Refresh(0) retransmitted, nothing pending. */
 	sim_run_until(&s, s.now + 60000, NULL, NULL);
-	assert_int_equal(s.turn.refreshes, refreshes_at_release + 2);
+	assert_int_equal(s.turn.refreshes, refreshes_at_release + 1);
 	assert_int_equal(ice_agent_next_deadline(s.eps[0].a), UINT64_MAX);
 	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_CLOSED);
+	sim_free(&s);
+}
+
+/* RFC 8445 §8.3 (issue 11 defect 10): a direct pair won; both TURN
+ * allocations are released 3 s after completion (not kept for the whole
+ * call), their relayed candidates are no longer offered, media flows. */
+static void unused_relays_freed(void **state)
+{
+	struct sim s;
+	struct scen sc = {PUBLIC_PAIR, .ctl_l = true, .turn = true};
+	struct ice_candidate c[8];
+	uint64_t done;
+	int n;
+
+	sim_init(&s, 23);
+	sim_enable_turn(&s, "198.51.100.2", 3478, "user", "secret");
+	scen_connect(&s, &sc);
+	assert_false(has_relay(&s.eps[0].selected[0][1]));
+	assert_int_equal(s.turn.allocates, 2);
+	sim_run_until(&s, s.now + 1000, NULL, NULL);
+	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_COMPLETED);
+	assert_int_equal(s.turn.releases, 0);
+	done = s.now;
+	sim_run_until(&s, done + 3000, NULL, NULL);
+	assert_int_equal(s.turn.releases, 2);
+	n = ice_agent_local_candidates(s.eps[0].a, 0, c, 8);
+	for (int i = 0; i < n; i++)
+		assert_int_not_equal(c[i].type, ICE_CAND_TYPE_RELAY);
+	assert_media_flows(&s, 0, 1);
 	sim_free(&s);
 }
 
@@ -838,8 +871,9 @@ static void consent_loss(void **state)
 	struct scen sc = {PUBLIC_PAIR, .ctl_l = true};
 	struct ice_transmit tx;
 	static const uint8_t rtp[12] = {0x80};
-	uint64_t silent_at, lost;
+	uint64_t silent_at, lost, consent_sent;
 	struct ice_agent_stats st;
+	unsigned want[2];
 
 	sim_init(&s, 70);
 	scen_connect(&s, &sc);
@@ -870,12 +904,35 @@ static void consent_loss(void **state)
 	assert_false(ice_agent_consent(s.eps[0].a, 0, 1));
 	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
 	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_DISCONNECTED);
-	/* The peer comes back: the next authenticated response regains it. */
+	/* The peer comes back: RFC 7675 §5.1, lost is final, no response
+	 * brings consent back, and L stops checking the pair. */
 	s.eps[1].silent = false;
-	sim_run_until(&s, s.now + 8000, NULL, NULL);
+	ice_agent_get_stats(s.eps[0].a, &st);
+	consent_sent = st.consent_requests_sent;
+	/* ticked now and then, as a loop with other timers would */
+	for (uint64_t end = s.now + 20000; s.now < end;) {
+		sim_run_until(&s, s.now + 500, NULL, NULL);
+		ice_agent_tick(s.eps[0].a, s.now);
+		sim_ep_drain(&s, &s.eps[0]);
+	}
+	ice_agent_get_stats(s.eps[0].a, &st);
+	assert_int_equal(st.consent_requests_sent, consent_sent);
+	assert_int_equal(s.eps[0].consent_regained, 0);
+	assert_false(ice_agent_consent(s.eps[0].a, 0, 1));
+	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
+	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_DISCONNECTED);
+	/* Only an ICE restart does: its new pair carries fresh consent. */
+	want[0] = s.eps[0].selected_events[0][1] + 1;
+	want[1] = s.eps[1].selected_events[0][1] + 1;
+	assert_int_equal(ice_agent_restart(s.eps[0].a, s.now), 0);
+	sim_signal(&s.eps[0], &s.eps[1], 1, true);
+	assert_int_equal(ice_agent_restart(s.eps[1].a, s.now), 0);
+	sim_signal(&s.eps[1], &s.eps[0], 1, true);
+	assert_true(sim_run_until(&s, s.now + T_LIMIT, reselected, want));
 	assert_int_equal(s.eps[0].consent_regained, 1);
 	assert_true(ice_agent_consent(s.eps[0].a, 0, 1));
 	assert_int_equal(ice_agent_send(s.eps[0].a, 0, 1, rtp, sizeof(rtp), &tx), 0);
+	sim_run_until(&s, s.now + 2000, NULL, NULL);
 	assert_int_equal(ice_agent_state(s.eps[0].a), ICE_AGENT_STATE_COMPLETED);
 	sim_free(&s);
 }
@@ -1000,6 +1057,7 @@ static void resume_errors(void **state)
 	cfg.lite = true;
 	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 1, 0), -EINVAL);
 	cfg.lite = false;
+	cfg.tiebreaker = 0x0123456789abcdefull;
 	assert_int_equal(ice_agent_resume(&a, &cfg, &rs, 1, 1000), 0);
 	assert_false(ice_agent_controlling(a));
 	assert_int_equal(ice_agent_state(a), ICE_AGENT_STATE_COMPLETED);
@@ -1018,6 +1076,21 @@ static void resume_errors(void **state)
 	/* The first consent check at 0.8..1.2 of the interval. */
 	assert_true(ice_agent_next_deadline(a) >= 1000 + 4000);
 	assert_true(ice_agent_next_deadline(a) <= 1000 + 6000);
+	/* ...with the saved role and tie-breaker (§7.3.1.1). */
+	{
+		struct ice_transmit tx;
+		struct stun_msg m;
+		const struct stun_attr *ra;
+		uint64_t tb = 0;
+
+		ice_agent_tick(a, ice_agent_next_deadline(a));
+		assert_true(ice_agent_poll_transmit(a, &tx));
+		assert_true(stun_parse(&m, tx.head, tx.head_len) > 0);
+		ra = stun_msg_find(&m, STUN_ATTR_ICE_CONTROLLED);
+		assert_non_null(ra);
+		assert_int_equal(stun_attr_get_u64(&m, ra, &tb), 0);
+		assert_true(tb == 0x0123456789abcdefull);
+	}
 	ice_agent_free(a);
 }
 
@@ -1121,6 +1194,8 @@ static void fake_init(struct fake *f, bool controlling)
 }
 
 static bool fake_peer_controlled; /* fake_request as a controlled peer */
+static bool fake_peer_tb_set;	  /* fake_request with fake_peer_tb as tie-breaker */
+static uint64_t fake_peer_tb;
 
 /* A Binding request as the peer would send it; knobs for breaking it. */
 static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid[12], bool use_cand,
@@ -1141,9 +1216,10 @@ static size_t fake_request(struct fake *f, uint8_t *buf, size_t cap, uint8_t tid
 	/* a controlling peer with the largest tie-breaker, or a controlled
 	 * one with the smallest: either way the agent keeps its role */
 	if (fake_peer_controlled)
-		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLED, 0);
+		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLED, fake_peer_tb_set ? fake_peer_tb : 0);
 	else
-		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, 0xffffffffffffffffull);
+		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING,
+			       fake_peer_tb_set ? fake_peer_tb : 0xffffffffffffffffull);
 	if (use_cand)
 		stun_build_empty(&b, STUN_ATTR_USE_CANDIDATE);
 	if (unknown_attr)
@@ -1234,6 +1310,453 @@ static void fake_select(struct fake *f)
 	assert_non_null(stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE));
 	assert_int_equal(fake_answer(f, &req, &f->peer), ICE_RECV_HANDLED);
 	assert_int_equal(ice_agent_selected_pair(f->a, 0, 1, &sel), 0);
+}
+
+/* A second remote candidate for the fake peer, lower in priority. */
+static struct netaddr fake_add_second(struct fake *f)
+{
+	struct ice_candidate c = {0};
+
+	c.component = 1;
+	c.addr = sim_addr("203.0.113.98", 7001);
+	c.type = ICE_CAND_TYPE_HOST;
+	c.priority = ice_candidate_priority(126, 10, 1);
+	strcpy(c.foundation, "peer2");
+	assert_int_equal(ice_agent_add_remote_candidate(f->a, 0, &c), 0);
+	return c.addr;
+}
+
+/* An answer to req from `from`: success (code 0) or error `code`, with or
+ * without integrity, with or without an unknown comprehension-required
+ * attribute. */
+static int fake_reply(struct fake *f, const struct stun_msg *req, const struct netaddr *from,
+		      int code, bool integrity, bool unknown)
+{
+	struct stun_builder b;
+	uint8_t buf[256];
+	struct ice_recv_result res;
+	int n;
+
+	stun_build_init(&b, buf, sizeof(buf), STUN_METHOD_BINDING,
+			code ? STUN_CLASS_ERROR : STUN_CLASS_SUCCESS, req->tid);
+	if (code)
+		stun_build_error(&b, code, stun_error_reason(code));
+	else
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &f->base);
+	if (unknown)
+		stun_build_u32(&b, 0x7ff1, 1);
+	if (integrity)
+		stun_build_integrity(&b, (const uint8_t *)f->rpwd, strlen(f->rpwd));
+	stun_build_fingerprint(&b);
+	n = stun_build_finish(&b);
+	assert_true(n > 0);
+	return ice_agent_recv(f->a, f->now, &f->base, from, buf, (size_t)n, &res);
+}
+
+/*
+ * RFC 8445 §7.2.5.2, §8.1.1 (issue 11 defect 2): a USE-CANDIDATE check
+ * that times out on an already-succeeded pair takes that pair out of the
+ * valid list; the next nomination goes to the other valid pair, which
+ * then carries media, long before the 60 s nomination timeout.
+ */
+static void nomination_falls_back(void **state)
+{
+	struct fake f;
+	struct netaddr second;
+	struct ice_pair_info sel;
+	struct ice_event ev;
+	unsigned nominations_first = 0, failed = 0;
+
+	fake_init(&f, true);
+	second = fake_add_second(&f);
+	while (f.now < 1000 + 50000 && ice_agent_selected_pair(f.a, 0, 1, &sel)) {
+		struct ice_transmit tx;
+
+		f.now = ice_agent_next_deadline(f.a);
+		ice_agent_tick(f.a, f.now);
+		while (ice_agent_poll_transmit(f.a, &tx)) {
+			uint8_t buf[ICE_TX_HEAD_MAX];
+			struct stun_msg m;
+
+			memcpy(buf, tx.head, tx.head_len);
+			assert_true(stun_parse(&m, buf, tx.head_len) > 0);
+			if (m.cls != STUN_CLASS_REQUEST)
+				continue;
+			if (stun_msg_find(&m, STUN_ATTR_USE_CANDIDATE) &&
+			    netaddr_equal(&tx.remote, &f.peer)) {
+				nominations_first++; /* the first pair's nomination is lost */
+				continue;
+			}
+			fake_reply(&f, &m, &tx.remote, 0, true, false);
+		}
+	}
+	assert_int_equal(ice_agent_selected_pair(f.a, 0, 1, &sel), 0);
+	assert_true(netaddr_equal(&sel.remote.addr, &second));
+	/* one transaction of Rc sends, not one after another */
+	assert_int_equal(nominations_first, ICE_STUN_RC);
+	assert_true(f.now < 1000 + 45000);
+	while (ice_agent_poll_event(f.a, &ev))
+		failed += ev.type == ICE_EVENT_FAILED;
+	assert_int_equal(failed, 0);
+	ice_agent_free(f.a);
+}
+
+/* A nominating check answered with an error falls back too; with no valid
+ * pair left and end-of-candidates, the component fails at once. */
+static void nomination_refused_fails_at_once(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_event ev;
+	unsigned failed = 0;
+
+	fake_init(&f, true);
+	ice_agent_remote_end_of_candidates(f.a, 0);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, 0, true, false), ICE_RECV_HANDLED);
+	f.now += 50;
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_non_null(stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, STUN_ERROR_BAD_REQUEST, true, false),
+			 ICE_RECV_HANDLED);
+	while (ice_agent_poll_event(f.a, &ev))
+		failed += ev.type == ICE_EVENT_FAILED;
+	assert_int_equal(failed, 1);
+	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_FAILED);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8489 §6.3.3 (issue 11 defect 9): a success response carrying an
+ * unknown comprehension-required attribute fails the check; the same
+ * answer without it validates the pair. */
+static void response_unknown_attribute_fails(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_pair_info pi[4];
+
+	fake_init(&f, true);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, 0, true, true), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_pairs(f.a, 0, pi, 4), 1);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_FAILED);
+	ice_agent_free(f.a);
+
+	fake_init(&f, true);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, 0, true, false), ICE_RECV_HANDLED);
+	assert_int_equal(ice_agent_pairs(f.a, 0, pi, 4), 1);
+	assert_int_equal(pi[0].state, ICE_PAIR_STATE_SUCCEEDED);
+	ice_agent_free(f.a);
+}
+
+/* The consent request after a selection, answered by `reply`. */
+static void fake_consent_round(struct fake *f, int code, bool integrity, bool unknown)
+{
+	uint8_t qbuf[512];
+	struct stun_msg req;
+
+	for (unsigned guard = 0;; guard++) {
+		assert_true(guard < 1000);
+		f->now = ice_agent_next_deadline(f->a);
+		assert_true(f->now != UINT64_MAX);
+		if (fake_tick_request(f, &req, qbuf) &&
+		    !stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE))
+			break;
+		if (!ice_agent_consent(f->a, 0, 1))
+			return; /* expired: no more requests */
+	}
+	assert_int_equal(fake_reply(f, &req, &f->peer, code, integrity, unknown),
+			 ICE_RECV_HANDLED);
+}
+
+/* RFC 7675 §5.2 (issue 11 defect 8): a 403 to a consent check revokes
+ * consent at once, with or without integrity; another error does not; a
+ * response with an unknown comprehension-required attribute refreshes
+ * nothing (defect 9). */
+static void consent_403_revokes(void **state)
+{
+	static const uint8_t rtp[12] = {0x80};
+	struct fake f;
+	struct ice_transmit tx;
+
+	for (int integrity = 0; integrity < 2; integrity++) {
+		fake_init(&f, true);
+		fake_select(&f);
+		fake_consent_round(&f, STUN_ERROR_SERVER_ERROR, true, false);
+		assert_true(ice_agent_consent(f.a, 0, 1));
+		fake_consent_round(&f, STUN_ERROR_FORBIDDEN, integrity, false);
+		assert_false(ice_agent_consent(f.a, 0, 1));
+		assert_int_equal(ice_agent_send(f.a, 0, 1, rtp, sizeof(rtp), &tx), -ENOTCONN);
+		assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_DISCONNECTED);
+		ice_agent_free(f.a);
+	}
+
+	/* Answers with an unknown attribute only: consent runs out. */
+	fake_init(&f, true);
+	fake_select(&f);
+	while (ice_agent_consent(f.a, 0, 1) && f.now < 1000 + 40000)
+		fake_consent_round(&f, 0, true, true);
+	assert_false(ice_agent_consent(f.a, 0, 1));
+	assert_true(f.now <= 1000 + 100 + ICE_CONSENT_TIMEOUT_MS + ICE_CONSENT_INTERVAL_MS * 12 / 10);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8445 §6.1.2.3: G is the controlling agent's candidate priority, D
+ * the controlled one's; the last bit says G > D. */
+static void pair_priority_by_role(void **state)
+{
+	const uint64_t l = ice_candidate_priority(126, 65535, 1), r = ice_candidate_priority(126, 1000, 1);
+
+	for (int ctl = 0; ctl < 2; ctl++) {
+		struct fake f;
+		struct ice_pair_info pi;
+		uint64_t g = ctl ? l : r, d = ctl ? r : l;
+
+		fake_init(&f, ctl);
+		assert_int_equal(ice_agent_pairs(f.a, 0, &pi, 1), 1);
+		assert_true(pi.priority == ((g < d ? g : d) << 32) + 2 * (g > d ? g : d) + (g > d));
+		ice_agent_free(f.a);
+	}
+}
+
+/* RFC 8445 §7.3.1.1 with known tie-breakers: the larger one keeps its
+ * role (the other is told 487), the smaller one switches. */
+static void role_conflict_tiebreakers(void **state)
+{
+	static const struct {
+		bool controlling, peer_controlled;
+		uint64_t peer_tb;
+		bool want_487, want_controlling;
+	} rows[] = {
+		{true, false, 5, true, true},	   /* both controlling, ours larger */
+		{true, false, 5000, false, false}, /* both controlling, theirs larger */
+		{false, true, 5, false, true},	   /* both controlled, ours larger */
+		{false, true, 5000, true, false},  /* both controlled, theirs larger */
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct ice_config cfg = cfg_of(rows[i].controlling, false, 99);
+		struct fake f;
+		struct ice_recv_result res;
+		uint8_t buf[512], rbuf[512], tid[12];
+		struct stun_msg resp;
+		size_t n;
+
+		cfg.tiebreaker = 1000;
+		fake_init_cfg(&f, &cfg);
+		fake_peer_controlled = rows[i].peer_controlled;
+		fake_peer_tb_set = true;
+		fake_peer_tb = rows[i].peer_tb;
+		n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false,
+				 true);
+		fake_peer_controlled = fake_peer_tb_set = false;
+		assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
+				 ICE_RECV_HANDLED);
+		assert_int_equal(fake_collect(&f, &resp, rbuf, NULL, NULL, NULL),
+				 rows[i].want_487 ? STUN_ERROR_ROLE_CONFLICT : 0);
+		assert_int_equal(ice_agent_controlling(f.a), rows[i].want_controlling);
+		ice_agent_free(f.a);
+	}
+}
+
+/* RFC 8445 §7.2.5.1: a 487 to our check flips our role and the check is
+ * sent again with the other role attribute. */
+static void role_conflict_487(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+
+	fake_init(&f, true);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_non_null(stun_msg_find(&req, STUN_ATTR_ICE_CONTROLLING));
+	assert_int_equal(fake_reply(&f, &req, &f.peer, STUN_ERROR_ROLE_CONFLICT, true, false),
+			 ICE_RECV_HANDLED);
+	assert_false(ice_agent_controlling(f.a));
+	f.now += 50;
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_non_null(stun_msg_find(&req, STUN_ATTR_ICE_CONTROLLED));
+	ice_agent_free(f.a);
+}
+
+/* RFC 7675 §5.1: consent checks every 0.8..1.2 of the interval, not in step. */
+static void consent_jitter(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	uint64_t last = 0, lo = UINT64_MAX, hi = 0;
+
+	fake_init(&f, true);
+	fake_select(&f);
+	for (unsigned k = 0; k < 21;) {
+		f.now = ice_agent_next_deadline(f.a);
+		if (!fake_tick_request(&f, &req, qbuf))
+			continue;
+		fake_reply(&f, &req, &f.peer, 0, true, false);
+		if (last) {
+			uint64_t d = f.now - last;
+
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+		}
+		last = f.now;
+		k++;
+	}
+	assert_true(lo >= 4000 && hi <= 6000);
+	assert_true(hi - lo >= 300);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8489 §6.2.1: Rc sends RTO apart, doubling, then Rm * RTO: an
+ * unanswered check (one pair: RTO 500 ms) fails 39.5 s after it was sent. */
+static void check_transaction_timeout(void **state)
+{
+	struct fake f;
+	uint8_t qbuf[512];
+	struct stun_msg req;
+	struct ice_pair_info pi;
+	uint64_t t0;
+	unsigned sends = 1;
+
+	fake_init(&f, true);
+	assert_true(fake_tick_request(&f, &req, qbuf));
+	t0 = f.now;
+	for (;;) {
+		uint64_t d = ice_agent_next_deadline(f.a);
+
+		ice_agent_pairs(f.a, 0, &pi, 1);
+		if (pi.state != ICE_PAIR_STATE_IN_PROGRESS)
+			break;
+		assert_true(d != UINT64_MAX);
+		f.now = d;
+		sends += fake_tick_request(&f, &req, qbuf);
+	}
+	assert_int_equal(pi.state, ICE_PAIR_STATE_FAILED);
+	assert_int_equal(sends, ICE_STUN_RC);
+	assert_true(f.now - t0 == 500ull * 63 + 16 * 500);
+	ice_agent_free(f.a);
+}
+
+/* RFC 8445 §14.3: RTO = MAX(500 ms, Ta * (Waiting + In-Progress)): the
+ * 20th check of 20 unanswered pairs retransmits 1 s after it went out. */
+static void check_rto_scales(void **state)
+{
+	struct fake f;
+	struct ice_transmit tx;
+	uint64_t first[32] = {0}, gap = 0;
+
+	fake_init(&f, true);
+	for (unsigned i = 0; i < 19; i++) {
+		struct ice_candidate c = {0};
+
+		c.component = 1;
+		c.addr = sim_addr("203.0.113.99", (uint16_t)(7100 + i));
+		c.type = ICE_CAND_TYPE_HOST;
+		c.priority = ice_candidate_priority(126, (uint16_t)(900 - i), 1);
+		snprintf(c.foundation, sizeof(c.foundation), "f%u", i);
+		assert_int_equal(ice_agent_add_remote_candidate(f.a, 0, &c), 0);
+	}
+	while (f.now < 1000 + 3000) {
+		f.now = ice_agent_next_deadline(f.a);
+		ice_agent_tick(f.a, f.now);
+		while (ice_agent_poll_transmit(f.a, &tx)) {
+			unsigned port = netaddr_port(&tx.remote);
+			unsigned k = port == 7000 ? 31 : port - 7100;
+
+			if (k >= 32)
+				continue;
+			if (!first[k])
+				first[k] = f.now;
+			else if (k == 18 && !gap)
+				gap = f.now - first[k];
+		}
+	}
+	/* pair 19 of 20 (k 18) went out with 19 * Ta = 950 ms of RTO or more */
+	assert_true(gap >= 19 * ICE_TA_MS);
+	ice_agent_free(f.a);
+}
+
+/* A shared pacing budget (ice_config.pace): one token per Ta for all the
+ * agents of an owner, RFC 8445 §14.2. */
+struct pace_budget {
+	uint64_t next; /* when the next token is due */
+	uint32_t ta;
+	unsigned granted;
+};
+
+static uint64_t pace_take(void *ctx, uint64_t now)
+{
+	struct pace_budget *b = ctx;
+
+	if (now < b->next)
+		return b->next;
+	b->next = now + b->ta;
+	b->granted++;
+	return 0;
+}
+
+/*
+ * Issue 11 defect 5, the agent's half: the peer's a=ice-pacing is honoured
+ * (the larger Ta wins, RFC 8839 §5.5); an owner's budget paces checks
+ * across agents (RFC 8445 §14.2); the nominating check waits its turn
+ * like the others (§6.1.4.2).
+ */
+static void pacing_remote_and_shared(void **state)
+{
+	struct fake f[2];
+	struct pace_budget budget = {.ta = ICE_TA_MS};
+	uint64_t sent_at[64];
+	unsigned nsent = 0;
+
+	/* the peer asks for 200 ms */
+	fake_init(&f[0], true);
+	fake_add_second(&f[0]);
+	assert_int_equal(ice_agent_set_remote_pacing(f[0].a, 200), 0);
+	for (unsigned k = 0; k < 2;) {
+		uint8_t qbuf[512];
+		struct stun_msg req;
+
+		f[0].now = ice_agent_next_deadline(f[0].a);
+		if (fake_tick_request(&f[0], &req, qbuf))
+			sent_at[k++] = f[0].now;
+	}
+	assert_true(sent_at[1] - sent_at[0] >= 200);
+	ice_agent_free(f[0].a);
+
+	/* two agents, one budget of one check per Ta between them */
+	for (unsigned i = 0; i < 2; i++) {
+		struct ice_config cfg = cfg_of(true, false, 90 + i);
+
+		cfg.pace = pace_take;
+		cfg.pace_ctx = &budget;
+		fake_init_cfg(&f[i], &cfg);
+		fake_add_second(&f[i]);
+	}
+	for (uint64_t now = 1000; now < 1000 + 400; now++)
+		for (unsigned i = 0; i < 2; i++) {
+			uint8_t qbuf[512];
+			struct stun_msg req;
+
+			if (ice_agent_next_deadline(f[i].a) > now)
+				continue;
+			f[i].now = now;
+			if (fake_tick_request(&f[i], &req, qbuf)) {
+				assert_true(nsent < 64);
+				sent_at[nsent++] = now;
+				/* answered: the nomination must wait for a token too */
+				fake_reply(&f[i], &req, &f[i].peer, 0, true, false);
+			}
+		}
+	assert_true(nsent >= 4);
+	assert_int_equal(nsent, budget.granted);
+	for (unsigned k = 1; k < nsent; k++)
+		assert_true(sent_at[k] - sent_at[k - 1] >= ICE_TA_MS);
+	for (unsigned i = 0; i < 2; i++)
+		ice_agent_free(f[i].a);
 }
 
 /* RFC 7675 §5.1: consent holds while a response to a request sent in the
@@ -1329,8 +1852,8 @@ static void nomination_prunes_component(void **state)
 	struct fake f;
 	struct ice_candidate c = {.component = 1, .type = ICE_CAND_TYPE_HOST, .generation = -1};
 	struct netaddr peer2 = sim_addr("203.0.113.98", 7002);
-	uint8_t qbuf[512];
-	struct stun_msg req;
+	uint8_t qbuf[512], nbuf[512];
+	struct stun_msg req, nom;
 	struct ice_pair_info pi[4];
 	unsigned requests = 0;
 
@@ -1339,32 +1862,23 @@ static void nomination_prunes_component(void **state)
 	c.priority = ice_candidate_priority(126, 900, 1);
 	strcpy(c.foundation, "peer2");
 	assert_int_equal(ice_agent_add_remote_candidate(f.a, 0, &c), 0);
-	/* pair 1 (the better) checked and answered: nominated at once */
+	/* pair 1 (the better) checked and answered: its nomination is the
+	 * next paced check (the triggered queue, RFC 8445 §6.1.4.2) */
 	assert_true(fake_tick_request(&f, &req, qbuf));
 	assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
-	count_tx(f.a);
-	/* pair 2's check goes out and is never answered */
+	assert_int_equal(count_tx(f.a), 0); /* nothing sent outside the pacing */
+	f.now += 50;
+	assert_true(fake_tick_request(&f, &req, nbuf));
+	assert_non_null(stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE));
+	memcpy(&nom, &req, sizeof(nom));
+	/* pair 2's check goes out one Ta later and is never answered */
 	f.now += 50;
 	assert_true(fake_tick_request(&f, &req, qbuf));
+	assert_null(stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE));
 	ice_agent_pairs(f.a, 0, pi, 4);
 	assert_int_equal(pi[1].state, ICE_PAIR_STATE_IN_PROGRESS);
-	/* the nomination (retransmitted with pair 2's) is answered */
-	f.now += 500;
-	ice_agent_tick(f.a, f.now);
-	{
-		struct ice_transmit tx;
-
-		while (ice_agent_poll_transmit(f.a, &tx)) {
-			struct stun_msg m;
-
-			assert_true(stun_parse(&m, tx.head, tx.head_len) > 0);
-			memcpy(qbuf, tx.head, tx.head_len);
-			assert_true(stun_parse(&req, qbuf, tx.head_len) > 0);
-			if (netaddr_equal(&tx.remote, &f.peer) &&
-			    stun_msg_find(&req, STUN_ATTR_USE_CANDIDATE))
-				assert_int_equal(fake_answer(&f, &req, &f.peer), ICE_RECV_HANDLED);
-		}
-	}
+	/* the nomination is answered */
+	assert_int_equal(fake_answer(&f, &nom, &f.peer), ICE_RECV_HANDLED);
 	assert_int_equal(ice_agent_state(f.a), ICE_AGENT_STATE_COMPLETED);
 	/* no check of any kind for the next 3 s (consent starts at 4 s) */
 	for (uint64_t end = f.now + 3000; f.now < end; f.now += 50)
@@ -1444,6 +1958,12 @@ static void triggered_check_on_in_progress(void **state)
 	n = fake_request(&f, buf, sizeof(buf), tid, false, 1862270975u, true, f.lpwd, false, true);
 	assert_int_equal(ice_agent_recv(f.a, f.now, &f.base, &f.peer, buf, n, &res),
 			 ICE_RECV_HANDLED);
+	{
+		struct ice_agent_stats st;
+
+		ice_agent_get_stats(f.a, &st);
+		assert_int_equal(st.triggered_checks, 1); /* queued as triggered (§7.3.1.4) */
+	}
 	/* Within one Ta a new check with a new transaction id. */
 	for (uint64_t end = f.now + 50; f.now <= end; f.now += 10)
 		if (fake_tick_request(&f, &req, qbuf)) {
@@ -2031,6 +2551,18 @@ int main(void)
 		cmocka_unit_test_teardown(resume_keeps_and_loses_consent, no_errors_logged),
 		cmocka_unit_test_teardown(resume_errors, no_errors_logged),
 		cmocka_unit_test_teardown(nat_connect_time, no_errors_logged),
+		cmocka_unit_test_teardown(nomination_falls_back, no_errors_logged),
+		cmocka_unit_test_teardown(nomination_refused_fails_at_once, no_errors_logged),
+		cmocka_unit_test_teardown(response_unknown_attribute_fails, no_errors_logged),
+		cmocka_unit_test_teardown(consent_403_revokes, no_errors_logged),
+		cmocka_unit_test_teardown(pair_priority_by_role, no_errors_logged),
+		cmocka_unit_test_teardown(role_conflict_tiebreakers, no_errors_logged),
+		cmocka_unit_test_teardown(role_conflict_487, no_errors_logged),
+		cmocka_unit_test_teardown(consent_jitter, no_errors_logged),
+		cmocka_unit_test_teardown(check_transaction_timeout, no_errors_logged),
+		cmocka_unit_test_teardown(check_rto_scales, no_errors_logged),
+		cmocka_unit_test_teardown(pacing_remote_and_shared, no_errors_logged),
+		cmocka_unit_test_teardown(unused_relays_freed, no_errors_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

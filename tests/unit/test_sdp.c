@@ -458,6 +458,52 @@ static void malformed_candidates(void **state)
 			 -EINVAL);
 }
 
+/*
+ * Issue 11 defects 4 and 7: one malformed a=candidate line costs that
+ * candidate only (skipped, counted, named in err as a warning), and a
+ * description without a=ice-options:trickle is complete (RFC 8838):
+ * end_of_candidates is set, so a leg whose pairs all fail fails at once.
+ */
+static void candidate_skip_and_complete(void **state)
+{
+	static const char offer[] = "v=0\r\n"
+				    "o=- 1 1 IN IP4 192.0.2.1\r\n"
+				    "s=-\r\n"
+				    "t=0 0\r\n"
+				    "m=audio 5000 RTP/AVP 0\r\n"
+				    "c=IN IP4 192.0.2.1\r\n"
+				    "a=ice-ufrag:abcd\r\n"
+				    "a=ice-pwd:0123456789012345678901\r\n"
+				    "a=candidate:1 1 UDP 2130706431 192.0.2.1 5000 typ host\r\n"
+				    "a=candidate:2 1 UDP 2130706431 192.0.2.1 typ host\r\n"
+				    "a=candidate:3 1 UDP 1694498815 198.51.100.1 6000 typ srflx "
+				    "raddr 192.0.2.1 rport 5000\r\n";
+	struct sdp_ice_desc d;
+	char err[128] = "";
+	struct sdp sdp;
+	char *trickle;
+
+	assert_int_equal(sdp_parse(&sdp, offer, strlen(offer), err, sizeof(err)), 0);
+	assert_int_equal(sdp_ice_extract(&sdp, 0, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.n_cands, 2);
+	assert_int_equal(d.n_malformed_skipped, 1);
+	assert_non_null(strstr(err, "line 10"));
+	assert_non_null(strstr(err, "skipped"));
+	assert_int_equal(d.cands[1].type, ICE_CAND_TYPE_SRFLX);
+	assert_true(d.end_of_candidates);
+	sdp_free(&sdp);
+
+	/* The same with trickle: more may come. */
+	trickle = malloc(sizeof(offer) + 64);
+	assert_non_null(trickle);
+	snprintf(trickle, sizeof(offer) + 64, "%sa=ice-options:trickle\r\n", offer);
+	assert_int_equal(sdp_parse(&sdp, trickle, strlen(trickle), err, sizeof(err)), 0);
+	assert_int_equal(sdp_ice_extract(&sdp, 0, &d, err, sizeof(err)), 0);
+	assert_false(d.end_of_candidates);
+	sdp_free(&sdp);
+	free(trickle);
+}
+
 static void malformed_descriptions(void **state)
 {
 	static const struct {
@@ -795,6 +841,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trips_are_exact),
+		cmocka_unit_test(candidate_skip_and_complete),
 		cmocka_unit_test(write_needs_room),
 		cmocka_unit_test(rfc8839_session_level_ice),
 		cmocka_unit_test(rfc8866_media_level_connection),

@@ -214,6 +214,105 @@ static void allocate(struct srv *s, uint64_t now)
 	assert_true(netaddr_equal(&m, &s->base));
 }
 
+/* An srv over IPv6 (server, base), relaying `relayed`; the client asks for
+ * relayed_family (0: the server's). */
+static void srv_init6(struct srv *s, const char *relayed, int relayed_family)
+{
+	struct turn_client_config cfg = {0};
+
+	memset(s, 0, sizeof(*s));
+	s->server = addr("2001:db8::2", 3478);
+	s->base = addr("2001:db8:1::10", 5000);
+	s->relayed = addr(relayed, 50000);
+	cfg.server = s->server;
+	cfg.base = s->base;
+	cfg.username = "alice";
+	cfg.password = "secret";
+	cfg.random = rnd;
+	cfg.log = log_cb;
+	cfg.relayed_family = relayed_family;
+	nlogged = 0;
+	assert_int_equal(turn_client_new(&s->tc, &cfg), 0);
+	s->key_len = stun_key_long_term(STUN_PASSWORD_ALG_MD5, "alice", "realm.example", "secret",
+					s->key);
+}
+
+/*
+ * RFC 8656 §7.2, §9.1 (issue 11 defect 3): over an IPv6 server the client
+ * asks for an IPv6 relayed address with REQUESTED-ADDRESS-FAMILY (a server
+ * gives IPv4 without it), and peers are judged by the relayed address's
+ * family, not the server's. Over IPv4 nothing is added.
+ */
+static void ipv6_relay_family(void **state)
+{
+	struct srv s;
+	const struct stun_attr *a;
+	uint32_t v;
+	struct netaddr p6 = addr("2001:db8:2::20", 6000), p4 = addr("203.0.113.20", 6000);
+
+	srv_init6(&s, "2001:db8::2", 0);
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	a = stun_msg_find(&s.req, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	assert_non_null(a);
+	assert_int_equal(stun_attr_get_u32(&s.req, a, &v), 0);
+	assert_int_equal(v, (uint32_t)TURN_FAMILY_IPV6 << 24);
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	assert_true(srv_take(&s));
+	assert_non_null(stun_msg_find(&s.req, STUN_ATTR_REQUESTED_ADDRESS_FAMILY));
+	assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 600), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_ALLOCATED);
+	assert_int_equal(turn_client_permit(s.tc, &p6, 0), 0);
+	assert_int_equal(turn_client_permit(s.tc, &p4, 0), -EAFNOSUPPORT);
+	turn_client_free(s.tc);
+
+	/* IPv6 server relaying IPv4: IPv4 peers. */
+	srv_init6(&s, "198.51.100.2", AF_INET);
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	assert_null(stun_msg_find(&s.req, STUN_ATTR_REQUESTED_ADDRESS_FAMILY));
+	srv_reply(&s, 0, 401, "n1", false, 0);
+	assert_true(srv_take(&s));
+	assert_int_equal(srv_reply(&s, 0, 0, NULL, true, 600), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_permit(s.tc, &p4, 0), 0);
+	assert_int_equal(turn_client_permit(s.tc, &p6, 0), -EAFNOSUPPORT);
+	turn_client_free(s.tc);
+
+	/* IPv4 server: the default, no attribute. */
+	srv_init(&s);
+	assert_int_equal(turn_client_allocate(s.tc, 0), 0);
+	assert_true(srv_take(&s));
+	assert_null(stun_msg_find(&s.req, STUN_ATTR_REQUESTED_ADDRESS_FAMILY));
+	turn_client_free(s.tc);
+}
+
+/* RFC 8489 §6.3.3 (issue 11 defect 9): an Allocate success carrying an
+ * unknown comprehension-required attribute fails the allocation. */
+static void response_unknown_attribute(void **state)
+{
+	struct srv s;
+	struct stun_builder b;
+	uint8_t buf[512];
+	struct turn_recv r;
+	int n;
+
+	srv_init(&s);
+	assert_true(srv_challenge(&s, "n1"));
+	stun_build_init(&b, buf, sizeof(buf), s.req.method, STUN_CLASS_SUCCESS, s.req.tid);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &s.relayed);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &s.base);
+	stun_build_u32(&b, STUN_ATTR_LIFETIME, 600);
+	stun_build_u32(&b, 0x7ff2, 1);
+	stun_build_integrity(&b, s.key, (size_t)s.key_len);
+	stun_build_fingerprint(&b);
+	n = stun_build_finish(&b);
+	assert_true(n > 0);
+	assert_int_equal(turn_client_recv(s.tc, 0, buf, (size_t)n, &r), TURN_RECV_HANDLED);
+	assert_int_equal(turn_client_state(s.tc), TURN_ALLOC_STATE_FAILED);
+	turn_client_free(s.tc);
+	logged_errors = 0;
+}
+
 static void allocate_refresh_release(void **state)
 {
 	struct srv s;
@@ -694,6 +793,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(allocate_refresh_release, no_errors_logged),
+		cmocka_unit_test_teardown(ipv6_relay_family, no_errors_logged),
+		cmocka_unit_test_teardown(response_unknown_attribute, no_errors_logged),
 		cmocka_unit_test_teardown(permissions_channels_data, no_errors_logged),
 		cmocka_unit_test_teardown(retransmit_and_fail, no_errors_logged),
 		cmocka_unit_test_teardown(log_hook, no_errors_logged),

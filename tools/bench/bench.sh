@@ -405,3 +405,6 @@ DURATION=$((SECONDS - T0))
 python3 "$here/report.py" "$RUNS" "$OUT" "$START" \
 	"BENCH_SECONDS=$BENCH_SECONDS BENCH_STATS_SECONDS=$BENCH_STATS_SECONDS BENCH_REPS=$BENCH_REPS BENCH_FLOWS='$BENCH_FLOWS' BENCH_XDP_MAX_CALLS=$BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS=$BENCH_US_MAX_CALLS BENCH_MQ_FLOWS=$BENCH_MQ_FLOWS make bench" \
 	"$DURATION" || icp_fail "report failed"
+
+# The ICE agents' row: its own self-contained script (no namespaces).
+"$here/agents.sh" "$build" || icp_fail "ICE agents bench failed"

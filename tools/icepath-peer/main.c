@@ -431,12 +431,25 @@ static bool read_remote_sdp(struct peer *p, uint64_t now)
 	if (sdp_ice_extract(&sdp, 0, d, err, sizeof(err)) < 0)
 		fail(p, "%s: %s", p->remote_sdp, err);
 	sdp_free(&sdp);
+	/* A malformed a=candidate line costs that candidate only: say so. */
+	if (d->n_malformed_skipped) {
+		if (p->json) {
+			printf("{\"event\":\"warning\",\"ms\":%ld,\"reason\":\"", since(p));
+			json_puts(err);
+			printf("\",\"skipped\":%zu}\n", d->n_malformed_skipped);
+			fflush(stdout);
+		}
+		fprintf(stderr, "icepath-peer: %s: %zu malformed candidate line(s) skipped: %s\n",
+			p->remote_sdp, d->n_malformed_skipped, err);
+	}
 	if (!d->ufrag[0] || !d->pwd[0])
 		fail(p, "%s: no a=ice-ufrag/a=ice-pwd: the peer does not do ICE", p->remote_sdp);
 	if (d->lite && p->lite)
 		fail(p, "both agents are ICE-lite: RFC 8445 2.5 needs one full agent");
 	if (d->lite && (ret = ice_agent_set_remote_lite(p->agent, true)) < 0)
 		fail(p, "agent refused remote lite: %s", strerror(-ret));
+	if (d->pacing_ms)
+		ice_agent_set_remote_pacing(p->agent, d->pacing_ms); /* RFC 8839 §5.5 */
 	ret = ice_agent_set_remote_credentials(p->agent, (unsigned)p->stream, d->ufrag, d->pwd);
 	if (ret < 0)
 		fail(p, "agent refused remote credentials: %s", strerror(-ret));

@@ -354,8 +354,11 @@ int sdp_ice_extract(const struct sdp *sdp, size_t idx, struct sdp_ice_desc *d, c
 		snprintf(d->options_raw, sizeof(d->options_raw), "%s", v);
 		d->options = sdp_ice_options_parse(v);
 	}
+	/* RFC 8838 §5/§8.2: a description that does not announce trickle is
+	 * complete: every candidate is in it, as if end-of-candidates were. */
 	d->end_of_candidates = sdp_attr_find(s, "end-of-candidates", 0) >= 0 ||
-			       sdp_attr_find(ss, "end-of-candidates", 0) >= 0;
+			       sdp_attr_find(ss, "end-of-candidates", 0) >= 0 ||
+			       !(d->options & SDP_ICE_OPT_TRICKLE);
 	d->rtcp_mux = sdp_attr_find(s, "rtcp-mux", 0) >= 0;
 	d->mismatch = sdp_attr_find(s, "ice-mismatch", 0) >= 0;
 	v = sdp_attr_get(s, "ice-pacing");
@@ -390,9 +393,12 @@ int sdp_ice_extract(const struct sdp *sdp, size_t idx, struct sdp_ice_desc *d, c
 			continue;
 		}
 		if (ret < 0) {
-			sdp_err(err, err_len, "line %zu: %s", sdp_line_no(sdp, (int)idx, (size_t)i),
-				why);
-			return ret;
+			/* One bad line costs that candidate, not ICE for the
+			 * whole stream: skipped, counted, the first one named. */
+			if (!d->n_malformed_skipped++)
+				sdp_err(err, err_len, "line %zu: %s (candidate skipped)",
+					sdp_line_no(sdp, (int)idx, (size_t)i), why);
+			continue;
 		}
 		if (d->n_cands == SDP_ICE_MAX_CANDS) {
 			sdp_err(err, err_len, "line %zu: more than %d candidates",

@@ -8,6 +8,7 @@
  * key and a hash, so it is a separate call made only for messages that need
  * it (requests to us, responses to our authenticated requests).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -127,6 +128,7 @@ static bool stun_attr_known(uint16_t type)
 	case STUN_ATTR_REALM:
 	case STUN_ATTR_NONCE:
 	case STUN_ATTR_XOR_RELAYED_ADDRESS:
+	case STUN_ATTR_REQUESTED_ADDRESS_FAMILY:
 	case STUN_ATTR_REQUESTED_TRANSPORT:
 	case STUN_ATTR_DONT_FRAGMENT:
 	case STUN_ATTR_MESSAGE_INTEGRITY_SHA256:
@@ -483,6 +485,41 @@ int stun_attr_get_string(const struct stun_msg *m, const struct stun_attr *a, ch
  * rewritten, RFC 8489 §14.5). Built on EVP digests: OpenSSL 3's MAC API
  * fetches the algorithm by name on every call, too slow per packet.
  */
+/*
+ * The digests of MESSAGE-INTEGRITY(-SHA256), fetched once per process:
+ * with OpenSSL 3, EVP_sha1() handed to EVP_DigestInit_ex() is an implicit
+ * fetch, a provider lookup on every init, twice per HMAC, nearly half the
+ * cost of a consent check. The fetched objects are immutable and shared
+ * read-only by every thread, the one piece of process state in the
+ * codecs; pthread_once makes the first use race-free.
+ */
+static pthread_once_t stun_md_once = PTHREAD_ONCE_INIT;
+static const EVP_MD *stun_md_sha1_p, *stun_md_sha256_p;
+
+static void stun_md_fetch(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	stun_md_sha1_p = EVP_MD_fetch(NULL, "SHA1", NULL);
+	stun_md_sha256_p = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+#endif
+	if (!stun_md_sha1_p)
+		stun_md_sha1_p = EVP_sha1();
+	if (!stun_md_sha256_p)
+		stun_md_sha256_p = EVP_sha256();
+}
+
+static const EVP_MD *stun_md_sha1(void)
+{
+	pthread_once(&stun_md_once, stun_md_fetch);
+	return stun_md_sha1_p;
+}
+
+static const EVP_MD *stun_md_sha256(void)
+{
+	pthread_once(&stun_md_once, stun_md_fetch);
+	return stun_md_sha256_p;
+}
+
 static int stun_hmac(const EVP_MD *md, const uint8_t *key, size_t key_len, const uint8_t *p1,
 		     size_t n1, const uint8_t *p2, size_t n2, uint8_t out[EVP_MAX_MD_SIZE])
 {
@@ -532,8 +569,8 @@ int stun_check_integrity(const struct stun_msg *m, const uint8_t *key, size_t ke
 	 * attribute, as if nothing followed it (RFC 8489 §14.5). */
 	memcpy(hdr, m->buf, STUN_HEADER_LEN);
 	put16(hdr + 2, (uint16_t)(a->offset + a->len - STUN_HEADER_LEN));
-	err = stun_hmac(a->type == STUN_ATTR_MESSAGE_INTEGRITY ? EVP_sha1() : EVP_sha256(), key,
-			key_len, hdr, STUN_HEADER_LEN, m->buf + STUN_HEADER_LEN,
+	err = stun_hmac(a->type == STUN_ATTR_MESSAGE_INTEGRITY ? stun_md_sha1() : stun_md_sha256(),
+			key, key_len, hdr, STUN_HEADER_LEN, m->buf + STUN_HEADER_LEN,
 			start - STUN_HEADER_LEN, mac);
 	if (err)
 		return err;
@@ -880,14 +917,14 @@ static void stun_build_mac(struct stun_builder *b, uint16_t type, const EVP_MD *
 
 void stun_build_integrity(struct stun_builder *b, const uint8_t *key, size_t key_len)
 {
-	stun_build_mac(b, STUN_ATTR_MESSAGE_INTEGRITY, EVP_sha1(), STUN_HMAC_SHA1_LEN, key,
+	stun_build_mac(b, STUN_ATTR_MESSAGE_INTEGRITY, stun_md_sha1(), STUN_HMAC_SHA1_LEN, key,
 		       key_len);
 }
 
 void stun_build_integrity_sha256(struct stun_builder *b, const uint8_t *key, size_t key_len)
 {
-	stun_build_mac(b, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, EVP_sha256(), STUN_HMAC_SHA256_LEN,
-		       key, key_len);
+	stun_build_mac(b, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, stun_md_sha256(),
+		       STUN_HMAC_SHA256_LEN, key, key_len);
 }
 
 void stun_build_fingerprint(struct stun_builder *b)

@@ -81,6 +81,9 @@ static void ice_agent_set_state(struct ice_agent *a, enum ice_agent_state to)
 	ice_log(a, ICE_LOG_INFO, "agent %s -> %s", ice_agent_state_str(a->state),
 		ice_agent_state_str(to));
 	a->state = to;
+	/* RFC 8445 §8.3: what no selected pair uses goes 3 s after completion */
+	a->free_unused_ms =
+		to == ICE_AGENT_STATE_COMPLETED && a->nturn ? a->now + ICE_FREE_UNUSED_MS : 0;
 	ev.state = to;
 	ev.controlling = a->controlling;
 	ice_push_event(a, &ev);
@@ -102,7 +105,7 @@ void ice_agent_update_state(struct ice_agent *a)
 		if (st->list != ICE_LIST_COMPLETED)
 			done = false;
 		for (unsigned c = 1; c <= st->ncomp; c++) {
-			struct ice_component *cp = &st->comp[c];
+			struct ice_component *cp = &st->comp[c - 1];
 
 			if (!cp->sel.active)
 				all_sel = false;
@@ -136,9 +139,10 @@ int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 	if (!a)
 		return -ENOMEM;
 	a->cfg = cfg ? *cfg : def;
-	if (a->cfg.software) {
-		snprintf(a->software, sizeof(a->software), "%s", a->cfg.software);
-		a->cfg.software = a->software;
+	/* SOFTWARE: a copy of its own length (RFC 8489 §14.14: < 128 chars) */
+	if (a->cfg.software && !(a->cfg.software = strndup(a->cfg.software, 127))) {
+		free(a);
+		return -ENOMEM;
 	}
 	if (!a->cfg.ta_ms)
 		a->cfg.ta_ms = ICE_TA_MS;
@@ -175,6 +179,23 @@ int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 	return 0;
 }
 
+static void ice_stream_free(struct ice_stream *st)
+{
+	free(st->pairs);
+	free(st->lcands);
+	free(st->rcands);
+	free(st->comp);
+	ice_cred_free(&st->lufrag);
+	ice_cred_free(&st->lpwd);
+	ice_cred_free(&st->prev_lufrag);
+	ice_cred_free(&st->prev_lpwd);
+	ice_cred_free(&st->rufrag);
+	ice_cred_free(&st->rpwd);
+	ice_cred_free(&st->prev_rufrag);
+	ice_cred_free(&st->prev_rpwd);
+	free(st);
+}
+
 void ice_agent_free(struct ice_agent *a)
 {
 	if (!a)
@@ -187,24 +208,27 @@ void ice_agent_free(struct ice_agent *a)
 		free(a->turn[t].user);
 		free(a->turn[t].pass);
 	}
-	for (unsigned s = 0; s < a->nstreams; s++) {
-		free(a->streams[s]->pairs);
-		free(a->streams[s]->lcands);
-		free(a->streams[s]->rcands);
-		free(a->streams[s]->comp);
-		free(a->streams[s]);
-	}
+	free(a->turn);
+	free(a->stun);
+	free((char *)a->cfg.software);
+	for (unsigned s = 0; s < a->nstreams; s++)
+		ice_stream_free(a->streams[s]);
 	ice_queue_clear(&a->out);
 	ice_queue_clear(&a->events);
 	free(a);
 }
 
-static void ice_stream_new_credentials(struct ice_agent *a, struct ice_stream *st)
+static int ice_stream_new_credentials(struct ice_agent *a, struct ice_stream *st)
 {
 	/* 8 and 24 ice-chars: above the 4 and 22 minimum (RFC 8445 §5.3),
 	 * 144 bits of password entropy (>= 128 required). */
-	ice_random_chars(a, st->lufrag, 8);
-	ice_random_chars(a, st->lpwd, 24);
+	char u[9], p[25];
+
+	ice_random_chars(a, u, 8);
+	ice_random_chars(a, p, 24);
+	if (ice_cred_set(&st->lufrag, u) || ice_cred_set(&st->lpwd, p))
+		return -ENOMEM;
+	return 0;
 }
 
 int ice_agent_add_stream(struct ice_agent *a, unsigned ncomponents)
@@ -218,15 +242,16 @@ int ice_agent_add_stream(struct ice_agent *a, unsigned ncomponents)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st->comp = calloc(ncomponents + 1, sizeof(*st->comp));
-	if (!st->comp) {
-		free(st);
+	st->comp = calloc(ncomponents, sizeof(*st->comp));
+	st->lufrag = st->lpwd = st->prev_lufrag = st->prev_lpwd = ice_cred_none;
+	st->rufrag = st->rpwd = st->prev_rufrag = st->prev_rpwd = ice_cred_none;
+	if (!st->comp || ice_stream_new_credentials(a, st)) {
+		ice_stream_free(st);
 		return -ENOMEM;
 	}
 	st->ncomp = ncomponents;
 	for (unsigned c = 1; c <= ncomponents; c++)
-		st->comp[c].nominating = -1;
-	ice_stream_new_credentials(a, st);
+		st->comp[c - 1].nominating = -1;
 	a->streams[a->nstreams] = st;
 	return (int)a->nstreams++;
 }
@@ -245,6 +270,13 @@ int ice_agent_set_controlling(struct ice_agent *a, bool controlling)
 bool ice_agent_controlling(const struct ice_agent *a)
 {
 	return a->controlling;
+}
+
+int ice_agent_set_remote_pacing(struct ice_agent *a, uint32_t pacing_ms)
+{
+	/* RFC 8839 §5.5: larger than 1 s would stall checks; treat as 1 s */
+	a->remote_pacing_ms = pacing_ms > 1000 ? 1000 : pacing_ms;
+	return 0;
 }
 
 int ice_agent_set_remote_lite(struct ice_agent *a, bool lite)
@@ -299,11 +331,11 @@ static void ice_stream_reset_checks(struct ice_stream *st)
 		}
 	}
 	for (unsigned c = 1; c <= st->ncomp; c++) {
-		st->comp[c].failed = false;
-		st->comp[c].timed_out = false;
-		st->comp[c].first_valid_ms = 0;
-		st->comp[c].rtt_ms = 0;
-		st->comp[c].nominating = -1;
+		st->comp[c - 1].failed = false;
+		st->comp[c - 1].timed_out = false;
+		st->comp[c - 1].first_valid_ms = 0;
+		st->comp[c - 1].rtt_ms = 0;
+		st->comp[c - 1].nominating = -1;
 	}
 }
 
@@ -322,12 +354,12 @@ int ice_agent_set_remote_credentials(struct ice_agent *a, unsigned stream, const
 		ice_log(a, ICE_LOG_INFO, "stream %u: remote ICE restart", stream);
 		st->generation++;
 		st->remote_restarted = true;
-		strcpy(st->prev_rufrag, st->rufrag);
-		strcpy(st->prev_rpwd, st->rpwd);
+		ice_cred_move(&st->prev_rufrag, &st->rufrag);
+		ice_cred_move(&st->prev_rpwd, &st->rpwd);
 		ice_stream_reset_checks(st);
 	}
-	strcpy(st->rufrag, ufrag);
-	strcpy(st->rpwd, pwd);
+	if (ice_cred_set(&st->rufrag, ufrag) || ice_cred_set(&st->rpwd, pwd))
+		return -ENOMEM;
 	st->have_remote = true;
 	ice_stream_checks_begin(a, st, a->now);
 	return 0;
@@ -352,7 +384,7 @@ int ice_agent_add_remote_candidate(struct ice_agent *a, unsigned stream,
 		return -EALREADY; /* credentials first: they name the generation */
 	i = ice_rcand_find(st, c->component, &c->addr);
 	if (i >= 0) {
-		struct ice_sel *sel = &st->comp[c->component].sel;
+		struct ice_sel *sel = &st->comp[c->component - 1].sel;
 
 		if (st->rcands[i].type != ICE_CAND_TYPE_PRFLX)
 			return 0; /* a duplicate */
@@ -415,9 +447,10 @@ int ice_agent_restart_stream(struct ice_agent *a, unsigned stream, uint64_t now_
 
 	if (!st)
 		return -ENOENT;
-	strcpy(st->prev_lufrag, st->lufrag);
-	strcpy(st->prev_lpwd, st->lpwd);
-	ice_stream_new_credentials(a, st);
+	ice_cred_move(&st->prev_lufrag, &st->lufrag);
+	ice_cred_move(&st->prev_lpwd, &st->lpwd);
+	if (ice_stream_new_credentials(a, st))
+		return -ENOMEM;
 	if (st->remote_restarted) {
 		/* The answer to a remote restart: the new remote credentials and
 		 * candidates already form the new generation; keep them. */
@@ -427,8 +460,8 @@ int ice_agent_restart_stream(struct ice_agent *a, unsigned stream, uint64_t now_
 	}
 	if (st->have_remote) {
 		st->generation++;
-		strcpy(st->prev_rufrag, st->rufrag);
-		strcpy(st->prev_rpwd, st->rpwd);
+		ice_cred_set(&st->prev_rufrag, st->rufrag);
+		ice_cred_set(&st->prev_rpwd, st->rpwd);
 	}
 	st->have_remote = false;
 	ice_stream_reset_checks(st);
@@ -464,6 +497,8 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 				next = a->hosts[h].stun[i].next_ms;
 	if (ice_check_pending(a) && a->next_check_ms < next)
 		next = a->next_check_ms;
+	if (a->free_unused_ms && a->free_unused_ms < next)
+		next = a->free_unused_ms;
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		const struct ice_stream *st = a->streams[s];
 
@@ -478,7 +513,7 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 			if (st->pairs[i].inflight && st->pairs[i].next_ms < next)
 				next = st->pairs[i].next_ms;
 		for (unsigned c = 1; c <= st->ncomp; c++) {
-			const struct ice_component *cp = &st->comp[c];
+			const struct ice_component *cp = &st->comp[c - 1];
 			const struct ice_sel *sel = &cp->sel;
 
 			/* the nomination wait only counts while ice_nominate()
@@ -489,10 +524,10 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 				if (due < next)
 					next = due;
 			}
-			if (!sel->active)
+			/* lost consent is final: nothing more to send or check */
+			if (!sel->active || sel->consent != ICE_CONSENT_STATE_GRANTED)
 				continue;
-			if (sel->consent == ICE_CONSENT_STATE_GRANTED &&
-			    sel->consent_expiry_ms < next)
+			if (sel->consent_expiry_ms < next)
 				next = sel->consent_expiry_ms;
 			if (a->cfg.lite ? sel->keepalive_next_ms < next
 					: sel->consent_next_ms < next)
@@ -519,6 +554,10 @@ uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now)
 	if (a->released)
 		return ice_agent_next_deadline(a);
 	ice_checklist_tick(a, now);
+	if (a->free_unused_ms && now >= a->free_unused_ms) {
+		a->free_unused_ms = 0;
+		ice_gather_free_unused(a, now);
+	}
 	if (a->started && !a->cfg.lite)
 		ice_paced_check(a, now);
 	ice_nominate(a, now);
@@ -552,12 +591,12 @@ int ice_agent_send(struct ice_agent *a, unsigned stream, unsigned component, con
 
 	if (!st || component < 1 || component > st->ncomp)
 		return -ENOENT;
-	sel = &st->comp[component].sel;
+	sel = &st->comp[component - 1].sel;
 	if (sel->active && sel->consent == ICE_CONSENT_STATE_GRANTED &&
 	    a->now >= sel->consent_expiry_ms) {
 		/* RFC 7675 §5.1: sending stops at expiry, whenever the caller
 		 * ticks; the latest time it gave us says consent is gone. */
-		ice_consent_set_state(a, stream, component, ICE_CONSENT_STATE_LOST);
+		ice_consent_set_state(a, stream, component, ICE_CONSENT_STATE_LOST, false);
 		ice_agent_update_state(a);
 	}
 	if (!sel->active || sel->consent != ICE_CONSENT_STATE_GRANTED || a->released)
@@ -585,9 +624,9 @@ int ice_agent_selected_pair(const struct ice_agent *a, unsigned stream, unsigned
 
 	if (!st || component < 1 || component > st->ncomp)
 		return -ENOENT;
-	if (!st->comp[component].sel.active)
+	if (!st->comp[component - 1].sel.active)
 		return -ENOTCONN;
-	ice_sel_info(&st->comp[component].sel, out);
+	ice_sel_info(&st->comp[component - 1].sel, out);
 	return 0;
 }
 
@@ -643,8 +682,8 @@ static int ice_resume_stream(struct ice_agent *a, const struct ice_resume_stream
 	if (s < 0)
 		return s;
 	st = a->streams[s];
-	strcpy(st->lufrag, rs->local_ufrag);
-	strcpy(st->lpwd, rs->local_pwd);
+	if (ice_cred_set(&st->lufrag, rs->local_ufrag) || ice_cred_set(&st->lpwd, rs->local_pwd))
+		return -ENOMEM;
 	err = ice_agent_set_remote_credentials(a, (unsigned)s, rs->remote_ufrag, rs->remote_pwd);
 	if (err)
 		return err;

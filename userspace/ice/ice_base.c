@@ -161,7 +161,7 @@ int ice_grow(void **arr, unsigned *cap, size_t elem, unsigned need, unsigned max
 		return 0;
 	if (need > max)
 		return -ENOSPC;
-	n = *cap ? *cap * 2 : 4;
+	n = *cap ? *cap * 2 : 1; /* most agents hold one of each */
 	if (n > max)
 		n = max;
 	p = realloc(*arr, n * elem);
@@ -202,4 +202,40 @@ int ice_lcand_find(const struct ice_stream *st, unsigned comp, const struct neta
 			return (int)i;
 	}
 	return -1;
+}
+
+/* The unset credential: never written, never freed. */
+char ice_cred_none[1];
+
+void ice_cred_free(char **field)
+{
+	if (*field && *field != ice_cred_none)
+		free(*field);
+	*field = ice_cred_none;
+}
+
+/* A copy of value ("" or NULL: unset); -ENOMEM leaves the field unset. */
+int ice_cred_set(char **field, const char *value)
+{
+	char *v = NULL;
+
+	if (value && *value) {
+		v = strdup(value);
+		if (!v) {
+			ice_cred_free(field);
+			return -ENOMEM;
+		}
+	}
+	ice_cred_free(field);
+	if (v)
+		*field = v;
+	return 0;
+}
+
+/* *to takes *from's string; *from is unset. */
+void ice_cred_move(char **to, char **from)
+{
+	ice_cred_free(to);
+	*to = *from;
+	*from = ice_cred_none;
 }

@@ -133,7 +133,7 @@ static bool ice_pairable(const struct ice_agent *a, const struct ice_lcand *lc,
 	return lc->c.component == rc->component &&
 	       netaddr_family(&lc->c.addr) == netaddr_family(&rc->addr) &&
 	       (lc->c.type == ICE_CAND_TYPE_HOST || lc->c.type == ICE_CAND_TYPE_RELAY) &&
-	       ice_lcand_offered(a, &lc->c);
+	       ice_lcand_offered(a, &lc->c) && ice_lcand_alive(a, lc);
 }
 
 void ice_relay_permit(struct ice_agent *a, const struct ice_lcand *lc, const struct ice_cand *rc,
@@ -223,7 +223,7 @@ static uint32_t ice_check_rto(struct ice_agent *a)
 
 			n += ps == ICE_PAIR_STATE_WAITING || ps == ICE_PAIR_STATE_IN_PROGRESS;
 		}
-	rto = (uint64_t)a->cfg.ta_ms * n;
+	rto = (uint64_t)ice_ta(a) * n;
 	return rto > ICE_RTO_MIN_MS ? (uint32_t)(rto < 60000 ? rto : 60000) : ICE_RTO_MIN_MS;
 }
 
@@ -234,8 +234,13 @@ int ice_build_check(struct ice_agent *a, const struct ice_stream *st, const stru
 	struct stun_builder b;
 	char user[2 * ICE_UFRAG_MAX];
 	uint16_t local_pref = a->hosts[lc->host].local_pref;
+	size_t nr = strlen(rufrag), nl = strlen(lufrag);
 
-	snprintf(user, sizeof(user), "%s:%s", rufrag, lufrag);
+	/* "their-ufrag:our-ufrag" (§7.2.2); each < ICE_UFRAG_MAX, so it fits.
+	 * memcpy, not snprintf: this runs for every check and consent request. */
+	memcpy(user, rufrag, nr);
+	user[nr] = ':';
+	memcpy(user + nr + 1, lufrag, nl + 1);
 	stun_build_init(&b, buf, cap, STUN_METHOD_BINDING, STUN_CLASS_REQUEST, tid);
 	stun_build_string(&b, STUN_ATTR_USERNAME, user);
 	/* §7.1.1: PRIORITY as if the check discovered a peer-reflexive candidate. */
@@ -382,10 +387,27 @@ bool ice_check_pending(const struct ice_agent *a)
 	return false;
 }
 
+/* Ta in force: ours, or the peer's a=ice-pacing when larger (RFC 8839
+ * §5.5: both agents use the larger value). */
+uint32_t ice_ta(const struct ice_agent *a)
+{
+	return a->remote_pacing_ms > a->cfg.ta_ms ? a->remote_pacing_ms : a->cfg.ta_ms;
+}
+
 void ice_paced_check(struct ice_agent *a, uint64_t now)
 {
 	if (now < a->next_check_ms || !ice_check_pending(a))
 		return;
+	/* RFC 8445 §14.2: Ta paces all the checks of the implementation; an
+	 * owner of many agents grants each one from its shared budget. */
+	if (a->cfg.pace) {
+		uint64_t retry = a->cfg.pace(a->cfg.pace_ctx, now);
+
+		if (retry) {
+			a->next_check_ms = retry > now ? retry : now + 1;
+			return;
+		}
+	}
 	for (unsigned k = 0; k < a->nstreams; k++) {
 		unsigned s = (a->rr + k) % a->nstreams;
 		struct ice_stream *st = a->streams[s];
@@ -398,7 +420,7 @@ void ice_paced_check(struct ice_agent *a, uint64_t now)
 		}
 	}
 	/* One check per Ta; with nothing checkable now, look again in Ta. */
-	a->next_check_ms = now + a->cfg.ta_ms;
+	a->next_check_ms = now + ice_ta(a);
 }
 
 void ice_pair_info_fill(const struct ice_agent *a, const struct ice_stream *st,
@@ -463,7 +485,7 @@ void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t now)
 {
 	struct ice_stream *st = a->streams[s];
 	struct ice_pair *p = &st->pairs[idx];
-	struct ice_component *cp = &st->comp[p->comp];
+	struct ice_component *cp = &st->comp[p->comp - 1];
 	struct ice_sel *sel = &cp->sel;
 	const struct ice_lcand *lc = &st->lcands[p->l];
 	struct ice_event ev = {.type = ICE_EVENT_SELECTED_PAIR, .stream = s};
@@ -487,8 +509,9 @@ void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t now)
 	sel->consent_expiry_ms = now + a->cfg.consent_timeout_ms;
 	sel->consent_next_ms = now + ice_consent_interval(a);
 	sel->keepalive_next_ms = now + a->cfg.keepalive_ms;
-	ice_consent_set_state(a, s, p->comp, ICE_CONSENT_STATE_GRANTED);
-	st->prev_lufrag[0] = 0; /* the old generation is over */
+	ice_consent_set_state(a, s, p->comp, ICE_CONSENT_STATE_GRANTED, true);
+	ice_cred_free(&st->prev_lufrag); /* the old generation is over */
+	ice_cred_free(&st->prev_lpwd);
 	ice_log(a, ICE_LOG_INFO, "stream %u component %u: selected %s %s -> %s %s", s, p->comp,
 		ice_cand_type_str(lc->c.type), netaddr_str(&lc->c.addr, l, sizeof(l)),
 		ice_cand_type_str(st->rcands[p->r].type),
@@ -514,7 +537,8 @@ void ice_stream_update_list(struct ice_agent *a, unsigned s)
 		/* A lite agent's list is done once the peer nominated a pair for
 		 * every component; it never fails on its own. */
 		for (unsigned c = 1; c <= st->ncomp; c++)
-			if (!st->comp[c].sel.active || st->comp[c].sel.generation != st->generation)
+			if (!st->comp[c - 1].sel.active ||
+			    st->comp[c - 1].sel.generation != st->generation)
 				all_sel = false;
 		st->list = all_sel ? ICE_LIST_COMPLETED : ICE_LIST_RUNNING;
 		return;
@@ -522,7 +546,7 @@ void ice_stream_update_list(struct ice_agent *a, unsigned s)
 	if (!st->have_remote)
 		return;
 	for (unsigned c = 1; c <= st->ncomp; c++) {
-		struct ice_component *cp = &st->comp[c];
+		struct ice_component *cp = &st->comp[c - 1];
 		bool pending = false;
 
 		if (cp->sel.active && cp->sel.generation == st->generation)
@@ -566,7 +590,7 @@ void ice_stream_update_list(struct ice_agent *a, unsigned s)
 
 bool ice_comp_waits_nomination(const struct ice_stream *st, unsigned c)
 {
-	const struct ice_component *cp = &st->comp[c];
+	const struct ice_component *cp = &st->comp[c - 1];
 
 	return !cp->failed && !(cp->sel.active && cp->sel.generation == st->generation);
 }
@@ -603,12 +627,27 @@ void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now
 			if (p->state != ICE_PAIR_STATE_SUCCEEDED)
 				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 		}
-		st->comp[c].failed = true;
-		st->comp[c].timed_out = true;
-		st->comp[c].nominating = -1;
+		st->comp[c - 1].failed = true;
+		st->comp[c - 1].timed_out = true;
+		st->comp[c - 1].nominating = -1;
 		st->list = ICE_LIST_FAILED;
 		ice_push_event(a, &ev);
 	}
+}
+
+/*
+ * The nomination check on a valid pair timed out or was refused (RFC 8445
+ * §7.2.5.2, §8.1.1): the pair leaves the valid list and fails, so the next
+ * nomination takes the next valid pair instead of this one again and
+ * again (and a component with none left fails at once, not at the
+ * nomination timeout).
+ */
+void ice_pair_nomination_failed(struct ice_agent *a, struct ice_stream *st, struct ice_pair *p)
+{
+	ice_log(a, ICE_LOG_INFO, "component %u: nomination check failed; next valid pair",
+		p->comp);
+	p->valid = false;
+	ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
 }
 
 /*
@@ -621,7 +660,7 @@ void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now
  */
 uint64_t ice_nomination_due(const struct ice_agent *a, const struct ice_stream *st, unsigned c)
 {
-	const struct ice_component *cp = &st->comp[c];
+	const struct ice_component *cp = &st->comp[c - 1];
 	uint64_t due, cap, patience;
 	int best = -1;
 
@@ -638,7 +677,7 @@ uint64_t ice_nomination_due(const struct ice_agent *a, const struct ice_stream *
 	due = cp->first_valid_ms ? cp->first_valid_ms : a->now;
 	cap = due + ICE_NOMINATION_WAIT_MS;
 	patience = 2 * (uint64_t)(cp->rtt_ms ? cp->rtt_ms : ICE_NOMINATION_RTT_DEFAULT_MS) +
-		   a->cfg.ta_ms;
+		   ice_ta(a);
 	for (unsigned i = 0; i < st->npairs; i++) {
 		const struct ice_pair *p = &st->pairs[i];
 
@@ -663,7 +702,7 @@ void ice_nominate(struct ice_agent *a, uint64_t now)
 		if (!ice_stream_checkable(a, st))
 			continue;
 		for (unsigned c = 1; c <= st->ncomp; c++) {
-			struct ice_component *cp = &st->comp[c];
+			struct ice_component *cp = &st->comp[c - 1];
 			int best = -1;
 
 			if (ice_nomination_due(a, st, c) == UINT64_MAX)
@@ -679,9 +718,11 @@ void ice_nominate(struct ice_agent *a, uint64_t now)
 				    (best < 0 || p->prio > st->pairs[best].prio))
 					best = (int)i;
 			}
+			/* The nominating check is paced like any other (RFC 8445
+			 * §6.1.4.2, §8.1.1): it joins the triggered queue. */
 			cp->nominating = best;
 			st->pairs[best].use_cand = true;
-			ice_pair_check(a, st, &st->pairs[best], now);
+			ice_trigger(a, st, (unsigned)best);
 		}
 	}
 }
@@ -716,10 +757,12 @@ void ice_checklist_tick(struct ice_agent *a, uint64_t now)
 				continue;
 			if (p->sent >= a->cfg.rc) {
 				p->inflight = false;
-				if (st->comp[p->comp].nominating == (int)i)
-					st->comp[p->comp].nominating = -1;
+				if (st->comp[p->comp - 1].nominating == (int)i)
+					st->comp[p->comp - 1].nominating = -1;
 				if (p->state == ICE_PAIR_STATE_IN_PROGRESS)
 					ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+				else if (p->use_cand)
+					ice_pair_nomination_failed(a, st, p);
 				p->use_cand = false;
 				continue;
 			}

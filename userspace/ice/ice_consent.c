@@ -12,17 +12,24 @@
 
 /* ---- selection, consent --------------------------------------------------------- */
 
-void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice_consent_state to)
+/*
+ * The one transition function of the consent machine (RFC 7675 §5.1):
+ * NONE -> GRANTED when a pair is selected, GRANTED -> LOST on expiry or
+ * revocation, and LOST -> GRANTED only with a new selection (a pair of an
+ * ICE restart, or another nominated pair): once lost, no response to a
+ * consent check brings consent back. `selection` says which.
+ */
+void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice_consent_state to,
+			   bool selection)
 {
-	struct ice_sel *sel = &a->streams[s]->comp[c].sel;
+	struct ice_sel *sel = &a->streams[s]->comp[c - 1].sel;
 	struct ice_event ev = {.stream = s, .component = c};
 	enum ice_consent_state from = sel->consent;
 
 	if (from == to)
 		return;
-	/* NONE -> GRANTED at selection; then GRANTED <-> LOST (RFC 7675 §5.1). */
-	if (to == ICE_CONSENT_STATE_NONE ||
-	    (from == ICE_CONSENT_STATE_NONE && to != ICE_CONSENT_STATE_GRANTED)) {
+	if (to == ICE_CONSENT_STATE_NONE || (from != ICE_CONSENT_STATE_GRANTED && !selection) ||
+	    (to == ICE_CONSENT_STATE_LOST && from != ICE_CONSENT_STATE_GRANTED)) {
 		ice_log(a, ICE_LOG_ERROR, "consent: refused move %s -> %s",
 			ice_consent_state_str(from), ice_consent_state_str(to));
 		return;
@@ -40,6 +47,15 @@ void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice
 	}
 }
 
+/* RFC 7675 §5.2: the peer answered a consent check with 403 (Forbidden). */
+static void ice_consent_revoke(struct ice_agent *a, unsigned s, unsigned c)
+{
+	if (a->streams[s]->comp[c - 1].sel.consent != ICE_CONSENT_STATE_GRANTED)
+		return;
+	ice_log(a, ICE_LOG_WARN, "stream %u component %u: consent revoked (403)", s, c);
+	ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_LOST, false);
+}
+
 uint64_t ice_consent_interval(struct ice_agent *a)
 {
 	/* RFC 7675 §5.1: uniformly random in [0.8, 1.2] * interval. */
@@ -51,7 +67,7 @@ uint64_t ice_consent_interval(struct ice_agent *a)
 static void ice_consent_send(struct ice_agent *a, unsigned s, unsigned c, uint64_t now)
 {
 	struct ice_stream *st = a->streams[s];
-	struct ice_sel *sel = &st->comp[c].sel;
+	struct ice_sel *sel = &st->comp[c - 1].sel;
 	struct ice_lcand lc = {.c = sel->local, .host = sel->host, .turn = sel->turn};
 	unsigned slot = sel->consent_tid_next++ % ICE_CONSENT_TIDS;
 	uint8_t *tid = sel->consent_tid[slot];
@@ -95,13 +111,17 @@ void ice_consent_tick(struct ice_agent *a, uint64_t now)
 		struct ice_stream *st = a->streams[s];
 
 		for (unsigned c = 1; c <= st->ncomp; c++) {
-			struct ice_sel *sel = &st->comp[c].sel;
+			struct ice_sel *sel = &st->comp[c - 1].sel;
 
 			if (!sel->active)
 				continue;
 			if (sel->consent == ICE_CONSENT_STATE_GRANTED &&
 			    now >= sel->consent_expiry_ms)
-				ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_LOST);
+				ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_LOST, false);
+			/* RFC 7675 §5.1: lost is final for this pair; only an ICE
+			 * restart's new pair sends (and checks) again. */
+			if (sel->consent != ICE_CONSENT_STATE_GRANTED)
+				continue;
 			if (a->cfg.lite) {
 				/* A lite agent sends no checks; keepalives (§11) keep NAT
 				 * bindings open; its consent comes from the peer's checks. */
@@ -126,9 +146,9 @@ enum ice_consent_state ice_agent_consent_state(const struct ice_agent *a, unsign
 
 	const struct ice_sel *sel;
 
-	if (!st || component < 1 || component > st->ncomp || !st->comp[component].sel.active)
+	if (!st || component < 1 || component > st->ncomp || !st->comp[component - 1].sel.active)
 		return ICE_CONSENT_STATE_NONE;
-	sel = &st->comp[component].sel;
+	sel = &st->comp[component - 1].sel;
 	/* expired by the latest time we were given, even if not ticked yet */
 	if (sel->consent == ICE_CONSENT_STATE_GRANTED && a->now >= sel->consent_expiry_ms)
 		return ICE_CONSENT_STATE_LOST;
@@ -148,7 +168,7 @@ int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_m
 	struct ice_stream *st = a->streams[s];
 
 	for (unsigned c = 1; c <= st->ncomp; c++) {
-		struct ice_sel *sel = &st->comp[c].sel;
+		struct ice_sel *sel = &st->comp[c - 1].sel;
 		uint64_t sent_ms = 0;
 		bool ok = false;
 
@@ -162,6 +182,20 @@ int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_m
 			}
 		if (!ok)
 			continue;
+		/* RFC 7675 §5.2: a 403 answer revokes consent at once. It may
+		 * come without integrity; its transaction id (one of ours,
+		 * random) and the pair's addresses are what vouch for it. */
+		if (m->cls == STUN_CLASS_ERROR && m->integrity < 0 && m->integrity_sha256 < 0) {
+			const struct stun_attr *ea = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
+			int code = 0;
+
+			if (ea)
+				stun_attr_get_error(m, ea, &code, NULL, NULL);
+			if (code == STUN_ERROR_FORBIDDEN && rx->host == sel->host &&
+			    rx->turn == sel->turn && netaddr_equal(&rx->remote, &sel->remote.addr))
+				ice_consent_revoke(a, s, c);
+			return ICE_RECV_HANDLED;
+		}
 		/* RFC 7675 §5.1: only an authenticated success response from
 		 * the pair's remote, on its base, refreshes consent. */
 		if (stun_check_integrity(m, (const uint8_t *)st->rpwd, strlen(st->rpwd)) &&
@@ -170,8 +204,22 @@ int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_m
 			a->stats.rx_dropped_unauth++;
 			return ICE_RECV_DROPPED;
 		}
-		if (m->cls != STUN_CLASS_SUCCESS || rx->host != sel->host ||
-		    rx->turn != sel->turn || !netaddr_equal(&rx->remote, &sel->remote.addr))
+		if (rx->host != sel->host || rx->turn != sel->turn ||
+		    !netaddr_equal(&rx->remote, &sel->remote.addr))
+			return ICE_RECV_HANDLED;
+		if (m->cls == STUN_CLASS_ERROR) {
+			const struct stun_attr *ea = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
+			int code = 0;
+
+			if (ea)
+				stun_attr_get_error(m, ea, &code, NULL, NULL);
+			if (code == STUN_ERROR_FORBIDDEN)
+				ice_consent_revoke(a, s, c); /* RFC 7675 §5.2 */
+			return ICE_RECV_HANDLED;
+		}
+		/* RFC 8489 §6.3.3: unknown comprehension-required attributes
+		 * fail the transaction: no consent from it. */
+		if (m->cls != STUN_CLASS_SUCCESS || m->nunknown)
 			return ICE_RECV_HANDLED;
 		/* RFC 7675 §5.1: consent lasts 30 s from the sending of a
 		 * request that was answered, not from the answer: a late
@@ -179,9 +227,10 @@ int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_m
 		 * nothing. */
 		if (sent_ms + a->cfg.consent_timeout_ms <= rx->now)
 			return ICE_RECV_HANDLED;
+		if (sel->consent != ICE_CONSENT_STATE_GRANTED)
+			return ICE_RECV_HANDLED; /* lost is final (RFC 7675 §5.1) */
 		if (sent_ms + a->cfg.consent_timeout_ms > sel->consent_expiry_ms)
 			sel->consent_expiry_ms = sent_ms + a->cfg.consent_timeout_ms;
-		ice_consent_set_state(a, s, c, ICE_CONSENT_STATE_GRANTED);
 		return ICE_RECV_HANDLED;
 	}
 	return -1;

@@ -115,7 +115,7 @@ int ice_agent_add_host(struct ice_agent *a, unsigned stream, unsigned component,
 	if (n >= ICE_MAX_HOSTS)
 		return -ENOSPC;
 	if (a->nhosts == a->cap_hosts) {
-		unsigned cap = a->cap_hosts ? a->cap_hosts * 2 : 4;
+		unsigned cap = a->cap_hosts ? a->cap_hosts * 2 : 1;
 		struct ice_host *nh = realloc(a->hosts, cap * sizeof(*nh));
 
 		if (!nh)
@@ -148,6 +148,9 @@ int ice_agent_add_stun_server(struct ice_agent *a, const struct netaddr *server)
 		return -ENOSPC;
 	if (a->gather_started)
 		return -EALREADY;
+	if (ice_grow((void **)&a->stun, &a->cap_stun, sizeof(*a->stun), a->nstun + 1,
+		     ICE_MAX_SERVERS))
+		return -ENOMEM;
 	memset(&a->stun[a->nstun], 0, sizeof(a->stun[0]));
 	a->stun[a->nstun++].addr = *server;
 	return 0;
@@ -165,6 +168,9 @@ int ice_agent_add_turn_server(struct ice_agent *a, const struct netaddr *server,
 		return -ENOSPC;
 	if (a->gather_started)
 		return -EALREADY;
+	if (ice_grow((void **)&a->turn, &a->cap_turn, sizeof(*a->turn), a->nturn + 1,
+		     ICE_MAX_SERVERS))
+		return -ENOMEM;
 	s = &a->turn[a->nturn];
 	s->addr = *server;
 	s->user = strdup(username);
@@ -224,6 +230,9 @@ static void ice_gather_host(struct ice_agent *a, unsigned h, uint64_t now)
 		tcfg.username = a->turn[i].user;
 		tcfg.password = a->turn[i].pass;
 		tcfg.software = a->cfg.software;
+		/* relayed candidates of the base's family: they pair with the
+		 * peer's candidates of that family (RFC 8656 §7.2) */
+		tcfg.relayed_family = netaddr_family(&hh->base);
 		tcfg.rto_ms = a->cfg.rto_ms;
 		tcfg.rc = a->cfg.rc;
 		tcfg.rm = a->cfg.rm;
@@ -315,7 +324,7 @@ int ice_agent_local_candidates(const struct ice_agent *a, unsigned stream,
 		return -ENOENT;
 	for (unsigned i = 0; i < st->nl; i++) {
 		if (st->lcands[i].c.type == ICE_CAND_TYPE_PRFLX ||
-		    !ice_lcand_offered(a, &st->lcands[i].c))
+		    !ice_lcand_offered(a, &st->lcands[i].c) || !ice_lcand_alive(a, &st->lcands[i]))
 			continue; /* learnt from checks, or kept back: never signalled */
 		if (n < max)
 			ice_cand_export(&st->lcands[i].c, &out[n]);
@@ -368,7 +377,10 @@ int ice_on_gather_response(struct ice_agent *a, const struct stun_msg *m, const 
 			continue;
 		g->active = false;
 		xa = stun_msg_find(m, STUN_ATTR_XOR_MAPPED_ADDRESS);
-		if (m->cls == STUN_CLASS_SUCCESS && xa && !stun_attr_get_xor_addr(m, xa, &mapped)) {
+		/* RFC 8489 §6.3.3: unknown comprehension-required attributes
+		 * fail the transaction. */
+		if (m->cls == STUN_CLASS_SUCCESS && !m->nunknown && xa &&
+		    !stun_attr_get_xor_addr(m, xa, &mapped)) {
 			netaddr_unmap_v4(&mapped);
 			ice_cand_fill(&c, ICE_CAND_TYPE_SRFLX, h->comp, h->local_pref, &mapped,
 				      &h->base, &h->base, &a->stun[i].addr);
@@ -487,4 +499,47 @@ void ice_gather_tick(struct ice_agent *a, uint64_t now)
 			ice_handle_turn_events(a, h, t, now);
 		}
 	}
+}
+
+/* A relayed candidate whose allocation was released (or failed) is gone. */
+bool ice_lcand_alive(const struct ice_agent *a, const struct ice_lcand *lc)
+{
+	const struct turn_client *tc;
+
+	if (lc->turn < 0)
+		return true;
+	tc = a->hosts[lc->host].turn[lc->turn];
+	return tc && turn_client_state(tc) == TURN_ALLOC_STATE_ALLOCATED;
+}
+
+/*
+ * RFC 8445 §8.3: ICE completed ICE_FREE_UNUSED_MS ago: release every TURN
+ * allocation no selected pair (of any generation still in use) sends
+ * through. Its relayed candidates leave pairing and signalling; a later
+ * ICE restart gathers no new ones (the host and server-reflexive
+ * candidates stay).
+ */
+void ice_gather_free_unused(struct ice_agent *a, uint64_t now)
+{
+	for (unsigned h = 0; h < a->nhosts; h++)
+		for (unsigned t = 0; t < ICE_MAX_SERVERS; t++) {
+			struct turn_client *tc = a->hosts[h].turn[t];
+			bool used = false;
+
+			if (!tc || turn_client_state(tc) != TURN_ALLOC_STATE_ALLOCATED)
+				continue;
+			for (unsigned s = 0; s < a->nstreams && !used; s++)
+				for (unsigned c = 1; c <= a->streams[s]->ncomp; c++) {
+					const struct ice_sel *sel = &a->streams[s]->comp[c - 1].sel;
+
+					if (sel->active && sel->host == (int)h &&
+					    sel->turn == (int)t)
+						used = true;
+				}
+			if (used)
+				continue;
+			ice_log(a, ICE_LOG_INFO, "TURN allocation unused since completion: released");
+			turn_client_release(tc, now);
+			ice_handle_turn_events(a, h, t, now);
+		}
 }

@@ -40,6 +40,10 @@
  * 7 requests sent at 0.8 * 5 s. */
 #define ICE_CONSENT_TIDS 8
 #define ICE_TX_MAX	 2048
+/* RFC 8445 §8.3: once ICE completes, candidates (and their TURN
+ * allocations) that no selected pair uses are freed after this long, so a
+ * late check of the peer still finds them. */
+#define ICE_FREE_UNUSED_MS 3000
 
 /* A candidate as the agent keeps it: struct ice_candidate without the SDP
  * extras (ext[], generation), a third of the size; agents are many. */
@@ -137,12 +141,15 @@ struct ice_component {
 struct ice_stream {
 	unsigned ncomp;
 	unsigned generation;
-	char lufrag[ICE_UFRAG_MAX], lpwd[ICE_PWD_MAX];
-	char prev_lufrag[ICE_UFRAG_MAX], prev_lpwd[ICE_PWD_MAX];
-	char rufrag[ICE_UFRAG_MAX], rpwd[ICE_PWD_MAX];
+	/* Credentials: heap strings of their own length (agents are many;
+	 * 8 and 24 characters are usual, 256 the limit), ice_cred_none when
+	 * unset; only ice_cred_set/ice_cred_move write them. */
+	char *lufrag, *lpwd;
+	char *prev_lufrag, *prev_lpwd;
+	char *rufrag, *rpwd;
 	/* the previous generation's remote credentials: consent on the kept
 	 * selected pair uses them until the new remote ones are known */
-	char prev_rufrag[ICE_UFRAG_MAX], prev_rpwd[ICE_PWD_MAX];
+	char *prev_rufrag, *prev_rpwd;
 	bool have_remote;
 	bool remote_restarted; /* remote credentials changed: our restart follows */
 	bool remote_eoc;
@@ -152,7 +159,7 @@ struct ice_stream {
 	bool checks_began;
 	enum ice_list_state list;
 	enum ice_gathering_state gathering;
-	struct ice_component *comp; /* [1..ncomp] */
+	struct ice_component *comp; /* [0..ncomp): component c is comp[c - 1] */
 	struct ice_lcand *lcands;   /* grown up to ICE_MAX_LOCAL_CANDIDATES */
 	unsigned nl, cap_l;
 	struct ice_cand *rcands; /* grown up to ICE_MAX_REMOTE_CANDIDATES */
@@ -171,7 +178,6 @@ struct ice_server {
 
 struct ice_agent {
 	struct ice_config cfg;
-	char software[128];
 	uint64_t prng;
 	bool controlling;
 	bool remote_lite;
@@ -181,13 +187,15 @@ struct ice_agent {
 	bool gather_pending; /* hosts added after ice_agent_gather() */
 	uint64_t now;	     /* latest time the caller gave us */
 	uint64_t tiebreaker;
+	uint32_t remote_pacing_ms; /* the peer's a=ice-pacing, 0: none */
+	uint64_t free_unused_ms;   /* COMPLETED: when to free what is unused; 0: not due */
 	enum ice_agent_state state;
 	uint64_t next_check_ms;
 	unsigned rr; /* round-robin over check lists */
-	struct ice_server stun[ICE_MAX_SERVERS];
-	unsigned nstun;
-	struct ice_server turn[ICE_MAX_SERVERS];
-	unsigned nturn;
+	struct ice_server *stun; /* up to ICE_MAX_SERVERS, allocated as added */
+	unsigned nstun, cap_stun;
+	struct ice_server *turn;
+	unsigned nturn, cap_turn;
 	struct ice_host *hosts;
 	unsigned nhosts, cap_hosts;
 	struct ice_stream *streams[ICE_MAX_STREAMS];
@@ -224,6 +232,10 @@ struct ice_stream *ice_stream_get(const struct ice_agent *a, unsigned stream);
 void ice_cand_export(const struct ice_cand *in, struct ice_candidate *out);
 void ice_cand_import(const struct ice_candidate *in, struct ice_cand *out);
 int ice_grow(void **arr, unsigned *cap, size_t elem, unsigned need, unsigned max);
+extern char ice_cred_none[1];
+int ice_cred_set(char **field, const char *value);
+void ice_cred_move(char **to, char **from);
+void ice_cred_free(char **field);
 int ice_rcand_push(struct ice_stream *st, const struct ice_cand *c);
 int ice_rcand_find(const struct ice_stream *st, unsigned comp, const struct netaddr *addr);
 int ice_lcand_find(const struct ice_stream *st, unsigned comp, const struct netaddr *addr, int host,
@@ -240,6 +252,8 @@ void ice_gathering_check(struct ice_agent *a);
 int ice_on_gather_response(struct ice_agent *a, const struct stun_msg *m, const struct ice_rx *rx);
 void ice_handle_turn_events(struct ice_agent *a, unsigned h, unsigned t, uint64_t now);
 void ice_gather_tick(struct ice_agent *a, uint64_t now);
+bool ice_lcand_alive(const struct ice_agent *a, const struct ice_lcand *lc);
+void ice_gather_free_unused(struct ice_agent *a, uint64_t now);
 
 /* ---- ice_checklist.c ---- */
 void ice_pair_set_state(struct ice_agent *a, struct ice_stream *st, struct ice_pair *p,
@@ -262,6 +276,7 @@ void ice_pair_transmit(struct ice_agent *a, struct ice_stream *st, struct ice_pa
 		       uint64_t now);
 bool ice_stream_checkable(const struct ice_agent *a, const struct ice_stream *st);
 bool ice_check_pending(const struct ice_agent *a);
+uint32_t ice_ta(const struct ice_agent *a);
 void ice_paced_check(struct ice_agent *a, uint64_t now);
 void ice_pair_info_fill(const struct ice_agent *a, const struct ice_stream *st,
 			const struct ice_pair *p, struct ice_pair_info *out);
@@ -270,6 +285,7 @@ void ice_select(struct ice_agent *a, unsigned s, unsigned idx, uint64_t now);
 void ice_stream_update_list(struct ice_agent *a, unsigned s);
 bool ice_comp_waits_nomination(const struct ice_stream *st, unsigned c);
 void ice_stream_nomination_timeout(struct ice_agent *a, unsigned s, uint64_t now);
+void ice_pair_nomination_failed(struct ice_agent *a, struct ice_stream *st, struct ice_pair *p);
 void ice_nominate(struct ice_agent *a, uint64_t now);
 uint64_t ice_nomination_due(const struct ice_agent *a, const struct ice_stream *st, unsigned c);
 void ice_unfreeze_foundation(struct ice_agent *a, const char *lf, const char *rf);
@@ -278,7 +294,8 @@ void ice_checklist_tick(struct ice_agent *a, uint64_t now);
 /* ---- ice_recv.c ---- */
 
 /* ---- ice_consent.c ---- */
-void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice_consent_state to);
+void ice_consent_set_state(struct ice_agent *a, unsigned s, unsigned c, enum ice_consent_state to,
+			   bool selection);
 uint64_t ice_consent_interval(struct ice_agent *a);
 void ice_consent_tick(struct ice_agent *a, uint64_t now);
 int ice_consent_on_response(struct ice_agent *a, unsigned s, const struct stun_msg *m,

@@ -81,7 +81,7 @@ static void ice_on_success(struct ice_agent *a, unsigned s, unsigned idx, const 
 		ice_pair_set_state(a, st, &st->pairs[v], ICE_PAIR_STATE_SUCCEEDED);
 	ice_unfreeze_foundation(a, st->lcands[p->l].c.foundation, st->rcands[p->r].foundation);
 	if (p->use_cand && a->controlling) {
-		st->comp[p->comp].nominating = -1;
+		st->comp[p->comp - 1].nominating = -1;
 		st->pairs[v].use_cand = false;
 		p->use_cand = false;
 		ice_select(a, s, (unsigned)v, rx->now);
@@ -129,29 +129,40 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 					return ICE_RECV_HANDLED;
 			}
 			p->inflight = false;
-			if (!symmetric) {
-				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
-				if (st->comp[p->comp].nominating == (int)i)
-					st->comp[p->comp].nominating = -1;
+			/* RFC 8489 §6.3.3/§6.3.4: unknown comprehension-required
+			 * attributes in a response fail the transaction. */
+			if (!symmetric || m->nunknown) {
+				if (m->nunknown)
+					ice_log(a, ICE_LOG_DEBUG,
+						"check answered with unknown attribute 0x%04x",
+						m->unknown[0]);
+				if (p->use_cand && p->state == ICE_PAIR_STATE_SUCCEEDED)
+					ice_pair_nomination_failed(a, st, p);
+				else
+					ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+				p->use_cand = false;
+				if (st->comp[p->comp - 1].nominating == (int)i)
+					st->comp[p->comp - 1].nominating = -1;
 				return ICE_RECV_HANDLED;
 			}
 			if (m->cls == STUN_CLASS_SUCCESS) {
-				struct ice_component *cp = &st->comp[p->comp];
+				struct ice_component *cp = &st->comp[p->comp - 1];
 				uint64_t rtt = rx->now - p->last_tx_ms;
 
 				/* the round trip of the latest transmission (a
 				 * retransmission's answer may be the first's:
 				 * an overestimate at worst) */
 				if (!cancelled && (!cp->rtt_ms || rtt < cp->rtt_ms))
-					cp->rtt_ms = rtt ? (uint32_t)(rtt < 60000 ? rtt : 60000) : 1;
+					cp->rtt_ms =
+						rtt ? (uint32_t)(rtt < 60000 ? rtt : 60000) : 1;
 				ice_on_success(a, s, i, m, rx);
 				return ICE_RECV_HANDLED;
 			}
 			ea = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
 			if (ea)
 				stun_attr_get_error(m, ea, &code, NULL, NULL);
-			if (st->comp[p->comp].nominating == (int)i)
-				st->comp[p->comp].nominating = -1;
+			if (st->comp[p->comp - 1].nominating == (int)i)
+				st->comp[p->comp - 1].nominating = -1;
 			if (code == STUN_ERROR_ROLE_CONFLICT) {
 				/* §7.2.5.1: switch only if the role we sent is still ours. */
 				if (p->sent_controlling == a->controlling)
@@ -162,7 +173,11 @@ static int ice_on_response(struct ice_agent *a, const struct stun_msg *m, const 
 				ice_trigger(a, st, i);
 			} else {
 				ice_log(a, ICE_LOG_DEBUG, "check answered with error %d", code);
-				ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+				if (p->use_cand && p->state == ICE_PAIR_STATE_SUCCEEDED)
+					ice_pair_nomination_failed(a, st, p);
+				else
+					ice_pair_set_state(a, st, p, ICE_PAIR_STATE_FAILED);
+				p->use_cand = false;
 			}
 			return ICE_RECV_HANDLED;
 		}
@@ -325,7 +340,7 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	/* Consent/keepalive of the previous generation during a restart: the
 	 * answer above is all it needs. */
 	if (old_gen) {
-		struct ice_sel *sel = &st->comp[h->comp].sel;
+		struct ice_sel *sel = &st->comp[h->comp - 1].sel;
 
 		if (a->cfg.lite && sel->active && netaddr_equal(&rx->remote, &sel->remote.addr))
 			sel->consent_expiry_ms = rx->now + a->cfg.consent_timeout_ms;
@@ -362,13 +377,13 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 		if (use_cand)
 			ice_select(a, h->stream, (unsigned)idx, rx->now);
 		{
-			struct ice_sel *sel = &st->comp[h->comp].sel;
+			struct ice_sel *sel = &st->comp[h->comp - 1].sel;
 
-			if (sel->active && netaddr_equal(&rx->remote, &sel->remote.addr)) {
+			/* The lite agent's consent: the peer's checks; lost is
+			 * final here too (RFC 7675 §5.1), until a restart. */
+			if (sel->active && sel->consent == ICE_CONSENT_STATE_GRANTED &&
+			    netaddr_equal(&rx->remote, &sel->remote.addr))
 				sel->consent_expiry_ms = rx->now + a->cfg.consent_timeout_ms;
-				ice_consent_set_state(a, h->stream, h->comp,
-						      ICE_CONSENT_STATE_GRANTED);
-			}
 		}
 		return ICE_RECV_HANDLED;
 	}
@@ -383,8 +398,8 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 	/* §7.3.1.4 triggered checks; §7.3.1.5 nomination as controlled. */
 	{
 		struct ice_pair *p = &st->pairs[idx];
-		bool completed = st->comp[h->comp].sel.active &&
-				 st->comp[h->comp].sel.generation == st->generation;
+		bool completed = st->comp[h->comp - 1].sel.active &&
+				 st->comp[h->comp - 1].sel.generation == st->generation;
 
 		switch (p->state) {
 		case ICE_PAIR_STATE_SUCCEEDED:
@@ -413,7 +428,7 @@ static int ice_on_request(struct ice_agent *a, const struct stun_msg *m, const s
 				p->nominate_on_success = true;
 			if (completed && !use_cand)
 				break; /* §7.3.1.4: no new checks once completed */
-			if (st->comp[h->comp].timed_out)
+			if (st->comp[h->comp - 1].timed_out)
 				break; /* given up for good (nomination_timeout_ms) */
 			if (st->list == ICE_LIST_COMPLETED && !use_cand)
 				break;
@@ -476,7 +491,7 @@ static int ice_on_data(struct ice_agent *a, const uint8_t *buf, size_t len, cons
 		       struct ice_recv_result *res)
 {
 	const struct ice_host *h = &a->hosts[rx->host];
-	const struct ice_sel *sel = &a->streams[h->stream]->comp[h->comp].sel;
+	const struct ice_sel *sel = &a->streams[h->stream]->comp[h->comp - 1].sel;
 
 	if (!len) {
 		a->stats.rx_dropped_unknown++;

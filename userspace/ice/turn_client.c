@@ -200,6 +200,8 @@ int turn_client_new(struct turn_client **out, const struct turn_client_config *c
 		tc->cfg.rm = ICE_STUN_RM;
 	if (!tc->cfg.lifetime_s)
 		tc->cfg.lifetime_s = TURN_LIFETIME_S;
+	if (!tc->cfg.relayed_family)
+		tc->cfg.relayed_family = netaddr_family(&tc->cfg.server);
 	tc->refresh_ms = UINT64_MAX;
 	ice_queue_init(&tc->out);
 	ice_queue_init(&tc->events);
@@ -267,6 +269,11 @@ static int turn_request(struct turn_client *tc, uint64_t now, uint16_t method, i
 	switch (method) {
 	case STUN_METHOD_ALLOCATE:
 		stun_build_transport(&b, TURN_PROTO_UDP);
+		/* RFC 8656 §7.2: IPv4 is the default; ask for IPv6. The family
+		 * byte, then 3 bytes RFFU (§18.8). */
+		if (tc->cfg.relayed_family == AF_INET6)
+			stun_build_u32(&b, STUN_ATTR_REQUESTED_ADDRESS_FAMILY,
+				       (uint32_t)TURN_FAMILY_IPV6 << 24);
 		stun_build_u32(&b, STUN_ATTR_LIFETIME, tc->cfg.lifetime_s);
 		break;
 	case STUN_METHOD_REFRESH:
@@ -419,7 +426,10 @@ static int turn_peer_want(struct turn_client *tc, const struct netaddr *peer, bo
 {
 	int i;
 
-	if (netaddr_family(peer) != netaddr_family(&tc->cfg.server))
+	/* RFC 8656 §9.1: a peer of the relayed address's family (not the
+	 * server's: an IPv6 server may relay IPv4 and the other way round). */
+	if (netaddr_family(peer) != (netaddr_family(&tc->relayed) ? netaddr_family(&tc->relayed)
+								 : tc->cfg.relayed_family))
 		return -EAFNOSUPPORT;
 	i = turn_peer_get(tc, peer);
 	if (i < 0)
@@ -673,6 +683,14 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 				 stun_method_str(m->method));
 			return TURN_RECV_DROPPED;
 		}
+		if (m->nunknown) {
+			/* RFC 8489 §6.3.3: unknown comprehension-required
+			 * attributes fail the transaction. */
+			turn_log(tc, ICE_LOG_WARN, "%s success with unknown attribute 0x%04x",
+				 stun_method_str(m->method), m->unknown[0]);
+			turn_txn_failed(tc, t, STUN_ERROR_UNKNOWN_ATTRIBUTE, now);
+			return TURN_RECV_HANDLED;
+		}
 		turn_on_success(tc, now, t, m);
 		return TURN_RECV_HANDLED;
 	}
@@ -690,7 +708,8 @@ static int turn_on_response(struct turn_client *tc, uint64_t now, const struct s
 			 stun_method_str(m->method), code);
 		return TURN_RECV_DROPPED;
 	}
-	if (code == STUN_ERROR_UNAUTHORIZED || code == STUN_ERROR_STALE_NONCE) {
+	/* RFC 8489 §6.3.4: likewise for an error response (no 401 retry). */
+	if ((code == STUN_ERROR_UNAUTHORIZED || code == STUN_ERROR_STALE_NONCE) && !m->nunknown) {
 		uint16_t method = t->method;
 		int peer = t->peer;
 		uint32_t lifetime = t->lifetime;
