@@ -3,10 +3,12 @@
 #
 # kill -9 of icepathd during media: the pinned fast path keeps forwarding
 # while no daemon runs, the restarted daemon recovers the call from its state
-# file and answers the peers' consent checks with the credentials it gave
-# them (the peers' consent timeout is cut to 6 s, so this is tested), runs
-# its own consent checks toward them (answered, per the log), and the
-# receivers' sequence-number counts show that no packet was lost. Then a restart without the state file removes the orphan flows and
+# file, each ICE leg with an agent resumed from the credentials and selected
+# pairs it had (ice_agent_resume()): it answers the peers' consent checks
+# (the peers' consent timeout is cut to 6 s, so this is tested), runs its own
+# consent checks toward them (answered, per the log), and the receivers'
+# sequence-number counts show that no packet was lost; once the peers are
+# gone the recovered legs lose consent. Then a restart without the state file removes the orphan flows and
 # says so.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -66,6 +68,15 @@ grep -q consent-lost "$ICP_TMP/caller.json" "$ICP_TMP/callee.json" &&
 read -r _ _ e1 < <(icpd_leg_counts "$CALL" caller-tag)
 read -r _ _ e2 < <(icpd_leg_counts "$CALL" callee-tag)
 [ $((e1 + e2)) -eq 0 ] || icp_fail "the recovered daemon dropped $((e1 + e2)) packets"
+
+# the peers are gone: the recovered legs' resumed agents stop getting
+# answers and lose consent within RFC 7675's 30 s, as live legs do
+icp_log "peers gone: the recovered legs lose consent"
+for tag in caller-tag callee-tag; do
+	WAIT_SECS=45 wait_for icpd_leg_is "$CALL" $tag 4 lost ||
+		icp_fail "leg $tag: the recovered leg kept consent toward a peer that is gone"
+done
+grep -q "RFC 7675 consent lost" "$ICPD_LOG" || icp_fail "no consent-lost line in the log"
 
 icp_log "restart without the state file: the flows are orphans"
 kill -9 "$ICPD_PID"

@@ -129,10 +129,6 @@ struct call_stream {
 	char local_type[8], remote_type[8]; /* selected pair's candidate types */
 	char remote_ufrag[260]; /* peer's ice-ufrag: a change is an ICE restart (RFC 8445 §9) */
 	char remote_pwd[260];	/* peer's ice-pwd: a recovered leg's consent checks use it */
-	/* RFC 7675 on a recovered leg (no agent): the last check's transaction
-	 * id and when an authenticated answer last came, per component. */
-	uint8_t consent_tid[CALL_NCOMP][12];
-	uint64_t consent_ok_ms[CALL_NCOMP];
 	/* The relay's own ufrag/pwd on this stream, kept so that a restarted
 	 * daemon can still answer the peer's consent checks (RFC 7675). */
 	char local_ufrag[260], local_pwd[260];
@@ -168,7 +164,6 @@ struct call_leg {
 	struct ice_agent *agent; /* NULL without ICE; owned by the daemon */
 	bool agent_started;
 	bool recovered;			  /* rebuilt from the state file: no ICE agent state */
-	uint64_t consent_tiebreaker;	  /* recovered ICE leg's checks (RFC 8445 §7.1.3) */
 	bool consent_answered;		  /* the peer answered a recovered leg's check */
 	struct timerheap_node ice_timer;  /* agent's next deadline */
 	struct timerheap_node idle_timer; /* inactivity check (plain RTP) */

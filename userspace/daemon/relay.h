@@ -23,7 +23,6 @@
  *   relay_ice.c       the legs' ICE agents and their events
  *   relay_media.c     the userspace datapath, latching
  *   relay_call.c      call deletion, inactivity, "this call changed"
- *   relay_consent.c   RFC 7675 on legs recovered from the state file
  *   relay_ng_offer.c  NG offer/answer; relay_ng.c the other NG operations
  *   relay_state.c     the state file
  *   relay_loop.c      the loop, its clock, setup and shutdown
@@ -175,6 +174,13 @@ void relay_refresh_counters(struct relay *r, struct call *c);
  * set in rep. */
 int relay_agent_create(struct relay *r, struct call_leg *l, bool controlling, bool lite,
 		       uint64_t now_ms, struct ng_reply *rep);
+/* A leg recovered from the state file: an agent resumed with the
+ * credentials both sides had and each stream's selected pair, so that it
+ * keeps (and loses) RFC 7675 consent both ways like any agent. -ENOENT
+ * when the file has no peer credentials (older icepathd), or the agent's
+ * error; the leg then has no agent and takes media only from the peer's
+ * recorded address. */
+int relay_agent_resume(struct relay *r, struct call_leg *l, uint64_t now_ms);
 /* Drop leg l's agent (plain RTP from now on). */
 void relay_agent_free(struct relay *r, struct call_leg *l);
 /* Hand the peer's ICE description of every stream to leg l's agent. */
@@ -218,23 +224,6 @@ void relay_state_dirty(struct relay *r, uint64_t now_ms);
  * loop's last clock reading. */
 int64_t relay_unix_time(const struct relay *r, uint64_t mono_ms);
 
-/*
- * relay_consent.c: a leg recovered from the state file has no ICE agent, but
- * it keeps RFC 7675 consent both ways: it answers the peer's checks with the
- * credentials the relay gave it, and runs its own checks toward the peer's
- * selected address with the peer's credentials; without an authenticated
- * answer for the consent timeout, forwarding toward the peer stops (and the
- * leg's inactivity timeout then ends the call), as on any other ICE leg.
- */
-/* A recovered ICE leg: its streams' consent starts fresh, checks begin. */
-void relay_consent_start(struct relay *r, struct call_leg *l, uint64_t now_ms);
-/* The leg's timer fired: lose what timed out, send the next checks. */
-void relay_consent_tick(struct relay *r, struct call_leg *l, uint64_t now_ms);
-/* A STUN message on a recovered leg's socket: a check to answer or an
- * answer to one of ours. Anything else is ignored. */
-void relay_consent_input(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
-			 const struct netaddr *from, const uint8_t *buf, size_t len,
-			 uint64_t now_ms);
 /* The leg speaks ICE: an agent, or recovered with the peer's ICE. */
 static inline bool relay_leg_ice(const struct call_leg *l)
 {

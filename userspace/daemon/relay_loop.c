@@ -45,8 +45,6 @@ static void run_timers(struct relay *r, uint64_t now)
 			if (l->agent) {
 				ice_agent_tick(l->agent, now);
 				relay_agent_drain(r, l, now);
-			} else if (l->recovered) {
-				relay_consent_tick(r, l, now);
 			}
 			break;
 		}

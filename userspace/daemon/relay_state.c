@@ -14,7 +14,7 @@
  *          <remote RTP|-> <remote RTCP|-> <flow id RTP> <flow id RTCP> <ufrag|-> <pwd|->
  *          [<peer ufrag|-> <peer pwd|->]
  *
- * (the peer's credentials, for the recovered leg's own consent checks, are
+ * (the peer's credentials, for the recovered leg's resumed agent, are
  * absent from files of older versions) *   end
  *
  * Written to FILE.tmp, fsync()ed, then rename()d over FILE: a reader sees
@@ -345,7 +345,7 @@ static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MA
 				    "recovered from state file", now);
 		call_leg_settle(&r->calls, l, now);
 		if (l->peer_ice)
-			relay_consent_start(r, l, now);
+			relay_agent_resume(r, l, now);
 		relay_idle_arm(r, l, now);
 	}
 	relay_call_changed(r, c);
