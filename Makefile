@@ -15,7 +15,8 @@
 #                                    layer (codec ice ng kernel daemon), see LAYERS
 #   bpf/NAME.bpf.c                -> build/bpf/NAME.bpf.o -> build/include/NAME.skel.h
 #   tools/NAME/*.c                -> build/bin/NAME
-#   userspace/daemon/main.c       -> build/bin/icepathd
+#   userspace/daemon/main.c       -> build/bin/icepathd, and build/asan/bin/icepathd
+#                                    (ASan+UBSan, for the netns fuzz tests)
 #   tests/unit/test_NAME.c        -> build/tests/test_NAME and build/asan/tests/test_NAME,
 #                                    linked with its layer's archives only (TEST_LAYER_)
 #   tests/lint/test_NAME.sh       -> run by check (source rules: layering)
@@ -105,6 +106,7 @@ ASAN_LIBS  := $(LAYERS:%=$(BUILD)/asan/lib/libicepath-%.a)
 FUZZ_LAYERS := daemon ng ice codec
 FUZZ_LIBS  := $(FUZZ_LAYERS:%=$(BUILD)/fuzz/lib/libicepath-%.a)
 BINS       := $(TOOLS:%=$(BUILD)/bin/%) $(BUILD)/bin/icepathd
+ASAN_DAEMON := $(BUILD)/asan/bin/icepathd
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 ASAN_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/%)
@@ -115,7 +117,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 GEN := $(SKELS)
 
 .PHONY: all deps check check-unit check-asan check-bpf check-net check-lint demo fuzz bench clean
-all: $(LIBS) $(BINS) $(UNIT_BINS) $(BPFT_BINS)
+all: $(LIBS) $(BINS) $(ASAN_DAEMON) $(UNIT_BINS) $(BPFT_BINS)
 
 # ---- objects and the per-layer archives ----------------------------------------
 # Tests (and only tests) may reach a daemon-private header as "daemon/x.h".
@@ -167,6 +169,11 @@ $(BUILD)/bin/icepathd: $(BUILD)/obj/userspace/daemon/main.o $(call archives,$(BU
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN_DAEMON): $(BUILD)/asan/obj/userspace/daemon/main.o $(call archives,$(BUILD)/asan,daemon)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/%: $$(foreach f,$$(wildcard tools/%/*.c),$(BUILD)/obj/$$(basename $$(f)).o) \
 		$(call archives,$(BUILD),daemon)
