@@ -209,6 +209,8 @@ int call_create(struct call_table *t, const char *id, uint64_t now_ms, struct ca
 /* Unlink and free; streams must already be closed by the caller. */
 void call_destroy(struct call_table *t, struct call *c);
 
+/* A stream as a new call has it: no sockets (fd -1), no ICE, consent held. */
+void call_stream_init(struct call_stream *s, unsigned index);
 /* The leg with this tag, or NULL. */
 struct call_leg *call_leg_by_tag(struct call *c, const char *tag);
 static inline struct call_leg *call_leg_other(struct call_leg *l)
