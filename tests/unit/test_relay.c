@@ -1164,6 +1164,60 @@ static void refused_offer_leaves_nothing(void **state)
 	poke_every_port(f);
 }
 
+/*
+ * Unauthenticated STUN to an offered, unanswered ICE leg: the error
+ * answers leave at once but at a bounded rate per source, and none waits in
+ * the agent for a later burst (they used to queue without limit and all
+ * leave when the agent next ran, here when the answer starts its checks).
+ */
+static void stun_flood_bounded(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n";
+	char answer[512];
+	uint8_t req[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42}, buf[2048];
+	unsigned answered = 0, first_at = 0;
+	const unsigned n = 2000;
+	uint16_t ra;
+
+	assert_int_equal(ng(f, NG_CMD_OFFER, "flood-1", "ta", NULL, offer), 0);
+	ra = netaddr_port(&call_find(&f->r.calls, "flood-1")->legs[0].streams[0].local[0]);
+	for (unsigned i = 0; i < n; i++) {
+		struct pollfd p = {.fd = f->a, .events = POLLIN};
+
+		memcpy(req + 8, &i, sizeof(i)); /* a transaction id of its own */
+		send_to(f->a, ra, req, sizeof(req));
+		if (i % 50 == 49)
+			relay_poll(&f->r, 0);
+		while (poll(&p, 1, 0) == 1 && recv(f->a, buf, sizeof(buf), 0) > 0)
+			if (!answered++)
+				first_at = i;
+	}
+	/* the answer starts the agent: nothing queued may come out now */
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u UDP/TLS/RTP/SAVPF 111\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "flood-1", "ta", "tb", answer), 0);
+	for (int i = 0; i < 50; i++) {
+		struct pollfd p = {.fd = f->a, .events = POLLIN};
+
+		relay_poll(&f->r, 2);
+		while (poll(&p, 1, 0) == 1 && recv(f->a, buf, sizeof(buf), 0) > 0)
+			if (buf[0] == 0x01) /* an error/success answer, not the agent's checks */
+				answered++;
+	}
+	print_message("stun flood: %u requests, %u answered (first after request %u), %llu "
+		      "limited\n",
+		      n, answered, first_at, (unsigned long long)f->r.stun_limited);
+	assert_true(answered >= 1 && first_at < 100); /* answered promptly, not queued */
+	assert_true(answered * 10 <= n);	      /* at most 1 in 10 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1185,6 +1239,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(virtual_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_offer_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(stun_flood_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

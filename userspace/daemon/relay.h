@@ -44,6 +44,13 @@
 #define RELAY_BATCH	     32	  /* datagrams per recvmmsg()/sendmmsg() */
 #define RELAY_DGRAM_MAX	     2048 /* bytes; media and STUN fit, larger is truncated and dropped */
 #define RELAY_STATE_FLUSH_MS 200  /* coalesce state-file writes of a burst of requests */
+/* Error answers (400/401) to unauthenticated STUN on media ports: a token
+ * bucket per source IP (hashed into RELAY_STUN_SOURCES slots; sources that
+ * share a slot share its budget) and one for all sources together, so a
+ * media port is no reflector (RFC 8489 §6.3.4 lets a server stay silent). */
+#define RELAY_STUN_SOURCES     1024
+#define RELAY_STUN_SRC_PER_S   5   /* answers per second and source, and its burst */
+#define RELAY_STUN_TOTAL_PER_S 200 /* answers per second over all sources, and burst */
 
 /* epoll data kinds (struct call_sock.kind and struct relay_evsrc.kind) */
 enum relay_ev_kind {
@@ -67,6 +74,12 @@ struct relay_evsrc {
 };
 
 struct sdp;
+
+/* A token bucket: tokens (x1000) refilled at a rate, up to a burst. */
+struct relay_bucket {
+	uint64_t stamp_ms;
+	uint32_t milli_tokens;
+};
 
 /* A queued datagram of the send batch (relay_sock.c). */
 struct relay_out {
@@ -109,6 +122,9 @@ struct relay {
 	/* totals of calls already deleted, for statistics */
 	struct call_counters gone_user, gone_fast;
 	uint64_t user_forwarded, user_dropped;
+	/* STUN error answers not sent: over the per-source or total rate */
+	uint64_t stun_limited;
+	struct relay_bucket stun_total, *stun_src; /* RELAY_STUN_SOURCES */
 	/* receive batch */
 	uint8_t (*rxbuf)[RELAY_DGRAM_MAX];
 	struct relay_out *out;
@@ -153,6 +169,9 @@ void relay_out_plain(struct relay *r, int fd, const struct netaddr *dst, const u
 		     size_t len);
 void relay_out_tx(struct relay *r, int fd, const struct ice_transmit *tx);
 void relay_out_flush(struct relay *r);
+/* May an error answer to an unauthenticated STUN request from src leave
+ * now? Takes a token of src's bucket and of the total one. */
+bool relay_stun_answer_allowed(struct relay *r, const struct netaddr *src, uint64_t now_ms);
 /* Agent-built datagrams (checks, consent, TURN control): sent at once. */
 void relay_send_tx_now(struct relay *r, struct call_leg *l, const struct ice_transmit *tx);
 
@@ -188,6 +207,10 @@ int relay_agent_feed(struct relay *r, struct call_leg *l, const struct sdp *sdp,
 		     struct ng_reply *rep);
 /* Run the agent's outputs (datagrams, events) and re-arm its timer. */
 void relay_agent_drain(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* The same after the agent dropped a request from src: its answer (an
+ * error) leaves only within relay_stun_answer_allowed(). */
+void relay_agent_drain_refusal(struct relay *r, struct call_leg *l, const struct netaddr *src,
+			       uint64_t now_ms);
 /* The stream of leg l that is the agent's stream ice_stream, or NULL. */
 struct call_stream *relay_stream_by_ice(struct call_leg *l, unsigned ice_stream);
 

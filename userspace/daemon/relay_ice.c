@@ -338,6 +338,21 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 	}
 }
 
+void relay_agent_drain_refusal(struct relay *r, struct call_leg *l, const struct netaddr *src,
+			       uint64_t now_ms)
+{
+	struct ice_transmit tx;
+
+	if (!l->agent)
+		return;
+	/* the agent answers a request it drops with an error (400/401) to
+	 * its source: sent within the rate, else forgotten, never queued */
+	while (ice_agent_poll_transmit(l->agent, &tx))
+		if (!netaddr_equal(&tx.remote, src) || relay_stun_answer_allowed(r, src, now_ms))
+			relay_send_tx_now(r, l, &tx);
+	relay_agent_drain(r, l, now_ms);
+}
+
 void relay_agent_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)
 {
 	struct ice_transmit tx;

@@ -115,6 +115,8 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 		}
 		if (v != ICE_RECV_DATA || !res.len) {
 			s->dropped++;
+			/* a dropped request may have queued an error answer */
+			relay_agent_drain_refusal(r, l, from, now);
 			return;
 		}
 		s = relay_stream_by_ice(l, res.stream);
