@@ -1218,6 +1218,57 @@ static void stun_flood_bounded(void **state)
 	assert_true(answered * 10 <= n);	      /* at most 1 in 10 */
 }
 
+/*
+ * Spoofed media on an ICE leg: once a pair is selected, RTP from any other
+ * source (here a port of the peer's host that never was a candidate) does
+ * not reach the other leg and is counted as foreign; the selected peer's
+ * does.
+ */
+static void ice_spoofed_media(void **state)
+{
+	struct fixture *f = *state;
+	struct icepeer p = {.ufrag = "peer", .pwd = "peerpasswordpeerpassword"};
+	char offer[1024], answer[512];
+	const struct call_stream *s;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+
+	for (unsigned k = 0; k < 3; k++)
+		p.fd[k] = udp_sock(&p.port[k], 0);
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+		 "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+		 "a=candidate:1 1 udp 1000 127.0.0.1 %u typ host\r\n",
+		 p.port[0], p.ufrag, p.pwd, p.port[0]);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "spoof-1", "ta", NULL, offer), 0);
+	rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "spoof-1", "ta", "tb", answer), 0);
+	ra = reply_port(f);
+	get_attr(f, "a=ice-ufrag:", p.relay_ufrag, sizeof(p.relay_ufrag));
+	get_attr(f, "a=ice-pwd:", p.relay_pwd, sizeof(p.relay_pwd));
+	s = &call_find(&f->r.calls, "spoof-1")->legs[0].streams[0];
+	peer_nominate(f, &p, 0, ra, s);
+	assert_int_equal(media_lands(f, &p, rb), 0);
+
+	send_to(p.fd[2], ra, rtp, sizeof(rtp)); /* not a candidate, not a pair */
+	assert_nothing(f, f->b);
+	assert_int_equal(s->foreign, 1);
+	send_to(p.fd[0], ra, rtp, sizeof(rtp)); /* the selected pair's peer */
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	assert_int_equal(from, rb);
+	assert_int_equal(s->foreign, 1);
+	/* query shows it, per stream */
+	assert_int_equal(ng(f, NG_CMD_QUERY, "spoof-1", NULL, NULL, NULL), 0);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].foreign, 1);
+	for (unsigned k = 0; k < 3; k++)
+		close(p.fd[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1240,6 +1291,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(virtual_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_offer_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(stun_flood_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(ice_spoofed_media, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -139,8 +139,10 @@ struct call_stream {
 	struct call_counters rx_user, rx_fast, fast_base;
 	/* Media sent toward this leg's peer by userspace. */
 	struct call_counters tx_user;
-	/* Dropped: no path or no consent toward the other leg. */
-	uint64_t dropped;
+	/* Dropped: no path or no consent toward the other leg, or a foreign
+	 * source; foreign: of those, media on an ICE leg from an address that
+	 * is neither the selected pair's peer nor a valid pair's. */
+	uint64_t dropped, foreign;
 	/* Fast-path flows for media ARRIVING on this stream's components. */
 	struct fastpath_flow flow[CALL_NCOMP];
 	bool flow_installed[CALL_NCOMP];

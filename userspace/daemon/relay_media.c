@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "daemon_log.h"
+#include "icepath/compiler.h"
 #include "icepath/demux.h"
 #include "icepath/ice.h"
 #include "relay.h"
@@ -89,6 +90,33 @@ static void note_consent_answer(struct call_leg *l, const struct call_stream *s,
 		 l->tag);
 }
 
+/*
+ * Media on an ICE leg counts only from the selected pair's peer, or before
+ * a pair is selected from the peer of a pair that succeeded (RFC 8445
+ * §7.2.5.3.3 valid pairs): the agent proved those addresses answer with the
+ * credentials; anything else is a spoofer's (issue: voice hammer). Through
+ * the relay's TURN allocation the source is the TURN server and the agent
+ * checked the channel or permission.
+ */
+static bool ice_source_ok(const struct call_leg *l, const struct call_stream *s, unsigned comp,
+			  const struct netaddr *from)
+{
+	struct ice_pair_info pairs[64];
+	int n;
+
+	if (s->via_turn || (s->remote_set[comp] && netaddr_equal(from, &s->remote[comp])))
+		return true;
+	if (s->remote_set[comp])
+		return false;
+	n = ice_agent_pairs(l->agent, (unsigned)s->ice_stream, pairs, ARRAY_SIZE(pairs));
+	for (int i = 0; i < n && i < (int)ARRAY_SIZE(pairs); i++)
+		if (pairs[i].state == ICE_PAIR_STATE_SUCCEEDED &&
+		    pairs[i].local.component == comp + 1 &&
+		    netaddr_equal(from, &pairs[i].remote.addr))
+			return true;
+	return false;
+}
+
 static void input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
 		  const uint8_t *buf, size_t len, uint64_t now)
 {
@@ -122,6 +150,12 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 		s = relay_stream_by_ice(l, res.stream);
 		if (!s || res.component < 1 || res.component > CALL_NCOMP)
 			return;
+		if (!ice_source_ok(l, s, res.component - 1, from)) {
+			s->foreign++;
+			s->dropped++;
+			r->user_dropped++;
+			return;
+		}
 		forward(r, l, s, res.component - 1, res.data, res.len, now);
 		return;
 	}

@@ -83,6 +83,7 @@ static void fill_leg(const struct relay *r, const struct call_leg *l, struct ng_
 				st->userspace.packets = s->rx_user.packets;
 				st->userspace.bytes = s->rx_user.bytes;
 				st->userspace.errors = s->dropped;
+				st->foreign = s->foreign;
 			}
 		}
 	}

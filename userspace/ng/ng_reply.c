@@ -139,6 +139,7 @@ static void ng_put_stream(struct bencode_buf *b, const struct ng_stream *st)
 	bencode_put_str(b, "icepath");
 	bencode_put_dict(b);
 	ng_put_stats(b, "fastpath", &st->fastpath);
+	bencode_put_kv_int(b, "foreign", (int64_t)st->foreign);
 	ng_put_stats(b, "userspace", &st->userspace);
 	bencode_put_end(b);
 	if (st->last_packet)
@@ -479,7 +480,8 @@ static int ng_rd_stream(struct ng_rd *r, const struct bencode *d, struct ng_stre
 	st->local_port = (uint16_t)port;
 	if (ip) {
 		if (ng_rd_stats(r, ip, "fastpath", &st->fastpath) ||
-		    ng_rd_stats(r, ip, "userspace", &st->userspace))
+		    ng_rd_stats(r, ip, "userspace", &st->userspace) ||
+		    ng_rd_u64(r, ip, "foreign", &st->foreign))
 			return -EINVAL;
 	} else if (ng_rd_stats(r, d, "stats", st->kernelized ? &st->fastpath : &st->userspace)) {
 		/* A plain rtpengine reply has no split: its kernel module forwards a
