@@ -19,7 +19,7 @@
 #   bpf/NAME.bpf.c                -> build/bpf/NAME.bpf.o -> build/include/NAME.skel.h
 #   tools/NAME/*.c                -> build/bin/NAME
 #   userspace/daemon/main.c       -> build/bin/icepathd, and build/asan/bin/icepathd
-#                                    (ASan+UBSan, for the netns tests that attack it)
+#                                    (ASan+UBSan, for the netns fuzz tests)
 #   tests/unit/test_NAME.c        -> build/tests/test_NAME and build/asan/tests/test_NAME,
 #                                    linked with its layer's archives only (TEST_LAYER_)
 #   tests/lint/test_NAME.sh       -> run by check (source rules: layering)
@@ -121,7 +121,8 @@ ASAN_LIBS  := $(LAYERS:%=$(BUILD)/asan/lib/libicepath-%.a)
 # Fuzz targets link the userspace layers, instrumented; never kernel/.
 FUZZ_LAYERS := daemon ng ice crypto codec
 FUZZ_LIBS  := $(FUZZ_LAYERS:%=$(BUILD)/fuzz/lib/libicepath-%.a)
-BINS       := $(TOOLS:%=$(BUILD)/bin/%) $(BUILD)/bin/icepathd $(BUILD)/asan/bin/icepathd
+BINS       := $(TOOLS:%=$(BUILD)/bin/%) $(BUILD)/bin/icepathd
+ASAN_DAEMON := $(BUILD)/asan/bin/icepathd
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 ASAN_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/%)
@@ -133,7 +134,7 @@ GEN := $(SKELS)
 
 .PHONY: all deps check check-unit check-asan check-bpf check-net check-lint check-pkg demo fuzz \
 	mutants bench clean deb man
-all: $(LIBS) $(BINS) $(UNIT_BINS) $(BPFT_BINS)
+all: $(LIBS) $(BINS) $(ASAN_DAEMON) $(UNIT_BINS) $(BPFT_BINS)
 
 # ---- objects and the per-layer archives ----------------------------------------
 # Tests (and only tests) may reach a daemon-private header as "daemon/x.h".
@@ -186,8 +187,7 @@ $(BUILD)/bin/icepathd: $(BUILD)/obj/userspace/daemon/main.o $(call archives,$(BU
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/asan/bin/icepathd: $(BUILD)/asan/obj/userspace/daemon/main.o \
-		$(call archives,$(BUILD)/asan,daemon)
+$(ASAN_DAEMON): $(BUILD)/asan/obj/userspace/daemon/main.o $(call archives,$(BUILD)/asan,daemon)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)

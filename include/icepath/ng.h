@@ -251,6 +251,9 @@ struct ng_stream {
 	 * on the wire is their sum, errors included. */
 	struct ng_stats fastpath;  /* "icepath" -> "fastpath" */
 	struct ng_stats userspace; /* "icepath" -> "userspace" */
+	/* "icepath" -> "foreign": media dropped because it came from neither
+	 * the selected (or a valid) ICE pair's peer; counted in errors too */
+	uint64_t foreign;
 };
 
 struct ng_media {

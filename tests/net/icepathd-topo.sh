@@ -12,7 +12,7 @@
 #
 #   icpd_topology              build it, start coturn, mount a private bpffs
 #   icpd_start [ARGS...]       start icepathd in the relay namespace (sets ICPD_PID;
-#                              $ICPD_DAEMON instead of BUILD/bin/icepathd if set)
+#                              ICPD_DAEMON=../asan/bin/icepathd for the sanitized one)
 #   icpd_peer NAME ROLE N ...  start icepath-peer as caller/callee, sending N packets
 #   icpd_offer_answer CALLID   drive offer/answer through NG, as a SIP proxy does
 #   icpd_query CALLID          icepathctl query output (text)
@@ -91,7 +91,9 @@ icpd_xdp_peer() {
 # ICPD_DAEMON=PATH runs another build of it (the ASan one: asan/bin/icepathd).
 icpd_start() {
 	local d ctl
-	d=${ICPD_DAEMON:-$(icpd_bin icepathd)}
+	# ICPD_DAEMON: another build of the daemon, relative to BUILD/bin
+	# (../asan/bin/icepathd: the ASan+UBSan one)
+	d=$(icpd_bin "${ICPD_DAEMON:-icepathd}")
 	ctl=$(icpd_bin icepathctl)
 	ip netns exec "$NS_relay" "$d" --interface pub=$ICPD_RELAY --listen-ng $ICPD_NG \
 		--pin-path "$ICPD_PIN" --state-file "$ICPD_STATE" --foreground "$@" \

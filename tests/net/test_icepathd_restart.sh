@@ -3,11 +3,13 @@
 #
 # kill -9 of icepathd during media: the pinned fast path keeps forwarding
 # while no daemon runs, the restarted daemon recovers the call from its state
-# file and answers the peers' consent checks with the credentials it gave
-# them (the peers' consent timeout is cut to 6 s, so this is tested), runs
-# its own consent checks toward them (answered, per the log), and the
-# receivers' sequence-number counts show that no packet was lost. Then a
-# restart without the state file removes the orphan flows and says so.
+# file, each ICE leg with an agent resumed from the credentials and selected
+# pairs it had (ice_agent_resume()): it answers the peers' consent checks
+# (the peers' consent timeout is cut to 6 s, so this is tested), runs its own
+# consent checks toward them (answered, per the log), and the receivers'
+# sequence-number counts show that no packet was lost; once the peers are
+# gone the recovered legs lose consent. Then a restart without the state
+# file removes the orphan flows and says so.
 # Last, the ASan+UBSan daemon (BUILD/asan/bin/icepathd) starts on a
 # corrupted state file: it recovers the one good call, drops the others
 # with a log line each, leaves no port bound for a refused record, survives
@@ -72,6 +74,15 @@ read -r _ _ e1 < <(icpd_leg_counts "$CALL" caller-tag)
 read -r _ _ e2 < <(icpd_leg_counts "$CALL" callee-tag)
 [ $((e1 + e2)) -eq 0 ] || icp_fail "the recovered daemon dropped $((e1 + e2)) packets"
 
+# the peers are gone: the recovered legs' resumed agents stop getting
+# answers and lose consent within RFC 7675's 30 s, as live legs do
+icp_log "peers gone: the recovered legs lose consent"
+for tag in caller-tag callee-tag; do
+	WAIT_SECS=45 wait_for icpd_leg_is "$CALL" $tag 4 lost ||
+		icp_fail "leg $tag: the recovered leg kept consent toward a peer that is gone"
+done
+grep -q "RFC 7675 consent lost" "$ICPD_LOG" || icp_fail "no consent-lost line in the log"
+
 icp_log "restart without the state file: the flows are orphans"
 kill -9 "$ICPD_PID"
 wait "$ICPD_PID" 2>/dev/null
@@ -123,7 +134,7 @@ R=$ICPD_RELAY
 	printf 'call cut-%s 1 0\nleg 0 a pub 0 0\nstream 0 0 1 0 audio RTP/AVP %s:30600 - -' "$ICP_RUN" "$R"
 } >"$ICPD_STATE"
 export ASAN_OPTIONS=detect_leaks=1:exitcode=23 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ICPD_DAEMON=$asan_d icpd_start --xdp native
+ICPD_DAEMON=../asan/bin/icepathd icpd_start --xdp native
 grep -q "recovered 1 calls" "$ICPD_LOG" || { tail -30 "$ICPD_LOG"; icp_fail "the ASan daemon did not recover exactly the good call"; }
 icpd_query "good-$ICP_RUN" >/dev/null || icp_fail "the good call of the corrupted file is not known to NG"
 bound=$(nsx "$NS_relay" ss -Huln | awk '{print $4}')

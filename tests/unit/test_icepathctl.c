@@ -79,7 +79,7 @@ static void query_table(void **state)
 	assert_non_null(strstr(buf, "    media 1 audio RTP/AVP ICE rtcp-mux\n"));
 	assert_non_null(strstr(buf,
 			       "      RTP  local 30000  peer 198.51.100.7:40000     fastpath   "
-			       "fast 100 pkts 20000 B  user 10 pkts 2000 B  errors 0\n"));
+			       "fast 100 pkts 20000 B  user 10 pkts 2000 B  errors 0 (foreign 0)\n"));
 }
 
 static void stats_table(void **state)

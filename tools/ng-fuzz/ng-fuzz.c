@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "icepath/bencode.h"
 #include "icepath/monotime.h"
@@ -26,7 +27,7 @@
 
 static const char usage_text[] =
 	"Usage: ng-fuzz --server ADDR:PORT [--count N] [--seconds S] [--seed N]\n"
-	"               [--timeout MS] [--netns] [--verbose]\n"
+	"               [--timeout MS] [--netns] [--poke ADDR:MIN-MAX] [--verbose]\n"
 	"\n"
 	"Sends up to N (default 2000) mutated NG requests to ADDR:PORT within S seconds\n"
 	"(default 20): random bencode, valid ping/offer/answer/delete/query/list/\n"
@@ -43,6 +44,10 @@ static const char usage_text[] =
 	"  --seconds S         stop after S seconds (1..600)\n"
 	"  --seed N            random seed (default: time); printed for reproduction\n"
 	"  --timeout MS        wait per request (1..5000)\n"
+	"  --poke ADDR:MIN-MAX after every request, send one datagram (STUN, RTP or\n"
+	"                      junk) to every port MIN..MAX of ADDR: the media ports the\n"
+	"                      server has bound and those it has just freed (at most\n"
+	"                      4096 ports; the same address rules as --server)\n"
 	"  --verbose           print each bad reply\n"
 	"\n"
 	"Exit status: 0 the server survived and every reply was valid; 1 a reply was\n"
@@ -53,6 +58,11 @@ struct fuzz {
 	struct ng_client client;
 	bool verbose;
 	unsigned long sent, replies, no_reply, bad, errors, ok, no_cookie;
+	/* --poke: media ports to hit after every request */
+	int poke_fd;
+	struct netaddr poke;
+	unsigned poke_min, poke_max;
+	unsigned long poked;
 };
 
 static uint64_t rnd(struct fuzz *f)
@@ -171,6 +181,23 @@ static void gen_request(struct fuzz *f, struct bencode_buf *b)
 	bencode_put_end(b);
 }
 
+/* Offers the server should take, and some it must refuse in a later m=
+ * section (after it bound the earlier sections' ports). */
+static const char *const sdps[] = {
+	"v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\n"
+	"c=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
+	"v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+	"m=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/AVP 96\r\na=ice-pacing:abc\r\n",
+	"v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+	"m=audio 4000 RTP/AVP 0\r\nm=audio 4002 RTP/AVP 0\r\n"
+	"m=video 4004 RTP/AVP 96\r\na=ice-ufrag:x\r\n",
+	"v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+	"a=ice-ufrag:fzufrag1\r\na=ice-pwd:fzpasswordfzpasswordfz\r\n"
+	"m=audio 4000 UDP/TLS/RTP/SAVPF 111\r\na=rtcp-mux\r\na=mid:0\r\n"
+	"a=candidate:1 1 udp 2130706431 192.0.2.10 4000 typ host\r\n"
+	"m=video 4002 UDP/TLS/RTP/SAVPF 96\r\na=rtcp-mux\r\na=mid:1\r\n",
+};
+
 /* A request the server should accept: required keys present, values of the right type. */
 static void gen_valid(struct fuzz *f, struct bencode_buf *b)
 {
@@ -203,9 +230,7 @@ static void gen_valid(struct fuzz *f, struct bencode_buf *b)
 		bencode_put_str(b, "192.0.2.10");
 		bencode_put_end(b);
 	}
-	bencode_put_kv_str(b, "sdp",
-			   "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\n"
-			   "c=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
+	bencode_put_kv_str(b, "sdp", sdps[rndn(f, ARRAY_SIZE(sdps))]);
 	bencode_put_kv_str(b, "to-tag", "ttag");
 	bencode_put_end(b);
 }
@@ -270,6 +295,25 @@ static void check_reply(struct fuzz *f, const char *cookie, const uint8_t *r, si
 		f->errors++;
 	else
 		f->ok++;
+}
+
+/* --poke: one datagram to every port of the range, of a kind the media
+ * path handles differently (a STUN Binding request, RTP, a byte of junk). */
+static void poke_ports(struct fuzz *f)
+{
+	static const uint8_t stun[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42};
+	static const uint8_t rtp[12] = {0x80, 0x00, 0x00, 0x01, 0, 0, 0, 160, 1, 2, 3, 4};
+	static const uint8_t junk[1] = {0xff};
+	const uint8_t *const kinds[] = {stun, rtp, junk};
+	const size_t lens[] = {sizeof(stun), sizeof(rtp), sizeof(junk)};
+	unsigned k = rndn(f, 3);
+
+	for (unsigned p = f->poke_min; p <= f->poke_max; p++) {
+		netaddr_set_port(&f->poke, (uint16_t)p);
+		if (sendto(f->poke_fd, kinds[k], lens[k], MSG_DONTWAIT, &f->poke.sa,
+			   netaddr_len(&f->poke)) >= 0)
+			f->poked++;
+	}
 }
 
 static void fuzz_one(struct fuzz *f, unsigned long i, uint8_t *reply)
@@ -346,13 +390,14 @@ int main(int argc, char **argv)
 		{"seed", required_argument, NULL, 'r'},
 		{"timeout", required_argument, NULL, 't'},
 		{"netns", no_argument, NULL, 'n'},
+		{"poke", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static uint8_t reply[NG_DGRAM_MAX];
 	static struct fuzz f;
-	const char *server = NULL;
+	const char *server = NULL, *poke = NULL;
 	unsigned long count = 2000, seconds = 20, timeout = 100;
 	unsigned long long seed = (unsigned long long)time(NULL);
 	struct ng_request req;
@@ -363,7 +408,7 @@ int main(int argc, char **argv)
 	uint64_t start;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "s:c:S:r:t:nvh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:S:r:t:np:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			server = optarg;
@@ -382,6 +427,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			netns = true;
+			break;
+		case 'p':
+			poke = optarg;
 			break;
 		case 'v':
 			f.verbose = true;
@@ -410,6 +458,37 @@ int main(int argc, char **argv)
 			server);
 		return 2;
 	}
+	f.poke_fd = -1;
+	if (poke) {
+		char host[80];
+		const char *colon = strrchr(poke, ':');
+		unsigned lo = 0, hi = 0;
+
+		if (!colon || (size_t)(colon - poke) >= sizeof(host) ||
+		    sscanf(colon + 1, "%u-%u", &lo, &hi) != 2 || !lo || hi > 65535 || lo > hi ||
+		    hi - lo >= 4096) {
+			fprintf(stderr, "ng-fuzz: --poke '%s': expected ADDR:MIN-MAX (at most 4096 "
+					"ports)\n",
+				poke);
+			return 2;
+		}
+		memcpy(host, poke, (size_t)(colon - poke));
+		host[colon - poke] = 0;
+		if (netaddr_parse(&f.poke, host, 1) || !target_allowed(&f.poke, netns)) {
+			fprintf(stderr, "ng-fuzz: --poke '%s': not an address ng-fuzz may send to "
+					"(loopback, or with --netns a test namespace's)\n",
+				poke);
+			return 2;
+		}
+		f.poke_min = lo;
+		f.poke_max = hi;
+		f.poke_fd = socket(netaddr_family(&f.poke), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (f.poke_fd < 0) {
+			fprintf(stderr, "ng-fuzz: --poke: cannot open a UDP socket: %s\n",
+				strerror(errno));
+			return 2;
+		}
+	}
 	if (ng_client_open(&f.client, &addr, (unsigned)timeout, 0)) {
 		fprintf(stderr, "ng-fuzz: cannot open a UDP socket to %s: %s\n", server,
 			strerror(errno));
@@ -419,8 +498,11 @@ int main(int argc, char **argv)
 	printf("ng-fuzz: %s, up to %lu requests in %lu s, seed %llu\n", server, count, seconds,
 	       seed);
 	start = monotime_ms();
-	for (unsigned long i = 0; i < count && monotime_ms() - start < seconds * 1000u; i++)
+	for (unsigned long i = 0; i < count && monotime_ms() - start < seconds * 1000u; i++) {
 		fuzz_one(&f, i, reply);
+		if (f.poke_fd >= 0)
+			poke_ports(&f);
+	}
 
 	/* Is it still alive? Late replies to fuzz requests are skipped by cookie. */
 	f.client.timeout_ms = 1000;
@@ -431,9 +513,11 @@ int main(int argc, char **argv)
 	ng_client_close(&f.client);
 
 	printf("ng-fuzz: sent %lu (%lu without a cookie), replies %lu (ok %lu, error %lu, "
-	       "invalid %lu), no reply %lu; final ping: %s\n",
-	       f.sent, f.no_cookie, f.replies, f.ok, f.errors, f.bad, f.no_reply,
+	       "invalid %lu), no reply %lu, media datagrams %lu; final ping: %s\n",
+	       f.sent, f.no_cookie, f.replies, f.ok, f.errors, f.bad, f.no_reply, f.poked,
 	       pong ? "pong" : "NO ANSWER");
+	if (f.poke_fd >= 0)
+		close(f.poke_fd);
 	if (!pong)
 		fprintf(stderr, "ng-fuzz: %s no longer answers ping (seed %llu)\n", server, seed);
 	if (f.bad)

@@ -174,7 +174,7 @@ struct call *call_find(const struct call_table *t, const char *id)
 	return NULL;
 }
 
-static void stream_init(struct call_stream *s, unsigned index)
+void call_stream_init(struct call_stream *s, unsigned index)
 {
 	memset(s, 0, sizeof(*s));
 	s->index = index;
@@ -207,7 +207,7 @@ int call_create(struct call_table *t, const char *id, uint64_t now_ms, struct ca
 		timerheap_node_init(&c->legs[side].ice_timer);
 		timerheap_node_init(&c->legs[side].idle_timer);
 		for (unsigned i = 0; i < CALL_MAX_STREAMS; i++)
-			stream_init(&c->legs[side].streams[i], i);
+			call_stream_init(&c->legs[side].streams[i], i);
 	}
 	b = hash_str(id) % t->nbuckets;
 	c->hnext = t->buckets[b];

@@ -129,10 +129,6 @@ struct call_stream {
 	char local_type[8], remote_type[8]; /* selected pair's candidate types */
 	char remote_ufrag[260]; /* peer's ice-ufrag: a change is an ICE restart (RFC 8445 §9) */
 	char remote_pwd[260];	/* peer's ice-pwd: a recovered leg's consent checks use it */
-	/* RFC 7675 on a recovered leg (no agent): the last check's transaction
-	 * id and when an authenticated answer last came, per component. */
-	uint8_t consent_tid[CALL_NCOMP][12];
-	uint64_t consent_ok_ms[CALL_NCOMP];
 	/* The relay's own ufrag/pwd on this stream, kept so that a restarted
 	 * daemon can still answer the peer's consent checks (RFC 7675). */
 	char local_ufrag[260], local_pwd[260];
@@ -143,8 +139,10 @@ struct call_stream {
 	struct call_counters rx_user, rx_fast, fast_base;
 	/* Media sent toward this leg's peer by userspace. */
 	struct call_counters tx_user;
-	/* Dropped: no path or no consent toward the other leg. */
-	uint64_t dropped;
+	/* Dropped: no path or no consent toward the other leg, or a foreign
+	 * source; foreign: of those, media on an ICE leg from an address that
+	 * is neither the selected pair's peer nor a valid pair's. */
+	uint64_t dropped, foreign;
 	/* Fast-path flows for media ARRIVING on this stream's components. */
 	struct fastpath_flow flow[CALL_NCOMP];
 	bool flow_installed[CALL_NCOMP];
@@ -172,7 +170,6 @@ struct call_leg {
 	struct ice_agent *agent; /* NULL without ICE; owned by the daemon */
 	bool agent_started;
 	bool recovered;			  /* rebuilt from the state file: no ICE agent state */
-	uint64_t consent_tiebreaker;	  /* recovered ICE leg's checks (RFC 8445 §7.1.3) */
 	bool consent_answered;		  /* the peer answered a recovered leg's check */
 	struct timerheap_node ice_timer;  /* agent's next deadline */
 	struct timerheap_node idle_timer; /* inactivity check (plain RTP) */
@@ -218,6 +215,8 @@ int call_create(struct call_table *t, const char *id, uint64_t now_ms, struct ca
 /* Unlink and free; streams must already be closed by the caller. */
 void call_destroy(struct call_table *t, struct call *c);
 
+/* A stream as a new call has it: no sockets (fd -1), no ICE, consent held. */
+void call_stream_init(struct call_stream *s, unsigned index);
 /* The leg with this tag, or NULL. */
 struct call_leg *call_leg_by_tag(struct call *c, const char *tag);
 static inline struct call_leg *call_leg_other(struct call_leg *l)

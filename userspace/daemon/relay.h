@@ -23,7 +23,6 @@
  *   relay_ice.c       the legs' ICE agents and their events
  *   relay_media.c     the userspace datapath, latching
  *   relay_call.c      call deletion, inactivity, "this call changed"
- *   relay_consent.c   RFC 7675 on legs recovered from the state file
  *   relay_ng_offer.c  NG offer/answer; relay_ng.c the other NG operations
  *   relay_state.c     the state file
  *   relay_loop.c      the loop, its clock, setup and shutdown
@@ -50,6 +49,13 @@
 #define RELAY_BATCH	     32	  /* datagrams per recvmmsg()/sendmmsg() */
 #define RELAY_DGRAM_MAX	     2048 /* bytes; media and STUN fit, larger is truncated and dropped */
 #define RELAY_STATE_FLUSH_MS 200  /* coalesce state-file writes of a burst of requests */
+/* Error answers (400/401) to unauthenticated STUN on media ports: a token
+ * bucket per source IP (hashed into RELAY_STUN_SOURCES slots; sources that
+ * share a slot share its budget) and one for all sources together, so a
+ * media port is no reflector (RFC 8489 §6.3.4 lets a server stay silent). */
+#define RELAY_STUN_SOURCES     1024
+#define RELAY_STUN_SRC_PER_S   5   /* answers per second and source, and its burst */
+#define RELAY_STUN_TOTAL_PER_S 200 /* answers per second over all sources, and burst */
 
 /* epoll data kinds (struct call_sock.kind and struct relay_evsrc.kind) */
 enum relay_ev_kind {
@@ -83,6 +89,12 @@ struct relay_evsrc {
 
 struct relay_metrics_srv; /* the /metrics server (relay_metrics.c) */
 struct sdp;
+
+/* A token bucket: tokens (x1000) refilled at a rate, up to a burst. */
+struct relay_bucket {
+	uint64_t stamp_ms;
+	uint32_t milli_tokens;
+};
 
 /* A queued datagram of the send batch (relay_sock.c). */
 struct relay_out {
@@ -127,6 +139,9 @@ struct relay {
 	/* totals of calls already deleted, for statistics */
 	struct call_counters gone_user, gone_fast;
 	uint64_t user_forwarded, user_dropped;
+	/* STUN error answers not sent: over the per-source or total rate */
+	uint64_t stun_limited;
+	struct relay_bucket stun_total, *stun_src; /* RELAY_STUN_SOURCES */
 	/* receive batch */
 	uint8_t (*rxbuf)[RELAY_DGRAM_MAX];
 	struct relay_out *out;
@@ -180,6 +195,9 @@ void relay_out_plain(struct relay *r, int fd, const struct netaddr *dst, const u
 		     size_t len);
 void relay_out_tx(struct relay *r, int fd, const struct ice_transmit *tx);
 void relay_out_flush(struct relay *r);
+/* May an error answer to an unauthenticated STUN request from src leave
+ * now? Takes a token of src's bucket and of the total one. */
+bool relay_stun_answer_allowed(struct relay *r, const struct netaddr *src, uint64_t now_ms);
 /* Agent-built datagrams (checks, consent, TURN control): sent at once. */
 void relay_send_tx_now(struct relay *r, struct call_leg *l, const struct ice_transmit *tx);
 
@@ -203,6 +221,13 @@ void relay_fastpath_tick(struct relay *r, uint64_t now);
  * set in rep. */
 int relay_agent_create(struct relay *r, struct call_leg *l, bool controlling, bool lite,
 		       uint64_t now_ms, struct ng_reply *rep);
+/* A leg recovered from the state file: an agent resumed with the
+ * credentials both sides had and each stream's selected pair, so that it
+ * keeps (and loses) RFC 7675 consent both ways like any agent. -ENOENT
+ * when the file has no peer credentials (older icepathd), or the agent's
+ * error; the leg then has no agent and takes media only from the peer's
+ * recorded address. */
+int relay_agent_resume(struct relay *r, struct call_leg *l, uint64_t now_ms);
 /* Drop leg l's agent (plain RTP from now on). */
 void relay_agent_free(struct relay *r, struct call_leg *l);
 /* Hand the peer's ICE description of every stream to leg l's agent. */
@@ -210,6 +235,10 @@ int relay_agent_feed(struct relay *r, struct call_leg *l, const struct sdp *sdp,
 		     struct ng_reply *rep);
 /* Run the agent's outputs (datagrams, events) and re-arm its timer. */
 void relay_agent_drain(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* The same after the agent dropped a request from src: its answer (an
+ * error) leaves only within relay_stun_answer_allowed(). */
+void relay_agent_drain_refusal(struct relay *r, struct call_leg *l, const struct netaddr *src,
+			       uint64_t now_ms);
 /* The stream of leg l that is the agent's stream ice_stream, or NULL. */
 struct call_stream *relay_stream_by_ice(struct call_leg *l, unsigned ice_stream);
 
@@ -246,23 +275,6 @@ void relay_state_dirty(struct relay *r, uint64_t now_ms);
  * loop's last clock reading. */
 int64_t relay_unix_time(const struct relay *r, uint64_t mono_ms);
 
-/*
- * relay_consent.c: a leg recovered from the state file has no ICE agent, but
- * it keeps RFC 7675 consent both ways: it answers the peer's checks with the
- * credentials the relay gave it, and runs its own checks toward the peer's
- * selected address with the peer's credentials; without an authenticated
- * answer for the consent timeout, forwarding toward the peer stops (and the
- * leg's inactivity timeout then ends the call), as on any other ICE leg.
- */
-/* A recovered ICE leg: its streams' consent starts fresh, checks begin. */
-void relay_consent_start(struct relay *r, struct call_leg *l, uint64_t now_ms);
-/* The leg's timer fired: lose what timed out, send the next checks. */
-void relay_consent_tick(struct relay *r, struct call_leg *l, uint64_t now_ms);
-/* A STUN message on a recovered leg's socket: a check to answer or an
- * answer to one of ours. Anything else is ignored. */
-void relay_consent_input(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
-			 const struct netaddr *from, const uint8_t *buf, size_t len,
-			 uint64_t now_ms);
 /* The leg speaks ICE: an agent, or recovered with the peer's ICE. */
 static inline bool relay_leg_ice(const struct call_leg *l)
 {

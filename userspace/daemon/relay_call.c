@@ -94,7 +94,9 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 		}
 		timerheap_remove(&r->timers, &l->ice_timer);
 		timerheap_remove(&r->timers, &l->idle_timer);
-		for (unsigned i = 0; i < l->nstreams; i++)
+		/* every stream, not only those below nstreams: nothing of the
+		 * call may stay bound (and in epoll) once it is freed */
+		for (unsigned i = 0; i < CALL_MAX_STREAMS; i++)
 			relay_stream_close(r, &l->streams[i]);
 		call_leg_transition(&r->calls, l, CALL_LEG_STATE_CLOSED, why, now);
 	}

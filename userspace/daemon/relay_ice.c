@@ -46,20 +46,28 @@ void relay_agent_free(struct relay *r, struct call_leg *l)
 	}
 }
 
-int relay_agent_create(struct relay *r, struct call_leg *l, bool controlling, bool lite,
-		       uint64_t now, struct ng_reply *rep)
+/* What every agent of leg l is configured with. */
+static struct ice_config agent_config(const struct relay *r, struct call_leg *l, bool controlling,
+				      bool lite)
 {
 	struct ice_config cfg = {
 		.controlling = controlling,
 		.lite = lite,
 		.software = "icepath",
-		/* the same consent timing as recovered legs (relay_consent.c) */
 		.consent_interval_ms = r->opts.consent_interval_ms,
 		.consent_timeout_ms = r->opts.consent_timeout_ms,
 		.random = agent_random,
 		.log = agent_log,
 		.log_ctx = l,
 	};
+
+	return cfg;
+}
+
+int relay_agent_create(struct relay *r, struct call_leg *l, bool controlling, bool lite,
+		       uint64_t now, struct ng_reply *rep)
+{
+	struct ice_config cfg = agent_config(r, l, controlling, lite);
 	int err, id;
 
 	err = ice_agent_new(&l->agent, &cfg);
@@ -105,6 +113,74 @@ fail:
 	relay_agent_free(r, l);
 	return ng_reply_error(rep, "cannot set up ICE on leg %s: %s", l->tag[0] ? l->tag : "-",
 			      strerror(-err));
+}
+
+/* A stream of a recovered leg that had ICE: both sides' credentials and a
+ * peer address on every component it uses. */
+static bool resumable(const struct call_stream *s)
+{
+	return s->active && !s->bundled && s->local_ufrag[0] && s->local_pwd[0] &&
+	       s->remote_ufrag[0] && s->remote_pwd[0] && s->remote_set[CALL_COMP_RTP] &&
+	       s->sock[CALL_COMP_RTP].fd >= 0;
+}
+
+int relay_agent_resume(struct relay *r, struct call_leg *l, uint64_t now)
+{
+	struct ice_resume_stream rs[CALL_MAX_STREAMS];
+	unsigned n = 0;
+	struct ice_config cfg;
+	int err;
+
+	memset(rs, 0, sizeof(rs));
+	for (unsigned i = 0; i < l->nstreams; i++) {
+		struct call_stream *s = &l->streams[i];
+		struct ice_resume_stream *x = &rs[n];
+
+		if (!resumable(s))
+			continue;
+		/* RTCP on its own component only where the leg had one */
+		x->ncomponents = !s->rtcp_mux && s->remote_set[CALL_COMP_RTCP] &&
+						 s->sock[CALL_COMP_RTCP].fd >= 0
+					 ? 2
+					 : 1;
+		x->local_ufrag = s->local_ufrag;
+		x->local_pwd = s->local_pwd;
+		x->remote_ufrag = s->remote_ufrag;
+		x->remote_pwd = s->remote_pwd;
+		for (unsigned c = 0; c < x->ncomponents; c++) {
+			x->pair[c].base = s->local[c];
+			x->pair[c].remote = s->remote[c];
+		}
+		s->ice_stream = (int)n++;
+	}
+	if (!n) {
+		log_warn("call %s leg %s: recovered without the peer's ICE credentials (state "
+			 "file of an older icepathd): no consent checks toward it, media only from "
+			 "its recorded address",
+			 l->call->id, l->tag);
+		return -ENOENT;
+	}
+	/* the roles the relay had: controlled toward the offerer (leg 0),
+	 * controlling toward the answerer (leg 1) */
+	cfg = agent_config(r, l, l->side == 1, l->ice_lite);
+	err = ice_agent_resume(&l->agent, &cfg, rs, n, now);
+	if (err) {
+		log_warn("call %s leg %s: cannot resume ICE from the state file (%s): no consent "
+			 "checks toward it, media only from its recorded address",
+			 l->call->id, l->tag, strerror(-err));
+		for (unsigned i = 0; i < l->nstreams; i++)
+			l->streams[i].ice_stream = -1;
+		return err;
+	}
+	for (unsigned i = 0; i < l->nstreams; i++)
+		l->streams[i].ice = l->streams[i].ice_stream >= 0;
+	l->agent_started = true;
+	l->ice_timer.owner = l;
+	l->ice_timer.kind = RELAY_TIMER_ICE;
+	log_info("call %s leg %s: ICE resumed on %u stream%s: RFC 7675 consent checks both ways",
+		 l->call->id, l->tag, n, n == 1 ? "" : "s");
+	relay_agent_drain(r, l, now);
+	return 0;
 }
 
 int relay_agent_feed(struct relay *r, struct call_leg *l, const struct sdp *sdp, uint64_t now,
@@ -260,6 +336,21 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 		 * SDP carried what was gathered when it was written */
 		break;
 	}
+}
+
+void relay_agent_drain_refusal(struct relay *r, struct call_leg *l, const struct netaddr *src,
+			       uint64_t now_ms)
+{
+	struct ice_transmit tx;
+
+	if (!l->agent)
+		return;
+	/* the agent answers a request it drops with an error (400/401) to
+	 * its source: sent within the rate, else forgotten, never queued */
+	while (ice_agent_poll_transmit(l->agent, &tx))
+		if (!netaddr_equal(&tx.remote, src) || relay_stun_answer_allowed(r, src, now_ms))
+			relay_send_tx_now(r, l, &tx);
+	relay_agent_drain(r, l, now_ms);
 }
 
 void relay_agent_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)

@@ -50,8 +50,6 @@ static void run_timers(struct relay *r, uint64_t now)
 			if (l->agent) {
 				ice_agent_tick(l->agent, now);
 				relay_agent_drain(r, l, now);
-			} else if (l->recovered) {
-				relay_consent_tick(r, l, now);
 			}
 			break;
 		}
@@ -223,7 +221,8 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	r->rxbuf = calloc(RELAY_BATCH, RELAY_DGRAM_MAX);
 	r->out = calloc(RELAY_BATCH, sizeof(*r->out));
 	r->ngout = malloc(NG_DGRAM_MAX);
-	if (!r->rxbuf || !r->out || !r->ngout)
+	r->stun_src = calloc(RELAY_STUN_SOURCES, sizeof(*r->stun_src));
+	if (!r->rxbuf || !r->out || !r->ngout || !r->stun_src)
 		return -ENOMEM;
 	err = call_table_init(&r->calls, 4096);
 	r->calls.on_state = relay_on_leg_state;
@@ -322,6 +321,8 @@ void relay_shutdown(struct relay *r)
 	free(r->rxbuf);
 	free(r->out);
 	free(r->ngout);
+	free(r->stun_src);
+	r->stun_src = NULL;
 	r->rxbuf = NULL;
 	r->out = NULL;
 	r->ngout = NULL;

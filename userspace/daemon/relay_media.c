@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "daemon_log.h"
+#include "icepath/compiler.h"
 #include "icepath/demux.h"
 #include "icepath/ice.h"
 #include "relay.h"
@@ -68,6 +69,58 @@ drop:
 	r->metrics.drops[why]++;
 }
 
+/*
+ * A recovered leg's resumed agent handled a STUN message: if it was an
+ * authenticated Binding success from the selected pair's peer (one of our
+ * consent checks answered), say once that the peer still knows the relay.
+ */
+static void note_consent_answer(struct call_leg *l, const struct call_stream *s, unsigned comp,
+				const struct netaddr *from, const uint8_t *buf, size_t len,
+				const struct ice_agent_stats *before)
+{
+	struct ice_agent_stats after;
+
+	/* RFC 8489 §5: Binding success response is type 0x0101; one the agent
+	 * dropped (integrity, unknown transaction) is no answer */
+	ice_agent_get_stats(l->agent, &after);
+	if (len < 20 || buf[0] != 0x01 || buf[1] != 0x01 || !s->ice || !s->remote_set[comp] ||
+	    !netaddr_equal(from, &s->remote[comp]) ||
+	    after.rx_dropped_unauth != before->rx_dropped_unauth ||
+	    after.rx_dropped_unknown != before->rx_dropped_unknown ||
+	    after.rx_dropped_malformed != before->rx_dropped_malformed)
+		return;
+	l->consent_answered = true;
+	log_info("call %s leg %s: the peer answers the recovered leg's consent checks", l->call->id,
+		 l->tag);
+}
+
+/*
+ * Media on an ICE leg counts only from the selected pair's peer, or before
+ * a pair is selected from the peer of a pair that succeeded (RFC 8445
+ * §7.2.5.3.3 valid pairs): the agent proved those addresses answer with the
+ * credentials; anything else is a spoofer's (issue: voice hammer). Through
+ * the relay's TURN allocation the source is the TURN server and the agent
+ * checked the channel or permission.
+ */
+static bool ice_source_ok(const struct call_leg *l, const struct call_stream *s, unsigned comp,
+			  const struct netaddr *from)
+{
+	struct ice_pair_info pairs[64];
+	int n;
+
+	if (s->via_turn || (s->remote_set[comp] && netaddr_equal(from, &s->remote[comp])))
+		return true;
+	if (s->remote_set[comp])
+		return false;
+	n = ice_agent_pairs(l->agent, (unsigned)s->ice_stream, pairs, ARRAY_SIZE(pairs));
+	for (int i = 0; i < n && i < (int)ARRAY_SIZE(pairs); i++)
+		if (pairs[i].state == ICE_PAIR_STATE_SUCCEEDED &&
+		    pairs[i].local.component == comp + 1 &&
+		    netaddr_equal(from, &pairs[i].remote.addr))
+			return true;
+	return false;
+}
+
 static void input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
 		  const uint8_t *buf, size_t len, uint64_t now)
 {
@@ -78,32 +131,51 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 	enum demux_class cls;
 
 	if (l->agent) {
+		bool watch = l->recovered && !l->consent_answered;
+		struct ice_agent_stats before;
 		struct ice_recv_result res;
-		int v = ice_agent_recv(l->agent, now, &s->local[comp], from, buf, len, &res);
+		int v;
 
+		if (watch)
+			ice_agent_get_stats(l->agent, &before);
+		v = ice_agent_recv(l->agent, now, &s->local[comp], from, buf, len, &res);
 		if (v == ICE_RECV_HANDLED) {
+			if (watch)
+				note_consent_answer(l, s, comp, from, buf, len, &before);
 			relay_agent_drain(r, l, now);
 			return;
 		}
 		if (v != ICE_RECV_DATA || !res.len) {
 			s->dropped++;
 			r->metrics.drops[METRICS_DROP_NOT_MEDIA]++;
+			/* a dropped request may have queued an error answer */
+			relay_agent_drain_refusal(r, l, from, now);
 			return;
 		}
 		s = relay_stream_by_ice(l, res.stream);
 		if (!s || res.component < 1 || res.component > CALL_NCOMP)
 			return;
+		if (!ice_source_ok(l, s, res.component - 1, from)) {
+			s->foreign++;
+			s->dropped++;
+			r->user_dropped++;
+			return;
+		}
 		forward(r, l, s, res.component - 1, res.data, res.len, now);
 		return;
 	}
 	cls = demux_classify(buf[0], len > 1 ? buf[1] : 0, (__u32)len);
-	if (cls == DEMUX_STUN && l->recovered) {
-		relay_consent_input(r, l, s, comp, from, buf, len, now);
-		return;
-	}
 	if (cls != DEMUX_RTP && cls != DEMUX_RTCP && cls != DEMUX_DTLS && cls != DEMUX_ZRTP) {
 		s->dropped++;
 		r->metrics.drops[METRICS_DROP_NOT_MEDIA]++;
+		return;
+	}
+	/* a leg that spoke ICE before a restart but could not resume its
+	 * agent never latches: its peer is the recorded selected pair */
+	if (relay_leg_ice(l) &&
+	    (!s->remote_set[comp] || !netaddr_equal(&s->remote[comp], from))) {
+		s->dropped++;
+		r->user_dropped++;
 		return;
 	}
 	/* latching: a leg without ICE learns its peer from the first media

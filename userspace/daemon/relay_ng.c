@@ -19,18 +19,9 @@ static void fill_ice(const struct call_leg *l, struct ng_leg_ice *ice)
 
 	memset(ice, 0, sizeof(*ice));
 	if (!l->agent) {
-		if (!l->recovered || !l->peer_ice)
-			return;
-		snprintf(ice->state, sizeof(ice->state), "recovered");
-		/* the relay's own RFC 7675 checks (relay_consent.c) */
-		for (unsigned i = 0; i < l->nstreams; i++)
-			if (l->streams[i].ice) {
-				snprintf(ice->consent, sizeof(ice->consent), "%s",
-					 ice_consent_state_str(l->streams[i].consent
-								       ? ICE_CONSENT_STATE_GRANTED
-								       : ICE_CONSENT_STATE_LOST));
-				break;
-			}
+		/* recovered with ICE but no agent to resume (older state file) */
+		if (l->recovered && l->peer_ice)
+			snprintf(ice->state, sizeof(ice->state), "recovered");
 		return;
 	}
 	snprintf(ice->state, sizeof(ice->state), "%s",
@@ -105,6 +96,7 @@ static void fill_leg(const struct relay *r, const struct call_leg *l, struct ng_
 				st->userspace.packets = s->rx_user.packets;
 				st->userspace.bytes = s->rx_user.bytes;
 				st->userspace.errors = s->dropped;
+				st->foreign = s->foreign;
 			}
 		}
 	}

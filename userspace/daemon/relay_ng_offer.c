@@ -82,6 +82,11 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 			s->offer_mux = d->rtcp_mux || only_rtp;
 		s->rtcp_mux = d->rtcp_mux || only_rtp;
 		if (s->active && s->sock[CALL_COMP_RTP].fd < 0) {
+			/* counted before it is bound: whatever fails later, the
+			 * stream's sockets are the leg's to close (a stream past
+			 * nstreams would stay bound and in epoll after a delete) */
+			if (i + 1 > l->nstreams)
+				l->nstreams = (unsigned)i + 1;
 			err = relay_stream_open(r, l, s, ifc, 0);
 			if (err) {
 				err = ng_reply_error(rep, "no free media port on interface %s: %s",
@@ -318,6 +323,22 @@ static void take_latch_mode(struct call *c, const struct ng_request *req)
 	c->latch = m;
 }
 
+/*
+ * A refused re-offer: streams it added are closed and forgotten (their
+ * ports back in the pool), an agent it created goes, so the call is what it
+ * was before the request, as far as sockets and agents go.
+ */
+static void offer_undo(struct relay *r, struct call_leg *l, unsigned nstreams, bool had_agent)
+{
+	if (!had_agent && l->agent)
+		relay_agent_free(r, l);
+	for (unsigned i = nstreams; i < CALL_MAX_STREAMS; i++) {
+		relay_stream_close(r, &l->streams[i]);
+		call_stream_init(&l->streams[i], i);
+	}
+	l->nstreams = nstreams;
+}
+
 /* An offer/answer for a call whose deletion is pending: the call goes on. */
 static void delete_cancel(struct relay *r, struct call *c)
 {
@@ -335,7 +356,8 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	struct call_leg *a, *b;
 	struct sdp sdp;
 	struct call *c;
-	bool created = false, want_ice;
+	bool created = false, want_ice, a_agent = false, b_agent = false;
+	unsigned na = 0, nb = 0;
 	int err;
 
 	daemon_log_set_call(req->call_id); /* this call's lines carry its id */
@@ -366,6 +388,10 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	delete_cancel(r, c);
 	take_latch_mode(c, req);
 	b = call_leg_other(a);
+	na = a->nstreams;
+	nb = b->nstreams;
+	a_agent = a->agent != NULL;
+	b_agent = b->agent != NULL;
 	snprintf(a->tag, sizeof(a->tag), "%s", req->from_tag);
 	if (req->to_tag[0])
 		snprintf(b->tag, sizeof(b->tag), "%s", req->to_tag);
@@ -388,6 +414,8 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 		snprintf(sb->media, sizeof(sb->media), "%s", sa->media);
 		snprintf(sb->proto, sizeof(sb->proto), "%s", sa->proto);
 		if (sb->active && sb->sock[CALL_COMP_RTP].fd < 0) {
+			if (i + 1 > b->nstreams)
+				b->nstreams = i + 1;
 			err = relay_stream_open(r, b, sb, ifb, 0);
 			if (err) {
 				err = ng_reply_error(rep, "no free media port on interface %s",
@@ -450,8 +478,12 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	return 0;
 fail:
 	sdp_free(&sdp);
-	if (created)
+	if (created) {
 		relay_call_delete(r, c, "offer failed", now);
+	} else {
+		offer_undo(r, a, na, a_agent);
+		offer_undo(r, b, nb, b_agent);
+	}
 	return err;
 }
 

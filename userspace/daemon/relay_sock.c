@@ -217,6 +217,57 @@ void relay_out_tx(struct relay *r, int fd, const struct ice_transmit *tx)
 	o->niov = ice_transmit_iov(&o->tx, o->iov);
 }
 
+/* Take one token from b (rate per second, burst as many) if it has one. */
+static bool bucket_take(struct relay_bucket *b, uint32_t rate, uint64_t now_ms)
+{
+	uint64_t t = b->milli_tokens;
+
+	if (!b->stamp_ms || now_ms < b->stamp_ms) {
+		t = (uint64_t)rate * 1000u; /* a new (or reused) slot starts full */
+	} else {
+		t += (now_ms - b->stamp_ms) * rate;
+		if (t > (uint64_t)rate * 1000u)
+			t = (uint64_t)rate * 1000u;
+	}
+	b->stamp_ms = now_ms ? now_ms : 1;
+	if (t < 1000u) {
+		b->milli_tokens = (uint32_t)t;
+		return false;
+	}
+	b->milli_tokens = (uint32_t)(t - 1000u);
+	return true;
+}
+
+static unsigned source_slot(const struct netaddr *a)
+{
+	const uint8_t *p;
+	size_t n;
+	uint32_t h = 2166136261u; /* FNV-1a over the IP only: ports are free to a spoofer */
+
+	if (netaddr_family(a) == AF_INET6) {
+		p = a->in6.sin6_addr.s6_addr;
+		n = 16;
+	} else {
+		p = (const uint8_t *)&a->in.sin_addr;
+		n = 4;
+	}
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h % RELAY_STUN_SOURCES;
+}
+
+bool relay_stun_answer_allowed(struct relay *r, const struct netaddr *src, uint64_t now_ms)
+{
+	struct relay_bucket *b = r->stun_src ? &r->stun_src[source_slot(src)] : NULL;
+
+	if (!b || !bucket_take(b, RELAY_STUN_SRC_PER_S, now_ms) ||
+	    !bucket_take(&r->stun_total, RELAY_STUN_TOTAL_PER_S, now_ms)) {
+		r->stun_limited++;
+		return false;
+	}
+	return true;
+}
+
 /* Agent-built datagrams (checks, consent, TURN control): sent at once. */
 void relay_send_tx_now(struct relay *r, struct call_leg *l, const struct ice_transmit *tx)
 {

@@ -16,7 +16,7 @@
  *
  *   end
  *
- * (the peer's credentials, for the recovered leg's own consent checks, are
+ * (the peer's credentials, for the recovered leg's resumed agent, are
  * absent from files of older versions)
  *
  * Written to FILE.tmp (created anew, never through a symbolic link),
@@ -274,7 +274,7 @@ static void finish_call(struct relay *r, struct call *c, uint64_t ids[2][CALL_MA
 				    "recovered from state file", now);
 		call_leg_settle(&r->calls, l, now);
 		if (l->peer_ice)
-			relay_consent_start(r, l, now);
+			relay_agent_resume(r, l, now);
 		relay_idle_arm(r, l, now);
 	}
 	relay_call_changed(r, c);

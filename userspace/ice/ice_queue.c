@@ -23,6 +23,7 @@ void ice_queue_init(struct ice_queue *q)
 {
 	q->head = NULL;
 	q->tail = &q->head;
+	q->n = 0;
 }
 
 void ice_queue_clear(struct ice_queue *q)
@@ -34,14 +35,19 @@ void ice_queue_clear(struct ice_queue *q)
 		free(n);
 	}
 	q->tail = &q->head;
+	q->n = 0;
 }
 
 static struct ice_qnode *ice_queue_append(struct ice_queue *q, size_t len)
 {
-	struct ice_qnode *n = malloc(sizeof(*n) + len);
+	struct ice_qnode *n;
 
+	if (q->n >= ICE_QUEUE_MAX)
+		return NULL;
+	n = malloc(sizeof(*n) + len);
 	if (!n)
 		return NULL;
+	q->n++;
 	n->next = NULL;
 	n->len = len;
 	*q->tail = n;
@@ -58,6 +64,7 @@ static struct ice_qnode *ice_queue_take(struct ice_queue *q)
 	q->head = n->next;
 	if (!q->head)
 		q->tail = &q->head;
+	q->n--;
 	return n;
 }
 
@@ -66,7 +73,7 @@ int ice_queue_push(struct ice_queue *q, const void *item, size_t len)
 	struct ice_qnode *n = ice_queue_append(q, len);
 
 	if (!n)
-		return -ENOMEM;
+		return q->n >= ICE_QUEUE_MAX ? -ENOBUFS : -ENOMEM;
 	memcpy(n->data, item, len);
 	return 0;
 }
@@ -92,7 +99,7 @@ int ice_queue_push_datagram(struct ice_queue *q, const struct netaddr *local,
 		return -EMSGSIZE;
 	n = ice_queue_append(q, sizeof(*d) + len);
 	if (!n)
-		return -ENOMEM;
+		return q->n >= ICE_QUEUE_MAX ? -ENOBUFS : -ENOMEM;
 	d = (struct ice_qdgram *)n->data;
 	d->local = *local;
 	d->remote = *remote;

@@ -13,14 +13,20 @@
 
 struct ice_qnode;
 
+/* Entries a queue holds at most: a caller that does not drain (or a flood
+ * of requests each answered with an error) cannot grow it without bound;
+ * a push beyond it is refused with -ENOBUFS. */
+#define ICE_QUEUE_MAX 1024
+
 struct ice_queue {
 	struct ice_qnode *head, **tail;
+	unsigned n; /* entries queued */
 };
 
 void ice_queue_init(struct ice_queue *q);
 /* Free every entry. */
 void ice_queue_clear(struct ice_queue *q);
-/* Append a copy of item (len bytes); -ENOMEM. */
+/* Append a copy of item (len bytes); -ENOMEM, -ENOBUFS when full. */
 int ice_queue_push(struct ice_queue *q, const void *item, size_t len);
 /* Pop the first entry into out (at most cap bytes); false when empty. */
 bool ice_queue_pop(struct ice_queue *q, void *out, size_t cap);
