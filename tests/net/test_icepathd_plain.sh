@@ -46,8 +46,8 @@ wait $rpid
 cat "$ICP_TMP/b-recv.json"
 grep -q "\"unique\":$N" "$ICP_TMP/b-recv.json" || icp_fail "B did not get all $N packets"
 grep -q '"lost":0' "$ICP_TMP/b-recv.json" || icp_fail "B lost packets"
-grep -q "latched RTP to 203.0.113.10" "$ICPD_LOG" || icp_fail "A was not latched to its NAT address"
-grep -q "latched RTP to 203.0.113.20" "$ICPD_LOG" || icp_fail "B was not latched to its NAT address"
+grep -Eq "RTP peer learn(ing from|ed:) 203.0.113.10" "$ICPD_LOG" || icp_fail "A was not latched to its NAT address"
+grep -Eq "RTP peer learn(ing from|ed:) 203.0.113.20" "$ICPD_LOG" || icp_fail "B was not latched to its NAT address"
 grep -q "deleted" "$ICPD_LOG" && icp_fail "the call was deleted while the fast path carried media"
 read -r af au ae < <(icpd_leg_counts "$CALL" ta)
 icp_log "A -> B: XDP $af, userspace $au (the latching packet)"

@@ -55,6 +55,8 @@ static void defaults_and_full_line(void **state)
 		"/run/x.pid",
 		"--inactivity-timeout",
 		"30",
+		"--endpoint-learning",
+		"delayed",
 		"--state-file",
 		"/tmp/s",
 	};
@@ -78,6 +80,7 @@ static void defaults_and_full_line(void **state)
 	assert_string_equal(o.pin_path, "/sys/fs/bpf/x");
 	assert_int_equal(o.log_level, DAEMON_LOG_DEBUG);
 	assert_true(o.foreground);
+	assert_int_equal(o.learning, DAEMON_LEARN_DELAYED);
 	assert_int_equal(o.inactivity_s, 30);
 	assert_string_equal(o.state_file, "/tmp/s");
 	assert_ptr_equal(daemon_opts_iface(&o, "priv"), &o.ifaces[1]);
@@ -122,6 +125,7 @@ static void errors_name_the_option(void **state)
 		{{"stray"}, "unexpected argument 'stray'"},
 		{{"--pidfile"}, "--pidfile needs a value"},
 		{{"--inactivity-timeout", "-1"}, "--inactivity-timeout '-1'"},
+		{{"--endpoint-learning", "first"}, "--endpoint-learning 'first': expected heuristic"},
 		/* issue 9: NG on a public address only with an allow-list */
 		{{"--listen-ng", "192.0.2.1:2223"}, "192.0.2.1:2223 is not a loopback address"},
 		{{"--listen-ng", "0.0.0.0:2223"}, "give --ng-allow"},

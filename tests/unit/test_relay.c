@@ -346,26 +346,6 @@ static void ipv4_to_ipv6(void **state)
 	close(fd6);
 }
 
-static void latching(void **state)
-{
-	struct fixture *f = *state;
-	uint8_t buf[2048];
-	uint16_t ra, rb, from;
-
-	phones(f, "latch-1", &ra, &rb);
-	/* A's SDP said pa; it really sends from pa2 (a NAT): the relay latches */
-	send_to(f->a2, ra, rtp, sizeof(rtp));
-	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
-	send_to(f->b, rb, rtp, sizeof(rtp));
-	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
-	assert_int_equal(from, ra);
-	/* latched once: a stray source does not steal the stream */
-	send_to(f->a, ra, rtp, sizeof(rtp));
-	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
-	send_to(f->b, rb, rtp, sizeof(rtp));
-	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtp));
-}
-
 /* Nothing arrives on fd while the relay runs for a while. */
 static void assert_nothing(struct fixture *f, int fd)
 {
@@ -379,8 +359,9 @@ static void assert_nothing(struct fixture *f, int fd)
 /*
  * rtpengine's latching flags: "strict-source" drops packets from another
  * source once latched; "media-handover" re-latches to the newest source;
- * the default keeps the latched peer (see latching above); a re-offer whose
- * SDP moves the peer makes the relay learn again.
+ * the default keeps the latched peer and drops the others (see
+ * endpoint_learning); a re-offer whose SDP moves the peer makes the relay
+ * learn again.
  */
 static void latching_modes(void **state)
 {
@@ -389,6 +370,11 @@ static void latching_modes(void **state)
 	uint16_t ra, rb, from, pa3;
 	int a3 = udp_sock(&pa3, 0);
 	char offer[512];
+
+	/* the modes act on a learned peer: learn it from the first packet */
+	relay_shutdown(&f->r);
+	f->o.learning = DAEMON_LEARN_IMMEDIATE;
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
 
 	/* strict-source: latched to pa2, a packet from pa is dropped */
 	next_flags = NG_FLAG_STRICT_SOURCE;
@@ -1104,6 +1090,103 @@ static void virtual_clock(void **state)
 	assert_int_equal(f->r.ports.nused, 0);
 }
 
+/* One packet from src to the relay's port; true when it reaches dst. */
+static bool heard(struct fixture *f, int src, uint16_t port, int dst)
+{
+	uint8_t buf[2048];
+	uint16_t from;
+
+	send_to(src, port, rtp, sizeof(rtp));
+	if (recv_via_relay(f, dst, buf, sizeof(buf), &from) == sizeof(rtp))
+		return true;
+	return false;
+}
+
+/*
+ * --endpoint-learning on a virtual clock. A's SDP says pa; the phone sits
+ * behind a NAT and sends from pa2 (same address, other port), and a3 plays
+ * a spoofer that guessed the relay's port. Only the learned source is ever
+ * forwarded (issue 9: no first-packet-wins, no foreign media).
+ */
+static void endpoint_learning(void **state)
+{
+	static const struct {
+		enum daemon_learning mode;
+		bool spoofer_first; /* a3 sends before the phone */
+		int kept;	    /* who B's media reaches at the end: 2 pa2, 3 a3, 1 pa */
+	} cases[] = {
+		/* heuristic: an equal-ranked spoofer that comes second loses */
+		{DAEMON_LEARN_HEURISTIC, false, 2},
+		/* heuristic: the exact SDP source wins over an earlier spoofer */
+		{DAEMON_LEARN_HEURISTIC, true, 1},
+		/* delayed: the latest source of the window is kept */
+		{DAEMON_LEARN_DELAYED, false, 3},
+		/* immediate: first packet wins (rtpengine's; unsafe in public) */
+		{DAEMON_LEARN_IMMEDIATE, true, 3},
+	};
+	struct fixture *f = *state;
+	uint64_t now = 9000000;
+	uint16_t ra, rb, pa3;
+	int a3 = udp_sock(&pa3, 0);
+	char id[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct call_stream *s;
+		int first = cases[i].spoofer_first ? a3 : f->a2;
+		int second = cases[i].spoofer_first ? f->a2 : a3;
+		int kept = cases[i].kept == 1 ? f->a : cases[i].kept == 2 ? f->a2 : a3;
+
+		relay_shutdown(&f->r);
+		f->o.learning = cases[i].mode;
+		assert_int_equal(relay_init_clock(&f->r, &f->o, vclock, &now), 0);
+		snprintf(id, sizeof(id), "learn-%zu", i);
+		phones(f, id, &ra, &rb);
+		s = &call_find(&f->r.calls, id)->legs[0].streams[0];
+
+		assert_true(heard(f, first, ra, f->b)); /* heard from its first packet */
+		if (cases[i].mode == DAEMON_LEARN_IMMEDIATE) {
+			assert_false(heard(f, second, ra, f->b)); /* foreign */
+		} else if (cases[i].mode == DAEMON_LEARN_DELAYED) {
+			assert_true(heard(f, second, ra, f->b)); /* followed */
+		} else if (cases[i].spoofer_first) {
+			/* a2 ranks as a3 does (address match): a3 stays */
+			assert_false(heard(f, second, ra, f->b));
+			assert_true(heard(f, f->a, ra, f->b)); /* pa: the SDP's own */
+		} else {
+			assert_false(heard(f, second, ra, f->b)); /* ranks no better */
+		}
+		now += RELAY_LEARN_MS;
+		/* the window is over: the next other source keeps what was learned */
+		if (kept != second)
+			assert_false(heard(f, second, ra, f->b));
+		else
+			assert_false(heard(f, f->a2, ra, f->b));
+		assert_true(s->latched[0]);
+		assert_true(s->foreign >= 1);
+		assert_true(heard(f, f->b, rb, kept));
+		assert_int_equal(ng(f, NG_CMD_DELETE, id, "ta", NULL, NULL), 0);
+	}
+	f->o.learning = DAEMON_LEARN_HEURISTIC;
+	close(a3);
+}
+
+/* Media ports come in random order: the next call's port is not the last + 2. */
+static void random_ports(void **state)
+{
+	struct fixture *f = *state;
+	uint16_t ra, rb, prev = 0;
+	int sequential = 0;
+	char id[32];
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(id, sizeof(id), "rnd-%d", i);
+		phones(f, id, &ra, &rb);
+		sequential += prev && (rb == prev + 2 || rb == prev + 4);
+		prev = ra;
+	}
+	assert_true(sequential < 4);
+}
+
 /* Send a datagram to every port of the relay's media range and turn the loop. */
 static void poke_every_port(struct fixture *f)
 {
@@ -1267,7 +1350,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(plain_rtp_call, setup, teardown),
-		cmocka_unit_test_setup_teardown(latching, setup, teardown),
+		cmocka_unit_test_setup_teardown(endpoint_learning, setup, teardown),
+		cmocka_unit_test_setup_teardown(random_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(latching_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(ipv4_to_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_restart, setup, teardown),

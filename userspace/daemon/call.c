@@ -278,8 +278,10 @@ void call_ports_free(struct call_ports *p)
 
 int call_ports_get(struct call_ports *p)
 {
+	size_t start = p->random ? p->random(p->random_ctx) % p->npairs : p->next;
+
 	for (size_t k = 0; k < p->npairs; k++) {
-		size_t i = (p->next + k) % p->npairs;
+		size_t i = (start + k) % p->npairs;
 
 		if (!p->used[i]) {
 			p->used[i] = 1;

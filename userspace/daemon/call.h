@@ -64,16 +64,17 @@ enum call_ice_mode {
 };
 
 /*
- * Which source a plain-RTP (non-ICE) stream accepts once it has latched onto
- * its peer (rtpengine's NG flags). Latching itself: the first media packet's
- * source becomes the destination of media toward that leg; a re-offer whose
- * SDP moves the peer starts learning again.
+ * Which source a plain-RTP (non-ICE) stream accepts once it knows its peer
+ * (rtpengine's NG flags). Learning itself is --endpoint-learning
+ * (relay_media.c); a re-offer whose SDP moves the peer starts it again.
+ * Media is symmetric: only the source media goes back to is forwarded, so
+ * packets from another source are dropped and counted as foreign in every
+ * mode but media-handover (rtpengine forwards them by default; a relay on a
+ * public address must not let anyone inject media into a call).
  */
 enum call_latch_mode {
-	/* later packets from another source are forwarded, but never move
-	 * the destination: a stray or spoofed packet cannot steal the stream */
-	CALL_LATCH_DEFAULT,
-	CALL_LATCH_STRICT,   /* "strict-source": packets from another source are dropped */
+	CALL_LATCH_DEFAULT,  /* another source is dropped (foreign) */
+	CALL_LATCH_STRICT,   /* "strict-source": the same, counted as strict-source */
 	CALL_LATCH_HANDOVER, /* "media-handover": the latest source is re-latched */
 };
 
@@ -114,7 +115,12 @@ struct call_stream {
 	 * the SDP/latched address (plain RTP). remote_set says it is valid. */
 	struct netaddr remote[CALL_NCOMP];
 	bool remote_set[CALL_NCOMP];
-	bool latched[CALL_NCOMP]; /* plain RTP: learned from the first packet */
+	bool latched[CALL_NCOMP]; /* plain RTP: the peer is learned and kept */
+	/* plain RTP, while learning (--endpoint-learning): when the window
+	 * closes (0: no media yet) and how well the source now in remote[]
+	 * matches the SDP (RELAY_LEARN_RANK_*) */
+	uint64_t learn_until_ms[CALL_NCOMP];
+	int learn_rank[CALL_NCOMP];
 	/* The peer's address as its last SDP gave it (sdp_known: an SDP was
 	 * read; a recovered stream has none), so a re-offer that moves the
 	 * peer is told from one that repeats it. */
@@ -245,9 +251,12 @@ void call_leg_totals(const struct call_leg *l, struct call_counters *rx_user,
 
 /*
  * Ports are handed out as RTP/RTCP pairs (RTP even, RTCP = RTP + 1, RFC 3550
- * §11) round-robin over [min, max], so a port freed by an ended call is
- * reused as late as possible (late packets of the old call do not hit the
- * new one). The pool only tracks use; binding is the caller's job, and a
+ * §11). With a random source (the daemon's) the search for a free pair
+ * starts at a random pair, so nobody guesses the next call's port from his
+ * own (issue 9: a guessed port plus one spoofed packet); without one (tests)
+ * it goes round-robin over [min, max]. Either way a port freed by an ended
+ * call is unlikely to come back soon (late packets of the old call do not
+ * hit the new one). The pool only tracks use; binding is the caller's job, and a
  * port another process holds is reported back with call_ports_skip().
  */
 struct call_ports {
@@ -255,6 +264,8 @@ struct call_ports {
 	uint16_t next;
 	uint8_t *used; /* one byte per pair */
 	size_t npairs, nused;
+	uint32_t (*random)(void *ctx); /* NULL: round-robin */
+	void *random_ctx;
 };
 
 int call_ports_init(struct call_ports *p, uint16_t min, uint16_t max);

@@ -89,6 +89,17 @@ static const char usage_text[] =
 	"        finds that map updates need CAP_BPF and that one is kept (the log\n"
 	"        says which). XDP is attached before the switch. The\n"
 	"        state file's directory must be writable by USER.\n"
+	"    --endpoint-learning heuristic|delayed|immediate|off\n"
+	"        How a plain-RTP (non-ICE) stream learns where its peer is from the\n"
+	"        media it sends (phones behind NAT announce private addresses), as\n"
+	"        rtpengine names it. heuristic (default): for 3 s sources are ranked\n"
+	"        by how well they match the SDP (address and port, then address,\n"
+	"        then port, then any) and the best is kept; an exact SDP match is\n"
+	"        taken at once. delayed: for 3 s the latest source is followed, then\n"
+	"        kept. immediate: the first packet's source is kept (a guessed port\n"
+	"        and one spoofed packet can steer the stream: not for public\n"
+	"        addresses). off: media goes where the SDP says. Media ports are\n"
+	"        handed out in random order, so a port is not guessed from another.\n"
 	"    --inactivity-timeout SECONDS\n"
 	"        A call with a plain-RTP (non-ICE) leg is deleted when no media comes\n"
 	"        from either side for this long (the fast path's last-seen stamps and\n"
@@ -167,6 +178,20 @@ static const char *const xdp_mode_names[] = {
 	[DAEMON_XDP_GENERIC] = "generic",
 	[DAEMON_XDP_OFF] = "off",
 };
+
+static const char *const learning_names[] = {
+	[DAEMON_LEARN_HEURISTIC] = "heuristic",
+	[DAEMON_LEARN_DELAYED] = "delayed",
+	[DAEMON_LEARN_IMMEDIATE] = "immediate",
+	[DAEMON_LEARN_OFF] = "off",
+};
+
+const char *daemon_learning_str(enum daemon_learning m)
+{
+	if ((size_t)m >= ARRAY_SIZE(learning_names) || !learning_names[m])
+		return "?";
+	return learning_names[m];
+}
 
 const char *daemon_xdp_mode_str(enum daemon_xdp_mode m)
 {
@@ -326,7 +351,7 @@ static int set_string(char *dst, size_t cap, const char *key, const char *v, cha
 static const char *const value_keys[] = {
 	"interface", "listen-ng",  "port-min", "port-max",   "xdp",	  "stun",
 	"turn",	     "turn-user",  "turn-pass", "pin-path",  "state-file", "pidfile",
-	"config",    "log-level", "inactivity-timeout", "max-sessions", "ng-allow",
+	"config",    "log-level", "inactivity-timeout", "endpoint-learning", "max-sessions", "ng-allow",
 	"user",	     "group",	   "turn-pass-file", "metrics", "metrics-allow",
 };
 
@@ -523,6 +548,17 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 				  errlen);
 	if ((rc = set_deploy(o, key, v, err, errlen)) <= 0)
 		return rc;
+	if (!strcmp(key, "endpoint-learning")) {
+		for (unsigned i = 0; i <= DAEMON_LEARN_OFF; i++) {
+			if (!strcmp(v, daemon_learning_str((enum daemon_learning)i))) {
+				o->learning = (enum daemon_learning)i;
+				return 0;
+			}
+		}
+		return fail(err, errlen,
+			    "--endpoint-learning '%s': expected heuristic, delayed, immediate or off",
+			    v);
+	}
 	if (!strcmp(key, "inactivity-timeout")) {
 		if (parse_uint(v, 86400, &n))
 			return fail(err, errlen,

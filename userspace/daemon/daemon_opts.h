@@ -39,6 +39,25 @@ enum daemon_xdp_mode {
 	DAEMON_XDP_OFF, /* userspace datapath only */
 };
 
+/*
+ * --endpoint-learning, as rtpengine names it: how a plain-RTP (non-ICE)
+ * stream learns its peer's address from the media it receives (SIP phones
+ * behind NAT announce private addresses in their SDP).
+ */
+enum daemon_learning {
+	/* RELAY_LEARN_MS of learning: sources ranked by how well they match the
+	 * SDP (address and port > address > port > any), the best one wins;
+	 * an exact SDP match is taken at once. A spoofer who guesses the port
+	 * loses to the real peer unless it is first and ranks as well. */
+	DAEMON_LEARN_HEURISTIC,
+	/* RELAY_LEARN_MS of following the latest source, then it is kept */
+	DAEMON_LEARN_DELAYED,
+	DAEMON_LEARN_IMMEDIATE, /* the first packet's source is kept (first wins) */
+	DAEMON_LEARN_OFF,	/* never: media goes where the SDP says */
+};
+
+const char *daemon_learning_str(enum daemon_learning m);
+
 /* ---- deploy: metrics server (one block, see daemon_opts.c) ---- */
 #define DAEMON_MAX_METRICS_ALLOW 8
 #define DAEMON_DEFAULT_METRICS_HOST "127.0.0.1" /* --metrics PORT alone: loopback */
@@ -75,6 +94,7 @@ struct daemon_opts {
 	enum daemon_log_level log_level;
 	bool foreground;
 	unsigned inactivity_s;
+	enum daemon_learning learning; /* --endpoint-learning, default heuristic */
 	/* RFC 7675 consent check interval and timeout, ms; 0: the RFC's 5 s
 	 * and 30 s (ICE_CONSENT_*). No option sets them: tests shorten them. */
 	uint32_t consent_interval_ms, consent_timeout_ms;

@@ -14,6 +14,7 @@ static const char *const drop_names[] = {
 	[METRICS_DROP_NO_PATH] = "no-path",
 	[METRICS_DROP_NO_CONSENT] = "no-consent",
 	[METRICS_DROP_STRICT_SOURCE] = "strict-source",
+	[METRICS_DROP_FOREIGN] = "foreign",
 	[METRICS_DROP_NOT_MEDIA] = "not-media",
 	[METRICS_DROP_TRUNCATED] = "truncated",
 	[METRICS_DROP_SEND_FAILED] = "send-failed",

@@ -29,6 +29,7 @@ enum metrics_drop {
 	METRICS_DROP_NO_PATH,	    /* no destination on the other leg yet */
 	METRICS_DROP_NO_CONSENT,    /* RFC 7675: no consent toward the other leg */
 	METRICS_DROP_STRICT_SOURCE, /* "strict-source": not from the latched peer */
+	METRICS_DROP_FOREIGN,	    /* not from the peer (selected pair / learned address) */
 	METRICS_DROP_NOT_MEDIA,	    /* no RFC 7983 class, or STUN the agent refused */
 	METRICS_DROP_TRUNCATED,	    /* larger than RELAY_DGRAM_MAX */
 	METRICS_DROP_SEND_FAILED,   /* the socket refused it (buffer full, ICMP error) */

@@ -49,6 +49,9 @@
 #define RELAY_BATCH	     32	  /* datagrams per recvmmsg()/sendmmsg() */
 #define RELAY_DGRAM_MAX	     2048 /* bytes; media and STUN fit, larger is truncated and dropped */
 #define RELAY_STATE_FLUSH_MS 200  /* coalesce state-file writes of a burst of requests */
+/* rtpengine's endpoint-learning window (--endpoint-learning delayed and
+ * heuristic): how long sources compete before the peer's address is kept */
+#define RELAY_LEARN_MS	     3000
 /* Error answers (400/401) to unauthenticated STUN on media ports: a token
  * bucket per source IP (hashed into RELAY_STUN_SOURCES slots; sources that
  * share a slot share its budget) and one for all sources together, so a

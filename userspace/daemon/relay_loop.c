@@ -193,6 +193,15 @@ int relay_run(struct relay *r)
 
 /* ---- setup ------------------------------------------------------------------ */
 
+/* Media ports in an order nobody predicts (the kernel's CSPRNG). */
+static uint32_t port_random(void *ctx)
+{
+	uint32_t v;
+
+	relay_random(&v, sizeof(v));
+	return v;
+}
+
 int relay_init(struct relay *r, const struct daemon_opts *o)
 {
 	return relay_init_clock(r, o, NULL, NULL);
@@ -229,6 +238,7 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	r->calls.ctx = r;
 	if (!err)
 		err = call_ports_init(&r->ports, o->port_min, o->port_max);
+	r->ports.random = port_random;
 	if (err) {
 		log_err("cannot set up the call table / port range %u-%u: %s", o->port_min,
 			o->port_max, strerror(-err));

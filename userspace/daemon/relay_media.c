@@ -121,6 +121,108 @@ static bool ice_source_ok(const struct call_leg *l, const struct call_stream *s,
 	return false;
 }
 
+/* ---- endpoint learning (plain RTP) ------------------------------------------- */
+
+/* How well a source matches what the SDP announced (rtpengine's heuristic). */
+enum relay_learn_rank {
+	RELAY_LEARN_RANK_ANY,	   /* neither address nor port */
+	RELAY_LEARN_RANK_PORT,	   /* the SDP's port from another address */
+	RELAY_LEARN_RANK_ADDR,	   /* the SDP's address, another port (a NAT) */
+	RELAY_LEARN_RANK_EXACT,	   /* address and port as announced */
+};
+
+static enum relay_learn_rank learn_rank(const struct call_stream *s, unsigned comp,
+					const struct netaddr *from)
+{
+	const struct netaddr *sdp = &s->sdp_remote[comp];
+
+	if (!s->sdp_set[comp])
+		return RELAY_LEARN_RANK_ANY;
+	if (netaddr_equal(sdp, from))
+		return RELAY_LEARN_RANK_EXACT;
+	if (netaddr_same_ip(sdp, from))
+		return RELAY_LEARN_RANK_ADDR;
+	if (netaddr_port(sdp) == netaddr_port(from))
+		return RELAY_LEARN_RANK_PORT;
+	return RELAY_LEARN_RANK_ANY;
+}
+
+/* Media toward the leg goes to addr from now on (flows follow at the turn's end). */
+static void set_remote(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
+		       const struct netaddr *addr, uint64_t now)
+{
+	if (s->remote_set[comp] && netaddr_equal(&s->remote[comp], addr))
+		return;
+	s->remote[comp] = *addr;
+	s->remote_set[comp] = true;
+	relay_leg_changed(r, l, now);
+}
+
+static void learn_keep(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
+		       const struct netaddr *addr, const char *why, uint64_t now)
+{
+	char a[NETADDR_STRLEN];
+
+	set_remote(r, l, s, comp, addr, now);
+	s->latched[comp] = true;
+	log_info("call %s leg %s stream %u: %s peer learned: %s (%s)", l->call->id, l->tag,
+		 s->index, comp ? "RTCP" : "RTP", netaddr_str(addr, a, sizeof(a)), why);
+}
+
+/*
+ * --endpoint-learning (rtpengine's algorithms). Media is forwarded while a
+ * stream learns: toward the best source so far, so a phone behind NAT is
+ * heard from its first packet. The window is judged on the packets the
+ * daemon sees: once the fast path forwards the provisional source, only
+ * other sources reach here, and the first of them after the window keeps
+ * what was learned (delayed: the latest source of the window, as rtpengine
+ * takes the first packet after it; heuristic: the best ranked).
+ */
+static void learn(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
+		  const struct netaddr *from, uint64_t now)
+{
+	enum relay_learn_rank rank = learn_rank(s, comp, from);
+
+	switch (r->opts.learning) {
+	case DAEMON_LEARN_OFF:
+		return; /* the SDP's address stays the destination */
+	case DAEMON_LEARN_IMMEDIATE:
+		learn_keep(r, l, s, comp, from, "first packet", now);
+		return;
+	case DAEMON_LEARN_HEURISTIC:
+		if (rank == RELAY_LEARN_RANK_EXACT) {
+			learn_keep(r, l, s, comp, from, "matches the SDP", now);
+			return;
+		}
+		break;
+	case DAEMON_LEARN_DELAYED:
+		break;
+	}
+	if (!s->learn_until_ms[comp]) {
+		char a[NETADDR_STRLEN];
+
+		s->learn_until_ms[comp] = now + RELAY_LEARN_MS;
+		s->learn_rank[comp] = (int)rank;
+		set_remote(r, l, s, comp, from, now);
+		log_info("call %s leg %s stream %u: %s peer learning from %s (%s, %u ms)",
+			 l->call->id, l->tag, s->index, comp ? "RTCP" : "RTP",
+			 netaddr_str(from, a, sizeof(a)), daemon_learning_str(r->opts.learning),
+			 RELAY_LEARN_MS);
+		return;
+	}
+	if (now >= s->learn_until_ms[comp]) {
+		learn_keep(r, l, s, comp, &s->remote[comp],
+			   r->opts.learning == DAEMON_LEARN_DELAYED ? "latest source of the window"
+								    : "best match of the window",
+			   now);
+		return;
+	}
+	if (r->opts.learning == DAEMON_LEARN_DELAYED || (int)rank > s->learn_rank[comp]) {
+		s->learn_rank[comp] = (int)rank;
+		set_remote(r, l, s, comp, from, now);
+	}
+}
+
 static void input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
 		  const uint8_t *buf, size_t len, uint64_t now)
 {
@@ -159,6 +261,7 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 			s->foreign++;
 			s->dropped++;
 			r->user_dropped++;
+			r->metrics.drops[METRICS_DROP_FOREIGN]++;
 			return;
 		}
 		forward(r, l, s, res.component - 1, res.data, res.len, now);
@@ -178,31 +281,28 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 		r->user_dropped++;
 		return;
 	}
-	/* latching: a leg without ICE learns its peer from the first media
-	 * packet (SIP phones behind NAT announce private addresses); what a
-	 * later packet from another source does is the call's latch mode */
-	if (s->latched[comp] && !netaddr_equal(&s->remote[comp], from)) {
-		if (l->call->latch == CALL_LATCH_STRICT) {
-			s->dropped++;
-			r->user_dropped++;
-			r->metrics.drops[METRICS_DROP_STRICT_SOURCE]++;
-			return;
-		}
-		if (l->call->latch == CALL_LATCH_HANDOVER) {
-			s->latched[comp] = false;
+	/* a leg without ICE learns its peer from the media it sends (SIP
+	 * phones behind NAT announce private addresses); once learned, what a
+	 * packet from another source does is the call's latch mode */
+	if (!s->latched[comp])
+		learn(r, l, s, comp, from, now);
+	if (s->remote_set[comp] && !netaddr_equal(&s->remote[comp], from)) {
+		if (s->latched[comp] && l->call->latch == CALL_LATCH_HANDOVER) {
 			log_info("call %s leg %s stream %u: media-handover: %s moves to %s",
 				 l->call->id, l->tag, s->index, comp ? "RTCP" : "RTP",
 				 netaddr_str(from, a, sizeof(a)));
+			set_remote(r, l, s, comp, from, now);
+		} else {
+			/* symmetric RTP: only the peer media goes back to is
+			 * heard, so a spoofed source is never forwarded */
+			s->foreign++;
+			s->dropped++;
+			r->user_dropped++;
+			r->metrics.drops[l->call->latch == CALL_LATCH_STRICT
+						 ? METRICS_DROP_STRICT_SOURCE
+						 : METRICS_DROP_FOREIGN]++;
+			return;
 		}
-	}
-	if (!s->latched[comp]) {
-		s->latched[comp] = true;
-		if (!s->remote_set[comp] || !netaddr_equal(&s->remote[comp], from))
-			log_info("call %s leg %s stream %u: latched %s to %s", l->call->id, l->tag,
-				 s->index, comp ? "RTCP" : "RTP", netaddr_str(from, a, sizeof(a)));
-		s->remote[comp] = *from;
-		s->remote_set[comp] = true;
-		relay_leg_changed(r, l, now);
 	}
 	forward(r, l, s, comp, buf, len, now);
 }

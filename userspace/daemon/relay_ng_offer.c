@@ -117,6 +117,7 @@ static int leg_take_sdp(struct relay *r, struct call_leg *l, const struct sdp *s
 			if (s->latched[c] && !moved)
 				continue;
 			s->latched[c] = false;
+			s->learn_until_ms[c] = 0;
 			s->remote_set[c] = set;
 			if (set)
 				s->remote[c] = *a;
