@@ -192,7 +192,7 @@ def main():
         "CPU: 'cores busy' is machine-wide busy time from /proc/stat per second of the run (tick-sampled, "
         "everything on the machine, other users included); 'CPU ns/pkt' the same per packet at the sink.",
         "Memory per call: kernel = locked memory (fdinfo memlock) of the BPF maps the relay holds, divided by "
-        "the calls set up (icepath's maps are preallocated for 1M flows whatever the calls; bare's hash is "
+        "the calls set up (icepath's maps are preallocated for the flows its port range (or --max-sessions) can hold, whatever the calls set up; bare's hash is "
         "sized to its flows, per flow); user = RSS growth over the call setup per call.",
     ]
     # An XDP row keeps exactly `threads` CPUs busy (the generator thread does
