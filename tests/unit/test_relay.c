@@ -1104,6 +1104,89 @@ static void virtual_clock(void **state)
 	assert_int_equal(f->r.ports.nused, 0);
 }
 
+/*
+ * RFC 8445 §14.2: the checks of all the daemon's agents together leave no
+ * more often than once every RELAY_PACE_MS, however many legs check at
+ * once (each agent alone would pace at its own Ta only). Eight calls, each
+ * leg with a candidate toward a socket of ours that never answers: every
+ * new check transaction seen there is at least RELAY_PACE_MS after the
+ * one before, on the virtual clock.
+ */
+static void shared_check_budget(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t seen[256][12], buf[RELAY_DGRAM_MAX];
+	unsigned nseen = 0, nchecks = 0;
+	uint64_t now = 7000000, last = 0;
+	static const char fmt[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				  "m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+				  "a=ice-ufrag:%s%02d\r\na=ice-pwd:passwordpasswordpassword\r\n"
+				  "a=ice-pacing:5\r\n"
+				  "a=candidate:1 1 udp 2122260223 127.0.0.1 %u typ host\r\n";
+	char sdp[1024];
+	int socks[2] = {f->a, f->b};
+
+	relay_shutdown(&f->r);
+	assert_int_equal(relay_init_clock(&f->r, &f->o, vclock, &now), 0);
+	for (int k = 0; k < 8; k++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "pace-%d", k);
+		snprintf(sdp, sizeof(sdp), fmt, f->pa, "pa", k, f->pa);
+		assert_int_equal(ng(f, NG_CMD_OFFER, id, "ta", NULL, sdp), 0);
+		snprintf(sdp, sizeof(sdp), fmt, f->pb, "pb", k, f->pb);
+		assert_int_equal(ng(f, NG_CMD_ANSWER, id, "ta", "tb", sdp), 0);
+	}
+	for (int t = 0; t < 600; t++, now++) {
+		relay_poll(&f->r, 0);
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			while ((n = recv(socks[i], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+				bool dup = false;
+
+				/* a Binding request; retransmissions keep their id */
+				if (n < 20 || buf[0] != 0x00 || buf[1] != 0x01)
+					continue;
+				for (unsigned j = 0; j < nseen && !dup; j++)
+					dup = !memcmp(seen[j], buf + 8, 12);
+				if (dup || nseen == 256)
+					continue;
+				memcpy(seen[nseen++], buf + 8, 12);
+				if (nchecks++)
+					assert_true(now - last >= RELAY_PACE_MS);
+				last = now;
+			}
+		}
+	}
+	printf("shared check budget: %u checks, %llu granted, %llu told to wait\n", nchecks,
+	       (unsigned long long)f->r.pace_granted, (unsigned long long)f->r.pace_deferred);
+	/* the budget was the limit: sixteen agents had checks waiting at once */
+	assert_true(nchecks >= 16);
+	assert_true(f->r.pace_deferred > 0);
+	assert_true(f->r.pace_granted >= nchecks);
+}
+
+/* One malformed a=candidate line is skipped, the others kept, and the NG
+ * reply's warning names it (defect 4's daemon half). */
+static void malformed_candidate_warned(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+				    "a=candidate:2 1 udp notanumber 127.0.0.1 40001 typ host\r\n";
+	struct call *c;
+
+	assert_int_equal(ng(f, NG_CMD_OFFER, "malf-1", "ta", NULL, offer), 0);
+	assert_non_null(strstr(f->rep.warning, "1 malformed a=candidate line skipped"));
+	c = call_find(&f->r.calls, "malf-1");
+	assert_non_null(c);
+	assert_true(c->legs[0].streams[0].ice); /* ICE kept on the stream */
+}
+
 /* Send a datagram to every port of the relay's media range and turn the loop. */
 static void poke_every_port(struct fixture *f)
 {
@@ -1283,6 +1366,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(virtual_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(shared_check_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(malformed_candidate_warned, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_offer_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(stun_flood_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_spoofed_media, setup, teardown),

@@ -56,6 +56,11 @@
 #define RELAY_STUN_SOURCES     1024
 #define RELAY_STUN_SRC_PER_S   5   /* answers per second and source, and its burst */
 #define RELAY_STUN_TOTAL_PER_S 200 /* answers per second over all sources, and burst */
+/* RFC 8445 §14.2: whatever each agent's Ta, the checks of all agents of
+ * an implementation together go no more often than once every 5 ms (as
+ * though there were one check list). The legs' agents share this budget
+ * through ice_config.pace (relay_ice.c). */
+#define RELAY_PACE_MS 5
 
 /* epoll data kinds (struct call_sock.kind and struct relay_evsrc.kind) */
 enum relay_ev_kind {
@@ -142,6 +147,10 @@ struct relay {
 	/* STUN error answers not sent: over the per-source or total rate */
 	uint64_t stun_limited;
 	struct relay_bucket stun_total, *stun_src; /* RELAY_STUN_SOURCES */
+	/* the daemon-wide check budget: the earliest time the next check of
+	 * any leg may leave (RELAY_PACE_MS after the last one) */
+	uint64_t pace_next_ms;
+	uint64_t pace_granted, pace_deferred; /* checks let go / told to wait */
 	/* receive batch */
 	uint8_t (*rxbuf)[RELAY_DGRAM_MAX];
 	struct relay_out *out;

@@ -46,8 +46,24 @@ void relay_agent_free(struct relay *r, struct call_leg *l)
 	}
 }
 
+/* ice_config.pace: one check of any leg every RELAY_PACE_MS (RFC 8445
+ * §14.2's implementation-wide limit); each agent's own Ta (and the peer's
+ * a=ice-pacing) still paces it on top of this. */
+static uint64_t relay_pace(void *ctx, uint64_t now_ms)
+{
+	struct relay *r = ctx;
+
+	if (now_ms < r->pace_next_ms) {
+		r->pace_deferred++;
+		return r->pace_next_ms;
+	}
+	r->pace_next_ms = now_ms + RELAY_PACE_MS;
+	r->pace_granted++;
+	return 0;
+}
+
 /* What every agent of leg l is configured with. */
-static struct ice_config agent_config(const struct relay *r, struct call_leg *l, bool controlling,
+static struct ice_config agent_config(struct relay *r, struct call_leg *l, bool controlling,
 				      bool lite)
 {
 	struct ice_config cfg = {
@@ -59,6 +75,8 @@ static struct ice_config agent_config(const struct relay *r, struct call_leg *l,
 		.random = agent_random,
 		.log = agent_log,
 		.log_ctx = l,
+		.pace = relay_pace,
+		.pace_ctx = r,
 	};
 
 	return cfg;
@@ -226,6 +244,21 @@ int relay_agent_feed(struct relay *r, struct call_leg *l, const struct sdp *sdp,
 						       &d->cands[k]);
 		if (d->end_of_candidates)
 			ice_agent_remote_end_of_candidates(l->agent, (unsigned)s->ice_stream);
+		if (d->pacing_ms)
+			ice_agent_set_remote_pacing(l->agent, d->pacing_ms);
+		if (d->n_malformed_skipped) {
+			/* why names the first bad line, the peer's text:
+			 * daemon_log() escapes it with the rest of the line */
+			log_warn("call %s leg %s media section %u: %zu malformed a=candidate "
+				 "line%s skipped, the others kept (first: %s): fix the peer's SDP",
+				 l->call->id, l->tag[0] ? l->tag : "-", i + 1,
+				 d->n_malformed_skipped, d->n_malformed_skipped == 1 ? "" : "s",
+				 why);
+			ng_reply_warn(rep, "media section %u: %zu malformed a=candidate line%s "
+					   "skipped",
+				      i + 1, d->n_malformed_skipped,
+				      d->n_malformed_skipped == 1 ? "" : "s");
+		}
 		if (d->n_mdns_skipped)
 			ng_reply_warn(rep, "media section %u: %zu mDNS (.local) candidates ignored",
 				      i + 1, d->n_mdns_skipped);
