@@ -812,6 +812,41 @@ static void advertised_address(void **state)
 	assert_null(strstr(f->sdp_out, "127.0.0.1 "));	     /* never the local one */
 }
 
+/*
+ * Defect 6 (issue 11): the relay's SDP claims no trickle it cannot do over
+ * NG, whatever the other leg offered, and closes its candidate list with
+ * a=end-of-candidates, with a STUN server configured too (its gathering
+ * is still running when the reply is written).
+ */
+static void relay_sdp_not_trickle(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "a=ice-options:trickle\r\n"
+				    "m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=ice-options:trickle\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n";
+	static const char answer[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				     "m=audio 40002 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+				     "a=rtcp-mux\r\na=ice-ufrag:answ\r\n"
+				     "a=ice-pwd:answpasswordanswpassword\r\n"
+				     "a=ice-options:trickle\r\n"
+				     "a=candidate:1 1 udp 2122260223 127.0.0.1 40002 typ host\r\n";
+
+	/* a STUN server that never answers: gathering is still running */
+	netaddr_from_str(&f->r.opts.stun, "127.0.0.1", f->pa2);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "trk-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_null(strstr(f->sdp_out, "trickle"));
+	assert_non_null(strstr(f->sdp_out, "a=end-of-candidates\r\n"));
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "trk-1", "ta", "tb", answer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_null(strstr(f->sdp_out, "trickle"));
+	assert_non_null(strstr(f->sdp_out, "a=end-of-candidates\r\n"));
+}
+
 static void get_ufrag(struct fixture *f, char *out, size_t cap)
 {
 	const char *u = strstr(f->sdp_out, "a=ice-ufrag:");
@@ -1366,6 +1401,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(virtual_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_sdp_not_trickle, setup, teardown),
 		cmocka_unit_test_setup_teardown(shared_check_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_candidate_warned, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_offer_leaves_nothing, setup, teardown),
