@@ -1381,6 +1381,65 @@ static void ice_spoofed_media(void **state)
 		close(p.fd[k]);
 }
 
+/*
+ * Early media (issue 11): what B sends before the relay has a selected
+ * pair toward the ICE peer A is held, then sent on the pair once it is
+ * selected; what waited longer than RELAY_EARLY_MS is dropped and counted
+ * on B's stream.
+ */
+static void early_media_held(void **state)
+{
+	struct fixture *f = *state;
+	struct icepeer p = {.ufrag = "peer", .pwd = "peerpasswordpeerpassword"};
+	char offer[1024], answer[512];
+	const struct call_stream *s, *sb;
+	uint16_t ra, rb;
+
+	for (unsigned k = 0; k < 3; k++)
+		p.fd[k] = udp_sock(&p.port[k], 0);
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+		 "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+		 "a=candidate:1 1 udp 1000 127.0.0.1 %u typ host\r\n",
+		 p.port[0], p.ufrag, p.pwd, p.port[0]);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "early-1", "ta", NULL, offer), 0);
+	rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "early-1", "ta", "tb", answer), 0);
+	ra = reply_port(f);
+	get_attr(f, "a=ice-ufrag:", p.relay_ufrag, sizeof(p.relay_ufrag));
+	get_attr(f, "a=ice-pwd:", p.relay_pwd, sizeof(p.relay_pwd));
+	s = &call_find(&f->r.calls, "early-1")->legs[0].streams[0];
+	sb = &call_find(&f->r.calls, "early-1")->legs[1].streams[0];
+	/* three packets that will be too old, then four fresh ones */
+	for (int i = 0; i < 3; i++)
+		send_to(f->b, rb, rtp, sizeof(rtp));
+	peer_pump(f, &p);
+	poll(NULL, 0, RELAY_EARLY_MS + 100);
+	for (int i = 0; i < 4; i++)
+		send_to(f->b, rb, rtp, sizeof(rtp));
+	peer_pump(f, &p);
+	assert_non_null(s->early);
+	assert_int_equal(p.rtp[0], 0);
+	assert_int_equal(sb->dropped, 3); /* aged out as the fresh ones came */
+	peer_nominate(f, &p, 0, ra, s);
+	for (int i = 0; i < 20 && p.rtp[0] < 4; i++) {
+		poll(NULL, 0, 5);
+		peer_pump(f, &p);
+	}
+	printf("early media: %u of 4 fresh packets delivered, %llu too old dropped\n", p.rtp[0],
+	       (unsigned long long)sb->dropped);
+	assert_int_equal(p.rtp[0], 4);
+	assert_int_equal(sb->dropped, 3);
+	assert_null(s->early);
+	for (unsigned k = 0; k < 3; k++)
+		close(p.fd[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1407,6 +1466,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(refused_offer_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(stun_flood_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_spoofed_media, setup, teardown),
+		cmocka_unit_test_setup_teardown(early_media_held, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,6 +253,35 @@ struct call_stream *relay_stream_by_ice(struct call_leg *l, unsigned ice_stream)
 
 /* ---- relay_media.c ---------------------------------------------------------- */
 
+/*
+ * Early media: what a leg receives while the other leg's agent has no
+ * selected pair yet (it checks toward its peer) is held per destination
+ * stream, at most RELAY_EARLY_MAX packets for RELAY_EARLY_MS each, and sent
+ * on the pair as soon as it is selected; what overflows or ages out is
+ * dropped and counted (the source stream's `dropped`, metrics "no_path").
+ * An SDP offer/answer exchange lets the peers send at once, while ICE on
+ * the second leg takes a few round trips: without this, the first words
+ * of a call are lost.
+ */
+#define RELAY_EARLY_MAX 64
+#define RELAY_EARLY_MS	200
+struct relay_early {
+	unsigned n;
+	struct {
+		uint64_t at_ms;
+		unsigned comp; /* CALL_COMP_* of the destination */
+		size_t len;
+		uint8_t *data;
+	} pkt[RELAY_EARLY_MAX];
+	uint64_t held, sent, expired, overflow; /* for the log line at selection */
+};
+/* Leg l's stream s has its selected pair on component comp: send what was
+ * held for it. */
+void relay_early_flush(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
+		       uint64_t now_ms);
+/* Forget what stream s holds (counted as dropped). */
+void relay_early_free(struct relay *r, struct call_stream *s);
+
 /* A media socket is readable: receive and handle a few batches. */
 void relay_media_recv(struct relay *r, struct call_sock *cs, uint64_t now_ms);
 

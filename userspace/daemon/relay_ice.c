@@ -40,6 +40,7 @@ void relay_agent_free(struct relay *r, struct call_leg *l)
 	l->agent = NULL;
 	l->agent_started = false;
 	for (unsigned i = 0; i < l->nstreams; i++) {
+		relay_early_free(r, &l->streams[i]);
 		l->streams[i].ice = false;
 		l->streams[i].ice_stream = -1;
 		l->streams[i].consent = true;
@@ -313,6 +314,7 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 				s->nominated_ms = now;
 		}
 		s->consent = true;
+		relay_early_flush(r, l, s, comp, now);
 		log_info("call %s leg %s stream %u comp %u: selected pair %s (%s) -> %s (%s)%s",
 			 l->call->id, l->tag, s->index, ev->component,
 			 netaddr_str(&ev->pair.local.addr, la, sizeof(la)),
