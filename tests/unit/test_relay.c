@@ -798,6 +798,41 @@ static void advertised_address(void **state)
 	assert_null(strstr(f->sdp_out, "127.0.0.1 "));	     /* never the local one */
 }
 
+/*
+ * Defect 6 (issue 11): the relay's SDP claims no trickle it cannot do over
+ * NG, whatever the other leg offered, and closes its candidate list with
+ * a=end-of-candidates, with a STUN server configured too (its gathering
+ * is still running when the reply is written).
+ */
+static void relay_sdp_not_trickle(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "a=ice-options:trickle\r\n"
+				    "m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=ice-options:trickle\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n";
+	static const char answer[] = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				     "m=audio 40002 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+				     "a=rtcp-mux\r\na=ice-ufrag:answ\r\n"
+				     "a=ice-pwd:answpasswordanswpassword\r\n"
+				     "a=ice-options:trickle\r\n"
+				     "a=candidate:1 1 udp 2122260223 127.0.0.1 40002 typ host\r\n";
+
+	/* a STUN server that never answers: gathering is still running */
+	netaddr_from_str(&f->r.opts.stun, "127.0.0.1", f->pa2);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "trk-1", "ta", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_null(strstr(f->sdp_out, "trickle"));
+	assert_non_null(strstr(f->sdp_out, "a=end-of-candidates\r\n"));
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "trk-1", "ta", "tb", answer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_null(strstr(f->sdp_out, "trickle"));
+	assert_non_null(strstr(f->sdp_out, "a=end-of-candidates\r\n"));
+}
+
 static void get_ufrag(struct fixture *f, char *out, size_t cap)
 {
 	const char *u = strstr(f->sdp_out, "a=ice-ufrag:");
@@ -1187,6 +1222,89 @@ static void random_ports(void **state)
 	assert_true(sequential < 4);
 }
 
+/*
+ * RFC 8445 §14.2: the checks of all the daemon's agents together leave no
+ * more often than once every RELAY_PACE_MS, however many legs check at
+ * once (each agent alone would pace at its own Ta only). Eight calls, each
+ * leg with a candidate toward a socket of ours that never answers: every
+ * new check transaction seen there is at least RELAY_PACE_MS after the
+ * one before, on the virtual clock.
+ */
+static void shared_check_budget(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t seen[256][12], buf[RELAY_DGRAM_MAX];
+	unsigned nseen = 0, nchecks = 0;
+	uint64_t now = 7000000, last = 0;
+	static const char fmt[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				  "m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+				  "a=ice-ufrag:%s%02d\r\na=ice-pwd:passwordpasswordpassword\r\n"
+				  "a=ice-pacing:5\r\n"
+				  "a=candidate:1 1 udp 2122260223 127.0.0.1 %u typ host\r\n";
+	char sdp[1024];
+	int socks[2] = {f->a, f->b};
+
+	relay_shutdown(&f->r);
+	assert_int_equal(relay_init_clock(&f->r, &f->o, vclock, &now), 0);
+	for (int k = 0; k < 8; k++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "pace-%d", k);
+		snprintf(sdp, sizeof(sdp), fmt, f->pa, "pa", k, f->pa);
+		assert_int_equal(ng(f, NG_CMD_OFFER, id, "ta", NULL, sdp), 0);
+		snprintf(sdp, sizeof(sdp), fmt, f->pb, "pb", k, f->pb);
+		assert_int_equal(ng(f, NG_CMD_ANSWER, id, "ta", "tb", sdp), 0);
+	}
+	for (int t = 0; t < 600; t++, now++) {
+		relay_poll(&f->r, 0);
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			while ((n = recv(socks[i], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+				bool dup = false;
+
+				/* a Binding request; retransmissions keep their id */
+				if (n < 20 || buf[0] != 0x00 || buf[1] != 0x01)
+					continue;
+				for (unsigned j = 0; j < nseen && !dup; j++)
+					dup = !memcmp(seen[j], buf + 8, 12);
+				if (dup || nseen == 256)
+					continue;
+				memcpy(seen[nseen++], buf + 8, 12);
+				if (nchecks++)
+					assert_true(now - last >= RELAY_PACE_MS);
+				last = now;
+			}
+		}
+	}
+	printf("shared check budget: %u checks, %llu granted, %llu told to wait\n", nchecks,
+	       (unsigned long long)f->r.pace_granted, (unsigned long long)f->r.pace_deferred);
+	/* the budget was the limit: sixteen agents had checks waiting at once */
+	assert_true(nchecks >= 16);
+	assert_true(f->r.pace_deferred > 0);
+	assert_true(f->r.pace_granted >= nchecks);
+}
+
+/* One malformed a=candidate line is skipped, the others kept, and the NG
+ * reply's warning names it (defect 4's daemon half). */
+static void malformed_candidate_warned(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+				    "a=candidate:2 1 udp notanumber 127.0.0.1 40001 typ host\r\n";
+	struct call *c;
+
+	assert_int_equal(ng(f, NG_CMD_OFFER, "malf-1", "ta", NULL, offer), 0);
+	assert_non_null(strstr(f->rep.warning, "1 malformed a=candidate line skipped"));
+	c = call_find(&f->r.calls, "malf-1");
+	assert_non_null(c);
+	assert_true(c->legs[0].streams[0].ice); /* ICE kept on the stream */
+}
+
 /* Send a datagram to every port of the relay's media range and turn the loop. */
 static void poke_every_port(struct fixture *f)
 {
@@ -1346,6 +1464,65 @@ static void ice_spoofed_media(void **state)
 		close(p.fd[k]);
 }
 
+/*
+ * Early media (issue 11): what B sends before the relay has a selected
+ * pair toward the ICE peer A is held, then sent on the pair once it is
+ * selected; what waited longer than RELAY_EARLY_MS is dropped and counted
+ * on B's stream.
+ */
+static void early_media_held(void **state)
+{
+	struct fixture *f = *state;
+	struct icepeer p = {.ufrag = "peer", .pwd = "peerpasswordpeerpassword"};
+	char offer[1024], answer[512];
+	const struct call_stream *s, *sb;
+	uint16_t ra, rb;
+
+	for (unsigned k = 0; k < 3; k++)
+		p.fd[k] = udp_sock(&p.port[k], 0);
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+		 "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+		 "a=candidate:1 1 udp 1000 127.0.0.1 %u typ host\r\n",
+		 p.port[0], p.ufrag, p.pwd, p.port[0]);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "early-1", "ta", NULL, offer), 0);
+	rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "early-1", "ta", "tb", answer), 0);
+	ra = reply_port(f);
+	get_attr(f, "a=ice-ufrag:", p.relay_ufrag, sizeof(p.relay_ufrag));
+	get_attr(f, "a=ice-pwd:", p.relay_pwd, sizeof(p.relay_pwd));
+	s = &call_find(&f->r.calls, "early-1")->legs[0].streams[0];
+	sb = &call_find(&f->r.calls, "early-1")->legs[1].streams[0];
+	/* three packets that will be too old, then four fresh ones */
+	for (int i = 0; i < 3; i++)
+		send_to(f->b, rb, rtp, sizeof(rtp));
+	peer_pump(f, &p);
+	poll(NULL, 0, RELAY_EARLY_MS + 100);
+	for (int i = 0; i < 4; i++)
+		send_to(f->b, rb, rtp, sizeof(rtp));
+	peer_pump(f, &p);
+	assert_non_null(s->early);
+	assert_int_equal(p.rtp[0], 0);
+	assert_int_equal(sb->dropped, 3); /* aged out as the fresh ones came */
+	peer_nominate(f, &p, 0, ra, s);
+	for (int i = 0; i < 20 && p.rtp[0] < 4; i++) {
+		poll(NULL, 0, 5);
+		peer_pump(f, &p);
+	}
+	printf("early media: %u of 4 fresh packets delivered, %llu too old dropped\n", p.rtp[0],
+	       (unsigned long long)sb->dropped);
+	assert_int_equal(p.rtp[0], 4);
+	assert_int_equal(sb->dropped, 3);
+	assert_null(s->early);
+	for (unsigned k = 0; k < 3; k++)
+		close(p.fd[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1367,9 +1544,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(virtual_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_sdp_not_trickle, setup, teardown),
+		cmocka_unit_test_setup_teardown(shared_check_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(malformed_candidate_warned, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_offer_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(stun_flood_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_spoofed_media, setup, teardown),
+		cmocka_unit_test_setup_teardown(early_media_held, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -149,6 +149,9 @@ struct call_stream {
 	 * source; foreign: of those, media on an ICE leg from an address that
 	 * is neither the selected pair's peer nor a valid pair's. */
 	uint64_t dropped, foreign;
+	/* Media for this ICE leg that came before it had a selected pair, held
+	 * until the pair is selected (relay_media.c); NULL when none is. */
+	struct relay_early *early;
 	/* Fast-path flows for media ARRIVING on this stream's components. */
 	struct fastpath_flow flow[CALL_NCOMP];
 	bool flow_installed[CALL_NCOMP];

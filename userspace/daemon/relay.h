@@ -59,6 +59,11 @@
 #define RELAY_STUN_SOURCES     1024
 #define RELAY_STUN_SRC_PER_S   5   /* answers per second and source, and its burst */
 #define RELAY_STUN_TOTAL_PER_S 200 /* answers per second over all sources, and burst */
+/* RFC 8445 §14.2: whatever each agent's Ta, the checks of all agents of
+ * an implementation together go no more often than once every 5 ms (as
+ * though there were one check list). The legs' agents share this budget
+ * through ice_config.pace (relay_ice.c). */
+#define RELAY_PACE_MS 5
 
 /* epoll data kinds (struct call_sock.kind and struct relay_evsrc.kind) */
 enum relay_ev_kind {
@@ -145,6 +150,10 @@ struct relay {
 	/* STUN error answers not sent: over the per-source or total rate */
 	uint64_t stun_limited;
 	struct relay_bucket stun_total, *stun_src; /* RELAY_STUN_SOURCES */
+	/* the daemon-wide check budget: the earliest time the next check of
+	 * any leg may leave (RELAY_PACE_MS after the last one) */
+	uint64_t pace_next_ms;
+	uint64_t pace_granted, pace_deferred; /* checks let go / told to wait */
 	/* receive batch */
 	uint8_t (*rxbuf)[RELAY_DGRAM_MAX];
 	struct relay_out *out;
@@ -246,6 +255,35 @@ void relay_agent_drain_refusal(struct relay *r, struct call_leg *l, const struct
 struct call_stream *relay_stream_by_ice(struct call_leg *l, unsigned ice_stream);
 
 /* ---- relay_media.c ---------------------------------------------------------- */
+
+/*
+ * Early media: what a leg receives while the other leg's agent has no
+ * selected pair yet (it checks toward its peer) is held per destination
+ * stream, at most RELAY_EARLY_MAX packets for RELAY_EARLY_MS each, and sent
+ * on the pair as soon as it is selected; what overflows or ages out is
+ * dropped and counted (the source stream's `dropped`, metrics "no_path").
+ * An SDP offer/answer exchange lets the peers send at once, while ICE on
+ * the second leg takes a few round trips: without this, the first words
+ * of a call are lost.
+ */
+#define RELAY_EARLY_MAX 64
+#define RELAY_EARLY_MS	200
+struct relay_early {
+	unsigned n;
+	struct {
+		uint64_t at_ms;
+		unsigned comp; /* CALL_COMP_* of the destination */
+		size_t len;
+		uint8_t *data;
+	} pkt[RELAY_EARLY_MAX];
+	uint64_t held, sent, expired, overflow; /* for the log line at selection */
+};
+/* Leg l's stream s has its selected pair on component comp: send what was
+ * held for it. */
+void relay_early_flush(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
+		       uint64_t now_ms);
+/* Forget what stream s holds (counted as dropped). */
+void relay_early_free(struct relay *r, struct call_stream *s);
 
 /* A media socket is readable: receive and handle a few batches. */
 void relay_media_recv(struct relay *r, struct call_sock *cs, uint64_t now_ms);

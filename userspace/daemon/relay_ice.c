@@ -40,14 +40,31 @@ void relay_agent_free(struct relay *r, struct call_leg *l)
 	l->agent = NULL;
 	l->agent_started = false;
 	for (unsigned i = 0; i < l->nstreams; i++) {
+		relay_early_free(r, &l->streams[i]);
 		l->streams[i].ice = false;
 		l->streams[i].ice_stream = -1;
 		l->streams[i].consent = true;
 	}
 }
 
+/* ice_config.pace: one check of any leg every RELAY_PACE_MS (RFC 8445
+ * §14.2's implementation-wide limit); each agent's own Ta (and the peer's
+ * a=ice-pacing) still paces it on top of this. */
+static uint64_t relay_pace(void *ctx, uint64_t now_ms)
+{
+	struct relay *r = ctx;
+
+	if (now_ms < r->pace_next_ms) {
+		r->pace_deferred++;
+		return r->pace_next_ms;
+	}
+	r->pace_next_ms = now_ms + RELAY_PACE_MS;
+	r->pace_granted++;
+	return 0;
+}
+
 /* What every agent of leg l is configured with. */
-static struct ice_config agent_config(const struct relay *r, struct call_leg *l, bool controlling,
+static struct ice_config agent_config(struct relay *r, struct call_leg *l, bool controlling,
 				      bool lite)
 {
 	struct ice_config cfg = {
@@ -59,6 +76,8 @@ static struct ice_config agent_config(const struct relay *r, struct call_leg *l,
 		.random = agent_random,
 		.log = agent_log,
 		.log_ctx = l,
+		.pace = relay_pace,
+		.pace_ctx = r,
 	};
 
 	return cfg;
@@ -226,6 +245,21 @@ int relay_agent_feed(struct relay *r, struct call_leg *l, const struct sdp *sdp,
 						       &d->cands[k]);
 		if (d->end_of_candidates)
 			ice_agent_remote_end_of_candidates(l->agent, (unsigned)s->ice_stream);
+		if (d->pacing_ms)
+			ice_agent_set_remote_pacing(l->agent, d->pacing_ms);
+		if (d->n_malformed_skipped) {
+			/* why names the first bad line, the peer's text:
+			 * daemon_log() escapes it with the rest of the line */
+			log_warn("call %s leg %s media section %u: %zu malformed a=candidate "
+				 "line%s skipped, the others kept (first: %s): fix the peer's SDP",
+				 l->call->id, l->tag[0] ? l->tag : "-", i + 1,
+				 d->n_malformed_skipped, d->n_malformed_skipped == 1 ? "" : "s",
+				 why);
+			ng_reply_warn(rep, "media section %u: %zu malformed a=candidate line%s "
+					   "skipped",
+				      i + 1, d->n_malformed_skipped,
+				      d->n_malformed_skipped == 1 ? "" : "s");
+		}
 		if (d->n_mdns_skipped)
 			ng_reply_warn(rep, "media section %u: %zu mDNS (.local) candidates ignored",
 				      i + 1, d->n_mdns_skipped);
@@ -280,6 +314,7 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 				s->nominated_ms = now;
 		}
 		s->consent = true;
+		relay_early_flush(r, l, s, comp, now);
 		log_info("call %s leg %s stream %u comp %u: selected pair %s (%s) -> %s (%s)%s",
 			 l->call->id, l->tag, s->index, ev->component,
 			 netaddr_str(&ev->pair.local.addr, la, sizeof(la)),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* relay_media: the userspace datapath (see relay.h). */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -8,6 +9,132 @@
 #include "icepath/demux.h"
 #include "icepath/ice.h"
 #include "relay.h"
+
+/* ---- early media (relay.h) ---------------------------------------------------- */
+
+/* The stream of the other leg whose media d holds (its `dropped` counts). */
+static struct call_stream *early_source(struct call_leg *o, const struct call_stream *d)
+{
+	struct call_leg *l = call_leg_other(o);
+
+	return d->index < l->nstreams ? &l->streams[d->index] : NULL;
+}
+
+static void early_drop(struct relay *r, struct call_stream *src)
+{
+	if (src)
+		src->dropped++;
+	r->user_dropped++;
+	r->metrics.drops[METRICS_DROP_NO_PATH]++;
+}
+
+/* Drop what is older than RELAY_EARLY_MS (the queue is in arrival order). */
+static void early_expire(struct relay *r, struct call_leg *o, struct call_stream *d,
+			 uint64_t now)
+{
+	struct relay_early *q = d->early;
+	unsigned k = 0;
+
+	while (k < q->n && now - q->pkt[k].at_ms > RELAY_EARLY_MS) {
+		free(q->pkt[k].data);
+		early_drop(r, early_source(o, d));
+		q->expired++;
+		k++;
+	}
+	if (k) {
+		memmove(&q->pkt[0], &q->pkt[k], (q->n - k) * sizeof(q->pkt[0]));
+		q->n -= k;
+	}
+}
+
+/* Hold a packet for d (of leg o) until its pair is selected; false: dropped
+ * (the caller counts it). */
+static bool early_hold(struct relay *r, struct call_leg *o, struct call_stream *d, unsigned dcomp,
+		       const uint8_t *data, size_t len, uint64_t now)
+{
+	struct relay_early *q = d->early;
+
+	if (!q) {
+		q = calloc(1, sizeof(*q));
+		if (!q)
+			return false;
+		d->early = q;
+	}
+	early_expire(r, o, d, now);
+	if (q->n == RELAY_EARLY_MAX) {
+		q->overflow++;
+		return false;
+	}
+	q->pkt[q->n].data = malloc(len);
+	if (!q->pkt[q->n].data)
+		return false;
+	memcpy(q->pkt[q->n].data, data, len);
+	q->pkt[q->n].len = len;
+	q->pkt[q->n].comp = dcomp;
+	q->pkt[q->n].at_ms = now;
+	q->n++;
+	q->held++;
+	return true;
+}
+
+void relay_early_flush(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
+		       uint64_t now)
+{
+	struct relay_early *q = s->early;
+	struct call_stream *src = early_source(l, s);
+	struct ice_transmit tx;
+	unsigned keep = 0;
+	int fd;
+
+	if (!q)
+		return;
+	early_expire(r, l, s, now);
+	for (unsigned k = 0; k < q->n; k++) {
+		if (q->pkt[k].comp != comp) {
+			q->pkt[keep++] = q->pkt[k];
+			continue;
+		}
+		if (s->consent &&
+		    ice_agent_send(l->agent, (unsigned)s->ice_stream, comp + 1, q->pkt[k].data,
+				   q->pkt[k].len, &tx) >= 0 &&
+		    (fd = relay_fd_for_local(l, &tx.local)) >= 0) {
+			/* the batch points into data: out before it is freed */
+			relay_out_tx(r, fd, &tx);
+			relay_out_flush(r);
+			s->tx_user.packets++;
+			s->tx_user.bytes += q->pkt[k].len;
+			r->user_forwarded++;
+			q->sent++;
+		} else {
+			early_drop(r, src);
+		}
+		free(q->pkt[k].data);
+	}
+	q->n = keep;
+	log_info("call %s leg %s stream %u comp %u: early media: %llu packets held before the "
+		 "pair, %llu sent on it, %llu dropped (older than %u ms: %llu, over %u: %llu)",
+		 l->call->id, l->tag, s->index, comp + 1, (unsigned long long)q->held,
+		 (unsigned long long)q->sent, (unsigned long long)(q->held - q->sent - q->n),
+		 RELAY_EARLY_MS, (unsigned long long)q->expired, RELAY_EARLY_MAX,
+		 (unsigned long long)q->overflow);
+	if (!q->n)
+		relay_early_free(r, s);
+}
+
+void relay_early_free(struct relay *r, struct call_stream *s)
+{
+	struct relay_early *q = s->early;
+
+	if (!q)
+		return;
+	for (unsigned k = 0; k < q->n; k++) {
+		free(q->pkt[k].data);
+		r->user_dropped++;
+		r->metrics.drops[METRICS_DROP_NO_PATH]++;
+	}
+	free(q);
+	s->early = NULL;
+}
 
 /* ---- datapath ------------------------------------------------------------------ */
 
@@ -47,9 +174,15 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	if (o->agent && d->ice) {
 		/* RFC 7675 §5.1: no consent, no sending; ice_agent_send says so
 		 * too, but the stream flag also covers a lost pair's restart */
-		if (!d->consent || ice_agent_send(o->agent, (unsigned)d->ice_stream, dcomp + 1,
-						  data, len, &tx) < 0)
+		if (!d->consent)
 			goto drop;
+		if (ice_agent_send(o->agent, (unsigned)d->ice_stream, dcomp + 1, data, len,
+				   &tx) < 0) {
+			/* no pair yet: held for it, within bounds */
+			if (!d->remote_set[dcomp] && early_hold(r, o, d, dcomp, data, len, now))
+				return;
+			goto drop;
+		}
 		fd = relay_fd_for_local(o, &tx.local);
 		if (fd < 0)
 			goto drop;

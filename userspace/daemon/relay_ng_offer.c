@@ -208,9 +208,11 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 			m->n_cands = k > 0 ? (size_t)k : 0;
 			ice_agent_local_credentials(l->agent, (unsigned)s->ice_stream, &m->ufrag,
 						    &m->pwd);
-			m->end_of_candidates =
-				ice_agent_gathering_state(l->agent, (unsigned)s->ice_stream) ==
-				ICE_GATHERING_STATE_COMPLETE;
+			/* NG carries no later candidate: what this SDP lists
+			 * is all the peer will ever be told (RFC 8838 §8.2). A
+			 * server-reflexive or relayed candidate gathered after
+			 * it still checks; the peer learns it peer-reflexive */
+			m->end_of_candidates = true;
 		}
 	}
 	rw.n_media = l->nstreams < sdp->n_media ? l->nstreams : sdp->n_media;

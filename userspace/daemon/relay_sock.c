@@ -140,6 +140,7 @@ void relay_stream_close(struct relay *r, struct call_stream *s)
 {
 	bool had = s->sock[CALL_COMP_RTP].fd >= 0;
 
+	relay_early_free(r, s);
 	for (unsigned c = 0; c < CALL_NCOMP; c++)
 		sock_close(r, &s->sock[c]);
 	if (had)

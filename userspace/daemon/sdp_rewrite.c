@@ -80,19 +80,8 @@ static int set_rtcp_attr(struct sdp_section *s, const struct netaddr *addr, uint
 	return sdp_line_replace(s, (size_t)i, 'a', buf);
 }
 
-/* The peer's ice-options of section idx (media level wins, RFC 8839 §5.6),
- * read before anything is rewritten. */
-static unsigned peer_options(const struct sdp *sdp, size_t idx)
-{
-	const char *opts = sdp_attr_get(sdp_section_const(sdp, (int)idx), "ice-options");
-
-	if (!opts)
-		opts = sdp_attr_get(sdp_section_const(sdp, -1), "ice-options");
-	return opts ? sdp_ice_options_parse(opts) : 0;
-}
-
 static int apply_ice(struct sdp *sdp, size_t idx, const struct sdp_rewrite *rw,
-		     const struct sdp_rewrite_media *m, unsigned peer_opts)
+		     const struct sdp_rewrite_media *m)
 {
 	struct sdp_ice_desc d; /* ~17 KiB: fine on the daemon's 8 MiB stack */
 
@@ -100,10 +89,11 @@ static int apply_ice(struct sdp *sdp, size_t idx, const struct sdp_rewrite *rw,
 	snprintf(d.ufrag, sizeof(d.ufrag), "%s", m->ufrag ? m->ufrag : "");
 	snprintf(d.pwd, sizeof(d.pwd), "%s", m->pwd ? m->pwd : "");
 	d.lite = rw->ice_lite;
-	/* keep the peer's ice-options tokens only if they are ones we honour:
-	 * trickle (RFC 8840: the relay's agent takes candidates that arrive in
-	 * later offers/answers); ice2 (RFC 8445 §10) we are */
-	d.options = SDP_ICE_OPT_ICE2 | (peer_opts & SDP_ICE_OPT_TRICKLE);
+	/* ice2 (RFC 8445 §10) we are; never trickle, whatever the other leg
+	 * said: over NG the relay cannot send a candidate after its SDP (no
+	 * INFO, no end-of-candidates later, RFC 8840 §4.1), so its description
+	 * is a complete, non-trickle one (RFC 8838 §5) */
+	d.options = SDP_ICE_OPT_ICE2;
 	if (m->n_cands > SDP_ICE_MAX_CANDS)
 		return -E2BIG;
 	memcpy(d.cands, m->cands, m->n_cands * sizeof(*m->cands));
@@ -114,7 +104,6 @@ static int apply_ice(struct sdp *sdp, size_t idx, const struct sdp_rewrite *rw,
 
 int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, size_t errlen)
 {
-	unsigned opts[SDP_MAX_MEDIA];
 	bool session_done = false;
 	int ret = 0;
 
@@ -123,8 +112,6 @@ int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, 
 			 rw->n_media, sdp->n_media);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < rw->n_media; i++)
-		opts[i] = peer_options(sdp, i);
 	for (size_t i = 0; i < rw->n_media; i++) {
 		const struct sdp_rewrite_media *m = &rw->media[i];
 		struct sdp_section *s = sdp_section(sdp, (int)i);
@@ -146,7 +133,7 @@ int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, 
 			what = "ICE attributes";
 			sdp_rewrite_strip_ice(sdp, (int)i);
 			if (m->ice)
-				ret = apply_ice(sdp, i, rw, m, opts[i]);
+				ret = apply_ice(sdp, i, rw, m);
 		}
 		if (ret) {
 			snprintf(err, errlen, "media section %zu: cannot rewrite %s: %s", i + 1,
