@@ -82,6 +82,44 @@ long fastpath_flow_count(struct fastpath *fp)
 void fastpath_set_logger(fastpath_log_fn fn, void *ctx)
 {
 }
+int fastpath_flow_extend(struct fastpath *fp, const struct fastpath_flow *key_only,
+			 uint32_t lifetime_ms)
+{
+	abort();
+}
+const char *fastpath_flow_path_str(enum fastpath_flow_path p)
+{
+	return "userspace";
+}
+enum fastpath_xdp_mode fastpath_iface_mode(const char *ifname)
+{
+	return FASTPATH_XDP_OFF;
+}
+int fastpath_fd(const struct fastpath *fp)
+{
+	return -1;
+}
+int fastpath_poll(struct fastpath *fp, uint64_t now_ms)
+{
+	abort();
+}
+int fastpath_stats(struct fastpath *fp, uint64_t *out, size_t n)
+{
+	return -EOPNOTSUPP;
+}
+const char *fastpath_stat_name(unsigned idx)
+{
+	return NULL;
+}
+unsigned fastpath_stat_count(void)
+{
+	return 0;
+}
+int fastpath_map_memory(struct fastpath *fp, uint64_t *bytes)
+{
+	*bytes = 0;
+	return 0;
+}
 
 #define PORT_MIN 47100
 #define PORT_MAX 47163
