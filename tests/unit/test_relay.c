@@ -1414,6 +1414,36 @@ static void stun_flood_bounded(void **state)
 }
 
 /*
+ * A call between an ICE peer p (leg A: one host candidate, rtcp-mux, its
+ * sockets opened here) and plain phone B; the relay's ports toward A (ra)
+ * and B (rb), and the relay's credentials toward A in p.
+ */
+static void ice_peer_call(struct fixture *f, struct icepeer *p, const char *id, uint16_t *ra,
+			  uint16_t *rb)
+{
+	char offer[1024], answer[512];
+
+	for (unsigned k = 0; k < 3; k++)
+		p->fd[k] = udp_sock(&p->port[k], 0);
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
+		 "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+		 "a=candidate:1 1 udp 1000 127.0.0.1 %u typ host\r\n",
+		 p->port[0], p->ufrag, p->pwd, p->port[0]);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_OFFER, id, "ta", NULL, offer), 0);
+	*rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, id, "ta", "tb", answer), 0);
+	*ra = reply_port(f);
+	get_attr(f, "a=ice-ufrag:", p->relay_ufrag, sizeof(p->relay_ufrag));
+	get_attr(f, "a=ice-pwd:", p->relay_pwd, sizeof(p->relay_pwd));
+}
+
+/*
  * Spoofed media on an ICE leg: once a pair is selected, RTP from any other
  * source (here a port of the peer's host that never was a candidate) does
  * not reach the other leg and is counted as foreign; the selected peer's
@@ -1423,29 +1453,11 @@ static void ice_spoofed_media(void **state)
 {
 	struct fixture *f = *state;
 	struct icepeer p = {.ufrag = "peer", .pwd = "peerpasswordpeerpassword"};
-	char offer[1024], answer[512];
 	const struct call_stream *s;
 	uint8_t buf[2048];
 	uint16_t ra, rb, from;
 
-	for (unsigned k = 0; k < 3; k++)
-		p.fd[k] = udp_sock(&p.port[k], 0);
-	snprintf(offer, sizeof(offer),
-		 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
-		 "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
-		 "a=candidate:1 1 udp 1000 127.0.0.1 %u typ host\r\n",
-		 p.port[0], p.ufrag, p.pwd, p.port[0]);
-	snprintf(answer, sizeof(answer),
-		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\n",
-		 f->pb);
-	assert_int_equal(ng(f, NG_CMD_OFFER, "spoof-1", "ta", NULL, offer), 0);
-	rb = reply_port(f);
-	assert_int_equal(ng(f, NG_CMD_ANSWER, "spoof-1", "ta", "tb", answer), 0);
-	ra = reply_port(f);
-	get_attr(f, "a=ice-ufrag:", p.relay_ufrag, sizeof(p.relay_ufrag));
-	get_attr(f, "a=ice-pwd:", p.relay_pwd, sizeof(p.relay_pwd));
+	ice_peer_call(f, &p, "spoof-1", &ra, &rb);
 	s = &call_find(&f->r.calls, "spoof-1")->legs[0].streams[0];
 	peer_nominate(f, &p, 0, ra, s);
 	assert_int_equal(media_lands(f, &p, rb), 0);
@@ -1474,28 +1486,10 @@ static void early_media_held(void **state)
 {
 	struct fixture *f = *state;
 	struct icepeer p = {.ufrag = "peer", .pwd = "peerpasswordpeerpassword"};
-	char offer[1024], answer[512];
 	const struct call_stream *s, *sb;
 	uint16_t ra, rb;
 
-	for (unsigned k = 0; k < 3; k++)
-		p.fd[k] = udp_sock(&p.port[k], 0);
-	snprintf(offer, sizeof(offer),
-		 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtcp-mux\r\n"
-		 "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
-		 "a=candidate:1 1 udp 1000 127.0.0.1 %u typ host\r\n",
-		 p.port[0], p.ufrag, p.pwd, p.port[0]);
-	snprintf(answer, sizeof(answer),
-		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\n",
-		 f->pb);
-	assert_int_equal(ng(f, NG_CMD_OFFER, "early-1", "ta", NULL, offer), 0);
-	rb = reply_port(f);
-	assert_int_equal(ng(f, NG_CMD_ANSWER, "early-1", "ta", "tb", answer), 0);
-	ra = reply_port(f);
-	get_attr(f, "a=ice-ufrag:", p.relay_ufrag, sizeof(p.relay_ufrag));
-	get_attr(f, "a=ice-pwd:", p.relay_pwd, sizeof(p.relay_pwd));
+	ice_peer_call(f, &p, "early-1", &ra, &rb);
 	s = &call_find(&f->r.calls, "early-1")->legs[0].streams[0];
 	sb = &call_find(&f->r.calls, "early-1")->legs[1].streams[0];
 	/* three packets that will be too old, then four fresh ones */
