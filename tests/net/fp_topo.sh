@@ -48,6 +48,12 @@ fp_topo_cleanup() {
 }
 
 relay() { nsenter --net=/run/netns/"$NS_relay" "$FPCTL" -q -p "$PIN" "$@"; }
+# a UDP socket listens on port $2 in namespace $1
+listening() { ip netns exec "$1" ss -Huln "sport = :$2" | grep -q .; }
+# the value of key $2 in the one-line JSON $1 (icepath-udpgen's reports)
+field() { echo "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
+# one verdict counter of the relay's fast path (icepath-fpctl stats)
+fp_stat() { relay stats | awk -v k="$1" '$1 == k { print $2 }'; }
 
 # The relay's neighbour entries for d0 (a real deployment learns them by
 # ARP/ND; a missing one makes the program pass to userspace: pass-no-neigh).

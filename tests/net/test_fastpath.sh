@@ -44,7 +44,6 @@ fp_topo_attach_rx
 LOCAL=192.0.2.1:30000 REMOTE=192.0.2.10:5000 OUT_SRC=198.51.100.1:30002 OUT_DST=198.51.100.20:6000
 relay flow add $LOCAL $REMOTE $OUT_SRC $OUT_DST --id 7 --lifetime forever || icp_fail "flow add failed"
 
-listening() { ip netns exec "$1" ss -Huln "sport = :$2" | grep -q .; }
 
 # burst N EXPECT_RX EXPECT_RELAY: N packets from the sender; the receiver
 # must get EXPECT_RX of them, the relay's socket EXPECT_RELAY.
@@ -69,10 +68,8 @@ burst() {
 	icp_log "burst $burst_no: receiver $RX_JSON"
 	icp_log "burst $burst_no: relay socket $RELAY_JSON"
 }
-field() { echo "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
 
 counter() { relay flow get $LOCAL $REMOTE | sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
-fp_stat() { relay stats | awk -v k="$1" '$1 == k { print $2 }'; }
 
 RTP_SIZE=172 # udpgen default UDP payload; IP length = 20 + 8 + 172
 N=1000

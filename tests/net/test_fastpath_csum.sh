@@ -25,36 +25,7 @@ relay attach r0 r1 >/dev/null || icp_fail "attach on the relay failed"
 # redirected frames reach d0 only if d0 runs XDP (a pass-all program)
 fp_topo_attach_rx
 
-listening() { ip netns exec "$1" ss -Huln "sport = :$2" | grep -q .; }
-field() { echo "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
-fp_stat() { relay stats | awk -v k="$1" '$1 == k { print $2 }'; }
 csum_errors() { nsx "$NS_recv" nstat -az UdpInCsumErrors Udp6InCsumErrors | awk 'NR > 1 { n += $2 } END { print n + 0 }'; }
-
-# one LOCAL REMOTE OUT_SRC OUT_DST: 500 packets through a flow
-one() {
-	local local_=$1 remote=$2 out_src=$3 out_dst=$4 n=500 rx relay_rx before
-	relay flow add "$local_" "$remote" "$out_src" "$out_dst" --lifetime forever ||
-		icp_fail "flow add $local_ failed"
-	before=$(fp_stat redirect)
-	bg "$NS_recv" "$UDPGEN" recv --on "$out_dst" --count $n --timeout 3 >"$ICP_TMP/rx.json" 2>/dev/null
-	rx=$!
-	bg "$NS_relay" "$UDPGEN" recv --on "$local_" --count 1 --timeout 3 --any >"$ICP_TMP/relay.json" 2>/dev/null
-	relay_rx=$!
-	wait_for listening "$NS_recv" "${out_dst##*:}" || icp_fail "receiver did not listen"
-	wait_for listening "$NS_relay" "${local_##*:}" || icp_fail "relay socket did not listen"
-	nsx "$NS_send" "$UDPGEN" send --from "$remote" --to "$local_" --count $n --rate 2000 >/dev/null ||
-		icp_fail "sender failed"
-	wait "$rx" "$relay_rx"
-	icp_log "$remote -> $out_dst: receiver $(cat "$ICP_TMP/rx.json")"
-	[ "$(field "$(cat "$ICP_TMP/rx.json")" unique)" = $n ] ||
-		icp_fail "$remote -> $out_dst: receiver got $(field "$(cat "$ICP_TMP/rx.json")" unique) of $n (stats: $(relay stats | grep -v ' 0$' | tr '\n' ' '))"
-	[ "$(field "$(cat "$ICP_TMP/relay.json")" received)" = 0 ] ||
-		icp_fail "the relay's socket saw packets: they took the userspace path"
-	[ $(($(fp_stat redirect) - before)) -eq $n ] ||
-		icp_fail "XDP redirected $(($(fp_stat redirect) - before)) of $n"
-	relay flow get "$local_" "$remote" | grep -q "path=native" ||
-		icp_fail "flow not reported native: $(relay flow get "$local_" "$remote")"
-}
 
 # one LOCAL REMOTE OUT_SRC OUT_DST SIZE: 300 packets of SIZE through a flow
 one() {

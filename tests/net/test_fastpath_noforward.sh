@@ -31,9 +31,6 @@ relay attach r0 r1 >/dev/null || icp_fail "attach on the relay failed"
 # redirected frames reach d0 only if d0 runs XDP (a pass-all program)
 fp_topo_attach_rx
 
-listening() { ip netns exec "$1" ss -Huln "sport = :$2" | grep -q .; }
-field() { echo "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
-fp_stat() { relay stats | awk -v k="$1" '$1 == k { print $2 }'; }
 
 # one LOCAL REMOTE OUT_SRC OUT_DST: 500 packets through a flow
 one() {
