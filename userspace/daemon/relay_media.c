@@ -229,9 +229,10 @@ static void note_consent_answer(struct call_leg *l, const struct call_stream *s,
 
 /*
  * Media on an ICE leg counts only from the selected pair's peer, or before
- * a pair is selected from the peer of a pair that succeeded (RFC 8445
- * §7.2.5.3.3 valid pairs): the agent proved those addresses answer with the
- * credentials; anything else is a spoofer's (issue: voice hammer). Through
+ * a pair is selected from the remote of a pair that has not failed: a
+ * candidate the peer signalled, or a peer-reflexive one an authenticated
+ * check proved (a peer's first media may beat the relay's own check on that
+ * pair); anything else is a spoofer's and is never forwarded. Through
  * the relay's TURN allocation the source is the TURN server and the agent
  * checked the channel or permission.
  */
@@ -247,7 +248,10 @@ static bool ice_source_ok(const struct call_leg *l, const struct call_stream *s,
 		return false;
 	n = ice_agent_pairs(l->agent, (unsigned)s->ice_stream, pairs, ARRAY_SIZE(pairs));
 	for (int i = 0; i < n && i < (int)ARRAY_SIZE(pairs); i++)
-		if (pairs[i].state == ICE_PAIR_STATE_SUCCEEDED &&
+		/* before selection, any remote the peer signalled (or proved by
+		 * an authenticated check: prflx) whose pair has not failed: a
+		 * peer's first media may beat the relay's own check on the pair */
+		if (pairs[i].state != ICE_PAIR_STATE_FAILED &&
 		    pairs[i].local.component == comp + 1 &&
 		    netaddr_equal(from, &pairs[i].remote.addr))
 			return true;
