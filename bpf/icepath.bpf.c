@@ -85,6 +85,16 @@ struct {
 } flows SEC(".maps");
 
 struct {
+	/* The first lookup: the flow by the relay's address and port (8
+	 * bytes to hash, not 40), a copy userspace keeps next to flows
+	 * (kernel/fastpath_port.c). Same preallocation and sizing as flows. */
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_FLOWS);
+	__type(key, struct fp_port_key);
+	__type(value, struct fp_port_val);
+} ports SEC(".maps");
+
+struct {
 	/* Counters by fp_flow_val.slot, one copy per CPU (fp_abi.h says why):
 	 * no atomic and no shared cache line on the per-packet path. Slots
 	 * are handed out by userspace (kernel/fastpath_slot.c). */
@@ -245,6 +255,39 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end, s
 	return -1;
 }
 
+/* The packet's key against a stored one, word by word (no memcmp helper;
+ * 4-byte words: the key is 4-byte aligned on the stack). */
+static __always_inline int key_eq(const struct fp_flow_key *a, const struct fp_flow_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 d = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < (int)(sizeof(*a) / 4); i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+/* The flow of the packet: by the relay's own address and port first, whose
+ * entry holds the one flow there, checked against the whole key (expected
+ * source, channel); an address and port shared by several flows, or a
+ * source that does not match, is looked up by the whole key. */
+static __always_inline struct fp_flow_val *flow_lookup(const struct fp_flow_key *k)
+{
+	struct fp_port_key pk = {
+		.local_addr = k->local_addr[0] ^ k->local_addr[1] ^ k->local_addr[2] ^
+			      k->local_addr[3],
+		.local_port = k->local_port,
+		.family = k->family,
+	};
+	struct fp_port_val *pv = bpf_map_lookup_elem(&ports, &pk);
+
+	if (pv && key_eq(&pv->key, k))
+		return &pv->val;
+	return bpf_map_lookup_elem(&flows, k);
+}
+
 static __always_inline int demux_stat(int cls)
 {
 	switch (cls) {
@@ -373,13 +416,12 @@ static __always_inline int parse_udp(struct hdr_cursor *nh, void *data, void *da
 	return -1;
 }
 
-/* The words whose change the UDP checksum follows (RFC 1624): pseudo-header
- * addresses and length, the UDP header, the ChannelData header, padding.
- * Every 16-bit field sits at an even offset, as in the real sum. */
+/* The words whose change the UDP checksum follows (RFC 1624) beyond the
+ * addresses and ports (whose part, fp_flow_val.csum_udp, userspace summed at
+ * install): pseudo-header and UDP lengths, the ChannelData header, padding.
+ * They change only where a ChannelData header comes or goes. Every 16-bit
+ * field sits at an even offset, as in the real sum. */
 struct csum_words {
-	__be32 saddr[4];
-	__be32 daddr[4];
-	__be16 sport, dport;
 	__be16 len_pseudo, len_udp;
 	__be16 cd_hdr[2];
 	__u8 pad[4];
@@ -606,7 +648,7 @@ static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verd
 
 	/* Userspace replaces values whole (a new element), never edits one
 	 * in place, so what v points to is one version of the flow. */
-	v = bpf_map_lookup_elem(&flows, &p.key);
+	v = flow_lookup(&p.key);
 	if (!v)
 		return FP_STAT_PASS_NO_FLOW;
 	vd->flow = 1;
@@ -657,9 +699,9 @@ static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verd
 	 * that happens to equal it (1 in 65536) is recomputed too: same
 	 * result for an intact payload. */
 	if (p.udp_csum) {
-		sum = sum_addr(p.key.remote_addr, in_v6) + sum_addr(p.key.local_addr, in_v6) +
-		      bpf_htons(IPPROTO_UDP) + bpf_htons(p.udp_len);
-		partial = p.udp_csum == fold16(sum);
+		/* the key's pseudo-header words (csum_in) are the packet's:
+		 * it matched the key */
+		partial = p.udp_csum == fold16(v->csum_in + bpf_htons(p.udp_len));
 		if (partial && p.data_len > FP_CSUM_MAX)
 			return FP_STAT_PASS_CSUM_LONG;
 	}
@@ -668,19 +710,6 @@ static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verd
 	 * change, so a payload corrupted on the way in stays detectably
 	 * corrupt on the way out: the relay never vouches for bytes it did not
 	 * sum. */
-	__builtin_memcpy(old.saddr, p.key.remote_addr, 16);
-	__builtin_memcpy(old.daddr, p.key.local_addr, 16);
-	old.sport = p.key.remote_port;
-	old.dport = p.key.local_port;
-	old.len_pseudo = old.len_udp = bpf_htons(p.udp_len);
-	if (p.key.channel)
-		__builtin_memcpy(old.cd_hdr, p.cd_hdr, FP_CHANNEL_HDR_LEN);
-	__builtin_memcpy(old.pad, p.pad_bytes, 4);
-	__builtin_memcpy(new.saddr, v->src_addr, 16);
-	__builtin_memcpy(new.daddr, v->dst_addr, 16);
-	new.sport = v->src_port;
-	new.dport = v->dst_port;
-	new.len_pseudo = new.len_udp = bpf_htons(new_udp_len);
 	if (cd_out) {
 		new.cd_hdr[0] = v->channel;
 		new.cd_hdr[1] = bpf_htons(p.data_len);
@@ -690,8 +719,17 @@ static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verd
 	h.udp.dest = v->dst_port;
 	h.udp.len = bpf_htons(new_udp_len);
 	if (p.udp_csum && !partial) {
-		sum = (~p.udp_csum & 0xffff) + sum_words(&old, sizeof(old), 1) +
-		      sum_words(&new, sizeof(new), 0);
+		sum = (~p.udp_csum & 0xffff) + v->csum_udp;
+		/* Plain UDP in and out: the lengths are the same and nothing
+		 * else changes. */
+		if (p.key.channel || cd_out) {
+			old.len_pseudo = old.len_udp = bpf_htons(p.udp_len);
+			if (p.key.channel)
+				__builtin_memcpy(old.cd_hdr, p.cd_hdr, FP_CHANNEL_HDR_LEN);
+			__builtin_memcpy(old.pad, p.pad_bytes, 4);
+			new.len_pseudo = new.len_udp = bpf_htons(new_udp_len);
+			sum += sum_words(&old, sizeof(old), 1) + sum_words(&new, sizeof(new), 0);
+		}
 		h.udp.check = csum_fold(sum);
 		/* RFC 768: a computed 0 is sent as all ones. */
 		if (h.udp.check == 0)
@@ -726,8 +764,15 @@ static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verd
 		h.ip4.saddr = v->src_addr[0];
 		h.ip4.daddr = v->dst_addr[0];
 		/* Summed afresh rather than incrementally: every field but the
-		 * TOS and ID is new (addresses, TTL, length, options gone). */
-		h.ip4.check = csum_fold(sum_words(&h.ip4, sizeof(h.ip4), 0));
+		 * TOS and ID is new (addresses, TTL, length, options gone).
+		 * The flow's constant words (DF, addresses) were summed at
+		 * install; the words 0-2 (version, TOS, length, ID) and 4 (TTL,
+		 * protocol) are this packet's. */
+		{
+			const __u16 *w = (const __u16 *)&h.ip4;
+
+			h.ip4.check = csum_fold(v->csum_ip4 + w[0] + w[1] + w[2] + w[4]);
+		}
 	}
 
 	/* Resize: headers in front, Ethernet/ChannelData padding at the end;

@@ -103,7 +103,43 @@ static uint64_t deadline_of(const struct fastpath *fp, uint32_t lifetime_ms)
 						  (lifetime_ms ? lifetime_ms : FASTPATH_FLOW_LIFETIME_MS));
 }
 
-static int flow_val(const struct fastpath_flow *f, struct fp_flow_val *v)
+/* Sum of n bytes as 16-bit words in memory order (RFC 1071), each word
+ * complemented when invert: how the program sums, so the parts summed here
+ * add up with its own. */
+static uint32_t sum16(const void *buf, size_t n, int invert)
+{
+	const uint8_t *b = buf;
+	uint32_t s = 0;
+	uint16_t w;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2) {
+		memcpy(&w, b + i, 2);
+		s += invert ? (uint16_t)~w : w;
+	}
+	return s;
+}
+
+/* The flow's constant checksum parts (fp_abi.h): what the program would
+ * otherwise sum on every packet from the key and the rewrite. */
+static void flow_csums(const struct fp_flow_key *k, struct fp_flow_val *v)
+{
+	struct {
+		__be16 frag_off;
+		__be32 saddr, daddr;
+	} __attribute__((packed)) ip4 = {htons(0x4000) /* DF */, v->src_addr[0], v->dst_addr[0]};
+	__be16 proto = htons(IPPROTO_UDP);
+
+	v->csum_in = sum16(k->remote_addr, 16, 0) + sum16(k->local_addr, 16, 0) + proto;
+	v->csum_udp = sum16(k->remote_addr, 16, 1) + sum16(k->local_addr, 16, 1) +
+		      sum16(&k->remote_port, 2, 1) + sum16(&k->local_port, 2, 1) +
+		      sum16(v->src_addr, 16, 0) + sum16(v->dst_addr, 16, 0) +
+		      sum16(&v->src_port, 2, 0) + sum16(&v->dst_port, 2, 0);
+	v->csum_ip4 = v->family == FP_FAMILY_V4 ? sum16(&ip4, sizeof(ip4), 0) : 0;
+}
+
+static int flow_val(const struct fastpath_flow *f, const struct fp_flow_key *k,
+		    struct fp_flow_val *v)
 {
 	__u8 fam2;
 	int err;
@@ -119,6 +155,7 @@ static int flow_val(const struct fastpath_flow *f, struct fp_flow_val *v)
 	v->channel = htons(f->out_channel);
 	v->flags = f->flags;
 	v->id = f->id;
+	flow_csums(k, v);
 	return err;
 }
 
@@ -138,9 +175,9 @@ static void flow_from_map(struct fastpath_flow *f, const struct fp_flow_key *k,
 
 /* The rewrite, its next hop and deadline: the whole value but the slot. */
 static int flow_val_full(struct fastpath *fp, const struct fastpath_flow *f,
-			 struct fp_flow_val *v)
+			 const struct fp_flow_key *k, struct fp_flow_val *v)
 {
-	int err = flow_val(f, v);
+	int err = flow_val(f, k, v);
 
 	if (err)
 		return err;
@@ -175,7 +212,7 @@ int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f)
 
 	err = flow_key(f, &k);
 	if (!err)
-		err = flow_val(f, &v);
+		err = flow_val(f, &k, &v);
 	if (err) {
 		log_flow(LOG_ERR, "cannot install (bad address, port, channel or flags)", f, err);
 		return err;
@@ -185,7 +222,7 @@ int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f)
 		return err;
 	/* Resolved under the lock: a next hop change processed in between
 	 * cannot be overwritten by an older answer. */
-	flow_val_full(fp, f, &v);
+	flow_val_full(fp, f, &k, &v);
 	/* A flow installed again keeps its slot, so its counters. */
 	fresh = bpf_map_lookup_elem(fastpath_fd_flows(fp), &k, &old) != 0;
 	if (!fresh) {
@@ -202,6 +239,8 @@ int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f)
 		log_flow(LOG_ERR, "cannot install", f, err);
 		if (fresh)
 			fastpath_slot_free(fp, v.slot);
+	} else if (fastpath_port_put(fp, &k, &v, fresh)) {
+		fastpath_port_rebuild(fp);
 	}
 out:
 	fastpath_slot_unlock(fp, fresh && !err);
@@ -235,6 +274,8 @@ static int flow_modify(struct fastpath *fp, const struct fastpath_flow *key_only
 		if (bpf_map_update_elem(fastpath_fd_flows(fp), k, &v, BPF_EXIST)) {
 			err = -errno;
 			log_flow(LOG_ERR, what, key_only, err);
+		} else if (fastpath_port_put(fp, k, &v, 0)) {
+			fastpath_port_rebuild(fp);
 		}
 	}
 	fastpath_slot_unlock(fp, 0);
@@ -283,6 +324,8 @@ int fastpath_flow_remove(struct fastpath *fp, const struct fastpath_flow *key_on
 		err = -errno;
 	else
 		fastpath_slot_free(fp, v.slot);
+	if (!err && fastpath_port_del(fp, &k))
+		fastpath_port_rebuild(fp);
 	fastpath_slot_unlock(fp, !err);
 	return err;
 }
@@ -528,7 +571,8 @@ static uint32_t key_set_add(struct key_set *ks, const struct fp_flow_key *keys, 
  * ones (listed in fresh[], *nfresh of them). Nothing is installed yet, so
  * on failure the fresh slots are simply given back. */
 static int assign_slots(struct fastpath *fp, const struct fp_flow_key *keys,
-			struct fp_flow_val *vals, size_t n, uint32_t *fresh, size_t *nfresh)
+			struct fp_flow_val *vals, size_t n, uint32_t *fresh, size_t *nfresh,
+			uint8_t *isnew)
 {
 	struct key_set ks;
 	struct fp_flow_val old;
@@ -549,8 +593,10 @@ static int assign_slots(struct fastpath *fp, const struct fp_flow_key *keys,
 			continue;
 		}
 		err = fastpath_slot_alloc(fp, &vals[i].slot);
-		if (!err)
+		if (!err) {
 			fresh[(*nfresh)++] = vals[i].slot;
+			isnew[i] = 1;
+		}
 	}
 	free(ks.cell);
 	if (err)
@@ -564,6 +610,7 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 	struct fp_flow_key *keys;
 	struct fp_flow_val *vals;
 	uint32_t *fresh;
+	uint8_t *isnew;
 	size_t i, nfresh = 0;
 	int err = 0;
 
@@ -574,7 +621,8 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 	keys = calloc(n, sizeof(*keys));
 	vals = calloc(n, sizeof(*vals));
 	fresh = calloc(n, sizeof(*fresh));
-	if (!keys || !vals || !fresh) {
+	isnew = calloc(n, sizeof(*isnew));
+	if (!keys || !vals || !fresh || !isnew) {
 		err = -ENOMEM;
 		fastpath_log(LOG_ERR, "cannot install %zu flows: out of memory", n);
 		goto out;
@@ -582,7 +630,7 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 	for (i = 0; i < n; i++) {
 		err = flow_key(&f[i], &keys[i]);
 		if (!err)
-			err = flow_val(&f[i], &vals[i]);
+			err = flow_val(&f[i], &keys[i], &vals[i]);
 		if (err) {
 			log_flow(LOG_ERR, "cannot install (bad address, port, channel or flags)",
 				 &f[i], err);
@@ -593,8 +641,8 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 	if (err)
 		goto out;
 	for (i = 0; i < n; i++)
-		flow_val_full(fp, &f[i], &vals[i]);
-	err = assign_slots(fp, keys, vals, n, fresh, &nfresh);
+		flow_val_full(fp, &f[i], &keys[i], &vals[i]);
+	err = assign_slots(fp, keys, vals, n, fresh, &nfresh, isnew);
 	if (!err)
 		err = fastpath_slot_zero(fp, fresh, nfresh);
 	if (!err)
@@ -605,12 +653,23 @@ int fastpath_flow_install_many(struct fastpath *fp, const struct fastpath_flow *
 		fastpath_log(LOG_ERR, "cannot install %zu flows: %s", n, strerror(-err));
 		/* Some may be in: the flows map says which slots are taken. */
 		fastpath_slot_rebuild(fp);
+		fastpath_port_rebuild(fp);
+	} else {
+		/* A key given twice is new once (isnew marks its first). The
+		 * batch wrote the last copy: mirror in the same order. */
+		for (i = 0; i < n && !err; i++)
+			err = fastpath_port_put(fp, &keys[i], &vals[i], isnew[i]);
+		if (err) {
+			err = 0;
+			fastpath_port_rebuild(fp);
+		}
 	}
 	fastpath_slot_unlock(fp, nfresh > 0);
 out:
 	free(keys);
 	free(vals);
 	free(fresh);
+	free(isnew);
 	return err;
 }
 
@@ -635,9 +694,11 @@ int fastpath_flow_remove_many(struct fastpath *fp, const struct fastpath_flow *f
 	 * lookup of its slot: the value comes back with the delete. */
 	for (i = 0; i < n && !err; i++) {
 		flow_key(&f[i], &k);
-		if (!bpf_map_lookup_and_delete_elem(fd, &k, &v))
+		if (!bpf_map_lookup_and_delete_elem(fd, &k, &v)) {
 			fastpath_slot_free(fp, v.slot);
-		else if (errno == ENOENT)
+			if (fastpath_port_del(fp, &k))
+				fastpath_port_rebuild(fp);
+		} else if (errno == ENOENT)
 			missing = 1;
 		else
 			err = -errno;

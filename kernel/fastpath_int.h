@@ -95,6 +95,15 @@ int fastpath_fd_flow_ctr(const struct fastpath *fp);
 int fastpath_fd_stats(const struct fastpath *fp);
 int fastpath_fd_meta(const struct fastpath *fp);
 int fastpath_fd_tx_ports(const struct fastpath *fp);
+int fastpath_fd_ports(const struct fastpath *fp);
+
+/* The ports map (fastpath_port.c), the copy of the flows map under the
+ * relay's address and port; called under the slot lock after each change
+ * of flows. fresh: k was not in flows before this write. */
+int fastpath_port_put(struct fastpath *fp, const struct fp_flow_key *k,
+		      const struct fp_flow_val *v, int fresh);
+int fastpath_port_del(struct fastpath *fp, const struct fp_flow_key *k);
+int fastpath_port_rebuild(struct fastpath *fp);
 
 /* Every raw flow in the map, in batches; a non-zero cb return stops it. */
 typedef int (*fastpath_raw_cb)(const struct fp_flow_key *k, const struct fp_flow_val *v, void *ctx);

@@ -269,9 +269,12 @@ static int refresh(struct fastpath *fp, unsigned ifindex, int neigh_only)
 		memcpy(cur.smac, rc.vals[i].smac, sizeof(cur.smac));
 		memcpy(cur.dmac, rc.vals[i].dmac, sizeof(cur.dmac));
 		memcpy(cur.nh_addr, rc.vals[i].nh_addr, sizeof(cur.nh_addr));
-		if (bpf_map_update_elem(fastpath_fd_flows(fp), &rc.keys[i], &cur, BPF_EXIST) &&
-		    errno != ENOENT)
-			err = -errno;
+		if (bpf_map_update_elem(fastpath_fd_flows(fp), &rc.keys[i], &cur, BPF_EXIST)) {
+			if (errno != ENOENT)
+				err = -errno;
+		} else {
+			err = fastpath_port_put(fp, &rc.keys[i], &cur, 0);
+		}
 		ready += cur.nh == FP_NH_READY;
 	}
 	fastpath_slot_unlock(fp, 0);

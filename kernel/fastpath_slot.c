@@ -110,9 +110,9 @@ static int reslot(struct fastpath *fp, const struct fp_flow_key *k)
 	if (err)
 		return err;
 	v.slot = s;
-	if (bpf_map_update_elem(fastpath_fd_flows(fp), k, &v, BPF_EXIST) && errno != ENOENT)
-		return -errno;
-	return 0;
+	if (bpf_map_update_elem(fastpath_fd_flows(fp), k, &v, BPF_EXIST))
+		return errno != ENOENT ? -errno : 0;
+	return fastpath_port_put(fp, k, &v, 0);
 }
 
 int fastpath_slot_rebuild(struct fastpath *fp)

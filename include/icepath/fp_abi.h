@@ -91,8 +91,43 @@ struct fp_flow_val {
 	__u8 dmac[6];	    /* next hop's address */
 	__be32 nh_addr[4];  /* next hop IP (gateway or dst_addr): matched against
 			     * neighbour changes by userspace, never read by the program */
+	/* The parts of the checksums that depend only on the flow, summed
+	 * once by userspace at install (kernel/fastpath_flow.c) instead of on
+	 * every packet: 16-bit words as they lie in memory (RFC 1071, the sum
+	 * does not depend on byte order), unfolded, host order. */
+	__u32 csum_in;	    /* pseudo-header of an arriving packet without its length:
+			     * the key's two addresses + protocol (tells a partial sum) */
+	__u32 csum_udp;	    /* RFC 1624 update of the UDP sum for addresses and ports:
+			     * the key's words complemented + the new ones */
+	__u32 csum_ip4;	    /* the new IPv4 header's constant words: frag_off (DF) and
+			     * both addresses (the program adds TOS, length, ID, TTL) */
+	__u32 pad2;	    /* zero */
 };
-_Static_assert(sizeof(struct fp_flow_val) == 104, "fp_flow_val is ABI");
+_Static_assert(sizeof(struct fp_flow_val) == 120, "fp_flow_val is ABI");
+
+/* Key of the ports map: the relay's own address and port, which identify
+ * a stream (the relay hands each leg its own port), so the program finds
+ * the flow by a hash of 8 bytes instead of the 40 of fp_flow_key. */
+struct fp_port_key {
+	__be32 local_addr; /* IPv4: the address; IPv6: its four words XORed */
+	__be16 local_port; /* network order */
+	__u8 family;	   /* FP_FAMILY_V4/V6 */
+	__u8 pad;	   /* zero */
+};
+_Static_assert(sizeof(struct fp_port_key) == 8, "fp_port_key is ABI");
+
+/* Value of the ports map: a copy of the one flow on that address and port,
+ * kept by userspace next to the flows map (kernel/fastpath_port.c). The
+ * program checks the whole key (the expected remote, channel, address)
+ * before it uses val; an entry shared by several flows holds a zero key,
+ * which matches no packet, and the program then looks in flows. */
+struct fp_port_val {
+	struct fp_flow_key key; /* the flow's key; family 0: shared, look in flows */
+	struct fp_flow_val val; /* the flow's value as in flows */
+	__u32 nflows;		/* flows installed on this address and port */
+	__u32 pad;		/* zero */
+};
+_Static_assert(sizeof(struct fp_port_val) == 168, "fp_port_val is ABI");
 
 /* Value of the per-CPU flow_ctr array, indexed by fp_flow_val.slot. Per
  * CPU so that the per-packet path has no atomic and no cache line shared
@@ -115,8 +150,9 @@ _Static_assert(sizeof(struct fp_flow_ctr) == 32, "fp_flow_ctr is ABI");
 /* Layout version of the pinned maps, kept in fp_meta.abi: bumped whenever
  * a map's meaning changes in a way libbpf's pin reuse cannot see (same
  * type and sizes). 2: counters in the flow_ctr array by slot; 3: that array
- * per CPU; 4: next hop, deadline and TTL rules in the flow, jiffies. */
-#define FP_ABI_VERSION 4
+ * per CPU; 4: next hop, deadline and TTL rules in the flow, jiffies; 5:
+ * checksum parts in the flow, the ports map. */
+#define FP_ABI_VERSION 5
 
 /* The one value of the meta array: never read by the program. */
 struct fp_meta {
