@@ -105,6 +105,18 @@ struct {
 } flow_ctr SEC(".maps");
 
 struct {
+	/* Frames of each flow (by slot) that XDP sent and the kernel then
+	 * dropped on the egress (its XDP transmit error counters), attributed
+	 * by userspace (kernel/fastpath_dev.c) and subtracted from the flow's
+	 * forwarded packets: the counters say what left, not what was tried.
+	 * Never touched by the program. */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FP_MAX_FLOWS);
+	__type(key, __u32);
+	__type(value, __u64);
+} flow_lost SEC(".maps");
+
+struct {
 	/* Userspace bookkeeping (struct fp_meta), pinned with the rest. */
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

@@ -104,6 +104,11 @@ int fastpath_fd_flows(const struct fastpath *fp)
 	return bpf_map__fd(fp->skel->maps.flows);
 }
 
+int fastpath_fd_flow_lost(const struct fastpath *fp)
+{
+	return bpf_map__fd(fp->skel->maps.flow_lost);
+}
+
 int fastpath_fd_ports(const struct fastpath *fp)
 {
 	return bpf_map__fd(fp->skel->maps.ports);
@@ -356,6 +361,8 @@ static int size_flow_maps(struct fastpath *fp, uint32_t want)
 		err = bpf_map__set_max_entries(fp->skel->maps.flow_ctr, fp->max_flows);
 	if (!err)
 		err = bpf_map__set_max_entries(fp->skel->maps.ports, fp->max_flows);
+	if (!err)
+		err = bpf_map__set_max_entries(fp->skel->maps.flow_lost, fp->max_flows);
 	if (err)
 		fastpath_log(LOG_ERR, "cannot size the flow maps for %u flows: %s", fp->max_flows,
 			     strerror(-err));

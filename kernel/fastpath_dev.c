@@ -290,6 +290,112 @@ void fastpath_dev_forget(struct fastpath *fp, unsigned ifindex)
 		*d = fp->devs[--fp->ndevs];
 }
 
+/* ---- what the kernel dropped, to the flows that sent it ------------------------ */
+
+struct lost_ctx {
+	unsigned ifindex;
+	uint32_t *slots;
+	size_t n, cap;
+};
+
+static int lost_collect(const struct fp_flow_key *k, const struct fp_flow_val *v, void *ctx)
+{
+	struct lost_ctx *lc = ctx;
+	uint32_t *ns;
+
+	(void)k;
+	if (v->ifindex != lc->ifindex || v->nh != FP_NH_READY)
+		return 0;
+	if (lc->n == lc->cap) {
+		lc->cap = lc->cap ? 2 * lc->cap : 64;
+		ns = realloc(lc->slots, lc->cap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		lc->slots = ns;
+	}
+	lc->slots[lc->n++] = v->slot;
+	return 0;
+}
+
+/* The packets of one flow that native XDP sent since (jiffies) and that are
+ * not yet counted lost: 0 when its CPUs last ran it otherwise. */
+static uint64_t lost_weight(struct fastpath *fp, uint32_t slot, uint64_t since,
+			    struct fp_flow_ctr *c, uint64_t *lost)
+{
+	uint64_t pk = 0;
+	int i, active = 0;
+
+	if (bpf_map_lookup_elem(fastpath_fd_flow_ctr(fp), &slot, c) ||
+	    bpf_map_lookup_elem(fastpath_fd_flow_lost(fp), &slot, lost))
+		return 0;
+	for (i = 0; i < fp->ncpus; i++) {
+		pk += c[i].packets;
+		if (c[i].last_seen >= since && !c[i].generic &&
+		    (c[i].last_stat == FP_STAT_TX || c[i].last_stat == FP_STAT_REDIRECT))
+			active = 1;
+	}
+	return active && pk > *lost ? pk - *lost : 0;
+}
+
+/*
+ * The kernel dropped n frames that native XDP sent out of ifindex: count
+ * them lost on the flows toward it that native XDP forwarded lately, in
+ * proportion to what each forwarded and not yet lost (the device counter
+ * does not say whose frames they were), so the flows' forwarded counters
+ * sum to what really left. Returns the frames attributed.
+ */
+static uint64_t lost_attribute(struct fastpath *fp, unsigned ifindex, uint64_t n, uint64_t now_ms)
+{
+	struct lost_ctx lc = {.ifindex = ifindex};
+	struct fp_flow_ctr *c;
+	uint64_t *w = NULL, total = 0, done = 0, since, share, lost;
+	size_t i;
+
+	c = calloc((size_t)fp->ncpus, sizeof(*c));
+	if (!c || fastpath_slot_lock(fp))
+		goto out_free;
+	/* the frames were dropped since the last check, give or take one */
+	since = fastpath_ms_to_jiffies(fp, now_ms > 2 * FASTPATH_POLL_MS ?
+						   now_ms - 2 * FASTPATH_POLL_MS : 0);
+	if (fastpath_flow_walk(fp, lost_collect, &lc) || !lc.n)
+		goto out;
+	w = calloc(lc.n, sizeof(*w));
+	if (!w)
+		goto out;
+	for (i = 0; i < lc.n; i++)
+		total += w[i] = lost_weight(fp, lc.slots[i], since, c, &lost);
+	if (!total)
+		goto out;
+	if (n > total)
+		n = total;
+	for (i = 0; i < lc.n && done < n; i++) {
+		if (!w[i])
+			continue;
+		/* floor of the proportional share; the rest goes one by one */
+		share = (uint64_t)((unsigned __int128)n * w[i] / total);
+		w[i] -= share;
+		done += share;
+		if (share && !bpf_map_lookup_elem(fastpath_fd_flow_lost(fp), &lc.slots[i], &lost)) {
+			lost += share;
+			bpf_map_update_elem(fastpath_fd_flow_lost(fp), &lc.slots[i], &lost, BPF_EXIST);
+		}
+	}
+	for (i = 0; i < lc.n && done < n; i++) {
+		if (!w[i] || bpf_map_lookup_elem(fastpath_fd_flow_lost(fp), &lc.slots[i], &lost))
+			continue;
+		lost++;
+		if (!bpf_map_update_elem(fastpath_fd_flow_lost(fp), &lc.slots[i], &lost, BPF_EXIST))
+			done++;
+	}
+out:
+	fastpath_slot_unlock(fp, 0);
+out_free:
+	free(w);
+	free(lc.slots);
+	free(c);
+	return done;
+}
+
 /* One attached interface: 1 when what it takes changed. */
 static int dev_check_one(struct fastpath *fp, unsigned ifindex, uint64_t now_ms)
 {
@@ -306,15 +412,18 @@ static int dev_check_one(struct fastpath *fp, unsigned ifindex, uint64_t now_ms)
 		d->xmit_ok = x;
 	if (!xmit_errors(ifindex, &errs)) {
 		if (errs > d->xmit_errors) {
+			uint64_t got = lost_attribute(fp, ifindex, errs - d->xmit_errors, now_ms);
+
 			dev_name(ifindex, name);
 			fastpath_log(LOG_WARNING,
 				     "the kernel dropped %llu XDP frames sent out of %s (its XDP "
-				     "transmit error counters, ethtool -S %s): flows toward %s "
+				     "transmit error counters, ethtool -S %s; %llu of them "
+				     "counted lost on the flows that sent them): flows toward %s "
 				     "take the userspace path for %u s; for native XDP there, "
 				     "attach an XDP program to its peer (a veth's other end) or "
 				     "use --xdp generic",
-				     (unsigned long long)(errs - d->xmit_errors), name, name, name,
-				     FP_DEV_BAD_MS / 1000u);
+				     (unsigned long long)(errs - d->xmit_errors), name, name,
+				     (unsigned long long)got, name, FP_DEV_BAD_MS / 1000u);
 			d->bad_until_ms = now_ms + FP_DEV_BAD_MS;
 		}
 		d->xmit_errors = errs;

@@ -350,6 +350,7 @@ int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_
 	struct fp_flow_val v;
 	struct fp_flow_ctr *c;
 	uint64_t last = 0, now_j;
+	__u64 lost = 0;
 	int i, latest = -1, err = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -364,6 +365,8 @@ int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_
 		err = -errno;
 		goto out;
 	}
+	if (bpf_map_lookup_elem(fastpath_fd_flow_lost(fp), &v.slot, &lost))
+		lost = 0;
 	for (i = 0; i < fp->ncpus; i++) {
 		out->packets += c[i].packets;
 		out->bytes += c[i].bytes;
@@ -375,6 +378,11 @@ int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_
 		    (latest < 0 || c[i].last_seen > c[latest].last_seen))
 			latest = i;
 	}
+	/* Sent by XDP, dropped by the egress (fastpath_dev.c): not forwarded. */
+	if (lost > out->packets)
+		lost = out->packets;
+	out->packets -= lost;
+	out->not_forwarded += lost;
 	if (last)
 		out->last_seen_ns = fastpath_jiffies_to_ns(fp, last);
 	if (latest < 0) {

@@ -96,6 +96,7 @@ int fastpath_fd_stats(const struct fastpath *fp);
 int fastpath_fd_meta(const struct fastpath *fp);
 int fastpath_fd_tx_ports(const struct fastpath *fp);
 int fastpath_fd_ports(const struct fastpath *fp);
+int fastpath_fd_flow_lost(const struct fastpath *fp);
 
 /* The ports map (fastpath_port.c), the copy of the flows map under the
  * relay's address and port; called under the slot lock after each change

@@ -191,6 +191,12 @@ int fastpath_slot_zero(struct fastpath *fp, const uint32_t *slots, size_t n)
 		err = fastpath_flow_update_batch(fastpath_fd_flow_ctr(fp), slots + done,
 						 sizeof(*slots), zeros, per_key, count);
 	}
+	/* and what was lost after XDP sent it (one __u64 a slot) */
+	for (done = 0; done < n && !err; done += count) {
+		count = n - done > ZERO_BATCH ? ZERO_BATCH : n - done;
+		err = fastpath_flow_update_batch(fastpath_fd_flow_lost(fp), slots + done,
+						 sizeof(*slots), zeros, sizeof(__u64), count);
+	}
 	free(zeros);
 	if (err)
 		fastpath_log(LOG_ERR, "cannot reset flow counters: %s", strerror(-err));
