@@ -77,6 +77,9 @@ enum {
 	FL_NONEIGH, /* next hop without neighbour entry */
 	FL_RTPONLY, /* RTCP not fast-pathed */
 	FL_CD_BOTH, /* channel in, channel out */
+	FL_SHARE_A, /* two remotes on one relay port (the ports map's shared entry) */
+	FL_SHARE_B,
+	FL_CD_IN2,  /* a second channel on FL_CD_IN's relay port */
 	FL_COUNT,
 	FL_NONE = -1,
 };
@@ -115,6 +118,12 @@ static const struct flow_spec flows[FL_COUNT] = {
 			 "198.51.100.20:6012", 0, FASTPATH_FLOW_FORWARD | FASTPATH_FLOW_RTP },
 	[FL_CD_BOTH] = { "192.0.2.1:30034", "192.0.2.50:3478", 0x4003, "198.51.100.1:30036",
 			 "198.51.100.20:3478", 0x4004, ALL },
+	[FL_SHARE_A] = { "192.0.2.1:30040", "192.0.2.10:5000", 0, "198.51.100.1:30042",
+			 "198.51.100.20:6014", 0, ALL },
+	[FL_SHARE_B] = { "192.0.2.1:30040", "192.0.2.12:5002", 0, "198.51.100.1:30044",
+			 "198.51.100.20:6016", 0, ALL },
+	[FL_CD_IN2] = { "192.0.2.1:30018", "192.0.2.50:3478", 0x4005, "198.51.100.1:30046",
+			"198.51.100.20:6018", 0, ALL },
 };
 /* clang-format on */
 
@@ -394,6 +403,10 @@ static const struct fixture fixtures[] = {
 	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(120), .channel = 0x4001 }, 0,
 	  MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_IN,
 	  { FWD_V4("198.51.100.1:30020", "198.51.100.20:6008"), RTP(120) } },
+	{ "ChannelData in on a second channel of the same relay port: its own leg",
+	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(120), .channel = 0x4005 }, 0,
+	  MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_IN2,
+	  { FWD_V4("198.51.100.1:30046", "198.51.100.20:6018"), RTP(120) } },
 	{ "ChannelData in with 3 padding bytes: stripped, padding out of the sum",
 	  { .src = "192.0.2.50:3478", .dst = "192.0.2.1:30018", RTP(121), .channel = 0x4001,
 	    .cd_pad = 3 }, 0, MUT_NONE, 0, XDP_REDIRECT, FP_STAT_REDIRECT, FL_CD_IN,
@@ -437,6 +450,20 @@ static const struct fixture fixtures[] = {
 	  FP_STAT_PASS_PORT, FL_NONE },
 	{ "no flow for this remote", { .src = "192.0.2.10:5001", .dst = V4L, RTP(100) }, 0,
 	  MUT_NONE, 0, XDP_PASS, FP_STAT_PASS_NO_FLOW, FL_NONE },
+	{ "relay port with two flows: the first remote's, to its leg",
+	  { .src = V4A, .dst = "192.0.2.1:30040", RTP(100) }, 0, MUT_NONE, 0, XDP_REDIRECT,
+	  FP_STAT_REDIRECT, FL_SHARE_A,
+	  { FWD_V4("198.51.100.1:30042", "198.51.100.20:6014"), RTP(100) } },
+	{ "relay port with two flows: the second remote's, to its own leg",
+	  { .src = "192.0.2.12:5002", .dst = "192.0.2.1:30040", RTP(100) }, 0, MUT_NONE, 0,
+	  XDP_REDIRECT, FP_STAT_REDIRECT, FL_SHARE_B,
+	  { FWD_V4("198.51.100.1:30044", "198.51.100.20:6016"), RTP(100) } },
+	{ "relay port with two flows: a third remote has none",
+	  { .src = "192.0.2.13:5002", .dst = "192.0.2.1:30040", RTP(100) }, 0, MUT_NONE, 0,
+	  XDP_PASS, FP_STAT_PASS_NO_FLOW, FL_NONE },
+	{ "IPv4 relay address of another flow's port: no flow",
+	  { .src = V4A, .dst = "192.0.2.2:30000", RTP(100) }, 0, MUT_NONE, 0, XDP_PASS,
+	  FP_STAT_PASS_NO_FLOW, FL_NONE },
 	{ "consent lost: dropped, never to the stack",
 	  { .src = V4A, .dst = "192.0.2.1:30016", RTP(100) }, 0, MUT_NONE, 0, XDP_DROP,
 	  FP_STAT_DROP_CONSENT, FL_NONE },
@@ -1040,6 +1067,101 @@ static void poll_changes(void)
 			 0);
 }
 
+/* The ports map's entry for a v4 relay address and port: 1 and *pv when
+ * there is one. */
+static int port_entry(const char *local, struct fp_port_val *pv)
+{
+	struct netaddr a;
+	struct fp_port_key pk = {0};
+	int fd = pinned_map(E.pin, "ports"), found;
+
+	assert_int_equal(netaddr_parse(&a, local, -1), 0);
+	pk.family = FP_FAMILY_V4;
+	pk.local_addr = a.in.sin_addr.s_addr;
+	pk.local_port = a.in.sin_port;
+	found = !bpf_map_lookup_elem(fd, &pk, pv);
+	close(fd);
+	return found;
+}
+
+/* The ports map (the program's first lookup) follows the flows map: a
+ * relay port with one flow holds that flow (so the program finds it by 8
+ * bytes), one with two holds a shared entry and both are found by the full
+ * key, and removing and adding flows moves it between the two. */
+static void port_table(void **state)
+{
+	const struct fixture *a = NULL, *b = NULL;
+	struct fastpath_flow fa, fb;
+	struct fp_port_val pv;
+	size_t i;
+
+	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+		if (fixtures[i].flow == FL_SHARE_A)
+			a = &fixtures[i];
+		if (fixtures[i].flow == FL_SHARE_B)
+			b = &fixtures[i];
+	}
+	assert_non_null(a);
+	assert_non_null(b);
+	flow_from_spec(&fa, &flows[FL_SHARE_A], FL_SHARE_A);
+	flow_from_spec(&fb, &flows[FL_SHARE_B], FL_SHARE_B);
+
+	/* two flows: shared, no flow in the entry */
+	assert_true(port_entry(flows[FL_SHARE_A].local, &pv));
+	assert_int_equal(pv.nflows, 2);
+	assert_int_equal(pv.key.family, 0);
+	/* a port with one flow holds it, next hop and all */
+	assert_true(port_entry(flows[FL_V4].local, &pv));
+	assert_int_equal(pv.nflows, 1);
+	assert_int_equal(pv.key.family, FP_FAMILY_V4);
+	assert_int_equal(pv.val.nh, FP_NH_READY);
+
+	/* B leaves: A forwards (from the flows map), B's remote has no flow */
+	assert_int_equal(fastpath_flow_remove(E.fp, &fb), 0);
+	assert_true(port_entry(flows[FL_SHARE_A].local, &pv));
+	assert_int_equal(pv.nflows, 1);
+	run_fixture(a);
+	{
+		struct fixture gone = *b;
+
+		gone.desc = "the second remote's flow removed: no flow";
+		gone.action = XDP_PASS;
+		gone.stat = FP_STAT_PASS_NO_FLOW;
+		gone.flow = FL_NONE;
+		run_fixture(&gone);
+	}
+	/* A leaves too: the entry goes; A back alone: the entry holds it */
+	assert_int_equal(fastpath_flow_remove(E.fp, &fa), 0);
+	assert_false(port_entry(flows[FL_SHARE_A].local, &pv));
+	assert_int_equal(fastpath_flow_install(E.fp, &fa), 0);
+	fwd_count[FL_SHARE_A] = fwd_bytes[FL_SHARE_A] = 0; /* a new flow: new counters */
+	assert_true(port_entry(flows[FL_SHARE_A].local, &pv));
+	assert_int_equal(pv.nflows, 1);
+	assert_int_equal(pv.key.remote_port, fa.remote.in.sin_port);
+	run_fixture(a);
+	/* consent lost on the flow the entry holds: the copy follows */
+	assert_int_equal(fastpath_flow_set_flags(E.fp, &fa, FASTPATH_FLOW_RTP | FASTPATH_FLOW_RTCP), 0);
+	{
+		struct fixture drop = *a;
+
+		drop.desc = "consent lost on a relay port's only flow: dropped";
+		drop.action = XDP_DROP;
+		drop.stat = FP_STAT_DROP_CONSENT;
+		drop.flow = FL_NONE;
+		run_fixture(&drop);
+	}
+	assert_int_equal(fastpath_flow_set_flags(E.fp, &fa, ALL), 0);
+	run_fixture(a);
+	/* B back (through the batch install): shared again, both forward */
+	assert_int_equal(fastpath_flow_install_many(E.fp, &fb, 1), 0);
+	fwd_count[FL_SHARE_B] = fwd_bytes[FL_SHARE_B] = 0;
+	assert_true(port_entry(flows[FL_SHARE_A].local, &pv));
+	assert_int_equal(pv.nflows, 2);
+	assert_int_equal(pv.key.family, 0);
+	run_fixture(a);
+	run_fixture(b);
+}
+
 /* Interfaces are checked every FASTPATH_POLL_MS: wait that long first. */
 static void poll_devices(void)
 {
@@ -1241,6 +1363,7 @@ int main(void)
 		cmocka_unit_test(flow_removed),
 		cmocka_unit_test(foreach_roundtrip),
 		cmocka_unit_test(reopen_keeps_flows),
+		cmocka_unit_test(port_table),
 		cmocka_unit_test(neighbour_change),
 		cmocka_unit_test(deadline_rules),
 		cmocka_unit_test(egress_without_xmit),

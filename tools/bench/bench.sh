@@ -9,6 +9,10 @@
 #   bare       the bench's own XDP rewrite + devmap redirect (bpf/bench_bare):
 #              the local limit of an XDP relay in this topology
 #   xdp        icepathd --xdp native, calls set up over NG
+#   xdplib     icepath's XDP program with the flows installed by its own
+#              library (icepath-bench fp), no daemon and no calls: the flow
+#              counts beyond BENCH_XDP_MAX_CALLS (100k), where NG calls
+#              cannot go here
 #   userspace  icepathd --xdp off
 #   rtpengine  rtpengine --table=-1 (userspace; no kernel module)
 #
@@ -38,7 +42,7 @@
 # Knobs (environment): BENCH_SECONDS (3), BENCH_STATS_SECONDS (1),
 # BENCH_REPS (3), BENCH_FLOWS ("1 1000 4000 100000"), BENCH_XDP_MAX_CALLS
 # (4000: icepathd's 4 sockets per call within a 20000 open-file limit), BENCH_US_MAX_CALLS (1000), BENCH_MQ_FLOWS (1000: the two-queue
-# rows, 0: none), BENCH_ROWS ("gen bare xdp userspace rtpengine"),
+# rows, 0: none), BENCH_ROWS ("gen bare xdp xdplib userspace rtpengine"),
 # BENCH_FRAMES (0; N: exactly N generator frames per phase instead of
 # BENCH_SECONDS, for the test), BENCH_GEN_RATE (0: flat out), BENCH_RATE
 # (socket sender, 0: flat out), BENCH_VERIFY (0; 1: the sink checks every
@@ -59,7 +63,7 @@ BENCH_FLOWS=${BENCH_FLOWS:-1 1000 4000 100000}
 BENCH_XDP_MAX_CALLS=${BENCH_XDP_MAX_CALLS:-4000}
 BENCH_US_MAX_CALLS=${BENCH_US_MAX_CALLS:-1000}
 BENCH_MQ_FLOWS=${BENCH_MQ_FLOWS:-1000}
-BENCH_ROWS=${BENCH_ROWS:-gen bare xdp userspace rtpengine}
+BENCH_ROWS=${BENCH_ROWS:-gen bare xdp xdplib userspace rtpengine}
 BENCH_FRAMES=${BENCH_FRAMES:-0}
 BENCH_GEN_RATE=${BENCH_GEN_RATE:-0}
 BENCH_RATE=${BENCH_RATE:-0}
@@ -96,7 +100,7 @@ max_calls=$(((PORT_MAX - PORT_MIN + 1) / 4))
 [ "$BENCH_XDP_MAX_CALLS" -le $max_calls ] && [ "$BENCH_US_MAX_CALLS" -le $max_calls ] ||
 	icp_fail "BENCH_XDP_MAX_CALLS/BENCH_US_MAX_CALLS > $max_calls, what ports $PORT_MIN-$PORT_MAX hold"
 for r in $BENCH_ROWS; do
-	case $r in gen|bare|xdp|userspace|rtpengine) ;; *) icp_fail "unknown row '$r' in BENCH_ROWS" ;; esac
+	case $r in gen|bare|xdp|xdplib|userspace|rtpengine) ;; *) icp_fail "unknown row '$r' in BENCH_ROWS" ;; esac
 done
 command -v python3 >/dev/null || icp_fail "python3 missing (make deps)"
 command -v ethtool >/dev/null || PATH=$PATH:/usr/sbin:/sbin
@@ -147,6 +151,9 @@ veth2 "$NS_relay" r1 "$NS_sink" k0
 ip -n "$NS_gen" link add gx0 type veth peer name gx1 || icp_fail "cannot create the anchor veth"
 ip -n "$NS_gen" addr add 192.0.2.10/24 dev g0
 ip -n "$NS_relay" addr add 192.0.2.1/24 dev r0
+# the relay's further addresses: flows beyond 12,500 (LIB_PORTS) go to the
+# next one, as a relay with 100k streams has several addresses
+for a in 2 3 4 5 6 7 8 9; do ip -n "$NS_relay" addr add 192.0.2.$a/24 dev r0; done
 ip -n "$NS_relay" addr add 198.51.100.1/24 dev r1
 ip -n "$NS_sink" addr add 198.51.100.10/24 dev k0
 for l in "$NS_gen g0" "$NS_relay r0" "$NS_relay r1" "$NS_sink k0"; do
@@ -302,6 +309,24 @@ relay_up() {
 	icp_log "$mode: $calls calls up: RSS ${rss0} -> ${rss1} KiB, BPF maps ${mapk} KiB"
 }
 
+# lib_up FLOWS REP: icepath's fast path with FLOWS flows installed through its
+# library (no daemon). 0 ready, 1 failed (recorded).
+lib_up() {
+	local n=$1 rep=$2 out
+	fp_destroy
+	out=$(nsenter --net=/run/netns/"$NS_relay" "$BENCH" fp --pin "$PIN" --port-min $PORT_MIN \
+		--port-max $((PORT_MIN + LIB_PORTS - 1)) --attach r0 --attach r1 \
+		--flows "$ICP_TMP/flows-bare" --count "$n" 2>"$LOGDIR/fp-$n-$rep.err")
+	if [ $? -ne 0 ]; then
+		printf '{"row":"xdplib","calls":0,"rep":%s,"skipped":"icepath-bench fp failed: %s"}\n' \
+			"$rep" "$(tr -d '"\\' <"$LOGDIR/fp-$n-$rep.err" | head -c 300)" >>"$RUNS"
+		fp_destroy
+		return 1
+	fi
+	printf '{"row":"xdplib","flows":%s,"calls":0,"rep":%s,"setup":%s}\n' "$n" "$rep" "$out" >>"$RUNS"
+	icp_log "xdplib: $n flows installed through the library: $out"
+}
+
 # ---- one measured run ----------------------------------------------------------------
 # xdp_run ROW FLOWS_FILE FLOWS CALLS THREADS REP: the in-kernel generator
 xdp_run() {
@@ -356,10 +381,15 @@ T0=$SECONDS
 icp_log "bench: rows '$BENCH_ROWS', flows '$BENCH_FLOWS', ${BENCH_SECONDS}s + ${BENCH_STATS_SECONDS}s per run, $BENCH_REPS rounds"
 # flows without calls for gen and bare (distinct 4-tuples)
 max_flows=$(printf '%s\n' $BENCH_FLOWS "$BENCH_MQ_FLOWS" | sort -n | tail -1)
-"$BENCH" xdp-flows --count "$max_flows" --out "$ICP_TMP/flows-bare" || icp_fail "xdp-flows"
+# 12,500 relay ports an address (icepathd's range holds them), then the next
+# address: one flow per relay address and port, as a relay's own port
+# carries one stream
+LIB_PORTS=12500
+[ $((PORT_MAX - PORT_MIN + 1)) -ge $LIB_PORTS ] || LIB_PORTS=$((PORT_MAX - PORT_MIN + 1))
+"$BENCH" xdp-flows --count "$max_flows" --ports $LIB_PORTS --out "$ICP_TMP/flows-bare" || icp_fail "xdp-flows"
 for n in $BENCH_FLOWS; do
 	[ "$n" -gt "$BENCH_XDP_MAX_CALLS" ] && has_row xdp &&
-		printf '{"row":"xdp","flows":%s,"not_measured":"one NG call per flow: %s calls need %s relay ports and sockets (RTP and RTCP on each leg), more than one address has ports (64k) and than the open-file limit here (%s) allows; BENCH_XDP_MAX_CALLS=%s"}\n' \
+		printf '{"row":"xdp","flows":%s,"not_measured":"one NG call per flow: %s calls need %s relay ports and sockets (RTP and RTCP on each leg), more than one address has ports (64k) and than the open-file limit here (%s) allows; BENCH_XDP_MAX_CALLS=%s; the library row has icepath at this flow count"}\n' \
 			"$n" "$n" $((4 * n)) "$(ulimit -Hn)" "$BENCH_XDP_MAX_CALLS" >>"$RUNS"
 	for m in userspace rtpengine; do
 		[ "$n" -gt "$BENCH_US_MAX_CALLS" ] && has_row $m &&
@@ -399,6 +429,17 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 			relay_stop
 		done
 	done
+	if has_row xdplib && [ -z "${DEAD[xdplib]:-}" ]; then
+		for n in $BENCH_FLOWS; do
+			[ "$n" -gt "$BENCH_XDP_MAX_CALLS" ] || continue
+			if ! lib_up "$n" "$rep"; then
+				DEAD[xdplib]=1
+				break
+			fi
+			xdp_run xdplib "$ICP_TMP/flows-bare" "$n" 0 1 "$rep"
+			fp_destroy
+		done
+	fi
 done
 DURATION=$((SECONDS - T0))
 

@@ -14,11 +14,12 @@ import os
 import statistics
 import sys
 
-ORDER = ["gen", "bare", "xdp", "userspace", "rtpengine"]
+ORDER = ["gen", "bare", "xdp", "xdplib", "userspace", "rtpengine"]
 LABEL = {
     "gen": "generator alone (XDP_DROP at relay ingress)",
     "bare": "bare XDP (bench_bare: rewrite + devmap redirect)",
     "xdp": "icepathd --xdp native",
+    "xdplib": "icepath XDP native, flows installed by its library (no calls)",
     "userspace": "icepathd --xdp off",
     "rtpengine": "rtpengine --table=-1 (userspace)",
 }
@@ -45,7 +46,7 @@ def derive(o):
             "ns_sink": r["ns_sink"] or None,
             "bare_map_bytes": r["bare_map_bytes"] if r["bare_map_bytes"] >= 0 else None,
             "xdp_pct": 100.0 * o["xdp_forwarded"] / r["total_sent"]
-            if o["row"] == "xdp" and r["total_sent"] else None,
+            if o["row"] in ("xdp", "xdplib") and r["total_sent"] else None,
         }
     s, k = o["send"], o["sink"]
     got = k["packets"]
@@ -77,6 +78,8 @@ def main():
                 skipped.append(o)
             elif "not_measured" in o:
                 not_measured.append(o)
+            elif "setup" in o and o["row"] == "xdplib":
+                setups.setdefault((o["row"], o["flows"]), []).append(o)
             elif "setup" in o:
                 setups.setdefault((o["row"], o["calls"]), []).append(o)
             else:
@@ -103,7 +106,7 @@ def main():
                               if sink_pps(bare_key, r) and sink_pps(key, r) is not None]) \
             if row != "bare" else 1.0
         agg["ns_vs_bare"] = None
-        if row == "xdp":
+        if row in ("xdp", "xdplib"):
             nb = [(runs[key][r][1]["ns_relay"], runs[bare_key][r][1]["ns_relay"])
                   for r in reps if r in runs.get(bare_key, {})]
             agg["ns_vs_bare"] = med([b / a for a, b in nb if a and b])
@@ -120,8 +123,14 @@ def main():
             mem_k = med([s["bpf_map_kib"] * 1024 / calls for s in st])
         if row == "bare" and agg["bare_map_bytes"]:
             mem_k = agg["bare_map_bytes"] / flows
+        if row == "xdplib":
+            st = setups.get((row, flows))
+            if st:
+                mem_k = med([s["setup"]["map_bytes"] / flows for s in st])
+                agg["install_s"] = med([s["setup"]["install_s"] for s in st])
         agg["kernel_bytes_per_call"], agg["user_bytes_per_call"] = mem_k, mem_u
-        agg["kernel_kib_total"] = med([s["bpf_map_kib"] for s in st]) if st else (
+        agg["kernel_kib_total"] = med([s.get("bpf_map_kib", s.get("setup", {}).get("map_bytes", 0) / 1024)
+                                       for s in st]) if st else (
             agg["bare_map_bytes"] / 1024 if agg["bare_map_bytes"] else None)
         # a socket-fed relay that lost nothing was not saturated: its rate is
         # the sender's, a floor of the relay's
@@ -188,7 +197,11 @@ def main():
         "Flows: the bare and generator rows use flows without calls (distinct 4-tuples in the bare table); "
         "icepathd rows have one NG call per flow (offer/answer, ICE=remove, media caller -> callee only), so a "
         "row's 'calls' is what was set up. 100k flows through icepathd would need 100k calls, 400k relay "
-        "ports and sockets on one address: not measurable here (see the rows marked not measured).",
+        "ports and sockets on one address: not measurable here (see the rows marked not measured). The "
+        "library row is icepath's same XDP program and maps with the flows installed directly by its fast-path "
+        "library (icepath-bench fp: fastpath_flow_install_many, no daemon, no calls, no deadline), on relay "
+        "addresses 192.0.2.1-8 with 12,500 ports each, the bare rows' flows file; its kernel bytes are per flow "
+        "(the maps sized for those flows plus 1/8), not per call (a call is 2-4 flows).",
         "CPU: 'cores busy' is machine-wide busy time from /proc/stat per second of the run (tick-sampled, "
         "everything on the machine, other users included); 'CPU ns/pkt' the same per packet at the sink.",
         "Memory per call: kernel = locked memory (fdinfo memlock) of the BPF maps the relay holds, divided by "
@@ -208,7 +221,7 @@ def main():
                 "says more about the free CPU time than about the fast path's scaling."
                 if foreign > 0.3 else "Little enough for the two-queue rows to have had both CPUs."))
     for r in rows:
-        if r["row"] == "xdp" and r["xdp_pct"] is not None and r["xdp_pct"] < 99:
+        if r["row"] in ("xdp", "xdplib") and r["xdp_pct"] is not None and r["xdp_pct"] < 99:
             notes.append(f"icepathd --xdp native at {fmt(r['flows'])} flows, {r['threads']} queue(s): only "
                          f"{r['xdp_pct']:.1f}% of the generated frames were forwarded by its XDP program.")
     for o in not_measured:

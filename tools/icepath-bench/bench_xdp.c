@@ -847,20 +847,24 @@ out:
 
 /*
  * icepath-bench xdp-flows: N flows with distinct 4-tuples for the bare
- * relay (no calls behind them): flow i arrives from SRC:10000+i/20000 at
- * DST:20000+i%20000 and leaves from OUT:same port to RCV:the source port.
+ * relay and icepath's library row (no calls behind them): flow i arrives
+ * from SRC:10000+i/P at the relay's address 192.0.2.(1+i/P), port
+ * 20000+i%P (P: --ports, default 20000), and leaves from OUT:same port to
+ * RCV:the source port. A relay address and port carry one flow, as a
+ * relay's own port carries one stream.
  */
 int bench_xdp_flows_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"count", required_argument, NULL, 'n'},
 		{"out", required_argument, NULL, 'o'},
+		{"ports", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct bench_flows fl = {0};
 	const char *out = NULL;
-	double n = 0;
+	double n = 0, ports = 20000;
 	int c, rc = 1;
 
 	optind = 1;
@@ -876,10 +880,17 @@ int bench_xdp_flows_main(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'p':
+			if (bench_opts_num(optarg, 1, 45000, &ports) || ports != (long)ports) {
+				fprintf(stderr, "icepath-bench xdp-flows: --ports wants 1..45000\n");
+				return 2;
+			}
+			break;
 		case 'h':
-			printf("usage: icepath-bench xdp-flows --count N --out FILE\n"
-			       "  Write N flows with distinct 4-tuples (192.0.2.10 -> 192.0.2.1 ->\n"
-			       "  198.51.100.1 -> 198.51.100.10) for `xdp --relay bare`.\n");
+			printf("usage: icepath-bench xdp-flows --count N --out FILE [--ports P]\n"
+			       "  Write N flows with distinct 4-tuples (192.0.2.10 -> 192.0.2.(1+i/P)\n"
+			       "  port 20000+i%%P -> 198.51.100.1 -> 198.51.100.10) for `xdp --relay\n"
+			       "  bare` and `fp`; P defaults to 20000.\n");
 			return 0;
 		default:
 			return 2;
@@ -889,12 +900,21 @@ int bench_xdp_flows_main(int argc, char **argv)
 		fprintf(stderr, "icepath-bench xdp-flows: need --count N and --out FILE\n");
 		return 2;
 	}
+	if ((long)n / (long)ports >= 9) {
+		fprintf(stderr, "icepath-bench xdp-flows: %ld flows over %ld ports need more than "
+				"the 9 relay addresses 192.0.2.1-9: raise --ports\n",
+			(long)n, (long)ports);
+		return 2;
+	}
 	for (long i = 0; i < (long)n; i++) {
 		struct bench_flow f = {.ssrc = 0x2ce00000u + (uint32_t)i};
-		uint16_t sport = (uint16_t)(10000 + i / 20000), dport = (uint16_t)(20000 + i % 20000);
+		uint16_t sport = (uint16_t)(10000 + i / (long)ports),
+			 dport = (uint16_t)(20000 + i % (long)ports);
+		char dst[32];
 
+		snprintf(dst, sizeof(dst), "192.0.2.%ld:1", 1 + i / (long)ports);
 		netaddr_parse(&f.src, "192.0.2.10:1", -1);
-		netaddr_parse(&f.dst, "192.0.2.1:1", -1);
+		netaddr_parse(&f.dst, dst, -1);
 		netaddr_parse(&f.relay_src, "198.51.100.1:1", -1);
 		netaddr_parse(&f.rcv, "198.51.100.10:1", -1);
 		netaddr_set_port(&f.src, sport);

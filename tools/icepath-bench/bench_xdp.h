@@ -37,5 +37,6 @@ int bench_machine_ticks(unsigned long long *busy);
 int bench_xdp_main(int argc, char **argv);
 int bench_xdp_sink_main(int argc, char **argv);
 int bench_xdp_flows_main(int argc, char **argv);
+int bench_fp_main(int argc, char **argv);
 
 #endif

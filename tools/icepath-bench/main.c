@@ -9,7 +9,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: icepath-bench ng|send|recv|xdp|xdp-sink|xdp-flows [options]   (each takes --help)\n"
+		"usage: icepath-bench ng|send|recv|xdp|xdp-sink|xdp-flows|fp [options]   (each takes --help)\n"
 		"\n"
 		"Benchmark a media relay: `ng` sets up N plain-RTP calls over the NG\n"
 		"control protocol (rtpengine's, which icepathd speaks too) and writes a\n"
@@ -22,7 +22,8 @@ static void usage(FILE *out)
 		"`xdp` is the in-kernel generator (BPF_PROG_RUN with live frames) with an\n"
 		"XDP_DROP sink and the bench's own bare XDP relay, the local limit the fast\n"
 		"path is measured against; `xdp-sink` is that sink alone, `xdp-flows` writes\n"
-		"flows for the bare relay.\n"
+		"flows for the bare relay; `fp` installs flows into icepath's own fast path\n"
+		"through its library (no daemon, no calls: the 100k-flow row).\n"
 		"\n"
 		"Flows file, one flow a line ('#' comments):\n"
 		"  <ssrc hex> <src ip:port> <dst ip:port> <rcv ip:port> <relay_src ip:port|->\n"
@@ -48,7 +49,9 @@ int main(int argc, char **argv)
 		return bench_xdp_sink_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "xdp-flows"))
 		return bench_xdp_flows_main(argc - 1, argv + 1);
-	fprintf(stderr, "icepath-bench: unknown command '%s' (ng, send, recv, xdp, xdp-sink or xdp-flows)\n", argv[1]);
+	if (!strcmp(argv[1], "fp"))
+		return bench_fp_main(argc - 1, argv + 1);
+	fprintf(stderr, "icepath-bench: unknown command '%s' (ng, send, recv, xdp, xdp-sink, xdp-flows or fp)\n", argv[1]);
 	usage(stderr);
 	return 2;
 }
