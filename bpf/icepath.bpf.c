@@ -295,8 +295,10 @@ static __always_inline struct fp_flow_val *flow_lookup(const struct fp_flow_key 
 	};
 	struct fp_port_val *pv = bpf_map_lookup_elem(&ports, &pk);
 
+	/* pv->val holds the first FP_FLOW_HOT bytes of the value, all the
+	 * program reads (the verifier refuses a read past the map value) */
 	if (pv && key_eq(&pv->key, k))
-		return &pv->val;
+		return (struct fp_flow_val *)pv->val;
 	return bpf_map_lookup_elem(&flows, k);
 }
 

@@ -47,13 +47,13 @@ int fastpath_port_put(struct fastpath *fp, const struct fp_flow_key *k,
 		pv.nflows++;
 	if (pv.nflows == 1) {
 		pv.key = *k;
-		pv.val = *v;
+		memcpy(pv.val, v, FP_FLOW_HOT);
 	} else if (fresh) {
 		/* a second flow on this address and port: both in flows only */
 		memset(&pv.key, 0, sizeof(pv.key));
-		memset(&pv.val, 0, sizeof(pv.val));
+		memset(pv.val, 0, sizeof(pv.val));
 	} else if (!memcmp(&pv.key, k, sizeof(*k))) {
-		pv.val = *v;
+		memcpy(pv.val, v, FP_FLOW_HOT);
 	} else {
 		return 0;
 	}

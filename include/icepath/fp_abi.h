@@ -65,6 +65,9 @@ _Static_assert(sizeof(struct fp_flow_key) == 40, "fp_flow_key is ABI");
 /* A deadline that never passes (icepath-fpctl --lifetime forever). */
 #define FP_DEADLINE_NEVER (~0ull)
 
+/* The fields the program reads come first (FP_FLOW_HOT bytes): the ports
+ * map keeps only those (fp_port_val), so its elements fill whole cache
+ * lines. What only userspace reads (id, nh_addr) follows. */
 struct fp_flow_val {
 	__u8 family;	    /* FP_FAMILY_V4/V6 of the forwarded packet */
 	__u8 nh;	    /* FP_NH_* */
@@ -75,7 +78,6 @@ struct fp_flow_val {
 	__be32 dst_addr[4]; /* new destination: the out leg's remote (or TURN server) */
 	__u32 flags;	    /* FP_FLOW_* (host order) */
 	__u32 slot;	    /* index of this flow's counters in flow_ctr (host order) */
-	__u64 id;	    /* the daemon's tag (host order) */
 	/* bpf_jiffies64() past which the program stops forwarding the flow
 	 * and passes it up (pass-expired): userspace extends it while consent
 	 * holds, so the flows of a daemon that died stop on their own. */
@@ -89,8 +91,6 @@ struct fp_flow_val {
 	__u8 pad1;	    /* zero */
 	__u8 smac[6];	    /* egress interface's address */
 	__u8 dmac[6];	    /* next hop's address */
-	__be32 nh_addr[4];  /* next hop IP (gateway or dst_addr): matched against
-			     * neighbour changes by userspace, never read by the program */
 	/* The parts of the checksums that depend only on the flow, summed
 	 * once by userspace at install (kernel/fastpath_flow.c) instead of on
 	 * every packet: 16-bit words as they lie in memory (RFC 1071, the sum
@@ -101,9 +101,14 @@ struct fp_flow_val {
 			     * the key's words complemented + the new ones */
 	__u32 csum_ip4;	    /* the new IPv4 header's constant words: frag_off (DF) and
 			     * both addresses (the program adds TOS, length, ID, TTL) */
-	__u32 pad2;	    /* zero */
+	/* ---- FP_FLOW_HOT: never read by the program from here on ---- */
+	__u64 id;	    /* the daemon's tag (host order) */
+	__be32 nh_addr[4];  /* next hop IP (gateway or dst_addr): matched against
+			     * neighbour changes by userspace */
 };
-_Static_assert(sizeof(struct fp_flow_val) == 120, "fp_flow_val is ABI");
+_Static_assert(sizeof(struct fp_flow_val) == 112, "fp_flow_val is ABI");
+#define FP_FLOW_HOT 88 /* bytes of fp_flow_val the program reads */
+_Static_assert(__builtin_offsetof(struct fp_flow_val, id) == FP_FLOW_HOT, "hot prefix");
 
 /* Key of the ports map: the relay's own address and port, which identify
  * a stream (the relay hands each leg its own port), so the program finds
@@ -122,12 +127,14 @@ _Static_assert(sizeof(struct fp_port_key) == 8, "fp_port_key is ABI");
  * before it uses val; an entry shared by several flows holds a zero key,
  * which matches no packet, and the program then looks in flows. */
 struct fp_port_val {
-	struct fp_flow_key key; /* the flow's key; family 0: shared, look in flows */
-	struct fp_flow_val val; /* the flow's value as in flows */
-	__u32 nflows;		/* flows installed on this address and port */
-	__u32 pad;		/* zero */
+	struct fp_flow_key key;	 /* the flow's key; family 0: shared, look in flows */
+	__u8 val[FP_FLOW_HOT];	 /* the first FP_FLOW_HOT bytes of its fp_flow_val */
+	__u32 nflows;		 /* flows installed on this address and port */
+	__u32 pad;		 /* zero */
 };
-_Static_assert(sizeof(struct fp_port_val) == 168, "fp_port_val is ABI");
+/* 136: with the hash element's 48-byte header and 8-byte key, 192 bytes,
+ * three whole cache lines a flow. */
+_Static_assert(sizeof(struct fp_port_val) == 136, "fp_port_val is ABI");
 
 /* Value of the per-CPU flow_ctr array, indexed by fp_flow_val.slot. Per
  * CPU so that the per-packet path has no atomic and no cache line shared

@@ -1114,7 +1114,7 @@ static void port_table(void **state)
 	assert_true(port_entry(flows[FL_V4].local, &pv));
 	assert_int_equal(pv.nflows, 1);
 	assert_int_equal(pv.key.family, FP_FAMILY_V4);
-	assert_int_equal(pv.val.nh, FP_NH_READY);
+	assert_int_equal(pv.val[offsetof(struct fp_flow_val, nh)], FP_NH_READY);
 
 	/* B leaves: A forwards (from the flows map), B's remote has no flow */
 	assert_int_equal(fastpath_flow_remove(E.fp, &fb), 0);
