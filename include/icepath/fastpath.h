@@ -22,8 +22,9 @@
  * Several handles may change the flows of one pin path at once (the daemon
  * and icepath-fpctl, or threads sharing a handle): installs and removals
  * are serialized by a lock on the pin directory. Capacity is
- * fastpath_opts.max_flows flows in preallocated maps (about 210 bytes per
- * flow plus 32 per flow and possible CPU), sized before load.
+ * fastpath_opts.max_flows flows in preallocated maps (about 410 bytes per
+ * flow: the flows hash, its copy under the relay's address and port, the
+ * lost-frame count; plus 32 per flow and possible CPU), sized before load.
  *
  * Next hops: at install, the flow's egress interface, MAC addresses and MTU
  * are resolved here (libnl-route-3 caches of links, routes and
@@ -158,7 +159,9 @@ enum fastpath_flow_path {
 const char *fastpath_flow_path_str(enum fastpath_flow_path p);
 
 struct fastpath_counters {
-	uint64_t packets, bytes; /* forwarded by the fast path (bytes: IP packet as received) */
+	uint64_t packets, bytes; /* forwarded by the fast path, less what the egress kernel
+				  * dropped after XDP sent it (bytes: IP packet as received,
+				  * not reduced by those losses) */
 	uint64_t last_seen_ns;	 /* CLOCK_MONOTONIC of its last packet, forwarded or not
 				  * (jiffy resolution), 0: never */
 	uint64_t not_forwarded;	 /* its packets the program passed up or dropped */
@@ -187,7 +190,9 @@ int fastpath_fd(const struct fastpath *fp);
  * FASTPATH_POLL_MS check the attached interfaces: xdp features (a veth
  * peer that lost its XDP program) and XDP transmit error counters; flows
  * toward an interface whose kernel drops what XDP sends go to the
- * userspace path, with a log line saying why. now_ms: CLOCK_MONOTONIC. */
+ * userspace path, with a log line saying why, and the dropped frames are
+ * counted lost on those flows (fastpath_counters.packets excludes them).
+ * now_ms: CLOCK_MONOTONIC. */
 int fastpath_poll(struct fastpath *fp, uint64_t now_ms);
 
 /* Verdict statistics, summed over CPUs: out[i] for i < min(n, count). */

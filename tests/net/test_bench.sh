@@ -10,8 +10,9 @@
 #    each RX queue of the relay's veth), every frame with
 #    right IPv4 and UDP checksums (BENCH_VERIFY), the relay program must
 #    have run on every frame of the statistics phase and report ns/packet,
-#    and for icepathd its own counters must show every frame forwarded by
-#    XDP (none left to userspace);
+#    and for icepathd (and the library row: icepath's program with flows
+#    installed by icepath-bench fp) its own counters must show every frame
+#    forwarded by XDP (none left to userspace);
 #  - socket rows (icepathd --xdp off, rtpengine): 2000 packets a second for
 #    one second, the sink counts every packet sent, checksums right.
 # What makes the benchmark's pps and ratios trustworthy: generator, relay
@@ -22,13 +23,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: test_bench.sh BUILD_DIR}" && pwd)
 icp_require_root
 [ -x "$build/bin/icepath-bench" ] || icp_fail "build first: $build/bin/icepath-bench missing"
-rows="gen bare rtpengine"
-[ -x "$build/bin/icepathd" ] && rows="gen bare xdp userspace rtpengine"
+rows="gen bare xdplib rtpengine"
+[ -x "$build/bin/icepathd" ] && rows="gen bare xdp xdplib userspace rtpengine"
 frames=20000
 
 out=$ICP_TMP/bench
 BENCH_OUT=$out BENCH_SECONDS=1 BENCH_STATS_SECONDS=1 BENCH_REPS=1 BENCH_FLOWS="1 100" \
-	BENCH_XDP_MAX_CALLS=100 BENCH_US_MAX_CALLS=100 BENCH_MQ_FLOWS=100 BENCH_FRAMES=$frames \
+	BENCH_XDP_MAX_CALLS=100 BENCH_US_MAX_CALLS=100 BENCH_MQ_FLOWS=100 BENCH_LIB_FLOWS=100 BENCH_FRAMES=$frames \
 	BENCH_GEN_RATE=100000 BENCH_RATE=2000 BENCH_VERIFY=1 BENCH_ROWS="$rows" \
 	bash "$here/../../tools/bench/bench.sh" "$build" >"$ICP_TMP/bench.log" 2>&1
 rc=$?
@@ -44,6 +45,7 @@ measured = [r for r in runs if "sender" in r]
 # every row at every flow count and queue count it should have
 expect = {(m, n, 1) for m in want for n in (1, 100)} | {(m, 100, 2) for m in want if m in ("gen", "bare", "xdp")}
 expect -= {("gen", 1, 1)}  # the generator alone runs at the largest flow count only
+expect -= {("xdplib", 1, 1)}  # the library row runs at BENCH_LIB_FLOWS only
 seen = {(r["row"], r["flows"], r["threads"]) for r in measured}
 bad += [f"{k}: no measured run" for k in sorted(expect - seen)]
 for r in measured:
@@ -61,7 +63,7 @@ for r in measured:
         # veth picks the RX queue by the sending CPU: one per thread
         q = [a - b for a, b in zip(r["rxq_after"], r["rxq_before"])]
         checks["RX queues fed"] = q == ([2 * frames, 0] if r["threads"] == 1 else [frames, frames])
-        if r["row"] == "xdp":
+        if r["row"] in ("xdp", "xdplib"):
             checks["all through icepath's XDP"] = r["xdp_forwarded"] == x["total_sent"]
     else:
         s, k = r["send"], r["sink"]

@@ -42,7 +42,8 @@
 # Knobs (environment): BENCH_SECONDS (3), BENCH_STATS_SECONDS (1),
 # BENCH_REPS (3), BENCH_FLOWS ("1 1000 4000 100000"), BENCH_XDP_MAX_CALLS
 # (4000: icepathd's 4 sockets per call within a 20000 open-file limit), BENCH_US_MAX_CALLS (1000), BENCH_MQ_FLOWS (1000: the two-queue
-# rows, 0: none), BENCH_ROWS ("gen bare xdp xdplib userspace rtpengine"),
+# rows, 0: none), BENCH_LIB_FLOWS (the library row's flow counts; default:
+# those of BENCH_FLOWS beyond BENCH_XDP_MAX_CALLS), BENCH_ROWS ("gen bare xdp xdplib userspace rtpengine"),
 # BENCH_FRAMES (0; N: exactly N generator frames per phase instead of
 # BENCH_SECONDS, for the test), BENCH_GEN_RATE (0: flat out), BENCH_RATE
 # (socket sender, 0: flat out), BENCH_VERIFY (0; 1: the sink checks every
@@ -63,6 +64,8 @@ BENCH_FLOWS=${BENCH_FLOWS:-1 1000 4000 100000}
 BENCH_XDP_MAX_CALLS=${BENCH_XDP_MAX_CALLS:-4000}
 BENCH_US_MAX_CALLS=${BENCH_US_MAX_CALLS:-1000}
 BENCH_MQ_FLOWS=${BENCH_MQ_FLOWS:-1000}
+# the library row's flow counts: by default those NG calls cannot reach
+BENCH_LIB_FLOWS=${BENCH_LIB_FLOWS:-$(for n in $BENCH_FLOWS; do [ "$n" -gt "$BENCH_XDP_MAX_CALLS" ] && echo "$n"; done)}
 BENCH_ROWS=${BENCH_ROWS:-gen bare xdp xdplib userspace rtpengine}
 BENCH_FRAMES=${BENCH_FRAMES:-0}
 BENCH_GEN_RATE=${BENCH_GEN_RATE:-0}
@@ -90,9 +93,9 @@ done
 for v in BENCH_STATS_SECONDS BENCH_MQ_FLOWS BENCH_FRAMES BENCH_GEN_RATE BENCH_RATE BENCH_VERIFY; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || icp_fail "$v must be a whole number, not '${!v}'"
 done
-for n in $BENCH_FLOWS; do
+for n in $BENCH_FLOWS $BENCH_LIB_FLOWS; do
 	[[ $n =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] && [ "$n" -le 1000000 ] ||
-		icp_fail "BENCH_FLOWS holds '$n': flow counts are 1..1000000"
+		icp_fail "BENCH_FLOWS/BENCH_LIB_FLOWS hold '$n': flow counts are 1..1000000"
 done
 [ "$BENCH_SECONDS" -le 60 ] || icp_fail "BENCH_SECONDS is per run; keep it <= 60"
 # 4 media ports per call on the relay (RTP+RTCP on each leg)
@@ -380,7 +383,7 @@ START=$(date -u '+%Y-%m-%d %H:%M UTC')
 T0=$SECONDS
 icp_log "bench: rows '$BENCH_ROWS', flows '$BENCH_FLOWS', ${BENCH_SECONDS}s + ${BENCH_STATS_SECONDS}s per run, $BENCH_REPS rounds"
 # flows without calls for gen and bare (distinct 4-tuples)
-max_flows=$(printf '%s\n' $BENCH_FLOWS "$BENCH_MQ_FLOWS" | sort -n | tail -1)
+max_flows=$(printf '%s\n' $BENCH_FLOWS $BENCH_LIB_FLOWS "$BENCH_MQ_FLOWS" | sort -n | tail -1)
 # 12,500 relay ports an address (icepathd's range holds them), then the next
 # address: one flow per relay address and port, as a relay's own port
 # carries one stream
@@ -430,8 +433,7 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 		done
 	done
 	if has_row xdplib && [ -z "${DEAD[xdplib]:-}" ]; then
-		for n in $BENCH_FLOWS; do
-			[ "$n" -gt "$BENCH_XDP_MAX_CALLS" ] || continue
+		for n in $BENCH_LIB_FLOWS; do
 			if ! lib_up "$n" "$rep"; then
 				DEAD[xdplib]=1
 				break
@@ -444,7 +446,7 @@ done
 DURATION=$((SECONDS - T0))
 
 python3 "$here/report.py" "$RUNS" "$OUT" "$START" \
-	"BENCH_SECONDS=$BENCH_SECONDS BENCH_STATS_SECONDS=$BENCH_STATS_SECONDS BENCH_REPS=$BENCH_REPS BENCH_FLOWS='$BENCH_FLOWS' BENCH_XDP_MAX_CALLS=$BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS=$BENCH_US_MAX_CALLS BENCH_MQ_FLOWS=$BENCH_MQ_FLOWS make bench" \
+	"BENCH_SECONDS=$BENCH_SECONDS BENCH_STATS_SECONDS=$BENCH_STATS_SECONDS BENCH_REPS=$BENCH_REPS BENCH_FLOWS='$BENCH_FLOWS' BENCH_XDP_MAX_CALLS=$BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS=$BENCH_US_MAX_CALLS BENCH_MQ_FLOWS=$BENCH_MQ_FLOWS BENCH_LIB_FLOWS='$(echo $BENCH_LIB_FLOWS)' make bench" \
 	"$DURATION" || icp_fail "report failed"
 
 # The ICE agents' row: its own self-contained script (no namespaces).
