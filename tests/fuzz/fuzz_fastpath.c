@@ -49,6 +49,51 @@ static void addr(__u8 *family, __be32 out[4], const char *text)
 	*family = FP_FAMILY_V6;
 }
 
+/* 16-bit words as they lie in memory (RFC 1071), complemented when inv:
+ * the flow's checksum parts as kernel/fastpath_flow.c sums them at install
+ * (written again here: the harness installs raw values, without kernel/). */
+static __u32 msum(const void *buf, size_t n, int inv)
+{
+	const __u8 *b = buf;
+	__u32 s = 0;
+	__u16 w;
+
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		memcpy(&w, b + i, 2);
+		s += inv ? (__u16)~w : w;
+	}
+	return s;
+}
+
+/* The ports map's copy of a flow, as kernel/fastpath_port.c keeps it: the
+ * flow itself on a relay address and port of its own, a shared entry on
+ * one that carries several flows. */
+static void port_copy(const struct fp_flow_key *k, const struct fp_flow_val *v)
+{
+	struct fp_port_key pk = {
+		.local_addr = k->local_addr[0] ^ k->local_addr[1] ^ k->local_addr[2] ^ k->local_addr[3],
+		.local_port = k->local_port,
+		.family = k->family,
+	};
+	struct fp_port_val pv;
+	int fd = bpf_map__fd(skel->maps.ports);
+
+	if (!bpf_map_lookup_elem(fd, &pk, &pv)) {
+		memset(&pv.key, 0, sizeof(pv.key));
+		memset(pv.val, 0, sizeof(pv.val));
+		pv.nflows++;
+	} else {
+		memset(&pv, 0, sizeof(pv));
+		pv.key = *k;
+		memcpy(pv.val, v, FP_FLOW_HOT);
+		pv.nflows = 1;
+	}
+	if (bpf_map_update_elem(fd, &pk, &pv, BPF_ANY)) {
+		perror("fuzz_fastpath: port copy");
+		abort();
+	}
+}
+
 static void flow(const char *local, int lport, const char *remote, int rport, int in_ch,
 		 const char *src, int sport, const char *dst, int dport, int out_ch, __u32 flags)
 {
@@ -79,11 +124,18 @@ static void flow(const char *local, int lport, const char *remote, int rport, in
 	memcpy(v.dmac, "\x02\0\0\0\0\x20", 6);
 	memcpy(v.nh_addr, v.dst_addr, 16);
 	v.slot = next_slot++; /* counters of its own, as fastpath_slot.c does */
+	v.csum_in = msum(k.remote_addr, 16, 0) + msum(k.local_addr, 16, 0) + htons(IPPROTO_UDP);
+	v.csum_udp = msum(k.remote_addr, 16, 1) + msum(k.local_addr, 16, 1) +
+		     msum(&k.remote_port, 2, 1) + msum(&k.local_port, 2, 1) + msum(v.src_addr, 16, 0) +
+		     msum(v.dst_addr, 16, 0) + msum(&v.src_port, 2, 0) + msum(&v.dst_port, 2, 0);
+	if (v.family == FP_FAMILY_V4)
+		v.csum_ip4 = htons(0x4000) /* DF */ + msum(v.src_addr, 4, 0) + msum(v.dst_addr, 4, 0);
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.flow_ctr), &v.slot, zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, &v, BPF_ANY)) {
 		perror("fuzz_fastpath: flow install");
 		abort();
 	}
+	port_copy(&k, &v);
 }
 
 static const char *const stat_names[] = {
