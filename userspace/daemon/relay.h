@@ -335,6 +335,16 @@ static inline bool relay_leg_ice(const struct call_leg *l)
 extern const struct ng_ops relay_ng_ops;
 int relay_ng_offer(void *ctx, uint64_t now_ms, const struct ng_request *req, struct ng_reply *rep);
 int relay_ng_answer(void *ctx, uint64_t now_ms, const struct ng_request *req, struct ng_reply *rep);
+/*
+ * An offer/answer whose leg still gathers STUN/TURN candidates is parked
+ * (NG_PENDING) until gathering completes or --gather-timeout passes, then
+ * answered with the SDP of every candidate gathered. relay_pending_poll()
+ * answers it when due (after the agent's events) and returns the parked
+ * reply's deadline, UINT64_MAX without one; relay_pending_flush() answers
+ * it now, with what the agent has (before the leg changes or goes).
+ */
+uint64_t relay_pending_poll(struct relay *r, struct call_leg *l, uint64_t now_ms);
+void relay_pending_flush(struct relay *r, struct call_leg *l, uint64_t now_ms);
 
 /* relay_metrics.c: the /metrics server on the loop (--metrics). open: 0
  * without --metrics, or -errno after logging. */

@@ -105,6 +105,8 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 	for (unsigned side = 0; side < 2; side++) {
 		struct call_leg *l = &c->legs[side];
 
+		/* a parked offer/answer is answered first, with what it has */
+		relay_pending_flush(r, l, now);
 		for (unsigned i = 0; i < l->nstreams; i++)
 			for (unsigned comp = 0; comp < CALL_NCOMP; comp++)
 				relay_flow_remove(r, &l->streams[i], comp);
