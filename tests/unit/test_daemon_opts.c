@@ -55,6 +55,8 @@ static void defaults_and_full_line(void **state)
 		"/run/x.pid",
 		"--inactivity-timeout",
 		"30",
+		"--gather-timeout",
+		"350",
 		"--endpoint-learning",
 		"delayed",
 		"--state-file",
@@ -82,6 +84,7 @@ static void defaults_and_full_line(void **state)
 	assert_true(o.foreground);
 	assert_int_equal(o.learning, DAEMON_LEARN_DELAYED);
 	assert_int_equal(o.inactivity_s, 30);
+	assert_int_equal(o.gather_timeout_ms, 350);
 	assert_string_equal(o.state_file, "/tmp/s");
 	assert_ptr_equal(daemon_opts_iface(&o, "priv"), &o.ifaces[1]);
 	assert_ptr_equal(daemon_opts_iface(&o, ""), &o.ifaces[0]);
@@ -96,6 +99,7 @@ static void defaults_and_full_line(void **state)
 	assert_int_equal(o.port_max, 40000);
 	assert_int_equal(o.xdp, DAEMON_XDP_NATIVE);
 	assert_int_equal(o.inactivity_s, 60);
+	assert_int_equal(o.gather_timeout_ms, 200);
 	assert_false(o.foreground);
 	assert_string_equal(o.pin_path, "/sys/fs/bpf/icepath");
 }
@@ -125,6 +129,9 @@ static void errors_name_the_option(void **state)
 		{{"stray"}, "unexpected argument 'stray'"},
 		{{"--pidfile"}, "--pidfile needs a value"},
 		{{"--inactivity-timeout", "-1"}, "--inactivity-timeout '-1'"},
+		{{"--gather-timeout", "5001"}, "--gather-timeout '5001': expected milliseconds 0-5000"},
+		{{"--gather-timeout", "2x"}, "--gather-timeout '2x'"},
+		{{"--gather-timeout", "-1"}, "--gather-timeout '-1'"},
 		{{"--endpoint-learning", "first"}, "--endpoint-learning 'first': expected heuristic"},
 		/* issue 9: NG on a public address only with an allow-list */
 		{{"--listen-ng", "192.0.2.1:2223"}, "192.0.2.1:2223 is not a loopback address"},

@@ -492,6 +492,29 @@ static void integrity_long_key_and_truncated_sha256(void **state)
 	assert_int_equal(stun_check_integrity(&m, key, sizeof(key)), -STUN_ERR_INTEGRITY);
 	key[199] ^= 1;
 
+	/* MESSAGE-INTEGRITY (SHA-1) with keys of 64 to 200 bytes (an ice-pwd
+	 * may have 256 characters): the MAC is OpenSSL's one-shot HMAC of the
+	 * hashed part, computed independently of the codec */
+	for (size_t klen = 64; klen <= sizeof(key); klen += 8) {
+		uint8_t mac[20];
+		unsigned mac_len = 0;
+		int hashed;
+
+		stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_REQUEST,
+				tid_a);
+		stun_build_string(&b, STUN_ATTR_USERNAME, "a:b");
+		hashed = stun_build_finish(&b);
+		stun_build_init(&b, out, sizeof(out), STUN_METHOD_BINDING, STUN_CLASS_REQUEST,
+				tid_a);
+		stun_build_string(&b, STUN_ATTR_USERNAME, "a:b");
+		stun_build_integrity(&b, key, klen);
+		len = stun_build_finish(&b);
+		assert_int_equal(len, hashed + 4 + 20);
+		/* the length field the MAC covered counts the attribute */
+		assert_non_null(HMAC(EVP_sha1(), key, (int)klen, out, (size_t)hashed, mac, &mac_len));
+		assert_memory_equal(out + hashed + 4, mac, sizeof(mac));
+	}
+
 	/* A sender that keeps only `keep` bytes hashes with a length field
 	 * counting a `keep`-byte attribute; the expected MAC is computed here
 	 * with OpenSSL's one-shot HMAC, independently of the codec. */

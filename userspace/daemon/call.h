@@ -162,6 +162,8 @@ struct call_stream {
 
 struct call;
 
+struct relay_pending;
+
 struct call_leg {
 	struct call *call;
 	unsigned side; /* 0 = offerer (from-tag), 1 = answerer (to-tag) */
@@ -181,6 +183,9 @@ struct call_leg {
 	bool recovered;			  /* rebuilt from the state file: no ICE agent state */
 	bool consent_answered;		  /* the peer answered a recovered leg's check */
 	struct timerheap_node ice_timer;  /* agent's next deadline */
+	/* the NG reply of the offer/answer that wrote this leg's SDP, parked
+	 * until the agent's gathering completes (relay_ng_offer.c) */
+	struct relay_pending *pending;
 	struct timerheap_node idle_timer; /* inactivity check (plain RTP) */
 };
 

@@ -64,16 +64,21 @@ static const char usage_text[] =
 	"        XDP fast path mode (default native). native falls back to generic\n"
 	"        with a log line when the driver lacks native XDP; off forwards all\n"
 	"        media in userspace.\n"
+	"    --gather-timeout MS\n"
+	"        With --stun or --turn, the NG reply to an offer or answer waits until\n"
+	"        the leg's candidates are gathered, at most MS milliseconds (default\n"
+	"        200, 0-5000; 0 answers at once). Its SDP lists every candidate the\n"
+	"        relay will use (host, server-reflexive, relayed) and then\n"
+	"        a=end-of-candidates, without a=ice-options:trickle: NG has no channel\n"
+	"        for later candidates (RFC 8838). What a server has not answered by\n"
+	"        then is left out; the relay still checks from it, and peers learn it\n"
+	"        as peer-reflexive. A retransmitted request meanwhile is not run again.\n"
 	"    --stun HOST:PORT\n"
 	"        STUN server for a server-reflexive candidate of the relay, when the\n"
 	"        relay itself sits behind a NAT. HOST is resolved once, at startup.\n"
 	"    --turn HOST:PORT, --turn-user USER, --turn-pass-file FILE\n"
 	"        TURN server (RFC 8656, UDP, long-term credentials) for relayed\n"
-	"        candidates of the relay; --turn needs both credentials. The NG reply\n"
-	"        is sent at once, so candidates gathered through STUN/TURN after it\n"
-	"        are not in that SDP, which says so (a=end-of-candidates, no\n"
-	"        trickle: NG has no channel for later candidates); the relay still\n"
-	"        checks from them, and peers learn them as peer-reflexive. TURN\n"
+	"        candidates of the relay; --turn needs both credentials. TURN\n"
 	"        allocations are released when a call ends and on SIGTERM.\n"
 	"        FILE holds the password on its first line; it must be a regular file\n"
 	"        of mode 0600 (no group/other bits) owned by root or the --user, or\n"
@@ -212,6 +217,7 @@ void daemon_opts_defaults(struct daemon_opts *o)
 	snprintf(o->state_file, sizeof(o->state_file), "%s", DAEMON_DEFAULT_STATE_FILE);
 	o->log_level = DAEMON_LOG_INFO;
 	o->inactivity_s = DAEMON_DEFAULT_INACTIVITY;
+	o->gather_timeout_ms = DAEMON_DEFAULT_GATHER_TIMEOUT_MS;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -353,7 +359,7 @@ static const char *const value_keys[] = {
 	"interface", "listen-ng",  "port-min", "port-max",   "xdp",	  "stun",
 	"turn",	     "turn-user",  "turn-pass", "pin-path",  "state-file", "pidfile",
 	"config",    "log-level", "inactivity-timeout", "endpoint-learning", "max-sessions", "ng-allow",
-	"user",	     "group",	   "turn-pass-file", "metrics", "metrics-allow",
+	"user",	     "group",	   "turn-pass-file", "metrics", "metrics-allow", "gather-timeout",
 };
 
 static bool takes_value(const char *key)
@@ -559,6 +565,14 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 		return fail(err, errlen,
 			    "--endpoint-learning '%s': expected heuristic, delayed, immediate or off",
 			    v);
+	}
+	if (!strcmp(key, "gather-timeout")) {
+		if (parse_uint(v, DAEMON_GATHER_TIMEOUT_MAX_MS, &n))
+			return fail(err, errlen,
+				    "--gather-timeout '%s': expected milliseconds 0-%u", v,
+				    DAEMON_GATHER_TIMEOUT_MAX_MS);
+		o->gather_timeout_ms = (unsigned)n;
+		return 0;
 	}
 	if (!strcmp(key, "inactivity-timeout")) {
 		if (parse_uint(v, 86400, &n))

@@ -32,6 +32,9 @@
 /* bpffs holds no regular files, so the state file lives beside it */
 #define DAEMON_DEFAULT_STATE_FILE "/run/icepath/calls.state"
 #define DAEMON_DEFAULT_INACTIVITY 60 /* seconds without media on a plain-RTP leg */
+/* the NG reply of an ICE leg with --stun/--turn waits for gathering this long */
+#define DAEMON_DEFAULT_GATHER_TIMEOUT_MS 200
+#define DAEMON_GATHER_TIMEOUT_MAX_MS	 5000
 
 enum daemon_xdp_mode {
 	DAEMON_XDP_NATIVE, /* driver mode, falls back to generic with a log line */
@@ -94,6 +97,8 @@ struct daemon_opts {
 	enum daemon_log_level log_level;
 	bool foreground;
 	unsigned inactivity_s;
+	/* how long an NG reply waits for the leg's STUN/TURN candidates */
+	unsigned gather_timeout_ms;
 	enum daemon_learning learning; /* --endpoint-learning, default heuristic */
 	/* RFC 7675 consent check interval and timeout, ms; 0: the RFC's 5 s
 	 * and 30 s (ICE_CONSENT_*). No option sets them: tests shorten them. */

@@ -143,6 +143,7 @@ struct relay {
 	struct call *changed;
 	uint64_t started_ms;
 	uint64_t managed_calls;
+	uint64_t commits; /* state writes made at a turn's commit (relay_commit()) */
 	uint64_t next_flow_id;
 	/* totals of calls already deleted, for statistics */
 	struct call_counters gone_user, gone_fast;
@@ -310,8 +311,16 @@ void relay_idle_fire(struct relay *r, struct call_leg *l, uint64_t now_ms);
 /* The call table's leg state event: re-arm the inactivity timer. */
 void relay_on_leg_state(void *ctx, struct call_leg *l, enum call_leg_state from,
 			enum call_leg_state to, const char *why);
-/* Schedule a state-file write. */
+/* Schedule a state-file write (RELAY_STATE_FLUSH_MS later, or at this
+ * turn's commit when the turn has NG replies to release). */
 void relay_state_dirty(struct relay *r, uint64_t now_ms);
+/*
+ * The turn's commit point, after relay_calls_flush(): the durability rule.
+ * When the turn holds NG replies, the state it changed is written and
+ * fsynced (file, then directory) at once, and only then are the replies
+ * released: nothing is acknowledged that a kill -9 could lose.
+ */
+void relay_commit(struct relay *r);
 /* Unix seconds for a monotonic ms stamp (query's "last packet"), by the
  * loop's last clock reading. */
 int64_t relay_unix_time(const struct relay *r, uint64_t mono_ms);
@@ -326,6 +335,16 @@ static inline bool relay_leg_ice(const struct call_leg *l)
 extern const struct ng_ops relay_ng_ops;
 int relay_ng_offer(void *ctx, uint64_t now_ms, const struct ng_request *req, struct ng_reply *rep);
 int relay_ng_answer(void *ctx, uint64_t now_ms, const struct ng_request *req, struct ng_reply *rep);
+/*
+ * An offer/answer whose leg still gathers STUN/TURN candidates is parked
+ * (NG_PENDING) until gathering completes or --gather-timeout passes, then
+ * answered with the SDP of every candidate gathered. relay_pending_poll()
+ * answers it when due (after the agent's events) and returns the parked
+ * reply's deadline, UINT64_MAX without one; relay_pending_flush() answers
+ * it now, with what the agent has (before the leg changes or goes).
+ */
+uint64_t relay_pending_poll(struct relay *r, struct call_leg *l, uint64_t now_ms);
+void relay_pending_flush(struct relay *r, struct call_leg *l, uint64_t now_ms);
 
 /* relay_metrics.c: the /metrics server on the loop (--metrics). open: 0
  * without --metrics, or -errno after logging. */

@@ -35,6 +35,7 @@ void relay_agent_free(struct relay *r, struct call_leg *l)
 {
 	if (!l->agent)
 		return;
+	relay_pending_flush(r, l, r->now_ms);
 	timerheap_remove(&r->timers, &l->ice_timer);
 	ice_agent_free(l->agent);
 	l->agent = NULL;
@@ -367,8 +368,8 @@ static void on_ice_event(struct relay *r, struct call_leg *l, const struct ice_e
 		break;
 	case ICE_EVENT_CANDIDATE:
 	case ICE_EVENT_GATHERING_DONE:
-		/* NG has no channel to trickle the relay's late candidates: the
-		 * SDP carried what was gathered when it was written */
+		/* NG has no channel to trickle the relay's candidates: a
+		 * parked reply waits for all of them (relay_pending_poll()) */
 		break;
 	}
 }
@@ -393,6 +394,7 @@ void relay_agent_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)
 	struct ice_transmit tx;
 	struct ice_event ev;
 	bool more = true;
+	uint64_t next, reply;
 
 	if (!l->agent)
 		return;
@@ -405,5 +407,8 @@ void relay_agent_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)
 			more = true;
 		}
 	}
-	timerheap_set(&r->timers, &l->ice_timer, ice_agent_next_deadline(l->agent));
+	/* a parked NG reply is due at gathering's end or its timeout */
+	reply = relay_pending_poll(r, l, now_ms);
+	next = ice_agent_next_deadline(l->agent);
+	timerheap_set(&r->timers, &l->ice_timer, reply < next ? reply : next);
 }

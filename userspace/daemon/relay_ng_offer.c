@@ -12,7 +12,6 @@
  * agents start their checks.
  */
 #include <errno.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,8 +166,8 @@ static void mark_bundle(struct call *c, const struct sdp *sdp)
 /* Hand the peer's ICE description of every stream to leg l's agent. */
 
 /* Rewrite sdp (a copy of the other side's) for leg l's peer. */
-static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
-			 const struct ng_request *req, struct ng_reply *rep)
+static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp, uint32_t replace,
+			 struct ng_reply *rep)
 {
 	struct ice_candidate cands[CALL_MAX_STREAMS][RELAY_MAX_LOCAL_CANDS];
 	struct sdp_rewrite_media media[CALL_MAX_STREAMS];
@@ -209,14 +208,16 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 			ice_agent_local_credentials(l->agent, (unsigned)s->ice_stream, &m->ufrag,
 						    &m->pwd);
 			/* NG carries no later candidate: what this SDP lists
-			 * is all the peer will ever be told (RFC 8838 §8.2). A
-			 * server-reflexive or relayed candidate gathered after
-			 * it still checks; the peer learns it peer-reflexive */
+			 * is all the peer will ever be told (RFC 8838 §8.2),
+			 * written once gathering ended (relay_pending_poll()).
+			 * A candidate a server answered after the gather
+			 * timeout still checks; the peer learns it
+			 * peer-reflexive */
 			m->end_of_candidates = true;
 		}
 	}
 	rw.n_media = l->nstreams < sdp->n_media ? l->nstreams : sdp->n_media;
-	if (req->replace & NG_REPLACE_ORIGIN) {
+	if (replace & NG_REPLACE_ORIGIN) {
 		for (unsigned i = 0; i < rw.n_media && !rw.origin; i++)
 			if (!media[i].skip)
 				rw.origin = &l->streams[i].advertised[CALL_COMP_RTP];
@@ -229,6 +230,90 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 		return ng_reply_error(rep, "rewritten SDP does not fit in %zu bytes", rep->sdp_cap);
 	rep->sdp_len = (size_t)n;
 	return 0;
+}
+
+/* ---- replies parked for gathering ------------------------------------------------ */
+
+struct relay_pending {
+	uint64_t token; /* ng_server_complete()'s */
+	uint64_t until_ms;
+	uint64_t since_ms;
+	uint32_t replace;
+	struct sdp sdp; /* the other side's, to be rewritten for the leg */
+};
+
+/* Some stream of l's agent still waits for a STUN/TURN server. */
+static bool leg_gathering(const struct call_leg *l)
+{
+	for (unsigned i = 0; l->agent && i < l->nstreams; i++) {
+		const struct call_stream *s = &l->streams[i];
+
+		if (s->ice && s->ice_stream >= 0 &&
+		    ice_agent_gathering_state(l->agent, (unsigned)s->ice_stream) ==
+			    ICE_GATHERING_STATE_GATHERING)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Park the reply whose SDP is written for l: it takes sdp over (the
+ * caller no longer frees it). NG_PENDING, or 0 when the reply should be
+ * written now (no gathering to wait for, --gather-timeout 0, or no token:
+ * not called through ng_handle()).
+ */
+static int leg_park(struct relay *r, struct call_leg *l, struct sdp *sdp, uint32_t replace,
+		    uint64_t now, struct ng_reply *rep)
+{
+	struct relay_pending *p;
+
+	if (!r->opts.gather_timeout_ms || !rep->token || !leg_gathering(l))
+		return 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return 0; /* the reply leaves now, with the host candidates */
+	relay_pending_flush(r, l, now);
+	p->token = rep->token;
+	p->since_ms = now;
+	p->until_ms = now + r->opts.gather_timeout_ms;
+	p->replace = replace;
+	p->sdp = *sdp;
+	memset(sdp, 0, sizeof(*sdp));
+	l->pending = p;
+	relay_agent_drain(r, l, now); /* arms the leg's timer for until_ms */
+	return NG_PENDING;
+}
+
+void relay_pending_flush(struct relay *r, struct call_leg *l, uint64_t now)
+{
+	struct relay_pending *p = l->pending;
+	struct ng_reply *rep;
+
+	if (!p)
+		return;
+	l->pending = NULL;
+	rep = ng_server_reply(&r->ngs);
+	/* an error here is the reply: the call stays as the request made it */
+	leg_write_sdp(r, l, &p->sdp, p->replace, rep);
+	log_info("call %s leg %s: NG reply after %llu ms of gathering%s", l->call->id,
+		 l->tag[0] ? l->tag : "-", (unsigned long long)(now - p->since_ms),
+		 leg_gathering(l) ? " (--gather-timeout: a server has not answered)" : "");
+	if (ng_server_complete(&r->ngs, now, p->token, rep))
+		log_warn("call %s leg %s: the NG request waiting for gathering was already "
+			 "answered (timed out in the NG server)",
+			 l->call->id, l->tag[0] ? l->tag : "-");
+	sdp_free(&p->sdp);
+	free(p);
+}
+
+uint64_t relay_pending_poll(struct relay *r, struct call_leg *l, uint64_t now)
+{
+	if (!l->pending)
+		return UINT64_MAX;
+	if (now < l->pending->until_ms && leg_gathering(l))
+		return l->pending->until_ms;
+	relay_pending_flush(r, l, now);
+	return UINT64_MAX;
 }
 
 static int parse_sdp(const struct ng_request *req, struct sdp *sdp, struct ng_reply *rep)
@@ -391,6 +476,9 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	delete_cancel(r, c);
 	take_latch_mode(c, req);
 	b = call_leg_other(a);
+	/* a reply still parked is answered before the call changes */
+	relay_pending_flush(r, a, now);
+	relay_pending_flush(r, b, now);
 	na = a->nstreams;
 	nb = b->nstreams;
 	a_agent = a->agent != NULL;
@@ -472,13 +560,16 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	} else if (!want_ice && b->agent) {
 		relay_agent_free(r, b);
 	}
-	err = leg_write_sdp(r, b, &sdp, req, rep);
-	if (err)
+	/* with --stun/--turn the reply waits for B's candidates */
+	err = leg_park(r, b, &sdp, req->replace, now, rep);
+	if (!err)
+		err = leg_write_sdp(r, b, &sdp, req->replace, rep);
+	if (err < 0)
 		goto fail;
 	sdp_free(&sdp);
 	c->last_activity_ms = now;
 	relay_call_changed(r, c);
-	return 0;
+	return err;
 fail:
 	sdp_free(&sdp);
 	if (created) {
@@ -510,6 +601,9 @@ int relay_ng_answer(void *ctx, uint64_t now, const struct ng_request *req, struc
 	if (!a)
 		return ng_reply_error(rep, "answer: from-tag '%s' is no leg of call '%s'",
 				      req->from_tag, req->call_id);
+	/* a reply still parked is answered before the call changes */
+	relay_pending_flush(r, a, now);
+	relay_pending_flush(r, call_leg_other(a), now);
 	if (!req->to_tag[0])
 		return ng_reply_error(rep, "answer without 'to-tag'");
 	warn_unhonoured(req, rep);
@@ -552,8 +646,12 @@ int relay_ng_answer(void *ctx, uint64_t now, const struct ng_request *req, struc
 	if (a->agent && req->ice == NG_ICE_REMOVE)
 		relay_agent_free(r, a);
 	mark_bundle(c, &sdp);
-	err = leg_write_sdp(r, a, &sdp, req, rep);
-	if (err)
+	/* with --stun/--turn the reply waits for A's candidates (gathered
+	 * since the offer: usually complete by now) */
+	err = leg_park(r, a, &sdp, req->replace, now, rep);
+	if (!err)
+		err = leg_write_sdp(r, a, &sdp, req->replace, rep);
+	if (err < 0)
 		goto out;
 	leg_start(r, a, now);
 	leg_start(r, b, now);

@@ -173,6 +173,7 @@ int ice_agent_new(struct ice_agent **out, const struct ice_config *cfg)
 	if (!a->tiebreaker)
 		ice_random(a, &a->tiebreaker, sizeof(a->tiebreaker));
 	a->next_check_ms = 0;
+	a->pairs_due_ms = UINT64_MAX;
 	ice_queue_init(&a->out);
 	ice_queue_init(&a->events);
 	*out = a;
@@ -499,6 +500,8 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 		next = a->next_check_ms;
 	if (a->free_unused_ms && a->free_unused_ms < next)
 		next = a->free_unused_ms;
+	if (a->pairs_due_ms < next)
+		next = a->pairs_due_ms;
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		const struct ice_stream *st = a->streams[s];
 
@@ -509,9 +512,6 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 				    st->checks_began_ms + a->cfg.nomination_timeout_ms < next)
 					next = st->checks_began_ms + a->cfg.nomination_timeout_ms;
 		}
-		for (unsigned i = 0; i < st->npairs; i++)
-			if (st->pairs[i].inflight && st->pairs[i].next_ms < next)
-				next = st->pairs[i].next_ms;
 		for (unsigned c = 1; c <= st->ncomp; c++) {
 			const struct ice_component *cp = &st->comp[c - 1];
 			const struct ice_sel *sel = &cp->sel;
@@ -535,8 +535,9 @@ uint64_t ice_agent_next_deadline(const struct ice_agent *a)
 		}
 	}
 turn_only:
-	for (unsigned h = 0; h < a->nhosts; h++)
-		for (unsigned t = 0; t < ICE_MAX_SERVERS; t++)
+	/* client t is server t's: none past nturn */
+	for (unsigned h = 0; a->nturn && h < a->nhosts; h++)
+		for (unsigned t = 0; t < a->nturn; t++)
 			if (a->hosts[h].turn[t]) {
 				uint64_t d = turn_client_next_deadline(a->hosts[h].turn[t]);
 

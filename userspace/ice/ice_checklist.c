@@ -286,6 +286,8 @@ static void ice_pair_check(struct ice_agent *a, struct ice_stream *st, struct ic
 		now + (uint64_t)p->rto0 * (((uint64_t)1 << (a->cfg.rc < 20 ? a->cfg.rc - 1 : 19)) -
 					   1 + a->cfg.rm);
 	p->inflight = true;
+	if (p->next_ms < a->pairs_due_ms)
+		a->pairs_due_ms = p->next_ms;
 	p->first_tx_ms = now;
 	p->sent_controlling = a->controlling;
 	if (p->state != ICE_PAIR_STATE_SUCCEEDED)
@@ -747,14 +749,24 @@ void ice_unfreeze_foundation(struct ice_agent *a, const char *lf, const char *rf
 /* Retransmissions: RFC 8489 §6.2.1 with the §14.3 RTO. */
 void ice_checklist_tick(struct ice_agent *a, uint64_t now)
 {
+	uint64_t due = UINT64_MAX;
+
+	if (now < a->pairs_due_ms)
+		return;
+	/* checks first sent from here on lower the bound themselves */
+	a->pairs_due_ms = UINT64_MAX;
 	for (unsigned s = 0; s < a->nstreams; s++) {
 		struct ice_stream *st = a->streams[s];
 
 		for (unsigned i = 0; i < st->npairs; i++) {
 			struct ice_pair *p = &st->pairs[i];
 
-			if (!p->inflight || p->next_ms > now)
+			if (!p->inflight)
 				continue;
+			if (p->next_ms > now) {
+				due = p->next_ms < due ? p->next_ms : due;
+				continue;
+			}
 			if (p->sent >= a->cfg.rc) {
 				p->inflight = false;
 				if (st->comp[p->comp - 1].nominating == (int)i)
@@ -773,6 +785,9 @@ void ice_checklist_tick(struct ice_agent *a, uint64_t now)
 								 : p->rto);
 			a->stats.checks_retransmitted++;
 			ice_pair_transmit(a, st, p, now);
+			due = p->next_ms < due ? p->next_ms : due;
 		}
 	}
+	if (due < a->pairs_due_ms)
+		a->pairs_due_ms = due;
 }

@@ -492,7 +492,7 @@ void ice_gather_tick(struct ice_agent *a, uint64_t now)
 							    : g->rto);
 			ice_stun_txn_send(a, h, i);
 		}
-		for (unsigned t = 0; t < ICE_MAX_SERVERS; t++) {
+		for (unsigned t = 0; t < a->nturn; t++) { /* client t is server t's */
 			if (!hh->turn[t])
 				continue;
 			turn_client_tick(hh->turn[t], now);

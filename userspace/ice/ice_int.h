@@ -191,6 +191,11 @@ struct ice_agent {
 	uint64_t free_unused_ms;   /* COMPLETED: when to free what is unused; 0: not due */
 	enum ice_agent_state state;
 	uint64_t next_check_ms;
+	/* No in-flight check retransmits before this (a lower bound, lowered
+	 * by every first transmission, made exact by ice_checklist_tick): a
+	 * connected agent's tick and deadline need not walk its check lists,
+	 * cold memory when agents are many. */
+	uint64_t pairs_due_ms;
 	unsigned rr; /* round-robin over check lists */
 	struct ice_server *stun; /* up to ICE_MAX_SERVERS, allocated as added */
 	unsigned nstun, cap_stun;
