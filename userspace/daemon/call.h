@@ -182,6 +182,9 @@ struct call_leg {
 	bool consent_answered;		  /* the peer answered a recovered leg's check */
 	struct timerheap_node ice_timer;  /* agent's next deadline */
 	struct timerheap_node idle_timer; /* inactivity check (plain RTP) */
+	/* Media encryption the relay terminates toward this leg (relay_crypto.h);
+	 * NULL: the call passes its peers' protocol end to end (the default). */
+	struct relay_crypto *crypto;
 };
 
 struct call {
@@ -195,6 +198,7 @@ struct call {
 	uint64_t delete_at_ms;
 	struct timerheap_node delete_timer;
 	enum call_latch_mode latch; /* set by every offer/answer's flags */
+	uint32_t offer_rtcp_mux;    /* the offer's NG rtcp-mux bits, for its answer */
 	struct call *hnext;	  /* hash chain */
 	struct call *next, *prev; /* list of all calls, creation order */
 	/* marked by the relay's relay_call_changed(): flows and state to sync

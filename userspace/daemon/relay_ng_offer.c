@@ -21,6 +21,7 @@
 #include "icepath/ice.h"
 #include "icepath/sdp.h"
 #include "relay.h"
+#include "relay_crypto.h"
 #include "relay_limits.h"
 #include "sdp_rewrite.h"
 
@@ -224,6 +225,17 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 	err = sdp_rewrite_apply(sdp, &rw, why, sizeof(why));
 	if (err)
 		return ng_reply_error(rep, "%s", why);
+	/* what this leg speaks: its own protocol and keys (relay_crypto.c), and
+	 * a=rtcp-mux as the rtcp-mux flags decided for it */
+	if (l->crypto) {
+		err = relay_crypto_write_sdp(r, l, sdp, req->cmd == NG_CMD_OFFER, rep);
+		if (err)
+			return err;
+	} else if (req->rtcp_mux) {
+		for (unsigned i = 0; i < rw.n_media; i++)
+			if (!media[i].skip)
+				sdp_rewrite_rtcp_mux(sdp, i, l->streams[i].rtcp_mux);
+	}
 	n = sdp_write(sdp, rep->sdp, rep->sdp_cap);
 	if (n < 0)
 		return ng_reply_error(rep, "rewritten SDP does not fit in %zu bytes", rep->sdp_cap);
@@ -269,12 +281,6 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 				      ng_replace_str(bit));
 			rp &= ~bit;
 		}
-	if (req->transport != NG_TRANSPORT_UNSET && req->transport != NG_TRANSPORT_ACCEPT)
-		ng_reply_warn(
-			rep,
-			"transport-protocol '%s': icepathd does not convert between RTP, SRTP "
-			"and DTLS-SRTP; the SDP keeps the sender's protocol",
-			ng_transport_str(req->transport));
 	/* rtpengine's force-relay keeps the peer's own non-relay candidates
 	 * and its c=/m= lines, adding the relay as one more ("relay" type)
 	 * candidate of an end-to-end ICE session: a pass-through mode icepath,
@@ -286,9 +292,8 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 	if ((req->flags & NG_FLAG_STRICT_SOURCE) && (req->flags & NG_FLAG_MEDIA_HANDOVER))
 		ng_reply_warn(rep, "strict-source and media-handover both given: media-handover "
 				   "applies");
-	if (req->rtcp_mux)
-		ng_reply_warn(rep, "rtcp-mux options are not implemented: the SDP's own a=rtcp-mux "
-				   "passes through");
+	if ((req->rtcp_mux & NG_RTCP_MUX_REQUIRE) && (req->rtcp_mux & NG_RTCP_MUX_REJECT))
+		ng_reply_warn(rep, "rtcp-mux require and reject both given: reject applies");
 	if (req->has_received_from || req->has_media_address)
 		ng_reply_warn(rep, "received-from / media-address ignored: the relay latches onto "
 				   "the first media packet instead");
@@ -340,6 +345,61 @@ static void offer_undo(struct relay *r, struct call_leg *l, unsigned nstreams, b
 		call_stream_init(&l->streams[i], i);
 	}
 	l->nstreams = nstreams;
+}
+
+/*
+ * rtpengine's rtcp-mux flags in an offer (RFC 5761): "offer" and "require"
+ * propose muxing to the answerer even if the offerer did not, "demux" and
+ * "reject" do not propose it; "reject" also refuses the offerer's, while
+ * "demux" and "accept" accept it whatever the answerer says. Without flags
+ * (and in a pass-through call) the offerer's choice passes on as before.
+ */
+static void offer_rtcp_mux(struct call *c, struct call_leg *a, struct call_leg *b,
+			   const struct ng_request *req)
+{
+	uint32_t f = req->rtcp_mux;
+
+	c->offer_rtcp_mux = f;
+	if (!f)
+		return;
+	for (unsigned i = 0; i < a->nstreams; i++) {
+		struct call_stream *sa = &a->streams[i], *sb = &b->streams[i];
+
+		if (f & NG_RTCP_MUX_REJECT)
+			sa->offer_mux = sb->offer_mux = false;
+		else if (f & NG_RTCP_MUX_DEMUX)
+			sb->offer_mux = false;
+		else if (f & (NG_RTCP_MUX_OFFER | NG_RTCP_MUX_REQUIRE))
+			sb->offer_mux = true;
+		sb->rtcp_mux = sb->offer_mux;
+	}
+}
+
+/* The answer's side of it: B muxes when it was offered muxing and took it;
+ * A when it offered muxing and the answer's flags (require, accept), the
+ * offer's (demux, accept) or B's muxing say so, unless "reject". */
+static void answer_rtcp_mux(struct call *c, struct call_leg *a, struct call_leg *b,
+			    const struct ng_request *req)
+{
+	uint32_t f = req->rtcp_mux, o = c->offer_rtcp_mux;
+	bool independent = f || o || relay_call_terminated(c);
+
+	for (unsigned i = 0; i < a->nstreams; i++) {
+		struct call_stream *sa = &a->streams[i], *sb = &b->streams[i];
+
+		if (!independent) {
+			/* RFC 5761 §5.1.1: muxing holds when the offer proposed it
+			 * and the answer accepted it; the answer passes through to
+			 * A unchanged */
+			sa->rtcp_mux = sa->offer_mux && sb->rtcp_mux;
+			sb->rtcp_mux = sa->rtcp_mux;
+			continue;
+		}
+		sb->rtcp_mux = sb->offer_mux && sb->rtcp_mux;
+		sa->rtcp_mux = sa->offer_mux && !(f & NG_RTCP_MUX_REJECT) &&
+			       ((f & (NG_RTCP_MUX_REQUIRE | NG_RTCP_MUX_ACCEPT)) ||
+				(o & (NG_RTCP_MUX_DEMUX | NG_RTCP_MUX_ACCEPT)) || sb->rtcp_mux);
+	}
 }
 
 /* An offer/answer for a call whose deletion is pending: the call goes on. */
@@ -429,6 +489,10 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	}
 	if (a->nstreams > b->nstreams)
 		b->nstreams = a->nstreams;
+	err = relay_crypto_offer(r, a, b, &sdp, req, now, rep);
+	if (err)
+		goto fail;
+	offer_rtcp_mux(c, a, b, req);
 	if (b->state == CALL_LEG_STATE_NEW)
 		call_leg_transition(&r->calls, b, CALL_LEG_STATE_ALLOCATED, "media ports bound",
 				    now);
@@ -528,14 +592,13 @@ int relay_ng_answer(void *ctx, uint64_t now, const struct ng_request *req, struc
 	err = leg_take_sdp(r, b, &sdp, ifb, false, rep);
 	if (err)
 		goto out;
-	/* RFC 5761 §5.1.1: muxing holds when the offer proposed it and the
-	 * answer accepted it; the answer passes through to A unchanged */
-	for (unsigned i = 0; i < a->nstreams; i++) {
-		a->streams[i].rtcp_mux = a->streams[i].offer_mux && b->streams[i].rtcp_mux;
-		b->streams[i].rtcp_mux = a->streams[i].rtcp_mux;
+	err = relay_crypto_answer(r, a, b, &sdp, req, now, rep);
+	if (err)
+		goto out;
+	answer_rtcp_mux(c, a, b, req);
+	for (unsigned i = 0; i < a->nstreams; i++)
 		if (!b->streams[i].active)
 			a->streams[i].active = false;
-	}
 	if (b->agent && !b->peer_ice) {
 		ng_reply_warn(rep, "answerer does not speak ICE: plain RTP toward it");
 		relay_agent_free(r, b);
@@ -557,6 +620,8 @@ int relay_ng_answer(void *ctx, uint64_t now, const struct ng_request *req, struc
 		goto out;
 	leg_start(r, a, now);
 	leg_start(r, b, now);
+	relay_crypto_start(r, a, now);
+	relay_crypto_start(r, b, now);
 	c->last_activity_ms = now;
 	relay_call_changed(r, c);
 out:
