@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Issue 12, the WebRTC <-> SIP gateway with a real browser: headless Chromium
+# (ICE, DTLS-SRTP, rtcp-mux, BUNDLE, AVPF) calls a plain RTP/AVP endpoint of
+# the test's own (tests/interop/rtp_plain_peer.py, separate RTCP port)
+# through icepathd, with the flags that make rtpengine do it:
+#   offer   ICE=remove DTLS=off SDES-off transport-protocol=RTP/AVP
+#           rtcp-mux=demux DTLS-reverse=passive
+#   answer  ICE=force DTLS=passive transport-protocol=UDP/TLS/RTP/SAVPF
+#           rtcp-mux=require
+# Passes when: the plain side's SDP is RTP/AVP without fingerprint, setup,
+# ICE or rtcp-mux lines; the browser's is UDP/TLS/RTP/SAVPF with the relay's
+# fingerprint; the browser reports ICE connected and DTLS connected (getStats
+# transport.dtlsState); its RTP reaches the plain side decrypted (exactly
+# 12 + 160 bytes of PCMU, no SRTP tag) and its RTCP plain on the RTCP port;
+# the plain side's RTP reaches the browser (inbound-rtp packetsReceived); the
+# relay installed no fast-path flow for the call and counted no
+# authentication failure.
+#
+#   browser 203.0.113.30 --+
+#                          +-- sw (bridge) -- relay 203.0.113.2 (icepathd)
+#   plain   203.0.113.40 --+
+#
+# Chromium's page talks to a small HTTP server on 127.0.0.1 of its own
+# namespace (tests/interop/webrtc_page.py): the offer, the answer and its
+# states go through files. Nothing leaves the namespaces made here.
+set -u
+. "$(dirname "$0")/lib.sh"
+icp_require_root
+BUILD=${1:?usage: test_icepathd_webrtc_gw.sh BUILD_DIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+RELAY=203.0.113.2 BROWSER=203.0.113.30 PLAIN=203.0.113.40 NG=127.0.0.1:2223
+CALL=webrtc-gw-$ICP_RUN
+CHROME=$(command -v chromium || command -v chromium-browser) ||
+	icp_skip "no chromium (Debian package chromium; tools/install-deps.sh installs it)"
+for b in icepathd icepath-ngsdp icepathctl; do
+	[ -x "$BUILD/bin/$b" ] || icp_fail "$BUILD/bin/$b is missing: run 'make' first"
+done
+DAEMON=$BUILD/bin/${ICPD_DAEMON:-icepathd}
+
+ns_new sw; ns_new relay; ns_new browser; ns_new plain
+ip -n "$NS_sw" link add br0 type bridge || icp_fail "cannot create a bridge"
+ip -n "$NS_sw" link set br0 up
+ns_link "$NS_relay" eth0 $RELAY/24 "$NS_sw" p-relay -
+ns_link "$NS_browser" eth0 $BROWSER/24 "$NS_sw" p-browser -
+ns_link "$NS_plain" eth0 $PLAIN/24 "$NS_sw" p-plain -
+for p in p-relay p-browser p-plain; do ip -n "$NS_sw" link set "$p" master br0; done
+
+LOG=$ICP_TMP/icepathd.log
+ip netns exec "$NS_relay" "$DAEMON" --interface pub=$RELAY --listen-ng $NG --xdp off \
+	--state-file "$ICP_TMP/state" --pin-path "$ICP_TMP/pin" --foreground >>"$LOG" 2>&1 &
+ICP_PIDS+=($!)
+WAIT_SECS=10 wait_for nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG ping >/dev/null 2>&1 ||
+	{ tail -20 "$LOG" >&2; icp_fail "icepathd did not answer NG ping"; }
+grep -q "DTLS certificate sha-256 " "$LOG" || icp_fail "icepathd made no DTLS certificate at start"
+
+# the browser and its page server, in the browser's namespace
+PAGE=$ICP_TMP/page
+mkdir -p "$PAGE"
+nsx "$NS_browser" python3 "$HERE/../interop/webrtc_page.py" 8080 "$PAGE" &
+ICP_PIDS+=($!)
+WAIT_SECS=5 wait_for nsx "$NS_browser" python3 -c \
+	'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8080/")' ||
+	icp_fail "the page server did not start"
+nsx "$NS_browser" "$CHROME" --headless=new --no-sandbox --disable-gpu \
+	--use-fake-device-for-media-stream --use-fake-ui-for-media-stream \
+	--disable-features=WebRtcHideLocalIpsWithMdns --no-first-run --no-default-browser-check \
+	--user-data-dir="$ICP_TMP/chrome" --remote-debugging-port=0 \
+	http://127.0.0.1:8080/ >"$ICP_TMP/chrome.log" 2>&1 &
+ICP_PIDS+=($!)
+WAIT_SECS=30 wait_for test -s "$PAGE/offer.sdp" ||
+	{ tail -20 "$ICP_TMP/chrome.log" >&2; icp_fail "Chromium posted no offer"; }
+icp_log "browser offer: $(grep -c '^a=candidate' "$PAGE/offer.sdp") candidates, $(sed -n 's/^m=audio [0-9]* \([^ ]*\) .*/\1/p' "$PAGE/offer.sdp" | tr -d '\r')"
+
+ng() { nsx "$NS_relay" "$BUILD/bin/icepath-ngsdp" "$@" --server $NG --call-id "$CALL"; }
+ng offer --from-tag browser --sdp-in "$PAGE/offer.sdp" --sdp-out "$ICP_TMP/plain-offer.sdp" \
+	--ice remove --dtls off --sdes off --transport RTP/AVP --rtcp-mux demux \
+	--dtls-reverse passive 2>"$ICP_TMP/offer.warn" || icp_fail "NG offer: $(cat "$ICP_TMP/offer.warn")"
+icp_log "offer warnings: $(cat "$ICP_TMP/offer.warn")"
+sed 's/^/  plain side gets: /' "$ICP_TMP/plain-offer.sdp" | tr -d '\r'
+grep -q '^m=audio [0-9]* RTP/AVP ' "$ICP_TMP/plain-offer.sdp" || icp_fail "the plain side's m= is not RTP/AVP"
+for a in fingerprint setup ice-ufrag ice-pwd candidate rtcp-mux crypto 'group:BUNDLE'; do
+	grep -q "^a=$a" "$ICP_TMP/plain-offer.sdp" && icp_fail "the plain side's SDP has a=$a"
+done
+rport=$(sed -n 's/^m=audio \([0-9]*\) .*/\1/p' "$ICP_TMP/plain-offer.sdp")
+rrtcp=$(sed -n 's/^a=rtcp:\([0-9]*\).*/\1/p' "$ICP_TMP/plain-offer.sdp" | tr -d '\r')
+[ -n "$rrtcp" ] || rrtcp=$((rport + 1))
+[ "$rrtcp" -ne "$rport" ] || icp_fail "the plain side's RTCP is not on a port of its own"
+
+printf 'v=0\r\no=trunk 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio 7078 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n' \
+	$PLAIN $PLAIN >"$ICP_TMP/plain-answer.sdp"
+nsx "$NS_plain" python3 "$HERE/../interop/rtp_plain_peer.py" --bind $PLAIN:7078 \
+	--to $RELAY:$rport --rtcp-to $RELAY:$rrtcp --seconds 15 >"$ICP_TMP/plain.json" &
+PLAIN_PID=$!
+ICP_PIDS+=($PLAIN_PID)
+ng answer --from-tag browser --to-tag trunk --sdp-in "$ICP_TMP/plain-answer.sdp" \
+	--sdp-out "$ICP_TMP/browser-answer.sdp" --ice force --dtls passive \
+	--transport UDP/TLS/RTP/SAVPF --rtcp-mux require 2>"$ICP_TMP/answer.warn" ||
+	icp_fail "NG answer: $(cat "$ICP_TMP/answer.warn")"
+icp_log "answer warnings: $(cat "$ICP_TMP/answer.warn")"
+sed 's/^/  browser gets: /' "$ICP_TMP/browser-answer.sdp" | tr -d '\r'
+grep -q '^m=audio [0-9]* UDP/TLS/RTP/SAVPF ' "$ICP_TMP/browser-answer.sdp" ||
+	icp_fail "the browser's answer is not UDP/TLS/RTP/SAVPF"
+fp=$(sed -n 's/.*DTLS certificate \(sha-256 [0-9A-F:]*\).*/\1/p' "$LOG" | head -1)
+grep -q "^a=fingerprint:$fp" "$ICP_TMP/browser-answer.sdp" || icp_fail "the browser's answer lacks the relay's fingerprint"
+grep -q '^a=setup:passive' "$ICP_TMP/browser-answer.sdp" || icp_fail "the browser's answer is not a=setup:passive"
+grep -q '^a=rtcp-mux' "$ICP_TMP/browser-answer.sdp" || icp_fail "the browser's answer lacks a=rtcp-mux"
+grep -q '^a=ice-ufrag' "$ICP_TMP/browser-answer.sdp" || icp_fail "the browser's answer lacks ICE"
+cp "$ICP_TMP/browser-answer.sdp" "$PAGE/answer.sdp.tmp" && mv "$PAGE/answer.sdp.tmp" "$PAGE/answer.sdp"
+
+connected() {
+	tail -1 "$PAGE/report.jsonl" 2>/dev/null | grep -q '"dtls":"connected"' &&
+		tail -1 "$PAGE/report.jsonl" | grep -Eq '"ice":"(connected|completed)"' &&
+		tail -1 "$PAGE/report.jsonl" | grep -Eq '"rx":[1-9]'
+}
+WAIT_SECS=20 wait_for connected || {
+	tail -3 "$PAGE/report.jsonl" >&2
+	grep -i "dtls\|srtp\|error\|warn" "$LOG" | tail -20 >&2
+	icp_fail "the browser did not reach ICE+DTLS connected with media from the plain side"
+}
+icp_log "browser: $(tail -1 "$PAGE/report.jsonl")"
+grep -q '"error"' "$PAGE/report.jsonl" && icp_fail "the page reported an error: $(grep '"error"' "$PAGE/report.jsonl" | head -1)"
+wait $PLAIN_PID
+icp_log "plain side: $(cat "$ICP_TMP/plain.json")"
+read -r rtp_plain rtp_other rtcp_plain rtcp_other < <(python3 -c '
+import json,sys; s=json.load(open(sys.argv[1]))
+print(s["rtp_plain"], s["rtp_other"], s["rtcp_plain"], s["rtcp_other"])' "$ICP_TMP/plain.json")
+[ "$rtp_plain" -ge 100 ] || icp_fail "only $rtp_plain plain PCMU packets reached the plain side"
+[ "$rtp_other" -eq 0 ] || icp_fail "$rtp_other RTP packets reached the plain side not as plain PCMU (still SRTP?)"
+[ "$rtcp_plain" -ge 1 ] || icp_fail "no plain RTCP reached the plain side's RTCP port"
+[ "$rtcp_other" -eq 0 ] || icp_fail "$rtcp_other RTCP packets reached the plain side not as plain RTCP"
+rx=$(tail -1 "$PAGE/report.jsonl" | sed -n 's/.*"rx":\([0-9]*\).*/\1/p')
+icp_log "browser received $rx RTP packets from the plain side (decrypted by Chromium)"
+nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG query "$CALL" >"$ICP_TMP/query.txt" ||
+	icp_fail "query failed"
+cat "$ICP_TMP/query.txt"
+grep -q "SRTP AEAD_AES_256_GCM\|SRTP AEAD_AES_128_GCM\|SRTP AES_CM_128_HMAC_SHA1_80" "$LOG" ||
+	icp_fail "the log names no SRTP suite"
+grep "keys in place" "$LOG" | head -1
+grep -q "fast" "$ICP_TMP/query.txt" && grep -Eq "fast [1-9]" "$ICP_TMP/query.txt" &&
+	icp_fail "the fast path carried packets of a crypto call"
+echo PASS
