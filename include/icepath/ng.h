@@ -274,6 +274,10 @@ struct ng_stream {
 	/* "icepath" -> "foreign": media dropped because it came from neither
 	 * the selected (or a valid) ICE pair's peer; counted in errors too */
 	uint64_t foreign;
+	/* "icepath" -> "SRTP auth failures" / "SRTP replays": packets of a
+	 * stream whose SRTP the relay terminates that failed RFC 3711
+	 * authentication or replay checks (dropped, counted in errors too) */
+	uint64_t srtp_auth_fail, srtp_replay;
 };
 
 struct ng_media {

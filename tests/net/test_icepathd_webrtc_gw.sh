@@ -22,6 +22,12 @@
 #                          +-- sw (bridge) -- relay 203.0.113.2 (icepathd)
 #   plain   203.0.113.40 --+
 #
+# Then, while the call runs, forged SRTP, SRTCP and DTLS from the browser's
+# own selected address and port (tests/interop/udp_forge.py, a raw socket):
+# none of it may reach the plain side, the SRTP failures are counted per
+# stream in query, and the call goes on. The daemon is the ASan+UBSan build
+# when there is one (build/asan/bin/icepathd); any sanitizer report fails.
+#
 # Chromium's page talks to a small HTTP server on 127.0.0.1 of its own
 # namespace (tests/interop/webrtc_page.py): the offer, the answer and its
 # states go through files. Nothing leaves the namespaces made here.
@@ -38,6 +44,13 @@ for b in icepathd icepath-ngsdp icepathctl; do
 	[ -x "$BUILD/bin/$b" ] || icp_fail "$BUILD/bin/$b is missing: run 'make' first"
 done
 DAEMON=$BUILD/bin/${ICPD_DAEMON:-icepathd}
+[ -z "${ICPD_DAEMON:-}" ] && [ -x "$BUILD/asan/bin/icepathd" ] && DAEMON=$BUILD/asan/bin/icepathd
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+sanitizer_report() {
+	grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG" || return 1
+	grep -m1 -B2 -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG"
+}
 
 ns_new sw; ns_new relay; ns_new browser; ns_new plain
 ip -n "$NS_sw" link add br0 type bridge || icp_fail "cannot create a bridge"
@@ -50,18 +63,23 @@ for p in p-relay p-browser p-plain; do ip -n "$NS_sw" link set "$p" master br0; 
 LOG=$ICP_TMP/icepathd.log
 ip netns exec "$NS_relay" "$DAEMON" --interface pub=$RELAY --listen-ng $NG --xdp off \
 	--state-file "$ICP_TMP/state" --pin-path "$ICP_TMP/pin" --foreground >>"$LOG" 2>&1 &
-ICP_PIDS+=($!)
+DPID=$!
+ICP_PIDS+=($DPID)
 WAIT_SECS=10 wait_for nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG ping >/dev/null 2>&1 ||
 	{ tail -20 "$LOG" >&2; icp_fail "icepathd did not answer NG ping"; }
 grep -q "DTLS certificate sha-256 " "$LOG" || icp_fail "icepathd made no DTLS certificate at start"
+icp_log "daemon: ${DAEMON#$BUILD/}"
 
 # the browser and its page server, in the browser's namespace
 PAGE=$ICP_TMP/page
 mkdir -p "$PAGE"
 nsx "$NS_browser" python3 "$HERE/../interop/webrtc_page.py" 8080 "$PAGE" &
 ICP_PIDS+=($!)
-WAIT_SECS=5 wait_for nsx "$NS_browser" python3 -c \
-	'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8080/")' ||
+page_up() {
+	nsx "$NS_browser" python3 -c \
+		'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8080/")' 2>/dev/null
+}
+WAIT_SECS=5 wait_for page_up ||
 	icp_fail "the page server did not start"
 nsx "$NS_browser" "$CHROME" --headless=new --no-sandbox --disable-gpu \
 	--use-fake-device-for-media-stream --use-fake-ui-for-media-stream \
@@ -121,6 +139,18 @@ WAIT_SECS=20 wait_for connected || {
 }
 icp_log "browser: $(tail -1 "$PAGE/report.jsonl")"
 grep -q '"error"' "$PAGE/report.jsonl" && icp_fail "the page reported an error: $(grep '"error"' "$PAGE/report.jsonl" | head -1)"
+rx1=$(tail -1 "$PAGE/report.jsonl" | sed -n 's/.*"rx":\([0-9]*\).*/\1/p')
+
+# an attacker on the browser's 5-tuple: forged SRTP/SRTCP/DTLS
+bpeer=$(nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG query "$CALL" |
+	awk '/^  browser / { print $NF; exit }')
+bport=$(sed -n 's/^m=audio \([0-9]*\) .*/\1/p' "$ICP_TMP/browser-answer.sdp")
+case $bpeer in 203.0.113.30:*) ;; *) icp_fail "no selected pair toward the browser in query ($bpeer)" ;; esac
+FORGED=200
+for k in srtp srtcp dtls; do
+	nsx "$NS_browser" python3 "$HERE/../interop/udp_forge.py" --src "$bpeer" --dst $RELAY:$bport \
+		--kind $k --count $FORGED || icp_fail "udp_forge $k"
+done
 wait $PLAIN_PID
 icp_log "plain side: $(cat "$ICP_TMP/plain.json")"
 read -r rtp_plain rtp_other rtcp_plain rtcp_other < <(python3 -c '
@@ -135,9 +165,20 @@ icp_log "browser received $rx RTP packets from the plain side (decrypted by Chro
 nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG query "$CALL" >"$ICP_TMP/query.txt" ||
 	icp_fail "query failed"
 cat "$ICP_TMP/query.txt"
+auth=$(sed -n 's/.*srtp auth-failed \([0-9]*\).*/\1/p' "$ICP_TMP/query.txt" | head -1)
+[ "${auth:-0}" -ge $((2 * FORGED)) ] ||
+	icp_fail "query counts ${auth:-0} SRTP/SRTCP authentication failures, $((2 * FORGED)) were forged"
+icp_log "forged: $((2 * FORGED)) SRTP/SRTCP counted as auth failures ($auth), $FORGED bad DTLS records taken and discarded by the relay's DTLS endpoint; none reached the plain side"
+rx2=$(tail -1 "$PAGE/report.jsonl" | sed -n 's/.*"rx":\([0-9]*\).*/\1/p')
+[ "$rx2" -gt "$rx1" ] || icp_fail "the browser stopped receiving after the forged packets ($rx1 -> $rx2)"
+grep -q '"dtls":"connected"' <(tail -1 "$PAGE/report.jsonl") || icp_fail "the browser's DTLS left connected"
 grep -q "SRTP AEAD_AES_256_GCM\|SRTP AEAD_AES_128_GCM\|SRTP AES_CM_128_HMAC_SHA1_80" "$LOG" ||
 	icp_fail "the log names no SRTP suite"
 grep "keys in place" "$LOG" | head -1
 grep -q "fast" "$ICP_TMP/query.txt" && grep -Eq "fast [1-9]" "$ICP_TMP/query.txt" &&
 	icp_fail "the fast path carried packets of a crypto call"
+sanitizer_report && icp_fail "icepathd (ASan+UBSan) reported the error above"
+kill "$DPID" 2>/dev/null
+wait "$DPID"
+sanitizer_report && icp_fail "icepathd (ASan+UBSan) reported the error above at exit"
 echo PASS

@@ -317,8 +317,8 @@ int relay_crypto_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 /* The answer went out: an active DTLS endpoint sends its ClientHello. */
 void relay_crypto_start(struct relay *r, struct call_leg *l, uint64_t now_ms);
 /* Media leg l received on stream s, component comp (after ICE): 1 when
- * taken (DTLS), -1 dropped (counted: failed authentication, replay, no keys,
- * not media), 0 when it goes on as *data, *len (plaintext, maybe in r->cbuf). */
+ * taken (DTLS); dropped and counted: -EBADMSG failed authentication,
+ * -EALREADY replay, -EINVAL no keys yet or not media; 0 when it goes on as *data, *len (plaintext, maybe in r->cbuf). */
 int relay_crypto_rx(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
 		    const uint8_t **data, size_t *len, uint64_t now_ms);
 /* Media about to be sent toward leg o's stream d: 0 and *data, *len to send

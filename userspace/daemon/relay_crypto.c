@@ -630,7 +630,7 @@ int relay_crypto_rx(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	if (cls == DEMUX_DTLS) {
 		if (c->mode != RELAY_CRYPTO_DTLS || !c->dtls) {
 			count_fail(r, st, -EINVAL);
-			return -1;
+			return -EINVAL;
 		}
 		/* answers go where the peer's DTLS comes from (its bundle transport) */
 		c->dtls_stream = s->index;
@@ -641,10 +641,10 @@ int relay_crypto_rx(struct relay *r, struct call_leg *l, struct call_stream *s, 
 		return 1;
 	}
 	if (c->mode == RELAY_CRYPTO_PLAIN)
-		return cls == DEMUX_RTP || cls == DEMUX_RTCP ? 0 : (count_fail(r, st, -EINVAL), -1);
+		return cls == DEMUX_RTP || cls == DEMUX_RTCP ? 0 : (count_fail(r, st, -EINVAL), -EINVAL);
 	if ((cls != DEMUX_RTP && cls != DEMUX_RTCP) || !c->rx || *len > RELAY_DGRAM_MAX) {
 		count_fail(r, st, -EINVAL); /* nothing unauthenticated goes on */
-		return -1;
+		return -EINVAL;
 	}
 	memcpy(r->cbuf, *data, *len);
 	n = *len;
@@ -652,7 +652,7 @@ int relay_crypto_rx(struct relay *r, struct call_leg *l, struct call_stream *s, 
 				: srtpctx_unprotect_rtp(c->rx, r->cbuf, &n);
 	if (err) {
 		count_fail(r, st, err);
-		return -1;
+		return err == -EBADMSG || err == -EALREADY ? err : -EINVAL;
 	}
 	st->decrypted++;
 	*data = r->cbuf;

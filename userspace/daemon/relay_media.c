@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* relay_media: the userspace datapath (see relay.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -161,7 +162,9 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 			return; /* DTLS: the relay's endpoint took it */
 		s->dropped++;
 		r->user_dropped++;
-		r->metrics.drops[METRICS_DROP_NOT_MEDIA]++;
+		r->metrics.drops[rc == -EBADMSG	   ? METRICS_DROP_SRTP_AUTH
+				 : rc == -EALREADY ? METRICS_DROP_SRTP_REPLAY
+						   : METRICS_DROP_CRYPTO]++;
 		return;
 	}
 	if (s->index >= o->nstreams || o->state == CALL_LEG_STATE_NEW)
@@ -182,8 +185,10 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 		dcomp = comp;
 	if (!d->consent)
 		why = METRICS_DROP_NO_CONSENT;
-	if (crypto && relay_crypto_tx(r, o, d, &data, &len))
+	if (crypto && relay_crypto_tx(r, o, d, &data, &len)) {
+		why = METRICS_DROP_CRYPTO;
 		goto drop;
+	}
 	if (o->agent && d->ice) {
 		/* RFC 7675 §5.1: no consent, no sending; ice_agent_send says so
 		 * too, but the stream flag also covers a lost pair's restart */
