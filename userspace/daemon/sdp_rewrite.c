@@ -165,23 +165,21 @@ int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, 
 /* ---- crypto attributes of a terminated leg ------------------------------------ */
 
 /* RFC 8866 §5.14: m=<media> <port>[/<n>] <proto> <fmt> ...: the proto field
- * replaced, the rest kept byte for byte. */
+ * replaced; an m= line that does not parse is refused, not patched. */
 static int set_proto(struct sdp_section *s, const char *proto)
 {
-	char buf[SDP_MAX_LINE_LEN];
-	const char *v = s->lines[0].value, *p = v, *q;
-	int spaces = 0;
+	char buf[SDP_MAX_LINE_LEN], cnt[16] = "", why[160];
+	struct sdp_mline m;
+	int n;
 
-	while (*p && spaces < 2)
-		spaces += *p++ == ' ';
-	if (spaces < 2)
+	if (sdp_mline_parse(s->lines[0].value, &m, why, sizeof(why)))
 		return -EINVAL;
-	q = strchr(p, ' ');
-	if (!q)
-		q = p + strlen(p);
-	if ((size_t)(p - v) + strlen(proto) + strlen(q) >= sizeof(buf))
+	if (m.port_count != 1)
+		snprintf(cnt, sizeof(cnt), "/%u", m.port_count);
+	n = snprintf(buf, sizeof(buf), "%s %u%s %s%s%s", m.media, m.port, cnt, proto,
+		     m.fmts[0] ? " " : "", m.fmts);
+	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -E2BIG;
-	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - v), v, proto, q);
 	return sdp_line_replace(s, 0, 'm', buf);
 }
 
