@@ -327,6 +327,10 @@ int relay_crypto_tx(struct relay *r, struct call_leg *o, struct call_stream *d,
 		    const uint8_t **data, size_t *len);
 /* RELAY_TIMER_DTLS fired. */
 void relay_crypto_tick(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* A leg the state file says was terminated (mode): it gets its mode back
+ * but no keys (they are never written), so its media is dropped until the
+ * peer negotiates again (a browser: ICE restart and a new DTLS handshake). */
+void relay_crypto_recovered(struct relay *r, struct call_leg *l, unsigned mode);
 /* The leg's crypto state goes (call deleted). */
 void relay_crypto_free(struct relay *r, struct call_leg *l);
 /* No fast-path flow for a call whose media the relay must en- or decrypt. */

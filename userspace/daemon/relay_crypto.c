@@ -126,6 +126,18 @@ static struct relay_crypto *crypto_new(struct call_leg *l)
 	return c;
 }
 
+void relay_crypto_recovered(struct relay *r, struct call_leg *l, unsigned mode)
+{
+	(void)r;
+	if (l->crypto || mode > RELAY_CRYPTO_SDES || !crypto_new(l))
+		return;
+	l->crypto->mode = (enum relay_crypto_mode)mode;
+	if (mode != RELAY_CRYPTO_PLAIN)
+		log_warn("call %s leg %s: %s keys are not kept across a restart: its media is "
+			 "dropped until the peer negotiates again (ICE restart / re-INVITE)",
+			 l->call->id, l->tag, relay_crypto_mode_str(l->crypto->mode));
+}
+
 static void dtls_log(void *ctx, enum dtls_log_level level, const char *msg)
 {
 	(void)ctx;
