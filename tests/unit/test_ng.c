@@ -850,6 +850,13 @@ static void parse_dtls_sdes(void **state)
 			       why, sizeof(why)),
 			 0);
 	assert_int_equal(req.dtls, NG_DTLS_OFF);
+	/* key=value clients: rtcp-mux and SDES as one string */
+	assert_int_equal(parse("d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
+			       "4:SDES3:off8:rtcp-mux5:demuxe",
+			       why, sizeof(why)),
+			 0);
+	assert_true(req.sdes_off);
+	assert_int_equal(req.rtcp_mux, NG_RTCP_MUX_DEMUX);
 	assert_int_equal(parse("d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
 			       "4:DTLS9:sometimese",
 			       why, sizeof(why)),

@@ -361,6 +361,16 @@ int relay_crypto_offer(struct relay *r, struct call_leg *a, struct call_leg *b,
 		snprintf(a->crypto->st[i].mid, sizeof(a->crypto->st[i].mid), "%s",
 			 mid && strlen(mid) < sizeof(a->crypto->st[i].mid) ? mid : "");
 	}
+	/* one DTLS association (and one SRTP context pair) per leg */
+	for (unsigned i = (unsigned)i0 + 1; i < a->nstreams; i++)
+		if (a->streams[i].active && sdp_proto_is_rtp(a->streams[i].proto) &&
+		    (a->crypto->mode != RELAY_CRYPTO_PLAIN || b->crypto->mode != RELAY_CRYPTO_PLAIN)) {
+			ng_reply_warn(rep, "the relay terminates SRTP on the first media section only: "
+					   "section %u and later are not bridged (one DTLS/SDES "
+					   "context per leg; BUNDLE demux by SSRC/MID is not "
+					   "implemented)", i0 + 2);
+			break;
+		}
 	log_info("call %s: media terminated by the relay: leg %s speaks %s (%s), leg %s %s (%s)",
 		 a->call->id, a->tag, d->proto, relay_crypto_mode_str(a->crypto->mode),
 		 b->tag[0] ? b->tag : "(answerer)", bproto, relay_crypto_mode_str(b->crypto->mode));

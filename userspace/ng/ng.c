@@ -426,6 +426,19 @@ static int ng_bits(const struct bencode *v, const char *key, const char *const *
 {
 	unsigned idx = 0;
 
+	/* "rtcp-mux=demux" from a client that sends key=value as a string:
+	 * one element (flags and replace stay lists: a string there is a
+	 * client's mistake worth an error) */
+	if (v->type == BENCODE_STR && bits == &req->rtcp_mux) {
+		int i = ng_name_find(names, n, v->s.ptr, v->s.len);
+
+		if (i >= 0)
+			*bits |= 1u << i;
+		else
+			ng_note_unknown(req->unknown_flags, &req->n_unknown_flags, v->s.ptr,
+					v->s.len);
+		return 0;
+	}
 	if (ng_expect(v, BENCODE_LIST, key, why, why_cap))
 		return -EINVAL;
 	for (const struct bencode *e = v->child; e; e = e->next, idx++) {
@@ -625,6 +638,12 @@ static int ng_parse_key(enum ng_key k, const struct bencode *v, struct ng_reques
 	case NG_KEY_SDES: {
 		unsigned idx = 0;
 
+		if (v->type == BENCODE_STR) { /* "SDES=off" */
+			if (ng_sdes_item(v->s.ptr, v->s.len, req))
+				return 0;
+			return ng_why(why, why_cap, "%s: unknown value '%.*s'", name,
+				      (int)(v->s.len > 40 ? 40 : v->s.len), v->s.ptr);
+		}
 		if (ng_expect(v, BENCODE_LIST, name, why, why_cap))
 			return -EINVAL;
 		for (const struct bencode *e = v->child; e; e = e->next, idx++) {
