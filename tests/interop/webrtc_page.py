@@ -12,6 +12,11 @@ and writes:
   POST /report   one JSON line of RTCPeerConnection states and getStats
                  figures -> appended to DIR/report.jsonl
 
+With /?role=answer the page is the callee instead (a SIP phone calls the
+browser): it polls GET /remote-offer (DIR/remote-offer.sdp), answers, posts
+the answer (ICE gathering complete) to POST /answer (DIR/local-answer.sdp)
+and its reports to DIR/report-answer.jsonl.
+
 Usage: webrtc_page.py PORT DIR
 """
 import http.server
@@ -24,6 +29,7 @@ const log = (m) => { document.getElementById('log').textContent += m + '\n'; };
 async function post(path, body) {
   await fetch(path, {method: 'POST', body: body});
 }
+const answerer = location.search.indexOf('role=answer') >= 0;
 async function report(pc, extra) {
   const r = {ice: pc.iceConnectionState, conn: pc.connectionState,
              signaling: pc.signalingState, t: Date.now()};
@@ -43,9 +49,35 @@ async function report(pc, extra) {
       if (s.type === 'remote-inbound-rtp') r.remoteRr = (r.remoteRr || 0) + 1;
     });
   } catch (e) { r.statsError = String(e); }
-  await post('/report', JSON.stringify(r));
+  await post(answerer ? '/report-answer' : '/report', JSON.stringify(r));
+}
+async function fetchWait(path) {
+  for (;;) {
+    const r = await fetch(path);
+    if (r.status === 200) return await r.text();
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+async function callee() {
+  const pc = new RTCPeerConnection({iceServers: []});
+  try {
+    const offer = await fetchWait('/remote-offer');
+    await pc.setRemoteDescription({type: 'offer', sdp: offer});
+    const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+    stream.getTracks().forEach((t) => pc.addTrack(t, stream));
+    const gathered = new Promise((res) => {
+      pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') res(); };
+    });
+    await pc.setLocalDescription(await pc.createAnswer());
+    await Promise.race([gathered, new Promise((res) => setTimeout(res, 5000))]);
+    await post('/answer', pc.localDescription.sdp);
+    setInterval(() => report(pc), 500);
+  } catch (e) {
+    await report(pc, {error: String(e)});
+  }
 }
 (async () => {
+  if (answerer) return callee();
   try {
     const pc = new RTCPeerConnection({iceServers: []});
     const stream = await navigator.mediaDevices.getUserMedia({audio: true});
@@ -91,10 +123,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         d = self.server.dir
-        if self.path == "/":
+        if self.path == "/" or self.path.startswith("/?"):
             self.reply(200, PAGE.encode(), "text/html")
-        elif self.path == "/answer":
-            p = os.path.join(d, "answer.sdp")
+        elif self.path in ("/answer", "/remote-offer"):
+            p = os.path.join(d, "answer.sdp" if self.path == "/answer" else "remote-offer.sdp")
             if os.path.exists(p):
                 with open(p, "rb") as f:
                     self.reply(200, f.read())
@@ -112,8 +144,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with open(tmp, "wb") as f:
                 f.write(body)
             os.rename(tmp, os.path.join(d, "offer.sdp"))
-        elif self.path == "/report":
-            with open(os.path.join(d, "report.jsonl"), "ab") as f:
+        elif self.path == "/answer":
+            tmp = os.path.join(d, "local-answer.sdp.tmp")
+            with open(tmp, "wb") as f:
+                f.write(body)
+            os.rename(tmp, os.path.join(d, "local-answer.sdp"))
+        elif self.path in ("/report", "/report-answer"):
+            name = "report.jsonl" if self.path == "/report" else "report-answer.jsonl"
+            with open(os.path.join(d, name), "ab") as f:
                 f.write(body.replace(b"\n", b" ") + b"\n")
         else:
             self.reply(404)

@@ -22,7 +22,13 @@
 #                          +-- sw (bridge) -- relay 203.0.113.2 (icepathd)
 #   plain   203.0.113.40 --+
 #
-# Then, while the call runs, forged SRTP, SRTCP and DTLS from the browser's
+# The other way round too: the plain endpoint offers RTP/AVP and the browser
+# answers (offer ICE=force transport-protocol=UDP/TLS/RTP/SAVPF rtcp-mux=offer
+# generate-mid; answer ICE=remove transport-protocol=RTP/AVP rtcp-mux=demux):
+# the browser gets the relay's a=setup:actpass, fingerprint, a=mid, ICE and
+# a=rtcp-mux, and the same media checks hold.
+#
+# Then, while the first call runs, forged SRTP, SRTCP and DTLS from the browser's
 # own selected address and port (tests/interop/udp_forge.py, a raw socket):
 # none of it may reach the plain side, the SRTP failures are counted per
 # stream in query, and the call goes on. The daemon is the ASan+UBSan build
@@ -91,7 +97,7 @@ WAIT_SECS=30 wait_for test -s "$PAGE/offer.sdp" ||
 	{ tail -20 "$ICP_TMP/chrome.log" >&2; icp_fail "Chromium posted no offer"; }
 icp_log "browser offer: $(grep -c '^a=candidate' "$PAGE/offer.sdp") candidates, $(sed -n 's/^m=audio [0-9]* \([^ ]*\) .*/\1/p' "$PAGE/offer.sdp" | tr -d '\r')"
 
-ng() { nsx "$NS_relay" "$BUILD/bin/icepath-ngsdp" "$@" --server $NG --call-id "$CALL"; }
+ng() { nsx "$NS_relay" "$BUILD/bin/icepath-ngsdp" "$@" --server $NG --call-id "${NGCALL:-$CALL}"; }
 ng offer --from-tag browser --sdp-in "$PAGE/offer.sdp" --sdp-out "$ICP_TMP/plain-offer.sdp" \
 	--ice remove --dtls off --sdes off --transport RTP/AVP --rtcp-mux demux \
 	--dtls-reverse passive 2>"$ICP_TMP/offer.warn" || icp_fail "NG offer: $(cat "$ICP_TMP/offer.warn")"
@@ -177,6 +183,62 @@ grep -q "SRTP AEAD_AES_256_GCM\|SRTP AEAD_AES_128_GCM\|SRTP AES_CM_128_HMAC_SHA1
 grep "keys in place" "$LOG" | head -1
 grep -q "fast" "$ICP_TMP/query.txt" && grep -Eq "fast [1-9]" "$ICP_TMP/query.txt" &&
 	icp_fail "the fast path carried packets of a crypto call"
+sanitizer_report && icp_fail "icepathd (ASan+UBSan) reported the error above"
+
+# ---- the plain endpoint calls the browser ----------------------------------------
+NGCALL=webrtc-gw2-$ICP_RUN
+printf 'v=0\r\no=trunk 2 2 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio 7080 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n' \
+	$PLAIN $PLAIN >"$ICP_TMP/plain-offer2.sdp"
+ng offer --from-tag trunk2 --sdp-in "$ICP_TMP/plain-offer2.sdp" --sdp-out "$ICP_TMP/browser-offer2.sdp" \
+	--ice force --transport UDP/TLS/RTP/SAVPF --rtcp-mux offer --flag generate-mid \
+	2>"$ICP_TMP/offer2.warn" || icp_fail "NG offer 2: $(cat "$ICP_TMP/offer2.warn")"
+icp_log "offer 2 warnings: $(cat "$ICP_TMP/offer2.warn")"
+sed 's/^/  browser is offered: /' "$ICP_TMP/browser-offer2.sdp" | tr -d '\r'
+grep -q '^m=audio [0-9]* UDP/TLS/RTP/SAVPF 0' "$ICP_TMP/browser-offer2.sdp" || icp_fail "2: the browser's offer is not UDP/TLS/RTP/SAVPF"
+for a in "fingerprint:$fp" setup:actpass mid:0 ice-ufrag rtcp-mux; do
+	grep -q "^a=$a" "$ICP_TMP/browser-offer2.sdp" || icp_fail "2: the browser's offer lacks a=$a"
+done
+cp "$ICP_TMP/browser-offer2.sdp" "$PAGE/remote-offer.sdp.tmp" && mv "$PAGE/remote-offer.sdp.tmp" "$PAGE/remote-offer.sdp"
+nsx "$NS_browser" "$CHROME" --headless=new --no-sandbox --disable-gpu \
+	--use-fake-device-for-media-stream --use-fake-ui-for-media-stream \
+	--disable-features=WebRtcHideLocalIpsWithMdns --no-first-run --no-default-browser-check \
+	--user-data-dir="$ICP_TMP/chrome2" --remote-debugging-port=0 \
+	"http://127.0.0.1:8080/?role=answer" >"$ICP_TMP/chrome2.log" 2>&1 &
+ICP_PIDS+=($!)
+WAIT_SECS=30 wait_for test -s "$PAGE/local-answer.sdp" || {
+	tail -3 "$PAGE/report-answer.jsonl" >&2
+	icp_fail "2: Chromium posted no answer"
+}
+ng answer --from-tag trunk2 --to-tag browser2 --sdp-in "$PAGE/local-answer.sdp" \
+	--sdp-out "$ICP_TMP/plain-answer2.sdp" --ice remove --transport RTP/AVP --rtcp-mux demux \
+	2>"$ICP_TMP/answer2.warn" || icp_fail "NG answer 2: $(cat "$ICP_TMP/answer2.warn")"
+icp_log "answer 2 warnings: $(cat "$ICP_TMP/answer2.warn")"
+grep -q '^m=audio [0-9]* RTP/AVP 0' "$ICP_TMP/plain-answer2.sdp" || icp_fail "2: the plain side's answer is not RTP/AVP"
+for a in fingerprint setup ice-ufrag candidate rtcp-mux crypto; do
+	grep -q "^a=$a" "$ICP_TMP/plain-answer2.sdp" && icp_fail "2: the plain side's answer has a=$a"
+done
+rport=$(sed -n 's/^m=audio \([0-9]*\) .*/\1/p' "$ICP_TMP/plain-answer2.sdp")
+nsx "$NS_plain" python3 "$HERE/../interop/rtp_plain_peer.py" --bind $PLAIN:7080 \
+	--to $RELAY:$rport --rtcp-to $RELAY:$((rport + 1)) --seconds 10 >"$ICP_TMP/plain2.json" &
+PLAIN_PID=$!
+ICP_PIDS+=($PLAIN_PID)
+connected2() {
+	tail -1 "$PAGE/report-answer.jsonl" 2>/dev/null | grep -q '"dtls":"connected"' &&
+		tail -1 "$PAGE/report-answer.jsonl" | grep -Eq '"ice":"(connected|completed)"' &&
+		tail -1 "$PAGE/report-answer.jsonl" | grep -Eq '"rx":[1-9]'
+}
+WAIT_SECS=20 wait_for connected2 || {
+	tail -3 "$PAGE/report-answer.jsonl" >&2
+	icp_fail "2: the answering browser did not reach ICE+DTLS connected with media"
+}
+icp_log "browser (answerer): $(tail -1 "$PAGE/report-answer.jsonl")"
+wait $PLAIN_PID
+icp_log "plain side (offerer): $(cat "$ICP_TMP/plain2.json")"
+read -r rtp_plain rtp_other rtcp_plain rtcp_other < <(python3 -c '
+import json,sys; s=json.load(open(sys.argv[1]))
+print(s["rtp_plain"], s["rtp_other"], s["rtcp_plain"], s["rtcp_other"])' "$ICP_TMP/plain2.json")
+[ "$rtp_plain" -ge 100 ] && [ "$rtp_other" -eq 0 ] && [ "$rtcp_plain" -ge 1 ] && [ "$rtcp_other" -eq 0 ] ||
+	icp_fail "2: the plain side got $rtp_plain plain / $rtp_other other RTP, $rtcp_plain / $rtcp_other RTCP"
 sanitizer_report && icp_fail "icepathd (ASan+UBSan) reported the error above"
 kill "$DPID" 2>/dev/null
 wait "$DPID"

@@ -187,8 +187,8 @@ static void add_fingerprints(struct call_leg *l, const struct sdp_crypto_desc *d
 	for (size_t i = 0; i < d->n_fingerprint; i++) {
 		int err = dtls_add_remote_fingerprint(l->crypto->dtls, d->fingerprint[i]);
 
-		if (!err || err == -E2BIG)
-			ok += !err;
+		if (!err || err == -E2BIG) /* -E2BIG: a re-offer's, already known */
+			ok++;
 		else
 			log_info("call %s leg %s: a=fingerprint:%s not usable: %s", l->call->id,
 				 l->tag, d->fingerprint[i], strerror(-err));

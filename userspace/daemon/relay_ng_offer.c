@@ -225,6 +225,20 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 	err = sdp_rewrite_apply(sdp, &rw, why, sizeof(why));
 	if (err)
 		return ng_reply_error(rep, "%s", why);
+	/* generate-mid (rtpengine): a section without a=mid gets its index, as
+	 * a WebRTC peer needs one per section (RFC 8843 §7.1, JSEP) */
+	if (req->flags & NG_FLAG_GENERATE_MID) {
+		for (unsigned i = 0; i < rw.n_media; i++) {
+			struct sdp_section *sec = sdp_section(sdp, (int)i);
+			char mid[12];
+
+			if (media[i].skip || sdp_attr_find(sec, "mid", 0) >= 0)
+				continue;
+			snprintf(mid, sizeof(mid), "%u", i);
+			if (sdp_attr_append(sec, "mid", mid))
+				return ng_reply_error(rep, "media section %u: no room for a=mid", i + 1);
+		}
+	}
 	/* what this leg speaks: its own protocol and keys (relay_crypto.c), and
 	 * a=rtcp-mux as the rtcp-mux flags decided for it */
 	if (l->crypto) {
@@ -265,7 +279,7 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 	static const uint32_t honoured = NG_FLAG_TRUST_ADDRESS | NG_FLAG_SYMMETRIC |
 					 NG_FLAG_PORT_LATCHING | NG_FLAG_TRICKLE_ICE |
 					 NG_FLAG_FATAL | NG_FLAG_DEBUG | NG_FLAG_STRICT_SOURCE |
-					 NG_FLAG_MEDIA_HANDOVER;
+					 NG_FLAG_MEDIA_HANDOVER | NG_FLAG_GENERATE_MID;
 	static const uint32_t replaced = NG_REPLACE_ORIGIN | NG_REPLACE_SESSION_CONNECTION;
 	uint32_t f = req->flags & ~honoured, rp = req->replace & ~replaced;
 
