@@ -35,11 +35,26 @@ ns_link "$NS_srtp" eth0 $SRTP/24 "$NS_sw" p-srtp -
 ns_link "$NS_plain" eth0 $PLAIN/24 "$NS_sw" p-plain -
 for p in p-relay p-srtp p-plain; do ip -n "$NS_sw" link set "$p" master br0; done
 LOG=$ICP_TMP/icepathd.log
+# --dtls-cert/--dtls-key: a certificate of the operator's (openssl CLI, part
+# of Debian's openssl, which libssl-dev pulls in); the daemon must use it
+DTLS_OPTS=()
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=icepath-test -keyout "$ICP_TMP/key.pem" -out "$ICP_TMP/cert.pem" 2>/dev/null ||
+		icp_fail "openssl could not make a test certificate"
+	DTLS_OPTS=(--dtls-cert "$ICP_TMP/cert.pem" --dtls-key "$ICP_TMP/key.pem")
+fi
 ip netns exec "$NS_relay" "$BUILD/bin/icepathd" --interface pub=$RELAY --listen-ng $NG --xdp off \
-	--state-file "$ICP_TMP/state" --pin-path "$ICP_TMP/pin" --foreground >>"$LOG" 2>&1 &
+	--state-file "$ICP_TMP/state" --pin-path "$ICP_TMP/pin" --foreground "${DTLS_OPTS[@]}" >>"$LOG" 2>&1 &
 ICP_PIDS+=($!)
 WAIT_SECS=10 wait_for nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG ping >/dev/null 2>&1 ||
 	{ tail -20 "$LOG" >&2; icp_fail "icepathd did not answer NG ping"; }
+if [ ${#DTLS_OPTS[@]} -gt 0 ]; then
+	want=$(openssl x509 -in "$ICP_TMP/cert.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+	grep -q "DTLS certificate sha-256 $want ($ICP_TMP/cert.pem)" "$LOG" ||
+		icp_fail "icepathd does not use --dtls-cert (want sha-256 $want): $(grep 'DTLS certificate' "$LOG")"
+	icp_log "--dtls-cert: icepathd uses sha-256 $want"
+fi
 ng() { nsx "$NS_relay" "$BUILD/bin/icepath-ngsdp" "$@" --server $NG; }
 plain_sdp() { printf 'v=0\r\no=plain 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio 7078 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n' $PLAIN $PLAIN; }
 port_of() { sed -n 's/^m=audio \([0-9]*\) .*/\1/p' "$1"; }
