@@ -29,6 +29,7 @@ PKGS=(
 	debhelper lintian                   # make deb: dh build, lintian check of the .deb
 	prometheus                          # promtool check metrics, a real scraper in tests
 	curl                                # HTTP requests to /metrics in the netns tests
+	chromium                            # a real WebRTC peer: the WebRTC <-> SIP gateway test
 )
 
 missing=()

@@ -55,7 +55,8 @@
 #define NG_CACHE_TTL_MS 30000	   /* rtpengine keeps replies ~30 s */
 #define NG_CACHE_SLOTS	4096	   /* default cached replies */
 #define NG_CACHE_BYTES	(8u << 20) /* default bytes of cached replies */
-#define NG_REASON_MAX	256	   /* error-reason / warning text */
+#define NG_REASON_MAX	256	   /* error-reason text */
+#define NG_WARNING_MAX	1024	   /* warning text: whole sentences, never cut */
 #define NG_DELETE_DELAY_MAX 3600   /* seconds; rtpengine's default delete-delay is 30 */
 #define NG_ALLOW_MAX	32	   /* networks in an NG allow-list */
 #define NG_PENDING_MAX	256	   /* default parked requests (see NG_PENDING) */
@@ -159,6 +160,21 @@ enum ng_rtcp_mux {
 };
 const char *ng_rtcp_mux_str(uint32_t one_flag);
 
+/* "DTLS" and "DTLS-reverse" keys (rtpengine): DTLS-SRTP toward the leg
+ * the SDP goes to ("DTLS") or back toward the sender ("DTLS-reverse"). */
+enum ng_dtls {
+	NG_DTLS_UNSET,
+	NG_DTLS_OFF,	 /* "off", "no", "disable": no DTLS toward that side */
+	NG_DTLS_PASSIVE, /* the relay is DTLS server (a=setup:passive) */
+	NG_DTLS_ACTIVE,	 /* the relay is DTLS client (a=setup:active) */
+};
+const char *ng_dtls_str(enum ng_dtls v);
+
+/* SDES crypto suites as NG names them ("SDES-no-AES_CM_128_HMAC_SHA1_32"),
+ * bit (1 << n) for suite n; n matches enum srtpctx_suite (the daemon checks). */
+#define NG_SDES_SUITES 5 /* index 0 unused */
+const char *ng_sdes_suite_str(unsigned n);
+
 /* A byte string inside the datagram: NOT NUL-terminated. */
 struct ng_str {
 	const char *s;
@@ -183,6 +199,10 @@ struct ng_request {
 	uint32_t replace;  /* enum ng_replace bits */
 	uint32_t rtcp_mux; /* enum ng_rtcp_mux bits */
 	enum ng_transport transport;
+	enum ng_dtls dtls, dtls_reverse;
+	/* "SDES" list or SDES-* flags: off; no-SUITE; only-SUITE; SUITE */
+	bool sdes_off;
+	uint32_t sdes_no, sdes_only; /* 1u << suite */
 	bool has_received_from; /* ["IP4"|"IP6", address], port 0 */
 	struct netaddr received_from;
 	bool has_media_address; /* "media address", port 0 */
@@ -256,6 +276,10 @@ struct ng_stream {
 	/* "icepath" -> "foreign": media dropped because it came from neither
 	 * the selected (or a valid) ICE pair's peer; counted in errors too */
 	uint64_t foreign;
+	/* "icepath" -> "SRTP auth failures" / "SRTP replays": packets of a
+	 * stream whose SRTP the relay terminates that failed RFC 3711
+	 * authentication or replay checks (dropped, counted in errors too) */
+	uint64_t srtp_auth_fail, srtp_replay;
 };
 
 struct ng_media {
@@ -314,7 +338,7 @@ struct ng_statistics {
 struct ng_reply {
 	enum ng_result result;
 	char error_reason[NG_REASON_MAX];
-	char warning[NG_REASON_MAX]; /* "" = none; ng_reply_warn() appends */
+	char warning[NG_WARNING_MAX]; /* "" = none; ng_reply_warn() appends */
 	/* offer/answer: rewritten SDP. ng_handle() points sdp at a scratch
 	 * buffer of sdp_cap bytes; a handler may write there, or point sdp at
 	 * its own memory that stays valid until ng_handle() returns. */

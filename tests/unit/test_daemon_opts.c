@@ -148,6 +148,9 @@ static void errors_name_the_option(void **state)
 		{{"--user", "nobody", "--group", "no-such-group-icepath"}, "no such group"},
 		{{"--turn-pass-file", "/nonexistent/pass"}, "--turn-pass-file /nonexistent/pass: cannot open"},
 		{{"--turn-pass-file", "/tmp"}, "not a regular file"},
+		/* issue 12: the DTLS certificate and key come as a pair */
+		{{"--dtls-cert", "/etc/icepath/cert.pem"}, "--dtls-cert given without --dtls-key"},
+		{{"--dtls-key", "/etc/icepath/key.pem"}, "--dtls-key given without --dtls-cert"},
 	};
 	struct daemon_opts o;
 	char err[256];

@@ -120,18 +120,19 @@ static void parse_spaced_spellings(void **state)
 static void parse_unknown_flags_and_keys(void **state)
 {
 	static const char opensips[] = "d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
-				       "5:flagsl8:SDES-off13:trust-address15:codec-strip-alle"
-				       "4:DTLS7:passive6:record3:yes8:rtcp-muxl5:offer5:bogusee";
+				       "5:flagsl8:SDES-pad13:trust-address15:codec-strip-alle"
+				       "5:ptime7:passive6:record3:yes8:rtcp-muxl5:offer5:bogusee";
 	char why[NG_REASON_MAX] = "";
 
 	assert_int_equal(parse(opensips, why, sizeof(why)), 0);
 	assert_int_equal(req.flags, NG_FLAG_TRUST_ADDRESS);
 	assert_int_equal(req.rtcp_mux, NG_RTCP_MUX_OFFER);
 	assert_int_equal(req.n_unknown_flags, 3);
-	assert_memory_equal(req.unknown_flags[0].s, "SDES-off", 8);
+	/* an SDES- flag that names no suite or option is unknown too */
+	assert_memory_equal(req.unknown_flags[0].s, "SDES-pad", 8);
 	assert_memory_equal(req.unknown_flags[2].s, "bogus", 5);
 	assert_int_equal(req.n_unknown_keys, 2);
-	assert_memory_equal(req.unknown_keys[0].s, "DTLS", 4);
+	assert_memory_equal(req.unknown_keys[0].s, "ptime", 5);
 }
 
 static void request_encode_round_trip(void **state)
@@ -325,10 +326,10 @@ static void unknown_flags_warn(void **state)
 
 	roundtrip(f,
 		  "w1 d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
-		  "5:flagsl8:SDES-off13:trust-addresse4:DTLS7:passivee",
+		  "5:flagsl8:SDES-pad13:trust-addresse5:ptime7:passivee",
 		  NG_RESULT_OK);
 	assert_string_equal(rep.warning,
-			    "unsupported flags ignored: SDES-off; unsupported keys ignored: DTLS");
+			    "unsupported flags ignored: SDES-pad; unsupported keys ignored: ptime");
 }
 
 static void cache_replays_byte_for_byte(void **state)
@@ -796,10 +797,80 @@ static void warnings_append_and_truncate(void **state)
 	ng_reply_warn(&rep, "one");
 	ng_reply_warn(&rep, "two %d", 2);
 	assert_string_equal(rep.warning, "one; two 2");
-	for (int i = 0; i < 100; i++)
-		ng_reply_warn(&rep, "more text %d", i);
+	ng_reply_warn(&rep, "two %d", 2); /* said already: not repeated */
+	assert_string_equal(rep.warning, "one; two 2");
+	for (int i = 0; i < 300; i++)
+		ng_reply_warn(&rep, "more text %d about a flag icepathd does not know", i);
 	assert_true(strlen(rep.warning) < sizeof(rep.warning));
-	assert_non_null(strstr(rep.warning, "..."));
+	/* never cut mid-sentence: what is there are whole sentences, then the
+	 * marker (issue 12: "...the reply cuts its warning off mid-sentence") */
+	{
+		const char *m = strstr(rep.warning, "; (more warnings left out)");
+		const char *last;
+
+		assert_non_null(m);
+		assert_string_equal(m, "; (more warnings left out)");
+		last = m;
+		while (last > rep.warning && last[-1] != ';')
+			last--;
+		assert_true(m - last > 10);
+		assert_non_null(strstr(last, "does not know"));
+		assert_memory_equal(m - strlen("does not know"), "does not know",
+				    strlen("does not know"));
+	}
+}
+
+/* DTLS, DTLS-reverse and SDES as rtpengine and Kamailio spell them. */
+static void parse_dtls_sdes(void **state)
+{
+	static const char *const ok =
+		"d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=04:DTLS3:off"
+		"12:DTLS-reverse7:passive5:flagsl8:SDES-off31:SDES-no-AES_CM_128_HMAC_SHA1_32e"
+		"4:SDESl21:only-AEAD_AES_256_GCMee";
+	char why[NG_REASON_MAX];
+	uint8_t enc[512];
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(parse(ok, why, sizeof(why)), 0);
+	assert_int_equal(req.dtls, NG_DTLS_OFF);
+	assert_int_equal(req.dtls_reverse, NG_DTLS_PASSIVE);
+	assert_true(req.sdes_off);
+	assert_int_equal(req.sdes_no, 1u << 2);
+	assert_int_equal(req.sdes_only, 1u << 4);
+	assert_int_equal(req.n_unknown_flags, 0);
+	assert_int_equal(req.n_unknown_keys, 0);
+	/* the client side writes what it read */
+	snprintf(req.cookie, sizeof(req.cookie), "k");
+	n = ng_request_encode(&req, enc, sizeof(enc));
+	assert_true(n > 0);
+	assert_non_null(memmem(enc, (size_t)n, "4:DTLS3:off12:DTLS-reverse7:passive", 35));
+	assert_non_null(memmem(enc, (size_t)n, "4:SDESl3:off", 12));
+	assert_int_equal(parse("d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=04:DTLS2:noe",
+			       why, sizeof(why)),
+			 0);
+	assert_int_equal(req.dtls, NG_DTLS_OFF);
+	/* key=value clients: rtcp-mux and SDES as one string */
+	assert_int_equal(parse("d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
+			       "4:SDES3:off8:rtcp-mux5:demuxe",
+			       why, sizeof(why)),
+			 0);
+	assert_true(req.sdes_off);
+	assert_int_equal(req.rtcp_mux, NG_RTCP_MUX_DEMUX);
+	assert_int_equal(parse("d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
+			       "4:DTLS9:sometimese",
+			       why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "DTLS: unknown value 'sometimes'"));
+	assert_int_equal(parse("d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
+			       "4:SDESl6:no-RC4ee",
+			       why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "SDES: unknown value 'no-RC4'"));
+	assert_int_equal(parse("d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=0"
+			       "4:SDESi3ee",
+			       why, sizeof(why)),
+			 -EINVAL);
 }
 
 /* The socket helpers the daemon's event loop uses, over loopback. */
@@ -879,6 +950,7 @@ int main(void)
 		cmocka_unit_test(parse_rtpengine_query_reply),
 		cmocka_unit_test(reply_parse_errors),
 		cmocka_unit_test(warnings_append_and_truncate),
+		cmocka_unit_test(parse_dtls_sdes),
 		cmocka_unit_test_setup_teardown(serve_over_udp, setup, teardown),
 		cmocka_unit_test(names),
 	};

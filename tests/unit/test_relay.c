@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon/relay.h"
+#include "icepath/dtls.h"
 #include "icepath/sdp.h"
 #include "icepath/stun.h"
 #include "icepath/compiler.h"
@@ -132,6 +133,11 @@ static const char *next_dir[2];
 static enum ng_ice next_ice;
 static enum ng_ice_lite next_lite;
 static uint32_t next_flags, next_replace;
+/* issue 12: transport-protocol, rtcp-mux, DTLS, DTLS-reverse, SDES-off */
+static enum ng_transport next_transport;
+static uint32_t next_rtcp_mux;
+static enum ng_dtls next_dtls, next_dtls_reverse;
+static bool next_sdes_off;
 static int64_t next_delete_delay = -1; /* -1: no "delete-delay" key */
 
 static int ng(struct fixture *f, enum ng_command cmd, const char *call, const char *from,
@@ -145,6 +151,15 @@ static int ng(struct fixture *f, enum ng_command cmd, const char *call, const ch
 	req.ice_lite = next_lite;
 	req.flags = next_flags;
 	req.replace = next_replace;
+	req.transport = next_transport;
+	req.rtcp_mux = next_rtcp_mux;
+	req.dtls = next_dtls;
+	req.dtls_reverse = next_dtls_reverse;
+	req.sdes_off = next_sdes_off;
+	next_transport = NG_TRANSPORT_UNSET;
+	next_rtcp_mux = 0;
+	next_dtls = next_dtls_reverse = NG_DTLS_UNSET;
+	next_sdes_off = false;
 	if (next_delete_delay >= 0) {
 		req.has_delete_delay = true;
 		req.delete_delay = next_delete_delay;
@@ -744,6 +759,103 @@ static void ice_offer_gets_relay_ice(void **state)
 	assert_false(f->rep.call.legs[0].ice.has_pair);
 	assert_int_equal(ng(f, NG_CMD_STATISTICS, "", NULL, NULL, NULL), 0);
 	assert_int_equal(f->rep.stats.sessions_own, 1);
+}
+
+/*
+ * Issue 12: the browser-to-trunk flags make each leg's SDP say what that leg
+ * speaks (the plain side: RTP/AVP, no fingerprint/setup/ICE/rtcp-mux/BUNDLE;
+ * the browser: UDP/TLS/RTP/SAVPF with the relay's fingerprint, a=setup:passive,
+ * ICE, a=rtcp-mux and its a=mid), and such a call is terminated (no XDP
+ * flow). Without the flags, the same offer passes DTLS through untouched.
+ */
+#define FP32                                                                                   \
+	"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:" \
+	"DD:EE:FF"
+static void webrtc_to_plain_sdp(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "a=group:BUNDLE 0\r\n"
+				    "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+				    "a=mid:0\r\na=rtcp-mux\r\na=ice-ufrag:peer\r\n"
+				    "a=ice-pwd:peerpasswordpeerpassword\r\n"
+				    "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+				    "a=fingerprint:sha-256 " FP32 "\r\na=setup:actpass\r\n"
+				    "a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n";
+	static const char answer[] = "v=0\r\no=trunk 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+				     "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+				     "m=audio 41000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+	char fp[128];
+	struct call *c;
+
+	next_ice = NG_ICE_REMOVE;
+	next_dtls = NG_DTLS_OFF;
+	next_sdes_off = true;
+	next_transport = NG_TRANSPORT_RTP_AVP;
+	next_rtcp_mux = NG_RTCP_MUX_DEMUX;
+	next_dtls_reverse = NG_DTLS_PASSIVE;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "gw-1", "browser", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, " RTP/AVP 111 0\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=rtcp:")); /* its own RTCP port */
+	assert_null(strstr(f->sdp_out, "a=rtcp:9 "));
+	for (const char *const *a = (const char *const[]){"a=fingerprint", "a=setup", "a=ice-",
+							   "a=candidate", "a=rtcp-mux",
+							   "a=group:BUNDLE", NULL};
+	     *a; a++)
+		if (strstr(f->sdp_out, *a))
+			fail_msg("the plain side's offer has %s:\n%s", *a, f->sdp_out);
+	assert_string_equal(f->rep.warning, "");
+	c = call_find(&f->r.calls, "gw-1");
+	assert_non_null(c);
+	assert_true(relay_call_terminated(c));
+
+	next_ice = NG_ICE_FORCE;
+	next_dtls = NG_DTLS_PASSIVE;
+	next_transport = NG_TRANSPORT_UDP_TLS_RTP_SAVPF;
+	next_rtcp_mux = NG_RTCP_MUX_REQUIRE;
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "gw-1", "browser", "trunk", answer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	snprintf(fp, sizeof(fp), "a=fingerprint:%s\r\n", dtls_ctx_fingerprint(f->r.dtls_ctx));
+	assert_non_null(strstr(f->sdp_out, " UDP/TLS/RTP/SAVPF 0\r\n"));
+	assert_non_null(strstr(f->sdp_out, fp));
+	assert_non_null(strstr(f->sdp_out, "a=setup:passive\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=rtcp-mux\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=mid:0\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=ice-ufrag:"));
+	assert_null(strstr(f->sdp_out, "a=rtcp:"));
+	assert_true(c->legs[0].streams[0].rtcp_mux);	/* the browser muxes */
+	assert_false(c->legs[1].streams[0].rtcp_mux);	/* the trunk does not */
+	assert_string_equal(f->rep.warning, "");
+
+	/* no flags: browser to browser, DTLS passes through untouched */
+	assert_int_equal(ng(f, NG_CMD_OFFER, "gw-2", "a", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, " UDP/TLS/RTP/SAVPF 111 0\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=fingerprint:sha-256 " FP32 "\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=setup:actpass\r\n"));
+	assert_false(relay_call_terminated(call_find(&f->r.calls, "gw-2")));
+
+	/* DTLS flags alone on a one-protocol call: said to pass through */
+	next_dtls = NG_DTLS_PASSIVE;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "gw-3", "a", NULL, offer), 0);
+	assert_non_null(strstr(f->rep.warning, "passes through end to end"));
+	assert_false(relay_call_terminated(call_find(&f->r.calls, "gw-3")));
+
+	/* generate-mid: a phone's offer toward a browser gets a=mid */
+	next_flags = NG_FLAG_GENERATE_MID;
+	next_ice = NG_ICE_FORCE;
+	next_transport = NG_TRANSPORT_UDP_TLS_RTP_SAVPF;
+	next_rtcp_mux = NG_RTCP_MUX_OFFER;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "gw-4", "phone", NULL, answer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, " UDP/TLS/RTP/SAVPF 0\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=mid:0\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=setup:actpass\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=rtcp-mux\r\n"));
+	assert_non_null(strstr(f->sdp_out, fp));
+	assert_null(strstr(f->rep.warning, "generate-mid"));
 }
 
 static void bundle_members(void **state)
@@ -1532,6 +1644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ng_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(delete_semantics, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_offer_gets_relay_ice, setup, teardown),
+		cmocka_unit_test_setup_teardown(webrtc_to_plain_sdp, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),

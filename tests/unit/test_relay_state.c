@@ -234,6 +234,10 @@ static void parser_table(void **state)
 		{ST_HEAD "call a 1 0\nleg 2 t lo 0 0\nend\n", 0, 0, 1, 0},
 		{ST_HEAD "call a 1 0\nleg 0 t lo 7 0\nend\n", 0, 0, 1, 0},
 		{ST_HEAD "call a 1 0\nleg 0 t lo 0\nend\n", 0, 0, 1, 0},
+		/* a terminated leg's crypto mode (issue 12): 0..3, nothing else */
+		{ST_HEAD "call a 1 0\nleg 0 t lo 0 0 2\nleg 1 u lo 0 0 1\nend\n", 0, 1, 0, 0},
+		{ST_HEAD "call a 1 0\nleg 0 t lo 0 0 4\nend\n", 0, 0, 1, 0},
+		{ST_HEAD "call a 1 0\nleg 0 t lo 0 0 x\nend\n", 0, 0, 1, 0},
 		{ST_HEAD "call a 1 0\nleg 0 t lo 0 0\nleg 0 t lo 0 0\nend\n", 0, 0, 1, 0},
 		{ST_HEAD "call a 1 0\n" ST_STREAM(0, 0) "end\n", 0, 0, 1, 0}, /* before its leg */
 		{ST_HEAD "call a 1 0\n" ST_LEGS ST_STREAM(0, 8) "end\n", 0, 0, 1, 0},
@@ -295,7 +299,7 @@ static void saved_file_parses(void **state)
 
 	snprintf(text, sizeof(text),
 		 ST_HEAD "call id%%20with%%25space 1700000000 2\n"
-			 "leg 0 ta lo 0 0\n"
+			 "leg 0 ta lo 0 0 2\n"
 			 "stream 0 0 1 1 audio RTP/AVP 127.0.0.1:%u 127.0.0.1:20000 "
 			 "127.0.0.1:20001 0 0 uf pw - -\n"
 			 "leg 1 tb lo 0 0\n"
@@ -305,10 +309,18 @@ static void saved_file_parses(void **state)
 	start(f);
 	assert_non_null(call_find(&f->r.calls, "id with%space"));
 	assert_int_equal(call_find(&f->r.calls, "id with%space")->latch, CALL_LATCH_HANDOVER);
+	/* a DTLS leg comes back as one, without keys: nothing is forwarded
+	 * from or to it, and no fast-path flow is made for the call */
+	assert_non_null(call_find(&f->r.calls, "id with%space")->legs[0].crypto);
+	assert_null(call_find(&f->r.calls, "id with%space")->legs[1].crypto);
+	assert_true(relay_call_terminated(call_find(&f->r.calls, "id with%space")));
 	assert_int_equal(relay_state_save(&f->r), 0);
 	fp = fopen(f->state, "r");
 	len = fread(text, 1, sizeof(text), fp);
 	fclose(fp);
+	text[len < sizeof(text) ? len : sizeof(text) - 1] = 0;
+	assert_non_null(strstr(text, "leg 0 ta lo 0 0 2\n"));
+	assert_non_null(strstr(text, "leg 1 tb lo 0 0 0\n"));
 	assert_int_equal(relay_state_parse(text, len, "t", count_call, &got, &st), 0);
 	assert_int_equal(st.calls, 1);
 	assert_int_equal(st.bad, 0);

@@ -398,6 +398,148 @@ static void skipped_and_bad(void **state)
 	sdp_free(&out);
 }
 
+/* ---- crypto attributes (sdp_crypto.c, sdp_rewrite_crypto) -------------------- */
+
+/* RFC 4568 §8.1's offer, with a suite icepath does not do first and an MKI */
+static const char sdes_offer[] =
+	"v=0\r\n"
+	"o=phone 1 1 IN IP4 192.0.2.7\r\n"
+	"s=-\r\n"
+	"c=IN IP4 192.0.2.7\r\n"
+	"t=0 0\r\n"
+	"m=audio 49170 RTP/SAVP 0\r\n"
+	"a=crypto:1 F8_128_HMAC_SHA1_80 inline:MTIzNDU2Nzg5QUJDREUwMTIzNDU2Nzg5QUJjZGVm|2^20|1:4\r\n"
+	"a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20\r\n"
+	"a=crypto:3 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj|2^20|1:32\r\n"
+	"a=rtpmap:0 PCMU/8000\r\n";
+
+static void crypto_extract(void **state)
+{
+	struct sdp_crypto_desc d;
+	struct sdp sdp;
+	char err[200];
+
+	(void)state;
+	assert_int_equal(sdp_parse(&sdp, browser, strlen(browser), err, sizeof(err)), 0);
+	assert_int_equal(sdp_crypto_extract(&sdp, 0, &d, err, sizeof(err)), 0);
+	assert_string_equal(d.proto, "UDP/TLS/RTP/SAVPF");
+	assert_true(sdp_proto_is_dtls(d.proto) && sdp_proto_is_rtp(d.proto));
+	assert_int_equal(d.n_fingerprint, 1);
+	assert_true(!strncmp(d.fingerprint[0], "sha-256 12:34:56", 16));
+	assert_true(d.has_setup);
+	assert_int_equal(d.setup, DTLS_SETUP_ACTPASS);
+	assert_true(d.rtcp_mux);
+	assert_string_equal(d.mid, "0");
+	assert_int_equal(d.n_crypto, 0);
+	sdp_free(&sdp);
+
+	assert_int_equal(sdp_parse(&sdp, sdes_offer, strlen(sdes_offer), err, sizeof(err)), 0);
+	assert_int_equal(sdp_crypto_extract(&sdp, 0, &d, err, sizeof(err)), 0);
+	assert_true(sdp_proto_is_srtp(d.proto) && !sdp_proto_is_dtls(d.proto));
+	assert_int_equal(d.n_fingerprint, 0);
+	assert_false(d.has_setup);
+	/* F8 is well formed but not ours: skipped, the next ones kept */
+	assert_int_equal(d.crypto_skipped, 1);
+	assert_int_equal(d.n_crypto, 2);
+	assert_int_equal(d.crypto[0].tag, 2);
+	assert_int_equal(d.crypto[0].suite, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80);
+	assert_int_equal(d.crypto[1].suite, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_32);
+	assert_true(d.crypto[1].has_mki);
+	assert_false(d.rtcp_mux);
+	sdp_free(&sdp);
+}
+
+/* Malformed crypto attributes are refused with a reason, not half-read. */
+static void crypto_extract_malformed(void **state)
+{
+	static const struct {
+		const char *attr, *why;
+	} bad[] = {
+		{"a=setup:sometimes", "a=setup:sometimes is not"},
+		{"a=setup:", "is not actpass"},
+		{"a=fingerprint:sha-256 "
+		 "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:"
+		 "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:"
+		 "00:00:00:00:00:00:00:00:00:00",
+		 "longer than any hash"},
+		{"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:!!!!", "a=crypto:"},
+		{"a=crypto:x AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
+		 "a=crypto:"},
+		{"a=crypto:1", "a=crypto:"},
+	};
+	struct sdp_crypto_desc d;
+	char text[1024], err[200];
+	struct sdp sdp;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(text, sizeof(text),
+			 "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n"
+			 "m=audio 9 RTP/SAVP 0\r\nc=IN IP4 192.0.2.1\r\n%s\r\n",
+			 bad[i].attr);
+		assert_int_equal(sdp_parse(&sdp, text, strlen(text), err, sizeof(err)), 0);
+		err[0] = 0;
+		if (sdp_crypto_extract(&sdp, 0, &d, err, sizeof(err)) != -EINVAL ||
+		    !strstr(err, bad[i].why))
+			fail_msg("'%s': want -EINVAL '%s', got '%s'", bad[i].attr, bad[i].why, err);
+		sdp_free(&sdp);
+	}
+	/* a section that does not exist */
+	assert_int_equal(sdp_parse(&sdp, sdes_offer, strlen(sdes_offer), err, sizeof(err)), 0);
+	assert_int_equal(sdp_crypto_extract(&sdp, 5, &d, err, sizeof(err)), -EINVAL);
+	sdp_free(&sdp);
+}
+
+/* The browser's offer rewritten for a plain RTP/AVP phone, and a phone's
+ * answer rewritten for the browser: each says what its leg speaks. */
+static void crypto_rewrite(void **state)
+{
+	const char *fp = "sha-256 AA:BB";
+	struct sdp_rewrite_crypto plain = {.proto = "RTP/AVP", .rtcp_mux = 0};
+	struct sdp_rewrite_crypto web = {.proto = "UDP/TLS/RTP/SAVPF",
+					 .fingerprint = fp,
+					 .setup = "passive",
+					 .rtcp_mux = 1,
+					 .mid = "0"};
+	struct sdp sdp;
+	char err[200], out[8192];
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(sdp_parse(&sdp, browser, strlen(browser), err, sizeof(err)), 0);
+	assert_int_equal(sdp_rewrite_crypto(&sdp, 0, &plain), 0);
+	assert_int_equal(sdp_rewrite_crypto(&sdp, 1, &plain), 0);
+	sdp_rewrite_strip_bundle(&sdp);
+	n = sdp_write(&sdp, out, sizeof(out));
+	assert_true(n > 0);
+	out[n] = 0;
+	assert_non_null(strstr(out, "m=audio 54321 RTP/AVP 111 0\r\n"));
+	assert_non_null(strstr(out, "m=video 54321 RTP/AVP 96\r\n"));
+	assert_null(strstr(out, "a=fingerprint"));
+	assert_null(strstr(out, "a=setup"));
+	assert_null(strstr(out, "a=rtcp-mux"));
+	assert_null(strstr(out, "a=group:BUNDLE"));
+	assert_non_null(strstr(out, "a=mid:0\r\n")); /* kept: harmless to a phone */
+	sdp_free(&sdp);
+
+	assert_int_equal(sdp_parse(&sdp, sdes_offer, strlen(sdes_offer), err, sizeof(err)), 0);
+	assert_int_equal(sdp_rewrite_crypto(&sdp, 0, &web), 0);
+	n = sdp_write(&sdp, out, sizeof(out));
+	assert_true(n > 0);
+	out[n] = 0;
+	assert_non_null(strstr(out, "m=audio 49170 UDP/TLS/RTP/SAVPF 0\r\n"));
+	assert_non_null(strstr(out, "a=fingerprint:sha-256 AA:BB\r\n"));
+	assert_non_null(strstr(out, "a=setup:passive\r\n"));
+	assert_non_null(strstr(out, "a=rtcp-mux\r\n"));
+	assert_non_null(strstr(out, "a=mid:0\r\n"));
+	assert_null(strstr(out, "a=crypto")); /* the phone's keys never pass on */
+	/* a malformed m= line is refused */
+	assert_int_equal(sdp_line_replace(sdp_section(&sdp, 0), 0, 'm', "audio"), 0);
+	assert_int_equal(sdp_rewrite_crypto(&sdp, 0, &web), -EINVAL);
+	assert_int_equal(sdp_rewrite_crypto(&sdp, 3, &web), -EINVAL);
+	sdp_free(&sdp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +549,9 @@ int main(void)
 		cmocka_unit_test(ice_remove_and_force),
 		cmocka_unit_test(replace_origin),
 		cmocka_unit_test(skipped_and_bad),
+		cmocka_unit_test(crypto_extract),
+		cmocka_unit_test(crypto_extract_malformed),
+		cmocka_unit_test(crypto_rewrite),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

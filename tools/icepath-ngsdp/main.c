@@ -22,6 +22,9 @@ static const char usage[] =
 	"                     --sdp-in FILE --sdp-out FILE [--server ADDR:PORT]\n"
 	"                     [--ice remove|force|default] [--ice-lite forward|backward|both]\n"
 	"                     [--direction IFACE1,IFACE2] [--flag NAME]... [--timeout MS]\n"
+	"                     [--transport PROTO] [--dtls off|passive|active]\n"
+	"                     [--dtls-reverse off|passive|active] [--rtcp-mux OPT]...\n"
+	"                     [--sdes off|no-SUITE|only-SUITE]...\n"
 	"\n"
 	"Sends one NG offer or answer carrying the SDP of --sdp-in to an rtpengine-\n"
 	"compatible relay (default 127.0.0.1:2223), the way a SIP proxy does when an\n"
@@ -142,6 +145,50 @@ int main(int argc, char **argv)
 			if (!bit)
 				return die_usage("--flag: not an NG flag icepath knows");
 			req.flags |= bit;
+		} else if (!strcmp(k, "--transport")) {
+			/* "transport-protocol": RTP/AVP ... UDP/TLS/RTP/SAVPF, accept */
+			req.transport = NG_TRANSPORT_UNSET;
+			for (int t = NG_TRANSPORT_RTP_AVP; t <= NG_TRANSPORT_ACCEPT; t++)
+				if (!strcmp(ng_transport_str((enum ng_transport)t), v))
+					req.transport = (enum ng_transport)t;
+			if (!req.transport)
+				return die_usage("--transport: not an NG transport-protocol");
+		} else if (!strcmp(k, "--dtls") || !strcmp(k, "--dtls-reverse")) {
+			enum ng_dtls *d = k[6] ? &req.dtls_reverse : &req.dtls;
+
+			*d = !strcmp(v, "off")	     ? NG_DTLS_OFF
+			     : !strcmp(v, "passive") ? NG_DTLS_PASSIVE
+			     : !strcmp(v, "active")  ? NG_DTLS_ACTIVE
+						     : NG_DTLS_UNSET;
+			if (!*d)
+				return die_usage("--dtls: off, passive or active");
+		} else if (!strcmp(k, "--rtcp-mux")) {
+			uint32_t bit = 0;
+
+			for (unsigned b = 0; b < NG_RTCP_MUX__COUNT && !bit; b++)
+				if (!strcmp(ng_rtcp_mux_str(1u << b), v))
+					bit = 1u << b;
+			if (!bit)
+				return die_usage("--rtcp-mux: offer, demux, accept, reject or require");
+			req.rtcp_mux |= bit;
+		} else if (!strcmp(k, "--sdes")) {
+			bool no = !strncmp(v, "no-", 3), only = !strncmp(v, "only-", 5);
+			const char *suite = no ? v + 3 : only ? v + 5 : v;
+			unsigned sn = 0;
+
+			if (!strcmp(v, "off")) {
+				req.sdes_off = true;
+				continue;
+			}
+			for (unsigned s = 1; s < NG_SDES_SUITES && !sn; s++)
+				if (!strcmp(ng_sdes_suite_str(s), suite))
+					sn = s;
+			if (!sn || (!no && !only))
+				return die_usage("--sdes: off, no-SUITE or only-SUITE");
+			if (no)
+				req.sdes_no |= 1u << sn;
+			else
+				req.sdes_only |= 1u << sn;
 		} else if (!strcmp(k, "--direction")) {
 			const char *comma = strchr(v, ',');
 

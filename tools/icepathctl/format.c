@@ -160,11 +160,15 @@ static void ctl_print_stream(FILE *f, const struct ng_stream *st)
 	fprintf(f,
 		"      %-4s local %-5u  peer %-22s %-10s fast %" PRIu64 " pkts %" PRIu64
 		" B  user %" PRIu64 " pkts %" PRIu64 " B  errors %" PRIu64 " (foreign %" PRIu64
-		")%s%s\n",
+		")%s%s",
 		st->rtcp ? "RTCP" : "RTP", st->local_port, ctl_addr(&st->endpoint, ep, sizeof(ep)),
 		st->kernelized ? "fastpath" : "userspace", st->fastpath.packets, st->fastpath.bytes,
 		st->userspace.packets, st->userspace.bytes, t.errors, st->foreign,
 		st->fastpath_mode[0] ? "  xdp " : "", st->fastpath_mode);
+	if (st->srtp_auth_fail || st->srtp_replay)
+		fprintf(f, "  srtp auth-failed %" PRIu64 " replayed %" PRIu64, st->srtp_auth_fail,
+			st->srtp_replay);
+	fputc('\n', f);
 }
 
 static const char *ctl_pair(const struct ng_leg_ice *ice, char *buf, size_t cap)

@@ -187,6 +187,9 @@ struct call_leg {
 	 * until the agent's gathering completes (relay_ng_offer.c) */
 	struct relay_pending *pending;
 	struct timerheap_node idle_timer; /* inactivity check (plain RTP) */
+	/* Media encryption the relay terminates toward this leg (relay_crypto.h);
+	 * NULL: the call passes its peers' protocol end to end (the default). */
+	struct relay_crypto *crypto;
 };
 
 struct call {
@@ -200,6 +203,7 @@ struct call {
 	uint64_t delete_at_ms;
 	struct timerheap_node delete_timer;
 	enum call_latch_mode latch; /* set by every offer/answer's flags */
+	uint32_t offer_rtcp_mux;    /* the offer's NG rtcp-mux bits, for its answer */
 	struct call *hnext;	  /* hash chain */
 	struct call *next, *prev; /* list of all calls, creation order */
 	/* marked by the relay's relay_call_changed(): flows and state to sync

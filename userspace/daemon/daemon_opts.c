@@ -116,6 +116,10 @@ static const char usage_text[] =
 	"        bpffs directory of the fast path's pinned program and maps (default\n"
 	"        /sys/fs/bpf/icepath). They outlive the daemon: after a restart (even\n"
 	"        kill -9) it finds its flows there and media never stops.\n"
+	"    --dtls-cert FILE, --dtls-key FILE\n"
+	"        PEM certificate (chain) and private key of the relay's DTLS-SRTP\n"
+	"        endpoint (legs terminated with the NG DTLS= flags); both or neither.\n"
+	"        Default: a fresh ECDSA P-256 self-signed certificate made at start.\n"
 	"    --state-file FILE\n"
 	"        Where the daemon keeps its calls (rewritten atomically on every\n"
 	"        change) so that a restarted daemon recovers them, and removes\n"
@@ -360,6 +364,7 @@ static const char *const value_keys[] = {
 	"turn",	     "turn-user",  "turn-pass", "pin-path",  "state-file", "pidfile",
 	"config",    "log-level", "inactivity-timeout", "endpoint-learning", "max-sessions", "ng-allow",
 	"user",	     "group",	   "turn-pass-file", "metrics", "metrics-allow", "gather-timeout",
+	"dtls-cert", "dtls-key",
 };
 
 static bool takes_value(const char *key)
@@ -515,6 +520,10 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 		return set_string(o->pin_path, sizeof(o->pin_path), key, v, err, errlen);
 	if (!strcmp(key, "state-file"))
 		return set_string(o->state_file, sizeof(o->state_file), key, v, err, errlen);
+	if (!strcmp(key, "dtls-cert"))
+		return set_string(o->dtls_cert, sizeof(o->dtls_cert), key, v, err, errlen);
+	if (!strcmp(key, "dtls-key"))
+		return set_string(o->dtls_key, sizeof(o->dtls_key), key, v, err, errlen);
 	if (!strcmp(key, "pidfile"))
 		return set_string(o->pidfile, sizeof(o->pidfile), key, v, err, errlen);
 	if (!strcmp(key, "config"))
@@ -797,6 +806,11 @@ static int check(struct daemon_opts *o, char *err, size_t errlen)
 
 	if (o->help || o->version)
 		return 0;
+	if (!o->dtls_cert[0] != !o->dtls_key[0])
+		return fail(err, errlen, "--%s given without --%s: give both PEM files or neither "
+			    "(neither: a fresh certificate is made at start)",
+			    o->dtls_cert[0] ? "dtls-cert" : "dtls-key",
+			    o->dtls_cert[0] ? "dtls-key" : "dtls-cert");
 	if (!o->nifaces)
 		return fail(err, errlen,
 			    "no --interface given: name at least one local address for media, e.g. "

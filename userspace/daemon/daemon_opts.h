@@ -93,6 +93,7 @@ struct daemon_opts {
 	char pin_path[DAEMON_PATH_MAX];
 	char pidfile[DAEMON_PATH_MAX];
 	char state_file[DAEMON_PATH_MAX];
+	char dtls_cert[DAEMON_PATH_MAX], dtls_key[DAEMON_PATH_MAX]; /* "": generate */
 	char config[DAEMON_PATH_MAX];
 	enum daemon_log_level log_level;
 	bool foreground;

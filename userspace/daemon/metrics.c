@@ -18,6 +18,9 @@ static const char *const drop_names[] = {
 	[METRICS_DROP_NOT_MEDIA] = "not-media",
 	[METRICS_DROP_TRUNCATED] = "truncated",
 	[METRICS_DROP_SEND_FAILED] = "send-failed",
+	[METRICS_DROP_SRTP_AUTH] = "srtp-auth",
+	[METRICS_DROP_SRTP_REPLAY] = "srtp-replay",
+	[METRICS_DROP_CRYPTO] = "crypto",
 };
 
 const char *metrics_drop_str(enum metrics_drop d)

@@ -33,6 +33,9 @@ enum metrics_drop {
 	METRICS_DROP_NOT_MEDIA,	    /* no RFC 7983 class, or STUN the agent refused */
 	METRICS_DROP_TRUNCATED,	    /* larger than RELAY_DGRAM_MAX */
 	METRICS_DROP_SEND_FAILED,   /* the socket refused it (buffer full, ICMP error) */
+	METRICS_DROP_SRTP_AUTH,	    /* SRTP/SRTCP whose tag did not verify (RFC 3711 §3.3) */
+	METRICS_DROP_SRTP_REPLAY,   /* SRTP/SRTCP replayed or older than the window */
+	METRICS_DROP_CRYPTO,	    /* toward or from a terminated leg: no keys yet, not SRTP */
 	METRICS_DROP__COUNT,
 };
 const char *metrics_drop_str(enum metrics_drop d);

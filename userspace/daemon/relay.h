@@ -83,6 +83,7 @@ enum relay_timer_kind {
 	RELAY_TIMER_DELETE,  /* owner: struct call (NG delete-delay) */
 	RELAY_TIMER_WATCHDOG, /* owner: struct relay (systemd WatchdogSec) */
 	RELAY_TIMER_FASTPATH, /* owner: struct relay (fastpath_poll, flow deadlines) */
+	RELAY_TIMER_DTLS,     /* owner: struct call_leg (its DTLS retransmissions) */
 };
 
 /* How often the flows of live streams get their fast-path deadline moved
@@ -96,6 +97,7 @@ struct relay_evsrc {
 };
 
 struct relay_metrics_srv; /* the /metrics server (relay_metrics.c) */
+struct dtls_ctx;
 struct sdp;
 
 /* A token bucket: tokens (x1000) refilled at a rate, up to a burst. */
@@ -169,6 +171,12 @@ struct relay {
 	uint64_t watchdog_ms; /* ping interval; 0: no watchdog */
 	int argc;
 	char *const *argv;
+	/* relay_crypto.c: the DTLS certificate (made at start or --dtls-cert),
+	 * libsrtp2 set up, a scratch buffer for SRTP in and out, totals */
+	struct dtls_ctx *dtls_ctx;
+	bool srtp_ready;
+	uint8_t *cbuf; /* RELAY_DGRAM_MAX + SRTPCTX_TRAILER_MAX */
+	uint64_t srtp_auth_fail, srtp_replay, srtp_other, dtls_connected, dtls_failed;
 };
 
 /* Bind the NG socket, open/attach the fast path, recover calls from the
@@ -288,6 +296,49 @@ void relay_early_free(struct relay *r, struct call_stream *s);
 
 /* A media socket is readable: receive and handle a few batches. */
 void relay_media_recv(struct relay *r, struct call_sock *cs, uint64_t now_ms);
+
+/* ---- relay_crypto.c --------------------------------------------------------- */
+
+struct ng_request;
+/* The certificate and libsrtp2 (relay_init), and their end. */
+int relay_crypto_init(struct relay *r);
+void relay_crypto_fini(struct relay *r);
+/* Offer: after the offerer's SDP was read into a (leg_take_sdp), decide
+ * whether the call is terminated and set both legs up. */
+int relay_crypto_offer(struct relay *r, struct call_leg *a, struct call_leg *b,
+		       const struct sdp *sdp, const struct ng_request *req, uint64_t now_ms,
+		       struct ng_reply *rep);
+/* Answer: b's SDP was read; a's side of the answer follows the flags. */
+int relay_crypto_answer(struct relay *r, struct call_leg *a, struct call_leg *b,
+			const struct sdp *sdp, const struct ng_request *req, uint64_t now_ms,
+			struct ng_reply *rep);
+/* Rewrite sdp's crypto attributes for leg l's peer (before it is written). */
+int relay_crypto_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp, bool is_offer,
+			   struct ng_reply *rep);
+/* The answer went out: an active DTLS endpoint sends its ClientHello. */
+void relay_crypto_start(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* Media leg l received on stream s, component comp (after ICE): 1 when
+ * taken (DTLS); dropped and counted: -EBADMSG failed authentication,
+ * -EALREADY replay, -EINVAL no keys yet or not media; 0 when it goes on as *data, *len (plaintext, maybe in r->cbuf). */
+int relay_crypto_rx(struct relay *r, struct call_leg *l, struct call_stream *s, unsigned comp,
+		    const uint8_t **data, size_t *len, uint64_t now_ms);
+/* Media about to be sent toward leg o's stream d: 0 and *data, *len to send
+ * (protected, in r->cbuf: flush before the next packet), or -1: drop it. */
+int relay_crypto_tx(struct relay *r, struct call_leg *o, struct call_stream *d,
+		    const uint8_t **data, size_t *len);
+/* RELAY_TIMER_DTLS fired. */
+void relay_crypto_tick(struct relay *r, struct call_leg *l, uint64_t now_ms);
+/* A leg the state file says was terminated (mode): it gets its mode back
+ * but no keys (they are never written), so its media is dropped until the
+ * peer negotiates again (a browser: ICE restart and a new DTLS handshake). */
+void relay_crypto_recovered(struct relay *r, struct call_leg *l, unsigned mode);
+/* The leg's crypto state goes (call deleted). */
+void relay_crypto_free(struct relay *r, struct call_leg *l);
+/* No fast-path flow for a call whose media the relay must en- or decrypt. */
+static inline bool relay_call_terminated(const struct call *c)
+{
+	return c->legs[0].crypto || c->legs[1].crypto;
+}
 
 /* ---- relay_call.c ----------------------------------------------------------- */
 

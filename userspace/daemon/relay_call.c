@@ -130,6 +130,7 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 		}
 		timerheap_remove(&r->timers, &l->ice_timer);
 		timerheap_remove(&r->timers, &l->idle_timer);
+		relay_crypto_free(r, l);
 		/* every stream, not only those below nstreams: nothing of the
 		 * call may stay bound (and in epoll) once it is freed */
 		for (unsigned i = 0; i < CALL_MAX_STREAMS; i++)

@@ -44,6 +44,9 @@ static bool flow_wanted(struct call_leg *l, struct call_stream *s, unsigned c,
 		return false;
 	if (l->state == CALL_LEG_STATE_CLOSED || o->state == CALL_LEG_STATE_CLOSED)
 		return false;
+	/* the relay en- or decrypts this call's media: XDP cannot (issue 12) */
+	if (relay_call_terminated(l->call))
+		return false;
 	d = &o->streams[s->index];
 	dc = d->rtcp_mux ? CALL_COMP_RTP : c;
 	if (!d->active || d->via_turn || !d->remote_set[dc] || d->sock[dc].fd < 0)

@@ -39,7 +39,8 @@ static void run_timers(struct relay *r, uint64_t now)
 
 	while ((t = timerheap_peek(&r->timers)) && t->deadline_ms <= now) {
 		timerheap_remove(&r->timers, t);
-		daemon_log_set_call(t->kind == RELAY_TIMER_ICE || t->kind == RELAY_TIMER_IDLE
+		daemon_log_set_call(t->kind == RELAY_TIMER_ICE || t->kind == RELAY_TIMER_IDLE ||
+						    t->kind == RELAY_TIMER_DTLS
 					    ? ((struct call_leg *)t->owner)->call->id
 				    : t->kind == RELAY_TIMER_DELETE ? ((struct call *)t->owner)->id
 								    : NULL);
@@ -67,6 +68,9 @@ static void run_timers(struct relay *r, uint64_t now)
 			break;
 		case RELAY_TIMER_FASTPATH:
 			relay_fastpath_tick(r, now);
+			break;
+		case RELAY_TIMER_DTLS:
+			relay_crypto_tick(r, t->owner, now);
 			break;
 		}
 		daemon_log_set_call(NULL);
@@ -240,6 +244,8 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	r->stun_src = calloc(RELAY_STUN_SOURCES, sizeof(*r->stun_src));
 	if (!r->rxbuf || !r->out || !r->ngout || !r->stun_src)
 		return -ENOMEM;
+	if ((err = relay_crypto_init(r)))
+		return err;
 	err = call_table_init(&r->calls, 4096);
 	r->calls.on_state = relay_on_leg_state;
 	r->calls.ctx = r;
@@ -341,6 +347,7 @@ void relay_shutdown(struct relay *r)
 	free(r->ngout);
 	free(r->stun_src);
 	r->stun_src = NULL;
+	relay_crypto_fini(r);
 	r->rxbuf = NULL;
 	r->out = NULL;
 	r->ngout = NULL;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* relay_media: the userspace datapath (see relay.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -146,13 +147,26 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	struct ice_transmit tx;
 	enum demux_class cls;
 	enum metrics_drop why = METRICS_DROP_NO_PATH;
+	bool crypto = l->crypto || o->crypto;
 	unsigned dcomp;
-	int fd;
+	int fd, rc;
 
 	s->rx_user.packets++;
 	s->rx_user.bytes += len;
 	s->last_seen_ms = now;
 	l->call->last_activity_ms = now;
+	/* a terminated leg: DTLS is the relay's own, SRTP is checked and
+	 * decrypted here; what fails never goes on (relay_crypto.c counts it) */
+	if (crypto && (rc = relay_crypto_rx(r, l, s, comp, &data, &len, now))) {
+		if (rc > 0)
+			return; /* DTLS: the relay's endpoint took it */
+		s->dropped++;
+		r->user_dropped++;
+		r->metrics.drops[rc == -EBADMSG	   ? METRICS_DROP_SRTP_AUTH
+				 : rc == -EALREADY ? METRICS_DROP_SRTP_REPLAY
+						   : METRICS_DROP_CRYPTO]++;
+		return;
+	}
 	if (s->index >= o->nstreams || o->state == CALL_LEG_STATE_NEW)
 		goto drop;
 	d = &o->streams[s->index];
@@ -171,6 +185,10 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 		dcomp = comp;
 	if (!d->consent)
 		why = METRICS_DROP_NO_CONSENT;
+	if (crypto && relay_crypto_tx(r, o, d, &data, &len)) {
+		why = METRICS_DROP_CRYPTO;
+		goto drop;
+	}
 	if (o->agent && d->ice) {
 		/* RFC 7675 §5.1: no consent, no sending; ice_agent_send says so
 		 * too, but the stream flag also covers a lost pair's restart */
@@ -195,6 +213,8 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	d->tx_user.packets++;
 	d->tx_user.bytes += len;
 	r->user_forwarded++;
+	if (crypto)
+		relay_out_flush(r); /* data is the relay's scratch buffer */
 	return;
 drop:
 	s->dropped++;

@@ -10,6 +10,7 @@
 #include "daemon_log.h"
 #include "icepath/ice.h"
 #include "relay.h"
+#include "relay_crypto.h"
 
 /* ---- query, delete, list, statistics ------------------------------------------- */
 
@@ -63,6 +64,10 @@ static void fill_leg(const struct relay *r, const struct call_leg *l, struct ng_
 		snprintf(m->protocol, sizeof(m->protocol), "%s", s->proto);
 		m->flags = (s->active ? NG_MEDIA_INITIALIZED : 0) |
 			   (s->rtcp_mux ? NG_MEDIA_RTCP_MUX : 0) | (s->ice ? NG_MEDIA_ICE : 0);
+		if (l->crypto && l->crypto->mode == RELAY_CRYPTO_DTLS)
+			m->flags |= NG_MEDIA_DTLS_SRTP;
+		else if (l->crypto && l->crypto->mode == RELAY_CRYPTO_SDES)
+			m->flags |= NG_MEDIA_SDES;
 		for (unsigned c = 0; c < CALL_NCOMP && s->sock[c].fd >= 0; c++) {
 			struct ng_stream *st;
 
@@ -97,6 +102,10 @@ static void fill_leg(const struct relay *r, const struct call_leg *l, struct ng_
 				st->userspace.bytes = s->rx_user.bytes;
 				st->userspace.errors = s->dropped;
 				st->foreign = s->foreign;
+				if (l->crypto && i < CALL_MAX_STREAMS) {
+					st->srtp_auth_fail = l->crypto->st[i].auth_fail;
+					st->srtp_replay = l->crypto->st[i].replay;
+				}
 			}
 		}
 	}

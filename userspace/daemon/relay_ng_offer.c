@@ -20,6 +20,7 @@
 #include "icepath/ice.h"
 #include "icepath/sdp.h"
 #include "relay.h"
+#include "relay_crypto.h"
 #include "relay_limits.h"
 #include "sdp_rewrite.h"
 
@@ -165,9 +166,24 @@ static void mark_bundle(struct call *c, const struct sdp *sdp)
 
 /* Hand the peer's ICE description of every stream to leg l's agent. */
 
+/* What of an offer/answer request the rewrite of its SDP needs: kept with a
+ * reply parked for gathering, when the request itself is gone. */
+struct leg_sdp_req {
+	enum ng_command cmd;
+	uint32_t flags, replace, rtcp_mux;
+};
+
+static struct leg_sdp_req leg_sdp_req(const struct ng_request *req)
+{
+	return (struct leg_sdp_req){.cmd = req->cmd,
+				    .flags = req->flags,
+				    .replace = req->replace,
+				    .rtcp_mux = req->rtcp_mux};
+}
+
 /* Rewrite sdp (a copy of the other side's) for leg l's peer. */
-static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp, uint32_t replace,
-			 struct ng_reply *rep)
+static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
+			 const struct leg_sdp_req *req, struct ng_reply *rep)
 {
 	struct ice_candidate cands[CALL_MAX_STREAMS][RELAY_MAX_LOCAL_CANDS];
 	struct sdp_rewrite_media media[CALL_MAX_STREAMS];
@@ -217,7 +233,7 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp, u
 		}
 	}
 	rw.n_media = l->nstreams < sdp->n_media ? l->nstreams : sdp->n_media;
-	if (replace & NG_REPLACE_ORIGIN) {
+	if (req->replace & NG_REPLACE_ORIGIN) {
 		for (unsigned i = 0; i < rw.n_media && !rw.origin; i++)
 			if (!media[i].skip)
 				rw.origin = &l->streams[i].advertised[CALL_COMP_RTP];
@@ -225,6 +241,31 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp, u
 	err = sdp_rewrite_apply(sdp, &rw, why, sizeof(why));
 	if (err)
 		return ng_reply_error(rep, "%s", why);
+	/* generate-mid (rtpengine): a section without a=mid gets its index, as
+	 * a WebRTC peer needs one per section (RFC 8843 §7.1, JSEP) */
+	if (req->flags & NG_FLAG_GENERATE_MID) {
+		for (unsigned i = 0; i < rw.n_media; i++) {
+			struct sdp_section *sec = sdp_section(sdp, (int)i);
+			char mid[12];
+
+			if (media[i].skip || sdp_attr_find(sec, "mid", 0) >= 0)
+				continue;
+			snprintf(mid, sizeof(mid), "%u", i);
+			if (sdp_attr_append(sec, "mid", mid))
+				return ng_reply_error(rep, "media section %u: no room for a=mid", i + 1);
+		}
+	}
+	/* what this leg speaks: its own protocol and keys (relay_crypto.c), and
+	 * a=rtcp-mux as the rtcp-mux flags decided for it */
+	if (l->crypto) {
+		err = relay_crypto_write_sdp(r, l, sdp, req->cmd == NG_CMD_OFFER, rep);
+		if (err)
+			return err;
+	} else if (req->rtcp_mux) {
+		for (unsigned i = 0; i < rw.n_media; i++)
+			if (!media[i].skip)
+				sdp_rewrite_rtcp_mux(sdp, i, l->streams[i].rtcp_mux);
+	}
 	n = sdp_write(sdp, rep->sdp, rep->sdp_cap);
 	if (n < 0)
 		return ng_reply_error(rep, "rewritten SDP does not fit in %zu bytes", rep->sdp_cap);
@@ -238,7 +279,7 @@ struct relay_pending {
 	uint64_t token; /* ng_server_complete()'s */
 	uint64_t until_ms;
 	uint64_t since_ms;
-	uint32_t replace;
+	struct leg_sdp_req req;
 	struct sdp sdp; /* the other side's, to be rewritten for the leg */
 };
 
@@ -262,8 +303,8 @@ static bool leg_gathering(const struct call_leg *l)
  * written now (no gathering to wait for, --gather-timeout 0, or no token:
  * not called through ng_handle()).
  */
-static int leg_park(struct relay *r, struct call_leg *l, struct sdp *sdp, uint32_t replace,
-		    uint64_t now, struct ng_reply *rep)
+static int leg_park(struct relay *r, struct call_leg *l, struct sdp *sdp,
+		    const struct leg_sdp_req *req, uint64_t now, struct ng_reply *rep)
 {
 	struct relay_pending *p;
 
@@ -276,7 +317,7 @@ static int leg_park(struct relay *r, struct call_leg *l, struct sdp *sdp, uint32
 	p->token = rep->token;
 	p->since_ms = now;
 	p->until_ms = now + r->opts.gather_timeout_ms;
-	p->replace = replace;
+	p->req = *req;
 	p->sdp = *sdp;
 	memset(sdp, 0, sizeof(*sdp));
 	l->pending = p;
@@ -294,7 +335,7 @@ void relay_pending_flush(struct relay *r, struct call_leg *l, uint64_t now)
 	l->pending = NULL;
 	rep = ng_server_reply(&r->ngs);
 	/* an error here is the reply: the call stays as the request made it */
-	leg_write_sdp(r, l, &p->sdp, p->replace, rep);
+	leg_write_sdp(r, l, &p->sdp, &p->req, rep);
 	log_info("call %s leg %s: NG reply after %llu ms of gathering%s", l->call->id,
 		 l->tag[0] ? l->tag : "-", (unsigned long long)(now - p->since_ms),
 		 leg_gathering(l) ? " (--gather-timeout: a server has not answered)" : "");
@@ -338,7 +379,7 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 	static const uint32_t honoured = NG_FLAG_TRUST_ADDRESS | NG_FLAG_SYMMETRIC |
 					 NG_FLAG_PORT_LATCHING | NG_FLAG_TRICKLE_ICE |
 					 NG_FLAG_FATAL | NG_FLAG_DEBUG | NG_FLAG_STRICT_SOURCE |
-					 NG_FLAG_MEDIA_HANDOVER;
+					 NG_FLAG_MEDIA_HANDOVER | NG_FLAG_GENERATE_MID;
 	static const uint32_t replaced = NG_REPLACE_ORIGIN | NG_REPLACE_SESSION_CONNECTION;
 	uint32_t f = req->flags & ~honoured, rp = req->replace & ~replaced;
 
@@ -354,12 +395,6 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 				      ng_replace_str(bit));
 			rp &= ~bit;
 		}
-	if (req->transport != NG_TRANSPORT_UNSET && req->transport != NG_TRANSPORT_ACCEPT)
-		ng_reply_warn(
-			rep,
-			"transport-protocol '%s': icepathd does not convert between RTP, SRTP "
-			"and DTLS-SRTP; the SDP keeps the sender's protocol",
-			ng_transport_str(req->transport));
 	/* rtpengine's force-relay keeps the peer's own non-relay candidates
 	 * and its c=/m= lines, adding the relay as one more ("relay" type)
 	 * candidate of an end-to-end ICE session: a pass-through mode icepath,
@@ -371,9 +406,8 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 	if ((req->flags & NG_FLAG_STRICT_SOURCE) && (req->flags & NG_FLAG_MEDIA_HANDOVER))
 		ng_reply_warn(rep, "strict-source and media-handover both given: media-handover "
 				   "applies");
-	if (req->rtcp_mux)
-		ng_reply_warn(rep, "rtcp-mux options are not implemented: the SDP's own a=rtcp-mux "
-				   "passes through");
+	if ((req->rtcp_mux & NG_RTCP_MUX_REQUIRE) && (req->rtcp_mux & NG_RTCP_MUX_REJECT))
+		ng_reply_warn(rep, "rtcp-mux require and reject both given: reject applies");
 	if (req->has_received_from || req->has_media_address)
 		ng_reply_warn(rep, "received-from / media-address ignored: the relay latches onto "
 				   "the first media packet instead");
@@ -427,6 +461,61 @@ static void offer_undo(struct relay *r, struct call_leg *l, unsigned nstreams, b
 	l->nstreams = nstreams;
 }
 
+/*
+ * rtpengine's rtcp-mux flags in an offer (RFC 5761): "offer" and "require"
+ * propose muxing to the answerer even if the offerer did not, "demux" and
+ * "reject" do not propose it; "reject" also refuses the offerer's, while
+ * "demux" and "accept" accept it whatever the answerer says. Without flags
+ * (and in a pass-through call) the offerer's choice passes on as before.
+ */
+static void offer_rtcp_mux(struct call *c, struct call_leg *a, struct call_leg *b,
+			   const struct ng_request *req)
+{
+	uint32_t f = req->rtcp_mux;
+
+	c->offer_rtcp_mux = f;
+	if (!f)
+		return;
+	for (unsigned i = 0; i < a->nstreams; i++) {
+		struct call_stream *sa = &a->streams[i], *sb = &b->streams[i];
+
+		if (f & NG_RTCP_MUX_REJECT)
+			sa->offer_mux = sb->offer_mux = false;
+		else if (f & NG_RTCP_MUX_DEMUX)
+			sb->offer_mux = false;
+		else if (f & (NG_RTCP_MUX_OFFER | NG_RTCP_MUX_REQUIRE))
+			sb->offer_mux = true;
+		sb->rtcp_mux = sb->offer_mux;
+	}
+}
+
+/* The answer's side of it: B muxes when it was offered muxing and took it;
+ * A when it offered muxing and the answer's flags (require, accept), the
+ * offer's (demux, accept) or B's muxing say so, unless "reject". */
+static void answer_rtcp_mux(struct call *c, struct call_leg *a, struct call_leg *b,
+			    const struct ng_request *req)
+{
+	uint32_t f = req->rtcp_mux, o = c->offer_rtcp_mux;
+	bool independent = f || o || relay_call_terminated(c);
+
+	for (unsigned i = 0; i < a->nstreams; i++) {
+		struct call_stream *sa = &a->streams[i], *sb = &b->streams[i];
+
+		if (!independent) {
+			/* RFC 5761 §5.1.1: muxing holds when the offer proposed it
+			 * and the answer accepted it; the answer passes through to
+			 * A unchanged */
+			sa->rtcp_mux = sa->offer_mux && sb->rtcp_mux;
+			sb->rtcp_mux = sa->rtcp_mux;
+			continue;
+		}
+		sb->rtcp_mux = sb->offer_mux && sb->rtcp_mux;
+		sa->rtcp_mux = sa->offer_mux && !(f & NG_RTCP_MUX_REJECT) &&
+			       ((f & (NG_RTCP_MUX_REQUIRE | NG_RTCP_MUX_ACCEPT)) ||
+				(o & (NG_RTCP_MUX_DEMUX | NG_RTCP_MUX_ACCEPT)) || sb->rtcp_mux);
+	}
+}
+
 /* An offer/answer for a call whose deletion is pending: the call goes on. */
 static void delete_cancel(struct relay *r, struct call *c)
 {
@@ -445,6 +534,7 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	struct sdp sdp;
 	struct call *c;
 	bool created = false, want_ice, a_agent = false, b_agent = false;
+	struct leg_sdp_req sreq;
 	unsigned na = 0, nb = 0;
 	int err;
 
@@ -517,6 +607,10 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	}
 	if (a->nstreams > b->nstreams)
 		b->nstreams = a->nstreams;
+	err = relay_crypto_offer(r, a, b, &sdp, req, now, rep);
+	if (err)
+		goto fail;
+	offer_rtcp_mux(c, a, b, req);
 	if (b->state == CALL_LEG_STATE_NEW)
 		call_leg_transition(&r->calls, b, CALL_LEG_STATE_ALLOCATED, "media ports bound",
 				    now);
@@ -561,9 +655,10 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 		relay_agent_free(r, b);
 	}
 	/* with --stun/--turn the reply waits for B's candidates */
-	err = leg_park(r, b, &sdp, req->replace, now, rep);
+	sreq = leg_sdp_req(req);
+	err = leg_park(r, b, &sdp, &sreq, now, rep);
 	if (!err)
-		err = leg_write_sdp(r, b, &sdp, req->replace, rep);
+		err = leg_write_sdp(r, b, &sdp, &sreq, rep);
 	if (err < 0)
 		goto fail;
 	sdp_free(&sdp);
@@ -585,6 +680,7 @@ int relay_ng_answer(void *ctx, uint64_t now, const struct ng_request *req, struc
 {
 	struct relay *r = ctx;
 	const struct daemon_iface *ifb;
+	struct leg_sdp_req sreq;
 	struct call_leg *a, *b;
 	struct sdp sdp;
 	struct call *c;
@@ -622,14 +718,13 @@ int relay_ng_answer(void *ctx, uint64_t now, const struct ng_request *req, struc
 	err = leg_take_sdp(r, b, &sdp, ifb, false, rep);
 	if (err)
 		goto out;
-	/* RFC 5761 §5.1.1: muxing holds when the offer proposed it and the
-	 * answer accepted it; the answer passes through to A unchanged */
-	for (unsigned i = 0; i < a->nstreams; i++) {
-		a->streams[i].rtcp_mux = a->streams[i].offer_mux && b->streams[i].rtcp_mux;
-		b->streams[i].rtcp_mux = a->streams[i].rtcp_mux;
+	err = relay_crypto_answer(r, a, b, &sdp, req, now, rep);
+	if (err)
+		goto out;
+	answer_rtcp_mux(c, a, b, req);
+	for (unsigned i = 0; i < a->nstreams; i++)
 		if (!b->streams[i].active)
 			a->streams[i].active = false;
-	}
 	if (b->agent && !b->peer_ice) {
 		ng_reply_warn(rep, "answerer does not speak ICE: plain RTP toward it");
 		relay_agent_free(r, b);
@@ -648,13 +743,16 @@ int relay_ng_answer(void *ctx, uint64_t now, const struct ng_request *req, struc
 	mark_bundle(c, &sdp);
 	/* with --stun/--turn the reply waits for A's candidates (gathered
 	 * since the offer: usually complete by now) */
-	err = leg_park(r, a, &sdp, req->replace, now, rep);
+	sreq = leg_sdp_req(req);
+	err = leg_park(r, a, &sdp, &sreq, now, rep);
 	if (!err)
-		err = leg_write_sdp(r, a, &sdp, req->replace, rep);
+		err = leg_write_sdp(r, a, &sdp, &sreq, rep);
 	if (err < 0)
 		goto out;
 	leg_start(r, a, now);
 	leg_start(r, b, now);
+	relay_crypto_start(r, a, now);
+	relay_crypto_start(r, b, now);
 	c->last_activity_ms = now;
 	relay_call_changed(r, c);
 out:

@@ -80,6 +80,8 @@ static void restart_only(const struct daemon_opts *o, const struct daemon_opts *
 		{"pin-path", strcmp(o->pin_path, n->pin_path)},
 		{"state-file", strcmp(o->state_file, n->state_file)},
 		{"pidfile", strcmp(o->pidfile, n->pidfile)},
+		{"dtls-cert/dtls-key",
+		 strcmp(o->dtls_cert, n->dtls_cert) || strcmp(o->dtls_key, n->dtls_key)},
 		{"metrics", !netaddr_equal(&o->metrics, &n->metrics)},
 		{"foreground", o->foreground != n->foreground},
 	};

@@ -9,7 +9,8 @@
  *   icepath-state 1
  *   call <call-id> <created unix s> [<latch mode: 0 default, 1 strict-source,
  *        2 media-handover>]
- *   leg <side> <tag|-> <interface> <peer_ice 0|1> <ice_lite 0|1>
+ *   leg <side> <tag|-> <interface> <peer_ice 0|1> <ice_lite 0|1> [<crypto: 0 pass-through,
+ *       1 plain RTP, 2 DTLS-SRTP, 3 SDES-SRTP>]
  *   stream <side> <index> <active> <rtcp_mux> <media> <proto> <local RTP addr:port>
  *          <remote RTP|-> <remote RTCP|-> <flow id RTP> <flow id RTCP> <ufrag|-> <pwd|->
  *          [<peer ufrag|-> <peer pwd|->]
@@ -38,6 +39,7 @@
 #include "daemon_log.h"
 #include "icepath/ice.h"
 #include "relay.h"
+#include "relay_crypto.h"
 #include "relay_state.h"
 
 static void put_str(FILE *f, const char *s)
@@ -119,7 +121,9 @@ int relay_state_save(struct relay *r)
 			put_str(f, l->tag);
 			fputc(' ', f);
 			put_str(f, l->iface);
-			fprintf(f, " %d %d\n", l->peer_ice || l->agent, l->ice_lite);
+			/* a terminated leg's mode, never its keys (relay_crypto.h) */
+			fprintf(f, " %d %d %d\n", l->peer_ice || l->agent, l->ice_lite,
+				l->crypto ? (int)l->crypto->mode + 1 : 0);
 			for (unsigned i = 0; i < l->nstreams; i++) {
 				const struct call_stream *s = &l->streams[i];
 				const char *uf = s->local_ufrag, *pw = s->local_pwd;
@@ -338,6 +342,8 @@ static int apply_call(const struct relay_state_call *rc, void *ctx)
 		snprintf(l->iface, sizeof(l->iface), "%s", sl->iface);
 		l->peer_ice = sl->peer_ice;
 		l->ice_lite = sl->ice_lite;
+		if (sl->crypto)
+			relay_crypto_recovered(r, l, sl->crypto - 1);
 		l->nstreams = sl->nstreams;
 		for (unsigned i = 0; i < sl->nstreams; i++) {
 			const struct relay_state_stream *ss = &sl->streams[i];

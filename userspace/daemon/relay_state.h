@@ -35,6 +35,7 @@ struct relay_state_leg {
 	bool present;
 	char tag[CALL_TAG_MAX], iface[32];
 	bool peer_ice, ice_lite;
+	unsigned crypto; /* 0: pass-through, else enum relay_crypto_mode + 1 */
 	unsigned nstreams; /* highest stream index + 1 */
 	struct relay_state_stream streams[CALL_MAX_STREAMS];
 };

@@ -88,11 +88,11 @@ static int get_addr(const char *tok, bool *set, struct netaddr *a)
 	return 0;
 }
 
-/* leg <side> <tag> <iface> <peer_ice> <ice_lite> */
+/* leg <side> <tag> <iface> <peer_ice> <ice_lite> [<crypto 0..3>] */
 static const char *parse_leg(struct relay_state_call *c, char **t, unsigned n)
 {
 	struct relay_state_leg *l;
-	uint64_t side;
+	uint64_t side, crypto = 0;
 
 	if (n < 6 || get_uint(t[1], 1, &side))
 		return "bad leg record";
@@ -100,8 +100,10 @@ static const char *parse_leg(struct relay_state_call *c, char **t, unsigned n)
 	if (l->present)
 		return "leg given twice";
 	if (get_str(t[2], l->tag, sizeof(l->tag)) || get_str(t[3], l->iface, sizeof(l->iface)) ||
-	    get_bool(t[4], &l->peer_ice) || get_bool(t[5], &l->ice_lite))
+	    get_bool(t[4], &l->peer_ice) || get_bool(t[5], &l->ice_lite) ||
+	    (n > 6 && get_uint(t[6], 3, &crypto)))
 		return "bad leg record";
+	l->crypto = (unsigned)crypto;
 	l->present = true;
 	return NULL;
 }

@@ -161,3 +161,84 @@ int sdp_rewrite_apply(struct sdp *sdp, const struct sdp_rewrite *rw, char *err, 
 	}
 	return 0;
 }
+
+/* ---- crypto attributes of a terminated leg ------------------------------------ */
+
+/* RFC 8866 §5.14: m=<media> <port>[/<n>] <proto> <fmt> ...: the proto field
+ * replaced; an m= line that does not parse is refused, not patched. */
+static int set_proto(struct sdp_section *s, const char *proto)
+{
+	char buf[SDP_MAX_LINE_LEN], cnt[16] = "", why[160];
+	struct sdp_mline m;
+	int n;
+
+	if (sdp_mline_parse(s->lines[0].value, &m, why, sizeof(why)))
+		return -EINVAL;
+	if (m.port_count != 1)
+		snprintf(cnt, sizeof(cnt), "/%u", m.port_count);
+	n = snprintf(buf, sizeof(buf), "%s %u%s %s%s%s", m.media, m.port, cnt, proto,
+		     m.fmts[0] ? " " : "", m.fmts);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -E2BIG;
+	return sdp_line_replace(s, 0, 'm', buf);
+}
+
+int sdp_rewrite_rtcp_mux(struct sdp *sdp, size_t idx, int want)
+{
+	struct sdp_section *s = sdp_section(sdp, (int)idx);
+	bool has;
+
+	if (!s || want < 0)
+		return 0;
+	has = sdp_attr_find(s, "rtcp-mux", 0) >= 0;
+	if (want && !has)
+		return sdp_attr_append(s, "rtcp-mux", NULL);
+	if (!want && has) {
+		sdp_attr_remove_all(s, "rtcp-mux");
+		sdp_attr_remove_all(s, "rtcp-mux-only"); /* RFC 8858 */
+	}
+	return 0;
+}
+
+/* RFC 8122 (fingerprint), RFC 4145/5763 (setup), RFC 8842 (tls-id),
+ * RFC 4568 (crypto): the other peer's keys and roles never pass on. */
+static const char *const crypto_attrs[] = {"fingerprint", "setup", "tls-id", "crypto"};
+
+int sdp_rewrite_crypto(struct sdp *sdp, size_t idx, const struct sdp_rewrite_crypto *c)
+{
+	struct sdp_section *s = sdp_section(sdp, (int)idx), *ses = sdp_section(sdp, -1);
+	int ret = 0;
+
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(crypto_attrs); i++) {
+		sdp_attr_remove_all(s, crypto_attrs[i]);
+		sdp_attr_remove_all(ses, crypto_attrs[i]);
+	}
+	if (c->proto)
+		ret = set_proto(s, c->proto);
+	if (!ret && c->mid && sdp_attr_find(s, "mid", 0) < 0)
+		ret = sdp_attr_append(s, "mid", c->mid);
+	if (!ret && c->fingerprint)
+		ret = sdp_attr_append(s, "fingerprint", c->fingerprint);
+	if (!ret && c->setup)
+		ret = sdp_attr_append(s, "setup", c->setup);
+	for (size_t i = 0; !ret && i < c->n_crypto; i++)
+		ret = sdp_attr_append(s, "crypto", c->crypto[i]);
+	if (!ret)
+		ret = sdp_rewrite_rtcp_mux(sdp, idx, c->rtcp_mux);
+	return ret;
+}
+
+void sdp_rewrite_strip_bundle(struct sdp *sdp)
+{
+	struct sdp_section *ses = sdp_section(sdp, -1);
+	int i = 0;
+
+	while ((i = sdp_attr_find(ses, "group", (size_t)i)) >= 0) {
+		if (!strncmp(sdp_attr_value(&ses->lines[i]), "BUNDLE", 6))
+			sdp_line_remove(ses, (size_t)i);
+		else
+			i++;
+	}
+}

@@ -140,6 +140,28 @@ const char *ng_rtcp_mux_str(uint32_t one_flag)
 	return ng_bit_name(ng_rtcp_mux_names, NG_RTCP_MUX__COUNT, one_flag);
 }
 
+static const char *const ng_dtls_names[] = {
+	[NG_DTLS_UNSET] = "",
+	[NG_DTLS_OFF] = "off",
+	[NG_DTLS_PASSIVE] = "passive",
+	[NG_DTLS_ACTIVE] = "active",
+};
+
+const char *ng_dtls_str(enum ng_dtls v)
+{
+	return (unsigned)v < ARRAY_SIZE(ng_dtls_names) ? ng_dtls_names[v] : "unknown";
+}
+
+static const char *const ng_sdes_suite_names[NG_SDES_SUITES] = {
+	"", "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AEAD_AES_128_GCM",
+	"AEAD_AES_256_GCM",
+};
+
+const char *ng_sdes_suite_str(unsigned n)
+{
+	return n < NG_SDES_SUITES ? ng_sdes_suite_names[n] : "unknown";
+}
+
 static const char *const ng_result_names[] = {
 	[NG_RESULT_OK] = "ok",
 	[NG_RESULT_PONG] = "pong",
@@ -247,6 +269,9 @@ enum ng_key {
 	NG_KEY_ADDRESS_FAMILY,
 	NG_KEY_DELETE_DELAY,
 	NG_KEY_LIMIT,
+	NG_KEY_DTLS,
+	NG_KEY_DTLS_REVERSE,
+	NG_KEY_SDES,
 	NG_KEY__COUNT,
 };
 
@@ -272,6 +297,9 @@ static const char *const ng_key_names[NG_KEY__COUNT] = {
 	[NG_KEY_ADDRESS_FAMILY] = "address-family",
 	[NG_KEY_DELETE_DELAY] = "delete-delay",
 	[NG_KEY_LIMIT] = "limit",
+	[NG_KEY_DTLS] = "DTLS",
+	[NG_KEY_DTLS_REVERSE] = "DTLS-reverse",
+	[NG_KEY_SDES] = "SDES",
 };
 
 /* Copy a string value into a fixed field, naming the key on failure. */
@@ -360,12 +388,57 @@ static void ng_note_unknown(struct ng_str *arr, unsigned *n, const uint8_t *s, s
 	(*n)++;
 }
 
+/*
+ * One SDES option as the "SDES" list gives it ("off", "no-SUITE",
+ * "only-SUITE", "SUITE"; rtpengine also takes them as "SDES-..." flags).
+ * false: not an SDES option icepath knows.
+ */
+static bool ng_sdes_item(const uint8_t *s, size_t len, struct ng_request *req)
+{
+	static const char *const pre[] = {"no-", "only-", ""};
+
+	if (ng_name_eq(s, len, "off") || ng_name_eq(s, len, "no") ||
+	    ng_name_eq(s, len, "disable")) {
+		req->sdes_off = true;
+		return true;
+	}
+	for (unsigned p = 0; p < ARRAY_SIZE(pre); p++) {
+		size_t pl = strlen(pre[p]);
+
+		if (len < pl || (pl && !ng_name_eq(s, pl, pre[p])))
+			continue;
+		for (unsigned n = 1; n < NG_SDES_SUITES; n++) {
+			if (!ng_name_eq(s + pl, len - pl, ng_sdes_suite_names[n]))
+				continue;
+			if (p == 0)
+				req->sdes_no |= 1u << n;
+			else if (p == 1)
+				req->sdes_only |= 1u << n;
+			return true; /* a bare suite: offered anyway */
+		}
+	}
+	return false;
+}
+
 /* A list of strings, each a bit from names or an unknown flag to warn about. */
 static int ng_bits(const struct bencode *v, const char *key, const char *const *names, unsigned n,
 		   uint32_t *bits, struct ng_request *req, char *why, size_t why_cap)
 {
 	unsigned idx = 0;
 
+	/* "rtcp-mux=demux" from a client that sends key=value as a string:
+	 * one element (flags and replace stay lists: a string there is a
+	 * client's mistake worth an error) */
+	if (v->type == BENCODE_STR && bits == &req->rtcp_mux) {
+		int i = ng_name_find(names, n, v->s.ptr, v->s.len);
+
+		if (i >= 0)
+			*bits |= 1u << i;
+		else
+			ng_note_unknown(req->unknown_flags, &req->n_unknown_flags, v->s.ptr,
+					v->s.len);
+		return 0;
+	}
 	if (ng_expect(v, BENCODE_LIST, key, why, why_cap))
 		return -EINVAL;
 	for (const struct bencode *e = v->child; e; e = e->next, idx++) {
@@ -377,6 +450,9 @@ static int ng_bits(const struct bencode *v, const char *key, const char *const *
 		i = ng_name_find(names, n, e->s.ptr, e->s.len);
 		if (i >= 0)
 			*bits |= 1u << i;
+		else if (bits == &req->flags && e->s.len > 5 && ng_name_eq(e->s.ptr, 5, "SDES-") &&
+			 ng_sdes_item(e->s.ptr + 5, e->s.len - 5, req))
+			continue;
 		else
 			ng_note_unknown(req->unknown_flags, &req->n_unknown_flags, e->s.ptr,
 					e->s.len);
@@ -544,6 +620,45 @@ static int ng_parse_key(enum ng_key k, const struct bencode *v, struct ng_reques
 		if (req->limit > NG_LIST_MAX)
 			req->limit = NG_LIST_MAX;
 		return 0;
+	case NG_KEY_DTLS:
+	case NG_KEY_DTLS_REVERSE: {
+		enum ng_dtls *out = k == NG_KEY_DTLS ? &req->dtls : &req->dtls_reverse;
+
+		if (v->type == BENCODE_STR &&
+		    (ng_name_eq(v->s.ptr, v->s.len, "no") || ng_name_eq(v->s.ptr, v->s.len, "disable"))) {
+			*out = NG_DTLS_OFF;
+			return 0;
+		}
+		if (ng_enum_value(v, name, ng_dtls_names, ARRAY_SIZE(ng_dtls_names), &i, why,
+				  why_cap))
+			return -EINVAL;
+		*out = (enum ng_dtls)i;
+		return 0;
+	}
+	case NG_KEY_SDES: {
+		unsigned idx = 0;
+
+		if (v->type == BENCODE_STR) { /* "SDES=off" */
+			if (ng_sdes_item(v->s.ptr, v->s.len, req))
+				return 0;
+			return ng_why(why, why_cap, "%s: unknown value '%.*s'", name,
+				      (int)(v->s.len > 40 ? 40 : v->s.len), v->s.ptr);
+		}
+		if (ng_expect(v, BENCODE_LIST, name, why, why_cap))
+			return -EINVAL;
+		for (const struct bencode *e = v->child; e; e = e->next, idx++) {
+			if (e->type != BENCODE_STR)
+				return ng_why(why, why_cap, "%s[%u]: expected a string, got %s",
+					      name, idx, bencode_type_str(e->type));
+			if (!ng_sdes_item(e->s.ptr, e->s.len, req))
+				return ng_why(why, why_cap,
+					      "%s: unknown value '%.*s' (expected off, no-SUITE, "
+					      "only-SUITE or SUITE, SUITE one of "
+					      "AES_CM_128_HMAC_SHA1_80/_32, AEAD_AES_128/256_GCM)",
+					      name, (int)(e->s.len > 40 ? 40 : e->s.len), e->s.ptr);
+		}
+		return 0;
+	}
 	case NG_KEY__COUNT:
 		break;
 	}
@@ -670,10 +785,33 @@ ssize_t ng_request_encode(const struct ng_request *req, uint8_t *out, size_t cap
 	bencode_put_raw(&b, " ", 1);
 	/* Keys in byte order, as the bencode specification asks. */
 	bencode_put_dict(&b);
+	if (req->dtls)
+		bencode_put_kv_str(&b, "DTLS", ng_dtls_str(req->dtls));
+	if (req->dtls_reverse)
+		bencode_put_kv_str(&b, "DTLS-reverse", ng_dtls_str(req->dtls_reverse));
 	if (req->ice)
 		bencode_put_kv_str(&b, "ICE", ng_ice_str(req->ice));
 	if (req->ice_lite)
 		bencode_put_kv_str(&b, "ICE-lite", ng_ice_lite_str(req->ice_lite));
+	if (req->sdes_off || req->sdes_no || req->sdes_only) {
+		char item[48];
+
+		bencode_put_str(&b, "SDES");
+		bencode_put_list(&b);
+		if (req->sdes_off)
+			bencode_put_str(&b, "off");
+		for (unsigned n = 1; n < NG_SDES_SUITES; n++) {
+			if (req->sdes_no & (1u << n)) {
+				snprintf(item, sizeof(item), "no-%s", ng_sdes_suite_names[n]);
+				bencode_put_str(&b, item);
+			}
+			if (req->sdes_only & (1u << n)) {
+				snprintf(item, sizeof(item), "only-%s", ng_sdes_suite_names[n]);
+				bencode_put_str(&b, item);
+			}
+		}
+		bencode_put_end(&b);
+	}
 	if (req->address_family)
 		bencode_put_kv_str(&b, "address-family",
 				   req->address_family == AF_INET6 ? "IP6" : "IP4");

@@ -42,25 +42,39 @@ int ng_reply_error(struct ng_reply *rep, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/*
+ * Warnings are whole sentences joined by "; ": one that does not fit is
+ * left out whole (never cut mid-sentence) and the text ends with a marker
+ * saying that more were left out, for which room is always kept.
+ */
+#define NG_WARN_MORE "; (more warnings left out)"
 void ng_reply_warn(struct ng_reply *rep, const char *fmt, ...)
 {
 	size_t used = strlen(rep->warning), cap = sizeof(rep->warning);
+	size_t room = cap - sizeof(NG_WARN_MORE);
+	char one[NG_WARNING_MAX];
 	va_list ap;
 	int n;
 
-	if (used + 4 >= cap) {
-		memcpy(rep->warning + cap - 4, "...", 4); /* full: mark it */
+	va_start(ap, fmt);
+	n = vsnprintf(one, sizeof(one), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (used >= sizeof(NG_WARN_MORE) - 1 &&
+	    !strcmp(rep->warning + used - (sizeof(NG_WARN_MORE) - 1), NG_WARN_MORE))
+		return; /* already marked */
+	if (strstr(rep->warning, one))
+		return; /* said already (offer and answer warn alike) */
+	if (used + (used ? 2 : 0) + (size_t)n > room) {
+		memcpy(rep->warning + used, NG_WARN_MORE, sizeof(NG_WARN_MORE));
 		return;
 	}
 	if (used) {
-		memcpy(rep->warning + used, "; ", 3);
+		memcpy(rep->warning + used, "; ", 2);
 		used += 2;
 	}
-	va_start(ap, fmt);
-	n = vsnprintf(rep->warning + used, cap - used, fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n >= cap - used)
-		memcpy(rep->warning + cap - 4, "...", 4);
+	memcpy(rep->warning + used, one, (size_t)n + 1);
 }
 
 int ng_reply_add_call(struct ng_reply *rep, const char *call_id)
@@ -140,6 +154,10 @@ static void ng_put_stream(struct bencode_buf *b, const struct ng_stream *st)
 	bencode_put_dict(b);
 	ng_put_stats(b, "fastpath", &st->fastpath);
 	bencode_put_kv_int(b, "foreign", (int64_t)st->foreign);
+	if (st->srtp_auth_fail || st->srtp_replay) {
+		bencode_put_kv_int(b, "SRTP auth failures", (int64_t)st->srtp_auth_fail);
+		bencode_put_kv_int(b, "SRTP replays", (int64_t)st->srtp_replay);
+	}
 	ng_put_stats(b, "userspace", &st->userspace);
 	if (st->fastpath_mode[0])
 		bencode_put_kv_str(b, "fastpath mode", st->fastpath_mode);
@@ -484,6 +502,8 @@ static int ng_rd_stream(struct ng_rd *r, const struct bencode *d, struct ng_stre
 		if (ng_rd_stats(r, ip, "fastpath", &st->fastpath) ||
 		    ng_rd_stats(r, ip, "userspace", &st->userspace) ||
 		    ng_rd_u64(r, ip, "foreign", &st->foreign) ||
+		    ng_rd_u64(r, ip, "SRTP auth failures", &st->srtp_auth_fail) ||
+		    ng_rd_u64(r, ip, "SRTP replays", &st->srtp_replay) ||
 		    ng_rd_str(r, ip, "fastpath mode", st->fastpath_mode, sizeof(st->fastpath_mode)))
 			return -EINVAL;
 	} else if (ng_rd_stats(r, d, "stats", st->kernelized ? &st->fastpath : &st->userspace)) {

@@ -63,7 +63,7 @@ struct ng_pending {
 	bool has_from;
 	struct netaddr from;
 	enum ng_command cmd;
-	char warning[NG_REASON_MAX]; /* of the request (unknown flags): added to the reply */
+	char warning[NG_WARNING_MAX]; /* of the request (unknown flags): added to the reply */
 };
 
 struct ng_outbox_item {

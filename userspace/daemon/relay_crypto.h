@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * relay_crypto: media encryption terminated by the relay, per leg (issue 12,
+ * WebRTC <-> SIP). By default a call passes whatever its peers negotiate
+ * end to end (browser to browser: DTLS-SRTP through the relay, untouched),
+ * and a leg has no struct relay_crypto. When the NG request makes the legs
+ * speak different protocols (transport-protocol=, DTLS=, SDES-*), both legs
+ * get one, and each says what its own peer speaks:
+ *
+ *   PLAIN  RTP/AVP(F): media to and from this leg is plain RTP/RTCP;
+ *   DTLS   UDP/TLS/RTP/SAVP(F): a DTLS-SRTP endpoint of the relay's own
+ *          (RFC 5763/5764) on the leg's media port, the relay's
+ *          a=fingerprint and a=setup in its SDP, SRTP keys from the handshake;
+ *   SDES   RTP/SAVP(F): a=crypto keys exchanged in the SDP (RFC 4568).
+ *
+ * The userspace datapath (relay_media.c) hands what a leg receives to
+ * relay_crypto_rx() (DTLS to the endpoint; SRTP/SRTCP unprotected, and
+ * nothing that fails authentication goes on) and what a leg is sent to
+ * relay_crypto_tx() (protected). Such calls never get fast-path flows.
+ *
+ * Limits: one DTLS association per leg (the first active RTP section's
+ * transport, which is the whole leg under BUNDLE); the keys live in memory
+ * only, so a restarted relay cannot resume a DTLS session (the browser must
+ * ICE-restart and renegotiate).
+ */
+#ifndef ICEPATH_RELAY_CRYPTO_H
+#define ICEPATH_RELAY_CRYPTO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "call.h"
+#include "icepath/dtls.h"
+#include "icepath/sdes.h"
+#include "icepath/srtpctx.h"
+#include "timerheap.h"
+
+enum relay_crypto_mode {
+	RELAY_CRYPTO_PLAIN,
+	RELAY_CRYPTO_DTLS,
+	RELAY_CRYPTO_SDES,
+};
+const char *relay_crypto_mode_str(enum relay_crypto_mode m);
+
+/* Per stream (m= line) of a terminated leg: what its packets did. */
+struct relay_crypto_stream {
+	uint64_t auth_fail; /* SRTP/SRTCP whose tag did not verify: dropped */
+	uint64_t replay;    /* replayed or too old: dropped */
+	uint64_t other;	    /* malformed, no keys yet, refused otherwise: dropped */
+	uint64_t decrypted, encrypted;
+	char mid[32];	    /* the offer's a=mid, for the answer toward a browser */
+};
+
+struct relay_crypto {
+	enum relay_crypto_mode mode;
+	char proto[64]; /* the m= protocol the relay writes toward this leg */
+	/* DTLS: the relay's endpoint, its a=setup, and where its datagrams
+	 * go (the stream and component the peer's DTLS came on) */
+	struct dtls *dtls;
+	enum dtls_setup setup;
+	bool started;
+	unsigned dtls_stream, dtls_comp;
+	struct timerheap_node timer; /* RELAY_TIMER_DTLS, owner: struct call_leg */
+	/* SDES: the keys the relay offered (one per suite, tags 1..n) or
+	 * answered; peer_sdes: the peer's chosen line */
+	struct sdes_crypto local[SRTPCTX_SUITE_COUNT];
+	unsigned n_local;
+	unsigned suites; /* SRTPCTX_SUITE_BIT()s allowed toward this leg */
+	bool sdes_off;	 /* SDES-off: no a=crypto toward this leg */
+	/* SRTP: rx unprotects what the peer sends, tx protects what it gets */
+	struct srtpctx *rx, *tx;
+	enum srtpctx_suite suite;
+	struct relay_crypto_stream st[CALL_MAX_STREAMS];
+};
+
+#endif
