@@ -164,6 +164,8 @@ struct relay {
 	 * without --metrics), systemd's watchdog, the argv SIGHUP re-reads */
 	struct metrics metrics;
 	struct call_counters gone_tx_user;
+	/* RTCP packets of deleted calls: user rx, fast rx, user tx */
+	uint64_t gone_rtcp[3];
 	struct relay_metrics_srv *msrv;
 	struct timerheap_node watchdog_timer;
 	uint64_t watchdog_ms; /* ping interval; 0: no watchdog */

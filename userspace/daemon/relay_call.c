@@ -115,6 +115,11 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 		r->gone_fast.bytes += rf.bytes;
 		r->gone_tx_user.packets += tu.packets;
 		r->gone_tx_user.bytes += tu.bytes;
+		for (unsigned i = 0; i < l->nstreams; i++) {
+			r->gone_rtcp[0] += l->streams[i].rx_user[CALL_COMP_RTCP].packets;
+			r->gone_rtcp[1] += l->streams[i].rx_fast[CALL_COMP_RTCP].packets;
+			r->gone_rtcp[2] += l->streams[i].tx_user[CALL_COMP_RTCP].packets;
+		}
 		if (l->agent) {
 			/* RFC 8656 §7: release TURN allocations (Refresh, lifetime 0)
 			 * before the sockets close */
