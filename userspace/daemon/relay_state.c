@@ -664,7 +664,7 @@ int relay_state_recover(struct relay *r, uint64_t now)
 	if (st.version == 1)
 		log_info("state file %s is version 1: its streams are taken as latched; it is "
 			 "rewritten as version %s",
-			 r->state_path, RELAY_STATE_MAGIC + 14);
+			 r->state_path, &RELAY_STATE_MAGIC[14]);
 	relay_state_dirty(r, now);
 	return 0;
 }
