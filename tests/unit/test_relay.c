@@ -288,12 +288,19 @@ static void plain_rtp_call(void **state)
 	n = recv_via_relay(f, f->b_rtcp, buf, sizeof(buf), &from);
 	assert_int_equal(n, sizeof(rtcp));
 	assert_int_equal(from, rb + 1);
-	/* query: per-leg userspace counters, nothing on the fast path */
+	/* query: per-stream userspace counters, RTCP counted as RTCP (issue
+	 * 14: it was counted on the RTP stream, the RTCP one showed 0),
+	 * nothing on the fast path */
 	assert_int_equal(ng(f, NG_CMD_QUERY, "plain-1", NULL, NULL, NULL), 0);
 	assert_true(f->rep.has_call);
 	assert_int_equal(f->rep.call.n_legs, 2);
 	assert_string_equal(f->rep.call.legs[0].tag, "ta");
-	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].userspace.packets, 2);
+	assert_int_equal(f->rep.call.legs[0].medias[0].n_streams, 2);
+	assert_false(f->rep.call.legs[0].medias[0].streams[0].rtcp);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].userspace.packets, 1);
+	assert_true(f->rep.call.legs[0].medias[0].streams[1].rtcp);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[1].userspace.packets, 1);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[1].userspace.bytes, sizeof(rtcp));
 	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].fastpath.packets, 0);
 	assert_int_equal(f->rep.call.legs[1].medias[0].streams[0].userspace.packets, 1);
 	assert_false(f->rep.call.legs[0].medias[0].streams[0].kernelized);
@@ -302,6 +309,56 @@ static void plain_rtp_call(void **state)
 	assert_int_equal(ng(f, NG_CMD_QUERY, "plain-1", NULL, NULL, NULL), -EINVAL);
 	assert_non_null(strstr(f->rep.error_reason, "Unknown call-id"));
 	assert_int_equal(f->r.ports.nused, 0);
+}
+
+/* rtcp-mux (RFC 5761): RTCP on the RTP port is still counted as RTCP, told
+ * apart by payload type (demux.h), on a stream of its own in query. */
+static void rtcp_mux_counted_as_rtcp(void **state)
+{
+	struct fixture *f = *state;
+	char offer[512], answer[512];
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+	const struct ng_media *m;
+
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=rtcp-mux\r\na=sendrecv\r\n",
+		 f->pa);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=rtcp-mux\r\na=sendrecv\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "mux-1", "ta", NULL, offer), 0);
+	rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "mux-1", "ta", "tb", answer), 0);
+	ra = reply_port(f);
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	for (int i = 0; i < 3; i++) {
+		send_to(f->a, ra, rtcp, sizeof(rtcp));
+		assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtcp));
+		assert_int_equal(from, rb); /* muxed both ways: on the RTP port */
+	}
+	assert_int_equal(ng(f, NG_CMD_QUERY, "mux-1", NULL, NULL, NULL), 0);
+	m = &f->rep.call.legs[0].medias[0];
+	assert_true(m->flags & NG_MEDIA_RTCP_MUX);
+	assert_int_equal(m->n_streams, 2);
+	assert_int_equal(m->streams[0].userspace.packets, 1);
+	assert_true(m->streams[1].rtcp);
+	assert_int_equal(m->streams[1].local_port, ra); /* one port for both */
+	assert_int_equal(m->streams[1].userspace.packets, 3);
+	assert_int_equal(m->streams[1].userspace.bytes, 3 * sizeof(rtcp));
+	/* and in /metrics: 3 RTCP received from A, 3 sent toward B */
+	{
+		static struct metrics_snapshot snap;
+
+		memset(&snap, 0, sizeof(snap));
+		relay_metrics_snapshot(&f->r, &snap);
+		assert_int_equal(snap.rtcp_packets[METRICS_PATH_USER][METRICS_DIR_RX], 3);
+		assert_int_equal(snap.rtcp_packets[METRICS_PATH_USER][METRICS_DIR_TX], 3);
+		assert_int_equal(snap.packets[METRICS_PATH_USER][METRICS_DIR_RX], 4);
+	}
 }
 
 /* direction=lo,v6: an IPv4 phone on one side, an IPv6 one on the other */
@@ -471,6 +528,70 @@ static void state_file_restart(void **state)
 	assert_int_equal(from, rb);
 }
 
+/*
+ * Recovered state is the state (issue 14): what a stream learned and what
+ * its SDP only announced are kept apart in the file. A's RTP latched (its
+ * source matched the SDP); its RTCP never came before the crash, so after
+ * the restart it still learns: A's RTCP from another port of its address (a
+ * NAT's) is taken, and B's RTCP goes there. Version 1 took every recovered
+ * remote as latched: that RTCP was dropped as foreign and B's went to the
+ * announced private port for good. The counters are not reset either.
+ */
+static void recovered_learning_and_counters(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+	const struct call_stream *sa;
+	struct ng_stream before[2];
+
+	phones(f, "learn-1", &ra, &rb);
+	for (int i = 0; i < 3; i++) {
+		send_to(f->a, ra, rtp, sizeof(rtp)); /* the SDP's own port: latched */
+		assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	}
+	send_to(f->b_rtcp, (uint16_t)(rb + 1), rtcp, sizeof(rtcp)); /* B's RTCP, A's never */
+	for (int i = 0; i < 20; i++)
+		relay_poll(&f->r, 2);
+	sa = &call_find(&f->r.calls, "learn-1")->legs[0].streams[0];
+	assert_true(sa->latched[CALL_COMP_RTP]);
+	assert_true(sa->latched_ms[CALL_COMP_RTP] > 0);
+	assert_false(sa->latched[CALL_COMP_RTCP]);
+	assert_int_equal(ng(f, NG_CMD_QUERY, "learn-1", NULL, NULL, NULL), 0);
+	memcpy(before, f->rep.call.legs[0].medias[0].streams, sizeof(before));
+	assert_int_equal(before[0].userspace.packets, 3);
+
+	/* the "crash": the file as the last commit left it, a new daemon */
+	assert_int_equal(relay_state_commit(&f->r, f->r.now_ms), 0);
+	relay_shutdown(&f->r);
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	sa = &call_find(&f->r.calls, "learn-1")->legs[0].streams[0];
+	assert_true(sa->latched[CALL_COMP_RTP]);
+	assert_false(sa->latched[CALL_COMP_RTCP]);
+	assert_true(sa->sdp_set[CALL_COMP_RTP]);
+	assert_int_equal(netaddr_port(&sa->sdp_remote[CALL_COMP_RTP]), f->pa);
+	/* counters survive */
+	assert_int_equal(ng(f, NG_CMD_QUERY, "learn-1", NULL, NULL, NULL), 0);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].userspace.packets,
+			 before[0].userspace.packets);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].userspace.bytes,
+			 before[0].userspace.bytes);
+	assert_int_equal(f->rep.call.legs[1].medias[0].streams[1].userspace.packets, 1);
+
+	/* A's RTCP, through its NAT (another port): learned, and B's RTCP
+	 * follows it there */
+	send_to(f->a2, (uint16_t)(ra + 1), rtcp, sizeof(rtcp));
+	assert_int_equal(recv_via_relay(f, f->b_rtcp, buf, sizeof(buf), &from), sizeof(rtcp));
+	send_to(f->b_rtcp, (uint16_t)(rb + 1), rtcp, sizeof(rtcp));
+	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtcp));
+	assert_int_equal(from, ra + 1);
+	/* the latched RTP stays latched: a stray source is still foreign */
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	for (int i = 0; i < 20; i++)
+		relay_poll(&f->r, 2);
+	assert_int_equal(call_find(&f->r.calls, "learn-1")->legs[0].streams[0].foreign, 1);
+}
+
 /* Run the relay until fd gets a datagram of the wanted kind (STUN or not). */
 static ssize_t recv_kind(struct fixture *f, int fd, bool stun, uint8_t *buf, size_t cap)
 {
@@ -582,7 +703,10 @@ static void state_file_malformed(void **state)
 	static const char *const bad[] = {
 		"",
 		"not-icepath 1\ncall x 0\nend\n",
-		"icepath-state 2\ncall x 0\nend\n",
+		"icepath-state 3\ncall x 0\nend\n", /* a version from the future */
+		"icepath-state 2\ncall x 0\nleg 0 a lo 0 0\nleg 1 b lo 0 0\n", /* torn commit */
+		"icepath-state 2\ncall y 0\nleg 0 a lo 0 0\nstream 0 0 1 0 audio RTP/AVP "
+		"127.0.0.1:30000 - - 0 0 - -\nlearn 0 0 0 1\nend\n",
 		"icepath-state 1\ncall x 0\nleg 0 a lo 0 0\nleg 1 b lo 0 0\n", /* no end */
 		"icepath-state 1\ncall\nend\n",
 		"icepath-state 1\ncall y 0\nleg 7 a lo 0 0\nend\n",
@@ -1633,11 +1757,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(plain_rtp_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(rtcp_mux_counted_as_rtcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(endpoint_learning, setup, teardown),
 		cmocka_unit_test_setup_teardown(random_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(latching_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(ipv4_to_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(recovered_learning_and_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
 		cmocka_unit_test_setup_teardown(recovered_consent, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_malformed, setup, teardown),

@@ -45,6 +45,7 @@ void relay_calls_flush(struct relay *r, uint64_t now_ms)
 		c->changed_next = NULL;
 		daemon_log_set_call(c->id); /* flow lines belong to the call */
 		relay_flows_sync(r, c);
+		relay_state_mark(r, c);
 	}
 	daemon_log_set_call(NULL);
 	relay_state_dirty(r, now_ms);
@@ -67,12 +68,16 @@ void relay_commit(struct relay *r)
 {
 	int err = 0;
 
+	/* the counters' checkpoint: a call whose media changes nothing else
+	 * still has its counters written this often */
+	if (r->calls.ncalls && r->now_ms >= r->snapshot_ms + RELAY_STATE_CHECKPOINT_MS)
+		relay_state_dirty(r, r->now_ms);
 	if (!ng_server_held(&r->ngs))
 		return; /* nothing to acknowledge: the state timer writes later */
 	if (r->state_timer.index != SIZE_MAX) {
 		/* one write + fsync for every change of the turn */
 		timerheap_remove(&r->timers, &r->state_timer);
-		err = relay_state_save(r);
+		err = relay_state_commit(r, r->now_ms);
 		r->commits++;
 	}
 	/* a failed write was logged (the calls will not survive a restart);
@@ -117,6 +122,11 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 		r->gone_fast.bytes += rf.bytes;
 		r->gone_tx_user.packets += tu.packets;
 		r->gone_tx_user.bytes += tu.bytes;
+		for (unsigned i = 0; i < l->nstreams; i++) {
+			r->gone_rtcp[0] += l->streams[i].rx_user[CALL_COMP_RTCP].packets;
+			r->gone_rtcp[1] += l->streams[i].rx_fast[CALL_COMP_RTCP].packets;
+			r->gone_rtcp[2] += l->streams[i].tx_user[CALL_COMP_RTCP].packets;
+		}
 		if (l->agent) {
 			/* RFC 8656 §7: release TURN allocations (Refresh, lifetime 0)
 			 * before the sockets close */
@@ -139,6 +149,7 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 	}
 	timerheap_remove(&r->timers, &c->delete_timer);
 	changed_unlink(r, c);
+	relay_state_gone(r, c);
 	call_destroy(&r->calls, c);
 	relay_state_dirty(r, now);
 }

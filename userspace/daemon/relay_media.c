@@ -102,8 +102,8 @@ void relay_early_flush(struct relay *r, struct call_leg *l, struct call_stream *
 			/* the batch points into data: out before it is freed */
 			relay_out_tx(r, fd, &tx);
 			relay_out_flush(r);
-			s->tx_user.packets++;
-			s->tx_user.bytes += q->pkt[k].len;
+			s->tx_user[comp].packets++;
+			s->tx_user[comp].bytes += q->pkt[k].len;
 			r->user_forwarded++;
 			q->sent++;
 		} else {
@@ -148,11 +148,15 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	enum demux_class cls;
 	enum metrics_drop why = METRICS_DROP_NO_PATH;
 	bool crypto = l->crypto || o->crypto;
-	unsigned dcomp;
+	unsigned dcomp, scomp;
 	int fd, rc;
 
-	s->rx_user.packets++;
-	s->rx_user.bytes += len;
+	cls = demux_classify(data[0], len > 1 ? data[1] : 0, (__u32)len);
+	/* RTCP is counted as RTCP, also when it shares the RTP port (RFC
+	 * 5761 §4: told apart by payload type 64-95, demux.h) */
+	scomp = cls == DEMUX_RTCP ? CALL_COMP_RTCP : cls == DEMUX_RTP ? CALL_COMP_RTP : comp;
+	s->rx_user[scomp].packets++;
+	s->rx_user[scomp].bytes += len;
 	s->last_seen_ms = now;
 	l->call->last_activity_ms = now;
 	/* a terminated leg: DTLS is the relay's own, SRTP is checked and
@@ -172,7 +176,6 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	d = &o->streams[s->index];
 	if (!d->active)
 		goto drop;
-	cls = demux_classify(data[0], len > 1 ? data[1] : 0, (__u32)len);
 	/* RFC 5761: a muxed destination takes RTCP on the RTP port; otherwise
 	 * RTCP goes to its own port, and DTLS stays on its component */
 	if (d->rtcp_mux)
@@ -210,8 +213,9 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 			goto drop;
 		relay_out_plain(r, d->sock[dcomp].fd, &d->remote[dcomp], data, len);
 	}
-	d->tx_user.packets++;
-	d->tx_user.bytes += len;
+	/* what d's peer receives: RTCP as RTCP, even on a muxed port */
+	d->tx_user[scomp].packets++;
+	d->tx_user[scomp].bytes += len;
 	r->user_forwarded++;
 	if (crypto)
 		relay_out_flush(r); /* data is the relay's scratch buffer */
@@ -322,6 +326,8 @@ static void learn_keep(struct relay *r, struct call_leg *l, struct call_stream *
 
 	set_remote(r, l, s, comp, addr, now);
 	s->latched[comp] = true;
+	s->latched_ms[comp] = now;
+	relay_call_changed(r, l->call); /* latched is state: into the next commit */
 	log_info("call %s leg %s stream %u: %s peer learned: %s (%s)", l->call->id, l->tag,
 		 s->index, comp ? "RTCP" : "RTP", netaddr_str(addr, a, sizeof(a)), why);
 }
