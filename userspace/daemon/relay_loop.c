@@ -314,7 +314,21 @@ void relay_shutdown(struct relay *r)
 	if (r->calls.buckets)
 		call_table_free(&r->calls);
 	call_ports_free(&r->ports);
-	fastpath_close(r->fp);
+	/* The owner's stop (the lock says it is the owner) takes the fast
+	 * path away; a failed start undoes only what it made, so a crashed
+	 * run's flows keep forwarding for the next start to recover. */
+	if (r->ran && r->fp && r->opts.drop_privileges) {
+		/* no CAP_NET_ADMIN to detach, no write access to the root-owned
+		 * pin directory: say what does it */
+		log_info("stopped as --user %s: XDP stays attached and its pins under %s stay "
+			 "(no flows); 'icepath-fpctl --pin %s destroy' as root removes them",
+			 r->opts.user, r->opts.pin_path, r->opts.pin_path);
+		fastpath_close(r->fp);
+	} else if (r->ran) {
+		fastpath_teardown(r->fp);
+	} else {
+		fastpath_abandon(r->fp);
+	}
 	r->fp = NULL;
 	if (r->ng_ready)
 		ng_server_destroy(&r->ngs);
