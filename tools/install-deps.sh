@@ -29,6 +29,8 @@ PKGS=(
 	debhelper lintian                   # make deb: dh build, lintian check of the .deb
 	prometheus                          # promtool check metrics, a real scraper in tests
 	curl                                # HTTP requests to /metrics in the netns tests
+	libhiredis-dev                      # --redis: calls replicated for a standby (relay_redis.c)
+	redis-server                        # the Redis of test_icepathd_failover (and redis-cli)
 )
 
 missing=()

@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/uio.h>
 
 #include "call.h"
@@ -73,6 +74,7 @@ enum relay_ev_kind {
 	RELAY_EV_TIMER,
 	RELAY_EV_METRICS, /* the metrics server's listener and connections */
 	RELAY_EV_FASTPATH, /* next hop changes (fastpath_fd) */
+	RELAY_EV_NETIF,	   /* a standby's rtnetlink monitor (relay_ha.c) */
 };
 
 /* timer kinds (struct timerheap_node.kind) */
@@ -83,6 +85,7 @@ enum relay_timer_kind {
 	RELAY_TIMER_DELETE,  /* owner: struct call (NG delete-delay) */
 	RELAY_TIMER_WATCHDOG, /* owner: struct relay (systemd WatchdogSec) */
 	RELAY_TIMER_FASTPATH, /* owner: struct relay (fastpath_poll, flow deadlines) */
+	RELAY_TIMER_HA,	      /* owner: struct relay (a standby's refresh) */
 };
 
 /* How often the flows of live streams get their fast-path deadline moved
@@ -96,6 +99,8 @@ struct relay_evsrc {
 };
 
 struct relay_metrics_srv; /* the /metrics server (relay_metrics.c) */
+struct relay_redis;
+struct relay_ha;
 struct sdp;
 
 /* A token bucket: tokens (x1000) refilled at a rate, up to a burst. */
@@ -168,6 +173,13 @@ struct relay {
 	uint64_t watchdog_ms; /* ping interval; 0: no watchdog */
 	int argc;
 	char *const *argv;
+	/* --redis: the store (relay_redis.c); --redis-role standby: the
+	 * rtnetlink monitor, its event source, the refresh timer and the
+	 * copy of the active's calls (relay_ha.c) */
+	struct relay_redis *redis;
+	struct relay_ha *ha;
+	struct relay_evsrc netev;
+	struct timerheap_node ha_timer;
 };
 
 /* Bind the NG socket, open/attach the fast path, recover calls from the
@@ -353,5 +365,31 @@ int relay_state_save(struct relay *r);
 /* Rebuild calls from the state file; flows of the fast path that no
  * recovered call owns are removed, with a log line each. */
 int relay_state_recover(struct relay *r, uint64_t now_ms);
+
+/* relay_state.c: one call's records of the state file (and of Redis). */
+void relay_state_put_call(FILE *f, struct relay *r, const struct call *c);
+/* Calls from a state file's bytes (the file, or Redis' records); removes
+ * the fast path's flows no call owns. The number of calls recovered. */
+unsigned relay_state_apply(struct relay *r, const char *buf, size_t len, const char *name,
+			   uint64_t now_ms);
+
+/* relay_redis.c: --redis (the only user of hiredis). open: 0 or -ENOMEM
+ * (an unreachable Redis is logged and retried); save: every call, as one
+ * transaction, after the state file (0 or -EIO); load: every call's records
+ * as a state file (*out malloc'd), 0 or -EIO. */
+int relay_redis_open(struct relay *r);
+void relay_redis_close(struct relay *r);
+int relay_redis_save(struct relay *r);
+int relay_redis_load(struct relay *r, char **out, size_t *len, unsigned *ncalls);
+const char *relay_redis_where(const struct relay *r);
+
+/* relay_ha.c: --redis-role standby. open: watch rtnetlink for the service
+ * address (the first --interface's) and refresh the copy of the calls
+ * every RELAY_HA_REFRESH_MS; when the address is here, take over. */
+#define RELAY_HA_REFRESH_MS 1000
+int relay_ha_open(struct relay *r);
+void relay_ha_close(struct relay *r);
+void relay_ha_event(struct relay *r, uint64_t now_ms); /* RELAY_EV_NETIF */
+void relay_ha_tick(struct relay *r, uint64_t now_ms);  /* RELAY_TIMER_HA */
 
 #endif

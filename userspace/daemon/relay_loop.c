@@ -68,6 +68,9 @@ static void run_timers(struct relay *r, uint64_t now)
 		case RELAY_TIMER_FASTPATH:
 			relay_fastpath_tick(r, now);
 			break;
+		case RELAY_TIMER_HA:
+			relay_ha_tick(r, now);
+			break;
 		}
 		daemon_log_set_call(NULL);
 		relay_out_flush(r);
@@ -166,6 +169,10 @@ int relay_poll(struct relay *r, int timeout_ms)
 		case RELAY_EV_FASTPATH:
 			fastpath_poll(r->fp, now);
 			break;
+		case RELAY_EV_NETIF:
+			relay_ha_event(r, now);
+			i = n; /* a take-over opened and closed descriptors */
+			break;
 		case RELAY_EV_METRICS:
 			relay_metrics_event(r, evs[i].data.ptr, evs[i].events);
 			i = n; /* a connection may have closed: later pointers may be stale */
@@ -217,7 +224,7 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	r->opts = *o;
 	r->clock = clock;
 	r->clock_ctx = ctx;
-	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = r->fpev.fd = -1;
+	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = r->fpev.fd = r->netev.fd = -1;
 	if ((err = relay_limits_fds(o)))
 		return err;
 	r->started_ms = clock_read(r);
@@ -281,12 +288,17 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 		return err;
 	r->ng_ready = true;
 
-	err = relay_flows_open(r);
-	if (err)
-		return err;
-	err = relay_state_recover(r, r->now_ms);
+	/* a standby binds nothing and recovers nothing: what it will serve
+	 * comes from Redis when the service address arrives (relay_ha.c) */
+	err = relay_redis_open(r);
+	if (!err && !o->redis_standby)
+		err = relay_flows_open(r);
+	if (!err && !o->redis_standby)
+		err = relay_state_recover(r, r->now_ms);
 	if (!err)
 		err = relay_metrics_open(r);
+	if (!err)
+		err = relay_ha_open(r);
 	if (err)
 		return err;
 	relay_calls_flush(r, r->now_ms);
@@ -308,8 +320,13 @@ void relay_shutdown(struct relay *r)
 		log_info("shutdown: %u calls deleted, their flows removed", n);
 	/* a clean stop leaves no calls to recover; a failed start must not
 	 * erase the file a later start would recover from */
-	if (r->ran && r->state_path[0])
+	if (r->ran && r->state_path[0] && !r->opts.redis_standby)
 		unlink(r->state_path);
+	/* and the calls' fields in Redis with them (a standby has none) */
+	if (r->ran && !r->opts.redis_standby)
+		relay_redis_save(r);
+	relay_redis_close(r);
+	relay_ha_close(r);
 	timerheap_free(&r->timers);
 	if (r->calls.buckets)
 		call_table_free(&r->calls);

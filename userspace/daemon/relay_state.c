@@ -81,6 +81,51 @@ static int sync_dir(const char *dir)
 	return err;
 }
 
+/* One call's records (the Redis store keeps exactly these per call). */
+void relay_state_put_call(FILE *f, struct relay *r, const struct call *c)
+{
+	fputs("call ", f);
+	put_str(f, c->id);
+	fprintf(f, " %lld %d\n", (long long)relay_unix_time(r, c->created_ms), (int)c->latch);
+	for (unsigned side = 0; side < 2; side++) {
+		const struct call_leg *l = &c->legs[side];
+
+		fprintf(f, "leg %u ", side);
+		put_str(f, l->tag);
+		fputc(' ', f);
+		put_str(f, l->iface);
+		fprintf(f, " %d %d\n", l->peer_ice || l->agent, l->ice_lite);
+		for (unsigned i = 0; i < l->nstreams; i++) {
+			const struct call_stream *s = &l->streams[i];
+			const char *uf = s->local_ufrag, *pw = s->local_pwd;
+
+			if (l->agent && s->ice)
+				ice_agent_local_credentials(
+					l->agent, (unsigned)s->ice_stream, &uf, &pw);
+			fprintf(f, "stream %u %u %d %d ", side, i, s->active, s->rtcp_mux);
+			put_str(f, s->media);
+			fputc(' ', f);
+			put_str(f, s->proto);
+			put_addr(f, &s->local[0], s->sock[0].fd >= 0);
+			put_addr(f, &s->remote[0], s->remote_set[0]);
+			put_addr(f, &s->remote[1], s->remote_set[1]);
+			fprintf(f, " %llu %llu ",
+				(unsigned long long)(s->flow_installed[0] ? s->flow[0].id
+									  : 0),
+				(unsigned long long)(s->flow_installed[1] ? s->flow[1].id
+									  : 0));
+			put_str(f, uf);
+			fputc(' ', f);
+			put_str(f, pw);
+			fputc(' ', f);
+			put_str(f, s->remote_ufrag);
+			fputc(' ', f);
+			put_str(f, s->remote_pwd);
+			fputc('\n', f);
+		}
+	}
+}
+
 int relay_state_save(struct relay *r)
 {
 	char tmp[sizeof(r->state_path) + 8], dir[sizeof(r->state_path)];
@@ -88,8 +133,11 @@ int relay_state_save(struct relay *r)
 	FILE *f;
 	int fd, err = 0;
 
-	if (!r->state_path[0])
+	/* a standby owns no calls: the active's are in Redis */
+	if (r->opts.redis_standby)
 		return 0;
+	if (!r->state_path[0])
+		return relay_redis_save(r);
 	snprintf(dir, sizeof(dir), "%s", r->state_path);
 	d = dirname(dir);
 	mkdir(d, 0750);
@@ -108,48 +156,8 @@ int relay_state_save(struct relay *r)
 		return err;
 	}
 	fprintf(f, "%s\n", RELAY_STATE_MAGIC);
-	for (struct call *c = r->calls.head; c; c = c->next) {
-		fputs("call ", f);
-		put_str(f, c->id);
-		fprintf(f, " %lld %d\n", (long long)relay_unix_time(r, c->created_ms), (int)c->latch);
-		for (unsigned side = 0; side < 2; side++) {
-			const struct call_leg *l = &c->legs[side];
-
-			fprintf(f, "leg %u ", side);
-			put_str(f, l->tag);
-			fputc(' ', f);
-			put_str(f, l->iface);
-			fprintf(f, " %d %d\n", l->peer_ice || l->agent, l->ice_lite);
-			for (unsigned i = 0; i < l->nstreams; i++) {
-				const struct call_stream *s = &l->streams[i];
-				const char *uf = s->local_ufrag, *pw = s->local_pwd;
-
-				if (l->agent && s->ice)
-					ice_agent_local_credentials(
-						l->agent, (unsigned)s->ice_stream, &uf, &pw);
-				fprintf(f, "stream %u %u %d %d ", side, i, s->active, s->rtcp_mux);
-				put_str(f, s->media);
-				fputc(' ', f);
-				put_str(f, s->proto);
-				put_addr(f, &s->local[0], s->sock[0].fd >= 0);
-				put_addr(f, &s->remote[0], s->remote_set[0]);
-				put_addr(f, &s->remote[1], s->remote_set[1]);
-				fprintf(f, " %llu %llu ",
-					(unsigned long long)(s->flow_installed[0] ? s->flow[0].id
-										  : 0),
-					(unsigned long long)(s->flow_installed[1] ? s->flow[1].id
-										  : 0));
-				put_str(f, uf);
-				fputc(' ', f);
-				put_str(f, pw);
-				fputc(' ', f);
-				put_str(f, s->remote_ufrag);
-				fputc(' ', f);
-				put_str(f, s->remote_pwd);
-				fputc('\n', f);
-			}
-		}
-	}
+	for (struct call *c = r->calls.head; c; c = c->next)
+		relay_state_put_call(f, r, c);
 	fprintf(f, "end\n");
 	if (fflush(f) || fsync(fd))
 		err = -errno;
@@ -163,6 +171,10 @@ int relay_state_save(struct relay *r)
 		log_err("cannot write state file %s: %s", r->state_path, strerror(-err));
 		unlink(tmp);
 	}
+	/* the second store, after the first: a call acknowledged to NG is in
+	 * both (relay_redis.c says why this write is synchronous) */
+	if (relay_redis_save(r) && !err)
+		err = -EIO;
 	return err;
 }
 
@@ -419,22 +431,28 @@ static char *read_state(const char *path, size_t *len)
 	return buf;
 }
 
-int relay_state_recover(struct relay *r, uint64_t now)
+unsigned relay_state_apply(struct relay *r, const char *buf, size_t len, const char *name,
+			   uint64_t now)
 {
 	struct apply_ctx ctx = {.r = r, .now = now};
 	struct relay_state_parse_stats st = {0};
-	size_t len;
+
+	if (buf)
+		relay_state_parse(buf, len, name, apply_call, &ctx, &st);
+	remove_orphans(r);
+	if (buf)
+		log_info("recovered %u calls from %s%s", st.calls, name,
+			 st.bad ? " (some records unusable: see above)" : "");
+	relay_state_dirty(r, now);
+	return st.calls;
+}
+
+int relay_state_recover(struct relay *r, uint64_t now)
+{
+	size_t len = 0;
 	char *buf = r->state_path[0] ? read_state(r->state_path, &len) : NULL;
 
-	if (!buf) {
-		remove_orphans(r);
-		return 0;
-	}
-	relay_state_parse(buf, len, r->state_path, apply_call, &ctx, &st);
+	relay_state_apply(r, buf, len, r->state_path, now);
 	free(buf);
-	remove_orphans(r);
-	log_info("recovered %u calls from %s%s", st.calls, r->state_path,
-		 st.bad ? " (some records unusable: see above)" : "");
-	relay_state_dirty(r, now);
 	return 0;
 }
