@@ -58,6 +58,8 @@
 #define NG_REASON_MAX	256	   /* error-reason / warning text */
 #define NG_DELETE_DELAY_MAX 3600   /* seconds; rtpengine's default delete-delay is 30 */
 #define NG_ALLOW_MAX	32	   /* networks in an NG allow-list */
+#define NG_PENDING_MAX	256	   /* default parked requests (see NG_PENDING) */
+#define NG_PENDING_TTL_MS 10000	   /* a parked request unanswered this long gets an error */
 
 enum ng_command {
 	NG_CMD_PING,
@@ -330,6 +332,10 @@ struct ng_reply {
 	/* statistics */
 	bool has_statistics;
 	struct ng_statistics stats;
+	/* server side, set by ng_handle() before the handler runs: the
+	 * request's token, which a handler that parks it (returns NG_PENDING)
+	 * keeps for ng_server_complete(). Never on the wire. */
+	uint64_t token;
 };
 
 /* result = error, error_reason = printf(fmt...). Returns -EINVAL. */
@@ -370,7 +376,15 @@ int ng_split_cookie(const uint8_t *dgram, size_t len, struct ng_str *cookie, str
  * ng_reply_error() (a negative return without an error_reason becomes
  * "<command> failed: <strerror>"). A NULL handler answers "command not
  * supported". ping is answered by ng_handle() itself.
+ *
+ * A handler may instead return NG_PENDING: the request is parked (its reply
+ * is not ready, e.g. an offer waiting for ICE gathering). The handler keeps
+ * rep->token (and copies what it needs of req: req and rep are scratch) and
+ * later calls ng_server_complete() with the reply. A retransmission of a
+ * parked request is not run again (dropped: the completion answers it).
  */
+#define NG_PENDING 1
+
 struct ng_ops {
 	int (*offer)(void *ctx, uint64_t now_ms, const struct ng_request *req,
 		       struct ng_reply *rep);
@@ -420,6 +434,18 @@ struct ng_server_config {
 	/* optional: told of each dropped sender (ctx is the handlers' ctx,
 	 * denied the count so far), e.g. for a rate-limited log line */
 	void (*on_denied)(void *ctx, const struct netaddr *from, uint64_t denied);
+	/* hold: ng_handle() writes no reply to out (it returns 0); every
+	 * reply (new, retransmitted from the cache, completed) waits in the
+	 * server until ng_server_release(), so that the daemon makes the
+	 * state a turn created durable before any of it is acknowledged.
+	 * false: ng_handle() answers at once, as before (completions still
+	 * wait for ng_server_release()). */
+	bool hold;
+	unsigned pending_max;	 /* parked requests at most; 0: NG_PENDING_MAX */
+	uint64_t pending_ttl_ms; /* 0: NG_PENDING_TTL_MS */
+	/* optional: a parked request timed out (ng_server_tick()) and was
+	 * answered with an error; its token is dead: forget what was kept */
+	void (*on_expired)(void *ctx, uint64_t token);
 };
 
 struct ng_server_counters {
@@ -433,9 +459,17 @@ struct ng_server_counters {
 	uint64_t commands[NG_CMD__COUNT];
 	uint64_t command_errors[NG_CMD__COUNT]; /* of commands[]: result error */
 	uint64_t rejected;			/* not a request: error reply, no command run */
+	uint64_t held;		  /* replies queued for ng_server_release() */
+	uint64_t parked;	  /* requests a handler parked (NG_PENDING) */
+	uint64_t parked_full;	  /* refused: pending_max requests already parked */
+	uint64_t pending_retrans; /* retransmissions of a parked request, dropped */
+	uint64_t completed;	  /* parked requests answered by ng_server_complete() */
+	uint64_t expired;	  /* parked requests answered by a timeout */
 };
 
 struct ng_cache;
+struct ng_pending;
+struct ng_outbox;
 
 struct ng_server {
 	const struct ng_ops *ops;
@@ -450,6 +484,16 @@ struct ng_server {
 	struct ng_allow allow[NG_ALLOW_MAX];
 	unsigned n_allow;
 	void (*on_denied)(void *ctx, const struct netaddr *from, uint64_t denied);
+	bool hold;
+	struct ng_pending *pending; /* pending_max slots */
+	unsigned pending_max, n_pending;
+	uint64_t pending_ttl_ms;
+	uint64_t next_token;
+	void (*on_expired)(void *ctx, uint64_t token);
+	struct ng_outbox *outbox;
+	struct ng_reply *creply; /* scratch of ng_server_reply() */
+	char *csdp;		 /* NG_DGRAM_MAX, creply's SDP */
+	uint8_t *cbuf;		 /* NG_DGRAM_MAX, a completion's datagram */
 };
 
 /* 0 or -ENOMEM. cfg may be NULL (defaults). */
@@ -464,6 +508,10 @@ void ng_server_destroy(struct ng_server *s);
  * reply datagram to out and returns its length; 0 means "send nothing" (no
  * cookie); negative only when cap cannot even hold an error reply.
  * A reply that does not fit in cap becomes an error reply saying so.
+ * With config.hold, nothing is written to out and 0 is returned: the reply
+ * (or the cached one, for a retransmission) waits for ng_server_release().
+ * A request parked by its handler returns 0 and waits for
+ * ng_server_complete(); its retransmissions return 0 and run nothing.
  */
 ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *from,
 		  const uint8_t *dgram, size_t len, uint8_t *out, size_t cap);
@@ -479,10 +527,45 @@ int ng_server_listen(const struct netaddr *addr);
  * epoll says fd is readable. Returns how many were handled, or -errno when
  * receiving failed for another reason than "nothing left". A reply that
  * cannot be sent is counted in counters.send_errors, not returned.
+ * Without config.hold, completed parked requests are sent at the end too.
  */
 int ng_server_serve(struct ng_server *s, int fd, uint64_t now_ms, unsigned max);
 
 /* Cached replies now (for tests and statistics). */
 unsigned ng_server_cached(const struct ng_server *s);
+
+/* ---- held and parked replies -------------------------------------------- */
+
+/*
+ * A reply for ng_server_complete(), preset to result "ok" like a handler's
+ * (sdp at a scratch buffer of sdp_cap bytes). Its own scratch: a
+ * completion may be made from inside a handler of another request.
+ */
+struct ng_reply *ng_server_reply(struct ng_server *s);
+/*
+ * Answer the parked request of token with rep (from ng_server_reply(), or
+ * the caller's own): encoded, cached for retransmissions and queued like
+ * any reply (so it too leaves only at ng_server_release()). 0, or -ENOENT
+ * when token is not parked (already completed, timed out, or never was).
+ */
+int ng_server_complete(struct ng_server *s, uint64_t now_ms, uint64_t token,
+		       const struct ng_reply *rep);
+/* Parked requests whose deadline has passed get an error reply ("timed
+ * out"), queued; on_expired is told each token. */
+void ng_server_tick(struct ng_server *s, uint64_t now_ms);
+/* The earliest deadline of a parked request, UINT64_MAX when none. */
+uint64_t ng_server_next_deadline(const struct ng_server *s);
+/* Parked requests now. */
+unsigned ng_server_pending(const struct ng_server *s);
+/* Replies waiting for ng_server_release(). */
+unsigned ng_server_held(const struct ng_server *s);
+/*
+ * Send every waiting reply, oldest first, through send (to is the request's
+ * sender; NULL when ng_handle() was given none); the queue is empty after.
+ * Returns how many were handed to send.
+ */
+typedef void (*ng_send_fn)(void *ctx, const struct netaddr *to, const uint8_t *dgram,
+			   size_t len);
+unsigned ng_server_release(struct ng_server *s, ng_send_fn send, void *ctx);
 
 #endif

@@ -61,6 +61,7 @@ static void text_format(void **state)
 	s.legs[CALL_LEG_STATE_CONNECTED] = 5;
 	s.packets[METRICS_PATH_FAST][METRICS_DIR_RX] = 1000;
 	s.bytes[METRICS_PATH_USER][METRICS_DIR_TX] = 4242;
+	s.rtcp_packets[METRICS_PATH_USER][METRICS_DIR_RX] = 17;
 	s.fp = true;
 	s.xdp_mode = "native";
 	s.n_fp_stats = 4;
@@ -82,6 +83,7 @@ static void text_format(void **state)
 	has(t, "icepath_legs{state=\"new\"} 0");
 	has(t, "icepath_packets_total{path=\"fastpath\",direction=\"rx\"} 1000");
 	has(t, "icepath_bytes_total{path=\"userspace\",direction=\"tx\"} 4242");
+	has(t, "icepath_rtcp_packets_total{path=\"userspace\",direction=\"rx\"} 17");
 	has(t, "icepath_fastpath_attached{mode=\"native\"} 1");
 	has(t, "icepath_xdp_verdicts_total{verdict=\"pass-stun\"} 10");
 	has(t, "icepath_xdp_verdicts_total{verdict=\"aborted\"} 13");

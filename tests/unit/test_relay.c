@@ -273,12 +273,19 @@ static void plain_rtp_call(void **state)
 	n = recv_via_relay(f, f->b_rtcp, buf, sizeof(buf), &from);
 	assert_int_equal(n, sizeof(rtcp));
 	assert_int_equal(from, rb + 1);
-	/* query: per-leg userspace counters, nothing on the fast path */
+	/* query: per-stream userspace counters, RTCP counted as RTCP (issue
+	 * 14: it was counted on the RTP stream, the RTCP one showed 0),
+	 * nothing on the fast path */
 	assert_int_equal(ng(f, NG_CMD_QUERY, "plain-1", NULL, NULL, NULL), 0);
 	assert_true(f->rep.has_call);
 	assert_int_equal(f->rep.call.n_legs, 2);
 	assert_string_equal(f->rep.call.legs[0].tag, "ta");
-	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].userspace.packets, 2);
+	assert_int_equal(f->rep.call.legs[0].medias[0].n_streams, 2);
+	assert_false(f->rep.call.legs[0].medias[0].streams[0].rtcp);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].userspace.packets, 1);
+	assert_true(f->rep.call.legs[0].medias[0].streams[1].rtcp);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[1].userspace.packets, 1);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[1].userspace.bytes, sizeof(rtcp));
 	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].fastpath.packets, 0);
 	assert_int_equal(f->rep.call.legs[1].medias[0].streams[0].userspace.packets, 1);
 	assert_false(f->rep.call.legs[0].medias[0].streams[0].kernelized);
@@ -287,6 +294,56 @@ static void plain_rtp_call(void **state)
 	assert_int_equal(ng(f, NG_CMD_QUERY, "plain-1", NULL, NULL, NULL), -EINVAL);
 	assert_non_null(strstr(f->rep.error_reason, "Unknown call-id"));
 	assert_int_equal(f->r.ports.nused, 0);
+}
+
+/* rtcp-mux (RFC 5761): RTCP on the RTP port is still counted as RTCP, told
+ * apart by payload type (demux.h), on a stream of its own in query. */
+static void rtcp_mux_counted_as_rtcp(void **state)
+{
+	struct fixture *f = *state;
+	char offer[512], answer[512];
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+	const struct ng_media *m;
+
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=rtcp-mux\r\na=sendrecv\r\n",
+		 f->pa);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=rtcp-mux\r\na=sendrecv\r\n",
+		 f->pb);
+	assert_int_equal(ng(f, NG_CMD_OFFER, "mux-1", "ta", NULL, offer), 0);
+	rb = reply_port(f);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "mux-1", "ta", "tb", answer), 0);
+	ra = reply_port(f);
+	send_to(f->a, ra, rtp, sizeof(rtp));
+	assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	for (int i = 0; i < 3; i++) {
+		send_to(f->a, ra, rtcp, sizeof(rtcp));
+		assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtcp));
+		assert_int_equal(from, rb); /* muxed both ways: on the RTP port */
+	}
+	assert_int_equal(ng(f, NG_CMD_QUERY, "mux-1", NULL, NULL, NULL), 0);
+	m = &f->rep.call.legs[0].medias[0];
+	assert_true(m->flags & NG_MEDIA_RTCP_MUX);
+	assert_int_equal(m->n_streams, 2);
+	assert_int_equal(m->streams[0].userspace.packets, 1);
+	assert_true(m->streams[1].rtcp);
+	assert_int_equal(m->streams[1].local_port, ra); /* one port for both */
+	assert_int_equal(m->streams[1].userspace.packets, 3);
+	assert_int_equal(m->streams[1].userspace.bytes, 3 * sizeof(rtcp));
+	/* and in /metrics: 3 RTCP received from A, 3 sent toward B */
+	{
+		static struct metrics_snapshot snap;
+
+		memset(&snap, 0, sizeof(snap));
+		relay_metrics_snapshot(&f->r, &snap);
+		assert_int_equal(snap.rtcp_packets[METRICS_PATH_USER][METRICS_DIR_RX], 3);
+		assert_int_equal(snap.rtcp_packets[METRICS_PATH_USER][METRICS_DIR_TX], 3);
+		assert_int_equal(snap.packets[METRICS_PATH_USER][METRICS_DIR_RX], 4);
+	}
 }
 
 /* direction=lo,v6: an IPv4 phone on one side, an IPv6 one on the other */
@@ -1521,6 +1578,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(plain_rtp_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(rtcp_mux_counted_as_rtcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(endpoint_learning, setup, teardown),
 		cmocka_unit_test_setup_teardown(random_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(latching_modes, setup, teardown),

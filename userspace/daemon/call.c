@@ -125,12 +125,14 @@ void call_leg_totals(const struct call_leg *l, struct call_counters *rx_user,
 	for (unsigned i = 0; i < l->nstreams; i++) {
 		const struct call_stream *s = &l->streams[i];
 
-		rx_user->packets += s->rx_user.packets;
-		rx_user->bytes += s->rx_user.bytes;
-		rx_fast->packets += s->rx_fast.packets;
-		rx_fast->bytes += s->rx_fast.bytes;
-		tx_user->packets += s->tx_user.packets;
-		tx_user->bytes += s->tx_user.bytes;
+		for (unsigned c = 0; c < CALL_NCOMP; c++) {
+			rx_user->packets += s->rx_user[c].packets;
+			rx_user->bytes += s->rx_user[c].bytes;
+			rx_fast->packets += s->rx_fast[c].packets;
+			rx_fast->bytes += s->rx_fast[c].bytes;
+			tx_user->packets += s->tx_user[c].packets;
+			tx_user->bytes += s->tx_user[c].bytes;
+		}
 	}
 }
 

@@ -116,6 +116,7 @@ struct call_stream {
 	struct netaddr remote[CALL_NCOMP];
 	bool remote_set[CALL_NCOMP];
 	bool latched[CALL_NCOMP]; /* plain RTP: the peer is learned and kept */
+	uint64_t latched_ms[CALL_NCOMP]; /* when it was (0: unknown, e.g. an old state file) */
 	/* plain RTP, while learning (--endpoint-learning): when the window
 	 * closes (0: no media yet) and how well the source now in remote[]
 	 * matches the SDP (RELAY_LEARN_RANK_*) */
@@ -140,11 +141,14 @@ struct call_stream {
 	char local_ufrag[260], local_pwd[260];
 	uint64_t nominated_ms; /* when the agent selected a pair, 0 before */
 	uint64_t last_seen_ms; /* media received (userspace or fast path) */
-	/* Media received from this leg's peer, by path (rx_fast = fast_base +
-	 * the installed flows' counters, refreshed on demand). */
-	struct call_counters rx_user, rx_fast, fast_base;
-	/* Media sent toward this leg's peer by userspace. */
-	struct call_counters tx_user;
+	/* Media received from this leg's peer, by path and component: RTCP
+	 * is counted as RTCP, whether on its own port or (userspace, RFC
+	 * 5761) demuxed by payload type from a muxed RTP port (rx_fast =
+	 * fast_base + the installed flows' counters, refreshed on demand;
+	 * the fast path counts per flow, so per port). */
+	struct call_counters rx_user[CALL_NCOMP], rx_fast[CALL_NCOMP], fast_base[CALL_NCOMP];
+	/* Media sent toward this leg's peer by userspace, by component. */
+	struct call_counters tx_user[CALL_NCOMP];
 	/* Dropped: no path or no consent toward the other leg, or a foreign
 	 * source; foreign: of those, media on an ICE leg from an address that
 	 * is neither the selected pair's peer nor a valid pair's. */

@@ -124,6 +124,15 @@ static void render_media(const struct metrics_snapshot *s, struct metrics_buf *b
 				 dir_names[d]);
 			u64(b, "icepath_packets_total", l, s->packets[p][d]);
 		}
+	fam(b, "icepath_rtcp_packets_total", "counter",
+	    "Of icepath_packets_total, the RTCP packets: on the RTCP port, or (userspace) told "
+	    "apart by payload type on a muxed RTP port (RFC 5761).");
+	for (unsigned p = 0; p < METRICS_NPATH; p++)
+		for (unsigned d = 0; d < METRICS_NDIR; d++) {
+			snprintf(l, sizeof(l), "path=\"%s\",direction=\"%s\"", path_names[p],
+				 dir_names[d]);
+			u64(b, "icepath_rtcp_packets_total", l, s->rtcp_packets[p][d]);
+		}
 	fam(b, "icepath_bytes_total", "counter",
 	    "Media bytes (UDP payload in userspace, IP packet in the fast path) by path and "
 	    "direction.");

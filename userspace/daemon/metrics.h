@@ -62,6 +62,8 @@ struct metrics_snapshot {
 	uint64_t legs[CALL_LEG_STATE_MAX];
 	uint64_t streams[METRICS_NPATH]; /* active streams forwarded by XDP / userspace */
 	uint64_t packets[METRICS_NPATH][METRICS_NDIR], bytes[METRICS_NPATH][METRICS_NDIR];
+	/* of those, RTCP (its own port, or demuxed from a muxed one) */
+	uint64_t rtcp_packets[METRICS_NPATH][METRICS_NDIR];
 	/* the fast path; absent (fp == false) with --xdp off */
 	bool fp;
 	const char *xdp_mode;

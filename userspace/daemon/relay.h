@@ -148,6 +148,7 @@ struct relay {
 	struct call *changed;
 	uint64_t started_ms;
 	uint64_t managed_calls;
+	uint64_t commits; /* state writes made at a turn's commit (relay_commit()) */
 	uint64_t next_flow_id;
 	/* totals of calls already deleted, for statistics */
 	struct call_counters gone_user, gone_fast;
@@ -168,6 +169,8 @@ struct relay {
 	 * without --metrics), systemd's watchdog, the argv SIGHUP re-reads */
 	struct metrics metrics;
 	struct call_counters gone_tx_user;
+	/* RTCP packets of deleted calls: user rx, fast rx, user tx */
+	uint64_t gone_rtcp[3];
 	struct relay_metrics_srv *msrv;
 	struct timerheap_node watchdog_timer;
 	uint64_t watchdog_ms; /* ping interval; 0: no watchdog */
@@ -322,8 +325,16 @@ void relay_idle_fire(struct relay *r, struct call_leg *l, uint64_t now_ms);
 /* The call table's leg state event: re-arm the inactivity timer. */
 void relay_on_leg_state(void *ctx, struct call_leg *l, enum call_leg_state from,
 			enum call_leg_state to, const char *why);
-/* Schedule a state-file write. */
+/* Schedule a state-file write (RELAY_STATE_FLUSH_MS later, or at this
+ * turn's commit when the turn has NG replies to release). */
 void relay_state_dirty(struct relay *r, uint64_t now_ms);
+/*
+ * The turn's commit point, after relay_calls_flush(): the durability rule.
+ * When the turn holds NG replies, the state it changed is written and
+ * fsynced (file, then directory) at once, and only then are the replies
+ * released: nothing is acknowledged that a kill -9 could lose.
+ */
+void relay_commit(struct relay *r);
 /* Unix seconds for a monotonic ms stamp (query's "last packet"), by the
  * loop's last clock reading. */
 int64_t relay_unix_time(const struct relay *r, uint64_t mono_ms);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* relay_call: deleting calls, inactivity, "this call changed" (see relay.h). */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "daemon_log.h"
 #include "icepath/ice.h"
@@ -47,6 +50,37 @@ void relay_calls_flush(struct relay *r, uint64_t now_ms)
 	relay_state_dirty(r, now_ms);
 }
 
+/* ---- the group commit --------------------------------------------------------- */
+
+static void ng_send(void *ctx, const struct netaddr *to, const uint8_t *dgram, size_t len)
+{
+	struct relay *r = ctx;
+	char buf[NETADDR_STRLEN];
+
+	if (to && sendto(r->ng.fd, dgram, len, MSG_DONTWAIT, &to->sa, netaddr_len(to)) < 0) {
+		r->ngs.counters.send_errors++;
+		log_warn("NG reply to %s: %s", netaddr_str(to, buf, sizeof(buf)), strerror(errno));
+	}
+}
+
+void relay_commit(struct relay *r)
+{
+	int err = 0;
+
+	if (!ng_server_held(&r->ngs))
+		return; /* nothing to acknowledge: the state timer writes later */
+	if (r->state_timer.index != SIZE_MAX) {
+		/* one write + fsync for every change of the turn */
+		timerheap_remove(&r->timers, &r->state_timer);
+		err = relay_state_save(r);
+		r->commits++;
+	}
+	/* a failed write was logged (the calls will not survive a restart);
+	 * the replies still go: the calls do exist and carry media */
+	(void)err;
+	ng_server_release(&r->ngs, ng_send, r);
+}
+
 /* A call going away leaves the turn's list. */
 static void changed_unlink(struct relay *r, struct call *c)
 {
@@ -81,6 +115,11 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 		r->gone_fast.bytes += rf.bytes;
 		r->gone_tx_user.packets += tu.packets;
 		r->gone_tx_user.bytes += tu.bytes;
+		for (unsigned i = 0; i < l->nstreams; i++) {
+			r->gone_rtcp[0] += l->streams[i].rx_user[CALL_COMP_RTCP].packets;
+			r->gone_rtcp[1] += l->streams[i].rx_fast[CALL_COMP_RTCP].packets;
+			r->gone_rtcp[2] += l->streams[i].tx_user[CALL_COMP_RTCP].packets;
+		}
 		if (l->agent) {
 			/* RFC 8656 §7: release TURN allocations (Refresh, lifetime 0)
 			 * before the sockets close */

@@ -15,8 +15,8 @@ static void flow_counters_fold(struct relay *r, struct call_stream *s, unsigned 
 	struct fastpath_counters fc;
 
 	if (r->fp && s->flow_installed[c] && !fastpath_flow_counters(r->fp, &s->flow[c], &fc)) {
-		s->fast_base.packets += fc.packets;
-		s->fast_base.bytes += fc.bytes;
+		s->fast_base[c].packets += fc.packets;
+		s->fast_base[c].bytes += fc.bytes;
 	}
 }
 
@@ -146,13 +146,13 @@ void relay_refresh_counters(struct relay *r, struct call *c)
 		for (unsigned i = 0; i < l->nstreams; i++) {
 			struct call_stream *s = &l->streams[i];
 
-			s->rx_fast = s->fast_base;
+			memcpy(s->rx_fast, s->fast_base, sizeof(s->rx_fast));
 			for (unsigned comp = 0; comp < CALL_NCOMP && r->fp; comp++) {
 				if (!s->flow_installed[comp] ||
 				    fastpath_flow_counters(r->fp, &s->flow[comp], &fc))
 					continue;
-				s->rx_fast.packets += fc.packets;
-				s->rx_fast.bytes += fc.bytes;
+				s->rx_fast[comp].packets += fc.packets;
+				s->rx_fast[comp].bytes += fc.bytes;
 				s->fast_path[comp] = fc.path;
 				s->fast_why[comp] = fc.why;
 				if (fc.last_seen_ns / 1000000u > s->last_seen_ms)

@@ -80,7 +80,11 @@ static void run_timers(struct relay *r, uint64_t now)
 static void arm_timer(struct relay *r)
 {
 	struct itimerspec its = {0};
-	uint64_t next = timerheap_next(&r->timers);
+	uint64_t next = timerheap_next(&r->timers), ng_next = ng_server_next_deadline(&r->ngs);
+
+	/* a parked NG request's deadline wakes the loop too */
+	if (ng_next != UINT64_MAX && (next == TIMERHEAP_NONE || ng_next < next))
+		next = ng_next;
 
 	/* a test's clock is not CLOCK_MONOTONIC: its timers fire when the
 	 * test turns the loop, by run_timers() */
@@ -99,7 +103,7 @@ static void on_ng(struct relay *r, uint64_t now)
 	uint8_t *in = r->rxbuf[0];
 	struct netaddr from;
 	socklen_t fl;
-	ssize_t n, m;
+	ssize_t n;
 
 	for (int i = 0; i < 64; i++) {
 		/* NG datagrams may be up to 64 KiB: receive into the whole rx area */
@@ -108,10 +112,10 @@ static void on_ng(struct relay *r, uint64_t now)
 			     &from.sa, &fl);
 		if (n < 0)
 			break;
-		m = ng_handle(&r->ngs, now, &from, in, (size_t)n, r->ngout, NG_DGRAM_MAX);
+		/* the reply is held: it leaves at the turn's commit
+		 * (relay_commit()), once the state it acknowledges is durable */
+		ng_handle(&r->ngs, now, &from, in, (size_t)n, r->ngout, NG_DGRAM_MAX);
 		daemon_log_set_call(NULL); /* set by the NG handlers */
-		if (m > 0 && sendto(r->ng.fd, r->ngout, (size_t)m, MSG_DONTWAIT, &from.sa, fl) < 0)
-			log_warn("NG reply to client: %s", strerror(errno));
 		relay_out_flush(r);
 	}
 }
@@ -179,10 +183,13 @@ int relay_poll(struct relay *r, int timeout_ms)
 			break;
 		}
 	}
-	/* what is due, then what the turn changed, each once */
+	/* what is due, then what the turn changed, each once; then the
+	 * group commit: the state on disk, and only then the turn's replies */
 	run_timers(r, now);
+	ng_server_tick(&r->ngs, now);
 	relay_calls_flush(r, now);
 	relay_out_flush(r);
+	relay_commit(r);
 	return n;
 }
 
@@ -283,7 +290,8 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	err = ng_server_init(&r->ngs, &relay_ng_ops, r,
 			     &(struct ng_server_config){.allow = o->ng_allow,
 							 .n_allow = o->n_ng_allow,
-							 .on_denied = relay_limits_ng_denied});
+							 .on_denied = relay_limits_ng_denied,
+							 .hold = true});
 	if (err)
 		return err;
 	r->ng_ready = true;

@@ -101,8 +101,8 @@ void relay_early_flush(struct relay *r, struct call_leg *l, struct call_stream *
 			/* the batch points into data: out before it is freed */
 			relay_out_tx(r, fd, &tx);
 			relay_out_flush(r);
-			s->tx_user.packets++;
-			s->tx_user.bytes += q->pkt[k].len;
+			s->tx_user[comp].packets++;
+			s->tx_user[comp].bytes += q->pkt[k].len;
 			r->user_forwarded++;
 			q->sent++;
 		} else {
@@ -146,11 +146,15 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	struct ice_transmit tx;
 	enum demux_class cls;
 	enum metrics_drop why = METRICS_DROP_NO_PATH;
-	unsigned dcomp;
+	unsigned dcomp, scomp;
 	int fd;
 
-	s->rx_user.packets++;
-	s->rx_user.bytes += len;
+	cls = demux_classify(data[0], len > 1 ? data[1] : 0, (__u32)len);
+	/* RTCP is counted as RTCP, also when it shares the RTP port (RFC
+	 * 5761 §4: told apart by payload type 64-95, demux.h) */
+	scomp = cls == DEMUX_RTCP ? CALL_COMP_RTCP : cls == DEMUX_RTP ? CALL_COMP_RTP : comp;
+	s->rx_user[scomp].packets++;
+	s->rx_user[scomp].bytes += len;
 	s->last_seen_ms = now;
 	l->call->last_activity_ms = now;
 	if (s->index >= o->nstreams || o->state == CALL_LEG_STATE_NEW)
@@ -158,7 +162,6 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	d = &o->streams[s->index];
 	if (!d->active)
 		goto drop;
-	cls = demux_classify(data[0], len > 1 ? data[1] : 0, (__u32)len);
 	/* RFC 5761: a muxed destination takes RTCP on the RTP port; otherwise
 	 * RTCP goes to its own port, and DTLS stays on its component */
 	if (d->rtcp_mux)
@@ -192,8 +195,9 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 			goto drop;
 		relay_out_plain(r, d->sock[dcomp].fd, &d->remote[dcomp], data, len);
 	}
-	d->tx_user.packets++;
-	d->tx_user.bytes += len;
+	/* what d's peer receives: RTCP as RTCP, even on a muxed port */
+	d->tx_user[scomp].packets++;
+	d->tx_user[scomp].bytes += len;
 	r->user_forwarded++;
 	return;
 drop:

@@ -88,6 +88,9 @@ static void call_figures(struct relay *r, struct metrics_snapshot *s)
 	s->bytes[METRICS_PATH_FAST][METRICS_DIR_RX] = r->gone_fast.bytes;
 	s->packets[METRICS_PATH_USER][METRICS_DIR_TX] = r->gone_tx_user.packets;
 	s->bytes[METRICS_PATH_USER][METRICS_DIR_TX] = r->gone_tx_user.bytes;
+	s->rtcp_packets[METRICS_PATH_USER][METRICS_DIR_RX] = r->gone_rtcp[0];
+	s->rtcp_packets[METRICS_PATH_FAST][METRICS_DIR_RX] = r->gone_rtcp[1];
+	s->rtcp_packets[METRICS_PATH_USER][METRICS_DIR_TX] = r->gone_rtcp[2];
 	for (struct call *c = r->calls.head; c; c = c->next) {
 		relay_refresh_counters(r, c);
 		for (unsigned side = 0; side < 2; side++) {
@@ -105,6 +108,12 @@ static void call_figures(struct relay *r, struct metrics_snapshot *s)
 			for (unsigned i = 0; i < l->nstreams; i++) {
 				const struct call_stream *st = &l->streams[i];
 
+				s->rtcp_packets[METRICS_PATH_USER][METRICS_DIR_RX] +=
+					st->rx_user[CALL_COMP_RTCP].packets;
+				s->rtcp_packets[METRICS_PATH_FAST][METRICS_DIR_RX] +=
+					st->rx_fast[CALL_COMP_RTCP].packets;
+				s->rtcp_packets[METRICS_PATH_USER][METRICS_DIR_TX] +=
+					st->tx_user[CALL_COMP_RTCP].packets;
 				if (!st->active)
 					continue;
 				s->streams[st->flow_installed[CALL_COMP_RTP] ||
@@ -117,6 +126,8 @@ static void call_figures(struct relay *r, struct metrics_snapshot *s)
 	/* the XDP program sends on what it receives, in the same step */
 	s->packets[METRICS_PATH_FAST][METRICS_DIR_TX] = s->packets[METRICS_PATH_FAST][METRICS_DIR_RX];
 	s->bytes[METRICS_PATH_FAST][METRICS_DIR_TX] = s->bytes[METRICS_PATH_FAST][METRICS_DIR_RX];
+	s->rtcp_packets[METRICS_PATH_FAST][METRICS_DIR_TX] =
+		s->rtcp_packets[METRICS_PATH_FAST][METRICS_DIR_RX];
 }
 
 static void fastpath_figures(struct relay *r, struct metrics_snapshot *s)

@@ -63,38 +63,45 @@ static void fill_leg(const struct relay *r, const struct call_leg *l, struct ng_
 		snprintf(m->protocol, sizeof(m->protocol), "%s", s->proto);
 		m->flags = (s->active ? NG_MEDIA_INITIALIZED : 0) |
 			   (s->rtcp_mux ? NG_MEDIA_RTCP_MUX : 0) | (s->ice ? NG_MEDIA_ICE : 0);
-		for (unsigned c = 0; c < CALL_NCOMP && s->sock[c].fd >= 0; c++) {
+		for (unsigned c = 0; c < CALL_NCOMP; c++) {
+			/* the port it arrives on: a muxed RTCP shares RTP's
+			 * (RFC 5761), and is still its own stream here, with
+			 * the RTCP userspace demuxed by payload type */
+			unsigned pc = c == CALL_COMP_RTCP && s->rtcp_mux ? CALL_COMP_RTP : c;
 			struct ng_stream *st;
 
-			if (c == CALL_COMP_RTCP && s->rtcp_mux)
+			if (s->sock[pc].fd < 0)
 				break;
 			st = &m->streams[m->n_streams++];
 			st->rtcp = c == CALL_COMP_RTCP;
-			st->local_port = netaddr_port(&s->local[c]);
-			if (s->remote_set[c])
-				st->endpoint = s->remote[c];
-			st->advertised = s->advertised[c];
+			st->local_port = netaddr_port(&s->local[pc]);
+			if (s->remote_set[pc])
+				st->endpoint = s->remote[pc];
+			st->advertised = s->advertised[pc];
 			st->last_packet = relay_unix_time(r, s->last_seen_ms);
 			/* kernelized only while XDP really forwards it: a flow the
 			 * program passes up (no next hop, an egress that takes no
 			 * native frames) is the userspace path's */
-			st->kernelized = s->flow_installed[c] &&
-					 (s->fast_path[c] == FASTPATH_PATH_NATIVE ||
-					  s->fast_path[c] == FASTPATH_PATH_GENERIC ||
-					  (s->fast_path[c] == FASTPATH_PATH_IDLE && s->fast_why[c] &&
-					   !strcmp(s->fast_why[c], "ready")));
-			if (s->flow_installed[c] && s->fast_path[c] == FASTPATH_PATH_USERSPACE)
+			st->kernelized = s->flow_installed[pc] &&
+					 (s->fast_path[pc] == FASTPATH_PATH_NATIVE ||
+					  s->fast_path[pc] == FASTPATH_PATH_GENERIC ||
+					  (s->fast_path[pc] == FASTPATH_PATH_IDLE && s->fast_why[pc] &&
+					   !strcmp(s->fast_why[pc], "ready")));
+			if (s->flow_installed[pc] && s->fast_path[pc] == FASTPATH_PATH_USERSPACE)
 				snprintf(st->fastpath_mode, sizeof(st->fastpath_mode),
-					 "userspace (%s)", s->fast_why[c] ? s->fast_why[c] : "?");
-			else if (s->flow_installed[c])
+					 "userspace (%s)", s->fast_why[pc] ? s->fast_why[pc] : "?");
+			else if (s->flow_installed[pc])
 				snprintf(st->fastpath_mode, sizeof(st->fastpath_mode), "%s",
-					 fastpath_flow_path_str(s->fast_path[c]));
-			/* counters are kept per stream: reported on RTP */
+					 fastpath_flow_path_str(s->fast_path[pc]));
+			/* packets per component, RTCP on the RTCP stream; the
+			 * fast path counts per port (flow), so a muxed port's
+			 * RTCP it forwards is in the RTP stream's fastpath
+			 * figure. Drops are kept per m= line: reported on RTP. */
+			st->fastpath.packets = s->rx_fast[c].packets;
+			st->fastpath.bytes = s->rx_fast[c].bytes;
+			st->userspace.packets = s->rx_user[c].packets;
+			st->userspace.bytes = s->rx_user[c].bytes;
 			if (c == CALL_COMP_RTP) {
-				st->fastpath.packets = s->rx_fast.packets;
-				st->fastpath.bytes = s->rx_fast.bytes;
-				st->userspace.packets = s->rx_user.packets;
-				st->userspace.bytes = s->rx_user.bytes;
 				st->userspace.errors = s->dropped;
 				st->foreign = s->foreign;
 			}

@@ -10,6 +10,13 @@
  * the sender's address; a hash of the request body is kept too, so a
  * different request that reuses a cookie is executed, not answered with
  * somebody else's reply (rtpengine would answer it from the cache).
+ *
+ * Held replies (config.hold) wait in an outbox until the daemon has made
+ * the turn's state durable and calls ng_server_release(). A parked request
+ * (a handler returned NG_PENDING) sits in a small table keyed like the
+ * cache, so its retransmissions are dropped rather than run again, until
+ * ng_server_complete() or its deadline (ng_server_tick()) answers it; that
+ * answer is cached and queued like any other.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -45,6 +52,30 @@ struct ng_cache {
 	size_t bytes;
 	size_t max_bytes;
 	uint64_t ttl_ms;
+};
+
+struct ng_pending {
+	bool used;
+	uint64_t token;
+	uint64_t deadline_ms;
+	uint64_t key_hash, body_hash;
+	char cookie[NG_COOKIE_MAX + 1];
+	bool has_from;
+	struct netaddr from;
+	enum ng_command cmd;
+	char warning[NG_REASON_MAX]; /* of the request (unknown flags): added to the reply */
+};
+
+struct ng_outbox_item {
+	bool has_from;
+	struct netaddr to;
+	uint8_t *data;
+	size_t len;
+};
+
+struct ng_outbox {
+	struct ng_outbox_item *items;
+	unsigned n, cap;
 };
 
 static uint64_t ng_fnv(uint64_t h, const void *p, size_t n)
@@ -210,7 +241,17 @@ int ng_server_init(struct ng_server *s, const struct ng_ops *ops, void *ctx,
 	s->req = malloc(sizeof(*s->req));
 	s->rx = malloc(NG_DGRAM_MAX);
 	s->tx = malloc(NG_DGRAM_MAX);
-	if (!s->cache || !s->nodes || !s->sdp_scratch || !s->reply || !s->req || !s->rx || !s->tx) {
+	s->hold = cfg && cfg->hold;
+	s->pending_max = cfg && cfg->pending_max ? cfg->pending_max : NG_PENDING_MAX;
+	s->pending_ttl_ms = cfg && cfg->pending_ttl_ms ? cfg->pending_ttl_ms : NG_PENDING_TTL_MS;
+	s->on_expired = cfg ? cfg->on_expired : NULL;
+	s->pending = calloc(s->pending_max, sizeof(*s->pending));
+	s->outbox = calloc(1, sizeof(*s->outbox));
+	s->creply = malloc(sizeof(*s->creply));
+	s->csdp = malloc(NG_DGRAM_MAX);
+	s->cbuf = malloc(NG_DGRAM_MAX);
+	if (!s->cache || !s->nodes || !s->sdp_scratch || !s->reply || !s->req || !s->rx || !s->tx ||
+	    !s->pending || !s->outbox || !s->creply || !s->csdp || !s->cbuf) {
 		ng_server_destroy(s);
 		return -ENOMEM;
 	}
@@ -231,6 +272,23 @@ void ng_server_destroy(struct ng_server *s)
 	if (!s)
 		return;
 	ng_cache_destroy(s->cache);
+	if (s->outbox) {
+		for (unsigned i = 0; i < s->outbox->n; i++)
+			free(s->outbox->items[i].data);
+		free(s->outbox->items);
+	}
+	free(s->outbox);
+	/* parked requests are dropped unanswered: the client retransmits */
+	free(s->pending);
+	free(s->creply);
+	free(s->csdp);
+	free(s->cbuf);
+	s->outbox = NULL;
+	s->pending = NULL;
+	s->creply = NULL;
+	s->csdp = NULL;
+	s->cbuf = NULL;
+	s->n_pending = 0;
 	free(s->nodes);
 	free(s->sdp_scratch);
 	free(s->reply);
@@ -246,15 +304,21 @@ void ng_server_destroy(struct ng_server *s)
 	s->req = NULL;
 }
 
-static void ng_reply_reset(struct ng_server *s, struct ng_reply *rep)
+static void ng_reply_reset_sdp(struct ng_reply *rep, char *sdp)
 {
 	/* The calls array is large and handlers fill it by count: clear the rest. */
 	memset(rep, 0, offsetof(struct ng_reply, calls));
 	rep->n_calls = 0;
 	rep->has_statistics = false;
 	memset(&rep->stats, 0, sizeof(rep->stats));
-	rep->sdp = s->sdp_scratch;
+	rep->token = 0;
+	rep->sdp = sdp;
 	rep->sdp_cap = NG_DGRAM_MAX;
+}
+
+static void ng_reply_reset(struct ng_server *s, struct ng_reply *rep)
+{
+	ng_reply_reset_sdp(rep, s->sdp_scratch);
 }
 
 /* Warn about what the request asked for that icepath does not do. */
@@ -309,6 +373,13 @@ static int ng_dispatch(struct ng_server *s, uint64_t now_ms, const struct ng_req
 		return ng_reply_error(rep, "command '%s' is not supported by this server",
 				      ng_command_str(req->cmd));
 	rc = op(s->ctx, now_ms, req, rep);
+	if (rc == NG_PENDING) {
+		/* the reply comes later; the request's own warnings are kept */
+		rep->result = NG_RESULT_OK;
+		ng_warn_unknown(rep, "flags", req->unknown_flags, req->n_unknown_flags);
+		ng_warn_unknown(rep, "keys", req->unknown_keys, req->n_unknown_keys);
+		return rc;
+	}
 	if (rc < 0 && rep->result != NG_RESULT_ERROR)
 		ng_reply_error(rep, "%s failed: %s", ng_command_str(req->cmd), strerror(-rc));
 	if (rc >= 0 && rep->result == NG_RESULT_ERROR && !rep->error_reason[0])
@@ -350,15 +421,126 @@ static int ng_parse_request(struct ng_server *s, const struct ng_str *body, stru
 	return 0;
 }
 
+/* Queue a copy of a reply for ng_server_release(); a reply that cannot be
+ * queued is lost like a datagram (the client retransmits: the cache has it). */
+static void ng_outbox_push(struct ng_server *s, const struct netaddr *to, const uint8_t *data,
+			   size_t len)
+{
+	struct ng_outbox *o = s->outbox;
+	struct ng_outbox_item *it;
+	uint8_t *copy;
+
+	if (o->n == o->cap) {
+		unsigned cap = o->cap ? 2 * o->cap : 16;
+		struct ng_outbox_item *items = realloc(o->items, cap * sizeof(*items));
+
+		if (!items) {
+			s->counters.send_errors++;
+			return;
+		}
+		o->items = items;
+		o->cap = cap;
+	}
+	copy = malloc(len);
+	if (!copy) {
+		s->counters.send_errors++;
+		return;
+	}
+	memcpy(copy, data, len);
+	it = &o->items[o->n++];
+	memset(it, 0, sizeof(*it));
+	if (to) {
+		it->has_from = true;
+		it->to = *to;
+	}
+	it->data = copy;
+	it->len = len;
+	s->counters.held++;
+}
+
+static struct ng_pending *ng_pending_find(struct ng_server *s, uint64_t key,
+					  const struct ng_str *ck, const struct netaddr *from)
+{
+	for (unsigned i = 0; i < s->pending_max && s->n_pending; i++) {
+		struct ng_pending *p = &s->pending[i];
+
+		if (p->used && p->key_hash == key && strlen(p->cookie) == ck->len &&
+		    !memcmp(p->cookie, ck->s, ck->len) && p->has_from == (from != NULL) &&
+		    (!from || netaddr_equal(&p->from, from)))
+			return p;
+	}
+	return NULL;
+}
+
+static struct ng_pending *ng_pending_token(struct ng_server *s, uint64_t token)
+{
+	for (unsigned i = 0; i < s->pending_max && s->n_pending; i++)
+		if (s->pending[i].used && s->pending[i].token == token)
+			return &s->pending[i];
+	return NULL;
+}
+
+static struct ng_pending *ng_pending_slot(struct ng_server *s)
+{
+	for (unsigned i = 0; i < s->pending_max; i++)
+		if (!s->pending[i].used)
+			return &s->pending[i];
+	return NULL;
+}
+
+/*
+ * Encode rep into out and cache it; a reply that cannot be encoded becomes
+ * an error reply built in scratch (which may be rep itself: rep is not
+ * read after its encoding failed). Length, or negative when cap cannot
+ * hold even the error.
+ */
+static ssize_t ng_finish(struct ng_server *s, uint64_t now_ms, uint64_t key, uint64_t body_hash,
+			 const char *cookie, const struct netaddr *from, enum ng_command cmd,
+			 const struct ng_reply *rep, struct ng_reply *scratch, uint8_t *out,
+			 size_t cap)
+{
+	struct ng_str ck = {.s = cookie, .len = strlen(cookie)};
+	ssize_t n = ng_reply_encode(cookie, cmd, rep, out, cap);
+
+	if (n < 0) {
+		bool dup = n == -EINVAL;
+
+		s->counters.errors++;
+		ng_reply_reset_sdp(scratch, NULL);
+		scratch->sdp_cap = 0;
+		if (dup)
+			ng_reply_error(scratch,
+				       "%s: the handler's reply cannot be encoded (duplicate tags)",
+				       ng_command_str(cmd));
+		else
+			ng_reply_error(scratch, "%s: reply does not fit in %zu bytes",
+				       ng_command_str(cmd), cap);
+		n = ng_reply_encode(cookie, cmd, scratch, out, cap);
+	}
+	if (n < 0)
+		return n;
+	ng_cache_put(s->cache, now_ms, key, body_hash, &ck, from, out, (size_t)n);
+	return n;
+}
+
+/* A parked request's token is dead: tell the daemon. */
+static void ng_pending_dead(struct ng_server *s, uint64_t token)
+{
+	if (s->on_expired)
+		s->on_expired(s->ctx, token);
+}
+
 ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *from,
 		  const uint8_t *dgram, size_t len, uint8_t *out, size_t cap)
 {
 	struct ng_reply *rep = s->reply;
 	struct ng_cache_entry *hit;
+	struct ng_pending *park;
 	enum ng_command cmd = NG_CMD_PING;
 	struct ng_str ck, body;
 	char cookie[NG_COOKIE_MAX + 1];
 	uint64_t key, body_hash;
+	int rc = 0;
 	ssize_t n;
 
 	s->counters.requests++;
@@ -379,10 +561,23 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 
 	key = ng_key_hash(&ck, from);
 	body_hash = ng_fnv(NG_FNV_INIT, body.s, body.len);
+	park = ng_pending_find(s, key, &ck, from);
+	if (park && park->body_hash == body_hash) {
+		/* still being worked on: running it again would make a second
+		 * call; the completion answers both copies */
+		s->counters.pending_retrans++;
+		return 0;
+	}
 	ng_cache_expire(s->cache, now_ms);
 	hit = ng_cache_find(s->cache, key, &ck, from);
 	if (hit && hit->body_hash == body_hash) {
 		s->counters.cache_hits++;
+		if (s->hold) {
+			/* its state may have been created this very turn: it
+			 * leaves with the turn's other replies */
+			ng_outbox_push(s, from, hit->reply, hit->len);
+			return 0;
+		}
 		if (hit->len > cap)
 			return -ENOSPC;
 		memcpy(out, hit->reply, hit->len);
@@ -392,10 +587,38 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 		ng_cache_kill(s->cache, (unsigned)(hit - s->cache->e));
 
 	ng_reply_reset(s, rep);
+	rep->token = ++s->next_token;
 	if (ng_parse_request(s, &body, rep) == 0) {
 		cmd = s->req->cmd;
 		s->counters.commands[cmd]++;
-		ng_dispatch(s, now_ms, s->req, rep);
+		rc = ng_dispatch(s, now_ms, s->req, rep);
+		if (rc == NG_PENDING) {
+			struct ng_pending *p = ng_pending_slot(s);
+
+			if (p) {
+				memset(p, 0, sizeof(*p));
+				p->used = true;
+				p->token = rep->token;
+				p->deadline_ms = now_ms + s->pending_ttl_ms;
+				p->key_hash = key;
+				p->body_hash = body_hash;
+				memcpy(p->cookie, cookie, sizeof(cookie));
+				if (from) {
+					p->has_from = true;
+					p->from = *from;
+				}
+				p->cmd = cmd;
+				snprintf(p->warning, sizeof(p->warning), "%s", rep->warning);
+				s->n_pending++;
+				s->counters.parked++;
+				return 0;
+			}
+			s->counters.parked_full++;
+			ng_reply_reset(s, rep);
+			ng_reply_error(rep, "%s: %u requests already waiting; retry later",
+				       ng_command_str(cmd), s->pending_max);
+			ng_pending_dead(s, s->next_token);
+		}
 		if (rep->result == NG_RESULT_ERROR)
 			s->counters.command_errors[cmd]++;
 	} else {
@@ -404,23 +627,113 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 	if (rep->result == NG_RESULT_ERROR)
 		s->counters.errors++;
 
-	n = ng_reply_encode(cookie, cmd, rep, out, cap);
-	if (n == -EINVAL) {
-		s->counters.errors++;
-		ng_reply_reset(s, rep);
-		ng_reply_error(rep, "%s: the handler's reply cannot be encoded (duplicate tags)",
-			       ng_command_str(cmd));
-		n = ng_reply_encode(cookie, cmd, rep, out, cap);
-	} else if (n < 0) {
-		s->counters.errors++;
-		ng_reply_reset(s, rep);
-		ng_reply_error(rep, "%s: reply does not fit in %zu bytes", ng_command_str(cmd),
-			       cap);
-		n = ng_reply_encode(cookie, cmd, rep, out, cap);
+	n = ng_finish(s, now_ms, key, body_hash, cookie, from, cmd, rep, rep, out, cap);
+	if (n > 0 && s->hold) {
+		ng_outbox_push(s, from, out, (size_t)n);
+		return 0;
 	}
-	if (n < 0)
-		return n;
-	ng_cache_put(s->cache, now_ms, key, body_hash, &ck, from, out, (size_t)n);
+	return n;
+}
+
+struct ng_reply *ng_server_reply(struct ng_server *s)
+{
+	ng_reply_reset_sdp(s->creply, s->csdp);
+	return s->creply;
+}
+
+static void ng_pending_answer(struct ng_server *s, uint64_t now_ms, struct ng_pending *p,
+			      const struct ng_reply *rep)
+{
+	ssize_t n;
+
+	if (rep->result == NG_RESULT_ERROR) {
+		s->counters.command_errors[p->cmd]++;
+		s->counters.errors++;
+	}
+	n = ng_finish(s, now_ms, p->key_hash, p->body_hash, p->cookie, p->has_from ? &p->from : NULL,
+		      p->cmd, rep, s->creply, s->cbuf, NG_DGRAM_MAX);
+	if (n > 0)
+		ng_outbox_push(s, p->has_from ? &p->from : NULL, s->cbuf, (size_t)n);
+	p->used = false;
+	s->n_pending--;
+}
+
+int ng_server_complete(struct ng_server *s, uint64_t now_ms, uint64_t token,
+		       const struct ng_reply *rep)
+{
+	struct ng_pending *p = ng_pending_token(s, token);
+
+	if (!p)
+		return -ENOENT;
+	if (p->warning[0] && rep->result != NG_RESULT_ERROR) {
+		/* the request's warnings go with its reply: on a copy, if the
+		 * caller's reply is not our own scratch */
+		if (rep != s->creply) {
+			memcpy(s->creply, rep, sizeof(*rep));
+			rep = s->creply;
+		}
+		ng_reply_warn(s->creply, "%s", p->warning);
+	}
+	s->counters.completed++;
+	ng_pending_answer(s, now_ms, p, rep);
+	return 0;
+}
+
+void ng_server_tick(struct ng_server *s, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < s->pending_max && s->n_pending; i++) {
+		struct ng_pending *p = &s->pending[i];
+		struct ng_reply *rep;
+		uint64_t token;
+
+		if (!p->used || p->deadline_ms > now_ms)
+			continue;
+		token = p->token;
+		rep = ng_server_reply(s);
+		ng_reply_error(rep, "%s timed out after %llu ms", ng_command_str(p->cmd),
+			       (unsigned long long)s->pending_ttl_ms);
+		s->counters.expired++;
+		ng_pending_answer(s, now_ms, p, rep);
+		ng_pending_dead(s, token);
+	}
+}
+
+uint64_t ng_server_next_deadline(const struct ng_server *s)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < s->pending_max && s->n_pending; i++)
+		if (s->pending[i].used && s->pending[i].deadline_ms < next)
+			next = s->pending[i].deadline_ms;
+	return next;
+}
+
+unsigned ng_server_pending(const struct ng_server *s)
+{
+	return s->n_pending;
+}
+
+unsigned ng_server_held(const struct ng_server *s)
+{
+	return s->outbox ? s->outbox->n : 0;
+}
+
+unsigned ng_server_release(struct ng_server *s, ng_send_fn send, void *ctx)
+{
+	struct ng_outbox *o = s->outbox;
+	unsigned n;
+
+	if (!o)
+		return 0;
+	n = o->n;
+	for (unsigned i = 0; i < n; i++) {
+		struct ng_outbox_item *it = &o->items[i];
+
+		send(ctx, it->has_from ? &it->to : NULL, it->data, it->len);
+		free(it->data);
+		it->data = NULL;
+	}
+	o->n = 0;
 	return n;
 }
 
@@ -437,6 +750,19 @@ int ng_server_listen(const struct netaddr *addr)
 		return err;
 	}
 	return fd;
+}
+
+struct ng_send_fd_ctx {
+	struct ng_server *s;
+	int fd;
+};
+
+static void ng_send_fd(void *ctx, const struct netaddr *to, const uint8_t *dgram, size_t len)
+{
+	struct ng_send_fd_ctx *c = ctx;
+
+	if (!to || sendto(c->fd, dgram, len, 0, &to->sa, netaddr_len(to)) < 0)
+		c->s->counters.send_errors++;
 }
 
 int ng_server_serve(struct ng_server *s, int fd, uint64_t now_ms, unsigned max)
@@ -464,5 +790,8 @@ int ng_server_serve(struct ng_server *s, int fd, uint64_t now_ms, unsigned max)
 		if (n > 0 && sendto(fd, s->tx, (size_t)n, 0, &from.sa, flen) < 0)
 			s->counters.send_errors++;
 	}
+	/* not holding: completions made since the last call leave now */
+	if (!s->hold)
+		ng_server_release(s, ng_send_fd, &(struct ng_send_fd_ctx){.s = s, .fd = fd});
 	return done;
 }

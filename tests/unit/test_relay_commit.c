@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * relay_commit: the durability rule, over the daemon's real NG socket. The
+ * moment a reply to offer/answer/delete can be read by the client, the
+ * state file on disk already says what the reply acknowledged; the changes
+ * of one turn share one write; a retransmission in the same turn is
+ * answered from the cache (the call is made once).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/relay.h"
+#include "daemon/relay_state.h"
+
+struct fixture {
+	struct daemon_opts o;
+	struct relay r;
+	char dir[64], state[96];
+	int cl; /* the NG client's socket */
+	struct netaddr ng;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char pmin[8], pmax[8], err[256];
+	unsigned base = 33000 + (unsigned)(getpid() % 100) * 40;
+	socklen_t l = sizeof(f->ng);
+	char *argv[] = {"icepathd",   "--interface", "lo=127.0.0.1", "--xdp",	"off",
+			"--port-min", pmin,	     "--port-max",   pmax,	"--inactivity-timeout",
+			"0",	      "--listen-ng", "127.0.0.1:0", "--state-file", NULL};
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test-relay-commit-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->state, sizeof(f->state), "%s/calls.state", f->dir);
+	argv[14] = f->state;
+	snprintf(pmin, sizeof(pmin), "%u", base);
+	snprintf(pmax, sizeof(pmax), "%u", base + 39);
+	daemon_log_set_level(DAEMON_LOG_ERROR);
+	daemon_opts_defaults(&f->o);
+	if (daemon_opts_parse(&f->o, (int)(sizeof(argv) / sizeof(argv[0])), argv, err,
+			      sizeof(err)))
+		fail_msg("options refused: %s", err);
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	assert_int_equal(getsockname(f->r.ng.fd, &f->ng.sa, &l), 0);
+	f->cl = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(f->cl >= 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	relay_shutdown(&f->r);
+	close(f->cl);
+	unlink(f->state);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+#define SDP_A                                                                            \
+	"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"     \
+	"m=audio 20000 RTP/AVP 0\r\n"
+
+static void send_ng(struct fixture *f, const char *cookie, const char *cmd, const char *call,
+		    const char *to_tag)
+{
+	char d[1024];
+	int n;
+
+	if (to_tag)
+		n = snprintf(d, sizeof(d),
+			     "%s d7:command%zu:%s7:call-id%zu:%s8:from-tag2:ta6:to-tag%zu:%s"
+			     "3:sdp%zu:%se",
+			     cookie, strlen(cmd), cmd, strlen(call), call, strlen(to_tag), to_tag,
+			     strlen(SDP_A), SDP_A);
+	else if (!strcmp(cmd, "delete"))
+		n = snprintf(d, sizeof(d), "%s d7:command6:delete7:call-id%zu:%s8:from-tag2:tae",
+			     cookie, strlen(call), call);
+	else
+		n = snprintf(d, sizeof(d), "%s d7:command%zu:%s7:call-id%zu:%s8:from-tag2:ta3:sdp%zu:%se",
+			     cookie, strlen(cmd), cmd, strlen(call), call, strlen(SDP_A), SDP_A);
+	assert_int_equal(sendto(f->cl, d, (size_t)n, 0, &f->ng.sa, netaddr_len(&f->ng)), n);
+}
+
+/* The replies waiting for the client now (none may be waiting yet). */
+static unsigned replies(struct fixture *f, const char *want_result)
+{
+	char buf[8192];
+	unsigned got = 0;
+	ssize_t n;
+
+	while ((n = recv(f->cl, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = 0;
+		if (want_result && !strstr(buf, want_result))
+			fail_msg("reply without %s: %s", want_result, buf);
+		got++;
+	}
+	return got;
+}
+
+/* Does the state file on disk now hold a record of call id? */
+static bool on_disk(struct fixture *f, const char *id, const char *also)
+{
+	static char text[1 << 16];
+	char line[128];
+	size_t len;
+	FILE *fp = fopen(f->state, "r");
+
+	if (!fp)
+		return false;
+	len = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[len] = 0;
+	snprintf(line, sizeof(line), "\ncall %s ", id);
+	return strstr(text, line) && (!also || strstr(text, also));
+}
+
+/* One turn of the loop with the request waiting (epoll sees it at once). */
+static void turn(struct fixture *f)
+{
+	relay_poll(&f->r, 1000);
+}
+
+static void reply_only_after_state_is_on_disk(void **state)
+{
+	struct fixture *f = *state;
+
+	send_ng(f, "c1", "offer", "dur-1", NULL);
+	turn(f);
+	/* readable reply => the call is in the file already: on main the
+	 * file followed up to RELAY_STATE_FLUSH_MS = 200 ms later */
+	assert_int_equal(replies(f, "result2:ok"), 1);
+	assert_true(on_disk(f, "dur-1", NULL));
+	assert_int_equal(f->r.commits, 1);
+
+	send_ng(f, "c2", "answer", "dur-1", "tb");
+	turn(f);
+	assert_int_equal(replies(f, "result2:ok"), 1);
+	/* the answer's leg, with its tag, is in the file */
+	assert_true(on_disk(f, "dur-1", "leg 1 tb "));
+
+	send_ng(f, "c3", "delete", "dur-1", NULL);
+	turn(f);
+	assert_int_equal(replies(f, "result2:ok"), 1);
+	assert_false(on_disk(f, "dur-1", NULL));
+}
+
+/* A burst in one turn: one write for all of it, every reply after it, the
+ * retransmission answered from the cache without a second call. */
+static void group_commit_of_a_burst(void **state)
+{
+	struct fixture *f = *state;
+	char id[32], ck[16];
+	uint64_t commits = f->r.commits;
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(id, sizeof(id), "burst-%d", i);
+		snprintf(ck, sizeof(ck), "b%d", i);
+		send_ng(f, ck, "offer", id, NULL);
+	}
+	send_ng(f, "b0", "offer", "burst-0", NULL); /* retransmission */
+	turn(f);
+	assert_int_equal(replies(f, "result2:ok"), 9);
+	assert_int_equal(f->r.commits, commits + 1);
+	assert_int_equal(f->r.calls.ncalls, 8);
+	assert_int_equal(f->r.ngs.counters.cache_hits, 1);
+	for (int i = 0; i < 8; i++) {
+		snprintf(id, sizeof(id), "burst-%d", i);
+		assert_true(on_disk(f, id, NULL));
+	}
+	/* a retransmission in a later turn changes nothing: no write */
+	send_ng(f, "b3", "offer", "burst-3", NULL);
+	turn(f);
+	assert_int_equal(replies(f, "result2:ok"), 1);
+	assert_int_equal(f->r.commits, commits + 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(reply_only_after_state_is_on_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(group_commit_of_a_burst, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
