@@ -208,6 +208,8 @@ void relay_shutdown(struct relay *r);
 void relay_random(void *buf, size_t len);
 /* A bound non-blocking UDP socket, or -errno. */
 int relay_bind_udp(const struct netaddr *a);
+/* The same; freebind: IP_FREEBIND (an address that is not here yet). */
+int relay_bind_udp_opt(const struct netaddr *a, bool freebind);
 int relay_epoll_add(struct relay *r, int fd, void *ptr);
 /* Bind RTP (+ RTCP) sockets for stream s of leg l on its interface. */
 int relay_stream_open(struct relay *r, struct call_leg *l, struct call_stream *s,

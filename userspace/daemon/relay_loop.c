@@ -279,7 +279,8 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 		return err;
 
 	r->ng.kind = RELAY_EV_NG;
-	r->ng.fd = relay_bind_udp(&o->listen_ng);
+	/* a standby listens on the service address before it holds it */
+	r->ng.fd = relay_bind_udp_opt(&o->listen_ng, o->redis_standby);
 	if (r->ng.fd < 0) {
 		log_err("cannot listen for NG on %s: %s",
 			netaddr_str(&o->listen_ng, buf, sizeof(buf)), strerror(-r->ng.fd));
