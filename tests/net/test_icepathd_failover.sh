@@ -62,6 +62,7 @@ mount -t bpf bpf "$BPFFS" || icp_fail "cannot mount bpffs on $BPFFS"
 
 bg "$NS_redis" redis-server --bind $REDIS --port 6379 --save '' --appendonly no \
 	--protected-mode no --daemonize no --logfile "$ICP_TMP/redis.log"
+REDIS_PID=$!
 rcli() { nsx "$NS_redis" redis-cli -h $REDIS "$@"; }
 WAIT_SECS=10 wait_for sh -c "ip netns exec $NS_redis redis-cli -h $REDIS ping 2>/dev/null | grep -q PONG" ||
 	icp_fail "redis-server did not start"
@@ -183,4 +184,13 @@ WAIT_SECS=5 wait_for sh -c "[ \"\$(ip netns exec $NS_redis redis-cli -h $REDIS e
 left=$(rcli --scan | wc -l)
 [ "$left" -eq 0 ] || icp_fail "Redis holds $left keys after the deletes: $(rcli --scan | head -3)"
 icp_log "deletes on the new active: $N found; Redis holds no key"
+
+# Redis gone: calls are still answered (and said not to be replicated)
+kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null
+nsx "$NS_redis" "$NGSDP" offer --server $VIP:2223 --call-id "late-$ICP_RUN" --from-tag tl \
+	--sdp-in "$ICP_TMP/a1.sdp" --sdp-out "$ICP_TMP/late.sdp" >/dev/null ||
+	icp_fail "with Redis gone the offer was not answered"
+grep -q "calls are not replicated until it answers again" "$ICP_TMP/rb.log" ||
+	icp_fail "with Redis gone the relay did not say the calls are not replicated"
+icp_log "Redis gone: the offer is answered, the log says calls are not replicated"
 echo PASS

@@ -32,12 +32,18 @@
 #include "relay_state.h"
 
 #define RELAY_REDIS_KEY	       "icepath:calls"
-#define RELAY_REDIS_TIMEOUT_MS 1000
+#define RELAY_REDIS_TIMEOUT_MS 1000 /* a command's reply */
+/* A Redis on the service's segment answers a connect in well under this;
+ * a host that does not answer at all must not stall the loop for long. */
+#define RELAY_REDIS_CONNECT_MS 200
+#define RELAY_REDIS_RETRY_MS   5000 /* between connects after a failure */
 
 struct relay_redis {
 	redisContext *c;
 	char where[NETADDR_STRLEN + 16]; /* "redis HOST:PORT/DB", for log lines */
 	bool down_logged;
+	uint64_t retry_ms; /* no connect before (the loop's clock) */
+	uint64_t now_ms;
 };
 
 static void drop(struct relay_redis *rr, const char *what)
@@ -48,19 +54,24 @@ static void drop(struct relay_redis *rr, const char *what)
 	rr->down_logged = true;
 	redisFree(rr->c);
 	rr->c = NULL;
+	rr->retry_ms = rr->now_ms + RELAY_REDIS_RETRY_MS;
 }
 
 static int ensure(struct relay *r)
 {
 	struct relay_redis *rr = r->redis;
 	struct timeval tv = {RELAY_REDIS_TIMEOUT_MS / 1000, (RELAY_REDIS_TIMEOUT_MS % 1000) * 1000};
+	struct timeval ctv = {0, RELAY_REDIS_CONNECT_MS * 1000};
 	char host[NETADDR_STRLEN];
 	redisReply *rep;
 
+	rr->now_ms = r->now_ms;
 	if (rr->c)
 		return 0;
+	if (rr->retry_ms && r->now_ms < rr->retry_ms)
+		return -EAGAIN; /* the write is lost for Redis; the state file has it */
 	netaddr_ip_str(&r->opts.redis, host, sizeof(host));
-	rr->c = redisConnectWithTimeout(host, netaddr_port(&r->opts.redis), tv);
+	rr->c = redisConnectWithTimeout(host, netaddr_port(&r->opts.redis), ctv);
 	if (!rr->c || rr->c->err) {
 		drop(rr, "cannot connect");
 		return -ECONNREFUSED;
