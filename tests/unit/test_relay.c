@@ -513,6 +513,70 @@ static void state_file_restart(void **state)
 	assert_int_equal(from, rb);
 }
 
+/*
+ * Recovered state is the state (issue 14): what a stream learned and what
+ * its SDP only announced are kept apart in the file. A's RTP latched (its
+ * source matched the SDP); its RTCP never came before the crash, so after
+ * the restart it still learns: A's RTCP from another port of its address (a
+ * NAT's) is taken, and B's RTCP goes there. Version 1 took every recovered
+ * remote as latched: that RTCP was dropped as foreign and B's went to the
+ * announced private port for good. The counters are not reset either.
+ */
+static void recovered_learning_and_counters(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	uint16_t ra, rb, from;
+	const struct call_stream *sa;
+	struct ng_stream before[2];
+
+	phones(f, "learn-1", &ra, &rb);
+	for (int i = 0; i < 3; i++) {
+		send_to(f->a, ra, rtp, sizeof(rtp)); /* the SDP's own port: latched */
+		assert_int_equal(recv_via_relay(f, f->b, buf, sizeof(buf), &from), sizeof(rtp));
+	}
+	send_to(f->b_rtcp, (uint16_t)(rb + 1), rtcp, sizeof(rtcp)); /* B's RTCP, A's never */
+	for (int i = 0; i < 20; i++)
+		relay_poll(&f->r, 2);
+	sa = &call_find(&f->r.calls, "learn-1")->legs[0].streams[0];
+	assert_true(sa->latched[CALL_COMP_RTP]);
+	assert_true(sa->latched_ms[CALL_COMP_RTP] > 0);
+	assert_false(sa->latched[CALL_COMP_RTCP]);
+	assert_int_equal(ng(f, NG_CMD_QUERY, "learn-1", NULL, NULL, NULL), 0);
+	memcpy(before, f->rep.call.legs[0].medias[0].streams, sizeof(before));
+	assert_int_equal(before[0].userspace.packets, 3);
+
+	/* the "crash": the file as the last commit left it, a new daemon */
+	assert_int_equal(relay_state_commit(&f->r, f->r.now_ms), 0);
+	relay_shutdown(&f->r);
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	sa = &call_find(&f->r.calls, "learn-1")->legs[0].streams[0];
+	assert_true(sa->latched[CALL_COMP_RTP]);
+	assert_false(sa->latched[CALL_COMP_RTCP]);
+	assert_true(sa->sdp_set[CALL_COMP_RTP]);
+	assert_int_equal(netaddr_port(&sa->sdp_remote[CALL_COMP_RTP]), f->pa);
+	/* counters survive */
+	assert_int_equal(ng(f, NG_CMD_QUERY, "learn-1", NULL, NULL, NULL), 0);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].userspace.packets,
+			 before[0].userspace.packets);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].userspace.bytes,
+			 before[0].userspace.bytes);
+	assert_int_equal(f->rep.call.legs[1].medias[0].streams[1].userspace.packets, 1);
+
+	/* A's RTCP, through its NAT (another port): learned, and B's RTCP
+	 * follows it there */
+	send_to(f->a2, (uint16_t)(ra + 1), rtcp, sizeof(rtcp));
+	assert_int_equal(recv_via_relay(f, f->b_rtcp, buf, sizeof(buf), &from), sizeof(rtcp));
+	send_to(f->b_rtcp, (uint16_t)(rb + 1), rtcp, sizeof(rtcp));
+	assert_int_equal(recv_via_relay(f, f->a2, buf, sizeof(buf), &from), sizeof(rtcp));
+	assert_int_equal(from, ra + 1);
+	/* the latched RTP stays latched: a stray source is still foreign */
+	send_to(f->a2, ra, rtp, sizeof(rtp));
+	for (int i = 0; i < 20; i++)
+		relay_poll(&f->r, 2);
+	assert_int_equal(call_find(&f->r.calls, "learn-1")->legs[0].streams[0].foreign, 1);
+}
+
 /* Run the relay until fd gets a datagram of the wanted kind (STUN or not). */
 static ssize_t recv_kind(struct fixture *f, int fd, bool stun, uint8_t *buf, size_t cap)
 {
@@ -624,7 +688,10 @@ static void state_file_malformed(void **state)
 	static const char *const bad[] = {
 		"",
 		"not-icepath 1\ncall x 0\nend\n",
-		"icepath-state 2\ncall x 0\nend\n",
+		"icepath-state 3\ncall x 0\nend\n", /* a version from the future */
+		"icepath-state 2\ncall x 0\nleg 0 a lo 0 0\nleg 1 b lo 0 0\n", /* torn commit */
+		"icepath-state 2\ncall y 0\nleg 0 a lo 0 0\nstream 0 0 1 0 audio RTP/AVP "
+		"127.0.0.1:30000 - - 0 0 - -\nlearn 0 0 0 1\nend\n",
 		"icepath-state 1\ncall x 0\nleg 0 a lo 0 0\nleg 1 b lo 0 0\n", /* no end */
 		"icepath-state 1\ncall\nend\n",
 		"icepath-state 1\ncall y 0\nleg 7 a lo 0 0\nend\n",
@@ -1584,6 +1651,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(latching_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(ipv4_to_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(recovered_learning_and_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(inactivity_deletes, setup, teardown),
 		cmocka_unit_test_setup_teardown(recovered_consent, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_malformed, setup, teardown),

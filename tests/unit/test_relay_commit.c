@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/relay.h"
@@ -33,7 +34,7 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char pmin[8], pmax[8], err[256];
-	unsigned base = 33000 + (unsigned)(getpid() % 100) * 40;
+	unsigned base = 33000 + (unsigned)(getpid() % 100) * 200;
 	socklen_t l = sizeof(f->ng);
 	char *argv[] = {"icepathd",   "--interface", "lo=127.0.0.1", "--xdp",	"off",
 			"--port-min", pmin,	     "--port-max",   pmax,	"--inactivity-timeout",
@@ -45,7 +46,7 @@ static int setup(void **state)
 	snprintf(f->state, sizeof(f->state), "%s/calls.state", f->dir);
 	argv[14] = f->state;
 	snprintf(pmin, sizeof(pmin), "%u", base);
-	snprintf(pmax, sizeof(pmax), "%u", base + 39);
+	snprintf(pmax, sizeof(pmax), "%u", base + 199);
 	daemon_log_set_level(DAEMON_LOG_ERROR);
 	daemon_opts_defaults(&f->o);
 	if (daemon_opts_parse(&f->o, (int)(sizeof(argv) / sizeof(argv[0])), argv, err,
@@ -112,21 +113,37 @@ static unsigned replies(struct fixture *f, const char *want_result)
 	return got;
 }
 
-/* Does the state file on disk now hold a record of call id? */
-static bool on_disk(struct fixture *f, const char *id, const char *also)
+struct want {
+	const char *id, *answer_tag;
+	bool found;
+};
+
+static int find_call(const struct relay_state_call *c, void *ctx)
 {
-	static char text[1 << 16];
-	char line[128];
+	struct want *w = ctx;
+
+	if (!strcmp(c->id, w->id) &&
+	    (!w->answer_tag || !strcmp(c->legs[1].tag, w->answer_tag)))
+		w->found = true;
+	return 0;
+}
+
+/* Would a restart now recover call id (with the answer's leg tag)? The
+ * file on disk, read the way recovery reads it. */
+static bool on_disk(struct fixture *f, const char *id, const char *answer_tag)
+{
+	static char text[1 << 20];
+	struct want w = {.id = id, .answer_tag = answer_tag};
+	struct relay_state_parse_stats st;
 	size_t len;
 	FILE *fp = fopen(f->state, "r");
 
 	if (!fp)
 		return false;
-	len = fread(text, 1, sizeof(text) - 1, fp);
+	len = fread(text, 1, sizeof(text), fp);
 	fclose(fp);
-	text[len] = 0;
-	snprintf(line, sizeof(line), "\ncall %s ", id);
-	return strstr(text, line) && (!also || strstr(text, also));
+	assert_int_equal(relay_state_parse(text, len, "t", find_call, &w, &st), 0);
+	return w.found;
 }
 
 /* One turn of the loop with the request waiting (epoll sees it at once). */
@@ -151,7 +168,7 @@ static void reply_only_after_state_is_on_disk(void **state)
 	turn(f);
 	assert_int_equal(replies(f, "result2:ok"), 1);
 	/* the answer's leg, with its tag, is in the file */
-	assert_true(on_disk(f, "dur-1", "leg 1 tb "));
+	assert_true(on_disk(f, "dur-1", "tb"));
 
 	send_ng(f, "c3", "delete", "dur-1", NULL);
 	turn(f);
@@ -189,11 +206,106 @@ static void group_commit_of_a_burst(void **state)
 	assert_int_equal(f->r.commits, commits + 1);
 }
 
+static ino_t inode(struct fixture *f)
+{
+	struct stat st;
+
+	assert_int_equal(stat(f->state, &st), 0);
+	return st.st_ino;
+}
+
+static int count_calls(const struct relay_state_call *c, void *ctx)
+{
+	(void)c;
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
+/* After the first snapshot, commits append (same file, one record each),
+ * deletes append "gone"; a commit cut by a crash is ignored on restart; a
+ * grown journal is compacted into a new snapshot. */
+static void journal_appends_and_recovers(void **state)
+{
+	struct fixture *f = *state;
+	char id[32], ck[16];
+	ino_t ino;
+	size_t bytes;
+	FILE *fp;
+
+	send_ng(f, "j0", "offer", "jr-0", NULL);
+	turn(f);
+	assert_int_equal(replies(f, "result2:ok"), 1);
+	ino = inode(f); /* the snapshot the first commit wrote */
+	for (int i = 1; i < 20; i++) {
+		snprintf(id, sizeof(id), "jr-%d", i);
+		snprintf(ck, sizeof(ck), "j%d", i);
+		send_ng(f, ck, "offer", id, NULL);
+		turn(f);
+		assert_int_equal(replies(f, "result2:ok"), 1);
+	}
+	assert_int_equal(inode(f), ino); /* appended, never rewritten */
+	assert_true(f->r.journal_bytes > 0);
+	bytes = f->r.journal_bytes;
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "jr-%d", i);
+		snprintf(ck, sizeof(ck), "d%d", i);
+		send_ng(f, ck, "delete", id, NULL);
+		turn(f);
+		assert_int_equal(replies(f, "result2:ok"), 1);
+	}
+	assert_true(f->r.journal_bytes > bytes);
+	assert_int_equal(inode(f), ino);
+	assert_false(on_disk(f, "jr-0", NULL));
+	assert_true(on_disk(f, "jr-5", NULL));
+
+	/* a crash in the middle of an append: no "end" after it */
+	fp = fopen(f->state, "a");
+	fputs("gone jr-7\ncall jr-torn 1 0\nleg 0 ta lo 0", fp);
+	fclose(fp);
+	relay_shutdown(&f->r); /* as after kill -9: the file stays */
+	assert_int_equal(relay_init(&f->r, &f->o), 0);
+	assert_int_equal(getsockname(f->r.ng.fd, &f->ng.sa, &(socklen_t){sizeof(f->ng)}), 0);
+	assert_int_equal(f->r.calls.ncalls, 15);
+	assert_non_null(call_find(&f->r.calls, "jr-7"));
+	assert_null(call_find(&f->r.calls, "jr-torn"));
+	assert_null(call_find(&f->r.calls, "jr-4"));
+
+	/* the first commit after a start is a snapshot: the torn tail goes */
+	send_ng(f, "k1", "offer", "jr-new", NULL);
+	turn(f);
+	assert_int_equal(replies(f, "result2:ok"), 1);
+	assert_int_not_equal(inode(f), ino);
+	ino = inode(f);
+	assert_int_equal(f->r.journal_bytes, 0);
+	/* a journal past the snapshot is compacted at the next commit */
+	f->r.journal_bytes = RELAY_STATE_COMPACT_MIN + 1;
+	send_ng(f, "k2", "offer", "jr-new2", NULL);
+	turn(f);
+	assert_int_equal(replies(f, "result2:ok"), 1);
+	assert_int_not_equal(inode(f), ino);
+	assert_int_equal(f->r.journal_bytes, 0);
+	assert_true(on_disk(f, "jr-new2", NULL));
+	{
+		static char text[1 << 20];
+		struct relay_state_parse_stats st;
+		unsigned n = 0;
+		size_t len;
+
+		fp = fopen(f->state, "r");
+		len = fread(text, 1, sizeof(text), fp);
+		fclose(fp);
+		assert_int_equal(relay_state_parse(text, len, "t", count_calls, &n, &st), 0);
+		assert_int_equal(n, 17);
+		assert_int_equal(st.superseded, 0); /* compacted: one record each */
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(reply_only_after_state_is_on_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(group_commit_of_a_burst, setup, teardown),
+		cmocka_unit_test_setup_teardown(journal_appends_and_recovers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,7 +179,7 @@ static void never_through_a_symlink(void **state)
 	assert_non_null(fp);
 	assert_non_null(fgets(buf, sizeof(buf), fp));
 	fclose(fp);
-	assert_string_equal(buf, "icepath-state 1\n");
+	assert_string_equal(buf, "icepath-state 2\n");
 	relay_shutdown(&f->r);
 
 	/* a state file that is a symlink is not read */
@@ -223,7 +223,10 @@ static void parser_table(void **state)
 		{ST_HEAD "call a 1\n" ST_LEGS ST_STREAM(0, 0) "end\n", 0, 1, 0, 0},
 		{ST_HEAD "call a 1 0\n" ST_LEGS "future-record x y\nend\n", 0, 1, 0, 0},
 		{"", 0, 0, 0, 0},
-		{"icepath-state 2\ncall a 1 0\nend\n", 0, 0, 0, -EINVAL},
+		{"icepath-state 3\ncall a 1 0\nend\n", 0, 0, 0, -EINVAL},
+		/* version 1 knows no learn/count records: ignored like a newer kind */
+		{ST_HEAD "call a 1 0\n" ST_LEGS ST_STREAM(0, 0) "learn 0 0 9\ncount x\nend\n", 0, 1,
+		 0, 0},
 		{"garbage", 0, 0, 0, -EINVAL},
 		{ST_HEAD "call a 1 0\n" ST_LEGS, 0, 0, 1, 0},	       /* cut before "end" */
 		{ST_HEAD "call a 1 0\n" ST_LEGS ST_STREAM(0, 0), 0, 0, 1, 0},
@@ -283,6 +286,73 @@ static void parser_table(void **state)
 	assert_int_equal(st.bad, 1);
 }
 
+#define ST2_HEAD "icepath-state 2\n"
+#define ST2_CALL(id) "call " id " 1 0\n" ST_LEGS ST_STREAM(0, 0)
+#define ST2_LEARN "learn 0 0 1 1 1 127.0.0.1:30001 1700000000123 0 3\n"
+#define ST2_COUNT "count 0 0 1 5 500 7 700 2 200 1 0\n"
+
+/* Version 2: appended commits, the last record of a call wins, "gone"
+ * removes it, a commit cut by a crash is ignored whole; malformed learn and
+ * count records drop their call. */
+static void parser_v2_table(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned calls, bad, superseded, torn;
+	} cases[] = {
+		{ST2_HEAD ST2_CALL("a") ST2_LEARN ST2_COUNT "end\n", 1, 0, 0, 0},
+		{ST2_HEAD, 0, 0, 0, 0},
+		/* a later commit replaces the call */
+		{ST2_HEAD ST2_CALL("a") "end\n" ST2_CALL("b") "end\n" ST2_CALL("a") "end\n", 2, 0,
+		 1, 0},
+		/* gone, and back again */
+		{ST2_HEAD ST2_CALL("a") ST2_CALL("b") "end\ngone a\nend\n", 1, 0, 1, 0},
+		{ST2_HEAD ST2_CALL("a") "end\ngone a\nend\n" ST2_CALL("a") "end\n", 1, 0, 1, 0},
+		/* a torn last commit: its records and its gone do not count */
+		{ST2_HEAD ST2_CALL("a") "end\n" ST2_CALL("b") "gone a\n", 1, 0, 0, 5},
+		{ST2_HEAD ST2_CALL("a") "end\n" ST2_CALL("a") "end", 1, 0, 0, 5},
+		{ST2_HEAD ST2_CALL("a") "en", 0, 0, 0, 5},
+		/* a superseded record is not parsed: its errors do not matter */
+		{ST2_HEAD "call a 1 0\nleg 9\nend\n" ST2_CALL("a") "end\n", 1, 0, 1, 0},
+		/* learn/count records, malformed */
+		{ST2_HEAD ST2_CALL("a") "learn 0 0 1 1 1 - 0 0\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") "learn 0 1 1 1 1 - 0 0 0\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") "learn 0 0 2 1 1 - 0 0 0\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") "learn 0 0 0 2 1 - 0 0 0\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") "learn 0 0 0 1 1 - 0 0 4\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") "learn 0 0 0 1 1 1.2.3.4 0 0 0\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") "learn 0 0 0 1 1 - -5 0 0\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") ST2_LEARN ST2_LEARN "end\n", 0, 1, 0, 0},
+		{ST2_HEAD "call a 1 0\n" ST_LEGS ST2_LEARN ST_STREAM(0, 0) "end\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") "count 0 0 1 5 500 7 700 2 200 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") "count 0 0 1 5 500 7 700 2 200 1 x\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a")
+		 "count 0 0 1 5 500 7 700 2 200 1 99999999999999999999\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") ST2_COUNT ST2_COUNT "end\n", 0, 1, 0, 0},
+		{ST2_HEAD "gone\n" ST2_CALL("a") "end\n", 1, 0, 0, 0},
+	};
+	struct relay_state_parse_stats st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].text);
+		unsigned got = 0;
+		char *copy = malloc(len + 1);
+		int rc;
+
+		memcpy(copy, cases[i].text, len);
+		rc = relay_state_parse(copy, len, "t", count_call, &got, &st);
+		free(copy);
+		if (rc || st.version != 2 || st.calls != cases[i].calls || st.bad != cases[i].bad ||
+		    st.superseded != cases[i].superseded || st.torn != cases[i].torn ||
+		    got != st.calls)
+			fail_msg("v2 case %zu: rc %d calls %u bad %u superseded %u torn %u, want %u "
+				 "%u %u %u",
+				 i, rc, st.calls, st.bad, st.superseded, st.torn, cases[i].calls,
+				 cases[i].bad, cases[i].superseded, cases[i].torn);
+	}
+}
+
 /* What the daemon writes, the parser reads back field for field. */
 static void saved_file_parses(void **state)
 {
@@ -321,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(refused_record_leaves_no_port_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(never_through_a_symlink, setup, teardown),
 		cmocka_unit_test(parser_table),
+		cmocka_unit_test(parser_v2_table),
 		cmocka_unit_test_setup_teardown(saved_file_parses, setup, teardown),
 	};
 

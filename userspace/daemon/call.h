@@ -205,6 +205,9 @@ struct call {
 	 * at the end of the loop's turn (changed_next: the turn's list) */
 	bool changed;
 	struct call *changed_next;
+	/* changed since the state file's last commit (relay_state.c's list) */
+	bool state_dirty;
+	struct call *state_next;
 };
 
 typedef void (*call_leg_event_fn)(void *ctx, struct call_leg *leg, enum call_leg_state from,

@@ -49,7 +49,9 @@
 
 #define RELAY_BATCH	     32	  /* datagrams per recvmmsg()/sendmmsg() */
 #define RELAY_DGRAM_MAX	     2048 /* bytes; media and STUN fit, larger is truncated and dropped */
-#define RELAY_STATE_FLUSH_MS 200  /* coalesce state-file writes of a burst of requests */
+#define RELAY_STATE_FLUSH_MS 200  /* coalesce state-file writes of changes no NG reply waits for */
+#define RELAY_STATE_CHECKPOINT_MS 10000 /* a whole snapshot (counters of every call) at least this often */
+#define RELAY_STATE_COMPACT_MIN (1u << 20) /* bytes of journal before a compaction, at least */
 /* rtpengine's endpoint-learning window (--endpoint-learning delayed and
  * heuristic): how long sources compete before the peer's address is kept */
 #define RELAY_LEARN_MS	     3000
@@ -136,6 +138,14 @@ struct relay {
 	struct ng_server ngs;
 	bool ng_ready;
 	char state_path[DAEMON_PATH_MAX + 32];
+	/* the state file's journal (relay_state.c): appends go to journal_fd
+	 * (-1: the next commit writes a whole snapshot first) */
+	int journal_fd;
+	size_t journal_bytes, snapshot_bytes;
+	uint64_t snapshot_ms;
+	struct call *state_dirty;	 /* calls to append at the next commit */
+	char (*state_gone)[CALL_ID_MAX]; /* call-ids deleted since */
+	unsigned n_state_gone, cap_state_gone;
 	bool stopping;
 	bool ran; /* relay_run() was entered */
 	/* the loop's clock: read once per turn into now_ms (monotonic ms) and
@@ -373,8 +383,21 @@ void relay_service_watchdog(struct relay *r, uint64_t now_ms);
 void relay_service_reload(struct relay *r);
 void relay_service_stopping(struct relay *r);
 
-/* relay_state.c: write every call atomically (tmp + rename). */
+/* relay_state.c: write every call atomically (tmp + fsync + rename + dir
+ * fsync): a snapshot, which also compacts the journal. */
 int relay_state_save(struct relay *r);
+/* Make the calls changed (and deleted) since the last commit durable: one
+ * append + fdatasync of their records, or a snapshot when the journal has
+ * grown past the snapshot (or RELAY_STATE_CHECKPOINT_MS since the last). */
+int relay_state_commit(struct relay *r, uint64_t now_ms);
+/* c changed: it goes into the next commit. */
+void relay_state_mark(struct relay *r, struct call *c);
+/* c is being deleted: the next commit says so. */
+void relay_state_gone(struct relay *r, struct call *c);
+/* Close the journal: the next commit writes a snapshot. */
+void relay_state_close(struct relay *r);
+/* Shutdown: the journal closed, its lists freed. */
+void relay_state_release(struct relay *r);
 /* Rebuild calls from the state file; flows of the fast path that no
  * recovered call owns are removed, with a log line each. */
 int relay_state_recover(struct relay *r, uint64_t now_ms);

@@ -45,6 +45,7 @@ void relay_calls_flush(struct relay *r, uint64_t now_ms)
 		c->changed_next = NULL;
 		daemon_log_set_call(c->id); /* flow lines belong to the call */
 		relay_flows_sync(r, c);
+		relay_state_mark(r, c);
 	}
 	daemon_log_set_call(NULL);
 	relay_state_dirty(r, now_ms);
@@ -72,7 +73,7 @@ void relay_commit(struct relay *r)
 	if (r->state_timer.index != SIZE_MAX) {
 		/* one write + fsync for every change of the turn */
 		timerheap_remove(&r->timers, &r->state_timer);
-		err = relay_state_save(r);
+		err = relay_state_commit(r, r->now_ms);
 		r->commits++;
 	}
 	/* a failed write was logged (the calls will not survive a restart);
@@ -141,6 +142,7 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 	}
 	timerheap_remove(&r->timers, &c->delete_timer);
 	changed_unlink(r, c);
+	relay_state_gone(r, c);
 	call_destroy(&r->calls, c);
 	relay_state_dirty(r, now);
 }

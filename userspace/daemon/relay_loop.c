@@ -57,7 +57,7 @@ static void run_timers(struct relay *r, uint64_t now)
 			relay_idle_fire(r, t->owner, now);
 			break;
 		case RELAY_TIMER_STATE:
-			relay_state_save(r);
+			relay_state_commit(r, now);
 			break;
 		case RELAY_TIMER_DELETE:
 			relay_call_delete(r, t->owner, "NG delete, after its delete-delay", now);
@@ -232,6 +232,7 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	r->clock = clock;
 	r->clock_ctx = ctx;
 	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = r->fpev.fd = r->netev.fd = -1;
+	r->journal_fd = -1;
 	if ((err = relay_limits_fds(o)))
 		return err;
 	r->started_ms = clock_read(r);
@@ -329,6 +330,7 @@ void relay_shutdown(struct relay *r)
 		log_info("shutdown: %u calls deleted, their flows removed", n);
 	/* a clean stop leaves no calls to recover; a failed start must not
 	 * erase the file a later start would recover from */
+	relay_state_release(r);
 	if (r->ran && r->state_path[0] && !r->opts.redis_standby)
 		unlink(r->state_path);
 	/* and the calls' fields in Redis with them (a standby has none) */

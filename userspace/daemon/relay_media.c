@@ -306,6 +306,8 @@ static void learn_keep(struct relay *r, struct call_leg *l, struct call_stream *
 
 	set_remote(r, l, s, comp, addr, now);
 	s->latched[comp] = true;
+	s->latched_ms[comp] = now;
+	relay_call_changed(r, l->call); /* latched is state: into the next commit */
 	log_info("call %s leg %s stream %u: %s peer learned: %s (%s)", l->call->id, l->tag,
 		 s->index, comp ? "RTCP" : "RTP", netaddr_str(addr, a, sizeof(a)), why);
 }

@@ -6,24 +6,43 @@
  * Text, one record per line, fields separated by one space, strings
  * percent-encoded (so a call-id with spaces or '%' survives):
  *
- *   icepath-state 1
+ *   icepath-state 2
  *   call <call-id> <created unix s> [<latch mode: 0 default, 1 strict-source,
  *        2 media-handover>]
  *   leg <side> <tag|-> <interface> <peer_ice 0|1> <ice_lite 0|1>
  *   stream <side> <index> <active> <rtcp_mux> <media> <proto> <local RTP addr:port>
  *          <remote RTP|-> <remote RTCP|-> <flow id RTP> <flow id RTCP> <ufrag|-> <pwd|->
  *          [<peer ufrag|-> <peer pwd|->]
- *
+ *   learn <side> <index> <comp 0 RTP, 1 RTCP> <latched 0|1> <sdp known 0|1>
+ *         <announced by the SDP|-> <latched at unix ms|0> <learning until unix ms|0>
+ *         <rank of remote 0-3>
+ *   count <side> <index> <comp> <rx user packets> <bytes> <rx fast packets of removed
+ *         flows> <bytes> <tx user packets> <bytes> <dropped> <foreign>
+ *   ...
+ *   end
+ *   [gone <call-id>] [call ...]   appended commits, each closed by "end"
  *   end
  *
- * (the peer's credentials, for the recovered leg's resumed agent, are
- * absent from files of older versions)
+ * What a plain-RTP stream learned (remote, latched, when) is kept apart from
+ * what its SDP only announced, so a recovered stream re-latches exactly as
+ * before the crash: one that never latched (a phone behind NAT whose RTCP
+ * had not arrived yet) still learns. Counters survive a restart: userspace
+ * ones here, the fast path's in its pinned per-flow counters (rx fast =
+ * the removed flows' packets written here + the live flows' in BPF).
  *
- * Written to FILE.tmp (created anew, never through a symbolic link),
- * fsync()ed, rename()d over FILE, then the directory is fsync()ed: a reader
- * sees the old or the new file, never half of one, and the rename survives
- * a power cut. Read back with relay_state_parse() (bytes -> records, no
- * I/O); only a whole valid call record opens sockets.
+ * Durability (issue 14): NG replies leave only after relay_state_commit().
+ * A commit appends the records of the calls changed since the last one (a
+ * later record of a call-id replaces an earlier one, "gone" deletes it)
+ * and "end", with one write and one fdatasync(); a snapshot (FILE.tmp,
+ * created anew and never through a symbolic link, fsync()ed, rename()d
+ * over FILE, then the directory fsync()ed) replaces the lot when the
+ * journal outgrows the snapshot, every RELAY_STATE_CHECKPOINT_MS (the
+ * counters of every call), and first after a start. A commit cut by a
+ * crash lacks its "end" and is ignored; its replies were never sent.
+ * Version 1 files (one snapshot, no learn/count records) are still read,
+ * their remotes taken as latched as that version did.
+ * Read back with relay_state_parse() (bytes -> records, no I/O); only a
+ * whole valid call record opens sockets.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -68,6 +87,86 @@ static void put_addr(FILE *f, const struct netaddr *a, bool set)
 	fprintf(f, " %s", set ? netaddr_str(a, buf, sizeof(buf)) : "-");
 }
 
+/* A monotonic stamp as unix ms (0 stays 0: "none"). */
+static unsigned long long unix_ms(const struct relay *r, uint64_t mono_ms)
+{
+	int64_t u = (int64_t)mono_ms + r->unix_offset_ms;
+
+	return mono_ms && u > 0 ? (unsigned long long)u : 0;
+}
+
+/* A unix ms stamp read back, on this run's monotonic clock (at least 1:
+ * a stamp before this clock's zero is still "set", and long past). */
+static uint64_t mono_ms(const struct relay *r, int64_t unix_ms)
+{
+	int64_t m = unix_ms - r->unix_offset_ms;
+
+	return !unix_ms ? 0 : m > 0 ? (uint64_t)m : 1;
+}
+
+static void put_stream(FILE *f, const struct relay *r, const struct call_leg *l, unsigned side,
+		       unsigned i)
+{
+	const struct call_stream *s = &l->streams[i];
+	const char *uf = s->local_ufrag, *pw = s->local_pwd;
+
+	if (l->agent && s->ice)
+		ice_agent_local_credentials(l->agent, (unsigned)s->ice_stream, &uf, &pw);
+	fprintf(f, "stream %u %u %d %d ", side, i, s->active, s->rtcp_mux);
+	put_str(f, s->media);
+	fputc(' ', f);
+	put_str(f, s->proto);
+	put_addr(f, &s->local[0], s->sock[0].fd >= 0);
+	put_addr(f, &s->remote[0], s->remote_set[0]);
+	put_addr(f, &s->remote[1], s->remote_set[1]);
+	fprintf(f, " %llu %llu ",
+		(unsigned long long)(s->flow_installed[0] ? s->flow[0].id : 0),
+		(unsigned long long)(s->flow_installed[1] ? s->flow[1].id : 0));
+	put_str(f, uf);
+	fputc(' ', f);
+	put_str(f, pw);
+	fputc(' ', f);
+	put_str(f, s->remote_ufrag);
+	fputc(' ', f);
+	put_str(f, s->remote_pwd);
+	fputc('\n', f);
+	for (unsigned k = 0; k < CALL_NCOMP; k++) {
+		int rank = s->learn_rank[k] < 0 ? 0 : s->learn_rank[k] > 3 ? 3 : s->learn_rank[k];
+
+		fprintf(f, "learn %u %u %u %d %d", side, i, k, s->latched[k], s->sdp_known[k]);
+		put_addr(f, &s->sdp_remote[k], s->sdp_set[k]);
+		fprintf(f, " %llu %llu %d\n", unix_ms(r, s->latched_ms[k]),
+			unix_ms(r, s->learn_until_ms[k]), rank);
+		fprintf(f, "count %u %u %u %llu %llu %llu %llu %llu %llu %llu %llu\n", side, i, k,
+			(unsigned long long)s->rx_user[k].packets,
+			(unsigned long long)s->rx_user[k].bytes,
+			(unsigned long long)s->fast_base[k].packets,
+			(unsigned long long)s->fast_base[k].bytes,
+			(unsigned long long)s->tx_user[k].packets,
+			(unsigned long long)s->tx_user[k].bytes,
+			(unsigned long long)(k ? 0 : s->dropped),
+			(unsigned long long)(k ? 0 : s->foreign));
+	}
+}
+
+static void put_call(FILE *f, const struct relay *r, const struct call *c)
+{
+	fputs("call ", f);
+	put_str(f, c->id);
+	fprintf(f, " %lld %d\n", (long long)relay_unix_time(r, c->created_ms), (int)c->latch);
+	for (unsigned side = 0; side < 2; side++) {
+		const struct call_leg *l = &c->legs[side];
+
+		fprintf(f, "leg %u ", side);
+		put_str(f, l->tag);
+		fputc(' ', f);
+		put_str(f, l->iface);
+		fprintf(f, " %d %d\n", l->peer_ice || l->agent, l->ice_lite);
+		for (unsigned i = 0; i < l->nstreams; i++)
+			put_stream(f, r, l, side, i);
+	}
+}
+
 /* The rename is durable once the directory entry is on disk. */
 static int sync_dir(const char *dir)
 {
@@ -81,49 +180,71 @@ static int sync_dir(const char *dir)
 	return err;
 }
 
-/* One call's records (the Redis store keeps exactly these per call). */
-void relay_state_put_call(FILE *f, struct relay *r, const struct call *c)
+/* ---- the journal's bookkeeping -------------------------------------------------- */
+
+void relay_state_mark(struct relay *r, struct call *c)
 {
-	fputs("call ", f);
-	put_str(f, c->id);
-	fprintf(f, " %lld %d\n", (long long)relay_unix_time(r, c->created_ms), (int)c->latch);
-	for (unsigned side = 0; side < 2; side++) {
-		const struct call_leg *l = &c->legs[side];
+	if (c->state_dirty)
+		return;
+	c->state_dirty = true;
+	c->state_next = r->state_dirty;
+	r->state_dirty = c;
+}
 
-		fprintf(f, "leg %u ", side);
-		put_str(f, l->tag);
-		fputc(' ', f);
-		put_str(f, l->iface);
-		fprintf(f, " %d %d\n", l->peer_ice || l->agent, l->ice_lite);
-		for (unsigned i = 0; i < l->nstreams; i++) {
-			const struct call_stream *s = &l->streams[i];
-			const char *uf = s->local_ufrag, *pw = s->local_pwd;
-
-			if (l->agent && s->ice)
-				ice_agent_local_credentials(
-					l->agent, (unsigned)s->ice_stream, &uf, &pw);
-			fprintf(f, "stream %u %u %d %d ", side, i, s->active, s->rtcp_mux);
-			put_str(f, s->media);
-			fputc(' ', f);
-			put_str(f, s->proto);
-			put_addr(f, &s->local[0], s->sock[0].fd >= 0);
-			put_addr(f, &s->remote[0], s->remote_set[0]);
-			put_addr(f, &s->remote[1], s->remote_set[1]);
-			fprintf(f, " %llu %llu ",
-				(unsigned long long)(s->flow_installed[0] ? s->flow[0].id
-									  : 0),
-				(unsigned long long)(s->flow_installed[1] ? s->flow[1].id
-									  : 0));
-			put_str(f, uf);
-			fputc(' ', f);
-			put_str(f, pw);
-			fputc(' ', f);
-			put_str(f, s->remote_ufrag);
-			fputc(' ', f);
-			put_str(f, s->remote_pwd);
-			fputc('\n', f);
-		}
+void relay_state_gone(struct relay *r, struct call *c)
+{
+	if (c->state_dirty) {
+		for (struct call **p = &r->state_dirty; *p; p = &(*p)->state_next)
+			if (*p == c) {
+				*p = c->state_next;
+				break;
+			}
+		c->state_dirty = false;
 	}
+	if (r->journal_fd < 0)
+		return; /* the next commit is a snapshot: it will not have c */
+	if (r->n_state_gone == r->cap_state_gone) {
+		unsigned cap = r->cap_state_gone ? 2 * r->cap_state_gone : 64;
+		char(*g)[CALL_ID_MAX] = realloc(r->state_gone, cap * sizeof(*g));
+
+		if (!g) {
+			/* cannot say it in the journal: say it in a snapshot */
+			relay_state_close(r);
+			return;
+		}
+		r->state_gone = g;
+		r->cap_state_gone = cap;
+	}
+	snprintf(r->state_gone[r->n_state_gone++], CALL_ID_MAX, "%s", c->id);
+}
+
+/* Everything is in the file now. */
+static void state_clean(struct relay *r)
+{
+	while (r->state_dirty) {
+		struct call *c = r->state_dirty;
+
+		r->state_dirty = c->state_next;
+		c->state_dirty = false;
+		c->state_next = NULL;
+	}
+	r->n_state_gone = 0;
+}
+
+void relay_state_close(struct relay *r)
+{
+	if (r->journal_fd >= 0)
+		close(r->journal_fd);
+	r->journal_fd = -1;
+}
+
+void relay_state_release(struct relay *r)
+{
+	relay_state_close(r);
+	state_clean(r);
+	free(r->state_gone);
+	r->state_gone = NULL;
+	r->cap_state_gone = 0;
 }
 
 int relay_state_save(struct relay *r)
@@ -131,13 +252,11 @@ int relay_state_save(struct relay *r)
 	char tmp[sizeof(r->state_path) + 8], dir[sizeof(r->state_path)];
 	const char *d;
 	FILE *f;
+	long size = 0;
 	int fd, err = 0;
 
-	/* a standby owns no calls: the active's are in Redis */
-	if (r->opts.redis_standby)
+	if (!r->state_path[0] || r->opts.redis_standby)
 		return 0;
-	if (!r->state_path[0])
-		return relay_redis_save(r);
 	snprintf(dir, sizeof(dir), "%s", r->state_path);
 	d = dirname(dir);
 	mkdir(d, 0750);
@@ -157,8 +276,9 @@ int relay_state_save(struct relay *r)
 	}
 	fprintf(f, "%s\n", RELAY_STATE_MAGIC);
 	for (struct call *c = r->calls.head; c; c = c->next)
-		relay_state_put_call(f, r, c);
+		put_call(f, r, c);
 	fprintf(f, "end\n");
+	size = ftell(f);
 	if (fflush(f) || fsync(fd))
 		err = -errno;
 	if (fclose(f) && !err)
@@ -167,15 +287,103 @@ int relay_state_save(struct relay *r)
 		err = -errno;
 	if (!err)
 		err = sync_dir(d);
+	relay_state_close(r);
 	if (err) {
 		log_err("cannot write state file %s: %s", r->state_path, strerror(-err));
 		unlink(tmp);
+		return err;
 	}
+	/* the next commits append to what was just renamed in */
+	r->journal_fd = open(r->state_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (r->journal_fd < 0)
+		log_warn("state file %s: cannot open it for appending (%s); every commit will "
+			 "rewrite it whole",
+			 r->state_path, strerror(errno));
+	r->snapshot_bytes = size > 0 ? (size_t)size : 0;
+	r->journal_bytes = 0;
+	r->snapshot_ms = r->now_ms;
+	state_clean(r);
+	return 0;
+}
+
+static int commit_file(struct relay *r, uint64_t now_ms)
+{
+	size_t compact = r->snapshot_bytes > RELAY_STATE_COMPACT_MIN ? r->snapshot_bytes
+								      : RELAY_STATE_COMPACT_MIN;
+	char *chunk = NULL;
+	size_t len = 0, off = 0;
+	FILE *f;
+	int err = 0;
+
+	if (!r->state_path[0])
+		return 0;
+	if (r->journal_fd < 0 || r->journal_bytes > compact ||
+	    now_ms >= r->snapshot_ms + RELAY_STATE_CHECKPOINT_MS)
+		return relay_state_save(r);
+	if (!r->state_dirty && !r->n_state_gone)
+		return 0;
+	f = open_memstream(&chunk, &len);
+	if (!f)
+		return relay_state_save(r);
+	/* gone first: a call deleted and made again in one turn stays */
+	for (unsigned i = 0; i < r->n_state_gone; i++) {
+		fputs("gone ", f);
+		put_str(f, r->state_gone[i]);
+		fputc('\n', f);
+	}
+	for (struct call *c = r->state_dirty; c; c = c->state_next)
+		put_call(f, r, c);
+	fputs("end\n", f);
+	if (fclose(f)) {
+		free(chunk);
+		return relay_state_save(r);
+	}
+	while (off < len) {
+		ssize_t n = write(r->journal_fd, chunk + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(chunk);
+	if (!err && fdatasync(r->journal_fd))
+		err = -errno;
+	if (err) {
+		/* a torn append has no "end": ignored on reading; the snapshot
+		 * replaces the file whole */
+		log_warn("state file %s: append failed (%s); writing it whole", r->state_path,
+			 strerror(-err));
+		relay_state_close(r);
+		return relay_state_save(r);
+	}
+	r->journal_bytes += len;
+	state_clean(r);
+	return 0;
+}
+
+/* The turn's commit: the file (journal or snapshot), then Redis. */
+int relay_state_commit(struct relay *r, uint64_t now_ms)
+{
+	int err;
+
+	/* a standby owns no calls: the active's are in Redis */
+	if (r->opts.redis_standby)
+		return 0;
+	err = commit_file(r, now_ms);
 	/* the second store, after the first: a call acknowledged to NG is in
 	 * both (relay_redis.c says why this write is synchronous) */
 	if (relay_redis_save(r) && !err)
 		err = -EIO;
 	return err;
+}
+
+void relay_state_put_call(FILE *f, struct relay *r, const struct call *c)
+{
+	put_call(f, r, c);
 }
 
 /* ---- recovery ------------------------------------------------------------------ */
@@ -361,13 +569,40 @@ static int apply_call(const struct relay_state_call *rc, void *ctx)
 			snprintf(s->media, sizeof(s->media), "%s", ss->media);
 			snprintf(s->proto, sizeof(s->proto), "%s", ss->proto);
 			for (unsigned k = 0; k < CALL_NCOMP; k++) {
+				const struct relay_state_comp *q = &ss->comp[k];
+
 				s->remote_set[k] = ss->remote_set[k];
 				if (ss->remote_set[k])
 					s->remote[k] = ss->remote[k];
-				/* the peer's address is settled: no re-latching to a
-				 * stray source */
-				s->latched[k] = ss->remote_set[k];
 				ids[side][i][k] = ss->flow_id[k];
+				if (rc->version < 2) {
+					/* version 1 did not say: its remotes are
+					 * taken as settled, as that version did */
+					s->latched[k] = ss->remote_set[k];
+					continue;
+				}
+				/* learned is learned, announced is only announced:
+				 * a stream that never latched goes on learning */
+				s->latched[k] = q->has_learn && q->latched;
+				s->latched_ms[k] = mono_ms(r, q->latched_ms);
+				s->sdp_known[k] = q->has_learn && q->sdp_known;
+				s->sdp_set[k] = q->announced_set;
+				if (q->announced_set)
+					s->sdp_remote[k] = q->announced;
+				s->learn_until_ms[k] = mono_ms(r, q->learn_until_ms);
+				s->learn_rank[k] = (int)q->learn_rank;
+				if (!q->has_count)
+					continue;
+				s->rx_user[k].packets = q->rx_user_packets;
+				s->rx_user[k].bytes = q->rx_user_bytes;
+				s->fast_base[k].packets = q->fast_base_packets;
+				s->fast_base[k].bytes = q->fast_base_bytes;
+				s->tx_user[k].packets = q->tx_user_packets;
+				s->tx_user[k].bytes = q->tx_user_bytes;
+				if (k == CALL_COMP_RTP) {
+					s->dropped = q->dropped;
+					s->foreign = q->foreign;
+				}
 			}
 			snprintf(s->local_ufrag, sizeof(s->local_ufrag), "%s", ss->ufrag);
 			snprintf(s->local_pwd, sizeof(s->local_pwd), "%s", ss->pwd);
@@ -441,9 +676,14 @@ unsigned relay_state_apply(struct relay *r, const char *buf, size_t len, const c
 		relay_state_parse(buf, len, name, apply_call, &ctx, &st);
 	remove_orphans(r);
 	if (buf)
-		log_info("recovered %u calls from %s%s", st.calls, name,
+		log_info("recovered %u calls from %s (version %u)%s", st.calls, name, st.version,
 			 st.bad ? " (some records unusable: see above)" : "");
-	relay_state_dirty(r, now);
+	if (buf && st.version == 1)
+		log_info("%s is version 1: its streams are taken as latched; it is rewritten as "
+			 "version %s",
+			 name, &RELAY_STATE_MAGIC[14]);
+	if (buf)
+		relay_state_dirty(r, now);
 	return st.calls;
 }
 
