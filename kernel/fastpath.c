@@ -571,8 +571,11 @@ static int prog_for(const struct fastpath *fp, enum fastpath_xdp_mode m)
 							 : fp->skel->progs.icepath_xdp);
 }
 
-/* The BPF link attached to ifindex, 0 if none (a netlink attachment). */
-static __u32 xdp_link_id(int ifindex)
+/* The BPF link attached to ifindex, 0 if none (a netlink attachment).
+ * Link ids are global but a link's ifindex is of its own network
+ * namespace: only a link whose program is the one running here (prog, from
+ * bpf_xdp_query in this namespace) counts. */
+static __u32 xdp_link_id(int ifindex, __u32 prog)
 {
 	struct bpf_link_info info;
 	__u32 id = 0, len;
@@ -585,7 +588,7 @@ static __u32 xdp_link_id(int ifindex)
 		len = sizeof(info);
 		memset(&info, 0, sizeof(info));
 		hit = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
-		      (int)info.xdp.ifindex == ifindex;
+		      (int)info.xdp.ifindex == ifindex && prog && info.prog_id == prog;
 		close(fd);
 		if (hit)
 			return id;
@@ -601,9 +604,13 @@ static void holder_hint(int ifindex, const char *ifname, char *buf, size_t len)
 {
 	static const char *const kw[] = {"xdpdrv", "xdpgeneric", "xdpoffload"};
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	__u32 link = xdp_link_id(ifindex), ids[3];
+	__u32 link = 0, ids[3];
 	size_t used = 0;
 
+	if (!bpf_xdp_query(ifindex, 0, &q))
+		link = xdp_link_id(ifindex, q.prog_id	    ? q.prog_id
+					    : q.skb_prog_id ? q.skb_prog_id
+							    : q.drv_prog_id);
 	if (link) {
 		snprintf(buf, len,
 			 "it is held by BPF link %u, which 'ip link' cannot remove: one icepathd "
