@@ -68,6 +68,10 @@ void relay_commit(struct relay *r)
 {
 	int err = 0;
 
+	/* the counters' checkpoint: a call whose media changes nothing else
+	 * still has its counters written this often */
+	if (r->calls.ncalls && r->now_ms >= r->snapshot_ms + RELAY_STATE_CHECKPOINT_MS)
+		relay_state_dirty(r, r->now_ms);
 	if (!ng_server_held(&r->ngs))
 		return; /* nothing to acknowledge: the state timer writes later */
 	if (r->state_timer.index != SIZE_MAX) {
