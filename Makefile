@@ -87,7 +87,7 @@ LINK_daemon   := daemon ng ice kernel crypto codec
 LDLIBS_BASE   := -lcrypto -lz -lm
 LDLIBS_KERNEL := -lbpf -lelf -lmnl $(NL_LIBS)
 LDLIBS_CRYPTO := -lssl -lsrtp2
-LDLIBS_DAEMON := -lsystemd
+LDLIBS_DAEMON := -lsystemd -lhiredis
 LDLIBS        := $(LDLIBS_DAEMON) $(LDLIBS_KERNEL) $(LDLIBS_CRYPTO) $(LDLIBS_BASE)
 
 # $(call archives,BUILD_DIR,LAYER) and $(call layer_libs,LAYER)

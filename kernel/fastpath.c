@@ -388,6 +388,8 @@ static int pinned_maps_exist(const struct fastpath *fp)
 int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 {
 	const char *pin = o && o->pin_path ? o->pin_path : FASTPATH_PIN_PATH_DEFAULT;
+	struct bpf_map_info info;
+	__u32 ilen = sizeof(info);
 	struct fastpath *fp;
 	int err, reused;
 
@@ -467,9 +469,14 @@ int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 	/* Without it no flow gets a next hop: all of them take the userspace
 	 * path, which works; the message says so. */
 	fastpath_nh_open(fp);
-	fastpath_log(LOG_INFO, "%s maps under %s (%u flows), media ports %u-%u",
+	fp->made_maps = !reused;
+	/* the id lets a test (or a person with bpftool) see the maps go */
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fastpath_fd_flows(fp), &info, &ilen))
+		info.id = 0;
+	fastpath_log(LOG_INFO, "%s maps under %s (%u flows, flows map id %u), media ports %u-%u",
 		     reused ? "re-opened pinned" : "created", fp->pin_path, fp->max_flows,
-		     o->port_min, o->port_max);
+		     info.id, o->port_min, o->port_max);
 	*out = fp;
 	return 0;
 
@@ -578,9 +585,76 @@ static int prog_for(const struct fastpath *fp, enum fastpath_xdp_mode m)
 							 : fp->skel->progs.icepath_xdp);
 }
 
+/* The BPF link attached to ifindex, 0 if none (a netlink attachment).
+ * Link ids are global but a link's ifindex is of its own network
+ * namespace: only a link whose program is the one running here (prog, from
+ * bpf_xdp_query in this namespace) counts. */
+static __u32 xdp_link_id(int ifindex, __u32 prog)
+{
+	struct bpf_link_info info;
+	__u32 id = 0, len;
+	int fd, hit;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		fd = bpf_link_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		len = sizeof(info);
+		memset(&info, 0, sizeof(info));
+		hit = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
+		      (int)info.xdp.ifindex == ifindex && prog && info.prog_id == prog;
+		close(fd);
+		if (hit)
+			return id;
+	}
+	return 0;
+}
+
+/* What removes the XDP program someone else attached to ifname: a BPF link
+ * is not removed by 'ip link' (it refuses: "active BPF XDP link"), a
+ * netlink attachment is, but only by the command of its own mode ('xdp
+ * off' only clears the native slot of a driver that has one). */
+static void holder_hint(int ifindex, const char *ifname, char *buf, size_t len)
+{
+	static const char *const kw[] = {"xdpdrv", "xdpgeneric", "xdpoffload"};
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 link = 0, ids[3];
+	size_t used = 0;
+
+	if (!bpf_xdp_query(ifindex, 0, &q))
+		link = xdp_link_id(ifindex, q.prog_id	    ? q.prog_id
+					    : q.skb_prog_id ? q.skb_prog_id
+							    : q.drv_prog_id);
+	if (link) {
+		snprintf(buf, len,
+			 "it is held by BPF link %u, which 'ip link' cannot remove: one icepathd "
+			 "per interface, so if another icepathd (or icepath-fpctl) attached it "
+			 "under another pin path, stop that daemon (SIGTERM detaches it) or, if it "
+			 "is gone, run 'icepath-fpctl --pin THAT_PIN_PATH destroy' "
+			 "('bpftool link show id %u' shows who holds it)",
+			 link, link);
+		return;
+	}
+	if (bpf_xdp_query(ifindex, 0, &q)) {
+		snprintf(buf, len, "'bpftool net show dev %s' shows what holds it", ifname);
+		return;
+	}
+	ids[0] = q.drv_prog_id;
+	ids[1] = q.skb_prog_id;
+	ids[2] = q.hw_prog_id;
+	used = (size_t)snprintf(buf, len, "remove it with");
+	for (unsigned i = 0; i < 3 && used < len; i++)
+		if (ids[i])
+			used += (size_t)snprintf(buf + used, len - used, "%s 'ip link set dev %s %s off'",
+						 used > 15 ? " and" : "", ifname, kw[i]);
+	if (used <= 15)
+		snprintf(buf, len, "'bpftool net show dev %s' shows what holds it", ifname);
+}
+
 static int create_link(struct fastpath *fp, const char *ifname, int ifindex,
 		       enum fastpath_xdp_mode *got)
 {
+	char hint[640];
 	int fd, x;
 
 	if (fp->mode == FASTPATH_XDP_NATIVE) {
@@ -622,11 +696,12 @@ static int create_link(struct fastpath *fp, const char *ifname, int ifindex,
 out:
 	if (fd >= 0)
 		return fd;
+	holder_hint(ifindex, ifname, hint, sizeof(hint));
 	fastpath_log(LOG_ERR,
-		     "cannot attach XDP to %s: it already has an XDP program that "
-		     "icepath did not attach under %s; remove it ('ip link set dev %s xdp off') "
-		     "or use another interface",
-		     ifname, fp->pin_path, ifname);
+		     "cannot attach XDP to %s: it already has an XDP program that icepath did "
+		     "not attach under %s; %s; or use another interface, or --xdp off (no fast "
+		     "path: media through userspace)",
+		     ifname, fp->pin_path, hint);
 	return -EBUSY;
 }
 
@@ -721,6 +796,8 @@ int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_m
 		}
 		fastpath_log(LOG_INFO, "XDP attached to %s in %s mode", ifname,
 			     fastpath_xdp_mode_str(mode));
+		if (fp->nmade_links < FASTPATH_MAX_DEVS)
+			snprintf(fp->made_links[fp->nmade_links++], IF_NAMESIZE, "%s", ifname);
 	}
 	close(fd);
 	pin_progs(fp);
@@ -812,6 +889,40 @@ int fastpath_detach(struct fastpath *fp, const char *ifname)
 	}
 	fastpath_log(LOG_INFO, "XDP detached from %s", ifname);
 	return 0;
+}
+
+void fastpath_abandon(struct fastpath *fp)
+{
+	char pin[PATH_MAX];
+	int made_maps;
+
+	if (!fp)
+		return;
+	for (unsigned i = 0; i < fp->nmade_links; i++)
+		fastpath_detach(fp, fp->made_links[i]);
+	made_maps = fp->made_maps;
+	snprintf(pin, sizeof(pin), "%s", fp->pin_path);
+	fastpath_close(fp);
+	/* Made by this start: nothing else can use them (no program of
+	 * another run points at them), so nothing pins them after this. */
+	if (made_maps && !fastpath_destroy(pin))
+		fastpath_log(LOG_INFO, "failed start: the maps it created under %s are removed",
+			     pin);
+}
+
+int fastpath_teardown(struct fastpath *fp)
+{
+	char pin[PATH_MAX];
+	int err;
+
+	if (!fp)
+		return 0;
+	snprintf(pin, sizeof(pin), "%s", fp->pin_path);
+	fastpath_close(fp);
+	err = fastpath_destroy(pin);
+	if (!err)
+		fastpath_log(LOG_INFO, "XDP detached, pins under %s removed", pin);
+	return err;
 }
 
 int fastpath_destroy(const char *pin_path)

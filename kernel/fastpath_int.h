@@ -7,6 +7,7 @@
 #define ICEPATH_KERNEL_FASTPATH_INT_H
 
 #include <limits.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -53,6 +54,13 @@ struct fastpath {
 	uint64_t slot_gen;    /* fp_meta.gen the copy is current for */
 	int lock_fd;	      /* the pin directory: flock() serializes processes */
 	pthread_mutex_t lock; /* and this the threads of one process */
+
+	/* What this handle created (fastpath_abandon() undoes exactly that):
+	 * the maps (none were pinned before the open) and the links of the
+	 * interfaces that had no icepath link under this pin path. */
+	int made_maps;
+	char made_links[FASTPATH_MAX_DEVS][IF_NAMESIZE];
+	unsigned nmade_links;
 };
 
 void fastpath_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -30,6 +30,8 @@ PKGS=(
 	prometheus                          # promtool check metrics, a real scraper in tests
 	curl                                # HTTP requests to /metrics in the netns tests
 	chromium                            # a real WebRTC peer: the WebRTC <-> SIP gateway test
+	libhiredis-dev                      # --redis: calls replicated for a standby (relay_redis.c)
+	redis-server                        # the Redis of test_icepathd_failover (and redis-cli)
 )
 
 missing=()

@@ -97,6 +97,14 @@ enum fastpath_xdp_mode fastpath_iface_mode(const char *ifname);
 /* Free the handle; pinned program, maps and attachments stay: forwarding
  * goes on. Accepts NULL. */
 void fastpath_close(struct fastpath *fp);
+/* A start that failed: undo what this handle created and free it. Maps it
+ * made are unpinned (their memory is freed with the handle), links it made
+ * are detached; what a previous run left (its maps and links, which keep
+ * its flows forwarding) stays as it was. Accepts NULL. */
+void fastpath_abandon(struct fastpath *fp);
+/* The owner's clean stop: free the handle, then fastpath_destroy() its pin
+ * path (no program attached, no pin, no map left). Accepts NULL. */
+int fastpath_teardown(struct fastpath *fp);
 /* Detach every interface attached under pin_path (NULL: the default) and
  * remove the pins: the fast path is gone. 0 when there was nothing. */
 int fastpath_destroy(const char *pin_path);

@@ -32,6 +32,7 @@
 
 #include "daemon/relay.h"
 #include "icepath/compiler.h"
+#include "icepath/netif.h"
 #include "fuzz_records.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -51,6 +52,30 @@ int fastpath_attach(struct fastpath *fp, const char *ifname, enum fastpath_xdp_m
 }
 void fastpath_close(struct fastpath *fp)
 {
+}
+void fastpath_abandon(struct fastpath *fp)
+{
+}
+int fastpath_teardown(struct fastpath *fp)
+{
+	return 0;
+}
+/* the standby's rtnetlink watch (relay_ha.c): no --redis-role standby here */
+int netif_monitor_open(struct netif_monitor **m)
+{
+	return -EOPNOTSUPP;
+}
+void netif_monitor_close(struct netif_monitor *m)
+{
+}
+int netif_monitor_fd(const struct netif_monitor *m)
+{
+	return -1;
+}
+int netif_monitor_read(struct netif_monitor *m, void (*cb)(void *ctx, const struct netif_event *ev),
+		       void *ctx)
+{
+	abort();
 }
 int fastpath_flow_install(struct fastpath *fp, const struct fastpath_flow *f)
 {

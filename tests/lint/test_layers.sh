@@ -10,8 +10,11 @@
 #   ice     the agent and the TURN client: codec only
 #   ng      the NG protocol: codec only
 #   kernel  libbpf, libnl, libmnl, the BPF skeleton: codec only, no calls
-#   daemon  everything, but the kernel only through icepath/fastpath.h, and
-#           the clock (icepath/monotime.h) only in relay_loop.c and main.c
+#   daemon  everything, but the kernel only through icepath/fastpath.h (and
+#           the rtnetlink monitor, icepath/netif.h, only in relay_ha.c: the
+#           standby watching for the service address), the clock
+#           (icepath/monotime.h) only in relay_loop.c and main.c, and hiredis
+#           only in relay_redis.c
 #   bpf     fp_abi.h, fp_stats.def and demux.h only
 #
 # Three checks: every #include "icepath/X.h" of a file is allowed for its
@@ -44,7 +47,7 @@ allowed_for() { # folder -> the public headers its files may include
 	userspace/ice|include/ice) echo "$hdr_base $hdr_codec $hdr_ice" ;;
 	userspace/ng|include/ng) echo "$hdr_base $hdr_codec $hdr_ng $hdr_clock" ;;
 	kernel|include/kernel) echo "$hdr_base $hdr_codec $hdr_kernel" ;;
-	userspace/daemon) echo "$hdr_base $hdr_codec $hdr_crypto $hdr_ice $hdr_ng fastpath $hdr_clock" ;;
+	userspace/daemon) echo "$hdr_base $hdr_codec $hdr_crypto $hdr_ice $hdr_ng fastpath $hdr_clock netif" ;;
 	bpf) echo "$hdr_base fp_abi fp_stats.def demux $hdr_bench" ;;
 	include/clock|include/base|include/bench) echo "" ;;
 	*) echo "?" ;;
@@ -84,6 +87,22 @@ check_file() { # file folder-key
 		# loop's file; the rest of the daemon gets now_ms.
 		grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"icepath/monotime\.h"' "$f" |
 			while IFS= read -r l; do echo "layering: $f:$l: only relay_loop.c (and main.c) read the clock; take now_ms"; done |
+			grep . && fail=1 ;;
+	esac
+	case $key:$(basename "$f") in
+	userspace/daemon:relay_ha.c) ;;
+	userspace/daemon:*)
+		# The daemon's one view of rtnetlink: the standby's address watch.
+		grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"icepath/netif\.h"' "$f" |
+			while IFS= read -r l; do echo "layering: $f:$l: only relay_ha.c (the standby) watches rtnetlink in the daemon"; done |
+			grep . && fail=1 ;;
+	esac
+	case $key:$(basename "$f") in
+	userspace/daemon:relay_redis.c) ;;
+	*)
+		# One file talks to Redis: one record format, one store driver.
+		grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]hiredis/' "$f" |
+			while IFS= read -r l; do echo "layering: $f:$l: only userspace/daemon/relay_redis.c talks to hiredis"; done |
 			grep . && fail=1 ;;
 	esac
 	case $key in

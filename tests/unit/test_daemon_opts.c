@@ -102,6 +102,16 @@ static void defaults_and_full_line(void **state)
 	assert_int_equal(o.gather_timeout_ms, 200);
 	assert_false(o.foreground);
 	assert_string_equal(o.pin_path, "/sys/fs/bpf/icepath");
+	assert_int_equal(netaddr_family(&o.redis), 0);
+	assert_false(o.redis_standby);
+
+	char *const ha[] = {"icepathd",	  "--interface",  "192.0.2.1",	"--redis",
+			    "192.0.2.5:6380/3", "--redis-role", "standby"};
+
+	assert_int_equal(parse(&o, ARGC(ha), ha, err, sizeof(err)), 0);
+	assert_string_equal(netaddr_str(&o.redis, buf, sizeof(buf)), "192.0.2.5:6380");
+	assert_int_equal(o.redis_db, 3);
+	assert_true(o.redis_standby);
 }
 
 static void errors_name_the_option(void **state)
@@ -117,6 +127,10 @@ static void errors_name_the_option(void **state)
 		{{"--interface", "a=192.0.2.1!2001:db8::1"}, "differ in family"},
 		{{"--interface", "a=192.0.2.1!x"}, "advertised address 'x'"},
 		{{"--xdp", "fast"}, "--xdp 'fast'"},
+		{{"--redis", "192.0.2.5:6379/x"}, "/DB must be a database number"},
+		{{"--redis", "192.0.2.5:99999"}, "expected HOST:PORT[/DB]"},
+		{{"--redis-role", "primary"}, "--redis-role 'primary'"},
+		{{"--redis-role", "standby"}, "--redis-role standby needs --redis"},
 		{{"--port-min", "99"}, "--port-min '99'"},
 		{{"--port-max", "70000"}, "--port-max '70000'"},
 		{{"--port-min", "31000", "--port-max", "30000"}, "is not below"},

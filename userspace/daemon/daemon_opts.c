@@ -144,6 +144,18 @@ static const char usage_text[] =
 	"    --metrics-allow ADDR/PREFIX\n"
 	"        Also accept scrapes from this network (repeat for up to 8); loopback\n"
 	"        peers are always accepted, others are refused unless listed.\n"
+	"    --redis HOST:PORT[/DB]\n"
+	"        Also keep every call's state in Redis (the state file's records, one\n"
+	"        hash field per call under the key icepath:calls of database DB,\n"
+	"        default 0), written at the same point as the state file, bounded by\n"
+	"        a 1 s timeout; a call's deletion removes its field.\n"
+	"    --redis-role active|standby\n"
+	"        active (default) writes the calls. standby binds nothing and keeps a\n"
+	"        copy of the calls read from Redis every second; when the first\n"
+	"        --interface address arrives on this host (keepalived/VRRP moving the\n"
+	"        service address: rtnetlink says so), it takes over: attaches XDP,\n"
+	"        binds the calls' ports, installs their flows, resumes ICE consent,\n"
+	"        answers NG for them and becomes the active.\n"
 	"    --help, --version\n"
 	"\n"
 	"NG COMMANDS\n"
@@ -157,7 +169,8 @@ static const char usage_text[] =
 	"    per stream packets/bytes forwarded by XDP and by userspace.\n"
 	"\n"
 	"SIGNALS\n"
-	"    SIGTERM, SIGINT: remove every flow, release TURN allocations, exit 0.\n"
+	"    SIGTERM, SIGINT: remove every flow, release TURN allocations, detach\n"
+	"        XDP and remove the pins, exit 0.\n"
 	"    SIGHUP: read the command line and --config FILE again. log-level,\n"
 	"    inactivity-timeout and metrics-allow take effect at once; a change of\n"
 	"    any other option is logged with the advice to restart.\n"
@@ -366,6 +379,7 @@ static const char *const value_keys[] = {
 	"config",    "log-level", "inactivity-timeout", "endpoint-learning", "max-sessions", "ng-allow",
 	"user",	     "group",	   "turn-pass-file", "metrics", "metrics-allow", "gather-timeout",
 	"dtls-cert", "dtls-key",
+	"redis",     "redis-role",
 };
 
 static bool takes_value(const char *key)
@@ -445,6 +459,27 @@ static int set_metrics_allow(struct daemon_opts *o, const char *v, char *err, si
 }
 
 /* The deploy options; 1 when key is none of them. */
+/* --redis HOST:PORT[/DB] */
+static int set_redis(struct daemon_opts *o, const char *v, char *err, size_t errlen)
+{
+	char hp[300];
+	const char *slash = strrchr(v, '/');
+	unsigned long db = 0;
+
+	if (strlen(v) >= sizeof(hp))
+		return fail(err, errlen, "--redis '%s': too long", v);
+	snprintf(hp, sizeof(hp), "%s", v);
+	if (slash) {
+		hp[slash - v] = '\0';
+		if (parse_uint(slash + 1, 65535, &db))
+			return fail(err, errlen, "--redis '%s': /DB must be a database number", v);
+	}
+	if (parse_hostport(&o->redis, hp, 6379))
+		return fail(err, errlen, "--redis '%s': expected HOST:PORT[/DB]", v);
+	o->redis_db = (unsigned)db;
+	return 0;
+}
+
 static int set_deploy(struct daemon_opts *o, const char *key, const char *v, char *err,
 		      size_t errlen)
 {
@@ -452,6 +487,14 @@ static int set_deploy(struct daemon_opts *o, const char *key, const char *v, cha
 		return set_metrics(o, v, err, errlen);
 	if (!strcmp(key, "metrics-allow"))
 		return set_metrics_allow(o, v, err, errlen);
+	if (!strcmp(key, "redis"))
+		return set_redis(o, v, err, errlen);
+	if (!strcmp(key, "redis-role")) {
+		if (strcmp(v, "active") && strcmp(v, "standby"))
+			return fail(err, errlen, "--redis-role '%s': expected active or standby", v);
+		o->redis_standby = !strcmp(v, "standby");
+		return 0;
+	}
 	return 1;
 }
 
@@ -820,6 +863,10 @@ static int check(struct daemon_opts *o, char *err, size_t errlen)
 	if (o->port_min >= o->port_max)
 		return fail(err, errlen, "--port-min %u is not below --port-max %u", o->port_min,
 			    o->port_max);
+	if (o->redis_standby && !netaddr_family(&o->redis))
+		return fail(err, errlen,
+			    "--redis-role standby needs --redis HOST:PORT: the calls it takes "
+			    "over come from there");
 	if (!netaddr_is_loopback(&o->listen_ng) && !o->n_ng_allow) {
 		char buf[NETADDR_STRLEN];
 

@@ -127,6 +127,10 @@ struct daemon_opts {
 	bool help, version;
 	/* deploy: --metrics ADDR:PORT (family 0: no metrics server) and
 	 * --metrics-allow CIDR, repeatable */
+	/* --redis HOST:PORT[/DB] (family 0: no Redis) and --redis-role */
+	struct netaddr redis;
+	unsigned redis_db;
+	bool redis_standby;
 	struct netaddr metrics;
 	struct daemon_cidr metrics_allow[DAEMON_MAX_METRICS_ALLOW];
 	unsigned n_metrics_allow;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon_lock.h"
 #include "daemon_log.h"
 #include "daemon_opts.h"
 #include "daemon_priv.h"
@@ -96,8 +97,49 @@ static void log_ng_access(const struct daemon_opts *o)
 		 list);
 }
 
+/* One owner per pin path and state file (daemon_lock.h), before anything
+ * is created: a second daemon must not touch the first one's pins. */
+static int take_locks(const struct daemon_opts *o, struct daemon_lock *pin,
+		      struct daemon_lock *state)
+{
+	char path[sizeof(pin->path)], what[DAEMON_PATH_MAX + 16];
+	int err;
+
+	pin->fd = state->fd = -1;
+	if (o->xdp != DAEMON_XDP_OFF) {
+		err = daemon_lock_pin_file(o->pin_path, path, sizeof(path));
+		if (err) {
+			log_err("--pin-path %s: too long for a lock file name", o->pin_path);
+			return err;
+		}
+		snprintf(what, sizeof(what), "pin path %s", o->pin_path);
+		err = daemon_lock_take(pin, path, what);
+		if (err)
+			return err;
+	}
+	if (o->state_file[0]) {
+		snprintf(path, sizeof(path), "%s.lock", o->state_file);
+		snprintf(what, sizeof(what), "state file %s", o->state_file);
+		err = daemon_lock_take(state, path, what);
+		if (err) {
+			daemon_lock_release(pin);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int fail_start(struct relay *r, struct daemon_lock *pin, struct daemon_lock *state)
+{
+	relay_shutdown(r);
+	daemon_lock_release(state);
+	daemon_lock_release(pin);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
+	static struct daemon_lock pin_lock, state_lock;
 	static struct daemon_opts o;
 	static struct relay r;
 	char err[512];
@@ -126,29 +168,28 @@ int main(int argc, char **argv)
 		fprintf(stderr, "icepathd: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
+	if (take_locks(&o, &pin_lock, &state_lock))
+		return 1;
 	rc = relay_init(&r, &o);
 	if (rc) {
 		log_err("startup failed: %s", strerror(-rc));
-		relay_shutdown(&r);
-		return 1;
+		return fail_start(&r, &pin_lock, &state_lock);
 	}
-	if (o.pidfile[0] && write_pidfile(o.pidfile)) {
-		relay_shutdown(&r);
-		return 1;
-	}
+	if (o.pidfile[0] && write_pidfile(o.pidfile))
+		return fail_start(&r, &pin_lock, &state_lock);
 	log_ng_access(&o);
 	/* everything that needs root is done: sockets, fast path, pins, state */
 	if (o.drop_privileges &&
 	    (daemon_priv_prepare_dir(&o, o.state_file) ||
-	     daemon_priv_drop(&o, r.fp != NULL, probe_fastpath, &r))) {
-		relay_shutdown(&r);
-		return 1;
-	}
+	     daemon_priv_drop(&o, r.fp != NULL, probe_fastpath, &r)))
+		return fail_start(&r, &pin_lock, &state_lock);
 	/* NG listens and the fast path is attached: systemd may go on */
 	relay_service_ready(&r, argc, argv);
 	rc = relay_run(&r);
 	relay_service_stopping(&r);
 	relay_shutdown(&r);
+	daemon_lock_release(&state_lock);
+	daemon_lock_release(&pin_lock);
 	if (o.pidfile[0])
 		unlink(o.pidfile);
 	log_info("stopped");

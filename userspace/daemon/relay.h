@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/uio.h>
 
 #include "call.h"
@@ -75,6 +76,7 @@ enum relay_ev_kind {
 	RELAY_EV_TIMER,
 	RELAY_EV_METRICS, /* the metrics server's listener and connections */
 	RELAY_EV_FASTPATH, /* next hop changes (fastpath_fd) */
+	RELAY_EV_NETIF,	   /* a standby's rtnetlink monitor (relay_ha.c) */
 };
 
 /* timer kinds (struct timerheap_node.kind) */
@@ -86,6 +88,7 @@ enum relay_timer_kind {
 	RELAY_TIMER_WATCHDOG, /* owner: struct relay (systemd WatchdogSec) */
 	RELAY_TIMER_FASTPATH, /* owner: struct relay (fastpath_poll, flow deadlines) */
 	RELAY_TIMER_DTLS,     /* owner: struct call_leg (its DTLS retransmissions) */
+	RELAY_TIMER_HA,	      /* owner: struct relay (a standby's refresh) */
 };
 
 /* How often the flows of live streams get their fast-path deadline moved
@@ -100,6 +103,8 @@ struct relay_evsrc {
 
 struct relay_metrics_srv; /* the /metrics server (relay_metrics.c) */
 struct dtls_ctx;
+struct relay_redis;
+struct relay_ha;
 struct sdp;
 
 /* A token bucket: tokens (x1000) refilled at a rate, up to a burst. */
@@ -189,6 +194,13 @@ struct relay {
 	bool srtp_ready;
 	uint8_t *cbuf; /* RELAY_DGRAM_MAX + SRTPCTX_TRAILER_MAX */
 	uint64_t srtp_auth_fail, srtp_replay, srtp_other, dtls_connected, dtls_failed;
+	/* --redis: the store (relay_redis.c); --redis-role standby: the
+	 * rtnetlink monitor, its event source, the refresh timer and the
+	 * copy of the active's calls (relay_ha.c) */
+	struct relay_redis *redis;
+	struct relay_ha *ha;
+	struct relay_evsrc netev;
+	struct timerheap_node ha_timer;
 };
 
 /* Bind the NG socket, open/attach the fast path, recover calls from the
@@ -214,6 +226,8 @@ void relay_shutdown(struct relay *r);
 void relay_random(void *buf, size_t len);
 /* A bound non-blocking UDP socket, or -errno. */
 int relay_bind_udp(const struct netaddr *a);
+/* The same; freebind: IP_FREEBIND (an address that is not here yet). */
+int relay_bind_udp_opt(const struct netaddr *a, bool freebind);
 int relay_epoll_add(struct relay *r, int fd, void *ptr);
 /* Bind RTP (+ RTCP) sockets for stream s of leg l on its interface. */
 int relay_stream_open(struct relay *r, struct call_leg *l, struct call_stream *s,
@@ -448,5 +462,31 @@ void relay_state_release(struct relay *r);
 /* Rebuild calls from the state file; flows of the fast path that no
  * recovered call owns are removed, with a log line each. */
 int relay_state_recover(struct relay *r, uint64_t now_ms);
+
+/* relay_state.c: one call's records of the state file (and of Redis). */
+void relay_state_put_call(FILE *f, struct relay *r, const struct call *c);
+/* Calls from a state file's bytes (the file, or Redis' records); removes
+ * the fast path's flows no call owns. The number of calls recovered. */
+unsigned relay_state_apply(struct relay *r, const char *buf, size_t len, const char *name,
+			   uint64_t now_ms);
+
+/* relay_redis.c: --redis (the only user of hiredis). open: 0 or -ENOMEM
+ * (an unreachable Redis is logged and retried); save: every call, as one
+ * transaction, after the state file (0 or -EIO); load: every call's records
+ * as a state file (*out malloc'd), 0 or -EIO. */
+int relay_redis_open(struct relay *r);
+void relay_redis_close(struct relay *r);
+int relay_redis_save(struct relay *r);
+int relay_redis_load(struct relay *r, char **out, size_t *len, unsigned *ncalls);
+const char *relay_redis_where(const struct relay *r);
+
+/* relay_ha.c: --redis-role standby. open: watch rtnetlink for the service
+ * address (the first --interface's) and refresh the copy of the calls
+ * every RELAY_HA_REFRESH_MS; when the address is here, take over. */
+#define RELAY_HA_REFRESH_MS 1000
+int relay_ha_open(struct relay *r);
+void relay_ha_close(struct relay *r);
+void relay_ha_event(struct relay *r, uint64_t now_ms); /* RELAY_EV_NETIF */
+void relay_ha_tick(struct relay *r, uint64_t now_ms);  /* RELAY_TIMER_HA */
 
 #endif

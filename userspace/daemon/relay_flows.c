@@ -307,8 +307,10 @@ int relay_flows_open(struct relay *r)
 			continue;
 		err = fastpath_attach(r->fp, name, &r->xdp_got);
 		if (err) {
-			log_err("cannot attach XDP to %s: %s; retry with --xdp generic or --xdp "
-				"off",
+			/* not --xdp generic: native already falls back to
+			 * it, and a taken interface is taken in both modes */
+			log_err("cannot attach XDP to %s: %s (the line above says what to do); "
+				"--xdp off runs without the fast path",
 				name, strerror(-err));
 			return err;
 		}

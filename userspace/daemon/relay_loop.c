@@ -72,6 +72,9 @@ static void run_timers(struct relay *r, uint64_t now)
 		case RELAY_TIMER_DTLS:
 			relay_crypto_tick(r, t->owner, now);
 			break;
+		case RELAY_TIMER_HA:
+			relay_ha_tick(r, now);
+			break;
 		}
 		daemon_log_set_call(NULL);
 		relay_out_flush(r);
@@ -174,6 +177,10 @@ int relay_poll(struct relay *r, int timeout_ms)
 		case RELAY_EV_FASTPATH:
 			fastpath_poll(r->fp, now);
 			break;
+		case RELAY_EV_NETIF:
+			relay_ha_event(r, now);
+			i = n; /* a take-over opened and closed descriptors */
+			break;
 		case RELAY_EV_METRICS:
 			relay_metrics_event(r, evs[i].data.ptr, evs[i].events);
 			i = n; /* a connection may have closed: later pointers may be stale */
@@ -228,7 +235,7 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 	r->opts = *o;
 	r->clock = clock;
 	r->clock_ctx = ctx;
-	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = r->fpev.fd = -1;
+	r->epfd = r->ng.fd = r->sig.fd = r->timer.fd = r->fpev.fd = r->netev.fd = -1;
 	r->journal_fd = -1;
 	if ((err = relay_limits_fds(o)))
 		return err;
@@ -279,7 +286,8 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 		return err;
 
 	r->ng.kind = RELAY_EV_NG;
-	r->ng.fd = relay_bind_udp(&o->listen_ng);
+	/* a standby listens on the service address before it holds it */
+	r->ng.fd = relay_bind_udp_opt(&o->listen_ng, o->redis_standby);
 	if (r->ng.fd < 0) {
 		log_err("cannot listen for NG on %s: %s",
 			netaddr_str(&o->listen_ng, buf, sizeof(buf)), strerror(-r->ng.fd));
@@ -296,12 +304,17 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 		return err;
 	r->ng_ready = true;
 
-	err = relay_flows_open(r);
-	if (err)
-		return err;
-	err = relay_state_recover(r, r->now_ms);
+	/* a standby binds nothing and recovers nothing: what it will serve
+	 * comes from Redis when the service address arrives (relay_ha.c) */
+	err = relay_redis_open(r);
+	if (!err && !o->redis_standby)
+		err = relay_flows_open(r);
+	if (!err && !o->redis_standby)
+		err = relay_state_recover(r, r->now_ms);
 	if (!err)
 		err = relay_metrics_open(r);
+	if (!err)
+		err = relay_ha_open(r);
 	if (err)
 		return err;
 	relay_calls_flush(r, r->now_ms);
@@ -324,13 +337,32 @@ void relay_shutdown(struct relay *r)
 	/* a clean stop leaves no calls to recover; a failed start must not
 	 * erase the file a later start would recover from */
 	relay_state_release(r);
-	if (r->ran && r->state_path[0])
+	if (r->ran && r->state_path[0] && !r->opts.redis_standby)
 		unlink(r->state_path);
+	/* and the calls' fields in Redis with them (a standby has none) */
+	if (r->ran && !r->opts.redis_standby)
+		relay_redis_save(r);
+	relay_redis_close(r);
+	relay_ha_close(r);
 	timerheap_free(&r->timers);
 	if (r->calls.buckets)
 		call_table_free(&r->calls);
 	call_ports_free(&r->ports);
-	fastpath_close(r->fp);
+	/* The owner's stop (the lock says it is the owner) takes the fast
+	 * path away; a failed start undoes only what it made, so a crashed
+	 * run's flows keep forwarding for the next start to recover. */
+	if (r->ran && r->fp && r->opts.drop_privileges) {
+		/* no CAP_NET_ADMIN to detach, no write access to the root-owned
+		 * pin directory: say what does it */
+		log_info("stopped as --user %s: XDP stays attached and its pins under %s stay "
+			 "(no flows); 'icepath-fpctl --pin %s destroy' as root removes them",
+			 r->opts.user, r->opts.pin_path, r->opts.pin_path);
+		fastpath_close(r->fp);
+	} else if (r->ran) {
+		fastpath_teardown(r->fp);
+	} else {
+		fastpath_abandon(r->fp);
+	}
 	r->fp = NULL;
 	if (r->ng_ready)
 		ng_server_destroy(&r->ngs);

@@ -31,6 +31,11 @@ void relay_random(void *buf, size_t len)
 
 int relay_bind_udp(const struct netaddr *a)
 {
+	return relay_bind_udp_opt(a, false);
+}
+
+int relay_bind_udp_opt(const struct netaddr *a, bool freebind)
+{
 	int fd, err, one = 1;
 
 	fd = socket(netaddr_family(a), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -38,6 +43,10 @@ int relay_bind_udp(const struct netaddr *a)
 		return -errno;
 	if (netaddr_family(a) == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* an address this host does not hold yet (a standby's service
+	 * address): the socket gets its datagrams once it arrives */
+	if (freebind)
+		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
 	if (bind(fd, &a->sa, netaddr_len(a)) < 0) {
 		err = -errno;
 		close(fd);

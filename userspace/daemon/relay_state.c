@@ -259,7 +259,7 @@ int relay_state_save(struct relay *r)
 	long size = 0;
 	int fd, err = 0;
 
-	if (!r->state_path[0])
+	if (!r->state_path[0] || r->opts.redis_standby)
 		return 0;
 	snprintf(dir, sizeof(dir), "%s", r->state_path);
 	d = dirname(dir);
@@ -310,7 +310,7 @@ int relay_state_save(struct relay *r)
 	return 0;
 }
 
-int relay_state_commit(struct relay *r, uint64_t now_ms)
+static int commit_file(struct relay *r, uint64_t now_ms)
 {
 	size_t compact = r->snapshot_bytes > RELAY_STATE_COMPACT_MIN ? r->snapshot_bytes
 								      : RELAY_STATE_COMPACT_MIN;
@@ -367,6 +367,27 @@ int relay_state_commit(struct relay *r, uint64_t now_ms)
 	r->journal_bytes += len;
 	state_clean(r);
 	return 0;
+}
+
+/* The turn's commit: the file (journal or snapshot), then Redis. */
+int relay_state_commit(struct relay *r, uint64_t now_ms)
+{
+	int err;
+
+	/* a standby owns no calls: the active's are in Redis */
+	if (r->opts.redis_standby)
+		return 0;
+	err = commit_file(r, now_ms);
+	/* the second store, after the first: a call acknowledged to NG is in
+	 * both (relay_redis.c says why this write is synchronous) */
+	if (relay_redis_save(r) && !err)
+		err = -EIO;
+	return err;
+}
+
+void relay_state_put_call(FILE *f, struct relay *r, const struct call *c)
+{
+	put_call(f, r, c);
 }
 
 /* ---- recovery ------------------------------------------------------------------ */
@@ -651,26 +672,33 @@ static char *read_state(const char *path, size_t *len)
 	return buf;
 }
 
-int relay_state_recover(struct relay *r, uint64_t now)
+unsigned relay_state_apply(struct relay *r, const char *buf, size_t len, const char *name,
+			   uint64_t now)
 {
 	struct apply_ctx ctx = {.r = r, .now = now};
 	struct relay_state_parse_stats st = {0};
-	size_t len;
+
+	if (buf)
+		relay_state_parse(buf, len, name, apply_call, &ctx, &st);
+	remove_orphans(r);
+	if (buf)
+		log_info("recovered %u calls from %s (version %u)%s", st.calls, name, st.version,
+			 st.bad ? " (some records unusable: see above)" : "");
+	if (buf && st.version == 1)
+		log_info("%s is version 1: its streams are taken as latched; it is rewritten as "
+			 "version %s",
+			 name, &RELAY_STATE_MAGIC[14]);
+	if (buf)
+		relay_state_dirty(r, now);
+	return st.calls;
+}
+
+int relay_state_recover(struct relay *r, uint64_t now)
+{
+	size_t len = 0;
 	char *buf = r->state_path[0] ? read_state(r->state_path, &len) : NULL;
 
-	if (!buf) {
-		remove_orphans(r);
-		return 0;
-	}
-	relay_state_parse(buf, len, r->state_path, apply_call, &ctx, &st);
+	relay_state_apply(r, buf, len, r->state_path, now);
 	free(buf);
-	remove_orphans(r);
-	log_info("recovered %u calls from %s (version %u)%s", st.calls, r->state_path, st.version,
-		 st.bad ? " (some records unusable: see above)" : "");
-	if (st.version == 1)
-		log_info("state file %s is version 1: its streams are taken as latched; it is "
-			 "rewritten as version %s",
-			 r->state_path, &RELAY_STATE_MAGIC[14]);
-	relay_state_dirty(r, now);
 	return 0;
 }

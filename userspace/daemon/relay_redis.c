@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * relay_redis: the calls' state in Redis, so that a standby icepathd on
+ * another host can take them over (rtpengine's model). The only file that
+ * includes hiredis (tests/lint/test_layers.sh).
+ *
+ * One record format, two stores: a call's value is exactly its records of
+ * the state file (relay_state_put_call()), one field per call-id of the hash
+ * RELAY_REDIS_KEY; the standby reads them back as a state file made of
+ * them (relay_state_apply()), with the same parser the fuzzer drives.
+ *
+ * Writes are synchronous and bounded (RELAY_REDIS_TIMEOUT_MS), made where
+ * the state file is written, after it, as one MULTI/EXEC: the hash is
+ * replaced by the calls there are now, so a deleted call's field is gone in
+ * the same transaction and Redis never holds half a turn's changes. Why not
+ * hiredis' non-blocking API on the loop: the state file's write at that
+ * point is synchronous already (fsync), a pipelined round trip to a Redis
+ * on the service's segment costs well under a millisecond, and a reply that
+ * must wait for the write (the durability rule) then needs no second
+ * pending queue. A Redis that does not answer costs at most the timeout
+ * per write; the connection is then dropped and made again at the next.
+ */
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "daemon_log.h"
+#include "relay.h"
+#include "relay_state.h"
+
+#define RELAY_REDIS_KEY	       "icepath:calls"
+#define RELAY_REDIS_TIMEOUT_MS 1000 /* a command's reply */
+/* A Redis on the service's segment answers a connect in well under this;
+ * a host that does not answer at all must not stall the loop for long. */
+#define RELAY_REDIS_CONNECT_MS 200
+#define RELAY_REDIS_RETRY_MS   5000 /* between connects after a failure */
+
+struct relay_redis {
+	redisContext *c;
+	char where[NETADDR_STRLEN + 16]; /* "redis HOST:PORT/DB", for log lines */
+	bool down_logged;
+	uint64_t retry_ms; /* no connect before (the loop's clock) */
+	uint64_t now_ms;
+};
+
+static void drop(struct relay_redis *rr, const char *what)
+{
+	if (!rr->down_logged)
+		log_err("%s: %s: %s; calls are not replicated until it answers again", rr->where,
+			what, rr->c && rr->c->errstr[0] ? rr->c->errstr : "no answer");
+	rr->down_logged = true;
+	redisFree(rr->c);
+	rr->c = NULL;
+	rr->retry_ms = rr->now_ms + RELAY_REDIS_RETRY_MS;
+}
+
+static int ensure(struct relay *r)
+{
+	struct relay_redis *rr = r->redis;
+	struct timeval tv = {RELAY_REDIS_TIMEOUT_MS / 1000, (RELAY_REDIS_TIMEOUT_MS % 1000) * 1000};
+	struct timeval ctv = {0, RELAY_REDIS_CONNECT_MS * 1000};
+	char host[NETADDR_STRLEN];
+	redisReply *rep;
+
+	rr->now_ms = r->now_ms;
+	if (rr->c)
+		return 0;
+	if (rr->retry_ms && r->now_ms < rr->retry_ms)
+		return -EAGAIN; /* the write is lost for Redis; the state file has it */
+	netaddr_ip_str(&r->opts.redis, host, sizeof(host));
+	rr->c = redisConnectWithTimeout(host, netaddr_port(&r->opts.redis), ctv);
+	if (!rr->c || rr->c->err) {
+		drop(rr, "cannot connect");
+		return -ECONNREFUSED;
+	}
+	redisSetTimeout(rr->c, tv);
+	if (r->opts.redis_db) {
+		rep = redisCommand(rr->c, "SELECT %u", r->opts.redis_db);
+		if (!rep || rep->type == REDIS_REPLY_ERROR) {
+			freeReplyObject(rep);
+			drop(rr, "SELECT refused");
+			return -EIO;
+		}
+		freeReplyObject(rep);
+	}
+	if (rr->down_logged)
+		log_info("%s answers again", rr->where);
+	rr->down_logged = false;
+	return 0;
+}
+
+int relay_redis_open(struct relay *r)
+{
+	struct relay_redis *rr;
+	char a[NETADDR_STRLEN];
+
+	if (!netaddr_family(&r->opts.redis))
+		return 0;
+	rr = calloc(1, sizeof(*rr));
+	if (!rr)
+		return -ENOMEM;
+	snprintf(rr->where, sizeof(rr->where), "redis %s/%u",
+		 netaddr_str(&r->opts.redis, a, sizeof(a)), r->opts.redis_db);
+	r->redis = rr;
+	/* not fatal: an active relays without it, a standby retries */
+	if (!ensure(r))
+		log_info("%s: %s", rr->where,
+			 r->opts.redis_standby ? "standby, reading the active's calls"
+					       : "every call's state is written here");
+	return 0;
+}
+
+void relay_redis_close(struct relay *r)
+{
+	if (!r->redis)
+		return;
+	redisFree(r->redis->c);
+	free(r->redis);
+	r->redis = NULL;
+}
+
+int relay_redis_save(struct relay *r)
+{
+	struct relay_redis *rr = r->redis;
+	unsigned n = 0, i;
+	redisReply *rep;
+	char *rec;
+	size_t len;
+	FILE *f;
+	int err = 0;
+
+	if (!rr || r->opts.redis_standby)
+		return 0;
+	if (ensure(r))
+		return -EIO;
+	redisAppendCommand(rr->c, "MULTI");
+	redisAppendCommand(rr->c, "DEL %s", RELAY_REDIS_KEY);
+	for (struct call *c = r->calls.head; c; c = c->next) {
+		rec = NULL;
+		len = 0;
+		f = open_memstream(&rec, &len);
+		if (!f)
+			return -ENOMEM;
+		relay_state_put_call(f, r, c);
+		fclose(f);
+		redisAppendCommand(rr->c, "HSET %s %s %b", RELAY_REDIS_KEY, c->id, rec, len);
+		free(rec);
+		n++;
+	}
+	redisAppendCommand(rr->c, "EXEC");
+	/* MULTI, DEL, the HSETs (QUEUED) and EXEC's array */
+	for (i = 0; i < n + 3; i++) {
+		if (redisGetReply(rr->c, (void **)&rep) != REDIS_OK) {
+			drop(rr, "write failed");
+			return -EIO;
+		}
+		if (rep->type == REDIS_REPLY_ERROR ||
+		    (i == n + 2 && rep->type != REDIS_REPLY_ARRAY)) {
+			log_err("%s: %s", rr->where,
+				rep->type == REDIS_REPLY_ERROR ? rep->str : "transaction aborted");
+			err = -EIO;
+		}
+		freeReplyObject(rep);
+	}
+	return err;
+}
+
+int relay_redis_load(struct relay *r, char **out, size_t *out_len, unsigned *ncalls)
+{
+	struct relay_redis *rr = r->redis;
+	redisReply *rep;
+	size_t len = 0;
+	char *buf;
+	FILE *f;
+
+	*out = NULL;
+	*out_len = 0;
+	*ncalls = 0;
+	if (!rr || ensure(r))
+		return -EIO;
+	rep = redisCommand(rr->c, "HGETALL %s", RELAY_REDIS_KEY);
+	if (!rep) {
+		drop(rr, "read failed");
+		return -EIO;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		log_err("%s: HGETALL %s: %s", rr->where, RELAY_REDIS_KEY,
+			rep->type == REDIS_REPLY_ERROR ? rep->str : "not a hash");
+		freeReplyObject(rep);
+		return -EIO;
+	}
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		freeReplyObject(rep);
+		return -ENOMEM;
+	}
+	/* a state file of the calls' records: what relay_state_parse() reads */
+	fprintf(f, "%s\n", RELAY_STATE_MAGIC);
+	for (size_t i = 1; i < rep->elements; i += 2) {
+		if (rep->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		fwrite(rep->element[i]->str, 1, rep->element[i]->len, f);
+		(*ncalls)++;
+	}
+	fputs("end\n", f);
+	fclose(f);
+	freeReplyObject(rep);
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+const char *relay_redis_where(const struct relay *r)
+{
+	return r->redis ? r->redis->where : "redis";
+}
