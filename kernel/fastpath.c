@@ -448,7 +448,9 @@ int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 	}
 	fp->skel->rodata->port_min = o->port_min;
 	fp->skel->rodata->port_max = o->port_max;
-	fp->port_ents = FP_PORT_ADDRS * ((uint32_t)o->port_max - o->port_min + 1);
+	fp->port_ents = (o->port_addrs && o->port_addrs < FP_PORT_ADDRS ? o->port_addrs
+									 : FP_PORT_ADDRS) *
+			((uint32_t)o->port_max - o->port_min + 1);
 	err = set_pin_paths(fp);
 	if (!err)
 		err = size_flow_maps(fp, o->max_flows ? o->max_flows : FASTPATH_MAX_FLOWS_DEFAULT);

@@ -69,7 +69,8 @@ static int port_index(struct fastpath *fp, const struct fp_flow_key *k, int allo
 			nfree = slot;
 	}
 	if (slot == FP_PORT_ADDRS) {
-		if (!alloc || nfree == FP_PORT_ADDRS)
+		/* the array holds port_ents / nports address slots */
+		if (!alloc || nfree == FP_PORT_ADDRS || (nfree + 1) * pa.nports > fp->port_ents)
 			return -ENOENT;
 		slot = nfree;
 		memset(&pa.a[slot], 0, sizeof(pa.a[slot]));
@@ -208,7 +209,7 @@ int fastpath_port_open(struct fastpath *fp, uint16_t port_min, uint16_t port_max
 	memset(&pa, 0, sizeof(pa));
 	pa.port_min = port_min;
 	pa.nports = (__u32)port_max - port_min + 1;
-	if (pa.nports * FP_PORT_ADDRS > info.max_entries)
-		pa.nports = info.max_entries / FP_PORT_ADDRS;
+	if (pa.nports > info.max_entries)
+		pa.nports = info.max_entries;
 	return addrs_set(fp, &pa);
 }

@@ -77,6 +77,11 @@ struct fastpath_opts {
 	 * an earlier run keep the size they were made with (logged when it
 	 * differs). */
 	uint32_t max_flows;
+	/* Relay addresses the ports array (the program's first lookup, by
+	 * address and port) has room for: that many times the port range
+	 * entries of 136 bytes; 0 or above 7: 7. Flows on further addresses
+	 * forward too, found by the flows hash. */
+	uint32_t port_addrs;
 };
 
 /* 65,536 flows, 18 MB of locked memory on 2 CPUs: 16k calls with audio whose RTCP has
