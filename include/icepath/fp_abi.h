@@ -151,7 +151,10 @@ _Static_assert(sizeof(struct fp_port_addrs) == 64, "fp_port_addrs is ABI");
  * three updates, (old entry, seq+1), (new entry, seq+1), (new entry,
  * seq+2); the program reads seq, copies key and val, reads seq again and
  * uses the copy only when both reads are equal and even, else it looks in
- * flows (which is always right). */
+ * flows (which is always right). The program's reads are ordered by the
+ * compiler (volatile seq, barrier()) and by x86's load ordering; on a
+ * weakly ordered CPU (arm64) a read barrier would be needed, which BPF
+ * does not offer without an atomic on the shared line. */
 struct fp_port_val {
 	struct fp_flow_key key;	 /* the flow's key; family 0: shared, look in flows */
 	__u8 val[FP_FLOW_HOT];	 /* the first FP_FLOW_HOT bytes of its fp_flow_val */
