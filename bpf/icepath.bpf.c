@@ -85,14 +85,24 @@ struct {
 } flows SEC(".maps");
 
 struct {
-	/* The first lookup: the flow by the relay's address and port (8
-	 * bytes to hash, not 40), a copy userspace keeps next to flows
-	 * (kernel/fastpath_port.c). Same preallocation and sizing as flows. */
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FP_MAX_FLOWS);
-	__type(key, struct fp_port_key);
+	/* The first lookup: the flow by the relay's address slot and port
+	 * (fp_abi.h), a copy userspace keeps next to flows
+	 * (kernel/fastpath_port.c). An array: the verifier inlines its lookup
+	 * (no hash, no bucket walk). Sized at open: FP_PORT_ADDRS times the
+	 * media port range. */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
 	__type(value, struct fp_port_val);
 } ports SEC(".maps");
+
+struct {
+	/* The relay addresses of the ports array's slots, one cache line. */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fp_port_addrs);
+} port_addrs SEC(".maps");
 
 struct {
 	/* Counters by fp_flow_val.slot, one copy per CPU (fp_abi.h says why):
@@ -283,22 +293,41 @@ static __always_inline int key_eq(const struct fp_flow_key *a, const struct fp_f
 
 /* The flow of the packet: by the relay's own address and port first, whose
  * entry holds the one flow there, checked against the whole key (expected
- * source, channel); an address and port shared by several flows, or a
- * source that does not match, is looked up by the whole key. */
-static __always_inline struct fp_flow_val *flow_lookup(const struct fp_flow_key *k)
+ * source, channel) and copied to *copy under the entry's sequence count
+ * (fp_abi.h); an address and port shared by several flows, a source that
+ * does not match, an entry being written or an address without a slot is
+ * looked up by the whole key. */
+static __always_inline struct fp_flow_val *flow_lookup(const struct fp_flow_key *k,
+						       struct fp_flow_val *copy)
 {
-	struct fp_port_key pk = {
-		.local_addr = k->local_addr[0] ^ k->local_addr[1] ^ k->local_addr[2] ^
-			      k->local_addr[3],
-		.local_port = k->local_port,
-		.family = k->family,
-	};
-	struct fp_port_val *pv = bpf_map_lookup_elem(&ports, &pk);
+	__u32 a = k->local_addr[0] ^ k->local_addr[1] ^ k->local_addr[2] ^ k->local_addr[3];
+	__u32 zero = 0, slot = FP_PORT_ADDRS, idx, seq;
+	struct fp_port_addrs *pa = bpf_map_lookup_elem(&port_addrs, &zero);
+	struct fp_port_val *pv;
+	int i;
 
-	/* pv->val holds the first FP_FLOW_HOT bytes of the value, all the
-	 * program reads (the verifier refuses a read past the map value) */
-	if (pv && key_eq(&pv->key, k))
-		return (struct fp_flow_val *)pv->val;
+	if (!pa)
+		return bpf_map_lookup_elem(&flows, k);
+#pragma unroll
+	for (i = 0; i < FP_PORT_ADDRS; i++)
+		if (pa->a[i].local_addr == a && pa->a[i].family == k->family)
+			slot = i;
+	idx = (__u32)bpf_ntohs(k->local_port) - pa->port_min;
+	if (slot < FP_PORT_ADDRS && idx < pa->nports) {
+		idx += slot * pa->nports;
+		pv = bpf_map_lookup_elem(&ports, &idx);
+		if (pv) {
+			seq = *(volatile __u32 *)&pv->seq;
+			barrier();
+			if (!(seq & 1) && key_eq(&pv->key, k)) {
+				__builtin_memcpy(copy, pv->val, FP_FLOW_HOT);
+				/* the copy's loads before the second read of seq */
+				barrier();
+				if (*(volatile __u32 *)&pv->seq == seq)
+					return copy;
+			}
+		}
+	}
 	return bpf_map_lookup_elem(&flows, k);
 }
 
@@ -637,7 +666,7 @@ static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verd
 	void *data_end = (void *)(long)ctx->data_end;
 	struct hdr_cursor nh = {.pos = data};
 	struct pkt p = {};
-	struct fp_flow_val *v;
+	struct fp_flow_val *v, copy;
 	struct csum_words old = {}, new = {};
 	struct out_hdrs h = {};
 	__u32 l3_payload = 0, cd_out, new_udp_len, new_hdr_len, new_frame_len, frame_len, egress;
@@ -660,9 +689,13 @@ static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verd
 	if (st >= 0)
 		return st;
 
-	/* Userspace replaces values whole (a new element), never edits one
-	 * in place, so what v points to is one version of the flow. */
-	v = flow_lookup(&p.key);
+	/* Userspace replaces a flows value whole (a new element), never edits
+	 * one in place, so what v points to is one version of the flow; a
+	 * ports entry is copied under its sequence count. */
+	v = flow_lookup(&p.key, &copy);
+	/* one pointer, stack copy or map value: keep clang from offsetting
+	 * it on either branch before the NULL check the verifier wants */
+	barrier_var(v);
 	if (!v)
 		return FP_STAT_PASS_NO_FLOW;
 	vd->flow = 1;

@@ -114,6 +114,11 @@ int fastpath_fd_ports(const struct fastpath *fp)
 	return bpf_map__fd(fp->skel->maps.ports);
 }
 
+int fastpath_fd_port_addrs(const struct fastpath *fp)
+{
+	return bpf_map__fd(fp->skel->maps.port_addrs);
+}
+
 int fastpath_fd_flow_ctr(const struct fastpath *fp)
 {
 	return bpf_map__fd(fp->skel->maps.flow_ctr);
@@ -356,11 +361,23 @@ static int size_flow_maps(struct fastpath *fp, uint32_t want)
 		}
 		close(fd);
 	}
+	err = pin_file(fp, path, sizeof(path), "ports");
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		/* its geometry (port_addrs) was made for this size */
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries)
+			fp->port_ents = info.max_entries;
+		close(fd);
+	}
 	err = bpf_map__set_max_entries(fp->skel->maps.flows, fp->max_flows);
 	if (!err)
 		err = bpf_map__set_max_entries(fp->skel->maps.flow_ctr, fp->max_flows);
 	if (!err)
-		err = bpf_map__set_max_entries(fp->skel->maps.ports, fp->max_flows);
+		err = bpf_map__set_max_entries(fp->skel->maps.ports, fp->port_ents);
 	if (!err)
 		err = bpf_map__set_max_entries(fp->skel->maps.flow_lost, fp->max_flows);
 	if (err)
@@ -433,6 +450,9 @@ int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 	}
 	fp->skel->rodata->port_min = o->port_min;
 	fp->skel->rodata->port_max = o->port_max;
+	fp->port_ents = (o->port_addrs && o->port_addrs < FP_PORT_ADDRS ? o->port_addrs
+									 : FP_PORT_ADDRS) *
+			((uint32_t)o->port_max - o->port_min + 1);
 	err = set_pin_paths(fp);
 	if (!err)
 		err = size_flow_maps(fp, o->max_flows ? o->max_flows : FASTPATH_MAX_FLOWS_DEFAULT);
@@ -460,6 +480,12 @@ int fastpath_open(struct fastpath **out, const struct fastpath_opts *o)
 	err = pin_devmap(fp);
 	if (err)
 		goto err_destroy;
+	err = fastpath_port_open(fp, o->port_min, o->port_max);
+	if (err) {
+		fastpath_log(LOG_ERR, "cannot set up the fast path's port table: %s",
+			     strerror(-err));
+		goto err_destroy;
+	}
 	err = fastpath_slot_open(fp);
 	if (err)
 		goto err_destroy;

@@ -34,6 +34,7 @@ struct fastpath {
 	enum fastpath_xdp_mode mode;
 	int ncpus;	    /* possible CPUs: per-CPU map values come in this many */
 	uint32_t max_flows; /* entries of the flows and flow_ctr maps */
+	uint32_t port_ents; /* entries of the ports array (FP_PORT_ADDRS x ports) */
 
 	/* jiffies <-> CLOCK_MONOTONIC (fastpath_clock_*): one sample of both
 	 * taken by the icepath_clock program, and the length of a jiffy. */
@@ -104,6 +105,7 @@ int fastpath_fd_stats(const struct fastpath *fp);
 int fastpath_fd_meta(const struct fastpath *fp);
 int fastpath_fd_tx_ports(const struct fastpath *fp);
 int fastpath_fd_ports(const struct fastpath *fp);
+int fastpath_fd_port_addrs(const struct fastpath *fp);
 int fastpath_fd_flow_lost(const struct fastpath *fp);
 
 /* The ports map (fastpath_port.c), the copy of the flows map under the
@@ -113,6 +115,9 @@ int fastpath_port_put(struct fastpath *fp, const struct fp_flow_key *k,
 		      const struct fp_flow_val *v, int fresh);
 int fastpath_port_del(struct fastpath *fp, const struct fp_flow_key *k);
 int fastpath_port_rebuild(struct fastpath *fp);
+/* At open: the ports array's geometry from the media port range, unless
+ * the (pinned) maps already have one. */
+int fastpath_port_open(struct fastpath *fp, uint16_t port_min, uint16_t port_max);
 
 /* Every raw flow in the map, in batches; a non-zero cb return stops it. */
 typedef int (*fastpath_raw_cb)(const struct fp_flow_key *k, const struct fp_flow_val *v, void *ctx);

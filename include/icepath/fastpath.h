@@ -22,9 +22,11 @@
  * Several handles may change the flows of one pin path at once (the daemon
  * and icepath-fpctl, or threads sharing a handle): installs and removals
  * are serialized by a lock on the pin directory. Capacity is
- * fastpath_opts.max_flows flows in preallocated maps (about 410 bytes per
- * flow: the flows hash, its copy under the relay's address and port, the
- * lost-frame count; plus 32 per flow and possible CPU), sized before load.
+ * fastpath_opts.max_flows flows in preallocated maps (about 220 bytes per
+ * flow: the flows hash and the lost-frame count; plus 32 per flow and
+ * possible CPU), and the ports array of the copies under the relay's
+ * address and port (136 bytes per media port and fastpath_opts.port_addrs
+ * address), sized before load.
  *
  * Next hops: at install, the flow's egress interface, MAC addresses and MTU
  * are resolved here (libnl-route-3 caches of links, routes and
@@ -77,6 +79,11 @@ struct fastpath_opts {
 	 * an earlier run keep the size they were made with (logged when it
 	 * differs). */
 	uint32_t max_flows;
+	/* Relay addresses the ports array (the program's first lookup, by
+	 * address and port) has room for: that many times the port range
+	 * entries of 136 bytes; 0 or above 7: 7. Flows on further addresses
+	 * forward too, found by the flows hash. */
+	uint32_t port_addrs;
 };
 
 /* 65,536 flows, 18 MB of locked memory on 2 CPUs: 16k calls with audio whose RTCP has

@@ -110,30 +110,57 @@ _Static_assert(sizeof(struct fp_flow_val) == 112, "fp_flow_val is ABI");
 #define FP_FLOW_HOT 88 /* bytes of fp_flow_val the program reads */
 _Static_assert(__builtin_offsetof(struct fp_flow_val, id) == FP_FLOW_HOT, "hot prefix");
 
-/* Key of the ports map: the relay's own address and port, which identify
- * a stream (the relay hands each leg its own port), so the program finds
- * the flow by a hash of 8 bytes instead of the 40 of fp_flow_key. */
+/* The relay's own address and port identify a stream (the relay hands each
+ * leg its own port), so the program finds the flow without hashing: the
+ * ports map is an array indexed by
+ *   addr_slot * (port_max - port_min + 1) + (port - port_min)
+ * where addr_slot is the address's place in port_addrs (at most
+ * FP_PORT_ADDRS relay addresses, assigned by userspace as flows arrive;
+ * flows on further addresses are looked up in flows by the whole key). */
+#define FP_PORT_ADDRS 7
+
+/* One relay address of port_addrs; family 0: a free slot. */
 struct fp_port_key {
 	__be32 local_addr; /* IPv4: the address; IPv6: its four words XORed */
-	__be16 local_port; /* network order */
+	__be16 local_port; /* zero in port_addrs */
 	__u8 family;	   /* FP_FAMILY_V4/V6 */
 	__u8 pad;	   /* zero */
 };
 _Static_assert(sizeof(struct fp_port_key) == 8, "fp_port_key is ABI");
 
-/* Value of the ports map: a copy of the one flow on that address and port,
- * kept by userspace next to the flows map (kernel/fastpath_port.c). The
- * program checks the whole key (the expected remote, channel, address)
+/* The one value of the port_addrs array: one cache line, scanned whole,
+ * with the ports array's geometry, set by the process that made the maps
+ * (its media port range) and kept by every later one, so that all of them
+ * and the program index alike. */
+struct fp_port_addrs {
+	struct fp_port_key a[FP_PORT_ADDRS];
+	__u32 port_min; /* host order; 0: no geometry yet, the array unused */
+	__u32 nports;	/* ports per address slot */
+};
+_Static_assert(sizeof(struct fp_port_addrs) == 64, "fp_port_addrs is ABI");
+
+/* Value of the ports array: a copy of the one flow on that address and
+ * port, kept by userspace next to the flows map (kernel/fastpath_port.c).
+ * The program checks the whole key (the expected remote, channel, address)
  * before it uses val; an entry shared by several flows holds a zero key,
- * which matches no packet, and the program then looks in flows. */
+ * which matches no packet, and the program then looks in flows.
+ *
+ * An array element is overwritten in place (a map update is a memcpy that
+ * a reader on another CPU may see half done), so writers follow a
+ * sequence count: seq odd while the entry changes. Userspace writes it in
+ * three updates, (old entry, seq+1), (new entry, seq+1), (new entry,
+ * seq+2); the program reads seq, copies key and val, reads seq again and
+ * uses the copy only when both reads are equal and even, else it looks in
+ * flows (which is always right). The program's reads are ordered by the
+ * compiler (volatile seq, barrier()) and by x86's load ordering; on a
+ * weakly ordered CPU (arm64) a read barrier would be needed, which BPF
+ * does not offer without an atomic on the shared line. */
 struct fp_port_val {
 	struct fp_flow_key key;	 /* the flow's key; family 0: shared, look in flows */
 	__u8 val[FP_FLOW_HOT];	 /* the first FP_FLOW_HOT bytes of its fp_flow_val */
 	__u32 nflows;		 /* flows installed on this address and port */
-	__u32 pad;		 /* zero */
+	__u32 seq;		 /* even: stable; odd: being written */
 };
-/* 136: with the hash element's 48-byte header and 8-byte key, 192 bytes,
- * three whole cache lines a flow. */
 _Static_assert(sizeof(struct fp_port_val) == 136, "fp_port_val is ABI");
 
 /* Value of the per-CPU flow_ctr array, indexed by fp_flow_val.slot. Per
@@ -159,7 +186,7 @@ _Static_assert(sizeof(struct fp_flow_ctr) == 32, "fp_flow_ctr is ABI");
  * type and sizes). 2: counters in the flow_ctr array by slot; 3: that array
  * per CPU; 4: next hop, deadline and TTL rules in the flow, jiffies; 5:
  * checksum parts in the flow, the ports map. */
-#define FP_ABI_VERSION 5
+#define FP_ABI_VERSION 6
 
 /* The one value of the meta array: never read by the program. */
 struct fp_meta {

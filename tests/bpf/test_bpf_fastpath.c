@@ -1067,21 +1067,80 @@ static void poll_changes(void)
 			 0);
 }
 
-/* The ports map's entry for a v4 relay address and port: 1 and *pv when
- * there is one. */
-static int port_entry(const char *local, struct fp_port_val *pv)
+/* The ports array's entry for a v4 relay address and port: 1 and *pv when
+ * it holds one or more flows. */
+static int port_entry_idx(const char *local, struct fp_port_val *pv, __u32 *idx_out)
 {
 	struct netaddr a;
-	struct fp_port_key pk = {0};
-	int fd = pinned_map(E.pin, "ports"), found;
+	struct fp_port_addrs pa;
+	int fd = pinned_map(E.pin, "ports"), afd = pinned_map(E.pin, "port_addrs"), found = 0;
+	__u32 zero = 0, slot, idx, port;
 
 	assert_int_equal(netaddr_parse(&a, local, -1), 0);
-	pk.family = FP_FAMILY_V4;
-	pk.local_addr = a.in.sin_addr.s_addr;
-	pk.local_port = a.in.sin_port;
-	found = !bpf_map_lookup_elem(fd, &pk, pv);
+	assert_int_equal(bpf_map_lookup_elem(afd, &zero, &pa), 0);
+	port = ntohs(a.in.sin_port);
+	for (slot = 0; slot < FP_PORT_ADDRS; slot++)
+		if (pa.a[slot].family == FP_FAMILY_V4 &&
+		    pa.a[slot].local_addr == a.in.sin_addr.s_addr)
+			break;
+	if (slot < FP_PORT_ADDRS && port >= pa.port_min && port - pa.port_min < pa.nports) {
+		idx = slot * pa.nports + port - pa.port_min;
+		found = !bpf_map_lookup_elem(fd, &idx, pv) && pv->nflows;
+		if (idx_out)
+			*idx_out = idx;
+		if (found)
+			assert_int_equal(pv->seq & 1, 0);
+	}
 	close(fd);
+	close(afd);
 	return found;
+}
+
+static int port_entry(const char *local, struct fp_port_val *pv)
+{
+	return port_entry_idx(local, pv, NULL);
+}
+
+/* The program takes a ports entry only while its sequence count is even
+ * (fp_abi.h): an entry that says "no consent" while flows says "forward"
+ * drops the packet when stable (so the array is what the program reads),
+ * and forwards it (from flows) while the entry is marked as being written. */
+static void port_seq(void **state)
+{
+	const struct fixture *fx = NULL;
+	struct fp_port_val pv, mod;
+	struct fixture drop;
+	size_t i;
+	__u32 idx, fl;
+	int fd;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
+		if (fixtures[i].flow == FL_V4 && fixtures[i].stat == FP_STAT_REDIRECT && !fx)
+			fx = &fixtures[i];
+	assert_non_null(fx);
+	assert_true(port_entry_idx(flows[FL_V4].local, &pv, &idx));
+	assert_int_equal(pv.nflows, 1);
+	fd = pinned_map(E.pin, "ports");
+	mod = pv;
+	memcpy(&fl, mod.val + offsetof(struct fp_flow_val, flags), sizeof(fl));
+	fl &= ~FP_FLOW_FORWARD;
+	memcpy(mod.val + offsetof(struct fp_flow_val, flags), &fl, sizeof(fl));
+	mod.seq = pv.seq + 2;
+	assert_int_equal(bpf_map_update_elem(fd, &idx, &mod, BPF_ANY), 0);
+	drop = *fx;
+	drop.desc = "stable ports entry without consent: the program reads it, dropped";
+	drop.action = XDP_DROP;
+	drop.stat = FP_STAT_DROP_CONSENT;
+	drop.flow = FL_NONE;
+	run_fixture(&drop);
+	mod.seq = pv.seq + 3;
+	assert_int_equal(bpf_map_update_elem(fd, &idx, &mod, BPF_ANY), 0);
+	run_fixture(fx);
+	pv.seq += 4;
+	assert_int_equal(bpf_map_update_elem(fd, &idx, &pv, BPF_ANY), 0);
+	run_fixture(fx);
+	close(fd);
 }
 
 /* The ports map (the program's first lookup) follows the flows map: a
@@ -1364,6 +1423,7 @@ int main(void)
 		cmocka_unit_test(foreach_roundtrip),
 		cmocka_unit_test(reopen_keeps_flows),
 		cmocka_unit_test(port_table),
+		cmocka_unit_test(port_seq),
 		cmocka_unit_test(neighbour_change),
 		cmocka_unit_test(deadline_rules),
 		cmocka_unit_test(egress_without_xmit),

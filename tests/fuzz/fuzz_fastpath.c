@@ -65,20 +65,34 @@ static __u32 msum(const void *buf, size_t n, int inv)
 	return s;
 }
 
-/* The ports map's copy of a flow, as kernel/fastpath_port.c keeps it: the
- * flow itself on a relay address and port of its own, a shared entry on
- * one that carries several flows. */
+/* The ports array's copy of a flow, as kernel/fastpath_port.c keeps it:
+ * the flow itself on a relay address and port of its own, a shared entry
+ * on one that carries several flows; the address gets the next free slot
+ * of port_addrs (set up for 30000-40000 after load). */
 static void port_copy(const struct fp_flow_key *k, const struct fp_flow_val *v)
 {
-	struct fp_port_key pk = {
-		.local_addr = k->local_addr[0] ^ k->local_addr[1] ^ k->local_addr[2] ^ k->local_addr[3],
-		.local_port = k->local_port,
-		.family = k->family,
-	};
+	__u32 a = k->local_addr[0] ^ k->local_addr[1] ^ k->local_addr[2] ^ k->local_addr[3];
+	int fd = bpf_map__fd(skel->maps.ports), afd = bpf_map__fd(skel->maps.port_addrs);
+	struct fp_port_addrs pa;
 	struct fp_port_val pv;
-	int fd = bpf_map__fd(skel->maps.ports);
+	__u32 zero = 0, slot, idx;
 
-	if (!bpf_map_lookup_elem(fd, &pk, &pv)) {
+	if (bpf_map_lookup_elem(afd, &zero, &pa))
+		abort();
+	for (slot = 0; slot < FP_PORT_ADDRS; slot++)
+		if (!pa.a[slot].family ||
+		    (pa.a[slot].family == k->family && pa.a[slot].local_addr == a))
+			break;
+	if (slot == FP_PORT_ADDRS)
+		return; /* found in flows */
+	pa.a[slot].family = k->family;
+	pa.a[slot].local_addr = a;
+	if (bpf_map_update_elem(afd, &zero, &pa, BPF_ANY))
+		abort();
+	idx = slot * pa.nports + ntohs(k->local_port) - pa.port_min;
+	if (bpf_map_lookup_elem(fd, &idx, &pv))
+		abort();
+	if (pv.nflows) {
 		memset(&pv.key, 0, sizeof(pv.key));
 		memset(pv.val, 0, sizeof(pv.val));
 		pv.nflows++;
@@ -88,7 +102,8 @@ static void port_copy(const struct fp_flow_key *k, const struct fp_flow_val *v)
 		memcpy(pv.val, v, FP_FLOW_HOT);
 		pv.nflows = 1;
 	}
-	if (bpf_map_update_elem(fd, &pk, &pv, BPF_ANY)) {
+	/* nothing runs the program meanwhile: one write, seq stays even */
+	if (bpf_map_update_elem(fd, &idx, &pv, BPF_ANY)) {
 		perror("fuzz_fastpath: port copy");
 		abort();
 	}
@@ -179,9 +194,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	skel->rodata->port_min = 30000;
 	skel->rodata->port_max = 40000;
-	if (icepath__load(skel)) {
+	if (bpf_map__set_max_entries(skel->maps.ports, FP_PORT_ADDRS * 10001) ||
+	    icepath__load(skel)) {
 		fprintf(stderr, "fuzz_fastpath: cannot load the program\n");
 		exit(1);
+	}
+	{
+		struct fp_port_addrs pa = {.port_min = 30000, .nports = 10001};
+		__u32 zero = 0;
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.port_addrs), &zero, &pa, BPF_ANY))
+			exit(1);
 	}
 	prog_fd = bpf_program__fd(skel->progs.icepath_xdp);
 	ifindex_fp0 = if_nametoindex("fp0");

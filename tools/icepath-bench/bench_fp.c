@@ -162,6 +162,20 @@ int bench_fp_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* the ports array gets a slot of the port range per relay address,
+	 * as icepathd gives it one per --interface */
+	{
+		struct netaddr seen[8];
+
+		for (size_t i = 0; i < fl.n && fo.port_addrs < 8; i++) {
+			unsigned j = 0;
+
+			while (j < fo.port_addrs && !netaddr_same_ip(&seen[j], &fl.v[i].dst))
+				j++;
+			if (j == fo.port_addrs)
+				seen[fo.port_addrs++] = fl.v[i].dst;
+		}
+	}
 	err = fastpath_open(&fp, &fo);
 	for (unsigned i = 0; !err && i < nifs; i++) {
 		enum fastpath_xdp_mode got;

@@ -272,6 +272,8 @@ int relay_flows_open(struct relay *r)
 		 * line, --max-sessions or the port range), plus room for pair
 		 * changes whose new flow goes in before the old one leaves */
 		.max_flows = relay_flow_capacity(&r->opts),
+		/* the ports array: one slot of the port range per relay address */
+		.port_addrs = r->opts.nifaces,
 	};
 	char names[DAEMON_MAX_INTERFACES][IF_NAMESIZE], buf[NETADDR_STRLEN];
 	unsigned n = 0;
