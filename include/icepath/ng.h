@@ -131,7 +131,8 @@ enum ng_flag {
 	NG_FLAG_PIERCE_NAT = 1u << 18,
 	NG_FLAG_NAT_WAIT = 1u << 19,
 	NG_FLAG_DEBUG = 1u << 20,
-	NG_FLAG__COUNT = 21,
+	NG_FLAG_STRIP_EXTMAP = 1u << 21,
+	NG_FLAG__COUNT = 22,
 };
 /* "trust-address" for NG_FLAG_TRUST_ADDRESS; NULL for a non-flag value. */
 const char *ng_flag_str(uint32_t one_flag);

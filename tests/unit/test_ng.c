@@ -90,7 +90,7 @@ static void parse_spaced_spellings(void **state)
 		"18:transport protocol17:UDP/TLS/RTP/SAVPF"
 		"5:flagsl13:trust address11:trickle ICE12:generate_mid12:loop-protect"
 		"19:full-rtcp-attribute17:no-rtcp-attribute13:port latching14:media handover"
-		"13:strict-source10:asymmetrice"
+		"13:strict-source10:asymmetric12:strip extmape"
 		"7:replacel18:session connection11:SDP-versione"
 		"8:ICE-lite8:backward3:ICE11:force-relay"
 		"14:address family3:IP6e";
@@ -109,7 +109,7 @@ static void parse_spaced_spellings(void **state)
 					    NG_FLAG_FULL_RTCP_ATTRIBUTE |
 					    NG_FLAG_NO_RTCP_ATTRIBUTE | NG_FLAG_PORT_LATCHING |
 					    NG_FLAG_MEDIA_HANDOVER | NG_FLAG_STRICT_SOURCE |
-					    NG_FLAG_ASYMMETRIC);
+					    NG_FLAG_ASYMMETRIC | NG_FLAG_STRIP_EXTMAP);
 	assert_int_equal(req.replace, NG_REPLACE_SESSION_CONNECTION | NG_REPLACE_SDP_VERSION);
 	assert_int_equal(req.ice_lite, NG_ICE_LITE_BACKWARD);
 	assert_int_equal(req.ice, NG_ICE_FORCE_RELAY);

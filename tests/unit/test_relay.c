@@ -982,6 +982,36 @@ static void webrtc_to_plain_sdp(void **state)
 	assert_null(strstr(f->rep.warning, "generate-mid"));
 }
 
+/* strip-extmap: no a=extmap toward the leg that asked, session-level or
+ * per section; the other attributes stay; without the flag they pass */
+static void strip_extmap(void **state)
+{
+	struct fixture *f = *state;
+	static const char offer[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+				    "a=extmap-allow-mixed\r\n"
+				    "a=extmap:9 urn:ietf:params:rtp-hdrext:toffset\r\n"
+				    "m=audio 40000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"
+				    "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+				    "a=rtpmap:0 PCMU/8000\r\n"
+				    "a=extmap:3/sendonly urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+				    "a=sendrecv\r\n";
+
+	assert_int_equal(ng(f, NG_CMD_OFFER, "xm-1", "a", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=extmap:9 urn:ietf:params:rtp-hdrext:toffset\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=extmap:3/sendonly "));
+
+	next_flags = NG_FLAG_STRIP_EXTMAP;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "xm-2", "a", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_null(strstr(f->sdp_out, "a=extmap:"));
+	assert_non_null(strstr(f->sdp_out, "a=extmap-allow-mixed\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=rtpmap:0 PCMU/8000\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=sendrecv\r\n"));
+	assert_null(strstr(f->rep.warning, "strip-extmap"));
+}
+
 static void bundle_members(void **state)
 {
 	struct fixture *f = *state;
@@ -1772,6 +1802,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ice_offer_gets_relay_ice, setup, teardown),
 		cmocka_unit_test_setup_teardown(webrtc_to_plain_sdp, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(strip_extmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),

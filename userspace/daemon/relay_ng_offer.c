@@ -255,6 +255,12 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 				return ng_reply_error(rep, "media section %u: no room for a=mid", i + 1);
 		}
 	}
+	/* strip-extmap (rtpengine): no RTP header extensions toward this leg,
+	 * session-level and per section (RFC 8285 a=extmap) */
+	if (req->flags & NG_FLAG_STRIP_EXTMAP) {
+		for (int i = -1; i < (int)sdp->n_media; i++)
+			sdp_attr_remove_all(sdp_section(sdp, i), "extmap");
+	}
 	/* what this leg speaks: its own protocol and keys (relay_crypto.c), and
 	 * a=rtcp-mux as the rtcp-mux flags decided for it */
 	if (l->crypto) {
@@ -379,7 +385,8 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 	static const uint32_t honoured = NG_FLAG_TRUST_ADDRESS | NG_FLAG_SYMMETRIC |
 					 NG_FLAG_PORT_LATCHING | NG_FLAG_TRICKLE_ICE |
 					 NG_FLAG_FATAL | NG_FLAG_DEBUG | NG_FLAG_STRICT_SOURCE |
-					 NG_FLAG_MEDIA_HANDOVER | NG_FLAG_GENERATE_MID;
+					 NG_FLAG_MEDIA_HANDOVER | NG_FLAG_GENERATE_MID |
+					 NG_FLAG_STRIP_EXTMAP;
 	static const uint32_t replaced = NG_REPLACE_ORIGIN | NG_REPLACE_SESSION_CONNECTION;
 	uint32_t f = req->flags & ~honoured, rp = req->replace & ~replaced;
 

@@ -98,6 +98,7 @@ static const char *const ng_flag_names[NG_FLAG__COUNT] = {
 	[NG_BIT(NG_FLAG_PIERCE_NAT)] = "pierce-NAT",
 	[NG_BIT(NG_FLAG_NAT_WAIT)] = "NAT-wait",
 	[NG_BIT(NG_FLAG_DEBUG)] = "debug",
+	[NG_BIT(NG_FLAG_STRIP_EXTMAP)] = "strip-extmap",
 };
 
 static const char *const ng_replace_names[NG_REPLACE__COUNT] = {
