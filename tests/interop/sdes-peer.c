@@ -124,6 +124,16 @@ static int session(srtp_t *s, const struct sdes_crypto *c, bool inbound)
 	return srtp_create(s, &p) == srtp_err_status_ok ? 0 : -EIO;
 }
 
+/* The phone's SDP: one PCMU stream on port, its key in a=crypto. */
+static void phone_sdp(char *sdp, size_t cap, const char *ip, int port, const char *crypto)
+{
+	snprintf(sdp, cap,
+		 "v=0\r\no=phone 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+		 "m=audio %d RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\na=crypto:%s\r\n"
+		 "a=sendrecv\r\n",
+		 ip, ip, port, crypto);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bind_s = NULL, *in = NULL, *out = NULL;
@@ -157,11 +167,7 @@ int main(int argc, char **argv)
 		if (sdes_generate(&mine, 1, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80) ||
 		    sdes_format(&mine, line, sizeof(line)) < 0)
 			return die("no key");
-		snprintf(sdp, sizeof(sdp),
-			 "v=0\r\no=phone 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-			 "m=audio %d RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\na=crypto:%s\r\n"
-			 "a=sendrecv\r\n",
-			 ip, ip, port, line);
+		phone_sdp(sdp, sizeof(sdp), ip, port, line);
 		if (write_file(out, sdp))
 			return die("cannot write the offer");
 		const char *ans = slurp(in, 20);
@@ -176,11 +182,7 @@ int main(int argc, char **argv)
 		if (sdes_generate(&mine, theirs.tag, theirs.suite) ||
 		    sdes_format(&mine, line, sizeof(line)) < 0)
 			return die("no key");
-		snprintf(sdp, sizeof(sdp),
-			 "v=0\r\no=phone 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-			 "m=audio %d RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\na=crypto:%s\r\n"
-			 "a=sendrecv\r\n",
-			 ip, ip, port, line);
+		phone_sdp(sdp, sizeof(sdp), ip, port, line);
 		if (write_file(out, sdp))
 			return die("cannot write the answer");
 	}

@@ -108,6 +108,21 @@ static void one(struct metrics_buf *b, const char *name, const char *type, const
 static const char *const path_names[METRICS_NPATH] = {"fastpath", "userspace"};
 static const char *const dir_names[METRICS_NDIR] = {"rx", "tx"};
 
+/* A counter family with one sample per path and direction. */
+static void path_dir(struct metrics_buf *b, const char *name, const char *help,
+		     const uint64_t v[METRICS_NPATH][METRICS_NDIR])
+{
+	char l[96];
+
+	fam(b, name, "counter", help);
+	for (unsigned p = 0; p < METRICS_NPATH; p++)
+		for (unsigned d = 0; d < METRICS_NDIR; d++) {
+			snprintf(l, sizeof(l), "path=\"%s\",direction=\"%s\"", path_names[p],
+				 dir_names[d]);
+			u64(b, name, l, v[p][d]);
+		}
+}
+
 static void render_media(const struct metrics_snapshot *s, struct metrics_buf *b)
 {
 	char l[96];
@@ -118,33 +133,18 @@ static void render_media(const struct metrics_snapshot *s, struct metrics_buf *b
 		snprintf(l, sizeof(l), "path=\"%s\"", path_names[p]);
 		u64(b, "icepath_streams", l, s->streams[p]);
 	}
-	fam(b, "icepath_packets_total", "counter",
-	    "Media packets by path; rx: received from a peer, tx: sent toward one. A packet "
-	    "the XDP program forwards counts once each way.");
-	for (unsigned p = 0; p < METRICS_NPATH; p++)
-		for (unsigned d = 0; d < METRICS_NDIR; d++) {
-			snprintf(l, sizeof(l), "path=\"%s\",direction=\"%s\"", path_names[p],
-				 dir_names[d]);
-			u64(b, "icepath_packets_total", l, s->packets[p][d]);
-		}
-	fam(b, "icepath_rtcp_packets_total", "counter",
-	    "Of icepath_packets_total, the RTCP packets: on the RTCP port, or (userspace) told "
-	    "apart by payload type on a muxed RTP port (RFC 5761).");
-	for (unsigned p = 0; p < METRICS_NPATH; p++)
-		for (unsigned d = 0; d < METRICS_NDIR; d++) {
-			snprintf(l, sizeof(l), "path=\"%s\",direction=\"%s\"", path_names[p],
-				 dir_names[d]);
-			u64(b, "icepath_rtcp_packets_total", l, s->rtcp_packets[p][d]);
-		}
-	fam(b, "icepath_bytes_total", "counter",
-	    "Media bytes (UDP payload in userspace, IP packet in the fast path) by path and "
-	    "direction.");
-	for (unsigned p = 0; p < METRICS_NPATH; p++)
-		for (unsigned d = 0; d < METRICS_NDIR; d++) {
-			snprintf(l, sizeof(l), "path=\"%s\",direction=\"%s\"", path_names[p],
-				 dir_names[d]);
-			u64(b, "icepath_bytes_total", l, s->bytes[p][d]);
-		}
+	path_dir(b, "icepath_packets_total",
+		 "Media packets by path; rx: received from a peer, tx: sent toward one. A packet "
+		 "the XDP program forwards counts once each way.",
+		 s->packets);
+	path_dir(b, "icepath_rtcp_packets_total",
+		 "Of icepath_packets_total, the RTCP packets: on the RTCP port, or (userspace) told "
+		 "apart by payload type on a muxed RTP port (RFC 5761).",
+		 s->rtcp_packets);
+	path_dir(b, "icepath_bytes_total",
+		 "Media bytes (UDP payload in userspace, IP packet in the fast path) by path and "
+		 "direction.",
+		 s->bytes);
 }
 
 static bool fp_stat(const struct metrics_snapshot *s, const char *name, uint64_t *v)
