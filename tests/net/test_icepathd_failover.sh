@@ -103,6 +103,14 @@ for i in $(seq 1 "$N"); do
 		icp_fail "call $i: answered before Redis held it"
 done
 [ "$(rcli hlen icepath:calls)" = "$N" ] || icp_fail "Redis holds $(rcli hlen icepath:calls) calls, not $N"
+# a commit writes what it changed, not every call: one whole write (DEL)
+# after the connect, then at most one HSET per changed call per turn
+dels=$(rcli info commandstats | sed -n 's/^cmdstat_del:calls=\([0-9]*\),.*/\1/p')
+hsets=$(rcli info commandstats | sed -n 's/^cmdstat_hset:calls=\([0-9]*\),.*/\1/p')
+[ "${dels:-0}" -le 1 ] || icp_fail "Redis got $dels whole rewrites (DEL) for $N calls set up"
+[ "${hsets:-0}" -le $((4 * N)) ] ||
+	icp_fail "Redis got $hsets HSETs for $N calls (offer + answer each): whole rewrites per commit"
+icp_log "Redis writes for $N calls: ${dels:-0} whole, ${hsets:-0} HSETs"
 WAIT_SECS=5 wait_for grep -q "standby: $N calls of the active" "$ICP_TMP/rb.log" ||
 	icp_fail "the standby's copy does not hold the $N calls"
 icp_log "$N calls on the active, in Redis, and in the standby's copy"

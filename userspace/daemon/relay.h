@@ -471,12 +471,15 @@ unsigned relay_state_apply(struct relay *r, const char *buf, size_t len, const c
 			   uint64_t now_ms);
 
 /* relay_redis.c: --redis (the only user of hiredis). open: 0 or -ENOMEM
- * (an unreachable Redis is logged and retried); save: every call, as one
- * transaction, after the state file (0 or -EIO); load: every call's records
- * as a state file (*out malloc'd), 0 or -EIO. */
+ * (an unreachable Redis is logged and retried); save: the turn's changes
+ * (every call after a (re)connect or a failed write), as one transaction,
+ * before the state file's commit empties its lists (0 or -EIO); resync:
+ * the next save writes every call; load: every call's records as a state
+ * file (*out malloc'd), 0 or -EIO. */
 int relay_redis_open(struct relay *r);
 void relay_redis_close(struct relay *r);
 int relay_redis_save(struct relay *r);
+void relay_redis_resync(struct relay *r);
 int relay_redis_load(struct relay *r, char **out, size_t *len, unsigned *ncalls);
 const char *relay_redis_where(const struct relay *r);
 

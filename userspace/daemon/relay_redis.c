@@ -10,9 +10,12 @@
  * them (relay_state_apply()), with the same parser the fuzzer drives.
  *
  * Writes are synchronous and bounded (RELAY_REDIS_TIMEOUT_MS), made where
- * the state file is written, after it, as one MULTI/EXEC: the hash is
- * replaced by the calls there are now, so a deleted call's field is gone in
- * the same transaction and Redis never holds half a turn's changes. Why not
+ * the state file is written, as one MULTI/EXEC per turn, so Redis never
+ * holds half a turn's changes: after a (re)connect the hash is replaced
+ * by the calls there are now (DEL, then one HSET each); after that a turn
+ * writes only what it changed, the state journal's own lists (an HDEL per
+ * call deleted, an HSET per call changed), so a commit costs the calls it
+ * touched, not all of them. A failed write makes the next one whole again. Why not
  * hiredis' non-blocking API on the loop: the state file's write at that
  * point is synchronous already (fsync), a pipelined round trip to a Redis
  * on the service's segment costs well under a millisecond, and a reply that
@@ -42,6 +45,7 @@ struct relay_redis {
 	redisContext *c;
 	char where[NETADDR_STRLEN + 16]; /* "redis HOST:PORT/DB", for log lines */
 	bool down_logged;
+	bool synced; /* the hash holds every call: later writes are the changes */
 	uint64_t retry_ms; /* no connect before (the loop's clock) */
 	uint64_t now_ms;
 };
@@ -52,6 +56,7 @@ static void drop(struct relay_redis *rr, const char *what)
 		log_err("%s: %s: %s; calls are not replicated until it answers again", rr->where,
 			what, rr->c && rr->c->errstr[0] ? rr->c->errstr : "no answer");
 	rr->down_logged = true;
+	rr->synced = false;
 	redisFree(rr->c);
 	rr->c = NULL;
 	rr->retry_ms = rr->now_ms + RELAY_REDIS_RETRY_MS;
@@ -122,50 +127,78 @@ void relay_redis_close(struct relay *r)
 	r->redis = NULL;
 }
 
+/* Queue one HSET of c's records; -ENOMEM if they cannot be made. */
+static int append_call(struct relay *r, const struct call *c)
+{
+	char *rec = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&rec, &len);
+
+	if (!f)
+		return -ENOMEM;
+	relay_state_put_call(f, r, c);
+	fclose(f);
+	redisAppendCommand(r->redis->c, "HSET %s %s %b", RELAY_REDIS_KEY, c->id, rec, len);
+	free(rec);
+	return 0;
+}
+
+void relay_redis_resync(struct relay *r)
+{
+	if (r->redis)
+		r->redis->synced = false;
+}
+
 int relay_redis_save(struct relay *r)
 {
 	struct relay_redis *rr = r->redis;
+	bool whole;
 	unsigned n = 0, i;
 	redisReply *rep;
-	char *rec;
-	size_t len;
-	FILE *f;
 	int err = 0;
 
 	if (!rr || r->opts.redis_standby)
 		return 0;
+	if (rr->synced && !r->state_dirty && !r->n_state_gone)
+		return 0; /* nothing changed this turn */
 	if (ensure(r))
 		return -EIO;
+	whole = !rr->synced;
 	redisAppendCommand(rr->c, "MULTI");
-	redisAppendCommand(rr->c, "DEL %s", RELAY_REDIS_KEY);
-	for (struct call *c = r->calls.head; c; c = c->next) {
-		rec = NULL;
-		len = 0;
-		f = open_memstream(&rec, &len);
-		if (!f)
-			return -ENOMEM;
-		relay_state_put_call(f, r, c);
-		fclose(f);
-		redisAppendCommand(rr->c, "HSET %s %s %b", RELAY_REDIS_KEY, c->id, rec, len);
-		free(rec);
+	if (whole) {
+		redisAppendCommand(rr->c, "DEL %s", RELAY_REDIS_KEY);
 		n++;
+		for (struct call *c = r->calls.head; c; c = c->next, n++)
+			if (append_call(r, c))
+				goto broken;
+	} else {
+		for (i = 0; i < r->n_state_gone; i++, n++)
+			redisAppendCommand(rr->c, "HDEL %s %s", RELAY_REDIS_KEY, r->state_gone[i]);
+		for (struct call *c = r->state_dirty; c; c = c->state_next, n++)
+			if (append_call(r, c))
+				goto broken;
 	}
 	redisAppendCommand(rr->c, "EXEC");
-	/* MULTI, DEL, the HSETs (QUEUED) and EXEC's array */
-	for (i = 0; i < n + 3; i++) {
+	/* MULTI, the n commands (QUEUED) and EXEC's array */
+	for (i = 0; i < n + 2; i++) {
 		if (redisGetReply(rr->c, (void **)&rep) != REDIS_OK) {
 			drop(rr, "write failed");
 			return -EIO;
 		}
 		if (rep->type == REDIS_REPLY_ERROR ||
-		    (i == n + 2 && rep->type != REDIS_REPLY_ARRAY)) {
+		    (i == n + 1 && rep->type != REDIS_REPLY_ARRAY)) {
 			log_err("%s: %s", rr->where,
 				rep->type == REDIS_REPLY_ERROR ? rep->str : "transaction aborted");
 			err = -EIO;
 		}
 		freeReplyObject(rep);
 	}
+	rr->synced = !err;
 	return err;
+broken:
+	/* a transaction queued in part: drop the connection, write whole later */
+	drop(rr, "out of memory for a record");
+	return -ENOMEM;
 }
 
 int relay_redis_load(struct relay *r, char **out, size_t *out_len, unsigned *ncalls)

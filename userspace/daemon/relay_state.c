@@ -205,15 +205,17 @@ void relay_state_gone(struct relay *r, struct call *c)
 			}
 		c->state_dirty = false;
 	}
-	if (r->journal_fd < 0)
+	if (r->journal_fd < 0 && !r->redis)
 		return; /* the next commit is a snapshot: it will not have c */
 	if (r->n_state_gone == r->cap_state_gone) {
 		unsigned cap = r->cap_state_gone ? 2 * r->cap_state_gone : 64;
 		char(*g)[CALL_ID_MAX] = realloc(r->state_gone, cap * sizeof(*g));
 
 		if (!g) {
-			/* cannot say it in the journal: say it in a snapshot */
+			/* cannot say it in the journal: say it in a snapshot,
+			 * and to Redis in a whole write */
 			relay_state_close(r);
+			relay_redis_resync(r);
 			return;
 		}
 		r->state_gone = g;
@@ -372,16 +374,21 @@ static int commit_file(struct relay *r, uint64_t now_ms)
 /* The turn's commit: the file (journal or snapshot), then Redis. */
 int relay_state_commit(struct relay *r, uint64_t now_ms)
 {
-	int err;
+	int err, rerr;
 
 	/* a standby owns no calls: the active's are in Redis */
 	if (r->opts.redis_standby)
 		return 0;
+	/* Redis first, while the turn's lists of changed and deleted calls
+	 * are there (the file's commit empties them); both before any reply
+	 * leaves, so a call acknowledged to NG is in both (relay_redis.c says
+	 * why this write is synchronous) */
+	rerr = relay_redis_save(r);
 	err = commit_file(r, now_ms);
-	/* the second store, after the first: a call acknowledged to NG is in
-	 * both (relay_redis.c says why this write is synchronous) */
-	if (relay_redis_save(r) && !err)
+	if (rerr && !err)
 		err = -EIO;
+	if (!r->state_path[0])
+		state_clean(r); /* no file: the lists were Redis' alone */
 	return err;
 }
 
