@@ -34,7 +34,7 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char pmin[8], pmax[8], err[256];
-	unsigned base = 33000 + (unsigned)(getpid() % 100) * 200;
+	unsigned base = 10000 + (unsigned)(getpid() % 50) * 200;
 	socklen_t l = sizeof(f->ng);
 	char *argv[] = {"icepathd",   "--interface", "lo=127.0.0.1", "--xdp",	"off",
 			"--port-min", pmin,	     "--port-max",   pmax,	"--inactivity-timeout",

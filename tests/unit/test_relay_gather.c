@@ -54,7 +54,7 @@ static struct fixture *start(const char *gather_timeout, bool with_stun)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char pmin[8], pmax[8], err[256], stun[64];
-	unsigned base = 36000 + (unsigned)(getpid() % 100) * 40;
+	unsigned base = 24000 + (unsigned)(getpid() % 100) * 40;
 	socklen_t l = sizeof(f->ng);
 	char *argv[] = {"icepathd",
 			"--interface",
