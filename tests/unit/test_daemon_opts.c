@@ -57,6 +57,8 @@ static void defaults_and_full_line(void **state)
 		"30",
 		"--gather-timeout",
 		"350",
+		"--media-threads",
+		"3",
 		"--endpoint-learning",
 		"delayed",
 		"--state-file",
@@ -85,6 +87,7 @@ static void defaults_and_full_line(void **state)
 	assert_int_equal(o.learning, DAEMON_LEARN_DELAYED);
 	assert_int_equal(o.inactivity_s, 30);
 	assert_int_equal(o.gather_timeout_ms, 350);
+	assert_int_equal(o.media_threads, 3);
 	assert_string_equal(o.state_file, "/tmp/s");
 	assert_ptr_equal(daemon_opts_iface(&o, "priv"), &o.ifaces[1]);
 	assert_ptr_equal(daemon_opts_iface(&o, ""), &o.ifaces[0]);
@@ -100,6 +103,7 @@ static void defaults_and_full_line(void **state)
 	assert_int_equal(o.xdp, DAEMON_XDP_NATIVE);
 	assert_int_equal(o.inactivity_s, 60);
 	assert_int_equal(o.gather_timeout_ms, 200);
+	assert_int_equal(o.media_threads, -1); /* one per CPU */
 	assert_false(o.foreground);
 	assert_string_equal(o.pin_path, "/sys/fs/bpf/icepath");
 	assert_int_equal(netaddr_family(&o.redis), 0);
@@ -146,6 +150,9 @@ static void errors_name_the_option(void **state)
 		{{"--gather-timeout", "5001"}, "--gather-timeout '5001': expected milliseconds 0-5000"},
 		{{"--gather-timeout", "2x"}, "--gather-timeout '2x'"},
 		{{"--gather-timeout", "-1"}, "--gather-timeout '-1'"},
+		{{"--media-threads", "65"}, "--media-threads '65': expected a count 0-64"},
+		{{"--media-threads", "-1"}, "--media-threads '-1'"},
+		{{"--media-threads", "2x"}, "--media-threads '2x'"},
 		{{"--endpoint-learning", "first"}, "--endpoint-learning 'first': expected heuristic"},
 		/* issue 9: NG on a public address only with an allow-list */
 		{{"--listen-ng", "192.0.2.1:2223"}, "192.0.2.1:2223 is not a loopback address"},

@@ -162,6 +162,9 @@ struct call_stream {
 	/* What the installed flow's last packet took (relay_refresh_counters). */
 	enum fastpath_flow_path fast_path[CALL_NCOMP];
 	const char *fast_why[CALL_NCOMP]; /* static string from fastpath.h */
+	/* A media worker's flow for media arriving on a component (the
+	 * relay's terminated calls, relay_worker.c); NULL: the main loop. */
+	struct relay_wflow *wflow[CALL_NCOMP];
 };
 
 struct call;
@@ -217,6 +220,10 @@ struct call {
 	/* changed since the state file's last commit (relay_state.c's list) */
 	bool state_dirty;
 	struct call *state_next;
+	/* 1 + the index of the media worker that owns the call's flows
+	 * (relay_worker.c), 0: none; how many flows it has there */
+	unsigned worker;
+	unsigned nwflows;
 };
 
 typedef void (*call_leg_event_fn)(void *ctx, struct call_leg *leg, enum call_leg_state from,

@@ -106,6 +106,14 @@ static const char usage_text[] =
 	"        and one spoofed packet can steer the stream: not for public\n"
 	"        addresses). off: media goes where the SDP says. Media ports are\n"
 	"        handed out in random order, so a port is not guessed from another.\n"
+	"    --media-threads N\n"
+	"        Threads that forward the media of calls the relay en- or decrypts\n"
+	"        (SRTP, which XDP cannot run), 0-64; default one per online CPU. Each\n"
+	"        such call belongs to one thread (the least loaded when its keys and\n"
+	"        paths are settled), so SRTP work spreads over cores; NG, ICE, DTLS\n"
+	"        handshakes, timers and the state file stay on the main loop, which\n"
+	"        also gets the threads' STUN and DTLS datagrams. 0: everything on the\n"
+	"        main loop. Takes effect at start.\n"
 	"    --inactivity-timeout SECONDS\n"
 	"        A call with a plain-RTP (non-ICE) leg is deleted when no media comes\n"
 	"        from either side for this long (the fast path's last-seen stamps and\n"
@@ -235,6 +243,7 @@ void daemon_opts_defaults(struct daemon_opts *o)
 	snprintf(o->state_file, sizeof(o->state_file), "%s", DAEMON_DEFAULT_STATE_FILE);
 	o->log_level = DAEMON_LOG_INFO;
 	o->inactivity_s = DAEMON_DEFAULT_INACTIVITY;
+	o->media_threads = -1; /* one per CPU */
 	o->gather_timeout_ms = DAEMON_DEFAULT_GATHER_TIMEOUT_MS;
 }
 
@@ -378,7 +387,7 @@ static const char *const value_keys[] = {
 	"turn",	     "turn-user",  "turn-pass", "pin-path",  "state-file", "pidfile",
 	"config",    "log-level", "inactivity-timeout", "endpoint-learning", "max-sessions", "ng-allow",
 	"user",	     "group",	   "turn-pass-file", "metrics", "metrics-allow", "gather-timeout",
-	"dtls-cert", "dtls-key",
+	"dtls-cert", "dtls-key", "media-threads",
 	"redis",     "redis-role",
 };
 
@@ -625,6 +634,13 @@ int daemon_opts_set(struct daemon_opts *o, const char *key, const char *v, char 
 				    "--gather-timeout '%s': expected milliseconds 0-%u", v,
 				    DAEMON_GATHER_TIMEOUT_MAX_MS);
 		o->gather_timeout_ms = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(key, "media-threads")) {
+		if (parse_uint(v, DAEMON_MEDIA_THREADS_MAX, &n))
+			return fail(err, errlen, "--media-threads '%s': expected a count 0-%u", v,
+				    DAEMON_MEDIA_THREADS_MAX);
+		o->media_threads = (int)n;
 		return 0;
 	}
 	if (!strcmp(key, "inactivity-timeout")) {

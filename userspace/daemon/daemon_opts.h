@@ -32,6 +32,7 @@
 /* bpffs holds no regular files, so the state file lives beside it */
 #define DAEMON_DEFAULT_STATE_FILE "/run/icepath/calls.state"
 #define DAEMON_DEFAULT_INACTIVITY 60 /* seconds without media on a plain-RTP leg */
+#define DAEMON_MEDIA_THREADS_MAX  64 /* --media-threads */
 /* the NG reply of an ICE leg with --stun/--turn waits for gathering this long */
 #define DAEMON_DEFAULT_GATHER_TIMEOUT_MS 200
 #define DAEMON_GATHER_TIMEOUT_MAX_MS	 5000
@@ -101,6 +102,7 @@ struct daemon_opts {
 	/* how long an NG reply waits for the leg's STUN/TURN candidates */
 	unsigned gather_timeout_ms;
 	enum daemon_learning learning; /* --endpoint-learning, default heuristic */
+	int media_threads; /* --media-threads; -1: one per online CPU (relay_worker.c) */
 	/* RFC 7675 consent check interval and timeout, ms; 0: the RFC's 5 s
 	 * and 30 s (ICE_CONSENT_*). No option sets them: tests shorten them. */
 	uint32_t consent_interval_ms, consent_timeout_ms;

@@ -30,6 +30,7 @@
 #ifndef ICEPATH_RELAY_H
 #define ICEPATH_RELAY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,6 +78,7 @@ enum relay_ev_kind {
 	RELAY_EV_METRICS, /* the metrics server's listener and connections */
 	RELAY_EV_FASTPATH, /* next hop changes (fastpath_fd) */
 	RELAY_EV_NETIF,	   /* a standby's rtnetlink monitor (relay_ha.c) */
+	RELAY_EV_WORKER,   /* a media worker passed datagrams up (relay_worker.c) */
 };
 
 /* timer kinds (struct timerheap_node.kind) */
@@ -102,6 +104,7 @@ struct relay_evsrc {
 };
 
 struct relay_metrics_srv; /* the /metrics server (relay_metrics.c) */
+struct relay_worker;	  /* a media thread (relay_worker.c) */
 struct dtls_ctx;
 struct relay_redis;
 struct relay_ha;
@@ -201,6 +204,11 @@ struct relay {
 	struct relay_ha *ha;
 	struct relay_evsrc netev;
 	struct timerheap_node ha_timer;
+	/* --media-threads: the media workers of terminated calls
+	 * (relay_worker.c); the loop publishes now_ms to them */
+	struct relay_worker *workers;
+	unsigned nworkers;
+	_Atomic uint64_t worker_now_ms;
 };
 
 /* Bind the NG socket, open/attach the fast path, recover calls from the
@@ -365,6 +373,28 @@ static inline bool relay_call_terminated(const struct call *c)
 {
 	return c->legs[0].crypto || c->legs[1].crypto;
 }
+
+/* ---- relay_worker.c --------------------------------------------------------- */
+
+/* Start --media-threads workers (0: none, all media on the loop). */
+int relay_workers_start(struct relay *r);
+void relay_workers_stop(struct relay *r);
+/* A changed terminated call: its flows on its worker match its paths and keys. */
+void relay_worker_sync(struct relay *r, struct call *c);
+/* Take every flow of c back from its worker (synchronous): its sockets are
+ * the loop's again, its SRTP contexts the loop's to use or free. */
+void relay_worker_recall(struct relay *r, struct call *c);
+/* Fold what c's flows counted since the last fold into its streams and the
+ * relay's totals; the workers' own totals (relay_workers_fold). */
+void relay_worker_fold(struct relay *r, struct call *c);
+void relay_workers_fold(struct relay *r);
+/* RELAY_EV_WORKER: datagrams a worker passed up (STUN, DTLS, strangers). */
+void relay_worker_up(struct relay *r, struct relay_worker *w, uint64_t now_ms);
+/* Packets forwarded by worker i so far (metrics, tests). */
+uint64_t relay_worker_packets(const struct relay *r, unsigned i);
+/* relay_media.c: one datagram received on cs, as the loop handles it. */
+void relay_media_input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
+		       const uint8_t *buf, size_t len, uint64_t now_ms);
 
 /* ---- relay_call.c ----------------------------------------------------------- */
 

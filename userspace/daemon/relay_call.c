@@ -45,6 +45,7 @@ void relay_calls_flush(struct relay *r, uint64_t now_ms)
 		c->changed_next = NULL;
 		daemon_log_set_call(c->id); /* flow lines belong to the call */
 		relay_flows_sync(r, c);
+		relay_worker_sync(r, c);
 		relay_state_mark(r, c);
 	}
 	daemon_log_set_call(NULL);
@@ -106,6 +107,7 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 	struct call_counters ru, rf, tu;
 
 	log_info("call %s: deleted (%s)", c->id, why);
+	relay_worker_recall(r, c); /* its counters folded, its sockets the loop's */
 	relay_refresh_counters(r, c);
 	for (unsigned side = 0; side < 2; side++) {
 		struct call_leg *l = &c->legs[side];

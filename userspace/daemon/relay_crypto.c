@@ -104,6 +104,7 @@ void relay_crypto_free(struct relay *r, struct call_leg *l)
 
 	if (!c)
 		return;
+	relay_worker_recall(r, l->call); /* the worker gives the contexts back */
 	timerheap_remove(&r->timers, &c->timer);
 	dtls_free(c->dtls);
 	srtp_drop(c);
@@ -323,6 +324,8 @@ int relay_crypto_offer(struct relay *r, struct call_leg *a, struct call_leg *b,
 	int i0 = first_rtp(a, sdp), err = 0;
 
 	(void)now_ms;
+	/* keys may be replaced: the call's worker gives its contexts back */
+	relay_worker_recall(r, a->call);
 	if (!d)
 		return ng_reply_error(rep, "out of memory");
 	if (i0 < 0) {
@@ -438,8 +441,8 @@ int relay_crypto_answer(struct relay *r, struct call_leg *a, struct call_leg *b,
 	char why[200];
 	int i0, err = 0;
 
-	(void)r;
 	(void)now_ms;
+	relay_worker_recall(r, a->call); /* as at the offer */
 	if (!a->crypto || !b->crypto) {
 		if ((req->transport && req->transport != NG_TRANSPORT_ACCEPT) || crypto_flags(req))
 			ng_reply_warn(rep, "transport-protocol/DTLS/SDES in an answer of a call whose "
@@ -579,9 +582,13 @@ static void dtls_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)
 		switch (ev.type) {
 		case DTLS_EVENT_CONNECTED:
 			r->dtls_connected++;
+			/* new keys replace contexts a worker may hold: back
+			 * first; the turn's sync hands the call out again */
+			relay_worker_recall(r, l->call);
 			if (!dtls_srtp_keys(c->dtls, &k))
 				srtp_keys(l, k.suite, k.remote_key, k.remote_salt, k.local_key,
 					  k.local_salt);
+			relay_call_changed(r, l->call);
 			memset(&k, 0, sizeof(k));
 			break;
 		case DTLS_EVENT_FAILED:
@@ -664,7 +671,9 @@ int relay_crypto_rx(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	}
 	if (c->mode == RELAY_CRYPTO_PLAIN)
 		return cls == DEMUX_RTP || cls == DEMUX_RTCP ? 0 : (count_fail(r, st, -EINVAL), -EINVAL);
-	if ((cls != DEMUX_RTP && cls != DEMUX_RTCP) || !c->rx || *len > RELAY_DGRAM_MAX) {
+	/* c->rx is lent to the call's media worker (relay_worker.c) */
+	if ((cls != DEMUX_RTP && cls != DEMUX_RTCP) || !c->rx || c->lent ||
+	    *len > RELAY_DGRAM_MAX) {
 		count_fail(r, st, -EINVAL); /* nothing unauthenticated goes on */
 		return -EINVAL;
 	}
@@ -695,8 +704,8 @@ int relay_crypto_tx(struct relay *r, struct call_leg *o, struct call_stream *d,
 		return 0;
 	st = &c->st[d->index < CALL_MAX_STREAMS ? d->index : 0];
 	cls = demux_classify((*data)[0], *len > 1 ? (*data)[1] : 0, (__u32)*len);
-	if ((cls != DEMUX_RTP && cls != DEMUX_RTCP) || !c->tx || n > RELAY_DGRAM_MAX)
-		return -1; /* no keys yet (DTLS still shaking hands), or not RTP */
+	if ((cls != DEMUX_RTP && cls != DEMUX_RTCP) || !c->tx || c->lent || n > RELAY_DGRAM_MAX)
+		return -1; /* no keys yet (DTLS still shaking hands), lent, or not RTP */
 	if (*data != r->cbuf)
 		memcpy(r->cbuf, *data, n);
 	err = cls == DEMUX_RTCP ? srtpctx_protect_rtcp(c->tx, r->cbuf, &n, RELAY_CBUF_LEN)

@@ -69,6 +69,9 @@ struct relay_crypto {
 	bool sdes_off;	 /* SDES-off: no a=crypto toward this leg */
 	/* SRTP: rx unprotects what the peer sends, tx protects what it gets */
 	struct srtpctx *rx, *tx;
+	/* rx/tx are lent to the call's media worker (relay_worker.c): the
+	 * loop neither uses nor frees them until relay_worker_recall() */
+	bool lent;
 	enum srtpctx_suite suite;
 	struct relay_crypto_stream st[CALL_MAX_STREAMS];
 };

@@ -143,6 +143,8 @@ void relay_refresh_counters(struct relay *r, struct call *c)
 {
 	struct fastpath_counters fc;
 
+	relay_worker_fold(r, c);
+	relay_workers_fold(r);
 	for (unsigned side = 0; side < 2; side++) {
 		struct call_leg *l = &c->legs[side];
 

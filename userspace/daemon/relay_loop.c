@@ -154,6 +154,7 @@ int relay_poll(struct relay *r, int timeout_ms)
 		n = 0;
 	}
 	now = clock_read(r);
+	atomic_store_explicit(&r->worker_now_ms, now, memory_order_relaxed);
 	for (int i = 0; i < n; i++) {
 		unsigned kind = *(unsigned *)evs[i].data.ptr;
 
@@ -176,6 +177,9 @@ int relay_poll(struct relay *r, int timeout_ms)
 			break;
 		case RELAY_EV_FASTPATH:
 			fastpath_poll(r->fp, now);
+			break;
+		case RELAY_EV_WORKER:
+			relay_worker_up(r, evs[i].data.ptr, now);
 			break;
 		case RELAY_EV_NETIF:
 			relay_ha_event(r, now);
@@ -315,6 +319,10 @@ int relay_init_clock(struct relay *r, const struct daemon_opts *o, relay_clock_f
 		err = relay_metrics_open(r);
 	if (!err)
 		err = relay_ha_open(r);
+	/* after the signal mask: the threads inherit it */
+	atomic_store_explicit(&r->worker_now_ms, r->now_ms, memory_order_relaxed);
+	if (!err)
+		err = relay_workers_start(r);
 	if (err)
 		return err;
 	relay_calls_flush(r, r->now_ms);
@@ -332,6 +340,7 @@ void relay_shutdown(struct relay *r)
 	while (r->calls.head)
 		relay_call_delete(r, r->calls.head, "daemon shutdown", r->now_ms);
 	relay_out_flush(r);
+	relay_workers_stop(r);
 	if (n)
 		log_info("shutdown: %u calls deleted, their flows removed", n);
 	/* a clean stop leaves no calls to recover; a failed start must not

@@ -159,6 +159,13 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	s->rx_user[scomp].bytes += len;
 	s->last_seen_ms = now;
 	l->call->last_activity_ms = now;
+	/* the call's SRTP contexts are lent to its media worker, which passed
+	 * this up (a new source, say): they come back for it, and the turn's
+	 * sync hands the call out again (relay_worker.c) */
+	if (crypto && l->call->nwflows) {
+		relay_worker_recall(r, l->call);
+		relay_call_changed(r, l->call);
+	}
 	/* a terminated leg: DTLS is the relay's own, SRTP is checked and
 	 * decrypted here; what fails never goes on (relay_crypto.c counts it) */
 	if (crypto && (rc = relay_crypto_rx(r, l, s, comp, &data, &len, now))) {
@@ -218,7 +225,7 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	d->tx_user[scomp].bytes += len;
 	r->user_forwarded++;
 	if (crypto)
-		relay_out_flush(r); /* data is the relay's scratch buffer */
+		relay_out_flush(r); /* data is the relay's scratch buffer (relay_worker.c batches) */
 	return;
 drop:
 	s->dropped++;
@@ -468,6 +475,12 @@ static void input(struct relay *r, struct call_sock *cs, const struct netaddr *f
 		}
 	}
 	forward(r, l, s, comp, buf, len, now);
+}
+
+void relay_media_input(struct relay *r, struct call_sock *cs, const struct netaddr *from,
+		       const uint8_t *buf, size_t len, uint64_t now)
+{
+	input(r, cs, from, buf, len, now);
 }
 
 void relay_media_recv(struct relay *r, struct call_sock *cs, uint64_t now)

@@ -153,6 +153,7 @@ static void fastpath_figures(struct relay *r, struct metrics_snapshot *s)
 void relay_metrics_snapshot(struct relay *r, struct metrics_snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
+	relay_workers_fold(r);
 	s->version = ICEPATH_VERSION;
 	s->uptime_s = (r->now_ms - r->started_ms) / 1000u;
 	s->calls = r->calls.ncalls;

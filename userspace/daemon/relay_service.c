@@ -84,6 +84,7 @@ static void restart_only(const struct daemon_opts *o, const struct daemon_opts *
 		 strcmp(o->dtls_cert, n->dtls_cert) || strcmp(o->dtls_key, n->dtls_key)},
 		{"metrics", !netaddr_equal(&o->metrics, &n->metrics)},
 		{"foreground", o->foreground != n->foreground},
+		{"media-threads", o->media_threads != n->media_threads},
 	};
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)

@@ -148,7 +148,12 @@ int relay_stream_open(struct relay *r, struct call_leg *l, struct call_stream *s
 void relay_stream_close(struct relay *r, struct call_stream *s)
 {
 	bool had = s->sock[CALL_COMP_RTP].fd >= 0;
+	struct call_leg *l = s->sock[CALL_COMP_RTP].leg ? s->sock[CALL_COMP_RTP].leg
+							: s->sock[CALL_COMP_RTCP].leg;
 
+	/* a media worker may read these sockets or send on them: back first */
+	if (l && l->call->nwflows)
+		relay_worker_recall(r, l->call);
 	relay_early_free(r, s);
 	for (unsigned c = 0; c < CALL_NCOMP; c++)
 		sock_close(r, &s->sock[c]);
