@@ -15,6 +15,14 @@
 #              cannot go here
 #   userspace  icepathd --xdp off
 #   rtpengine  rtpengine --table=-1 (userspace; no kernel module)
+#   srtp       SDES-SRTP -> relay -> plain RTP (issue 12): BENCH_SRTP_CALLS
+#              calls offered RTP/SAVP with a=crypto and transport-protocol=
+#              RTP/AVP toward the sink (the same NG flags for both relays),
+#              through icepathd --xdp off --media-threads 1, then N (one
+#              per CPU), then rtpengine --table=-1; the socket sender sends
+#              packets it protected before the clock started (icepath-bench
+#              send --srtp), the sink counts plain RTP. pps at the sink,
+#              loss, the relay's CPU time (cores busy) and pps per core.
 #
 # Topology (three namespaces, veth pairs with two queues each, RFC 5737
 # addresses; nothing leaves them):
@@ -66,7 +74,10 @@ BENCH_US_MAX_CALLS=${BENCH_US_MAX_CALLS:-1000}
 BENCH_MQ_FLOWS=${BENCH_MQ_FLOWS:-1000}
 # the library row's flow counts: by default those NG calls cannot reach
 BENCH_LIB_FLOWS=${BENCH_LIB_FLOWS:-$(for n in $BENCH_FLOWS; do [ "$n" -gt "$BENCH_XDP_MAX_CALLS" ] && echo "$n"; done)}
-BENCH_ROWS=${BENCH_ROWS:-gen bare xdp xdplib userspace rtpengine}
+BENCH_ROWS=${BENCH_ROWS:-gen bare xdp xdplib userspace rtpengine srtp}
+BENCH_SRTP_CALLS=${BENCH_SRTP_CALLS:-4}
+# the most pps the SRTP sender protects packets for (memory: ~210 B each)
+BENCH_SRTP_PPS_MAX=${BENCH_SRTP_PPS_MAX:-200000}
 BENCH_FRAMES=${BENCH_FRAMES:-0}
 BENCH_GEN_RATE=${BENCH_GEN_RATE:-0}
 BENCH_RATE=${BENCH_RATE:-0}
@@ -103,7 +114,7 @@ max_calls=$(((PORT_MAX - PORT_MIN + 1) / 4))
 [ "$BENCH_XDP_MAX_CALLS" -le $max_calls ] && [ "$BENCH_US_MAX_CALLS" -le $max_calls ] ||
 	icp_fail "BENCH_XDP_MAX_CALLS/BENCH_US_MAX_CALLS > $max_calls, what ports $PORT_MIN-$PORT_MAX hold"
 for r in $BENCH_ROWS; do
-	case $r in gen|bare|xdp|xdplib|userspace|rtpengine) ;; *) icp_fail "unknown row '$r' in BENCH_ROWS" ;; esac
+	case $r in gen|bare|xdp|xdplib|userspace|rtpengine|srtp) ;; *) icp_fail "unknown row '$r' in BENCH_ROWS" ;; esac
 done
 command -v python3 >/dev/null || icp_fail "python3 missing (make deps)"
 command -v ethtool >/dev/null || PATH=$PATH:/usr/sbin:/sbin
@@ -227,7 +238,8 @@ relay_start() { # MODE
 			--interface r0=192.0.2.1 --interface r1=198.51.100.1 --listen-ng "$NG" \
 			--port-min $PORT_MIN --port-max $PORT_MAX --pin-path "$PIN" \
 			--state-file "$ICP_TMP/calls.state" --inactivity-timeout 600 \
-			--xdp "$([ "$mode" = xdp ] && echo native || echo off)" >>"$log" 2>&1 &
+			--xdp "$([ "$mode" = xdp ] && echo native || echo off)" \
+			${RELAY_EXTRA:+$RELAY_EXTRA} >>"$log" 2>&1 &
 		RELAY_PID=$! ;;
 	rtpengine)
 		command -v rtpengine >/dev/null || return 2
@@ -376,6 +388,68 @@ socket_run() {
 	icp_log "  $row flows=$n #$rep: $(python3 -c 'import json,sys; s,r=(json.load(open(f)) for f in sys.argv[1:]); print("sent %d pps, sink %d pps" % (s["pps"], r["packets"]/s["seconds"]))' "$tx" "$rx")"
 }
 
+# srtp_run ROW MODE REP: BENCH_SRTP_CALLS SDES-SRTP calls, caller (the
+# sender, 192.0.2.10) offers RTP/SAVP, the sink (198.51.100.10) answers
+# RTP/AVP; the same NG requests for icepathd and rtpengine
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+srtp_run() {
+	local row=$1 mode=$2 rep=$3 tag=$1-$3 flows=$ICP_TMP/flows-$1-$3 ready tx rx k c0 c1 key
+	local crypto sdp port addr b0 b1
+	relay_start "$mode" ||
+		{ printf '{"row":"%s","calls":%s,"rep":%s,"skipped":"relay did not start (see %s)"}\n' \
+			"$row" "$BENCH_SRTP_CALLS" "$rep" "$LOGDIR/$mode.log" >>"$RUNS"; relay_stop; return 1; }
+	key=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(30)).decode())')
+	crypto="1 AES_CM_128_HMAC_SHA1_80 inline:$key"
+	: >"$flows"
+	for k in $(seq 0 $((BENCH_SRTP_CALLS - 1))); do
+		sdp=$ICP_TMP/srtp-$tag-$k
+		printf 'v=0\r\no=caller 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio %d RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\na=crypto:%s\r\na=sendrecv\r\n' \
+			$((30000 + 2 * k)) "$crypto" >"$sdp.offer"
+		printf 'v=0\r\no=sink 1 1 IN IP4 198.51.100.10\r\ns=-\r\nc=IN IP4 198.51.100.10\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n' \
+			$((40000 + 2 * k)) >"$sdp.answer"
+		nsx "$NS_relay" "$build/bin/icepath-ngsdp" offer --server "$NG" --call-id "srtp-$tag-$k-$ICP_RUN" \
+			--from-tag caller --direction r0,r1 --transport RTP/AVP --sdp-in "$sdp.offer" \
+			--sdp-out "$sdp.offer-out" 2>>"$LOGDIR/ng-$tag.err" &&
+		nsx "$NS_relay" "$build/bin/icepath-ngsdp" answer --server "$NG" --call-id "srtp-$tag-$k-$ICP_RUN" \
+			--from-tag caller --to-tag sink --sdp-in "$sdp.answer" --sdp-out "$sdp.answer-out" \
+			2>>"$LOGDIR/ng-$tag.err" || {
+			printf '{"row":"%s","calls":%s,"rep":%s,"skipped":"call setup failed: %s"}\n' "$row" \
+				"$BENCH_SRTP_CALLS" "$rep" "$(tr -d '"\\' <"$LOGDIR/ng-$tag.err" | head -c 300)" >>"$RUNS"
+			relay_stop; return 1; }
+		port=$(sed -n 's/^m=audio \([0-9]*\) .*/\1/p' "$sdp.answer-out")
+		addr=$(sed -n 's/^c=IN IP4 \([0-9.]*\).*/\1/p' "$sdp.answer-out" | head -1)
+		grep -q '^a=crypto' "$sdp.answer-out" && ! grep -q '^a=crypto' "$sdp.offer-out" ||
+			icp_log "  $row: call $k: the relay did not terminate SRTP (answer $(tr -d '\r' <"$sdp.answer-out" | tr '\n' '|'))"
+		printf '%08x 192.0.2.10:%d %s:%s 198.51.100.10:%d -\n' $((0x5e000000 + k)) $((30000 + 2 * k)) \
+			"$addr" "$port" $((40000 + 2 * k)) >>"$flows"
+	done
+	ready=$ICP_TMP/ready-$tag tx=$ICP_TMP/tx-$tag.json rx=$ICP_TMP/rx-$tag.json
+	"$BENCH" xdp-sink --sink "$NS_sink:k0" --ready-file "$ready" >"$rx" 2>"$LOGDIR/sink-$tag.err" &
+	SINK_PID=$!
+	WAIT_SECS=10 wait_for test -e "$ready" || icp_fail "sink did not start ($LOGDIR/sink-$tag.err)"
+	c0=$(cpu_ticks "$RELAY_PID")
+	b0=$(stat_busy)
+	# packets for a flat-out run, split over the calls (protected first:
+	# a sender that ran out says "exhausted" and the row says so)
+	ip netns exec "$NS_gen" "$BENCH" send --flows "$flows" --duration "$BENCH_SECONDS" \
+		--size $UDP_SIZE --cpu $SND_CPU --srtp "$crypto" \
+		--packets $((BENCH_SRTP_PPS_MAX * BENCH_SECONDS / BENCH_SRTP_CALLS + 64)) \
+		>"$tx" 2>"$LOGDIR/send-$tag.err" || icp_fail "SRTP sender failed: $(cat "$LOGDIR/send-$tag.err")"
+	c1=$(cpu_ticks "$RELAY_PID")
+	b1=$(stat_busy)
+	sleep 0.5
+	kill -TERM "$SINK_PID"
+	wait "$SINK_PID" || icp_fail "sink failed: $(cat "$LOGDIR/sink-$tag.err")"
+	SINK_PID=
+	printf '{"row":"%s","calls":%s,"threads":"%s","rep":%s,"sender":"socket-srtp","relay_cpu_s":%s,"machine_busy_s":%s,"send":%s,"sink":%s}\n' \
+		"$row" "$BENCH_SRTP_CALLS" "${RELAY_THREADS:-default}" "$rep" \
+		"$(echo "$c0 $c1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
+		"$(echo "$b0 $b1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
+		"$(cat "$tx")" "$(cat "$rx")" >>"$RUNS"
+	icp_log "  $row #$rep: $(python3 -c 'import json,sys; s,r=(json.load(open(f)) for f in sys.argv[1:3]); c=float(sys.argv[3]); p=r["packets"]/s["seconds"]; print("sent %d pps%s, sink %d pps, relay %.2f cores, %d pps/core" % (s["pps"], " (exhausted)" if s.get("exhausted") else "", p, c/s["seconds"], p/(c/s["seconds"]) if c else 0))' "$tx" "$rx" "$(echo "$c0 $c1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')")"
+	relay_stop
+}
+
 has_row() { [[ " $BENCH_ROWS " == *" $1 "* ]]; }
 
 # ---- main -----------------------------------------------------------------------------
@@ -432,6 +506,11 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 			relay_stop
 		done
 	done
+	if has_row srtp; then
+		RELAY_EXTRA="--media-threads 1" RELAY_THREADS=1 srtp_run srtp-icepathd-1 userspace "$rep"
+		RELAY_EXTRA="--media-threads $(nproc)" RELAY_THREADS=$(nproc) srtp_run srtp-icepathd-n userspace "$rep"
+		RELAY_THREADS=default srtp_run srtp-rtpengine rtpengine "$rep"
+	fi
 	if has_row xdplib && [ -z "${DEAD[xdplib]:-}" ]; then
 		for n in $BENCH_LIB_FLOWS; do
 			if ! lib_up "$n" "$rep"; then

@@ -22,6 +22,9 @@ LABEL = {
     "xdplib": "icepath XDP native, flows installed by its library (no calls)",
     "userspace": "icepathd --xdp off",
     "rtpengine": "rtpengine --table=-1 (userspace)",
+    "srtp-icepathd-1": "icepathd --xdp off --media-threads 1",
+    "srtp-icepathd-n": "icepathd --xdp off --media-threads N (one per CPU)",
+    "srtp-rtpengine": "rtpengine --table=-1 (userspace, its default threads)",
 }
 
 
@@ -70,12 +73,14 @@ def fmt(v, nd=0, suffix=""):
 
 def main():
     runs_path, outdir, start, command, duration = sys.argv[1:6]
-    runs, setups, skipped, not_measured = {}, {}, [], []
+    runs, setups, skipped, not_measured, srtp = {}, {}, [], [], {}
     with open(runs_path) as f:
         for line in f:
             o = json.loads(line)
             if "skipped" in o:
                 skipped.append(o)
+            elif o["row"].startswith("srtp-"):
+                srtp.setdefault(o["row"], []).append(o)
             elif "not_measured" in o:
                 not_measured.append(o)
             elif "setup" in o and o["row"] == "xdplib":
@@ -242,6 +247,56 @@ def main():
         out += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(out)
 
+    # SRTP <-> RTP (issue 12): SDES-SRTP in, plain RTP out, per relay
+    srtp_rows = []
+    for name in ("srtp-icepathd-1", "srtp-icepathd-n", "srtp-rtpengine"):
+        d = srtp.get(name)
+        if not d:
+            continue
+        per = []
+        for o in d:
+            secs = o["send"]["seconds"]
+            sink = o["sink"]["packets"] / secs
+            cores = o["relay_cpu_s"] / secs
+            per.append({"sent_pps": o["send"]["pps"], "sink_pps": sink,
+                        "loss_pct": 100.0 * (1 - o["sink"]["packets"] / o["send"]["sent"]) if o["send"]["sent"] else None,
+                        "cores": cores, "pps_per_core": sink / cores if cores > 0 else None,
+                        "exhausted": o["send"].get("exhausted", False),
+                        "machine_cores": o["machine_busy_s"] / secs})
+        agg = {k: med([x[k] for x in per if x[k] is not None]) if k != "exhausted" else any(x[k] for x in per)
+               for k in per[0]}
+        # the relay kept up with the sender (< 1% lost): its limit is higher
+        agg["sender_bound"] = agg["loss_pct"] is not None and agg["loss_pct"] < 1.0
+        srtp_rows.append({"row": name, "label": LABEL[name], "calls": d[0]["calls"],
+                          "threads": d[0]["threads"], "reps": len(d), **agg})
+    ref = next((r for r in srtp_rows if r["row"] == "srtp-rtpengine"), None)
+    stable = []
+    for r in srtp_rows:
+        ge = ">=" if r["sender_bound"] else ""
+        vs = (f"{r['sink_pps'] / ref['sink_pps']:.2f}x" if ref and ref["sink_pps"] else "-")
+        stable.append([r["label"], fmt(r["calls"]), str(r["threads"]), fmt(r["sent_pps"]),
+                       ge + fmt(r["sink_pps"]), fmt(r["loss_pct"], 1, "%"), fmt(r["cores"], 2),
+                       ge + fmt(r["pps_per_core"]), vs])
+    scols = ["SRTP -> RTP relay", "calls", "media threads", "sent pps", "sink pps", "loss", "relay cores",
+             "pps per core", "vs rtpengine"]
+    snotes = []
+    if srtp_rows:
+        snotes.append(
+            "SRTP <-> RTP: SDES-SRTP (AES_CM_128_HMAC_SHA1_80) from the socket sender, protected before the "
+            "clock starts (icepath-bench send --srtp), offered RTP/SAVP with transport-protocol=RTP/AVP toward "
+            "the sink (the same NG requests to both relays); the relay unprotects and sends plain RTP, which the "
+            "XDP sink counts on k0. 'relay cores' is the relay process's CPU time (all its threads) over the run; "
+            "'pps per core' is sink pps over it. '>=' marks a row that lost < 1%: the sender, not the relay, was "
+            "the limit (one sender thread on a CPU the relay also needs), so the relay's own ceiling is higher.")
+        for r in srtp_rows:
+            if r["loss_pct"] is not None and r["loss_pct"] > 90 and r["cores"] < 0.05:
+                snotes.append(f"{r['label']}: lost {r['loss_pct']:.1f}% with {r['cores']:.2f} cores busy: it "
+                              "stopped forwarding under the flood (not a CPU limit), so 'vs rtpengine' compares "
+                              "against a relay that was not working; a paced run tells more about it.")
+            if r["exhausted"]:
+                snotes.append(f"{r['label']}: the sender ran out of pre-protected packets before the end "
+                              "(BENCH_SRTP_PPS_MAX): its rate is over a shorter run.")
+
     head = (f"Measured {start} with `{command}` ({duration} s in all; medians of "
             f"{max((r['reps'] for r in rows), default=0)} rounds; 242-byte frames).")
     print()
@@ -249,13 +304,21 @@ def main():
     print()
     print(plain(cols, table))
     print()
+    if srtp_rows:
+        print(plain(scols, stable))
+        print()
+        for n in snotes:
+            print(" - " + n)
+        print()
     for n in notes:
         print(" - " + n)
-    mdtext = "\n".join([head, "", md(cols, table), "", *(f"- {n}" for n in notes), ""])
+    mdtext = "\n".join([head, "", md(cols, table), "", *(f"- {n}" for n in notes), ""] +
+                       (["", md(scols, stable), "", *(f"- {n}" for n in snotes), ""] if srtp_rows else []))
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write(mdtext)
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"date": start, "command": command, "duration_s": int(duration), "rows": rows,
+                   "srtp_rows": srtp_rows,
                    "not_measured": not_measured, "skipped": skipped, "notes": notes}, f, indent=1)
     print()
     print("Markdown for the README:", os.path.join(outdir, "results.md"))
