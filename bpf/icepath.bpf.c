@@ -658,6 +658,7 @@ struct verdict {
 	__u32 bytes;
 	__u64 now;
 	int flow; /* a flow was found: slot is valid */
+	int rtcp; /* the forwarded data is RTCP (also on an rtcp-mux port) */
 };
 
 static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verdict *vd)
@@ -701,6 +702,7 @@ static __always_inline int fastpath(struct xdp_md *ctx, int generic, struct verd
 	vd->flow = 1;
 	vd->slot = v->slot;
 	vd->bytes = p.ip_len;
+	vd->rtcp = p.cls == DEMUX_RTCP;
 	/* RFC 7675 §5.1: without consent the relay MUST stop sending; the
 	 * packet is not for the local stack either, so it is dropped. */
 	if (!(v->flags & FP_FLOW_FORWARD))
@@ -892,6 +894,12 @@ static __always_inline int run(struct xdp_md *ctx, int generic)
 			if (st == FP_STAT_TX || st == FP_STAT_REDIRECT) {
 				ctr->packets++;
 				ctr->bytes += vd.bytes;
+				/* of which RTCP: the RTP flow of an rtcp-mux
+				 * stream carries both (RFC 5761 §4) */
+				if (vd.rtcp) {
+					ctr->rtcp_packets++;
+					ctr->rtcp_bytes += vd.bytes;
+				}
 			} else {
 				ctr->not_fwd++;
 			}
