@@ -754,8 +754,7 @@ static void flow_counters(void **state)
 		if (c.rtcp_packets != fwd_rtcp[i] || c.rtcp_bytes != fwd_rtcp_bytes[i])
 			fail_msg("flow %d: %llu RTCP packets %llu bytes, expected %llu/%llu", i,
 				 (unsigned long long)c.rtcp_packets,
-				 (unsigned long long)c.rtcp_bytes,
-				 (unsigned long long)fwd_rtcp[i],
+				 (unsigned long long)c.rtcp_bytes, (unsigned long long)fwd_rtcp[i],
 				 (unsigned long long)fwd_rtcp_bytes[i]);
 		assert_true(c.packets == 0 || c.last_seen_ns > 0);
 	}

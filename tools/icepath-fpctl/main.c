@@ -143,8 +143,7 @@ struct show_ctx {
 static void print_path(const struct fastpath_counters *n)
 {
 	printf(" rtcp=%" PRIu64 " not_fwd=%" PRIu64 " path=%s why=%s", n->rtcp_packets,
-	       n->not_forwarded,
-	       fastpath_flow_path_str(n->path), n->why ? n->why : "-");
+	       n->not_forwarded, fastpath_flow_path_str(n->path), n->why ? n->why : "-");
 	if (n->deadline_in_ms == INT64_MAX)
 		printf(" deadline_ms=never\n");
 	else

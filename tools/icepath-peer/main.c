@@ -610,9 +610,13 @@ static void flush(struct peer *p, uint64_t now)
 static void send_rtcp(struct peer *p)
 {
 	struct ice_transmit *tx = malloc(sizeof(*tx));
-	uint8_t pkt[8] = {0x80, 201, 0, 1, (uint8_t)(p->ssrc >> 24), (uint8_t)(p->ssrc >> 16),
-			  (uint8_t)(p->ssrc >> 8), (uint8_t)p->ssrc};
+	uint8_t pkt[8] = {0x80, 201, 0, 1};
 	int ret;
+
+	pkt[4] = (uint8_t)(p->ssrc >> 24);
+	pkt[5] = (uint8_t)(p->ssrc >> 16);
+	pkt[6] = (uint8_t)(p->ssrc >> 8);
+	pkt[7] = (uint8_t)p->ssrc;
 
 	if (!tx)
 		fail(p, "out of memory");
