@@ -356,7 +356,7 @@ int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_
 	memset(out, 0, sizeof(*out));
 	if (flow_key(key_only, &k))
 		return -EINVAL;
-	/* One value per possible CPU (the kernel pads each to 8 bytes; 32 is). */
+	/* One value per possible CPU (the kernel pads each to 8 bytes; 48 is). */
 	c = calloc((size_t)fp->ncpus, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -370,6 +370,8 @@ int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_
 	for (i = 0; i < fp->ncpus; i++) {
 		out->packets += c[i].packets;
 		out->bytes += c[i].bytes;
+		out->rtcp_packets += c[i].rtcp_packets;
+		out->rtcp_bytes += c[i].rtcp_bytes;
 		out->not_forwarded += c[i].not_fwd;
 		if (c[i].last_seen > last)
 			last = c[i].last_seen;
@@ -383,6 +385,8 @@ int fastpath_flow_counters(struct fastpath *fp, const struct fastpath_flow *key_
 		lost = out->packets;
 	out->packets -= lost;
 	out->not_forwarded += lost;
+	if (out->rtcp_packets > out->packets)
+		out->rtcp_packets = out->packets;
 	if (last)
 		out->last_seen_ns = fastpath_jiffies_to_ns(fp, last);
 	if (latest < 0) {

@@ -177,6 +177,11 @@ struct fastpath_counters {
 	uint64_t packets, bytes; /* forwarded by the fast path, less what the egress kernel
 				  * dropped after XDP sent it (bytes: IP packet as received,
 				  * not reduced by those losses) */
+	/* Of packets/bytes, the RTCP (RFC 5761 §4 payload types 64-95 with
+	 * the marker): on an rtcp-mux flow both share the counters. Lost
+	 * frames (below) are not told apart by class: rtcp_packets is capped
+	 * at packets. */
+	uint64_t rtcp_packets, rtcp_bytes;
 	uint64_t last_seen_ns;	 /* CLOCK_MONOTONIC of its last packet, forwarded or not
 				  * (jiffy resolution), 0: never */
 	uint64_t not_forwarded;	 /* its packets the program passed up or dropped */

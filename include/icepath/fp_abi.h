@@ -166,7 +166,7 @@ _Static_assert(sizeof(struct fp_port_val) == 136, "fp_port_val is ABI");
 /* Value of the per-CPU flow_ctr array, indexed by fp_flow_val.slot. Per
  * CPU so that the per-packet path has no atomic and no cache line shared
  * between CPUs (generic XDP, veth and multi-queue NICs spread one flow over
- * several CPUs). Cost: 32 bytes per flow per possible CPU. An array by
+ * several CPUs). Cost: 48 bytes per flow per possible CPU. An array by
  * slot, not a hash by flow key, saves the hash's 96 bytes per element.
  * Userspace zeroes a slot on every CPU before a new flow gets it. */
 struct fp_flow_ctr {
@@ -178,15 +178,21 @@ struct fp_flow_ctr {
 	__u8 last_stat;	 /* enum fp_stat of this CPU's last packet of the flow */
 	__u8 generic;	 /* that packet ran in the generic-mode program */
 	__u16 pad;	 /* zero */
+	/* Of packets/bytes, the RTCP (RFC 5761 §4: payload type 64-95 with
+	 * the marker, demux.h): on an rtcp-mux port RTP and RTCP share the
+	 * flow, and RTCP is still counted as RTCP. */
+	__u64 rtcp_packets;
+	__u64 rtcp_bytes;
 };
-_Static_assert(sizeof(struct fp_flow_ctr) == 32, "fp_flow_ctr is ABI");
+_Static_assert(sizeof(struct fp_flow_ctr) == 48, "fp_flow_ctr is ABI");
 
 /* Layout version of the pinned maps, kept in fp_meta.abi: bumped whenever
  * a map's meaning changes in a way libbpf's pin reuse cannot see (same
  * type and sizes). 2: counters in the flow_ctr array by slot; 3: that array
  * per CPU; 4: next hop, deadline and TTL rules in the flow, jiffies; 5:
- * checksum parts in the flow, the ports map. */
-#define FP_ABI_VERSION 6
+ * checksum parts in the flow, the ports map; 7: RTCP counted apart in
+ * flow_ctr. */
+#define FP_ABI_VERSION 7
 
 /* The one value of the meta array: never read by the program. */
 struct fp_meta {

@@ -143,7 +143,17 @@ static void flow_from_spec(struct fastpath_flow *f, const struct flow_spec *s, u
 }
 
 /* ---- frames -------------------------------------------------------------- */
-enum payload_kind { PL_RTP, PL_RTCP, PL_STUN, PL_DTLS, PL_ZRTP, PL_UNKNOWN, PL_EMPTY };
+enum payload_kind {
+	PL_RTP,
+	PL_RTCP,
+	PL_RTCP_SR, /* PT 200: RTP's marker + PT 72 on a muxed port, RTCP (RFC 5761 §4) */
+	PL_RTP_M96, /* marker + PT 96 (second byte 224): just past RTCP's range, RTP */
+	PL_STUN,
+	PL_DTLS,
+	PL_ZRTP,
+	PL_UNKNOWN,
+	PL_EMPTY
+};
 
 struct pktspec {
 	int vlan;	       /* 802.1Q tag 100 */
@@ -185,6 +195,16 @@ static void fill_payload(uint8_t *p, enum payload_kind k, unsigned n)
 		p[0] = 0x80;
 		if (n > 1)
 			p[1] = 201;
+		break;
+	case PL_RTCP_SR: /* RFC 3550 §6.4.1: V=2, RC=1, PT 200 (SR) */
+		p[0] = 0x81;
+		if (n > 1)
+			p[1] = 200;
+		break;
+	case PL_RTP_M96: /* RFC 3550 §5.1: V=2, M=1, PT 96 */
+		p[0] = 0x80;
+		if (n > 1)
+			p[1] = 0x80 | 96;
 		break;
 	case PL_STUN: /* RFC 8489 §5: Binding request, magic cookie */
 		p[0] = 0x00;
@@ -363,6 +383,14 @@ static const struct fixture fixtures[] = {
 	  XDP_REDIRECT, FP_STAT_REDIRECT, FL_V4,
 	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), .kind = PL_RTCP, .plen = 32,
 	    .tos = 0xb8 } },
+	{ "rtcp-mux: RTCP SR (PT 200) on the RTP port, forwarded and counted as RTCP",
+	  { .src = V4A, .dst = V4L, .kind = PL_RTCP_SR, .plen = 52 }, 0, MUT_NONE, 0,
+	  XDP_REDIRECT, FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), .kind = PL_RTCP_SR, .plen = 52 } },
+	{ "rtcp-mux: RTP with marker and PT 96 (224, past RTCP's 192-223) counted as RTP",
+	  { .src = V4A, .dst = V4L, .kind = PL_RTP_M96, .plen = 40 }, 0, MUT_NONE, 0,
+	  XDP_REDIRECT, FP_STAT_REDIRECT, FL_V4,
+	  { FWD_V4("198.51.100.1:30002", "198.51.100.20:6000"), .kind = PL_RTP_M96, .plen = 40 } },
 	{ "IPv6 RTP, forwarded",
 	  { .src = V6A, .dst = V6L, RTP(160), .tos = 0xb8 }, 0, MUT_NONE, 0, XDP_REDIRECT,
 	  FP_STAT_REDIRECT, FL_V6,
@@ -624,6 +652,7 @@ static void stats_now(uint64_t *v)
 }
 
 static uint64_t fwd_count[FL_COUNT], fwd_bytes[FL_COUNT];
+static uint64_t fwd_rtcp[FL_COUNT], fwd_rtcp_bytes[FL_COUNT]; /* of those, RTCP */
 static int removed[FL_COUNT];
 
 static void run_fixture(const struct fixture *fx)
@@ -672,6 +701,10 @@ static void run_fixture(const struct fixture *fx)
 	l2 = fx->in.vlan ? 18 : 14;
 	fwd_count[fx->flow]++;
 	fwd_bytes[fx->flow] += inlen - l2 - fx->in.eth_trailer;
+	if (fx->in.kind == PL_RTCP || fx->in.kind == PL_RTCP_SR) {
+		fwd_rtcp[fx->flow]++;
+		fwd_rtcp_bytes[fx->flow] += inlen - l2 - fx->in.eth_trailer;
+	}
 }
 
 static void fixture_table(void **state)
@@ -718,6 +751,11 @@ static void flow_counters(void **state)
 				 (unsigned long long)c.packets, (unsigned long long)c.bytes,
 				 (unsigned long long)fwd_count[i],
 				 (unsigned long long)fwd_bytes[i]);
+		if (c.rtcp_packets != fwd_rtcp[i] || c.rtcp_bytes != fwd_rtcp_bytes[i])
+			fail_msg("flow %d: %llu RTCP packets %llu bytes, expected %llu/%llu", i,
+				 (unsigned long long)c.rtcp_packets,
+				 (unsigned long long)c.rtcp_bytes, (unsigned long long)fwd_rtcp[i],
+				 (unsigned long long)fwd_rtcp_bytes[i]);
 		assert_true(c.packets == 0 || c.last_seen_ns > 0);
 	}
 }

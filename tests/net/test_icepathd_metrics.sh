@@ -25,8 +25,32 @@ icpd_topology "${1:?usage: test_icepathd_metrics.sh BUILD_DIR}"
 icpd_xdp_peer
 icpd_start --xdp native --metrics $M --metrics-allow $ICPD_RELAY/32
 grep -q "metrics on http://$M/metrics" "$ICPD_LOG" || icp_fail "no 'metrics on' line in the log"
-icpd_call "$CALL" $N 20
+# The caller also sends an RTCP receiver report after every 10th RTP packet
+# on its one (rtcp-mux) component: the fast path forwards it on the RTP
+# flow and must count it as RTCP (issue 14), not as RTP.
+icpd_peer caller $N --timeout 20 --rtcp-every 10
+icpd_peer callee $N --timeout 20
+icpd_offer_answer "$CALL"
+icpd_wait_peer caller 40
+icpd_wait_peer callee 40
+# RTP exactly N per leg: a muxed RTCP counted as RTP fails here
 icpd_check_media "$CALL" $N
+RTCP_SENT=$(icpd_peer_event caller media rtcp_sent)
+[ "${RTCP_SENT:-0}" -ge $((N / 10 / 2)) ] || icp_fail "the caller sent ${RTCP_SENT:-0} RTCP reports"
+# the caller leg's RTCP stream: what the relay got of those reports, by path
+read -r R_FAST R_USER < <(icpd_query "$CALL" | awk '
+	$1 == "leg" { inleg = ($2 == "caller-tag") }
+	inleg && $1 == "RTCP" {
+		for (i = 1; i <= NF; i++) {
+			if ($i == "fast") f += $(i + 1)
+			if ($i == "user") u += $(i + 1)
+		}
+	}
+	END { printf "%d %d\n", f, u }')
+icp_log "caller RTCP (rtcp-mux): sent $RTCP_SENT, relay XDP $R_FAST, userspace $R_USER"
+[ $((R_FAST + R_USER)) -eq "$RTCP_SENT" ] ||
+	icp_fail "the relay counted $((R_FAST + R_USER)) RTCP of the caller's $RTCP_SENT on its RTCP stream"
+[ "$R_FAST" -gt 0 ] || icp_fail "no muxed RTCP counted as RTCP on the fast path"
 
 scrape() { nsx "$NS_relay" curl -sS --max-time 5 "$@"; }
 icp_log "scrape and promtool check metrics"
@@ -50,6 +74,7 @@ ge() { # SAMPLE MIN
 }
 FAST_RX='icepath_packets_total{path="fastpath",direction="rx"}'
 ge "$FAST_RX" $((N / 2))
+ge 'icepath_rtcp_packets_total{path="fastpath",direction="rx"}' "$R_FAST"
 ge 'icepath_packets_total{path="userspace",direction="rx"}' 1
 ge 'icepath_calls' 1
 ge 'icepath_legs{state="connected"}' 2

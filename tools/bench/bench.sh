@@ -55,7 +55,9 @@
 # BENCH_FRAMES (0; N: exactly N generator frames per phase instead of
 # BENCH_SECONDS, for the test), BENCH_GEN_RATE (0: flat out), BENCH_RATE
 # (socket sender, 0: flat out), BENCH_VERIFY (0; 1: the sink checks every
-# checksum), BENCH_OUT (BUILD/bench). With the defaults: about 4 minutes.
+# checksum), BENCH_PAIRED (1: a bare run right before and after each icepath
+# XDP run, for its ratio; 0: the round's bare rows only), BENCH_OUT
+# (BUILD/bench). With the defaults: about 5 minutes.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -82,6 +84,7 @@ BENCH_FRAMES=${BENCH_FRAMES:-0}
 BENCH_GEN_RATE=${BENCH_GEN_RATE:-0}
 BENCH_RATE=${BENCH_RATE:-0}
 BENCH_VERIFY=${BENCH_VERIFY:-0}
+BENCH_PAIRED=${BENCH_PAIRED:-1}
 OUT=${BENCH_OUT:-$build/bench}
 NG=127.0.0.1:2223
 PORT_MIN=20000
@@ -101,7 +104,7 @@ icp_require_root
 for v in BENCH_SECONDS BENCH_REPS BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS; do
 	[[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || icp_fail "$v must be a positive integer, not '${!v}'"
 done
-for v in BENCH_STATS_SECONDS BENCH_MQ_FLOWS BENCH_FRAMES BENCH_GEN_RATE BENCH_RATE BENCH_VERIFY; do
+for v in BENCH_STATS_SECONDS BENCH_MQ_FLOWS BENCH_FRAMES BENCH_GEN_RATE BENCH_RATE BENCH_VERIFY BENCH_PAIRED; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || icp_fail "$v must be a whole number, not '${!v}'"
 done
 for n in $BENCH_FLOWS $BENCH_LIB_FLOWS; do
@@ -345,7 +348,7 @@ lib_up() {
 # ---- one measured run ----------------------------------------------------------------
 # xdp_run ROW FLOWS_FILE FLOWS CALLS THREADS REP: the in-kernel generator
 xdp_run() {
-	local row=$1 flows=$2 n=$3 calls=$4 threads=$5 rep=$6 tag=$1-$3-$5-$6 relay f0 f1 q0 q1 out
+	local row=$1 flows=$2 n=$3 calls=$4 threads=$5 rep=$6 tag=$1${PAIR:+-${PAIR/:/-}}-$3-$5-$6 relay f0 f1 q0 q1 out
 	local args=(--duration "$BENCH_SECONDS" --stats-duration "$BENCH_STATS_SECONDS")
 	case $row in gen) relay=drop ;; bare) relay=bare ;; *) relay=attached ;; esac
 	[ "$BENCH_FRAMES" -gt 0 ] && args+=(--frames "$BENCH_FRAMES")
@@ -359,9 +362,9 @@ xdp_run() {
 		icp_fail "icepath-bench xdp ($tag) failed: $(cat "$LOGDIR/xdp-$tag.err")"
 	f1=$(fp_forwarded)
 	q1=$(rxq_xdp)
-	printf '{"row":"%s","flows":%s,"calls":%s,"threads":%s,"rep":%s,"sender":"xdp-gen","xdp_forwarded":%s,"rxq_before":%s,"rxq_after":%s,"run":%s}\n' \
-		"$row" "$n" "$calls" "$threads" "$rep" $((f1 - f0)) "$q0" "$q1" "$out" >>"$RUNS"
-	icp_log "  $row flows=$n threads=$threads #$rep: $(echo "$out" | python3 -c 'import json,sys; o=json.load(sys.stdin); print("gen %d pps, sink %d pps, relay %.0f ns/pkt" % (o["gen_pps"], o["sink_pps"], o["ns_relay"]))')"
+	printf '{"row":"%s","flows":%s,"calls":%s,"threads":%s,"rep":%s,"pair":"%s","sender":"xdp-gen","xdp_forwarded":%s,"rxq_before":%s,"rxq_after":%s,"run":%s}\n' \
+		"$row" "$n" "$calls" "$threads" "$rep" "${PAIR:-}" $((f1 - f0)) "$q0" "$q1" "$out" >>"$RUNS"
+	icp_log "  $row${PAIR:+ ($PAIR)} flows=$n threads=$threads #$rep: $(echo "$out" | python3 -c 'import json,sys; o=json.load(sys.stdin); print("gen %d pps, sink %d pps, relay %.0f ns/pkt" % (o["gen_pps"], o["sink_pps"], o["ns_relay"]))')"
 }
 
 # socket_run ROW FLOWS_FILE FLOWS CALLS REP: the socket sender, the XDP sink
@@ -452,6 +455,16 @@ srtp_run() {
 
 has_row() { [[ " $BENCH_ROWS " == *" $1 "* ]]; }
 
+# bare_pair before|after ROW FLOWS REP: with BENCH_PAIRED=1, the bare
+# program at the same flow count right before and right after each icepath
+# XDP run (seconds apart, not a round apart): report.py takes that run's
+# ratio to the mean of its two neighbours, so drift and someone else's
+# burst between the rows of a round do not enter the ratio.
+bare_pair() {
+	[ "$BENCH_PAIRED" = 1 ] && has_row bare || return 0
+	PAIR="$1:$2" xdp_run bare "$ICP_TMP/flows-bare" "$3" 0 1 "$4"
+}
+
 # ---- main -----------------------------------------------------------------------------
 START=$(date -u '+%Y-%m-%d %H:%M UTC')
 T0=$SECONDS
@@ -493,6 +506,7 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 		for n in $BENCH_FLOWS; do
 			[ "$n" -le "$limit" ] || continue
 			f=$ICP_TMP/flows-$mode-$n
+			[ $mode = xdp ] && bare_pair before xdp "$n" "$rep"
 			if ! relay_up $mode "$n" "$f" "$rep"; then
 				DEAD[$mode]=1
 				break
@@ -504,6 +518,7 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 				socket_run $mode "$f" "$n" "$n" "$rep"
 			fi
 			relay_stop
+			[ $mode = xdp ] && bare_pair after xdp "$n" "$rep"
 		done
 	done
 	if has_row srtp; then
@@ -513,19 +528,21 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 	fi
 	if has_row xdplib && [ -z "${DEAD[xdplib]:-}" ]; then
 		for n in $BENCH_LIB_FLOWS; do
+			bare_pair before xdplib "$n" "$rep"
 			if ! lib_up "$n" "$rep"; then
 				DEAD[xdplib]=1
 				break
 			fi
 			xdp_run xdplib "$ICP_TMP/flows-bare" "$n" 0 1 "$rep"
 			fp_destroy
+			bare_pair after xdplib "$n" "$rep"
 		done
 	fi
 done
 DURATION=$((SECONDS - T0))
 
 python3 "$here/report.py" "$RUNS" "$OUT" "$START" \
-	"BENCH_SECONDS=$BENCH_SECONDS BENCH_STATS_SECONDS=$BENCH_STATS_SECONDS BENCH_REPS=$BENCH_REPS BENCH_FLOWS='$BENCH_FLOWS' BENCH_XDP_MAX_CALLS=$BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS=$BENCH_US_MAX_CALLS BENCH_MQ_FLOWS=$BENCH_MQ_FLOWS BENCH_LIB_FLOWS='$(echo $BENCH_LIB_FLOWS)' make bench" \
+	"BENCH_SECONDS=$BENCH_SECONDS BENCH_STATS_SECONDS=$BENCH_STATS_SECONDS BENCH_REPS=$BENCH_REPS BENCH_FLOWS='$BENCH_FLOWS' BENCH_XDP_MAX_CALLS=$BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS=$BENCH_US_MAX_CALLS BENCH_MQ_FLOWS=$BENCH_MQ_FLOWS BENCH_LIB_FLOWS='$(echo $BENCH_LIB_FLOWS)' BENCH_PAIRED=$BENCH_PAIRED BENCH_ROWS='$BENCH_ROWS' make bench" \
 	"$DURATION" || icp_fail "report failed"
 
 # The ICE agents' row: its own self-contained script (no namespaces).

@@ -73,7 +73,7 @@ def fmt(v, nd=0, suffix=""):
 
 def main():
     runs_path, outdir, start, command, duration = sys.argv[1:6]
-    runs, setups, skipped, not_measured, srtp = {}, {}, [], [], {}
+    runs, setups, skipped, not_measured, srtp, pairs = {}, {}, [], [], {}, {}
     with open(runs_path) as f:
         for line in f:
             o = json.loads(line)
@@ -87,6 +87,11 @@ def main():
                 setups.setdefault((o["row"], o["flows"]), []).append(o)
             elif "setup" in o:
                 setups.setdefault((o["row"], o["calls"]), []).append(o)
+            elif o.get("pair"):
+                # a bare run right before or after an icepath run (bench.sh
+                # bare_pair): "before:xdp", "after:xdplib"
+                side, of = o["pair"].split(":")
+                pairs.setdefault((of, o["flows"], o["threads"], o["rep"]), {})[side] = derive(o)
             else:
                 key = (o["row"], o["flows"], o["threads"])
                 runs.setdefault(key, {})[o["rep"]] = (o, derive(o))
@@ -107,13 +112,25 @@ def main():
         # ratios within a round: bare at the same flows and queues; for
         # two queues also the same row on one queue
         bare_key = ("bare", flows, threads)
-        agg["vs_bare"] = med([sink_pps(key, r) / sink_pps(bare_key, r) for r in reps
-                              if sink_pps(bare_key, r) and sink_pps(key, r) is not None]) \
-            if row != "bare" else 1.0
+        # the bare figure of round r for this row: the mean of the bare runs
+        # right before and after it when the bench paired them, else the
+        # round's bare row
+        def bare_of(r, what):
+            pr = pairs.get((row, flows, threads, r), {})
+            v = [p[what] for p in pr.values() if p[what]]
+            if v:
+                return sum(v) / len(v)
+            got = runs.get(bare_key, {}).get(r)
+            return got[1][what] if got else None
+        ratios = [sink_pps(key, r) / bare_of(r, "sink_pps") for r in reps
+                  if bare_of(r, "sink_pps") and sink_pps(key, r) is not None]
+        agg["vs_bare"] = med(ratios) if row != "bare" else 1.0
+        agg["vs_bare_min"], agg["vs_bare_max"] = (min(ratios), max(ratios)) \
+            if ratios and row != "bare" else (None, None)
+        agg["paired"] = any((row, flows, threads, r) in pairs for r in reps)
         agg["ns_vs_bare"] = None
         if row in ("xdp", "xdplib"):
-            nb = [(runs[key][r][1]["ns_relay"], runs[bare_key][r][1]["ns_relay"])
-                  for r in reps if r in runs.get(bare_key, {})]
+            nb = [(runs[key][r][1]["ns_relay"], bare_of(r, "ns_relay")) for r in reps]
             agg["ns_vs_bare"] = med([b / a for a, b in nb if a and b])
         one_q = (row, flows, 1)
         agg["vs_1q"] = med([sink_pps(key, r) / sink_pps(one_q, r) for r in reps
@@ -167,6 +184,13 @@ def main():
                      + ["-"] * (len(cols) - 6))
 
     notes = []
+    for r in rows:
+        if r["row"] in ("xdp", "xdplib") and r.get("vs_bare_min") is not None:
+            notes.append(
+                f"{r['label']}, {fmt(r['flows'])} flows, {r['threads']} queue(s): ratio to bare "
+                f"{r['vs_bare']:.2f} (median of {r['reps']} rounds, each against "
+                + ("the bare runs right before and after it" if r["paired"] else "the round's bare row")
+                + f"; range {r['vs_bare_min']:.2f}..{r['vs_bare_max']:.2f}).")
     gen1 = next((r for r in rows if r["row"] == "gen" and r["threads"] == 1), None)
     bares = [r for r in rows if r["row"] == "bare" and r["threads"] == 1]
     if gen1 and bares:
@@ -186,7 +210,9 @@ def main():
         "BPF statistics on, measured in a separate phase because the statistics slow every program down), "
         "'vs bare ns' is bare's ns/pkt over icepath's.",
         "'vs bare' is the row's sink rate over the bare program's at the same flow count and queue count, "
-        "taken within each round and then the median; 'vs 1 queue' is the two-queue row over the same row on "
+        "taken within each round and then the median; for the icepath XDP rows on one queue (BENCH_PAIRED=1) "
+        "the bare program ran right before and right after each icepath run, seconds apart, and the ratio is "
+        "to the mean of those two runs (the per-run ratios' range is in a note below); 'vs 1 queue' is the two-queue row over the same row on "
         "one queue: whether the path scales with RX queues (two generator threads pinned to CPUs 0 and 1, each "
         "on its own RX queue of r0). The 2 CPUs are shared with other work: absolute figures are this "
         "machine's, the ratios are what to compare.",

@@ -138,11 +138,12 @@ struct show_ctx {
 	struct fastpath *fp;
 };
 
-/* " not_fwd=N path=P why=W deadline_ms=D|never" and the newline. */
+/* " rtcp=N not_fwd=N path=P why=W deadline_ms=D|never" and the
+ * newline (rtcp: of packets, the RTCP). */
 static void print_path(const struct fastpath_counters *n)
 {
-	printf(" not_fwd=%" PRIu64 " path=%s why=%s", n->not_forwarded,
-	       fastpath_flow_path_str(n->path), n->why ? n->why : "-");
+	printf(" rtcp=%" PRIu64 " not_fwd=%" PRIu64 " path=%s why=%s", n->rtcp_packets,
+	       n->not_forwarded, fastpath_flow_path_str(n->path), n->why ? n->why : "-");
 	if (n->deadline_in_ms == INT64_MAX)
 		printf(" deadline_ms=never\n");
 	else

@@ -83,6 +83,10 @@ static const char usage[] =
 	"                       172 bytes (12 header + 160 payload), one every\n"
 	"  --interval MS        milliseconds (default 20, the PCMU ptime); sending\n"
 	"                       pauses while consent is lost\n"
+	"  --rtcp-every K       after every Kth RTP packet also send an RTCP\n"
+	"                       receiver report (RFC 3550 6.4.2, PT 201, 8 bytes)\n"
+	"                       on the same (rtcp-mux) component (default 0: none);\n"
+	"                       the media event then carries \"rtcp_sent\"\n"
 	"  --expect N           wait until N distinct sequence numbers of valid\n"
 	"                       RTP (v2, PT 0, 172 bytes) arrived from the peer\n"
 	"  --timeout SEC        give up after SEC seconds (default 30)\n"
@@ -148,6 +152,7 @@ struct peer {
 	uint64_t start_ms, agent_deadline, next_poll, next_send, linger_until;
 	bool sdp_written, remote_read, selected, done;
 	long sent, received;
+	long rtcp_every, rtcp_sent; /* --rtcp-every: an RTCP RR after every Kth RTP packet */
 	uint32_t ssrc;
 	uint8_t seen[65536 / 8];
 };
@@ -500,8 +505,9 @@ static void check_done(struct peer *p, uint64_t now)
 	p->done = true;
 	p->linger_until = now + (uint64_t)p->linger_ms;
 	if (p->json)
-		printf("{\"event\":\"media\",\"ms\":%ld,\"sent\":%ld,\"received\":%ld}\n", since(p),
-		       p->sent, p->received);
+		printf("{\"event\":\"media\",\"ms\":%ld,\"sent\":%ld,\"received\":%ld,"
+		       "\"rtcp_sent\":%ld}\n",
+		       since(p), p->sent, p->received, p->rtcp_sent);
 	else
 		printf("media sent %ld received %ld after %ld ms\n", p->sent, p->received,
 		       since(p));
@@ -599,6 +605,29 @@ static void flush(struct peer *p, uint64_t now)
 	p->agent_deadline = ice_agent_next_deadline(p->agent);
 }
 
+/* An empty RTCP receiver report on the RTP component (rtcp-mux, RFC 5761):
+ * RFC 3550 §6.4.2, V=2 RC=0 PT=201 length=1 (two words), our SSRC. */
+static void send_rtcp(struct peer *p)
+{
+	struct ice_transmit *tx = malloc(sizeof(*tx));
+	uint8_t pkt[8] = {0x80, 201, 0, 1};
+	int ret;
+
+	pkt[4] = (uint8_t)(p->ssrc >> 24);
+	pkt[5] = (uint8_t)(p->ssrc >> 16);
+	pkt[6] = (uint8_t)(p->ssrc >> 8);
+	pkt[7] = (uint8_t)p->ssrc;
+
+	if (!tx)
+		fail(p, "out of memory");
+	ret = ice_agent_send(p->agent, (unsigned)p->stream, 1, pkt, sizeof(pkt), tx);
+	if (ret == 0) {
+		transmit(p, tx);
+		p->rtcp_sent++;
+	}
+	free(tx);
+}
+
 static void send_rtp(struct peer *p)
 {
 	struct ice_transmit *tx = malloc(sizeof(*tx));
@@ -624,6 +653,8 @@ static void send_rtp(struct peer *p)
 	}
 	/* -ENOTCONN: no consent (RFC 7675 §5.1), retry at the next interval. */
 	free(tx);
+	if (ret == 0 && p->rtcp_every && p->sent % p->rtcp_every == 0)
+		send_rtcp(p);
 }
 
 static void count_rtp(struct peer *p, const uint8_t *b, size_t len)
@@ -799,6 +830,7 @@ static void parse_args(struct peer *p, int argc, char **argv)
 		{"remote-sdp", required_argument, NULL, 'R'},
 		{"send", required_argument, NULL, 'S'},
 		{"expect", required_argument, NULL, 'E'},
+		{"rtcp-every", required_argument, NULL, 'X'},
 		{"interval", required_argument, NULL, 'i'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"linger", required_argument, NULL, 'g'},
@@ -860,6 +892,9 @@ static void parse_args(struct peer *p, int argc, char **argv)
 			break;
 		case 'E':
 			p->expect_n = parse_long("--expect", optarg, 0, 65536);
+			break;
+		case 'X':
+			p->rtcp_every = parse_long("--rtcp-every", optarg, 0, 65536);
 			break;
 		case 'i':
 			p->interval_ms = parse_long("--interval", optarg, 1, 10000);

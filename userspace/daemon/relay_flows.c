@@ -15,8 +15,10 @@ static void flow_counters_fold(struct relay *r, struct call_stream *s, unsigned 
 	struct fastpath_counters fc;
 
 	if (r->fp && s->flow_installed[c] && !fastpath_flow_counters(r->fp, &s->flow[c], &fc)) {
-		s->fast_base[c].packets += fc.packets;
-		s->fast_base[c].bytes += fc.bytes;
+		s->fast_base[c].packets += fc.packets - fc.rtcp_packets;
+		s->fast_base[c].bytes += fc.bytes - fc.rtcp_bytes;
+		s->fast_base[CALL_COMP_RTCP].packets += fc.rtcp_packets;
+		s->fast_base[CALL_COMP_RTCP].bytes += fc.rtcp_bytes;
 	}
 }
 
@@ -156,8 +158,13 @@ void relay_refresh_counters(struct relay *r, struct call *c)
 				if (!s->flow_installed[comp] ||
 				    fastpath_flow_counters(r->fp, &s->flow[comp], &fc))
 					continue;
-				s->rx_fast[comp].packets += fc.packets;
-				s->rx_fast[comp].bytes += fc.bytes;
+				/* RTCP as RTCP, also what an rtcp-mux stream's
+				 * RTP flow carries (RFC 5761 §4): the program
+				 * counts it apart */
+				s->rx_fast[comp].packets += fc.packets - fc.rtcp_packets;
+				s->rx_fast[comp].bytes += fc.bytes - fc.rtcp_bytes;
+				s->rx_fast[CALL_COMP_RTCP].packets += fc.rtcp_packets;
+				s->rx_fast[CALL_COMP_RTCP].bytes += fc.rtcp_bytes;
 				s->fast_path[comp] = fc.path;
 				s->fast_why[comp] = fc.why;
 				if (fc.last_seen_ns / 1000000u > s->last_seen_ms)

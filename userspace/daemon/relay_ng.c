@@ -98,10 +98,10 @@ static void fill_leg(const struct relay *r, const struct call_leg *l, struct ng_
 			else if (s->flow_installed[pc])
 				snprintf(st->fastpath_mode, sizeof(st->fastpath_mode), "%s",
 					 fastpath_flow_path_str(s->fast_path[pc]));
-			/* packets per component, RTCP on the RTCP stream; the
-			 * fast path counts per port (flow), so a muxed port's
-			 * RTCP it forwards is in the RTP stream's fastpath
-			 * figure. Drops are kept per m= line: reported on RTP. */
+			/* packets per component, RTCP on the RTCP stream, also
+			 * a muxed port's RTCP that the fast path forwards (it
+			 * counts RTCP apart in the flow). Drops are kept per m=
+			 * line: reported on RTP. */
 			st->fastpath.packets = s->rx_fast[c].packets;
 			st->fastpath.bytes = s->rx_fast[c].bytes;
 			st->userspace.packets = s->rx_user[c].packets;
