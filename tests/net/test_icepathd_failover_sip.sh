@@ -134,7 +134,6 @@ peer() { # NAME NS IP ROLE
 peer icea "$NS_pa" $PA --controlling
 peer iceb "$NS_pb" $PB --controlled
 WAIT_SECS=10 wait_for test -s "$ICP_TMP/icea.sdp" || icp_fail "ICE caller wrote no SDP"
-cp "$ICP_TMP/icea.sdp" "$KD/icea.sdp"
 nsx "$NS_kam" "$NGSDP" offer --server $VIP:2223 --call-id "$ICE_CALL" --from-tag ice-a \
 	--sdp-in "$ICP_TMP/icea.sdp" --sdp-out "$ICP_TMP/iceb-remote.sdp" --ice force ||
 	icp_fail "NG offer of the ICE call"
@@ -143,10 +142,9 @@ nsx "$NS_kam" "$NGSDP" answer --server $VIP:2223 --call-id "$ICE_CALL" --from-ta
 	--sdp-in "$ICP_TMP/iceb.sdp" --sdp-out "$ICP_TMP/icea-remote.sdp" --ice force ||
 	icp_fail "NG answer of the ICE call"
 consent() { ctl query "$ICE_CALL" | awk -v tag="$1" '/^  TAG / { t = 1; next } /^  leg / { t = 0 } t && $1 == tag { print $4; exit }'; }
+granted() { [ "$(consent "$1")" = granted ]; }
 for tag in ice-a ice-b; do
-	WAIT_SECS=15 wait_for sh -c "[ \"\$(ip netns exec $NS_kam $CTL --server $VIP:2223 query $ICE_CALL |
-		awk '/^  TAG / { t = 1; next } /^  leg / { t = 0 } t && \$1 == \"$tag\" { print \$4; exit }')\" = granted ]" ||
-		{ ctl query "$ICE_CALL"; icp_fail "ICE leg $tag: no consent before the failover"; }
+	WAIT_SECS=15 wait_for granted $tag || { ctl query "$ICE_CALL"; icp_fail "ICE leg $tag: no consent before the failover"; }
 done
 icp_log "ICE call: both legs granted consent on the active"
 
