@@ -17,12 +17,16 @@
 # phones' BYEs through Kamailio reach the standby, rtpengine_delete is
 # answered for every call, query knows none of them, Redis holds no key.
 #
-#   sipp UAC, udpgen, ICE peer 203.0.113.21 --+              +-- relay A .11 (+ .2 first)
-#   sipp UAS, udpgen, ICE peer 203.0.113.22 --+-- sw (br) ---+-- relay B .12 (+ .2 after)
-#   Kamailio                   203.0.113.4  --+              +-- redis .5
+#   sipp UAC, udpgen, ICE peer 10.0.1.2 -- NAT 203.0.113.21 --+            +-- relay A .11 (+ .2 first)
+#   sipp UAS, udpgen, ICE peer 203.0.113.22 ------------------+-- sw (br) -+-- relay B .12 (+ .2 after)
+#   Kamailio                   203.0.113.4  ------------------+            +-- redis .5
 #
-# The phones are on the public segment (no NAT): Kamailio here does no NAT
-# traversal for SIP, and behind-NAT media is test_icepathd_plain's subject.
+# The caller is behind a port-restricted NAT (nftables masquerade): its SDP
+# names its private address, the relay latches its RTP onto the NAT's (and
+# the ICE leg selects a peer-reflexive pair), and the standby must forward
+# to what the active had learned. SIP needs no NAT help from Kamailio here:
+# its replies follow Via's received= and the NAT keeps port 5060. The callee
+# is on the public segment, as a SIP trunk is.
 set -u
 . "$(dirname "$0")/lib.sh"
 icp_require_root
@@ -47,7 +51,8 @@ NI=750                  # ICE call: packets each way, one per 20 ms
 VIP=203.0.113.2
 REDIS=203.0.113.5
 KAM=203.0.113.4
-PA=203.0.113.21
+PA=10.0.1.2 # the caller, behind a port-restricted NAT
+NAT_A=203.0.113.21
 PB=203.0.113.22
 CID=sf-$ICP_RUN # sipp's Call-IDs: $CID-K@$PA, K = 1..N
 ICE_CALL=ice-$ICP_RUN
@@ -64,16 +69,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ns_new sw; ns_new ra; ns_new rb; ns_new pa; ns_new pb; ns_new redis; ns_new kam
+ns_new sw; ns_new ra; ns_new rb; ns_new pa; ns_new na; ns_new pb; ns_new redis; ns_new kam
 ip -n "$NS_sw" link add br0 type bridge && ip -n "$NS_sw" link set br0 up ||
 	icp_fail "cannot create a bridge"
 ns_link "$NS_ra" eth0 203.0.113.11/24 "$NS_sw" p-ra -
 ns_link "$NS_rb" eth0 203.0.113.12/24 "$NS_sw" p-rb -
-ns_link "$NS_pa" eth0 $PA/24 "$NS_sw" p-pa -
+ns_link "$NS_pa" eth0 $PA/24 "$NS_na" lan 10.0.1.1/24
+ns_link "$NS_na" wan $NAT_A/24 "$NS_sw" p-na -
+ns_route "$NS_pa" default via 10.0.1.1
+nat_router "$NS_na" lan wan port-restricted
 ns_link "$NS_pb" eth0 $PB/24 "$NS_sw" p-pb -
 ns_link "$NS_redis" eth0 $REDIS/24 "$NS_sw" p-redis -
 ns_link "$NS_kam" eth0 $KAM/24 "$NS_sw" p-kam -
-for p in p-ra p-rb p-pa p-pb p-redis p-kam; do ip -n "$NS_sw" link set "$p" master br0; done
+for p in p-ra p-rb p-na p-pb p-redis p-kam; do ip -n "$NS_sw" link set "$p" master br0; done
 # the phones compute their UDP sums (see icepathd-topo.sh: XDP rewrites them)
 for ns in "$NS_pa" "$NS_pb"; do nsx "$ns" ethtool -K eth0 tx off >/dev/null 2>&1; done
 ip -n "$NS_ra" addr add $VIP/24 dev eth0
@@ -226,7 +234,8 @@ if [ "${FAILOVER_CONTROL:-0}" != 1 ]; then
 	ip -n "$NS_rb" addr add $VIP/24 dev eth0
 	# VRRP's gratuitous ARP: the neighbours learn the new owner's MAC
 	MAC_B=$(ip -n "$NS_rb" -j link show dev eth0 | jq -r '.[0].address')
-	for ns in "$NS_pa" "$NS_pb" "$NS_kam" "$NS_redis"; do ip -n "$ns" neigh replace $VIP lladdr "$MAC_B" dev eth0; done
+	for ns in "$NS_pb" "$NS_kam" "$NS_redis"; do ip -n "$ns" neigh replace $VIP lladdr "$MAC_B" dev eth0; done
+	ip -n "$NS_na" neigh replace $VIP lladdr "$MAC_B" dev wan
 	WAIT_SECS=5 wait_for grep -q "standby: took over" "$ICP_TMP/rb.log" ||
 		{ tail -20 "$ICP_TMP/rb.log"; icp_fail "the standby did not take over"; }
 	grep "standby: t[hoa]" "$ICP_TMP/rb.log"
@@ -239,6 +248,19 @@ if [ "${FAILOVER_CONTROL:-0}" != 1 ]; then
 	grep -q "standby: took over $((N + 1)) of $((N + 1)) calls" "$ICP_TMP/rb.log" ||
 		icp_fail "the standby did not take every call"
 fi
+# behind the NAT: what the relay forwards toward the caller goes to the
+# NAT's address it learned (latched RTP, the ICE leg's peer-reflexive pair),
+# on the standby as on the active (checked mid-media, before the BYEs)
+while read -r i _; do
+	c="$CID-$i@$PA"
+	from=$(ctl query "$c" | awk '$1 == "leg" && $2 ~ /uac/ { print $2; exit }')
+	peer=$(ctl query "$c" | awk -v tag="$from" '$1 == "leg" { inleg = ($2 == tag) } inleg && $1 == "RTP" { print $5; exit }')
+	case $peer in $NAT_A:*) ;; *) ctl query "$c"; icp_fail "call $i: the caller's RTP peer is $peer, not behind the NAT's $NAT_A" ;; esac
+done <"$ICP_TMP/ports"
+ctl query "$ICE_CALL" | grep -q "^  ice-a .* prflx $NAT_A:" ||
+	{ ctl query "$ICE_CALL"; icp_fail "the ICE caller's selected pair is not the NAT's peer-reflexive address"; }
+icp_log "the caller's media goes to its NAT's address ($NAT_A) on every call, the ICE leg on a prflx pair"
+
 for p in "${SENDERS[@]}"; do wait "$p"; done
 for p in "${RECEIVERS[@]}"; do wait "$p"; done
 worst=0 total=0
