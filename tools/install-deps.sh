@@ -32,6 +32,9 @@ PKGS=(
 	chromium                            # a real WebRTC peer: the WebRTC <-> SIP gateway test
 	libhiredis-dev                      # --redis: calls replicated for a standby (relay_redis.c)
 	redis-server                        # the Redis of test_icepathd_failover (and redis-cli)
+	kamailio                            # the SIP proxy (its rtpengine module) of test_icepathd_failover_sip
+	                                    # and test_kamailio_readme; its service must not start (policy-rc.d)
+	sip-tester                          # sipp: the SIP phones of those tests
 )
 
 missing=()
@@ -52,7 +55,7 @@ fi
 
 echo "icepath: installing missing packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# A service that a package would start (coturn, rtpengine) must not start:
+# A service that a package would start (coturn, rtpengine, kamailio) must not start:
 # tests run their own instances in namespaces.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
