@@ -217,6 +217,9 @@ struct call {
 	/* changed since the state file's last commit (relay_state.c's list) */
 	bool state_dirty;
 	struct call *state_next;
+	/* made by an offer and in no commit that succeeded yet: a failed
+	 * commit removes it (relay_commit()) */
+	bool state_new;
 };
 
 typedef void (*call_leg_event_fn)(void *ctx, struct call_leg *leg, enum call_leg_state from,

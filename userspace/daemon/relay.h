@@ -161,6 +161,12 @@ struct relay {
 	uint64_t started_ms;
 	uint64_t managed_calls;
 	uint64_t commits; /* state writes made at a turn's commit (relay_commit()) */
+	/* commits that failed (disk full...), and the episode: state_failing
+	 * from the first failure to the next success, state_why what failed
+	 * and what to do, the error-reason of the replies it turned */
+	uint64_t state_failures;
+	bool state_failing;
+	char state_why[DAEMON_PATH_MAX + 160];
 	uint64_t next_flow_id;
 	/* totals of calls already deleted, for statistics */
 	struct call_counters gone_user, gone_fast;
@@ -482,6 +488,8 @@ int relay_redis_save(struct relay *r);
 void relay_redis_resync(struct relay *r);
 int relay_redis_load(struct relay *r, char **out, size_t *len, unsigned *ncalls);
 const char *relay_redis_where(const struct relay *r);
+/* Connected (and authenticated) now. */
+bool relay_redis_up(const struct relay *r);
 
 /* relay_ha.c: --redis-role standby. open: watch rtnetlink for the service
  * address (the first --interface's) and refresh the copy of the calls

@@ -247,6 +247,11 @@ int relay_redis_load(struct relay *r, char **out, size_t *out_len, unsigned *nca
 	return 0;
 }
 
+bool relay_redis_up(const struct relay *r)
+{
+	return r->redis && r->redis->c;
+}
+
 const char *relay_redis_where(const struct relay *r)
 {
 	return r->redis ? r->redis->where : "redis";
