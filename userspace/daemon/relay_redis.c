@@ -50,16 +50,35 @@ struct relay_redis {
 	uint64_t now_ms;
 };
 
-static void drop(struct relay_redis *rr, const char *what)
+static void drop_quiet(struct relay_redis *rr)
 {
-	if (!rr->down_logged)
-		log_err("%s: %s: %s; calls are not replicated until it answers again", rr->where,
-			what, rr->c && rr->c->errstr[0] ? rr->c->errstr : "no answer");
 	rr->down_logged = true;
 	rr->synced = false;
 	redisFree(rr->c);
 	rr->c = NULL;
 	rr->retry_ms = rr->now_ms + RELAY_REDIS_RETRY_MS;
+}
+
+static void drop(struct relay_redis *rr, const char *what)
+{
+	if (!rr->down_logged)
+		log_err("%s: %s: %s; calls are not replicated until it answers again", rr->where,
+			what, rr->c && rr->c->errstr[0] ? rr->c->errstr : "no answer");
+	drop_quiet(rr);
+}
+
+/* One command of the connect's handshake, refused by the server: said with
+ * its reply's text (Redis never echoes the password) and what to do. */
+static void refused(struct relay_redis *rr, const char *cmd, const redisReply *rep,
+		    const char *fix)
+{
+	if (!rr->down_logged)
+		log_err("%s: %s refused: %s; %s; calls are not replicated until it is accepted "
+			"(retried every %u s)",
+			rr->where, cmd,
+			!rep ? "no answer" : rep->type == REDIS_REPLY_ERROR ? rep->str : "odd reply",
+			fix, RELAY_REDIS_RETRY_MS / 1000);
+	drop_quiet(rr);
 }
 
 static int ensure(struct relay *r)
@@ -82,15 +101,45 @@ static int ensure(struct relay *r)
 		return -ECONNREFUSED;
 	}
 	redisSetTimeout(rr->c, tv);
+	if (r->opts.redis_pass[0]) {
+		/* binary-safe arguments: the password goes as it is, and is
+		 * never in a log line (a refusal says Redis' text only) */
+		rep = r->opts.redis_user[0] ? redisCommand(rr->c, "AUTH %s %s", r->opts.redis_user,
+							   r->opts.redis_pass)
+					    : redisCommand(rr->c, "AUTH %s", r->opts.redis_pass);
+		if (!rep || rep->type == REDIS_REPLY_ERROR) {
+			refused(rr, "AUTH", rep,
+				r->opts.redis_user[0]
+					? "check --redis-user and the password in --redis-pass-file "
+					  "against the server's ACL (ACL LIST)"
+					: "check the password in --redis-pass-file against the server's "
+					  "requirepass");
+			freeReplyObject(rep);
+			return -EACCES;
+		}
+		freeReplyObject(rep);
+	}
 	if (r->opts.redis_db) {
 		rep = redisCommand(rr->c, "SELECT %u", r->opts.redis_db);
 		if (!rep || rep->type == REDIS_REPLY_ERROR) {
+			refused(rr, "SELECT", rep, "check the /DB of --redis (CONFIG GET databases)");
 			freeReplyObject(rep);
-			drop(rr, "SELECT refused");
 			return -EIO;
 		}
 		freeReplyObject(rep);
 	}
+	/* a server that wants a password refuses even PING without one:
+	 * found here, once, rather than by every write */
+	rep = redisCommand(rr->c, "PING");
+	if (!rep || rep->type == REDIS_REPLY_ERROR) {
+		refused(rr, "PING", rep,
+			rep && rep->type == REDIS_REPLY_ERROR && !strncmp(rep->str, "NOAUTH", 6)
+				? "the server wants a password: give --redis-pass-file FILE"
+				: "see the server's log");
+		freeReplyObject(rep);
+		return -EIO;
+	}
+	freeReplyObject(rep);
 	if (rr->down_logged)
 		log_info("%s answers again", rr->where);
 	rr->down_logged = false;
