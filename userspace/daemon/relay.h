@@ -165,6 +165,9 @@ struct relay {
 	 * from the first failure to the next success, state_why what failed
 	 * and what to do, the error-reason of the replies it turned */
 	uint64_t state_failures;
+	/* media sockets bind with IP_FREEBIND: a standby that took over when
+	 * one of its service addresses arrived, before the others (relay_ha.c) */
+	bool bind_free;
 	bool state_failing;
 	char state_why[DAEMON_PATH_MAX + 160];
 	uint64_t next_flow_id;

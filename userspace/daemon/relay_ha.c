@@ -2,8 +2,8 @@
 /*
  * relay_ha: --redis-role standby. The standby binds no media port, attaches
  * no XDP and keeps a copy of the active's calls, read from Redis every
- * RELAY_HA_REFRESH_MS. When the service address (the first --interface's
- * local address) arrives on this host -- keepalived/VRRP moving it after the
+ * RELAY_HA_REFRESH_MS. When a service address (any --interface's local
+ * address, IPv4 or IPv6) arrives on this host -- keepalived/VRRP moving it after the
  * active died -- rtnetlink says so and the standby takes over at once: it
  * attaches the fast path, reads the calls once more (the copy if Redis is
  * gone too), binds their ports, installs their flows, resumes the ICE legs'
@@ -30,21 +30,28 @@ struct relay_ha {
 	bool taken;
 };
 
-/* Is the service address on this host? A bind without IP_FREEBIND works
+/* Is a service address on this host? A bind without IP_FREEBIND works
  * only for a local address: exactly the question, with no race against the
- * monitor's view. */
-static bool service_here(const struct relay *r)
+ * monitor's view. Any of the --interface addresses counts: keepalived may
+ * move them one by one (one VRRP instance per family), and the first one
+ * to arrive is the moment this host owns the service. Returns the index
+ * of the first present, or -1. */
+static int service_here(const struct relay *r)
 {
-	struct netaddr a = r->opts.ifaces[0].local;
-	int fd = socket(netaddr_family(&a), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool here;
+	for (unsigned i = 0; i < r->opts.nifaces; i++) {
+		struct netaddr a = r->opts.ifaces[i].local;
+		int fd = socket(netaddr_family(&a), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		bool here;
 
-	if (fd < 0)
-		return false;
-	netaddr_set_port(&a, 0);
-	here = bind(fd, &a.sa, netaddr_len(&a)) == 0;
-	close(fd);
-	return here;
+		if (fd < 0)
+			continue;
+		netaddr_set_port(&a, 0);
+		here = bind(fd, &a.sa, netaddr_len(&a)) == 0;
+		close(fd);
+		if (here)
+			return (int)i;
+	}
+	return -1;
 }
 
 static void refresh(struct relay *r)
@@ -64,7 +71,7 @@ static void refresh(struct relay *r)
 	ha->copy_calls = n;
 }
 
-static void take_over(struct relay *r, uint64_t now)
+static void take_over(struct relay *r, unsigned which, uint64_t now)
 {
 	struct relay_ha *ha = r->ha;
 	char a[NETADDR_STRLEN];
@@ -72,8 +79,13 @@ static void take_over(struct relay *r, uint64_t now)
 	int err;
 
 	ha->taken = true;
-	log_warn("standby: the service address %s is on this host now: taking over",
-		 netaddr_ip_str(&r->opts.ifaces[0].local, a, sizeof(a)));
+	/* the other service addresses follow (keepalived moves them one by
+	 * one): the calls' sockets on them get their datagrams once they land */
+	r->bind_free = true;
+	log_warn("standby: the service address %s (--interface %s) is on this host now: taking "
+		 "over",
+		 netaddr_ip_str(&r->opts.ifaces[which].local, a, sizeof(a)),
+		 r->opts.ifaces[which].name);
 	refresh(r); /* the freshest, if Redis still answers */
 	err = relay_flows_open(r);
 	if (err)
@@ -144,22 +156,24 @@ static void on_netif(void *ctx, const struct netif_event *ev)
 void relay_ha_event(struct relay *r, uint64_t now)
 {
 	bool added = false;
-	int n;
+	int n, here;
 
 	if (!r->ha || !r->ha->mon)
 		return;
 	n = netif_monitor_read(r->ha->mon, on_netif, &added);
 	/* -ENOBUFS: the kernel dropped some: look for ourselves */
-	if ((added || n == -ENOBUFS) && !r->ha->taken && service_here(r))
-		take_over(r, now);
+	if ((added || n == -ENOBUFS) && !r->ha->taken && (here = service_here(r)) >= 0)
+		take_over(r, (unsigned)here, now);
 }
 
 void relay_ha_tick(struct relay *r, uint64_t now)
 {
+	int here;
+
 	if (!r->ha || r->ha->taken)
 		return;
-	if (service_here(r)) {
-		take_over(r, now);
+	if ((here = service_here(r)) >= 0) {
+		take_over(r, (unsigned)here, now);
 		return;
 	}
 	refresh(r);
