@@ -17,6 +17,12 @@
 # Each relay serves two addresses, 203.0.113.2 and 2001:db8:113::2; the
 # IPv6 one moves first and alone: the standby takes over on it (any
 # --interface address, not only the first), then the IPv4 one follows.
+# The standby follows the calls by keyspace notifications (it turns them on
+# with CONFIG SET): a call set up and deleted on the active appears in and
+# leaves its copy at once, not at the next poll (the delay is printed).
+# FAILOVER_NOTIFY=off (test_icepathd_failover_poll.sh): CONFIG is renamed
+# away, so the standby says notifications are off and polls every second;
+# the same failover must work.
 #
 #   phone A 203.0.113.21 --+                 +-- relay A 203.0.113.11 (+ .2 first)
 #   phone B 203.0.113.22 --+-- sw (bridge) --+-- relay B 203.0.113.12 (+ .2 after)
@@ -69,8 +75,12 @@ ip -n "$NS_ra" addr add $VIP6/64 dev eth0 nodad
 mkdir -p "$BPFFS"
 mount -t bpf bpf "$BPFFS" || icp_fail "cannot mount bpffs on $BPFFS"
 
+NOTIFY=${FAILOVER_NOTIFY:-on}
+NO_CONFIG=()
+[ "$NOTIFY" = off ] && NO_CONFIG=(--rename-command CONFIG "")
 bg "$NS_redis" redis-server --bind $REDIS --port 6379 --save '' --appendonly no \
-	--protected-mode no --daemonize no --logfile "$ICP_TMP/redis.log" --requirepass "$RPASS"
+	--protected-mode no --daemonize no --logfile "$ICP_TMP/redis.log" --requirepass "$RPASS" \
+	"${NO_CONFIG[@]}"
 REDIS_PID=$!
 rcli() { REDISCLI_AUTH="$RPASS" nsx "$NS_redis" redis-cli -h $REDIS "$@"; }
 WAIT_SECS=10 wait_for sh -c "REDISCLI_AUTH='$RPASS' ip netns exec $NS_redis redis-cli -h $REDIS ping 2>/dev/null | grep -q PONG" ||
@@ -135,6 +145,37 @@ WAIT_SECS=10 wait_for grep -q "binding nothing until the service address" "$ICP_
 	{ cat "$ICP_TMP/rb.log"; icp_fail "the standby did not start as a standby"; }
 nsx "$NS_rb" ss -lnuH | grep -v ":2223 " | grep -q . &&
 	icp_fail "the standby bound media sockets: $(nsx "$NS_rb" ss -lnuH)"
+
+# the standby's copy follows: by keyspace notifications, or by polling
+if [ "$NOTIFY" = off ]; then
+	grep -q "refused CONFIG SET.*set notify-keyspace-events Kgh in redis.conf; the standby polls the calls every 1000 ms instead\|CONFIG GET notify-keyspace-events was refused.*the standby polls the calls every 1000 ms instead" "$ICP_TMP/rb.log" ||
+		{ cat "$ICP_TMP/rb.log"; icp_fail "the standby did not say it polls because notifications are off"; }
+	HOW=poll
+else
+	grep -q "subscribed to __keyspace@0__:icepath:calls" "$ICP_TMP/rb.log" ||
+		{ cat "$ICP_TMP/rb.log"; icp_fail "the standby did not subscribe to keyspace notifications"; }
+	rcli config get notify-keyspace-events | grep -q K || icp_fail "notify-keyspace-events not turned on"
+	HOW="keyspace notification"
+fi
+ms_of() { echo "$1" | awk -F: '{ printf "%d", ($1 * 3600 + $2 * 60 + $3) * 1000 }'; }
+# one call set up, then deleted, on the active: in and out of the copy
+sdp 203.0.113.21 6990 >"$ICP_TMP/k.sdp"
+sdp 203.0.113.22 6992 >"$ICP_TMP/kb.sdp"
+nsx "$NS_redis" "$NGSDP" offer --server $VIP:2223 --call-id "ks-$ICP_RUN" --from-tag tk \
+	--sdp-in "$ICP_TMP/k.sdp" --sdp-out "$ICP_TMP/k-out.sdp" >/dev/null || icp_fail "offer ks"
+T_ACK=$(date +%T.%N | cut -c1-12)
+nsx "$NS_redis" "$NGSDP" answer --server $VIP:2223 --call-id "ks-$ICP_RUN" --from-tag tk --to-tag tk2 \
+	--sdp-in "$ICP_TMP/kb.sdp" --sdp-out "$ICP_TMP/kb-out.sdp" >/dev/null || icp_fail "answer ks"
+WAIT_SECS=5 wait_for grep -q "standby: 1 calls of the active in .* ($HOW)" "$ICP_TMP/rb.log" ||
+	{ tail "$ICP_TMP/rb.log"; icp_fail "the standby's copy did not get the call by $HOW"; }
+T_SEEN=$(grep "standby: 1 calls of the active" "$ICP_TMP/rb.log" | tail -1 | cut -c1-12)
+icp_log "a call whose answer was sent at $T_ACK is in the standby's copy at $T_SEEN ($HOW): $(($(ms_of "$T_SEEN") - $(ms_of "$T_ACK"))) ms"
+T_ACK=$(date +%T.%N | cut -c1-12)
+nsx "$NS_redis" "$CTL" --server $VIP:2223 delete "ks-$ICP_RUN" >/dev/null || icp_fail "delete ks"
+WAIT_SECS=5 wait_for grep -q "standby: 0 calls of the active in .* ($HOW)" "$ICP_TMP/rb.log" ||
+	{ tail "$ICP_TMP/rb.log"; icp_fail "the standby's copy did not lose the deleted call by $HOW"; }
+T_SEEN=$(grep "standby: 0 calls of the active" "$ICP_TMP/rb.log" | tail -1 | cut -c1-12)
+icp_log "a delete sent at $T_ACK leaves the standby's copy at $T_SEEN ($HOW): $(($(ms_of "$T_SEEN") - $(ms_of "$T_ACK"))) ms"
 
 for i in $(seq 1 "$N"); do
 	sdp 203.0.113.21 $((7000 + 2 * i)) >"$ICP_TMP/a$i.sdp"

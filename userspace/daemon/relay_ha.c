@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * relay_ha: --redis-role standby. The standby binds no media port, attaches
- * no XDP and keeps a copy of the active's calls, read from Redis every
- * RELAY_HA_REFRESH_MS. When a service address (any --interface's local
+ * no XDP and keeps a copy of the active's calls, read from Redis again on
+ * each keyspace notification of their hash (relay_redis.c subscribes; the
+ * notifications of one loop turn cost one read), and every
+ * RELAY_HA_SAFETY_MS as well; when the server sends none (notifications
+ * off and CONFIG refused: logged), every RELAY_HA_REFRESH_MS. When a service address (any --interface's local
  * address, IPv4 or IPv6) arrives on this host -- keepalived/VRRP moving it after the
  * active died -- rtnetlink says so and the standby takes over at once: it
  * attaches the fast path, reads the calls once more (the copy if Redis is
@@ -28,6 +31,8 @@ struct relay_ha {
 	size_t copy_len;
 	unsigned copy_calls;
 	bool taken;
+	struct relay_evsrc subev; /* the subscriber's fd; -1: not subscribed */
+	uint64_t next_read_ms, next_sub_ms; /* the loop's clock */
 };
 
 /* Is a service address on this host? A bind without IP_FREEBIND works
@@ -54,7 +59,7 @@ static int service_here(const struct relay *r)
 	return -1;
 }
 
-static void refresh(struct relay *r)
+static void refresh(struct relay *r, const char *why)
 {
 	struct relay_ha *ha = r->ha;
 	unsigned n;
@@ -64,11 +69,41 @@ static void refresh(struct relay *r)
 	if (relay_redis_load(r, &buf, &len, &n))
 		return; /* keep the last copy */
 	if (n != ha->copy_calls)
-		log_info("standby: %u calls of the active in %s", n, relay_redis_where(r));
+		log_info("standby: %u calls of the active in %s (%s)", n, relay_redis_where(r),
+			 why);
 	free(ha->copy);
 	ha->copy = buf;
 	ha->copy_len = len;
 	ha->copy_calls = n;
+}
+
+static void unsubscribe(struct relay *r)
+{
+	struct relay_ha *ha = r->ha;
+
+	if (ha->subev.fd >= 0)
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, ha->subev.fd, NULL);
+	ha->subev.fd = -1;
+	relay_redis_sub_close(r);
+}
+
+/* Keyspace notifications, when the server sends them (relay_redis.c). */
+static void subscribe(struct relay *r, uint64_t now)
+{
+	struct relay_ha *ha = r->ha;
+	int fd;
+
+	ha->next_sub_ms = now + RELAY_HA_SAFETY_MS;
+	fd = relay_redis_subscribe(r);
+	if (fd < 0)
+		return;
+	ha->subev.fd = fd;
+	if (relay_epoll_add(r, fd, &ha->subev)) {
+		log_warn("standby: cannot watch the subscriber connection: %s; polling",
+			 strerror(errno));
+		ha->subev.fd = -1;
+		relay_redis_sub_close(r);
+	}
 }
 
 static void take_over(struct relay *r, unsigned which, uint64_t now)
@@ -86,7 +121,7 @@ static void take_over(struct relay *r, unsigned which, uint64_t now)
 		 "over",
 		 netaddr_ip_str(&r->opts.ifaces[which].local, a, sizeof(a)),
 		 r->opts.ifaces[which].name);
-	refresh(r); /* the freshest, if Redis still answers */
+	refresh(r, "take-over"); /* the freshest, if Redis still answers */
 	err = relay_flows_open(r);
 	if (err)
 		log_err("standby: no fast path (%s): the calls take the userspace path",
@@ -96,6 +131,7 @@ static void take_over(struct relay *r, unsigned which, uint64_t now)
 	log_warn("standby: took over %u of %u calls; now the active", n, ha->copy_calls);
 	netif_monitor_close(ha->mon);
 	ha->mon = NULL;
+	unsubscribe(r);
 	if (r->netev.fd >= 0)
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->netev.fd, NULL);
 	r->netev.fd = -1;
@@ -114,6 +150,8 @@ int relay_ha_open(struct relay *r)
 	if (!ha)
 		return -ENOMEM;
 	r->ha = ha;
+	ha->subev.kind = RELAY_EV_REDIS_SUB;
+	ha->subev.fd = -1;
 	r->netev.kind = RELAY_EV_NETIF;
 	r->netev.fd = -1;
 	err = netif_monitor_open(&ha->mon);
@@ -129,7 +167,7 @@ int relay_ha_open(struct relay *r)
 	timerheap_node_init(&r->ha_timer);
 	r->ha_timer.owner = r;
 	r->ha_timer.kind = RELAY_TIMER_HA;
-	refresh(r);
+	subscribe(r, r->now_ms);
 	log_info("standby: binding nothing until the service address arrives");
 	relay_ha_tick(r, r->now_ms);
 	return 0;
@@ -139,6 +177,7 @@ void relay_ha_close(struct relay *r)
 {
 	if (!r->ha)
 		return;
+	unsubscribe(r);
 	netif_monitor_close(r->ha->mon);
 	free(r->ha->copy);
 	free(r->ha);
@@ -176,6 +215,34 @@ void relay_ha_tick(struct relay *r, uint64_t now)
 		take_over(r, (unsigned)here, now);
 		return;
 	}
-	refresh(r);
+	if (r->ha->subev.fd < 0 && now >= r->ha->next_sub_ms)
+		subscribe(r, now);
+	if (now >= r->ha->next_read_ms) {
+		refresh(r, r->ha->subev.fd >= 0 ? "safety read" : "poll");
+		r->ha->next_read_ms =
+			now + (r->ha->subev.fd >= 0 ? RELAY_HA_SAFETY_MS : RELAY_HA_REFRESH_MS);
+	}
+	/* the address is looked for every RELAY_HA_REFRESH_MS either way (a
+	 * missed rtnetlink event) */
 	timerheap_set(&r->timers, &r->ha_timer, now + RELAY_HA_REFRESH_MS);
+}
+
+void relay_ha_notified(struct relay *r, uint64_t now)
+{
+	int n;
+
+	if (!r->ha || r->ha->taken)
+		return;
+	n = relay_redis_sub_read(r);
+	if (n < 0) {
+		/* lost: polling until subscribe() works again */
+		if (r->ha->subev.fd >= 0)
+			epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->ha->subev.fd, NULL);
+		r->ha->subev.fd = -1;
+		r->ha->next_sub_ms = now + RELAY_HA_REFRESH_MS;
+		r->ha->next_read_ms = now;
+		return;
+	}
+	if (n > 0)
+		refresh(r, "keyspace notification");
 }
