@@ -251,6 +251,15 @@ if [ "${FAILOVER_CONTROL:-0}" != 1 ]; then
 	MAC_B=$(ip -n "$NS_rb" -j link show dev eth0 | jq -r '.[0].address')
 	for ns in "$NS_pa" "$NS_pb" "$NS_redis"; do ip -n "$ns" neigh replace $VIP lladdr "$MAC_B" dev eth0; done
 	grep "standby: took over\|taking over" "$ICP_TMP/rb.log"
+	# the fast path attaches to the interfaces holding the service
+	# addresses: once the last one is here, and takes the calls' flows
+	if [ "${FAILOVER_XDP:-generic}" != off ]; then
+		WAIT_SECS=5 wait_for grep -q "every service address is here: the fast path takes" "$ICP_TMP/rb.log" ||
+			{ tail -20 "$ICP_TMP/rb.log"; icp_fail "the fast path did not attach once $VIP arrived"; }
+		flows=$(nsx "$NS_rb" "$BUILD/bin/icepath-fpctl" --quiet --pin "$BPFFS/rb" flow count)
+		[ "${flows:-0}" -ge "$N" ] || icp_fail "the new active's fast path holds $flows flows for $N calls"
+		icp_log "the new active's fast path: $flows flows for $N calls"
+	fi
 	icp_log "take-over $(echo "($T1 - $T0) * 1000" | bc | cut -d. -f1) ms after $VIP6 moved, then $VIP"
 	grep -q "standby: took over $N of $N calls" "$ICP_TMP/rb.log" || icp_fail "the standby did not take every call"
 

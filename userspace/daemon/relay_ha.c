@@ -31,6 +31,9 @@ struct relay_ha {
 	size_t copy_len;
 	unsigned copy_calls;
 	bool taken;
+	/* taken over before every service address was here: the fast path
+	 * (which attaches to the interfaces holding them) waits for them */
+	bool fp_pending;
 	struct relay_evsrc subev; /* the subscriber's fd; -1: not subscribed */
 	uint64_t next_read_ms, next_sub_ms; /* the loop's clock */
 };
@@ -41,21 +44,34 @@ struct relay_ha {
  * move them one by one (one VRRP instance per family), and the first one
  * to arrive is the moment this host owns the service. Returns the index
  * of the first present, or -1. */
+static bool addr_here(const struct netaddr *local)
+{
+	struct netaddr a = *local;
+	int fd = socket(netaddr_family(&a), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool here;
+
+	if (fd < 0)
+		return false;
+	netaddr_set_port(&a, 0);
+	here = bind(fd, &a.sa, netaddr_len(&a)) == 0;
+	close(fd);
+	return here;
+}
+
 static int service_here(const struct relay *r)
 {
-	for (unsigned i = 0; i < r->opts.nifaces; i++) {
-		struct netaddr a = r->opts.ifaces[i].local;
-		int fd = socket(netaddr_family(&a), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		bool here;
-
-		if (fd < 0)
-			continue;
-		netaddr_set_port(&a, 0);
-		here = bind(fd, &a.sa, netaddr_len(&a)) == 0;
-		close(fd);
-		if (here)
+	for (unsigned i = 0; i < r->opts.nifaces; i++)
+		if (addr_here(&r->opts.ifaces[i].local))
 			return (int)i;
-	}
+	return -1;
+}
+
+/* The first --interface whose address is not here yet, or -1. */
+static int service_missing(const struct relay *r)
+{
+	for (unsigned i = 0; i < r->opts.nifaces; i++)
+		if (!addr_here(&r->opts.ifaces[i].local))
+			return (int)i;
 	return -1;
 }
 
@@ -106,12 +122,21 @@ static void subscribe(struct relay *r, uint64_t now)
 	}
 }
 
+static void monitor_close(struct relay *r)
+{
+	netif_monitor_close(r->ha->mon);
+	r->ha->mon = NULL;
+	if (r->netev.fd >= 0)
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->netev.fd, NULL);
+	r->netev.fd = -1;
+}
+
 static void take_over(struct relay *r, unsigned which, uint64_t now)
 {
 	struct relay_ha *ha = r->ha;
 	char a[NETADDR_STRLEN];
 	unsigned n;
-	int err;
+	int err, missing;
 
 	ha->taken = true;
 	/* the other service addresses follow (keepalived moves them one by
@@ -122,20 +147,45 @@ static void take_over(struct relay *r, unsigned which, uint64_t now)
 		 netaddr_ip_str(&r->opts.ifaces[which].local, a, sizeof(a)),
 		 r->opts.ifaces[which].name);
 	refresh(r, "take-over"); /* the freshest, if Redis still answers */
-	err = relay_flows_open(r);
-	if (err)
-		log_err("standby: no fast path (%s): the calls take the userspace path",
-			strerror(-err));
+	missing = service_missing(r);
+	if (missing < 0) {
+		err = relay_flows_open(r);
+		if (err)
+			log_err("standby: no fast path (%s): the calls take the userspace path",
+				strerror(-err));
+	} else {
+		ha->fp_pending = true;
+		log_warn("standby: --interface %s (%s) is not on this host yet: the fast path "
+			 "waits for it, the calls take the userspace path meanwhile",
+			 r->opts.ifaces[missing].name,
+			 netaddr_ip_str(&r->opts.ifaces[missing].local, a, sizeof(a)));
+	}
 	r->opts.redis_standby = false; /* from here on the active: it writes */
 	n = relay_state_apply(r, ha->copy, ha->copy_len, relay_redis_where(r), now);
 	log_warn("standby: took over %u of %u calls; now the active", n, ha->copy_calls);
-	netif_monitor_close(ha->mon);
-	ha->mon = NULL;
 	unsubscribe(r);
-	if (r->netev.fd >= 0)
-		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->netev.fd, NULL);
-	r->netev.fd = -1;
+	if (!ha->fp_pending)
+		monitor_close(r);
 	timerheap_remove(&r->timers, &r->ha_timer);
+	relay_calls_flush(r, now);
+}
+
+/* Every service address is here now: the fast path, and every call's
+ * flows into it. */
+static void fastpath_late(struct relay *r, uint64_t now)
+{
+	int err;
+
+	r->ha->fp_pending = false;
+	monitor_close(r);
+	err = relay_flows_open(r);
+	if (err) {
+		log_err("no fast path (%s): the calls take the userspace path", strerror(-err));
+		return;
+	}
+	log_info("every service address is here: the fast path takes the calls' media");
+	for (struct call *c = r->calls.head; c; c = c->next)
+		relay_call_changed(r, c);
 	relay_calls_flush(r, now);
 }
 
@@ -201,7 +251,14 @@ void relay_ha_event(struct relay *r, uint64_t now)
 		return;
 	n = netif_monitor_read(r->ha->mon, on_netif, &added);
 	/* -ENOBUFS: the kernel dropped some: look for ourselves */
-	if ((added || n == -ENOBUFS) && !r->ha->taken && (here = service_here(r)) >= 0)
+	if (!(added || n == -ENOBUFS))
+		return;
+	if (r->ha->taken) {
+		if (r->ha->fp_pending && service_missing(r) < 0)
+			fastpath_late(r, now);
+		return;
+	}
+	if ((here = service_here(r)) >= 0)
 		take_over(r, (unsigned)here, now);
 }
 
