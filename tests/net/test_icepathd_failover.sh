@@ -161,15 +161,15 @@ ms_of() { echo "$1" | awk -F: '{ printf "%d", ($1 * 3600 + $2 * 60 + $3) * 1000 
 # one call set up, then deleted, on the active: in and out of the copy
 sdp 203.0.113.21 6990 >"$ICP_TMP/k.sdp"
 sdp 203.0.113.22 6992 >"$ICP_TMP/kb.sdp"
+T_ACK=$(date +%T.%N | cut -c1-12)
 nsx "$NS_redis" "$NGSDP" offer --server $VIP:2223 --call-id "ks-$ICP_RUN" --from-tag tk \
 	--sdp-in "$ICP_TMP/k.sdp" --sdp-out "$ICP_TMP/k-out.sdp" >/dev/null || icp_fail "offer ks"
-T_ACK=$(date +%T.%N | cut -c1-12)
 nsx "$NS_redis" "$NGSDP" answer --server $VIP:2223 --call-id "ks-$ICP_RUN" --from-tag tk --to-tag tk2 \
 	--sdp-in "$ICP_TMP/kb.sdp" --sdp-out "$ICP_TMP/kb-out.sdp" >/dev/null || icp_fail "answer ks"
 WAIT_SECS=5 wait_for grep -q "standby: 1 calls of the active in .* ($HOW)" "$ICP_TMP/rb.log" ||
 	{ tail "$ICP_TMP/rb.log"; icp_fail "the standby's copy did not get the call by $HOW"; }
 T_SEEN=$(grep "standby: 1 calls of the active" "$ICP_TMP/rb.log" | tail -1 | cut -c1-12)
-icp_log "a call whose answer was sent at $T_ACK is in the standby's copy at $T_SEEN ($HOW): $(($(ms_of "$T_SEEN") - $(ms_of "$T_ACK"))) ms"
+icp_log "a call whose offer was sent at $T_ACK is in the standby's copy at $T_SEEN ($HOW): $(($(ms_of "$T_SEEN") - $(ms_of "$T_ACK"))) ms"
 T_ACK=$(date +%T.%N | cut -c1-12)
 nsx "$NS_redis" "$CTL" --server $VIP:2223 delete "ks-$ICP_RUN" >/dev/null || icp_fail "delete ks"
 WAIT_SECS=5 wait_for grep -q "standby: 0 calls of the active in .* ($HOW)" "$ICP_TMP/rb.log" ||
