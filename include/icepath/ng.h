@@ -589,6 +589,14 @@ unsigned ng_server_held(const struct ng_server *s);
  * sender; NULL when ng_handle() was given none); the queue is empty after.
  * Returns how many were handed to send.
  */
+/*
+ * The turn's state could not be made durable: every waiting ok reply of an
+ * offer, answer or delete becomes an error reply with error-reason reason
+ * (and so does its cached copy, so a retransmission is told the same);
+ * other replies (ping, query, errors) leave as they are. Returns how many
+ * were turned.
+ */
+unsigned ng_server_fail_held(struct ng_server *s, uint64_t now_ms, const char *reason);
 typedef void (*ng_send_fn)(void *ctx, const struct netaddr *to, const uint8_t *dgram,
 			   size_t len);
 unsigned ng_server_release(struct ng_server *s, ng_send_fn send, void *ctx);

@@ -360,6 +360,41 @@ static void secrets_file(void **state)
 	rmdir(dir);
 }
 
+/* --redis-pass-file: the same rules as --turn-pass-file, said for Redis;
+ * --redis-user needs it, and it needs --redis. */
+static void redis_secret(void **state)
+{
+	char dir[] = "/tmp/icepathd-rsecret-XXXXXX", path[96], err[256];
+	struct daemon_opts o;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/redis.pass", dir);
+	char *const argv[] = {"icepathd",	    "--interface", "192.0.2.1",	 "--redis",
+			      "192.0.2.5:6379", "--redis-user", "icepath",	 "--redis-pass-file",
+			      path};
+	char *const argv_nouser[] = {"icepathd", "--interface", "192.0.2.1", "--redis",
+				     "192.0.2.5", "--redis-user", "icepath"};
+	char *const argv_noredis[] = {"icepathd", "--interface", "192.0.2.1",
+				      "--redis-pass-file", path};
+
+	write_file(path, "r3dis pass\n", 0600);
+	assert_int_equal(parse(&o, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_string_equal(o.redis_pass, "r3dis pass");
+	assert_string_equal(o.redis_user, "icepath");
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(parse(&o, ARGC(argv), argv, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--redis-pass-file"));
+	assert_non_null(strstr(err, "mode 0644 lets other users read the Redis password; chmod 600"));
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(parse(&o, ARGC(argv_nouser), argv_nouser, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--redis-user icepath needs --redis-pass-file"));
+	assert_int_equal(parse(&o, ARGC(argv_noredis), argv_noredis, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "without --redis"));
+	unlink(path);
+	rmdir(dir);
+}
+
 /* The config parser over bytes: what the fuzzer drives. */
 static void config_buffer_malformed(void **state)
 {
@@ -443,6 +478,7 @@ int main(void)
 		cmocka_unit_test(config_file_then_command_line),
 		cmocka_unit_test(limits_and_privileges),
 		cmocka_unit_test(secrets_file),
+		cmocka_unit_test(redis_secret),
 		cmocka_unit_test(config_buffer_malformed),
 		cmocka_unit_test(help_text),
 	};

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,74 @@ static void counters_checkpoint(void **state)
 	assert_int_equal(counted_on_disk(f), 77);
 }
 
+/*
+ * A commit that cannot be written (the journal's device full, the snapshot
+ * refused) acknowledges nothing: the offer's reply is an error saying what
+ * failed and what to do, the new call is gone with its ports, a
+ * retransmission is told the same, a delete is refused as not durable;
+ * once the file can be written again calls are made and durable again.
+ */
+static void failed_write_is_not_acknowledged(void **state)
+{
+	struct fixture *f = *state;
+	char tmp[128], buf[8192];
+	size_t ports;
+	ssize_t n;
+	int full;
+
+	send_ng(f, "w0", "offer", "wr-0", NULL);
+	turn(f);
+	assert_int_equal(replies(f, "result2:ok"), 1);
+	assert_true(on_disk(f, "wr-0", NULL));
+	ports = f->r.ports.nused;
+
+	/* the disk is full: the append fails with ENOSPC, and the snapshot
+	 * that follows it cannot even create FILE.tmp (a directory is there) */
+	full = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	assert_true(full >= 0);
+	assert_true(f->r.journal_fd >= 0);
+	assert_int_equal(dup2(full, f->r.journal_fd), f->r.journal_fd);
+	close(full);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", f->state);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+
+	send_ng(f, "w1", "offer", "wr-1", NULL);
+	turn(f);
+	n = recv(f->cl, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	buf[n] = 0;
+	if (!strstr(buf, "result5:error") || !strstr(buf, "state not durable") ||
+	    !strstr(buf, "--state-file"))
+		fail_msg("a failed write was answered: %s", buf);
+	assert_null(call_find(&f->r.calls, "wr-1"));
+	assert_int_equal(f->r.ports.nused, ports);
+	assert_true(f->r.state_failing);
+	assert_int_equal(f->r.state_failures, 1);
+	assert_false(on_disk(f, "wr-1", NULL));
+	/* its retransmission is answered from the cache: the same error */
+	send_ng(f, "w1", "offer", "wr-1", NULL);
+	turn(f);
+	assert_int_equal(replies(f, "state not durable"), 1);
+
+	/* a delete: gone here, refused as not durable, still in the file */
+	send_ng(f, "w2", "delete", "wr-0", NULL);
+	turn(f);
+	assert_int_equal(replies(f, "state not durable"), 1);
+	assert_null(call_find(&f->r.calls, "wr-0"));
+	assert_true(on_disk(f, "wr-0", NULL));
+
+	/* space again: the next commit is a whole snapshot, without wr-0 */
+	assert_int_equal(rmdir(tmp), 0);
+	send_ng(f, "w3", "offer", "wr-3", NULL);
+	turn(f);
+	assert_int_equal(replies(f, "result2:ok"), 1);
+	assert_false(f->r.state_failing);
+	assert_true(on_disk(f, "wr-3", NULL));
+	assert_false(on_disk(f, "wr-0", NULL));
+	assert_false(on_disk(f, "wr-1", NULL));
+	assert_int_equal(f->r.calls.ncalls, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(group_commit_of_a_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(journal_appends_and_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(counters_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_write_is_not_acknowledged, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -224,6 +224,9 @@ struct call {
 	 * (relay_worker.c), 0: none; how many flows it has there */
 	unsigned worker;
 	unsigned nwflows;
+	/* made by an offer and in no commit that succeeded yet: a failed
+	 * commit removes it (relay_commit()) */
+	bool state_new;
 };
 
 typedef void (*call_leg_event_fn)(void *ctx, struct call_leg *leg, enum call_leg_state from,

@@ -156,14 +156,23 @@ static const char usage_text[] =
 	"        Also keep every call's state in Redis (the state file's records, one\n"
 	"        hash field per call under the key icepath:calls of database DB,\n"
 	"        default 0), written at the same point as the state file, bounded by\n"
-	"        a 1 s timeout; a call's deletion removes its field.\n"
+	"        a 1 s timeout; a call's deletion removes its field. With a state file\n"
+	"        a Redis that does not answer only stops the replication; without one\n"
+	"        (--state-file '') its failed write makes the NG replies errors.\n"
 	"    --redis-role active|standby\n"
 	"        active (default) writes the calls. standby binds nothing and keeps a\n"
-	"        copy of the calls read from Redis every second; when the first\n"
+	"        copy of the calls, read again on each keyspace notification of their\n"
+	"        hash (notify-keyspace-events turned on with CONFIG SET; when refused,\n"
+	"        the log says so and the copy is read every second); when any\n"
 	"        --interface address arrives on this host (keepalived/VRRP moving the\n"
-	"        service address: rtnetlink says so), it takes over: attaches XDP,\n"
-	"        binds the calls' ports, installs their flows, resumes ICE consent,\n"
-	"        answers NG for them and becomes the active.\n"
+	"        service addresses: rtnetlink says so), it takes over: binds the\n"
+	"        calls' ports, attaches XDP once every address is here, installs their\n"
+	"        flows, resumes ICE consent, answers NG for them and becomes the active.\n"
+	"    --redis-pass-file FILE, --redis-user NAME\n"
+	"        AUTH to Redis right after each connect with the first line of FILE\n"
+	"        (mode 0600, owned by root or the --user; never logged), as NAME for a\n"
+	"        Redis 6 ACL user (default: the default user). A refused AUTH is logged\n"
+	"        and retried like a lost connection; icepath_redis_up says 0 meanwhile.\n"
 	"    --help, --version\n"
 	"\n"
 	"NG COMMANDS\n"
@@ -388,7 +397,7 @@ static const char *const value_keys[] = {
 	"config",    "log-level", "inactivity-timeout", "endpoint-learning", "max-sessions", "ng-allow",
 	"user",	     "group",	   "turn-pass-file", "metrics", "metrics-allow", "gather-timeout",
 	"dtls-cert", "dtls-key", "media-threads",
-	"redis",     "redis-role",
+	"redis",     "redis-role", "redis-user", "redis-pass-file",
 };
 
 static bool takes_value(const char *key)
@@ -504,6 +513,11 @@ static int set_deploy(struct daemon_opts *o, const char *key, const char *v, cha
 		o->redis_standby = !strcmp(v, "standby");
 		return 0;
 	}
+	if (!strcmp(key, "redis-user"))
+		return set_string(o->redis_user, sizeof(o->redis_user), key, v, err, errlen);
+	if (!strcmp(key, "redis-pass-file"))
+		return set_string(o->redis_pass_file, sizeof(o->redis_pass_file), key, v, err,
+				  errlen);
 	return 1;
 }
 
@@ -759,10 +773,11 @@ int daemon_opts_load_file(struct daemon_opts *o, const char *path, char *err, si
 	return rc;
 }
 
-/* --turn-pass-file: the first line, owner root or the daemon's user, 0600. */
-static int read_secret(struct daemon_opts *o, char *err, size_t errlen)
+/* --turn-pass-file, --redis-pass-file (opt): the first line into dst (cap
+ * bytes), owner root or the daemon's user, 0600; what: whose password. */
+static int read_secret(struct daemon_opts *o, const char *opt, const char *path, char *dst,
+		       size_t cap, const char *what, char *err, size_t errlen)
 {
-	const char *path = o->turn_pass_file;
 	char buf[DAEMON_CRED_MAX + 2];
 	struct stat st;
 	ssize_t n;
@@ -771,31 +786,27 @@ static int read_secret(struct daemon_opts *o, char *err, size_t errlen)
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "--turn-pass-file %s: cannot open: %s%s", path,
-			    strerror(errno),
+		return fail(err, errlen, "%s %s: cannot open: %s%s", opt, path, strerror(errno),
 			    errno == ELOOP ? " (a symbolic link: give the file itself)" : "");
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, "--turn-pass-file %s: not a regular file", path);
+		return fail(err, errlen, "%s %s: not a regular file", opt, path);
 	}
 	if (st.st_mode & 077) {
 		close(fd);
 		return fail(err, errlen,
-			    "--turn-pass-file %s: mode %04o lets other users read the TURN "
-			    "password; chmod 600 %s",
-			    path, (unsigned)(st.st_mode & 07777), path);
+			    "%s %s: mode %04o lets other users read the %s password; chmod 600 %s",
+			    opt, path, (unsigned)(st.st_mode & 07777), what, path);
 	}
 	if (st.st_uid != 0 && !(o->drop_privileges && st.st_uid == o->run_uid)) {
 		close(fd);
-		return fail(err, errlen,
-			    "--turn-pass-file %s: owned by uid %u; it must belong to root%s", path,
-			    (unsigned)st.st_uid, o->drop_privileges ? " or the --user" : "");
+		return fail(err, errlen, "%s %s: owned by uid %u; it must belong to root%s", opt,
+			    path, (unsigned)st.st_uid, o->drop_privileges ? " or the --user" : "");
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
-		return fail(err, errlen, "--turn-pass-file %s: cannot read: %s", path,
-			    strerror(errno));
+		return fail(err, errlen, "%s %s: cannot read: %s", opt, path, strerror(errno));
 	buf[n] = 0;
 	nl = strchr(buf, '\n');
 	if (nl)
@@ -803,12 +814,12 @@ static int read_secret(struct daemon_opts *o, char *err, size_t errlen)
 	if (nl && nl > buf && nl[-1] == '\r')
 		nl[-1] = 0;
 	if (!nl && (size_t)n == sizeof(buf) - 1)
-		return fail(err, errlen, "--turn-pass-file %s: password longer than %d bytes", path,
+		return fail(err, errlen, "%s %s: password longer than %d bytes", opt, path,
 			    DAEMON_CRED_MAX - 1);
-	if (!buf[0] || strlen(buf) >= sizeof(o->turn_pass))
-		return fail(err, errlen, "--turn-pass-file %s: %s", path,
+	if (!buf[0] || strlen(buf) >= cap)
+		return fail(err, errlen, "%s %s: %s", opt, path,
 			    buf[0] ? "password too long" : "empty first line: no password");
-	memcpy(o->turn_pass, buf, strlen(buf) + 1);
+	memcpy(dst, buf, strlen(buf) + 1);
 	memset(buf, 0, sizeof(buf));
 	return 0;
 }
@@ -899,10 +910,26 @@ static int check(struct daemon_opts *o, char *err, size_t errlen)
 		if (o->turn_pass[0])
 			return fail(err, errlen,
 				    "--turn-pass and --turn-pass-file both given: keep the file");
-		rc = read_secret(o, err, errlen);
+		rc = read_secret(o, "--turn-pass-file", o->turn_pass_file, o->turn_pass,
+				 sizeof(o->turn_pass), "TURN", err, errlen);
 		if (rc)
 			return rc;
 	}
+	if (o->redis_pass_file[0]) {
+		if (!netaddr_family(&o->redis))
+			return fail(err, errlen,
+				    "--redis-pass-file without --redis HOST:PORT: nothing to "
+				    "authenticate to");
+		rc = read_secret(o, "--redis-pass-file", o->redis_pass_file, o->redis_pass,
+				 sizeof(o->redis_pass), "Redis", err, errlen);
+		if (rc)
+			return rc;
+	}
+	if (o->redis_user[0] && !o->redis_pass[0])
+		return fail(err, errlen,
+			    "--redis-user %s needs --redis-pass-file FILE: Redis' AUTH takes a "
+			    "user and a password",
+			    o->redis_user);
 	if (netaddr_family(&o->turn) && (!o->turn_user[0] || !o->turn_pass[0]))
 		return fail(err, errlen,
 			    "--turn needs --turn-user and --turn-pass-file (long-term credentials)");

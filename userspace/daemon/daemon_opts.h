@@ -133,6 +133,10 @@ struct daemon_opts {
 	struct netaddr redis;
 	unsigned redis_db;
 	bool redis_standby;
+	/* --redis-user (Redis 6 ACL; empty: the default user) and
+	 * --redis-pass-file, read into redis_pass when the options are checked */
+	char redis_user[DAEMON_CRED_MAX], redis_pass[DAEMON_CRED_MAX];
+	char redis_pass_file[DAEMON_PATH_MAX];
 	struct netaddr metrics;
 	struct daemon_cidr metrics_allow[DAEMON_MAX_METRICS_ALLOW];
 	unsigned n_metrics_allow;

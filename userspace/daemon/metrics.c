@@ -273,6 +273,17 @@ int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *b)
 	one(b, "icepath_calls", "gauge", "Calls now.", s->calls);
 	one(b, "icepath_calls_created_total", "counter", "Calls created since start.",
 	    s->calls_total);
+	one(b, "icepath_state_write_failures_total", "counter",
+	    "Commits of the calls' state (state file, or Redis without one) that failed: "
+	    "their NG replies said error.",
+	    s->state_failures);
+	one(b, "icepath_state_durable", "gauge",
+	    "1 while the last commit of the calls' state succeeded, 0 after a failure.",
+	    !s->state_failing);
+	if (s->has_redis)
+		one(b, "icepath_redis_up", "gauge",
+		    "1 while --redis is connected (and authenticated), 0 while it is not.",
+		    s->redis_up);
 	fam(b, "icepath_legs", "gauge", "Call legs now, by state.");
 	for (unsigned st = 0; st < CALL_LEG_STATE_MAX; st++) {
 		snprintf(l, sizeof(l), "state=\"%s\"", call_leg_state_str((enum call_leg_state)st));

@@ -62,6 +62,11 @@ struct metrics_snapshot {
 	const char *version;
 	uint64_t uptime_s;
 	uint64_t calls, calls_total;
+	/* the state file / Redis: commits that failed, and whether the last did */
+	uint64_t state_failures;
+	bool state_failing;
+	/* --redis: the connection answers (has_redis false: no --redis) */
+	bool has_redis, redis_up;
 	uint64_t legs[CALL_LEG_STATE_MAX];
 	uint64_t streams[METRICS_NPATH]; /* active streams forwarded by XDP / userspace */
 	uint64_t packets[METRICS_NPATH][METRICS_NDIR], bytes[METRICS_NPATH][METRICS_NDIR];

@@ -79,6 +79,7 @@ enum relay_ev_kind {
 	RELAY_EV_FASTPATH, /* next hop changes (fastpath_fd) */
 	RELAY_EV_NETIF,	   /* a standby's rtnetlink monitor (relay_ha.c) */
 	RELAY_EV_WORKER,   /* a media worker passed datagrams up (relay_worker.c) */
+	RELAY_EV_REDIS_SUB, /* a standby's keyspace notifications (relay_ha.c) */
 };
 
 /* timer kinds (struct timerheap_node.kind) */
@@ -164,6 +165,15 @@ struct relay {
 	uint64_t started_ms;
 	uint64_t managed_calls;
 	uint64_t commits; /* state writes made at a turn's commit (relay_commit()) */
+	/* commits that failed (disk full...), and the episode: state_failing
+	 * from the first failure to the next success, state_why what failed
+	 * and what to do, the error-reason of the replies it turned */
+	uint64_t state_failures;
+	/* media sockets bind with IP_FREEBIND: a standby that took over when
+	 * one of its service addresses arrived, before the others (relay_ha.c) */
+	bool bind_free;
+	bool state_failing;
+	char state_why[DAEMON_PATH_MAX + 160];
 	uint64_t next_flow_id;
 	/* totals of calls already deleted, for statistics */
 	struct call_counters gone_user, gone_fast;
@@ -512,14 +522,30 @@ int relay_redis_save(struct relay *r);
 void relay_redis_resync(struct relay *r);
 int relay_redis_load(struct relay *r, char **out, size_t *len, unsigned *ncalls);
 const char *relay_redis_where(const struct relay *r);
+/* The standby's subscriber (keyspace notifications of the calls' hash):
+ * subscribe returns its fd (for epoll) or -errno (-EPERM: the server has
+ * notifications off and refused to turn them on; logged once, poll);
+ * sub_read: notifications read (0 or more: re-read the calls), -EIO when
+ * the connection is lost (closed; logged). */
+int relay_redis_subscribe(struct relay *r);
+int relay_redis_sub_read(struct relay *r);
+void relay_redis_sub_close(struct relay *r);
+/* Connected (and authenticated) now. */
+bool relay_redis_up(const struct relay *r);
 
 /* relay_ha.c: --redis-role standby. open: watch rtnetlink for the service
- * address (the first --interface's) and refresh the copy of the calls
- * every RELAY_HA_REFRESH_MS; when the address is here, take over. */
+ * addresses (every --interface's) and refresh the copy of the calls on
+ * each keyspace notification, or every RELAY_HA_REFRESH_MS when the server
+ * sends none; when an address is here, take over. */
 #define RELAY_HA_REFRESH_MS 1000
 int relay_ha_open(struct relay *r);
 void relay_ha_close(struct relay *r);
 void relay_ha_event(struct relay *r, uint64_t now_ms); /* RELAY_EV_NETIF */
 void relay_ha_tick(struct relay *r, uint64_t now_ms);  /* RELAY_TIMER_HA */
+void relay_ha_notified(struct relay *r, uint64_t now_ms); /* RELAY_EV_REDIS_SUB */
+/* Subscribed, the standby still reads the calls this often (a notification
+ * lost while its connection was being made again); not subscribed, it
+ * tries again this often (and polls every RELAY_HA_REFRESH_MS). */
+#define RELAY_HA_SAFETY_MS 10000
 
 #endif

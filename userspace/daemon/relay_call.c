@@ -65,6 +65,43 @@ static void ng_send(void *ctx, const struct netaddr *to, const uint8_t *dgram, s
 	}
 }
 
+/*
+ * The turn's state is not durable (relay_state_commit() failed and logged
+ * it once): nothing of the turn may be acknowledged as if it were.
+ * - A call no commit has ever held (made by an offer since the last one
+ *   that succeeded) is removed: its ports are free, its flows gone, and a
+ *   parked offer of it is answered now (then turned below).
+ * - An existing call keeps what the turn changed in memory (an answer, a
+ *   re-offer: its media keeps flowing); the file keeps its older record
+ *   until a commit succeeds, which writes it whole (the journal was
+ *   closed by the failure: the next commit is a snapshot).
+ * - A deleted call stays deleted here (flows removed, ports free); the
+ *   file still names it until that snapshot. A crash before then brings
+ *   it back from the file: no other call can hold its ports (a call made
+ *   meanwhile was removed above, never acknowledged), its flows are
+ *   installed again and, with no media, the inactivity timeout ends it.
+ * Every ok reply of an offer, answer or delete waiting in this turn then
+ * becomes result error with r->state_why as its error-reason.
+ */
+static void commit_failed(struct relay *r)
+{
+	struct call *c, *next;
+	unsigned removed = 0, turned;
+
+	for (c = r->calls.head; c; c = next) {
+		next = c->next;
+		if (!c->state_new)
+			continue;
+		daemon_log_set_call(c->id);
+		relay_call_delete(r, c, "its state could not be written", r->now_ms);
+		removed++;
+	}
+	daemon_log_set_call(NULL);
+	turned = ng_server_fail_held(&r->ngs, r->now_ms, r->state_why);
+	log_debug("state not durable: %u new calls removed, %u replies turned to errors",
+		  removed, turned);
+}
+
 void relay_commit(struct relay *r)
 {
 	int err = 0;
@@ -81,9 +118,8 @@ void relay_commit(struct relay *r)
 		err = relay_state_commit(r, r->now_ms);
 		r->commits++;
 	}
-	/* a failed write was logged (the calls will not survive a restart);
-	 * the replies still go: the calls do exist and carry media */
-	(void)err;
+	if (err)
+		commit_failed(r);
 	ng_server_release(&r->ngs, ng_send, r);
 }
 

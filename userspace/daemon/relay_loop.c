@@ -185,6 +185,10 @@ int relay_poll(struct relay *r, int timeout_ms)
 			relay_ha_event(r, now);
 			i = n; /* a take-over opened and closed descriptors */
 			break;
+		case RELAY_EV_REDIS_SUB:
+			relay_ha_notified(r, now);
+			i = n; /* a lost subscriber closed its descriptor */
+			break;
 		case RELAY_EV_METRICS:
 			relay_metrics_event(r, evs[i].data.ptr, evs[i].events);
 			i = n; /* a connection may have closed: later pointers may be stale */

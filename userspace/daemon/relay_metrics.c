@@ -158,6 +158,10 @@ void relay_metrics_snapshot(struct relay *r, struct metrics_snapshot *s)
 	s->uptime_s = (r->now_ms - r->started_ms) / 1000u;
 	s->calls = r->calls.ncalls;
 	s->calls_total = r->managed_calls;
+	s->state_failures = r->state_failures;
+	s->state_failing = r->state_failing;
+	s->has_redis = r->redis != NULL;
+	s->redis_up = relay_redis_up(r);
 	call_figures(r, s);
 	fastpath_figures(r, s);
 	s->counted = r->metrics;

@@ -563,6 +563,7 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 					      strerror(-err));
 		}
 		created = true;
+		c->state_new = true;
 		r->managed_calls++;
 	}
 	/* a re-offer may come from either side (re-INVITE by the callee) */

@@ -87,7 +87,7 @@ static int open_pair(struct relay *r, struct call_leg *l, struct call_stream *s,
 		cs->leg = l;
 		cs->stream = s->index;
 		cs->comp = c;
-		cs->fd = relay_bind_udp(&s->local[c]);
+		cs->fd = relay_bind_udp_opt(&s->local[c], r->bind_free);
 		if (cs->fd < 0) {
 			err = cs->fd;
 			break;

@@ -184,6 +184,34 @@ static int sync_dir(const char *dir)
 	return err;
 }
 
+/* What to do about a write that failed with err, for the log and the NG
+ * error-reason. */
+static const char *fix_for(int err)
+{
+	switch (-err) {
+	case ENOSPC:
+		return "free disk space on its file system";
+	case EDQUOT:
+		return "raise the disk quota or free space";
+	case EROFS:
+	case EACCES:
+	case EPERM:
+		return "make its directory writable for icepathd";
+	case EIO:
+		return "check the disk (dmesg)";
+	default:
+		return "check its file system";
+	}
+}
+
+/* The failure of one step, said once in r->state_why. */
+static void state_failed(struct relay *r, const char *what, const char *path, int err)
+{
+	snprintf(r->state_why, sizeof(r->state_why),
+		 "state not durable: %s %s: %s; %s (--state-file), then retry", what, path,
+		 strerror(-err), fix_for(err));
+}
+
 /* ---- the journal's bookkeeping -------------------------------------------------- */
 
 void relay_state_mark(struct relay *r, struct call *c)
@@ -233,6 +261,7 @@ static void state_clean(struct relay *r)
 		r->state_dirty = c->state_next;
 		c->state_dirty = false;
 		c->state_next = NULL;
+		c->state_new = false;
 	}
 	r->n_state_gone = 0;
 }
@@ -253,7 +282,8 @@ void relay_state_release(struct relay *r)
 	r->cap_state_gone = 0;
 }
 
-int relay_state_save(struct relay *r)
+/* A snapshot; quiet: a commit's, which logs the failure itself (once). */
+static int snapshot(struct relay *r, bool quiet)
 {
 	char tmp[sizeof(r->state_path) + 8], dir[sizeof(r->state_path)];
 	const char *d;
@@ -275,9 +305,9 @@ int relay_state_save(struct relay *r)
 		err = -errno;
 		if (fd >= 0)
 			close(fd);
-		log_err("cannot write state file %s: %s; calls will not survive a restart (see "
-			"--state-file)",
-			tmp, strerror(-err));
+		state_failed(r, "cannot create", tmp, err);
+		if (!quiet)
+			log_err("%s; calls will not survive a restart", r->state_why);
 		return err;
 	}
 	fprintf(f, "%s\n", RELAY_STATE_MAGIC);
@@ -295,10 +325,14 @@ int relay_state_save(struct relay *r)
 		err = sync_dir(d);
 	relay_state_close(r);
 	if (err) {
-		log_err("cannot write state file %s: %s", r->state_path, strerror(-err));
+		state_failed(r, "cannot write", r->state_path, err);
+		if (!quiet)
+			log_err("%s", r->state_why);
 		unlink(tmp);
 		return err;
 	}
+	for (struct call *c = r->calls.head; c; c = c->next)
+		c->state_new = false;
 	/* the next commits append to what was just renamed in */
 	r->journal_fd = open(r->state_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (r->journal_fd < 0)
@@ -310,6 +344,11 @@ int relay_state_save(struct relay *r)
 	r->snapshot_ms = r->now_ms;
 	state_clean(r);
 	return 0;
+}
+
+int relay_state_save(struct relay *r)
+{
+	return snapshot(r, false);
 }
 
 static int commit_file(struct relay *r, uint64_t now_ms)
@@ -325,12 +364,12 @@ static int commit_file(struct relay *r, uint64_t now_ms)
 		return 0;
 	if (r->journal_fd < 0 || r->journal_bytes > compact ||
 	    now_ms >= r->snapshot_ms + RELAY_STATE_CHECKPOINT_MS)
-		return relay_state_save(r);
+		return snapshot(r, true);
 	if (!r->state_dirty && !r->n_state_gone)
 		return 0;
 	f = open_memstream(&chunk, &len);
 	if (!f)
-		return relay_state_save(r);
+		return snapshot(r, true);
 	/* gone first: a call deleted and made again in one turn stays */
 	for (unsigned i = 0; i < r->n_state_gone; i++) {
 		fputs("gone ", f);
@@ -342,7 +381,7 @@ static int commit_file(struct relay *r, uint64_t now_ms)
 	fputs("end\n", f);
 	if (fclose(f)) {
 		free(chunk);
-		return relay_state_save(r);
+		return snapshot(r, true);
 	}
 	while (off < len) {
 		ssize_t n = write(r->journal_fd, chunk + off, len - off);
@@ -361,10 +400,11 @@ static int commit_file(struct relay *r, uint64_t now_ms)
 	if (err) {
 		/* a torn append has no "end": ignored on reading; the snapshot
 		 * replaces the file whole */
-		log_warn("state file %s: append failed (%s); writing it whole", r->state_path,
-			 strerror(-err));
+		if (!r->state_failing)
+			log_warn("state file %s: append failed (%s); writing it whole",
+				 r->state_path, strerror(-err));
 		relay_state_close(r);
-		return relay_state_save(r);
+		return snapshot(r, true);
 	}
 	r->journal_bytes += len;
 	state_clean(r);
@@ -385,10 +425,32 @@ int relay_state_commit(struct relay *r, uint64_t now_ms)
 	 * why this write is synchronous) */
 	rerr = relay_redis_save(r);
 	err = commit_file(r, now_ms);
-	if (rerr && !err)
-		err = -EIO;
-	if (!r->state_path[0])
-		state_clean(r); /* no file: the lists were Redis' alone */
+	/* the store of record: the state file when there is one (a Redis that
+	 * does not answer is logged by relay_redis.c: calls are not
+	 * replicated, but they survive a restart); Redis alone otherwise */
+	if (!r->state_path[0]) {
+		err = rerr;
+		if (err)
+			snprintf(r->state_why, sizeof(r->state_why),
+				 "state not durable: %s did not take the write; see why in "
+				 "icepathd's log, make it answer, then retry",
+				 relay_redis_where(r));
+		else
+			state_clean(r); /* no file: the lists were Redis' alone */
+	}
+	if (err) {
+		r->state_failures++;
+		if (!r->state_failing)
+			log_err("%s (failed state writes are counted in "
+				"icepath_state_write_failures_total; logged once until one "
+				"succeeds)",
+				r->state_why);
+		r->state_failing = true;
+	} else if (r->state_failing) {
+		log_info("state writes succeed again after %llu failures: calls are durable",
+			 (unsigned long long)r->state_failures);
+		r->state_failing = false;
+	}
 	return err;
 }
 

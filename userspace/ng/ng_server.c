@@ -71,6 +71,15 @@ struct ng_outbox_item {
 	struct netaddr to;
 	uint8_t *data;
 	size_t len;
+	/* what ng_server_fail_held() needs to answer it again, as an error */
+	enum ng_outbox_kind {
+		NG_OUTBOX_OTHER,   /* an error, a ping, a query...: leaves as is */
+		NG_OUTBOX_CHANGE,  /* an ok offer/answer/delete: a change to make durable */
+		NG_OUTBOX_CACHED,  /* a retransmission: leaves as the cache has it then */
+	} kind;
+	enum ng_command cmd;
+	uint64_t key_hash, body_hash;
+	char cookie[NG_COOKIE_MAX + 1];
 };
 
 struct ng_outbox {
@@ -424,7 +433,8 @@ static int ng_parse_request(struct ng_server *s, const struct ng_str *body, stru
 /* Queue a copy of a reply for ng_server_release(); a reply that cannot be
  * queued is lost like a datagram (the client retransmits: the cache has it). */
 static void ng_outbox_push(struct ng_server *s, const struct netaddr *to, const uint8_t *data,
-			   size_t len)
+			   size_t len, enum ng_outbox_kind kind, enum ng_command cmd, uint64_t key,
+			   uint64_t body_hash, const char *cookie)
 {
 	struct ng_outbox *o = s->outbox;
 	struct ng_outbox_item *it;
@@ -455,7 +465,22 @@ static void ng_outbox_push(struct ng_server *s, const struct netaddr *to, const 
 	}
 	it->data = copy;
 	it->len = len;
+	it->kind = kind;
+	it->cmd = cmd;
+	it->key_hash = key;
+	it->body_hash = body_hash;
+	snprintf(it->cookie, sizeof(it->cookie), "%s", cookie);
 	s->counters.held++;
+}
+
+/* An ok offer/answer/delete acknowledges a change of state. */
+static enum ng_outbox_kind ng_outbox_kind_of(enum ng_command cmd, const struct ng_reply *rep)
+{
+	if (rep->result == NG_RESULT_ERROR)
+		return NG_OUTBOX_OTHER;
+	return cmd == NG_CMD_OFFER || cmd == NG_CMD_ANSWER || cmd == NG_CMD_DELETE
+		       ? NG_OUTBOX_CHANGE
+		       : NG_OUTBOX_OTHER;
 }
 
 static struct ng_pending *ng_pending_find(struct ng_server *s, uint64_t key,
@@ -575,7 +600,8 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 		if (s->hold) {
 			/* its state may have been created this very turn: it
 			 * leaves with the turn's other replies */
-			ng_outbox_push(s, from, hit->reply, hit->len);
+			ng_outbox_push(s, from, hit->reply, hit->len, NG_OUTBOX_CACHED, cmd, key,
+				       body_hash, cookie);
 			return 0;
 		}
 		if (hit->len > cap)
@@ -629,7 +655,8 @@ ssize_t ng_handle(struct ng_server *s, uint64_t now_ms, const struct netaddr *fr
 
 	n = ng_finish(s, now_ms, key, body_hash, cookie, from, cmd, rep, rep, out, cap);
 	if (n > 0 && s->hold) {
-		ng_outbox_push(s, from, out, (size_t)n);
+		ng_outbox_push(s, from, out, (size_t)n, ng_outbox_kind_of(cmd, rep), cmd, key,
+			       body_hash, cookie);
 		return 0;
 	}
 	return n;
@@ -653,7 +680,9 @@ static void ng_pending_answer(struct ng_server *s, uint64_t now_ms, struct ng_pe
 	n = ng_finish(s, now_ms, p->key_hash, p->body_hash, p->cookie, p->has_from ? &p->from : NULL,
 		      p->cmd, rep, s->creply, s->cbuf, NG_DGRAM_MAX);
 	if (n > 0)
-		ng_outbox_push(s, p->has_from ? &p->from : NULL, s->cbuf, (size_t)n);
+		ng_outbox_push(s, p->has_from ? &p->from : NULL, s->cbuf, (size_t)n,
+			       ng_outbox_kind_of(p->cmd, rep), p->cmd, p->key_hash, p->body_hash,
+			       p->cookie);
 	p->used = false;
 	s->n_pending--;
 }
@@ -716,6 +745,66 @@ unsigned ng_server_pending(const struct ng_server *s)
 unsigned ng_server_held(const struct ng_server *s)
 {
 	return s->outbox ? s->outbox->n : 0;
+}
+
+/* Replace a held item's datagram (it owns a copy). */
+static void ng_outbox_set(struct ng_outbox_item *it, const uint8_t *data, size_t len)
+{
+	uint8_t *copy = malloc(len);
+
+	if (!copy)
+		return; /* keeps the old one: a lost datagram would be worse */
+	memcpy(copy, data, len);
+	free(it->data);
+	it->data = copy;
+	it->len = len;
+}
+
+unsigned ng_server_fail_held(struct ng_server *s, uint64_t now_ms, const char *reason)
+{
+	struct ng_outbox *o = s->outbox;
+	unsigned failed = 0;
+
+	if (!o)
+		return 0;
+	for (unsigned i = 0; i < o->n; i++) {
+		struct ng_outbox_item *it = &o->items[i];
+		struct ng_str ck = {.s = it->cookie, .len = strlen(it->cookie)};
+		const struct netaddr *from = it->has_from ? &it->to : NULL;
+		struct ng_cache_entry *e;
+		struct ng_reply *rep;
+		ssize_t n;
+
+		if (it->kind != NG_OUTBOX_CHANGE)
+			continue;
+		/* the ok reply leaves the cache: a retransmission gets the error */
+		e = ng_cache_find(s->cache, it->key_hash, &ck, from);
+		if (e)
+			ng_cache_kill(s->cache, (unsigned)(e - s->cache->e));
+		rep = ng_server_reply(s);
+		ng_reply_error(rep, "%s", reason);
+		n = ng_finish(s, now_ms, it->key_hash, it->body_hash, it->cookie, from, it->cmd, rep,
+			      rep, s->cbuf, NG_DGRAM_MAX);
+		if (n > 0)
+			ng_outbox_set(it, s->cbuf, (size_t)n);
+		it->kind = NG_OUTBOX_OTHER;
+		s->counters.errors++;
+		s->counters.command_errors[it->cmd]++;
+		failed++;
+	}
+	/* a retransmission of this turn's request leaves as its first copy now does */
+	for (unsigned i = 0; i < o->n && failed; i++) {
+		struct ng_outbox_item *it = &o->items[i];
+		struct ng_str ck = {.s = it->cookie, .len = strlen(it->cookie)};
+		struct ng_cache_entry *e;
+
+		if (it->kind != NG_OUTBOX_CACHED)
+			continue;
+		e = ng_cache_find(s->cache, it->key_hash, &ck, it->has_from ? &it->to : NULL);
+		if (e && e->body_hash == it->body_hash)
+			ng_outbox_set(it, e->reply, e->len);
+	}
+	return failed;
 }
 
 unsigned ng_server_release(struct ng_server *s, ng_send_fn send, void *ctx)
