@@ -530,7 +530,12 @@ int relay_crypto_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 			return ng_reply_error(rep, "media section %u: cannot rewrite its crypto "
 						   "attributes: %s", i + 1, strerror(-err));
 	}
-	/* a peer without ICE gets a port pair per m= line, never a BUNDLE */
+	/* the relay answers a bundling offerer with its group (the other leg
+	 * answered without one: relay_bundle.c demuxes); a peer without ICE
+	 * otherwise gets a port pair per m= line, never a BUNDLE */
+	if (!is_offer && l->bundle.on)
+		return relay_bundle_write_group(l, sdp) ? ng_reply_error(rep, "cannot write "
+			"a=group:BUNDLE toward leg '%s'", l->tag) : 0;
 	if (!relay_leg_ice(l))
 		sdp_rewrite_strip_bundle(sdp);
 	return 0;
