@@ -179,6 +179,23 @@ static int first_rtp(const struct call_leg *l, const struct sdp *sdp)
 	return -1;
 }
 
+/* Media sections i and j are in the session's first BUNDLE group. */
+static bool same_bundle(const struct sdp *sdp, unsigned i, unsigned j)
+{
+	const char *mids[SDP_MAX_MEDIA];
+	char buf[SDP_MAX_LINE_LEN];
+	bool in_i = false, in_j = false;
+	int n = sdp_bundle_mids(sdp, buf, sizeof(buf), mids, ARRAY_SIZE(mids));
+
+	for (int k = 0; k < n; k++) {
+		int m = sdp_media_by_mid(sdp, mids[k]);
+
+		in_i |= m == (int)i;
+		in_j |= m == (int)j;
+	}
+	return in_i && in_j;
+}
+
 static void add_fingerprints(struct call_leg *l, const struct sdp_crypto_desc *d,
 			     struct ng_reply *rep)
 {
@@ -361,14 +378,16 @@ int relay_crypto_offer(struct relay *r, struct call_leg *a, struct call_leg *b,
 		snprintf(a->crypto->st[i].mid, sizeof(a->crypto->st[i].mid), "%s",
 			 mid && strlen(mid) < sizeof(a->crypto->st[i].mid) ? mid : "");
 	}
-	/* one DTLS association (and one SRTP context pair) per leg */
+	/* one DTLS association (and one SRTP context pair) per leg: the
+	 * sections of the first one's BUNDLE group share it (relay_bundle.c
+	 * demuxes them), others are not bridged */
 	for (unsigned i = (unsigned)i0 + 1; i < a->nstreams; i++)
 		if (a->streams[i].active && sdp_proto_is_rtp(a->streams[i].proto) &&
+		    !same_bundle(sdp, (unsigned)i0, i) &&
 		    (a->crypto->mode != RELAY_CRYPTO_PLAIN || b->crypto->mode != RELAY_CRYPTO_PLAIN)) {
-			ng_reply_warn(rep, "the relay terminates SRTP on the first media section only: "
-					   "section %u and later are not bridged (one DTLS/SDES "
-					   "context per leg; BUNDLE demux by SSRC/MID is not "
-					   "implemented)", i0 + 2);
+			ng_reply_warn(rep, "the relay terminates SRTP on the first media section and "
+					   "its BUNDLE group only: section %u is not bridged (one "
+					   "DTLS/SDES context per leg)", i + 1);
 			break;
 		}
 	log_info("call %s: media terminated by the relay: leg %s speaks %s (%s), leg %s %s (%s)",
