@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon/relay.h"
+#include "daemon/relay_crypto.h"
 #include "icepath/dtls.h"
 #include "icepath/sdes.h"
 #include "icepath/sdp.h"
@@ -1270,6 +1271,167 @@ static void bundle_to_plain_streams(void **state)
 	close(bv_rtcp);
 }
 
+/* The relay's a=crypto key in the reply's SDP. */
+static void reply_key(struct fixture *f, struct sdes_crypto *k)
+{
+	const char *line, *eol;
+
+	f->sdp_out[f->rep.sdp_len] = 0;
+	line = strstr(f->sdp_out, "a=crypto:");
+	assert_non_null(line);
+	eol = strstr(line, "\r\n");
+	assert_int_equal(sdes_parse(line, (size_t)(eol - line), k, NULL, 0), 0);
+}
+
+/* SRTP of the peer's key (srtp) through the relay: what B receives, or -1. */
+static ssize_t sdes_through(struct fixture *f, uint16_t ra, struct srtpctx *srtp, uint16_t seq)
+{
+	uint8_t pkt[256], buf[2048];
+	uint16_t from;
+	size_t n = bundle_rtp(pkt, 0, 0x12121212, seq, NULL);
+
+	assert_int_equal(srtpctx_protect_rtp(srtp, pkt, &n, sizeof(pkt)), 0);
+	send_to(f->a, ra, pkt, n);
+	for (int i = 0; i < 5; i++)
+		relay_poll(&f->r, 0);
+	{
+		struct pollfd p = {.fd = f->b, .events = POLLIN};
+
+		if (poll(&p, 1, 50) != 1)
+			return -1;
+	}
+	return recv_via_relay(f, f->b, buf, sizeof(buf), &from);
+}
+
+/*
+ * SDES re-keying (RFC 4568 §7.1.4): a re-offer whose a=crypto carries a new
+ * key of the same suite replaces the relay's inbound context (the old key
+ * fails authentication from then on, the new one passes; the relay's own
+ * key toward the peer stays); a new suite brings a new key of the relay's
+ * too. A re-offer that repeats its key changes nothing.
+ */
+static void sdes_rekey(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t k1[30] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+				       16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
+	uint8_t k2[30], k3[30];
+	static const char *const lines[] = {
+		"1 AES_CM_128_HMAC_SHA1_80 inline:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGC",
+		"2 AES_CM_128_HMAC_SHA1_32 inline:ycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm",
+	};
+	char offer[1024], answer[512];
+	struct sdes_crypto key0, key;
+	struct srtpctx *t1, *t2, *t3;
+	uint16_t ra = 0;
+	struct call *c;
+
+	for (unsigned i = 0; i < 30; i++) {
+		k2[i] = (uint8_t)(101 + i);
+		k3[i] = (uint8_t)(201 + i);
+	}
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	for (unsigned round = 0; round < 4; round++) {
+		/* rounds: key 1, key 2 (same suite), key 2 again, key 3 (_32) */
+		unsigned l = round < 2 ? round : round == 2 ? 1 : 2;
+
+		snprintf(offer, sizeof(offer),
+			 "v=0\r\no=a 1 %u IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+			 "m=audio %u RTP/SAVP 0\r\na=crypto:%s\r\n",
+			 round + 1, f->pa, lines[l]);
+		next_transport = NG_TRANSPORT_RTP_AVP;
+		assert_int_equal(ng(f, NG_CMD_OFFER, "rekey", "ta", NULL, offer), 0);
+		next_transport = NG_TRANSPORT_RTP_SAVP;
+		assert_int_equal(ng(f, NG_CMD_ANSWER, "rekey", "ta", "tb", answer), 0);
+		assert_string_equal(f->rep.warning, "");
+		if (!round) {
+			reply_key(f, &key0);
+			ra = reply_port(f);
+		}
+		reply_key(f, &key);
+		assert_int_equal(reply_port(f), ra);
+		/* the relay's key: kept while the suite is, new with a new one */
+		if (round < 3) {
+			assert_int_equal(key.suite, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80);
+			assert_memory_equal(key.key, key0.key, key0.key_len);
+		} else {
+			assert_int_equal(key.suite, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_32);
+			assert_int_equal(key.tag, 2);
+			assert_memory_not_equal(key.key, key0.key, key0.key_len);
+		}
+	}
+	(void)ra;
+	c = call_find(&f->r.calls, "rekey");
+	assert_int_equal(c->legs[0].crypto->rekeys, 2);
+	assert_int_equal(srtpctx_new(&t1, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_OUTBOUND,
+				     k1, 16, k1 + 16, 14, 0), 0);
+	assert_int_equal(srtpctx_new(&t2, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_OUTBOUND,
+				     k2, 16, k2 + 16, 14, 0), 0);
+	assert_int_equal(srtpctx_new(&t3, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_32, SRTPCTX_OUTBOUND,
+				     k3, 16, k3 + 16, 14, 0), 0);
+	/* after the last re-offer only key 3 passes */
+	assert_int_equal(sdes_through(f, ra, t3, 1), 52);
+	assert_int_equal(sdes_through(f, ra, t2, 2), -1);
+	assert_int_equal(sdes_through(f, ra, t1, 3), -1);
+	assert_int_equal(c->legs[0].crypto->st[0].auth_fail, 2);
+	srtpctx_free(t1);
+	srtpctx_free(t2);
+	srtpctx_free(t3);
+}
+
+/* Key 1, then key 2 of the same suite: the old key fails from then on. */
+static void sdes_rekey_same_suite(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t k1[30] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+				       16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
+	uint8_t k2[30];
+	char offer[1024], answer[512];
+	struct srtpctx *t1, *t2;
+	uint16_t ra = 0;
+	struct call *c;
+
+	for (unsigned i = 0; i < 30; i++)
+		k2[i] = (uint8_t)(101 + i);
+	assert_int_equal(srtpctx_new(&t1, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_OUTBOUND,
+				     k1, 16, k1 + 16, 14, 0), 0);
+	assert_int_equal(srtpctx_new(&t2, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_OUTBOUND,
+				     k2, 16, k2 + 16, 14, 0), 0);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	for (unsigned round = 0; round < 2; round++) {
+		snprintf(offer, sizeof(offer),
+			 "v=0\r\no=a 1 %u IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+			 "m=audio %u RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:%s\r\n",
+			 round + 1, f->pa,
+			 round ? "ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGC"
+			       : "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e");
+		next_transport = NG_TRANSPORT_RTP_AVP;
+		assert_int_equal(ng(f, NG_CMD_OFFER, "rekey2", "ta", NULL, offer), 0);
+		next_transport = NG_TRANSPORT_RTP_SAVP;
+		assert_int_equal(ng(f, NG_CMD_ANSWER, "rekey2", "ta", "tb", answer), 0);
+		ra = reply_port(f);
+		if (!round) {
+			/* key 1 in use */
+			assert_int_equal(sdes_through(f, ra, t1, 1), 52);
+			assert_int_equal(sdes_through(f, ra, t2, 2), -1);
+		}
+	}
+	c = call_find(&f->r.calls, "rekey2");
+	assert_int_equal(sdes_through(f, ra, t2, 3), 52);
+	assert_int_equal(sdes_through(f, ra, t1, 4), -1);
+	assert_int_equal(c->legs[0].crypto->st[0].auth_fail, 2);
+	assert_int_equal(c->legs[0].crypto->rekeys, 1);
+	srtpctx_free(t1);
+	srtpctx_free(t2);
+}
+
 static void advertised_address(void **state)
 {
 	struct fixture *f = *state;
@@ -2029,6 +2191,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(strip_extmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_to_plain_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(sdes_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(sdes_rekey_same_suite, setup, teardown),
 		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),

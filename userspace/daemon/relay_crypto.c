@@ -108,6 +108,7 @@ void relay_crypto_free(struct relay *r, struct call_leg *l)
 	dtls_free(c->dtls);
 	srtp_drop(c);
 	memset(c->local, 0, sizeof(c->local)); /* key material */
+	memset(&c->peer, 0, sizeof(c->peer));
 	free(c);
 	l->crypto = NULL;
 }
@@ -248,8 +249,48 @@ static unsigned suites_allowed(const struct ng_request *req)
 	return s & ~req->sdes_no;
 }
 
+/*
+ * The peer's key p (its offer's or answer's chosen a=crypto) for the
+ * relay's local[0] of the same suite. The same key again (a re-INVITE that
+ * changes nothing else) keeps the contexts, their rollover counters and
+ * replay windows. A new key of the same suite replaces the inbound context
+ * only (RFC 4568 §7.1.4: the new key applies from the new offer/answer on,
+ * its SSRCs start over at ROC 0; §6.1: each direction has its own key);
+ * a first key, or another suite, sets up both.
+ */
+static int sdes_peer_key(struct call_leg *l, const struct sdes_crypto *p)
+{
+	struct relay_crypto *c = l->crypto;
+	struct srtpctx *rx;
+	int err;
+
+	if (c->rx && c->peer.suite == p->suite && !memcmp(c->peer.key, p->key, p->key_len) &&
+	    !memcmp(c->peer.salt, p->salt, p->salt_len))
+		return 0;
+	if (!c->rx || !c->tx || c->suite != p->suite) {
+		if (c->rx)
+			c->rekeys++;
+		err = srtp_keys(l, p->suite, p->key, p->salt, c->local[0].key, c->local[0].salt);
+	} else {
+		err = srtpctx_new(&rx, p->suite, SRTPCTX_INBOUND, p->key, p->key_len, p->salt,
+				  p->salt_len, 0);
+		if (!err) {
+			srtpctx_free(c->rx);
+			c->rx = rx;
+			c->rekeys++;
+			log_info("call %s leg %s: SDES re-keyed: the peer's new %s key replaces the "
+				 "old one (RFC 4568 §7.1.4)", l->call->id, l->tag,
+				 srtpctx_suite_str(p->suite));
+		}
+	}
+	if (!err)
+		c->peer = *p;
+	return err;
+}
+
 /* The offerer speaks SDES: take its first usable a=crypto, answer with a key
- * of ours for the same suite and tag (RFC 4568 §7.1.2). */
+ * of ours for the same suite and tag (RFC 4568 §7.1.2). A re-offer keeps
+ * our key unless the suite changes. */
 static int sdes_take_offer(struct call_leg *l, const struct sdp_crypto_desc *d,
 			   const struct ng_request *req, struct ng_reply *rep)
 {
@@ -261,10 +302,13 @@ static int sdes_take_offer(struct call_leg *l, const struct sdp_crypto_desc *d,
 
 		if (!(ok & SRTPCTX_SUITE_BIT(p->suite)) || p->has_mki)
 			continue;
-		if (sdes_generate(&c->local[0], p->tag, p->suite))
-			return ng_reply_error(rep, "no randomness for an SDES key");
+		if (!c->n_local || c->local[0].suite != p->suite) {
+			if (sdes_generate(&c->local[0], p->tag, p->suite))
+				return ng_reply_error(rep, "no randomness for an SDES key");
+		}
+		c->local[0].tag = p->tag; /* RFC 4568 §7.1.2: the answer's tag is the offer's */
 		c->n_local = 1;
-		return srtp_keys(l, p->suite, p->key, p->salt, c->local[0].key, c->local[0].salt)
+		return sdes_peer_key(l, p)
 			       ? ng_reply_error(rep, "cannot set up SRTP for leg '%s'", l->tag)
 			       : 0;
 	}
@@ -308,8 +352,7 @@ static int sdes_take_answer(struct call_leg *l, const struct sdp_crypto_desc *d,
 				continue;
 			c->local[0] = c->local[k];
 			c->n_local = 1;
-			return srtp_keys(l, p->suite, p->key, p->salt, c->local[0].key,
-					 c->local[0].salt);
+			return sdes_peer_key(l, p);
 		}
 	ng_reply_warn(rep, "the answer of leg '%s' accepts none of the relay's a=crypto lines: "
 			   "no SRTP toward it, its media is dropped", l->tag);
@@ -415,7 +458,7 @@ int relay_crypto_offer(struct relay *r, struct call_leg *a, struct call_leg *b,
 		add_fingerprints(a, d, rep);
 		break;
 	case RELAY_CRYPTO_SDES:
-		if (!a->crypto->rx && (err = sdes_take_offer(a, d, req, rep)))
+		if ((err = sdes_take_offer(a, d, req, rep)))
 			goto out;
 		break;
 	case RELAY_CRYPTO_PLAIN:
@@ -492,7 +535,7 @@ int relay_crypto_answer(struct relay *r, struct call_leg *a, struct call_leg *b,
 				dtls_set_role(b->crypto->dtls, role);
 		}
 		add_fingerprints(b, d, rep);
-	} else if (b->crypto->mode == RELAY_CRYPTO_SDES && !b->crypto->rx) {
+	} else if (b->crypto->mode == RELAY_CRYPTO_SDES) {
 		err = sdes_take_answer(b, d, rep);
 	}
 	/* the answer's DTLS= is the relay's role toward the offerer */
