@@ -1432,6 +1432,127 @@ static void sdes_rekey_same_suite(void **state)
 	srtpctx_free(t2);
 }
 
+/* Run the relay and the test's DTLS client peer until pd is connected (or
+ * 3 s): what pd sends goes from fd to the relay's ra, what fd gets to pd. */
+static void dtls_pump(struct fixture *f, struct dtls *pd, int fd, uint16_t ra,
+		      enum dtls_state until)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+
+	for (int i = 0; i < 300 && dtls_state(pd) != until; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		while ((n = dtls_poll_transmit(pd, buf, sizeof(buf))) > 0)
+			send_to(fd, ra, buf, (size_t)n);
+		relay_poll(&f->r, 0);
+		if (poll(&p, 1, 10) == 1) {
+			n = recv(fd, buf, sizeof(buf), 0);
+			if (n > 0)
+				dtls_input(pd, f->r.now_ms, buf, (size_t)n);
+		}
+		dtls_tick(pd, f->r.now_ms);
+	}
+	assert_string_equal(dtls_state_str(dtls_state(pd)), dtls_state_str(until));
+}
+
+/* A DTLS-SRTP peer (no ICE) calls a plain trunk; the relay is passive. */
+static struct dtls *dtls_call(struct fixture *f, struct dtls_ctx *pctx, const char *call,
+			      uint16_t *ra)
+{
+	char offer[1024], answer[512], fp[160];
+	const char *line, *eol;
+	struct dtls_config cfg = {.role = DTLS_ROLE_ACTIVE};
+	struct dtls *pd;
+
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u UDP/TLS/RTP/SAVP 0\r\na=rtcp-mux\r\n"
+		 "a=fingerprint:%s\r\na=setup:active\r\n",
+		 f->pa, dtls_ctx_fingerprint(pctx));
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=trunk 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	next_transport = NG_TRANSPORT_RTP_AVP;
+	next_rtcp_mux = NG_RTCP_MUX_DEMUX;
+	assert_int_equal(ng(f, NG_CMD_OFFER, call, "browser", NULL, offer), 0);
+	next_transport = NG_TRANSPORT_UDP_TLS_RTP_SAVP;
+	assert_int_equal(ng(f, NG_CMD_ANSWER, call, "browser", "trunk", answer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=setup:passive\r\n"));
+	*ra = reply_port(f);
+	line = strstr(f->sdp_out, "a=fingerprint:");
+	assert_non_null(line);
+	eol = strstr(line, "\r\n");
+	snprintf(fp, sizeof(fp), "%.*s", (int)(eol - line - 14), line + 14);
+	assert_int_equal(dtls_new(&pd, pctx, &cfg), 0);
+	assert_int_equal(dtls_add_remote_fingerprint(pd, fp), 0);
+	assert_int_equal(dtls_start(pd, f->r.now_ms), 0);
+	dtls_pump(f, pd, f->a, *ra, DTLS_STATE_CONNECTED);
+	return pd;
+}
+
+/*
+ * DTLS close_notify (RFC 5246 §7.2.1) both ways: a deleted call's DTLS leg
+ * gets the relay's close_notify (the peer sees its association closed);
+ * a peer's close_notify ends that leg's association, its SRTP keys go
+ * (media from it is dropped from then on) and the relay counts it.
+ */
+static void dtls_close_notify(void **state)
+{
+	struct fixture *f = *state;
+	struct dtls_ctx *pctx;
+	struct dtls_event ev;
+	struct dtls *pd;
+	char err[128];
+	uint16_t ra;
+	struct call *c;
+	bool closed = false;
+
+	assert_int_equal(dtls_ctx_generate(&pctx, err, sizeof(err)), 0);
+	/* delete: the relay says goodbye */
+	pd = dtls_call(f, pctx, "dtls-close-1", &ra);
+	c = call_find(&f->r.calls, "dtls-close-1");
+	assert_non_null(c->legs[0].crypto->rx);
+	assert_int_equal(ng(f, NG_CMD_DELETE, "dtls-close-1", NULL, NULL, NULL), 0);
+	assert_int_equal(f->r.dtls_close_sent, 1);
+	dtls_pump(f, pd, f->a, ra, DTLS_STATE_CLOSED);
+	while (dtls_poll_event(pd, &ev))
+		closed |= ev.type == DTLS_EVENT_CLOSED;
+	assert_true(closed);
+	assert_string_equal(dtls_reason(pd), "peer sent close_notify");
+	dtls_free(pd);
+
+	/* the peer says goodbye: the leg's keys go, the call stays */
+	pd = dtls_call(f, pctx, "dtls-close-2", &ra);
+	c = call_find(&f->r.calls, "dtls-close-2");
+	assert_non_null(c->legs[0].crypto->rx);
+	assert_int_equal(dtls_close(pd), 0);
+	{
+		uint8_t buf[4096];
+		ssize_t n;
+
+		while ((n = dtls_poll_transmit(pd, buf, sizeof(buf))) > 0)
+			send_to(f->a, ra, buf, (size_t)n);
+	}
+	for (int i = 0; i < 100 && !f->r.dtls_closed_by_peer; i++) {
+		struct pollfd p = {.fd = f->a, .events = POLLIN};
+
+		relay_poll(&f->r, 0);
+		poll(&p, 1, 5);
+	}
+	assert_int_equal(f->r.dtls_closed_by_peer, 1);
+	assert_null(c->legs[0].crypto->rx);
+	assert_null(c->legs[0].crypto->tx);
+	assert_non_null(call_find(&f->r.calls, "dtls-close-2"));
+	/* the association is over: no second close_notify at delete */
+	assert_int_equal(ng(f, NG_CMD_DELETE, "dtls-close-2", NULL, NULL, NULL), 0);
+	assert_int_equal(f->r.dtls_close_sent, 1);
+	dtls_free(pd);
+	dtls_ctx_free(pctx);
+}
+
 static void advertised_address(void **state)
 {
 	struct fixture *f = *state;
@@ -2193,6 +2314,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bundle_to_plain_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(sdes_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(sdes_rekey_same_suite, setup, teardown),
+		cmocka_unit_test_setup_teardown(dtls_close_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),

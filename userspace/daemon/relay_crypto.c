@@ -657,7 +657,15 @@ static void dtls_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)
 				 l->call->id, l->tag, ev.reason);
 			break;
 		case DTLS_EVENT_CLOSED:
-			log_info("call %s leg %s: DTLS closed by the peer", l->call->id, l->tag);
+			/* the peer's close_notify (RFC 5246 §7.2.1) ends the
+			 * association and its SRTP keys (RFC 5764 §4.2 derives
+			 * them from it): nothing more goes to or from the leg
+			 * until it negotiates again */
+			r->dtls_closed_by_peer++;
+			srtp_drop(c);
+			log_info("call %s leg %s: DTLS closed by the peer (close_notify): its SRTP "
+				 "keys are gone, media to and from it is dropped", l->call->id,
+				 l->tag);
 			break;
 		}
 	}
@@ -666,6 +674,27 @@ static void dtls_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)
 		timerheap_remove(&r->timers, &c->timer);
 	else
 		timerheap_set(&r->timers, &c->timer, next > now_ms ? next : now_ms);
+}
+
+void relay_crypto_close(struct relay *r, struct call_leg *l)
+{
+	struct relay_crypto *c = l->crypto;
+	uint8_t buf[DTLS_MTU_BYTES * 2];
+	enum dtls_state st;
+	ssize_t n;
+
+	if (!c || !c->dtls)
+		return;
+	st = dtls_state(c->dtls);
+	if (st != DTLS_STATE_HANDSHAKING && st != DTLS_STATE_VERIFYING && st != DTLS_STATE_CONNECTED)
+		return;
+	/* RFC 5246 §7.2.1: the relay's end of the association says so
+	 * (close_notify), while the leg's transport is still there */
+	dtls_close(c->dtls);
+	while ((n = dtls_poll_transmit(c->dtls, buf, sizeof(buf))) > 0)
+		send_to_peer(r, l, buf, (size_t)n);
+	r->dtls_close_sent++;
+	log_info("call %s leg %s: DTLS close_notify sent", l->call->id, l->tag);
 }
 
 void relay_crypto_start(struct relay *r, struct call_leg *l, uint64_t now_ms)
