@@ -281,6 +281,10 @@ struct ng_stream {
 	 * stream whose SRTP the relay terminates that failed RFC 3711
 	 * authentication or replay checks (dropped, counted in errors too) */
 	uint64_t srtp_auth_fail, srtp_replay;
+	/* "icepath" -> "BUNDLE undemuxed" (on the bundle transport's RTP
+	 * stream): packets of a bundling leg whose SSRC/MID matched no stream
+	 * (or two), dropped */
+	uint64_t bundle_undemuxed;
 };
 
 struct ng_media {

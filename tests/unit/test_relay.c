@@ -20,8 +20,11 @@
 #include <unistd.h>
 
 #include "daemon/relay.h"
+#include "daemon/relay_crypto.h"
 #include "icepath/dtls.h"
+#include "icepath/sdes.h"
 #include "icepath/sdp.h"
+#include "icepath/srtpctx.h"
 #include "icepath/stun.h"
 #include "icepath/compiler.h"
 
@@ -1048,6 +1051,508 @@ static void bundle_members(void **state)
 	}
 }
 
+/* A free even port pair on loopback (RTP, RTCP = RTP + 1). */
+static void udp_pair(int *rtp_fd, int *rtcp_fd, uint16_t *port)
+{
+	for (uint16_t p = 21000; p < 21990; p += 2) {
+		int x = socket(AF_INET, SOCK_DGRAM, 0), y = socket(AF_INET, SOCK_DGRAM, 0);
+		struct netaddr na, nb;
+
+		netaddr_from_str(&na, "127.0.0.1", p);
+		netaddr_from_str(&nb, "127.0.0.1", (uint16_t)(p + 1));
+		if (!bind(x, &na.sa, netaddr_len(&na)) && !bind(y, &nb.sa, netaddr_len(&nb))) {
+			*rtp_fd = x;
+			*rtcp_fd = y;
+			*port = p;
+			return;
+		}
+		close(x);
+		close(y);
+	}
+	fail_msg("no free port pair");
+}
+
+/* RTP (RFC 3550 §5.1) of pt/ssrc, seq; with a one-byte MID extension
+ * (RFC 8285 §4.2, id 4) when mid is given; 40 bytes of payload. */
+static size_t bundle_rtp(uint8_t *p, unsigned pt, uint32_t ssrc, uint16_t seq, const char *mid)
+{
+	size_t n = 12;
+
+	memset(p, 0, 12);
+	p[0] = mid ? 0x90 : 0x80;
+	p[1] = (uint8_t)pt;
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	p[8] = (uint8_t)(ssrc >> 24);
+	p[9] = (uint8_t)(ssrc >> 16);
+	p[10] = (uint8_t)(ssrc >> 8);
+	p[11] = (uint8_t)ssrc;
+	if (mid) {
+		memcpy(p + n, "\xbe\xde\x00\x01", 4);
+		p[n + 4] = (uint8_t)(0x40 | (strlen(mid) - 1));
+		memcpy(p + n + 5, mid, strlen(mid));
+		memset(p + n + 5 + strlen(mid), 0, 3 - strlen(mid));
+		n += 8;
+	}
+	memset(p + n, 0xa5, 40);
+	return n + 40;
+}
+
+/* The SSRC of a datagram that fd receives through the relay (0 none). */
+static uint32_t recv_ssrc(struct fixture *f, int fd, size_t at, uint8_t *buf, ssize_t *n)
+{
+	uint16_t from;
+
+	*n = recv_via_relay(f, fd, buf, 2048, &from);
+	if (*n < (ssize_t)(at + 4))
+		return 0;
+	return (uint32_t)buf[at] << 24 | (uint32_t)buf[at + 1] << 16 | (uint32_t)buf[at + 2] << 8 |
+	       buf[at + 3];
+}
+
+/* Nothing more waits on fd (after the relay ran a few turns). */
+static void assert_quiet(struct fixture *f, int fd)
+{
+	uint8_t buf[2048];
+	uint16_t from;
+
+	for (int i = 0; i < 5; i++)
+		relay_poll(&f->r, 0);
+	for (int i = 0; i < 3; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		relay_poll(&f->r, 0);
+		if (poll(&p, 1, 20) == 1)
+			fail_msg("unexpected datagram of %zd bytes", recv(fd, buf, sizeof(buf), 0));
+	}
+	(void)from;
+}
+
+/*
+ * Issue 12: BUNDLE on one side (an SDES-SRTP peer that bundles audio and
+ * video, rtcp-mux, on one port), a plain-RTP trunk with a port pair per
+ * m= line on the other. The relay answers the bundling peer with its
+ * group; what the peer sends on the one transport reaches the trunk's
+ * audio or video port by SSRC (a=ssrc), by the MID header extension, or
+ * by a payload type of one m= line; its SRTCP by sender SSRC; the trunk's
+ * video comes back on the bundle transport under the relay's key; a packet
+ * of no stream is dropped and counted ("BUNDLE undemuxed"), never sent to
+ * a wrong port.
+ */
+static void bundle_to_plain_streams(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t key[30] = {1,  2,	3,  4,	5,  6,	7,  8,	9,  10, 11, 12, 13, 14, 15,
+					16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
+	char offer[2048], answer[1024];
+	struct srtpctx *tx, *rx;
+	struct sdes_crypto relay_key;
+	const char *line, *eol;
+	uint8_t pkt[256], buf[2048];
+	uint16_t ra, pbv = 0, from;
+	int bv = -1, bv_rtcp = -1;
+	struct sdp s;
+	struct netaddr na;
+	size_t n;
+	ssize_t got;
+	struct call *c;
+
+	udp_pair(&bv, &bv_rtcp, &pbv);
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "a=group:BUNDLE a v\r\n"
+		 "m=audio %u RTP/SAVP 0\r\na=mid:a\r\na=rtcp-mux\r\n"
+		 "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e\r\n"
+		 "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+		 "a=ssrc:286331153 cname:peer\r\n" /* 0x11111111 */
+		 "m=video %u RTP/SAVP 96 97\r\na=mid:v\r\na=rtcp-mux\r\n"
+		 "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e\r\n"
+		 "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+		 "a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\n",
+		 f->pa, f->pa);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=trunk 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\nm=video %u RTP/AVP 96 97\r\n",
+		 f->pb, pbv);
+	next_transport = NG_TRANSPORT_RTP_AVP;
+	next_rtcp_mux = NG_RTCP_MUX_DEMUX;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "bundle-gw", "peer", NULL, offer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	/* the trunk: a port pair per m= line, no group, no a=crypto */
+	assert_null(strstr(f->sdp_out, "a=group:BUNDLE"));
+	assert_null(strstr(f->sdp_out, "a=crypto"));
+	assert_int_equal(sdp_parse(&s, f->rep.sdp, f->rep.sdp_len, NULL, 0), 0);
+	assert_int_equal(s.n_media, 2);
+	assert_int_equal(sdp_media_default_addr(&s, 1, &na), 0);
+	assert_int_not_equal(netaddr_port(&na), reply_port(f));
+	sdp_free(&s);
+	assert_int_equal(ng(f, NG_CMD_ANSWER, "bundle-gw", "peer", "trunk", answer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	ra = reply_port(f);
+	/* toward the peer: the group, its mids, the relay's key */
+	assert_non_null(strstr(f->sdp_out, "a=group:BUNDLE a v\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=mid:a\r\n"));
+	assert_non_null(strstr(f->sdp_out, "a=mid:v\r\n"));
+	line = strstr(f->sdp_out, "a=crypto:");
+	assert_non_null(line);
+	eol = strstr(line, "\r\n");
+	assert_int_equal(sdes_parse(line, (size_t)(eol - line), &relay_key, NULL, 0), 0);
+	assert_string_equal(f->rep.warning, "");
+	c = call_find(&f->r.calls, "bundle-gw");
+	assert_true(c->legs[0].bundle.on);
+	assert_false(c->legs[1].bundle.on);
+	assert_true(c->legs[0].streams[1].bundled);
+
+	assert_int_equal(srtpctx_new(&tx, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_OUTBOUND,
+				     key, 16, key + 16, 14, 0),
+			 0);
+	assert_int_equal(srtpctx_new(&rx, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_INBOUND,
+				     relay_key.key, relay_key.key_len, relay_key.salt,
+				     relay_key.salt_len, 0),
+			 0);
+	/* audio by its a=ssrc: the trunk's audio port, decrypted */
+	n = bundle_rtp(pkt, 0, 0x11111111, 1, NULL);
+	assert_int_equal(srtpctx_protect_rtp(tx, pkt, &n, sizeof(pkt)), 0);
+	send_to(f->a, ra, pkt, n);
+	assert_int_equal(recv_ssrc(f, f->b, 8, buf, &got), 0x11111111);
+	assert_int_equal(got, 52);
+	/* video of an SSRC no SDP line has, with MID "v": the video port */
+	n = bundle_rtp(pkt, 96, 0x66666666, 1, "v");
+	assert_int_equal(srtpctx_protect_rtp(tx, pkt, &n, sizeof(pkt)), 0);
+	send_to(f->a, ra, pkt, n);
+	assert_int_equal(recv_ssrc(f, bv, 8, buf, &got), 0x66666666);
+	assert_int_equal(got, 60);
+	/* the same SSRC, latched, without the extension */
+	n = bundle_rtp(pkt, 96, 0x66666666, 2, NULL);
+	assert_int_equal(srtpctx_protect_rtp(tx, pkt, &n, sizeof(pkt)), 0);
+	send_to(f->a, ra, pkt, n);
+	assert_int_equal(recv_ssrc(f, bv, 8, buf, &got), 0x66666666);
+	/* RTX (PT 97, video's m= line only) of an unknown SSRC: video */
+	n = bundle_rtp(pkt, 97, 0x77777777, 1, NULL);
+	assert_int_equal(srtpctx_protect_rtp(tx, pkt, &n, sizeof(pkt)), 0);
+	send_to(f->a, ra, pkt, n);
+	assert_int_equal(recv_ssrc(f, bv, 8, buf, &got), 0x77777777);
+	/* SRTCP: an SR of the video sender on the muxed port reaches the
+	 * trunk's video RTCP port, plain */
+	memset(pkt, 0, 28);
+	pkt[0] = 0x80;
+	pkt[1] = 200;
+	pkt[3] = 6;
+	memcpy(pkt + 4, "\x66\x66\x66\x66", 4);
+	n = 28;
+	assert_int_equal(srtpctx_protect_rtcp(tx, pkt, &n, sizeof(pkt)), 0);
+	send_to(f->a, ra, pkt, n);
+	assert_int_equal(recv_ssrc(f, bv_rtcp, 4, buf, &got), 0x66666666);
+	assert_int_equal(got, 28);
+	/* a payload type of neither m= line, unknown SSRC: nowhere */
+	n = bundle_rtp(pkt, 8, 0x88888888, 1, NULL);
+	assert_int_equal(srtpctx_protect_rtp(tx, pkt, &n, sizeof(pkt)), 0);
+	send_to(f->a, ra, pkt, n);
+	assert_quiet(f, f->b);
+	assert_quiet(f, bv);
+	/* the trunk's video comes back on the bundle transport, under the
+	 * relay's key, from the port the peer sends to */
+	n = bundle_rtp(pkt, 96, 0x99990001, 1, NULL);
+	send_to(bv, (uint16_t)netaddr_port(&c->legs[1].streams[1].local[0]), pkt, n);
+	got = recv_via_relay(f, f->a, buf, sizeof(buf), &from);
+	assert_int_equal(from, ra);
+	n = (size_t)got;
+	assert_int_equal(srtpctx_unprotect_rtp(rx, buf, &n), 0);
+	assert_int_equal(n, 52);
+	assert_memory_equal(buf + 8, "\x99\x99\x00\x01", 4);
+	/* query: the undemuxed packet on the bundle transport of the peer's leg */
+	assert_int_equal(ng(f, NG_CMD_QUERY, "bundle-gw", NULL, NULL, NULL), 0);
+	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].bundle_undemuxed, 1);
+	assert_int_equal(f->rep.call.legs[0].medias[1].streams[0].userspace.packets, 3);
+	assert_int_equal(f->r.metrics.drops[METRICS_DROP_BUNDLE], 1);
+	srtpctx_free(tx);
+	srtpctx_free(rx);
+	close(bv);
+	close(bv_rtcp);
+}
+
+/* The relay's a=crypto key in the reply's SDP. */
+static void reply_key(struct fixture *f, struct sdes_crypto *k)
+{
+	const char *line, *eol;
+
+	f->sdp_out[f->rep.sdp_len] = 0;
+	line = strstr(f->sdp_out, "a=crypto:");
+	assert_non_null(line);
+	eol = strstr(line, "\r\n");
+	assert_int_equal(sdes_parse(line, (size_t)(eol - line), k, NULL, 0), 0);
+}
+
+/* SRTP of the peer's key (srtp) through the relay: what B receives, or -1. */
+static ssize_t sdes_through(struct fixture *f, uint16_t ra, struct srtpctx *srtp, uint16_t seq)
+{
+	uint8_t pkt[256], buf[2048];
+	uint16_t from;
+	size_t n = bundle_rtp(pkt, 0, 0x12121212, seq, NULL);
+
+	assert_int_equal(srtpctx_protect_rtp(srtp, pkt, &n, sizeof(pkt)), 0);
+	send_to(f->a, ra, pkt, n);
+	for (int i = 0; i < 5; i++)
+		relay_poll(&f->r, 0);
+	{
+		struct pollfd p = {.fd = f->b, .events = POLLIN};
+
+		if (poll(&p, 1, 50) != 1)
+			return -1;
+	}
+	return recv_via_relay(f, f->b, buf, sizeof(buf), &from);
+}
+
+/*
+ * SDES re-keying (RFC 4568 §7.1.4): a re-offer whose a=crypto carries a new
+ * key of the same suite replaces the relay's inbound context (the old key
+ * fails authentication from then on, the new one passes; the relay's own
+ * key toward the peer stays); a new suite brings a new key of the relay's
+ * too. A re-offer that repeats its key changes nothing.
+ */
+static void sdes_rekey(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t k1[30] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+				       16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
+	uint8_t k2[30], k3[30];
+	static const char *const lines[] = {
+		"1 AES_CM_128_HMAC_SHA1_80 inline:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGC",
+		"2 AES_CM_128_HMAC_SHA1_32 inline:ycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm",
+	};
+	char offer[1024], answer[512];
+	struct sdes_crypto key0, key;
+	struct srtpctx *t1, *t2, *t3;
+	uint16_t ra = 0;
+	struct call *c;
+
+	for (unsigned i = 0; i < 30; i++) {
+		k2[i] = (uint8_t)(101 + i);
+		k3[i] = (uint8_t)(201 + i);
+	}
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	for (unsigned round = 0; round < 4; round++) {
+		/* rounds: key 1, key 2 (same suite), key 2 again, key 3 (_32) */
+		unsigned l = round < 2 ? round : round == 2 ? 1 : 2;
+
+		snprintf(offer, sizeof(offer),
+			 "v=0\r\no=a 1 %u IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+			 "m=audio %u RTP/SAVP 0\r\na=crypto:%s\r\n",
+			 round + 1, f->pa, lines[l]);
+		next_transport = NG_TRANSPORT_RTP_AVP;
+		assert_int_equal(ng(f, NG_CMD_OFFER, "rekey", "ta", NULL, offer), 0);
+		next_transport = NG_TRANSPORT_RTP_SAVP;
+		assert_int_equal(ng(f, NG_CMD_ANSWER, "rekey", "ta", "tb", answer), 0);
+		assert_string_equal(f->rep.warning, "");
+		if (!round) {
+			reply_key(f, &key0);
+			ra = reply_port(f);
+		}
+		reply_key(f, &key);
+		assert_int_equal(reply_port(f), ra);
+		/* the relay's key: kept while the suite is, new with a new one */
+		if (round < 3) {
+			assert_int_equal(key.suite, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80);
+			assert_memory_equal(key.key, key0.key, key0.key_len);
+		} else {
+			assert_int_equal(key.suite, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_32);
+			assert_int_equal(key.tag, 2);
+			assert_memory_not_equal(key.key, key0.key, key0.key_len);
+		}
+	}
+	(void)ra;
+	c = call_find(&f->r.calls, "rekey");
+	assert_int_equal(c->legs[0].crypto->rekeys, 2);
+	assert_int_equal(srtpctx_new(&t1, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_OUTBOUND,
+				     k1, 16, k1 + 16, 14, 0), 0);
+	assert_int_equal(srtpctx_new(&t2, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_OUTBOUND,
+				     k2, 16, k2 + 16, 14, 0), 0);
+	assert_int_equal(srtpctx_new(&t3, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_32, SRTPCTX_OUTBOUND,
+				     k3, 16, k3 + 16, 14, 0), 0);
+	/* after the last re-offer only key 3 passes */
+	assert_int_equal(sdes_through(f, ra, t3, 1), 52);
+	assert_int_equal(sdes_through(f, ra, t2, 2), -1);
+	assert_int_equal(sdes_through(f, ra, t1, 3), -1);
+	assert_int_equal(c->legs[0].crypto->st[0].auth_fail, 2);
+	srtpctx_free(t1);
+	srtpctx_free(t2);
+	srtpctx_free(t3);
+}
+
+/* Key 1, then key 2 of the same suite: the old key fails from then on. */
+static void sdes_rekey_same_suite(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t k1[30] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+				       16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
+	uint8_t k2[30];
+	char offer[1024], answer[512];
+	struct srtpctx *t1, *t2;
+	uint16_t ra = 0;
+	struct call *c;
+
+	for (unsigned i = 0; i < 30; i++)
+		k2[i] = (uint8_t)(101 + i);
+	assert_int_equal(srtpctx_new(&t1, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_OUTBOUND,
+				     k1, 16, k1 + 16, 14, 0), 0);
+	assert_int_equal(srtpctx_new(&t2, SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SRTPCTX_OUTBOUND,
+				     k2, 16, k2 + 16, 14, 0), 0);
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	for (unsigned round = 0; round < 2; round++) {
+		snprintf(offer, sizeof(offer),
+			 "v=0\r\no=a 1 %u IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+			 "m=audio %u RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:%s\r\n",
+			 round + 1, f->pa,
+			 round ? "ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGC"
+			       : "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e");
+		next_transport = NG_TRANSPORT_RTP_AVP;
+		assert_int_equal(ng(f, NG_CMD_OFFER, "rekey2", "ta", NULL, offer), 0);
+		next_transport = NG_TRANSPORT_RTP_SAVP;
+		assert_int_equal(ng(f, NG_CMD_ANSWER, "rekey2", "ta", "tb", answer), 0);
+		ra = reply_port(f);
+		if (!round) {
+			/* key 1 in use */
+			assert_int_equal(sdes_through(f, ra, t1, 1), 52);
+			assert_int_equal(sdes_through(f, ra, t2, 2), -1);
+		}
+	}
+	c = call_find(&f->r.calls, "rekey2");
+	assert_int_equal(sdes_through(f, ra, t2, 3), 52);
+	assert_int_equal(sdes_through(f, ra, t1, 4), -1);
+	assert_int_equal(c->legs[0].crypto->st[0].auth_fail, 2);
+	assert_int_equal(c->legs[0].crypto->rekeys, 1);
+	srtpctx_free(t1);
+	srtpctx_free(t2);
+}
+
+/* Run the relay and the test's DTLS client peer until pd is connected (or
+ * 3 s): what pd sends goes from fd to the relay's ra, what fd gets to pd. */
+static void dtls_pump(struct fixture *f, struct dtls *pd, int fd, uint16_t ra,
+		      enum dtls_state until)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+
+	for (int i = 0; i < 300 && dtls_state(pd) != until; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		while ((n = dtls_poll_transmit(pd, buf, sizeof(buf))) > 0)
+			send_to(fd, ra, buf, (size_t)n);
+		relay_poll(&f->r, 0);
+		if (poll(&p, 1, 10) == 1) {
+			n = recv(fd, buf, sizeof(buf), 0);
+			if (n > 0)
+				dtls_input(pd, f->r.now_ms, buf, (size_t)n);
+		}
+		dtls_tick(pd, f->r.now_ms);
+	}
+	assert_string_equal(dtls_state_str(dtls_state(pd)), dtls_state_str(until));
+}
+
+/* A DTLS-SRTP peer (no ICE) calls a plain trunk; the relay is passive. */
+static struct dtls *dtls_call(struct fixture *f, struct dtls_ctx *pctx, const char *call,
+			      uint16_t *ra)
+{
+	char offer[1024], answer[512], fp[160];
+	const char *line, *eol;
+	struct dtls_config cfg = {.role = DTLS_ROLE_ACTIVE};
+	struct dtls *pd;
+
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u UDP/TLS/RTP/SAVP 0\r\na=rtcp-mux\r\n"
+		 "a=fingerprint:%s\r\na=setup:active\r\n",
+		 f->pa, dtls_ctx_fingerprint(pctx));
+	snprintf(answer, sizeof(answer),
+		 "v=0\r\no=trunk 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n",
+		 f->pb);
+	next_transport = NG_TRANSPORT_RTP_AVP;
+	next_rtcp_mux = NG_RTCP_MUX_DEMUX;
+	assert_int_equal(ng(f, NG_CMD_OFFER, call, "browser", NULL, offer), 0);
+	next_transport = NG_TRANSPORT_UDP_TLS_RTP_SAVP;
+	assert_int_equal(ng(f, NG_CMD_ANSWER, call, "browser", "trunk", answer), 0);
+	f->sdp_out[f->rep.sdp_len] = 0;
+	assert_non_null(strstr(f->sdp_out, "a=setup:passive\r\n"));
+	*ra = reply_port(f);
+	line = strstr(f->sdp_out, "a=fingerprint:");
+	assert_non_null(line);
+	eol = strstr(line, "\r\n");
+	snprintf(fp, sizeof(fp), "%.*s", (int)(eol - line - 14), line + 14);
+	assert_int_equal(dtls_new(&pd, pctx, &cfg), 0);
+	assert_int_equal(dtls_add_remote_fingerprint(pd, fp), 0);
+	assert_int_equal(dtls_start(pd, f->r.now_ms), 0);
+	dtls_pump(f, pd, f->a, *ra, DTLS_STATE_CONNECTED);
+	return pd;
+}
+
+/*
+ * DTLS close_notify (RFC 5246 §7.2.1) both ways: a deleted call's DTLS leg
+ * gets the relay's close_notify (the peer sees its association closed);
+ * a peer's close_notify ends that leg's association, its SRTP keys go
+ * (media from it is dropped from then on) and the relay counts it.
+ */
+static void dtls_close_notify(void **state)
+{
+	struct fixture *f = *state;
+	struct dtls_ctx *pctx;
+	struct dtls_event ev;
+	struct dtls *pd;
+	char err[128];
+	uint16_t ra;
+	struct call *c;
+	bool closed = false;
+
+	assert_int_equal(dtls_ctx_generate(&pctx, err, sizeof(err)), 0);
+	/* delete: the relay says goodbye */
+	pd = dtls_call(f, pctx, "dtls-close-1", &ra);
+	c = call_find(&f->r.calls, "dtls-close-1");
+	assert_non_null(c->legs[0].crypto->rx);
+	assert_int_equal(ng(f, NG_CMD_DELETE, "dtls-close-1", NULL, NULL, NULL), 0);
+	assert_int_equal(f->r.dtls_close_sent, 1);
+	dtls_pump(f, pd, f->a, ra, DTLS_STATE_CLOSED);
+	while (dtls_poll_event(pd, &ev))
+		closed |= ev.type == DTLS_EVENT_CLOSED;
+	assert_true(closed);
+	assert_string_equal(dtls_reason(pd), "peer sent close_notify");
+	dtls_free(pd);
+
+	/* the peer says goodbye: the leg's keys go, the call stays */
+	pd = dtls_call(f, pctx, "dtls-close-2", &ra);
+	c = call_find(&f->r.calls, "dtls-close-2");
+	assert_non_null(c->legs[0].crypto->rx);
+	assert_int_equal(dtls_close(pd), 0);
+	{
+		uint8_t buf[4096];
+		ssize_t n;
+
+		while ((n = dtls_poll_transmit(pd, buf, sizeof(buf))) > 0)
+			send_to(f->a, ra, buf, (size_t)n);
+	}
+	for (int i = 0; i < 100 && !f->r.dtls_closed_by_peer; i++) {
+		struct pollfd p = {.fd = f->a, .events = POLLIN};
+
+		relay_poll(&f->r, 0);
+		poll(&p, 1, 5);
+	}
+	assert_int_equal(f->r.dtls_closed_by_peer, 1);
+	assert_null(c->legs[0].crypto->rx);
+	assert_null(c->legs[0].crypto->tx);
+	assert_non_null(call_find(&f->r.calls, "dtls-close-2"));
+	/* the association is over: no second close_notify at delete */
+	assert_int_equal(ng(f, NG_CMD_DELETE, "dtls-close-2", NULL, NULL, NULL), 0);
+	assert_int_equal(f->r.dtls_close_sent, 1);
+	dtls_free(pd);
+	dtls_ctx_free(pctx);
+}
+
 static void advertised_address(void **state)
 {
 	struct fixture *f = *state;
@@ -1806,6 +2311,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ice_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(strip_extmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(bundle_to_plain_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(sdes_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(sdes_rekey_same_suite, setup, teardown),
+		cmocka_unit_test_setup_teardown(dtls_close_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(advertised_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_restart_by_reoffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(ice_pair_change, setup, teardown),

@@ -20,6 +20,7 @@
 
 #include "icepath/fastpath.h"
 #include "icepath/netaddr.h"
+#include "relay_bundle.h"
 #include "timerheap.h"
 
 #define CALL_ID_MAX	 256 /* NG call-id, bytes incl. NUL */
@@ -197,6 +198,11 @@ struct call_leg {
 	/* Media encryption the relay terminates toward this leg (relay_crypto.h);
 	 * NULL: the call passes its peers' protocol end to end (the default). */
 	struct relay_crypto *crypto;
+	/* BUNDLE toward this leg while the other leg takes a port pair per m=
+	 * line (a terminated call, relay_bundle.h): what arrives on the bundle
+	 * transport goes to its stream by SSRC/MID. bundle.on is false when
+	 * both legs bundle alike (stream i goes to stream i) or neither does. */
+	struct relay_bundle bundle;
 };
 
 struct call {

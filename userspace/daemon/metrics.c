@@ -21,6 +21,7 @@ static const char *const drop_names[] = {
 	[METRICS_DROP_SRTP_AUTH] = "srtp-auth",
 	[METRICS_DROP_SRTP_REPLAY] = "srtp-replay",
 	[METRICS_DROP_CRYPTO] = "crypto",
+	[METRICS_DROP_BUNDLE] = "bundle-demux",
 };
 
 const char *metrics_drop_str(enum metrics_drop d)

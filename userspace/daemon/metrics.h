@@ -36,6 +36,7 @@ enum metrics_drop {
 	METRICS_DROP_SRTP_AUTH,	    /* SRTP/SRTCP whose tag did not verify (RFC 3711 §3.3) */
 	METRICS_DROP_SRTP_REPLAY,   /* SRTP/SRTCP replayed or older than the window */
 	METRICS_DROP_CRYPTO,	    /* toward or from a terminated leg: no keys yet, not SRTP */
+	METRICS_DROP_BUNDLE,	    /* BUNDLE: no stream (or two) for the packet's SSRC/MID */
 	METRICS_DROP__COUNT,
 };
 const char *metrics_drop_str(enum metrics_drop d);

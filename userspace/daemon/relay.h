@@ -207,6 +207,7 @@ struct relay {
 	bool srtp_ready;
 	uint8_t *cbuf; /* RELAY_DGRAM_MAX + SRTPCTX_TRAILER_MAX */
 	uint64_t srtp_auth_fail, srtp_replay, srtp_other, dtls_connected, dtls_failed;
+	uint64_t dtls_close_sent, dtls_closed_by_peer; /* close_notify out (delete) and in */
 	/* --redis: the store (relay_redis.c); --redis-role standby: the
 	 * rtnetlink monitor, its event source, the refresh timer and the
 	 * copy of the active's calls (relay_ha.c) */
@@ -376,6 +377,9 @@ void relay_crypto_tick(struct relay *r, struct call_leg *l, uint64_t now_ms);
  * but no keys (they are never written), so its media is dropped until the
  * peer negotiates again (a browser: ICE restart and a new DTLS handshake). */
 void relay_crypto_recovered(struct relay *r, struct call_leg *l, unsigned mode);
+/* The call is deleted: a DTLS association of the leg sends its
+ * close_notify (before the leg's agent and sockets go). */
+void relay_crypto_close(struct relay *r, struct call_leg *l);
 /* The leg's crypto state goes (call deleted). */
 void relay_crypto_free(struct relay *r, struct call_leg *l);
 /* No fast-path flow for a call whose media the relay must en- or decrypt. */

@@ -165,6 +165,7 @@ void relay_call_delete(struct relay *r, struct call *c, const char *why, uint64_
 			r->gone_rtcp[1] += l->streams[i].rx_fast[CALL_COMP_RTCP].packets;
 			r->gone_rtcp[2] += l->streams[i].tx_user[CALL_COMP_RTCP].packets;
 		}
+		relay_crypto_close(r, l); /* its close_notify, on the pair still there */
 		if (l->agent) {
 			/* RFC 8656 §7: release TURN allocations (Refresh, lifetime 0)
 			 * before the sockets close */

@@ -109,6 +109,7 @@ void relay_crypto_free(struct relay *r, struct call_leg *l)
 	dtls_free(c->dtls);
 	srtp_drop(c);
 	memset(c->local, 0, sizeof(c->local)); /* key material */
+	memset(&c->peer, 0, sizeof(c->peer));
 	free(c);
 	l->crypto = NULL;
 }
@@ -180,6 +181,23 @@ static int first_rtp(const struct call_leg *l, const struct sdp *sdp)
 	return -1;
 }
 
+/* Media sections i and j are in the session's first BUNDLE group. */
+static bool same_bundle(const struct sdp *sdp, unsigned i, unsigned j)
+{
+	const char *mids[SDP_MAX_MEDIA];
+	char buf[SDP_MAX_LINE_LEN];
+	bool in_i = false, in_j = false;
+	int n = sdp_bundle_mids(sdp, buf, sizeof(buf), mids, ARRAY_SIZE(mids));
+
+	for (int k = 0; k < n; k++) {
+		int m = sdp_media_by_mid(sdp, mids[k]);
+
+		in_i |= m == (int)i;
+		in_j |= m == (int)j;
+	}
+	return in_i && in_j;
+}
+
 static void add_fingerprints(struct call_leg *l, const struct sdp_crypto_desc *d,
 			     struct ng_reply *rep)
 {
@@ -232,8 +250,48 @@ static unsigned suites_allowed(const struct ng_request *req)
 	return s & ~req->sdes_no;
 }
 
+/*
+ * The peer's key p (its offer's or answer's chosen a=crypto) for the
+ * relay's local[0] of the same suite. The same key again (a re-INVITE that
+ * changes nothing else) keeps the contexts, their rollover counters and
+ * replay windows. A new key of the same suite replaces the inbound context
+ * only (RFC 4568 §7.1.4: the new key applies from the new offer/answer on,
+ * its SSRCs start over at ROC 0; §6.1: each direction has its own key);
+ * a first key, or another suite, sets up both.
+ */
+static int sdes_peer_key(struct call_leg *l, const struct sdes_crypto *p)
+{
+	struct relay_crypto *c = l->crypto;
+	struct srtpctx *rx;
+	int err;
+
+	if (c->rx && c->peer.suite == p->suite && !memcmp(c->peer.key, p->key, p->key_len) &&
+	    !memcmp(c->peer.salt, p->salt, p->salt_len))
+		return 0;
+	if (!c->rx || !c->tx || c->suite != p->suite) {
+		if (c->rx)
+			c->rekeys++;
+		err = srtp_keys(l, p->suite, p->key, p->salt, c->local[0].key, c->local[0].salt);
+	} else {
+		err = srtpctx_new(&rx, p->suite, SRTPCTX_INBOUND, p->key, p->key_len, p->salt,
+				  p->salt_len, 0);
+		if (!err) {
+			srtpctx_free(c->rx);
+			c->rx = rx;
+			c->rekeys++;
+			log_info("call %s leg %s: SDES re-keyed: the peer's new %s key replaces the "
+				 "old one (RFC 4568 §7.1.4)", l->call->id, l->tag,
+				 srtpctx_suite_str(p->suite));
+		}
+	}
+	if (!err)
+		c->peer = *p;
+	return err;
+}
+
 /* The offerer speaks SDES: take its first usable a=crypto, answer with a key
- * of ours for the same suite and tag (RFC 4568 §7.1.2). */
+ * of ours for the same suite and tag (RFC 4568 §7.1.2). A re-offer keeps
+ * our key unless the suite changes. */
 static int sdes_take_offer(struct call_leg *l, const struct sdp_crypto_desc *d,
 			   const struct ng_request *req, struct ng_reply *rep)
 {
@@ -245,10 +303,13 @@ static int sdes_take_offer(struct call_leg *l, const struct sdp_crypto_desc *d,
 
 		if (!(ok & SRTPCTX_SUITE_BIT(p->suite)) || p->has_mki)
 			continue;
-		if (sdes_generate(&c->local[0], p->tag, p->suite))
-			return ng_reply_error(rep, "no randomness for an SDES key");
+		if (!c->n_local || c->local[0].suite != p->suite) {
+			if (sdes_generate(&c->local[0], p->tag, p->suite))
+				return ng_reply_error(rep, "no randomness for an SDES key");
+		}
+		c->local[0].tag = p->tag; /* RFC 4568 §7.1.2: the answer's tag is the offer's */
 		c->n_local = 1;
-		return srtp_keys(l, p->suite, p->key, p->salt, c->local[0].key, c->local[0].salt)
+		return sdes_peer_key(l, p)
 			       ? ng_reply_error(rep, "cannot set up SRTP for leg '%s'", l->tag)
 			       : 0;
 	}
@@ -292,8 +353,7 @@ static int sdes_take_answer(struct call_leg *l, const struct sdp_crypto_desc *d,
 				continue;
 			c->local[0] = c->local[k];
 			c->n_local = 1;
-			return srtp_keys(l, p->suite, p->key, p->salt, c->local[0].key,
-					 c->local[0].salt);
+			return sdes_peer_key(l, p);
 		}
 	ng_reply_warn(rep, "the answer of leg '%s' accepts none of the relay's a=crypto lines: "
 			   "no SRTP toward it, its media is dropped", l->tag);
@@ -364,14 +424,16 @@ int relay_crypto_offer(struct relay *r, struct call_leg *a, struct call_leg *b,
 		snprintf(a->crypto->st[i].mid, sizeof(a->crypto->st[i].mid), "%s",
 			 mid && strlen(mid) < sizeof(a->crypto->st[i].mid) ? mid : "");
 	}
-	/* one DTLS association (and one SRTP context pair) per leg */
+	/* one DTLS association (and one SRTP context pair) per leg: the
+	 * sections of the first one's BUNDLE group share it (relay_bundle.c
+	 * demuxes them), others are not bridged */
 	for (unsigned i = (unsigned)i0 + 1; i < a->nstreams; i++)
 		if (a->streams[i].active && sdp_proto_is_rtp(a->streams[i].proto) &&
+		    !same_bundle(sdp, (unsigned)i0, i) &&
 		    (a->crypto->mode != RELAY_CRYPTO_PLAIN || b->crypto->mode != RELAY_CRYPTO_PLAIN)) {
-			ng_reply_warn(rep, "the relay terminates SRTP on the first media section only: "
-					   "section %u and later are not bridged (one DTLS/SDES "
-					   "context per leg; BUNDLE demux by SSRC/MID is not "
-					   "implemented)", i0 + 2);
+			ng_reply_warn(rep, "the relay terminates SRTP on the first media section and "
+					   "its BUNDLE group only: section %u is not bridged (one "
+					   "DTLS/SDES context per leg)", i + 1);
 			break;
 		}
 	log_info("call %s: media terminated by the relay: leg %s speaks %s (%s), leg %s %s (%s)",
@@ -399,7 +461,7 @@ int relay_crypto_offer(struct relay *r, struct call_leg *a, struct call_leg *b,
 		add_fingerprints(a, d, rep);
 		break;
 	case RELAY_CRYPTO_SDES:
-		if (!a->crypto->rx && (err = sdes_take_offer(a, d, req, rep)))
+		if ((err = sdes_take_offer(a, d, req, rep)))
 			goto out;
 		break;
 	case RELAY_CRYPTO_PLAIN:
@@ -476,7 +538,7 @@ int relay_crypto_answer(struct relay *r, struct call_leg *a, struct call_leg *b,
 				dtls_set_role(b->crypto->dtls, role);
 		}
 		add_fingerprints(b, d, rep);
-	} else if (b->crypto->mode == RELAY_CRYPTO_SDES && !b->crypto->rx) {
+	} else if (b->crypto->mode == RELAY_CRYPTO_SDES) {
 		err = sdes_take_answer(b, d, rep);
 	}
 	/* the answer's DTLS= is the relay's role toward the offerer */
@@ -533,7 +595,12 @@ int relay_crypto_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 			return ng_reply_error(rep, "media section %u: cannot rewrite its crypto "
 						   "attributes: %s", i + 1, strerror(-err));
 	}
-	/* a peer without ICE gets a port pair per m= line, never a BUNDLE */
+	/* the relay answers a bundling offerer with its group (the other leg
+	 * answered without one: relay_bundle.c demuxes); a peer without ICE
+	 * otherwise gets a port pair per m= line, never a BUNDLE */
+	if (!is_offer && l->bundle.on)
+		return relay_bundle_write_group(l, sdp) ? ng_reply_error(rep, "cannot write "
+			"a=group:BUNDLE toward leg '%s'", l->tag) : 0;
 	if (!relay_leg_ice(l))
 		sdp_rewrite_strip_bundle(sdp);
 	return 0;
@@ -597,7 +664,15 @@ static void dtls_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)
 				 l->call->id, l->tag, ev.reason);
 			break;
 		case DTLS_EVENT_CLOSED:
-			log_info("call %s leg %s: DTLS closed by the peer", l->call->id, l->tag);
+			/* the peer's close_notify (RFC 5246 §7.2.1) ends the
+			 * association and its SRTP keys (RFC 5764 §4.2 derives
+			 * them from it): nothing more goes to or from the leg
+			 * until it negotiates again */
+			r->dtls_closed_by_peer++;
+			srtp_drop(c);
+			log_info("call %s leg %s: DTLS closed by the peer (close_notify): its SRTP "
+				 "keys are gone, media to and from it is dropped", l->call->id,
+				 l->tag);
 			break;
 		}
 	}
@@ -606,6 +681,27 @@ static void dtls_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)
 		timerheap_remove(&r->timers, &c->timer);
 	else
 		timerheap_set(&r->timers, &c->timer, next > now_ms ? next : now_ms);
+}
+
+void relay_crypto_close(struct relay *r, struct call_leg *l)
+{
+	struct relay_crypto *c = l->crypto;
+	uint8_t buf[DTLS_MTU_BYTES * 2];
+	enum dtls_state st;
+	ssize_t n;
+
+	if (!c || !c->dtls)
+		return;
+	st = dtls_state(c->dtls);
+	if (st != DTLS_STATE_HANDSHAKING && st != DTLS_STATE_VERIFYING && st != DTLS_STATE_CONNECTED)
+		return;
+	/* RFC 5246 §7.2.1: the relay's end of the association says so
+	 * (close_notify), while the leg's transport is still there */
+	dtls_close(c->dtls);
+	while ((n = dtls_poll_transmit(c->dtls, buf, sizeof(buf))) > 0)
+		send_to_peer(r, l, buf, (size_t)n);
+	r->dtls_close_sent++;
+	log_info("call %s leg %s: DTLS close_notify sent", l->call->id, l->tag);
 }
 
 void relay_crypto_start(struct relay *r, struct call_leg *l, uint64_t now_ms)

@@ -67,6 +67,10 @@ struct relay_crypto {
 	unsigned n_local;
 	unsigned suites; /* SRTPCTX_SUITE_BIT()s allowed toward this leg */
 	bool sdes_off;	 /* SDES-off: no a=crypto toward this leg */
+	/* SDES: the peer's key in use (rx); a re-offer or re-answer with
+	 * another replaces rx (RFC 4568 §7.1.4), another suite both ways */
+	struct sdes_crypto peer;
+	uint64_t rekeys;
 	/* SRTP: rx unprotects what the peer sends, tx protects what it gets */
 	struct srtpctx *rx, *tx;
 	/* rx/tx are lent to the call's media worker (relay_worker.c): the

@@ -143,8 +143,9 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 		    const uint8_t *data, size_t len, uint64_t now)
 {
 	struct call_leg *o = call_leg_other(l);
-	struct call_stream *d;
+	struct call_stream *d, *t, *k;
 	struct ice_transmit tx;
+	size_t wire = len;
 	enum demux_class cls;
 	enum metrics_drop why = METRICS_DROP_NO_PATH;
 	bool crypto = l->crypto || o->crypto;
@@ -178,14 +179,31 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 						   : METRICS_DROP_CRYPTO]++;
 		return;
 	}
+	/* BUNDLE toward l only (relay_bundle.c): the stream it is by SSRC/MID,
+	 * counted there; what matches none is never forwarded */
+	k = relay_bundle_rx(l, s, data, len);
+	if (!k) {
+		why = METRICS_DROP_BUNDLE;
+		goto drop;
+	}
+	if (k != s) {
+		s->rx_user[scomp].packets--;
+		s->rx_user[scomp].bytes -= wire;
+		k->rx_user[scomp].packets++;
+		k->rx_user[scomp].bytes += wire;
+		k->last_seen_ms = now;
+		s = k;
+	}
 	if (s->index >= o->nstreams || o->state == CALL_LEG_STATE_NEW)
 		goto drop;
 	d = &o->streams[s->index];
 	if (!d->active)
 		goto drop;
+	/* BUNDLE toward o: d's media rides on the tagged stream's transport */
+	t = relay_bundle_tx(o, d, data, len);
 	/* RFC 5761: a muxed destination takes RTCP on the RTP port; otherwise
 	 * RTCP goes to its own port, and DTLS stays on its component */
-	if (d->rtcp_mux)
+	if (t->rtcp_mux)
 		dcomp = CALL_COMP_RTP;
 	else if (cls == DEMUX_RTCP)
 		dcomp = CALL_COMP_RTCP;
@@ -193,21 +211,21 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 		dcomp = CALL_COMP_RTP;
 	else
 		dcomp = comp;
-	if (!d->consent)
+	if (!t->consent)
 		why = METRICS_DROP_NO_CONSENT;
 	if (crypto && relay_crypto_tx(r, o, d, &data, &len)) {
 		why = METRICS_DROP_CRYPTO;
 		goto drop;
 	}
-	if (o->agent && d->ice) {
+	if (o->agent && t->ice) {
 		/* RFC 7675 §5.1: no consent, no sending; ice_agent_send says so
 		 * too, but the stream flag also covers a lost pair's restart */
-		if (!d->consent)
+		if (!t->consent)
 			goto drop;
-		if (ice_agent_send(o->agent, (unsigned)d->ice_stream, dcomp + 1, data, len,
+		if (ice_agent_send(o->agent, (unsigned)t->ice_stream, dcomp + 1, data, len,
 				   &tx) < 0) {
 			/* no pair yet: held for it, within bounds */
-			if (!d->remote_set[dcomp] && early_hold(r, o, d, dcomp, data, len, now))
+			if (!t->remote_set[dcomp] && early_hold(r, o, t, dcomp, data, len, now))
 				return;
 			goto drop;
 		}
@@ -216,9 +234,9 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 			goto drop;
 		relay_out_tx(r, fd, &tx);
 	} else {
-		if (!d->remote_set[dcomp] || d->sock[dcomp].fd < 0 || !d->consent)
+		if (!t->remote_set[dcomp] || t->sock[dcomp].fd < 0 || !t->consent)
 			goto drop;
-		relay_out_plain(r, d->sock[dcomp].fd, &d->remote[dcomp], data, len);
+		relay_out_plain(r, t->sock[dcomp].fd, &t->remote[dcomp], data, len);
 	}
 	/* what d's peer receives: RTCP as RTCP, even on a muxed port */
 	d->tx_user[scomp].packets++;

@@ -164,6 +164,50 @@ static void mark_bundle(struct call *c, const struct sdp *sdp)
 	}
 }
 
+/*
+ * A terminated call bundles per leg (relay_bundle.h): the offerer as its
+ * offer's group says (the relay answers it with that group, and sends the
+ * other leg one port pair per m= line), the answerer as its answer's. Its
+ * SSRCs, mids and payload types are read now; the group counts from the
+ * answer on (answer_bundle()).
+ */
+static void offer_bundle(struct call *c, struct call_leg *a, struct call_leg *b,
+			 const struct sdp *sdp, struct ng_reply *rep)
+{
+	relay_bundle_reset(&b->bundle);
+	if (!relay_call_terminated(c)) {
+		relay_bundle_reset(&a->bundle);
+		return;
+	}
+	if (relay_bundle_from_sdp(&a->bundle, sdp, a->nstreams))
+		ng_reply_warn(rep, "the offer's a=group:BUNDLE names a mid no media section has: "
+				   "not bundled");
+}
+
+static void answer_bundle(struct call *c, struct call_leg *a, struct call_leg *b,
+			  const struct sdp *sdp)
+{
+	if (relay_call_terminated(c))
+		(void)relay_bundle_from_sdp(&b->bundle, sdp, b->nstreams);
+	else
+		relay_bundle_reset(&b->bundle);
+	if (!a->bundle.on || b->bundle.on || !relay_call_terminated(c)) {
+		/* both bundle alike (or neither): stream i goes to stream i */
+		relay_bundle_reset(&a->bundle);
+		relay_bundle_reset(&b->bundle);
+		mark_bundle(c, sdp);
+		return;
+	}
+	for (unsigned i = 0; i < CALL_MAX_STREAMS; i++) {
+		a->streams[i].bundled = a->bundle.member[i] && i != a->bundle.tagged;
+		b->streams[i].bundled = false;
+	}
+	log_info("call %s: leg %s bundles %s streams on the transport of stream %u, leg %s has "
+		 "one port pair per stream: demuxed by SSRC/MID", c->id, a->tag,
+		 a->bundle.mid_id ? "(MID extension)" : "(SSRC/payload type)", a->bundle.tagged,
+		 b->tag);
+}
+
 /* Hand the peer's ICE description of every stream to leg l's agent. */
 
 /* What of an offer/answer request the rewrite of its SDP needs: kept with a
@@ -618,6 +662,7 @@ int relay_ng_offer(void *ctx, uint64_t now, const struct ng_request *req, struct
 	err = relay_crypto_offer(r, a, b, &sdp, req, now, rep);
 	if (err)
 		goto fail;
+	offer_bundle(c, a, b, &sdp, rep);
 	offer_rtcp_mux(c, a, b, req);
 	if (b->state == CALL_LEG_STATE_NEW)
 		call_leg_transition(&r->calls, b, CALL_LEG_STATE_ALLOCATED, "media ports bound",
@@ -748,7 +793,7 @@ int relay_ng_answer(void *ctx, uint64_t now, const struct ng_request *req, struc
 	}
 	if (a->agent && req->ice == NG_ICE_REMOVE)
 		relay_agent_free(r, a);
-	mark_bundle(c, &sdp);
+	answer_bundle(c, a, b, &sdp);
 	/* with --stun/--turn the reply waits for A's candidates (gathered
 	 * since the offer: usually complete by now) */
 	sreq = leg_sdp_req(req);

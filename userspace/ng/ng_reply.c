@@ -158,6 +158,8 @@ static void ng_put_stream(struct bencode_buf *b, const struct ng_stream *st)
 		bencode_put_kv_int(b, "SRTP auth failures", (int64_t)st->srtp_auth_fail);
 		bencode_put_kv_int(b, "SRTP replays", (int64_t)st->srtp_replay);
 	}
+	if (st->bundle_undemuxed)
+		bencode_put_kv_int(b, "BUNDLE undemuxed", (int64_t)st->bundle_undemuxed);
 	ng_put_stats(b, "userspace", &st->userspace);
 	if (st->fastpath_mode[0])
 		bencode_put_kv_str(b, "fastpath mode", st->fastpath_mode);
@@ -504,6 +506,7 @@ static int ng_rd_stream(struct ng_rd *r, const struct bencode *d, struct ng_stre
 		    ng_rd_u64(r, ip, "foreign", &st->foreign) ||
 		    ng_rd_u64(r, ip, "SRTP auth failures", &st->srtp_auth_fail) ||
 		    ng_rd_u64(r, ip, "SRTP replays", &st->srtp_replay) ||
+		    ng_rd_u64(r, ip, "BUNDLE undemuxed", &st->bundle_undemuxed) ||
 		    ng_rd_str(r, ip, "fastpath mode", st->fastpath_mode, sizeof(st->fastpath_mode)))
 			return -EINVAL;
 	} else if (ng_rd_stats(r, d, "stats", st->kernelized ? &st->fastpath : &st->userspace)) {
