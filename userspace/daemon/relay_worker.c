@@ -55,6 +55,9 @@
  * (worker_now_ms, published every turn) for last-seen stamps; it never
  * reads a clock itself, and it never logs.
  *
+ * A call bundled toward one leg only (relay_bundle.c) stays on the loop:
+ * its demux picks the stream per packet and latches in the leg's tables.
+ *
  * A relay on a test clock (relay_init_clock()) with --media-threads left
  * at its default gets no workers: the unit tests drive the datapath on the
  * loop, deterministically; an explicit --media-threads is obeyed.
@@ -542,6 +545,12 @@ static bool wflow_wanted(const struct relay *r, struct call_leg *l, struct call_
 		return false;
 	if (l->state == CALL_LEG_STATE_CLOSED || o->state == CALL_LEG_STATE_CLOSED ||
 	    o->state == CALL_LEG_STATE_NEW)
+		return false;
+	/* BUNDLE toward one leg: the stream a packet belongs to is found per
+	 * packet (relay_bundle.c, by SSRC/MID/PT, latching as it goes) and the
+	 * tables live with the leg on the loop; a worker flow maps one socket
+	 * to one stream, so such a call stays on the loop */
+	if (l->bundle.on || o->bundle.on)
 		return false;
 	/* a plain leg still learning its peer keeps its packets on the loop
 	 * until the source is kept (relay_media.c's learn()) */
