@@ -204,6 +204,7 @@ struct ng_request {
 	/* "SDES" list or SDES-* flags: off; no-SUITE; only-SUITE; SUITE */
 	bool sdes_off;
 	uint32_t sdes_no, sdes_only; /* 1u << suite */
+	bool supports_load_limit; /* "supports" lists "load limit" (Kamailio's module) */
 	bool has_received_from; /* ["IP4"|"IP6", address], port 0 */
 	struct netaddr received_from;
 	bool has_media_address; /* "media address", port 0 */
@@ -238,6 +239,9 @@ enum ng_result {
 	NG_RESULT_OK,
 	NG_RESULT_PONG,
 	NG_RESULT_ERROR,
+	/* the session limit, to a client that said it understands it
+	 * ("supports": ["load limit"]): it tries another relay */
+	NG_RESULT_LOAD_LIMIT,
 };
 const char *ng_result_str(enum ng_result r);
 

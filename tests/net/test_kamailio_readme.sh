@@ -128,18 +128,14 @@ nrep=$(grep -c '^reply ' "$TAP")
 nok=$(grep -cE '^reply .*6:result(2:ok|4:pong)' "$TAP")
 [ "$nrep" -ge 4 ] && [ "$nrep" = "$nok" ] ||
 	{ grep '^reply ' "$TAP" | grep -vE '6:result(2:ok|4:pong)'; icp_fail "$nok of $nrep NG replies say result ok"; }
-# the warnings, bencode strings cut at their length: none may be about a
-# flag or key README's lines produce; Kamailio's module sends two keys of
-# its own in every request (received-from, supports), which icepathd names
+# the warnings, bencode strings cut at their length: there are none, not
+# about a flag of README's lines nor about the two keys Kamailio's module
+# adds (received-from, supports), which icepathd takes without a warning
 warns=$(grep '^reply ' "$TAP" | awk '{ while ((i = index($0, "7:warning")) > 0) {
 	$0 = substr($0, i + 9); n = $0 + 0; print substr($0, index($0, ":") + 1, n) } }' | sort -u)
 if [ -n "$warns" ]; then
 	sed 's/^/    warning: /' <<<"$warns"
-	grep -qi "not implemented" <<<"$warns" && icp_fail "icepathd says a flag of README's lines is not implemented"
-	for k in ICE DTLS DTLS-reverse SDES transport-protocol rtcp-mux force remove passive demux require off; do
-		grep -qE "(^|[ :,])$k([ ,;]|\$)" <<<"$(sed 's/received-from \/ media-address ignored[^;]*//' <<<"$warns")" &&
-			icp_fail "icepathd warns about '$k' of README's lines"
-	done
+	icp_fail "icepathd warns on a call made with README's lines (Kamailio's own keys included)"
 fi
 icp_log "NG: $nrep replies (ping, offer, answer, delete), all ok, no warning about README's flags"
 

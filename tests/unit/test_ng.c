@@ -50,7 +50,7 @@ static const char kamailio_offer[] =
 	"13:received-froml3:IP412:192.168.1.20e"
 	"7:replacel6:origin18:session-connectione"
 	"8:rtcp-muxl5:demuxe"
-	"3:sdp" SDP_LEN ":" SDP "18:transport-protocol7:RTP/AVP"
+	"3:sdp" SDP_LEN ":" SDP "8:supportsl10:load limite18:transport-protocol7:RTP/AVP"
 	"10:via-branch13:z9hG4bK776asd"
 	"5:label6:callere";
 
@@ -75,6 +75,7 @@ static void parse_kamailio_offer(void **state)
 	assert_int_equal(req.transport, NG_TRANSPORT_RTP_AVP);
 	assert_true(req.has_received_from);
 	assert_string_equal(netaddr_ip_str(&req.received_from, ip, sizeof(ip)), "192.168.1.20");
+	assert_true(req.supports_load_limit);
 	assert_int_equal(req.sdp.len, strlen(SDP));
 	assert_memory_equal(req.sdp.s, SDP, strlen(SDP));
 	assert_int_equal(req.n_unknown_flags, 0);
@@ -160,6 +161,7 @@ static void request_encode_round_trip(void **state)
 	strcpy(a.direction[1], "priv");
 	a.has_received_from = true;
 	netaddr_from_str(&a.received_from, "198.51.100.9", 0);
+	a.supports_load_limit = true;
 	n = ng_request_encode(&a, out, sizeof(out));
 	assert_true(n > 0);
 	assert_int_equal(ng_split_cookie(out, (size_t)n, &ck, &body), 0);
@@ -184,6 +186,7 @@ static void request_encode_round_trip(void **state)
 	assert_int_equal(req.transport, NG_TRANSPORT_RTP_SAVPF);
 	assert_string_equal(req.direction[1], "priv");
 	assert_true(netaddr_same_ip(&req.received_from, &a.received_from));
+	assert_true(req.supports_load_limit);
 	/* Too small a buffer, or no cookie, is refused. */
 	assert_int_equal(ng_request_encode(&a, out, 20), -ENOSPC);
 	a.cookie[0] = 0;
@@ -458,6 +461,9 @@ static void malformed_table(void **state)
 		 "flags[1]: expected a string, got integer"},
 		{"c d7:command4:ping9:directionl4:privee",
 		 "direction: expected two interface names [from, to], got 1 elements"},
+		{"c d7:command4:ping8:supports10:load limite", "supports: expected a list, got string"},
+		{"c d7:command4:ping8:supportsli1eee", "supports[0]: expected a string, got integer"},
+		{"c d7:command4:ping8:supportsl4:jsonee" /* another relay's feature: fine */, ""},
 		{"c d7:command4:ping13:received-froml3:IP512:192.168.1.20ee",
 		 "received-from: unknown value 'IP5' (expected IP4, IP6)"},
 		{"c d7:command4:ping13:received-froml3:IP49:not-an-ipee",

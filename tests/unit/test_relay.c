@@ -1377,6 +1377,8 @@ static void sdes_rekey(void **state)
 	assert_int_equal(sdes_through(f, ra, t3, 1), 52);
 	assert_int_equal(sdes_through(f, ra, t2, 2), -1);
 	assert_int_equal(sdes_through(f, ra, t1, 3), -1);
+	/* the call may be on a media worker: its counters are folded in */
+	relay_refresh_counters(&f->r, c);
 	assert_int_equal(c->legs[0].crypto->st[0].auth_fail, 2);
 	srtpctx_free(t1);
 	srtpctx_free(t2);
@@ -1426,6 +1428,7 @@ static void sdes_rekey_same_suite(void **state)
 	c = call_find(&f->r.calls, "rekey2");
 	assert_int_equal(sdes_through(f, ra, t2, 3), 52);
 	assert_int_equal(sdes_through(f, ra, t1, 4), -1);
+	relay_refresh_counters(&f->r, c);
 	assert_int_equal(c->legs[0].crypto->st[0].auth_fail, 2);
 	assert_int_equal(c->legs[0].crypto->rekeys, 1);
 	srtpctx_free(t1);

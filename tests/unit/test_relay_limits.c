@@ -79,12 +79,15 @@ static const char answer_sdp[] = "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN
 static const char evil_sdp[] = "v=0\r\no=e 1 1 IN IP4 127.0.0.9\r\ns=-\r\nc=IN IP4 127.0.0.9\r\n"
 			       "t=0 0\r\nm=audio 6666 RTP/AVP 0\r\na=sendrecv\r\n";
 
+static bool supports_load_limit; /* the next requests say "supports": ["load limit"] */
+
 static int ng(struct fixture *f, enum ng_command cmd, const char *call, const char *from,
 	      const char *to, const char *sdp)
 {
 	struct ng_request req;
 
 	ng_request_init(&req, cmd);
+	req.supports_load_limit = supports_load_limit;
 	snprintf(req.call_id, sizeof(req.call_id), "%s", call);
 	snprintf(req.from_tag, sizeof(req.from_tag), "%s", from ? from : "");
 	snprintf(req.to_tag, sizeof(req.to_tag), "%s", to ? to : "");
@@ -131,6 +134,24 @@ static void max_sessions_refuses_the_next_call(void **state)
 	assert_int_equal(ng(f, NG_CMD_DELETE, "c2", "a2", NULL, NULL), 0);
 	assert_int_equal(ng(f, NG_CMD_OFFER, "c3", "a3", NULL, offer_sdp), 0);
 	assert_int_equal(f->r.calls.ncalls, 2);
+	/* a client that understands "load limit" (Kamailio's module) gets it
+	 * as the result, rtpengine's way, and tries its next relay; the reply
+	 * says why in "message" */
+	supports_load_limit = true;
+	assert_int_equal(ng(f, NG_CMD_OFFER, "c4", "a4", NULL, offer_sdp), -ENOSPC);
+	supports_load_limit = false;
+	assert_int_equal(f->rep.result, NG_RESULT_LOAD_LIMIT);
+	{
+		uint8_t out[512];
+		ssize_t n = ng_reply_encode("k", NG_CMD_OFFER, &f->rep, out, sizeof(out) - 1);
+
+		assert_true(n > 0);
+		out[n] = 0;
+		assert_string_equal((char *)out,
+				    "k d7:message49:Parallel session limit reached (--max-sessions 2)"
+				    "6:result10:load limite");
+	}
+	assert_null(call_find(&f->r.calls, "c4"));
 	stop(f);
 }
 

@@ -16,6 +16,9 @@ int relay_limits_admit_call(struct relay *r, const struct ng_request *req, struc
 		return 0;
 	ng_reply_error(rep, "Parallel session limit reached (--max-sessions %u)",
 		       r->opts.max_sessions);
+	/* a client that understands it tries the next relay of its set */
+	if (req->supports_load_limit)
+		rep->result = NG_RESULT_LOAD_LIMIT;
 	return -ENOSPC;
 }
 

@@ -459,9 +459,14 @@ static void warn_unhonoured(const struct ng_request *req, struct ng_reply *rep)
 				   "applies");
 	if ((req->rtcp_mux & NG_RTCP_MUX_REQUIRE) && (req->rtcp_mux & NG_RTCP_MUX_REJECT))
 		ng_reply_warn(rep, "rtcp-mux require and reject both given: reject applies");
-	if (req->has_received_from || req->has_media_address)
-		ng_reply_warn(rep, "received-from / media-address ignored: the relay latches onto "
-				   "the first media packet instead");
+	/* received-from (Kamailio's module sends it with every offer and
+	 * answer) is the SIP source, which rtpengine may aim media at before
+	 * it learns; icepath learns from the first packet, which is what it is
+	 * for, so no warning. media-address asks for the SDP to be overridden:
+	 * that the relay does not do. */
+	if (req->has_media_address)
+		ng_reply_warn(rep, "media-address ignored: the relay latches onto the first media "
+				   "packet instead");
 }
 
 static void leg_start(struct relay *r, struct call_leg *l, uint64_t now)

@@ -167,6 +167,7 @@ static const char *const ng_result_names[] = {
 	[NG_RESULT_OK] = "ok",
 	[NG_RESULT_PONG] = "pong",
 	[NG_RESULT_ERROR] = "error",
+	[NG_RESULT_LOAD_LIMIT] = "load limit",
 };
 
 const char *ng_result_str(enum ng_result r)
@@ -273,6 +274,7 @@ enum ng_key {
 	NG_KEY_DTLS,
 	NG_KEY_DTLS_REVERSE,
 	NG_KEY_SDES,
+	NG_KEY_SUPPORTS,
 	NG_KEY__COUNT,
 };
 
@@ -301,6 +303,7 @@ static const char *const ng_key_names[NG_KEY__COUNT] = {
 	[NG_KEY_DTLS] = "DTLS",
 	[NG_KEY_DTLS_REVERSE] = "DTLS-reverse",
 	[NG_KEY_SDES] = "SDES",
+	[NG_KEY_SUPPORTS] = "supports",
 };
 
 /* Copy a string value into a fixed field, naming the key on failure. */
@@ -660,6 +663,23 @@ static int ng_parse_key(enum ng_key k, const struct bencode *v, struct ng_reques
 		}
 		return 0;
 	}
+	case NG_KEY_SUPPORTS: {
+		/* what the client understands in replies (Kamailio's rtpengine
+		 * module sends it with every request); values icepath does not
+		 * know are features of other relays, not errors */
+		unsigned idx = 0;
+
+		if (ng_expect(v, BENCODE_LIST, name, why, why_cap))
+			return -EINVAL;
+		for (const struct bencode *e = v->child; e; e = e->next, idx++) {
+			if (e->type != BENCODE_STR)
+				return ng_why(why, why_cap, "%s[%u]: expected a string, got %s",
+					      name, idx, bencode_type_str(e->type));
+			if (ng_name_eq(e->s.ptr, e->s.len, "load limit"))
+				req->supports_load_limit = true;
+		}
+		return 0;
+	}
 	case NG_KEY__COUNT:
 		break;
 	}
@@ -849,6 +869,12 @@ ssize_t ng_request_encode(const struct ng_request *req, uint8_t *out, size_t cap
 	if (req->sdp.s) {
 		bencode_put_str(&b, "sdp");
 		bencode_put_bytes(&b, req->sdp.s, req->sdp.len);
+	}
+	if (req->supports_load_limit) {
+		bencode_put_str(&b, "supports");
+		bencode_put_list(&b);
+		bencode_put_str(&b, "load limit");
+		bencode_put_end(&b);
 	}
 	ng_put_opt(&b, "to-tag", req->to_tag);
 	if (req->transport)

@@ -328,7 +328,7 @@ static void ng_put_statistics(struct bencode_buf *b, const struct ng_statistics 
 ssize_t ng_reply_encode(const char *cookie, enum ng_command cmd, const struct ng_reply *rep,
 			uint8_t *out, size_t cap)
 {
-	bool err = rep->result == NG_RESULT_ERROR;
+	bool err = rep->result == NG_RESULT_ERROR || rep->result == NG_RESULT_LOAD_LIMIT;
 	struct bencode_buf b;
 
 	bencode_buf_init(&b, out, cap);
@@ -347,8 +347,10 @@ ssize_t ng_reply_encode(const char *cookie, enum ng_command cmd, const struct ng
 	}
 	if (!err && rep->has_call)
 		bencode_put_kv_int(&b, "created", rep->call.created);
+	/* a load limit says why in "message" (rtpengine's reply) */
 	if (err)
-		bencode_put_kv_str(&b, "error-reason",
+		bencode_put_kv_str(&b,
+				   rep->result == NG_RESULT_LOAD_LIMIT ? "message" : "error-reason",
 				   rep->error_reason[0] ? rep->error_reason : "unspecified error");
 	if (!err && rep->has_call)
 		bencode_put_kv_int(&b, "last signal", rep->call.last_signal);
@@ -619,13 +621,16 @@ static int ng_rd_reply(struct ng_rd *r, const struct bencode *root, struct ng_re
 		rep->result = NG_RESULT_PONG;
 	else if (bencode_str_eq(v, "error"))
 		rep->result = NG_RESULT_ERROR;
+	else if (bencode_str_eq(v, "load limit"))
+		rep->result = NG_RESULT_LOAD_LIMIT;
 	else if (v->type == BENCODE_STR)
 		return ng_why(r->why, r->cap, "unknown result '%.*s'",
 			      (int)(v->s.len > 40 ? 40 : v->s.len), v->s.ptr);
 	else
 		return ng_why(r->why, r->cap, "result: expected a string, got %s",
 			      bencode_type_str(v->type));
-	if (ng_rd_str(r, root, "error-reason", rep->error_reason, sizeof(rep->error_reason)) ||
+	if (ng_rd_str(r, root, rep->result == NG_RESULT_LOAD_LIMIT ? "message" : "error-reason",
+		      rep->error_reason, sizeof(rep->error_reason)) ||
 	    ng_rd_str(r, root, "warning", rep->warning, sizeof(rep->warning)))
 		return -EINVAL;
 
