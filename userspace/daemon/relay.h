@@ -261,6 +261,9 @@ void relay_out_plain(struct relay *r, int fd, const struct netaddr *dst, const u
 		     size_t len);
 void relay_out_tx(struct relay *r, int fd, const struct ice_transmit *tx);
 void relay_out_flush(struct relay *r);
+/* a recvmmsg() batch of RELAY_BATCH datagrams into bufs, sources into from */
+void relay_rx_batch_init(struct mmsghdr *msgs, struct iovec *iov, struct netaddr *from,
+			 uint8_t (*bufs)[RELAY_DGRAM_MAX]);
 /* May an error answer to an unauthenticated STUN request from src leave
  * now? Takes a token of src's bucket and of the total one. */
 bool relay_stun_answer_allowed(struct relay *r, const struct netaddr *src, uint64_t now_ms);

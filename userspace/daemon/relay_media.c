@@ -510,15 +510,7 @@ void relay_media_recv(struct relay *r, struct call_sock *cs, uint64_t now)
 
 	/* a few batches per wakeup, then give other sockets their turn */
 	for (int round = 0; round < 4 && cs->fd >= 0; round++) {
-		for (unsigned i = 0; i < RELAY_BATCH; i++) {
-			iov[i].iov_base = r->rxbuf[i];
-			iov[i].iov_len = RELAY_DGRAM_MAX;
-			memset(&msgs[i], 0, sizeof(msgs[i]));
-			msgs[i].msg_hdr.msg_name = &from[i].sa;
-			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
+		relay_rx_batch_init(msgs, iov, from, r->rxbuf);
 		n = recvmmsg(cs->fd, msgs, RELAY_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;

@@ -173,6 +173,20 @@ int relay_fd_for_local(struct call_leg *l, const struct netaddr *local)
 
 /* ---- send batch ------------------------------------------------------------------ */
 
+void relay_rx_batch_init(struct mmsghdr *msgs, struct iovec *iov, struct netaddr *from,
+			 uint8_t (*bufs)[RELAY_DGRAM_MAX])
+{
+	for (unsigned i = 0; i < RELAY_BATCH; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = RELAY_DGRAM_MAX;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_name = &from[i].sa;
+		msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+}
+
 void relay_out_flush(struct relay *r)
 {
 	struct mmsghdr msgs[RELAY_BATCH];

@@ -313,15 +313,7 @@ static void worker_recv(struct relay_worker *w, struct relay_wflow *f)
 	int n;
 
 	for (int round = 0; round < 4; round++) {
-		for (unsigned i = 0; i < RELAY_BATCH; i++) {
-			iov[i].iov_base = w->rxbuf[i];
-			iov[i].iov_len = RELAY_DGRAM_MAX;
-			memset(&msgs[i], 0, sizeof(msgs[i]));
-			msgs[i].msg_hdr.msg_name = &from[i].sa;
-			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
+		relay_rx_batch_init(msgs, iov, from, w->rxbuf);
 		n = recvmmsg(f->fd, msgs, RELAY_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
