@@ -86,15 +86,35 @@ struct {
 
 struct {
 	/* The first lookup: the flow by the relay's address slot and port
-	 * (fp_abi.h), a copy userspace keeps next to flows
-	 * (kernel/fastpath_port.c). An array: the verifier inlines its lookup
-	 * (no hash, no bucket walk). Sized at open: FP_PORT_ADDRS times the
-	 * media port range. */
+	 * (fp_abi.h): 1 + its slot in flow_hot, 0: look in flows. Kept by
+	 * userspace next to flows (kernel/fastpath_port.c). An array: the
+	 * verifier inlines its lookup (no hash, no bucket walk). Sized at
+	 * open: FP_PORT_ADDRS times the media port range. */
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct fp_port_val);
+	__type(value, __u32);
 } ports SEC(".maps");
+
+struct {
+	/* A copy of the key and hot value of each flow a ports entry leads
+	 * to, by slot, as flow_ctr. Mmapable for where its values start: on
+	 * a page, so that each 128-byte element is two whole cache lines. */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, FP_MAX_FLOWS);
+	__type(key, __u32);
+	__type(value, struct fp_flow_hot);
+} flow_hot SEC(".maps");
+
+struct {
+	/* Flows installed on each ports entry's address and port, by the
+	 * same index: userspace bookkeeping, never read by the program. */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} port_nflows SEC(".maps");
 
 struct {
 	/* The relay addresses of the ports array's slots, one cache line. */
@@ -292,18 +312,18 @@ static __always_inline int key_eq(const struct fp_flow_key *a, const struct fp_f
 }
 
 /* The flow of the packet: by the relay's own address and port first, whose
- * entry holds the one flow there, checked against the whole key (expected
- * source, channel) and copied to *copy under the entry's sequence count
- * (fp_abi.h); an address and port shared by several flows, a source that
- * does not match, an entry being written or an address without a slot is
- * looked up by the whole key. */
+ * entry leads to the one flow there, checked against the whole key
+ * (expected source, channel) and copied to *copy under the copy's sequence
+ * count (fp_abi.h); an address and port shared by several flows, a source
+ * that does not match, a copy being written or an address without a slot
+ * is looked up by the whole key. */
 static __always_inline struct fp_flow_val *flow_lookup(const struct fp_flow_key *k,
 						       struct fp_flow_val *copy)
 {
 	__u32 a = k->local_addr[0] ^ k->local_addr[1] ^ k->local_addr[2] ^ k->local_addr[3];
-	__u32 zero = 0, slot = FP_PORT_ADDRS, idx, seq;
+	__u32 zero = 0, slot = FP_PORT_ADDRS, idx, seq, *ent;
 	struct fp_port_addrs *pa = bpf_map_lookup_elem(&port_addrs, &zero);
-	struct fp_port_val *pv;
+	struct fp_flow_hot *h;
 	int i;
 
 	if (!pa)
@@ -315,16 +335,20 @@ static __always_inline struct fp_flow_val *flow_lookup(const struct fp_flow_key 
 	idx = (__u32)bpf_ntohs(k->local_port) - pa->port_min;
 	if (slot < FP_PORT_ADDRS && idx < pa->nports) {
 		idx += slot * pa->nports;
-		pv = bpf_map_lookup_elem(&ports, &idx);
-		if (pv) {
-			seq = *(volatile __u32 *)&pv->seq;
-			barrier();
-			if (!(seq & 1) && key_eq(&pv->key, k)) {
-				__builtin_memcpy(copy, pv->val, FP_FLOW_HOT);
-				/* the copy's loads before the second read of seq */
+		ent = bpf_map_lookup_elem(&ports, &idx);
+		if (ent && *ent) {
+			idx = *ent - 1;
+			h = bpf_map_lookup_elem(&flow_hot, &idx);
+			if (h) {
+				seq = *(volatile __u32 *)&h->seq;
 				barrier();
-				if (*(volatile __u32 *)&pv->seq == seq)
-					return copy;
+				if (!(seq & 1) && key_eq(&h->key, k)) {
+					__builtin_memcpy(copy, h->val, FP_FLOW_HOT);
+					/* the copy's loads before the second read of seq */
+					barrier();
+					if (*(volatile __u32 *)&h->seq == seq)
+						return copy;
+				}
 			}
 		}
 	}

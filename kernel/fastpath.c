@@ -114,6 +114,16 @@ int fastpath_fd_ports(const struct fastpath *fp)
 	return bpf_map__fd(fp->skel->maps.ports);
 }
 
+int fastpath_fd_flow_hot(const struct fastpath *fp)
+{
+	return bpf_map__fd(fp->skel->maps.flow_hot);
+}
+
+int fastpath_fd_port_nflows(const struct fastpath *fp)
+{
+	return bpf_map__fd(fp->skel->maps.port_nflows);
+}
+
 int fastpath_fd_port_addrs(const struct fastpath *fp)
 {
 	return bpf_map__fd(fp->skel->maps.port_addrs);
@@ -378,6 +388,10 @@ static int size_flow_maps(struct fastpath *fp, uint32_t want)
 		err = bpf_map__set_max_entries(fp->skel->maps.flow_ctr, fp->max_flows);
 	if (!err)
 		err = bpf_map__set_max_entries(fp->skel->maps.ports, fp->port_ents);
+	if (!err)
+		err = bpf_map__set_max_entries(fp->skel->maps.port_nflows, fp->port_ents);
+	if (!err)
+		err = bpf_map__set_max_entries(fp->skel->maps.flow_hot, fp->max_flows);
 	if (!err)
 		err = bpf_map__set_max_entries(fp->skel->maps.flow_lost, fp->max_flows);
 	if (err)

@@ -106,6 +106,8 @@ int fastpath_fd_meta(const struct fastpath *fp);
 int fastpath_fd_tx_ports(const struct fastpath *fp);
 int fastpath_fd_ports(const struct fastpath *fp);
 int fastpath_fd_port_addrs(const struct fastpath *fp);
+int fastpath_fd_port_nflows(const struct fastpath *fp);
+int fastpath_fd_flow_hot(const struct fastpath *fp);
 int fastpath_fd_flow_lost(const struct fastpath *fp);
 
 /* The ports map (fastpath_port.c), the copy of the flows map under the

@@ -65,9 +65,9 @@ _Static_assert(sizeof(struct fp_flow_key) == 40, "fp_flow_key is ABI");
 /* A deadline that never passes (icepath-fpctl --lifetime forever). */
 #define FP_DEADLINE_NEVER (~0ull)
 
-/* The fields the program reads come first (FP_FLOW_HOT bytes): the ports
- * map keeps only those (fp_port_val), so its elements fill whole cache
- * lines. What only userspace reads (id, nh_addr) follows. */
+/* The fields the program reads come first (FP_FLOW_HOT bytes): flow_hot
+ * keeps only those (fp_flow_hot), so that an element of it is two whole
+ * cache lines. What only userspace reads (id, nh_addr) follows. */
 struct fp_flow_val {
 	__u8 family;	    /* FP_FAMILY_V4/V6 of the forwarded packet */
 	__u8 nh;	    /* FP_NH_* */
@@ -76,8 +76,10 @@ struct fp_flow_val {
 	__be16 dst_port;    /* new UDP destination port */
 	__be32 src_addr[4]; /* new source: the relay's address on the out leg */
 	__be32 dst_addr[4]; /* new destination: the out leg's remote (or TURN server) */
-	__u32 flags;	    /* FP_FLOW_* (host order) */
 	__u32 slot;	    /* index of this flow's counters in flow_ctr (host order) */
+	__u8 flags;	    /* FP_FLOW_* */
+	__u8 nh_flags;	    /* FP_NH_XMIT_OK */
+	__u16 mtu;	    /* egress MTU (host order): longer rewritten packets go up */
 	/* bpf_jiffies64() past which the program stops forwarding the flow
 	 * and passes it up (pass-expired): userspace extends it while consent
 	 * holds, so the flows of a daemon that died stop on their own. */
@@ -86,9 +88,6 @@ struct fp_flow_val {
 	 * neighbour/route/link changes: the program needs no fib lookup (no
 	 * forwarding sysctl, no 150-200 ns per packet). */
 	__u32 ifindex;	    /* egress interface (host order) */
-	__u16 mtu;	    /* egress MTU (host order): longer rewritten packets go up */
-	__u8 nh_flags;	    /* FP_NH_XMIT_OK */
-	__u8 pad1;	    /* zero */
 	__u8 smac[6];	    /* egress interface's address */
 	__u8 dmac[6];	    /* next hop's address */
 	/* The parts of the checksums that depend only on the flow, summed
@@ -102,13 +101,14 @@ struct fp_flow_val {
 	__u32 csum_ip4;	    /* the new IPv4 header's constant words: frag_off (DF) and
 			     * both addresses (the program adds TOS, length, ID, TTL) */
 	/* ---- FP_FLOW_HOT: never read by the program from here on ---- */
+	__u32 pad1;	    /* zero */
 	__u64 id;	    /* the daemon's tag (host order) */
 	__be32 nh_addr[4];  /* next hop IP (gateway or dst_addr): matched against
 			     * neighbour changes by userspace */
 };
 _Static_assert(sizeof(struct fp_flow_val) == 112, "fp_flow_val is ABI");
-#define FP_FLOW_HOT 88 /* bytes of fp_flow_val the program reads */
-_Static_assert(__builtin_offsetof(struct fp_flow_val, id) == FP_FLOW_HOT, "hot prefix");
+#define FP_FLOW_HOT 84 /* bytes of fp_flow_val the program reads */
+_Static_assert(__builtin_offsetof(struct fp_flow_val, pad1) == FP_FLOW_HOT, "hot prefix");
 
 /* The relay's own address and port identify a stream (the relay hands each
  * leg its own port), so the program finds the flow without hashing: the
@@ -116,7 +116,17 @@ _Static_assert(__builtin_offsetof(struct fp_flow_val, id) == FP_FLOW_HOT, "hot p
  *   addr_slot * (port_max - port_min + 1) + (port - port_min)
  * where addr_slot is the address's place in port_addrs (at most
  * FP_PORT_ADDRS relay addresses, assigned by userspace as flows arrive;
- * flows on further addresses are looked up in flows by the whole key). */
+ * flows on further addresses are looked up in flows by the whole key). Its
+ * value is 1 + the slot of the one flow on that address and port, whose
+ * key and hot value flow_hot holds at that slot (struct fp_flow_hot); 0: no
+ * flow, or several (look in flows).
+ *
+ * An index, not the copy itself (ABI 7 kept 136-byte copies in the ports
+ * array): the relay draws its ports at random over the whole range, so
+ * copies kept by port lay scattered over FP_PORT_ADDRS x range x entry
+ * (9.5 MB for 10,000 ports), a page or more per flow; the index is 4 bytes
+ * a port (280 KB for 10,000 ports, and a cache line covers 16 of them)
+ * and the copies sit together by slot, as the counters do. */
 #define FP_PORT_ADDRS 7
 
 /* One relay address of port_addrs; family 0: a free slot. */
@@ -139,11 +149,12 @@ struct fp_port_addrs {
 };
 _Static_assert(sizeof(struct fp_port_addrs) == 64, "fp_port_addrs is ABI");
 
-/* Value of the ports array: a copy of the one flow on that address and
- * port, kept by userspace next to the flows map (kernel/fastpath_port.c).
- * The program checks the whole key (the expected remote, channel, address)
- * before it uses val; an entry shared by several flows holds a zero key,
- * which matches no packet, and the program then looks in flows.
+/* Value of the flow_hot array, by slot: a copy of the flow a ports entry
+ * leads to, kept by userspace next to the flows map
+ * (kernel/fastpath_port.c). The program checks the whole key (the expected
+ * remote, channel, address) before it uses val: a zero key (no flow, or a
+ * slot between two flows) matches no packet, and the program then looks
+ * in flows.
  *
  * An array element is overwritten in place (a map update is a memcpy that
  * a reader on another CPU may see half done), so writers follow a
@@ -154,14 +165,18 @@ _Static_assert(sizeof(struct fp_port_addrs) == 64, "fp_port_addrs is ABI");
  * flows (which is always right). The program's reads are ordered by the
  * compiler (volatile seq, barrier()) and by x86's load ordering; on a
  * weakly ordered CPU (arm64) a read barrier would be needed, which BPF
- * does not offer without an atomic on the shared line. */
-struct fp_port_val {
-	struct fp_flow_key key;	 /* the flow's key; family 0: shared, look in flows */
+ * does not offer without an atomic on the shared line.
+ *
+ * 128 bytes in a BPF_F_MMAPABLE array, whose values start on a page: each
+ * element is two whole cache lines, a pair the adjacent-line prefetcher
+ * fetches together (136 bytes at offset 312 of a plain array straddled
+ * three). */
+struct fp_flow_hot {
+	struct fp_flow_key key;	 /* the flow's key; family 0: none, look in flows */
 	__u8 val[FP_FLOW_HOT];	 /* the first FP_FLOW_HOT bytes of its fp_flow_val */
-	__u32 nflows;		 /* flows installed on this address and port */
 	__u32 seq;		 /* even: stable; odd: being written */
 };
-_Static_assert(sizeof(struct fp_port_val) == 136, "fp_port_val is ABI");
+_Static_assert(sizeof(struct fp_flow_hot) == 128, "fp_flow_hot is ABI");
 
 /* Value of the per-CPU flow_ctr array, indexed by fp_flow_val.slot. Per
  * CPU so that the per-packet path has no atomic and no cache line shared
@@ -191,8 +206,9 @@ _Static_assert(sizeof(struct fp_flow_ctr) == 48, "fp_flow_ctr is ABI");
  * type and sizes). 2: counters in the flow_ctr array by slot; 3: that array
  * per CPU; 4: next hop, deadline and TTL rules in the flow, jiffies; 5:
  * checksum parts in the flow, the ports map; 7: RTCP counted apart in
- * flow_ctr. */
-#define FP_ABI_VERSION 7
+ * flow_ctr; 8: the ports array an index into flow_hot (128-byte
+ * copies by slot; flags a byte), flow counts in port_nflows. */
+#define FP_ABI_VERSION 8
 
 /* The one value of the meta array: never read by the program. */
 struct fp_meta {

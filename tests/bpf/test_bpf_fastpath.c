@@ -1107,15 +1107,26 @@ static void poll_changes(void)
 
 /* The ports array's entry for a v4 relay address and port: 1 and *pv when
  * it holds one or more flows. */
-static int port_entry_idx(const char *local, struct fp_port_val *pv, __u32 *idx_out)
+/* Relay address local's ports entry: its flow count (port_nflows) in
+ * port_nflows, the copy it leads to in *pv (zero when it leads to none:
+ * no flow or several) and that copy's flow_hot index in *slot_out (~0:
+ * none). 1 when the address and port carry flows. */
+static __u32 port_nflows;
+
+static int port_entry_idx(const char *local, struct fp_flow_hot *pv, __u32 *slot_out)
 {
 	struct netaddr a;
 	struct fp_port_addrs pa;
 	int fd = pinned_map(E.pin, "ports"), afd = pinned_map(E.pin, "port_addrs"), found = 0;
-	__u32 zero = 0, slot, idx, port;
+	int nfd = pinned_map(E.pin, "port_nflows"), hfd = pinned_map(E.pin, "flow_hot");
+	__u32 zero = 0, slot, idx, port, ent = 0;
 
 	assert_int_equal(netaddr_parse(&a, local, -1), 0);
 	assert_int_equal(bpf_map_lookup_elem(afd, &zero, &pa), 0);
+	memset(pv, 0, sizeof(*pv));
+	port_nflows = 0;
+	if (slot_out)
+		*slot_out = ~0u;
 	port = ntohs(a.in.sin_port);
 	for (slot = 0; slot < FP_PORT_ADDRS; slot++)
 		if (pa.a[slot].family == FP_FAMILY_V4 &&
@@ -1123,33 +1134,41 @@ static int port_entry_idx(const char *local, struct fp_port_val *pv, __u32 *idx_
 			break;
 	if (slot < FP_PORT_ADDRS && port >= pa.port_min && port - pa.port_min < pa.nports) {
 		idx = slot * pa.nports + port - pa.port_min;
-		found = !bpf_map_lookup_elem(fd, &idx, pv) && pv->nflows;
-		if (idx_out)
-			*idx_out = idx;
-		if (found)
+		assert_int_equal(bpf_map_lookup_elem(fd, &idx, &ent), 0);
+		assert_int_equal(bpf_map_lookup_elem(nfd, &idx, &port_nflows), 0);
+		found = port_nflows > 0;
+		if (ent) {
+			ent--;
+			assert_int_equal(bpf_map_lookup_elem(hfd, &ent, pv), 0);
 			assert_int_equal(pv->seq & 1, 0);
+			if (slot_out)
+				*slot_out = ent;
+		}
 	}
 	close(fd);
 	close(afd);
+	close(nfd);
+	close(hfd);
 	return found;
 }
 
-static int port_entry(const char *local, struct fp_port_val *pv)
+static int port_entry(const char *local, struct fp_flow_hot *pv)
 {
 	return port_entry_idx(local, pv, NULL);
 }
 
-/* The program takes a ports entry only while its sequence count is even
- * (fp_abi.h): an entry that says "no consent" while flows says "forward"
- * drops the packet when stable (so the array is what the program reads),
- * and forwards it (from flows) while the entry is marked as being written. */
+/* The program takes a flow_hot copy only while its sequence count is even
+ * (fp_abi.h): a copy that says "no consent" while flows says "forward"
+ * drops the packet when stable (so the copy is what the program reads),
+ * and forwards it (from flows) while the copy is marked as being written. */
 static void port_seq(void **state)
 {
 	const struct fixture *fx = NULL;
-	struct fp_port_val pv, mod;
+	struct fp_flow_hot pv, mod;
 	struct fixture drop;
 	size_t i;
-	__u32 idx, fl;
+	__u32 idx;
+	__u8 fl;
 	int fd;
 
 	(void)state;
@@ -1158,8 +1177,9 @@ static void port_seq(void **state)
 			fx = &fixtures[i];
 	assert_non_null(fx);
 	assert_true(port_entry_idx(flows[FL_V4].local, &pv, &idx));
-	assert_int_equal(pv.nflows, 1);
-	fd = pinned_map(E.pin, "ports");
+	assert_int_equal(port_nflows, 1);
+	assert_int_not_equal(idx, ~0u);
+	fd = pinned_map(E.pin, "flow_hot");
 	mod = pv;
 	memcpy(&fl, mod.val + offsetof(struct fp_flow_val, flags), sizeof(fl));
 	fl &= ~FP_FLOW_FORWARD;
@@ -1189,7 +1209,7 @@ static void port_table(void **state)
 {
 	const struct fixture *a = NULL, *b = NULL;
 	struct fastpath_flow fa, fb;
-	struct fp_port_val pv;
+	struct fp_flow_hot pv;
 	size_t i;
 
 	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
@@ -1205,18 +1225,18 @@ static void port_table(void **state)
 
 	/* two flows: shared, no flow in the entry */
 	assert_true(port_entry(flows[FL_SHARE_A].local, &pv));
-	assert_int_equal(pv.nflows, 2);
+	assert_int_equal(port_nflows, 2);
 	assert_int_equal(pv.key.family, 0);
 	/* a port with one flow holds it, next hop and all */
 	assert_true(port_entry(flows[FL_V4].local, &pv));
-	assert_int_equal(pv.nflows, 1);
+	assert_int_equal(port_nflows, 1);
 	assert_int_equal(pv.key.family, FP_FAMILY_V4);
 	assert_int_equal(pv.val[offsetof(struct fp_flow_val, nh)], FP_NH_READY);
 
 	/* B leaves: A forwards (from the flows map), B's remote has no flow */
 	assert_int_equal(fastpath_flow_remove(E.fp, &fb), 0);
 	assert_true(port_entry(flows[FL_SHARE_A].local, &pv));
-	assert_int_equal(pv.nflows, 1);
+	assert_int_equal(port_nflows, 1);
 	run_fixture(a);
 	{
 		struct fixture gone = *b;
@@ -1233,7 +1253,7 @@ static void port_table(void **state)
 	assert_int_equal(fastpath_flow_install(E.fp, &fa), 0);
 	fwd_count[FL_SHARE_A] = fwd_bytes[FL_SHARE_A] = 0; /* a new flow: new counters */
 	assert_true(port_entry(flows[FL_SHARE_A].local, &pv));
-	assert_int_equal(pv.nflows, 1);
+	assert_int_equal(port_nflows, 1);
 	assert_int_equal(pv.key.remote_port, fa.remote.in.sin_port);
 	run_fixture(a);
 	/* consent lost on the flow the entry holds: the copy follows */
@@ -1253,7 +1273,7 @@ static void port_table(void **state)
 	assert_int_equal(fastpath_flow_install_many(E.fp, &fb, 1), 0);
 	fwd_count[FL_SHARE_B] = fwd_bytes[FL_SHARE_B] = 0;
 	assert_true(port_entry(flows[FL_SHARE_A].local, &pv));
-	assert_int_equal(pv.nflows, 2);
+	assert_int_equal(port_nflows, 2);
 	assert_int_equal(pv.key.family, 0);
 	run_fixture(a);
 	run_fixture(b);

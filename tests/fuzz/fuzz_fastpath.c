@@ -65,17 +65,18 @@ static __u32 msum(const void *buf, size_t n, int inv)
 	return s;
 }
 
-/* The ports array's copy of a flow, as kernel/fastpath_port.c keeps it:
- * the flow itself on a relay address and port of its own, a shared entry
- * on one that carries several flows; the address gets the next free slot
- * of port_addrs (set up for 30000-40000 after load). */
+/* The ports array's entry of a flow, as kernel/fastpath_port.c keeps it:
+ * the flow's slot and its copy in flow_hot on a relay address and port of
+ * its own, no copy (0) on one that carries several flows; the address gets
+ * the next free slot of port_addrs (set up for 30000-40000 after load). */
 static void port_copy(const struct fp_flow_key *k, const struct fp_flow_val *v)
 {
 	__u32 a = k->local_addr[0] ^ k->local_addr[1] ^ k->local_addr[2] ^ k->local_addr[3];
 	int fd = bpf_map__fd(skel->maps.ports), afd = bpf_map__fd(skel->maps.port_addrs);
+	int nfd = bpf_map__fd(skel->maps.port_nflows), hfd = bpf_map__fd(skel->maps.flow_hot);
 	struct fp_port_addrs pa;
-	struct fp_port_val pv;
-	__u32 zero = 0, slot, idx;
+	struct fp_flow_hot h;
+	__u32 zero = 0, slot, idx, n, ent;
 
 	if (bpf_map_lookup_elem(afd, &zero, &pa))
 		abort();
@@ -90,20 +91,21 @@ static void port_copy(const struct fp_flow_key *k, const struct fp_flow_val *v)
 	if (bpf_map_update_elem(afd, &zero, &pa, BPF_ANY))
 		abort();
 	idx = slot * pa.nports + ntohs(k->local_port) - pa.port_min;
-	if (bpf_map_lookup_elem(fd, &idx, &pv))
+	if (bpf_map_lookup_elem(nfd, &idx, &n))
 		abort();
-	if (pv.nflows) {
-		memset(&pv.key, 0, sizeof(pv.key));
-		memset(pv.val, 0, sizeof(pv.val));
-		pv.nflows++;
-	} else {
-		memset(&pv, 0, sizeof(pv));
-		pv.key = *k;
-		memcpy(pv.val, v, FP_FLOW_HOT);
-		pv.nflows = 1;
+	/* nothing runs the program meanwhile: one write each, seq stays even */
+	ent = 0;
+	if (!n) {
+		memset(&h, 0, sizeof(h));
+		h.key = *k;
+		memcpy(h.val, v, FP_FLOW_HOT);
+		if (bpf_map_update_elem(hfd, &v->slot, &h, BPF_ANY))
+			abort();
+		ent = v->slot + 1;
 	}
-	/* nothing runs the program meanwhile: one write, seq stays even */
-	if (bpf_map_update_elem(fd, &idx, &pv, BPF_ANY)) {
+	n++;
+	if (bpf_map_update_elem(nfd, &idx, &n, BPF_ANY) ||
+	    bpf_map_update_elem(fd, &idx, &ent, BPF_ANY)) {
 		perror("fuzz_fastpath: port copy");
 		abort();
 	}
@@ -195,6 +197,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	skel->rodata->port_min = 30000;
 	skel->rodata->port_max = 40000;
 	if (bpf_map__set_max_entries(skel->maps.ports, FP_PORT_ADDRS * 10001) ||
+	    bpf_map__set_max_entries(skel->maps.port_nflows, FP_PORT_ADDRS * 10001) ||
 	    icepath__load(skel)) {
 		fprintf(stderr, "fuzz_fastpath: cannot load the program\n");
 		exit(1);
