@@ -356,6 +356,20 @@ static int ng_expect(const struct bencode *v, enum bencode_type t, const char *k
 		      bencode_type_str(v->type));
 }
 
+/* v is a list of strings (what "SDES", "supports" and the like hold). */
+static int ng_string_list(const struct bencode *v, const char *key, char *why, size_t why_cap)
+{
+	unsigned idx = 0;
+
+	if (ng_expect(v, BENCODE_LIST, key, why, why_cap))
+		return -EINVAL;
+	for (const struct bencode *e = v->child; e; e = e->next, idx++)
+		if (e->type != BENCODE_STR)
+			return ng_why(why, why_cap, "%s[%u]: expected a string, got %s", key, idx,
+				      bencode_type_str(e->type));
+	return 0;
+}
+
 /* One string value matched against names; error lists the choices. */
 static int ng_enum_value(const struct bencode *v, const char *key, const char *const *names,
 			 unsigned n, int *out, char *why, size_t why_cap)
@@ -428,8 +442,6 @@ static bool ng_sdes_item(const uint8_t *s, size_t len, struct ng_request *req)
 static int ng_bits(const struct bencode *v, const char *key, const char *const *names, unsigned n,
 		   uint32_t *bits, struct ng_request *req, char *why, size_t why_cap)
 {
-	unsigned idx = 0;
-
 	/* "rtcp-mux=demux" from a client that sends key=value as a string:
 	 * one element (flags and replace stay lists: a string there is a
 	 * client's mistake worth an error) */
@@ -443,15 +455,11 @@ static int ng_bits(const struct bencode *v, const char *key, const char *const *
 					v->s.len);
 		return 0;
 	}
-	if (ng_expect(v, BENCODE_LIST, key, why, why_cap))
+	if (ng_string_list(v, key, why, why_cap))
 		return -EINVAL;
-	for (const struct bencode *e = v->child; e; e = e->next, idx++) {
-		int i;
+	for (const struct bencode *e = v->child; e; e = e->next) {
+		int i = ng_name_find(names, n, e->s.ptr, e->s.len);
 
-		if (e->type != BENCODE_STR)
-			return ng_why(why, why_cap, "%s[%u]: expected a string, got %s", key, idx,
-				      bencode_type_str(e->type));
-		i = ng_name_find(names, n, e->s.ptr, e->s.len);
 		if (i >= 0)
 			*bits |= 1u << i;
 		else if (bits == &req->flags && e->s.len > 5 && ng_name_eq(e->s.ptr, 5, "SDES-") &&
@@ -640,20 +648,15 @@ static int ng_parse_key(enum ng_key k, const struct bencode *v, struct ng_reques
 		return 0;
 	}
 	case NG_KEY_SDES: {
-		unsigned idx = 0;
-
 		if (v->type == BENCODE_STR) { /* "SDES=off" */
 			if (ng_sdes_item(v->s.ptr, v->s.len, req))
 				return 0;
 			return ng_why(why, why_cap, "%s: unknown value '%.*s'", name,
 				      (int)(v->s.len > 40 ? 40 : v->s.len), v->s.ptr);
 		}
-		if (ng_expect(v, BENCODE_LIST, name, why, why_cap))
+		if (ng_string_list(v, name, why, why_cap))
 			return -EINVAL;
-		for (const struct bencode *e = v->child; e; e = e->next, idx++) {
-			if (e->type != BENCODE_STR)
-				return ng_why(why, why_cap, "%s[%u]: expected a string, got %s",
-					      name, idx, bencode_type_str(e->type));
+		for (const struct bencode *e = v->child; e; e = e->next) {
 			if (!ng_sdes_item(e->s.ptr, e->s.len, req))
 				return ng_why(why, why_cap,
 					      "%s: unknown value '%.*s' (expected off, no-SUITE, "
@@ -667,14 +670,9 @@ static int ng_parse_key(enum ng_key k, const struct bencode *v, struct ng_reques
 		/* what the client understands in replies (Kamailio's rtpengine
 		 * module sends it with every request); values icepath does not
 		 * know are features of other relays, not errors */
-		unsigned idx = 0;
-
-		if (ng_expect(v, BENCODE_LIST, name, why, why_cap))
+		if (ng_string_list(v, name, why, why_cap))
 			return -EINVAL;
-		for (const struct bencode *e = v->child; e; e = e->next, idx++) {
-			if (e->type != BENCODE_STR)
-				return ng_why(why, why_cap, "%s[%u]: expected a string, got %s",
-					      name, idx, bencode_type_str(e->type));
+		for (const struct bencode *e = v->child; e; e = e->next) {
 			if (ng_name_eq(e->s.ptr, e->s.len, "load limit"))
 				req->supports_load_limit = true;
 		}
