@@ -99,55 +99,23 @@ const char *fastpath_xdp_mode_str(enum fastpath_xdp_mode m)
 	return "?";
 }
 
-int fastpath_fd_flows(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.flows);
-}
-
-int fastpath_fd_flow_lost(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.flow_lost);
-}
-
-int fastpath_fd_ports(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.ports);
-}
-
-int fastpath_fd_flow_hot(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.flow_hot);
-}
-
-int fastpath_fd_port_nflows(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.port_nflows);
-}
-
-int fastpath_fd_port_addrs(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.port_addrs);
-}
-
-int fastpath_fd_flow_ctr(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.flow_ctr);
-}
-
-int fastpath_fd_stats(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.stats);
-}
-
-int fastpath_fd_meta(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.meta);
-}
-
-int fastpath_fd_tx_ports(const struct fastpath *fp)
-{
-	return bpf_map__fd(fp->skel->maps.tx_ports);
-}
+/* fastpath_fd_NAME(): the fd of map NAME, for the other files of the layer */
+#define MAP_FD(name)                                        \
+	int fastpath_fd_##name(const struct fastpath *fp) \
+	{                                                   \
+		return bpf_map__fd(fp->skel->maps.name);    \
+	}
+MAP_FD(flows)
+MAP_FD(flow_lost)
+MAP_FD(ports)
+MAP_FD(flow_hot)
+MAP_FD(port_nflows)
+MAP_FD(port_addrs)
+MAP_FD(flow_ctr)
+MAP_FD(stats)
+MAP_FD(meta)
+MAP_FD(tx_ports)
+#undef MAP_FD
 
 const char *fastpath_flow_path_str(enum fastpath_flow_path p)
 {

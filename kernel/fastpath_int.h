@@ -48,9 +48,13 @@ struct fastpath {
 	/* Counter slots (fastpath_slot.c): this process's copy of which
 	 * flow_ctr entries are free, rebuilt from the flows map when another
 	 * process changed it (fp_meta.gen). */
-	uint32_t *slot_free; /* ring of free slots (max_flows) */
-	uint32_t slot_head;  /* the next one handed out */
+	uint32_t *slot_free; /* ring of freed slots cooling (max_flows), oldest first */
+	uint32_t *slot_freed_ms; /* when each was freed (CLOCK_MONOTONIC ms, truncated) */
+	uint32_t slot_head;  /* the oldest */
 	uint32_t slot_nfree;
+	uint64_t *slot_ready; /* bitmap: free and cooled, handed out lowest first */
+	uint32_t slot_nready;
+	uint32_t slot_ready_lo; /* no ready slot in the words below this one */
 	uint64_t *slot_used;  /* bitmap: slot referenced by a flow */
 	uint64_t slot_gen;    /* fp_meta.gen the copy is current for */
 	int lock_fd;	      /* the pin directory: flock() serializes processes */

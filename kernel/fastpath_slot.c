@@ -9,11 +9,15 @@
  * pin directory and across threads by a mutex, so two flows never get the
  * same slot. Nothing here runs per packet.
  *
- * The free slots form a queue, lowest first after a rebuild, and a freed
- * slot goes to its back: the program may still count a packet of a flow
+ * A new flow gets the lowest free slot, so the flows that live keep their
+ * counters and flow_hot copies (fp_abi.h) together at the bottom of the
+ * arrays, a few pages the CPU's caches and TLB hold, however many calls
+ * came and went (a queue that hands out the longest-free slot spreads them
+ * over the whole array after a day of churn). A freed slot first cools for
+ * SLOT_COOL_MS in a queue: the program may still count a packet of a flow
  * being removed (it looked the flow up just before the delete), and that
- * packet must not land in a new flow's freshly zeroed counters, which
- * would take every other free slot being handed out first.
+ * packet must not land in a new flow's freshly zeroed counters. When every
+ * free slot is cooling, the one freed longest ago is handed out.
  */
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -21,12 +25,49 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "fastpath_int.h"
 
 #define SLOT_WORDS(fp) (((fp)->max_flows + 63) / 64)
+
+/* How long a freed slot waits before it is handed out again (a packet in
+ * flight when its flow was removed takes microseconds). */
+#define SLOT_COOL_MS 1000u
+
+static uint32_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+static void ready_mark(struct fastpath *fp, uint32_t s, int ready)
+{
+	if (ready) {
+		fp->slot_ready[s / 64] |= 1ull << (s % 64);
+		fp->slot_nready++;
+		if (s / 64 < fp->slot_ready_lo)
+			fp->slot_ready_lo = s / 64;
+	} else {
+		fp->slot_ready[s / 64] &= ~(1ull << (s % 64));
+		fp->slot_nready--;
+	}
+}
+
+/* The lowest ready slot; slot_nready > 0. */
+static uint32_t ready_lowest(struct fastpath *fp)
+{
+	uint32_t w = fp->slot_ready_lo;
+
+	while (!fp->slot_ready[w])
+		w++;
+	fp->slot_ready_lo = w;
+	return w * 64 + (uint32_t)__builtin_ctzll(fp->slot_ready[w]);
+}
 
 static int slot_is_used(const struct fastpath *fp, uint32_t s)
 {
@@ -128,9 +169,13 @@ int fastpath_slot_rebuild(struct fastpath *fp)
 		goto out;
 	fp->slot_head = 0;
 	fp->slot_nfree = 0;
+	memset(fp->slot_ready, 0, SLOT_WORDS(fp) * sizeof(*fp->slot_ready));
+	fp->slot_nready = 0;
+	fp->slot_ready_lo = 0;
 	for (s = 0; s < fp->max_flows; s++)
 		if (!slot_is_used(fp, s))
-			fp->slot_free[fp->slot_nfree++] = s;
+			ready_mark(fp, s, 1);
+	fp->slot_ready_lo = 0;
 	if (rc.nbad)
 		fastpath_log(LOG_WARNING,
 			     "%zu flows under %s had no counter slot of their own; their "
@@ -148,27 +193,44 @@ out:
 
 int fastpath_slot_alloc(struct fastpath *fp, uint32_t *slot)
 {
-	if (!fp->slot_nfree) {
+	uint32_t now = now_ms();
+
+	/* the cooled slots at the front of the queue become ready */
+	while (fp->slot_nfree &&
+	       (int32_t)(now - fp->slot_freed_ms[fp->slot_head]) >= (int32_t)SLOT_COOL_MS) {
+		ready_mark(fp, fp->slot_free[fp->slot_head], 1);
+		fp->slot_head = (fp->slot_head + 1) % fp->max_flows;
+		fp->slot_nfree--;
+	}
+	if (fp->slot_nready) {
+		*slot = ready_lowest(fp);
+		ready_mark(fp, *slot, 0);
+	} else if (fp->slot_nfree) {
+		*slot = fp->slot_free[fp->slot_head];
+		fp->slot_head = (fp->slot_head + 1) % fp->max_flows;
+		fp->slot_nfree--;
+	} else {
 		fastpath_log(LOG_ERR,
 			     "flow table full (%u entries): remove flows, or open the fast "
 			     "path with a larger max_flows (icepathd: more sessions; new pins)",
 			     fp->max_flows);
 		return -ENOSPC;
 	}
-	*slot = fp->slot_free[fp->slot_head];
-	fp->slot_head = (fp->slot_head + 1) % fp->max_flows;
-	fp->slot_nfree--;
 	slot_mark(fp, *slot, 1);
 	return 0;
 }
 
 void fastpath_slot_free(struct fastpath *fp, uint32_t slot)
 {
+	uint32_t tail = (fp->slot_head + fp->slot_nfree) % fp->max_flows;
+
 	/* Twice the same key in a remove_many frees a slot twice: once. */
 	if (slot >= fp->max_flows || !slot_is_used(fp, slot))
 		return;
 	slot_mark(fp, slot, 0);
-	fp->slot_free[(fp->slot_head + fp->slot_nfree++) % fp->max_flows] = slot;
+	fp->slot_free[tail] = slot;
+	fp->slot_freed_ms[tail] = now_ms();
+	fp->slot_nfree++;
 }
 
 #define ZERO_BATCH 4096
@@ -250,8 +312,10 @@ int fastpath_slot_open(struct fastpath *fp)
 	fp->lock_fd = -1;
 	pthread_mutex_init(&fp->lock, NULL);
 	fp->slot_free = calloc(fp->max_flows, sizeof(*fp->slot_free));
+	fp->slot_freed_ms = calloc(fp->max_flows, sizeof(*fp->slot_freed_ms));
 	fp->slot_used = calloc(SLOT_WORDS(fp), sizeof(*fp->slot_used));
-	if (!fp->slot_free || !fp->slot_used) {
+	fp->slot_ready = calloc(SLOT_WORDS(fp), sizeof(*fp->slot_ready));
+	if (!fp->slot_free || !fp->slot_freed_ms || !fp->slot_used || !fp->slot_ready) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -305,8 +369,12 @@ void fastpath_slot_close(struct fastpath *fp)
 		close(fp->lock_fd);
 	fp->lock_fd = -1;
 	free(fp->slot_free);
+	free(fp->slot_freed_ms);
 	free(fp->slot_used);
+	free(fp->slot_ready);
 	fp->slot_free = NULL;
+	fp->slot_freed_ms = NULL;
 	fp->slot_used = NULL;
+	fp->slot_ready = NULL;
 	pthread_mutex_destroy(&fp->lock);
 }
