@@ -1452,6 +1452,18 @@ static void sdes_rekey(void **state)
 	/* the call may be on a media worker: its counters are folded in */
 	relay_refresh_counters(&f->r, c);
 	assert_int_equal(c->legs[0].crypto->st[0].auth_fail, 2);
+	/* /metrics: the live leg's re-keys, and still them once the call is
+	 * gone (a counter never goes down) */
+	{
+		static struct metrics_snapshot snap;
+
+		relay_metrics_snapshot(&f->r, &snap);
+		assert_int_equal(snap.sdes_rekeys, 2);
+		assert_int_equal(ng(f, NG_CMD_DELETE, "rekey", NULL, NULL, NULL), 0);
+		assert_null(call_find(&f->r.calls, "rekey"));
+		relay_metrics_snapshot(&f->r, &snap);
+		assert_int_equal(snap.sdes_rekeys, 2);
+	}
 	srtpctx_free(t1);
 	srtpctx_free(t2);
 	srtpctx_free(t3);
@@ -1624,6 +1636,14 @@ static void dtls_close_notify(void **state)
 	/* the association is over: no second close_notify at delete */
 	assert_int_equal(ng(f, NG_CMD_DELETE, "dtls-close-2", NULL, NULL, NULL), 0);
 	assert_int_equal(f->r.dtls_close_sent, 1);
+	/* and /metrics says the same: one sent, one received */
+	{
+		static struct metrics_snapshot snap;
+
+		relay_metrics_snapshot(&f->r, &snap);
+		assert_int_equal(snap.dtls_close_sent, 1);
+		assert_int_equal(snap.dtls_closed_by_peer, 1);
+	}
 	dtls_free(pd);
 	dtls_ctx_free(pctx);
 }
