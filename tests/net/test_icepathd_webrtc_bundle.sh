@@ -15,7 +15,8 @@
 # Passes when: the plain side's SDP has two m= lines on different ports
 # (RTCP on ports of their own), no BUNDLE group, no fingerprint/ICE/rtcp-mux;
 # the browser's answer bundles both mids; the browser reaches ICE and DTLS
-# connected; its audio arrives decrypted (exactly 12 + 160 bytes of PCMU)
+# connected; its audio arrives decrypted (exactly 160 bytes of PCMU after
+# the RTP header and the browser's header extensions, no SRTP tag)
 # only at the audio port and its video (the VP8 payload type only) only at
 # the video port, with disjoint SSRCs; RTCP arrives plain on both RTCP
 # ports, each from the SSRCs of its own kind; the plain side's audio and
@@ -25,7 +26,10 @@
 # only if they arrived decrypted); query's "BUNDLE undemuxed" is 0 (the
 # answer negotiates no RTX/FEC, so everything Chromium sends carries an SSRC
 # of its SDP or the MID of one of the two m= lines); no authentication
-# failure, no fast-path flow, no sanitizer report (ASan+UBSan daemon).
+# failure, no fast-path flow; at delete the relay sends the browser a DTLS
+# close_notify and /metrics counts it (icepath_dtls_close_notify_total
+# {direction="sent"} 1, icepath_sdes_rekeys_total 0, no bundle-demux drop);
+# no sanitizer report (ASan+UBSan daemon).
 #
 #   browser 203.0.113.30 --+
 #                          +-- sw (bridge) -- relay 203.0.113.2 (icepathd)
@@ -39,7 +43,7 @@ set -u
 icp_require_root
 BUILD=${1:?usage: test_icepathd_webrtc_bundle.sh BUILD_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
-RELAY=203.0.113.2 BROWSER=203.0.113.30 PLAIN=203.0.113.40 NG=127.0.0.1:2223
+RELAY=203.0.113.2 BROWSER=203.0.113.30 PLAIN=203.0.113.40 NG=127.0.0.1:2223 M=127.0.0.1:9464
 CALL=webrtc-bundle-$ICP_RUN
 CHROME=$(command -v chromium || command -v chromium-browser) ||
 	icp_skip "no chromium (Debian package chromium; tools/install-deps.sh installs it)"
@@ -64,7 +68,7 @@ ns_link "$NS_plain" eth0 $PLAIN/24 "$NS_sw" p-plain -
 for p in p-relay p-browser p-plain; do ip -n "$NS_sw" link set "$p" master br0; done
 
 LOG=$ICP_TMP/icepathd.log
-ip netns exec "$NS_relay" "$DAEMON" --interface pub=$RELAY --listen-ng $NG --xdp off \
+ip netns exec "$NS_relay" "$DAEMON" --interface pub=$RELAY --listen-ng $NG --xdp off --metrics $M \
 	--state-file "$ICP_TMP/state" --pin-path "$ICP_TMP/pin" --foreground >>"$LOG" 2>&1 &
 DPID=$!
 ICP_PIDS+=($DPID)
@@ -209,6 +213,18 @@ grep -q "srtp auth-failed" "$ICP_TMP/query.txt" && icp_fail "SRTP authentication
 grep -Eq "fast [1-9]" "$ICP_TMP/query.txt" && icp_fail "the fast path carried packets of a crypto call"
 icp_log "bundle undemuxed $und; header extensions (Chromium's MID) on $(python3 -c '
 import json,sys; s=json.load(open(sys.argv[1])); print(s["audio"]["ext"], "audio and", s["video"]["ext"], "video packets")' "$ICP_TMP/plain.json")"
+# the call ends: the relay says goodbye to the browser's DTLS, and /metrics
+# counts it (and no bundle-demux drop, no SDES re-key)
+nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG delete "$CALL" --fatal >/dev/null ||
+	icp_fail "delete failed"
+nsx "$NS_relay" curl -s --max-time 5 "http://$M/metrics" >"$ICP_TMP/metrics.txt" ||
+	icp_fail "no /metrics scrape"
+for want in 'icepath_dtls_close_notify_total{direction="sent"} 1' \
+	'icepath_sdes_rekeys_total 0' 'icepath_drops_total{path="userspace",reason="bundle-demux"} 0'; do
+	grep -qxF "$want" "$ICP_TMP/metrics.txt" ||
+		icp_fail "/metrics lacks '$want': $(grep -E 'close_notify|rekeys|bundle' "$ICP_TMP/metrics.txt")"
+done
+icp_log "metrics: $(grep -E '^icepath_(dtls_close_notify|sdes_rekeys)' "$ICP_TMP/metrics.txt" | tr '\n' ' ')"
 sanitizer_report && icp_fail "icepathd (ASan+UBSan) reported the error above"
 kill "$DPID" 2>/dev/null
 wait "$DPID"
