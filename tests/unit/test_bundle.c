@@ -336,6 +336,12 @@ static void add_mid(void **state)
 	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "a", q, sizeof(q)), 0);
 	memcpy(p + n, "\x10\x00\x00\x01\x02\x01x\x00", 8);
 	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "v", q, sizeof(q)), 0);
+	memcpy(p + n, "\xbe\xde\x00\x01\x20x\xf0\x00", 8); /* id 15 stops the block */
+	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "v", q, sizeof(q)), 0);
+	/* ... also after a byte of id 0 (a padding byte whatever its length
+	 * nibble, as the demux reads it; the fuzzer found this one) */
+	memcpy(p + n, "\xbe\xde\x00\x01\x03\x00\xfd\x00", 8);
+	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "v", q, sizeof(q)), 0);
 	n = rtp(p, 96, 0x66666666, false);
 	assert_int_equal(relay_bundle_add_mid(p, n, 15, "v", q, sizeof(q)), 0);
 	assert_int_equal(relay_bundle_add_mid(p, n, 0, "v", q, sizeof(q)), 0);

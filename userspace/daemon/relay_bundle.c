@@ -517,6 +517,17 @@ int relay_bundle_add_mid(const uint8_t *pkt, size_t len, uint8_t id, const char 
 	block = pkt[0] & 0x10;
 	if (block && be16(pkt + at) != EXT_ONE_BYTE)
 		return 0; /* two-byte form or someone else's profile: left alone */
+	if (block) { /* rtp_mid checked the elements' lengths up to an id 15 */
+		for (size_t o = at + 4, e = o + 4u * be16(pkt + at + 2); o < e;) {
+			if (!(pkt[o] >> 4)) { /* id 0: a padding byte, as rtp_mid reads it */
+				o++;
+				continue;
+			}
+			if (pkt[o] >> 4 == 15)
+				return 0; /* RFC 8285 §4.2: stops the block, so would our MID */
+			o += 2u + (pkt[o] & 0x0f);
+		}
+	}
 	words = (1 + mlen + 3) / 4;
 	grow = 4 * words + (block ? 0 : 4);
 	if (len + grow > cap)
