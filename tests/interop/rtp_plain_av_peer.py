@@ -16,6 +16,11 @@ numbers, without header extensions or padding: Chromium then decodes the
 frames it sent itself, which it can only do if the payload reached this
 side decrypted. A sender report every second goes to --video-rtcp-to.
 
+With --nack-at N it NACKs (RFC 4585 generic NACK, on the video RTCP port)
+the ten video packets before the Nth, once, and counts the RTX (RFC 4588,
+--rtx-pt) retransmissions that come back: with a payload and an original
+sequence number it asked for, with one it did not ask for, padding only.
+
 Counts, per port, what arrives: payload types, RTP packets with a header
 extension (X bit: the browser's MID and the like, passed through), the SSRCs of RTP, the sender
 SSRCs of RTCP; audio RTP counts as plain only if it is exactly a 12-byte
@@ -27,7 +32,7 @@ Prints one JSON line at the end.
 
 Usage: rtp_plain_av_peer.py --audio IP:PORT --video IP:PORT --video-pt PT
        --audio-to IP:PORT --audio-rtcp-to IP:PORT --video-to IP:PORT
-       --video-rtcp-to IP:PORT --seconds S [--ready FILE]
+       --video-rtcp-to IP:PORT --seconds S [--ready FILE] [--rtx-pt PT --nack-at N]
 """
 import argparse
 import json
@@ -90,6 +95,11 @@ def main():
     ap.add_argument("--video-pt", required=True, type=int)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--ready", help="a file written once the sockets are bound")
+    ap.add_argument("--rtx-pt", type=int, default=-1,
+                    help="the RTX payload type of the video (RFC 4588) it answered")
+    ap.add_argument("--nack-at", type=int, default=0,
+                    help="after this many video packets, NACK (RFC 4585 §6.2.1) the "
+                    "10 packets before the last one, once")
     a = ap.parse_args()
     socks = {}
     for kind, bind in (("audio", a.audio), ("video", a.video)):
@@ -104,7 +114,9 @@ def main():
     assrc, vssrc = struct.unpack("!II", os.urandom(8))
     aseq = ats = asent = 0
     vseq = vsent = voctets = vts = 0
-    st = {"audio": new_stats(), "video": new_stats()}
+    st = {"audio": new_stats(), "video": new_stats(), "nack_sent": 0, "rtx": 0,
+          "rtx_unasked": 0, "rtx_padding": 0}
+    nacked = set()
     start = time.monotonic()
     next_rtp, next_rtcp = start, start + 1
     while time.monotonic() - start < a.seconds:
@@ -144,7 +156,24 @@ def main():
             x = struct.unpack_from("!I", b, 8)[0]
             if x not in k["ssrcs"]:
                 k["ssrcs"].append(x)
+            if kind == "video" and a.nack_at and pt == a.video_pt and k["rtp"] == a.nack_at:
+                # Generic NACK: sender (ours), media source (the browser's
+                # video SSRC), PID = 10 back and BLP = the 9 after it
+                seq = struct.unpack_from("!H", b, 2)[0]
+                nack = struct.pack("!BBHIIHH", 0x81, 205, 3, vssrc, x, (seq - 10) & 0xFFFF, 0x01FF)
+                by[("video", "rtcp")].sendto(nack, a.video_rtcp_to)
+                st["nack_sent"] = 10
+                nacked.update((seq - 10 + i) & 0xFFFF for i in range(10))
             pl = rtp_payload(b)
+            if kind == "video" and pt == a.rtx_pt and pl is not None:
+                # RFC 4588 §4: the original sequence number, then its payload;
+                # none: a padding probe on the RTX stream
+                if len(pl) > 2:
+                    st["rtx"] += 1
+                    osn = struct.unpack_from("!H", pl, 0)[0]
+                    st["rtx_unasked"] += 0 if osn in nacked else 1
+                else:
+                    st["rtx_padding"] += 1
             if kind == "audio":
                 # the browser's header extensions (its MID) may come along
                 plain = pl is not None and len(pl) == 160 and pt == 0

@@ -12,21 +12,25 @@
 #           rtcp-mux=demux DTLS-reverse=passive
 #   answer  ICE=force DTLS=passive transport-protocol=UDP/TLS/RTP/SAVPF
 #           rtcp-mux=require
+# The trunk answers PCMU, and VP8 with its RTX (RFC 4588) and a=rtcp-fb nack.
 # Passes when: the plain side's SDP has two m= lines on different ports
 # (RTCP on ports of their own), no BUNDLE group, no fingerprint/ICE/rtcp-mux;
-# the browser's answer bundles both mids; the browser reaches ICE and DTLS
-# connected; its audio arrives decrypted (exactly 160 bytes of PCMU after
-# the RTP header and the browser's header extensions, no SRTP tag)
-# only at the audio port and its video (the VP8 payload type only) only at
-# the video port, with disjoint SSRCs; RTCP arrives plain on both RTCP
-# ports, each from the SSRCs of its own kind; the plain side's audio and
-# video reach the browser (getStats inbound-rtp audio and video
-# packetsReceived > 0, and video framesDecoded > 0: the plain side replays
-# the VP8 payloads it received under its own SSRC, which Chromium can decode
-# only if they arrived decrypted); query's "BUNDLE undemuxed" is 0 (the
-# answer negotiates no RTX/FEC, so everything Chromium sends carries an SSRC
-# of its SDP or the MID of one of the two m= lines); no authentication
-# failure, no fast-path flow; at delete the relay sends the browser a DTLS
+# the browser's answer bundles both mids and answers the MID extension; the
+# browser reaches ICE and DTLS connected; its audio arrives decrypted
+# (exactly 160 bytes of PCMU after the RTP header and the browser's header
+# extensions, no SRTP tag) only at the audio port, its video only at the
+# video port (VP8's payload type and RTX's only), with disjoint SSRCs; the
+# plain side NACKs 10 video packets once and Chromium's retransmissions (RTX
+# on its a=ssrc-group:FID SSRC: 1 to 10, none it did not ask for) reach the
+# video port; RTCP arrives plain on both RTCP ports, each from the SSRCs of
+# its own kind; the plain side's audio and video reach the browser (getStats
+# inbound-rtp audio and video packetsReceived > 0, and video framesDecoded
+# > 0: the plain side replays the VP8 payloads it received under its own
+# SSRC, which Chromium can decode only if they arrived decrypted); query's
+# "bundle undemuxed" is 0 (every RTP packet Chromium sends, RTX included,
+# carries the MID the relay answered; the answer has no FEC, RED or
+# bandwidth feedback, so no FEC and no padding probes); no authentication
+# failure, no fast-path packet; at delete the relay sends the browser a DTLS
 # close_notify and /metrics counts it (icepath_dtls_close_notify_total
 # {direction="sent"} 1, icepath_sdes_rekeys_total 0, no bundle-demux drop);
 # no sanitizer report (ASan+UBSan daemon).
@@ -99,6 +103,8 @@ grep -q '^m=video ' "$OFFER" || icp_fail "Chromium's offer has no video"
 # the VP8 payload type as Chromium numbers it
 VPT=$(sed -n 's/^a=rtpmap:\([0-9]*\) VP8\/90000.*/\1/p' "$OFFER" | head -1)
 [ -n "$VPT" ] || icp_fail "Chromium's offer has no VP8"
+RPT=$(sed -n "s/^a=fmtp:\\([0-9]*\\) apt=$VPT\r*$/\\1/p" "$OFFER" | head -1)
+[ -n "$RPT" ] || icp_fail "Chromium's offer has no RTX for VP8"
 icp_log "browser offer: $(grep -c '^m=' "$OFFER") m= lines, $(grep '^a=group' "$OFFER" | tr -d '\r'), VP8 is PT $VPT, mid extension $(grep -c 'sdes:mid' "$OFFER") times"
 
 ng() { nsx "$NS_relay" "$BUILD/bin/icepath-ngsdp" "$@" --server $NG --call-id "$CALL"; }
@@ -130,12 +136,12 @@ for p in "$artcp" "$vrtcp"; do
 done
 [ "$artcp" != "$vrtcp" ] || icp_fail "audio and video share RTCP port $artcp"
 
-printf 'v=0\r\no=trunk 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio 7078 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\nm=video 7090 RTP/AVP %s\r\na=rtpmap:%s VP8/90000\r\na=sendrecv\r\n' \
-	$PLAIN $PLAIN "$VPT" "$VPT" >"$ICP_TMP/plain-answer.sdp"
+printf 'v=0\r\no=trunk 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio 7078 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\nm=video 7090 RTP/AVP %s %s\r\na=rtpmap:%s VP8/90000\r\na=rtcp-fb:%s nack\r\na=rtpmap:%s rtx/90000\r\na=fmtp:%s apt=%s\r\na=sendrecv\r\n' \
+	$PLAIN $PLAIN "$VPT" "$RPT" "$VPT" "$VPT" "$RPT" "$RPT" "$VPT" >"$ICP_TMP/plain-answer.sdp"
 nsx "$NS_plain" python3 "$HERE/../interop/rtp_plain_av_peer.py" \
 	--audio $PLAIN:7078 --video $PLAIN:7090 --video-pt "$VPT" \
 	--audio-to $RELAY:$aport --audio-rtcp-to $RELAY:$artcp \
-	--video-to $RELAY:$vport --video-rtcp-to $RELAY:$vrtcp --seconds 15 \
+	--video-to $RELAY:$vport --video-rtcp-to $RELAY:$vrtcp --seconds 15 --rtx-pt "$RPT" --nack-at 100 \
 	--ready "$ICP_TMP/plain.ready" >"$ICP_TMP/plain.json" &
 PLAIN_PID=$!
 ICP_PIDS+=($PLAIN_PID)
@@ -176,15 +182,21 @@ icp_log "browser: $(tail -1 "$PAGE/report.jsonl")"
 grep -q '"error"' "$PAGE/report.jsonl" && icp_fail "the page reported an error: $(grep '"error"' "$PAGE/report.jsonl" | head -1)"
 wait $PLAIN_PID
 icp_log "plain side: $(cat "$ICP_TMP/plain.json")"
-python3 - "$ICP_TMP/plain.json" "$VPT" <<'PY' || icp_fail "the plain side's media is not as it should be (above)"
+python3 - "$ICP_TMP/plain.json" "$VPT" "$RPT" <<'PY' || icp_fail "the plain side's media is not as it should be (above)"
 import json, sys
-s = json.load(open(sys.argv[1])); vpt = sys.argv[2]; a, v = s["audio"], s["video"]; bad = []
+s = json.load(open(sys.argv[1])); vpt, rpt = sys.argv[2:4]; a, v = s["audio"], s["video"]; bad = []
 if a["rtp_plain"] < 100: bad.append("only %d plain PCMU packets at the audio port" % a["rtp_plain"])
 if a["rtp_other"]: bad.append("%d RTP packets at the audio port not plain PCMU" % a["rtp_other"])
 if set(a["pt"]) != {"0"}: bad.append("audio port payload types %s, not only PCMU 0" % a["pt"])
 if v["rtp_plain"] < 100: bad.append("only %d video RTP packets at the video port" % v["rtp_plain"])
 if v["rtp_other"]: bad.append("%d malformed RTP packets at the video port" % v["rtp_other"])
-if set(v["pt"]) != {vpt}: bad.append("video port payload types %s, not only VP8 %s" % (v["pt"], vpt))
+if set(v["pt"]) != {vpt, rpt}: bad.append("video port payload types %s, not VP8 %s and its RTX %s" % (v["pt"], vpt, rpt))
+# the trunk NACKed 10 packets once: Chromium resends them on its RTX SSRC
+# (the offer's a=ssrc-group:FID partner), each at most once, none unasked;
+# RTX padding probes would be counted apart (the answer has no BWE feedback)
+if s["nack_sent"] != 10: bad.append("the plain side sent no NACK")
+if not 1 <= s["rtx"] <= 10 or s["rtx_unasked"]: bad.append("RTX: %d retransmissions, %d unasked" % (s["rtx"], s["rtx_unasked"]))
+if len(v["ssrcs"]) != 2: bad.append("video SSRCs %s, not the media one and its RTX" % v["ssrcs"])
 if set(a["ssrcs"]) & set(v["ssrcs"]): bad.append("SSRCs at both ports: %s" % (set(a["ssrcs"]) & set(v["ssrcs"])))
 for k, x in (("audio", a), ("video", v)):
     if x["rtcp_plain"] < 1: bad.append("no plain RTCP at the %s RTCP port" % k)
@@ -200,11 +212,10 @@ nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG query "$CALL" >"$ICP_TMP/qu
 	icp_fail "query failed"
 cat "$ICP_TMP/query.txt"
 # exactly one bundle transport, and nothing on it matched no m= line: every
-# RTP packet Chromium sends carries the MID the relay answered (or an SSRC
-# of its a=ssrc lines), its RTCP a sender SSRC of those or report blocks
-# about the SSRCs the relay sent toward it; the answer negotiates no RTX,
-# FEC or RED (the trunk did not take them), so Chromium sends none, and its
-# padding probes (if any) ride on the video SSRC
+# RTP packet Chromium sends (RTX too) carries the MID the relay answered, and
+# an SSRC of its a=ssrc lines; its RTCP a sender SSRC of those or report
+# blocks about the SSRCs the relay sent toward it; no FEC or RED was
+# answered, so Chromium sends none
 [ "$(grep -c 'bundle undemuxed' "$ICP_TMP/query.txt")" -eq 1 ] ||
 	icp_fail "query shows not exactly one bundle transport"
 und=$(sed -n 's/.*bundle undemuxed \([0-9]*\).*/\1/p' "$ICP_TMP/query.txt")
@@ -212,7 +223,7 @@ und=$(sed -n 's/.*bundle undemuxed \([0-9]*\).*/\1/p' "$ICP_TMP/query.txt")
 grep -q "srtp auth-failed" "$ICP_TMP/query.txt" && icp_fail "SRTP authentication failures counted"
 grep -Eq "fast [1-9]" "$ICP_TMP/query.txt" && icp_fail "the fast path carried packets of a crypto call"
 icp_log "bundle undemuxed $und; header extensions (Chromium's MID) on $(python3 -c '
-import json,sys; s=json.load(open(sys.argv[1])); print(s["audio"]["ext"], "audio and", s["video"]["ext"], "video packets")' "$ICP_TMP/plain.json")"
+import json,sys; s=json.load(open(sys.argv[1])); print(s["audio"]["ext"], "audio and", s["video"]["ext"], "video packets;", s["rtx"], "RTX retransmissions of", s["nack_sent"], "NACKed,", s["rtx_padding"], "RTX padding")' "$ICP_TMP/plain.json")"
 # the call ends: the relay says goodbye to the browser's DTLS, and /metrics
 # counts it (and no bundle-demux drop, no SDES re-key)
 nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG delete "$CALL" --fatal >/dev/null ||
