@@ -231,8 +231,7 @@ static void render_crypto(const struct metrics_snapshot *s, struct metrics_buf *
 	    "when a call is deleted, received when a peer ends its association (the leg's SRTP "
 	    "keys go).");
 	u64(b, "icepath_dtls_close_notify_total", "direction=\"sent\"", s->dtls_close_sent);
-	u64(b, "icepath_dtls_close_notify_total", "direction=\"received\"",
-	    s->dtls_closed_by_peer);
+	u64(b, "icepath_dtls_close_notify_total", "direction=\"received\"", s->dtls_closed_by_peer);
 	one(b, "icepath_sdes_rekeys_total", "counter",
 	    "SDES-SRTP re-keys: a re-offer or re-answer brought a peer's new a=crypto key or "
 	    "suite, which replaced the one in use (RFC 4568 7.1.4).",

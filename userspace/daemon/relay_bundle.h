@@ -102,7 +102,7 @@ int relay_bundle_write_group(const struct call_leg *l, struct sdp *sdp);
  * already carry an a=extmap of that id. The relay terminates the leg's
  * BUNDLE, so it answers the extension it demuxes by, whatever the other
  * leg answered (a SIP trunk knows none): without it the browser sends no
- * MID (RFC 8285 §5: only negotiated extensions are sent) and an SSRC no
+ * MID (RFC 8285: a sender uses only what an a=extmap negotiated) and an SSRC no
  * a=ssrc line names could not be told apart. 0 or -errno.
  */
 int relay_bundle_write_mid_extmap(struct call_leg *l, struct sdp *sdp);
