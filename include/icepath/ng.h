@@ -287,8 +287,10 @@ struct ng_stream {
 	uint64_t srtp_auth_fail, srtp_replay;
 	/* "icepath" -> "BUNDLE undemuxed" (on the bundle transport's RTP
 	 * stream): packets of a bundling leg whose SSRC/MID matched no stream
-	 * (or two), dropped */
+	 * (or two), dropped; bundle: the stream is that transport (the key is
+	 * sent, 0 included, so a client tells "none dropped" from "no BUNDLE") */
 	uint64_t bundle_undemuxed;
+	bool bundle;
 };
 
 struct ng_media {

@@ -3,8 +3,10 @@
  * libFuzzer target for the BUNDLE demux (relay_bundle.c): the first byte
  * picks what the rest is. Even: an RTP/RTCP packet demuxed against a
  * browser's table (every answer is a member stream, -EINVAL or -ENOENT; a
- * MID read is NUL-terminated and as long as said). Odd: an SDP whose table
- * is read, then the same bytes demuxed against it.
+ * MID read is NUL-terminated and as long as said; the MID added toward the
+ * leg, relay_bundle_add_mid(), gives a packet whose MID reads back, with the
+ * same SSRC, or leaves it alone). Odd: an SDP whose table is read, then the
+ * same bytes demuxed against it.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -39,6 +41,28 @@ static void check(struct relay_bundle *b, const uint8_t *p, size_t n)
 	if (m >= (int)sizeof(mid) || (m > 0 && mid[m] != '\0'))
 		abort();
 	relay_bundle_note(b, p, n, (unsigned)(n % RELAY_BUNDLE_STREAMS));
+	/* out exactly as big as the result may be: ASan sees any overrun */
+	{
+		static const char *const mids[] = {"a", "v", "0123456789abcdef"};
+		const char *want = mids[n % 3];
+		size_t cap = n + 4 + 20;
+		uint8_t *out = malloc(cap);
+		int a;
+
+		if (!out)
+			return;
+		a = relay_bundle_add_mid(p, n, 4, want, out, cap);
+		if (a < 0 && a != -EINVAL)
+			abort();
+		if (a > 0) {
+			if ((size_t)a <= n || (size_t)a > cap ||
+			    relay_bundle_rtp_mid(out, (size_t)a, 4, mid, sizeof(mid)) !=
+				    (int)strlen(want) ||
+			    strcmp(mid, want) || memcmp(out + 8, p + 8, 4))
+				abort();
+		}
+		free(out);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -12,6 +12,11 @@ and writes:
   POST /report   one JSON line of RTCPeerConnection states and getStats
                  figures -> appended to DIR/report.jsonl
 
+With /?video=1 the page (offerer) sends the fake camera's video too, BUNDLEd
+with the audio on one transport as Chromium always does
+(tests/net/test_icepathd_webrtc_bundle.sh); its reports add the video
+figures (rxVideo, txVideo, framesDecoded).
+
 With /?role=answer the page is the callee instead (a SIP phone calls the
 browser): it polls GET /remote-offer (DIR/remote-offer.sdp), answers, posts
 the answer (ICE gathering complete) to POST /answer (DIR/local-answer.sdp)
@@ -30,6 +35,7 @@ async function post(path, body) {
   await fetch(path, {method: 'POST', body: body});
 }
 const answerer = location.search.indexOf('role=answer') >= 0;
+const video = location.search.indexOf('video=1') >= 0;
 async function report(pc, extra) {
   const r = {ice: pc.iceConnectionState, conn: pc.connectionState,
              signaling: pc.signalingState, t: Date.now()};
@@ -44,7 +50,15 @@ async function report(pc, extra) {
       if (s.type === 'inbound-rtp' && s.kind === 'audio') {
         r.rx = s.packetsReceived; r.rxLost = s.packetsLost; r.rxBytes = s.bytesReceived;
       }
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        r.rxVideo = (r.rxVideo || 0) + s.packetsReceived;
+        r.framesDecoded = (r.framesDecoded || 0) + (s.framesDecoded || 0);
+        r.framesReceived = (r.framesReceived || 0) + (s.framesReceived || 0);
+        r.keyFramesDecoded = (r.keyFramesDecoded || 0) + (s.keyFramesDecoded || 0);
+        r.pli = (r.pli || 0) + (s.pliCount || 0);
+      }
       if (s.type === 'outbound-rtp' && s.kind === 'audio') r.tx = s.packetsSent;
+      if (s.type === 'outbound-rtp' && s.kind === 'video') r.txVideo = (r.txVideo || 0) + s.packetsSent;
       if (s.type === 'codec' && s.mimeType) r.codec = s.mimeType;
       if (s.type === 'remote-inbound-rtp') r.remoteRr = (r.remoteRr || 0) + 1;
     });
@@ -80,7 +94,7 @@ async function callee() {
   if (answerer) return callee();
   try {
     const pc = new RTCPeerConnection({iceServers: []});
-    const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+    const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: video});
     stream.getTracks().forEach((t) => pc.addTrack(t, stream));
     const gathered = new Promise((res) => {
       pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') res(); };

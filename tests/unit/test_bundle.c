@@ -285,6 +285,81 @@ static void rtcp_malformed(void **state)
 }
 
 /* A full table keeps what the SDP said and gives up the oldest latched. */
+/*
+ * The MID the relay adds toward a bundling leg (RFC 8285 §4.2 one-byte
+ * form): a block of its own for a packet without one, an element appended
+ * to a one-byte block, the payload and RTP padding moved intact; a packet
+ * that has the id, a two-byte block, a mid or id the form cannot carry, no
+ * room or a malformed header is left alone (0) or refused (-EINVAL).
+ */
+static void add_mid(void **state)
+{
+	struct relay_bundle b;
+	uint8_t p[96], q[96];
+	char mid[RELAY_BUNDLE_MID_MAX];
+	size_t n;
+
+	(void)state;
+	load(&b, offer);
+	/* no extension, one CSRC, a 5-byte payload: + 4 header + 4 element */
+	n = rtp(p, 96, 0x66666666, false);
+	p[0] |= 1;
+	memcpy(p + n, "\xc5\xc5\xc5\xc5payld", 9);
+	n += 9;
+	assert_int_equal(relay_bundle_add_mid(p, n, 4, "v", q, sizeof(q)), (int)n + 8);
+	assert_int_equal(q[0], 0x91); /* X set, CC 1 kept */
+	assert_memory_equal(q + 12, "\xc5\xc5\xc5\xc5", 4);
+	assert_memory_equal(q + 16, "\xbe\xde\x00\x01\x40v\x00\x00", 8);
+	assert_memory_equal(q + 24, "payld", 5);
+	assert_int_equal(relay_bundle_rtp_mid(q, n + 8, 4, mid, sizeof(mid)), 1);
+	assert_string_equal(mid, "v");
+	assert_int_equal(relay_bundle_demux(&b, q, n + 8), 1); /* and the relay's own demux agrees */
+	/* in place, a 4-byte mid: 1 + 4 bytes is two words */
+	n = rtp(p, 0, 0x12345678, false);
+	memcpy(p + n, "AB", 2);
+	assert_int_equal(relay_bundle_add_mid(p, n + 2, 4, "abcd", p, sizeof(p)), (int)n + 2 + 12);
+	assert_memory_equal(p + 12, "\xbe\xde\x00\x02\x43" "abcd\x00\x00\x00", 12);
+	assert_memory_equal(p + 24, "AB", 2);
+	/* a one-byte block of another element (id 2, 3 bytes): appended after it;
+	 * RTP padding (P, 2 bytes) stays last */
+	n = rtp(p, 96, 0x66666666, true);
+	p[0] |= 0x20;
+	memcpy(p + n, "\xbe\xde\x00\x01\x22xyz" "PAY\x00\x02", 13);
+	n += 13;
+	assert_int_equal(relay_bundle_add_mid(p, n, 4, "v", q, sizeof(q)), (int)n + 4);
+	assert_memory_equal(q + 12, "\xbe\xde\x00\x02\x22xyz\x40v\x00\x00" "PAY\x00\x02", 17);
+	assert_int_equal(relay_bundle_rtp_mid(q, n + 4, 4, mid, sizeof(mid)), 1);
+	/* left alone: the sender's own MID, a two-byte block, id 15 or 0, a mid of
+	 * 17 bytes or none, RTCP, no room */
+	n = rtp(p, 96, 0x66666666, true);
+	memcpy(p + n, "\xbe\xde\x00\x01\x40v\x00\x00", 8);
+	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "a", q, sizeof(q)), 0);
+	memcpy(p + n, "\x10\x00\x00\x01\x02\x01x\x00", 8);
+	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "v", q, sizeof(q)), 0);
+	memcpy(p + n, "\xbe\xde\x00\x01\x20x\xf0\x00", 8); /* id 15 stops the block */
+	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "v", q, sizeof(q)), 0);
+	/* ... also after a byte of id 0 (a padding byte whatever its length
+	 * nibble, as the demux reads it; the fuzzer found this one) */
+	memcpy(p + n, "\xbe\xde\x00\x01\x03\x00\xfd\x00", 8);
+	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "v", q, sizeof(q)), 0);
+	n = rtp(p, 96, 0x66666666, false);
+	assert_int_equal(relay_bundle_add_mid(p, n, 15, "v", q, sizeof(q)), 0);
+	assert_int_equal(relay_bundle_add_mid(p, n, 0, "v", q, sizeof(q)), 0);
+	assert_int_equal(relay_bundle_add_mid(p, n, 4, "0123456789abcdefg", q, sizeof(q)), 0);
+	assert_int_equal(relay_bundle_add_mid(p, n, 4, "", q, sizeof(q)), 0);
+	assert_int_equal(relay_bundle_add_mid(p, n, 4, "v", q, n + 7), 0);
+	assert_int_equal(relay_bundle_add_mid(p, n, 4, "v", q, n + 8), (int)n + 8);
+	rtcp_hdr(p, 0, 200, 6, 0x66666666);
+	assert_int_equal(relay_bundle_add_mid(p, 28, 4, "v", q, sizeof(q)), 0);
+	/* malformed: an extension length past the packet, CSRCs past it */
+	n = rtp(p, 96, 0x66666666, true);
+	memcpy(p + n, "\xbe\xde\x00\x05\x22xyz", 8);
+	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "v", q, sizeof(q)), -EINVAL);
+	n = rtp(p, 96, 0x66666666, false);
+	p[0] |= 0x0f;
+	assert_int_equal(relay_bundle_add_mid(p, n + 8, 4, "v", q, sizeof(q)), -EINVAL);
+}
+
 static void table_bounded(void **state)
 {
 	struct relay_bundle b;
@@ -318,6 +393,7 @@ int main(void)
 		cmocka_unit_test(rtcp_by_sender_and_report),
 		cmocka_unit_test(rtcp_malformed),
 		cmocka_unit_test(table_bounded),
+		cmocka_unit_test(add_mid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

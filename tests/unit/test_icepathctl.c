@@ -80,6 +80,19 @@ static void query_table(void **state)
 	assert_non_null(strstr(buf,
 			       "      RTP  local 30000  peer 198.51.100.7:40000     fastpath   "
 			       "fast 100 pkts 20000 B  user 10 pkts 2000 B  errors 0 (foreign 0)\n"));
+	/* the bundle transport of a demuxed leg says what matched no m= line,
+	 * 0 included; other streams say nothing of it */
+	assert_null(strstr(buf, "bundle undemuxed"));
+	rep.call.legs[0].medias[0].streams[0].bundle = true;
+	f = mem();
+	ctl_print_query(f, "call-A", &rep, 1700000030);
+	fclose(f);
+	assert_non_null(strstr(buf, "errors 0 (foreign 0)  bundle undemuxed 0\n"));
+	rep.call.legs[0].medias[0].streams[0].bundle_undemuxed = 12;
+	f = mem();
+	ctl_print_query(f, "call-A", &rep, 1700000030);
+	fclose(f);
+	assert_non_null(strstr(buf, "errors 0 (foreign 0)  bundle undemuxed 12\n"));
 }
 
 static void stats_table(void **state)

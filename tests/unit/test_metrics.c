@@ -75,6 +75,9 @@ static void text_format(void **state)
 	s.ng.commands[NG_CMD_OFFER] = 9;
 	s.ng.command_errors[NG_CMD_OFFER] = 2;
 	s.cpu_seconds = 1.5;
+	s.dtls_close_sent = 4;
+	s.dtls_closed_by_peer = 1;
+	s.sdes_rekeys = 6;
 	t = render(&s);
 	assert_memory_equal(t, "# HELP icepath_build_info ", 26);
 	has(t, "icepath_calls 3");
@@ -100,6 +103,13 @@ static void text_format(void **state)
 	has(t, "icepath_ng_requests_total{command=\"offer\",result=\"ok\"} 7");
 	has(t, "icepath_ng_requests_total{command=\"offer\",result=\"error\"} 2");
 	has(t, "process_cpu_seconds_total 1.500");
+	has(t, "# TYPE icepath_dtls_close_notify_total counter");
+	has(t, "icepath_dtls_close_notify_total{direction=\"sent\"} 4");
+	has(t, "icepath_dtls_close_notify_total{direction=\"received\"} 1");
+	has(t, "# TYPE icepath_sdes_rekeys_total counter");
+	has(t, "icepath_sdes_rekeys_total 6");
+	assert_non_null(strstr(t, "# HELP icepath_dtls_close_notify_total DTLS close_notify"));
+	assert_non_null(strstr(t, "# HELP icepath_sdes_rekeys_total SDES-SRTP re-keys"));
 	/* every sample line belongs to a family announced by # TYPE before it */
 	for (p = t; *p; p = strchr(p, '\n') + 1) {
 		char fam[128], type[160];

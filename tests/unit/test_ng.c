@@ -649,6 +649,47 @@ static void truncation_at_every_byte(void **state)
 	assert_int_equal(f->stub.ops_run, 0);
 }
 
+/* "BUNDLE undemuxed" goes on the wire for a bundle transport's stream even
+ * at 0, and only there: the client reads "bundle" from the key's presence. */
+static void bundle_undemuxed_on_the_wire(void **state)
+{
+	static struct ng_reply in, back;
+	char why[NG_REASON_MAX];
+	ssize_t n;
+
+	(void)state;
+	for (int bundle = 0; bundle < 2; bundle++) {
+		struct ng_stream *st;
+
+		memset(&in, 0, sizeof(in));
+		in.result = NG_RESULT_OK;
+		in.has_call = true;
+		in.call.n_legs = 1;
+		strcpy(in.call.legs[0].tag, "browser");
+		in.call.legs[0].n_medias = 1;
+		in.call.legs[0].medias[0].index = 1;
+		strcpy(in.call.legs[0].medias[0].type, "audio");
+		strcpy(in.call.legs[0].medias[0].protocol, "UDP/TLS/RTP/SAVPF");
+		in.call.legs[0].medias[0].n_streams = 1;
+		st = &in.call.legs[0].medias[0].streams[0];
+		st->local_port = 30000;
+		st->bundle = bundle;
+		n = ng_reply_encode("b", NG_CMD_QUERY, &in, out, sizeof(out));
+		assert_true(n > 0);
+		assert_int_equal(!!memmem(out, (size_t)n, "16:BUNDLE undemuxedi0e", 22), bundle);
+		assert_int_equal(ng_reply_parse(out, (size_t)n, "b", &back, why, sizeof(why)), 0);
+		st = &back.call.legs[0].medias[0].streams[0];
+		assert_int_equal(st->bundle, bundle);
+		assert_int_equal(st->bundle_undemuxed, 0);
+	}
+	/* a count comes back as it went */
+	in.call.legs[0].medias[0].streams[0].bundle_undemuxed = 7;
+	n = ng_reply_encode("b", NG_CMD_QUERY, &in, out, sizeof(out));
+	assert_int_equal(ng_reply_parse(out, (size_t)n, "b", &back, why, sizeof(why)), 0);
+	assert_true(back.call.legs[0].medias[0].streams[0].bundle);
+	assert_int_equal(back.call.legs[0].medias[0].streams[0].bundle_undemuxed, 7);
+}
+
 /* A call-id of 300 bytes is refused by name, not truncated. */
 static void long_values_refused(void **state)
 {
@@ -949,6 +990,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cache_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_table, setup, teardown),
 		cmocka_unit_test(allow_list),
+		cmocka_unit_test(bundle_undemuxed_on_the_wire),
 		cmocka_unit_test_setup_teardown(truncation_at_every_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(long_values_refused, setup, teardown),
 		cmocka_unit_test(handler_failures),

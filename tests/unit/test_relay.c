@@ -1193,6 +1193,12 @@ static void bundle_to_plain_streams(void **state)
 	assert_non_null(strstr(f->sdp_out, "a=group:BUNDLE a v\r\n"));
 	assert_non_null(strstr(f->sdp_out, "a=mid:a\r\n"));
 	assert_non_null(strstr(f->sdp_out, "a=mid:v\r\n"));
+	/* and the MID extension it offered, in both sections, though the
+	 * trunk answered none: the relay demuxes by it */
+	line = strstr(f->sdp_out, "a=extmap:4 " RELAY_BUNDLE_MID_URI "\r\n");
+	assert_non_null(line);
+	assert_non_null(strstr(line + 1, "a=extmap:4 " RELAY_BUNDLE_MID_URI "\r\n"));
+	assert_true(line > strstr(f->sdp_out, "m=audio") && line < strstr(f->sdp_out, "m=video"));
 	line = strstr(f->sdp_out, "a=crypto:");
 	assert_non_null(line);
 	eol = strstr(line, "\r\n");
@@ -1251,24 +1257,90 @@ static void bundle_to_plain_streams(void **state)
 	assert_quiet(f, f->b);
 	assert_quiet(f, bv);
 	/* the trunk's video comes back on the bundle transport, under the
-	 * relay's key, from the port the peer sends to */
+	 * relay's key, from the port the peer sends to, with the MID of its
+	 * m= line added (an SSRC the peer's SDP never named: a browser that
+	 * negotiated the MID extension finds the stream by it, RFC 8843 §9.2) */
 	n = bundle_rtp(pkt, 96, 0x99990001, 1, NULL);
 	send_to(bv, (uint16_t)netaddr_port(&c->legs[1].streams[1].local[0]), pkt, n);
 	got = recv_via_relay(f, f->a, buf, sizeof(buf), &from);
 	assert_int_equal(from, ra);
 	n = (size_t)got;
 	assert_int_equal(srtpctx_unprotect_rtp(rx, buf, &n), 0);
-	assert_int_equal(n, 52);
+	assert_int_equal(n, 52 + 8);
 	assert_memory_equal(buf + 8, "\x99\x99\x00\x01", 4);
+	assert_int_equal(buf[0], 0x90);
+	assert_memory_equal(buf + 12, "\xbe\xde\x00\x01\x40v\x00\x00", 8);
+	assert_memory_equal(buf + 20, pkt + 12, 40); /* the payload as it was */
+	/* and the trunk's audio the MID "a" */
+	n = bundle_rtp(pkt, 0, 0x99990002, 1, NULL);
+	send_to(f->b, (uint16_t)netaddr_port(&c->legs[1].streams[0].local[0]), pkt, n);
+	got = recv_via_relay(f, f->a, buf, sizeof(buf), &from);
+	assert_int_equal(from, ra);
+	n = (size_t)got;
+	assert_int_equal(srtpctx_unprotect_rtp(rx, buf, &n), 0);
+	assert_int_equal(n, 52 + 8);
+	assert_memory_equal(buf + 12, "\xbe\xde\x00\x01\x40" "a\x00\x00", 8);
 	/* query: the undemuxed packet on the bundle transport of the peer's leg */
 	assert_int_equal(ng(f, NG_CMD_QUERY, "bundle-gw", NULL, NULL, NULL), 0);
 	assert_int_equal(f->rep.call.legs[0].medias[0].streams[0].bundle_undemuxed, 1);
+	assert_true(f->rep.call.legs[0].medias[0].streams[0].bundle);
+	assert_false(f->rep.call.legs[0].medias[1].streams[0].bundle);
+	assert_false(f->rep.call.legs[1].medias[0].streams[0].bundle);
 	assert_int_equal(f->rep.call.legs[0].medias[1].streams[0].userspace.packets, 3);
 	assert_int_equal(f->r.metrics.drops[METRICS_DROP_BUNDLE], 1);
 	srtpctx_free(tx);
 	srtpctx_free(rx);
 	close(bv);
 	close(bv_rtcp);
+}
+
+/* The MID extension answered toward a bundling leg: not with strip-extmap,
+ * and not over an a=extmap of the same id that the answer already has. */
+static void bundle_mid_extmap_answer(void **state)
+{
+	struct fixture *f = *state;
+	char offer[2048], answer[1024];
+	const char *v;
+
+	for (int round = 0; round < 2; round++) {
+		char call[16];
+
+		snprintf(call, sizeof(call), "bundle-ext%d", round);
+		snprintf(offer, sizeof(offer),
+			 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+			 "a=group:BUNDLE a v\r\n"
+			 "m=audio %u RTP/SAVP 0\r\na=mid:a\r\na=rtcp-mux\r\n"
+			 "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+			 "inline:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e\r\n"
+			 "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+			 "m=video %u RTP/SAVP 96\r\na=mid:v\r\na=rtcp-mux\r\n"
+			 "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+			 "inline:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e\r\n"
+			 "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+			 "a=rtpmap:96 VP8/90000\r\n",
+			 f->pa, f->pa);
+		/* round 1: the trunk answers id 4 as another extension on video */
+		snprintf(answer, sizeof(answer),
+			 "v=0\r\no=trunk 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+			 "t=0 0\r\nm=audio %u RTP/AVP 0\r\nm=video %u RTP/AVP 96\r\n%s",
+			 f->pb, f->pb + 2, round ? "a=extmap:4 urn:example:other\r\n" : "");
+		next_transport = NG_TRANSPORT_RTP_AVP;
+		next_rtcp_mux = NG_RTCP_MUX_DEMUX;
+		assert_int_equal(ng(f, NG_CMD_OFFER, call, "peer", NULL, offer), 0);
+		next_flags = round ? 0 : NG_FLAG_STRIP_EXTMAP;
+		assert_int_equal(ng(f, NG_CMD_ANSWER, call, "peer", "trunk", answer), 0);
+		f->sdp_out[f->rep.sdp_len] = 0;
+		assert_non_null(strstr(f->sdp_out, "a=group:BUNDLE a v\r\n"));
+		if (!round) {
+			assert_null(strstr(f->sdp_out, "a=extmap"));
+			continue;
+		}
+		v = strstr(f->sdp_out, "a=extmap:4 " RELAY_BUNDLE_MID_URI "\r\n");
+		assert_non_null(v);
+		assert_true(v < strstr(f->sdp_out, "m=video"));
+		assert_null(strstr(v + strlen("a=extmap:4 " RELAY_BUNDLE_MID_URI), RELAY_BUNDLE_MID_URI));
+		assert_non_null(strstr(f->sdp_out, "a=extmap:4 urn:example:other\r\n"));
+	}
 }
 
 /* The relay's a=crypto key in the reply's SDP. */
@@ -1380,6 +1452,18 @@ static void sdes_rekey(void **state)
 	/* the call may be on a media worker: its counters are folded in */
 	relay_refresh_counters(&f->r, c);
 	assert_int_equal(c->legs[0].crypto->st[0].auth_fail, 2);
+	/* /metrics: the live leg's re-keys, and still them once the call is
+	 * gone (a counter never goes down) */
+	{
+		static struct metrics_snapshot snap;
+
+		relay_metrics_snapshot(&f->r, &snap);
+		assert_int_equal(snap.sdes_rekeys, 2);
+		assert_int_equal(ng(f, NG_CMD_DELETE, "rekey", NULL, NULL, NULL), 0);
+		assert_null(call_find(&f->r.calls, "rekey"));
+		relay_metrics_snapshot(&f->r, &snap);
+		assert_int_equal(snap.sdes_rekeys, 2);
+	}
 	srtpctx_free(t1);
 	srtpctx_free(t2);
 	srtpctx_free(t3);
@@ -1552,6 +1636,14 @@ static void dtls_close_notify(void **state)
 	/* the association is over: no second close_notify at delete */
 	assert_int_equal(ng(f, NG_CMD_DELETE, "dtls-close-2", NULL, NULL, NULL), 0);
 	assert_int_equal(f->r.dtls_close_sent, 1);
+	/* and /metrics says the same: one sent, one received */
+	{
+		static struct metrics_snapshot snap;
+
+		relay_metrics_snapshot(&f->r, &snap);
+		assert_int_equal(snap.dtls_close_sent, 1);
+		assert_int_equal(snap.dtls_closed_by_peer, 1);
+	}
 	dtls_free(pd);
 	dtls_ctx_free(pctx);
 }
@@ -2315,6 +2407,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(strip_extmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(bundle_to_plain_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(bundle_mid_extmap_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(sdes_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(sdes_rekey_same_suite, setup, teardown),
 		cmocka_unit_test_setup_teardown(dtls_close_notify, setup, teardown),

@@ -168,6 +168,10 @@ static void ctl_print_stream(FILE *f, const struct ng_stream *st)
 	if (st->srtp_auth_fail || st->srtp_replay)
 		fprintf(f, "  srtp auth-failed %" PRIu64 " replayed %" PRIu64, st->srtp_auth_fail,
 			st->srtp_replay);
+	/* the bundle transport of a leg the relay demuxes (relay_bundle.c):
+	 * what matched no m= line by SSRC/MID/payload type, dropped */
+	if (st->bundle)
+		fprintf(f, "  bundle undemuxed %" PRIu64, st->bundle_undemuxed);
 	fputc('\n', f);
 }
 

@@ -224,6 +224,20 @@ static void render_ice(const struct metrics_snapshot *s, struct metrics_buf *b)
 	    s->counted.consent_lost);
 }
 
+static void render_crypto(const struct metrics_snapshot *s, struct metrics_buf *b)
+{
+	fam(b, "icepath_dtls_close_notify_total", "counter",
+	    "DTLS close_notify alerts (RFC 5246 7.2.1) of the relay's DTLS-SRTP endpoints: sent "
+	    "when a call is deleted, received when a peer ends its association (the leg's SRTP "
+	    "keys go).");
+	u64(b, "icepath_dtls_close_notify_total", "direction=\"sent\"", s->dtls_close_sent);
+	u64(b, "icepath_dtls_close_notify_total", "direction=\"received\"", s->dtls_closed_by_peer);
+	one(b, "icepath_sdes_rekeys_total", "counter",
+	    "SDES-SRTP re-keys: a re-offer or re-answer brought a peer's new a=crypto key or "
+	    "suite, which replaced the one in use (RFC 4568 7.1.4).",
+	    s->sdes_rekeys);
+}
+
 static void render_ng(const struct metrics_snapshot *s, struct metrics_buf *b)
 {
 	char l[96];
@@ -294,6 +308,7 @@ int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *b)
 	render_fastpath(s, b);
 	render_drops(s, b);
 	render_ice(s, b);
+	render_crypto(s, b);
 	render_ng(s, b);
 	one(b, "icepath_media_port_pairs_used", "gauge",
 	    "RTP/RTCP port pairs of --port-min..--port-max in use.", s->port_pairs_used);

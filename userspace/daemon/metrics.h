@@ -83,6 +83,8 @@ struct metrics_snapshot {
 	bool has_map_bytes;
 	uint64_t map_bytes;
 	struct metrics counted;
+	/* DTLS-SRTP / SDES-SRTP the relay terminates (relay_crypto.c) */
+	uint64_t dtls_close_sent, dtls_closed_by_peer, sdes_rekeys;
 	/* NG */
 	struct ng_server_counters ng;
 	/* media ports, in RTP/RTCP pairs */

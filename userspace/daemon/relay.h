@@ -208,6 +208,7 @@ struct relay {
 	uint8_t *cbuf; /* RELAY_DGRAM_MAX + SRTPCTX_TRAILER_MAX */
 	uint64_t srtp_auth_fail, srtp_replay, srtp_other, dtls_connected, dtls_failed;
 	uint64_t dtls_close_sent, dtls_closed_by_peer; /* close_notify out (delete) and in */
+	uint64_t sdes_rekeys_gone; /* SDES re-keys of legs freed: /metrics' total stays monotonic */
 	/* --redis: the store (relay_redis.c); --redis-role standby: the
 	 * rtnetlink monitor, its event source, the refresh timer and the
 	 * copy of the active's calls (relay_ha.c) */

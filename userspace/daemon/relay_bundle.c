@@ -454,3 +454,120 @@ int relay_bundle_write_group(const struct call_leg *l, struct sdp *sdp)
 			n += (size_t)snprintf(v + n, sizeof(v) - n, " %s", b->mid[i]);
 	return sdp_attr_append(sdp_section(sdp, -1), "group", v);
 }
+
+/* An a=extmap of id in sec (whatever its extension). */
+static bool extmap_has_id(const struct sdp_section *sec, unsigned id)
+{
+	int i = -1;
+
+	while ((i = sdp_attr_find(sec, "extmap", (size_t)(i + 1))) >= 0) {
+		const char *v = sdp_attr_value(&sec->lines[i]);
+		char *end;
+
+		if (strtoul(v, &end, 10) == id && end != v)
+			return true;
+	}
+	return false;
+}
+
+int relay_bundle_write_mid_extmap(struct call_leg *l, struct sdp *sdp)
+{
+	struct relay_bundle *b = &l->bundle;
+	char v[8 + sizeof(RELAY_BUNDLE_MID_URI)];
+
+	b->mid_tx = false;
+	if (!b->on || !b->mid_id || extmap_has_id(sdp_section_const(sdp, -1), b->mid_id))
+		return 0;
+	snprintf(v, sizeof(v), "%u %s", b->mid_id, RELAY_BUNDLE_MID_URI);
+	for (unsigned i = 0; i < RELAY_BUNDLE_STREAMS && i < sdp->n_media; i++) {
+		struct sdp_section *sec = sdp_section(sdp, (int)i);
+		int err;
+
+		/* the MID answered already, or its id is another extension's
+		 * there: that section's answer stays as it is */
+		if (!b->member[i] || extmap_has_id(sec, b->mid_id))
+			continue;
+		err = sdp_attr_append(sec, "extmap", v);
+		if (err)
+			return err;
+		b->mid_tx = true;
+	}
+	return 0;
+}
+
+int relay_bundle_add_mid(const uint8_t *pkt, size_t len, uint8_t id, const char *mid,
+			 uint8_t *out, size_t cap)
+{
+	size_t mlen = strlen(mid), at, tail, grow, words;
+	char have[RELAY_BUNDLE_MID_MAX];
+	bool block;
+	int n;
+
+	/* RFC 8285 §4.2: one-byte elements carry ids 1-14, 1-16 bytes */
+	if (id < 1 || id > 14 || mlen < 1 || mlen > 16)
+		return 0;
+	if (demux_classify(len ? pkt[0] : 0, len > 1 ? pkt[1] : 0, (__u32)len) != DEMUX_RTP)
+		return 0;
+	n = relay_bundle_rtp_mid(pkt, len, id, have, sizeof(have));
+	if (n < 0 && n != -ENOSPC)
+		return -EINVAL;
+	if (n != 0)
+		return 0; /* the sender's own MID (or an element of that id) */
+	at = RTP_HDR_LEN + 4u * (pkt[0] & 0x0f); /* CSRCs; checked by rtp_mid */
+	block = pkt[0] & 0x10;
+	if (block && be16(pkt + at) != EXT_ONE_BYTE)
+		return 0; /* two-byte form or someone else's profile: left alone */
+	if (block) { /* rtp_mid checked the elements' lengths up to an id 15 */
+		for (size_t o = at + 4, e = o + 4u * be16(pkt + at + 2); o < e;) {
+			if (!(pkt[o] >> 4)) { /* id 0: a padding byte, as rtp_mid reads it */
+				o++;
+				continue;
+			}
+			if (pkt[o] >> 4 == 15)
+				return 0; /* RFC 8285 §4.2: stops the block, so would our MID */
+			o += 2u + (pkt[o] & 0x0f);
+		}
+	}
+	words = (1 + mlen + 3) / 4;
+	grow = 4 * words + (block ? 0 : 4);
+	if (len + grow > cap)
+		return 0;
+	if (out != pkt)
+		memcpy(out, pkt, len);
+	if (block) {
+		size_t blen = be16(out + at + 2);
+
+		/* the element goes after the block's own (padding between
+		 * elements is allowed, RFC 8285 §4.2); the block grows */
+		if (blen + words > 0xffff)
+			return 0;
+		out[at + 2] = (uint8_t)((blen + words) >> 8);
+		out[at + 3] = (uint8_t)(blen + words);
+		at += 4 + 4 * blen;
+	}
+	tail = len - at;
+	memmove(out + at + grow, out + at, tail);
+	if (!block) {
+		out[0] |= 0x10;
+		out[at++] = EXT_ONE_BYTE >> 8;
+		out[at++] = EXT_ONE_BYTE & 0xff;
+		out[at++] = (uint8_t)(words >> 8);
+		out[at++] = (uint8_t)words;
+	}
+	out[at] = (uint8_t)(id << 4 | (mlen - 1));
+	memcpy(out + at + 1, mid, mlen);
+	memset(out + at + 1 + mlen, 0, 4 * words - 1 - mlen); /* padding, §4.2 */
+	return (int)(len + grow);
+}
+
+int relay_bundle_tx_mid(const struct call_leg *o, const struct call_stream *d, const uint8_t *pkt,
+			size_t len, uint8_t *out, size_t cap)
+{
+	const struct relay_bundle *b = &o->bundle;
+	int n;
+
+	if (!b->on || !b->mid_tx || d->index >= RELAY_BUNDLE_STREAMS || !b->member[d->index])
+		return 0;
+	n = relay_bundle_add_mid(pkt, len, b->mid_id, b->mid[d->index], out, cap);
+	return n > 0 ? n : 0;
+}

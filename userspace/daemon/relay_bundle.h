@@ -49,6 +49,8 @@ struct relay_bundle {
 		uint8_t stream;
 		bool from_sdp; /* a=ssrc: kept when the table is full */
 	} ssrc[RELAY_BUNDLE_SSRCS];
+	bool mid_tx;	/* the relay answered the MID extension toward the leg: it
+			 * puts it on what it sends there (relay_bundle_tx_mid) */
 	uint64_t undemuxed; /* dropped: no stream or an ambiguous one */
 	uint64_t latched;   /* SSRCs learned from packets (MID or payload type) */
 };
@@ -94,6 +96,36 @@ struct call_stream *relay_bundle_rx(struct call_leg *l, struct call_stream *s, c
 /* The answer toward a bundling leg l: its group (tagged mid first), in
  * place of whatever a=group:BUNDLE sdp had. 0 or -errno. */
 int relay_bundle_write_group(const struct call_leg *l, struct sdp *sdp);
+/*
+ * The answer toward a bundling leg l: the MID header extension the leg
+ * offered (l->bundle.mid_id), answered in each member section that does not
+ * already carry an a=extmap of that id. The relay terminates the leg's
+ * BUNDLE, so it answers the extension it demuxes by, whatever the other
+ * leg answered (a SIP trunk knows none): without it the browser sends no
+ * MID (RFC 8285: a sender uses only what an a=extmap negotiated) and an SSRC no
+ * a=ssrc line names could not be told apart. 0 or -errno.
+ */
+int relay_bundle_write_mid_extmap(struct call_leg *l, struct sdp *sdp);
+/*
+ * pkt (RTP, plaintext) with the MID header extension (RFC 8285 one-byte
+ * form, element id, the 1..16 bytes of mid) added, into out (cap bytes;
+ * out may be pkt itself): a packet without extensions gets a block of its
+ * own, one with a one-byte block gets the element appended. Its new length,
+ * 0 when it stays as it is (not RTP, already carries id, another profile,
+ * an id or mid the one-byte form cannot carry, no room in cap), -EINVAL
+ * when malformed.
+ */
+int relay_bundle_add_mid(const uint8_t *pkt, size_t len, uint8_t id, const char *mid,
+			 uint8_t *out, size_t cap);
+/*
+ * RFC 8843 §9.2: RTP the relay sends toward a bundling leg o on behalf of
+ * its stream d carries d's MID when the relay answered the extension
+ * (o->bundle.mid_tx): a browser that negotiated it demuxes an SSRC no
+ * a=ssrc line named by MID only, and drops it otherwise (Chromium does).
+ * The packet rewritten into out: its length, or 0 when it goes as it is.
+ */
+int relay_bundle_tx_mid(const struct call_leg *o, const struct call_stream *d, const uint8_t *pkt,
+			size_t len, uint8_t *out, size_t cap);
 /* pkt (plaintext) goes toward leg o's stream d: the stream whose transport
  * carries it (o's tagged stream when o bundles d, else d), and pkt's SSRC
  * is noted as d's. */

@@ -105,6 +105,7 @@ void relay_crypto_free(struct relay *r, struct call_leg *l)
 	if (!c)
 		return;
 	relay_worker_recall(r, l->call); /* the worker gives the contexts back */
+	r->sdes_rekeys_gone += c->rekeys;
 	timerheap_remove(&r->timers, &c->timer);
 	dtls_free(c->dtls);
 	srtp_drop(c);

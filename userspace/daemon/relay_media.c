@@ -201,6 +201,17 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 		goto drop;
 	/* BUNDLE toward o: d's media rides on the tagged stream's transport */
 	t = relay_bundle_tx(o, d, data, len);
+	/* and carries d's MID there when the relay answered the extension
+	 * (relay_bundle_tx_mid); r->cbuf takes the longer packet, in place
+	 * when data is already there */
+	if (cls == DEMUX_RTP) {
+		int n = relay_bundle_tx_mid(o, d, data, len, r->cbuf, RELAY_DGRAM_MAX);
+
+		if (n > 0) {
+			data = r->cbuf;
+			len = (size_t)n;
+		}
+	}
 	/* RFC 5761: a muxed destination takes RTCP on the RTP port; otherwise
 	 * RTCP goes to its own port, and DTLS stays on its component */
 	if (t->rtcp_mux)
@@ -242,7 +253,7 @@ static void forward(struct relay *r, struct call_leg *l, struct call_stream *s, 
 	d->tx_user[scomp].packets++;
 	d->tx_user[scomp].bytes += len;
 	r->user_forwarded++;
-	if (crypto)
+	if (crypto || data == r->cbuf)
 		relay_out_flush(r); /* data is the relay's scratch buffer (relay_worker.c batches) */
 	return;
 drop:

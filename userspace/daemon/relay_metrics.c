@@ -19,6 +19,7 @@
 
 #include "daemon_log.h"
 #include "metrics_http.h"
+#include "relay_crypto.h"
 #include "relay.h"
 
 #define METRICS_MAX_CONNS 16 /* concurrent scrapes; the oldest is dropped beyond */
@@ -98,6 +99,8 @@ static void call_figures(struct relay *r, struct metrics_snapshot *s)
 
 			if ((unsigned)l->state < CALL_LEG_STATE_MAX)
 				s->legs[l->state]++;
+			if (l->crypto)
+				s->sdes_rekeys += l->crypto->rekeys;
 			call_leg_totals(l, &ru, &rf, &tu);
 			s->packets[METRICS_PATH_USER][METRICS_DIR_RX] += ru.packets;
 			s->bytes[METRICS_PATH_USER][METRICS_DIR_RX] += ru.bytes;
@@ -162,8 +165,11 @@ void relay_metrics_snapshot(struct relay *r, struct metrics_snapshot *s)
 	s->state_failing = r->state_failing;
 	s->has_redis = r->redis != NULL;
 	s->redis_up = relay_redis_up(r);
+	s->sdes_rekeys = r->sdes_rekeys_gone; /* and the live legs' (call_figures) */
 	call_figures(r, s);
 	fastpath_figures(r, s);
+	s->dtls_close_sent = r->dtls_close_sent;
+	s->dtls_closed_by_peer = r->dtls_closed_by_peer;
 	s->counted = r->metrics;
 	if (r->ng_ready)
 		s->ng = r->ngs.counters;

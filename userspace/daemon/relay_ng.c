@@ -113,8 +113,10 @@ static void fill_leg(const struct relay *r, const struct call_leg *l, struct ng_
 					st->srtp_auth_fail = l->crypto->st[i].auth_fail;
 					st->srtp_replay = l->crypto->st[i].replay;
 				}
-				if (l->bundle.on && i == l->bundle.tagged)
+				if (l->bundle.on && i == l->bundle.tagged) {
+					st->bundle = true;
 					st->bundle_undemuxed = l->bundle.undemuxed;
+				}
 			}
 		}
 	}

@@ -316,6 +316,12 @@ static int leg_write_sdp(struct relay *r, struct call_leg *l, struct sdp *sdp,
 			if (!media[i].skip)
 				sdp_rewrite_rtcp_mux(sdp, i, l->streams[i].rtcp_mux);
 	}
+	/* a leg the relay answers BUNDLE for gets the MID extension answered
+	 * too (relay_bundle.h), unless strip-extmap wants none toward it */
+	if (req->cmd != NG_CMD_OFFER && !(req->flags & NG_FLAG_STRIP_EXTMAP) &&
+	    relay_bundle_write_mid_extmap(l, sdp))
+		return ng_reply_error(rep, "cannot answer the MID header extension toward leg '%s'",
+				      l->tag);
 	n = sdp_write(sdp, rep->sdp, rep->sdp_cap);
 	if (n < 0)
 		return ng_reply_error(rep, "rewritten SDP does not fit in %zu bytes", rep->sdp_cap);

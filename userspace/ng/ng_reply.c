@@ -158,7 +158,7 @@ static void ng_put_stream(struct bencode_buf *b, const struct ng_stream *st)
 		bencode_put_kv_int(b, "SRTP auth failures", (int64_t)st->srtp_auth_fail);
 		bencode_put_kv_int(b, "SRTP replays", (int64_t)st->srtp_replay);
 	}
-	if (st->bundle_undemuxed)
+	if (st->bundle || st->bundle_undemuxed)
 		bencode_put_kv_int(b, "BUNDLE undemuxed", (int64_t)st->bundle_undemuxed);
 	ng_put_stats(b, "userspace", &st->userspace);
 	if (st->fastpath_mode[0])
@@ -511,6 +511,7 @@ static int ng_rd_stream(struct ng_rd *r, const struct bencode *d, struct ng_stre
 		    ng_rd_u64(r, ip, "BUNDLE undemuxed", &st->bundle_undemuxed) ||
 		    ng_rd_str(r, ip, "fastpath mode", st->fastpath_mode, sizeof(st->fastpath_mode)))
 			return -EINVAL;
+		st->bundle = ng_get(ip, "BUNDLE undemuxed") != NULL;
 	} else if (ng_rd_stats(r, d, "stats", st->kernelized ? &st->fastpath : &st->userspace)) {
 		/* A plain rtpengine reply has no split: its kernel module forwards a
 		 * "kernelized" stream, userspace the others. */
