@@ -22,7 +22,19 @@
 #              per CPU), then rtpengine --table=-1; the socket sender sends
 #              packets it protected before the clock started (icepath-bench
 #              send --srtp), the sink counts plain RTP. pps at the sink,
-#              loss, the relay's CPU time (cores busy) and pps per core.
+#              loss, the relay's CPU time (cores busy, and per thread) and
+#              pps per core.
+#   srtp-paced the same relays and calls at one offered rate
+#              (BENCH_SRTP_PACED_PPS over BENCH_SRTP_CALLS calls, a rate
+#              rtpengine forwards without loss here), both directions:
+#              SRTP -> RTP as above and RTP -> SRTP (plain offer,
+#              transport-protocol=RTP/SAVP: the relay offers a=crypto to the
+#              sink and protects). The sink is icepath-bench recv: every
+#              packet's SSRC, sequence and size checked, and for RTP -> SRTP
+#              authenticated and decrypted with the key the relay offered
+#              (--srtp-keys). The relays differ in CPU, not in throughput:
+#              pps per core (sink packets per relay CPU second, all
+#              threads) and the ratio icepathd / rtpengine of it per round.
 #
 # Topology (three namespaces, veth pairs with two queues each, RFC 5737
 # addresses; nothing leaves them):
@@ -51,7 +63,9 @@
 # BENCH_REPS (3), BENCH_FLOWS ("1 1000 4000 100000"), BENCH_XDP_MAX_CALLS
 # (4000: icepathd's 4 sockets per call within a 20000 open-file limit), BENCH_US_MAX_CALLS (1000), BENCH_MQ_FLOWS (1000: the two-queue
 # rows, 0: none), BENCH_LIB_FLOWS (the library row's flow counts; default:
-# those of BENCH_FLOWS beyond BENCH_XDP_MAX_CALLS), BENCH_ROWS ("gen bare xdp xdplib userspace rtpengine"),
+# those of BENCH_FLOWS beyond BENCH_XDP_MAX_CALLS), BENCH_ROWS ("gen bare xdp xdplib userspace rtpengine srtp srtp-paced"),
+# BENCH_SRTP_CALLS (4), BENCH_SRTP_PPS_MAX (200000: what the flat-out SRTP
+# sender protects packets for), BENCH_SRTP_PACED_PPS (30000: the paced rows),
 # BENCH_FRAMES (0; N: exactly N generator frames per phase instead of
 # BENCH_SECONDS, for the test), BENCH_GEN_RATE (0: flat out), BENCH_RATE
 # (socket sender, 0: flat out), BENCH_VERIFY (0; 1: the sink checks every

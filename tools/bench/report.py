@@ -134,6 +134,7 @@ def paced_rows(paced):
                                 and k["wrong_ssrc"] == 0 and k["malformed"] == 0
                                 and k.get("srtp_auth_fail", 0) == 0 and k.get("srtp_replay", 0) == 0
                                 and k.get("srtp_other_fail", 0) == 0),
+                    "reordered": k["reordered"],
                     "auth_ok": k["packets"] - k.get("srtp_auth_fail", 0) - k.get("srtp_replay", 0)
                     - k.get("srtp_other_fail", 0) if k.get("srtp") else None,
                 })
@@ -364,7 +365,12 @@ def main():
                         "loss_pct": 100.0 * (1 - o["sink"]["packets"] / o["send"]["sent"]) if o["send"]["sent"] else None,
                         "cores": cores, "pps_per_core": sink / cores if cores > 0 else None,
                         "exhausted": o["send"].get("exhausted", False),
-                        "machine_cores": o["machine_busy_s"] / secs})
+                        "machine_cores": o["machine_busy_s"] / secs,
+                        # the sender's own CPU while it sent: its total less
+                        # the packets' protection before the clock (one
+                        # thread, CPU-bound: its wall time is its CPU time)
+                        "sender_cores": max(0.0, o["send"]["cpu_user_s"] + o["send"]["cpu_sys_s"]
+                                            - o["send"].get("srtp_prep_s", 0)) / secs})
             per[-1]["threads_busy"] = threads_busy([o])
         agg = {k: med([x[k] for x in per if x[k] is not None]) if k != "exhausted" else any(x[k] for x in per)
                for k in per[0] if k != "threads_busy"}
@@ -375,9 +381,11 @@ def main():
                           "threads": d[0]["threads"], "reps": len(d), **agg})
     ref = next((r for r in srtp_rows if r["row"] == "srtp-rtpengine"), None)
     stable = []
+    ref_dead = ref is not None and ref["loss_pct"] is not None and ref["loss_pct"] > 90 and ref["cores"] < 0.05
     for r in srtp_rows:
         ge = ">=" if r["sender_bound"] else ""
-        vs = (f"{r['sink_pps'] / ref['sink_pps']:.2f}x" if ref and ref["sink_pps"] else "-")
+        # against an rtpengine that stopped forwarding (see the note): none
+        vs = (f"{r['sink_pps'] / ref['sink_pps']:.2f}x" if ref and ref["sink_pps"] and not ref_dead else "-")
         stable.append([r["label"], fmt(r["calls"]), str(r["threads"]), fmt(r["sent_pps"]),
                        ge + fmt(r["sink_pps"]), fmt(r["loss_pct"], 1, "%"), fmt(r["cores"], 2),
                        busy_str(r["threads_busy"]), ge + fmt(r["pps_per_core"]), vs])
@@ -390,13 +398,26 @@ def main():
             "clock starts (icepath-bench send --srtp), offered RTP/SAVP with transport-protocol=RTP/AVP toward "
             "the sink (the same NG requests to both relays); the relay unprotects and sends plain RTP, which the "
             "XDP sink counts on k0. 'relay cores' is the relay process's CPU time (all its threads) over the run; "
-            "'pps per core' is sink pps over it. '>=' marks a row that lost < 1%: the sender, not the relay, was "
+            "'pps per core' is sink pps over it; 'threads busy' is each relay thread's CPU (by name, "
+            "/proc/PID/task/*/stat: icepathd's media threads are icepath-mN) over the run. '>=' marks a row that lost < 1%: the sender, not the relay, was "
             "the limit (one sender thread on a CPU the relay also needs), so the relay's own ceiling is higher.")
+        one = next((r for r in srtp_rows if r["row"] == "srtp-icepathd-1"), None)
+        many = next((r for r in srtp_rows if r["row"] == "srtp-icepathd-n"), None)
+        if one and many and one["sink_pps"] and many["sink_pps"]:
+            snotes.append(
+                f"Media threads: with {many['threads']} threads and {many['calls']} calls the work lands on "
+                f"{busy_str(many['threads_busy'])} cores; the sink gets {many['sink_pps'] / one['sink_pps']:.2f}x "
+                f"the pps of one thread ({busy_str(one['threads_busy'])}). The sender took about "
+                f"{many['sender_cores']:.2f} / {one['sender_cores']:.2f} cores of its own (sendmmsg of packets "
+                "protected beforehand; on veth the receive path into the relay's sockets runs in the sender's "
+                "softirq on its CPU too, charged to no process): on this 2-CPU box the relay gets what the "
+                "sender and the kernel leave of two CPUs, so a second media thread can only show a gain "
+                "where that is more than one core.")
         for r in srtp_rows:
             if r["loss_pct"] is not None and r["loss_pct"] > 90 and r["cores"] < 0.05:
                 snotes.append(f"{r['label']}: lost {r['loss_pct']:.1f}% with {r['cores']:.2f} cores busy: it "
-                              "stopped forwarding under the flood (not a CPU limit), so 'vs rtpengine' compares "
-                              "against a relay that was not working; a paced run tells more about it.")
+                              "stopped forwarding under the flood (not a CPU limit), so there is no 'vs rtpengine' "
+                              "here: the paced rows compare the relays at a rate it forwards.")
             if r["exhausted"]:
                 snotes.append(f"{r['label']}: the sender ran out of pre-protected packets before the end "
                               "(BENCH_SRTP_PPS_MAX): its rate is over a shorter run.")
@@ -428,6 +449,9 @@ def main():
             if not r["checked"]:
                 pnotes.append(f"{DIRS[r['dir']]} {r['label']}: NOT every packet checked out at the sink "
                               "(size, SSRC or SRTP authentication; see runs.jsonl).")
+            if r["reordered"]:
+                pnotes.append(f"{DIRS[r['dir']]} {r['label']}: the sink saw {r['reordered']:,.0f} packets out of "
+                              "order a run (median): the relay reorders within a stream.")
             if r["loss_pct"] is not None and r["loss_pct"] >= 0.1:
                 pnotes.append(f"{DIRS[r['dir']]} {r['label']}: lost {r['loss_pct']:.2f}% at the offered rate: "
                               "its pps per core is not at the same work as the others'.")

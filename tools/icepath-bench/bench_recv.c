@@ -33,6 +33,10 @@
 #define RECV_BUF	    2048 /* bytes per datagram slot: larger than any benchmark packet */
 #define RECV_DEFAULT_RCVBUF (4 << 20) /* bytes per socket: absorbs scheduling hiccups */
 #define RECV_TICK_MS	    20
+/* --srtp-keys: libsrtp2's replay window (packets), WebRTC's 1024 rather than
+ * the default 128, so a relay that reorders (several threads on one stream)
+ * is counted as reordering, not as replays */
+#define RECV_SRTP_WINDOW 1024
 
 static volatile sig_atomic_t recv_draining;
 
@@ -106,7 +110,7 @@ static int recv_keys(const char *path, struct srtpctx **ctx, size_t n)
 
 		if (sdes_parse(line, len, &sc, why, sizeof(why)) ||
 		    srtpctx_new(&ctx[i], sc.suite, SRTPCTX_INBOUND, sc.key, sc.key_len, sc.salt,
-				sc.salt_len, 0)) {
+				sc.salt_len, RECV_SRTP_WINDOW)) {
 			fprintf(stderr, "icepath-bench recv: --srtp-keys %s line %zu: %s\n", path,
 				i + 1, why[0] ? why : "cannot make an SRTP context");
 			fclose(fp);
