@@ -404,15 +404,26 @@ def main():
         one = next((r for r in srtp_rows if r["row"] == "srtp-icepathd-1"), None)
         many = next((r for r in srtp_rows if r["row"] == "srtp-icepathd-n"), None)
         if one and many and one["sink_pps"] and many["sink_pps"]:
+            # per round: the N-thread row over the one-thread row, and the
+            # cores each got
+            r1 = {o["rep"]: o for o in srtp.get("srtp-icepathd-1", [])}
+            rounds = []
+            for o in sorted(srtp.get("srtp-icepathd-n", []), key=lambda o: o["rep"]):
+                p = r1.get(o["rep"])
+                if p and p["sink"]["packets"]:
+                    rounds.append(f"{(o['sink']['packets'] / o['send']['seconds']) / (p['sink']['packets'] / p['send']['seconds']):.2f}x "
+                                  f"({p['relay_cpu_s'] / p['send']['seconds']:.2f} -> {o['relay_cpu_s'] / o['send']['seconds']:.2f} cores)")
             snotes.append(
                 f"Media threads: with {many['threads']} threads and {many['calls']} calls the work lands on "
-                f"{busy_str(many['threads_busy'])} cores; the sink gets {many['sink_pps'] / one['sink_pps']:.2f}x "
-                f"the pps of one thread ({busy_str(one['threads_busy'])}). The sender took about "
-                f"{many['sender_cores']:.2f} / {one['sender_cores']:.2f} cores of its own (sendmmsg of packets "
-                "protected beforehand; on veth the receive path into the relay's sockets runs in the sender's "
-                "softirq on its CPU too, charged to no process): on this 2-CPU box the relay gets what the "
-                "sender and the kernel leave of two CPUs, so a second media thread can only show a gain "
-                "where that is more than one core.")
+                f"{busy_str(many['threads_busy'])} cores (one thread: {busy_str(one['threads_busy'])}). Sink pps of "
+                f"{many['threads']} threads over 1, per round: {', '.join(rounds)}; pps per core "
+                f"{fmt(many['pps_per_core'])} against {fmt(one['pps_per_core'])}: the threads do the same work per "
+                "packet, and what the second one gains is CPU time the single thread did not get. The sender took "
+                f"about {many['sender_cores']:.2f} / {one['sender_cores']:.2f} cores of its own (sendmmsg of packets "
+                "protected beforehand) and on veth the receive path into the relay's sockets runs in the sender's "
+                "softirq on its CPU, charged to no process: on this 2-CPU box (shared with other work) the relay "
+                "gets what the sender, the kernel and the rest leave of two CPUs, about one core, so the flat-out "
+                "rows cannot show the relay's own ceiling with two threads.")
         for r in srtp_rows:
             if r["loss_pct"] is not None and r["loss_pct"] > 90 and r["cores"] < 0.05:
                 snotes.append(f"{r['label']}: lost {r['loss_pct']:.1f}% with {r['cores']:.2f} cores busy: it "
@@ -456,6 +467,8 @@ def main():
                 pnotes.append(f"{DIRS[r['dir']]} {r['label']}: lost {r['loss_pct']:.2f}% at the offered rate: "
                               "its pps per core is not at the same work as the others'.")
 
+    if not table:  # SRTP rows only: the XDP table's notes do not apply
+        notes = [n for n in notes if n.startswith(("skipped", "not measured"))]
     head = (f"Measured {start} with `{command}` ({duration} s in all; medians of "
             f"{max((r['reps'] for r in rows + srtp_rows + prows), default=0)} rounds; 242-byte frames).")
     print()
