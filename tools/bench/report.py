@@ -140,6 +140,7 @@ def paced_rows(paced):
                 })
             agg = {key: med([x[key] for x in per]) for key in per[0] if key != "checked"}
             agg["checked"] = all(x["checked"] for x in per)
+            agg["loss_rounds_pct"] = [x["loss_pct"] for x in per]
             rows.append({"row": name, "dir": d, "label": LABEL[name], "calls": runs[0]["calls"],
                          "threads": runs[0]["threads"], "reps": len(runs), "paced_pps": runs[0]["paced_pps"],
                          "threads_busy": threads_busy(runs), **agg})
@@ -463,9 +464,11 @@ def main():
             if r["reordered"]:
                 pnotes.append(f"{DIRS[r['dir']]} {r['label']}: the sink saw {r['reordered']:,.0f} packets out of "
                               "order a run (median): the relay reorders within a stream.")
-            if r["loss_pct"] is not None and r["loss_pct"] >= 0.1:
-                pnotes.append(f"{DIRS[r['dir']]} {r['label']}: lost {r['loss_pct']:.2f}% at the offered rate: "
-                              "its pps per core is not at the same work as the others'.")
+            lr = [x for x in r["loss_rounds_pct"] if x is not None]
+            if lr and max(lr) >= 0.1:
+                pnotes.append(f"{DIRS[r['dir']]} {r['label']}: lost "
+                              f"{', '.join(f'{x:.1f}%' for x in lr)} of the offered packets in the rounds "
+                              "(the table has the median): a round with loss is not at the same work as the others'.")
 
     if not table:  # SRTP rows only: the XDP table's notes do not apply
         notes = [n for n in notes if n.startswith(("skipped", "not measured"))]
