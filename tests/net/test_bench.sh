@@ -117,4 +117,24 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 [ -s "$out/results.json" ] || icp_fail "no results.json written"
+
+# recv --srtp-keys refuses a keys file it cannot use, before it binds or
+# counts anything (loopback, a port below the ephemeral range)
+printf '5e000000 127.0.0.1:21000 127.0.0.1:21001 127.0.0.1:21002 -\n5e000001 127.0.0.1:21004 127.0.0.1:21005 127.0.0.1:21006 -\n' \
+	>"$ICP_TMP/keys-flows"
+good="1 AES_CM_128_HMAC_SHA1_80 inline:$(python3 -c 'import base64; print(base64.b64encode(bytes(range(30))).decode())')"
+for bad in "1 AES_CM_128_HMAC_SHA1_80 inline:short" "1 NO_SUCH_SUITE inline:AAAA" "" "$good"; do
+	# two flows: each file is malformed, has no usable line, or one key short
+	printf '%s\n' "$bad" >"$ICP_TMP/keys-bad"
+	"$build/bin/icepath-bench" recv --flows "$ICP_TMP/keys-flows" --srtp-keys "$ICP_TMP/keys-bad" \
+		--duration 1 >"$ICP_TMP/keys.out" 2>"$ICP_TMP/keys.err"
+	rc=$?
+	[ $rc -eq 1 ] && [ ! -s "$ICP_TMP/keys.out" ] && grep -q -- '--srtp-keys' "$ICP_TMP/keys.err" ||
+		icp_fail "recv took keys file '$bad' (exit $rc): $(cat "$ICP_TMP/keys.err" "$ICP_TMP/keys.out")"
+done
+printf '%s\n%s\n' "$good" "$good" >"$ICP_TMP/keys-good"
+"$build/bin/icepath-bench" recv --flows "$ICP_TMP/keys-flows" --srtp-keys "$ICP_TMP/keys-good" \
+	--duration 0.2 >"$ICP_TMP/keys.out" 2>"$ICP_TMP/keys.err" &&
+	grep -q '"srtp":true' "$ICP_TMP/keys.out" ||
+	icp_fail "recv refused a good keys file: $(cat "$ICP_TMP/keys.err")"
 icp_log "bench machinery: every row delivered every frame, counted once, checksums right"

@@ -54,20 +54,21 @@ struct recv_totals {
 
 static void recv_usage(FILE *out)
 {
-	fprintf(out, "usage: icepath-bench recv --flows FILE [options]\n"
-		     "  Receive the flows of FILE on their rcv addresses, count per flow and\n"
-		     "  print one JSON object (packets, pps, Mbit/s, loss, reordering).\n"
-		     "  --flows FILE      flows file (see icepath-bench --help)\n"
-		     "  --count N         use only the first N flows (default: all)\n"
-		     "  --duration SEC    stop after this long at the latest (default 30)\n"
-		     "  --idle-ms MS      after SIGTERM/SIGINT, stop once no packet came for MS\n"
-		     "                    (default 1000); without a signal, run until --duration\n"
-		     "  --ready-file PATH create PATH once every socket is bound\n"
-		     "  --rcvbuf BYTES    SO_RCVBUF(FORCE) per socket (default 4 MiB)\n"
-		     "  --cpu N           pin to CPU N\n"
-		     "  --srtp-keys FILE  SDES-SRTP flows: line i is flow i's a=crypto value\n"
-		     "                    (\"1 AES_CM_128_HMAC_SHA1_80 inline:...\"); every packet is\n"
-		     "                    authenticated and decrypted before it is counted\n");
+	fprintf(out,
+		"usage: icepath-bench recv --flows FILE [options]\n"
+		"  Receive the flows of FILE on their rcv addresses, count per flow and\n"
+		"  print one JSON object (packets, pps, Mbit/s, loss, reordering).\n"
+		"  --flows FILE      flows file (see icepath-bench --help)\n"
+		"  --count N         use only the first N flows (default: all)\n"
+		"  --duration SEC    stop after this long at the latest (default 30)\n"
+		"  --idle-ms MS      after SIGTERM/SIGINT, stop once no packet came for MS\n"
+		"                    (default 1000); without a signal, run until --duration\n"
+		"  --ready-file PATH create PATH once every socket is bound\n"
+		"  --rcvbuf BYTES    SO_RCVBUF(FORCE) per socket (default 4 MiB)\n"
+		"  --cpu N           pin to CPU N\n"
+		"  --srtp-keys FILE  SDES-SRTP flows: line i is flow i's a=crypto value\n"
+		"                    (\"1 AES_CM_128_HMAC_SHA1_80 inline:...\"); every packet is\n"
+		"                    authenticated and decrypted before it is counted\n");
 }
 
 static int recv_open(const struct bench_flow *f, int rcvbuf)
@@ -120,8 +121,8 @@ static int recv_keys(const char *path, struct srtpctx **ctx, size_t n)
 	}
 	fclose(fp);
 	if (i < n) {
-		fprintf(stderr, "icepath-bench recv: --srtp-keys %s: %zu keys for %zu flows\n", path,
-			i, n);
+		fprintf(stderr, "icepath-bench recv: --srtp-keys %s: %zu keys for %zu flows\n",
+			path, i, n);
 		return -1;
 	}
 	return 0;
@@ -238,7 +239,8 @@ int bench_recv_main(int argc, char **argv)
 	if (keys) {
 		ctx = calloc(fl.n, sizeof(*ctx));
 		if (!ctx || srtpctx_lib_init()) {
-			fprintf(stderr, "icepath-bench recv: out of memory or libsrtp2 init failed\n");
+			fprintf(stderr,
+				"icepath-bench recv: out of memory or libsrtp2 init failed\n");
 			goto out;
 		}
 		srtp_lib = true;
@@ -307,8 +309,8 @@ int bench_recv_main(int argc, char **argv)
 				}
 				r = recvmmsg(fds[fi], msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
 				for (int k = 0; k < r; k++)
-					recv_one(&st[fi], &fl.v[fi], ctx ? ctx[fi] : NULL,
-						 bufs[k], msgs[k].msg_len, &from[k], &t);
+					recv_one(&st[fi], &fl.v[fi], ctx ? ctx[fi] : NULL, bufs[k],
+						 msgs[k].msg_len, &from[k], &t);
 			} while (r == RECV_BATCH);
 		}
 		now = monotime_s();
