@@ -14,7 +14,15 @@
 #    installed by icepath-bench fp) its own counters must show every frame
 #    forwarded by XDP (none left to userspace);
 #  - socket rows (icepathd --xdp off, rtpengine): 2000 packets a second for
-#    one second, the sink counts every packet sent, checksums right.
+#    one second, the sink counts every packet sent, checksums right;
+#  - the paced SRTP <-> RTP rows (srtp-paced: icepathd --media-threads 1
+#    and N, rtpengine; both directions over 2 SDES calls): the sender paced
+#    to 2000 packets a second for one second, the userspace receiver gets
+#    every packet once, in sequence, of the flow's SSRC and of the
+#    direction's size: SRTP -> RTP plain (200 bytes), RTP -> SRTP 200 + the
+#    10-byte tag, each packet authenticated and decrypted with the key the
+#    relay offered (libsrtp2); the relay's CPU is read per thread, and
+#    icepathd's media threads are there by name (icepath-m0.., one or N).
 # What makes the benchmark's pps and ratios trustworthy: generator, relay
 # and sink agree on every frame at a rate where nothing needs to be lost.
 set -u
@@ -24,26 +32,54 @@ build=$(cd "${1:?usage: test_bench.sh BUILD_DIR}" && pwd)
 icp_require_root
 [ -x "$build/bin/icepath-bench" ] || icp_fail "build first: $build/bin/icepath-bench missing"
 rows="gen bare xdplib rtpengine"
-[ -x "$build/bin/icepathd" ] && rows="gen bare xdp xdplib userspace rtpengine"
+[ -x "$build/bin/icepathd" ] && rows="gen bare xdp xdplib userspace rtpengine srtp-paced"
 frames=20000
 
 out=$ICP_TMP/bench
 BENCH_OUT=$out BENCH_SECONDS=1 BENCH_STATS_SECONDS=1 BENCH_REPS=1 BENCH_FLOWS="1 100" \
 	BENCH_XDP_MAX_CALLS=100 BENCH_US_MAX_CALLS=100 BENCH_MQ_FLOWS=100 BENCH_LIB_FLOWS=100 BENCH_FRAMES=$frames \
 	BENCH_GEN_RATE=100000 BENCH_RATE=2000 BENCH_VERIFY=1 BENCH_ROWS="$rows" \
+	BENCH_SRTP_CALLS=2 BENCH_SRTP_PACED_PPS=2000 \
 	bash "$here/../../tools/bench/bench.sh" "$build" >"$ICP_TMP/bench.log" 2>&1
 rc=$?
 cat "$ICP_TMP/bench.log"
 [ $rc -eq 0 ] || icp_fail "bench.sh exited $rc"
 
-python3 - "$out/runs.jsonl" "$rows" "$frames" <<'EOF' || icp_fail "counts do not add up (see above)"
+python3 - "$out/runs.jsonl" "$rows" "$frames" "$(nproc)" <<'EOF' || icp_fail "counts do not add up (see above)"
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
-want, frames = sys.argv[2].split(), int(sys.argv[3])
+want, frames, ncpu = sys.argv[2].split(), int(sys.argv[3]), int(sys.argv[4])
 bad = [f"{r['row']}: skipped: {r['skipped']}" for r in runs if "skipped" in r]
-measured = [r for r in runs if "sender" in r]
+measured = [r for r in runs if "sender" in r and not r["row"].startswith("paced-")]
+paced = [r for r in runs if r["row"].startswith("paced-") and "sender" in r]
+if "srtp-paced" in want:
+    expect = {f"paced-{d}-{m}" for d in ("srtp2rtp", "rtp2srtp") for m in ("icepathd-1", "icepathd-n", "rtpengine")}
+    bad += [f"{k}: no measured run" for k in sorted(expect - {r["row"] for r in paced})]
+for r in paced:
+    s, k, d = r["send"], r["sink"], r["dir"]
+    tag = 10 if d == "rtp2srtp" else 0
+    checks = {
+        "direction from the row": r["row"].startswith(f"paced-{d}-"),
+        "paced: sent about 2000": 1900 <= s["sent"] <= 2100 and r["paced_pps"] == 2000,
+        "sink got every packet once": k["packets"] == s["sent"] == k["expected"] and k["lost"] == 0
+                                      and k["duplicates"] == 0 and k["silent_flows"] == 0,
+        "RTP of the flow's SSRC": k["wrong_ssrc"] == 0 and k["malformed"] == 0,
+        "size of the direction": k["bytes"] == s["sent"] * (r["size"] + tag)
+                                 and k["plain_bytes"] == s["sent"] * r["size"],
+        "SRTP authenticated at sink": (k["srtp"] and k["srtp_auth_fail"] == 0 and k["srtp_replay"] == 0
+                                       and k["srtp_other_fail"] == 0) if tag else not k["srtp"],
+        "relay CPU read": r["relay_cpu_s"] >= 0 and r["thread_cpu_s"],
+    }
+    if "icepathd" in r["row"]:
+        n = 1 if r["row"].endswith("-1") else ncpu
+        checks["media threads by name"] = {t for t in r["thread_cpu_s"] if t.startswith("icepath-m")} == \
+            {f"icepath-m{i}" for i in range(n)}
+    for what, ok in checks.items():
+        print(f"{r['row']:28} {what:28} {'ok' if ok else 'FAILED'}")
+        if not ok:
+            bad.append(f"{r['row']}: {what}: {json.dumps(r)}")
 # every row at every flow count and queue count it should have
-expect = {(m, n, 1) for m in want for n in (1, 100)} | {(m, 100, 2) for m in want if m in ("gen", "bare", "xdp")}
+expect = {(m, n, 1) for m in want if m != "srtp-paced" for n in (1, 100)} | {(m, 100, 2) for m in want if m in ("gen", "bare", "xdp")}
 expect -= {("gen", 1, 1)}  # the generator alone runs at the largest flow count only
 expect -= {("xdplib", 1, 1)}  # the library row runs at BENCH_LIB_FLOWS only
 seen = {(r["row"], r["flows"], r["threads"]) for r in measured}
@@ -81,4 +117,24 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 [ -s "$out/results.json" ] || icp_fail "no results.json written"
+
+# recv --srtp-keys refuses a keys file it cannot use, before it binds or
+# counts anything (loopback, a port below the ephemeral range)
+printf '5e000000 127.0.0.1:21000 127.0.0.1:21001 127.0.0.1:21002 -\n5e000001 127.0.0.1:21004 127.0.0.1:21005 127.0.0.1:21006 -\n' \
+	>"$ICP_TMP/keys-flows"
+good="1 AES_CM_128_HMAC_SHA1_80 inline:$(python3 -c 'import base64; print(base64.b64encode(bytes(range(30))).decode())')"
+for bad in "1 AES_CM_128_HMAC_SHA1_80 inline:short" "1 NO_SUCH_SUITE inline:AAAA" "" "$good"; do
+	# two flows: each file is malformed, has no usable line, or one key short
+	printf '%s\n' "$bad" >"$ICP_TMP/keys-bad"
+	"$build/bin/icepath-bench" recv --flows "$ICP_TMP/keys-flows" --srtp-keys "$ICP_TMP/keys-bad" \
+		--duration 1 >"$ICP_TMP/keys.out" 2>"$ICP_TMP/keys.err"
+	rc=$?
+	[ $rc -eq 1 ] && [ ! -s "$ICP_TMP/keys.out" ] && grep -q -- '--srtp-keys' "$ICP_TMP/keys.err" ||
+		icp_fail "recv took keys file '$bad' (exit $rc): $(cat "$ICP_TMP/keys.err" "$ICP_TMP/keys.out")"
+done
+printf '%s\n%s\n' "$good" "$good" >"$ICP_TMP/keys-good"
+"$build/bin/icepath-bench" recv --flows "$ICP_TMP/keys-flows" --srtp-keys "$ICP_TMP/keys-good" \
+	--duration 0.2 >"$ICP_TMP/keys.out" 2>"$ICP_TMP/keys.err" &&
+	grep -q '"srtp":true' "$ICP_TMP/keys.out" ||
+	icp_fail "recv refused a good keys file: $(cat "$ICP_TMP/keys.err")"
 icp_log "bench machinery: every row delivered every frame, counted once, checksums right"

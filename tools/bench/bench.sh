@@ -22,7 +22,19 @@
 #              per CPU), then rtpengine --table=-1; the socket sender sends
 #              packets it protected before the clock started (icepath-bench
 #              send --srtp), the sink counts plain RTP. pps at the sink,
-#              loss, the relay's CPU time (cores busy) and pps per core.
+#              loss, the relay's CPU time (cores busy, and per thread) and
+#              pps per core.
+#   srtp-paced the same relays and calls at one offered rate
+#              (BENCH_SRTP_PACED_PPS over BENCH_SRTP_CALLS calls, a rate
+#              rtpengine forwards without loss here), both directions:
+#              SRTP -> RTP as above and RTP -> SRTP (plain offer,
+#              transport-protocol=RTP/SAVP: the relay offers a=crypto to the
+#              sink and protects). The sink is icepath-bench recv: every
+#              packet's SSRC, sequence and size checked, and for RTP -> SRTP
+#              authenticated and decrypted with the key the relay offered
+#              (--srtp-keys). The relays differ in CPU, not in throughput:
+#              pps per core (sink packets per relay CPU second, all
+#              threads) and the ratio icepathd / rtpengine of it per round.
 #
 # Topology (three namespaces, veth pairs with two queues each, RFC 5737
 # addresses; nothing leaves them):
@@ -51,7 +63,9 @@
 # BENCH_REPS (3), BENCH_FLOWS ("1 1000 4000 100000"), BENCH_XDP_MAX_CALLS
 # (4000: icepathd's 4 sockets per call within a 20000 open-file limit), BENCH_US_MAX_CALLS (1000), BENCH_MQ_FLOWS (1000: the two-queue
 # rows, 0: none), BENCH_LIB_FLOWS (the library row's flow counts; default:
-# those of BENCH_FLOWS beyond BENCH_XDP_MAX_CALLS), BENCH_ROWS ("gen bare xdp xdplib userspace rtpengine"),
+# those of BENCH_FLOWS beyond BENCH_XDP_MAX_CALLS), BENCH_ROWS ("gen bare xdp xdplib userspace rtpengine srtp srtp-paced"),
+# BENCH_SRTP_CALLS (4), BENCH_SRTP_PPS_MAX (200000: what the flat-out SRTP
+# sender protects packets for), BENCH_SRTP_PACED_PPS (30000: the paced rows),
 # BENCH_FRAMES (0; N: exactly N generator frames per phase instead of
 # BENCH_SECONDS, for the test), BENCH_GEN_RATE (0: flat out), BENCH_RATE
 # (socket sender, 0: flat out), BENCH_VERIFY (0; 1: the sink checks every
@@ -76,8 +90,11 @@ BENCH_US_MAX_CALLS=${BENCH_US_MAX_CALLS:-1000}
 BENCH_MQ_FLOWS=${BENCH_MQ_FLOWS:-1000}
 # the library row's flow counts: by default those NG calls cannot reach
 BENCH_LIB_FLOWS=${BENCH_LIB_FLOWS:-$(for n in $BENCH_FLOWS; do [ "$n" -gt "$BENCH_XDP_MAX_CALLS" ] && echo "$n"; done)}
-BENCH_ROWS=${BENCH_ROWS:-gen bare xdp xdplib userspace rtpengine srtp}
+BENCH_ROWS=${BENCH_ROWS:-gen bare xdp xdplib userspace rtpengine srtp srtp-paced}
 BENCH_SRTP_CALLS=${BENCH_SRTP_CALLS:-4}
+# the srtp-paced rows' offered rate (packets a second over all calls): one
+# rtpengine forwards without loss here, so the relays are compared on CPU
+BENCH_SRTP_PACED_PPS=${BENCH_SRTP_PACED_PPS:-30000}
 # the most pps the SRTP sender protects packets for (memory: ~210 B each)
 BENCH_SRTP_PPS_MAX=${BENCH_SRTP_PPS_MAX:-200000}
 BENCH_FRAMES=${BENCH_FRAMES:-0}
@@ -101,7 +118,7 @@ UDP_SIZE=200 # UDP payload of a 242-byte frame (12 RTP + 188), for the socket se
 
 icp_require_root
 [ -x "$BENCH" ] || icp_fail "build first: $BENCH missing (make all)"
-for v in BENCH_SECONDS BENCH_REPS BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS; do
+for v in BENCH_SECONDS BENCH_REPS BENCH_XDP_MAX_CALLS BENCH_US_MAX_CALLS BENCH_SRTP_CALLS BENCH_SRTP_PACED_PPS; do
 	[[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || icp_fail "$v must be a positive integer, not '${!v}'"
 done
 for v in BENCH_STATS_SECONDS BENCH_MQ_FLOWS BENCH_FRAMES BENCH_GEN_RATE BENCH_RATE BENCH_VERIFY BENCH_PAIRED; do
@@ -117,7 +134,7 @@ max_calls=$(((PORT_MAX - PORT_MIN + 1) / 4))
 [ "$BENCH_XDP_MAX_CALLS" -le $max_calls ] && [ "$BENCH_US_MAX_CALLS" -le $max_calls ] ||
 	icp_fail "BENCH_XDP_MAX_CALLS/BENCH_US_MAX_CALLS > $max_calls, what ports $PORT_MIN-$PORT_MAX hold"
 for r in $BENCH_ROWS; do
-	case $r in gen|bare|xdp|xdplib|userspace|rtpengine|srtp) ;; *) icp_fail "unknown row '$r' in BENCH_ROWS" ;; esac
+	case $r in gen|bare|xdp|xdplib|userspace|rtpengine|srtp|srtp-paced) ;; *) icp_fail "unknown row '$r' in BENCH_ROWS" ;; esac
 done
 command -v python3 >/dev/null || icp_fail "python3 missing (make deps)"
 command -v ethtool >/dev/null || PATH=$PATH:/usr/sbin:/sbin
@@ -391,65 +408,137 @@ socket_run() {
 	icp_log "  $row flows=$n #$rep: $(python3 -c 'import json,sys; s,r=(json.load(open(f)) for f in sys.argv[1:]); print("sent %d pps, sink %d pps" % (s["pps"], r["packets"]/s["seconds"]))' "$tx" "$rx")"
 }
 
-# srtp_run ROW MODE REP: BENCH_SRTP_CALLS SDES-SRTP calls, caller (the
-# sender, 192.0.2.10) offers RTP/SAVP, the sink (198.51.100.10) answers
-# RTP/AVP; the same NG requests for icepathd and rtpengine
+# ---- SRTP <-> RTP rows (issue 12) ---------------------------------------------------
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-srtp_run() {
-	local row=$1 mode=$2 rep=$3 tag=$1-$3 flows=$ICP_TMP/flows-$1-$3 ready tx rx k c0 c1 key
-	local crypto sdp port addr b0 b1
-	relay_start "$mode" ||
-		{ printf '{"row":"%s","calls":%s,"rep":%s,"skipped":"relay did not start (see %s)"}\n' \
-			"$row" "$BENCH_SRTP_CALLS" "$rep" "$LOGDIR/$mode.log" >>"$RUNS"; relay_stop; return 1; }
-	key=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(30)).decode())')
-	crypto="1 AES_CM_128_HMAC_SHA1_80 inline:$key"
+# CPU ticks (utime + stime) of every thread of PID, summed by thread name:
+# {"icepathd": 12, "icepath-m0": 140, "icepath-m1": 133}
+task_ticks() {
+	python3 - "$1" <<'PY'
+import glob, json, sys
+out = {}
+for f in glob.glob(f"/proc/{sys.argv[1]}/task/*/stat"):
+    try:
+        s = open(f).read()
+    except OSError:
+        continue
+    name, rest = s[s.index("(") + 1:s.rindex(")")], s[s.rindex(")") + 2:].split()
+    out[name] = out.get(name, 0) + int(rest[11]) + int(rest[12])
+print(json.dumps(out))
+PY
+}
+ticks_s() { echo "$1 $2 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }'; }
+
+# srtp_calls ROW DIR REP: BENCH_SRTP_CALLS SDES calls on the relay started
+# last, the same NG requests for icepathd and rtpengine. The caller (the
+# sender, 192.0.2.10) offers, the sink (198.51.100.10) answers:
+#   srtp2rtp  the caller offers RTP/SAVP with a=crypto (SRTP_CRYPTO), NG
+#             transport-protocol=RTP/AVP: the relay unprotects, the sink
+#             gets plain RTP
+#   rtp2srtp  the caller offers plain RTP/AVP, transport-protocol=RTP/SAVP:
+#             the relay offers its a=crypto to the sink (written, one per
+#             call, to $ICP_TMP/keys-ROW-REP for the receiver), the sink
+#             answers RTP/SAVP with a key of its own; the relay protects
+# Writes the flows file $ICP_TMP/flows-ROW-REP. 0 ready, 1 failed (recorded).
+SRTP_CRYPTO=
+srtp_calls() {
+	local row=$1 dir=$2 rep=$3 tag=$1-$3 flows=$ICP_TMP/flows-$1-$3 keys=$ICP_TMP/keys-$1-$3
+	local k sdp port addr line proto transport crypto_in
+	case $dir in
+	srtp2rtp) proto=RTP/SAVP transport=RTP/AVP crypto_in="a=crypto:$SRTP_CRYPTO\r\n" ;;
+	rtp2srtp) proto=RTP/AVP transport=RTP/SAVP crypto_in= ;;
+	esac
 	: >"$flows"
+	: >"$keys"
 	for k in $(seq 0 $((BENCH_SRTP_CALLS - 1))); do
 		sdp=$ICP_TMP/srtp-$tag-$k
-		printf 'v=0\r\no=caller 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio %d RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\na=crypto:%s\r\na=sendrecv\r\n' \
-			$((30000 + 2 * k)) "$crypto" >"$sdp.offer"
-		printf 'v=0\r\no=sink 1 1 IN IP4 198.51.100.10\r\ns=-\r\nc=IN IP4 198.51.100.10\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n' \
-			$((40000 + 2 * k)) >"$sdp.answer"
+		printf "v=0\r\no=caller 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio %d $proto 0\r\na=rtpmap:0 PCMU/8000\r\n${crypto_in}a=sendrecv\r\n" \
+			$((30000 + 2 * k)) >"$sdp.offer"
 		nsx "$NS_relay" "$build/bin/icepath-ngsdp" offer --server "$NG" --call-id "srtp-$tag-$k-$ICP_RUN" \
-			--from-tag caller --direction r0,r1 --transport RTP/AVP --sdp-in "$sdp.offer" \
-			--sdp-out "$sdp.offer-out" 2>>"$LOGDIR/ng-$tag.err" &&
+			--from-tag caller --direction r0,r1 --transport $transport --sdp-in "$sdp.offer" \
+			--sdp-out "$sdp.offer-out" 2>>"$LOGDIR/ng-$tag.err" || { srtp_setup_failed "$row" "$dir" "$rep" "$tag"; return 1; }
+		line=
+		if [ "$dir" = rtp2srtp ]; then
+			# the relay's key toward the sink, for the suite the sink answers
+			line=$(tr -d '\r' <"$sdp.offer-out" | sed -n 's/^a=crypto:\([0-9]* AES_CM_128_HMAC_SHA1_80 .*\)/\1/p' | head -1)
+			[ -n "$line" ] || { echo "no AES_CM_128_HMAC_SHA1_80 a=crypto in the relay's offer: $(tr -d '\r' <"$sdp.offer-out" | tr '\n' '|')" >>"$LOGDIR/ng-$tag.err"
+				srtp_setup_failed "$row" "$dir" "$rep" "$tag"; return 1; }
+			echo "$line" >>"$keys"
+			line="a=crypto:${line%% *} AES_CM_128_HMAC_SHA1_80 inline:$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(30)).decode())')\r\n"
+		fi
+		printf "v=0\r\no=sink 1 1 IN IP4 198.51.100.10\r\ns=-\r\nc=IN IP4 198.51.100.10\r\nt=0 0\r\nm=audio %d $([ "$dir" = rtp2srtp ] && echo RTP/SAVP || echo RTP/AVP) 0\r\na=rtpmap:0 PCMU/8000\r\n${line}a=sendrecv\r\n" \
+			$((40000 + 2 * k)) >"$sdp.answer"
 		nsx "$NS_relay" "$build/bin/icepath-ngsdp" answer --server "$NG" --call-id "srtp-$tag-$k-$ICP_RUN" \
 			--from-tag caller --to-tag sink --sdp-in "$sdp.answer" --sdp-out "$sdp.answer-out" \
-			2>>"$LOGDIR/ng-$tag.err" || {
-			printf '{"row":"%s","calls":%s,"rep":%s,"skipped":"call setup failed: %s"}\n' "$row" \
-				"$BENCH_SRTP_CALLS" "$rep" "$(tr -d '"\\' <"$LOGDIR/ng-$tag.err" | head -c 300)" >>"$RUNS"
-			relay_stop; return 1; }
+			2>>"$LOGDIR/ng-$tag.err" || { srtp_setup_failed "$row" "$dir" "$rep" "$tag"; return 1; }
 		port=$(sed -n 's/^m=audio \([0-9]*\) .*/\1/p' "$sdp.answer-out")
 		addr=$(sed -n 's/^c=IN IP4 \([0-9.]*\).*/\1/p' "$sdp.answer-out" | head -1)
-		grep -q '^a=crypto' "$sdp.answer-out" && ! grep -q '^a=crypto' "$sdp.offer-out" ||
-			icp_log "  $row: call $k: the relay did not terminate SRTP (answer $(tr -d '\r' <"$sdp.answer-out" | tr '\n' '|'))"
+		# the relay terminates SRTP: a=crypto on the SRTP side only
+		if [ "$dir" = srtp2rtp ]; then
+			grep -q '^a=crypto' "$sdp.answer-out" && ! grep -q '^a=crypto' "$sdp.offer-out"
+		else
+			! grep -q '^a=crypto' "$sdp.answer-out" && grep -q '^a=crypto' "$sdp.offer-out"
+		fi || icp_log "  $row: call $k: the relay did not terminate SRTP (offer $(tr -d '\r' <"$sdp.offer-out" | tr '\n' '|') answer $(tr -d '\r' <"$sdp.answer-out" | tr '\n' '|'))"
 		printf '%08x 192.0.2.10:%d %s:%s 198.51.100.10:%d -\n' $((0x5e000000 + k)) $((30000 + 2 * k)) \
 			"$addr" "$port" $((40000 + 2 * k)) >>"$flows"
 	done
+}
+srtp_setup_failed() { # ROW DIR REP TAG
+	printf '{"row":"%s","dir":"%s","calls":%s,"rep":%s,"skipped":"call setup failed: %s"}\n' "$1" "$2" \
+		"$BENCH_SRTP_CALLS" "$3" "$(tr -d '"\\' <"$LOGDIR/ng-$4.err" | tr '\n' ' ' | head -c 300)" >>"$RUNS"
+	relay_stop
+}
+
+# srtp_run ROW MODE DIR REP [PPS]: one SRTP <-> RTP run. Without PPS (the
+# flat-out rows, srtp2rtp only): the sender as fast as it can, the XDP sink
+# counts on k0. With PPS (the paced rows): PPS packets a second in all, and
+# the sink is a userspace receiver (icepath-bench recv) that checks every
+# packet: RTP of the flow's SSRC, sequence accounting, the bytes; for
+# rtp2srtp it authenticates and decrypts each packet with the relay's key
+# (libsrtp2). The relay's CPU: the process (all threads) and per thread name.
+srtp_run() {
+	local row=$1 mode=$2 dir=$3 rep=$4 pps=${5:-0} tag=$1-$4 flows=$ICP_TMP/flows-$1-$4 ready tx rx
+	local c0 c1 t0 t1 b0 b1 w0 w1 snd=() sink
+	relay_start "$mode" ||
+		{ printf '{"row":"%s","dir":"%s","calls":%s,"rep":%s,"skipped":"relay did not start (see %s)"}\n' \
+			"$row" "$dir" "$BENCH_SRTP_CALLS" "$rep" "$LOGDIR/$mode.log" >>"$RUNS"; relay_stop; return 1; }
+	SRTP_CRYPTO="1 AES_CM_128_HMAC_SHA1_80 inline:$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(30)).decode())')"
+	srtp_calls "$row" "$dir" "$rep" || return 1
 	ready=$ICP_TMP/ready-$tag tx=$ICP_TMP/tx-$tag.json rx=$ICP_TMP/rx-$tag.json
-	"$BENCH" xdp-sink --sink "$NS_sink:k0" --ready-file "$ready" >"$rx" 2>"$LOGDIR/sink-$tag.err" &
+	rm -f "$ready"
+	if [ "$pps" -gt 0 ]; then
+		sink=recv
+		ip netns exec "$NS_sink" "$BENCH" recv --flows "$flows" --ready-file "$ready" --idle-ms 300 \
+			--duration $((BENCH_SECONDS + 30)) \
+			$([ "$dir" = rtp2srtp ] && echo "--srtp-keys $ICP_TMP/keys-$tag") \
+			>"$rx" 2>"$LOGDIR/sink-$tag.err" &
+	else
+		sink=xdp-sink
+		"$BENCH" xdp-sink --sink "$NS_sink:k0" --ready-file "$ready" >"$rx" 2>"$LOGDIR/sink-$tag.err" &
+	fi
 	SINK_PID=$!
 	WAIT_SECS=10 wait_for test -e "$ready" || icp_fail "sink did not start ($LOGDIR/sink-$tag.err)"
-	c0=$(cpu_ticks "$RELAY_PID")
-	b0=$(stat_busy)
-	# packets for a flat-out run, split over the calls (protected first:
-	# a sender that ran out says "exhausted" and the row says so)
+	if [ "$dir" = srtp2rtp ]; then
+		# packets protected before the clock starts, split over the calls (a
+		# sender that ran out says "exhausted" and the row says so)
+		snd=(--srtp "$SRTP_CRYPTO" --packets
+			$(( ($([ "$pps" -gt 0 ] && echo "$pps" || echo "$BENCH_SRTP_PPS_MAX")) * BENCH_SECONDS / BENCH_SRTP_CALLS + 64)))
+	fi
+	[ "$pps" -gt 0 ] && snd+=(--rate "$pps")
+	c0=$(cpu_ticks "$RELAY_PID") t0=$(task_ticks "$RELAY_PID") b0=$(stat_busy) w0=$(date +%s.%N)
 	ip netns exec "$NS_gen" "$BENCH" send --flows "$flows" --duration "$BENCH_SECONDS" \
-		--size $UDP_SIZE --cpu $SND_CPU --srtp "$crypto" \
-		--packets $((BENCH_SRTP_PPS_MAX * BENCH_SECONDS / BENCH_SRTP_CALLS + 64)) \
-		>"$tx" 2>"$LOGDIR/send-$tag.err" || icp_fail "SRTP sender failed: $(cat "$LOGDIR/send-$tag.err")"
-	c1=$(cpu_ticks "$RELAY_PID")
-	b1=$(stat_busy)
-	sleep 0.5
+		--size $UDP_SIZE --cpu $SND_CPU "${snd[@]}" \
+		>"$tx" 2>"$LOGDIR/send-$tag.err" || icp_fail "SRTP bench sender failed: $(cat "$LOGDIR/send-$tag.err")"
+	c1=$(cpu_ticks "$RELAY_PID") t1=$(task_ticks "$RELAY_PID") b1=$(stat_busy) w1=$(date +%s.%N)
+	sleep 0.5 # what the relay still holds in its socket buffers
 	kill -TERM "$SINK_PID"
-	wait "$SINK_PID" || icp_fail "sink failed: $(cat "$LOGDIR/sink-$tag.err")"
+	wait "$SINK_PID" || icp_fail "sink failed ($?): $(cat "$LOGDIR/sink-$tag.err") $(cat "$rx")"
 	SINK_PID=
-	printf '{"row":"%s","calls":%s,"threads":"%s","rep":%s,"sender":"socket-srtp","relay_cpu_s":%s,"machine_busy_s":%s,"send":%s,"sink":%s}\n' \
-		"$row" "$BENCH_SRTP_CALLS" "${RELAY_THREADS:-default}" "$rep" \
-		"$(echo "$c0 $c1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
-		"$(echo "$b0 $b1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')" \
+	printf '{"row":"%s","dir":"%s","paced_pps":%s,"calls":%s,"threads":"%s","rep":%s,"sender":"socket-srtp","sink_kind":"%s","size":%s,"relay_cpu_s":%s,"relay_wall_s":%s,"machine_busy_s":%s,"thread_cpu_s":%s,"send":%s,"sink":%s}\n' \
+		"$row" "$dir" "$pps" "$BENCH_SRTP_CALLS" "${RELAY_THREADS:-default}" "$rep" "$sink" $UDP_SIZE \
+		"$(ticks_s "$c0" "$c1")" "$(echo "$w0 $w1" | awk '{ printf "%.3f", $2 - $1 }')" "$(ticks_s "$b0" "$b1")" \
+		"$(python3 -c 'import json,sys; a,b=(json.loads(x) for x in sys.argv[1:3]); t=int(sys.argv[3]); print(json.dumps({k: round((b[k]-a.get(k,0))/t, 2) for k in sorted(b)}))' "$t0" "$t1" "$CLK_TCK")" \
 		"$(cat "$tx")" "$(cat "$rx")" >>"$RUNS"
-	icp_log "  $row #$rep: $(python3 -c 'import json,sys; s,r=(json.load(open(f)) for f in sys.argv[1:3]); c=float(sys.argv[3]); p=r["packets"]/s["seconds"]; print("sent %d pps%s, sink %d pps, relay %.2f cores, %d pps/core" % (s["pps"], " (exhausted)" if s.get("exhausted") else "", p, c/s["seconds"], p/(c/s["seconds"]) if c else 0))' "$tx" "$rx" "$(echo "$c0 $c1 $CLK_TCK" | awk '{ printf "%.2f", ($2 - $1) / $3 }')")"
+	icp_log "  $row ($dir) #$rep: $(tail -n 1 "$RUNS" | python3 -c 'import json,sys; o=json.load(sys.stdin); s,r=o["send"],o["sink"]; p=r["packets"]/s["seconds"]; c=o["relay_cpu_s"]/s["seconds"]; print("sent %d pps%s, sink %d pps, relay %.2f cores (%s), %d pps/core" % (s["pps"], " (exhausted)" if s.get("exhausted") else "", p, c, " + ".join("%s %.2f" % (k, v/s["seconds"]) for k, v in o["thread_cpu_s"].items() if v > 0), p/c if c else 0))')"
 	relay_stop
 }
 
@@ -522,9 +611,19 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 		done
 	done
 	if has_row srtp; then
-		RELAY_EXTRA="--media-threads 1" RELAY_THREADS=1 srtp_run srtp-icepathd-1 userspace "$rep"
-		RELAY_EXTRA="--media-threads $(nproc)" RELAY_THREADS=$(nproc) srtp_run srtp-icepathd-n userspace "$rep"
-		RELAY_THREADS=default srtp_run srtp-rtpengine rtpengine "$rep"
+		RELAY_EXTRA="--media-threads 1" RELAY_THREADS=1 srtp_run srtp-icepathd-1 userspace srtp2rtp "$rep"
+		RELAY_EXTRA="--media-threads $(nproc)" RELAY_THREADS=$(nproc) srtp_run srtp-icepathd-n userspace srtp2rtp "$rep"
+		RELAY_THREADS=default srtp_run srtp-rtpengine rtpengine srtp2rtp "$rep"
+	fi
+	if has_row srtp-paced; then
+		# the same offered rate to every relay, both directions
+		for dir in srtp2rtp rtp2srtp; do
+			RELAY_EXTRA="--media-threads 1" RELAY_THREADS=1 \
+				srtp_run paced-$dir-icepathd-1 userspace $dir "$rep" "$BENCH_SRTP_PACED_PPS"
+			RELAY_EXTRA="--media-threads $(nproc)" RELAY_THREADS=$(nproc) \
+				srtp_run paced-$dir-icepathd-n userspace $dir "$rep" "$BENCH_SRTP_PACED_PPS"
+			RELAY_THREADS=default srtp_run paced-$dir-rtpengine rtpengine $dir "$rep" "$BENCH_SRTP_PACED_PPS"
+		done
 	fi
 	if has_row xdplib && [ -z "${DEAD[xdplib]:-}" ]; then
 		for n in $BENCH_LIB_FLOWS; do

@@ -26,6 +26,11 @@ LABEL = {
     "srtp-icepathd-n": "icepathd --xdp off --media-threads N (one per CPU)",
     "srtp-rtpengine": "rtpengine --table=-1 (userspace, its default threads)",
 }
+# the paced SRTP <-> RTP rows: paced-DIR-RELAY
+DIRS = {"srtp2rtp": "SRTP -> RTP", "rtp2srtp": "RTP -> SRTP"}
+for _d in DIRS:
+    for _r in ("icepathd-1", "icepathd-n", "rtpengine"):
+        LABEL[f"paced-{_d}-{_r}"] = LABEL[f"srtp-{_r}"]
 
 
 def med(values):
@@ -71,9 +76,80 @@ def fmt(v, nd=0, suffix=""):
     return f"{v:,.{nd}f}{suffix}" if isinstance(v, float) else f"{v:,}{suffix}"
 
 
+def threads_busy(runs):
+    """Median cores each relay thread (by name) was busy over runs; the
+    threads that did < 0.01 cores are left out."""
+    names = {n for o in runs for n in o.get("thread_cpu_s", {})}
+    out = {}
+    for n in sorted(names):
+        v = med([o["thread_cpu_s"].get(n, 0) / o["send"]["seconds"] for o in runs
+                 if o["send"]["seconds"]])
+        if v is not None and v >= 0.01:
+            out[n] = v
+    return out
+
+
+def busy_str(b):
+    return " + ".join(f"{n} {v:.2f}" for n, v in b.items()) if b else "-"
+
+
+def paced_rows(paced):
+    """The paced SRTP <-> RTP rows: the same offered rate to every relay, so
+    they differ in CPU, not in what got through. pps per core = sink pps /
+    (relay CPU s / wall s); the ratio to rtpengine is taken per round and
+    direction, then the median."""
+    rows = []
+    for d in DIRS:
+        ref = {o["rep"]: o for o in paced.get(f"paced-{d}-rtpengine", [])}
+
+        # sink pps / (relay CPU s / s) over the same seconds: packets per
+        # CPU second, whatever the wall time
+        def ppc(o):
+            return o["sink"]["packets"] / o["relay_cpu_s"] if o["relay_cpu_s"] > 0 else None
+
+        for name in (f"paced-{d}-icepathd-1", f"paced-{d}-icepathd-n", f"paced-{d}-rtpengine"):
+            runs = paced.get(name)
+            if not runs:
+                continue
+            per = []
+            for o in runs:
+                # the sender's clock: the relay's CPU was read right before
+                # and after it (its packets protected before its clock started)
+                s, k, w = o["send"], o["sink"], o["send"]["seconds"]
+                size = o.get("size", 0)
+                tag = 10 if d == "rtp2srtp" else 0  # AES_CM_128_HMAC_SHA1_80's tag
+                ratio = None
+                if o["rep"] in ref and ppc(o) and ppc(ref[o["rep"]]):
+                    ratio = ppc(o) / ppc(ref[o["rep"]])
+                per.append({
+                    "offered_pps": s["pps"], "sink_pps": k["packets"] / w if w else None,
+                    "loss_pct": 100.0 * (1 - k["packets"] / s["sent"]) if s["sent"] else None,
+                    "relay_cpu_s": o["relay_cpu_s"], "wall_s": w,
+                    "cores": o["relay_cpu_s"] / w if w else None, "pps_per_core": ppc(o),
+                    "vs_rtpengine": ratio,
+                    # every packet the sink got: the flow's RTP, the size the
+                    # direction must give, and for RTP -> SRTP authenticated
+                    "checked": (k["packets"] > 0 and k["bytes"] == k["packets"] * (size + tag)
+                                and k.get("plain_bytes") == k["packets"] * size
+                                and k["wrong_ssrc"] == 0 and k["malformed"] == 0
+                                and k.get("srtp_auth_fail", 0) == 0 and k.get("srtp_replay", 0) == 0
+                                and k.get("srtp_other_fail", 0) == 0),
+                    "reordered": k["reordered"],
+                    "auth_ok": k["packets"] - k.get("srtp_auth_fail", 0) - k.get("srtp_replay", 0)
+                    - k.get("srtp_other_fail", 0) if k.get("srtp") else None,
+                })
+            agg = {key: med([x[key] for x in per]) for key in per[0] if key != "checked"}
+            agg["checked"] = all(x["checked"] for x in per)
+            agg["loss_rounds_pct"] = [x["loss_pct"] for x in per]
+            rows.append({"row": name, "dir": d, "label": LABEL[name], "calls": runs[0]["calls"],
+                         "threads": runs[0]["threads"], "reps": len(runs), "paced_pps": runs[0]["paced_pps"],
+                         "threads_busy": threads_busy(runs), **agg})
+    return rows
+
+
 def main():
     runs_path, outdir, start, command, duration = sys.argv[1:6]
-    runs, setups, skipped, not_measured, srtp, pairs = {}, {}, [], [], {}, {}
+    runs, setups, skipped, not_measured, srtp, pairs, paced = {}, {}, [], [], {}, {}, {}
     with open(runs_path) as f:
         for line in f:
             o = json.loads(line)
@@ -81,6 +157,8 @@ def main():
                 skipped.append(o)
             elif o["row"].startswith("srtp-"):
                 srtp.setdefault(o["row"], []).append(o)
+            elif o["row"].startswith("paced-"):
+                paced.setdefault(o["row"], []).append(o)
             elif "not_measured" in o:
                 not_measured.append(o)
             elif "setup" in o and o["row"] == "xdplib":
@@ -288,23 +366,32 @@ def main():
                         "loss_pct": 100.0 * (1 - o["sink"]["packets"] / o["send"]["sent"]) if o["send"]["sent"] else None,
                         "cores": cores, "pps_per_core": sink / cores if cores > 0 else None,
                         "exhausted": o["send"].get("exhausted", False),
-                        "machine_cores": o["machine_busy_s"] / secs})
+                        "machine_cores": o["machine_busy_s"] / secs,
+                        # the sender's own CPU while it sent: its total less
+                        # the packets' protection before the clock (one
+                        # thread, CPU-bound: its wall time is its CPU time)
+                        "sender_cores": max(0.0, o["send"]["cpu_user_s"] + o["send"]["cpu_sys_s"]
+                                            - o["send"].get("srtp_prep_s", 0)) / secs})
+            per[-1]["threads_busy"] = threads_busy([o])
         agg = {k: med([x[k] for x in per if x[k] is not None]) if k != "exhausted" else any(x[k] for x in per)
-               for k in per[0]}
+               for k in per[0] if k != "threads_busy"}
+        agg["threads_busy"] = threads_busy(d)
         # the relay kept up with the sender (< 1% lost): its limit is higher
         agg["sender_bound"] = agg["loss_pct"] is not None and agg["loss_pct"] < 1.0
         srtp_rows.append({"row": name, "label": LABEL[name], "calls": d[0]["calls"],
                           "threads": d[0]["threads"], "reps": len(d), **agg})
     ref = next((r for r in srtp_rows if r["row"] == "srtp-rtpengine"), None)
     stable = []
+    ref_dead = ref is not None and ref["loss_pct"] is not None and ref["loss_pct"] > 90 and ref["cores"] < 0.05
     for r in srtp_rows:
         ge = ">=" if r["sender_bound"] else ""
-        vs = (f"{r['sink_pps'] / ref['sink_pps']:.2f}x" if ref and ref["sink_pps"] else "-")
+        # against an rtpengine that stopped forwarding (see the note): none
+        vs = (f"{r['sink_pps'] / ref['sink_pps']:.2f}x" if ref and ref["sink_pps"] and not ref_dead else "-")
         stable.append([r["label"], fmt(r["calls"]), str(r["threads"]), fmt(r["sent_pps"]),
                        ge + fmt(r["sink_pps"]), fmt(r["loss_pct"], 1, "%"), fmt(r["cores"], 2),
-                       ge + fmt(r["pps_per_core"]), vs])
+                       busy_str(r["threads_busy"]), ge + fmt(r["pps_per_core"]), vs])
     scols = ["SRTP -> RTP relay", "calls", "media threads", "sent pps", "sink pps", "loss", "relay cores",
-             "pps per core", "vs rtpengine"]
+             "threads busy (cores)", "pps per core", "vs rtpengine"]
     snotes = []
     if srtp_rows:
         snotes.append(
@@ -312,39 +399,109 @@ def main():
             "clock starts (icepath-bench send --srtp), offered RTP/SAVP with transport-protocol=RTP/AVP toward "
             "the sink (the same NG requests to both relays); the relay unprotects and sends plain RTP, which the "
             "XDP sink counts on k0. 'relay cores' is the relay process's CPU time (all its threads) over the run; "
-            "'pps per core' is sink pps over it. '>=' marks a row that lost < 1%: the sender, not the relay, was "
+            "'pps per core' is sink pps over it; 'threads busy' is each relay thread's CPU (by name, "
+            "/proc/PID/task/*/stat: icepathd's media threads are icepath-mN) over the run. '>=' marks a row that lost < 1%: the sender, not the relay, was "
             "the limit (one sender thread on a CPU the relay also needs), so the relay's own ceiling is higher.")
+        one = next((r for r in srtp_rows if r["row"] == "srtp-icepathd-1"), None)
+        many = next((r for r in srtp_rows if r["row"] == "srtp-icepathd-n"), None)
+        if one and many and one["sink_pps"] and many["sink_pps"]:
+            # per round: the N-thread row over the one-thread row, and the
+            # cores each got
+            r1 = {o["rep"]: o for o in srtp.get("srtp-icepathd-1", [])}
+            rounds = []
+            for o in sorted(srtp.get("srtp-icepathd-n", []), key=lambda o: o["rep"]):
+                p = r1.get(o["rep"])
+                if p and p["sink"]["packets"]:
+                    rounds.append(f"{(o['sink']['packets'] / o['send']['seconds']) / (p['sink']['packets'] / p['send']['seconds']):.2f}x "
+                                  f"({p['relay_cpu_s'] / p['send']['seconds']:.2f} -> {o['relay_cpu_s'] / o['send']['seconds']:.2f} cores)")
+            snotes.append(
+                f"Media threads: with {many['threads']} threads and {many['calls']} calls the work lands on "
+                f"{busy_str(many['threads_busy'])} cores (one thread: {busy_str(one['threads_busy'])}). Sink pps of "
+                f"{many['threads']} threads over 1, per round: {', '.join(rounds)}; pps per core "
+                f"{fmt(many['pps_per_core'])} against {fmt(one['pps_per_core'])}: the threads do the same work per "
+                "packet, and what the second one gains is CPU time the single thread did not get. The sender took "
+                f"about {many['sender_cores']:.2f} / {one['sender_cores']:.2f} cores of its own (sendmmsg of packets "
+                "protected beforehand) and on veth the receive path into the relay's sockets runs in the sender's "
+                "softirq on its CPU, charged to no process: on this 2-CPU box (shared with other work) the relay "
+                "gets what the sender, the kernel and the rest leave of two CPUs, about one core, so the flat-out "
+                "rows cannot show the relay's own ceiling with two threads.")
         for r in srtp_rows:
             if r["loss_pct"] is not None and r["loss_pct"] > 90 and r["cores"] < 0.05:
                 snotes.append(f"{r['label']}: lost {r['loss_pct']:.1f}% with {r['cores']:.2f} cores busy: it "
-                              "stopped forwarding under the flood (not a CPU limit), so 'vs rtpengine' compares "
-                              "against a relay that was not working; a paced run tells more about it.")
+                              "stopped forwarding under the flood (not a CPU limit), so there is no 'vs rtpengine' "
+                              "here: the paced rows compare the relays at a rate it forwards.")
             if r["exhausted"]:
                 snotes.append(f"{r['label']}: the sender ran out of pre-protected packets before the end "
                               "(BENCH_SRTP_PPS_MAX): its rate is over a shorter run.")
 
+    prows = paced_rows(paced)
+    pcols = ["SRTP <-> RTP, paced", "relay", "calls", "media threads", "offered pps", "sink pps", "loss",
+             "relay CPU s", "relay cores", "threads busy (cores)", "pps per core", "vs rtpengine (pps/core)"]
+    ptable = [[DIRS[r["dir"]], r["label"], fmt(r["calls"]), str(r["threads"]), fmt(r["offered_pps"]),
+               fmt(r["sink_pps"]), fmt(r["loss_pct"], 1, "%"), fmt(r["relay_cpu_s"], 2), fmt(r["cores"], 2),
+               busy_str(r["threads_busy"]), fmt(r["pps_per_core"]),
+               (f"{r['vs_rtpengine']:.2f}x" if r["vs_rtpengine"] is not None else "-")] for r in prows]
+    pnotes = []
+    if prows:
+        pnotes.append(
+            f"SRTP <-> RTP, paced: the same offered rate (BENCH_SRTP_PACED_PPS={prows[0]['paced_pps']} packets/s "
+            f"over {prows[0]['calls']} SDES calls, AES_CM_128_HMAC_SHA1_80) to every relay, the same NG requests; "
+            "SRTP -> RTP: the caller offers RTP/SAVP with a=crypto and transport-protocol=RTP/AVP, the relay "
+            "unprotects; RTP -> SRTP: the caller offers plain RTP/AVP with transport-protocol=RTP/SAVP, the "
+            "relay offers its own a=crypto to the sink and protects. The sink is a userspace receiver "
+            "(icepath-bench recv) that checks every packet (the flow's SSRC, sequence accounting, the size: "
+            "plain 200 bytes, SRTP 200 + the 10-byte tag) and, for RTP -> SRTP, authenticates and decrypts "
+            "every one with libsrtp2 and the key the relay offered. 'relay CPU s' is utime + stime of all the "
+            "relay's threads (/proc/PID/stat) over the sender's run; 'relay cores' that per second of the sender's run; "
+            "'pps per core' = sink pps / relay cores (= packets at the sink per relay CPU second); 'threads busy' the same per thread name "
+            "(/proc/PID/task/*/stat: icepathd's media threads are icepath-mN, rtpengine's workers 'poller'). "
+            "'vs rtpengine' is icepathd's pps per core over rtpengine's in the same round and direction "
+            "(median over rounds). Softirq work of the packets' receive path is not charged to either process.")
+        for r in prows:
+            if not r["checked"]:
+                pnotes.append(f"{DIRS[r['dir']]} {r['label']}: NOT every packet checked out at the sink "
+                              "(size, SSRC or SRTP authentication; see runs.jsonl).")
+            if r["reordered"]:
+                pnotes.append(f"{DIRS[r['dir']]} {r['label']}: the sink saw {r['reordered']:,.0f} packets out of "
+                              "order a run (median): the relay reorders within a stream.")
+            lr = [x for x in r["loss_rounds_pct"] if x is not None]
+            if lr and max(lr) >= 0.1:
+                pnotes.append(f"{DIRS[r['dir']]} {r['label']}: lost "
+                              f"{', '.join(f'{x:.1f}%' for x in lr)} of the offered packets in the rounds "
+                              "(the table has the median): a round with loss is not at the same work as the others'.")
+
+    if not table:  # SRTP rows only: the XDP table's notes do not apply
+        notes = [n for n in notes if n.startswith(("skipped", "not measured"))]
     head = (f"Measured {start} with `{command}` ({duration} s in all; medians of "
-            f"{max((r['reps'] for r in rows), default=0)} rounds; 242-byte frames).")
+            f"{max((r['reps'] for r in rows + srtp_rows + prows), default=0)} rounds; 242-byte frames).")
     print()
     print(head)
     print()
-    print(plain(cols, table))
-    print()
+    if table:
+        print(plain(cols, table))
+        print()
     if srtp_rows:
         print(plain(scols, stable))
         print()
         for n in snotes:
             print(" - " + n)
         print()
+    if prows:
+        print(plain(pcols, ptable))
+        print()
+        for n in pnotes:
+            print(" - " + n)
+        print()
     for n in notes:
         print(" - " + n)
-    mdtext = "\n".join([head, "", md(cols, table), "", *(f"- {n}" for n in notes), ""] +
-                       (["", md(scols, stable), "", *(f"- {n}" for n in snotes), ""] if srtp_rows else []))
+    mdtext = "\n".join([head, ""] + ([md(cols, table), ""] if table else []) + [*(f"- {n}" for n in notes), ""] +
+                       (["", md(scols, stable), "", *(f"- {n}" for n in snotes), ""] if srtp_rows else []) +
+                       (["", md(pcols, ptable), "", *(f"- {n}" for n in pnotes), ""] if prows else []))
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write(mdtext)
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"date": start, "command": command, "duration_s": int(duration), "rows": rows,
-                   "srtp_rows": srtp_rows,
+                   "srtp_rows": srtp_rows, "srtp_paced_rows": prows,
                    "not_measured": not_measured, "skipped": skipped, "notes": notes}, f, indent=1)
     print()
     print("Markdown for the README:", os.path.join(outdir, "results.md"))

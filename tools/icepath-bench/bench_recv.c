@@ -6,6 +6,12 @@
  * by rtpstat. The run ends at --duration, or --idle-ms after the last
  * packet once SIGTERM/SIGINT said the sender is done (a relay that stalls for
  * a while mid-run must not end the count early). One JSON object on stdout.
+ *
+ * --srtp-keys FILE: the flows carry SDES-SRTP (the RTP -> SRTP bench rows:
+ * the relay protects). Line i of FILE is the a=crypto value the relay
+ * offered for flow i; every packet is unprotected with libsrtp2 (through
+ * srtpctx.h) before the RTP checks, so each one's auth tag is verified, and
+ * the protected and plain bytes are both counted (the tag's size shows).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,11 +26,17 @@
 #include "icepath/monotime.h"
 #include "bench.h"
 #include "icepath/rtpstat.h"
+#include "icepath/sdes.h"
+#include "icepath/srtpctx.h"
 
 #define RECV_BATCH	    64
 #define RECV_BUF	    2048 /* bytes per datagram slot: larger than any benchmark packet */
 #define RECV_DEFAULT_RCVBUF (4 << 20) /* bytes per socket: absorbs scheduling hiccups */
 #define RECV_TICK_MS	    20
+/* --srtp-keys: libsrtp2's replay window (packets), WebRTC's 1024 rather than
+ * the default 128, so a relay that reorders (several threads on one stream)
+ * is counted as reordering, not as replays */
+#define RECV_SRTP_WINDOW 1024
 
 static volatile sig_atomic_t recv_draining;
 
@@ -36,21 +48,27 @@ static void recv_on_signal(int sig)
 struct recv_totals {
 	uint64_t packets, bytes, lost, duplicates, reordered, too_old;
 	uint64_t wrong_ssrc, wrong_source, malformed, silent_flows, expected;
+	/* --srtp-keys: plaintext bytes and what unprotect refused */
+	uint64_t plain_bytes, srtp_auth_fail, srtp_replay, srtp_other_fail;
 };
 
 static void recv_usage(FILE *out)
 {
-	fprintf(out, "usage: icepath-bench recv --flows FILE [options]\n"
-		     "  Receive the flows of FILE on their rcv addresses, count per flow and\n"
-		     "  print one JSON object (packets, pps, Mbit/s, loss, reordering).\n"
-		     "  --flows FILE      flows file (see icepath-bench --help)\n"
-		     "  --count N         use only the first N flows (default: all)\n"
-		     "  --duration SEC    stop after this long at the latest (default 30)\n"
-		     "  --idle-ms MS      after SIGTERM/SIGINT, stop once no packet came for MS\n"
-		     "                    (default 1000); without a signal, run until --duration\n"
-		     "  --ready-file PATH create PATH once every socket is bound\n"
-		     "  --rcvbuf BYTES    SO_RCVBUF(FORCE) per socket (default 4 MiB)\n"
-		     "  --cpu N           pin to CPU N\n");
+	fprintf(out,
+		"usage: icepath-bench recv --flows FILE [options]\n"
+		"  Receive the flows of FILE on their rcv addresses, count per flow and\n"
+		"  print one JSON object (packets, pps, Mbit/s, loss, reordering).\n"
+		"  --flows FILE      flows file (see icepath-bench --help)\n"
+		"  --count N         use only the first N flows (default: all)\n"
+		"  --duration SEC    stop after this long at the latest (default 30)\n"
+		"  --idle-ms MS      after SIGTERM/SIGINT, stop once no packet came for MS\n"
+		"                    (default 1000); without a signal, run until --duration\n"
+		"  --ready-file PATH create PATH once every socket is bound\n"
+		"  --rcvbuf BYTES    SO_RCVBUF(FORCE) per socket (default 4 MiB)\n"
+		"  --cpu N           pin to CPU N\n"
+		"  --srtp-keys FILE  SDES-SRTP flows: line i is flow i's a=crypto value\n"
+		"                    (\"1 AES_CM_128_HMAC_SHA1_80 inline:...\"); every packet is\n"
+		"                    authenticated and decrypted before it is counted\n");
 }
 
 static int recv_open(const struct bench_flow *f, int rcvbuf)
@@ -76,13 +94,60 @@ static int recv_open(const struct bench_flow *f, int rcvbuf)
 	return fd;
 }
 
-static void recv_one(struct rtpstat_flow *st, const struct bench_flow *f, const uint8_t *buf,
-		     size_t len, const struct netaddr *from, struct recv_totals *t)
+/* The a=crypto value of every flow, one a line, into an inbound context each */
+static int recv_keys(const char *path, struct srtpctx **ctx, size_t n)
+{
+	FILE *fp = fopen(path, "r");
+	char line[512], why[128];
+	size_t i = 0;
+
+	if (!fp) {
+		fprintf(stderr, "icepath-bench recv: --srtp-keys %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (i < n && fgets(line, sizeof(line), fp)) {
+		struct sdes_crypto sc;
+		size_t len = strcspn(line, "\r\n");
+
+		if (sdes_parse(line, len, &sc, why, sizeof(why)) ||
+		    srtpctx_new(&ctx[i], sc.suite, SRTPCTX_INBOUND, sc.key, sc.key_len, sc.salt,
+				sc.salt_len, RECV_SRTP_WINDOW)) {
+			fprintf(stderr, "icepath-bench recv: --srtp-keys %s line %zu: %s\n", path,
+				i + 1, why[0] ? why : "cannot make an SRTP context");
+			fclose(fp);
+			return -1;
+		}
+		i++;
+	}
+	fclose(fp);
+	if (i < n) {
+		fprintf(stderr, "icepath-bench recv: --srtp-keys %s: %zu keys for %zu flows\n",
+			path, i, n);
+		return -1;
+	}
+	return 0;
+}
+
+static void recv_one(struct rtpstat_flow *st, const struct bench_flow *f, struct srtpctx *ctx,
+		     uint8_t *buf, size_t len, const struct netaddr *from, struct recv_totals *t)
 {
 	struct rtp_hdr h;
 
 	t->packets++;
 	t->bytes += len;
+	if (ctx) {
+		int err = srtpctx_unprotect_rtp(ctx, buf, &len);
+
+		if (err == -EBADMSG)
+			t->srtp_auth_fail++;
+		else if (err == -EALREADY)
+			t->srtp_replay++;
+		else if (err)
+			t->srtp_other_fail++;
+		if (err)
+			return;
+	}
+	t->plain_bytes += len;
 	if (rtpstat_parse(buf, len, &h, NULL) != 0) {
 		t->malformed++;
 		return;
@@ -103,10 +168,13 @@ int bench_recv_main(int argc, char **argv)
 		{"idle-ms", required_argument, NULL, 'i'},
 		{"ready-file", required_argument, NULL, 'R'},
 		{"rcvbuf", required_argument, NULL, 'b'},
+		{"srtp-keys", required_argument, NULL, 'k'},
 		{0},
 	};
 	struct bench_opts o = {.duration = 30, .cpu = -1};
-	const char *ready = NULL;
+	const char *ready = NULL, *keys = NULL;
+	struct srtpctx **ctx = NULL;
+	bool srtp_lib = false;
 	double t0, first = 0, last = 0, now, drain_start = 0;
 	double idle_ms = 1000, rcvbuf = RECV_DEFAULT_RCVBUF;
 	struct bench_flows fl = {0};
@@ -138,6 +206,9 @@ int bench_recv_main(int argc, char **argv)
 		case 'b':
 			bad = bench_opts_num(optarg, 4096, 1 << 30, &rcvbuf);
 			break;
+		case 'k':
+			keys = optarg;
+			break;
 		case 'h':
 			recv_usage(stdout);
 			return 0;
@@ -165,6 +236,17 @@ int bench_recv_main(int argc, char **argv)
 	}
 	for (i = 0; i < fl.n; i++)
 		fds[i] = -1;
+	if (keys) {
+		ctx = calloc(fl.n, sizeof(*ctx));
+		if (!ctx || srtpctx_lib_init()) {
+			fprintf(stderr,
+				"icepath-bench recv: out of memory or libsrtp2 init failed\n");
+			goto out;
+		}
+		srtp_lib = true;
+		if (recv_keys(keys, ctx, fl.n))
+			goto out;
+	}
 	for (i = 0; i < fl.n; i++) {
 		struct epoll_event e = {.events = EPOLLIN, .data.u64 = i};
 
@@ -227,8 +309,8 @@ int bench_recv_main(int argc, char **argv)
 				}
 				r = recvmmsg(fds[fi], msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
 				for (int k = 0; k < r; k++)
-					recv_one(&st[fi], &fl.v[fi], bufs[k], msgs[k].msg_len,
-						 &from[k], &t);
+					recv_one(&st[fi], &fl.v[fi], ctx ? ctx[fi] : NULL, bufs[k],
+						 msgs[k].msg_len, &from[k], &t);
 			} while (r == RECV_BATCH);
 		}
 		now = monotime_s();
@@ -255,7 +337,9 @@ int bench_recv_main(int argc, char **argv)
 		       "\"bytes\":%llu,\"pps\":%.0f,\"mbps\":%.2f,\"expected\":%llu,\"lost\":%llu,"
 		       "\"duplicates\":%llu,\"reordered\":%llu,\"too_old\":%llu,"
 		       "\"wrong_ssrc\":%llu,\"wrong_source\":%llu,\"malformed\":%llu,"
-		       "\"silent_flows\":%llu,\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f}\n",
+		       "\"silent_flows\":%llu,\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,"
+		       "\"srtp\":%s,\"plain_bytes\":%llu,\"srtp_auth_fail\":%llu,"
+		       "\"srtp_replay\":%llu,\"srtp_other_fail\":%llu}\n",
 		       fl.n, span, (unsigned long long)t.packets, (unsigned long long)t.bytes,
 		       span > 0 ? (double)t.packets / span : 0,
 		       span > 0 ? (double)t.bytes * 8 / span / 1e6 : 0,
@@ -263,7 +347,10 @@ int bench_recv_main(int argc, char **argv)
 		       (unsigned long long)t.duplicates, (unsigned long long)t.reordered,
 		       (unsigned long long)t.too_old, (unsigned long long)t.wrong_ssrc,
 		       (unsigned long long)t.wrong_source, (unsigned long long)t.malformed,
-		       (unsigned long long)t.silent_flows, cpu_user, cpu_sys);
+		       (unsigned long long)t.silent_flows, cpu_user, cpu_sys,
+		       keys ? "true" : "false", (unsigned long long)t.plain_bytes,
+		       (unsigned long long)t.srtp_auth_fail, (unsigned long long)t.srtp_replay,
+		       (unsigned long long)t.srtp_other_fail);
 	}
 	rc = 0;
 out:
@@ -272,6 +359,11 @@ out:
 			close(fds[i]);
 	if (ep >= 0)
 		close(ep);
+	for (i = 0; ctx && i < fl.n; i++)
+		srtpctx_free(ctx[i]);
+	free(ctx);
+	if (srtp_lib)
+		srtpctx_lib_shutdown();
 	free(fds);
 	free(st);
 	bench_flows_free(&fl);
