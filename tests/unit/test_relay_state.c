@@ -58,6 +58,10 @@ static int teardown(void **state)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/real.state", f->dir);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s.dtls-cert.pem", f->state);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.dtls-key.pem", f->state);
+	unlink(p);
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -494,7 +498,7 @@ static void media_both_ways(struct call_leg *l, enum srtpctx_suite suite, const 
 static void keys_survive_restart(void **state)
 {
 	struct fixture *f = *state;
-	char text[2048], *line;
+	char text[2048], fp1[256], pem[160], *line;
 	struct call *c;
 	struct stat sb;
 	size_t len;
@@ -526,6 +530,11 @@ static void keys_survive_restart(void **state)
 	assert_int_equal(c->legs[0].crypto->rekeys, 2);
 	assert_true(c->legs[1].crypto->dtls_done);
 	assert_int_equal(c->legs[1].crypto->setup, DTLS_SETUP_PASSIVE);
+	/* no --dtls-cert: the certificate made at the first start is kept */
+	snprintf(fp1, sizeof(fp1), "%s", dtls_ctx_fingerprint(f->r.dtls_ctx));
+	snprintf(pem, sizeof(pem), "%s.dtls-key.pem", f->state);
+	assert_int_equal(stat(pem, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
 
 	assert_int_equal(relay_state_save(&f->r), 0);
 	relay_shutdown(&f->r);
@@ -542,6 +551,7 @@ static void keys_survive_restart(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 
 	start(f); /* the second restart: from what the relay wrote */
+	assert_string_equal(dtls_ctx_fingerprint(f->r.dtls_ctx), fp1);
 	c = call_find(&f->r.calls, "kc");
 	assert_non_null(c);
 	media_both_ways(&c->legs[0], SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SDES_RX, SDES_TX, 2);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon_log.h"
 #include "icepath/compiler.h"
@@ -51,6 +52,35 @@ static enum relay_crypto_mode mode_for_proto(const char *proto)
 
 /* ---- set-up --------------------------------------------------------------- */
 
+/*
+ * No --dtls-cert: the certificate is made once and, with --state-file, kept
+ * next to it (FILE.dtls-cert.pem, FILE.dtls-key.pem, 0600), so a restarted
+ * relay's a=fingerprint is the one its recovered calls' browsers pinned
+ * (RFC 5763 §5): a fresh one per start would fail a new handshake.
+ */
+static int cert_kept(struct relay *r, char *err, size_t err_len)
+{
+	char cert[sizeof(r->state_path) + 16], key[sizeof(r->state_path) + 16];
+	int ret;
+
+	if (!r->state_path[0])
+		return dtls_ctx_generate(&r->dtls_ctx, err, err_len);
+	snprintf(cert, sizeof(cert), "%s.dtls-cert.pem", r->state_path);
+	snprintf(key, sizeof(key), "%s.dtls-key.pem", r->state_path);
+	if (!access(cert, F_OK) || !access(key, F_OK))
+		return dtls_ctx_load(&r->dtls_ctx, cert, key, err, err_len);
+	ret = dtls_ctx_generate(&r->dtls_ctx, err, err_len);
+	if (ret)
+		return ret;
+	if (dtls_ctx_save(r->dtls_ctx, cert, key, err, err_len)) {
+		/* the relay still runs; its restarts get other fingerprints */
+		unlink(cert);
+		log_warn("%s: a restart will have another a=fingerprint, so recovered DTLS "
+			 "calls cannot handshake again; give --dtls-cert/--dtls-key", err);
+	}
+	return 0;
+}
+
 int relay_crypto_init(struct relay *r)
 {
 	char err[256];
@@ -63,7 +93,7 @@ int relay_crypto_init(struct relay *r)
 		ret = dtls_ctx_load(&r->dtls_ctx, r->opts.dtls_cert, r->opts.dtls_key, err,
 				    sizeof(err));
 	else
-		ret = dtls_ctx_generate(&r->dtls_ctx, err, sizeof(err));
+		ret = cert_kept(r, err, sizeof(err));
 	if (ret) {
 		log_err("DTLS certificate: %s", err);
 		return ret;
@@ -76,7 +106,9 @@ int relay_crypto_init(struct relay *r)
 	}
 	r->srtp_ready = true;
 	log_info("DTLS certificate %s (%s)", dtls_ctx_fingerprint(r->dtls_ctx),
-		 r->opts.dtls_cert[0] ? r->opts.dtls_cert : "made at start, ECDSA P-256");
+		 r->opts.dtls_cert[0] ? r->opts.dtls_cert
+		 : r->state_path[0]   ? "made once, kept next to the state file"
+				      : "made at start, ECDSA P-256");
 	return 0;
 }
 
