@@ -27,9 +27,12 @@
  * What is not kept: the DTLS association itself (no SSL object after a
  * restart, so no renegotiation or close_notify of the old one), a pending
  * SDES offer that has no answer yet, the a=crypto lifetime and session
- * parameters, and the SRTP rollover counters: a restored context starts
- * each SSRC at ROC 0, so a call restored after its sequence numbers
- * wrapped past 65535 fails authentication (not done yet, see README).
+ * parameters, the SRTP rollover counters and the SRTCP indexes: a restored
+ * context starts each SSRC at ROC 0 and SRTCP index 0, so a call restored
+ * after its sequence numbers wrapped past 65535 fails authentication, and
+ * the peer refuses the relay's first SRTCP packets after a restart as
+ * replays (not done yet: libsrtp2 2.5's srtp_set_stream_roc() needs the
+ * stream, i.e. the SSRC, and has no SRTCP index setter; see README).
  *
  * Limits: one DTLS association per leg (the first active RTP section's
  * transport, which is the whole leg under BUNDLE).
