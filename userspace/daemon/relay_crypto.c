@@ -76,7 +76,8 @@ static int cert_kept(struct relay *r, char *err, size_t err_len)
 		/* the relay still runs; its restarts get other fingerprints */
 		unlink(cert);
 		log_warn("%s: a restart will have another a=fingerprint, so recovered DTLS "
-			 "calls cannot handshake again; give --dtls-cert/--dtls-key", err);
+			 "calls cannot handshake again; give --dtls-cert/--dtls-key",
+			 err);
 	}
 	return 0;
 }

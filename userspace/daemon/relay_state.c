@@ -780,7 +780,8 @@ static char *read_state(const char *path, size_t *len)
 	/* it holds SRTP master keys: owner only (relay_state.c's header) */
 	if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 0700))
 		log_warn("state file %s: mode %o, and it holds SRTP keys: cannot make it 0600 "
-			 "(%s)", path, (unsigned)(st.st_mode & 0777), strerror(errno));
+			 "(%s)",
+			 path, (unsigned)(st.st_mode & 0777), strerror(errno));
 	buf = malloc((size_t)st.st_size + 1);
 	while (buf && *len < (size_t)st.st_size &&
 	       (n = read(fd, buf + *len, (size_t)st.st_size - *len)) > 0)

@@ -119,7 +119,8 @@ static int get_hex(const char *tok, uint8_t *a, size_t na, uint8_t *b, size_t nb
 	if (!tok || strlen(tok) != 2 * (na + nb))
 		return -EINVAL;
 	for (size_t i = 0; i < na + nb; i++) {
-		int hi = hexval((unsigned char)tok[2 * i]), lo = hexval((unsigned char)tok[2 * i + 1]);
+		int hi = hexval((unsigned char)tok[2 * i]),
+		    lo = hexval((unsigned char)tok[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
