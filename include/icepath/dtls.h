@@ -103,6 +103,12 @@ int dtls_ctx_generate(struct dtls_ctx **out, char *err, size_t err_len);
  * not belong to the certificate; err names the file and the fix. */
 int dtls_ctx_load(struct dtls_ctx **out, const char *cert_file, const char *key_file, char *err,
 		  size_t err_len);
+/* Write ctx's certificate and private key as PEM (what dtls_ctx_load
+ * reads) to new files cert_file and key_file, mode 0600, each created
+ * anew (O_EXCL, never through a symbolic link): 0, or a negative errno
+ * (-EEXIST if one is there) and err says which file and why. */
+int dtls_ctx_save(const struct dtls_ctx *ctx, const char *cert_file, const char *key_file,
+		  char *err, size_t err_len);
 /* Every endpoint made from ctx must be freed before it. Accepts NULL. */
 void dtls_ctx_free(struct dtls_ctx *ctx);
 /* The value of our a=fingerprint: "sha-256 AB:CD:..." (RFC 8122 §5, upper

@@ -5,7 +5,8 @@
  * them, and every record handed on is one the apply step can trust
  * (a call-id, stream counts in bounds, streams only on legs given; in
  * version 2 learn/count fields only on streams given, ranks in 0-3; in
- * version 1 none), and the stats add up.
+ * version 1 none; keys only on an SRTP-terminated leg, with a suite and
+ * setup in range, version 2 only), and the stats add up.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "daemon/daemon_log.h"
 #include "daemon/relay_state.h"
+#include "icepath/sdes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,6 +29,12 @@ static int check_call(const struct relay_state_call *c, void *ctx)
 		const struct relay_state_leg *l = &c->legs[side];
 
 		if (l->nstreams > CALL_MAX_STREAMS || (l->nstreams && !l->present))
+			abort();
+		if (l->keys.present &&
+		    (c->version < 2 || l->crypto < 2 || l->crypto > 3 ||
+		     l->keys.suite == SRTPCTX_SUITE_NONE || l->keys.suite >= SRTPCTX_SUITE_COUNT ||
+		     l->keys.setup > 3 || l->keys.peer_tag > SDES_TAG_MAX ||
+		     l->keys.local_tag > SDES_TAG_MAX))
 			abort();
 		for (unsigned i = 0; i < l->nstreams; i++) {
 			const struct relay_state_stream *s = &l->streams[i];

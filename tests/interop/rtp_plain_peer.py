@@ -42,6 +42,8 @@ def main():
     ap.add_argument("--to", required=True, type=hostport)
     ap.add_argument("--rtcp-to", required=True, type=hostport)
     ap.add_argument("--seconds", type=float, default=10)
+    # once this file exists, plain RTP is also counted in rtp_plain_after
+    ap.add_argument("--mark")
     a = ap.parse_args()
     rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rtp.bind(a.bind)
@@ -50,7 +52,7 @@ def main():
     ssrc = struct.unpack("!I", os.urandom(4))[0]
     seq, ts, sent, sent_rtcp = 0, 0, 0, 0
     st = {"rtp_plain": 0, "rtp_other": 0, "rtcp_plain": 0, "rtcp_other": 0,
-          "pt": {}, "sources": []}
+          "pt": {}, "sources": [], "rtp_plain_after": 0}
     start = time.monotonic()
     next_rtp, next_rtcp = start, start + 1
     while time.monotonic() - start < a.seconds:
@@ -77,6 +79,8 @@ def main():
                 st["pt"][pt] = st["pt"].get(pt, 0) + 1
                 plain = len(b) == 12 + 160 and b[0] >> 6 == 2 and b[1] & 0x7F == 0
                 st["rtp_plain" if plain else "rtp_other"] += 1
+                if plain and a.mark and os.path.exists(a.mark):
+                    st["rtp_plain_after"] += 1
             else:
                 st["rtcp_plain" if rtcp_plain(b) else "rtcp_other"] += 1
     st["sent"], st["sent_rtcp"] = sent, sent_rtcp

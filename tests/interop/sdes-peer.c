@@ -15,7 +15,10 @@
  * with a key of its own. Then for --seconds (default 10) it sends SRTP PCMU
  * (20 ms, 160 bytes) and an SRTCP sender report each second to the other
  * side's m=/c= (RTCP to port + 1) and unprotects what arrives.
- * Prints one JSON line: sent, srtp_ok, srtp_fail, srtcp_ok, srtcp_fail.
+ * Prints one JSON line: sent, srtp_ok, srtp_fail, srtcp_ok, srtcp_fail;
+ * with --mark FILE also srtp_ok_after, srtp_fail_after, srtcp_ok_after,
+ * srtcp_fail_after:
+ * what arrived once FILE exists (a test's "the relay restarted" moment).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -143,6 +146,9 @@ int main(int argc, char **argv)
 	bool offer;
 	srtp_t tx, rx;
 	uint64_t sent = 0, ok = 0, fail = 0, cok = 0, cfail = 0;
+	uint64_t ok_a = 0, fail_a = 0, cok_a = 0, cfail_a = 0;
+	const char *mark = NULL;
+	bool after = false;
 
 	if (argc < 2)
 		return die("usage: sdes-peer offer|answer --bind IP:PORT --sdp-in F --sdp-out F");
@@ -156,6 +162,8 @@ int main(int argc, char **argv)
 			out = argv[i + 1];
 		else if (!strcmp(argv[i], "--seconds"))
 			seconds = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--mark"))
+			mark = argv[i + 1];
 		else
 			return die("unknown option");
 	}
@@ -243,6 +251,8 @@ int main(int argc, char **argv)
 				       sizeof(dst[1]));
 			next_rtcp += 1000;
 		}
+		if (mark && !after && !access(mark, F_OK))
+			after = true;
 		if (poll(pf, 2, 5) <= 0)
 			continue;
 		for (int k = 0; k < 2; k++) {
@@ -256,21 +266,28 @@ int main(int argc, char **argv)
 			len = (int)n;
 			/* RFC 5761 §4: RTCP packet types 200-204 (muxed or not) */
 			if (buf[1] >= 200 && buf[1] <= 204) {
-				if (srtp_unprotect_rtcp(rx, buf, &len) == srtp_err_status_ok)
+				if (srtp_unprotect_rtcp(rx, buf, &len) == srtp_err_status_ok) {
 					cok++;
-				else
+					cok_a += after;
+				} else {
 					cfail++;
+					cfail_a += after;
+				}
 			} else if (srtp_unprotect(rx, buf, &len) == srtp_err_status_ok && len == 172) {
 				ok++;
+				ok_a += after;
 			} else {
 				fail++;
+				fail_a += after;
 			}
 		}
 	}
 	printf("{\"sent\":%llu,\"srtp_ok\":%llu,\"srtp_fail\":%llu,\"srtcp_ok\":%llu,"
-	       "\"srtcp_fail\":%llu}\n",
+	       "\"srtcp_fail\":%llu,\"srtp_ok_after\":%llu,\"srtp_fail_after\":%llu,"
+	       "\"srtcp_ok_after\":%llu,\"srtcp_fail_after\":%llu}\n",
 	       (unsigned long long)sent, (unsigned long long)ok, (unsigned long long)fail,
-	       (unsigned long long)cok, (unsigned long long)cfail);
+	       (unsigned long long)cok, (unsigned long long)cfail, (unsigned long long)ok_a,
+	       (unsigned long long)fail_a, (unsigned long long)cok_a, (unsigned long long)cfail_a);
 	srtp_dealloc(tx);
 	srtp_dealloc(rx);
 	srtp_shutdown();

@@ -44,11 +44,15 @@ if command -v openssl >/dev/null; then
 		icp_fail "openssl could not make a test certificate"
 	DTLS_OPTS=(--dtls-cert "$ICP_TMP/cert.pem" --dtls-key "$ICP_TMP/key.pem")
 fi
-ip netns exec "$NS_relay" "$BUILD/bin/icepathd" --interface pub=$RELAY --listen-ng $NG --xdp off \
-	--state-file "$ICP_TMP/state" --pin-path "$ICP_TMP/pin" --foreground "${DTLS_OPTS[@]}" >>"$LOG" 2>&1 &
-ICP_PIDS+=($!)
-WAIT_SECS=10 wait_for nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG ping >/dev/null 2>&1 ||
-	{ tail -20 "$LOG" >&2; icp_fail "icepathd did not answer NG ping"; }
+start_relay() {
+	ip netns exec "$NS_relay" "$BUILD/bin/icepathd" --interface pub=$RELAY --listen-ng $NG --xdp off \
+		--state-file "$ICP_TMP/state" --pin-path "$ICP_TMP/pin" --foreground "${DTLS_OPTS[@]}" >>"$LOG" 2>&1 &
+	RELAY_PID=$!
+	ICP_PIDS+=($RELAY_PID)
+	WAIT_SECS=10 wait_for nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG ping >/dev/null 2>&1 ||
+		{ tail -20 "$LOG" >&2; icp_fail "icepathd did not answer NG ping"; }
+}
+start_relay
 if [ ${#DTLS_OPTS[@]} -gt 0 ]; then
 	want=$(openssl x509 -in "$ICP_TMP/cert.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
 	grep -q "DTLS certificate sha-256 $want ($ICP_TMP/cert.pem)" "$LOG" ||
@@ -136,4 +140,56 @@ wait $SP $PP
 check "plain offers" "$ICP_TMP/2-srtp.json" "$ICP_TMP/2-plain.json"
 nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG query $C2 | grep -E "media|RTP" | head -6
 grep "keys in place" "$LOG"
+
+# ---- 3. kill -9 mid-call (issues 12 x 14) ------------------------------------------
+# The SRTP phone offers as in 1; 3 s into the media icepathd is killed -9
+# and started again on the same state file: the call comes back with its
+# SRTP keys, and once the restarted relay answers (the mark) media flows
+# both ways, decrypted to the plain phone and authenticated at the SRTP
+# phone (zero failures after the restart), with no new offer/answer.
+C3=sdes-3-$ICP_RUN S3=12 MARK=$ICP_TMP/3-restarted
+nsx "$NS_srtp" "$BUILD/bin/sdes-peer" offer --bind $SRTP:6000 --sdp-out "$ICP_TMP/3-offer.sdp" \
+	--sdp-in "$ICP_TMP/3-answer-for-srtp.sdp" --seconds $S3 --mark "$MARK" >"$ICP_TMP/3-srtp.json" &
+SP=$!
+ICP_PIDS+=($SP)
+WAIT_SECS=5 wait_for test -s "$ICP_TMP/3-offer.sdp" || icp_fail "sdes-peer wrote no offer"
+ng offer --call-id $C3 --from-tag srtp --sdp-in "$ICP_TMP/3-offer.sdp" \
+	--sdp-out "$ICP_TMP/3-offer-for-plain.sdp" --transport RTP/AVP || icp_fail "NG offer 3"
+rp=$(port_of "$ICP_TMP/3-offer-for-plain.sdp")
+plain_sdp >"$ICP_TMP/3-plain-answer.sdp"
+nsx "$NS_plain" python3 "$HERE/../interop/rtp_plain_peer.py" --bind $PLAIN:7078 --to $RELAY:$rp \
+	--rtcp-to $RELAY:$((rp + 1)) --seconds $S3 --mark "$MARK" >"$ICP_TMP/3-plain.json" &
+PP=$!
+ICP_PIDS+=($PP)
+ng answer --call-id $C3 --from-tag srtp --to-tag plain --sdp-in "$ICP_TMP/3-plain-answer.sdp" \
+	--sdp-out "$ICP_TMP/3-answer-for-srtp.sdp" || icp_fail "NG answer 3"
+sleep 3
+icp_log "3: kill -9 icepathd mid-call"
+kill -9 "$RELAY_PID"
+wait "$RELAY_PID" 2>/dev/null
+grep -c '^keys ' "$ICP_TMP/state" | sed 's/^/  keys records in the state file: /'
+[ "$(stat -c %a "$ICP_TMP/state")" = 600 ] || icp_fail "3: the state file (SRTP keys) is mode $(stat -c %a "$ICP_TMP/state"), not 600"
+for f in 3-offer.sdp 3-answer-for-srtp.sdp; do
+	k=$(sed -n 's/^a=crypto:[0-9]* [^ ]* inline:\([^|]*\).*/\1/p' "$ICP_TMP/$f" | tr -d '\r')
+	[ -n "$k" ] || icp_fail "3: no a=crypto key in $f"
+	grep -qF "$k" "$LOG" && icp_fail "3: an SRTP key of $f is in icepathd's log"
+done
+start_relay
+touch "$MARK"
+icp_log "3: icepathd restarted"
+wait $SP $PP
+icp_log "3: srtp phone $(cat "$ICP_TMP/3-srtp.json")"
+icp_log "3: plain phone $(cat "$ICP_TMP/3-plain.json")"
+python3 - "$ICP_TMP/3-srtp.json" "$ICP_TMP/3-plain.json" <<'PY' || icp_fail "3: media after the restart failed (above)"
+import json, sys
+s, p = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+bad = []
+if s["srtp_ok_after"] < 100: bad.append("the SRTP phone decrypted only %d RTP packets after the restart" % s["srtp_ok_after"])
+if s["srtp_fail_after"]: bad.append("%d SRTP packets failed at the SRTP phone after the restart" % s["srtp_fail_after"])
+if s["srtcp_ok_after"] < 1: bad.append("no SRTCP authenticated at the SRTP phone after the restart")
+if p["rtp_plain_after"] < 100: bad.append("the plain phone got only %d plain PCMU packets after the restart" % p["rtp_plain_after"])
+if p["rtp_other"]: bad.append("the plain phone got %d RTP packets not plain" % p["rtp_other"])
+for b in bad: print("FAIL restart: %s" % b)
+sys.exit(1 if bad else 0)
+PY
 echo PASS

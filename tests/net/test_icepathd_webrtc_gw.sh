@@ -185,6 +185,40 @@ grep -q "fast" "$ICP_TMP/query.txt" && grep -Eq "fast [1-9]" "$ICP_TMP/query.txt
 	icp_fail "the fast path carried packets of a crypto call"
 sanitizer_report && icp_fail "icepathd (ASan+UBSan) reported the error above"
 
+# ---- kill -9 mid-call and a restart (issues 12 x 14; GW_RESTART=0 leaves it out) ----
+# The call comes back from the state file with its DTLS-SRTP keys: the
+# browser, told nothing, keeps DTLS connected and its inbound-rtp goes on
+# rising; the plain side gets decrypted RTP again; the certificate (no
+# --dtls-cert: kept next to the state file) keeps its fingerprint (offer 2
+# below checks the same $fp).
+if [ "${GW_RESTART:-1}" = 1 ]; then
+	kill -9 "$DPID"
+	wait "$DPID" 2>/dev/null
+	icp_log "restart: icepathd killed -9 mid-call"
+	ip netns exec "$NS_relay" "$DAEMON" --interface pub=$RELAY --listen-ng $NG --xdp off \
+		--state-file "$ICP_TMP/state" --pin-path "$ICP_TMP/pin" --foreground >>"$LOG" 2>&1 &
+	DPID=$!
+	ICP_PIDS+=($DPID)
+	WAIT_SECS=10 wait_for nsx "$NS_relay" "$BUILD/bin/icepathctl" --server $NG ping >/dev/null 2>&1 ||
+		{ tail -20 "$LOG" >&2; icp_fail "restart: icepathd did not answer NG ping"; }
+	rx3=$(tail -1 "$PAGE/report.jsonl" | sed -n 's/.*"rx":\([0-9]*\).*/\1/p')
+	nsx "$NS_plain" python3 "$HERE/../interop/rtp_plain_peer.py" --bind $PLAIN:7078 \
+		--to $RELAY:$rport --rtcp-to $RELAY:$rrtcp --seconds 5 >"$ICP_TMP/plain-restart.json" ||
+		icp_fail "restart: rtp_plain_peer"
+	rx4=$(tail -1 "$PAGE/report.jsonl" | sed -n 's/.*"rx":\([0-9]*\).*/\1/p')
+	icp_log "restart: plain side $(cat "$ICP_TMP/plain-restart.json")"
+	icp_log "restart: browser $(tail -1 "$PAGE/report.jsonl")"
+	p_after=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["rtp_plain"] if not s["rtp_other"] else -1)' "$ICP_TMP/plain-restart.json")
+	[ "$p_after" -ge 100 ] || icp_fail "restart: the plain side got $p_after plain PCMU packets from the browser after the restart (-1: some not plain)"
+	# the second plain run has an SSRC of its own (random): the page then
+	# reports that new inbound-rtp, whose count starts at 0
+	new=$(( rx4 - rx3 >= 100 || (rx4 < rx3 && rx4 >= 100) ))
+	[ "$new" = 1 ] || icp_fail "restart: the browser's inbound-rtp went $rx3 -> $rx4 after the restart"
+	grep -q '"dtls":"connected"' <(tail -1 "$PAGE/report.jsonl") || icp_fail "restart: the browser's DTLS left connected"
+	grep -q "keys cannot be restored\|with no SRTP keys kept" "$LOG" && icp_fail "restart: keys not restored: $(grep 'keys' "$LOG" | tail -2)"
+	icp_log "restart: browser inbound-rtp $rx3 -> $rx4, $p_after plain packets at the plain side, DTLS connected"
+fi
+
 # ---- the plain endpoint calls the browser ----------------------------------------
 NGCALL=webrtc-gw2-$ICP_RUN
 printf 'v=0\r\no=trunk 2 2 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio 7080 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n' \

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon/relay.h"
+#include "daemon/relay_crypto.h"
 #include "daemon/relay_state.h"
 
 struct fixture {
@@ -56,6 +57,10 @@ static int teardown(void **state)
 	snprintf(p, sizeof(p), "%s/victim", f->dir);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/real.state", f->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.dtls-cert.pem", f->state);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.dtls-key.pem", f->state);
 	unlink(p);
 	rmdir(f->dir);
 	free(f);
@@ -294,6 +299,12 @@ static void parser_table(void **state)
 #define ST2_CALL(id) "call " id " 1 0\n" ST_LEGS ST_STREAM(0, 0)
 #define ST2_LEARN "learn 0 0 1 1 1 127.0.0.1:30001 1700000000123 0 3\n"
 #define ST2_COUNT "count 0 0 1 5 500 7 700 2 200 1 0\n"
+/* 30 bytes: an AES_CM_128 master key and salt; K60X one digit short */
+#define K60X "00112233445566778899aabbccddeeff00112233445566778899aabbccd"
+#define K60  K60X "d"
+#define ST2_KCALL                                                                                 \
+	"call a 1 0\nleg 0 ta lo 0 0 3\nleg 1 tb lo 0 0\n" ST_STREAM(0, 0)
+#define ST2_KEYS "keys 0 1 " K60 " " K60 " 0 0 0 1 1\n"
 
 /* Version 2: appended commits, the last record of a call wins, "gone"
  * removes it, a commit cut by a crash is ignored whole; malformed learn and
@@ -334,6 +345,27 @@ static void parser_v2_table(void **state)
 		 "count 0 0 1 5 500 7 700 2 200 1 99999999999999999999\nend\n", 0, 1, 0, 0},
 		{ST2_HEAD ST2_CALL("a") ST2_COUNT ST2_COUNT "end\n", 0, 1, 0, 0},
 		{ST2_HEAD "gone\n" ST2_CALL("a") "end\n", 1, 0, 0, 0},
+		/* keys records (a terminated leg's SRTP keys) */
+		{ST2_HEAD ST2_KCALL ST2_KEYS "end\n", 1, 0, 0, 0},
+		{ST2_HEAD ST2_KCALL ST2_KEYS ST2_KEYS "end\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_CALL("a") "keys 0 1 " K60 " " K60 " 0 0 0 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD "call a 1 0\nkeys 0 1 " K60 " " K60 " 0 0 0 1 1\n" ST_LEGS "end\n", 0, 1,
+		 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 1 " K60 " " K60 " 0 0 0 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 1 " K60 " " K60 " 0 0 0 1 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 2 1 " K60 " " K60 " 0 0 0 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 0 " K60 " " K60 " 0 0 0 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 5 " K60 " " K60 " 0 0 0 1 1\nend\n", 0, 1, 0, 0},
+		/* AEAD_AES_128_GCM has a 12-byte salt: 56 digits, not 60 */
+		{ST2_HEAD ST2_KCALL "keys 0 3 " K60 " " K60 " 0 0 0 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 1 " K60 "0 " K60 " 0 0 0 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 1 " K60 " x" K60X " 0 0 0 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 1 " K60 " " K60 " 4 0 0 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 1 " K60 " " K60 " 0 2 0 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 1 " K60 " " K60 " 0 0 -1 1 1\nend\n", 0, 1, 0, 0},
+		{ST2_HEAD ST2_KCALL "keys 0 1 " K60 " " K60 " 0 0 0 1000000000 1\nend\n", 0, 1, 0,
+		 0},
+		{ST2_HEAD ST2_KCALL "keys 0 1 - " K60 " 0 0 0 1 1\nend\n", 0, 1, 0, 0},
 	};
 	struct relay_state_parse_stats st;
 
@@ -397,6 +429,136 @@ static void saved_file_parses(void **state)
 	relay_shutdown(&f->r);
 }
 
+/* One RTP packet, seq, through a and back out of b; 0 when b's plaintext
+ * is the packet a was given. */
+static int through(struct srtpctx *a, struct srtpctx *b, uint16_t seq)
+{
+	uint8_t pkt[200] = {0x80, 0, (uint8_t)(seq >> 8), (uint8_t)seq, 0, 0, 0, 1,
+			    0x12, 0x34, 0x56, 0x78};
+	uint8_t want[200];
+	size_t len = 12 + 40;
+	int err;
+
+	for (size_t i = 12; i < len; i++)
+		pkt[i] = (uint8_t)(i ^ seq);
+	memcpy(want, pkt, len);
+	err = srtpctx_protect_rtp(a, pkt, &len, sizeof(pkt));
+	if (err)
+		return err;
+	err = srtpctx_unprotect_rtp(b, pkt, &len);
+	if (err)
+		return err;
+	return len == 52 && !memcmp(pkt, want, len) ? 0 : -EBADMSG;
+}
+
+static void unhex(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		assert_int_equal(sscanf(s + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+}
+
+/* The leg's peer: its outbound context made with the leg's rx key, its
+ * inbound one with the leg's tx key; packets both ways authenticate. */
+static void media_both_ways(struct call_leg *l, enum srtpctx_suite suite, const char *rx_hex,
+			    const char *tx_hex, uint16_t seq)
+{
+	size_t kl = srtpctx_suite_key_len(suite), sl = srtpctx_suite_salt_len(suite);
+	uint8_t rk[SRTPCTX_KEY_MAX + SRTPCTX_SALT_MAX], tk[SRTPCTX_KEY_MAX + SRTPCTX_SALT_MAX];
+	struct srtpctx *peer_out, *peer_in;
+
+	assert_non_null(l->crypto);
+	assert_non_null(l->crypto->rx);
+	assert_non_null(l->crypto->tx);
+	assert_int_equal(l->crypto->suite, suite);
+	unhex(rx_hex, rk, kl + sl);
+	unhex(tx_hex, tk, kl + sl);
+	assert_int_equal(srtpctx_new(&peer_out, suite, SRTPCTX_OUTBOUND, rk, kl, rk + kl, sl, 0), 0);
+	assert_int_equal(srtpctx_new(&peer_in, suite, SRTPCTX_INBOUND, tk, kl, tk + kl, sl, 0), 0);
+	assert_int_equal(through(peer_out, l->crypto->rx, seq), 0);
+	assert_int_equal(through(l->crypto->tx, peer_in, seq), 0);
+	srtpctx_free(peer_out);
+	srtpctx_free(peer_in);
+}
+
+#define SDES_RX "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+#define SDES_TX "fedcba9876543210fedcba9876543210fedcba9876543210fedcba987654"
+#define DTLS_RX "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbc"
+#define DTLS_TX "c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdc"
+
+/*
+ * Issue 12 x 14: an SDES leg and a DTLS leg (AEAD_AES_128_GCM) come back
+ * from the state file with their contexts; the peer's packets authenticate
+ * both ways with no handshake; what the relay writes back carries the same
+ * keys (a second restart works as well); the file is made 0600.
+ */
+static void keys_survive_restart(void **state)
+{
+	struct fixture *f = *state;
+	char text[2048], fp1[256], pem[160], *line;
+	struct call *c;
+	struct stat sb;
+	size_t len;
+	FILE *fp;
+
+	snprintf(text, sizeof(text),
+		 "icepath-state 2\n"
+		 "call kc 1700000000 0\n"
+		 "leg 0 ta lo 0 0 3\n"
+		 "stream 0 0 1 1 audio RTP/SAVP 127.0.0.1:%u 127.0.0.1:20000 - 0 0 uf pw - -\n"
+		 "keys 0 1 " SDES_RX " " SDES_TX " 0 0 2 7 7\n"
+		 "leg 1 tb lo 1 0 2\n"
+		 "stream 1 0 1 1 audio UDP/TLS/RTP/SAVPF 127.0.0.1:%u 127.0.0.1:20002 - 0 0 uf pw "
+		 "pu pp\n"
+		 "keys 1 3 " DTLS_RX " " DTLS_TX " 2 1 0 0 0\n"
+		 "end\n",
+		 f->base + 10, f->base + 12);
+	write_state(f->state, text);
+	assert_int_equal(chmod(f->state, 0644), 0);
+	start(f);
+	assert_int_equal(stat(f->state, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	c = call_find(&f->r.calls, "kc");
+	assert_non_null(c);
+	media_both_ways(&c->legs[0], SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SDES_RX, SDES_TX, 1);
+	media_both_ways(&c->legs[1], SRTPCTX_SUITE_AEAD_AES_128_GCM, DTLS_RX, DTLS_TX, 1);
+	assert_int_equal(c->legs[0].crypto->peer.tag, 7);
+	assert_int_equal(c->legs[0].crypto->local[0].tag, 7);
+	assert_int_equal(c->legs[0].crypto->rekeys, 2);
+	assert_true(c->legs[1].crypto->dtls_done);
+	assert_int_equal(c->legs[1].crypto->setup, DTLS_SETUP_PASSIVE);
+	/* no --dtls-cert: the certificate made at the first start is kept */
+	snprintf(fp1, sizeof(fp1), "%s", dtls_ctx_fingerprint(f->r.dtls_ctx));
+	snprintf(pem, sizeof(pem), "%s.dtls-key.pem", f->state);
+	assert_int_equal(stat(pem, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	assert_int_equal(relay_state_save(&f->r), 0);
+	relay_shutdown(&f->r);
+	fp = fopen(f->state, "r");
+	len = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[len] = 0;
+	line = strstr(text, "keys 0 ");
+	assert_non_null(line);
+	assert_memory_equal(line, "keys 0 1 " SDES_RX " " SDES_TX " 0 0 2 7 7\n",
+			    strlen("keys 0 1 " SDES_RX " " SDES_TX " 0 0 2 7 7\n"));
+	assert_non_null(strstr(text, "keys 1 3 " DTLS_RX " " DTLS_TX " 2 1 0 0 0\n"));
+	assert_int_equal(stat(f->state, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	start(f); /* the second restart: from what the relay wrote */
+	assert_string_equal(dtls_ctx_fingerprint(f->r.dtls_ctx), fp1);
+	c = call_find(&f->r.calls, "kc");
+	assert_non_null(c);
+	media_both_ways(&c->legs[0], SRTPCTX_SUITE_AES_CM_128_HMAC_SHA1_80, SDES_RX, SDES_TX, 2);
+	media_both_ways(&c->legs[1], SRTPCTX_SUITE_AEAD_AES_128_GCM, DTLS_RX, DTLS_TX, 2);
+	relay_shutdown(&f->r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +567,7 @@ int main(void)
 		cmocka_unit_test(parser_table),
 		cmocka_unit_test(parser_v2_table),
 		cmocka_unit_test_setup_teardown(saved_file_parses, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_survive_restart, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

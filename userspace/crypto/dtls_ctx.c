@@ -6,10 +6,12 @@
  * a certificate and key loaded from PEM files.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -153,6 +155,43 @@ err:
 	EVP_PKEY_free(key);
 	dtls_ctx_free(ctx);
 	return rc;
+}
+
+int dtls_ctx_save(const struct dtls_ctx *ctx, const char *cert_file, const char *key_file,
+		  char *err, size_t err_len)
+{
+	X509 *cert = SSL_CTX_get0_certificate(ctx->ssl_ctx);
+	EVP_PKEY *key = SSL_CTX_get0_privatekey(ctx->ssl_ctx);
+
+	if (!cert || !key) {
+		dtls_ctx_err(err, err_len, "the DTLS context has no certificate to save");
+		return -EINVAL;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *path = i ? key_file : cert_file;
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600), rc;
+		FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+		bool ok;
+
+		if (!f) {
+			rc = -errno;
+			if (fd >= 0)
+				close(fd);
+			dtls_ctx_err(err, err_len, "cannot create DTLS %s %s: %s",
+				     i ? "key" : "certificate", path, strerror(-rc));
+			return rc;
+		}
+		ok = i ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1
+		       : PEM_write_X509(f, cert) == 1;
+		ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+		if (fclose(f) || !ok) {
+			unlink(path);
+			dtls_ctx_err(err, err_len, "cannot write DTLS %s %s",
+				     i ? "key" : "certificate", path);
+			return -EIO;
+		}
+	}
+	return 0;
 }
 
 int dtls_ctx_load(struct dtls_ctx **out, const char *cert_file, const char *key_file, char *err,

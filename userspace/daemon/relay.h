@@ -377,9 +377,8 @@ int relay_crypto_tx(struct relay *r, struct call_leg *o, struct call_stream *d,
 		    const uint8_t **data, size_t *len);
 /* RELAY_TIMER_DTLS fired. */
 void relay_crypto_tick(struct relay *r, struct call_leg *l, uint64_t now_ms);
-/* A leg the state file says was terminated (mode): it gets its mode back
- * but no keys (they are never written), so its media is dropped until the
- * peer negotiates again (a browser: ICE restart and a new DTLS handshake). */
+/* A leg the state file says was terminated (mode): it gets its mode back;
+ * its keys, if the file has them, follow with relay_crypto_restore(). */
 void relay_crypto_recovered(struct relay *r, struct call_leg *l, unsigned mode);
 /* The call is deleted: a DTLS association of the leg sends its
  * close_notify (before the leg's agent and sockets go). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon_log.h"
 #include "icepath/compiler.h"
@@ -12,6 +13,7 @@
 #include "icepath/sdp.h"
 #include "relay.h"
 #include "relay_crypto.h"
+#include "relay_state.h"
 #include "sdp_rewrite.h"
 
 /* NG's SDES suite numbers are srtpctx's (ng.h cannot include srtpctx.h). */
@@ -50,6 +52,36 @@ static enum relay_crypto_mode mode_for_proto(const char *proto)
 
 /* ---- set-up --------------------------------------------------------------- */
 
+/*
+ * No --dtls-cert: the certificate is made once and, with --state-file, kept
+ * next to it (FILE.dtls-cert.pem, FILE.dtls-key.pem, 0600), so a restarted
+ * relay's a=fingerprint is the one its recovered calls' browsers pinned
+ * (RFC 5763 §5): a fresh one per start would fail a new handshake.
+ */
+static int cert_kept(struct relay *r, char *err, size_t err_len)
+{
+	char cert[sizeof(r->state_path) + 16], key[sizeof(r->state_path) + 16];
+	int ret;
+
+	if (!r->state_path[0])
+		return dtls_ctx_generate(&r->dtls_ctx, err, err_len);
+	snprintf(cert, sizeof(cert), "%s.dtls-cert.pem", r->state_path);
+	snprintf(key, sizeof(key), "%s.dtls-key.pem", r->state_path);
+	if (!access(cert, F_OK) || !access(key, F_OK))
+		return dtls_ctx_load(&r->dtls_ctx, cert, key, err, err_len);
+	ret = dtls_ctx_generate(&r->dtls_ctx, err, err_len);
+	if (ret)
+		return ret;
+	if (dtls_ctx_save(r->dtls_ctx, cert, key, err, err_len)) {
+		/* the relay still runs; its restarts get other fingerprints */
+		unlink(cert);
+		log_warn("%s: a restart will have another a=fingerprint, so recovered DTLS "
+			 "calls cannot handshake again; give --dtls-cert/--dtls-key",
+			 err);
+	}
+	return 0;
+}
+
 int relay_crypto_init(struct relay *r)
 {
 	char err[256];
@@ -62,7 +94,7 @@ int relay_crypto_init(struct relay *r)
 		ret = dtls_ctx_load(&r->dtls_ctx, r->opts.dtls_cert, r->opts.dtls_key, err,
 				    sizeof(err));
 	else
-		ret = dtls_ctx_generate(&r->dtls_ctx, err, sizeof(err));
+		ret = cert_kept(r, err, sizeof(err));
 	if (ret) {
 		log_err("DTLS certificate: %s", err);
 		return ret;
@@ -75,7 +107,9 @@ int relay_crypto_init(struct relay *r)
 	}
 	r->srtp_ready = true;
 	log_info("DTLS certificate %s (%s)", dtls_ctx_fingerprint(r->dtls_ctx),
-		 r->opts.dtls_cert[0] ? r->opts.dtls_cert : "made at start, ECDSA P-256");
+		 r->opts.dtls_cert[0] ? r->opts.dtls_cert
+		 : r->state_path[0]   ? "made once, kept next to the state file"
+				      : "made at start, ECDSA P-256");
 	return 0;
 }
 
@@ -96,6 +130,11 @@ static void srtp_drop(struct relay_crypto *c)
 	srtpctx_free(c->tx);
 	c->rx = c->tx = NULL;
 	c->suite = SRTPCTX_SUITE_NONE;
+	c->dtls_done = false;
+	memset(c->rx_key, 0, sizeof(c->rx_key)); /* key material */
+	memset(c->rx_salt, 0, sizeof(c->rx_salt));
+	memset(c->tx_key, 0, sizeof(c->tx_key));
+	memset(c->tx_salt, 0, sizeof(c->tx_salt));
 }
 
 void relay_crypto_free(struct relay *r, struct call_leg *l)
@@ -135,10 +174,6 @@ void relay_crypto_recovered(struct relay *r, struct call_leg *l, unsigned mode)
 	if (l->crypto || mode > RELAY_CRYPTO_SDES || !crypto_new(l))
 		return;
 	l->crypto->mode = (enum relay_crypto_mode)mode;
-	if (mode != RELAY_CRYPTO_PLAIN)
-		log_warn("call %s leg %s: %s keys are not kept across a restart: its media is "
-			 "dropped until the peer negotiates again (ICE restart / re-INVITE)",
-			 l->call->id, l->tag, relay_crypto_mode_str(l->crypto->mode));
 }
 
 static void dtls_log(void *ctx, enum dtls_log_level level, const char *msg)
@@ -236,6 +271,10 @@ static int srtp_keys(struct call_leg *l, enum srtpctx_suite suite, const uint8_t
 		return err;
 	}
 	c->suite = suite;
+	memcpy(c->rx_key, rk, kl);
+	memcpy(c->rx_salt, rs, sl);
+	memcpy(c->tx_key, lk, kl);
+	memcpy(c->tx_salt, ls, sl);
 	log_info("call %s leg %s: SRTP %s keys in place (%s)", l->call->id, l->tag,
 		 srtpctx_suite_str(suite), relay_crypto_mode_str(c->mode));
 	return 0;
@@ -280,6 +319,8 @@ static int sdes_peer_key(struct call_leg *l, const struct sdes_crypto *p)
 			srtpctx_free(c->rx);
 			c->rx = rx;
 			c->rekeys++;
+			memcpy(c->rx_key, p->key, p->key_len);
+			memcpy(c->rx_salt, p->salt, p->salt_len);
 			log_info("call %s leg %s: SDES re-keyed: the peer's new %s key replaces the "
 				 "old one (RFC 4568 §7.1.4)", l->call->id, l->tag,
 				 srtpctx_suite_str(p->suite));
@@ -358,6 +399,40 @@ static int sdes_take_answer(struct call_leg *l, const struct sdp_crypto_desc *d,
 		}
 	ng_reply_warn(rep, "the answer of leg '%s' accepts none of the relay's a=crypto lines: "
 			   "no SRTP toward it, its media is dropped", l->tag);
+	return 0;
+}
+
+int relay_crypto_restore(struct call_leg *l, const struct relay_state_keys *k)
+{
+	struct relay_crypto *c = l->crypto;
+	size_t kl = srtpctx_suite_key_len(k->suite), sl = srtpctx_suite_salt_len(k->suite);
+	int err;
+
+	if (!c || c->mode == RELAY_CRYPTO_PLAIN || !kl)
+		return -EINVAL;
+	err = srtp_keys(l, k->suite, k->rx_key, k->rx_salt, k->tx_key, k->tx_salt);
+	if (err)
+		return err;
+	c->setup = k->setup;
+	c->dtls_done = c->mode == RELAY_CRYPTO_DTLS && k->dtls_done;
+	c->rekeys = k->rekeys;
+	if (c->mode == RELAY_CRYPTO_SDES) {
+		/* a re-INVITE with the same lines keeps these contexts
+		 * (sdes_peer_key()); the lifetime and parameters are not kept */
+		memset(&c->peer, 0, sizeof(c->peer));
+		c->peer.tag = k->peer_tag;
+		c->peer.suite = k->suite;
+		c->peer.key_len = kl;
+		c->peer.salt_len = sl;
+		memcpy(c->peer.key, k->rx_key, kl);
+		memcpy(c->peer.salt, k->rx_salt, sl);
+		memset(c->local, 0, sizeof(c->local));
+		c->local[0] = c->peer;
+		c->local[0].tag = k->local_tag;
+		memcpy(c->local[0].key, k->tx_key, kl);
+		memcpy(c->local[0].salt, k->tx_salt, sl);
+		c->n_local = 1;
+	}
 	return 0;
 }
 
@@ -653,9 +728,10 @@ static void dtls_drain(struct relay *r, struct call_leg *l, uint64_t now_ms)
 			/* new keys replace contexts a worker may hold: back
 			 * first; the turn's sync hands the call out again */
 			relay_worker_recall(r, l->call);
-			if (!dtls_srtp_keys(c->dtls, &k))
-				srtp_keys(l, k.suite, k.remote_key, k.remote_salt, k.local_key,
-					  k.local_salt);
+			if (!dtls_srtp_keys(c->dtls, &k) &&
+			    !srtp_keys(l, k.suite, k.remote_key, k.remote_salt, k.local_key,
+				       k.local_salt))
+				c->dtls_done = true;
 			relay_call_changed(r, l->call);
 			memset(&k, 0, sizeof(k));
 			break;

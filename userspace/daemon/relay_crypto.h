@@ -18,10 +18,24 @@
  * nothing that fails authentication goes on) and what a leg is sent to
  * relay_crypto_tx() (protected). Such calls never get fast-path flows.
  *
+ * Restart and failover (issues 12 x 14): once a leg has SRTP keys, the
+ * state file and Redis keep them (relay_state.c's "keys" record: suite,
+ * both directions' master key and salt, a=setup, whether they came from a
+ * completed DTLS handshake, the SDES re-key count and both a=crypto tags),
+ * and a recovered leg rebuilds its rx/tx contexts from them
+ * (relay_crypto_restore()): media goes on both ways with no handshake.
+ * What is not kept: the DTLS association itself (no SSL object after a
+ * restart, so no renegotiation or close_notify of the old one), a pending
+ * SDES offer that has no answer yet, the a=crypto lifetime and session
+ * parameters, the SRTP rollover counters and the SRTCP indexes: a restored
+ * context starts each SSRC at ROC 0 and SRTCP index 0, so a call restored
+ * after its sequence numbers wrapped past 65535 fails authentication, and
+ * the peer refuses the relay's first SRTCP packets after a restart as
+ * replays (not done yet: libsrtp2 2.5's srtp_set_stream_roc() needs the
+ * stream, i.e. the SSRC, and has no SRTCP index setter; see README).
+ *
  * Limits: one DTLS association per leg (the first active RTP section's
- * transport, which is the whole leg under BUNDLE); the keys live in memory
- * only, so a restarted relay cannot resume a DTLS session (the browser must
- * ICE-restart and renegotiate).
+ * transport, which is the whole leg under BUNDLE).
  */
 #ifndef ICEPATH_RELAY_CRYPTO_H
 #define ICEPATH_RELAY_CRYPTO_H
@@ -77,7 +91,17 @@ struct relay_crypto {
 	 * loop neither uses nor frees them until relay_worker_recall() */
 	bool lent;
 	enum srtpctx_suite suite;
+	/* the master keys rx and tx were made with (suite's lengths), what
+	 * the state file keeps; dtls_done: they came from a handshake */
+	uint8_t rx_key[SRTPCTX_KEY_MAX], rx_salt[SRTPCTX_SALT_MAX];
+	uint8_t tx_key[SRTPCTX_KEY_MAX], tx_salt[SRTPCTX_SALT_MAX];
+	bool dtls_done;
 	struct relay_crypto_stream st[CALL_MAX_STREAMS];
 };
+
+/* The keys record of a recovered leg (relay_state.h) applied: contexts
+ * rebuilt from it, SDES peer/local lines set back. 0 or a negative errno. */
+struct relay_state_keys;
+int relay_crypto_restore(struct call_leg *l, const struct relay_state_keys *k);
 
 #endif

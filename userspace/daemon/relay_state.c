@@ -19,6 +19,9 @@
  *         <rank of remote 0-3>
  *   count <side> <index> <comp> <rx user packets> <bytes> <rx fast packets of removed
  *         flows> <bytes> <tx user packets> <bytes> <dropped> <foreign>
+ *   keys <side> <suite 1-4> <rx master key||salt, hex> <tx master key||salt, hex>
+ *        <a=setup 0-3> <DTLS handshake done 0|1> <SDES re-keys> <peer a=crypto tag>
+ *        <local a=crypto tag>      (a terminated leg that has SRTP keys; after its leg)
  *   ...
  *   end
  *   [gone <call-id>] [call ...]   appended commits, each closed by "end"
@@ -40,6 +43,9 @@
  * journal outgrows the snapshot, every RELAY_STATE_CHECKPOINT_MS (the
  * counters of every call), and first after a start. A commit cut by a
  * crash lacks its "end" and is ignored; its replies were never sent.
+ * The keys records make the file (and the Redis hash) secret: the file and
+ * its snapshots are created 0600 and a file found more open is chmod()ed
+ * back (relay_state_load()); key bytes are never logged.
  * Version 1 files (one snapshot, no learn/count records) are still read,
  * their remotes taken as latched as that version did.
  * Read back with relay_state_parse() (bytes -> records, no I/O); only a
@@ -151,6 +157,35 @@ static void put_stream(FILE *f, const struct relay *r, const struct call_leg *l,
 	}
 }
 
+static void put_hex(FILE *f, const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+	fputc(' ', f);
+	for (size_t i = 0; i < na; i++)
+		fprintf(f, "%02x", a[i]);
+	for (size_t i = 0; i < nb; i++)
+		fprintf(f, "%02x", b[i]);
+}
+
+/* A terminated leg's SRTP keys, so a restart or a standby rebuilds its
+ * contexts without a handshake (relay_crypto.h). */
+static void put_keys(FILE *f, const struct call_leg *l, unsigned side)
+{
+	const struct relay_crypto *c = l->crypto;
+	size_t kl, sl;
+
+	if (!c || c->mode == RELAY_CRYPTO_PLAIN || !c->rx || !c->tx)
+		return;
+	kl = srtpctx_suite_key_len(c->suite);
+	sl = srtpctx_suite_salt_len(c->suite);
+	fprintf(f, "keys %u %d", side, (int)c->suite);
+	put_hex(f, c->rx_key, kl, c->rx_salt, sl);
+	put_hex(f, c->tx_key, kl, c->tx_salt, sl);
+	fprintf(f, " %d %d %llu %u %u\n", (int)c->setup, c->dtls_done,
+		(unsigned long long)c->rekeys,
+		c->mode == RELAY_CRYPTO_SDES ? (unsigned)c->peer.tag : 0,
+		c->mode == RELAY_CRYPTO_SDES && c->n_local ? (unsigned)c->local[0].tag : 0);
+}
+
 static void put_call(FILE *f, const struct relay *r, const struct call *c)
 {
 	fputs("call ", f);
@@ -163,9 +198,9 @@ static void put_call(FILE *f, const struct relay *r, const struct call *c)
 		put_str(f, l->tag);
 		fputc(' ', f);
 		put_str(f, l->iface);
-		/* a terminated leg's mode, never its keys (relay_crypto.h) */
 		fprintf(f, " %d %d %d\n", l->peer_ice || l->agent, l->ice_lite,
 			l->crypto ? (int)l->crypto->mode + 1 : 0);
+		put_keys(f, l, side);
 		for (unsigned i = 0; i < l->nstreams; i++)
 			put_stream(f, r, l, side, i);
 	}
@@ -633,6 +668,15 @@ static int apply_call(const struct relay_state_call *rc, void *ctx)
 		l->ice_lite = sl->ice_lite;
 		if (sl->crypto)
 			relay_crypto_recovered(r, l, sl->crypto - 1);
+		if (sl->crypto && sl->keys.present && relay_crypto_restore(l, &sl->keys))
+			log_warn("state file %s:%u: call %s leg %s: its SRTP keys cannot be "
+				 "restored: its media is dropped until it negotiates again",
+				 r->state_path, rc->line, rc->id, l->tag);
+		else if (sl->crypto > 1 && !sl->keys.present)
+			log_warn("state file %s:%u: call %s leg %s: %s with no SRTP keys kept: "
+				 "its media is dropped until it negotiates again",
+				 r->state_path, rc->line, rc->id, l->tag,
+				 relay_crypto_mode_str((enum relay_crypto_mode)(sl->crypto - 1)));
 		l->nstreams = sl->nstreams;
 		for (unsigned i = 0; i < sl->nstreams; i++) {
 			const struct relay_state_stream *ss = &sl->streams[i];
@@ -733,6 +777,11 @@ static char *read_state(const char *path, size_t *len)
 		close(fd);
 		return NULL;
 	}
+	/* it holds SRTP master keys: owner only (relay_state.c's header) */
+	if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 0700))
+		log_warn("state file %s: mode %o, and it holds SRTP keys: cannot make it 0600 "
+			 "(%s)",
+			 path, (unsigned)(st.st_mode & 0777), strerror(errno));
 	buf = malloc((size_t)st.st_size + 1);
 	while (buf && *len < (size_t)st.st_size &&
 	       (n = read(fd, buf + *len, (size_t)st.st_size - *len)) > 0)

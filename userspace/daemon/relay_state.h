@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "call.h"
+#include "icepath/srtpctx.h"
 
 #define RELAY_STATE_MAGIC    "icepath-state 2" /* what this version writes; reads 1 too */
 #define RELAY_STATE_LINE_MAX 4096	   /* bytes per record line */
@@ -48,11 +49,24 @@ struct relay_state_stream {
 	} comp[CALL_NCOMP];
 };
 
+/* A terminated leg's SRTP keys ("keys" record, version 2): secret. */
+struct relay_state_keys {
+	bool present;
+	enum srtpctx_suite suite;
+	uint8_t rx_key[SRTPCTX_KEY_MAX], rx_salt[SRTPCTX_SALT_MAX]; /* the suite's lengths */
+	uint8_t tx_key[SRTPCTX_KEY_MAX], tx_salt[SRTPCTX_SALT_MAX];
+	unsigned setup; /* enum dtls_setup */
+	bool dtls_done; /* from a completed DTLS handshake */
+	uint64_t rekeys;
+	uint32_t peer_tag, local_tag; /* SDES a=crypto tags; 0 for DTLS */
+};
+
 struct relay_state_leg {
 	bool present;
 	char tag[CALL_TAG_MAX], iface[32];
 	bool peer_ice, ice_lite;
 	unsigned crypto; /* 0: pass-through, else enum relay_crypto_mode + 1 */
+	struct relay_state_keys keys;
 	unsigned nstreams; /* highest stream index + 1 */
 	struct relay_state_stream streams[CALL_MAX_STREAMS];
 };

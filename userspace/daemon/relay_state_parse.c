@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "daemon_log.h"
+#include "icepath/sdes.h"
 #include "relay_state.h"
 
 #define STATE_MAX_TOKENS 20
@@ -109,6 +110,59 @@ static const char *parse_leg(struct relay_state_call *c, char **t, unsigned n)
 		return "bad leg record";
 	l->crypto = (unsigned)crypto;
 	l->present = true;
+	return NULL;
+}
+
+/* Exactly n bytes as 2n hex digits into a then b. */
+static int get_hex(const char *tok, uint8_t *a, size_t na, uint8_t *b, size_t nb)
+{
+	if (!tok || strlen(tok) != 2 * (na + nb))
+		return -EINVAL;
+	for (size_t i = 0; i < na + nb; i++) {
+		int hi = hexval((unsigned char)tok[2 * i]),
+		    lo = hexval((unsigned char)tok[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		if (i < na)
+			a[i] = (uint8_t)(hi * 16 + lo);
+		else
+			b[i - na] = (uint8_t)(hi * 16 + lo);
+	}
+	return 0;
+}
+
+/* keys <side> <suite> <rx key||salt> <tx key||salt> <setup> <dtls done> <rekeys>
+ *      <peer tag> <local tag>: after its leg, which must be terminated */
+static const char *parse_keys(struct relay_state_call *c, char **t, unsigned n)
+{
+	struct relay_state_keys *k;
+	uint64_t side, suite, setup, rekeys, ptag, ltag;
+	size_t kl, sl;
+
+	if (n != 10 || get_uint(t[1], 1, &side) ||
+	    get_uint(t[2], SRTPCTX_SUITE_COUNT - 1, &suite) || !suite)
+		return "bad keys record";
+	if (!c->legs[side].present || c->legs[side].crypto < 2)
+		return "keys record of a leg that is not SRTP-terminated";
+	k = &c->legs[side].keys;
+	if (k->present)
+		return "keys given twice";
+	kl = srtpctx_suite_key_len((enum srtpctx_suite)suite);
+	sl = srtpctx_suite_salt_len((enum srtpctx_suite)suite);
+	if (get_hex(t[3], k->rx_key, kl, k->rx_salt, sl) ||
+	    get_hex(t[4], k->tx_key, kl, k->tx_salt, sl) || get_uint(t[5], 3, &setup) ||
+	    get_bool(t[6], &k->dtls_done) || get_uint(t[7], UINT64_MAX, &rekeys) ||
+	    get_uint(t[8], SDES_TAG_MAX, &ptag) || get_uint(t[9], SDES_TAG_MAX, &ltag)) {
+		memset(k, 0, sizeof(*k)); /* key material */
+		return "bad keys record";
+	}
+	k->suite = (enum srtpctx_suite)suite;
+	k->setup = (unsigned)setup;
+	k->rekeys = rekeys;
+	k->peer_tag = (uint32_t)ptag;
+	k->local_tag = (uint32_t)ltag;
+	k->present = true;
 	return NULL;
 }
 
@@ -522,6 +576,8 @@ int relay_state_parse(const char *buf, size_t len, const char *name,
 			why = parse_learn(c, tok, nt);
 		} else if (version == 2 && !strcmp(tok[0], "count")) {
 			why = parse_count(c, tok, nt);
+		} else if (version == 2 && !strcmp(tok[0], "keys")) {
+			why = parse_keys(c, tok, nt);
 		}
 		/* other kinds: from a newer version, ignored */
 		if (why && open && !skip) {
@@ -538,6 +594,8 @@ int relay_state_parse(const char *buf, size_t len, const char *name,
 	}
 out:
 	free(sc.winners);
+	if (c)
+		memset(c, 0, sizeof(*c)); /* key material */
 	free(c);
 	free(line);
 	return rc;
