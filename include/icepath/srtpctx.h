@@ -115,4 +115,26 @@ int srtpctx_unprotect_rtcp(struct srtpctx *c, uint8_t *buf, size_t *len);
 
 const struct srtpctx_stats *srtpctx_stats(const struct srtpctx *c);
 
+/*
+ * Renumbering, for an outbound context rebuilt from stored keys (a relay
+ * restarted or taken over: relay_crypto_restore()). Its SRTP packet index
+ * (ROC and sequence number) and SRTCP index restart at 0 while the key is
+ * the same as before, so a packet sent under an SSRC already used could
+ * repeat an index, and with it the keystream (RFC 3711 §9.1: an index must
+ * never repeat under one key and SSRC), and the receiver would refuse it
+ * as a replay or with a rollover counter it does not expect. After
+ * srtpctx_renumber(), protect sends every SSRC it sees (RTP's, the sender
+ * SSRC of each RTCP packet) under a fresh random one, the same for the
+ * rest of the context's life: a new SRTP and SRTCP stream for the
+ * receiver, index 0 and no keystream ever used before (the SSRC is part of
+ * the IV, RFC 3711 §4.1.1, RFC 7714 §8.1). At most SRTPCTX_RENUMBER_MAX
+ * sources; a packet of one more is refused (-ENOSPC, other_fail).
+ * srtpctx_unrenumber_rtcp() takes the receiver's reports about them back
+ * to the original SSRCs (RR/SR report blocks, RTPFB/PSFB media source) in
+ * RTCP that an inbound context of the same leg unprotected.
+ */
+#define SRTPCTX_RENUMBER_MAX 16
+void srtpctx_renumber(struct srtpctx *c);
+void srtpctx_unrenumber_rtcp(const struct srtpctx *tx, uint8_t *buf, size_t len);
+
 #endif

@@ -187,6 +187,7 @@ bad = []
 if s["srtp_ok_after"] < 100: bad.append("the SRTP phone decrypted only %d RTP packets after the restart" % s["srtp_ok_after"])
 if s["srtp_fail_after"]: bad.append("%d SRTP packets failed at the SRTP phone after the restart" % s["srtp_fail_after"])
 if s["srtcp_ok_after"] < 1: bad.append("no SRTCP authenticated at the SRTP phone after the restart")
+if s["srtcp_fail_after"]: bad.append("%d SRTCP packets refused at the SRTP phone after the restart (a repeated SRTCP index: the restored tx must renumber)" % s["srtcp_fail_after"])
 if p["rtp_plain_after"] < 100: bad.append("the plain phone got only %d plain PCMU packets after the restart" % p["rtp_plain_after"])
 if p["rtp_other"]: bad.append("the plain phone got %d RTP packets not plain" % p["rtp_other"])
 for b in bad: print("FAIL restart: %s" % b)

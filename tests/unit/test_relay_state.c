@@ -448,7 +448,10 @@ static int through(struct srtpctx *a, struct srtpctx *b, uint16_t seq)
 	err = srtpctx_unprotect_rtp(b, pkt, &len);
 	if (err)
 		return err;
-	return len == 52 && !memcmp(pkt, want, len) ? 0 : -EBADMSG;
+	/* the SSRC aside: a restored tx sends under a new one (srtpctx.h) */
+	return len == 52 && !memcmp(pkt, want, 8) && !memcmp(pkt + 12, want + 12, len - 12)
+		       ? 0
+		       : -EBADMSG;
 }
 
 static void unhex(const char *s, uint8_t *out, size_t n)

@@ -458,6 +458,71 @@ static void test_glue_rtcp_matches_reference(void **state)
 	}
 }
 
+/* A tx context rebuilt from stored keys (a restart) renumbers: the same
+ * packet under the same key never goes out with the keystream it had
+ * before the restart, the receiver decrypts it as a new source, and its
+ * reports about the new SSRC are taken back to the old one. */
+static void test_renumber_after_restore(void **state)
+{
+	for (size_t s = 0; s < sizeof(all_suites) / sizeof(all_suites[0]); s++) {
+		struct pair p;
+		struct srtpctx *again;
+		uint8_t pkt[128], before[160], after[160], second[160], rtcp[64];
+		size_t n, lb, la, l2, kl = srtpctx_suite_key_len(all_suites[s]);
+		uint32_t ssrc, nssrc, v;
+
+		pair_new(&p, all_suites[s]);
+		n = hex(rfc7714_rtp, pkt, sizeof(pkt));
+		memcpy(&ssrc, pkt + 8, 4);
+		memcpy(before, pkt, n);
+		lb = n;
+		assert_int_equal(srtpctx_protect_rtp(p.tx, before, &lb, sizeof(before)), 0);
+		/* "restart": a new context from the same key, renumbering */
+		assert_int_equal(srtpctx_new(&again, all_suites[s], SRTPCTX_OUTBOUND, p.mk, kl,
+					     p.ms, srtpctx_suite_salt_len(all_suites[s]), 0),
+				 0);
+		srtpctx_renumber(again);
+		memcpy(after, pkt, n);
+		la = n;
+		assert_int_equal(srtpctx_protect_rtp(again, after, &la, sizeof(after)), 0);
+		assert_int_equal(la, lb);
+		memcpy(&nssrc, after + 8, 4);
+		assert_int_not_equal(nssrc, ssrc);
+		/* no payload byte under the keystream it had before */
+		assert_memory_not_equal(after + 12, before + 12, n - 12);
+		/* the same source stays under the same new SSRC */
+		memcpy(second, pkt, n);
+		second[3] ^= 1; /* next sequence number */
+		l2 = n;
+		assert_int_equal(srtpctx_protect_rtp(again, second, &l2, sizeof(second)), 0);
+		assert_memory_equal(second + 8, after + 8, 4);
+		/* the receiver takes both (a new stream, index from 0) */
+		assert_int_equal(srtpctx_unprotect_rtp(p.rx, after, &la), 0);
+		assert_int_equal(srtpctx_unprotect_rtp(p.rx, second, &l2), 0);
+		assert_memory_equal(after + 12, pkt + 12, n - 12);
+		/* RTCP's sender SSRC is renumbered alike, a report about the new
+		 * SSRC comes back about the old one */
+		memset(rtcp, 0, sizeof(rtcp));
+		rtcp[0] = 0x81; /* RR, one report block */
+		rtcp[1] = 201;
+		rtcp[3] = 7;
+		memcpy(rtcp + 4, &nssrc, 4); /* a sender that is no renumbered one */
+		memcpy(rtcp + 8, &nssrc, 4); /* about the new SSRC */
+		srtpctx_unrenumber_rtcp(again, rtcp, 32);
+		memcpy(&v, rtcp + 8, 4);
+		assert_int_equal(v, ssrc);
+		memcpy(&v, rtcp + 4, 4);
+		assert_int_equal(v, nssrc); /* the reporter's own SSRC is left */
+		memcpy(rtcp + 4, &ssrc, 4);
+		la = 32;
+		assert_int_equal(srtpctx_protect_rtcp(again, rtcp, &la, sizeof(rtcp)), 0);
+		memcpy(&v, rtcp + 4, 4);
+		assert_int_equal(v, nssrc);
+		srtpctx_free(again);
+		pair_free(&p);
+	}
+}
+
 /* ---- 3. failures -------------------------------------------------------------- */
 
 static bool all_zero(const uint8_t *b, size_t n)
@@ -641,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_ref_rfc7714_aead),
 		cmocka_unit_test(test_glue_rtp_matches_reference),
 		cmocka_unit_test(test_glue_rtcp_matches_reference),
+		cmocka_unit_test(test_renumber_after_restore),
 		cmocka_unit_test(test_tamper_counted_and_wiped),
 		cmocka_unit_test(test_replay_rejected),
 		cmocka_unit_test(test_malformed_and_misuse),

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <srtp2/srtp.h>
 
 #include "icepath/compiler.h"
@@ -26,6 +27,12 @@ struct srtpctx {
 	enum srtpctx_suite suite;
 	enum srtpctx_dir dir;
 	struct srtpctx_stats stats;
+	/* srtpctx_renumber(): each SSRC protect sees, sent under a fresh one */
+	bool renumber;
+	unsigned nmap;
+	struct {
+		uint32_t from, to; /* network order */
+	} map[SRTPCTX_RENUMBER_MAX];
 };
 
 struct srtpctx_suite_info {
@@ -223,6 +230,108 @@ static int srtpctx_check(struct srtpctx *c, const uint8_t *buf, size_t len, bool
 	return 0;
 }
 
+/* ---- renumbering (srtpctx.h) ------------------------------------------------- */
+
+void srtpctx_renumber(struct srtpctx *c)
+{
+	if (c->dir == SRTPCTX_OUTBOUND)
+		c->renumber = true;
+}
+
+/* The SSRC that from (network order) is sent under: drawn at its first
+ * packet, distinct from every other one of the table; 0 when the table is
+ * full or the random source failed. */
+static uint32_t renumber_to(struct srtpctx *c, uint32_t from)
+{
+	uint32_t to;
+	unsigned i;
+
+	for (i = 0; i < c->nmap; i++)
+		if (c->map[i].from == from)
+			return c->map[i].to;
+	if (c->nmap == SRTPCTX_RENUMBER_MAX)
+		return 0;
+	do {
+		if (RAND_bytes((unsigned char *)&to, sizeof(to)) != 1)
+			return 0;
+		for (i = 0; i < c->nmap && to && to != from; i++)
+			if (c->map[i].to == to || c->map[i].from == to)
+				break;
+	} while (!to || to == from || i < c->nmap);
+	c->map[c->nmap].from = from;
+	c->map[c->nmap].to = to;
+	c->nmap++;
+	return to;
+}
+
+static uint32_t load32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Rewrite the SSRC at buf[off] (network order) under the table: 0 or -1. */
+static int renumber_at(struct srtpctx *c, uint8_t *buf, size_t off)
+{
+	uint32_t to = renumber_to(c, load32(buf + off));
+
+	if (!to)
+		return -1;
+	memcpy(buf + off, &to, sizeof(to));
+	return 0;
+}
+
+/* RTP: the header's SSRC. RTCP: the sender's SSRC of every packet of the
+ * compound (SR, RR, SDES's first chunk, BYE's first source, feedback and
+ * APP), whose first one names the SRTCP stream (RFC 3711 §3.4). */
+static int renumber(struct srtpctx *c, uint8_t *buf, size_t len, bool rtcp)
+{
+	size_t off = 0, plen;
+
+	if (!rtcp)
+		return len >= 12 ? renumber_at(c, buf, 8) : -1;
+	while (off + 8 <= len) {
+		plen = 4 * ((size_t)(buf[off + 2] << 8 | buf[off + 3]) + 1);
+		if (renumber_at(c, buf, off + 4))
+			return -1;
+		off += plen;
+	}
+	return 0;
+}
+
+void srtpctx_unrenumber_rtcp(const struct srtpctx *tx, uint8_t *buf, size_t len)
+{
+	size_t off = 0, plen, at, end;
+	unsigned i;
+	uint32_t v;
+
+	if (!tx || !tx->nmap)
+		return;
+	while (off + 8 <= len) {
+		plen = 4 * ((size_t)(buf[off + 2] << 8 | buf[off + 3]) + 1);
+		end = off + plen < len ? off + plen : len;
+		switch (buf[off + 1]) {
+		case 200: /* SR: report blocks after the sender info */
+		case 201: /* RR */
+			for (at = off + (buf[off + 1] == 200 ? 28 : 8); at + 24 <= end; at += 24)
+				for (i = 0, v = load32(buf + at); i < tx->nmap; i++)
+					if (tx->map[i].to == v)
+						memcpy(buf + at, &tx->map[i].from, 4);
+			break;
+		case 205: /* RTPFB, PSFB (RFC 4585 §6.1): the media source */
+		case 206:
+			if (off + 12 <= end)
+				for (i = 0, v = load32(buf + off + 8); i < tx->nmap; i++)
+					if (tx->map[i].to == v)
+						memcpy(buf + off + 8, &tx->map[i].from, 4);
+			break;
+		}
+		off += plen;
+	}
+}
+
 static int srtpctx_protect(struct srtpctx *c, uint8_t *buf, size_t *len, size_t cap, bool rtcp)
 {
 	srtp_err_status_t st;
@@ -233,6 +342,10 @@ static int srtpctx_protect(struct srtpctx *c, uint8_t *buf, size_t *len, size_t 
 	err = srtpctx_check(c, buf, *len, rtcp);
 	if (err)
 		return err;
+	if (c->renumber && renumber(c, buf, *len, rtcp)) {
+		c->stats.other_fail++;
+		return -ENOSPC;
+	}
 	/* libsrtp2 writes the trailer without being told the buffer size */
 	if (cap < *len + SRTPCTX_TRAILER_MAX)
 		return -ENOSPC;

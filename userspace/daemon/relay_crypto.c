@@ -413,6 +413,9 @@ int relay_crypto_restore(struct call_leg *l, const struct relay_state_keys *k)
 	err = srtp_keys(l, k->suite, k->rx_key, k->rx_salt, k->tx_key, k->tx_salt);
 	if (err)
 		return err;
+	/* the same tx key with its indexes back at 0: every source goes on
+	 * under a new SSRC, so no index (and keystream) repeats (srtpctx.h) */
+	srtpctx_renumber(c->tx);
 	c->setup = k->setup;
 	c->dtls_done = c->mode == RELAY_CRYPTO_DTLS && k->dtls_done;
 	c->rekeys = k->rekeys;
@@ -858,6 +861,8 @@ int relay_crypto_rx(struct relay *r, struct call_leg *l, struct call_stream *s, 
 		count_fail(r, st, err);
 		return err == -EBADMSG || err == -EALREADY ? err : -EINVAL;
 	}
+	if (cls == DEMUX_RTCP) /* reports about what a restored tx renumbered */
+		srtpctx_unrenumber_rtcp(c->tx, r->cbuf, n);
 	st->decrypted++;
 	*data = r->cbuf;
 	*len = n;

@@ -27,12 +27,17 @@
  * What is not kept: the DTLS association itself (no SSL object after a
  * restart, so no renegotiation or close_notify of the old one), a pending
  * SDES offer that has no answer yet, the a=crypto lifetime and session
- * parameters, the SRTP rollover counters and the SRTCP indexes: a restored
- * context starts each SSRC at ROC 0 and SRTCP index 0, so a call restored
- * after its sequence numbers wrapped past 65535 fails authentication, and
- * the peer refuses the relay's first SRTCP packets after a restart as
- * replays (not done yet: libsrtp2 2.5's srtp_set_stream_roc() needs the
- * stream, i.e. the SSRC, and has no SRTCP index setter; see README).
+ * parameters, the SRTP rollover counters and the SRTCP indexes. A restored
+ * tx context therefore renumbers (srtpctx_renumber()): every source the
+ * relay sends toward the leg goes on under a fresh SSRC, a new stream for
+ * the peer at index 0, so no index and no keystream repeats under the
+ * kept key and the peer takes it as a new source (RFC 3550 §8.2); the
+ * peer's reports about those SSRCs are taken back to the originals on the
+ * way in (srtpctx_unrenumber_rtcp()). A restored rx context starts each
+ * of the peer's SSRCs at ROC 0, so what the peer sends after its sequence
+ * numbers wrapped past 65535 before the restart fails authentication (not
+ * done yet: libsrtp2 2.5's srtp_set_stream_roc() needs the stream, i.e.
+ * the SSRC; see README).
  *
  * Limits: one DTLS association per leg (the first active RTP section's
  * transport, which is the whole leg under BUNDLE).

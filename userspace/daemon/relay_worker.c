@@ -114,6 +114,7 @@ struct relay_wflow {
 	int fd;
 	struct netaddr remote;	     /* the only source forwarded */
 	struct srtpctx *rx, *tx;     /* lent; NULL: that leg is plain RTP */
+	const struct srtpctx *back;  /* the source leg's tx: whose SSRCs its reports name */
 	bool out_mux;		     /* RTCP goes out on the RTP component */
 	int out_fd[CALL_NCOMP];	     /* -1: nowhere to send that component */
 	struct netaddr out_dst[CALL_NCOMP];
@@ -283,6 +284,8 @@ static void worker_packet(struct relay_worker *w, struct relay_wflow *f,
 				1);
 			return;
 		}
+		if (cls == DEMUX_RTCP)
+			srtpctx_unrenumber_rtcp(f->back, ob, n);
 		ctr_add(f, RELAY_WCTR_DECRYPTED, 1);
 	}
 	if (f->tx) {
@@ -557,6 +560,7 @@ static bool wflow_wanted(const struct relay *r, struct call_leg *l, struct call_
 		return false;
 	f->rx = lc && lc->mode != RELAY_CRYPTO_PLAIN ? lc->rx : NULL;
 	f->tx = oc && oc->mode != RELAY_CRYPTO_PLAIN ? oc->tx : NULL;
+	f->back = lc && lc->mode != RELAY_CRYPTO_PLAIN ? lc->tx : NULL;
 	f->fd = s->sock[comp].fd;
 	f->remote = s->remote[comp];
 	f->out_mux = d->rtcp_mux;
@@ -580,7 +584,7 @@ static bool wflow_wanted(const struct relay *r, struct call_leg *l, struct call_
 static bool wflow_same(const struct relay_wflow *a, const struct relay_wflow *b)
 {
 	if (a->fd != b->fd || !netaddr_equal(&a->remote, &b->remote) || a->rx != b->rx ||
-	    a->tx != b->tx || a->out_mux != b->out_mux)
+	    a->tx != b->tx || a->back != b->back || a->out_mux != b->out_mux)
 		return false;
 	for (unsigned k = 0; k < CALL_NCOMP; k++)
 		if (a->out_fd[k] != b->out_fd[k] ||
