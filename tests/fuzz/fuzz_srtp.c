@@ -74,6 +74,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		srtpctx_free(in);
 		srtpctx_free(out);
+		/* a restored tx renumbers whatever it protects, and maps reports
+		 * back in whatever RTCP came in: both walk the compound */
+		if (srtpctx_new(&out, suite, SRTPCTX_OUTBOUND, key, kl, salt, sl, 0))
+			abort();
+		srtpctx_renumber(out);
+		for (int rtcp = 0; rtcp < 2; rtcp++) {
+			size_t len = size;
+
+			memcpy(buf, data, size);
+			(void)(rtcp ? srtpctx_protect_rtcp(out, buf, &len, sizeof(buf))
+				    : srtpctx_protect_rtp(out, buf, &len, sizeof(buf)));
+			memcpy(buf, data, size);
+			srtpctx_unrenumber_rtcp(out, buf, size);
+		}
+		srtpctx_free(out);
 	}
 	return 0;
 }
