@@ -166,7 +166,10 @@ s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",2310)); t
 HOLD_NG=$!
 bg "$NS_relay" python3 -c 'import socket,time
 s=socket.socket(); s.bind(("127.0.0.1",9310)); s.listen(); time.sleep(120)'
-WAIT_SECS=5 wait_for sh -c "ip netns exec $NS_relay ss -lntu | grep -q ':9310 '" ||
+# both holders bound before icepathd starts (a slow python start lost the
+# UDP port to the daemon once, and the daemon then started)
+WAIT_SECS=5 wait_for sh -c "ip netns exec $NS_relay ss -lntu | grep -q ':9310 ' &&
+	ip netns exec $NS_relay ss -lnu | grep -q ':2310 '" ||
 	bad "the port holders did not start"
 must_fail "NG port taken" "$ICP_TMP/d.log" 2310 --pin-path "$PIN" --state-file "$STATE"
 nothing_left "NG port taken" "$ICP_TMP/d.log"
